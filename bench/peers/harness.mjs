@@ -6,6 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import process from "node:process";
 
 /** Largest error allowed, relative to the largest entry of the expected array. */
@@ -66,6 +67,13 @@ export function openHarness(peerMeta) {
   };
 }
 
+/** The installed version of an npm package (its exports may hide package.json). */
+export function packageVersion(name) {
+  const dir = dirname(fileURLToPath(import.meta.url));
+  const pkg = join(dir, "node_modules", name, "package.json");
+  return JSON.parse(readFileSync(pkg, "utf8")).version;
+}
+
 async function call(fn) {
   const r = fn();
   return r instanceof Promise ? await r : r;
@@ -104,7 +112,9 @@ async function runVariant(spec, timing, get, skip) {
     const reps = Math.max(1, Math.ceil(timing.minSampleMs / Math.max(est, 1e-3)));
     let samples = Math.floor(timing.budgetMs / (est * reps));
     samples = Math.min(timing.maxSamples, Math.max(timing.minSamples, samples));
-    if (est * samples > 60_000) samples = Math.max(1, Math.floor(60_000 / est));
+    if (est * samples > timing.capMs) { // slow variants: fewer samples
+      samples = Math.max(1, Math.floor(timing.capMs / est));
+    }
     const times = [];
     for (let s = 0; s < samples; s++) {
       t = now();
@@ -146,9 +156,10 @@ function checkResult(got, want) {
   for (let a = 0; a < want.length; a++) {
     const g = got[a], w = want[a];
     if (g.shape.join(",") !== w.shape.join(",")) {
+      const hint = outputAxesLast(g, w) ? " (the transpose: output axes last)" : "";
       return {
         ok: false,
-        message: `wrong result: shape [${g.shape}], expected [${w.shape}]`,
+        message: `wrong result: shape [${g.shape}], expected [${w.shape}]${hint}`,
       };
     }
     let scale = 0, err = 0;
@@ -160,13 +171,37 @@ function checkResult(got, want) {
     worst = Math.max(worst, err / (scale || 1));
   }
   const ok = worst <= TOLERANCE;
+  const hint = !ok && got.length === 1 && outputAxesLast(got[0], want[0])
+    ? " (the transpose: output axes last)"
+    : "";
   return {
     ok,
     maxErr: worst,
     message: ok ? undefined : `wrong result: max relative error ${
       worst.toExponential(2)
-    } > ${TOLERANCE}`,
+    } > ${TOLERANCE}${hint}`,
   };
+}
+
+/**
+ * Diagnoses a common mistake: a Jacobian laid out [in..., out] instead of
+ * [out, in...], i.e. `want` with its first axis moved last.
+ */
+function outputAxesLast(g, w) {
+  const [out, ...rest] = w.shape;
+  if (g.shape.join(",") !== [...rest, out].join(",") || g.data.length === 0) {
+    return false;
+  }
+  const inner = w.data.length / out;
+  let scale = 0, err = 0;
+  for (let k = 0; k < out; k++) {
+    for (let r = 0; r < inner; r++) {
+      const v = w.data[k * inner + r];
+      scale = Math.max(scale, Math.abs(v));
+      err = Math.max(err, Math.abs(g.data[r * out + k] - v));
+    }
+  }
+  return err / (scale || 1) <= TOLERANCE;
 }
 
 // ---- closed forms, in float64 from the float32 inputs -------------------

@@ -91,8 +91,8 @@ class Harness:
             samples = int(timing["budgetMs"] // (est * reps))
             samples = min(timing["maxSamples"],
                           max(timing["minSamples"], samples))
-            if est * samples > 60_000:
-                samples = max(1, int(60_000 // est))
+            if est * samples > timing["capMs"]:  # slow variants: fewer samples
+                samples = max(1, int(timing["capMs"] // est))
             times = []
             for _ in range(samples):
                 t = time.perf_counter()
