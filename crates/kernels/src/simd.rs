@@ -1,0 +1,526 @@
+//! Portable 128-bit vector types.
+//!
+//! On `wasm32` with `simd128` these wrap `core::arch::wasm32::v128`; on the
+//! host (native `cargo test`) they are plain arrays with the same IEEE
+//! semantics (mul and add are separate roundings, min/max propagate NaN), so
+//! the unit tests exercise the exact algorithms (tails, packing, polynomials)
+//! that run in WebAssembly.
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    #[derive(Clone, Copy)]
+    #[repr(transparent)]
+    pub struct F32x4(pub v128);
+    #[derive(Clone, Copy)]
+    #[repr(transparent)]
+    pub struct F64x2(pub v128);
+    #[derive(Clone, Copy)]
+    #[repr(transparent)]
+    pub struct I32x4(pub v128);
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            Self(f32x4_splat(x))
+        }
+        /// # Safety
+        /// `p` must be valid for reading 4 elements (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> Self {
+            Self(v128_load(p as *const v128))
+        }
+        /// # Safety
+        /// `p` must be valid for writing 4 elements.
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f32) {
+            v128_store(p as *mut v128, self.0)
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            Self(f32x4_add(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            Self(f32x4_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            Self(f32x4_mul(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            Self(f32x4_div(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn min(self, o: Self) -> Self {
+            Self(f32x4_min(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn max(self, o: Self) -> Self {
+            Self(f32x4_max(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            Self(f32x4_sqrt(self.0))
+        }
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            Self(f32x4_abs(self.0))
+        }
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            Self(f32x4_neg(self.0))
+        }
+        #[inline(always)]
+        pub fn floor(self) -> Self {
+            Self(f32x4_floor(self.0))
+        }
+        #[inline(always)]
+        pub fn nearest(self) -> Self {
+            Self(f32x4_nearest(self.0))
+        }
+        /// Lane mask (all ones where true).
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> I32x4 {
+            I32x4(f32x4_lt(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn le(self, o: Self) -> I32x4 {
+            I32x4(f32x4_le(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn gt(self, o: Self) -> I32x4 {
+            I32x4(f32x4_gt(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn ge(self, o: Self) -> I32x4 {
+            I32x4(f32x4_ge(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> I32x4 {
+            I32x4(f32x4_eq(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn ne(self, o: Self) -> I32x4 {
+            I32x4(f32x4_ne(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn to_bits(self) -> I32x4 {
+            I32x4(self.0)
+        }
+        #[inline(always)]
+        pub fn from_bits(x: I32x4) -> Self {
+            Self(x.0)
+        }
+        /// Truncating conversion (saturating; NaN gives 0).
+        #[inline(always)]
+        pub fn to_i32(self) -> I32x4 {
+            I32x4(i32x4_trunc_sat_f32x4(self.0))
+        }
+        #[inline(always)]
+        pub fn from_i32(x: I32x4) -> Self {
+            Self(f32x4_convert_i32x4(x.0))
+        }
+        /// `m ? a : b` lane-wise.
+        #[inline(always)]
+        pub fn select(m: I32x4, a: Self, b: Self) -> Self {
+            Self(v128_bitselect(a.0, b.0, m.0))
+        }
+        #[inline(always)]
+        pub fn any_mask(m: I32x4) -> bool {
+            v128_any_true(m.0)
+        }
+    }
+
+    impl I32x4 {
+        #[inline(always)]
+        pub fn splat(x: i32) -> Self {
+            Self(i32x4_splat(x))
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            Self(i32x4_add(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            Self(i32x4_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn and(self, o: Self) -> Self {
+            Self(v128_and(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn or(self, o: Self) -> Self {
+            Self(v128_or(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn xor(self, o: Self) -> Self {
+            Self(v128_xor(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn shl(self, n: u32) -> Self {
+            Self(i32x4_shl(self.0, n))
+        }
+        /// Arithmetic shift right.
+        #[inline(always)]
+        pub fn shr(self, n: u32) -> Self {
+            Self(i32x4_shr(self.0, n))
+        }
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> Self {
+            Self(i32x4_eq(self.0, o.0))
+        }
+    }
+
+    impl F64x2 {
+        #[inline(always)]
+        pub fn splat(x: f64) -> Self {
+            Self(f64x2_splat(x))
+        }
+        /// # Safety
+        /// `p` must be valid for reading 2 elements.
+        #[inline(always)]
+        pub unsafe fn load(p: *const f64) -> Self {
+            Self(v128_load(p as *const v128))
+        }
+        /// # Safety
+        /// `p` must be valid for writing 2 elements.
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f64) {
+            v128_store(p as *mut v128, self.0)
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            Self(f64x2_add(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            Self(f64x2_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            Self(f64x2_mul(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            Self(f64x2_div(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn min(self, o: Self) -> Self {
+            Self(f64x2_min(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn max(self, o: Self) -> Self {
+            Self(f64x2_max(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            Self(f64x2_sqrt(self.0))
+        }
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            Self(f64x2_abs(self.0))
+        }
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            Self(f64x2_neg(self.0))
+        }
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Self {
+            Self(v128_and(f64x2_lt(self.0, o.0), f64x2_splat(1.0)))
+        }
+        #[inline(always)]
+        pub fn le(self, o: Self) -> Self {
+            Self(v128_and(f64x2_le(self.0, o.0), f64x2_splat(1.0)))
+        }
+        #[inline(always)]
+        pub fn gt(self, o: Self) -> Self {
+            Self(v128_and(f64x2_gt(self.0, o.0), f64x2_splat(1.0)))
+        }
+        #[inline(always)]
+        pub fn ge(self, o: Self) -> Self {
+            Self(v128_and(f64x2_ge(self.0, o.0), f64x2_splat(1.0)))
+        }
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> Self {
+            Self(v128_and(f64x2_eq(self.0, o.0), f64x2_splat(1.0)))
+        }
+        #[inline(always)]
+        pub fn ne(self, o: Self) -> Self {
+            Self(v128_and(f64x2_ne(self.0, o.0), f64x2_splat(1.0)))
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    //! Host fallback: arrays with the same lane semantics as wasm simd128.
+
+    #[derive(Clone, Copy)]
+    pub struct F32x4(pub [f32; 4]);
+    #[derive(Clone, Copy)]
+    pub struct F64x2(pub [f64; 2]);
+    #[derive(Clone, Copy)]
+    pub struct I32x4(pub [i32; 4]);
+
+    fn wmin<T: PartialOrd + Copy>(a: T, b: T, nan: fn(T) -> bool) -> T {
+        if nan(a) {
+            a
+        } else if nan(b) {
+            b
+        } else if a < b {
+            a
+        } else {
+            b
+        }
+    }
+    fn wmax<T: PartialOrd + Copy>(a: T, b: T, nan: fn(T) -> bool) -> T {
+        if nan(a) {
+            a
+        } else if nan(b) {
+            b
+        } else if a > b {
+            a
+        } else {
+            b
+        }
+    }
+    fn m(b: bool) -> i32 {
+        if b {
+            -1
+        } else {
+            0
+        }
+    }
+
+    macro_rules! map1 {
+        ($s:expr, $f:expr) => {{
+            let f = $f;
+            let mut r = $s.0;
+            for v in r.iter_mut() {
+                *v = f(*v);
+            }
+            Self(r)
+        }};
+    }
+    macro_rules! map2 {
+        ($s:expr, $o:expr, $f:expr) => {{
+            let f = $f;
+            let mut r = $s.0;
+            for (i, v) in r.iter_mut().enumerate() {
+                *v = f(*v, $o.0[i]);
+            }
+            Self(r)
+        }};
+    }
+    macro_rules! cmp4 {
+        ($s:expr, $o:expr, $f:expr) => {{
+            let f = $f;
+            let mut r = [0i32; 4];
+            for (i, v) in r.iter_mut().enumerate() {
+                *v = m(f($s.0[i], $o.0[i]));
+            }
+            I32x4(r)
+        }};
+    }
+
+    impl F32x4 {
+        pub fn splat(x: f32) -> Self {
+            Self([x; 4])
+        }
+        /// # Safety
+        /// `p` must be valid for reading 4 elements.
+        pub unsafe fn load(p: *const f32) -> Self {
+            Self(core::ptr::read_unaligned(p as *const [f32; 4]))
+        }
+        /// # Safety
+        /// `p` must be valid for writing 4 elements.
+        pub unsafe fn store(self, p: *mut f32) {
+            core::ptr::write_unaligned(p as *mut [f32; 4], self.0)
+        }
+        pub fn add(self, o: Self) -> Self {
+            map2!(self, o, |a: f32, b: f32| a + b)
+        }
+        pub fn sub(self, o: Self) -> Self {
+            map2!(self, o, |a: f32, b: f32| a - b)
+        }
+        pub fn mul(self, o: Self) -> Self {
+            map2!(self, o, |a: f32, b: f32| a * b)
+        }
+        pub fn div(self, o: Self) -> Self {
+            map2!(self, o, |a: f32, b: f32| a / b)
+        }
+        pub fn min(self, o: Self) -> Self {
+            map2!(self, o, |a: f32, b: f32| wmin(a, b, f32::is_nan))
+        }
+        pub fn max(self, o: Self) -> Self {
+            map2!(self, o, |a: f32, b: f32| wmax(a, b, f32::is_nan))
+        }
+        pub fn sqrt(self) -> Self {
+            map1!(self, f32::sqrt)
+        }
+        pub fn abs(self) -> Self {
+            map1!(self, f32::abs)
+        }
+        pub fn neg(self) -> Self {
+            map1!(self, |a: f32| -a)
+        }
+        pub fn floor(self) -> Self {
+            map1!(self, f32::floor)
+        }
+        pub fn nearest(self) -> Self {
+            map1!(self, f32::round_ties_even)
+        }
+        pub fn lt(self, o: Self) -> I32x4 {
+            cmp4!(self, o, |a: f32, b: f32| a < b)
+        }
+        pub fn le(self, o: Self) -> I32x4 {
+            cmp4!(self, o, |a: f32, b: f32| a <= b)
+        }
+        pub fn gt(self, o: Self) -> I32x4 {
+            cmp4!(self, o, |a: f32, b: f32| a > b)
+        }
+        pub fn ge(self, o: Self) -> I32x4 {
+            cmp4!(self, o, |a: f32, b: f32| a >= b)
+        }
+        pub fn eq(self, o: Self) -> I32x4 {
+            cmp4!(self, o, |a: f32, b: f32| a == b)
+        }
+        pub fn ne(self, o: Self) -> I32x4 {
+            cmp4!(self, o, |a: f32, b: f32| a != b)
+        }
+        pub fn to_bits(self) -> I32x4 {
+            I32x4(self.0.map(|x| x.to_bits() as i32))
+        }
+        pub fn from_bits(x: I32x4) -> Self {
+            Self(x.0.map(|x| f32::from_bits(x as u32)))
+        }
+        pub fn to_i32(self) -> I32x4 {
+            I32x4(self.0.map(|x| x as i32))
+        }
+        pub fn from_i32(x: I32x4) -> Self {
+            Self(x.0.map(|x| x as f32))
+        }
+        pub fn select(mk: I32x4, a: Self, b: Self) -> Self {
+            let ab = a.to_bits().0;
+            let bb = b.to_bits().0;
+            let mut r = [0i32; 4];
+            for i in 0..4 {
+                r[i] = (ab[i] & mk.0[i]) | (bb[i] & !mk.0[i]);
+            }
+            Self::from_bits(I32x4(r))
+        }
+        pub fn any_mask(mk: I32x4) -> bool {
+            mk.0.iter().any(|&x| x != 0)
+        }
+    }
+
+    impl I32x4 {
+        pub fn splat(x: i32) -> Self {
+            Self([x; 4])
+        }
+        pub fn add(self, o: Self) -> Self {
+            map2!(self, o, |a: i32, b: i32| a.wrapping_add(b))
+        }
+        pub fn sub(self, o: Self) -> Self {
+            map2!(self, o, |a: i32, b: i32| a.wrapping_sub(b))
+        }
+        pub fn and(self, o: Self) -> Self {
+            map2!(self, o, |a: i32, b: i32| a & b)
+        }
+        pub fn or(self, o: Self) -> Self {
+            map2!(self, o, |a: i32, b: i32| a | b)
+        }
+        pub fn xor(self, o: Self) -> Self {
+            map2!(self, o, |a: i32, b: i32| a ^ b)
+        }
+        pub fn shl(self, n: u32) -> Self {
+            map1!(self, |a: i32| a.wrapping_shl(n))
+        }
+        pub fn shr(self, n: u32) -> Self {
+            map1!(self, |a: i32| a >> n)
+        }
+        pub fn eq(self, o: Self) -> Self {
+            map2!(self, o, |a: i32, b: i32| m(a == b))
+        }
+    }
+
+    fn one(b: bool) -> f64 {
+        if b {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
+    impl F64x2 {
+        pub fn splat(x: f64) -> Self {
+            Self([x; 2])
+        }
+        /// # Safety
+        /// `p` must be valid for reading 2 elements.
+        pub unsafe fn load(p: *const f64) -> Self {
+            Self(core::ptr::read_unaligned(p as *const [f64; 2]))
+        }
+        /// # Safety
+        /// `p` must be valid for writing 2 elements.
+        pub unsafe fn store(self, p: *mut f64) {
+            core::ptr::write_unaligned(p as *mut [f64; 2], self.0)
+        }
+        pub fn add(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| a + b)
+        }
+        pub fn sub(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| a - b)
+        }
+        pub fn mul(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| a * b)
+        }
+        pub fn div(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| a / b)
+        }
+        pub fn min(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| wmin(a, b, f64::is_nan))
+        }
+        pub fn max(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| wmax(a, b, f64::is_nan))
+        }
+        pub fn sqrt(self) -> Self {
+            map1!(self, f64::sqrt)
+        }
+        pub fn abs(self) -> Self {
+            map1!(self, f64::abs)
+        }
+        pub fn neg(self) -> Self {
+            map1!(self, |a: f64| -a)
+        }
+        pub fn lt(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| one(a < b))
+        }
+        pub fn le(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| one(a <= b))
+        }
+        pub fn gt(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| one(a > b))
+        }
+        pub fn ge(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| one(a >= b))
+        }
+        pub fn eq(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| one(a == b))
+        }
+        pub fn ne(self, o: Self) -> Self {
+            map2!(self, o, |a: f64, b: f64| one(a != b))
+        }
+    }
+}
+
+pub use imp::{F32x4, F64x2, I32x4};
+
+/// f32x4 comparison results as 1.0 / 0.0.
+#[inline(always)]
+pub fn mask_to_one_f32(m: I32x4) -> F32x4 {
+    F32x4::from_bits(m.and(I32x4::splat(0x3f80_0000)))
+}

@@ -1,0 +1,179 @@
+/**
+ * Buffers in the kernels' WebAssembly linear memory.
+ *
+ * A {@link Storage} owns one 16-byte-aligned block. It is freed eagerly by
+ * `dispose()`, or, when it becomes unreachable, by a FinalizationRegistry.
+ * See the comment on {@link registry} for how memory stays bounded without
+ * manual frees.
+ * @module
+ */
+import { BYTES_PER_ELEMENT, type DType, type TypedArrayFor } from "./dtype.ts";
+import { memory, wasm } from "./wasm.ts";
+
+interface Held {
+  ptr: number;
+  bytes: number;
+}
+
+let liveBytes = 0;
+let liveStorages = 0;
+
+function release(h: Held): void {
+  if (h.ptr === 0) return;
+  wasm.free(h.ptr, h.bytes);
+  liveBytes -= h.bytes;
+  liveStorages--;
+  h.ptr = 0;
+}
+
+/**
+ * Frees the blocks of unreachable storages.
+ *
+ * V8 does not count wasm linear memory as GC pressure, and finalization
+ * callbacks only run between tasks, so this registry alone frees late; the
+ * pressure valve in {@link allocate} compensates (see there).
+ */
+const registry = new FinalizationRegistry<Held>(release);
+
+/** A buffer of `length` elements of `dtype` in wasm linear memory. */
+export class Storage {
+  /** Byte address in linear memory (0 once disposed). */
+  #held: Held;
+  /** Element count. */
+  readonly length: number;
+  /** Element type. */
+  readonly dtype: DType;
+
+  /** @internal Use {@link allocate} or {@link fromArray}. */
+  constructor(held: Held, length: number, dtype: DType) {
+    this.#held = held;
+    this.length = length;
+    this.dtype = dtype;
+  }
+
+  /** Byte address of the first element in linear memory. */
+  get ptr(): number {
+    const p = this.#held.ptr;
+    if (p === 0) throw new Error("tensor was disposed");
+    return p;
+  }
+
+  /** Frees the buffer now. Idempotent. */
+  dispose(): void {
+    if (this.#held.ptr === 0) return;
+    registry.unregister(this);
+    release(this.#held);
+  }
+
+  /** True once {@link dispose} ran. */
+  get disposed(): boolean {
+    return this.#held.ptr === 0;
+  }
+
+  /** `using` support. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+// ---- GC pressure valve ------------------------------------------------------
+//
+// Measured in Deno 2.9 / V8 (tests/memory_test.ts): a FinalizationRegistry
+// callback only runs after (1) a GC found the Storage unreachable and (2)
+// the event loop got a turn. V8 never GCs because of wasm memory: a Storage
+// is a ~100-byte JS object, so a loop allocating 64 KiB tensors produces
+// ~640 bytes of JS garbage per MiB of wasm and the heap grows without bound.
+//
+// Valve: every storage above EXTERNAL_MIN bytes carries a zero-filled
+// ArrayBuffer "shadow" of the same byte size. V8 accounts ArrayBuffer
+// backing stores as external memory and schedules GCs when they grow, so
+// GC frequency now follows wasm bytes. Large shadows come from calloc/mmap
+// and are never touched, so they cost address space, not resident memory.
+const EXTERNAL_MIN = 1 << 16;
+const shadows = new WeakMap<Storage, ArrayBuffer>();
+
+function fail(what: string): never {
+  throw new RangeError(what);
+}
+
+/** Allocates `length` uninitialised elements. */
+export function allocate(dtype: DType, length: number): Storage {
+  if (!Number.isInteger(length) || length < 0) {
+    fail(`allocate: length must be a non-negative integer, got ${length}`);
+  }
+  const bytes = length * BYTES_PER_ELEMENT[dtype];
+  const ptr = wasm.alloc(bytes);
+  if (ptr === 0) {
+    fail(
+      `out of WebAssembly memory allocating ${bytes} bytes (${liveBytes} bytes live)`,
+    );
+  }
+  const held: Held = { ptr, bytes };
+  const s = new Storage(held, length, dtype);
+  liveBytes += bytes;
+  liveStorages++;
+  registry.register(s, held, s);
+  if (bytes >= EXTERNAL_MIN) shadows.set(s, new ArrayBuffer(bytes));
+  return s;
+}
+
+let cachedBuffer: ArrayBufferLike | undefined;
+let f32: Float32Array = new Float32Array(0);
+let f64: Float64Array = new Float64Array(0);
+let i32: Int32Array = new Int32Array(0);
+
+function refresh(): void {
+  const b = memory.buffer;
+  if (b !== cachedBuffer) {
+    cachedBuffer = b;
+    f32 = new Float32Array(b);
+    f64 = new Float64Array(b);
+    i32 = new Int32Array(b);
+  }
+}
+
+/** A view over ALL of linear memory for `dtype` (fresh after growth). */
+export function heapView(dtype: DType): TypedArrayFor {
+  refresh();
+  return dtype === "float32" ? f32 : dtype === "float64" ? f64 : i32;
+}
+
+/** The i32 view over all of linear memory (fresh after growth). */
+export function heapI32(): Int32Array {
+  refresh();
+  return i32;
+}
+
+/** Copies `data` into a new storage. */
+export function fromArray(dtype: DType, data: ArrayLike<number>): Storage {
+  const s = allocate(dtype, data.length);
+  if (data.length > 0) {
+    heapView(dtype).set(data, s.ptr / BYTES_PER_ELEMENT[dtype]);
+  }
+  return s;
+}
+
+/** A copy of the storage's elements. */
+export function toTypedArray(s: Storage): TypedArrayFor {
+  const start = s.ptr / BYTES_PER_ELEMENT[s.dtype];
+  return heapView(s.dtype).slice(start, start + s.length);
+}
+
+/** Reads element `index`. */
+export function readElement(s: Storage, index: number): number {
+  if (!(index >= 0 && index < s.length && Number.isInteger(index))) {
+    fail(
+      `readElement: index ${index} is out of range for a storage of length ${s.length}`,
+    );
+  }
+  return heapView(s.dtype)[s.ptr / BYTES_PER_ELEMENT[s.dtype] + index];
+}
+
+/** Memory accounting: wasm memory size, bytes and storages alive. */
+export function memoryStats(): {
+  heapBytes: number;
+  liveBytes: number;
+  liveStorages: number;
+} {
+  return { heapBytes: memory.buffer.byteLength, liveBytes, liveStorages };
+}
