@@ -1,0 +1,50 @@
+/**
+ * Flat entry points of automatic differentiation over lists of tensors:
+ * forward mode, linearize (forward mode recorded as a linear program) and
+ * its transpose. The public transforms add pytrees, argnums and checks.
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { mapTree } from "../tree.ts";
+import { JVPTrace, JVPTracer, primalTangent } from "./jvp_trace.ts";
+import { LinearizeTrace } from "./linearize_trace.ts";
+import type { TapeWithAvals } from "./tape.ts";
+import { withMain } from "./trace.ts";
+
+/** A function over flat tensors that also returns extra data (aux, structure). */
+export type FlatFn = (xs: Tensor[]) => [Tensor[], unknown];
+
+export interface JvpResult {
+  outs: Tensor[];
+  tangents: (Tensor | null)[];
+  extra: unknown;
+}
+
+/** Forward mode: outputs and their tangents (null = zero). */
+export function jvpFlat(name: string, f: FlatFn, primals: Tensor[], tangents: (Tensor | null)[]): JvpResult {
+  return withMain(name, (main) => {
+    const trace = new JVPTrace(main);
+    const ins = primals.map((p, i) => new JVPTracer(trace, p, tangents[i]));
+    const [outs, extra] = f(ins);
+    const split = outs.map((o) => primalTangent(trace, o));
+    // Auxiliary outputs are not differentiated: keep their primal values.
+    const stripped = mapTree(extra, (t) => primalTangent(trace, t)[0]);
+    return { outs: split.map((s) => s[0]), tangents: split.map((s) => s[1]), extra: stripped };
+  });
+}
+
+export interface LinearizeResult {
+  outs: Tensor[];
+  tape: TapeWithAvals;
+  extra: unknown;
+}
+
+/** Forward mode with the tangent part recorded as a linear program. */
+export function linearizeFlat(name: string, f: FlatFn, primals: Tensor[]): LinearizeResult {
+  return withMain(`${name} (linearize)`, (main) => {
+    const lin = new LinearizeTrace(main);
+    const tins = primals.map((p) => lin.newInput(p));
+    const r = jvpFlat(name, f, primals, tins);
+    return { outs: r.outs, tape: lin.finish(tins, r.tangents, r.outs), extra: r.extra };
+  });
+}

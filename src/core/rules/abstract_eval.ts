@@ -1,0 +1,207 @@
+/**
+ * Shape rules: the output shape and dtype of each primitive from its inputs'
+ * shapes and dtypes. They run before every kernel and while tracing, so every
+ * shape error is raised here, in TypeScript, with the shapes named — never as
+ * a trap inside WebAssembly.
+ * @module
+ */
+import type { DType } from "../../backend/dtype.ts";
+import {
+  broadcastShapes,
+  fmtShape,
+  type Shape,
+  shapeEq,
+  sizeOf,
+} from "../../shape.ts";
+import type { Aval } from "../trace.ts";
+import { family } from "./family.ts";
+import {
+  BINARY_PRIMS,
+  type Prim,
+  type PrimParams,
+  REDUCE_PRIMS,
+  UNARY_PRIMS,
+} from "../primitives.ts";
+
+type ShapeRule<Q> = (args: Aval[], params: Q) => Aval;
+type ShapeRules = { [P in Prim]: ShapeRule<PrimParams[P]> };
+
+function floatOnly(what: string, a: Aval): void {
+  if (a.dtype === "int32") {
+    throw new TypeError(
+      `${what}: expected a float32 or float64 tensor, got int32 (convert with .to("float32"))`,
+    );
+  }
+}
+
+function sameDtype(what: string, args: Aval[]): DType {
+  const d = args[0].dtype;
+  for (const a of args) {
+    if (a.dtype !== d) {
+      throw new TypeError(
+        `${what}: mixed dtypes ${args.map((x) => x.dtype).join(" and ")}; convert one with .to(dtype)`,
+      );
+    }
+  }
+  return d;
+}
+
+function unaryRule(name: string): ShapeRule<PrimParams["neg"]> {
+  return ([x]) => {
+    floatOnly(name, x);
+    return x;
+  };
+}
+
+function binaryRule(name: string): ShapeRule<PrimParams["add"]> {
+  return ([a, b]) => {
+    const dtype = sameDtype(name, [a, b]);
+    floatOnly(name, a);
+    return { shape: broadcastShapes(name, a.shape, b.shape), dtype };
+  };
+}
+
+function reduceRule(name: string): ShapeRule<PrimParams["sum"]> {
+  return ([x], { axes }) => {
+    floatOnly(name, x);
+    const drop = new Set(axes);
+    return { shape: x.shape.filter((_, i) => !drop.has(i)), dtype: x.dtype };
+  };
+}
+
+function argRule(name: string): ShapeRule<PrimParams["argmax"]> {
+  return ([x], { axis }) => {
+    floatOnly(name, x);
+    if (x.shape[axis] === 0) {
+      throw new RangeError(`${name}: cannot reduce over an empty dimension ${axis} of shape ${fmtShape(x.shape)}`);
+    }
+    return { shape: x.shape.filter((_, i) => i !== axis), dtype: "int32" };
+  };
+}
+
+function sliceCheck(x: Shape, p: PrimParams["slice"], what: string): void {
+  if (p.start.length !== x.length || p.step.length !== x.length || p.shape.length !== x.length) {
+    throw new RangeError(`${what}: parameters do not match rank ${x.length}`);
+  }
+  for (let i = 0; i < x.length; i++) {
+    const last = p.start[i] + (p.shape[i] - 1) * p.step[i];
+    if (p.shape[i] > 0 && (p.start[i] < 0 || last >= x[i] || p.step[i] < 1)) {
+      throw new RangeError(
+        `${what}: range start ${p.start[i]}, step ${p.step[i]}, length ${p.shape[i]} is out of bounds for dimension ${i} of size ${x[i]} (shape ${fmtShape(x)})`,
+      );
+    }
+  }
+}
+
+function matmulShape(a: Aval, b: Aval, p: PrimParams["matmul"]): number[] {
+  if (a.shape.length < 2 || b.shape.length < 2) {
+    throw new RangeError(`matmul: operands need rank >= 2, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  const ra = a.shape.length, rb = b.shape.length;
+  const m = p.transA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const ka = p.transA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = p.transB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = p.transB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (ka !== kb) {
+    throw new RangeError(
+      `matmul: inner dimensions differ: ${fmtShape(a.shape)}${p.transA ? "ᵀ" : ""} @ ${fmtShape(b.shape)}${p.transB ? "ᵀ" : ""} (${ka} vs ${kb})`,
+    );
+  }
+  const ba = a.shape.slice(0, -2), bb = b.shape.slice(0, -2);
+  if (ba.length > 0 && bb.length > 0 && !shapeEq(ba, bb)) {
+    throw new RangeError(`matmul: batch dimensions differ: ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  return [...(ba.length > 0 ? ba : bb), m, n];
+}
+
+/** The complete shape-rule table. */
+export const shapeRules: ShapeRules = {
+  ...family(UNARY_PRIMS, unaryRule),
+  ...family(BINARY_PRIMS, binaryRule),
+  ...family(REDUCE_PRIMS, reduceRule),
+  where: ([c, a, b]) => {
+    const dtype = sameDtype("where", [a, b]);
+    return { shape: broadcastShapes("where", c.shape, a.shape, b.shape), dtype };
+  },
+  argmax: argRule("argmax"),
+  argmin: argRule("argmin"),
+  reshape: ([x], { shape }) => {
+    if (sizeOf(shape) !== sizeOf(x.shape)) {
+      throw new RangeError(`reshape: cannot reshape ${fmtShape(x.shape)} into ${fmtShape(shape)}`);
+    }
+    return { shape, dtype: x.dtype };
+  },
+  permute: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
+  broadcastTo: ([x], { shape }) => {
+    const out = broadcastShapes("expand", x.shape, shape);
+    if (!shapeEq(out, shape)) {
+      throw new RangeError(`expand: cannot expand shape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+    }
+    return { shape, dtype: x.dtype };
+  },
+  slice: ([x], p) => {
+    sliceCheck(x.shape, p, "slice");
+    return { shape: p.shape, dtype: x.dtype };
+  },
+  pad: ([x], p) => {
+    const fits = p.shape.map((d, i) =>
+      x.shape[i] === 0 || (p.start[i] >= 0 && p.start[i] + (x.shape[i] - 1) * p.step[i] < d)
+    );
+    if (x.shape.length !== p.shape.length || !fits.every(Boolean)) {
+      throw new RangeError(`pad: ${fmtShape(x.shape)} does not fit into ${fmtShape(p.shape)}`);
+    }
+    return { shape: p.shape, dtype: x.dtype };
+  },
+  cat: (args, { axis }) => {
+    const dtype = sameDtype("cat", args);
+    const first = args[0].shape;
+    let total = 0;
+    for (const [i, a] of args.entries()) {
+      const ok = a.shape.length === first.length &&
+        a.shape.every((d, j) => j === axis || d === first[j]);
+      if (!ok) {
+        throw new RangeError(
+          `cat: tensor ${i} has shape ${fmtShape(a.shape)}, which differs from ${fmtShape(first)} outside dim ${axis}`,
+        );
+      }
+      total += a.shape[axis];
+    }
+    const shape = [...first];
+    shape[axis] = total;
+    return { shape, dtype };
+  },
+  indexSelect: ([x, index], { axis }) => {
+    if (index.dtype !== "int32" || index.shape.length !== 1) {
+      throw new TypeError(`index: indices must be a 1-D int32 tensor, got ${index.dtype} ${fmtShape(index.shape)}`);
+    }
+    const shape = [...x.shape];
+    shape[axis] = index.shape[0];
+    return { shape, dtype: x.dtype };
+  },
+  indexAdd: ([src, index], { axis, size }) => {
+    if (index.dtype !== "int32" || index.shape.length !== 1 || index.shape[0] !== src.shape[axis]) {
+      throw new TypeError(
+        `indexAdd: indices must be a 1-D int32 tensor of length ${src.shape[axis]}, got ${index.dtype} ${fmtShape(index.shape)}`,
+      );
+    }
+    const shape = [...src.shape];
+    shape[axis] = size;
+    return { shape, dtype: src.dtype };
+  },
+  cast: ([x], { dtype }) => ({ shape: x.shape, dtype }),
+  matmul: ([a, b], p) => {
+    const dtype = sameDtype("matmul", [a, b]);
+    floatOnly("matmul", a);
+    return { shape: matmulShape(a, b, p), dtype };
+  },
+  stopGradient: ([x]) => x,
+};
+
+/** Output aval of `prim` applied to `args`, validating them. */
+export function abstractEval<P extends Prim>(
+  prim: P,
+  args: Aval[],
+  params: PrimParams[P],
+): Aval {
+  return (shapeRules[prim] as ShapeRule<PrimParams[P]>)(args, params);
+}

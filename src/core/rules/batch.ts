@@ -1,0 +1,192 @@
+/**
+ * Batching rules for `vmap`: each primitive applied to arguments that carry
+ * a batch dimension at position `dims[i]` (null for unbatched), returning the
+ * result and where its batch dimension is. Rules avoid moving data where
+ * they can (reductions and slices just shift their axes; matmul folds the
+ * batch into a larger GEMM).
+ * @module
+ */
+import { select, stack } from "../../ops/layout.ts";
+import { reshape } from "../../ops/layout.ts";
+import type { Tensor } from "../../tensor.ts";
+import {
+  BINARY_PRIMS,
+  type Prim,
+  type PrimParams,
+  REDUCE_PRIMS,
+  UNARY_PRIMS,
+} from "../primitives.ts";
+import { bind } from "../trace.ts";
+import { family } from "./family.ts";
+
+export type Dim = number | null;
+export type BatchRule<Q> = (
+  vals: Tensor[],
+  dims: Dim[],
+  params: Q,
+  size: number,
+) => [Tensor, Dim];
+type BatchTable = { [P in Prim]: BatchRule<PrimParams[P]> };
+
+/** Moves the batch dim of `x` from `d` to the front (a copy unless d is 0). */
+export function toFront(x: Tensor, d: number): Tensor {
+  if (d === 0) return x;
+  const perm = [d, ...x.shape.map((_, i) => i).filter((i) => i !== d)];
+  return bind("permute", [x], { perm });
+}
+
+/** Moves the batch dim to `to`, broadcasting unbatched values to `size`. */
+export function moveBatch(x: Tensor, d: Dim, to: number, size: number): Tensor {
+  if (d === null) {
+    const shape = [...x.shape];
+    shape.splice(to, 0, size);
+    const ones = [...x.shape];
+    ones.splice(to, 0, 1);
+    return bind("broadcastTo", [reshape(x, ones)], { shape });
+  }
+  if (d === to) return x;
+  const perm = x.shape.map((_, i) => i).filter((i) => i !== d);
+  perm.splice(to, 0, d);
+  return bind("permute", [x], { perm });
+}
+
+/** Physical axis of logical axis `a` when the batch dim sits at `d`. */
+const phys = (a: number, d: number): number => (a < d ? a : a + 1);
+
+/** Inserts a full range for the batch dim into per-axis slice parameters. */
+function withBatchAxis<T>(list: readonly T[], d: number, v: T): T[] {
+  const out = [...list];
+  out.splice(d, 0, v);
+  return out;
+}
+
+/** Elementwise n-ary: batch dims to the front, ranks aligned for broadcasting. */
+function elementwiseBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
+  return (vals, dims, params) => {
+    const d0 = dims.find((d) => d !== null)!;
+    const same = dims.every((d, i) => d === d0 && vals[i].ndim === vals[0].ndim);
+    if (same) return [bind(prim, vals, params), d0];
+    const rank = Math.max(...vals.map((v, i) => v.ndim - (dims[i] === null ? 0 : 1)));
+    const args = vals.map((v, i) => {
+      const d = dims[i];
+      if (d === null) return v;
+      const f = toFront(v, d);
+      const rest = f.shape.slice(1);
+      return reshape(f, [f.shape[0], ...new Array(rank - rest.length).fill(1), ...rest]);
+    });
+    return [bind(prim, args, params), 0];
+  };
+}
+
+function reduceBatch<P extends "sum" | "prod" | "max" | "min">(prim: P): BatchRule<PrimParams[P]> {
+  return ([x], [d], { axes }) => {
+    const pa = axes.map((a) => phys(a, d!));
+    const out = d! - pa.filter((a) => a < d!).length;
+    return [bind(prim, [x], { axes: pa } as PrimParams[P]), out];
+  };
+}
+
+function argBatch(prim: "argmax" | "argmin"): BatchRule<PrimParams["argmax"]> {
+  return ([x], [d], { axis }) => {
+    const pa = phys(axis, d!);
+    return [bind(prim, [x], { axis: pa }), pa < d! ? d! - 1 : d!];
+  };
+}
+
+/** Last resort for rare cases (batched indices): one call per batch entry. */
+function loopBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
+  return (vals, dims, params, size) => {
+    const outs: Tensor[] = [];
+    for (let i = 0; i < size; i++) {
+      outs.push(bind(prim, vals.map((v, j) => (dims[j] === null ? v : select(v, dims[j]!, i))), params));
+    }
+    return [stack(outs, 0), 0];
+  };
+}
+
+function sliceLikeBatch<P extends "slice" | "pad">(prim: P): BatchRule<PrimParams[P]> {
+  return ([x], [d], { start, step, shape }, size) => [
+    bind(prim, [x], {
+      start: withBatchAxis(start, d!, 0),
+      step: withBatchAxis(step, d!, 1),
+      shape: withBatchAxis(shape, d!, size),
+    } as PrimParams[P]),
+    d,
+  ];
+}
+
+const unaryBatch = <P extends Prim>(prim: P): BatchRule<PrimParams[P]> => ([x], [d], params) => [bind(prim, [x], params), d];
+
+function matmulBatch(
+  [a, b]: Tensor[],
+  [da, db]: Dim[],
+  p: PrimParams["matmul"],
+  size: number,
+): [Tensor, Dim] {
+  if (db === null) {
+    // Only A batched: fold the batch into A's rows when A is not transposed.
+    const A = toFront(a, da!);
+    if (!p.transA && b.ndim === 2) {
+      const k = A.shape[A.ndim - 1];
+      const y = bind("matmul", [reshape(A, [-1, k]), b], p);
+      return [reshape(y, [...A.shape.slice(0, -1), y.shape[1]]), 0];
+    }
+    const B = b.ndim === 2 ? b : moveBatch(b, null, 0, size);
+    return [bind("matmul", [A, B], p), 0];
+  }
+  if (da === null) {
+    const B = toFront(b, db);
+    const n = p.transB ? B.shape[B.ndim - 2] : B.shape[B.ndim - 1];
+    if (a.ndim === 2 && B.ndim === 3 && n === 1) {
+      // Matrix times a batch of vectors: one GEMM (B rows) @ op(A)ᵀ.
+      const k = p.transB ? B.shape[2] : B.shape[1];
+      const y = bind("matmul", [reshape(B, [size, k]), a], { transA: false, transB: !p.transA });
+      return [reshape(y, [size, y.shape[1], 1]), 0];
+    }
+    const A = a.ndim === 2 ? a : moveBatch(a, null, 0, size);
+    return [bind("matmul", [A, B], p), 0];
+  }
+  // Both batched: batch dims to the front, other batch dims made equal.
+  let A = toFront(a, da), B = toFront(b, db);
+  if (A.ndim !== B.ndim) {
+    if (A.ndim < B.ndim) A = bind("broadcastTo", [reshape(A, [size, ...new Array(B.ndim - A.ndim).fill(1), ...A.shape.slice(1)])], { shape: [...B.shape.slice(0, B.ndim - 2), ...A.shape.slice(-2)] });
+    else B = bind("broadcastTo", [reshape(B, [size, ...new Array(A.ndim - B.ndim).fill(1), ...B.shape.slice(1)])], { shape: [...A.shape.slice(0, A.ndim - 2), ...B.shape.slice(-2)] });
+  }
+  return [bind("matmul", [A, B], p), 0];
+}
+
+export const batchRules: BatchTable = {
+  ...family(UNARY_PRIMS, unaryBatch),
+  ...family(BINARY_PRIMS, elementwiseBatch),
+  ...family(REDUCE_PRIMS, reduceBatch),
+  where: elementwiseBatch("where"),
+  argmax: argBatch("argmax"),
+  argmin: argBatch("argmin"),
+  reshape: ([x], [d], { shape }, size) => [reshape(toFront(x, d!), [size, ...shape]), 0],
+  permute: ([x], [d], { perm }) => [bind("permute", [x], { perm: [d!, ...perm.map((p) => phys(p, d!))] }), 0],
+  broadcastTo: ([x], [d], { shape }, size) => {
+    const f = toFront(x, d!);
+    const rest = f.shape.slice(1);
+    const aligned = reshape(f, [size, ...new Array(shape.length - rest.length).fill(1), ...rest]);
+    return [bind("broadcastTo", [aligned], { shape: [size, ...shape] }), 0];
+  },
+  slice: sliceLikeBatch("slice"),
+  pad: sliceLikeBatch("pad"),
+  cat: (vals, dims, { axis }, size) => [
+    bind("cat", vals.map((v, i) => moveBatch(v, dims[i], 0, size)), { axis: axis + 1 }),
+    0,
+  ],
+  indexSelect: (vals, dims, params, size) => {
+    const [x, index] = vals, [d, di] = dims;
+    if (di !== null) return loopBatch("indexSelect")(vals, dims, params, size);
+    return [bind("indexSelect", [x, index], { axis: phys(params.axis, d!) }), d];
+  },
+  indexAdd: (vals, dims, params, size) => {
+    const [src, index] = vals, [d, di] = dims;
+    if (di !== null) return loopBatch("indexAdd")(vals, dims, params, size);
+    return [bind("indexAdd", [src, index], { axis: phys(params.axis, d!), size: params.size }), d];
+  },
+  cast: unaryBatch("cast"),
+  matmul: matmulBatch,
+  stopGradient: unaryBatch("stopGradient"),
+};

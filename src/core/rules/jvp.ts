@@ -1,0 +1,176 @@
+/**
+ * Forward-mode (JVP) rules: primal output and tangent output of each
+ * primitive. `null` is a symbolic zero tangent, so constants cost nothing.
+ * Rules are written with ordinary operations, which is what lets every
+ * derivative be differentiated again. Reverse mode reuses these rules
+ * (linearize + transpose), so there are no separate VJP rules to get wrong.
+ * @module
+ */
+import * as E from "../../ops/elementwise.ts";
+import { broadcastTo, instantiate } from "../../ops/broadcast.ts";
+import { reshape } from "../../ops/layout.ts";
+import type { Tensor } from "../../tensor.ts";
+import {
+  type BinaryPrim,
+  type Prim,
+  type PrimParams,
+  type UnaryPrim,
+} from "../primitives.ts";
+import { bind } from "../trace.ts";
+
+type T = Tensor | null;
+export type JvpRule<Q> = (
+  primals: Tensor[],
+  tangents: T[],
+  params: Q,
+) => [Tensor, T];
+type JvpTable = { [P in Prim]: JvpRule<PrimParams[P]> };
+
+/** Unary op whose derivative is `coef(x, y)`: tangent = t * coef. */
+function unaryJvp(prim: UnaryPrim, coef: (x: Tensor, y: Tensor) => Tensor | null): JvpRule<PrimParams[UnaryPrim]> {
+  return ([x], [t]) => {
+    const y = bind(prim, [x], null);
+    if (t === null) return [y, null];
+    const c = coef(x, y);
+    return [y, c === null ? null : E.mul(t, c)];
+  };
+}
+
+/** Applies the same (linear) primitive to the tangent. */
+function linearJvp<P extends Prim>(prim: P): JvpRule<PrimParams[P]> {
+  return (xs, ts, params) => {
+    const y = bind(prim, xs, params);
+    const t = ts[0];
+    return [y, t === null ? null : bind(prim, [t, ...xs.slice(1)], params)];
+  };
+}
+
+function zeroJvp<P extends Prim>(prim: P): JvpRule<PrimParams[P]> {
+  return (xs, _ts, params) => [bind(prim, xs, params), null];
+}
+
+/** Sum of tangent terms, any of which may be zero; broadcast to `shape`. */
+function addTangents(shape: readonly number[], ...terms: T[]): T {
+  let acc: T = null;
+  for (const t of terms) if (t !== null) acc = acc === null ? t : E.add(acc, t);
+  return acc === null ? null : broadcastTo(acc, shape);
+}
+
+function binary(prim: BinaryPrim, a: Tensor, b: Tensor): Tensor {
+  return bind(prim, [a, b], null);
+}
+
+/** Weights for max/min ties: 1 where a wins, 0.5 on ties (as JAX). */
+function winnerWeight(a: Tensor, b: Tensor, wins: "gt" | "lt"): Tensor {
+  return E.add(binary(wins, a, b), E.mul(binary("eq", a, b), 0.5));
+}
+
+function reduceWithKeep(x: Tensor, y: Tensor, axes: readonly number[]): Tensor {
+  return reshape(y, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+}
+
+/** max/min over axes: the tangent averages over the tied maxima. */
+function extremumJvp(prim: "max" | "min"): JvpRule<PrimParams["max"]> {
+  return ([x], [t], p) => {
+    const y = bind(prim, [x], p);
+    if (t === null) return [y, null];
+    const mask = E.eq(x, reduceWithKeep(x, y, p.axes));
+    const num = bind("sum", [E.mul(t, mask)], p);
+    return [y, E.div(num, bind("sum", [mask], p))];
+  };
+}
+
+export const jvpRules: JvpTable = {
+  neg: linearJvp("neg"),
+  abs: unaryJvp("abs", (x) => E.sign(x)),
+  exp: unaryJvp("exp", (_x, y) => y),
+  log: unaryJvp("log", (x) => E.reciprocal(x)),
+  sqrt: unaryJvp("sqrt", (_x, y) => E.div(0.5, y)),
+  sin: unaryJvp("sin", (x) => E.cos(x)),
+  cos: unaryJvp("cos", (x) => E.neg(E.sin(x))),
+  tan: unaryJvp("tan", (_x, y) => E.add(E.square(y), 1)),
+  tanh: unaryJvp("tanh", (_x, y) => E.sub(1, E.square(y))),
+  sigmoid: unaryJvp("sigmoid", (_x, y) => E.mul(y, E.sub(1, y))),
+  relu: unaryJvp("relu", (x) => E.gt(x, 0)),
+  square: unaryJvp("square", (x) => E.mul(x, 2)),
+  reciprocal: unaryJvp("reciprocal", (_x, y) => E.neg(E.square(y))),
+  sign: unaryJvp("sign", () => null),
+
+  add: ([a, b], [ta, tb]) => {
+    const y = binary("add", a, b);
+    return [y, addTangents(y.shape, ta, tb)];
+  },
+  sub: ([a, b], [ta, tb]) => {
+    const y = binary("sub", a, b);
+    return [y, addTangents(y.shape, ta, tb && E.neg(tb))];
+  },
+  mul: ([a, b], [ta, tb]) => {
+    const y = binary("mul", a, b);
+    return [y, addTangents(y.shape, ta && E.mul(ta, b), tb && E.mul(a, tb))];
+  },
+  div: ([a, b], [ta, tb]) => {
+    const y = binary("div", a, b);
+    return [y, addTangents(y.shape, ta && E.div(ta, b), tb && E.mul(tb, E.neg(E.div(y, b))))];
+  },
+  pow: ([a, b], [ta, tb]) => {
+    const y = binary("pow", a, b);
+    const da = ta && E.mul(ta, E.mul(b, binary("pow", a, E.sub(b, 1))));
+    // d/db a^b = a^b log a, taken as 0 where a = 0 (as PyTorch).
+    const db = tb && E.mul(tb, E.where(E.eq(a, 0), 0, E.mul(y, E.log(a))));
+    return [y, addTangents(y.shape, da, db)];
+  },
+  maximum: ([a, b], [ta, tb]) => {
+    const y = binary("maximum", a, b);
+    const w = winnerWeight(a, b, "gt");
+    return [y, addTangents(y.shape, ta && E.mul(ta, w), tb && E.mul(tb, E.sub(1, w)))];
+  },
+  minimum: ([a, b], [ta, tb]) => {
+    const y = binary("minimum", a, b);
+    const w = winnerWeight(a, b, "lt");
+    return [y, addTangents(y.shape, ta && E.mul(ta, w), tb && E.mul(tb, E.sub(1, w)))];
+  },
+  eq: zeroJvp("eq"),
+  ne: zeroJvp("ne"),
+  lt: zeroJvp("lt"),
+  le: zeroJvp("le"),
+  gt: zeroJvp("gt"),
+  ge: zeroJvp("ge"),
+  where: ([c, a, b], [, ta, tb]) => {
+    const y = bind("where", [c, a, b], null);
+    if (ta === null && tb === null) return [y, null];
+    return [y, broadcastTo(E.where(c, instantiate(ta, a), instantiate(tb, b)), y.shape)];
+  },
+  sum: linearJvp("sum"),
+  prod: ([x], [t], p) => {
+    const y = bind("prod", [x], p);
+    if (t === null) return [y, null];
+    return [y, bind("sum", [E.mul(t, E.div(reduceWithKeep(x, y, p.axes), x))], p)];
+  },
+  max: extremumJvp("max"),
+  min: extremumJvp("min"),
+  argmax: zeroJvp("argmax"),
+  argmin: zeroJvp("argmin"),
+  reshape: linearJvp("reshape"),
+  permute: linearJvp("permute"),
+  broadcastTo: linearJvp("broadcastTo"),
+  slice: linearJvp("slice"),
+  pad: linearJvp("pad"),
+  cat: (xs, ts, p) => {
+    const y = bind("cat", xs, p);
+    if (ts.every((t) => t === null)) return [y, null];
+    return [y, bind("cat", ts.map((t, i) => instantiate(t, xs[i])), p)];
+  },
+  indexSelect: linearJvp("indexSelect"),
+  indexAdd: linearJvp("indexAdd"),
+  cast: ([x], [t], p) => {
+    const y = bind("cast", [x], p);
+    return [y, t === null || p.dtype === "int32" ? null : bind("cast", [t], p)];
+  },
+  matmul: ([a, b], [ta, tb], p) => {
+    const y = bind("matmul", [a, b], p);
+    const t1 = ta && bind("matmul", [ta, b], p);
+    const t2 = tb && bind("matmul", [a, tb], p);
+    return [y, t1 === null ? t2 : t2 === null ? t1 : E.add(t1, t2)];
+  },
+  stopGradient: zeroJvp("stopGradient"),
+};

@@ -1,0 +1,109 @@
+/**
+ * The interpreter stack. Each active transform pushes a `MainTrace` with a
+ * level; `bind` sends a primitive to the trace of the highest level among its
+ * arguments, lifting lower-level values into it. Levels are what make nested
+ * transforms correct (no perturbation confusion): a tracer only ever meets
+ * the trace that created it.
+ * @module
+ */
+import type { DType } from "../backend/dtype.ts";
+import { Tensor } from "../tensor.ts";
+import type { Prim, PrimParams } from "./primitives.ts";
+import { abstractEval } from "./rules/abstract_eval.ts";
+import { evalImpl } from "./rules/impl.ts";
+
+/** Shape and dtype: what a transform knows about a value it cannot see. */
+export interface Aval {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/** One active transform: its level and per-transform data. */
+export class MainTrace {
+  alive = true;
+  constructor(
+    readonly level: number,
+    readonly name: string,
+  ) {}
+}
+
+/** An interpreter for one level. */
+export abstract class Trace {
+  constructor(readonly main: MainTrace) {}
+  /** Wraps a value from a lower level (or a concrete tensor) as a tracer of this level. */
+  abstract lift(x: Tensor): Tensor;
+  /** Applies a primitive to tracers of this level. */
+  abstract process<P extends Prim>(
+    prim: P,
+    args: Tensor[],
+    params: PrimParams[P],
+  ): Tensor;
+  /** Returns a lower-level value when the tracer carries nothing of this level. */
+  lower(t: Tensor): Tensor {
+    return t;
+  }
+}
+
+const stack: MainTrace[] = [];
+
+/** Current nesting depth (0 when no transform is active). */
+export function currentLevel(): number {
+  return stack.length;
+}
+
+/** Runs `body` with a new main trace pushed; always pops it. */
+export function withMain<T>(name: string, body: (main: MainTrace) => T): T {
+  const main = new MainTrace(stack.length + 1, name);
+  stack.push(main);
+  try {
+    return body(main);
+  } finally {
+    stack.pop();
+    main.alive = false;
+  }
+}
+
+/** Binds a primitive: the one entry point every operation goes through. */
+export function bind<P extends Prim>(
+  prim: P,
+  args: Tensor[],
+  params: PrimParams[P],
+): Tensor {
+  let top: Trace | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const t = args[i]._trace;
+    if (t !== null && (top === null || t.main.level > top.main.level)) top = t;
+  }
+  if (top === null) return evalPrim(prim, args, params);
+  const raised = args.map((a) => raise(top!, a));
+  const out = top.process(prim, raised, params);
+  return out._trace !== null ? out._trace.lower(out) : out;
+}
+
+function raise(top: Trace, a: Tensor): Tensor {
+  const t = a._trace;
+  if (t === null) return top.lift(a);
+  if (t.main === top.main) return a;
+  if (!t.main.alive) escaped(t.main);
+  if (t.main.level < top.main.level) return top.lift(a);
+  return escaped(t.main);
+}
+
+/** Thrown when a tracer is used after its transform returned. */
+export function escaped(main: MainTrace): never {
+  throw new Error(
+    `a tensor traced by ${main.name} (level ${main.level}) was used outside that transform; ` +
+      `return it from the transformed function instead of storing it`,
+  );
+}
+
+/** Eager evaluation on concrete tensors: shape rule (validates), then kernel. */
+export function evalPrim<P extends Prim>(
+  prim: P,
+  args: Tensor[],
+  params: PrimParams[P],
+): Tensor {
+  const aval = abstractEval(prim, args, params);
+  const storage = evalImpl(prim, args, params, aval);
+  return Tensor._fromStorage(storage, aval.shape, aval.dtype);
+}

@@ -1,0 +1,218 @@
+/**
+ * Shape and layout operations: reshape, permute and friends, slicing,
+ * indexing, concatenation. All lower to a handful of primitives.
+ * @module
+ */
+import type { DType } from "../backend/dtype.ts";
+import { bind } from "../core/trace.ts";
+import {
+  fmtShape,
+  isIdentityPerm,
+  normAxis,
+  normPerm,
+  resolveReshape,
+  type Shape,
+  shapeEq,
+  sizeOf,
+} from "../shape.ts";
+import { fromArray } from "../backend/storage.ts";
+import { Tensor } from "../tensor.ts";
+import { checkTensor, describe } from "./scalar.ts";
+
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  checkTensor("reshape", x);
+  const target = resolveReshape(sizeOf(x.shape), shape, x.shape);
+  if (shapeEq(target, x.shape)) return x;
+  return bind("reshape", [x], { shape: target });
+}
+
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  const perm = normPerm(dims, checkTensor("permute", x).ndim);
+  if (isIdentityPerm(perm)) return x;
+  return bind("permute", [x], { perm });
+}
+
+/** Swaps two dimensions (default: the last two). */
+export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  const r = checkTensor("transpose", x).ndim;
+  if (r < 2 && dim0 === -2 && dim1 === -1) return x;
+  const a = normAxis(dim0, r, "dim0"), b = normAxis(dim1, r, "dim1");
+  const perm = Array.from({ length: r }, (_, i) => i);
+  perm[a] = b;
+  perm[b] = a;
+  return permute(x, perm);
+}
+
+/** Moves dims `source` to positions `destination`, keeping the others' order. */
+export function movedim(
+  x: Tensor,
+  source: number | readonly number[],
+  destination: number | readonly number[],
+): Tensor {
+  const r = checkTensor("movedim", x).ndim;
+  const src = (typeof source === "number" ? [source] : source).map((d) => normAxis(d, r, "source"));
+  const dst = (typeof destination === "number" ? [destination] : destination).map((d) =>
+    normAxis(d, r, "destination")
+  );
+  if (src.length !== dst.length) {
+    throw new RangeError(`movedim: source [${src}] and destination [${dst}] differ in length`);
+  }
+  const perm = new Array<number>(r).fill(-1);
+  src.forEach((s, i) => (perm[dst[i]] = s));
+  const rest = Array.from({ length: r }, (_, i) => i).filter((i) => !src.includes(i));
+  let j = 0;
+  for (let i = 0; i < r; i++) if (perm[i] === -1) perm[i] = rest[j++];
+  return permute(x, perm);
+}
+
+/** Broadcasts to `shape` (NumPy rules; -1 keeps a dimension). */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  checkTensor("expand", x);
+  const off = shape.length - x.ndim;
+  if (off < 0) {
+    throw new RangeError(`expand: target ${fmtShape(shape)} has fewer dims than ${fmtShape(x.shape)}`);
+  }
+  const target = shape.map((d, i) => (d === -1 ? x.shape[i - off] : d));
+  if (shapeEq(target, x.shape)) return x;
+  return bind("broadcastTo", [x], { shape: target });
+}
+
+export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
+  checkTensor("squeeze", x);
+  const dims = dim === undefined
+    ? x.shape.map((_, i) => i)
+    : (typeof dim === "number" ? [dim] : dim).map((d) => normAxis(d, x.ndim));
+  return reshape(x, x.shape.filter((d, i) => !(d === 1 && dims.includes(i))));
+}
+
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  checkTensor("unsqueeze", x);
+  const d = normAxis(dim, x.ndim + 1);
+  const shape = [...x.shape];
+  shape.splice(d, 0, 1);
+  return reshape(x, shape);
+}
+
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  checkTensor("flatten", x);
+  if (x.ndim === 0) return reshape(x, [1]);
+  const s = normAxis(startDim, x.ndim, "startDim"), e = normAxis(endDim, x.ndim, "endDim");
+  if (s > e) throw new RangeError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
+  const mid = sizeOf(x.shape.slice(s, e + 1));
+  return reshape(x, [...x.shape.slice(0, s), mid, ...x.shape.slice(e + 1)]);
+}
+
+/**
+ * Python-style slice along one dim: `start` (default 0) to `end` (exclusive,
+ * default the size) by `step` (>= 1); negative start/end count from the end.
+ */
+export function slice(x: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
+  checkTensor("slice", x);
+  const d = normAxis(dim, x.ndim);
+  const n = x.shape[d];
+  if (!Number.isInteger(step) || step < 1) {
+    throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+  }
+  const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+  const s = clamp(start ?? 0), e = clamp(end ?? n);
+  const len = Math.max(0, Math.ceil((e - s) / step));
+  return sliceParts(x, d, s, len, step);
+}
+
+function sliceParts(x: Tensor, d: number, start: number, len: number, step: number): Tensor {
+  if (start === 0 && step === 1 && len === x.shape[d]) return x;
+  const startV = x.shape.map(() => 0), stepV = x.shape.map(() => 1), shape = [...x.shape];
+  startV[d] = start;
+  stepV[d] = step;
+  shape[d] = len;
+  return bind("slice", [x], { start: startV, step: stepV, shape });
+}
+
+/** `length` elements from `start` along `dim` (start may be negative); RangeError past the end. */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  checkTensor("narrow", x);
+  const d = normAxis(dim, x.ndim);
+  const n = x.shape[d];
+  const s = start < 0 ? start + n : start;
+  if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
+    throw new RangeError(
+      `narrow: start ${start} and length ${length} are out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`,
+    );
+  }
+  return sliceParts(x, d, s, length, 1);
+}
+
+/** The slice at `index` along `dim`, with that dim removed. */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  checkTensor("select", x);
+  const d = normAxis(dim, x.ndim);
+  const n = x.shape[d];
+  const i = index < 0 ? index + n : index;
+  if (!Number.isInteger(i) || i < 0 || i >= n) {
+    throw new RangeError(
+      `select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`,
+    );
+  }
+  const shape = x.shape.filter((_, j) => j !== d);
+  return reshape(sliceParts(x, d, i, 1, 1), shape);
+}
+
+/** Gathers entries `indices` (int32 tensor or array of integers) along `dim`. */
+export function indexSelect(
+  x: Tensor,
+  dim: number,
+  indices: Tensor | readonly number[],
+): Tensor {
+  checkTensor("index", x);
+  const d = normAxis(dim, x.ndim);
+  const n = x.shape[d];
+  let idx: Tensor;
+  if (Array.isArray(indices)) {
+    const list = indices as readonly number[];
+    for (const v of list) {
+      if (!Number.isInteger(v) || v < -n || v >= n) {
+        throw new RangeError(`index: index ${v} is out of range for dim ${dim} of size ${n}`);
+      }
+    }
+    const norm = list.map((v) => (v < 0 ? v + n : v));
+    idx = Tensor._fromStorage(fromArray("int32", norm), [norm.length], "int32");
+  } else idx = checkTensor("index (indices)", indices);
+  return bind("indexSelect", [x, idx], { axis: d });
+}
+
+/** Concatenates along an existing dim. */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) {
+    throw new TypeError(`cat: expected a non-empty array of tensors, got ${describe(tensors)}`);
+  }
+  tensors.forEach((t, i) => checkTensor(`cat (tensor ${i})`, t));
+  const axis = normAxis(dim, tensors[0].ndim);
+  if (tensors.length === 1) return tensors[0];
+  return bind("cat", [...tensors], { axis });
+}
+
+/** Stacks equal-shaped tensors along a new dim. */
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) {
+    throw new TypeError(`stack: expected a non-empty array of tensors, got ${describe(tensors)}`);
+  }
+  tensors.forEach((t, i) => {
+    checkTensor(`stack (tensor ${i})`, t);
+    if (!shapeEq(t.shape, tensors[0].shape)) {
+      throw new RangeError(
+        `stack: tensor ${i} has shape ${fmtShape(t.shape)} but tensor 0 has ${fmtShape(tensors[0].shape)}`,
+      );
+    }
+  });
+  const d = normAxis(dim, tensors[0].ndim + 1);
+  const parts = tensors.map((t) => unsqueeze(t, d));
+  return parts.length === 1 ? parts[0] : bind("cat", parts, { axis: d });
+}
+
+export function cast(x: Tensor, dtype: DType): Tensor {
+  checkTensor("to", x);
+  if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
+    throw new TypeError(`to: unknown dtype ${describe(dtype)}; expected "float32", "float64" or "int32"`);
+  }
+  return x.dtype === dtype ? x : bind("cast", [x], { dtype });
+}

@@ -1,0 +1,59 @@
+/**
+ * Plain numbers next to tensors: turned into rank-0 tensors of the tensor's
+ * dtype (a "weak" scalar type, as in JAX and PyTorch).
+ * @module
+ */
+import type { DType } from "../backend/dtype.ts";
+import { fromArray } from "../backend/storage.ts";
+import { Tensor } from "../tensor.ts";
+
+/** A tensor or a plain number. */
+export type TensorLike = Tensor | number;
+
+// Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.
+// Safe because tensors are immutable and these are never handed to users.
+const cache = new Map<string, Tensor>();
+
+/** Rank-0 tensor of `dtype` holding `value`. */
+export function scalar(value: number, dtype: DType): Tensor {
+  const key = dtype + value;
+  let t = cache.get(key);
+  if (t === undefined) {
+    t = Tensor._fromStorage(fromArray(dtype, [value]), [], dtype);
+    if (cache.size > 256) cache.clear();
+    cache.set(key, t);
+  }
+  return t;
+}
+
+/** Converts numbers to scalars of the dtype of the tensor operand. */
+export function coerce(what: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (a instanceof Tensor) {
+    return [a, b instanceof Tensor ? b : scalar(checkNumber(what, b), a.dtype)];
+  }
+  if (b instanceof Tensor) return [scalar(checkNumber(what, a), b.dtype), b];
+  return [scalar(checkNumber(what, a), "float32"), scalar(checkNumber(what, b), "float32")];
+}
+
+function checkNumber(what: string, x: unknown): number {
+  if (typeof x !== "number") {
+    throw new TypeError(`${what}: expected a Tensor or a number, got ${describe(x)}`);
+  }
+  return x;
+}
+
+/** Short description of an unexpected value for error messages. */
+export function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (typeof x === "object") return `an object (${(x as object).constructor?.name ?? "Object"})`;
+  return `${typeof x} ${String(x)}`;
+}
+
+/** Throws a TypeError unless `x` is a Tensor. */
+export function checkTensor(what: string, x: unknown): Tensor {
+  if (!(x instanceof Tensor)) {
+    throw new TypeError(`${what}: expected a Tensor, got ${describe(x)}`);
+  }
+  return x;
+}

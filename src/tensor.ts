@@ -1,0 +1,177 @@
+/**
+ * The Tensor: an immutable n-dimensional array whose elements live in
+ * WebAssembly memory. Transforms substitute tracers (subclasses) for tensors,
+ * so every method here works inside `grad`, `vmap` and friends too.
+ * @module
+ */
+import type { DType } from "./backend/dtype.ts";
+import { type Storage, toTypedArray } from "./backend/storage.ts";
+import type { Trace } from "./core/trace.ts";
+import { sizeOf } from "./shape.ts";
+import * as E from "./ops/elementwise.ts";
+import * as L from "./ops/layout.ts";
+import * as R from "./ops/reduce.ts";
+import * as M from "./ops/linalg.ts";
+import type { TensorLike } from "./ops/scalar.ts";
+import { formatTensor } from "./format.ts";
+
+/** Nested arrays as returned by `toArray()`. */
+export type NestedNumbers = number | NestedNumbers[];
+
+/**
+ * An immutable n-dimensional array of float32 (default), float64 or int32.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const x = tensor([[1, 2], [3, 4]]);
+ * const y = x.matmul(x).add(1).tanh();
+ * console.log(y.shape, y.sum().item());
+ * ```
+ */
+export class Tensor {
+  /** @internal the buffer of a concrete tensor; null for a tracer. */
+  _storage: Storage | null;
+  /** @internal the trace that owns this tracer; null for a concrete tensor. */
+  _trace: Trace | null;
+  /** Size of each dimension. */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: DType;
+
+  /** @internal use `tensor()`, `zeros()`, ... to create tensors. */
+  constructor(shape: readonly number[], dtype: DType, storage: Storage | null, trace: Trace | null) {
+    this.shape = shape;
+    this.dtype = dtype;
+    this._storage = storage;
+    this._trace = trace;
+  }
+
+  /** @internal wraps a storage the caller owns. */
+  static _fromStorage(storage: Storage, shape: readonly number[], dtype: DType): Tensor {
+    return new Tensor(shape, dtype, storage, null);
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** @internal the concrete tensor behind this value (tracers override). */
+  _concrete(what: string): Tensor {
+    if (this._storage === null) throw new Error(`${what}: no concrete value`);
+    return this;
+  }
+
+  /** A typed-array copy of the elements in row-major order. */
+  data(): Float32Array | Float64Array | Int32Array {
+    return toTypedArray(this._concrete("data()")._storage!);
+  }
+
+  /** The elements as nested arrays (a number for a rank-0 tensor). */
+  toArray(): NestedNumbers {
+    const flat = this.data();
+    const build = (dim: number, off: number): NestedNumbers => {
+      if (dim === this.ndim) return flat[off];
+      const stride = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, off + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new RangeError(`item(): the tensor has ${this.size} elements (shape [${this.shape}]); only one-element tensors can be converted`);
+    }
+    return this.data()[0];
+  }
+
+  /** Releases the WebAssembly memory now (otherwise the garbage collector does). Tensors made by reshape share it. */
+  dispose(): void {
+    this._storage?.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  add(o: TensorLike): Tensor { return E.add(this, o); }
+  sub(o: TensorLike): Tensor { return E.sub(this, o); }
+  mul(o: TensorLike): Tensor { return E.mul(this, o); }
+  div(o: TensorLike): Tensor { return E.div(this, o); }
+  pow(o: TensorLike): Tensor { return E.pow(this, o); }
+  maximum(o: TensorLike): Tensor { return E.maximum(this, o); }
+  minimum(o: TensorLike): Tensor { return E.minimum(this, o); }
+  eq(o: TensorLike): Tensor { return E.eq(this, o); }
+  ne(o: TensorLike): Tensor { return E.ne(this, o); }
+  lt(o: TensorLike): Tensor { return E.lt(this, o); }
+  le(o: TensorLike): Tensor { return E.le(this, o); }
+  gt(o: TensorLike): Tensor { return E.gt(this, o); }
+  ge(o: TensorLike): Tensor { return E.ge(this, o); }
+
+  neg(): Tensor { return E.neg(this); }
+  abs(): Tensor { return E.abs(this); }
+  exp(): Tensor { return E.exp(this); }
+  log(): Tensor { return E.log(this); }
+  sqrt(): Tensor { return E.sqrt(this); }
+  sin(): Tensor { return E.sin(this); }
+  cos(): Tensor { return E.cos(this); }
+  tan(): Tensor { return E.tan(this); }
+  tanh(): Tensor { return E.tanh(this); }
+  sigmoid(): Tensor { return E.sigmoid(this); }
+  relu(): Tensor { return E.relu(this); }
+  square(): Tensor { return E.square(this); }
+  reciprocal(): Tensor { return E.reciprocal(this); }
+  sign(): Tensor { return E.sign(this); }
+
+  /** Sum over `dim` (all dims when omitted). */
+  sum(dim?: R.Dims, keepdim = false): Tensor { return R.sum(this, dim, keepdim); }
+  mean(dim?: R.Dims, keepdim = false): Tensor { return R.mean(this, dim, keepdim); }
+  max(dim?: R.Dims, keepdim = false): Tensor { return R.max(this, dim, keepdim); }
+  min(dim?: R.Dims, keepdim = false): Tensor { return R.min(this, dim, keepdim); }
+  prod(dim?: R.Dims, keepdim = false): Tensor { return R.prod(this, dim, keepdim); }
+  argmax(dim?: number, keepdim = false): Tensor { return R.argmax(this, dim, keepdim); }
+  argmin(dim?: number, keepdim = false): Tensor { return R.argmin(this, dim, keepdim); }
+
+  matmul(o: Tensor): Tensor { return M.matmul(this, o); }
+  dot(o: Tensor): Tensor { return M.dot(this, o); }
+  outer(o: Tensor): Tensor { return M.outer(this, o); }
+
+  reshape(shape: readonly number[]): Tensor { return L.reshape(this, shape); }
+  permute(dims: readonly number[]): Tensor { return L.permute(this, dims); }
+  transpose(dim0 = -2, dim1 = -1): Tensor { return L.transpose(this, dim0, dim1); }
+  /** The transpose of a matrix (last two dims swapped). */
+  get T(): Tensor { return L.transpose(this); }
+  movedim(source: number | readonly number[], destination: number | readonly number[]): Tensor {
+    return L.movedim(this, source, destination);
+  }
+  expand(shape: readonly number[]): Tensor { return L.expand(this, shape); }
+  squeeze(dim?: number | readonly number[]): Tensor { return L.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return L.unsqueeze(this, dim); }
+  flatten(startDim = 0, endDim = -1): Tensor { return L.flatten(this, startDim, endDim); }
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor { return L.slice(this, dim, start, end, step); }
+  narrow(dim: number, start: number, length: number): Tensor { return L.narrow(this, dim, start, length); }
+  select(dim: number, index: number): Tensor { return L.select(this, dim, index); }
+  /** Entries at `indices` along `dim` (as `torch.index_select`). */
+  index(dim: number, indices: Tensor | readonly number[]): Tensor { return L.indexSelect(this, dim, indices); }
+  /** Converts to another dtype. */
+  to(dtype: DType): Tensor { return L.cast(this, dtype); }
+  /** A value with no derivative: constant to every transform. */
+  detach(): Tensor { return E.detach(this); }
+  /** The same values (tensors are immutable, so no copy is needed). */
+  clone(): Tensor { return this; }
+
+  toString(): string {
+    return formatTensor(this);
+  }
+  [Symbol.for("Deno.customInspect")](): string {
+    return formatTensor(this);
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return formatTensor(this);
+  }
+}

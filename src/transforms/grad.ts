@@ -1,0 +1,95 @@
+/**
+ * `grad` and `valueAndGrad`: reverse mode for scalar-valued functions.
+ * @module
+ */
+import { linearizeFlat } from "../core/ad.ts";
+import { transposeTape } from "../core/tape.ts";
+import { instantiate } from "../ops/broadcast.ts";
+import { scalar } from "../ops/scalar.ts";
+import { fmtShape } from "../shape.ts";
+import { Tensor } from "../tensor.ts";
+import { type Argnums, diffArgs, normArgnums, splitAux } from "./args.ts";
+
+/** Options of `grad` and `valueAndGrad`. */
+export interface GradOptions<A extends Argnums = number> {
+  /** Which argument(s) to differentiate; an array gives an array of gradients. Default 0. */
+  argnums?: A;
+  /** `f` returns `[output, aux]`; aux is returned alongside, undifferentiated. */
+  hasAux?: boolean;
+}
+
+type Fn = (...args: never[]) => unknown;
+/** The gradient's type: the argument's type, or a tuple of them for an array of argnums. */
+export type GradOf<F extends Fn, A> = A extends readonly number[] ? { [K in keyof A]: Parameters<F>[A[K] & number] }
+  : A extends number ? Parameters<F>[A]
+  : Parameters<F>[0];
+
+function gradImpl(what: string, f: Fn, argnums: Argnums, hasAux: boolean, args: unknown[]) {
+  if (typeof f !== "function") throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  const nums = normArgnums(what, argnums, args.length);
+  const d = diffArgs(what, args, nums);
+  const r = linearizeFlat(what, (xs) => {
+    const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
+    if (!(out instanceof Tensor) || out.size !== 1) {
+      throw new TypeError(
+        `${what}: the function must return a scalar tensor, got ${
+          out instanceof Tensor ? `shape ${fmtShape(out.shape)}` : typeof out
+        } (use vjp or jacrev for non-scalar outputs)`,
+      );
+    }
+    return [[out], aux];
+  }, d.leaves);
+  const [out] = r.outs;
+  const cts = transposeTape(r.tape, [scalar(1, out.dtype).reshape(out.shape)]);
+  const grads = d.rebuild(cts.map((c, i) => instantiate(c, d.leaves[i])));
+  return { value: out, grad: typeof argnums === "number" ? grads[0] : grads, aux: r.extra };
+}
+
+/**
+ * The gradient of a scalar-valued function with respect to argument
+ * `argnums` (default 0), as a function of the same arguments.
+ *
+ * @example
+ * ```ts
+ * import { grad, tensor } from "./mod.ts";
+ * const f = (x) => x.sin().sum();
+ * const g = grad(f)(tensor([0, 1, 2]));       // cos(x)
+ * const gg = grad((x) => grad(f)(x).sum())(tensor([0, 1])); // -sin(x)
+ * ```
+ */
+export function grad<F extends Fn, A extends Argnums = 0>(
+  f: F,
+  options: GradOptions<A> & { hasAux: true },
+): (...args: Parameters<F>) => [GradOf<F, A>, unknown];
+export function grad<F extends Fn, A extends Argnums = 0>(
+  f: F,
+  options?: GradOptions<A>,
+): (...args: Parameters<F>) => GradOf<F, A>;
+export function grad(f: Fn, options: GradOptions<Argnums> = {}): (...args: unknown[]) => unknown {
+  const { argnums = 0, hasAux = false } = options;
+  return (...args: unknown[]) => {
+    const r = gradImpl("grad", f, argnums, hasAux, args);
+    return hasAux ? [r.grad, r.aux] : r.grad;
+  };
+}
+
+/**
+ * Like `grad`, returning `[value, gradient]` (or `[[value, aux], gradient]`
+ * with `hasAux`), from one evaluation.
+ *
+ * @example
+ * ```ts
+ * import { tensor, valueAndGrad } from "./mod.ts";
+ * const [v, g] = valueAndGrad((x) => x.square().sum())(tensor([1, 2])); // 5, [2, 4]
+ * ```
+ */
+export function valueAndGrad<F extends Fn, A extends Argnums = 0>(
+  f: F,
+  options: GradOptions<A> = {},
+): (...args: Parameters<F>) => [Tensor, GradOf<F, A>] {
+  const { argnums = 0, hasAux = false } = options;
+  return ((...args: unknown[]) => {
+    const r = gradImpl("valueAndGrad", f, argnums, hasAux, args);
+    return [hasAux ? [r.value, r.aux] : r.value, r.grad];
+  }) as (...args: Parameters<F>) => [Tensor, GradOf<F, A>];
+}

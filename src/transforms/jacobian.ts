@@ -1,0 +1,138 @@
+/**
+ * `jacrev` and `jacfwd`: full Jacobians as `vmap` of `vjp` over the output
+ * basis, or of `jvp` over the input basis. Jacobian shape is
+ * `out.shape ++ in.shape`, for every (output leaf, input leaf) pair.
+ * @module
+ */
+import { jvpFlat, linearizeFlat } from "../core/ad.ts";
+import { transposeTape } from "../core/tape.ts";
+import { instantiate } from "../ops/broadcast.ts";
+import { eye } from "../ops/creation.ts";
+import { narrow, permute, reshape } from "../ops/layout.ts";
+import { sizeOf } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+import { type TreeDef, unflatten } from "../tree.ts";
+import { type Argnums, type DiffArgs, diffArgs, flattenOutput, normArgnums, splitAux } from "./args.ts";
+import { vmapFlat } from "./vmap_core.ts";
+
+/** Options of `jacrev`, `jacfwd` and `hessian`. */
+export interface JacobianOptions {
+  /** Which argument(s) to differentiate; an array gives an array of Jacobians. Default 0. */
+  argnums?: Argnums;
+  /** `f` returns `[output, aux]`; the result is then `[jacobian, aux]`. */
+  hasAux?: boolean;
+  /** Compute at most this many basis vectors at a time (bounded memory). */
+  chunkSize?: number;
+}
+
+type Fn = (...args: never[]) => unknown;
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+/** Columns [off, off+n) of the identity, shaped [size, ...shape]. */
+function basisSlice(size: number, off: number, leaf: Tensor): Tensor {
+  const cols = narrow(eye(size, { dtype: leaf.dtype }), 1, off, sizeOf(leaf.shape));
+  return reshape(cols, [size, ...leaf.shape]);
+}
+
+function bases(leaves: Tensor[]): [Tensor[], number[], number] {
+  const offs: number[] = [];
+  let total = 0;
+  for (const l of leaves) {
+    offs.push(total);
+    total += sizeOf(l.shape);
+  }
+  return [leaves.map((l, i) => basisSlice(total, offs[i], l)), offs, total];
+}
+
+/** Assembles the nested result: output structure, then argnums, then input structure. */
+function assemble(
+  outDef: TreeDef,
+  nOut: number,
+  d: DiffArgs,
+  single: boolean,
+  block: (j: number, i: number) => Tensor,
+): unknown {
+  const perOut = Array.from({ length: nOut }, (_, j) => {
+    const perArg = d.rebuild(d.leaves.map((_, i) => block(j, i)));
+    return single ? perArg[0] : perArg;
+  });
+  return unflatten(outDef, perOut);
+}
+
+function prepare(what: string, f: Fn, options: JacobianOptions, args: unknown[]) {
+  if (typeof f !== "function") throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  const argnums = options.argnums ?? 0;
+  const d = diffArgs(what, args, normArgnums(what, argnums, args.length));
+  let outDef: TreeDef | null = null;
+  const flat = (xs: Tensor[]): [Tensor[], unknown] => {
+    const [out, aux] = splitAux(what, d.call(f, xs), options.hasAux ?? false);
+    const [leaves, def] = flattenOutput(what, out);
+    outDef = def;
+    return [leaves, aux];
+  };
+  return { d, flat, single: typeof argnums === "number", outDef: () => outDef! };
+}
+
+/**
+ * Jacobian by reverse mode: one VJP per output element, vectorised with
+ * `vmap`. Best when outputs are fewer than inputs.
+ *
+ * @example
+ * ```ts
+ * import { jacrev, linear, randn } from "./mod.ts";
+ * const [W, b, x] = [randn([4, 3]), randn([4]), randn([3])];
+ * const J = jacrev((x) => linear(x, W, b).tanh())(x);   // [4, 3]
+ * const [Jw, Jb] = jacrev((W, b) => linear(x, W, b).tanh(), { argnums: [0, 1] })(W, b);
+ * ```
+ */
+export function jacrev<F extends Fn>(f: F, options: JacobianOptions = {}): (...args: Parameters<F>) => Any {
+  const what = "jacrev";
+  return ((...args: unknown[]) => {
+    const p = prepare(what, f, options, args);
+    const r = linearizeFlat(what, p.flat, p.d.leaves);
+    const [basis, offs] = bases(r.outs);
+    const cts = vmapFlat(what, (b) => {
+      return transposeTape(r.tape, b).map((c, i) => instantiate(c, p.d.leaves[i]));
+    }, basis, basis.map(() => 0), basis[0].shape[0], () => 0, options.chunkSize);
+    const jac = assemble(p.outDef(), r.outs.length, p.d, p.single, (j, i) => {
+      const o = r.outs[j];
+      return reshape(narrow(cts[i], 0, offs[j], sizeOf(o.shape)), [...o.shape, ...p.d.leaves[i].shape]);
+    });
+    return options.hasAux ? [jac, r.extra] : jac;
+  });
+}
+
+/**
+ * Jacobian by forward mode: one JVP per input element, vectorised with
+ * `vmap`. Best when inputs are fewer than outputs.
+ *
+ * @example
+ * ```ts
+ * import { jacfwd, randn } from "./mod.ts";
+ * const W = randn([5, 2]);
+ * const J = jacfwd((x) => W.matmul(x).sin())(randn([2])); // [5, 2]
+ * ```
+ */
+export function jacfwd<F extends Fn>(f: F, options: JacobianOptions = {}): (...args: Parameters<F>) => Any {
+  const what = "jacfwd";
+  return ((...args: unknown[]) => {
+    const p = prepare(what, f, options, args);
+    const [basis, offs] = bases(p.d.leaves);
+    let outs: Tensor[] = [], extra: unknown;
+    const touts = vmapFlat(what, (ts) => {
+      const r = jvpFlat(what, p.flat, p.d.leaves, ts);
+      outs = r.outs;
+      extra = r.extra;
+      return r.tangents.map((t, j) => instantiate(t, r.outs[j]));
+    }, basis, basis.map(() => 0), basis[0].shape[0], () => 0, options.chunkSize);
+    const jac = assemble(p.outDef(), outs.length, p.d, p.single, (j, i) => {
+      const leaf = p.d.leaves[i], o = outs[j];
+      const blk = reshape(narrow(touts[j], 0, offs[i], sizeOf(leaf.shape)), [...leaf.shape, ...o.shape]);
+      const ri = leaf.ndim, ro = o.ndim;
+      const perm = [...Array.from({ length: ro }, (_, k) => ri + k), ...Array.from({ length: ri }, (_, k) => k)];
+      return permute(blk, perm);
+    });
+    return options.hasAux ? [jac, extra] : jac;
+  });
+}

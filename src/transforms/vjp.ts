@@ -1,0 +1,164 @@
+/**
+ * Reverse mode: `vjp` and `linearize`.
+ * @module
+ */
+import { jvpFlat, linearizeFlat } from "../core/ad.ts";
+import { runTape, transposeTape } from "../core/tape.ts";
+import { instantiate } from "../ops/broadcast.ts";
+import type { Tensor } from "../tensor.ts";
+import { flatten, type Tree, unflatten } from "../tree.ts";
+import { checkLike, diffArgs, flattenOutput, splitAux } from "./args.ts";
+
+/** Computes `cotangent ↦ one cotangent per primal` (pytrees like the primals). */
+export type VjpFn = (cotangent: Tree) => Tree[];
+
+function vjpImpl(what: string, f: (...args: never[]) => unknown, primals: unknown[], hasAux: boolean) {
+  if (typeof f !== "function") throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  const nums = primals.map((_, i) => i);
+  const d = diffArgs(what, primals, nums);
+  let outDef = flatten(null)[1];
+  const r = linearizeFlat(what, (xs) => {
+    const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
+    const [leaves, def] = flattenOutput(what, out);
+    outDef = def;
+    return [leaves, aux];
+  }, d.leaves);
+  const outs = r.outs;
+  const vjpFn: VjpFn = (cotangent: Tree) => {
+    const [cts, ctDef] = flatten(cotangent);
+    if (cts.length !== outs.length) {
+      throw new TypeError(`${what}: the cotangent has ${cts.length} tensors but the output has ${outs.length}`);
+    }
+    void ctDef;
+    cts.forEach((c, i) => checkLike(what, `cotangent ${i}`, c, outs[i]));
+    const res = transposeTape(r.tape, cts).map((c, i) => instantiate(c, d.leaves[i]));
+    return d.rebuild(res) as Tree[];
+  };
+  return { out: unflatten<Tree>(outDef, outs), vjpFn, aux: r.extra as Tree };
+}
+
+/**
+ * Evaluates `f` at `primals` and returns its output with a function that
+ * pulls a cotangent of the output back to one cotangent per primal.
+ *
+ * @example
+ * ```ts
+ * import { eye, tensor, vjp, vmap } from "./mod.ts";
+ * const x = tensor([1, 2, 3]);
+ * const [y, vjpFn] = vjp((x) => x.sin(), x);
+ * const [g] = vjpFn(tensor([1, 1, 1]));        // cos(x)
+ * const [J] = vmap(vjpFn)(eye(3)); // the full Jacobian, by rows
+ * ```
+ */
+export function vjp<F extends (...args: never[]) => unknown>(
+  f: F,
+  ...primals: Parameters<F>
+): [ReturnType<F>, (cotangent: ReturnType<F>) => Parameters<F>] {
+  const r = vjpImpl("vjp", f, primals, false);
+  return [r.out as ReturnType<F>, r.vjpFn as unknown as (ct: ReturnType<F>) => Parameters<F>];
+}
+
+/**
+ * `vjp` for a function returning `[output, aux]`: returns `[output, vjpFn, aux]`;
+ * `aux` is passed through undifferentiated.
+ *
+ * @example
+ * ```ts
+ * import { tensor, vjpWithAux } from "./mod.ts";
+ * const [y, vjpFn, aux] = vjpWithAux((x) => [x.exp(), x.sum()], tensor([0, 1]));
+ * ```
+ */
+export function vjpWithAux<F extends (...args: never[]) => readonly [unknown, unknown]>(
+  f: F,
+  ...primals: Parameters<F>
+): [ReturnType<F>[0], (cotangent: ReturnType<F>[0]) => Parameters<F>, ReturnType<F>[1]] {
+  const r = vjpImpl("vjp", f, primals, true);
+  return [r.out, r.vjpFn as unknown as (ct: ReturnType<F>[0]) => Parameters<F>, r.aux];
+}
+
+/**
+ * Forward-mode Jacobian-vector product: `[f(primals), J·tangents]`.
+ * `primals` and `tangents` are arrays with one entry per argument.
+ *
+ * @example
+ * ```ts
+ * import { jvp, tensor } from "./mod.ts";
+ * const [y, t] = jvp((x) => x.sin(), [tensor([0, 1])], [tensor([1, 1])]); // t = cos(x)
+ * ```
+ */
+export function jvp<F extends (...args: never[]) => unknown>(
+  f: F,
+  primals: Parameters<F>,
+  tangents: Parameters<F>,
+): [ReturnType<F>, ReturnType<F>];
+export function jvp<F extends (...args: never[]) => readonly [unknown, unknown]>(
+  f: F,
+  primals: Parameters<F>,
+  tangents: Parameters<F>,
+  options: { hasAux: true },
+): [ReturnType<F>[0], ReturnType<F>[0], ReturnType<F>[1]];
+export function jvp(
+  f: (...args: never[]) => unknown,
+  primals: readonly unknown[],
+  tangents: readonly unknown[],
+  options: { hasAux?: boolean } = {},
+): [unknown, unknown] | [unknown, unknown, unknown] {
+  const what = "jvp";
+  if (typeof f !== "function") throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  if (!Array.isArray(primals) || !Array.isArray(tangents)) {
+    throw new TypeError(`${what}: primals and tangents must be arrays with one entry per argument`);
+  }
+  if (primals.length !== tangents.length) {
+    throw new TypeError(`${what}: got ${primals.length} primals but ${tangents.length} tangents`);
+  }
+  const d = diffArgs(what, primals as unknown[], primals.map((_, i) => i));
+  const [tl] = flatten(tangents);
+  if (tl.length !== d.leaves.length) {
+    throw new TypeError(`${what}: the tangents hold ${tl.length} tensors but the primals hold ${d.leaves.length}`);
+  }
+  tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
+  let outDef = flatten(null)[1];
+  const r = jvpFlat(what, (xs) => {
+    const [out, aux] = splitAux(what, d.call(f, xs), options.hasAux ?? false);
+    const [leaves, def] = flattenOutput(what, out);
+    outDef = def;
+    return [leaves, aux];
+  }, d.leaves, tl);
+  const out = unflatten<Tree>(outDef, r.outs);
+  const tout = unflatten<Tree>(outDef, r.tangents.map((t, i) => instantiate(t, r.outs[i])));
+  return options.hasAux ? [out, tout, r.extra as Tree] : [out, tout];
+}
+
+/**
+ * Evaluates `f` once and returns its output with a function computing
+ * J·t by replaying the recorded linear program (no re-evaluation of `f`).
+ *
+ * @example
+ * ```ts
+ * import { linearize, tensor } from "./mod.ts";
+ * const [y, jvpFn] = linearize((x) => x.exp(), tensor([0, 1]));
+ * const t = jvpFn(tensor([1, 1]));
+ * ```
+ */
+export function linearize<F extends (...args: never[]) => unknown>(
+  f: F,
+  ...primals: Parameters<F>
+): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>] {
+  const what = "linearize";
+  const d = diffArgs(what, primals, primals.map((_, i) => i));
+  let outDef = flatten(null)[1];
+  const r = linearizeFlat(what, (xs) => {
+    const [leaves, def] = flattenOutput(what, d.call(f, xs));
+    outDef = def;
+    return [leaves, undefined];
+  }, d.leaves);
+  const jvpFn = (...tangents: Parameters<F>) => {
+    const [tl] = flatten(tangents);
+    if (tl.length !== d.leaves.length) {
+      throw new TypeError(`${what}: got ${tl.length} tangent tensors for ${d.leaves.length} primal tensors`);
+    }
+    tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
+    return unflatten<ReturnType<F>>(outDef, runTape(r.tape, tl as Tensor[]));
+  };
+  return [unflatten<ReturnType<F>>(outDef, r.outs), jvpFn];
+}

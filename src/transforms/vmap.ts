@@ -1,0 +1,106 @@
+/**
+ * `vmap`: vectorising map over a batch dimension.
+ * @module
+ */
+import type { Dim } from "../core/rules/batch.ts";
+import { fmtShape, normAxis } from "../shape.ts";
+import { Tensor } from "../tensor.ts";
+import { flatten, type TreeDef, unflatten } from "../tree.ts";
+import { describe } from "../ops/scalar.ts";
+import { flattenOutput } from "./args.ts";
+import { vmapFlat } from "./vmap_core.ts";
+
+/** Where the batch dimension is: a dim, null (not batched), or a tree matching the argument. */
+export type InDim = number | null | readonly InDim[] | { readonly [key: string]: InDim };
+
+/** Options of `vmap`. */
+export interface VmapOptions {
+  /** Batch dim of each argument (one value for all, or one per argument); default 0. */
+  inDims?: InDim | readonly InDim[];
+  /** Where to put the batch dim of each output (one value, or one per output entry); default 0. */
+  outDims?: number | readonly number[];
+  /** Process at most this many batch entries at a time (bounded memory). */
+  chunkSize?: number;
+}
+
+/** Pairs each tensor leaf of `arg` with its batch dim from `spec`. */
+function collectDims(arg: unknown, spec: InDim, path: string, out: [Tensor, Dim, string][]): void {
+  if (spec === null || typeof spec === "number") {
+    for (const leaf of flatten(arg)[0]) out.push([leaf, spec, path]);
+    return;
+  }
+  if (Array.isArray(spec)) {
+    if (!Array.isArray(arg) || arg.length !== spec.length) {
+      throw new TypeError(`vmap: inDims for ${path} is an array of ${spec.length} but the argument is ${describe(arg)}`);
+    }
+    spec.forEach((s, i) => collectDims(arg[i], s, `${path}[${i}]`, out));
+    return;
+  }
+  if (typeof spec === "object" && arg !== null && typeof arg === "object" && !(arg instanceof Tensor)) {
+    const o = arg as Record<string, unknown>;
+    const s = spec as Record<string, InDim>;
+    for (const k of Object.keys(o)) collectDims(o[k], s[k] ?? null, `${path}.${k}`, out);
+    return;
+  }
+  throw new TypeError(`vmap: inDims for ${path} is ${describe(spec)}, which does not match the argument ${describe(arg)}`);
+}
+
+/**
+ * Vectorises `f` over a batch dimension of its arguments: `vmap(f)(xs)`
+ * equals stacking `f(xs[i])`, computed in one pass. Composes with every
+ * other transform (`vmap(grad(f))`, `vmap(vjpFn)(eye(n))`, `vmap(vmap(f))`).
+ *
+ * @example
+ * ```ts
+ * import { randn, vmap } from "./mod.ts";
+ * const dot = (a, b) => a.mul(b).sum();
+ * const batched = vmap(dot, { inDims: [0, null] });
+ * const y = batched(randn([8, 3]), randn([3])); // shape [8]
+ * ```
+ */
+export function vmap<F extends (...args: never[]) => unknown>(
+  f: F,
+  options: VmapOptions = {},
+): (...args: Parameters<F>) => ReturnType<F> {
+  if (typeof f !== "function") throw new TypeError(`vmap: expected a function, got ${typeof f}`);
+  const { inDims = 0, outDims = 0, chunkSize } = options;
+  return ((...args: unknown[]) => {
+    const specs: readonly InDim[] = Array.isArray(inDims) ? inDims : args.map(() => inDims as InDim);
+    if (specs.length !== args.length) {
+      throw new TypeError(`vmap: inDims has ${specs.length} entries but the function was called with ${args.length} arguments`);
+    }
+    const pairs: [Tensor, Dim, string][] = [];
+    args.forEach((a, i) => collectDims(a, specs[i], `argument ${i}`, pairs));
+    let size = -1, sizeFrom = "";
+    const dims = pairs.map(([t, d, path]) => {
+      if (d === null) return null;
+      const axis = normAxis(d, t.ndim, `vmap: inDims for ${path} (shape ${fmtShape(t.shape)})`);
+      const n = t.shape[axis];
+      if (size < 0) [size, sizeFrom] = [n, `${path} has size ${n} along dim ${d}`];
+      else if (n !== size) {
+        throw new RangeError(`vmap: inDims disagree on the batch size: ${sizeFrom} but ${path} has size ${n} along dim ${d}`);
+      }
+      return axis;
+    });
+    if (size < 0) throw new TypeError("vmap: no argument is batched (every inDims entry is null or names no tensor)");
+    let outDef: TreeDef | null = null;
+    const leaves = pairs.map((p) => p[0]);
+    const outs = vmapFlat("vmap", (xs) => {
+      let k = 0;
+      const rebuilt = args.map((a) => {
+        const [ls, def] = flatten(a);
+        const r = unflatten(def, xs.slice(k, k + ls.length));
+        k += ls.length;
+        return r;
+      });
+      const [o, def] = flattenOutput("vmap", (f as unknown as (...a: unknown[]) => unknown)(...rebuilt));
+      outDef = def;
+      return o;
+    }, leaves, dims, size, (j, rank) => {
+      const d = typeof outDims === "number" ? outDims : outDims[j];
+      if (d === undefined) throw new RangeError(`vmap: outDims has no entry for output ${j}`);
+      return normAxis(d, rank + 1, "vmap: outDims");
+    }, chunkSize);
+    return unflatten(outDef!, outs);
+  }) as (...args: Parameters<F>) => ReturnType<F>;
+}

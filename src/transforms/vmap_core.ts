@@ -1,0 +1,61 @@
+/**
+ * Flat vectorisation: runs `f` once on tracers that carry a batch dimension.
+ * @module
+ */
+import { BatchTrace, BatchTracer } from "../core/batch_trace.ts";
+import { type Dim, moveBatch } from "../core/rules/batch.ts";
+import { withMain } from "../core/trace.ts";
+import { cat, narrow } from "../ops/layout.ts";
+import type { Tensor } from "../tensor.ts";
+
+/**
+ * Maps `f` over `size` entries of the inputs along `dims`, putting the batch
+ * of each output at `outDims[i]`. With `chunkSize`, runs chunks in sequence
+ * (bounded memory) and concatenates.
+ */
+export function vmapFlat(
+  name: string,
+  f: (xs: Tensor[]) => Tensor[],
+  xs: Tensor[],
+  dims: Dim[],
+  size: number,
+  outDims: (j: number, rank: number) => number,
+  chunkSize?: number,
+): Tensor[] {
+  if (chunkSize !== undefined) {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+      throw new RangeError(`${name}: chunkSize must be a positive integer, got ${chunkSize}`);
+    }
+    if (chunkSize < size) {
+      const parts: Tensor[][] = [];
+      const axes: number[] = [];
+      for (let s = 0; s < size; s += chunkSize) {
+        const n = Math.min(chunkSize, size - s);
+        const chunk = xs.map((x, i) => (dims[i] === null ? x : narrow(x, dims[i]!, s, n)));
+        parts.push(runBatched(name, f, chunk, dims, n, (j, r) => (axes[j] = outDims(j, r))));
+      }
+      return parts[0].map((_, j) => cat(parts.map((p) => p[j]), axes[j]));
+    }
+  }
+  return runBatched(name, f, xs, dims, size, outDims);
+}
+
+function runBatched(
+  name: string,
+  f: (xs: Tensor[]) => Tensor[],
+  xs: Tensor[],
+  dims: Dim[],
+  size: number,
+  outDims: (j: number, rank: number) => number,
+): Tensor[] {
+  return withMain(name, (main) => {
+    const trace = new BatchTrace(main, size);
+    const ins = xs.map((x, i) => (dims[i] === null ? x : new BatchTracer(trace, x, dims[i])));
+    const outs = f(ins);
+    return outs.map((o, j) => {
+      const to = outDims(j, o.ndim);
+      if (o instanceof BatchTracer && o._trace === trace) return moveBatch(o.val, o.bdim, to, size);
+      return moveBatch(o, null, to, size);
+    });
+  });
+}

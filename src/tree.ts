@@ -1,0 +1,94 @@
+/**
+ * Pytrees: arrays and plain objects whose leaves are tensors. Anything else
+ * (numbers, strings, null) is kept as a constant of the structure, which is
+ * how plain numbers in arguments are treated as constants.
+ * @module
+ */
+import { Tensor } from "./tensor.ts";
+
+/** A tensor, or arrays / plain objects of them (other values are constants). */
+export type Tree = Tensor | readonly Tree[] | { readonly [key: string]: Tree } | number | string | boolean | null | undefined;
+
+/** The shape of a pytree without its tensors. */
+export type TreeDef =
+  | { readonly kind: "leaf" }
+  | { readonly kind: "const"; readonly value: unknown }
+  | { readonly kind: "array"; readonly children: readonly TreeDef[] }
+  | { readonly kind: "object"; readonly keys: readonly string[]; readonly children: readonly TreeDef[] };
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== "object") return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Leaves (tensors, depth first) and the structure to rebuild the tree. */
+export function flatten(tree: unknown): [Tensor[], TreeDef] {
+  const leaves: Tensor[] = [];
+  const walk = (x: unknown): TreeDef => {
+    if (x instanceof Tensor) {
+      leaves.push(x);
+      return { kind: "leaf" };
+    }
+    if (Array.isArray(x)) return { kind: "array", children: x.map(walk) };
+    if (isPlainObject(x)) {
+      const keys = Object.keys(x);
+      return { kind: "object", keys, children: keys.map((k) => walk(x[k])) };
+    }
+    return { kind: "const", value: x };
+  };
+  const def = walk(tree);
+  return [leaves, def];
+}
+
+/** Rebuilds a tree of the structure `def` from `leaves`. */
+export function unflatten<T = unknown>(def: TreeDef, leaves: readonly unknown[]): T {
+  let i = 0;
+  const build = (d: TreeDef): unknown => {
+    switch (d.kind) {
+      case "leaf":
+        return leaves[i++];
+      case "const":
+        return d.value;
+      case "array":
+        return d.children.map(build);
+      case "object": {
+        const out: Record<string, unknown> = {};
+        d.keys.forEach((k, j) => (out[k] = build(d.children[j])));
+        return out;
+      }
+    }
+  };
+  return build(def) as T;
+}
+
+/** Number of tensor leaves of a structure. */
+export function leafCount(def: TreeDef): number {
+  switch (def.kind) {
+    case "leaf":
+      return 1;
+    case "const":
+      return 0;
+    default:
+      return def.children.reduce((n, c) => n + leafCount(c), 0);
+  }
+}
+
+/** Same structure (keys, lengths, constants ignored)? */
+export function sameStructure(a: TreeDef, b: TreeDef): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === "array" && b.kind === "array") {
+    return a.children.length === b.children.length && a.children.every((c, i) => sameStructure(c, b.children[i]));
+  }
+  if (a.kind === "object" && b.kind === "object") {
+    return a.keys.length === b.keys.length && a.keys.every((k, i) => k === b.keys[i]) &&
+      a.children.every((c, i) => sameStructure(c, b.children[i]));
+  }
+  return true;
+}
+
+/** Maps the tensors of a tree. */
+export function mapTree<T = unknown>(tree: unknown, f: (t: Tensor, i: number) => unknown): T {
+  const [leaves, def] = flatten(tree);
+  return unflatten<T>(def, leaves.map(f));
+}
