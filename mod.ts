@@ -94,3 +94,6 @@ export { jacfwd, jacrev } from "./src/transforms/jacobian.ts";
 export type { JacobianOptions } from "./src/transforms/jacobian.ts";
 export { hessian, hvp, vhp } from "./src/transforms/hessian.ts";
 export type { Tree } from "./src/tree.ts";
+export * as autograd from "./src/autograd/mod.ts";
+export { noGrad } from "./src/autograd/tracked.ts";
+export type { BackwardOptions } from "./src/tensor.ts";

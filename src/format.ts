@@ -74,6 +74,12 @@ export function formatValues(t: Tensor, indent: number): string {
 /** `tensor([...])`, plus the dtype when it is not float32. */
 export function formatTensor(t: Tensor): string {
   const suffix = t.dtype === "float32" ? "" : `, dtype=${t.dtype}`;
+  if (t._trace !== null && t._trace.main.name === "requiresGrad") {
+    // An eager-tape tensor: its values, plus how it was made (as PyTorch's grad_fn).
+    const node = (t as unknown as { node: { prim: string } | null }).node;
+    const inner = formatTensor(t._concrete("print"));
+    return `${inner.slice(0, -1)}, ${node === null ? "requiresGrad=true" : `gradFn=${node.prim}`})`;
+  }
   if (t._trace !== null) {
     return `Tracer(shape=[${t.shape}], dtype=${t.dtype}, transform=${t._trace.main.name}, level=${t._trace.main.level})`;
   }

@@ -15,6 +15,30 @@ import * as M from "./ops/linalg.ts";
 import type { TensorLike } from "./ops/scalar.ts";
 import { formatTensor } from "./format.ts";
 
+/** Options of `backward()`. */
+export interface BackwardOptions {
+  /** Keep the graph for another backward pass. */
+  retainGraph?: boolean;
+  /** Record the backward pass so that `.grad` can be differentiated again. */
+  createGraph?: boolean;
+}
+
+/**
+ * @internal The eager tape (src/autograd) extends Tensor, so this module
+ * cannot import it; it installs its entry points here when loaded.
+ */
+export const autogradHooks: {
+  requiresGrad?: (t: Tensor) => Tensor;
+  backward?: (t: Tensor, gradient: Tensor | undefined, options: BackwardOptions) => void;
+  leafGrad?: (t: Tensor) => { gradSlot: Tensor | null } | null;
+} = {};
+
+function hook<K extends keyof typeof autogradHooks>(name: K): NonNullable<typeof autogradHooks[K]> {
+  const h = autogradHooks[name];
+  if (h === undefined) throw new Error(`${name}: the autograd module is not loaded (import jacobi's mod.ts)`);
+  return h as NonNullable<typeof autogradHooks[K]>;
+}
+
 /** Nested arrays as returned by `toArray()`. */
 export type NestedNumbers = number | NestedNumbers[];
 
@@ -97,6 +121,40 @@ export class Tensor {
   }
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /**
+   * A tensor with the same values that records the operations applied to it,
+   * for `backward()` and `autograd.grad` (PyTorch's `requires_grad_()`).
+   *
+   * @example
+   * ```ts
+   * import { tensor } from "./mod.ts";
+   * const x = tensor([1, 2]).requiresGrad();
+   * x.square().sum().backward();
+   * console.log(x.grad); // tensor([2., 4.])
+   * ```
+   */
+  requiresGrad(): Tensor {
+    return hook("requiresGrad")(this);
+  }
+  /** Accumulates the gradient of this tensor into the `.grad` of every leaf it depends on. */
+  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
+    hook("backward")(this, gradient, options);
+  }
+  /** The gradient accumulated by `backward()` on a `requiresGrad()` leaf (null before). */
+  get grad(): Tensor | null {
+    return hook("leafGrad")(this)?.gradSlot ?? null;
+  }
+  set grad(value: Tensor | null) {
+    const slot = hook("leafGrad")(this);
+    if (slot === null) throw new TypeError("grad can only be set on a tensor made by requiresGrad()");
+    slot.gradSlot = value;
+  }
+  /** Clears `.grad` (as `optimizer.zero_grad()` does for a parameter). */
+  zeroGrad(): void {
+    const slot = hook("leafGrad")(this);
+    if (slot !== null) slot.gradSlot = null;
   }
 
   add(o: TensorLike): Tensor { return E.add(this, o); }

@@ -1,0 +1,70 @@
+/**
+ * `autograd.functional`: PyTorch's `torch.autograd.functional` API, built on
+ * the transforms. `inputs` is a tensor or an array of tensors; results
+ * follow PyTorch's nesting (arrays when the inputs or outputs are arrays).
+ * @module
+ */
+import { hessian as hessianT } from "../transforms/hessian.ts";
+import { hvp as hvpT, vhp as vhpT } from "../transforms/hessian.ts";
+import { jacfwd, jacrev } from "../transforms/jacobian.ts";
+import { jvp as jvpT, vjp as vjpT } from "../transforms/vjp.ts";
+import type { Tensor } from "../tensor.ts";
+
+type Inputs = Tensor | readonly Tensor[];
+type Fn = (...xs: Tensor[]) => unknown;
+
+const list = (x: Inputs): Tensor[] => (Array.isArray(x) ? [...x] : [x as Tensor]);
+const argnumsOf = (x: Inputs) => (Array.isArray(x) ? x.map((_, i) => i) : 0);
+
+/** Options of `autograd.functional.jacobian`. */
+export interface FunctionalJacobianOptions {
+  /** Accepted for compatibility: jacobi always vectorises. */
+  vectorize?: boolean;
+  /** Reverse mode (default) or forward mode. */
+  strategy?: "reverse-mode" | "forward-mode";
+}
+
+/**
+ * Jacobian of `f` at `inputs` (as `torch.autograd.functional.jacobian`).
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const J = autograd.functional.jacobian((x) => x.exp(), tensor([0, 1]), { strategy: "forward-mode" });
+ * ```
+ */
+export function jacobian(f: Fn, inputs: Inputs, options: FunctionalJacobianOptions = {}): unknown {
+  const { strategy = "reverse-mode" } = options;
+  if (strategy !== "reverse-mode" && strategy !== "forward-mode") {
+    throw new TypeError(`autograd.functional.jacobian: strategy must be "reverse-mode" or "forward-mode", got ${strategy}`);
+  }
+  const t = strategy === "forward-mode" ? jacfwd : jacrev;
+  return t(f, { argnums: argnumsOf(inputs) })(...list(inputs));
+}
+
+/** Hessian of a scalar `f` at `inputs` (as `torch.autograd.functional.hessian`). */
+export function hessian(f: Fn, inputs: Inputs): unknown {
+  return hessianT(f, { argnums: argnumsOf(inputs) })(...list(inputs));
+}
+
+/** `[f(inputs), vᵀJ]` (as `torch.autograd.functional.vjp`). */
+export function vjp(f: Fn, inputs: Inputs, v: unknown): [unknown, unknown] {
+  const [out, vjpFn] = vjpT(f, ...list(inputs));
+  const g = (vjpFn as (ct: unknown) => Tensor[])(v);
+  return [out, Array.isArray(inputs) ? g : g[0]];
+}
+
+/** `[f(inputs), J v]` (as `torch.autograd.functional.jvp`). */
+export function jvp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
+  return jvpT(f, list(inputs) as never, list(v) as never) as [unknown, unknown];
+}
+
+/** `[f(inputs), H v]` for a scalar `f` (as `torch.autograd.functional.hvp`). */
+export function hvp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
+  return [f(...list(inputs)), hvpT(f, list(inputs), list(v))];
+}
+
+/** `[f(inputs), vᵀ H]` for a scalar `f` (as `torch.autograd.functional.vhp`). */
+export function vhp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
+  return [f(...list(inputs)), vhpT(f, list(inputs), list(v))];
+}
