@@ -102,7 +102,9 @@ export function allocate(dtype: DType, length: number): Storage {
     fail(`allocate: length must be a non-negative integer, got ${length}`);
   }
   const bytes = length * BYTES_PER_ELEMENT[dtype];
-  const ptr = wasm.alloc(bytes);
+  // The raw export returns an i32: addresses at or above 2 GiB come back
+  // negative, so read it as unsigned.
+  const ptr = wasm.alloc(bytes) >>> 0;
   if (ptr === 0) {
     fail(
       `out of WebAssembly memory allocating ${bytes} bytes (${liveBytes} bytes live)`,
