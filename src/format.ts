@@ -10,7 +10,10 @@ const EDGE = 3;
 const THRESHOLD = 1000;
 const LINE_WIDTH = 80;
 
-function chooseFormat(values: ArrayLike<number>, isInt: boolean): (v: number) => string {
+function chooseFormat(
+  values: ArrayLike<number>,
+  isInt: boolean,
+): (v: number) => string {
   if (isInt) return (v) => String(v);
   let maxAbs = 0, minAbs = Infinity, allInt = true;
   for (let i = 0; i < values.length; i++) {
@@ -21,10 +24,21 @@ function chooseFormat(values: ArrayLike<number>, isInt: boolean): (v: number) =>
     if (a !== 0 && a < minAbs) minAbs = a;
     if (!Number.isInteger(v)) allInt = false;
   }
-  const special = (v: number) => (Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf");
-  if (allInt && maxAbs < 1e8) return (v) => (Number.isFinite(v) ? `${v}.` : special(v));
-  const sci = maxAbs >= 1e8 || (minAbs !== Infinity && (minAbs < 1e-4 || maxAbs / minAbs > 1000));
-  if (sci) return (v) => (Number.isFinite(v) ? v.toExponential(4).replace(/e([+-])(\d)$/, "e$10$2") : special(v));
+  const special = (
+    v: number,
+  ) => (Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf");
+  if (allInt && maxAbs < 1e8) {
+    return (v) => (Number.isFinite(v) ? `${v}.` : special(v));
+  }
+  const sci = maxAbs >= 1e8 ||
+    (minAbs !== Infinity && (minAbs < 1e-4 || maxAbs / minAbs > 1000));
+  if (sci) {
+    return (
+      v,
+    ) => (Number.isFinite(v)
+      ? v.toExponential(4).replace(/e([+-])(\d)$/, "e$10$2")
+      : special(v));
+  }
   return (v) => (Number.isFinite(v) ? v.toFixed(4) : special(v));
 }
 
@@ -40,7 +54,9 @@ export function formatValues(t: Tensor, indent: number): string {
   const elide = t.size > THRESHOLD;
   const fmt = chooseFormat(data, t.dtype === "int32");
   const shape = t.shape;
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const strides = shape.map((_, i) =>
+    shape.slice(i + 1).reduce((a, b) => a * b, 1)
+  );
   let width = 0;
   const cells = new Map<number, string>();
   const collect = (dim: number, off: number) => {
@@ -50,7 +66,9 @@ export function formatValues(t: Tensor, indent: number): string {
       width = Math.max(width, s.length);
       return;
     }
-    for (const i of shown(shape[dim], elide)) if (i >= 0) collect(dim + 1, off + i * strides[dim]);
+    for (const i of shown(shape[dim], elide)) {
+      if (i >= 0) collect(dim + 1, off + i * strides[dim]);
+    }
   };
   collect(0, 0);
   const pad = (s: string) => s.padStart(width);
@@ -58,14 +76,21 @@ export function formatValues(t: Tensor, indent: number): string {
     if (dim === shape.length) return pad(cells.get(off)!);
     const idx = shown(shape[dim], elide);
     if (dim === shape.length - 1) {
-      const items = idx.map((i) => (i < 0 ? "..." : pad(cells.get(off + i * strides[dim])!)));
+      const items = idx.map((
+        i,
+      ) => (i < 0 ? "..." : pad(cells.get(off + i * strides[dim])!)));
       const perLine = Math.max(1, Math.floor((LINE_WIDTH - col) / (width + 2)));
       const lines: string[] = [];
-      for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(", "));
+      for (let i = 0; i < items.length; i += perLine) {
+        lines.push(items.slice(i, i + perLine).join(", "));
+      }
       return `[${lines.join(",\n" + " ".repeat(col + 1))}]`;
     }
-    const sep = ",\n" + "\n".repeat(shape.length - dim - 2) + " ".repeat(col + 1);
-    const parts = idx.map((i) => (i < 0 ? "..." : render(dim + 1, off + i * strides[dim], col + 1)));
+    const sep = ",\n" + "\n".repeat(shape.length - dim - 2) +
+      " ".repeat(col + 1);
+    const parts = idx.map((
+      i,
+    ) => (i < 0 ? "..." : render(dim + 1, off + i * strides[dim], col + 1)));
     return `[${parts.join(sep)}]`;
   };
   return render(0, 0, indent);
@@ -78,12 +103,16 @@ export function formatTensor(t: Tensor): string {
     // An eager-tape tensor: its values, plus how it was made (as PyTorch's grad_fn).
     const node = (t as unknown as { node: { prim: string } | null }).node;
     const inner = formatTensor(t._concrete("print"));
-    return `${inner.slice(0, -1)}, ${node === null ? "requiresGrad=true" : `gradFn=${node.prim}`})`;
+    return `${inner.slice(0, -1)}, ${
+      node === null ? "requiresGrad=true" : `gradFn=${node.prim}`
+    })`;
   }
   if (t._trace !== null) {
     return `Tracer(shape=[${t.shape}], dtype=${t.dtype}, transform=${t._trace.main.name}, level=${t._trace.main.level})`;
   }
-  if (t._storage!.disposed) return `tensor(<disposed>, shape=[${t.shape}]${suffix})`;
+  if (t._storage!.disposed) {
+    return `tensor(<disposed>, shape=[${t.shape}]${suffix})`;
+  }
   const body = t.size === 0 ? "[]" : formatValues(t, "tensor(".length);
   const shapeNote = t.size === 0 && t.ndim > 1 ? `, size=[${t.shape}]` : "";
   return `tensor(${body}${shapeNote}${suffix})`;

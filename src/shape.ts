@@ -119,14 +119,20 @@ export function isIdentityPerm(perm: readonly number[]): boolean {
 }
 
 /** Resolves a single -1 in a reshape target against `size`. */
-export function resolveReshape(size: number, target: Shape, from: Shape): number[] {
+export function resolveReshape(
+  size: number,
+  target: Shape,
+  from: Shape,
+): number[] {
   let infer = -1, known = 1;
   const out = [...target];
   for (let i = 0; i < out.length; i++) {
     const d = out[i];
     if (d === -1) {
       if (infer >= 0) {
-        throw new RangeError(`reshape: only one dimension can be -1, got ${fmtShape(target)}`);
+        throw new RangeError(
+          `reshape: only one dimension can be -1, got ${fmtShape(target)}`,
+        );
       }
       infer = i;
     } else if (!Number.isInteger(d) || d < 0) {
@@ -136,13 +142,17 @@ export function resolveReshape(size: number, target: Shape, from: Shape): number
   if (infer >= 0) {
     if (known === 0 || size % known !== 0) {
       throw new RangeError(
-        `reshape: cannot reshape a tensor of shape ${fmtShape(from)} (${size} elements) into ${fmtShape(target)}`,
+        `reshape: cannot reshape a tensor of shape ${
+          fmtShape(from)
+        } (${size} elements) into ${fmtShape(target)}`,
       );
     }
     out[infer] = size / known;
   } else if (known !== size) {
     throw new RangeError(
-      `reshape: cannot reshape a tensor of shape ${fmtShape(from)} (${size} elements) into ${fmtShape(target)}`,
+      `reshape: cannot reshape a tensor of shape ${
+        fmtShape(from)
+      } (${size} elements) into ${fmtShape(target)}`,
     );
   }
   return out;

@@ -29,13 +29,23 @@ export interface BackwardOptions {
  */
 export const autogradHooks: {
   requiresGrad?: (t: Tensor) => Tensor;
-  backward?: (t: Tensor, gradient: Tensor | undefined, options: BackwardOptions) => void;
+  backward?: (
+    t: Tensor,
+    gradient: Tensor | undefined,
+    options: BackwardOptions,
+  ) => void;
   leafGrad?: (t: Tensor) => { gradSlot: Tensor | null } | null;
 } = {};
 
-function hook<K extends keyof typeof autogradHooks>(name: K): NonNullable<typeof autogradHooks[K]> {
+function hook<K extends keyof typeof autogradHooks>(
+  name: K,
+): NonNullable<typeof autogradHooks[K]> {
   const h = autogradHooks[name];
-  if (h === undefined) throw new Error(`${name}: the autograd module is not loaded (import jacobi's mod.ts)`);
+  if (h === undefined) {
+    throw new Error(
+      `${name}: the autograd module is not loaded (import jacobi's mod.ts)`,
+    );
+  }
   return h as NonNullable<typeof autogradHooks[K]>;
 }
 
@@ -64,7 +74,12 @@ export class Tensor {
   readonly dtype: DType;
 
   /** @internal use `tensor()`, `zeros()`, ... to create tensors. */
-  constructor(shape: readonly number[], dtype: DType, storage: Storage | null, trace: Trace | null) {
+  constructor(
+    shape: readonly number[],
+    dtype: DType,
+    storage: Storage | null,
+    trace: Trace | null,
+  ) {
     this.shape = shape;
     this.dtype = dtype;
     this._storage = storage;
@@ -72,7 +87,11 @@ export class Tensor {
   }
 
   /** @internal wraps a storage the caller owns. */
-  static _fromStorage(storage: Storage, shape: readonly number[], dtype: DType): Tensor {
+  static _fromStorage(
+    storage: Storage,
+    shape: readonly number[],
+    dtype: DType,
+  ): Tensor {
     return new Tensor(shape, dtype, storage, null);
   }
 
@@ -102,7 +121,10 @@ export class Tensor {
     const build = (dim: number, off: number): NestedNumbers => {
       if (dim === this.ndim) return flat[off];
       const stride = sizeOf(this.shape.slice(dim + 1));
-      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, off + i * stride));
+      return Array.from(
+        { length: this.shape[dim] },
+        (_, i) => build(dim + 1, off + i * stride),
+      );
     };
     return build(0, 0);
   }
@@ -110,7 +132,9 @@ export class Tensor {
   /** The value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) {
-      throw new RangeError(`item(): the tensor has ${this.size} elements (shape [${this.shape}]); only one-element tensors can be converted`);
+      throw new RangeError(
+        `item(): the tensor has ${this.size} elements (shape [${this.shape}]); only one-element tensors can be converted`,
+      );
     }
     return this.data()[0];
   }
@@ -148,7 +172,11 @@ export class Tensor {
   }
   set grad(value: Tensor | null) {
     const slot = hook("leafGrad")(this);
-    if (slot === null) throw new TypeError("grad can only be set on a tensor made by requiresGrad()");
+    if (slot === null) {
+      throw new TypeError(
+        "grad can only be set on a tensor made by requiresGrad()",
+      );
+    }
     slot.gradSlot = value;
   }
   /** Clears `.grad` (as `optimizer.zero_grad()` does for a parameter). */
@@ -157,71 +185,178 @@ export class Tensor {
     if (slot !== null) slot.gradSlot = null;
   }
 
-  add(o: TensorLike): Tensor { return E.add(this, o); }
-  sub(o: TensorLike): Tensor { return E.sub(this, o); }
-  mul(o: TensorLike): Tensor { return E.mul(this, o); }
-  div(o: TensorLike): Tensor { return E.div(this, o); }
-  pow(o: TensorLike): Tensor { return E.pow(this, o); }
-  maximum(o: TensorLike): Tensor { return E.maximum(this, o); }
-  minimum(o: TensorLike): Tensor { return E.minimum(this, o); }
-  eq(o: TensorLike): Tensor { return E.eq(this, o); }
-  ne(o: TensorLike): Tensor { return E.ne(this, o); }
-  lt(o: TensorLike): Tensor { return E.lt(this, o); }
-  le(o: TensorLike): Tensor { return E.le(this, o); }
-  gt(o: TensorLike): Tensor { return E.gt(this, o); }
-  ge(o: TensorLike): Tensor { return E.ge(this, o); }
+  add(o: TensorLike): Tensor {
+    return E.add(this, o);
+  }
+  sub(o: TensorLike): Tensor {
+    return E.sub(this, o);
+  }
+  mul(o: TensorLike): Tensor {
+    return E.mul(this, o);
+  }
+  div(o: TensorLike): Tensor {
+    return E.div(this, o);
+  }
+  pow(o: TensorLike): Tensor {
+    return E.pow(this, o);
+  }
+  maximum(o: TensorLike): Tensor {
+    return E.maximum(this, o);
+  }
+  minimum(o: TensorLike): Tensor {
+    return E.minimum(this, o);
+  }
+  eq(o: TensorLike): Tensor {
+    return E.eq(this, o);
+  }
+  ne(o: TensorLike): Tensor {
+    return E.ne(this, o);
+  }
+  lt(o: TensorLike): Tensor {
+    return E.lt(this, o);
+  }
+  le(o: TensorLike): Tensor {
+    return E.le(this, o);
+  }
+  gt(o: TensorLike): Tensor {
+    return E.gt(this, o);
+  }
+  ge(o: TensorLike): Tensor {
+    return E.ge(this, o);
+  }
 
-  neg(): Tensor { return E.neg(this); }
-  abs(): Tensor { return E.abs(this); }
-  exp(): Tensor { return E.exp(this); }
-  log(): Tensor { return E.log(this); }
-  sqrt(): Tensor { return E.sqrt(this); }
-  sin(): Tensor { return E.sin(this); }
-  cos(): Tensor { return E.cos(this); }
-  tan(): Tensor { return E.tan(this); }
-  tanh(): Tensor { return E.tanh(this); }
-  sigmoid(): Tensor { return E.sigmoid(this); }
-  relu(): Tensor { return E.relu(this); }
-  square(): Tensor { return E.square(this); }
-  reciprocal(): Tensor { return E.reciprocal(this); }
-  sign(): Tensor { return E.sign(this); }
+  neg(): Tensor {
+    return E.neg(this);
+  }
+  abs(): Tensor {
+    return E.abs(this);
+  }
+  exp(): Tensor {
+    return E.exp(this);
+  }
+  log(): Tensor {
+    return E.log(this);
+  }
+  sqrt(): Tensor {
+    return E.sqrt(this);
+  }
+  sin(): Tensor {
+    return E.sin(this);
+  }
+  cos(): Tensor {
+    return E.cos(this);
+  }
+  tan(): Tensor {
+    return E.tan(this);
+  }
+  tanh(): Tensor {
+    return E.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return E.sigmoid(this);
+  }
+  relu(): Tensor {
+    return E.relu(this);
+  }
+  square(): Tensor {
+    return E.square(this);
+  }
+  reciprocal(): Tensor {
+    return E.reciprocal(this);
+  }
+  sign(): Tensor {
+    return E.sign(this);
+  }
 
   /** Sum over `dim` (all dims when omitted). */
-  sum(dim?: R.Dims, keepdim = false): Tensor { return R.sum(this, dim, keepdim); }
-  mean(dim?: R.Dims, keepdim = false): Tensor { return R.mean(this, dim, keepdim); }
-  max(dim?: R.Dims, keepdim = false): Tensor { return R.max(this, dim, keepdim); }
-  min(dim?: R.Dims, keepdim = false): Tensor { return R.min(this, dim, keepdim); }
-  prod(dim?: R.Dims, keepdim = false): Tensor { return R.prod(this, dim, keepdim); }
-  argmax(dim?: number, keepdim = false): Tensor { return R.argmax(this, dim, keepdim); }
-  argmin(dim?: number, keepdim = false): Tensor { return R.argmin(this, dim, keepdim); }
+  sum(dim?: R.Dims, keepdim = false): Tensor {
+    return R.sum(this, dim, keepdim);
+  }
+  mean(dim?: R.Dims, keepdim = false): Tensor {
+    return R.mean(this, dim, keepdim);
+  }
+  max(dim?: R.Dims, keepdim = false): Tensor {
+    return R.max(this, dim, keepdim);
+  }
+  min(dim?: R.Dims, keepdim = false): Tensor {
+    return R.min(this, dim, keepdim);
+  }
+  prod(dim?: R.Dims, keepdim = false): Tensor {
+    return R.prod(this, dim, keepdim);
+  }
+  argmax(dim?: number, keepdim = false): Tensor {
+    return R.argmax(this, dim, keepdim);
+  }
+  argmin(dim?: number, keepdim = false): Tensor {
+    return R.argmin(this, dim, keepdim);
+  }
 
-  matmul(o: Tensor): Tensor { return M.matmul(this, o); }
-  dot(o: Tensor): Tensor { return M.dot(this, o); }
-  outer(o: Tensor): Tensor { return M.outer(this, o); }
+  matmul(o: Tensor): Tensor {
+    return M.matmul(this, o);
+  }
+  dot(o: Tensor): Tensor {
+    return M.dot(this, o);
+  }
+  outer(o: Tensor): Tensor {
+    return M.outer(this, o);
+  }
 
-  reshape(shape: readonly number[]): Tensor { return L.reshape(this, shape); }
-  permute(dims: readonly number[]): Tensor { return L.permute(this, dims); }
-  transpose(dim0 = -2, dim1 = -1): Tensor { return L.transpose(this, dim0, dim1); }
+  reshape(shape: readonly number[]): Tensor {
+    return L.reshape(this, shape);
+  }
+  permute(dims: readonly number[]): Tensor {
+    return L.permute(this, dims);
+  }
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    return L.transpose(this, dim0, dim1);
+  }
   /** The transpose of a matrix (last two dims swapped). */
-  get T(): Tensor { return L.transpose(this); }
-  movedim(source: number | readonly number[], destination: number | readonly number[]): Tensor {
+  get T(): Tensor {
+    return L.transpose(this);
+  }
+  movedim(
+    source: number | readonly number[],
+    destination: number | readonly number[],
+  ): Tensor {
     return L.movedim(this, source, destination);
   }
-  expand(shape: readonly number[]): Tensor { return L.expand(this, shape); }
-  squeeze(dim?: number | readonly number[]): Tensor { return L.squeeze(this, dim); }
-  unsqueeze(dim: number): Tensor { return L.unsqueeze(this, dim); }
-  flatten(startDim = 0, endDim = -1): Tensor { return L.flatten(this, startDim, endDim); }
-  slice(dim: number, start?: number, end?: number, step = 1): Tensor { return L.slice(this, dim, start, end, step); }
-  narrow(dim: number, start: number, length: number): Tensor { return L.narrow(this, dim, start, length); }
-  select(dim: number, index: number): Tensor { return L.select(this, dim, index); }
+  expand(shape: readonly number[]): Tensor {
+    return L.expand(this, shape);
+  }
+  squeeze(dim?: number | readonly number[]): Tensor {
+    return L.squeeze(this, dim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return L.unsqueeze(this, dim);
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return L.flatten(this, startDim, endDim);
+  }
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor {
+    return L.slice(this, dim, start, end, step);
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return L.narrow(this, dim, start, length);
+  }
+  select(dim: number, index: number): Tensor {
+    return L.select(this, dim, index);
+  }
   /** Entries at `indices` along `dim` (as `torch.index_select`). */
-  index(dim: number, indices: Tensor | readonly number[]): Tensor { return L.indexSelect(this, dim, indices); }
+  index(dim: number, indices: Tensor | readonly number[]): Tensor {
+    return L.indexSelect(this, dim, indices);
+  }
   /** Converts to another dtype. */
-  to(dtype: DType): Tensor { return L.cast(this, dtype); }
+  to(dtype: DType): Tensor {
+    return L.cast(this, dtype);
+  }
   /** A value with no derivative: constant to every transform. */
-  detach(): Tensor { return E.detach(this); }
+  detach(): Tensor {
+    return E.detach(this);
+  }
   /** The same values (tensors are immutable, so no copy is needed). */
-  clone(): Tensor { return this; }
+  clone(): Tensor {
+    return this;
+  }
 
   toString(): string {
     return formatTensor(this);

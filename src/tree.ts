@@ -7,14 +7,26 @@
 import { Tensor } from "./tensor.ts";
 
 /** A tensor, or arrays / plain objects of them (other values are constants). */
-export type Tree = Tensor | readonly Tree[] | { readonly [key: string]: Tree } | number | string | boolean | null | undefined;
+export type Tree =
+  | Tensor
+  | readonly Tree[]
+  | { readonly [key: string]: Tree }
+  | number
+  | string
+  | boolean
+  | null
+  | undefined;
 
 /** The shape of a pytree without its tensors. */
 export type TreeDef =
   | { readonly kind: "leaf" }
   | { readonly kind: "const"; readonly value: unknown }
   | { readonly kind: "array"; readonly children: readonly TreeDef[] }
-  | { readonly kind: "object"; readonly keys: readonly string[]; readonly children: readonly TreeDef[] };
+  | {
+    readonly kind: "object";
+    readonly keys: readonly string[];
+    readonly children: readonly TreeDef[];
+  };
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (x === null || typeof x !== "object") return false;
@@ -42,7 +54,10 @@ export function flatten(tree: unknown): [Tensor[], TreeDef] {
 }
 
 /** Rebuilds a tree of the structure `def` from `leaves`. */
-export function unflatten<T = unknown>(def: TreeDef, leaves: readonly unknown[]): T {
+export function unflatten<T = unknown>(
+  def: TreeDef,
+  leaves: readonly unknown[],
+): T {
   let i = 0;
   const build = (d: TreeDef): unknown => {
     switch (d.kind) {
@@ -78,17 +93,23 @@ export function leafCount(def: TreeDef): number {
 export function sameStructure(a: TreeDef, b: TreeDef): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === "array" && b.kind === "array") {
-    return a.children.length === b.children.length && a.children.every((c, i) => sameStructure(c, b.children[i]));
+    return a.children.length === b.children.length &&
+      a.children.every((c, i) => sameStructure(c, b.children[i]));
   }
   if (a.kind === "object" && b.kind === "object") {
-    return a.keys.length === b.keys.length && a.keys.every((k, i) => k === b.keys[i]) &&
+    return a.keys.length === b.keys.length && a.keys.every((k, i) =>
+      k === b.keys[i]
+    ) &&
       a.children.every((c, i) => sameStructure(c, b.children[i]));
   }
   return true;
 }
 
 /** Maps the tensors of a tree. */
-export function mapTree<T = unknown>(tree: unknown, f: (t: Tensor, i: number) => unknown): T {
+export function mapTree<T = unknown>(
+  tree: unknown,
+  f: (t: Tensor, i: number) => unknown,
+): T {
   const [leaves, def] = flatten(tree);
   return unflatten<T>(def, leaves.map(f));
 }

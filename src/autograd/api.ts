@@ -27,21 +27,36 @@ export interface AutogradOptions {
 
 const asList = (what: string, x: Tensor | readonly Tensor[]): Tensor[] => {
   const list = x instanceof Tensor ? [x] : Array.isArray(x) ? [...x] : null;
-  if (list === null || list.length === 0) throw new TypeError(`${what}: expected a tensor or a non-empty array of tensors`);
+  if (list === null || list.length === 0) {
+    throw new TypeError(
+      `${what}: expected a tensor or a non-empty array of tensors`,
+    );
+  }
   list.forEach((t, i) => {
-    if (!(t instanceof Tensor)) throw new TypeError(`${what}[${i}] is ${describe(t)}, expected a Tensor`);
+    if (!(t instanceof Tensor)) {
+      throw new TypeError(`${what}[${i}] is ${describe(t)}, expected a Tensor`);
+    }
   });
   return list;
 };
 
-function defaultGradOutputs(outputs: Tensor[], gradOutputs: Tensor | readonly (Tensor | null)[] | undefined): Tensor[] {
-  const given = gradOutputs === undefined ? [] : gradOutputs instanceof Tensor ? [gradOutputs] : [...gradOutputs];
+function defaultGradOutputs(
+  outputs: Tensor[],
+  gradOutputs: Tensor | readonly (Tensor | null)[] | undefined,
+): Tensor[] {
+  const given = gradOutputs === undefined
+    ? []
+    : gradOutputs instanceof Tensor
+    ? [gradOutputs]
+    : [...gradOutputs];
   return outputs.map((o, i) => {
     const g = given[i];
     if (g === undefined || g === null) {
       if (o.size !== 1) {
         throw new TypeError(
-          `autograd.grad: output ${i} has shape ${fmtShape(o.shape)}; gradOutputs is required for non-scalar outputs`,
+          `autograd.grad: output ${i} has shape ${
+            fmtShape(o.shape)
+          }; gradOutputs is required for non-scalar outputs`,
         );
       }
       return onesLike(o);
@@ -71,28 +86,47 @@ export function grad(
 ): (Tensor | null)[] {
   const outs = asList("autograd.grad: outputs", outputs);
   const ins = asList("autograd.grad: inputs", inputs);
-  const { createGraph = false, retainGraph = createGraph, allowUnused = false } = options;
+  const {
+    createGraph = false,
+    retainGraph = createGraph,
+    allowUnused = false,
+  } = options;
   ins.forEach((x, i) => {
-    if (!isTracked(x)) throw new TypeError(`autograd.grad: inputs[${i}] does not require grad (call requiresGrad() on it)`);
+    if (!isTracked(x)) {
+      throw new TypeError(
+        `autograd.grad: inputs[${i}] does not require grad (call requiresGrad() on it)`,
+      );
+    }
   });
   outs.forEach((o, i) => {
     if (!isTracked(o)) {
-      throw new TypeError(`autograd.grad: outputs[${i}] does not require grad and has no graph (no input of it required grad)`);
+      throw new TypeError(
+        `autograd.grad: outputs[${i}] does not require grad and has no graph (no input of it required grad)`,
+      );
     }
   });
   const cts = defaultGradOutputs(outs, gradOutputs);
-  const reachable = new Set<Tensor>(topoOrder(outs, new Set(ins)));
+  const order = topoOrder(outs, new Set(ins));
+  if (order.some((t) => t.node?.freed)) {
+    throw new Error(`autograd.grad: ${FREED_MESSAGE}`);
+  }
+  const reachable = new Set<Tensor>(order);
   const used = ins.map((x) => reachable.has(x));
   used.forEach((u, i) => {
     if (!u && !allowUnused) {
-      throw new Error(`autograd.grad: inputs[${i}] was not used to compute the outputs; pass { allowUnused: true } to get null`);
+      throw new Error(
+        `autograd.grad: inputs[${i}] was not used to compute the outputs; pass { allowUnused: true } to get null`,
+      );
     }
   });
   const usedIns = ins.filter((_, i) => used[i]);
   let grads: Tensor[] = [];
   if (usedIns.length > 0) {
     const start = usedIns.map((x) => (createGraph ? x : (x as Tracked).value));
-    const [, vjpFn] = vjp((...xs: Tensor[]) => replay(outs, usedIns, xs, createGraph), ...start);
+    const [, vjpFn] = vjp(
+      (...xs: Tensor[]) => replay(outs, usedIns, xs, createGraph),
+      ...start,
+    );
     grads = vjpFn(cts) as Tensor[];
   }
   if (!retainGraph) freeGraph(outs);
@@ -104,15 +138,30 @@ export function grad(
  * Accumulates d(output)/d(leaf) into `leaf.grad` for every leaf the output
  * depends on (as `tensor.backward()`).
  */
-export function backward(output: Tensor, gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
-  if (!isTracked(output)) throw new TypeError("backward: the tensor does not require grad and has no graph");
+export function backward(
+  output: Tensor,
+  gradient?: Tensor,
+  options: { retainGraph?: boolean; createGraph?: boolean } = {},
+): void {
+  if (!isTracked(output)) {
+    throw new TypeError(
+      "backward: the tensor does not require grad and has no graph",
+    );
+  }
   const order = topoOrder([output], new Set());
-  if (order.some((t) => t.node?.freed)) throw new Error(`backward: ${FREED_MESSAGE}`);
+  if (order.some((t) => t.node?.freed)) {
+    throw new Error(`backward: ${FREED_MESSAGE}`);
+  }
   const leaves = order.filter((t) => t.isLeaf);
-  const grads = grad(output, leaves, gradient === undefined ? undefined : [gradient], {
-    retainGraph: options.retainGraph,
-    createGraph: options.createGraph,
-  });
+  const grads = grad(
+    output,
+    leaves,
+    gradient === undefined ? undefined : [gradient],
+    {
+      retainGraph: options.retainGraph,
+      createGraph: options.createGraph,
+    },
+  );
   leaves.forEach((leaf, i) => {
     const g = grads[i]!;
     leaf.gradSlot = leaf.gradSlot === null ? g : add(leaf.gradSlot, g);
@@ -131,7 +180,10 @@ export function backward(output: Tensor, gradient?: Tensor, options: { retainGra
  * const J = autograd.jacobian(x.sin(), x); // diag(cos x)
  * ```
  */
-export function jacobian(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[]): unknown {
+export function jacobian(
+  outputs: Tensor | readonly Tensor[],
+  inputs: Tensor | readonly Tensor[],
+): unknown {
   const outs = asList("autograd.jacobian: outputs", outputs);
   const ins = asList("autograd.jacobian: inputs", inputs);
   const f = (...xs: Tensor[]) => {
@@ -139,7 +191,9 @@ export function jacobian(outputs: Tensor | readonly Tensor[], inputs: Tensor | r
     return outputs instanceof Tensor ? r[0] : r;
   };
   const argnums = inputs instanceof Tensor ? 0 : ins.map((_, i) => i);
-  return jacrev(f, { argnums })(...ins.map((x) => (isTracked(x) ? x.value : x)));
+  return jacrev(f, { argnums })(
+    ...ins.map((x) => (isTracked(x) ? x.value : x)),
+  );
 }
 
 /**
@@ -152,12 +206,22 @@ export function jacobian(outputs: Tensor | readonly Tensor[], inputs: Tensor | r
  * const H = autograd.hessian(x.pow(3).sum(), x); // diag(6x)
  * ```
  */
-export function hessian(output: Tensor, inputs: Tensor | readonly Tensor[]): unknown {
+export function hessian(
+  output: Tensor,
+  inputs: Tensor | readonly Tensor[],
+): unknown {
   const ins = asList("autograd.hessian: inputs", inputs);
   if (!(output instanceof Tensor) || output.size !== 1) {
-    throw new TypeError(`autograd.hessian: output must be a scalar tensor, got ${describe(output)}`);
+    throw new TypeError(
+      `autograd.hessian: output must be a scalar tensor, got ${
+        describe(output)
+      }`,
+    );
   }
-  const f = (...xs: Tensor[]) => replay([output], ins, xs, false)[0].reshape([]);
+  const f = (...xs: Tensor[]) =>
+    replay([output], ins, xs, false)[0].reshape([]);
   const argnums = inputs instanceof Tensor ? 0 : ins.map((_, i) => i);
-  return hessianT(f, { argnums })(...ins.map((x) => (isTracked(x) ? x.value : x)));
+  return hessianT(f, { argnums })(
+    ...ins.map((x) => (isTracked(x) ? x.value : x)),
+  );
 }

@@ -13,7 +13,9 @@ import type { Tensor } from "../tensor.ts";
 type Inputs = Tensor | readonly Tensor[];
 type Fn = (...xs: Tensor[]) => unknown;
 
-const list = (x: Inputs): Tensor[] => (Array.isArray(x) ? [...x] : [x as Tensor]);
+const list = (
+  x: Inputs,
+): Tensor[] => (Array.isArray(x) ? [...x] : [x as Tensor]);
 const argnumsOf = (x: Inputs) => (Array.isArray(x) ? x.map((_, i) => i) : 0);
 
 /** Options of `autograd.functional.jacobian`. */
@@ -33,10 +35,16 @@ export interface FunctionalJacobianOptions {
  * const J = autograd.functional.jacobian((x) => x.exp(), tensor([0, 1]), { strategy: "forward-mode" });
  * ```
  */
-export function jacobian(f: Fn, inputs: Inputs, options: FunctionalJacobianOptions = {}): unknown {
+export function jacobian(
+  f: Fn,
+  inputs: Inputs,
+  options: FunctionalJacobianOptions = {},
+): unknown {
   const { strategy = "reverse-mode" } = options;
   if (strategy !== "reverse-mode" && strategy !== "forward-mode") {
-    throw new TypeError(`autograd.functional.jacobian: strategy must be "reverse-mode" or "forward-mode", got ${strategy}`);
+    throw new TypeError(
+      `autograd.functional.jacobian: strategy must be "reverse-mode" or "forward-mode", got ${strategy}`,
+    );
   }
   const t = strategy === "forward-mode" ? jacfwd : jacrev;
   return t(f, { argnums: argnumsOf(inputs) })(...list(inputs));

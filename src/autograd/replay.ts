@@ -11,7 +11,10 @@ import type { Tensor } from "../tensor.ts";
 import { isTracked, type Tracked } from "./tracked.ts";
 
 /** Tracked tensors reachable from `outputs`, inputs before users (iterative: graphs can be deep). */
-export function topoOrder(outputs: readonly Tensor[], stopAt: ReadonlySet<Tensor>): Tracked[] {
+export function topoOrder(
+  outputs: readonly Tensor[],
+  stopAt: ReadonlySet<Tensor>,
+): Tracked[] {
   const order: Tracked[] = [];
   const seen = new Set<Tensor>();
   const stack: [Tracked, boolean][] = [];
@@ -26,13 +29,16 @@ export function topoOrder(outputs: readonly Tensor[], stopAt: ReadonlySet<Tensor
     seen.add(t);
     stack.push([t, true]);
     if (t.node !== null && !stopAt.has(t)) {
-      for (const a of t.node.inputs) if (isTracked(a) && !seen.has(a)) stack.push([a, false]);
+      for (const a of t.node.inputs) {
+        if (isTracked(a) && !seen.has(a)) stack.push([a, false]);
+      }
     }
   }
   return order;
 }
 
-export const FREED_MESSAGE = "backward through the graph a second time: its saved values were freed by the first " +
+export const FREED_MESSAGE =
+  "backward through the graph a second time: its saved values were freed by the first " +
   "backward; pass { retainGraph: true } to the first call if you need to backward twice";
 
 /**
@@ -49,7 +55,8 @@ export function replay(
   const env = new Map<Tensor, Tensor>();
   inputs.forEach((x, i) => env.set(x, values[i]));
   const order = topoOrder(outputs, new Set(inputs));
-  const read = (a: Tensor): Tensor => env.get(a) ?? (isTracked(a) && !keepTracked ? a.value : a);
+  const read = (a: Tensor): Tensor =>
+    env.get(a) ?? (isTracked(a) && !keepTracked ? a.value : a);
   for (const t of order) {
     if (env.has(t)) continue;
     const n = t.node;

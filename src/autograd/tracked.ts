@@ -26,7 +26,11 @@ export interface Node {
 export class Tracked extends Tensor {
   /** Accumulated gradient of a leaf (PyTorch's `.grad`). */
   gradSlot: Tensor | null = null;
-  constructor(trace: EagerTrace, readonly value: Tensor, readonly node: Node | null) {
+  constructor(
+    trace: EagerTrace,
+    readonly value: Tensor,
+    readonly node: Node | null,
+  ) {
     super(value.shape, value.dtype, null, trace);
   }
   override _concrete(what: string): Tensor {
@@ -48,11 +52,22 @@ export class EagerTrace extends Trace {
   override lower(t: Tensor): Tensor {
     return t;
   }
-  process<P extends Prim>(prim: P, args: Tensor[], params: PrimParams[P]): Tensor {
-    const values = args.map((a) => (a instanceof Tracked && a._trace === this ? a.value : a));
+  process<P extends Prim>(
+    prim: P,
+    args: Tensor[],
+    params: PrimParams[P],
+  ): Tensor {
+    const values = args.map((
+      a,
+    ) => (a instanceof Tracked && a._trace === this ? a.value : a));
     const value = bind(prim, values, params);
     if (!gradEnabled || value.dtype === "int32") return value;
-    return new Tracked(this, value, { prim, inputs: args, params, freed: false });
+    return new Tracked(this, value, {
+      prim,
+      inputs: args,
+      params,
+      freed: false,
+    });
   }
 }
 
@@ -65,10 +80,16 @@ export function isTracked(x: unknown): x is Tracked {
 
 /** A leaf tensor that records the operations applied to it. */
 export function requiresGrad(x: Tensor): Tracked {
-  if (x.dtype === "int32") throw new TypeError("requiresGrad: only float tensors can require gradients");
+  if (x.dtype === "int32") {
+    throw new TypeError(
+      "requiresGrad: only float tensors can require gradients",
+    );
+  }
   if (isTracked(x)) return x;
   if (x._trace !== null) {
-    throw new TypeError("requiresGrad: call it on a concrete tensor, outside grad/vmap/jacrev");
+    throw new TypeError(
+      "requiresGrad: call it on a concrete tensor, outside grad/vmap/jacrev",
+    );
   }
   return new Tracked(eagerTrace, x, null);
 }

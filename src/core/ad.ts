@@ -21,7 +21,12 @@ export interface JvpResult {
 }
 
 /** Forward mode: outputs and their tangents (null = zero). */
-export function jvpFlat(name: string, f: FlatFn, primals: Tensor[], tangents: (Tensor | null)[]): JvpResult {
+export function jvpFlat(
+  name: string,
+  f: FlatFn,
+  primals: Tensor[],
+  tangents: (Tensor | null)[],
+): JvpResult {
   return withMain(name, (main) => {
     const trace = new JVPTrace(main);
     const ins = primals.map((p, i) => new JVPTracer(trace, p, tangents[i]));
@@ -29,7 +34,11 @@ export function jvpFlat(name: string, f: FlatFn, primals: Tensor[], tangents: (T
     const split = outs.map((o) => primalTangent(trace, o));
     // Auxiliary outputs are not differentiated: keep their primal values.
     const stripped = mapTree(extra, (t) => primalTangent(trace, t)[0]);
-    return { outs: split.map((s) => s[0]), tangents: split.map((s) => s[1]), extra: stripped };
+    return {
+      outs: split.map((s) => s[0]),
+      tangents: split.map((s) => s[1]),
+      extra: stripped,
+    };
   });
 }
 
@@ -40,11 +49,19 @@ export interface LinearizeResult {
 }
 
 /** Forward mode with the tangent part recorded as a linear program. */
-export function linearizeFlat(name: string, f: FlatFn, primals: Tensor[]): LinearizeResult {
+export function linearizeFlat(
+  name: string,
+  f: FlatFn,
+  primals: Tensor[],
+): LinearizeResult {
   return withMain(`${name} (linearize)`, (main) => {
     const lin = new LinearizeTrace(main);
     const tins = primals.map((p) => lin.newInput(p));
     const r = jvpFlat(name, f, primals, tins);
-    return { outs: r.outs, tape: lin.finish(tins, r.tangents, r.outs), extra: r.extra };
+    return {
+      outs: r.outs,
+      tape: lin.finish(tins, r.tangents, r.outs),
+      extra: r.extra,
+    };
   });
 }

@@ -10,7 +10,12 @@ import { bind, type MainTrace, Trace } from "./trace.ts";
 
 export class BatchTracer extends Tensor {
   constructor(trace: BatchTrace, readonly val: Tensor, readonly bdim: Dim) {
-    super(bdim === null ? val.shape : val.shape.filter((_, i) => i !== bdim), val.dtype, null, trace);
+    super(
+      bdim === null ? val.shape : val.shape.filter((_, i) => i !== bdim),
+      val.dtype,
+      null,
+      trace,
+    );
   }
   override _concrete(what: string): Tensor {
     throw new Error(
@@ -31,11 +36,22 @@ export class BatchTrace extends Trace {
     const b = t as BatchTracer;
     return b.bdim === null ? b.val : t;
   }
-  process<P extends Prim>(prim: P, args: Tensor[], params: PrimParams[P]): Tensor {
+  process<P extends Prim>(
+    prim: P,
+    args: Tensor[],
+    params: PrimParams[P],
+  ): Tensor {
     const vals = args.map((a) => (a as BatchTracer).val);
     const dims = args.map((a) => (a as BatchTracer).bdim);
-    if (dims.every((d) => d === null)) return new BatchTracer(this, bind(prim, vals, params), null);
-    const [out, d] = (batchRules[prim] as BatchRule<PrimParams[P]>)(vals, dims, params, this.axisSize);
+    if (dims.every((d) => d === null)) {
+      return new BatchTracer(this, bind(prim, vals, params), null);
+    }
+    const [out, d] = (batchRules[prim] as BatchRule<PrimParams[P]>)(
+      vals,
+      dims,
+      params,
+      this.axisSize,
+    );
     return new BatchTracer(this, out, d);
   }
 }

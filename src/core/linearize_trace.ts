@@ -13,12 +13,19 @@ import type { Atom, Eqn, TapeWithAvals } from "./tape.ts";
 import { type Aval, Trace } from "./trace.ts";
 
 export class LinTracer extends Tensor {
-  constructor(trace: LinearizeTrace, aval: Aval, readonly known: Tensor | null, readonly id: number) {
+  constructor(
+    trace: LinearizeTrace,
+    aval: Aval,
+    readonly known: Tensor | null,
+    readonly id: number,
+  ) {
     super(aval.shape, aval.dtype, null, trace);
   }
   override _concrete(what: string): Tensor {
     if (this.known !== null) return this.known._concrete(what);
-    throw new Error(`${what}: a tangent or cotangent value cannot be read while it is being recorded`);
+    throw new Error(
+      `${what}: a tangent or cotangent value cannot be read while it is being recorded`,
+    );
   }
 }
 
@@ -40,7 +47,11 @@ export class LinearizeTrace extends Trace {
     const l = t as LinTracer;
     return l.known ?? t;
   }
-  process<P extends Prim>(prim: P, args: Tensor[], params: PrimParams[P]): Tensor {
+  process<P extends Prim>(
+    prim: P,
+    args: Tensor[],
+    params: PrimParams[P],
+  ): Tensor {
     const aval = abstractEval(prim, args, params);
     const inputs: Atom[] = args.map((a) => {
       const l = a as LinTracer;
@@ -53,10 +64,16 @@ export class LinearizeTrace extends Trace {
   }
 
   /** The recorded program from `inputs` to `outputs` (values seen at this level). */
-  finish(inputs: LinTracer[], outputs: (Tensor | null)[], outAvals: Aval[]): TapeWithAvals {
+  finish(
+    inputs: LinTracer[],
+    outputs: (Tensor | null)[],
+    outAvals: Aval[],
+  ): TapeWithAvals {
     const outAtoms = outputs.map((o): Atom | null => {
       if (o === null) return null;
-      if (o instanceof LinTracer && o._trace === this) return o.known !== null ? { const: o.known } : { var: o.id };
+      if (o instanceof LinTracer && o._trace === this) {
+        return o.known !== null ? { const: o.known } : { var: o.id };
+      }
       return { const: o };
     });
     return {

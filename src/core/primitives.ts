@@ -8,12 +8,35 @@
 import type { DType } from "../backend/dtype.ts";
 
 export const UNARY_PRIMS = [
-  "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid",
-  "relu", "square", "reciprocal", "sign",
+  "neg",
+  "abs",
+  "exp",
+  "log",
+  "sqrt",
+  "sin",
+  "cos",
+  "tan",
+  "tanh",
+  "sigmoid",
+  "relu",
+  "square",
+  "reciprocal",
+  "sign",
 ] as const;
 export const BINARY_PRIMS = [
-  "add", "sub", "mul", "div", "pow", "maximum", "minimum",
-  "eq", "ne", "lt", "le", "gt", "ge",
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "maximum",
+  "minimum",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
 ] as const;
 export const REDUCE_PRIMS = ["sum", "prod", "max", "min"] as const;
 
@@ -24,11 +47,33 @@ export type ComparePrim = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
 
 /** Parameters each primitive carries (static, never tensors). */
 export interface PrimParams {
-  neg: null; abs: null; exp: null; log: null; sqrt: null; sin: null;
-  cos: null; tan: null; tanh: null; sigmoid: null; relu: null; square: null;
-  reciprocal: null; sign: null;
-  add: null; sub: null; mul: null; div: null; pow: null; maximum: null;
-  minimum: null; eq: null; ne: null; lt: null; le: null; gt: null; ge: null;
+  neg: null;
+  abs: null;
+  exp: null;
+  log: null;
+  sqrt: null;
+  sin: null;
+  cos: null;
+  tan: null;
+  tanh: null;
+  sigmoid: null;
+  relu: null;
+  square: null;
+  reciprocal: null;
+  sign: null;
+  add: null;
+  sub: null;
+  mul: null;
+  div: null;
+  pow: null;
+  maximum: null;
+  minimum: null;
+  eq: null;
+  ne: null;
+  lt: null;
+  le: null;
+  gt: null;
+  ge: null;
   /** where(cond, a, b) with broadcasting of all three. */
   where: null;
   /** Reductions over sorted unique `axes`; the axes are removed. */
@@ -43,9 +88,17 @@ export interface PrimParams {
   /** NumPy broadcast to `shape` (may add leading dims). */
   broadcastTo: { shape: readonly number[] };
   /** out[i] = x[start + i*step] along every axis; `shape` is the result. */
-  slice: { start: readonly number[]; step: readonly number[]; shape: readonly number[] };
+  slice: {
+    start: readonly number[];
+    step: readonly number[];
+    shape: readonly number[];
+  };
   /** The transpose of slice: zeros of `shape` with x placed at start + i*step. */
-  pad: { start: readonly number[]; step: readonly number[]; shape: readonly number[] };
+  pad: {
+    start: readonly number[];
+    step: readonly number[];
+    shape: readonly number[];
+  };
   cat: { axis: number };
   /** indexSelect(x, index) along axis; index is an int32 vector. */
   indexSelect: { axis: number };
@@ -62,9 +115,23 @@ export type Prim = keyof PrimParams;
 
 /** Every primitive, for tests that check rule tables are complete. */
 export const ALL_PRIMS: readonly Prim[] = [
-  ...UNARY_PRIMS, ...BINARY_PRIMS, "where", ...REDUCE_PRIMS, "argmax",
-  "argmin", "reshape", "permute", "broadcastTo", "slice", "pad", "cat",
-  "indexSelect", "indexAdd", "cast", "matmul", "stopGradient",
+  ...UNARY_PRIMS,
+  ...BINARY_PRIMS,
+  "where",
+  ...REDUCE_PRIMS,
+  "argmax",
+  "argmin",
+  "reshape",
+  "permute",
+  "broadcastTo",
+  "slice",
+  "pad",
+  "cat",
+  "indexSelect",
+  "indexAdd",
+  "cast",
+  "matmul",
+  "stopGradient",
 ];
 
 /**
@@ -72,6 +139,20 @@ export const ALL_PRIMS: readonly Prim[] = [
  * in a linearized program, so they need a transpose rule.
  */
 export type LinearPrim =
-  | "neg" | "add" | "sub" | "mul" | "div" | "where" | "sum" | "reshape"
-  | "permute" | "broadcastTo" | "slice" | "pad" | "cat" | "indexSelect"
-  | "indexAdd" | "cast" | "matmul";
+  | "neg"
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "where"
+  | "sum"
+  | "reshape"
+  | "permute"
+  | "broadcastTo"
+  | "slice"
+  | "pad"
+  | "cat"
+  | "indexSelect"
+  | "indexAdd"
+  | "cast"
+  | "matmul";

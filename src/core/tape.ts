@@ -9,7 +9,12 @@ import { instantiate } from "../ops/broadcast.ts";
 import { add } from "../ops/elementwise.ts";
 import type { Tensor } from "../tensor.ts";
 import type { LinearPrim, Prim, PrimParams } from "./primitives.ts";
-import { LinearArg, type TArg, type TransposeRule, transposeRules } from "./rules/transpose.ts";
+import {
+  LinearArg,
+  type TArg,
+  type TransposeRule,
+  transposeRules,
+} from "./rules/transpose.ts";
 import { type Aval, bind } from "./trace.ts";
 
 /** An operand: a variable of the program or a constant. */
@@ -41,9 +46,15 @@ export function runTape(tape: Tape, inputs: readonly Tensor[]): Tensor[] {
   tape.inputs.forEach((id, i) => env.set(id, inputs[i]));
   const read = (a: Atom) => (isVar(a) ? env.get(a.var)! : a.const);
   for (const e of tape.eqns) {
-    env.set(e.out, bind(e.prim, e.inputs.map(read), e.params as PrimParams[Prim]));
+    env.set(
+      e.out,
+      bind(e.prim, e.inputs.map(read), e.params as PrimParams[Prim]),
+    );
   }
-  return tape.outputs.map((o, i) => (o === null ? instantiate(null, tape.outputAvals[i]) : read(o)));
+  return tape.outputs.map((
+    o,
+    i,
+  ) => (o === null ? instantiate(null, tape.outputAvals[i]) : read(o)));
 }
 
 /**
@@ -51,7 +62,10 @@ export function runTape(tape: Tape, inputs: readonly Tensor[]): Tensor[] {
  * the inputs (null = zero). Equations whose output gets no cotangent are
  * skipped, so dead code costs nothing.
  */
-export function transposeTape(tape: Tape, cts: readonly (Tensor | null)[]): (Tensor | null)[] {
+export function transposeTape(
+  tape: Tape,
+  cts: readonly (Tensor | null)[],
+): (Tensor | null)[] {
   const ct = new Map<number, Tensor>();
   const accum = (id: number, v: Tensor | null) => {
     if (v === null) return;
@@ -66,9 +80,15 @@ export function transposeTape(tape: Tape, cts: readonly (Tensor | null)[]): (Ten
     const c = ct.get(e.out);
     if (c === undefined) continue;
     ct.delete(e.out);
-    const args: TArg[] = e.inputs.map((a) => (isVar(a) ? new LinearArg(avalOf(tape, a.var)) : a.const));
-    const rule = transposeRules[e.prim as LinearPrim] as TransposeRule<PrimParams[LinearPrim]> | undefined;
-    if (rule === undefined) throw new Error(`internal: ${e.prim} appeared in a linear program`);
+    const args: TArg[] = e.inputs.map((
+      a,
+    ) => (isVar(a) ? new LinearArg(avalOf(tape, a.var)) : a.const));
+    const rule = transposeRules[e.prim as LinearPrim] as
+      | TransposeRule<PrimParams[LinearPrim]>
+      | undefined;
+    if (rule === undefined) {
+      throw new Error(`internal: ${e.prim} appeared in a linear program`);
+    }
     const ins = rule(c, args, e.params as PrimParams[LinearPrim]);
     e.inputs.forEach((a, i) => {
       if (isVar(a)) accum(a.var, ins[i]);

@@ -16,7 +16,11 @@ export interface CloseOptions {
 }
 
 /** Elementwise closeness as a 0/1 tensor (broadcasting). */
-export function isclose(a: Tensor, b: Tensor, options: CloseOptions = {}): Tensor {
+export function isclose(
+  a: Tensor,
+  b: Tensor,
+  options: CloseOptions = {},
+): Tensor {
   const { rtol = 1e-5, atol = 1e-8, equalNan = false } = options;
   checkTensor("isclose (a)", a);
   checkTensor("isclose (b)", b);
@@ -27,7 +31,11 @@ export function isclose(a: Tensor, b: Tensor, options: CloseOptions = {}): Tenso
 }
 
 /** True when every element of `a` is close to `b`. */
-export function allclose(a: Tensor, b: Tensor, options: CloseOptions = {}): boolean {
+export function allclose(
+  a: Tensor,
+  b: Tensor,
+  options: CloseOptions = {},
+): boolean {
   const c = isclose(a, b, options);
   return c.size === 0 || min(c).item() === 1;
 }

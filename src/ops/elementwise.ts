@@ -15,13 +15,20 @@ export function binary(prim: BinaryPrim, a: TensorLike, b: TensorLike): Tensor {
   return bind(prim, coerce(prim, a, b), null);
 }
 
-export const add = (a: TensorLike, b: TensorLike): Tensor => binary("add", a, b);
-export const sub = (a: TensorLike, b: TensorLike): Tensor => binary("sub", a, b);
-export const mul = (a: TensorLike, b: TensorLike): Tensor => binary("mul", a, b);
-export const div = (a: TensorLike, b: TensorLike): Tensor => binary("div", a, b);
-export const pow = (a: TensorLike, b: TensorLike): Tensor => binary("pow", a, b);
-export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary("maximum", a, b);
-export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary("minimum", a, b);
+export const add = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("add", a, b);
+export const sub = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("sub", a, b);
+export const mul = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("mul", a, b);
+export const div = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("div", a, b);
+export const pow = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("pow", a, b);
+export const maximum = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("maximum", a, b);
+export const minimum = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("minimum", a, b);
 export const eq = (a: TensorLike, b: TensorLike): Tensor => binary("eq", a, b);
 export const ne = (a: TensorLike, b: TensorLike): Tensor => binary("ne", a, b);
 export const lt = (a: TensorLike, b: TensorLike): Tensor => binary("lt", a, b);

@@ -50,16 +50,21 @@ export function movedim(
   destination: number | readonly number[],
 ): Tensor {
   const r = checkTensor("movedim", x).ndim;
-  const src = (typeof source === "number" ? [source] : source).map((d) => normAxis(d, r, "source"));
-  const dst = (typeof destination === "number" ? [destination] : destination).map((d) =>
-    normAxis(d, r, "destination")
+  const src = (typeof source === "number" ? [source] : source).map((d) =>
+    normAxis(d, r, "source")
   );
+  const dst = (typeof destination === "number" ? [destination] : destination)
+    .map((d) => normAxis(d, r, "destination"));
   if (src.length !== dst.length) {
-    throw new RangeError(`movedim: source [${src}] and destination [${dst}] differ in length`);
+    throw new RangeError(
+      `movedim: source [${src}] and destination [${dst}] differ in length`,
+    );
   }
   const perm = new Array<number>(r).fill(-1);
   src.forEach((s, i) => (perm[dst[i]] = s));
-  const rest = Array.from({ length: r }, (_, i) => i).filter((i) => !src.includes(i));
+  const rest = Array.from({ length: r }, (_, i) => i).filter((i) =>
+    !src.includes(i)
+  );
   let j = 0;
   for (let i = 0; i < r; i++) if (perm[i] === -1) perm[i] = rest[j++];
   return permute(x, perm);
@@ -70,7 +75,11 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   checkTensor("expand", x);
   const off = shape.length - x.ndim;
   if (off < 0) {
-    throw new RangeError(`expand: target ${fmtShape(shape)} has fewer dims than ${fmtShape(x.shape)}`);
+    throw new RangeError(
+      `expand: target ${fmtShape(shape)} has fewer dims than ${
+        fmtShape(x.shape)
+      }`,
+    );
   }
   const target = shape.map((d, i) => (d === -1 ? x.shape[i - off] : d));
   if (shapeEq(target, x.shape)) return x;
@@ -96,8 +105,13 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   checkTensor("flatten", x);
   if (x.ndim === 0) return reshape(x, [1]);
-  const s = normAxis(startDim, x.ndim, "startDim"), e = normAxis(endDim, x.ndim, "endDim");
-  if (s > e) throw new RangeError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
+  const s = normAxis(startDim, x.ndim, "startDim"),
+    e = normAxis(endDim, x.ndim, "endDim");
+  if (s > e) {
+    throw new RangeError(
+      `flatten: startDim ${startDim} comes after endDim ${endDim}`,
+    );
+  }
   const mid = sizeOf(x.shape.slice(s, e + 1));
   return reshape(x, [...x.shape.slice(0, s), mid, ...x.shape.slice(e + 1)]);
 }
@@ -106,7 +120,13 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
  * Python-style slice along one dim: `start` (default 0) to `end` (exclusive,
  * default the size) by `step` (>= 1); negative start/end count from the end.
  */
-export function slice(x: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
+export function slice(
+  x: Tensor,
+  dim: number,
+  start?: number,
+  end?: number,
+  step = 1,
+): Tensor {
   checkTensor("slice", x);
   const d = normAxis(dim, x.ndim);
   const n = x.shape[d];
@@ -119,9 +139,17 @@ export function slice(x: Tensor, dim: number, start?: number, end?: number, step
   return sliceParts(x, d, s, len, step);
 }
 
-function sliceParts(x: Tensor, d: number, start: number, len: number, step: number): Tensor {
+function sliceParts(
+  x: Tensor,
+  d: number,
+  start: number,
+  len: number,
+  step: number,
+): Tensor {
   if (start === 0 && step === 1 && len === x.shape[d]) return x;
-  const startV = x.shape.map(() => 0), stepV = x.shape.map(() => 1), shape = [...x.shape];
+  const startV = x.shape.map(() => 0),
+    stepV = x.shape.map(() => 1),
+    shape = [...x.shape];
   startV[d] = start;
   stepV[d] = step;
   shape[d] = len;
@@ -129,14 +157,24 @@ function sliceParts(x: Tensor, d: number, start: number, len: number, step: numb
 }
 
 /** `length` elements from `start` along `dim` (start may be negative); RangeError past the end. */
-export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+export function narrow(
+  x: Tensor,
+  dim: number,
+  start: number,
+  length: number,
+): Tensor {
   checkTensor("narrow", x);
   const d = normAxis(dim, x.ndim);
   const n = x.shape[d];
   const s = start < 0 ? start + n : start;
-  if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
+  if (
+    !Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 ||
+    s + length > n
+  ) {
     throw new RangeError(
-      `narrow: start ${start} and length ${length} are out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`,
+      `narrow: start ${start} and length ${length} are out of range for dim ${dim} of size ${n} (shape ${
+        fmtShape(x.shape)
+      })`,
     );
   }
   return sliceParts(x, d, s, length, 1);
@@ -150,7 +188,9 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const i = index < 0 ? index + n : index;
   if (!Number.isInteger(i) || i < 0 || i >= n) {
     throw new RangeError(
-      `select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`,
+      `select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${
+        fmtShape(x.shape)
+      })`,
     );
   }
   const shape = x.shape.filter((_, j) => j !== d);
@@ -171,7 +211,9 @@ export function indexSelect(
     const list = indices as readonly number[];
     for (const v of list) {
       if (!Number.isInteger(v) || v < -n || v >= n) {
-        throw new RangeError(`index: index ${v} is out of range for dim ${dim} of size ${n}`);
+        throw new RangeError(
+          `index: index ${v} is out of range for dim ${dim} of size ${n}`,
+        );
       }
     }
     const norm = list.map((v) => (v < 0 ? v + n : v));
@@ -183,7 +225,9 @@ export function indexSelect(
 /** Concatenates along an existing dim. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) {
-    throw new TypeError(`cat: expected a non-empty array of tensors, got ${describe(tensors)}`);
+    throw new TypeError(
+      `cat: expected a non-empty array of tensors, got ${describe(tensors)}`,
+    );
   }
   tensors.forEach((t, i) => checkTensor(`cat (tensor ${i})`, t));
   const axis = normAxis(dim, tensors[0].ndim);
@@ -194,13 +238,17 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 /** Stacks equal-shaped tensors along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) {
-    throw new TypeError(`stack: expected a non-empty array of tensors, got ${describe(tensors)}`);
+    throw new TypeError(
+      `stack: expected a non-empty array of tensors, got ${describe(tensors)}`,
+    );
   }
   tensors.forEach((t, i) => {
     checkTensor(`stack (tensor ${i})`, t);
     if (!shapeEq(t.shape, tensors[0].shape)) {
       throw new RangeError(
-        `stack: tensor ${i} has shape ${fmtShape(t.shape)} but tensor 0 has ${fmtShape(tensors[0].shape)}`,
+        `stack: tensor ${i} has shape ${fmtShape(t.shape)} but tensor 0 has ${
+          fmtShape(tensors[0].shape)
+        }`,
       );
     }
   });
@@ -212,7 +260,11 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkTensor("to", x);
   if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
-    throw new TypeError(`to: unknown dtype ${describe(dtype)}; expected "float32", "float64" or "int32"`);
+    throw new TypeError(
+      `to: unknown dtype ${
+        describe(dtype)
+      }; expected "float32", "float64" or "int32"`,
+    );
   }
   return x.dtype === dtype ? x : bind("cast", [x], { dtype });
 }

@@ -15,15 +15,22 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
   checkTensor("matmul (a)", a);
   checkTensor("matmul (b)", b);
   if (a.ndim === 0 || b.ndim === 0) {
-    throw new RangeError(`matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    throw new RangeError(
+      `matmul: both operands need at least 1 dim, got ${
+        fmtShape(a.shape)
+      } and ${fmtShape(b.shape)}`,
+    );
   }
   const aVec = a.ndim === 1, bVec = b.ndim === 1;
   let A = aVec ? unsqueeze(a, 0) : a;
   let B = bVec ? (transB ? unsqueeze(b, 0) : unsqueeze(b, 1)) : b;
-  const k1 = A.shape[A.ndim - 1], k2 = transB ? B.shape[B.ndim - 1] : B.shape[B.ndim - 2];
+  const k1 = A.shape[A.ndim - 1],
+    k2 = transB ? B.shape[B.ndim - 1] : B.shape[B.ndim - 2];
   if (k1 !== k2) {
     throw new RangeError(
-      `matmul: inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}${transB ? "ᵀ" : ""} (${k1} vs ${k2})`,
+      `matmul: inner dimensions differ: ${fmtShape(a.shape)} @ ${
+        fmtShape(b.shape)
+      }${transB ? "ᵀ" : ""} (${k1} vs ${k2})`,
     );
   }
   const ba = A.shape.slice(0, -2), bb = B.shape.slice(0, -2);
@@ -34,7 +41,10 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
   } else if (bb.length === 0 && ba.length > 0 && !transB) {
     // [..., m, k] @ [k, n]: fold the batch into m for one large GEMM.
     const m = A.shape[A.ndim - 2];
-    const y = bind("matmul", [reshape(A, [-1, k1]), B], { transA: false, transB });
+    const y = bind("matmul", [reshape(A, [-1, k1]), B], {
+      transA: false,
+      transB,
+    });
     const out = reshape(y, [...ba, m, y.shape[1]]);
     return bVec ? reshape(out, [...ba, m]) : out;
   }
@@ -45,27 +55,49 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
 }
 
 /** `x @ weight.T + bias`, as `torch.nn.functional.linear` (weight is [out, in]). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export function linear(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+): Tensor {
   checkTensor("linear (weight)", weight);
   if (weight.ndim !== 2) {
-    throw new RangeError(`linear: weight must be 2-D [out, in], got ${fmtShape(weight.shape)}`);
+    throw new RangeError(
+      `linear: weight must be 2-D [out, in], got ${fmtShape(weight.shape)}`,
+    );
   }
   const y = matmul(x, weight, true);
-  return bias === undefined || bias === null ? y : add(y, checkTensor("linear (bias)", bias));
+  return bias === undefined || bias === null
+    ? y
+    : add(y, checkTensor("linear (bias)", bias));
 }
 
 /** Inner product of two 1-D tensors. */
 export function dot(a: Tensor, b: Tensor): Tensor {
-  if (checkTensor("dot (a)", a).ndim !== 1 || checkTensor("dot (b)", b).ndim !== 1 || a.shape[0] !== b.shape[0]) {
-    throw new RangeError(`dot: expected two 1-D tensors of equal length, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (
+    checkTensor("dot (a)", a).ndim !== 1 ||
+    checkTensor("dot (b)", b).ndim !== 1 || a.shape[0] !== b.shape[0]
+  ) {
+    throw new RangeError(
+      `dot: expected two 1-D tensors of equal length, got ${
+        fmtShape(a.shape)
+      } and ${fmtShape(b.shape)}`,
+    );
   }
   return matmul(a, b);
 }
 
 /** Outer product of two 1-D tensors. */
 export function outer(a: Tensor, b: Tensor): Tensor {
-  if (checkTensor("outer (a)", a).ndim !== 1 || checkTensor("outer (b)", b).ndim !== 1) {
-    throw new RangeError(`outer: expected two 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (
+    checkTensor("outer (a)", a).ndim !== 1 ||
+    checkTensor("outer (b)", b).ndim !== 1
+  ) {
+    throw new RangeError(
+      `outer: expected two 1-D tensors, got ${fmtShape(a.shape)} and ${
+        fmtShape(b.shape)
+      }`,
+    );
   }
   return mul(unsqueeze(a, 1), unsqueeze(b, 0));
 }

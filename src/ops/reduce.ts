@@ -18,17 +18,26 @@ function keep(x: Tensor, y: Tensor, axes: number[], keepdim: boolean): Tensor {
   return reshape(y, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
 }
 
-export function reduce(prim: ReducePrim, x: Tensor, dim?: Dims, keepdim = false): Tensor {
+export function reduce(
+  prim: ReducePrim,
+  x: Tensor,
+  dim?: Dims,
+  keepdim = false,
+): Tensor {
   checkTensor(prim, x);
   const axes = normAxes(dim, x.ndim);
   if (axes.length === 0) return x;
   return keep(x, bind(prim, [x], { axes }), axes, keepdim);
 }
 
-export const sum = (x: Tensor, dim?: Dims, keepdim = false): Tensor => reduce("sum", x, dim, keepdim);
-export const prod = (x: Tensor, dim?: Dims, keepdim = false): Tensor => reduce("prod", x, dim, keepdim);
-export const max = (x: Tensor, dim?: Dims, keepdim = false): Tensor => reduce("max", x, dim, keepdim);
-export const min = (x: Tensor, dim?: Dims, keepdim = false): Tensor => reduce("min", x, dim, keepdim);
+export const sum = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
+  reduce("sum", x, dim, keepdim);
+export const prod = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
+  reduce("prod", x, dim, keepdim);
+export const max = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
+  reduce("max", x, dim, keepdim);
+export const min = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
+  reduce("min", x, dim, keepdim);
 
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor("mean", x);
@@ -46,7 +55,12 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   return argReduce("argmin", x, dim, keepdim);
 }
 
-function argReduce(prim: "argmax" | "argmin", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+function argReduce(
+  prim: "argmax" | "argmin",
+  x: Tensor,
+  dim: number | undefined,
+  keepdim: boolean,
+): Tensor {
   checkTensor(prim, x);
   if (dim === undefined) {
     const y = bind(prim, [reshape(x, [-1])], { axis: 0 });

@@ -27,17 +27,26 @@ export function scalar(value: number, dtype: DType): Tensor {
 }
 
 /** Converts numbers to scalars of the dtype of the tensor operand. */
-export function coerce(what: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+export function coerce(
+  what: string,
+  a: TensorLike,
+  b: TensorLike,
+): [Tensor, Tensor] {
   if (a instanceof Tensor) {
     return [a, b instanceof Tensor ? b : scalar(checkNumber(what, b), a.dtype)];
   }
   if (b instanceof Tensor) return [scalar(checkNumber(what, a), b.dtype), b];
-  return [scalar(checkNumber(what, a), "float32"), scalar(checkNumber(what, b), "float32")];
+  return [
+    scalar(checkNumber(what, a), "float32"),
+    scalar(checkNumber(what, b), "float32"),
+  ];
 }
 
 function checkNumber(what: string, x: unknown): number {
   if (typeof x !== "number") {
-    throw new TypeError(`${what}: expected a Tensor or a number, got ${describe(x)}`);
+    throw new TypeError(
+      `${what}: expected a Tensor or a number, got ${describe(x)}`,
+    );
   }
   return x;
 }
@@ -46,7 +55,9 @@ function checkNumber(what: string, x: unknown): number {
 export function describe(x: unknown): string {
   if (x === null) return "null";
   if (Array.isArray(x)) return `an array of length ${x.length}`;
-  if (typeof x === "object") return `an object (${(x as object).constructor?.name ?? "Object"})`;
+  if (typeof x === "object") {
+    return `an object (${(x as object).constructor?.name ?? "Object"})`;
+  }
   return `${typeof x} ${String(x)}`;
 }
 

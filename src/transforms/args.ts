@@ -12,18 +12,28 @@ import { describe } from "../ops/scalar.ts";
 export type Argnums = number | readonly number[];
 
 /** Validates argnums against the call's argument count. */
-export function normArgnums(what: string, argnums: Argnums, nargs: number): number[] {
+export function normArgnums(
+  what: string,
+  argnums: Argnums,
+  nargs: number,
+): number[] {
   const list = typeof argnums === "number" ? [argnums] : [...argnums];
-  if (list.length === 0) throw new RangeError(`${what}: argnums must not be empty`);
+  if (list.length === 0) {
+    throw new RangeError(`${what}: argnums must not be empty`);
+  }
   const out = list.map((a) => {
     if (!Number.isInteger(a) || a < -nargs || a >= nargs) {
       throw new RangeError(
-        `${what}: argnums ${a} is out of range: the function was called with ${nargs} argument${nargs === 1 ? "" : "s"}`,
+        `${what}: argnums ${a} is out of range: the function was called with ${nargs} argument${
+          nargs === 1 ? "" : "s"
+        }`,
       );
     }
     return a < 0 ? a + nargs : a;
   });
-  if (new Set(out).size !== out.length) throw new RangeError(`${what}: argnums [${list}] repeats an argument`);
+  if (new Set(out).size !== out.length) {
+    throw new RangeError(`${what}: argnums [${list}] repeats an argument`);
+  }
   return out;
 }
 
@@ -38,17 +48,27 @@ export interface DiffArgs {
   rebuild(values: unknown[]): unknown[];
 }
 
-export function diffArgs(what: string, args: unknown[], nums: number[]): DiffArgs {
+export function diffArgs(
+  what: string,
+  args: unknown[],
+  nums: number[],
+): DiffArgs {
   const leaves: Tensor[] = [], defs: TreeDef[] = [], counts: number[] = [];
   for (const i of nums) {
     const [ls, def] = flatten(args[i]);
     if (ls.length === 0) {
       throw new TypeError(
-        `${what}: argument ${i} is ${describe(args[i])}, which contains no tensor to differentiate (check argnums)`,
+        `${what}: argument ${i} is ${
+          describe(args[i])
+        }, which contains no tensor to differentiate (check argnums)`,
       );
     }
     for (const l of ls) {
-      if (l.dtype === "int32") throw new TypeError(`${what}: argument ${i} is an int32 tensor and cannot be differentiated`);
+      if (l.dtype === "int32") {
+        throw new TypeError(
+          `${what}: argument ${i} is an int32 tensor and cannot be differentiated`,
+        );
+      }
     }
     leaves.push(...ls);
     defs.push(def);
@@ -79,10 +99,18 @@ export function diffArgs(what: string, args: unknown[], nums: number[]): DiffArg
 }
 
 /** Splits `[out, aux]` when hasAux, with a clear error otherwise. */
-export function splitAux(what: string, result: unknown, hasAux: boolean): [unknown, unknown] {
+export function splitAux(
+  what: string,
+  result: unknown,
+  hasAux: boolean,
+): [unknown, unknown] {
   if (!hasAux) return [result, undefined];
   if (!Array.isArray(result) || result.length !== 2) {
-    throw new TypeError(`${what}: with hasAux the function must return a pair [output, aux], got ${describe(result)}`);
+    throw new TypeError(
+      `${what}: with hasAux the function must return a pair [output, aux], got ${
+        describe(result)
+      }`,
+    );
   }
   return [result[0], result[1]];
 }
@@ -93,14 +121,18 @@ export function flattenOutput(what: string, out: unknown): [Tensor[], TreeDef] {
   const bad = findConst(def);
   if (leaves.length === 0 || bad !== undefined) {
     throw new TypeError(
-      `${what}: the function must return a tensor or arrays/objects of tensors, got ${describe(bad ?? out)}`,
+      `${what}: the function must return a tensor or arrays/objects of tensors, got ${
+        describe(bad ?? out)
+      }`,
     );
   }
   return [leaves, def];
 }
 
 function findConst(def: TreeDef): unknown {
-  if (def.kind === "const") return def.value === undefined ? "undefined" : def.value;
+  if (def.kind === "const") {
+    return def.value === undefined ? "undefined" : def.value;
+  }
   if (def.kind === "leaf") return undefined;
   for (const c of def.children) {
     const v = findConst(c);
@@ -110,11 +142,25 @@ function findConst(def: TreeDef): unknown {
 }
 
 /** Checks a tangent or cotangent against its primal. */
-export function checkLike(what: string, label: string, t: unknown, like: Tensor): Tensor {
-  if (!(t instanceof Tensor)) throw new TypeError(`${what}: ${label} must be a Tensor, got ${describe(t)}`);
-  if (t.dtype !== like.dtype || t.shape.length !== like.shape.length || t.shape.some((d, i) => d !== like.shape[i])) {
+export function checkLike(
+  what: string,
+  label: string,
+  t: unknown,
+  like: Tensor,
+): Tensor {
+  if (!(t instanceof Tensor)) {
     throw new TypeError(
-      `${what}: ${label} has shape ${fmtShape(t.shape)} and dtype ${t.dtype}, but the primal has shape ${
+      `${what}: ${label} must be a Tensor, got ${describe(t)}`,
+    );
+  }
+  if (
+    t.dtype !== like.dtype || t.shape.length !== like.shape.length ||
+    t.shape.some((d, i) => d !== like.shape[i])
+  ) {
+    throw new TypeError(
+      `${what}: ${label} has shape ${
+        fmtShape(t.shape)
+      } and dtype ${t.dtype}, but the primal has shape ${
         fmtShape(like.shape)
       } and dtype ${like.dtype}`,
     );

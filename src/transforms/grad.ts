@@ -20,12 +20,21 @@ export interface GradOptions<A extends Argnums = number> {
 
 type Fn = (...args: never[]) => unknown;
 /** The gradient's type: the argument's type, or a tuple of them for an array of argnums. */
-export type GradOf<F extends Fn, A> = A extends readonly number[] ? { [K in keyof A]: Parameters<F>[A[K] & number] }
+export type GradOf<F extends Fn, A> = A extends readonly number[]
+  ? { [K in keyof A]: Parameters<F>[A[K] & number] }
   : A extends number ? Parameters<F>[A]
   : Parameters<F>[0];
 
-function gradImpl(what: string, f: Fn, argnums: Argnums, hasAux: boolean, args: unknown[]) {
-  if (typeof f !== "function") throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+function gradImpl(
+  what: string,
+  f: Fn,
+  argnums: Argnums,
+  hasAux: boolean,
+  args: unknown[],
+) {
+  if (typeof f !== "function") {
+    throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  }
   const nums = normArgnums(what, argnums, args.length);
   const d = diffArgs(what, args, nums);
   const r = linearizeFlat(what, (xs) => {
@@ -42,7 +51,11 @@ function gradImpl(what: string, f: Fn, argnums: Argnums, hasAux: boolean, args: 
   const [out] = r.outs;
   const cts = transposeTape(r.tape, [scalar(1, out.dtype).reshape(out.shape)]);
   const grads = d.rebuild(cts.map((c, i) => instantiate(c, d.leaves[i])));
-  return { value: out, grad: typeof argnums === "number" ? grads[0] : grads, aux: r.extra };
+  return {
+    value: out,
+    grad: typeof argnums === "number" ? grads[0] : grads,
+    aux: r.extra,
+  };
 }
 
 /**
@@ -65,7 +78,10 @@ export function grad<F extends Fn, A extends Argnums = 0>(
   f: F,
   options?: GradOptions<A>,
 ): (...args: Parameters<F>) => GradOf<F, A>;
-export function grad(f: Fn, options: GradOptions<Argnums> = {}): (...args: unknown[]) => unknown {
+export function grad(
+  f: Fn,
+  options: GradOptions<Argnums> = {},
+): (...args: unknown[]) => unknown {
   const { argnums = 0, hasAux = false } = options;
   return (...args: unknown[]) => {
     const r = gradImpl("grad", f, argnums, hasAux, args);

@@ -5,7 +5,7 @@
  */
 import type { Tree } from "../tree.ts";
 import { grad } from "./grad.ts";
-import { type JacobianOptions, jacfwd, jacrev } from "./jacobian.ts";
+import { jacfwd, type JacobianOptions, jacrev } from "./jacobian.ts";
 import { jvp, vjp } from "./vjp.ts";
 
 type Fn = (...args: never[]) => unknown;
@@ -22,14 +22,19 @@ type Any = any;
  * const H = hessian((x) => x.pow(3).sum())(tensor([1, 2])); // diag(6x)
  * ```
  */
-export function hessian<F extends Fn>(f: F, options: JacobianOptions = {}): (...args: Parameters<F>) => Any {
+export function hessian<F extends Fn>(
+  f: F,
+  options: JacobianOptions = {},
+): (...args: Parameters<F>) => Any {
   const { argnums = 0, hasAux = false, chunkSize } = options;
   const inner = jacrev(f, { argnums, hasAux });
   return jacfwd(inner, { argnums, hasAux, chunkSize });
 }
 
 /** All argument positions of a call with `n` arguments (one index when n is 1). */
-const allArgs = (n: number) => (n === 1 ? 0 : Array.from({ length: n }, (_, i) => i));
+const allArgs = (
+  n: number,
+) => (n === 1 ? 0 : Array.from({ length: n }, (_, i) => i));
 
 /**
  * Hessian-vector product of a scalar function, forward-over-reverse
@@ -44,7 +49,11 @@ const allArgs = (n: number) => (n === 1 ? 0 : Array.from({ length: n }, (_, i) =
  * const hv = hvp((x) => x.sin().sum(), [x], [v]); // -sin(x) * v
  * ```
  */
-export function hvp(f: Fn, primals: readonly Tree[], tangents: readonly Tree[]): Any {
+export function hvp(
+  f: Fn,
+  primals: readonly Tree[],
+  tangents: readonly Tree[],
+): Any {
   const g = grad(f, { argnums: allArgs(primals.length) });
   return jvp(g as Fn, primals as never, tangents as never)[1];
 }

@@ -12,7 +12,14 @@ import { narrow, permute, reshape } from "../ops/layout.ts";
 import { sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { type TreeDef, unflatten } from "../tree.ts";
-import { type Argnums, type DiffArgs, diffArgs, flattenOutput, normArgnums, splitAux } from "./args.ts";
+import {
+  type Argnums,
+  type DiffArgs,
+  diffArgs,
+  flattenOutput,
+  normArgnums,
+  splitAux,
+} from "./args.ts";
 import { vmapFlat } from "./vmap_core.ts";
 
 /** Options of `jacrev`, `jacfwd` and `hessian`. */
@@ -31,7 +38,12 @@ type Any = any;
 
 /** Columns [off, off+n) of the identity, shaped [size, ...shape]. */
 function basisSlice(size: number, off: number, leaf: Tensor): Tensor {
-  const cols = narrow(eye(size, { dtype: leaf.dtype }), 1, off, sizeOf(leaf.shape));
+  const cols = narrow(
+    eye(size, { dtype: leaf.dtype }),
+    1,
+    off,
+    sizeOf(leaf.shape),
+  );
   return reshape(cols, [size, ...leaf.shape]);
 }
 
@@ -60,8 +72,15 @@ function assemble(
   return unflatten(outDef, perOut);
 }
 
-function prepare(what: string, f: Fn, options: JacobianOptions, args: unknown[]) {
-  if (typeof f !== "function") throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+function prepare(
+  what: string,
+  f: Fn,
+  options: JacobianOptions,
+  args: unknown[],
+) {
+  if (typeof f !== "function") {
+    throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  }
   const argnums = options.argnums ?? 0;
   const d = diffArgs(what, args, normArgnums(what, argnums, args.length));
   let outDef: TreeDef | null = null;
@@ -71,7 +90,12 @@ function prepare(what: string, f: Fn, options: JacobianOptions, args: unknown[])
     outDef = def;
     return [leaves, aux];
   };
-  return { d, flat, single: typeof argnums === "number", outDef: () => outDef! };
+  return {
+    d,
+    flat,
+    single: typeof argnums === "number",
+    outDef: () => outDef!,
+  };
 }
 
 /**
@@ -86,18 +110,34 @@ function prepare(what: string, f: Fn, options: JacobianOptions, args: unknown[])
  * const [Jw, Jb] = jacrev((W, b) => linear(x, W, b).tanh(), { argnums: [0, 1] })(W, b);
  * ```
  */
-export function jacrev<F extends Fn>(f: F, options: JacobianOptions = {}): (...args: Parameters<F>) => Any {
+export function jacrev<F extends Fn>(
+  f: F,
+  options: JacobianOptions = {},
+): (...args: Parameters<F>) => Any {
   const what = "jacrev";
   return ((...args: unknown[]) => {
     const p = prepare(what, f, options, args);
     const r = linearizeFlat(what, p.flat, p.d.leaves);
     const [basis, offs] = bases(r.outs);
-    const cts = vmapFlat(what, (b) => {
-      return transposeTape(r.tape, b).map((c, i) => instantiate(c, p.d.leaves[i]));
-    }, basis, basis.map(() => 0), basis[0].shape[0], () => 0, options.chunkSize);
+    const cts = vmapFlat(
+      what,
+      (b) => {
+        return transposeTape(r.tape, b).map((c, i) =>
+          instantiate(c, p.d.leaves[i])
+        );
+      },
+      basis,
+      basis.map(() => 0),
+      basis[0].shape[0],
+      () => 0,
+      options.chunkSize,
+    );
     const jac = assemble(p.outDef(), r.outs.length, p.d, p.single, (j, i) => {
       const o = r.outs[j];
-      return reshape(narrow(cts[i], 0, offs[j], sizeOf(o.shape)), [...o.shape, ...p.d.leaves[i].shape]);
+      return reshape(narrow(cts[i], 0, offs[j], sizeOf(o.shape)), [
+        ...o.shape,
+        ...p.d.leaves[i].shape,
+      ]);
     });
     return options.hasAux ? [jac, r.extra] : jac;
   });
@@ -114,23 +154,40 @@ export function jacrev<F extends Fn>(f: F, options: JacobianOptions = {}): (...a
  * const J = jacfwd((x) => W.matmul(x).sin())(randn([2])); // [5, 2]
  * ```
  */
-export function jacfwd<F extends Fn>(f: F, options: JacobianOptions = {}): (...args: Parameters<F>) => Any {
+export function jacfwd<F extends Fn>(
+  f: F,
+  options: JacobianOptions = {},
+): (...args: Parameters<F>) => Any {
   const what = "jacfwd";
   return ((...args: unknown[]) => {
     const p = prepare(what, f, options, args);
     const [basis, offs] = bases(p.d.leaves);
     let outs: Tensor[] = [], extra: unknown;
-    const touts = vmapFlat(what, (ts) => {
-      const r = jvpFlat(what, p.flat, p.d.leaves, ts);
-      outs = r.outs;
-      extra = r.extra;
-      return r.tangents.map((t, j) => instantiate(t, r.outs[j]));
-    }, basis, basis.map(() => 0), basis[0].shape[0], () => 0, options.chunkSize);
+    const touts = vmapFlat(
+      what,
+      (ts) => {
+        const r = jvpFlat(what, p.flat, p.d.leaves, ts);
+        outs = r.outs;
+        extra = r.extra;
+        return r.tangents.map((t, j) => instantiate(t, r.outs[j]));
+      },
+      basis,
+      basis.map(() => 0),
+      basis[0].shape[0],
+      () => 0,
+      options.chunkSize,
+    );
     const jac = assemble(p.outDef(), outs.length, p.d, p.single, (j, i) => {
       const leaf = p.d.leaves[i], o = outs[j];
-      const blk = reshape(narrow(touts[j], 0, offs[i], sizeOf(leaf.shape)), [...leaf.shape, ...o.shape]);
+      const blk = reshape(narrow(touts[j], 0, offs[i], sizeOf(leaf.shape)), [
+        ...leaf.shape,
+        ...o.shape,
+      ]);
       const ri = leaf.ndim, ro = o.ndim;
-      const perm = [...Array.from({ length: ro }, (_, k) => ri + k), ...Array.from({ length: ri }, (_, k) => k)];
+      const perm = [
+        ...Array.from({ length: ro }, (_, k) => ri + k),
+        ...Array.from({ length: ri }, (_, k) => k),
+      ];
       return permute(blk, perm);
     });
     return options.hasAux ? [jac, extra] : jac;

@@ -12,8 +12,15 @@ import { checkLike, diffArgs, flattenOutput, splitAux } from "./args.ts";
 /** Computes `cotangent ↦ one cotangent per primal` (pytrees like the primals). */
 export type VjpFn = (cotangent: Tree) => Tree[];
 
-function vjpImpl(what: string, f: (...args: never[]) => unknown, primals: unknown[], hasAux: boolean) {
-  if (typeof f !== "function") throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+function vjpImpl(
+  what: string,
+  f: (...args: never[]) => unknown,
+  primals: unknown[],
+  hasAux: boolean,
+) {
+  if (typeof f !== "function") {
+    throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  }
   const nums = primals.map((_, i) => i);
   const d = diffArgs(what, primals, nums);
   let outDef = flatten(null)[1];
@@ -27,11 +34,15 @@ function vjpImpl(what: string, f: (...args: never[]) => unknown, primals: unknow
   const vjpFn: VjpFn = (cotangent: Tree) => {
     const [cts, ctDef] = flatten(cotangent);
     if (cts.length !== outs.length) {
-      throw new TypeError(`${what}: the cotangent has ${cts.length} tensors but the output has ${outs.length}`);
+      throw new TypeError(
+        `${what}: the cotangent has ${cts.length} tensors but the output has ${outs.length}`,
+      );
     }
     void ctDef;
     cts.forEach((c, i) => checkLike(what, `cotangent ${i}`, c, outs[i]));
-    const res = transposeTape(r.tape, cts).map((c, i) => instantiate(c, d.leaves[i]));
+    const res = transposeTape(r.tape, cts).map((c, i) =>
+      instantiate(c, d.leaves[i])
+    );
     return d.rebuild(res) as Tree[];
   };
   return { out: unflatten<Tree>(outDef, outs), vjpFn, aux: r.extra as Tree };
@@ -55,7 +66,10 @@ export function vjp<F extends (...args: never[]) => unknown>(
   ...primals: Parameters<F>
 ): [ReturnType<F>, (cotangent: ReturnType<F>) => Parameters<F>] {
   const r = vjpImpl("vjp", f, primals, false);
-  return [r.out as ReturnType<F>, r.vjpFn as unknown as (ct: ReturnType<F>) => Parameters<F>];
+  return [
+    r.out as ReturnType<F>,
+    r.vjpFn as unknown as (ct: ReturnType<F>) => Parameters<F>,
+  ];
 }
 
 /**
@@ -68,12 +82,22 @@ export function vjp<F extends (...args: never[]) => unknown>(
  * const [y, vjpFn, aux] = vjpWithAux((x) => [x.exp(), x.sum()], tensor([0, 1]));
  * ```
  */
-export function vjpWithAux<F extends (...args: never[]) => readonly [unknown, unknown]>(
+export function vjpWithAux<
+  F extends (...args: never[]) => readonly [unknown, unknown],
+>(
   f: F,
   ...primals: Parameters<F>
-): [ReturnType<F>[0], (cotangent: ReturnType<F>[0]) => Parameters<F>, ReturnType<F>[1]] {
+): [
+  ReturnType<F>[0],
+  (cotangent: ReturnType<F>[0]) => Parameters<F>,
+  ReturnType<F>[1],
+] {
   const r = vjpImpl("vjp", f, primals, true);
-  return [r.out, r.vjpFn as unknown as (ct: ReturnType<F>[0]) => Parameters<F>, r.aux];
+  return [
+    r.out,
+    r.vjpFn as unknown as (ct: ReturnType<F>[0]) => Parameters<F>,
+    r.aux,
+  ];
 }
 
 /**
@@ -91,7 +115,9 @@ export function jvp<F extends (...args: never[]) => unknown>(
   primals: Parameters<F>,
   tangents: Parameters<F>,
 ): [ReturnType<F>, ReturnType<F>];
-export function jvp<F extends (...args: never[]) => readonly [unknown, unknown]>(
+export function jvp<
+  F extends (...args: never[]) => readonly [unknown, unknown],
+>(
   f: F,
   primals: Parameters<F>,
   tangents: Parameters<F>,
@@ -104,28 +130,44 @@ export function jvp(
   options: { hasAux?: boolean } = {},
 ): [unknown, unknown] | [unknown, unknown, unknown] {
   const what = "jvp";
-  if (typeof f !== "function") throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  if (typeof f !== "function") {
+    throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  }
   if (!Array.isArray(primals) || !Array.isArray(tangents)) {
-    throw new TypeError(`${what}: primals and tangents must be arrays with one entry per argument`);
+    throw new TypeError(
+      `${what}: primals and tangents must be arrays with one entry per argument`,
+    );
   }
   if (primals.length !== tangents.length) {
-    throw new TypeError(`${what}: got ${primals.length} primals but ${tangents.length} tangents`);
+    throw new TypeError(
+      `${what}: got ${primals.length} primals but ${tangents.length} tangents`,
+    );
   }
   const d = diffArgs(what, primals as unknown[], primals.map((_, i) => i));
   const [tl] = flatten(tangents);
   if (tl.length !== d.leaves.length) {
-    throw new TypeError(`${what}: the tangents hold ${tl.length} tensors but the primals hold ${d.leaves.length}`);
+    throw new TypeError(
+      `${what}: the tangents hold ${tl.length} tensors but the primals hold ${d.leaves.length}`,
+    );
   }
   tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
   let outDef = flatten(null)[1];
-  const r = jvpFlat(what, (xs) => {
-    const [out, aux] = splitAux(what, d.call(f, xs), options.hasAux ?? false);
-    const [leaves, def] = flattenOutput(what, out);
-    outDef = def;
-    return [leaves, aux];
-  }, d.leaves, tl);
+  const r = jvpFlat(
+    what,
+    (xs) => {
+      const [out, aux] = splitAux(what, d.call(f, xs), options.hasAux ?? false);
+      const [leaves, def] = flattenOutput(what, out);
+      outDef = def;
+      return [leaves, aux];
+    },
+    d.leaves,
+    tl,
+  );
   const out = unflatten<Tree>(outDef, r.outs);
-  const tout = unflatten<Tree>(outDef, r.tangents.map((t, i) => instantiate(t, r.outs[i])));
+  const tout = unflatten<Tree>(
+    outDef,
+    r.tangents.map((t, i) => instantiate(t, r.outs[i])),
+  );
   return options.hasAux ? [out, tout, r.extra as Tree] : [out, tout];
 }
 
@@ -155,7 +197,9 @@ export function linearize<F extends (...args: never[]) => unknown>(
   const jvpFn = (...tangents: Parameters<F>) => {
     const [tl] = flatten(tangents);
     if (tl.length !== d.leaves.length) {
-      throw new TypeError(`${what}: got ${tl.length} tangent tensors for ${d.leaves.length} primal tensors`);
+      throw new TypeError(
+        `${what}: got ${tl.length} tangent tensors for ${d.leaves.length} primal tensors`,
+      );
     }
     tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
     return unflatten<ReturnType<F>>(outDef, runTape(r.tape, tl as Tensor[]));

@@ -11,7 +11,9 @@ import { flattenOutput } from "./args.ts";
 import { vmapFlat } from "./vmap_core.ts";
 
 /** Where the batch dimension is: a dim, null (not batched), or a tree matching the argument. */
-export type InDim = number | null | readonly InDim[] | { readonly [key: string]: InDim };
+export type InDim = number | null | readonly InDim[] | {
+  readonly [key: string]: InDim;
+};
 
 /** Options of `vmap`. */
 export interface VmapOptions {
@@ -24,25 +26,43 @@ export interface VmapOptions {
 }
 
 /** Pairs each tensor leaf of `arg` with its batch dim from `spec`. */
-function collectDims(arg: unknown, spec: InDim, path: string, out: [Tensor, Dim, string][]): void {
+function collectDims(
+  arg: unknown,
+  spec: InDim,
+  path: string,
+  out: [Tensor, Dim, string][],
+): void {
   if (spec === null || typeof spec === "number") {
     for (const leaf of flatten(arg)[0]) out.push([leaf, spec, path]);
     return;
   }
   if (Array.isArray(spec)) {
     if (!Array.isArray(arg) || arg.length !== spec.length) {
-      throw new TypeError(`vmap: inDims for ${path} is an array of ${spec.length} but the argument is ${describe(arg)}`);
+      throw new TypeError(
+        `vmap: inDims for ${path} is an array of ${spec.length} but the argument is ${
+          describe(arg)
+        }`,
+      );
     }
     spec.forEach((s, i) => collectDims(arg[i], s, `${path}[${i}]`, out));
     return;
   }
-  if (typeof spec === "object" && arg !== null && typeof arg === "object" && !(arg instanceof Tensor)) {
+  if (
+    typeof spec === "object" && arg !== null && typeof arg === "object" &&
+    !(arg instanceof Tensor)
+  ) {
     const o = arg as Record<string, unknown>;
     const s = spec as Record<string, InDim>;
-    for (const k of Object.keys(o)) collectDims(o[k], s[k] ?? null, `${path}.${k}`, out);
+    for (const k of Object.keys(o)) {
+      collectDims(o[k], s[k] ?? null, `${path}.${k}`, out);
+    }
     return;
   }
-  throw new TypeError(`vmap: inDims for ${path} is ${describe(spec)}, which does not match the argument ${describe(arg)}`);
+  throw new TypeError(
+    `vmap: inDims for ${path} is ${
+      describe(spec)
+    }, which does not match the argument ${describe(arg)}`,
+  );
 }
 
 /**
@@ -62,45 +82,77 @@ export function vmap<F extends (...args: never[]) => unknown>(
   f: F,
   options: VmapOptions = {},
 ): (...args: Parameters<F>) => ReturnType<F> {
-  if (typeof f !== "function") throw new TypeError(`vmap: expected a function, got ${typeof f}`);
+  if (typeof f !== "function") {
+    throw new TypeError(`vmap: expected a function, got ${typeof f}`);
+  }
   const { inDims = 0, outDims = 0, chunkSize } = options;
   return ((...args: unknown[]) => {
-    const specs: readonly InDim[] = Array.isArray(inDims) ? inDims : args.map(() => inDims as InDim);
+    const specs: readonly InDim[] = Array.isArray(inDims)
+      ? inDims
+      : args.map(() => inDims as InDim);
     if (specs.length !== args.length) {
-      throw new TypeError(`vmap: inDims has ${specs.length} entries but the function was called with ${args.length} arguments`);
+      throw new TypeError(
+        `vmap: inDims has ${specs.length} entries but the function was called with ${args.length} arguments`,
+      );
     }
     const pairs: [Tensor, Dim, string][] = [];
     args.forEach((a, i) => collectDims(a, specs[i], `argument ${i}`, pairs));
     let size = -1, sizeFrom = "";
     const dims = pairs.map(([t, d, path]) => {
       if (d === null) return null;
-      const axis = normAxis(d, t.ndim, `vmap: inDims for ${path} (shape ${fmtShape(t.shape)})`);
+      const axis = normAxis(
+        d,
+        t.ndim,
+        `vmap: inDims for ${path} (shape ${fmtShape(t.shape)})`,
+      );
       const n = t.shape[axis];
-      if (size < 0) [size, sizeFrom] = [n, `${path} has size ${n} along dim ${d}`];
-      else if (n !== size) {
-        throw new RangeError(`vmap: inDims disagree on the batch size: ${sizeFrom} but ${path} has size ${n} along dim ${d}`);
+      if (size < 0) {
+        [size, sizeFrom] = [n, `${path} has size ${n} along dim ${d}`];
+      } else if (n !== size) {
+        throw new RangeError(
+          `vmap: inDims disagree on the batch size: ${sizeFrom} but ${path} has size ${n} along dim ${d}`,
+        );
       }
       return axis;
     });
-    if (size < 0) throw new TypeError("vmap: no argument is batched (every inDims entry is null or names no tensor)");
+    if (size < 0) {
+      throw new TypeError(
+        "vmap: no argument is batched (every inDims entry is null or names no tensor)",
+      );
+    }
     let outDef: TreeDef | null = null;
     const leaves = pairs.map((p) => p[0]);
-    const outs = vmapFlat("vmap", (xs) => {
-      let k = 0;
-      const rebuilt = args.map((a) => {
-        const [ls, def] = flatten(a);
-        const r = unflatten(def, xs.slice(k, k + ls.length));
-        k += ls.length;
-        return r;
-      });
-      const [o, def] = flattenOutput("vmap", (f as unknown as (...a: unknown[]) => unknown)(...rebuilt));
-      outDef = def;
-      return o;
-    }, leaves, dims, size, (j, rank) => {
-      const d = typeof outDims === "number" ? outDims : outDims[j];
-      if (d === undefined) throw new RangeError(`vmap: outDims has no entry for output ${j}`);
-      return normAxis(d, rank + 1, "vmap: outDims");
-    }, chunkSize);
+    const outs = vmapFlat(
+      "vmap",
+      (xs) => {
+        let k = 0;
+        const rebuilt = args.map((a) => {
+          const [ls, def] = flatten(a);
+          const r = unflatten(def, xs.slice(k, k + ls.length));
+          k += ls.length;
+          return r;
+        });
+        const [o, def] = flattenOutput(
+          "vmap",
+          (f as unknown as (...a: unknown[]) => unknown)(...rebuilt),
+        );
+        outDef = def;
+        return o;
+      },
+      leaves,
+      dims,
+      size,
+      (j, rank) => {
+        const d = typeof outDims === "number" ? outDims : outDims[j];
+        if (d === undefined) {
+          throw new RangeError(
+            `vmap: outDims has no entry for output ${j}`,
+          );
+        }
+        return normAxis(d, rank + 1, "vmap: outDims");
+      },
+      chunkSize,
+    );
     return unflatten(outDef!, outs);
   }) as (...args: Parameters<F>) => ReturnType<F>;
 }

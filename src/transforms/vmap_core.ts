@@ -24,15 +24,29 @@ export function vmapFlat(
 ): Tensor[] {
   if (chunkSize !== undefined) {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
-      throw new RangeError(`${name}: chunkSize must be a positive integer, got ${chunkSize}`);
+      throw new RangeError(
+        `${name}: chunkSize must be a positive integer, got ${chunkSize}`,
+      );
     }
     if (chunkSize < size) {
       const parts: Tensor[][] = [];
       const axes: number[] = [];
       for (let s = 0; s < size; s += chunkSize) {
         const n = Math.min(chunkSize, size - s);
-        const chunk = xs.map((x, i) => (dims[i] === null ? x : narrow(x, dims[i]!, s, n)));
-        parts.push(runBatched(name, f, chunk, dims, n, (j, r) => (axes[j] = outDims(j, r))));
+        const chunk = xs.map((
+          x,
+          i,
+        ) => (dims[i] === null ? x : narrow(x, dims[i]!, s, n)));
+        parts.push(
+          runBatched(
+            name,
+            f,
+            chunk,
+            dims,
+            n,
+            (j, r) => (axes[j] = outDims(j, r)),
+          ),
+        );
       }
       return parts[0].map((_, j) => cat(parts.map((p) => p[j]), axes[j]));
     }
@@ -50,11 +64,16 @@ function runBatched(
 ): Tensor[] {
   return withMain(name, (main) => {
     const trace = new BatchTrace(main, size);
-    const ins = xs.map((x, i) => (dims[i] === null ? x : new BatchTracer(trace, x, dims[i])));
+    const ins = xs.map((
+      x,
+      i,
+    ) => (dims[i] === null ? x : new BatchTracer(trace, x, dims[i])));
     const outs = f(ins);
     return outs.map((o, j) => {
       const to = outDims(j, o.ndim);
-      if (o instanceof BatchTracer && o._trace === trace) return moveBatch(o.val, o.bdim, to, size);
+      if (o instanceof BatchTracer && o._trace === trace) {
+        return moveBatch(o.val, o.bdim, to, size);
+      }
       return moveBatch(o, null, to, size);
     });
   });

@@ -39,7 +39,9 @@ function sameDtype(what: string, args: Aval[]): DType {
   for (const a of args) {
     if (a.dtype !== d) {
       throw new TypeError(
-        `${what}: mixed dtypes ${args.map((x) => x.dtype).join(" and ")}; convert one with .to(dtype)`,
+        `${what}: mixed dtypes ${
+          args.map((x) => x.dtype).join(" and ")
+        }; convert one with .to(dtype)`,
       );
     }
   }
@@ -73,21 +75,32 @@ function argRule(name: string): ShapeRule<PrimParams["argmax"]> {
   return ([x], { axis }) => {
     floatOnly(name, x);
     if (x.shape[axis] === 0) {
-      throw new RangeError(`${name}: cannot reduce over an empty dimension ${axis} of shape ${fmtShape(x.shape)}`);
+      throw new RangeError(
+        `${name}: cannot reduce over an empty dimension ${axis} of shape ${
+          fmtShape(x.shape)
+        }`,
+      );
     }
     return { shape: x.shape.filter((_, i) => i !== axis), dtype: "int32" };
   };
 }
 
 function sliceCheck(x: Shape, p: PrimParams["slice"], what: string): void {
-  if (p.start.length !== x.length || p.step.length !== x.length || p.shape.length !== x.length) {
+  if (
+    p.start.length !== x.length || p.step.length !== x.length ||
+    p.shape.length !== x.length
+  ) {
     throw new RangeError(`${what}: parameters do not match rank ${x.length}`);
   }
   for (let i = 0; i < x.length; i++) {
     const last = p.start[i] + (p.shape[i] - 1) * p.step[i];
     if (p.shape[i] > 0 && (p.start[i] < 0 || last >= x[i] || p.step[i] < 1)) {
       throw new RangeError(
-        `${what}: range start ${p.start[i]}, step ${p.step[i]}, length ${p.shape[i]} is out of bounds for dimension ${i} of size ${x[i]} (shape ${fmtShape(x)})`,
+        `${what}: range start ${p.start[i]}, step ${p.step[i]}, length ${
+          p.shape[i]
+        } is out of bounds for dimension ${i} of size ${x[i]} (shape ${
+          fmtShape(x)
+        })`,
       );
     }
   }
@@ -95,7 +108,11 @@ function sliceCheck(x: Shape, p: PrimParams["slice"], what: string): void {
 
 function matmulShape(a: Aval, b: Aval, p: PrimParams["matmul"]): number[] {
   if (a.shape.length < 2 || b.shape.length < 2) {
-    throw new RangeError(`matmul: operands need rank >= 2, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    throw new RangeError(
+      `matmul: operands need rank >= 2, got ${fmtShape(a.shape)} and ${
+        fmtShape(b.shape)
+      }`,
+    );
   }
   const ra = a.shape.length, rb = b.shape.length;
   const m = p.transA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -104,12 +121,18 @@ function matmulShape(a: Aval, b: Aval, p: PrimParams["matmul"]): number[] {
   const n = p.transB ? b.shape[rb - 2] : b.shape[rb - 1];
   if (ka !== kb) {
     throw new RangeError(
-      `matmul: inner dimensions differ: ${fmtShape(a.shape)}${p.transA ? "ᵀ" : ""} @ ${fmtShape(b.shape)}${p.transB ? "ᵀ" : ""} (${ka} vs ${kb})`,
+      `matmul: inner dimensions differ: ${fmtShape(a.shape)}${
+        p.transA ? "ᵀ" : ""
+      } @ ${fmtShape(b.shape)}${p.transB ? "ᵀ" : ""} (${ka} vs ${kb})`,
     );
   }
   const ba = a.shape.slice(0, -2), bb = b.shape.slice(0, -2);
   if (ba.length > 0 && bb.length > 0 && !shapeEq(ba, bb)) {
-    throw new RangeError(`matmul: batch dimensions differ: ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    throw new RangeError(
+      `matmul: batch dimensions differ: ${fmtShape(a.shape)} and ${
+        fmtShape(b.shape)
+      }`,
+    );
   }
   return [...(ba.length > 0 ? ba : bb), m, n];
 }
@@ -121,21 +144,33 @@ export const shapeRules: ShapeRules = {
   ...family(REDUCE_PRIMS, reduceRule),
   where: ([c, a, b]) => {
     const dtype = sameDtype("where", [a, b]);
-    return { shape: broadcastShapes("where", c.shape, a.shape, b.shape), dtype };
+    return {
+      shape: broadcastShapes("where", c.shape, a.shape, b.shape),
+      dtype,
+    };
   },
   argmax: argRule("argmax"),
   argmin: argRule("argmin"),
   reshape: ([x], { shape }) => {
     if (sizeOf(shape) !== sizeOf(x.shape)) {
-      throw new RangeError(`reshape: cannot reshape ${fmtShape(x.shape)} into ${fmtShape(shape)}`);
+      throw new RangeError(
+        `reshape: cannot reshape ${fmtShape(x.shape)} into ${fmtShape(shape)}`,
+      );
     }
     return { shape, dtype: x.dtype };
   },
-  permute: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
+  permute: ([x], { perm }) => ({
+    shape: perm.map((p) => x.shape[p]),
+    dtype: x.dtype,
+  }),
   broadcastTo: ([x], { shape }) => {
     const out = broadcastShapes("expand", x.shape, shape);
     if (!shapeEq(out, shape)) {
-      throw new RangeError(`expand: cannot expand shape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+      throw new RangeError(
+        `expand: cannot expand shape ${fmtShape(x.shape)} to ${
+          fmtShape(shape)
+        }`,
+      );
     }
     return { shape, dtype: x.dtype };
   },
@@ -145,10 +180,13 @@ export const shapeRules: ShapeRules = {
   },
   pad: ([x], p) => {
     const fits = p.shape.map((d, i) =>
-      x.shape[i] === 0 || (p.start[i] >= 0 && p.start[i] + (x.shape[i] - 1) * p.step[i] < d)
+      x.shape[i] === 0 ||
+      (p.start[i] >= 0 && p.start[i] + (x.shape[i] - 1) * p.step[i] < d)
     );
     if (x.shape.length !== p.shape.length || !fits.every(Boolean)) {
-      throw new RangeError(`pad: ${fmtShape(x.shape)} does not fit into ${fmtShape(p.shape)}`);
+      throw new RangeError(
+        `pad: ${fmtShape(x.shape)} does not fit into ${fmtShape(p.shape)}`,
+      );
     }
     return { shape: p.shape, dtype: x.dtype };
   },
@@ -161,7 +199,9 @@ export const shapeRules: ShapeRules = {
         a.shape.every((d, j) => j === axis || d === first[j]);
       if (!ok) {
         throw new RangeError(
-          `cat: tensor ${i} has shape ${fmtShape(a.shape)}, which differs from ${fmtShape(first)} outside dim ${axis}`,
+          `cat: tensor ${i} has shape ${
+            fmtShape(a.shape)
+          }, which differs from ${fmtShape(first)} outside dim ${axis}`,
         );
       }
       total += a.shape[axis];
@@ -172,16 +212,25 @@ export const shapeRules: ShapeRules = {
   },
   indexSelect: ([x, index], { axis }) => {
     if (index.dtype !== "int32" || index.shape.length !== 1) {
-      throw new TypeError(`index: indices must be a 1-D int32 tensor, got ${index.dtype} ${fmtShape(index.shape)}`);
+      throw new TypeError(
+        `index: indices must be a 1-D int32 tensor, got ${index.dtype} ${
+          fmtShape(index.shape)
+        }`,
+      );
     }
     const shape = [...x.shape];
     shape[axis] = index.shape[0];
     return { shape, dtype: x.dtype };
   },
   indexAdd: ([src, index], { axis, size }) => {
-    if (index.dtype !== "int32" || index.shape.length !== 1 || index.shape[0] !== src.shape[axis]) {
+    if (
+      index.dtype !== "int32" || index.shape.length !== 1 ||
+      index.shape[0] !== src.shape[axis]
+    ) {
       throw new TypeError(
-        `indexAdd: indices must be a 1-D int32 tensor of length ${src.shape[axis]}, got ${index.dtype} ${fmtShape(index.shape)}`,
+        `indexAdd: indices must be a 1-D int32 tensor of length ${
+          src.shape[axis]
+        }, got ${index.dtype} ${fmtShape(index.shape)}`,
       );
     }
     const shape = [...src.shape];

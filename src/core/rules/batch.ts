@@ -64,21 +64,31 @@ function withBatchAxis<T>(list: readonly T[], d: number, v: T): T[] {
 function elementwiseBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
   return (vals, dims, params) => {
     const d0 = dims.find((d) => d !== null)!;
-    const same = dims.every((d, i) => d === d0 && vals[i].ndim === vals[0].ndim);
+    const same = dims.every((d, i) =>
+      d === d0 && vals[i].ndim === vals[0].ndim
+    );
     if (same) return [bind(prim, vals, params), d0];
-    const rank = Math.max(...vals.map((v, i) => v.ndim - (dims[i] === null ? 0 : 1)));
+    const rank = Math.max(
+      ...vals.map((v, i) => v.ndim - (dims[i] === null ? 0 : 1)),
+    );
     const args = vals.map((v, i) => {
       const d = dims[i];
       if (d === null) return v;
       const f = toFront(v, d);
       const rest = f.shape.slice(1);
-      return reshape(f, [f.shape[0], ...new Array(rank - rest.length).fill(1), ...rest]);
+      return reshape(f, [
+        f.shape[0],
+        ...new Array(rank - rest.length).fill(1),
+        ...rest,
+      ]);
     });
     return [bind(prim, args, params), 0];
   };
 }
 
-function reduceBatch<P extends "sum" | "prod" | "max" | "min">(prim: P): BatchRule<PrimParams[P]> {
+function reduceBatch<P extends "sum" | "prod" | "max" | "min">(
+  prim: P,
+): BatchRule<PrimParams[P]> {
   return ([x], [d], { axes }) => {
     const pa = axes.map((a) => phys(a, d!));
     const out = d! - pa.filter((a) => a < d!).length;
@@ -98,24 +108,40 @@ function loopBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
   return (vals, dims, params, size) => {
     const outs: Tensor[] = [];
     for (let i = 0; i < size; i++) {
-      outs.push(bind(prim, vals.map((v, j) => (dims[j] === null ? v : select(v, dims[j]!, i))), params));
+      outs.push(
+        bind(
+          prim,
+          vals.map((v, j) => (dims[j] === null ? v : select(v, dims[j]!, i))),
+          params,
+        ),
+      );
     }
     return [stack(outs, 0), 0];
   };
 }
 
-function sliceLikeBatch<P extends "slice" | "pad">(prim: P): BatchRule<PrimParams[P]> {
+function sliceLikeBatch<P extends "slice" | "pad">(
+  prim: P,
+): BatchRule<PrimParams[P]> {
   return ([x], [d], { start, step, shape }, size) => [
-    bind(prim, [x], {
-      start: withBatchAxis(start, d!, 0),
-      step: withBatchAxis(step, d!, 1),
-      shape: withBatchAxis(shape, d!, size),
-    } as PrimParams[P]),
+    bind(
+      prim,
+      [x],
+      {
+        start: withBatchAxis(start, d!, 0),
+        step: withBatchAxis(step, d!, 1),
+        shape: withBatchAxis(shape, d!, size),
+      } as PrimParams[P],
+    ),
     d,
   ];
 }
 
-const unaryBatch = <P extends Prim>(prim: P): BatchRule<PrimParams[P]> => ([x], [d], params) => [bind(prim, [x], params), d];
+const unaryBatch =
+  <P extends Prim>(prim: P): BatchRule<PrimParams[P]> => ([x], [d], params) => [
+    bind(prim, [x], params),
+    d,
+  ];
 
 function matmulBatch(
   [a, b]: Tensor[],
@@ -140,7 +166,10 @@ function matmulBatch(
     if (a.ndim === 2 && B.ndim === 3 && n === 1) {
       // Matrix times a batch of vectors: one GEMM (B rows) @ op(A)ᵀ.
       const k = p.transB ? B.shape[2] : B.shape[1];
-      const y = bind("matmul", [reshape(B, [size, k]), a], { transA: false, transB: !p.transA });
+      const y = bind("matmul", [reshape(B, [size, k]), a], {
+        transA: false,
+        transB: !p.transA,
+      });
       return [reshape(y, [size, y.shape[1], 1]), 0];
     }
     const A = a.ndim === 2 ? a : moveBatch(a, null, 0, size);
@@ -149,8 +178,21 @@ function matmulBatch(
   // Both batched: batch dims to the front, other batch dims made equal.
   let A = toFront(a, da), B = toFront(b, db);
   if (A.ndim !== B.ndim) {
-    if (A.ndim < B.ndim) A = bind("broadcastTo", [reshape(A, [size, ...new Array(B.ndim - A.ndim).fill(1), ...A.shape.slice(1)])], { shape: [...B.shape.slice(0, B.ndim - 2), ...A.shape.slice(-2)] });
-    else B = bind("broadcastTo", [reshape(B, [size, ...new Array(A.ndim - B.ndim).fill(1), ...B.shape.slice(1)])], { shape: [...A.shape.slice(0, A.ndim - 2), ...B.shape.slice(-2)] });
+    if (A.ndim < B.ndim) {
+      A = bind("broadcastTo", [
+        reshape(A, [
+          size,
+          ...new Array(B.ndim - A.ndim).fill(1),
+          ...A.shape.slice(1),
+        ]),
+      ], { shape: [...B.shape.slice(0, B.ndim - 2), ...A.shape.slice(-2)] });
+    } else {B = bind("broadcastTo", [
+        reshape(B, [
+          size,
+          ...new Array(A.ndim - B.ndim).fill(1),
+          ...B.shape.slice(1),
+        ]),
+      ], { shape: [...A.shape.slice(0, A.ndim - 2), ...B.shape.slice(-2)] });}
   }
   return [bind("matmul", [A, B], p), 0];
 }
@@ -162,29 +204,56 @@ export const batchRules: BatchTable = {
   where: elementwiseBatch("where"),
   argmax: argBatch("argmax"),
   argmin: argBatch("argmin"),
-  reshape: ([x], [d], { shape }, size) => [reshape(toFront(x, d!), [size, ...shape]), 0],
-  permute: ([x], [d], { perm }) => [bind("permute", [x], { perm: [d!, ...perm.map((p) => phys(p, d!))] }), 0],
+  reshape: (
+    [x],
+    [d],
+    { shape },
+    size,
+  ) => [reshape(toFront(x, d!), [size, ...shape]), 0],
+  permute: (
+    [x],
+    [d],
+    { perm },
+  ) => [
+    bind("permute", [x], { perm: [d!, ...perm.map((p) => phys(p, d!))] }),
+    0,
+  ],
   broadcastTo: ([x], [d], { shape }, size) => {
     const f = toFront(x, d!);
     const rest = f.shape.slice(1);
-    const aligned = reshape(f, [size, ...new Array(shape.length - rest.length).fill(1), ...rest]);
+    const aligned = reshape(f, [
+      size,
+      ...new Array(shape.length - rest.length).fill(1),
+      ...rest,
+    ]);
     return [bind("broadcastTo", [aligned], { shape: [size, ...shape] }), 0];
   },
   slice: sliceLikeBatch("slice"),
   pad: sliceLikeBatch("pad"),
   cat: (vals, dims, { axis }, size) => [
-    bind("cat", vals.map((v, i) => moveBatch(v, dims[i], 0, size)), { axis: axis + 1 }),
+    bind("cat", vals.map((v, i) => moveBatch(v, dims[i], 0, size)), {
+      axis: axis + 1,
+    }),
     0,
   ],
   indexSelect: (vals, dims, params, size) => {
     const [x, index] = vals, [d, di] = dims;
     if (di !== null) return loopBatch("indexSelect")(vals, dims, params, size);
-    return [bind("indexSelect", [x, index], { axis: phys(params.axis, d!) }), d];
+    return [
+      bind("indexSelect", [x, index], { axis: phys(params.axis, d!) }),
+      d,
+    ];
   },
   indexAdd: (vals, dims, params, size) => {
     const [src, index] = vals, [d, di] = dims;
     if (di !== null) return loopBatch("indexAdd")(vals, dims, params, size);
-    return [bind("indexAdd", [src, index], { axis: phys(params.axis, d!), size: params.size }), d];
+    return [
+      bind("indexAdd", [src, index], {
+        axis: phys(params.axis, d!),
+        size: params.size,
+      }),
+      d,
+    ];
   },
   cast: unaryBatch("cast"),
   matmul: matmulBatch,

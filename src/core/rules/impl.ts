@@ -28,18 +28,33 @@ type ImplTable = { [P in Prim]: Impl<PrimParams[P]> };
 const st = (t: Tensor): Storage => t._storage!;
 
 /** Strides of `shape` broadcast to `outShape` (0 on broadcast dims). */
-function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+function broadcastStrides(
+  shape: readonly number[],
+  outShape: readonly number[],
+): number[] {
   const s = stridesOf(shape);
   const off = outShape.length - shape.length;
-  return outShape.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
+  return outShape.map((
+    _,
+    i,
+  ) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
 }
 
 export const implRules: ImplTable = {
-  ...family(UNARY_PRIMS, (op): Impl<PrimParams["neg"]> => ([x]) => K.unary(op, st(x))),
-  ...family(BINARY_PRIMS, (op): Impl<PrimParams["add"]> => ([a, b], _, out) =>
-    K.binary(op, st(a), a.shape, st(b), b.shape, out.shape)),
-  ...family(REDUCE_PRIMS, (op): Impl<PrimParams["sum"]> => ([x], { axes }) =>
-    axes.length === 0 ? st(x) : K.reduce(op, st(x), x.shape, axes)),
+  ...family(
+    UNARY_PRIMS,
+    (op): Impl<PrimParams["neg"]> => ([x]) => K.unary(op, st(x)),
+  ),
+  ...family(
+    BINARY_PRIMS,
+    (op): Impl<PrimParams["add"]> => ([a, b], _, out) =>
+      K.binary(op, st(a), a.shape, st(b), b.shape, out.shape),
+  ),
+  ...family(
+    REDUCE_PRIMS,
+    (op): Impl<PrimParams["sum"]> => ([x], { axes }) =>
+      axes.length === 0 ? st(x) : K.reduce(op, st(x), x.shape, axes),
+  ),
   where: ([c, a, b], _, out) =>
     K.where(st(c), c.shape, st(a), a.shape, st(b), b.shape, out.shape),
   argmax: ([x], { axis }) => K.argReduce("argmax", st(x), x.shape, axis),
@@ -87,11 +102,24 @@ export const implRules: ImplTable = {
   matmul: ([a, b], { transA, transB }, out) => {
     const r = out.shape.length;
     const m = out.shape[r - 2], n = out.shape[r - 1];
-    const k = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+    const k = transA
+      ? a.shape[a.shape.length - 2]
+      : a.shape[a.shape.length - 1];
     const batch = sizeOf(out.shape.slice(0, -2));
     const aStride = a.shape.length > 2 ? m * k : 0;
     const bStride = b.shape.length > 2 ? k * n : 0;
-    return K.matmul(st(a), st(b), batch, m, n, k, transA, transB, aStride, bStride);
+    return K.matmul(
+      st(a),
+      st(b),
+      batch,
+      m,
+      n,
+      k,
+      transA,
+      transB,
+      aStride,
+      bStride,
+    );
   },
   stopGradient: ([x]) => st(x),
 };

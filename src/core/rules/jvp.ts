@@ -10,11 +10,11 @@ import * as E from "../../ops/elementwise.ts";
 import { broadcastTo, instantiate } from "../../ops/broadcast.ts";
 import { reshape } from "../../ops/layout.ts";
 import type { Tensor } from "../../tensor.ts";
-import {
-  type BinaryPrim,
-  type Prim,
-  type PrimParams,
-  type UnaryPrim,
+import type {
+  BinaryPrim,
+  Prim,
+  PrimParams,
+  UnaryPrim,
 } from "../primitives.ts";
 import { bind } from "../trace.ts";
 
@@ -27,7 +27,10 @@ export type JvpRule<Q> = (
 type JvpTable = { [P in Prim]: JvpRule<PrimParams[P]> };
 
 /** Unary op whose derivative is `coef(x, y)`: tangent = t * coef. */
-function unaryJvp(prim: UnaryPrim, coef: (x: Tensor, y: Tensor) => Tensor | null): JvpRule<PrimParams[UnaryPrim]> {
+function unaryJvp(
+  prim: UnaryPrim,
+  coef: (x: Tensor, y: Tensor) => Tensor | null,
+): JvpRule<PrimParams[UnaryPrim]> {
   return ([x], [t]) => {
     const y = bind(prim, [x], null);
     if (t === null) return [y, null];
@@ -110,7 +113,14 @@ export const jvpRules: JvpTable = {
   },
   div: ([a, b], [ta, tb]) => {
     const y = binary("div", a, b);
-    return [y, addTangents(y.shape, ta && E.div(ta, b), tb && E.mul(tb, E.neg(E.div(y, b))))];
+    return [
+      y,
+      addTangents(
+        y.shape,
+        ta && E.div(ta, b),
+        tb && E.mul(tb, E.neg(E.div(y, b))),
+      ),
+    ];
   },
   pow: ([a, b], [ta, tb]) => {
     const y = binary("pow", a, b);
@@ -122,12 +132,18 @@ export const jvpRules: JvpTable = {
   maximum: ([a, b], [ta, tb]) => {
     const y = binary("maximum", a, b);
     const w = winnerWeight(a, b, "gt");
-    return [y, addTangents(y.shape, ta && E.mul(ta, w), tb && E.mul(tb, E.sub(1, w)))];
+    return [
+      y,
+      addTangents(y.shape, ta && E.mul(ta, w), tb && E.mul(tb, E.sub(1, w))),
+    ];
   },
   minimum: ([a, b], [ta, tb]) => {
     const y = binary("minimum", a, b);
     const w = winnerWeight(a, b, "lt");
-    return [y, addTangents(y.shape, ta && E.mul(ta, w), tb && E.mul(tb, E.sub(1, w)))];
+    return [
+      y,
+      addTangents(y.shape, ta && E.mul(ta, w), tb && E.mul(tb, E.sub(1, w))),
+    ];
   },
   eq: zeroJvp("eq"),
   ne: zeroJvp("ne"),
@@ -138,13 +154,19 @@ export const jvpRules: JvpTable = {
   where: ([c, a, b], [, ta, tb]) => {
     const y = bind("where", [c, a, b], null);
     if (ta === null && tb === null) return [y, null];
-    return [y, broadcastTo(E.where(c, instantiate(ta, a), instantiate(tb, b)), y.shape)];
+    return [
+      y,
+      broadcastTo(E.where(c, instantiate(ta, a), instantiate(tb, b)), y.shape),
+    ];
   },
   sum: linearJvp("sum"),
   prod: ([x], [t], p) => {
     const y = bind("prod", [x], p);
     if (t === null) return [y, null];
-    return [y, bind("sum", [E.mul(t, E.div(reduceWithKeep(x, y, p.axes), x))], p)];
+    return [
+      y,
+      bind("sum", [E.mul(t, E.div(reduceWithKeep(x, y, p.axes), x))], p),
+    ];
   },
   max: extremumJvp("max"),
   min: extremumJvp("min"),

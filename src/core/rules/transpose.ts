@@ -38,14 +38,24 @@ function nonlinear(prim: string): never {
 }
 
 /** Transpose of op(A) @ op(B) w.r.t. A, for a cotangent `ct` of the product. */
-function matmulCtA(ct: Tensor, b: Tensor, a: LinearArg, p: PrimParams["matmul"]): Tensor {
+function matmulCtA(
+  ct: Tensor,
+  b: Tensor,
+  a: LinearArg,
+  p: PrimParams["matmul"],
+): Tensor {
   const g = p.transA
     ? bind("matmul", [b, ct], { transA: p.transB, transB: true })
     : bind("matmul", [ct, b], { transA: false, transB: !p.transB });
   return sumToShape(g, a.shape);
 }
 
-function matmulCtB(ct: Tensor, a: Tensor, b: LinearArg, p: PrimParams["matmul"]): Tensor {
+function matmulCtB(
+  ct: Tensor,
+  a: Tensor,
+  b: LinearArg,
+  p: PrimParams["matmul"],
+): Tensor {
   const g = p.transB
     ? bind("matmul", [ct, a], { transA: true, transB: p.transA })
     : bind("matmul", [a, ct], { transA: !p.transA, transB: false });
@@ -64,7 +74,9 @@ export const transposeRules: TransposeTable = {
   ],
   mul: (ct, [a, b]) => {
     if (lin(a) && lin(b)) nonlinear("mul");
-    return lin(a) ? [sumToShape(E.mul(ct, b as Tensor), a.shape), null] : [null, sumToShape(E.mul(a, ct), b.shape)];
+    return lin(a)
+      ? [sumToShape(E.mul(ct, b as Tensor), a.shape), null]
+      : [null, sumToShape(E.mul(a, ct), b.shape)];
   },
   div: (ct, [a, b]) => {
     if (lin(b)) nonlinear("div");
@@ -80,10 +92,22 @@ export const transposeRules: TransposeTable = {
     return [bind("broadcastTo", [kept], { shape: x.shape })];
   },
   reshape: (ct, [x]) => [reshape(ct, x.shape)],
-  permute: (ct, _, { perm }) => [bind("permute", [ct], { perm: invertPerm(perm) })],
+  permute: (
+    ct,
+    _,
+    { perm },
+  ) => [bind("permute", [ct], { perm: invertPerm(perm) })],
   broadcastTo: (ct, [x]) => [sumToShape(ct, x.shape)],
-  slice: (ct, [x], { start, step }) => [bind("pad", [ct], { start, step, shape: x.shape })],
-  pad: (ct, [x], { start, step }) => [bind("slice", [ct], { start, step, shape: x.shape })],
+  slice: (
+    ct,
+    [x],
+    { start, step },
+  ) => [bind("pad", [ct], { start, step, shape: x.shape })],
+  pad: (
+    ct,
+    [x],
+    { start, step },
+  ) => [bind("slice", [ct], { start, step, shape: x.shape })],
   cat: (ct, args, { axis }) => {
     let at = 0;
     return args.map((a) => {
@@ -91,17 +115,30 @@ export const transposeRules: TransposeTable = {
       const start = ct.shape.map((_, i) => (i === axis ? at : 0));
       at += n;
       if (!lin(a)) return null;
-      return bind("slice", [ct], { start, step: ct.shape.map(() => 1), shape: a.shape });
+      return bind("slice", [ct], {
+        start,
+        step: ct.shape.map(() => 1),
+        shape: a.shape,
+      });
     });
   },
   indexSelect: (ct, [x, index], { axis }) => [
     bind("indexAdd", [ct, index as Tensor], { axis, size: x.shape[axis] }),
     null,
   ],
-  indexAdd: (ct, [_src, index], { axis }) => [bind("indexSelect", [ct, index as Tensor], { axis }), null],
-  cast: (ct, [x]) => [bind("cast", [ct], { dtype: (x as LinearArg).aval.dtype })],
+  indexAdd: (
+    ct,
+    [_src, index],
+    { axis },
+  ) => [bind("indexSelect", [ct, index as Tensor], { axis }), null],
+  cast: (
+    ct,
+    [x],
+  ) => [bind("cast", [ct], { dtype: (x as LinearArg).aval.dtype })],
   matmul: (ct, [a, b], p) => {
     if (lin(a) && lin(b)) nonlinear("matmul");
-    return lin(a) ? [matmulCtA(ct, b as Tensor, a, p), null] : [null, matmulCtB(ct, a, b as LinearArg, p)];
+    return lin(a)
+      ? [matmulCtA(ct, b as Tensor, a, p), null]
+      : [null, matmulCtB(ct, a, b as LinearArg, p)];
   },
 };
