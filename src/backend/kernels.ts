@@ -80,11 +80,11 @@ const REDUCE: Record<ReduceOp, number> = { sum: 0, prod: 1, max: 2, min: 3 };
 /** Maximum rank of the strided kernels (crates/kernels/src/nd.rs). */
 export const MAX_RANK = 32;
 const SCRATCH_INTS = 4 * MAX_RANK + 16;
-const scratchPtr = wasm.alloc(SCRATCH_INTS * 4);
+const scratchPtr = wasm.alloc(SCRATCH_INTS * 4) >>> 0;
 
 /** The scratch area as an i32 view index (fresh after memory growth). */
 function meta(): [Int32Array, number] {
-  return [heapI32(), scratchPtr >> 2];
+  return [heapI32(), scratchPtr >>> 2];
 }
 
 function size(shape: readonly number[]): number {
@@ -449,7 +449,7 @@ function indexError(
   axis: number,
   dim: number,
 ): never {
-  const v = heapI32()[(index.ptr >> 2) + pos];
+  const v = heapI32()[(index.ptr >>> 2) + pos];
   throw new RangeError(
     `${what}: index ${v} (at position ${pos}) is out of range for dimension ${axis} with size ${dim}`,
   );

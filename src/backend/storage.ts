@@ -44,9 +44,18 @@ export class Storage {
   /** Element type. */
   readonly dtype: DType;
 
+  /** Keeps V8's GC pace proportional to wasm bytes (see EXTERNAL_MIN). */
+  #shadow: ArrayBuffer | undefined;
+
   /** @internal Use {@link allocate} or {@link fromArray}. */
-  constructor(held: Held, length: number, dtype: DType) {
+  constructor(
+    held: Held,
+    length: number,
+    dtype: DType,
+    shadow?: ArrayBuffer,
+  ) {
     this.#held = held;
+    this.#shadow = shadow;
     this.length = length;
     this.dtype = dtype;
   }
@@ -63,6 +72,7 @@ export class Storage {
     if (this.#held.ptr === 0) return;
     registry.unregister(this);
     release(this.#held);
+    this.#shadow = undefined;
   }
 
   /** True once {@link dispose} ran. */
@@ -78,19 +88,29 @@ export class Storage {
 
 // ---- GC pressure valve ------------------------------------------------------
 //
-// Measured in Deno 2.9 / V8 (tests/memory_test.ts): a FinalizationRegistry
-// callback only runs after (1) a GC found the Storage unreachable and (2)
-// the event loop got a turn. V8 never GCs because of wasm memory: a Storage
-// is a ~100-byte JS object, so a loop allocating 64 KiB tensors produces
-// ~640 bytes of JS garbage per MiB of wasm and the heap grows without bound.
+// Measured in Deno 2.9.6 / V8 (tests/memory_test.ts; 10,000 iterations, each
+// dropping two 64 KiB float32 temporaries = 1.25 GiB allocated in total):
 //
-// Valve: every storage above EXTERNAL_MIN bytes carries a zero-filled
-// ArrayBuffer "shadow" of the same byte size. V8 accounts ArrayBuffer
-// backing stores as external memory and schedules GCs when they grow, so
-// GC frequency now follows wasm bytes. Large shadows come from calloc/mmap
-// and are never touched, so they cost address space, not resident memory.
-const EXTERNAL_MIN = 1 << 16;
-const shadows = new WeakMap<Storage, ArrayBuffer>();
+// * A FinalizationRegistry callback runs only after (1) a GC found the
+//   Storage unreachable and (2) the event loop turned (a macrotask; an
+//   `await` on a resolved promise is not enough). In a fully synchronous loop
+//   nothing can be reclaimed: the heap reached 1.25 GiB. No JS mechanism can
+//   detect unreachability synchronously (WeakRef targets created in the
+//   current job are kept alive until it ends), so synchronous loops need
+//   `dispose()`/`using`, or eager frees of internal temporaries by the
+//   layer that creates them.
+// * With a macrotask every 100 iterations but the registry alone, the heap
+//   peaked at 233 MiB: V8 never GCs because of wasm memory, and a Storage is
+//   a ~100-byte JS object, so GCs come ~600x too rarely.
+// * Valve (below): every storage of at least EXTERNAL_MIN bytes carries a
+//   zero-filled ArrayBuffer "shadow" of the same byte size. V8 counts
+//   ArrayBuffer backing stores as external memory and starts a GC when it has
+//   grown ~64 MiB since the last one, so GC frequency now follows wasm bytes:
+//   the same loop peaked at 52 MiB. Large shadows come from calloc/mmap and
+//   are never touched, so they mostly cost address space, not resident pages.
+// Freed blocks are reused by the wasm allocator (dlmalloc's free lists), so
+// the linear memory stops growing once the GC keeps up.
+const EXTERNAL_MIN = 1 << 14;
 
 function fail(what: string): never {
   throw new RangeError(what);
@@ -111,11 +131,15 @@ export function allocate(dtype: DType, length: number): Storage {
     );
   }
   const held: Held = { ptr, bytes };
-  const s = new Storage(held, length, dtype);
+  const s = new Storage(
+    held,
+    length,
+    dtype,
+    bytes >= EXTERNAL_MIN ? new ArrayBuffer(bytes) : undefined,
+  );
   liveBytes += bytes;
   liveStorages++;
   registry.register(s, held, s);
-  if (bytes >= EXTERNAL_MIN) shadows.set(s, new ArrayBuffer(bytes));
   return s;
 }
 
