@@ -19,7 +19,7 @@ function emit(event) {
 }
 
 /**
- * Opens the data named by argv: `<manifest.json> [--skip=W1/jacrev,...]`.
+ * Opens the data named by argv: `<manifest.json> [--skip=peer:W1/jacrev;...]`.
  * The skip list lets run.ts restart a peer after a crash past the variants
  * already done.
  */
@@ -28,7 +28,7 @@ export function openHarness(peerMeta) {
   const manifestPath = args.find((a) => !a.startsWith("--"));
   if (!manifestPath) throw new Error("usage: <peer> manifest.json [--skip=..]");
   const skipArg = args.find((a) => a.startsWith("--skip="));
-  const skip = new Set(skipArg ? skipArg.slice(7).split(",") : []);
+  const skip = new Set(skipArg ? skipArg.slice(7).split(";") : []);
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
   const bytes = readFileSync(join(dirname(manifestPath), "data.bin"));
   const all = new Float32Array(
@@ -109,13 +109,18 @@ async function runVariant(spec, timing, get, skip) {
       dispose(await call(fn));
       est = now() - t;
     }
-    const reps = Math.max(1, Math.ceil(timing.minSampleMs / Math.max(est, 1e-3)));
+    const reps = Math.max(
+      1,
+      Math.ceil(timing.minSampleMs / Math.max(est, 1e-3)),
+    );
     let samples = Math.floor(timing.budgetMs / (est * reps));
     samples = Math.min(timing.maxSamples, Math.max(timing.minSamples, samples));
     if (est * samples > timing.capMs) { // slow variants: fewer samples
       samples = Math.max(1, Math.floor(timing.capMs / est));
     }
-    const times = [];
+    // --quick (no budget): the checked first call is the only sample.
+    const times = timing.budgetMs === 0 ? [firstMs] : [];
+    if (timing.budgetMs === 0) samples = 0;
     for (let s = 0; s < samples; s++) {
       t = now();
       for (let r = 0; r < reps; r++) dispose(await call(fn));
@@ -156,10 +161,13 @@ function checkResult(got, want) {
   for (let a = 0; a < want.length; a++) {
     const g = got[a], w = want[a];
     if (g.shape.join(",") !== w.shape.join(",")) {
-      const hint = outputAxesLast(g, w) ? " (the transpose: output axes last)" : "";
+      const hint = outputAxesLast(g, w)
+        ? " (the transpose: output axes last)"
+        : "";
       return {
         ok: false,
-        message: `wrong result: shape [${g.shape}], expected [${w.shape}]${hint}`,
+        message:
+          `wrong result: shape [${g.shape}], expected [${w.shape}]${hint}`,
       };
     }
     let scale = 0, err = 0;
@@ -177,9 +185,11 @@ function checkResult(got, want) {
   return {
     ok,
     maxErr: worst,
-    message: ok ? undefined : `wrong result: max relative error ${
-      worst.toExponential(2)
-    } > ${TOLERANCE}${hint}`,
+    message: ok
+      ? undefined
+      : `wrong result: max relative error ${
+        worst.toExponential(2)
+      } > ${TOLERANCE}${hint}`,
   };
 }
 
@@ -212,7 +222,9 @@ function forward(W, b, x, xOffset = 0) {
   const y = new Float64Array(dout);
   for (let k = 0; k < dout; k++) {
     let z = b.data[k];
-    for (let i = 0; i < din; i++) z += W.data[k * din + i] * x.data[xOffset + i];
+    for (let i = 0; i < din; i++) {
+      z += W.data[k * din + i] * x.data[xOffset + i];
+    }
     y[k] = Math.tanh(z);
   }
   return y;

@@ -23,14 +23,14 @@ def emit(event):
 
 
 class Harness:
-    """argv: <manifest.json> [--skip=peer:W1/jacrev,...] (run.ts restarts a
+    """argv: <manifest.json> [--skip=peer:W1/jacrev;...] (run.ts restarts a
     crashed peer past the variants already done)."""
 
     def __init__(self, meta):
         args = sys.argv[1:]
         path = next(a for a in args if not a.startswith("--"))
         skip = next((a[7:] for a in args if a.startswith("--skip=")), "")
-        self.skip = set(s for s in skip.split(",") if s)
+        self.skip = set(s for s in skip.split(";") if s)
         with open(path) as f:
             self.manifest = json.load(f)
         self.timing = self.manifest["timing"]
@@ -93,7 +93,10 @@ class Harness:
                           max(timing["minSamples"], samples))
             if est * samples > timing["capMs"]:  # slow variants: fewer samples
                 samples = max(1, int(timing["capMs"] // est))
-            times = []
+            # --quick (no budget): the checked first call is the only sample.
+            times = [first_ms] if timing["budgetMs"] == 0 else []
+            if timing["budgetMs"] == 0:
+                samples = 0
             for _ in range(samples):
                 t = time.perf_counter()
                 for _ in range(reps):

@@ -20,14 +20,17 @@ const PEER = "tfjs-wasm";
 const h = openHarness({
   peer: PEER,
   version: packageVersion("@tensorflow/tfjs-core"),
-  backend: `${tf.getBackend()} simd=${tf.env().getBool("WASM_HAS_SIMD_SUPPORT")}`,
+  backend: `${tf.getBackend()} simd=${
+    tf.env().getBool("WASM_HAS_SIMD_SUPPORT")
+  }`,
   node: process.version,
 });
 const NO_FWD = "TensorFlow.js has no forward mode";
 const BATCHED = "hand-batched VJPs: TensorFlow.js has no vmap";
 // tf.grad(tf.grad(f)) fails for tanh (and exp, sigmoid): their gradients read
 // the saved output, which the outer tape does not connect to x.
-const REV_REV = "reverse-over-reverse, hand-batched (no forward mode, no vmap);" +
+const REV_REV =
+  "reverse-over-reverse, hand-batched (no forward mode, no vmap);" +
   " nested tf.grad cannot differentiate tanh's gradient";
 
 const t = (name) => {
@@ -37,7 +40,8 @@ const t = (name) => {
 const layer = (wl) => [t(`${wl}.W`), t(`${wl}.b`), t(`${wl}.x`)];
 
 /** tanh(X Wᵀ + b) for a batch X [n, Din] → [n, Dout]. */
-const predictRows = (W, b, X) => tf.tanh(tf.add(tf.matMul(X, W, false, true), b));
+const predictRows = (W, b, X) =>
+  tf.tanh(tf.add(tf.matMul(X, W, false, true), b));
 const predict = (W, b, x) =>
   predictRows(W, b, x.reshape([1, -1])).reshape([W.shape[0]]);
 
@@ -47,7 +51,10 @@ const oneHot = (i, n) => tf.oneHot(tf.cast(i, "int32"), n).asType("float32");
 /** Batched Jacobians [B, Dout, Din] of X [B, Din]: one VJP per (n, k) row. */
 function jacRows(W, b, X) {
   const [B, din] = X.shape, dout = W.shape[0];
-  const Xr = tf.tile(X.reshape([B, 1, din]), [1, dout, 1]).reshape([B * dout, din]);
+  const Xr = tf.tile(X.reshape([B, 1, din]), [1, dout, 1]).reshape([
+    B * dout,
+    din,
+  ]);
   const k = tf.mod(tf.range(0, B * dout, 1, "int32"), dout);
   const dy = oneHot(k, dout);
   return tf.grad((Z) => predictRows(W, b, Z))(Xr, dy).reshape([B, dout, din]);
@@ -57,7 +64,10 @@ function jacRows(W, b, X) {
 function hessRows(W, b, X) {
   const [B, din] = X.shape, dout = W.shape[0];
   const R = B * dout * din;
-  const Xr = tf.tile(X.reshape([B, 1, din]), [1, dout * din, 1]).reshape([R, din]);
+  const Xr = tf.tile(X.reshape([B, 1, din]), [1, dout * din, 1]).reshape([
+    R,
+    din,
+  ]);
   const r = tf.range(0, R, 1, "int32");
   const ck = oneHot(tf.mod(tf.floorDiv(r, din), dout), dout);
   const ci = oneHot(tf.mod(r, din), din);
@@ -74,7 +84,10 @@ const run = (workload, variant, fn, note) =>
     note,
     fn: () => tf.tidy(fn),
     read: (r) =>
-      (Array.isArray(r) ? r : [r]).map((a) => ({ shape: a.shape, data: a.dataSync() })),
+      (Array.isArray(r) ? r : [r]).map((a) => ({
+        shape: a.shape,
+        data: a.dataSync(),
+      })),
     dispose: (r) => tf.dispose(r),
   });
 
@@ -91,7 +104,12 @@ const run = (workload, variant, fn, note) =>
     const X = tf.tile(x.reshape([1, 16]), [16, 1]);
     return tf.grad((Z) => predictRows(W, b, Z))(X, I);
   }, BATCHED);
-  await run("W1", "jacrev", () => jacRows(W, b, x.reshape([1, -1])).reshape([16, 16]), BATCHED);
+  await run(
+    "W1",
+    "jacrev",
+    () => jacRows(W, b, x.reshape([1, -1])).reshape([16, 16]),
+    BATCHED,
+  );
   h.na(PEER, "W1", "jacfwd", NO_FWD);
 }
 
@@ -100,7 +118,12 @@ for (const wl of ["W2", "W3"]) {
   const [W, b, x] = layer(wl);
   const [dout, din] = W.shape;
   h.na(PEER, wl, "jacfwd", NO_FWD);
-  await run(wl, "jacrev", () => jacRows(W, b, x.reshape([1, din])).reshape([dout, din]), BATCHED);
+  await run(
+    wl,
+    "jacrev",
+    () => jacRows(W, b, x.reshape([1, din])).reshape([dout, din]),
+    BATCHED,
+  );
 }
 
 // W4 Hessian

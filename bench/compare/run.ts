@@ -1,0 +1,107 @@
+// `deno task bench:compare [--quick] [--only=jacobi,pytorch] [--seed=N]`
+//
+// Runs the seed workloads of issue 6 on jacobi, PyTorch, JAX, jax-js and
+// TensorFlow.js, one peer after another on the same seeded data, and writes
+// bench/results/compare.{json,md,svg}. --quick runs each variant once (a smoke
+// test of the whole pipeline) and writes compare-quick.* instead, so that it
+// never overwrites real measurements.
+
+import { writeData } from "./data.ts";
+import { describe, fillMissing, PEERS, type Result } from "./peers.ts";
+import { runPeer } from "./peers.ts";
+import type { Report } from "./report.ts";
+import { renderMarkdown } from "./report_md.ts";
+import { renderSvg } from "./report_svg.ts";
+import { ensureJax, ensureNpm, ensureTorch, type Step } from "./setup.ts";
+
+const args = new Set(Deno.args);
+const flag = (name: string) =>
+  Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+const quick = args.has("--quick");
+const seed = Number(flag("seed") ?? 0);
+const only = flag("only")?.split(",");
+const peers = PEERS.filter((p) => !only || only.includes(p.name));
+
+// Paths below are relative to the repository root.
+Deno.chdir(new URL("../..", import.meta.url).pathname);
+const log = (line: string) => console.log(line);
+const t0 = performance.now();
+
+log(`setup (installs only what is missing)`);
+const steps: Step[] = [];
+const installers = { torch: ensureTorch, jax: ensureJax, npm: ensureNpm };
+for (const need of new Set(peers.map((p) => p.needs))) {
+  if (!need) continue;
+  const s = await installers[need]();
+  steps.push(s);
+  log(
+    `  ${s.name}: ${s.status} in ${s.seconds.toFixed(1)} s${
+      s.detail ? `: ${s.detail}` : ""
+    }`,
+  );
+}
+
+const dir = await Deno.makeTempDir({ prefix: "jacobi-compare-" });
+const manifest = await writeData(dir, seed, quick);
+const results: Result[] = [];
+const metas: Record<string, unknown>[] = [];
+try {
+  for (const peer of peers) {
+    const failed = steps.find((s) =>
+      s.name === peer.needs && s.status === "failed"
+    );
+    if (failed) {
+      const before = results.length;
+      fillMissing(
+        peer,
+        results,
+        `setup of ${failed.name} failed: ${failed.detail}`,
+      );
+      log(`${peer.name}: skipped (${describe(results[before])})`);
+      continue;
+    }
+    log(`${peer.name}`);
+    // A variant may run long (PyTorch's jacrev(jacrev) on W4 takes seconds),
+    // but a peer that prints nothing for minutes is hung.
+    const run = await runPeer(peer, manifest, quick ? 120_000 : 240_000, log);
+    results.push(...run.results);
+    metas.push(...run.meta);
+    log(
+      `  ${peer.name}: ${run.seconds.toFixed(0)} s, ${run.restarts} restarts`,
+    );
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
+
+const report: Report = {
+  generated: new Date().toISOString(),
+  quick,
+  seed,
+  machine: {
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    cpus: navigator.hardwareConcurrency ?? null,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+  },
+  setup: steps,
+  // One meta line per process start: keep the first of each peer.
+  peers: metas.filter((m, i) =>
+    metas.findIndex((o) => o.peer === m.peer) === i
+  ),
+  results,
+  seconds: (performance.now() - t0) / 1000,
+};
+const base = `bench/results/compare${quick ? "-quick" : ""}`;
+await Deno.mkdir("bench/results", { recursive: true });
+await Deno.writeTextFile(
+  `${base}.json`,
+  JSON.stringify(report, null, 1) + "\n",
+);
+await Deno.writeTextFile(`${base}.md`, renderMarkdown(report));
+await Deno.writeTextFile(`${base}.svg`, renderSvg(report));
+log(
+  `wrote ${base}.json, ${base}.md, ${base}.svg in ${
+    report.seconds.toFixed(0)
+  } s`,
+);
