@@ -6,7 +6,7 @@
  * SIMD peak probe (`simd_peak_f32`: 8 independent f32x4 mul+add chains) is
  * the machine's roof for issue 6's "GEMM at 512 ≥ 70% of peak".
  */
-import { fromArray, type Storage } from "../src/backend/storage.ts";
+import type { Storage } from "../src/backend/storage.ts";
 import {
   binary,
   matmul,
