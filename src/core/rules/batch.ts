@@ -157,8 +157,9 @@ function matmulBatch(
       const y = bind("matmul", [reshape(A, [-1, k]), b], p);
       return [reshape(y, [...A.shape.slice(0, -1), y.shape[1]]), 0];
     }
-    const B = b.ndim === 2 ? b : moveBatch(b, null, 0, size);
-    return [bind("matmul", [A, B], p), 0];
+    if (b.ndim === 2) return [bind("matmul", [A, b], p), 0];
+    // b has batch dims of its own: A must be broadcast over them too.
+    return matmulBatch([A, moveBatch(b, null, 0, size)], [0, 0], p, size);
   }
   if (da === null) {
     const B = toFront(b, db);
@@ -172,8 +173,9 @@ function matmulBatch(
       });
       return [reshape(y, [size, y.shape[1], 1]), 0];
     }
-    const A = a.ndim === 2 ? a : moveBatch(a, null, 0, size);
-    return [bind("matmul", [A, B], p), 0];
+    if (a.ndim === 2) return [bind("matmul", [a, B], p), 0];
+    // a has batch dims of its own: B must be broadcast over them too.
+    return matmulBatch([moveBatch(a, null, 0, size), B], [0, 0], p, size);
   }
   // Both batched: batch dims to the front, other batch dims made equal.
   let A = toFront(a, da), B = toFront(b, db);
