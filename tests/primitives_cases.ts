@@ -1,0 +1,553 @@
+/**
+ * The primitive test table (as PyTorch's OpInfo): every primitive through
+ * its public op, with input generators that keep away from kinks and poles.
+ * `primitives_numeric_test.ts` runs every case through jvp (against central
+ * differences), vjp (the ⟨J t, c⟩ = ⟨t, Jᵀ c⟩ identity), second order and
+ * vmap; `primitives_rules_test.ts` checks that the cases cover every
+ * primitive and that `prims` is what each case really binds.
+ * @module
+ */
+import {
+  cat,
+  div,
+  dot,
+  linear,
+  matmul,
+  maximum,
+  minimum,
+  outer,
+  pow,
+  stack,
+  sub,
+  type Tensor,
+  where,
+} from "../mod.ts";
+import { bind } from "../src/core/trace.ts";
+import type { Prim } from "../src/core/primitives.ts";
+import {
+  awayFromZero,
+  fromGen,
+  indicesT,
+  maskT,
+  randnT,
+  Rng,
+  uniformT,
+} from "./_helpers.ts";
+
+/** One row of the table. */
+export interface OpCase {
+  /** The public symbol and the variant, e.g. "add() broadcast [3, 1] + [4]". */
+  readonly name: string;
+  /** Primitives the forward pass binds (checked against a recording). */
+  readonly prims: readonly Prim[];
+  readonly fn: (...xs: Tensor[]) => Tensor;
+  /** Fresh arguments: the same shapes on every call, new values. */
+  readonly args: (rng: Rng) => Tensor[];
+  /** Arguments that are data, not differentiated (conditions); int32 ones always are. */
+  readonly constArgs?: readonly number[];
+  /** Integer output: only the vmap checks apply. */
+  readonly noGrad?: boolean;
+  /** The function finite differences see, when `fn` uses detach (given the base point). */
+  readonly fdRef?: (base: Tensor[]) => (...xs: Tensor[]) => Tensor;
+  /** Finite-difference step (default 1e-6) and tolerances (fd: 1e-6, exact: 1e-10). */
+  readonly fdStep?: number;
+  readonly tol?: { readonly fd?: number; readonly exact?: number };
+}
+
+/**
+ * Primitives with a known failing check, and why. Kept in one place; it is
+ * the expected-failure list of the coverage map. Empty: every primitive
+ * passes every check that applies to it.
+ */
+export const EXPECTED_FAILURES: Readonly<Partial<Record<Prim, string>>> = {};
+
+// Shapes drawn once from a seeded generator, so the table is reproducible.
+const shapes = new Rng(20240611);
+
+const f64 = (shape: readonly number[]) => (rng: Rng) => [randnT(rng, shape)];
+const fmt = (s: readonly number[]) => `[${s.join(", ")}]`;
+
+type Unary = (x: Tensor) => Tensor;
+const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
+  ["neg", (x) => x.neg(), randnT],
+  ["abs", (x) => x.abs(), (r, s) => awayFromZero(r, s)],
+  ["exp", (x) => x.exp(), randnT],
+  ["log", (x) => x.log(), (r, s) => uniformT(r, s, 0.3, 2)],
+  ["sqrt", (x) => x.sqrt(), (r, s) => uniformT(r, s, 0.3, 2)],
+  ["sin", (x) => x.sin(), randnT],
+  ["cos", (x) => x.cos(), randnT],
+  ["tan", (x) => x.tan(), (r, s) => uniformT(r, s, -1.2, 1.2)],
+  ["tanh", (x) => x.tanh(), randnT],
+  ["sigmoid", (x) => x.sigmoid(), randnT],
+  ["relu", (x) => x.relu(), (r, s) => awayFromZero(r, s)],
+  ["square", (x) => x.square(), randnT],
+  ["reciprocal", (x) => x.reciprocal(), (r, s) => awayFromZero(r, s, 0.4)],
+  ["sign", (x) => x.sign(), (r, s) => awayFromZero(r, s)],
+];
+
+const unaryCases: OpCase[] = UNARY.map(([prim, f, gen]) => {
+  const s = shapes.shape(0, 3, 4);
+  return {
+    name: `${prim}() on ${fmt(s)}`,
+    prims: [prim],
+    fn: f,
+    args: (r) => [gen(r, s)],
+  };
+});
+
+type Binary = (a: Tensor, b: Tensor) => Tensor;
+type Gen2 = (rng: Rng, sa: number[], sb: number[]) => Tensor[];
+const normal2: Gen2 = (r, sa, sb) => [randnT(r, sa), randnT(r, sb)];
+/** a in [2k, 2k+1), b in [2k'+1.1, 2k'+1.9]: never within 0.1 of each other. */
+const separated: Gen2 = (r, sa, sb) => [
+  fromGen(sa, () => r.uniform(0, 1) + 2 * r.int(0, 2)),
+  fromGen(sb, () => r.uniform(1.1, 1.9) + 2 * r.int(0, 2)),
+];
+/** Small integers, so that eq/ne see ties (their derivative is zero on both sides). */
+const integers: Gen2 = (r, sa, sb) => [
+  fromGen(sa, () => r.int(0, 2)),
+  fromGen(sb, () => r.int(0, 2)),
+];
+
+const BINARY: [Prim, Binary, Gen2][] = [
+  ["add", (a, b) => a.add(b), normal2],
+  ["sub", (a, b) => a.sub(b), normal2],
+  ["mul", (a, b) => a.mul(b), normal2],
+  [
+    "div",
+    (a, b) => a.div(b),
+    (r, sa, sb) => [randnT(r, sa), awayFromZero(r, sb, 0.4)],
+  ],
+  [
+    "pow",
+    (a, b) => pow(a, b),
+    (r, sa, sb) => [uniformT(r, sa, 0.4, 2), uniformT(r, sb, -1.5, 1.5)],
+  ],
+  ["maximum", (a, b) => maximum(a, b), separated],
+  ["minimum", (a, b) => minimum(a, b), separated],
+  ["eq", (a, b) => a.eq(b), integers],
+  ["ne", (a, b) => a.ne(b), integers],
+  ["lt", (a, b) => a.lt(b), normal2],
+  ["le", (a, b) => a.le(b), normal2],
+  ["gt", (a, b) => a.gt(b), normal2],
+  ["ge", (a, b) => a.ge(b), normal2],
+];
+
+const binaryCases: OpCase[] = BINARY.flatMap(([prim, f, gen]): OpCase[] => {
+  const [sa, sb] = shapes.broadcastPair();
+  return [
+    {
+      name: `${prim}() broadcasts ${fmt(sa)} with ${fmt(sb)}`,
+      prims: [prim],
+      fn: f,
+      args: (r) => gen(r, sa, sb),
+    },
+    {
+      name: `${prim}() broadcasts size-1 dims [1, 3] with [2, 1]`,
+      prims: [prim],
+      fn: f,
+      args: (r) => gen(r, [1, 3], [2, 1]),
+    },
+  ];
+});
+
+const scalarCases: OpCase[] = [
+  {
+    name: "add() of rank 0 and [3]",
+    prims: ["add"],
+    fn: (a, b) => a.add(b),
+    args: (r) => [randnT(r, []), randnT(r, [3])],
+  },
+  {
+    name: "mul() by a plain number",
+    prims: ["mul"],
+    fn: (x) => x.mul(2.5),
+    args: f64([2, 3]),
+  },
+  {
+    name: "div() of a plain number by a tensor",
+    prims: ["div"],
+    fn: (x) => div(1, x),
+    args: (r) => [awayFromZero(r, [4], 0.4)],
+  },
+  {
+    name: "pow() with a plain-number exponent",
+    prims: ["pow"],
+    fn: (x) => x.pow(3),
+    args: f64([2, 2]),
+  },
+  {
+    name: "pow() of a plain-number base",
+    prims: ["pow"],
+    fn: (x) => pow(2, x),
+    args: f64([3]),
+  },
+  {
+    name: "sub() of a tensor from a plain number",
+    prims: ["sub"],
+    fn: (x) => sub(1, x),
+    args: f64([3]),
+  },
+];
+
+const whereCases: OpCase[] = [
+  {
+    name: "where() broadcasts cond [3, 1], a [3, 4], b [4]",
+    prims: ["where"],
+    fn: (c, a, b) => where(c, a, b),
+    args: (r) => [maskT(r, [3, 1]), randnT(r, [3, 4]), randnT(r, [4])],
+    constArgs: [0],
+  },
+  {
+    name: "where() with a plain-number branch",
+    prims: ["where"],
+    fn: (c, a) => where(c, 0.5, a),
+    args: (r) => [maskT(r, [2, 3]), randnT(r, [2, 3])],
+    constArgs: [0],
+  },
+];
+
+const reduceCases: OpCase[] = [
+  {
+    name: "sum() over all dims",
+    prims: ["sum"],
+    fn: (x) => x.sum(),
+    args: f64([3, 4]),
+  },
+  {
+    name: "sum(1, keepdim) on [2, 3, 4]",
+    prims: ["sum", "reshape"],
+    fn: (x) => x.sum(1, true),
+    args: f64([2, 3, 4]),
+  },
+  {
+    name: "sum([0, 2]) on [2, 3, 4]",
+    prims: ["sum"],
+    fn: (x) => x.sum([0, 2]),
+    args: f64([2, 3, 4]),
+  },
+  {
+    name: "sum(-1) over a size-1 dim",
+    prims: ["sum"],
+    fn: (x) => x.sum(-1),
+    args: f64([3, 1]),
+  },
+  {
+    name: "mean(-1) on [3, 4]",
+    prims: ["sum", "div"],
+    fn: (x) => x.mean(-1),
+    args: f64([3, 4]),
+  },
+  {
+    name: "mean([0, 1], keepdim) on [2, 3, 2]",
+    prims: ["sum", "div", "reshape"],
+    fn: (x) => x.mean([0, 1], true),
+    args: f64([2, 3, 2]),
+  },
+  {
+    name: "prod(1) on [3, 4]",
+    prims: ["prod"],
+    fn: (x) => x.prod(1),
+    args: (r) => [awayFromZero(r, [3, 4], 0.5, 1.5)],
+  },
+  {
+    name: "prod() over all dims, keepdim",
+    prims: ["prod", "reshape"],
+    fn: (x) => x.prod(undefined, true),
+    args: (r) => [awayFromZero(r, [2, 3], 0.5, 1.5)],
+  },
+  {
+    name: "max(1, keepdim) on [3, 4]",
+    prims: ["max", "reshape"],
+    fn: (x) => x.max(1, true),
+    args: f64([3, 4]),
+  },
+  {
+    name: "max() over all dims",
+    prims: ["max"],
+    fn: (x) => x.max(),
+    args: f64([2, 3]),
+  },
+  {
+    name: "min(0) on [3, 2]",
+    prims: ["min"],
+    fn: (x) => x.min(0),
+    args: f64([3, 2]),
+  },
+  {
+    name: "min([0, 2], keepdim) on [2, 1, 3]",
+    prims: ["min", "reshape"],
+    fn: (x) => x.min([0, 2], true),
+    args: f64([2, 1, 3]),
+  },
+  {
+    name: "argmax(1) on [3, 4]",
+    prims: ["argmax"],
+    fn: (x) => x.argmax(1),
+    args: f64([3, 4]),
+    noGrad: true,
+  },
+  {
+    name: "argmax(0, keepdim) on [3, 2]",
+    prims: ["argmax", "reshape"],
+    fn: (x) => x.argmax(0, true),
+    args: f64([3, 2]),
+    noGrad: true,
+  },
+  {
+    name: "argmin() of the flattened tensor",
+    prims: ["argmin", "reshape"],
+    fn: (x) => x.argmin(),
+    args: f64([2, 3]),
+    noGrad: true,
+  },
+];
+
+const layoutCases: OpCase[] = [
+  {
+    name: "reshape() [2, 3, 4] to [4, -1]",
+    prims: ["reshape"],
+    fn: (x) => x.reshape([4, -1]),
+    args: f64([2, 3, 4]),
+  },
+  {
+    name: "reshape() [1] to rank 0",
+    prims: ["reshape"],
+    fn: (x) => x.reshape([]),
+    args: f64([1]),
+  },
+  {
+    name: "flatten(1) on [2, 3, 2]",
+    prims: ["reshape"],
+    fn: (x) => x.flatten(1),
+    args: f64([2, 3, 2]),
+  },
+  {
+    name: "squeeze() on [2, 1, 3, 1]",
+    prims: ["reshape"],
+    fn: (x) => x.squeeze(),
+    args: f64([2, 1, 3, 1]),
+  },
+  {
+    name: "unsqueeze(-1) on [2, 3]",
+    prims: ["reshape"],
+    fn: (x) => x.unsqueeze(-1),
+    args: f64([2, 3]),
+  },
+  {
+    name: "permute([2, 0, 1]) on [2, 3, 4]",
+    prims: ["permute"],
+    fn: (x) => x.permute([2, 0, 1]),
+    args: f64([2, 3, 4]),
+  },
+  {
+    name: "transpose() (.T) on [3, 4]",
+    prims: ["permute"],
+    fn: (x) => x.T,
+    args: f64([3, 4]),
+  },
+  {
+    name: "transpose(0, 2) on [2, 3, 4]",
+    prims: ["permute"],
+    fn: (x) => x.transpose(0, 2),
+    args: f64([2, 3, 4]),
+  },
+  {
+    name: "movedim([0, 1], [2, 0]) on [2, 3, 4]",
+    prims: ["permute"],
+    fn: (x) => x.movedim([0, 1], [2, 0]),
+    args: f64([2, 3, 4]),
+  },
+  {
+    name: "expand() [3, 1] to [2, 3, 4]",
+    prims: ["broadcastTo"],
+    fn: (x) => x.expand([2, -1, 4]),
+    args: f64([3, 1]),
+  },
+  {
+    name: "expand() rank 0 to [2, 2]",
+    prims: ["broadcastTo"],
+    fn: (x) => x.expand([2, 2]),
+    args: f64([]),
+  },
+  {
+    name: "slice(1, 1, undefined, 2) on [3, 5]",
+    prims: ["slice"],
+    fn: (x) => x.slice(1, 1, undefined, 2),
+    args: f64([3, 5]),
+  },
+  {
+    name: "slice(0, -2) on [4, 2]",
+    prims: ["slice"],
+    fn: (x) => x.slice(0, -2),
+    args: f64([4, 2]),
+  },
+  {
+    name: "narrow(1, 1, 2) on [2, 4, 2]",
+    prims: ["slice"],
+    fn: (x) => x.narrow(1, 1, 2),
+    args: f64([2, 4, 2]),
+  },
+  {
+    name: "select(-1, -1) on [3, 4]",
+    prims: ["slice", "reshape"],
+    fn: (x) => x.select(-1, -1),
+    args: f64([3, 4]),
+  },
+  {
+    name: "index(1, [2, 0, 2]) repeats an index",
+    prims: ["indexSelect"],
+    fn: (x) => x.index(1, [2, 0, 2]),
+    args: f64([2, 3]),
+  },
+  {
+    name: "index(0, indices) with a tensor of indices",
+    prims: ["indexSelect"],
+    fn: (x, i) => x.index(0, i),
+    args: (r) => [randnT(r, [4, 2]), indicesT(r, 5, 4)],
+  },
+  {
+    name: "cat() of [2, 1], [2, 3], [2, 2] along dim 1",
+    prims: ["cat"],
+    fn: (a, b, c) => cat([a, b, c], 1),
+    args: (r) => [randnT(r, [2, 1]), randnT(r, [2, 3]), randnT(r, [2, 2])],
+  },
+  {
+    name: "stack() along dim 1",
+    prims: ["cat", "reshape"],
+    fn: (a, b) => stack([a, b], 1),
+    args: (r) => [randnT(r, [3, 2]), randnT(r, [3, 2])],
+  },
+  {
+    name: "stack() along dim -1",
+    prims: ["cat", "reshape"],
+    fn: (a, b, c) => stack([a, b, c], -1),
+    args: (r) => [randnT(r, [2]), randnT(r, [2]), randnT(r, [2])],
+  },
+  {
+    name: "pad (primitive) places [3, 3] at stride 2 into [6, 3]",
+    prims: ["pad"],
+    fn: (x) => bind("pad", [x], { start: [1, 0], step: [2, 1], shape: [6, 3] }),
+    args: f64([3, 3]),
+  },
+  {
+    name: "indexAdd (primitive) accumulates repeated indices",
+    prims: ["indexAdd"],
+    fn: (src, i) => bind("indexAdd", [src, i], { axis: 0, size: 4 }),
+    args: (r) => [randnT(r, [3, 2]), indicesT(r, 3, 4)],
+  },
+  {
+    name: "to() float64 → float32 → float64",
+    prims: ["cast"],
+    fn: (x) => x.to("float32").to("float64").sin(),
+    args: f64([2, 3]),
+    fdStep: 1e-3,
+    tol: { fd: 3e-4, exact: 1e-5 },
+  },
+  {
+    name: 'to("int32") truncates',
+    prims: ["cast"],
+    fn: (x) => x.mul(3).to("int32"),
+    args: f64([2, 3]),
+    noGrad: true,
+  },
+  {
+    name: "detach() is a constant to derivatives",
+    prims: ["stopGradient"],
+    fn: (x) => x.mul(x.detach()).sin(),
+    args: f64([2, 3]),
+    fdRef: ([x0]) => (x) => x.mul(x0).sin(),
+  },
+];
+
+const linalgCases: OpCase[] = [
+  {
+    name: "matmul() vector @ vector",
+    prims: ["matmul"],
+    fn: (a, b) => matmul(a, b),
+    args: (r) => [randnT(r, [4]), randnT(r, [4])],
+  },
+  {
+    name: "matmul() matrix @ vector",
+    prims: ["matmul"],
+    fn: (a, b) => matmul(a, b),
+    args: (r) => [randnT(r, [3, 4]), randnT(r, [4])],
+  },
+  {
+    name: "matmul() vector @ matrix",
+    prims: ["matmul"],
+    fn: (a, b) => matmul(a, b),
+    args: (r) => [randnT(r, [3]), randnT(r, [3, 2])],
+  },
+  {
+    name: "matmul() matrix @ matrix",
+    prims: ["matmul"],
+    fn: (a, b) => matmul(a, b),
+    args: (r) => [randnT(r, [2, 3]), randnT(r, [3, 4])],
+  },
+  {
+    name: "matmul() batched [2, 3, 4] @ [2, 4, 2]",
+    prims: ["matmul"],
+    fn: (a, b) => matmul(a, b),
+    args: (r) => [randnT(r, [2, 3, 4]), randnT(r, [2, 4, 2])],
+  },
+  {
+    name: "matmul() batch [2, 3, 4] @ matrix [4, 2]",
+    prims: ["matmul"],
+    fn: (a, b) => matmul(a, b),
+    args: (r) => [randnT(r, [2, 3, 4]), randnT(r, [4, 2])],
+  },
+  {
+    name: "matmul() matrix [3, 4] @ batch [2, 4, 2]",
+    prims: ["matmul"],
+    fn: (a, b) => matmul(a, b),
+    args: (r) => [randnT(r, [3, 4]), randnT(r, [2, 4, 2])],
+  },
+  {
+    name: "matmul() broadcasts batch dims [2, 1, 3, 2] @ [3, 2, 2]",
+    prims: ["matmul", "broadcastTo"],
+    fn: (a, b) => matmul(a, b),
+    args: (r) => [randnT(r, [2, 1, 3, 2]), randnT(r, [3, 2, 2])],
+  },
+  {
+    name: "linear() of a batch [5, 3] with bias",
+    prims: ["matmul", "add"],
+    fn: (x, w, b) => linear(x, w, b),
+    args: (r) => [randnT(r, [5, 3]), randnT(r, [4, 3]), randnT(r, [4])],
+  },
+  {
+    name: "linear() of a vector without bias",
+    prims: ["matmul"],
+    fn: (x, w) => linear(x, w),
+    args: (r) => [randnT(r, [3]), randnT(r, [2, 3])],
+  },
+  {
+    name: "linear() of [2, 5, 3] with bias",
+    prims: ["matmul", "add"],
+    fn: (x, w, b) => linear(x, w, b),
+    args: (r) => [randnT(r, [2, 5, 3]), randnT(r, [4, 3]), randnT(r, [4])],
+  },
+  {
+    name: "dot() of two vectors",
+    prims: ["matmul"],
+    fn: (a, b) => dot(a, b),
+    args: (r) => [randnT(r, [5]), randnT(r, [5])],
+  },
+  {
+    name: "outer() of two vectors",
+    prims: ["mul", "reshape"],
+    fn: (a, b) => outer(a, b),
+    args: (r) => [randnT(r, [3]), randnT(r, [4])],
+  },
+];
+
+/** The whole table. */
+export const CASES: readonly OpCase[] = [
+  ...unaryCases,
+  ...binaryCases,
+  ...scalarCases,
+  ...whereCases,
+  ...reduceCases,
+  ...layoutCases,
+  ...linalgCases,
+];

@@ -1,0 +1,263 @@
+/**
+ * Every row of the primitive table (primitives_cases.ts) through the checks
+ * of JAX's `check_grads` and `_CheckBatching` and PyTorch's OpInfo tests, in
+ * float64:
+ * - jvp against a central difference in a random direction;
+ * - vjp through ⟨J t, c⟩ = ⟨t, Jᵀ c⟩;
+ * - second order: jvp(grad), grad(grad) and vjp(grad) of ⟨f, c⟩ against
+ *   central differences of its gradient;
+ * - vmap against stacking f(x[i]), for several inDims (0, 1, -1, null);
+ * - vmap of jvp, of vjpFn and of grad against stacking.
+ * @module
+ */
+import { grad, jvp, type Tensor, vjp, vmap } from "../mod.ts";
+import { CASES, type OpCase } from "./primitives_cases.ts";
+import {
+  assertClose,
+  assertShape,
+  centralDiff,
+  FD_STEP,
+  innerAll,
+  randnT,
+  Rng,
+  stackOf,
+} from "./_helpers.ts";
+
+const B = 3;
+
+/** Which arguments are differentiated. */
+function diffIndices(c: OpCase, args: Tensor[]): number[] {
+  return args.map((_, i) => i).filter((i) =>
+    args[i].dtype !== "int32" && !(c.constArgs ?? []).includes(i)
+  );
+}
+
+/** `fn` as a function of the differentiated arguments only. */
+function partial(
+  fn: (...xs: Tensor[]) => Tensor,
+  args: Tensor[],
+  diff: number[],
+): (...xs: Tensor[]) => Tensor {
+  return (...xs: Tensor[]) => {
+    const all = [...args];
+    diff.forEach((d, k) => (all[d] = xs[k]));
+    return fn(...all);
+  };
+}
+
+interface Setup {
+  f: (...xs: Tensor[]) => Tensor;
+  ref: (...xs: Tensor[]) => Tensor;
+  xs: Tensor[];
+  ts: Tensor[];
+  y: Tensor;
+  c: Tensor;
+  fdTol: number;
+  exactTol: number;
+  h: number;
+}
+
+function setup(c: OpCase, seed: number): Setup {
+  const rng = new Rng(seed);
+  const args = c.args(rng);
+  const diff = diffIndices(c, args);
+  const xs = diff.map((d) => args[d]);
+  const f = partial(c.fn, args, diff);
+  const ref = c.fdRef ? partial(c.fdRef(args), args, diff) : f;
+  const y = c.fn(...args);
+  return {
+    f,
+    ref,
+    xs,
+    ts: xs.map((x) => randnT(rng, x.shape)),
+    y,
+    c: randnT(rng, y.shape),
+    fdTol: c.tol?.fd ?? 1e-6,
+    exactTol: c.tol?.exact ?? 1e-10,
+    h: c.fdStep ?? FD_STEP,
+  };
+}
+
+/** ⟨f(xs), c⟩ as a scalar function, and its gradient (all arguments, as an array). */
+function scalarised(s: Setup, f: (...xs: Tensor[]) => Tensor) {
+  const obj = (...xs: Tensor[]) => f(...xs).mul(s.c).sum();
+  const g = grad(obj, { argnums: s.xs.map((_, i) => i) }) as (
+    ...xs: Tensor[]
+  ) => Tensor[];
+  return g;
+}
+
+function checkJvp(c: OpCase, seed: number): void {
+  const s = setup(c, seed);
+  const [y, t] = jvp(s.f, s.xs, s.ts) as [Tensor, Tensor];
+  assertClose(y, s.y, {}, "jvp primal output");
+  const [fd] = centralDiff(s.ref, s.xs, s.ts, s.h);
+  assertShape(t, s.y.shape, "tangent");
+  assertClose(
+    t,
+    fd,
+    { rtol: s.fdTol, atol: s.fdTol },
+    "J·t vs central difference",
+  );
+}
+
+function checkVjp(c: OpCase, seed: number): void {
+  const s = setup(c, seed);
+  const [, jt] = jvp(s.f, s.xs, s.ts) as [Tensor, Tensor];
+  const [y, vjpFn] = vjp(s.f, ...s.xs);
+  assertClose(y, s.y, {}, "vjp primal output");
+  const cts = vjpFn(s.c) as Tensor[];
+  cts.forEach((ct, i) => assertShape(ct, s.xs[i].shape, `cotangent ${i}`));
+  const lhs = innerAll([jt], [s.c]), rhs = innerAll(s.ts, cts);
+  const scale = 1 + Math.abs(lhs) + Math.abs(rhs);
+  if (!(Math.abs(lhs - rhs) <= s.exactTol * scale)) {
+    throw new Error(
+      `⟨J t, c⟩ = ${lhs} but ⟨t, Jᵀ c⟩ = ${rhs} (difference ${
+        Math.abs(lhs - rhs)
+      })`,
+    );
+  }
+}
+
+function checkSecondOrder(c: OpCase, seed: number): void {
+  const s = setup(c, seed);
+  const g = scalarised(s, s.f);
+  const gRef = scalarised(s, s.ref);
+  const rng = new Rng(seed + 1);
+  const us = s.xs.map((x) => randnT(rng, x.shape));
+  const tol = { rtol: s.fdTol, atol: s.fdTol };
+  // H t by forward-over-reverse.
+  const [, ht] = jvp(g, s.xs, s.ts) as [Tensor[], Tensor[]];
+  const fdT = centralDiff(gRef, s.xs, s.ts, s.h);
+  ht.forEach((v, i) => assertClose(v, fdT[i], tol, `jvp(grad) argument ${i}`));
+  // H u by reverse-over-reverse.
+  const hu = grad((...xs: Tensor[]) => {
+    const gs = g(...xs);
+    return gs.map((v, i) => v.mul(us[i]).sum()).reduce((a, b) => a.add(b));
+  }, { argnums: s.xs.map((_, i) => i) })(...s.xs) as Tensor[];
+  const fdU = centralDiff(gRef, s.xs, us, s.h);
+  hu.forEach((v, i) => assertClose(v, fdU[i], tol, `grad(grad) argument ${i}`));
+  // uᵀH by reverse-over-reverse through vjp (H is symmetric).
+  const [, vjpFn] = vjp(g, ...s.xs);
+  const uh = vjpFn(us) as Tensor[];
+  uh.forEach((v, i) => assertClose(v, fdU[i], tol, `vjp(grad) argument ${i}`));
+}
+
+type Dim = number | null;
+
+/** Batch dims to try: all 0, all -1, all 1, and each argument unbatched in turn. */
+function inDimsCombos(args: Tensor[]): Dim[][] {
+  // Dim 1 of a batched rank-0 argument does not exist: use 0 there.
+  const valid = (d: number, a: Tensor) => (d === 1 && a.ndim < 1 ? 0 : d);
+  const combos: Dim[][] = [
+    args.map(() => 0),
+    args.map(() => -1),
+    args.map((a) => valid(1, a)),
+  ];
+  if (args.length > 1) {
+    const cycle = [1, -1, 0];
+    args.forEach((_, k) => {
+      combos.push(
+        args.map((a, i) => (i === k ? null : valid(cycle[(i + k) % 3], a))),
+      );
+    });
+  }
+  return combos;
+}
+
+/** B fresh samples of the arguments, stacked along their batch dims. */
+function batchedArgs(
+  c: OpCase,
+  rng: Rng,
+  dims: Dim[],
+): { samples: Tensor[][]; batched: Tensor[] } {
+  const samples = Array.from({ length: B }, () => c.args(rng));
+  const batched = dims.map((d, j) => {
+    if (d === null) return samples[0][j];
+    const rank = samples[0][j].ndim + 1;
+    const axis = d < 0 ? d + rank : d;
+    return stackOf(B, (i) => samples[i][j]).movedim(0, axis);
+  });
+  return { samples, batched };
+}
+
+function checkVmap(c: OpCase, seed: number): void {
+  const rng = new Rng(seed);
+  const probe = c.args(rng);
+  for (const dims of inDimsCombos(probe)) {
+    const { samples, batched } = batchedArgs(c, rng, dims);
+    const entry = (i: number) =>
+      samples[i].map((x, j) => (dims[j] === null ? samples[0][j] : x));
+    const expected = stackOf(B, (i) => c.fn(...entry(i)));
+    const label = `inDims [${dims.map(String).join(", ")}]`;
+    const got = vmap(c.fn, { inDims: dims })(...batched);
+    assertClose(got, expected, {}, `vmap ${label}`);
+    if (expected.ndim >= 2) {
+      const moved = vmap(c.fn, { inDims: dims, outDims: -1 })(...batched);
+      assertClose(
+        moved,
+        expected.movedim(0, -1),
+        {},
+        `vmap ${label}, outDims -1`,
+      );
+    }
+  }
+}
+
+function checkVmapOfDerivatives(c: OpCase, seed: number): void {
+  const s = setup(c, seed);
+  const rng = new Rng(seed + 2);
+  const n = s.xs.length;
+  const tol = { rtol: 1e-10, atol: 1e-10 };
+  // vmap∘jvp over a batch of tangents (at -1) and primals (at 0).
+  const xb = s.xs.map((x) =>
+    stackOf(B, (i) => (i === 0 ? x : x.add(randnT(rng, x.shape).mul(0.01))))
+  );
+  const tb = s.xs.map((x) =>
+    stackOf(B, () => randnT(rng, x.shape)).movedim(0, -1)
+  );
+  const jvpT = (...xt: Tensor[]) =>
+    (jvp(s.f, xt.slice(0, n), xt.slice(n)) as [Tensor, Tensor])[1];
+  const gotJ = vmap(jvpT, {
+    inDims: [...s.xs.map(() => 0), ...s.xs.map(() => -1)],
+  })(...xb, ...tb);
+  const expJ = stackOf(
+    B,
+    (i) =>
+      jvpT(...xb.map((x) => x.select(0, i)), ...tb.map((t) => t.select(-1, i))),
+  );
+  assertClose(gotJ, expJ, tol, "vmap(jvp)");
+  // vmap(vjpFn) over a batch of cotangents: the Jacobian by rows.
+  const [, vjpFn] = vjp(s.f, ...s.xs);
+  const cb = stackOf(B, () => randnT(rng, s.y.shape));
+  const gotV = vmap((ct: Tensor) => vjpFn(ct) as Tensor[])(cb) as Tensor[];
+  s.xs.forEach((_, k) => {
+    const expV = stackOf(B, (i) => (vjpFn(cb.select(0, i)) as Tensor[])[k]);
+    assertClose(gotV[k], expV, tol, `vmap(vjpFn) argument ${k}`);
+  });
+  // vmap(grad) over a batch of primals.
+  const g = scalarised(s, s.f);
+  const gotG = vmap(g)(...xb) as Tensor[];
+  s.xs.forEach((_, k) => {
+    const expG = stackOf(B, (i) => g(...xb.map((x) => x.select(0, i)))[k]);
+    assertClose(gotG[k], expG, tol, `vmap(grad) argument ${k}`);
+  });
+}
+
+CASES.forEach((c, idx) => {
+  const seed = 1000 + 17 * idx;
+  if (!c.noGrad) {
+    Deno.test(`${c.name}: jvp matches central finite differences`, () =>
+      checkJvp(c, seed));
+    Deno.test(`${c.name}: vjp satisfies ⟨J t, c⟩ = ⟨t, Jᵀ c⟩`, () =>
+      checkVjp(c, seed));
+    Deno.test(
+      `${c.name}: jvp(grad), grad(grad) and vjp(grad) match differences of the gradient`,
+      () => checkSecondOrder(c, seed),
+    );
+    Deno.test(`${c.name}: vmap of jvp, vjpFn and grad matches stacking`, () =>
+      checkVmapOfDerivatives(c, seed));
+  }
+  Deno.test(`${c.name}: vmap matches stacking f(x[i]) for inDims 0, 1, -1 and null`, () =>
+    checkVmap(c, seed));
+});
