@@ -7,15 +7,30 @@ import { Tensor } from "../tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { type BatchRule, batchRules, type Dim } from "./rules/batch.ts";
 import { bind, type MainTrace, Trace } from "./trace.ts";
+import { type Basis, basisRule, materialize } from "./basis.ts";
 
 export class BatchTracer extends Tensor {
-  constructor(trace: BatchTrace, readonly val: Tensor, readonly bdim: Dim) {
-    super(
-      bdim === null ? val.shape : val.shape.filter((_, i) => i !== bdim),
-      val.dtype,
-      null,
-      trace,
-    );
+  #val: Tensor | null;
+  constructor(trace: BatchTrace, val: Tensor, bdim: Dim);
+  constructor(trace: BatchTrace, val: null, bdim: 0, basis: Basis);
+  constructor(
+    trace: BatchTrace,
+    val: Tensor | null,
+    readonly bdim: Dim,
+    readonly basis: Basis | null = null,
+  ) {
+    const shape = val === null
+      ? basis!.scale.shape
+      : bdim === null
+      ? val.shape
+      : val.shape.filter((_, i) => i !== bdim);
+    super(shape, val === null ? basis!.scale.dtype : val.dtype, null, trace);
+    this.#val = val;
+  }
+  /** The batched value (a symbolic basis is materialised on first use). */
+  get val(): Tensor {
+    if (this.#val === null) this.#val = materialize(this.basis!);
+    return this.#val;
   }
   override _concrete(what: string): Tensor {
     throw new Error(
@@ -41,6 +56,20 @@ export class BatchTrace extends Trace {
     args: Tensor[],
     params: PrimParams[P],
   ): Tensor {
+    const tracers = args as BatchTracer[];
+    if (tracers.some((t) => t.basis !== null)) {
+      const symbolic = tracers.map((t) =>
+        t.basis ?? (t.bdim === null ? t.val : null)
+      );
+      if (!symbolic.includes(null)) {
+        const r = basisRule(prim, symbolic as (Tensor | Basis)[], params);
+        if (r !== null) {
+          return "basis" in r
+            ? new BatchTracer(this, null, 0, r.basis)
+            : new BatchTracer(this, r.dense, 0);
+        }
+      }
+    }
     const vals = args.map((a) => (a as BatchTracer).val);
     const dims = args.map((a) => (a as BatchTracer).bdim);
     if (dims.every((d) => d === null)) {

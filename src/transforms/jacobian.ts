@@ -7,7 +7,8 @@
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
 import { transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
-import { eye } from "../ops/creation.ts";
+import { ones } from "../ops/creation.ts";
+import type { Basis } from "../core/basis.ts";
 import { narrow, permute, reshape } from "../ops/layout.ts";
 import { sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
@@ -36,25 +37,23 @@ type Fn = (...args: never[]) => unknown;
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
-/** Columns [off, off+n) of the identity, shaped [size, ...shape]. */
-function basisSlice(size: number, off: number, leaf: Tensor): Tensor {
-  const cols = narrow(
-    eye(size, { dtype: leaf.dtype }),
-    1,
-    off,
-    sizeOf(leaf.shape),
-  );
-  return reshape(cols, [size, ...leaf.shape]);
-}
-
-function bases(leaves: Tensor[]): [Tensor[], number[], number] {
+/**
+ * The identity basis over all leaves, split per leaf: leaf i gets batch rows
+ * offs[i]..offs[i]+size(leaf) as symbolic one-hot vectors (never a dense eye).
+ */
+function bases(leaves: Tensor[]): [Basis[], number[], number] {
   const offs: number[] = [];
   let total = 0;
   for (const l of leaves) {
     offs.push(total);
     total += sizeOf(l.shape);
   }
-  return [leaves.map((l, i) => basisSlice(total, offs[i], l)), offs, total];
+  const basis = leaves.map((l, i) => ({
+    scale: ones(l.shape, { dtype: l.dtype }),
+    offset: offs[i],
+    size: total,
+  }));
+  return [basis, offs, total];
 }
 
 /** Assembles the nested result: output structure, then argnums, then input structure. */
@@ -128,7 +127,7 @@ export function jacrev<F extends Fn>(
       },
       basis,
       basis.map(() => 0),
-      basis[0].shape[0],
+      basis[0].size,
       () => 0,
       options.chunkSize,
     );
@@ -173,7 +172,7 @@ export function jacfwd<F extends Fn>(
       },
       basis,
       basis.map(() => 0),
-      basis[0].shape[0],
+      basis[0].size,
       () => 0,
       options.chunkSize,
     );

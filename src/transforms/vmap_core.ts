@@ -6,7 +6,11 @@ import { BatchTrace, BatchTracer } from "../core/batch_trace.ts";
 import { type Dim, moveBatch } from "../core/rules/batch.ts";
 import { withMain } from "../core/trace.ts";
 import { cat, narrow } from "../ops/layout.ts";
-import type { Tensor } from "../tensor.ts";
+import { type Basis, materialize } from "../core/basis.ts";
+import { Tensor } from "../tensor.ts";
+
+/** An input that is a symbolic one-hot basis (see core/basis.ts), batched at dim 0. */
+export type VmapInput = Tensor | Basis;
 
 /**
  * Maps `f` over `size` entries of the inputs along `dims`, putting the batch
@@ -16,12 +20,17 @@ import type { Tensor } from "../tensor.ts";
 export function vmapFlat(
   name: string,
   f: (xs: Tensor[]) => Tensor[],
-  xs: Tensor[],
+  inputs: VmapInput[],
   dims: Dim[],
   size: number,
   outDims: (j: number, rank: number) => number,
   chunkSize?: number,
 ): Tensor[] {
+  if (chunkSize !== undefined && chunkSize < size) {
+    // Chunks cut through a basis block: use the dense basis.
+    inputs = inputs.map((x) => (x instanceof Tensor ? x : materialize(x)));
+  }
+  const xs = inputs;
   if (chunkSize !== undefined) {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new RangeError(
@@ -33,10 +42,9 @@ export function vmapFlat(
       const axes: number[] = [];
       for (let s = 0; s < size; s += chunkSize) {
         const n = Math.min(chunkSize, size - s);
-        const chunk = xs.map((
-          x,
-          i,
-        ) => (dims[i] === null ? x : narrow(x, dims[i]!, s, n)));
+        const chunk = (xs as Tensor[]).map((x, i) =>
+          dims[i] === null ? x : narrow(x, dims[i]!, s, n)
+        );
         parts.push(
           runBatched(
             name,
@@ -57,17 +65,20 @@ export function vmapFlat(
 function runBatched(
   name: string,
   f: (xs: Tensor[]) => Tensor[],
-  xs: Tensor[],
+  xs: VmapInput[],
   dims: Dim[],
   size: number,
   outDims: (j: number, rank: number) => number,
 ): Tensor[] {
   return withMain(name, (main) => {
     const trace = new BatchTrace(main, size);
-    const ins = xs.map((
-      x,
-      i,
-    ) => (dims[i] === null ? x : new BatchTracer(trace, x, dims[i])));
+    const ins = xs.map((x, i) =>
+      !(x instanceof Tensor)
+        ? new BatchTracer(trace, null, 0, x)
+        : dims[i] === null
+        ? x
+        : new BatchTracer(trace, x, dims[i])
+    );
     const outs = f(ins);
     return outs.map((o, j) => {
       const to = outDims(j, o.ndim);

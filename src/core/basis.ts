@@ -1,0 +1,124 @@
+/**
+ * Symbolic one-hot bases for `jacrev`/`jacfwd`. The basis that a Jacobian
+ * pushes through `vmap` is a (scaled) identity: batch row r is
+ * `scale[r - offset]` at flat position `r - offset`, zero elsewhere. Carrying
+ * it as its diagonal turns the "wrong" mode's first matrix product (a GEMM
+ * against the identity) into a scaled copy, and elementwise scalings into
+ * scalings of the diagonal: O(n·k) instead of O(n²·k). Any primitive without
+ * a rule here gets the materialised basis, so results never change.
+ * @module
+ */
+import { eye } from "../ops/creation.ts";
+import * as E from "../ops/elementwise.ts";
+import { reshape } from "../ops/layout.ts";
+import { shapeEq, sizeOf } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+import type { Prim, PrimParams } from "./primitives.ts";
+import { bind } from "./trace.ts";
+
+/** Batch of `size` one-hot rows of logical shape `scale.shape`, scaled. */
+export interface Basis {
+  /** The diagonal, in the logical (per-example) shape. */
+  readonly scale: Tensor;
+  /** Batch row of the first basis vector (rows outside the block are zero). */
+  readonly offset: number;
+  /** Batch size. */
+  readonly size: number;
+}
+
+/** Places `block` ([k, ...]) at batch rows offset..offset+k of a [size, ...] zero tensor. */
+function placeRows(block: Tensor, offset: number, size: number): Tensor {
+  if (offset === 0 && block.shape[0] === size) return block;
+  const shape = [size, ...block.shape.slice(1)];
+  return bind("pad", [block], {
+    start: shape.map((_, i) => (i === 0 ? offset : 0)),
+    step: shape.map(() => 1),
+    shape,
+  });
+}
+
+/** The dense batch [size, ...scale.shape]. */
+export function materialize(b: Basis): Tensor {
+  const n = sizeOf(b.scale.shape);
+  const diag = E.mul(
+    eye(n, { dtype: b.scale.dtype }),
+    reshape(b.scale, [1, n]),
+  );
+  return reshape(placeRows(diag, b.offset, b.size), [b.size, ...b.scale.shape]);
+}
+
+const withScale = (b: Basis, scale: Tensor): Basis => ({
+  scale,
+  offset: b.offset,
+  size: b.size,
+});
+
+/** A rule on basis-carrying arguments: a new basis, a dense batch (bdim 0), or null to fall back. */
+type Result = { basis: Basis } | { dense: Tensor } | null;
+
+/** `args[i]` is a Basis for symbolic arguments, a Tensor for unbatched ones. */
+export function basisRule<P extends Prim>(
+  prim: P,
+  args: (Tensor | Basis)[],
+  params: PrimParams[P],
+): Result {
+  const isB = (a: Tensor | Basis): a is Basis => "scale" in a && "offset" in a;
+  switch (prim) {
+    case "neg": {
+      const [x] = args;
+      return isB(x) ? { basis: withScale(x, E.neg(x.scale)) } : null;
+    }
+    case "mul":
+    case "div": {
+      const [a, b] = args;
+      const [B, c] = isB(a) ? [a, b] : [b as Basis, a];
+      if (isB(c) || (prim === "div" && !isB(a))) return null;
+      const y = prim === "mul"
+        ? E.mul(B.scale, c as Tensor)
+        : E.div(B.scale, c as Tensor);
+      return shapeEq(y.shape, B.scale.shape)
+        ? { basis: withScale(B, y) }
+        : null;
+    }
+    case "reshape": {
+      const [x] = args as [Basis];
+      return {
+        basis: withScale(
+          x,
+          reshape(x.scale, (params as PrimParams["reshape"]).shape),
+        ),
+      };
+    }
+    case "matmul": {
+      const [a, b] = args;
+      const p = params as PrimParams["matmul"];
+      if (
+        isB(a) && !isB(b) && !p.transA && a.scale.ndim === 2 &&
+        a.scale.shape[0] === 1 && b.ndim === 2
+      ) {
+        // Row basis [1, k] @ op(B): row j is scale_j · op(B)[j, :].
+        const opB = p.transB ? bind("permute", [b], { perm: [1, 0] }) : b;
+        const block = E.mul(opB, reshape(a.scale, [-1, 1]));
+        const n = block.shape[1];
+        return {
+          dense: reshape(placeRows(block, a.offset, a.size), [a.size, 1, n]),
+        };
+      }
+      if (
+        isB(b) && !isB(a) && !p.transB && b.scale.ndim === 2 &&
+        b.scale.shape[1] === 1 && a.ndim === 2
+      ) {
+        // op(A) @ column basis [k, 1]: column j is scale_j · op(A)[:, j].
+        const opAT = p.transA ? a : bind("permute", [a], { perm: [1, 0] });
+        const block = E.mul(opAT, reshape(b.scale, [-1, 1]));
+        const m = block.shape[1];
+        return {
+          dense: reshape(placeRows(block, b.offset, b.size), [b.size, m, 1]),
+        };
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
