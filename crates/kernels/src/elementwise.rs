@@ -30,7 +30,13 @@ pub const RECIPROCAL: u32 = 12;
 pub const SIGN: u32 = 13;
 
 #[inline(always)]
-unsafe fn map_vec<T: Float>(x: *const T, o: *mut T, n: usize, fv: impl Fn(T::V) -> T::V, fs: impl Fn(T) -> T) {
+unsafe fn map_vec<T: Float>(
+    x: *const T,
+    o: *mut T,
+    n: usize,
+    fv: impl Fn(T::V) -> T::V,
+    fs: impl Fn(T) -> T,
+) {
     let l = T::V::LANES;
     let mut i = 0;
     while i + 2 * l <= n {
@@ -96,10 +102,12 @@ pub fn unary_f32(op: u32, x: usize, out: usize, n: usize) {
         if unary_simple::<f32>(op, x, o, n) {
             return;
         }
-        let one = |f: fn(F32x4) -> F32x4| move |v: f32| {
-            let mut a = [v; 4];
-            f(F32x4::load(a.as_ptr())).store(a.as_mut_ptr());
-            a[0]
+        let one = |f: fn(F32x4) -> F32x4| {
+            move |v: f32| {
+                let mut a = [v; 4];
+                f(F32x4::load(a.as_ptr())).store(a.as_mut_ptr());
+                a[0]
+            }
         };
         match op {
             EXP => map_vec::<f32>(x, o, n, mathf::exp, one(mathf::exp)),
@@ -233,12 +241,29 @@ unsafe fn run_binary<T: Float>(
 ) {
     let mut out = o;
     l.for_each_row(|off, n, st| {
-        row::<T>(a.offset(off[0]), st[0], b.offset(off[1]), st[1], out, n, vec, &fv, &fs);
+        row::<T>(
+            a.offset(off[0]),
+            st[0],
+            b.offset(off[1]),
+            st[1],
+            out,
+            n,
+            vec,
+            &fv,
+            &fs,
+        );
         out = out.add(n);
     });
 }
 
-unsafe fn binary_generic<T: Float>(op: u32, a: usize, b: usize, out: usize, rank: usize, meta: usize) {
+unsafe fn binary_generic<T: Float>(
+    op: u32,
+    a: usize,
+    b: usize,
+    out: usize,
+    rank: usize,
+    meta: usize,
+) {
     let m = read_i32s(meta, 3 * rank);
     let l = Layout::<2>::new(&m[..rank], [&m[rank..2 * rank], &m[2 * rank..]]);
     let (a, b, o) = (a as *const T, b as *const T, out as *mut T);
@@ -273,16 +298,30 @@ pub fn binary_f64(op: u32, a: usize, b: usize, out: usize, rank: usize, meta: us
     unsafe { binary_generic::<f64>(op, a, b, out, rank, meta) }
 }
 
-unsafe fn where_generic<T: Float>(c: usize, a: usize, b: usize, out: usize, rank: usize, meta: usize) {
+unsafe fn where_generic<T: Float>(
+    c: usize,
+    a: usize,
+    b: usize,
+    out: usize,
+    rank: usize,
+    meta: usize,
+) {
     let m = read_i32s(meta, 4 * rank);
-    let l = Layout::<3>::new(&m[..rank], [&m[rank..2 * rank], &m[2 * rank..3 * rank], &m[3 * rank..]]);
+    let l = Layout::<3>::new(
+        &m[..rank],
+        [&m[rank..2 * rank], &m[2 * rank..3 * rank], &m[3 * rank..]],
+    );
     let (c, a, b) = (c as *const T, a as *const T, b as *const T);
     let mut o = out as *mut T;
     l.for_each_row(|off, n, st| {
         let (cp, ap, bp) = (c.offset(off[0]), a.offset(off[1]), b.offset(off[2]));
         for i in 0..n as isize {
             let cv = *cp.offset(i * st[0]);
-            *o = if cv != T::ZERO { *ap.offset(i * st[1]) } else { *bp.offset(i * st[2]) };
+            *o = if cv != T::ZERO {
+                *ap.offset(i * st[1])
+            } else {
+                *bp.offset(i * st[2])
+            };
             o = o.add(1);
         }
     });

@@ -51,7 +51,14 @@ macro_rules! ukernel {
                 ap = ap.add(6);
                 bp = bp.add(2 * $l);
             }
-            let rows = [(c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51)];
+            let rows = [
+                (c00, c01),
+                (c10, c11),
+                (c20, c21),
+                (c30, c31),
+                (c40, c41),
+                (c50, c51),
+            ];
             for (i, (x0, x1)) in rows.into_iter().enumerate() {
                 let p = c.add(i * rsc);
                 if acc {
@@ -84,7 +91,14 @@ impl<T: Copy> Operand<T> {
 }
 
 /// Pack A[ic.., pc..] (mc×kc) into MR-row micro-panels, zero-padded.
-unsafe fn pack_a<T: Float>(a: &Operand<T>, ic: usize, pc: usize, mc: usize, kc: usize, dst: *mut T) {
+unsafe fn pack_a<T: Float>(
+    a: &Operand<T>,
+    ic: usize,
+    pc: usize,
+    mc: usize,
+    kc: usize,
+    dst: *mut T,
+) {
     let mut d = dst;
     for ir in (0..mc).step_by(MR) {
         let mr = MR.min(mc - ir);
@@ -99,7 +113,11 @@ unsafe fn pack_a<T: Float>(a: &Operand<T>, ic: usize, pc: usize, mc: usize, kc: 
         } else {
             for p in 0..kc {
                 for i in 0..MR {
-                    *d.add(i) = if i < mr { a.at(ic + ir + i, pc + p) } else { T::ZERO };
+                    *d.add(i) = if i < mr {
+                        a.at(ic + ir + i, pc + p)
+                    } else {
+                        T::ZERO
+                    };
                 }
                 d = d.add(MR);
             }
@@ -109,7 +127,14 @@ unsafe fn pack_a<T: Float>(a: &Operand<T>, ic: usize, pc: usize, mc: usize, kc: 
 
 /// Pack B[pc.., jc..] (kc×nc) into NR-column micro-panels of stride
 /// `kc*NR + PAD`, zero-padded.
-unsafe fn pack_b<T: Float, const NR: usize>(b: &Operand<T>, pc: usize, jc: usize, kc: usize, nc: usize, dst: *mut T) {
+unsafe fn pack_b<T: Float, const NR: usize>(
+    b: &Operand<T>,
+    pc: usize,
+    jc: usize,
+    kc: usize,
+    nc: usize,
+    dst: *mut T,
+) {
     let ps = kc * NR + PAD;
     for (q, jr) in (0..nc).step_by(NR).enumerate() {
         let nr = NR.min(nc - jr);
@@ -123,7 +148,11 @@ unsafe fn pack_b<T: Float, const NR: usize>(b: &Operand<T>, pc: usize, jc: usize
         } else {
             for p in 0..kc {
                 for j in 0..NR {
-                    *d.add(j) = if j < nr { b.at(pc + p, jc + jr + j) } else { T::ZERO };
+                    *d.add(j) = if j < nr {
+                        b.at(pc + p, jc + jr + j)
+                    } else {
+                        T::ZERO
+                    };
                 }
                 d = d.add(NR);
             }
@@ -229,9 +258,43 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
         let ap = (a as *const T).add(bi * sa);
         let bp = (b as *const T).add(bi * sb);
         // A is m×k (row-major) or, transposed, stored k×m.
-        let ao = if trans_a { Operand { p: ap, rs: 1, cs: m as isize } } else { Operand { p: ap, rs: k as isize, cs: 1 } };
-        let bo = if trans_b { Operand { p: bp, rs: 1, cs: k as isize } } else { Operand { p: bp, rs: n as isize, cs: 1 } };
-        gemm_one::<T, NR>(m, n, k, &ao, &bo, (c as *mut T).add(bi * m * n), uk, &mut apack, &mut bpack);
+        let ao = if trans_a {
+            Operand {
+                p: ap,
+                rs: 1,
+                cs: m as isize,
+            }
+        } else {
+            Operand {
+                p: ap,
+                rs: k as isize,
+                cs: 1,
+            }
+        };
+        let bo = if trans_b {
+            Operand {
+                p: bp,
+                rs: 1,
+                cs: k as isize,
+            }
+        } else {
+            Operand {
+                p: bp,
+                rs: n as isize,
+                cs: 1,
+            }
+        };
+        gemm_one::<T, NR>(
+            m,
+            n,
+            k,
+            &ao,
+            &bo,
+            (c as *mut T).add(bi * m * n),
+            uk,
+            &mut apack,
+            &mut bpack,
+        );
     }
 }
 
@@ -251,7 +314,22 @@ pub fn matmul_f32(
     a_batch_stride: usize,
     b_batch_stride: usize,
 ) {
-    unsafe { matmul_generic::<f32, 8>(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_stride, b_batch_stride, ukernel_f32) }
+    unsafe {
+        matmul_generic::<f32, 8>(
+            a,
+            b,
+            c,
+            batch,
+            m,
+            n,
+            k,
+            trans_a,
+            trans_b,
+            a_batch_stride,
+            b_batch_stride,
+            ukernel_f32,
+        )
+    }
 }
 
 /// Batched f64 matmul; see the module doc for the layout.
@@ -270,7 +348,22 @@ pub fn matmul_f64(
     a_batch_stride: usize,
     b_batch_stride: usize,
 ) {
-    unsafe { matmul_generic::<f64, 4>(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_stride, b_batch_stride, ukernel_f64) }
+    unsafe {
+        matmul_generic::<f64, 4>(
+            a,
+            b,
+            c,
+            batch,
+            m,
+            n,
+            k,
+            trans_a,
+            trans_b,
+            a_batch_stride,
+            b_batch_stride,
+            ukernel_f64,
+        )
+    }
 }
 
 /// ndarray's generic `general_mat_mul` (matrixmultiply crate) on row-major
@@ -344,7 +437,19 @@ mod tests {
 
     #[test]
     fn matmul_matches_naive() {
-        let sizes = [(1, 1, 1), (3, 5, 7), (7, 9, 300), (13, 17, 1), (64, 64, 64), (100, 33, 270), (6, 8, 4), (1, 20, 5), (20, 1, 5), (0, 3, 2), (3, 4, 0)];
+        let sizes = [
+            (1, 1, 1),
+            (3, 5, 7),
+            (7, 9, 300),
+            (13, 17, 1),
+            (64, 64, 64),
+            (100, 33, 270),
+            (6, 8, 4),
+            (1, 20, 5),
+            (20, 1, 5),
+            (0, 3, 2),
+            (3, 4, 0),
+        ];
         for &(m, n, k) in &sizes {
             for ta in [false, true] {
                 for tb in [false, true] {
@@ -355,16 +460,46 @@ mod tests {
                     let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
                     let mut c32 = vec![f32::NAN; batch * m * n];
                     let mut c64 = vec![f64::NAN; batch * m * n];
-                    matmul_f32(a32.as_ptr() as usize, b32.as_ptr() as usize, c32.as_mut_ptr() as usize, batch, m, n, k, ta, tb, m * k, 0);
-                    matmul_f64(a.as_ptr() as usize, b.as_ptr() as usize, c64.as_mut_ptr() as usize, batch, m, n, k, ta, tb, m * k, 0);
+                    matmul_f32(
+                        a32.as_ptr() as usize,
+                        b32.as_ptr() as usize,
+                        c32.as_mut_ptr() as usize,
+                        batch,
+                        m,
+                        n,
+                        k,
+                        ta,
+                        tb,
+                        m * k,
+                        0,
+                    );
+                    matmul_f64(
+                        a.as_ptr() as usize,
+                        b.as_ptr() as usize,
+                        c64.as_mut_ptr() as usize,
+                        batch,
+                        m,
+                        n,
+                        k,
+                        ta,
+                        tb,
+                        m * k,
+                        0,
+                    );
                     for bi in 0..batch {
                         let want = naive(&a[bi * m * k..(bi + 1) * m * k], &b, m, n, k, ta, tb);
                         for i in 0..m * n {
                             let w = want[i];
                             let g64 = c64[bi * m * n + i];
                             let g32 = c32[bi * m * n + i] as f64;
-                            assert!((g64 - w).abs() < 1e-12 * (1.0 + k as f64), "f64 {m}x{n}x{k} {ta} {tb} {g64} {w}");
-                            assert!((g32 - w).abs() < 1e-5 * (1.0 + k as f64), "f32 {m}x{n}x{k} {ta} {tb} {g32} {w}");
+                            assert!(
+                                (g64 - w).abs() < 1e-12 * (1.0 + k as f64),
+                                "f64 {m}x{n}x{k} {ta} {tb} {g64} {w}"
+                            );
+                            assert!(
+                                (g32 - w).abs() < 1e-5 * (1.0 + k as f64),
+                                "f32 {m}x{n}x{k} {ta} {tb} {g32} {w}"
+                            );
                         }
                     }
                 }
@@ -379,8 +514,27 @@ mod tests {
         let b: Vec<f32> = data(k * n, 4).iter().map(|&x| x as f32).collect();
         let mut c1 = vec![0f32; m * n];
         let mut c2 = vec![0f32; m * n];
-        ndarray_matmul_f32(a.as_ptr() as usize, b.as_ptr() as usize, c1.as_mut_ptr() as usize, m, n, k);
-        matmul_f32(a.as_ptr() as usize, b.as_ptr() as usize, c2.as_mut_ptr() as usize, 1, m, n, k, false, false, 0, 0);
+        ndarray_matmul_f32(
+            a.as_ptr() as usize,
+            b.as_ptr() as usize,
+            c1.as_mut_ptr() as usize,
+            m,
+            n,
+            k,
+        );
+        matmul_f32(
+            a.as_ptr() as usize,
+            b.as_ptr() as usize,
+            c2.as_mut_ptr() as usize,
+            1,
+            m,
+            n,
+            k,
+            false,
+            false,
+            0,
+            0,
+        );
         for i in 0..m * n {
             assert!((c1[i] - c2[i]).abs() < 1e-5);
         }

@@ -19,7 +19,12 @@ unsafe fn copy_strided<T: Copy>(x: usize, out: usize, rank: usize, meta: usize) 
     let x = x as *const T;
     let mut o = out as *mut T;
     // 2-D transpose-like case: tile to keep both sides in cache.
-    if l.rank == 2 && l.strides[0][1] != 1 && l.strides[0][0] == 1 && l.shape[0] >= 16 && l.shape[1] >= 16 {
+    if l.rank == 2
+        && l.strides[0][1] != 1
+        && l.strides[0][0] == 1
+        && l.shape[0] >= 16
+        && l.shape[1] >= 16
+    {
         let (r, c) = (l.shape[0], l.shape[1]);
         let s1 = l.strides[0][1];
         const B: usize = 32;
@@ -156,7 +161,15 @@ unsafe fn check_index(idx: usize, nidx: usize, size: usize) -> i32 {
     -1
 }
 
-unsafe fn index_select<T: Copy>(x: usize, out: usize, outer: usize, dim: usize, inner: usize, idx: usize, nidx: usize) -> i32 {
+unsafe fn index_select<T: Copy>(
+    x: usize,
+    out: usize,
+    outer: usize,
+    dim: usize,
+    inner: usize,
+    idx: usize,
+    nidx: usize,
+) -> i32 {
     let bad = check_index(idx, nidx, dim);
     if bad >= 0 {
         return bad;
@@ -165,7 +178,11 @@ unsafe fn index_select<T: Copy>(x: usize, out: usize, outer: usize, dim: usize, 
     for a in 0..outer {
         for j in 0..nidx {
             let k = *ix.add(j) as usize;
-            core::ptr::copy_nonoverlapping(x.add((a * dim + k) * inner), o.add((a * nidx + j) * inner), inner);
+            core::ptr::copy_nonoverlapping(
+                x.add((a * dim + k) * inner),
+                o.add((a * nidx + j) * inner),
+                inner,
+            );
         }
     }
     -1
@@ -175,13 +192,29 @@ unsafe fn index_select<T: Copy>(x: usize, out: usize, outer: usize, dim: usize, 
 /// 4-byte elements. Returns -1 on success, else the position of the first
 /// out-of-range index (nothing written).
 #[wasm_bindgen]
-pub fn index_select_4(x: usize, out: usize, outer: usize, dim: usize, inner: usize, idx: usize, nidx: usize) -> i32 {
+pub fn index_select_4(
+    x: usize,
+    out: usize,
+    outer: usize,
+    dim: usize,
+    inner: usize,
+    idx: usize,
+    nidx: usize,
+) -> i32 {
     unsafe { index_select::<u32>(x, out, outer, dim, inner, idx, nidx) }
 }
 
 /// As [`index_select_4`] for 8-byte elements.
 #[wasm_bindgen]
-pub fn index_select_8(x: usize, out: usize, outer: usize, dim: usize, inner: usize, idx: usize, nidx: usize) -> i32 {
+pub fn index_select_8(
+    x: usize,
+    out: usize,
+    outer: usize,
+    dim: usize,
+    inner: usize,
+    idx: usize,
+    nidx: usize,
+) -> i32 {
     unsafe { index_select::<u64>(x, out, outer, dim, inner, idx, nidx) }
 }
 
@@ -216,18 +249,42 @@ unsafe fn index_add<T: Copy + Default + core::ops::Add<Output = T>>(
 /// `out = zeros([outer, dim, inner]); out[a, idx[j], c] += src[a, j, c]`,
 /// f32. Returns -1 or the position of the first out-of-range index.
 #[wasm_bindgen]
-pub fn index_add_f32(src: usize, out: usize, outer: usize, dim: usize, inner: usize, idx: usize, nidx: usize) -> i32 {
+pub fn index_add_f32(
+    src: usize,
+    out: usize,
+    outer: usize,
+    dim: usize,
+    inner: usize,
+    idx: usize,
+    nidx: usize,
+) -> i32 {
     unsafe { index_add::<f32>(src, out, outer, dim, inner, idx, nidx) }
 }
 
 /// As [`index_add_f32`] for f64.
 #[wasm_bindgen]
-pub fn index_add_f64(src: usize, out: usize, outer: usize, dim: usize, inner: usize, idx: usize, nidx: usize) -> i32 {
+pub fn index_add_f64(
+    src: usize,
+    out: usize,
+    outer: usize,
+    dim: usize,
+    inner: usize,
+    idx: usize,
+    nidx: usize,
+) -> i32 {
     unsafe { index_add::<f64>(src, out, outer, dim, inner, idx, nidx) }
 }
 
 /// As [`index_add_f32`] for i32 (wrapping add).
 #[wasm_bindgen]
-pub fn index_add_i32(src: usize, out: usize, outer: usize, dim: usize, inner: usize, idx: usize, nidx: usize) -> i32 {
+pub fn index_add_i32(
+    src: usize,
+    out: usize,
+    outer: usize,
+    dim: usize,
+    inner: usize,
+    idx: usize,
+    nidx: usize,
+) -> i32 {
     unsafe { index_add::<core::num::Wrapping<i32>>(src, out, outer, dim, inner, idx, nidx) }
 }

@@ -30,7 +30,9 @@ pub fn exp(x: F32x4) -> F32x4 {
     let fx = xc.mul(s(core::f32::consts::LOG2_E)).nearest();
     let n = fx.to_i32();
     // Cody–Waite: r = x - n ln2 in two parts.
-    let r = xc.sub(fx.mul(s(0.693_359_4))).sub(fx.mul(s(-2.121_944_4e-4)));
+    let r = xc
+        .sub(fx.mul(s(0.693_359_4)))
+        .sub(fx.mul(s(-2.121_944_4e-4)));
     let r2 = r.mul(r);
     let mut p = s(1.987_569_1e-4);
     p = p.mul(r).add(s(1.398_199_9e-3));
@@ -53,7 +55,10 @@ pub fn log(x: F32x4) -> F32x4 {
     let mut e = bits.shr(23).and(I32x4::splat(0xff)).sub(I32x4::splat(126));
     e = e.sub(sub.and(I32x4::splat(23)));
     // mantissa in [0.5, 1)
-    let m = F32x4::from_bits(bits.and(I32x4::splat(0x007f_ffff)).or(I32x4::splat(0x3f00_0000)));
+    let m = F32x4::from_bits(
+        bits.and(I32x4::splat(0x007f_ffff))
+            .or(I32x4::splat(0x3f00_0000)),
+    );
     let small = m.lt(s(core::f32::consts::FRAC_1_SQRT_2));
     // if m < sqrt(1/2): e -= 1, m = 2m - 1 else m = m - 1
     let e = e.add(small); // mask is -1 where true

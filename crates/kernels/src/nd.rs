@@ -29,7 +29,11 @@ pub struct Layout<const K: usize> {
 impl<const K: usize> Layout<K> {
     /// Build from raw shape and K stride slices.
     pub fn new(shape: &[i32], strides: [&[i32]; K]) -> Self {
-        let mut l = Layout { rank: 0, shape: [0; MAX_RANK], strides: [[0; MAX_RANK]; K] };
+        let mut l = Layout {
+            rank: 0,
+            shape: [0; MAX_RANK],
+            strides: [[0; MAX_RANK]; K],
+        };
         for d in 0..shape.len() {
             let n = shape[d] as usize;
             if n == 1 {
@@ -37,7 +41,8 @@ impl<const K: usize> Layout<K> {
             }
             if l.rank > 0 {
                 let p = l.rank - 1;
-                let mergeable = (0..K).all(|k| l.strides[k][p] == strides[k][d] as isize * n as isize);
+                let mergeable =
+                    (0..K).all(|k| l.strides[k][p] == strides[k][d] as isize * n as isize);
                 if mergeable {
                     l.shape[p] *= n;
                     for k in 0..K {

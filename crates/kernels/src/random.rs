@@ -62,19 +62,44 @@ fn box_muller(u1: f64, u2: f64) -> f64 {
 
 /// `n` uniform f32 in [0, 1); element i uses counter `ctr + i`.
 #[wasm_bindgen]
-pub fn random_uniform_f32(out: usize, n: usize, seed_lo: u32, seed_hi: u32, ctr_lo: u32, ctr_hi: u32) {
-    fill(out, n, join(seed_lo, seed_hi), join(ctr_lo, ctr_hi), |w| ((w[0] >> 8) as f64 * F24) as f32);
+pub fn random_uniform_f32(
+    out: usize,
+    n: usize,
+    seed_lo: u32,
+    seed_hi: u32,
+    ctr_lo: u32,
+    ctr_hi: u32,
+) {
+    fill(out, n, join(seed_lo, seed_hi), join(ctr_lo, ctr_hi), |w| {
+        ((w[0] >> 8) as f64 * F24) as f32
+    });
 }
 
 /// `n` uniform f64 in [0, 1).
 #[wasm_bindgen]
-pub fn random_uniform_f64(out: usize, n: usize, seed_lo: u32, seed_hi: u32, ctr_lo: u32, ctr_hi: u32) {
-    fill(out, n, join(seed_lo, seed_hi), join(ctr_lo, ctr_hi), |w| u53(w[0], w[1]) as f64 * F53);
+pub fn random_uniform_f64(
+    out: usize,
+    n: usize,
+    seed_lo: u32,
+    seed_hi: u32,
+    ctr_lo: u32,
+    ctr_hi: u32,
+) {
+    fill(out, n, join(seed_lo, seed_hi), join(ctr_lo, ctr_hi), |w| {
+        u53(w[0], w[1]) as f64 * F53
+    });
 }
 
 /// `n` standard-normal f32 (Box–Muller in f64, then rounded).
 #[wasm_bindgen]
-pub fn random_normal_f32(out: usize, n: usize, seed_lo: u32, seed_hi: u32, ctr_lo: u32, ctr_hi: u32) {
+pub fn random_normal_f32(
+    out: usize,
+    n: usize,
+    seed_lo: u32,
+    seed_hi: u32,
+    ctr_lo: u32,
+    ctr_hi: u32,
+) {
     fill(out, n, join(seed_lo, seed_hi), join(ctr_lo, ctr_hi), |w| {
         let u1 = ((w[0] >> 8) as f64 + 1.0) * F24;
         let u2 = (w[1] >> 8) as f64 * F24;
@@ -84,7 +109,14 @@ pub fn random_normal_f32(out: usize, n: usize, seed_lo: u32, seed_hi: u32, ctr_l
 
 /// `n` standard-normal f64.
 #[wasm_bindgen]
-pub fn random_normal_f64(out: usize, n: usize, seed_lo: u32, seed_hi: u32, ctr_lo: u32, ctr_hi: u32) {
+pub fn random_normal_f64(
+    out: usize,
+    n: usize,
+    seed_lo: u32,
+    seed_hi: u32,
+    ctr_lo: u32,
+    ctr_hi: u32,
+) {
     fill(out, n, join(seed_lo, seed_hi), join(ctr_lo, ctr_hi), |w| {
         let u1 = (u53(w[0], w[1]) as f64 + 1.0) * F53;
         let u2 = u53(w[2], w[3]) as f64 * F53;
@@ -121,7 +153,10 @@ mod tests {
         assert!(z.iter().all(|x| x.is_finite()));
         let mean = z.iter().sum::<f64>() / z.len() as f64;
         let var = z.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / z.len() as f64;
-        assert!(mean.abs() < 0.02 && (var - 1.0).abs() < 0.02, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.02 && (var - 1.0).abs() < 0.02,
+            "{mean} {var}"
+        );
         let mut f = vec![0f32; 100_000];
         random_uniform_f32(f.as_mut_ptr() as usize, f.len(), 9, 0, 0, 0);
         assert!(f.iter().all(|&x| (0.0..1.0).contains(&x)));

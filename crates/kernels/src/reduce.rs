@@ -134,7 +134,14 @@ unsafe fn run_reduce<T: Float>(
     });
 }
 
-unsafe fn reduce_generic<T: Float>(op: u32, x: usize, out: usize, rank: usize, nred: usize, meta: usize) {
+unsafe fn reduce_generic<T: Float>(
+    op: u32,
+    x: usize,
+    out: usize,
+    rank: usize,
+    nred: usize,
+    meta: usize,
+) {
     if rank > MAX_RANK || nred > rank {
         return;
     }
@@ -143,10 +150,46 @@ unsafe fn reduce_generic<T: Float>(op: u32, x: usize, out: usize, rank: usize, n
     let (x, o) = (x as *const T, out as *mut T);
     let init = identity::<T>(op);
     match op {
-        SUM => run_reduce::<T>(x, o, shape, strides, nred, init, |a, b| a.add(b), |a, b| a + b),
-        PROD => run_reduce::<T>(x, o, shape, strides, nred, init, |a, b| a.mul(b), |a, b| a * b),
-        MAX => run_reduce::<T>(x, o, shape, strides, nred, init, |a, b| a.max(b), |a, b| a.nmax(b)),
-        MIN => run_reduce::<T>(x, o, shape, strides, nred, init, |a, b| a.min(b), |a, b| a.nmin(b)),
+        SUM => run_reduce::<T>(
+            x,
+            o,
+            shape,
+            strides,
+            nred,
+            init,
+            |a, b| a.add(b),
+            |a, b| a + b,
+        ),
+        PROD => run_reduce::<T>(
+            x,
+            o,
+            shape,
+            strides,
+            nred,
+            init,
+            |a, b| a.mul(b),
+            |a, b| a * b,
+        ),
+        MAX => run_reduce::<T>(
+            x,
+            o,
+            shape,
+            strides,
+            nred,
+            init,
+            |a, b| a.max(b),
+            |a, b| a.nmax(b),
+        ),
+        MIN => run_reduce::<T>(
+            x,
+            o,
+            shape,
+            strides,
+            nred,
+            init,
+            |a, b| a.min(b),
+            |a, b| a.nmin(b),
+        ),
         _ => {}
     }
 }
@@ -164,7 +207,14 @@ pub fn reduce_f64(op: u32, x: usize, out: usize, rank: usize, nred: usize, meta:
     unsafe { reduce_generic::<f64>(op, x, out, rank, nred, meta) }
 }
 
-unsafe fn arg_generic<T: Float>(is_max: bool, x: usize, out: usize, outer: usize, len: usize, inner: usize) -> i32 {
+unsafe fn arg_generic<T: Float>(
+    is_max: bool,
+    x: usize,
+    out: usize,
+    outer: usize,
+    len: usize,
+    inner: usize,
+) -> i32 {
     if len == 0 {
         return if outer * inner == 0 { 0 } else { 1 };
     }
@@ -197,12 +247,26 @@ unsafe fn arg_generic<T: Float>(is_max: bool, x: usize, out: usize, outer: usize
 /// along `len`; int32 out `[outer, inner]`; first occurrence; a NaN wins.
 /// Returns 0, or 1 when `len == 0` with a non-empty output (no answer).
 #[wasm_bindgen]
-pub fn argreduce_f32(is_max: bool, x: usize, out: usize, outer: usize, len: usize, inner: usize) -> i32 {
+pub fn argreduce_f32(
+    is_max: bool,
+    x: usize,
+    out: usize,
+    outer: usize,
+    len: usize,
+    inner: usize,
+) -> i32 {
     unsafe { arg_generic::<f32>(is_max, x, out, outer, len, inner) }
 }
 
 /// As [`argreduce_f32`] for f64.
 #[wasm_bindgen]
-pub fn argreduce_f64(is_max: bool, x: usize, out: usize, outer: usize, len: usize, inner: usize) -> i32 {
+pub fn argreduce_f64(
+    is_max: bool,
+    x: usize,
+    out: usize,
+    outer: usize,
+    len: usize,
+    inner: usize,
+) -> i32 {
     unsafe { arg_generic::<f64>(is_max, x, out, outer, len, inner) }
 }

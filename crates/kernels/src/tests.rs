@@ -29,7 +29,15 @@ fn data(n: usize, seed: u32) -> Vec<f64> {
 fn bstrides(shape: &[i32], out: &[i32]) -> Vec<i32> {
     let off = out.len() - shape.len();
     let cs = contiguous_strides(shape);
-    (0..out.len()).map(|d| if d < off || shape[d - off] == 1 { 0 } else { cs[d - off] }).collect()
+    (0..out.len())
+        .map(|d| {
+            if d < off || shape[d - off] == 1 {
+                0
+            } else {
+                cs[d - off]
+            }
+        })
+        .collect()
 }
 
 fn unravel(mut i: usize, shape: &[i32]) -> Vec<usize> {
@@ -42,7 +50,10 @@ fn unravel(mut i: usize, shape: &[i32]) -> Vec<usize> {
 }
 
 fn dot(idx: &[usize], st: &[i32]) -> isize {
-    idx.iter().zip(st).map(|(&i, &s)| i as isize * s as isize).sum()
+    idx.iter()
+        .zip(st)
+        .map(|(&i, &s)| i as isize * s as isize)
+        .sum()
 }
 
 fn bin_ref(op: u32, a: f64, b: f64) -> f64 {
@@ -53,8 +64,20 @@ fn bin_ref(op: u32, a: f64, b: f64) -> f64 {
         MUL => a * b,
         DIV => a / b,
         POW => a.powf(b),
-        MAXIMUM => if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) },
-        MINIMUM => if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) },
+        MAXIMUM => {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.max(b)
+            }
+        }
+        MINIMUM => {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.min(b)
+            }
+        }
         EQ => t(a == b),
         NE => t(a != b),
         LT => t(a < b),
@@ -103,9 +126,17 @@ fn binary_broadcasting_all_ops() {
                 let ia = dot(&idx, &meta[so.len()..2 * so.len()]) as usize;
                 let ib = dot(&idx, &meta[2 * so.len()..]) as usize;
                 let w = bin_ref(op, a[ia], b[ib]);
-                assert!(close(o64[i], w, 1e-15), "f64 op {op} {sa:?} {sb:?} i={i}: {} vs {w}", o64[i]);
+                assert!(
+                    close(o64[i], w, 1e-15),
+                    "f64 op {op} {sa:?} {sb:?} i={i}: {} vs {w}",
+                    o64[i]
+                );
                 let w32 = bin_ref(op, a32[ia] as f64, b32[ib] as f64);
-                assert!(close(o32[i] as f64, w32, 1e-6), "f32 op {op} {sa:?} {sb:?} i={i}: {} vs {w32}", o32[i]);
+                assert!(
+                    close(o32[i] as f64, w32, 1e-6),
+                    "f32 op {op} {sa:?} {sb:?} i={i}: {} vs {w32}",
+                    o32[i]
+                );
             }
         }
     }
@@ -132,7 +163,15 @@ fn unary_all_ops() {
         |v| if v.is_nan() { v } else { v.max(0.0) },
         |v| v * v,
         |v| 1.0 / v,
-        |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v },
+        |v| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                v
+            }
+        },
     ];
     for (op, f) in fns.iter().enumerate() {
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
@@ -142,9 +181,19 @@ fn unary_all_ops() {
         unary_f64(op as u32, p(&x), pm(&mut o64), n);
         for i in 0..n {
             let w = f(x[i]);
-            assert!(close(o64[i], w, 1e-15), "f64 op {op} x={} {} vs {w}", x[i], o64[i]);
+            assert!(
+                close(o64[i], w, 1e-15),
+                "f64 op {op} x={} {} vs {w}",
+                x[i],
+                o64[i]
+            );
             let w32 = f(x32[i] as f64);
-            assert!(close(o32[i] as f64, w32, 2e-6), "f32 op {op} x={} {} vs {w32}", x32[i], o32[i]);
+            assert!(
+                close(o32[i] as f64, w32, 2e-6),
+                "f32 op {op} x={} {} vs {w32}",
+                x32[i],
+                o32[i]
+            );
         }
     }
 }
@@ -187,8 +236,20 @@ fn reduce_ref(op: u32, x: &[f64], shape: &[i32], axes: &[usize]) -> Vec<f64> {
         out[o] = match op {
             SUM => out[o] + v,
             PROD => out[o] * v,
-            MAX => if v.is_nan() || out[o].is_nan() { f64::NAN } else { out[o].max(v) },
-            _ => if v.is_nan() || out[o].is_nan() { f64::NAN } else { out[o].min(v) },
+            MAX => {
+                if v.is_nan() || out[o].is_nan() {
+                    f64::NAN
+                } else {
+                    out[o].max(v)
+                }
+            }
+            _ => {
+                if v.is_nan() || out[o].is_nan() {
+                    f64::NAN
+                } else {
+                    out[o].min(v)
+                }
+            }
         };
     }
     out
@@ -225,13 +286,41 @@ fn reduce_any_axes() {
             let mut o32 = vec![f32::NAN; want.len()];
             reduce_f32(op, p(&x32), pm(&mut o32), shape.len(), axes.len(), p(&meta));
             for i in 0..want.len() {
-                assert!(close(o[i], want[i], 1e-12), "op {op} {shape:?} {axes:?}: {} vs {}", o[i], want[i]);
-                assert!(close(o32[i] as f64, want[i], 1e-4), "f32 op {op} {shape:?} {axes:?}: {} vs {}", o32[i], want[i]);
+                assert!(
+                    close(o[i], want[i], 1e-12),
+                    "op {op} {shape:?} {axes:?}: {} vs {}",
+                    o[i],
+                    want[i]
+                );
+                assert!(
+                    close(o32[i] as f64, want[i], 1e-4),
+                    "f32 op {op} {shape:?} {axes:?}: {} vs {}",
+                    o32[i],
+                    want[i]
+                );
             }
         }
     }
     // NaN propagates through max.
-    let x = [1.0f32, f32::NAN, 3.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0];
+    let x = [
+        1.0f32,
+        f32::NAN,
+        3.0,
+        0.0,
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+        6.0,
+        7.0,
+        8.0,
+        9.0,
+        10.0,
+        11.0,
+        12.0,
+        13.0,
+    ];
     let meta = [17i32, 1];
     let mut o = [0f32];
     reduce_f32(MAX, p(&x), pm(&mut o), 1, 1, p(&meta));
@@ -274,10 +363,20 @@ fn strided_copy_and_copy_into() {
         let mut meta = shape.clone();
         meta.extend(&st);
         let mut o = vec![-1f32; n];
-        copy_strided_4(unsafe { x.as_ptr().offset(off) } as usize, pm(&mut o), shape.len(), p(&meta));
+        copy_strided_4(
+            unsafe { x.as_ptr().offset(off) } as usize,
+            pm(&mut o),
+            shape.len(),
+            p(&meta),
+        );
         let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
         let mut o64 = vec![-1f64; n];
-        copy_strided_8(unsafe { x64.as_ptr().offset(off) } as usize, pm(&mut o64), shape.len(), p(&meta));
+        copy_strided_8(
+            unsafe { x64.as_ptr().offset(off) } as usize,
+            pm(&mut o64),
+            shape.len(),
+            p(&meta),
+        );
         for i in 0..n {
             let w = x[(off + dot(&unravel(i, &shape), &st)) as usize];
             assert_eq!(o[i], w, "{shape:?} {st:?} {i}");
@@ -288,7 +387,12 @@ fn strided_copy_and_copy_into() {
     let src: Vec<f64> = (0..6).map(|v| v as f64).collect();
     let mut dst = vec![0f64; 20];
     let meta = [2, 3, 5, 1];
-    copy_into_8(p(&src), unsafe { dst.as_mut_ptr().add(7) } as usize, 2, p(&meta));
+    copy_into_8(
+        p(&src),
+        unsafe { dst.as_mut_ptr().add(7) } as usize,
+        2,
+        p(&meta),
+    );
     for i in 0..2 {
         for j in 0..3 {
             assert_eq!(dst[(1 + i) * 5 + 2 + j], (i * 3 + j) as f64);
@@ -336,7 +440,10 @@ fn fill_cast_index() {
     // index_add: out[3] from src[4] with idx [2,0,2,1]
     let src = [1.0f64, 2.0, 3.0, 4.0];
     let mut out = [9f64; 3];
-    assert_eq!(index_add_f64(p(&src), pm(&mut out), 1, 3, 1, p(&idx), 4), -1);
+    assert_eq!(
+        index_add_f64(p(&src), pm(&mut out), 1, 3, 1, p(&idx), 4),
+        -1
+    );
     assert_eq!(out, [2.0, 4.0, 4.0]);
     let s32 = [1.0f32, 2.0, 3.0, 4.0];
     let mut o32 = [9f32; 3];
