@@ -9,6 +9,16 @@ import type { Tensor } from "../tensor.ts";
 import { flatten, type Tree, unflatten } from "../tree.ts";
 import { checkLike, diffArgs, flattenOutput, splitAux } from "./args.ts";
 
+/**
+ * The argument list in the public signatures' constraints. `never[]` would
+ * be the sound choice, but when `grad(f)` is written inline, as in
+ * `jvp(grad(f), [x], [t])`, TypeScript then infers `grad`'s type from the
+ * constraint and the call fails to type-check (`Tensor` is not assignable
+ * to `never`); `any[]` keeps the inner function's own parameter types.
+ */
+// deno-lint-ignore no-explicit-any
+type AnyArgs = any[];
+
 /** Computes `cotangent ↦ one cotangent per primal` (pytrees like the primals). */
 export type VjpFn = (cotangent: Tree) => Tree[];
 
@@ -61,7 +71,7 @@ function vjpImpl(
  * const [J] = vmap(vjpFn)(eye(3)); // the full Jacobian, by rows
  * ```
  */
-export function vjp<F extends (...args: never[]) => unknown>(
+export function vjp<F extends (...args: AnyArgs) => unknown>(
   f: F,
   ...primals: Parameters<F>
 ): [ReturnType<F>, (cotangent: ReturnType<F>) => Parameters<F>] {
@@ -83,7 +93,7 @@ export function vjp<F extends (...args: never[]) => unknown>(
  * ```
  */
 export function vjpWithAux<
-  F extends (...args: never[]) => readonly [unknown, unknown],
+  F extends (...args: AnyArgs) => readonly [unknown, unknown],
 >(
   f: F,
   ...primals: Parameters<F>
@@ -110,13 +120,13 @@ export function vjpWithAux<
  * const [y, t] = jvp((x) => x.sin(), [tensor([0, 1])], [tensor([1, 1])]); // t = cos(x)
  * ```
  */
-export function jvp<F extends (...args: never[]) => unknown>(
+export function jvp<F extends (...args: AnyArgs) => unknown>(
   f: F,
   primals: Parameters<F>,
   tangents: Parameters<F>,
 ): [ReturnType<F>, ReturnType<F>];
 export function jvp<
-  F extends (...args: never[]) => readonly [unknown, unknown],
+  F extends (...args: AnyArgs) => readonly [unknown, unknown],
 >(
   f: F,
   primals: Parameters<F>,
@@ -182,7 +192,7 @@ export function jvp(
  * const t = jvpFn(tensor([1, 1]));
  * ```
  */
-export function linearize<F extends (...args: never[]) => unknown>(
+export function linearize<F extends (...args: AnyArgs) => unknown>(
   f: F,
   ...primals: Parameters<F>
 ): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>] {
