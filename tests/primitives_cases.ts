@@ -52,6 +52,8 @@ export interface OpCase {
   /** Finite-difference step (default 1e-6) and tolerances (fd: 1e-6, exact: 1e-10). */
   readonly fdStep?: number;
   readonly tol?: { readonly fd?: number; readonly exact?: number };
+  /** At a kink (ties): the gradient jumps, so no second-order difference check. */
+  readonly firstOrderOnly?: boolean;
 }
 
 /**
@@ -204,6 +206,74 @@ const whereCases: OpCase[] = [
     fn: (c, a) => where(c, 0.5, a),
     args: (r) => [maskT(r, [2, 3]), randnT(r, [2, 3])],
     constArgs: [0],
+  },
+];
+
+/**
+ * Rows whose extreme value (max, or min with `sign` -1) occurs exactly twice.
+ * At a two-way tie the central difference in direction t is the mean of the
+ * two tied entries of t, which is what the tie rule must give.
+ */
+function twoWayTies(
+  rng: Rng,
+  rows: number,
+  cols: number,
+  sign: 1 | -1,
+): Tensor {
+  const out: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const row = Array.from({ length: cols }, () => rng.normal());
+    const best = row.indexOf(sign > 0 ? Math.max(...row) : Math.min(...row));
+    row[(best + 1 + rng.int(0, cols - 2)) % cols] = row[best];
+    out.push(...row);
+  }
+  return fromGen(
+    [rows, cols],
+    (() => {
+      let i = 0;
+      return () => out[i++];
+    })(),
+  );
+}
+
+const tieCases: OpCase[] = [
+  {
+    name: "max(1) with two-way ties averages the tied tangents",
+    prims: ["max"],
+    fn: (x) => x.max(1),
+    args: (r) => [twoWayTies(r, 3, 4, 1)],
+    firstOrderOnly: true,
+  },
+  {
+    name: "min() with a two-way tie averages the tied tangents",
+    prims: ["min"],
+    fn: (x) => x.min(),
+    args: (r) => [twoWayTies(r, 1, 5, -1)],
+    firstOrderOnly: true,
+  },
+  {
+    name: "maximum() at ties weighs both operands ½",
+    prims: ["maximum"],
+    fn: (a, b) => maximum(a, b),
+    args: (r) => {
+      const a = randnT(r, [2, 3]);
+      // Tied where the mask is 0, b = a ± 0.5 elsewhere.
+      return [
+        a,
+        a.add(maskT(r, [2, 3]).mul(awayFromZero(r, [2, 3], 0.5, 0.5))),
+      ];
+    },
+    firstOrderOnly: true,
+  },
+  {
+    name: "minimum() at ties weighs both operands ½",
+    prims: ["minimum"],
+    fn: (a, b) => minimum(a, b),
+    args: (r) => {
+      const a = randnT(r, [4]);
+      return [a, a.add(0)];
+    },
+    firstOrderOnly: true,
   },
 ];
 
@@ -548,6 +618,7 @@ export const CASES: readonly OpCase[] = [
   ...scalarCases,
   ...whereCases,
   ...reduceCases,
+  ...tieCases,
   ...layoutCases,
   ...linalgCases,
 ];
