@@ -1,7 +1,7 @@
 // The peers and how to run one: each is a small script of ours in its own
 // process, printing JSON lines (see bench/peers/harness.*). A peer that
-// crashes or hangs inside a variant is restarted past it, so one bad variant
-// costs one table cell, not the whole column.
+// fails, crashes or hangs inside a variant is restarted past it, so one bad
+// variant costs one table cell, not the rest of the column.
 
 import { WORKLOADS } from "./workloads.ts";
 
@@ -155,9 +155,11 @@ export async function runPeer(
     }
     lastFailure = once.failure;
     const progressed = once.results.length > 0 || once.crashedIn;
-    if (once.code === 0 || !progressed || restarts >= 30) break;
+    if (once.code === 0 || !progressed || restarts >= 60) break;
     restarts++;
-    log(`  ${peer.name}: restarting after: ${once.failure}`);
+    if (!once.stoppedAfterError) {
+      log(`  ${peer.name}: restarting after: ${once.failure}`);
+    }
   }
   fillMissing(peer, results, lastFailure || "the peer did not report it");
   return {
@@ -193,6 +195,8 @@ interface Once {
   meta: Record<string, unknown>[];
   /** `peer:W/variant` started but never finished, if the process died. */
   crashedIn?: string;
+  /** We stopped it after a variant's error, to run the rest in a fresh one. */
+  stoppedAfterError?: boolean;
   failure: string;
 }
 
@@ -228,6 +232,7 @@ async function runOnce(
   const results: Result[] = [];
   const meta: Record<string, unknown>[] = [];
   let current: string | undefined;
+  let stoppedAfterError = false;
   for await (const line of lines(child.stdout)) {
     arm();
     if (!line.startsWith("{")) continue; // banners and stray prints
@@ -245,19 +250,30 @@ async function runOnce(
       results.push(r);
       if (current === key(r)) current = undefined;
       log(`  ${describe(r)}`);
+      if (r.status === "error") {
+        // A failed variant may leave the process poisoned (jacobi out of
+        // WebAssembly memory, jax-js after a wasm trap): the next variants
+        // get a fresh process.
+        stoppedAfterError = true;
+        child.kill("SIGKILL");
+        break;
+      }
     }
   }
   const { code, signal } = await child.status;
   clearTimeout(timer);
   const err = (await stderr).trim().split("\n").filter((l) => l.trim());
-  const why = timedOut
+  const why = stoppedAfterError
+    ? "stopped after an error"
+    : timedOut
     ? `timed out: no output for ${idleMs / 1000} s`
     : `exited with ${signal ?? `code ${code}`}: ${err.slice(-3).join(" | ")}`;
   return {
-    code: timedOut ? -1 : code,
+    code: timedOut || stoppedAfterError ? -1 : code,
     results,
     meta,
     crashedIn: current,
+    stoppedAfterError,
     failure: strip(why).slice(0, 400),
   };
 }

@@ -103,7 +103,7 @@ async function runVariant(spec, timing, get, skip) {
     let est = firstMs;
     const warmStart = now();
     for (let n = 0; est < 5000; n++) {
-      if (now() - warmStart >= timing.warmupMs && n >= 2) break;
+      if (now() - warmStart >= timing.warmupMs && n >= 1) break;
       if (timing.warmupMs === 0) break;
       t = now();
       dispose(await call(fn));

@@ -81,7 +81,7 @@ class Harness:
             n = 0
             while timing["warmupMs"] > 0 and est < 5000:
                 if (time.perf_counter() - warm_start) * 1e3 >= timing[
-                        "warmupMs"] and n >= 2:
+                        "warmupMs"] and n >= 1:
                     break
                 t = time.perf_counter()
                 fn()
