@@ -1,0 +1,550 @@
+/**
+ * Transform pairs against closed forms and against each other, in float64:
+ * for predict(W, b, x) = tanh(W x + b), J = (1 - y²)[:, None] * W and
+ * H[k, i, j] = -2 y_k (1 - y_k²) W[k, i] W[k, j]. Also the PyTorch
+ * tutorial's batch Jacobian and Hessian, the "sum trick", hvp, nesting,
+ * chunkSize, perturbation confusion, hasAux, pytrees and plain numbers.
+ * @module
+ */
+import {
+  eye,
+  grad,
+  hessian,
+  hvp,
+  jacfwd,
+  jacrev,
+  jvp,
+  linear,
+  linearize,
+  matmul,
+  type Tensor,
+  tensor,
+  valueAndGrad,
+  vhp,
+  vjp,
+  vjpWithAux,
+  vmap,
+} from "../mod.ts";
+import {
+  assertClose,
+  assertShape,
+  assertTreeClose,
+  centralDiff,
+  randnT,
+  Rng,
+  stackOf,
+} from "./_helpers.ts";
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+const EXACT = { rtol: 1e-10, atol: 1e-12 };
+
+const predict = (W: Tensor, b: Tensor, x: Tensor) => linear(x, W, b).tanh();
+
+function problem(seed: number, out = 5, inp = 4) {
+  const rng = new Rng(seed);
+  const W = randnT(rng, [out, inp]).mul(0.5);
+  const b = randnT(rng, [out]);
+  const x = randnT(rng, [inp]);
+  const y = predict(W, b, x);
+  const dy = y.square().neg().add(1); // 1 - y²
+  return { rng, W, b, x, y, dy };
+}
+
+/** J = (1 - y²)[:, None] * W. */
+const closedJ = (W: Tensor, dy: Tensor) => dy.unsqueeze(-1).mul(W);
+
+/** H[k, i, j] = -2 y_k (1 - y_k²) W[k, i] W[k, j] (with any leading batch dims on y). */
+function closedH(W: Tensor, y: Tensor): Tensor {
+  const s = y.mul(y.square().neg().add(1)).mul(-2).unsqueeze(-1).unsqueeze(-1);
+  return s.mul(W.unsqueeze(-1).mul(W.unsqueeze(-2)));
+}
+
+Deno.test("jacrev() and jacfwd() of tanh(Wx + b) equal (1 - y²)[:, None] * W", () => {
+  const { W, b, x, dy } = problem(1);
+  const J = closedJ(W, dy);
+  assertClose(jacrev(predict, { argnums: 2 })(W, b, x), J, EXACT, "jacrev");
+  assertClose(jacfwd(predict, { argnums: 2 })(W, b, x), J, EXACT, "jacfwd");
+  assertClose(
+    jacrev((x: Tensor) => predict(W, b, x))(x),
+    J,
+    EXACT,
+    "jacrev, closure",
+  );
+});
+
+Deno.test("vmap(vjpFn)(eye) gives the Jacobian by rows and vmap(linearize jvpFn)(eye) by columns", () => {
+  const { W, b, x, dy } = problem(2);
+  const J = closedJ(W, dy);
+  const [, vjpFn] = vjp((x: Tensor) => predict(W, b, x), x);
+  const [rows] = vmap(vjpFn)(eye(5, { dtype: "float64" })) as Tensor[];
+  assertClose(rows, J, EXACT, "vmap(vjpFn)");
+  const [, jvpFn] = linearize((x: Tensor) => predict(W, b, x), x);
+  const cols = vmap(jvpFn)(eye(4, { dtype: "float64" })) as Tensor;
+  assertClose(cols, J.T, EXACT, "vmap(jvpFn)");
+  const fwd = vmap((t: Tensor) =>
+    jvp((x: Tensor) => predict(W, b, x), [x], [t])[1]
+  )(
+    eye(4, { dtype: "float64" }),
+  );
+  assertClose(fwd as Tensor, J.T, EXACT, "vmap(jvp)");
+});
+
+Deno.test("hessian() and all four Hessian compositions equal -2 y_k (1 - y_k²) W[k, i] W[k, j]", () => {
+  const { W, b, x, y } = problem(3);
+  const H = closedH(W, y);
+  const opts = { argnums: 2 };
+  const cases: [string, Any][] = [
+    ["hessian", hessian(predict, opts)],
+    ["jacfwd(jacrev)", jacfwd(jacrev(predict, opts), opts)],
+    ["jacfwd(jacfwd)", jacfwd(jacfwd(predict, opts), opts)],
+    ["jacrev(jacrev)", jacrev(jacrev(predict, opts), opts)],
+    ["jacrev(jacfwd)", jacrev(jacfwd(predict, opts), opts)],
+  ];
+  for (const [name, h] of cases) {
+    const got = h(W, b, x) as Tensor;
+    assertShape(got, [5, 4, 4], name);
+    assertClose(got, H, EXACT, name);
+  }
+});
+
+Deno.test("jacrev() and jacfwd() with argnums [0, 1] give dy/dW and dy/db in closed form", () => {
+  const { W, b, x, dy } = problem(4);
+  // dy_k/dW[i, j] = (1 - y_k²) δ_ki x_j; dy/db = diag(1 - y²).
+  const I = eye(5, { dtype: "float64" });
+  const dW = dy.unsqueeze(-1).unsqueeze(-1).mul(I.unsqueeze(-1)).mul(x);
+  const db = I.mul(dy.unsqueeze(-1));
+  for (const jac of [jacrev, jacfwd]) {
+    const [jW, jb] = jac(predict, { argnums: [0, 1] })(W, b, x) as Tensor[];
+    assertShape(jW, [5, 5, 4], `${jac.name} dW`);
+    assertClose(jW, dW, EXACT, `${jac.name} dW`);
+    assertClose(jb, db, EXACT, `${jac.name} db`);
+  }
+  // Negative argnums count from the end.
+  assertClose(
+    jacrev(predict, { argnums: -1 })(W, b, x),
+    closedJ(W, dy),
+    EXACT,
+    "argnums -1",
+  );
+});
+
+Deno.test("jacrev() and jacfwd() give out.shape ++ in.shape for pytree inputs and outputs", () => {
+  const { W, b, x, y, dy } = problem(5);
+  const f = (p: { W: Tensor; b: Tensor }, xs: Tensor[]) => {
+    const out = predict(p.W, p.b, xs[0]);
+    return { y: out, n: [out.square().sum(), xs[1].mul(2)] };
+  };
+  const z = randnT(new Rng(55), [2, 3]);
+  const I = eye(5, { dtype: "float64" });
+  // n = Σ y²: dn/dW[i, j] = 2 y_i (1 - y_i²) x_j, dn/db = 2 y (1 - y²).
+  const g = y.mul(dy).mul(2);
+  const expected = {
+    y: {
+      W: dy.unsqueeze(-1).unsqueeze(-1).mul(I.unsqueeze(-1)).mul(x),
+      b: I.mul(dy.unsqueeze(-1)),
+    },
+    n: [{ W: g.unsqueeze(-1).mul(x), b: g }, {
+      W: tensor(0).to("float64").expand([2, 3, 5, 4]),
+      b: tensor(0).to("float64").expand([2, 3, 5]),
+    }],
+  };
+  for (const jac of [jacrev, jacfwd]) {
+    const got = jac(f)({ W, b }, [x, z]) as Any;
+    assertShape(got.y.W, [5, 5, 4], `${jac.name} y.W`);
+    assertShape(got.n[0].W, [5, 4], `${jac.name} n[0].W`);
+    assertShape(got.n[1].b, [2, 3, 5], `${jac.name} n[1].b`);
+    assertTreeClose(got, expected, EXACT, jac.name);
+    // An array argument differentiates every leaf: [d/dx, d/dz].
+    const [, dz] = (jac(f, { argnums: 1 })({ W, b }, [x, z]) as Any).n[1];
+    assertShape(dz, [2, 3, 2, 3], `${jac.name} d(2z)/dz`);
+    assertClose(
+      dz,
+      eye(6, { dtype: "float64" }).mul(2).reshape([2, 3, 2, 3]),
+      EXACT,
+      `${jac.name} d(2z)/dz`,
+    );
+  }
+});
+
+Deno.test("vmap(jacrev) and vmap(hessian) give the tutorial's batch Jacobian [64, 33, 31] and Hessian [64, 33, 31, 31]", () => {
+  const rng = new Rng(6);
+  const W = randnT(rng, [33, 31]).mul(0.2),
+    b = randnT(rng, [33]),
+    X = randnT(rng, [64, 31]);
+  const Y = predict(W, b, X);
+  const batchJ = vmap(jacrev(predict, { argnums: 2 }), {
+    inDims: [null, null, 0],
+  })(W, b, X) as Tensor;
+  assertShape(batchJ, [64, 33, 31], "batch Jacobian");
+  assertClose(
+    batchJ,
+    Y.square().neg().add(1).unsqueeze(-1).mul(W),
+    EXACT,
+    "batch Jacobian",
+  );
+  const batchH = vmap(hessian(predict, { argnums: 2 }), {
+    inDims: [null, null, 0],
+  })(W, b, X) as Tensor;
+  assertShape(batchH, [64, 33, 31, 31], "batch Hessian");
+  assertClose(batchH, closedH(W, Y), EXACT, "batch Hessian");
+});
+
+Deno.test("jacrev() of the batch-summed output, movedim(1, 0), equals vmap(jacrev) (the sum trick)", () => {
+  const rng = new Rng(7);
+  const W = randnT(rng, [6, 5]).mul(0.5),
+    b = randnT(rng, [6]),
+    X = randnT(rng, [8, 5]);
+  const summed = jacrev((X: Tensor) => predict(W, b, X).sum(0))(X) as Tensor;
+  assertShape(summed, [6, 8, 5], "jacrev of the sum");
+  const viaVmap = vmap(jacrev(predict, { argnums: 2 }), {
+    inDims: [null, null, 0],
+  })(W, b, X) as Tensor;
+  assertClose(summed.movedim(1, 0), viaVmap, EXACT, "sum trick");
+});
+
+Deno.test("hvp of sum(sin(x)) is -sin(x) * v via jvp(grad), vjp(grad), hvp() and vhp()", () => {
+  const rng = new Rng(8);
+  const x = randnT(rng, [7]), v = randnT(rng, [7]);
+  const f = (x: Tensor) => x.sin().sum();
+  const expected = x.sin().neg().mul(v);
+  assertClose(
+    jvp(grad(f), [x], [v])[1] as Tensor,
+    expected,
+    EXACT,
+    "jvp(grad)",
+  );
+  const [, vjpFn] = vjp(grad(f), x);
+  assertClose(vjpFn(v)[0] as Tensor, expected, EXACT, "vjp(grad)");
+  assertClose(hvp(f, [x], [v]), expected, EXACT, "hvp");
+  assertClose(vhp(f, [x], [v]), expected, EXACT, "vhp");
+  // Two arguments: f(x, y) = Σ sin(x) y: H = [[-diag(sin x · y), diag(cos x)], [diag(cos x), 0]].
+  const y = randnT(rng, [7]), w = randnT(rng, [7]);
+  const f2 = (x: Tensor, y: Tensor) => x.sin().mul(y).sum();
+  const hx = x.sin().mul(y).neg().mul(v).add(x.cos().mul(w));
+  const hy = x.cos().mul(v);
+  const [ax, ay] = hvp(f2, [x, y], [v, w]) as Tensor[];
+  assertClose(ax, hx, EXACT, "hvp of two arguments, x");
+  assertClose(ay, hy, EXACT, "hvp of two arguments, y");
+  const [bx, by] = vhp(f2, [x, y], [v, w]) as Tensor[];
+  assertClose(bx, hx, EXACT, "vhp of two arguments, x");
+  assertClose(by, hy, EXACT, "vhp of two arguments, y");
+});
+
+Deno.test("grad(grad) and grad of jacrev give higher derivatives of x³", () => {
+  const x = randnT(new Rng(9), [4]);
+  const f = (x: Tensor) => x.pow(3).sum();
+  const gg = grad((x: Tensor) => grad(f)(x).sum())(x) as Tensor;
+  assertClose(gg, x.mul(6), EXACT, "grad(grad)");
+  const ggg = grad((x: Tensor) =>
+    grad((x: Tensor) => grad(f)(x).sum())(x).sum()
+  )(x) as Tensor;
+  assertClose(ggg, x.mul(0).add(6), EXACT, "grad(grad(grad))");
+  const H = jacrev(grad(f))(x) as Tensor;
+  assertClose(
+    H,
+    eye(4, { dtype: "float64" }).mul(x.mul(6)),
+    EXACT,
+    "jacrev(grad)",
+  );
+});
+
+Deno.test("jacrev(vmap(f)) is block diagonal with the per-example Jacobians", () => {
+  const { W, b } = problem(10);
+  const X = randnT(new Rng(10), [3, 4]);
+  const Y = predict(W, b, X);
+  const J = jacrev(vmap((x: Tensor) => predict(W, b, x)))(X) as Tensor;
+  assertShape(J, [3, 5, 3, 4], "jacrev(vmap)");
+  const blocks = Y.square().neg().add(1).unsqueeze(-1).mul(W); // [3, 5, 4]
+  const I = eye(3, { dtype: "float64" });
+  const expected = blocks.unsqueeze(2).mul(I.unsqueeze(1).unsqueeze(-1)); // [3, 5, 3, 4]
+  assertClose(J, expected, EXACT, "jacrev(vmap)");
+  const Jf = jacfwd(vmap((x: Tensor) => predict(W, b, x)))(X) as Tensor;
+  assertClose(Jf, expected, EXACT, "jacfwd(vmap)");
+});
+
+Deno.test("vmap(vmap(f)) with inDims [0, null] inside [null, 0] gives all pairs", () => {
+  const rng = new Rng(11);
+  const A = randnT(rng, [3, 4]), Bm = randnT(rng, [5, 4]);
+  const dot = (a: Tensor, b: Tensor) => a.mul(b).sum();
+  const pairs = vmap(vmap(dot, { inDims: [0, null] }), { inDims: [null, 0] })(
+    A,
+    Bm,
+  ) as Tensor;
+  assertShape(pairs, [5, 3], "pairs");
+  assertClose(pairs, matmul(Bm, A.T), EXACT, "vmap(vmap(dot))");
+  // Both levels over the same argument's two dims, the inner one at -1.
+  const M = randnT(rng, [3, 5]);
+  const sq = vmap(vmap((x: Tensor) => x.square(), { inDims: -1 }), {
+    inDims: 1,
+    outDims: 1,
+  })(M) as Tensor;
+  assertClose(sq, M.square().T.T, EXACT, "vmap(vmap) over both dims");
+});
+
+Deno.test("vmap(hessian) and vmap(jacfwd) with argnums match stacking per example", () => {
+  const rng = new Rng(12);
+  const f = (x: Tensor, y: Tensor) => x.sin().mul(y.exp()).sum();
+  const X = randnT(rng, [4, 3]), Y = randnT(rng, [4, 3]);
+  const hs = vmap(hessian(f, { argnums: [0, 1] }))(X, Y) as Any;
+  const js = vmap(jacfwd(f, { argnums: [0, 1] }))(X, Y) as Tensor[];
+  for (let i = 0; i < 4; i++) {
+    const h = hessian(f, { argnums: [0, 1] })(
+      X.select(0, i),
+      Y.select(0, i),
+    ) as Any;
+    for (const r of [0, 1]) {
+      for (const c of [0, 1]) {
+        assertClose(
+          hs[r][c].select(0, i),
+          h[r][c],
+          EXACT,
+          `vmap(hessian) [${r}][${c}] entry ${i}`,
+        );
+      }
+    }
+    const j = jacfwd(f, { argnums: [0, 1] })(
+      X.select(0, i),
+      Y.select(0, i),
+    ) as Tensor[];
+    assertClose(js[0].select(0, i), j[0], EXACT, `vmap(jacfwd) x entry ${i}`);
+    assertClose(js[1].select(0, i), j[1], EXACT, `vmap(jacfwd) y entry ${i}`);
+  }
+  // And the mixed block against its closed form: d²f/dx dy = diag(cos x · e^y).
+  assertClose(
+    hs[0][1].select(0, 2),
+    eye(3, { dtype: "float64" }).mul(
+      X.select(0, 2).cos().mul(Y.select(0, 2).exp()),
+    ),
+    EXACT,
+    "d²f/dxdy",
+  );
+});
+
+Deno.test("chunkSize on vmap, jacrev, jacfwd and hessian gives the same results", () => {
+  const rng = new Rng(13);
+  const W = randnT(rng, [9, 7]).mul(0.4),
+    b = randnT(rng, [9]),
+    X = randnT(rng, [10, 7]);
+  const full = vmap(jacrev(predict, { argnums: 2 }), {
+    inDims: [null, null, 0],
+  })(W, b, X) as Tensor;
+  for (const chunkSize of [1, 3, 10, 64]) {
+    const v = vmap(jacrev(predict, { argnums: 2 }), {
+      inDims: [null, null, 0],
+      chunkSize,
+    })(W, b, X);
+    assertClose(v as Tensor, full, EXACT, `vmap chunkSize ${chunkSize}`);
+    const r = jacrev(predict, { argnums: 2, chunkSize })(W, b, X.select(0, 0));
+    assertClose(r, full.select(0, 0), EXACT, `jacrev chunkSize ${chunkSize}`);
+    const f = jacfwd(predict, { argnums: 2, chunkSize })(W, b, X.select(0, 1));
+    assertClose(f, full.select(0, 1), EXACT, `jacfwd chunkSize ${chunkSize}`);
+    const h = hessian(predict, { argnums: 2, chunkSize })(W, b, X.select(0, 2));
+    assertClose(
+      h,
+      closedH(W, predict(W, b, X.select(0, 2))),
+      EXACT,
+      `hessian chunkSize ${chunkSize}`,
+    );
+  }
+  // outDims with chunks: the chunks are concatenated along the output's batch dim.
+  const moved = vmap(
+    (x: Tensor) => x.unsqueeze(0).mul(W.select(1, 0).unsqueeze(1)),
+    { chunkSize: 4, outDims: 2 },
+  )(X);
+  assertShape(moved as Tensor, [9, 7, 10], "outDims 2 with chunkSize");
+  assertClose(
+    moved as Tensor,
+    W.select(1, 0).unsqueeze(-1).unsqueeze(-1).mul(X.T.unsqueeze(0)),
+    EXACT,
+    "outDims 2 with chunkSize",
+  );
+});
+
+Deno.test("no perturbation confusion: d/dx [x * d/dy (x + y)] = 1", () => {
+  const x0 = tensor(1.5, { dtype: "float64" }),
+    one = tensor(1, { dtype: "float64" });
+  // Inner derivative taken at a constant y, and at y = x (a tracer of the outer transform).
+  const atConst = grad((x: Tensor) =>
+    x.mul(grad((y: Tensor) => x.add(y))(one))
+  )(x0) as Tensor;
+  assertClose(atConst, 1, EXACT, "grad of grad, y constant");
+  const atX = grad((x: Tensor) => x.mul(grad((y: Tensor) => x.add(y))(x)))(
+    x0,
+  ) as Tensor;
+  assertClose(atX, 1, EXACT, "grad of grad, y = x");
+  const fwd = jvp(
+    (x: Tensor) =>
+      x.mul(jvp((y: Tensor) => x.add(y), [one], [one])[1] as Tensor),
+    [x0],
+    [one],
+  )[1] as Tensor;
+  assertClose(fwd, 1, EXACT, "jvp of jvp");
+  const mixed = jacfwd((x: Tensor) =>
+    x.mul(jacrev((y: Tensor) => x.add(y))(x))
+  )(x0) as Tensor;
+  assertClose(mixed, 1, EXACT, "jacfwd of jacrev");
+  // The cross derivative d/dx d/dy (x y) = 1, with the inner closure over x.
+  const cross = grad((x: Tensor) => grad((y: Tensor) => x.mul(y))(x0.mul(3)))(
+    x0,
+  ) as Tensor;
+  assertClose(cross, 1, EXACT, "d/dx d/dy (x y)");
+  // vmap inside grad closing over the differentiated value.
+  const xs = randnT(new Rng(14), [3]);
+  const g = grad((s: Tensor) => vmap((x: Tensor) => x.mul(s).sin())(xs).sum())(
+    x0,
+  ) as Tensor;
+  assertClose(
+    g,
+    xs.mul(x0).cos().mul(xs).sum(),
+    EXACT,
+    "grad of vmap closing over s",
+  );
+});
+
+Deno.test("hasAux on grad, valueAndGrad, jvp, vjpWithAux, jacrev, jacfwd and hessian returns the aux undifferentiated", () => {
+  const x = randnT(new Rng(15), [3]);
+  const f = (
+    x: Tensor,
+  ): [Tensor, Any] => [x.sin().sum(), { sq: x.square(), tag: "t", k: 2 }];
+  const expectAux = (aux: Any, what: string) => {
+    assertClose(aux.sq, x.square(), EXACT, `${what} aux.sq`);
+    if (aux.tag !== "t" || aux.k !== 2) {
+      throw new Error(`${what}: constants in aux lost: ${JSON.stringify(aux)}`);
+    }
+  };
+  const [g, aux] = grad(f, { hasAux: true })(x) as [Tensor, Any];
+  assertClose(g, x.cos(), EXACT, "grad");
+  expectAux(aux, "grad");
+  const [[v, aux2], g2] = valueAndGrad(f, { hasAux: true })(x) as Any;
+  assertClose(v, x.sin().sum(), EXACT, "valueAndGrad value");
+  assertClose(g2, x.cos(), EXACT, "valueAndGrad grad");
+  expectAux(aux2, "valueAndGrad");
+  const t = randnT(new Rng(16), [3]);
+  const [y, ty, aux3] = jvp(f, [x], [t], { hasAux: true }) as Any;
+  assertClose(y, x.sin().sum(), EXACT, "jvp out");
+  assertClose(ty, x.cos().mul(t).sum(), EXACT, "jvp tangent");
+  expectAux(aux3, "jvp");
+  const [y4, vjpFn, aux4] = vjpWithAux(f, x);
+  assertClose(y4 as Tensor, x.sin().sum(), EXACT, "vjpWithAux out");
+  assertClose(
+    vjpFn(tensor(2, { dtype: "float64" }))[0] as Tensor,
+    x.cos().mul(2),
+    EXACT,
+    "vjpWithAux cotangent",
+  );
+  expectAux(aux4, "vjpWithAux");
+  const fv = (
+    x: Tensor,
+  ): [Tensor, Any] => [x.sin(), { sq: x.square(), tag: "t", k: 2 }];
+  const [jr, aux5] = jacrev(fv, { hasAux: true })(x) as Any;
+  assertClose(jr, eye(3, { dtype: "float64" }).mul(x.cos()), EXACT, "jacrev");
+  expectAux(aux5, "jacrev");
+  const [jf, aux6] = jacfwd(fv, { hasAux: true })(x) as Any;
+  assertClose(jf, eye(3, { dtype: "float64" }).mul(x.cos()), EXACT, "jacfwd");
+  expectAux(aux6, "jacfwd");
+  const [h, aux7] = hessian(f, { hasAux: true })(x) as Any;
+  assertClose(
+    h,
+    eye(3, { dtype: "float64" }).mul(x.sin().neg()),
+    EXACT,
+    "hessian",
+  );
+  expectAux(aux7, "hessian");
+  // The aux tensors are concrete values, readable outside the transform.
+  if (!(aux7.sq.data() instanceof Float64Array)) {
+    throw new Error("hessian aux is not a concrete float64 tensor");
+  }
+});
+
+Deno.test("plain numbers in arguments are constants to grad, jacrev, jvp and vmap", () => {
+  const x = randnT(new Rng(17), [3]);
+  const f = (x: Tensor, k: number) => x.mul(k).sin().sum();
+  assertClose(
+    grad(f)(x, 2.5) as Tensor,
+    x.mul(2.5).cos().mul(2.5),
+    EXACT,
+    "grad with a number argument",
+  );
+  const g = (p: { w: Tensor; scale: number }) => p.w.mul(p.scale).sum();
+  const gp = grad(g)({ w: x, scale: 3 }) as Any;
+  assertClose(
+    gp.w,
+    x.mul(0).add(3),
+    EXACT,
+    "grad of a pytree holding a number",
+  );
+  if (gp.scale !== 3) {
+    throw new Error(
+      `the number leaf of the gradient pytree is ${gp.scale}, expected 3 kept as is`,
+    );
+  }
+  assertClose(
+    jacrev((x: Tensor, k: number) => x.mul(k), { argnums: 0 })(x, 4) as Tensor,
+    eye(3, { dtype: "float64" }).mul(4),
+    EXACT,
+    "jacrev with a number argument",
+  );
+  const [, t] = jvp((x: Tensor) => x.mul(2).add(1), [x], [x.mul(0).add(1)]);
+  assertClose(t as Tensor, x.mul(0).add(2), EXACT, "jvp with number operands");
+  const X = randnT(new Rng(18), [4, 3]);
+  const vm = vmap((x: Tensor, k: number) => x.mul(k), { inDims: [0, null] })(
+    X,
+    5,
+  ) as Tensor;
+  assertClose(vm, X.mul(5), EXACT, "vmap with a number argument");
+});
+
+Deno.test("vmap() takes inDims as pytrees and negative dims, and outDims per output", () => {
+  const rng = new Rng(19);
+  const p = { a: randnT(rng, [3, 4]), b: randnT(rng, [4, 3]) };
+  const list = [randnT(rng, [2, 3]), randnT(rng, [4])];
+  const f = (
+    p: { a: Tensor; b: Tensor },
+    l: Tensor[],
+  ) => [p.a.add(p.b).mul(l[0].sum()), l[1].sum()];
+  // p.a batched at dim 0, p.b at -1, l[0] at 1, l[1] unbatched.
+  const out = vmap(f, {
+    inDims: [{ a: 0, b: -1 }, [1, null]],
+    outDims: [1, 0],
+  })(p, list) as Tensor[];
+  const expected0 = stackOf(
+    3,
+    (i) =>
+      p.a.select(0, i).add(p.b.select(-1, i)).mul(list[0].select(1, i).sum()),
+  );
+  assertClose(out[0], expected0.movedim(0, 1), EXACT, "output 0 at outDims 1");
+  assertClose(
+    out[1],
+    list[1].sum().expand([3]),
+    EXACT,
+    "unbatched output 1 broadcast at outDims 0",
+  );
+});
+
+Deno.test("vmap of grad, jvp and vjp of a two-argument function match per-example derivatives", () => {
+  const rng = new Rng(20);
+  const f = (w: Tensor, x: Tensor) => w.matmul(x).tanh().sum();
+  const Wb = randnT(rng, [4, 3, 2]), Xb = randnT(rng, [2, 4]);
+  const g = vmap(grad(f, { argnums: [0, 1] }), { inDims: [0, 1] })(
+    Wb,
+    Xb,
+  ) as Tensor[];
+  for (let i = 0; i < 4; i++) {
+    const [gw, gx] = grad(f, { argnums: [0, 1] })(
+      Wb.select(0, i),
+      Xb.select(1, i),
+    ) as Tensor[];
+    assertClose(g[0].select(0, i), gw, EXACT, `vmap(grad) w entry ${i}`);
+    assertClose(g[1].select(0, i), gx, EXACT, `vmap(grad) x entry ${i}`);
+    // And against central differences of f itself.
+    const [fdw] = centralDiff((w: Tensor) => f(w, Xb.select(1, i)), [
+      Wb.select(0, i),
+    ], [eye(3, 2, { dtype: "float64" })]);
+    assertClose(gw.mul(eye(3, 2, { dtype: "float64" })).sum(), fdw, {
+      rtol: 1e-6,
+      atol: 1e-6,
+    }, `grad vs difference, entry ${i}`);
+  }
+});
