@@ -6,12 +6,10 @@
  */
 import { allclose, type Tensor } from "../mod.ts";
 
+/** `CI` is set; read only when env access is already granted (no prompt). */
 function envCI(): boolean {
-  try {
-    return Deno.env.get("CI") !== undefined;
-  } catch {
-    return false; // no --allow-env: not CI
-  }
+  const q = Deno.permissions.querySync({ name: "env", variable: "CI" });
+  return q.state === "granted" && Deno.env.get("CI") !== undefined;
 }
 
 /** Fewer timing runs: `--quick` on the command line, or `CI` set. */

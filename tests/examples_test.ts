@@ -1,0 +1,90 @@
+/**
+ * Runs each example in examples/ as a subprocess (no permissions, `--quick`
+ * timings) and checks that it exits 0 and prints what the tutorial prints.
+ * The examples throw on any disagreement between methods, so exit code 0
+ * means every check in them passed.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+async function runExample(name: string): Promise<string> {
+  const file = fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", file, "--quick"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(
+    out.code,
+    0,
+    `${name} exited with ${out.code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`,
+  );
+  assert.match(
+    stdout,
+    /All results agree\.\n*$/,
+    `${name} did not finish:\n${stdout}`,
+  );
+  return stdout;
+}
+
+function expectLines(name: string, stdout: string, lines: (string | RegExp)[]) {
+  for (const l of lines) {
+    const found = typeof l === "string" ? stdout.includes(l) : l.test(stdout);
+    assert.ok(found, `${name}: expected ${l} in the output:\n${stdout}`);
+  }
+}
+
+Deno.test("examples/jacobians_hessians.ts runs the torch.func tutorial and its checks pass", async () => {
+  const name = "jacobians_hessians.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    "jacobian.shape = [16, 16]",
+    "ok: vmap(vjpFn)(eye(16)) == loop",
+    "ok: jacrev(predict, { argnums: 2 }) == loop",
+    "jacrev(predict, { argnums: [0, 1] }): [16, 16, 16] and [16, 16]",
+    "weight.shape = [2048, 32]",
+    "weight.shape = [32, 2048]",
+    /jacfwd time: [\d.]+ ms, jacrev time: [\d.]+ ms/,
+    "hessian shape [32, 512, 512]",
+    "ok: jacrev(jacrev) == closed form",
+    "ok: jacrev(jacfwd) == closed form",
+    "vmap(jacrev(predict)) shape: [64, 33, 31]",
+    "ok: vmap(jacrev) == sum trick",
+    "vmap(hessian(predict)) shape: [64, 33, 31, 31]",
+    "ok: vjp(grad(f)) == jvp(grad(f))",
+    /Performance delta: /,
+    /per call \(mean of \d+ runs\)/,
+  ]);
+});
+
+Deno.test("examples/batched_hessian.ts computes per-sample Hessians four ways and the hasAux critic", async () => {
+  const name = "batched_hessian.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    "batched Hessian shape: [64, 8, 8]",
+    "ok: vmap(hessian(f)) == loop of autograd.grad rows",
+    "ok: loop of jacfwd(jacrev(f)) == vmap(hessian(f))",
+    "dq1/da [2], dq2/da [2], aux.features [32]",
+    "vmap(hessian(q1, { hasAux: true })): [32, 2, 2]",
+    "grad(tdLoss, { hasAux: true }): grads w1 [32, 8], b1 [32], wq [2, 32], bq [2]; aux.tdErr [32]",
+    "ok: grads.w1 == mean(2 td ∇q) over per-sample gradients",
+    /improvement with vmap\(hessian\)|slower than/,
+  ]);
+});
+
+Deno.test("examples/mindspore_style.ts matches closed forms with argnums and inDims", async () => {
+  const name = "mindspore_style.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    "jacrev(f, { argnums: [0, 1, 2] }): [5, 5], [5, 5], [5, 5]",
+    "hessian(g, { argnums: [0, 1] }): [[[5, 5], [5, 5]], [[5, 5], [5, 5]]]",
+    "ok: hessian == -2 y (1 - y²) W[k, i] W[k, j]",
+    "vmap(jacrev, in_axes=(None, None, 0)): [8, 16, 16]",
+    "vmap(jacrev, in_axes=(None, None, 1), out_axes=-1): [16, 16, 8]",
+    "vmap(hessian, in_axes=(None, None, 0)): [8, 16, 16, 16]",
+    /Performance delta: /,
+  ]);
+});
