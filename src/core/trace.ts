@@ -75,6 +75,9 @@ export function bind<P extends Prim>(
     if (t !== null && (top === null || t.main.level > top.main.level)) top = t;
   }
   if (top === null) return evalPrim(prim, args, params);
+  // A tracer kept past its transform's end (stored in a closure or outer
+  // variable) must not be silently processed by a finished trace.
+  if (!top.main.alive) escaped(top.main);
   const raised = args.map((a) => raise(top!, a));
   const out = top.process(prim, raised, params);
   return out._trace !== null ? out._trace.lower(out) : out;
