@@ -54,6 +54,11 @@ function checkNumber(what: string, x: unknown): number {
 /** Short description of an unexpected value for error messages. */
 export function describe(x: unknown): string {
   if (x === null) return "null";
+  if (x === undefined) return "undefined";
+  // Tracers are Tensors too: name the public type, not the internal class.
+  if (x instanceof Tensor) {
+    return `a ${x.dtype} tensor of shape [${x.shape.join(", ")}]`;
+  }
   if (Array.isArray(x)) return `an array of length ${x.length}`;
   if (typeof x === "object") {
     return `an object (${(x as object).constructor?.name ?? "Object"})`;

@@ -119,26 +119,25 @@ export function splitAux(
 export function flattenOutput(what: string, out: unknown): [Tensor[], TreeDef] {
   const [leaves, def] = flatten(out);
   const bad = findConst(def);
-  if (leaves.length === 0 || bad !== undefined) {
+  if (leaves.length === 0 || bad !== null) {
     throw new TypeError(
       `${what}: the function must return a tensor or arrays/objects of tensors, got ${
-        describe(bad ?? out)
+        describe(bad !== null ? bad.value : out)
       }`,
     );
   }
   return [leaves, def];
 }
 
-function findConst(def: TreeDef): unknown {
-  if (def.kind === "const") {
-    return def.value === undefined ? "undefined" : def.value;
-  }
-  if (def.kind === "leaf") return undefined;
+/** The first non-tensor leaf (boxed, since it may be undefined itself), or null. */
+function findConst(def: TreeDef): { value: unknown } | null {
+  if (def.kind === "const") return { value: def.value };
+  if (def.kind === "leaf") return null;
   for (const c of def.children) {
     const v = findConst(c);
-    if (v !== undefined) return v;
+    if (v !== null) return v;
   }
-  return undefined;
+  return null;
 }
 
 /** Checks a tangent or cotangent against its primal. */

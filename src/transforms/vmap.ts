@@ -3,7 +3,7 @@
  * @module
  */
 import type { Dim } from "../core/rules/batch.ts";
-import { fmtShape, normAxis } from "../shape.ts";
+import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
 import { describe } from "../ops/scalar.ts";
@@ -23,6 +23,19 @@ export interface VmapOptions {
   outDims?: number | readonly number[];
   /** Process at most this many batch entries at a time (bounded memory). */
   chunkSize?: number;
+}
+
+/** A batch dim normalised against `rank`, or an error naming `what` (the option and the tensor). */
+function batchAxis(d: number, rank: number, what: string): number {
+  if (!Number.isInteger(d)) {
+    throw new TypeError(`vmap: ${what} is not an integer`);
+  }
+  if (d < -rank || d >= rank) {
+    throw new RangeError(
+      `vmap: ${what} is out of range (expected ${-rank} <= dim < ${rank})`,
+    );
+  }
+  return d < 0 ? d + rank : d;
 }
 
 /** Pairs each tensor leaf of `arg` with its batch dim from `spec`. */
@@ -100,10 +113,10 @@ export function vmap<F extends (...args: never[]) => unknown>(
     let size = -1, sizeFrom = "";
     const dims = pairs.map(([t, d, path]) => {
       if (d === null) return null;
-      const axis = normAxis(
+      const axis = batchAxis(
         d,
         t.ndim,
-        `vmap: inDims for ${path} (shape ${fmtShape(t.shape)})`,
+        `inDims ${d} for ${path} of shape ${fmtShape(t.shape)}`,
       );
       const n = t.shape[axis];
       if (size < 0) {
@@ -149,7 +162,11 @@ export function vmap<F extends (...args: never[]) => unknown>(
             `vmap: outDims has no entry for output ${j}`,
           );
         }
-        return normAxis(d, rank + 1, "vmap: outDims");
+        return batchAxis(
+          d,
+          rank + 1,
+          `outDims ${d} for output ${j} (a result of rank ${rank + 1})`,
+        );
       },
       chunkSize,
     );
