@@ -7,6 +7,7 @@ import type { Tree } from "../tree.ts";
 import { grad } from "./grad.ts";
 import { jacfwd, type JacobianOptions, jacrev } from "./jacobian.ts";
 import { jvp, vjp } from "./vjp.ts";
+import { normArgnums } from "./args.ts";
 
 type Fn = (...args: never[]) => unknown;
 // deno-lint-ignore no-explicit-any
@@ -27,8 +28,16 @@ export function hessian<F extends Fn>(
   options: JacobianOptions = {},
 ): (...args: Parameters<F>) => Any {
   const { argnums = 0, hasAux = false, chunkSize } = options;
+  if (typeof f !== "function") {
+    throw new TypeError(`hessian: expected a function, got ${typeof f}`);
+  }
   const inner = jacrev(f, { argnums, hasAux });
-  return jacfwd(inner, { argnums, hasAux, chunkSize });
+  const outer = jacfwd(inner, { argnums, hasAux, chunkSize });
+  return (...args: Parameters<F>) => {
+    // Checked here so that the error names hessian, not the jacfwd inside it.
+    normArgnums("hessian", argnums, args.length);
+    return outer(...args);
+  };
 }
 
 /** All argument positions of a call with `n` arguments (one index when n is 1). */
