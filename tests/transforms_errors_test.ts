@@ -330,6 +330,11 @@ Deno.test("transforms reject non-functions, int32 and tensor-free differentiated
     "jacrev: expected a function",
   );
   assertThrowsWith(
+    () => hessian(null as Any),
+    TypeError,
+    "hessian: expected a function",
+  );
+  assertThrowsWith(
     () => grad((a: Tensor) => a.sum())(tensor([1, 2], { dtype: "int32" })),
     TypeError,
     "argument 0 is an int32 tensor",
