@@ -7,6 +7,7 @@ import { Tensor } from "../tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { type BatchRule, batchRules, type Dim } from "./rules/batch.ts";
 import { bind, type MainTrace, Trace } from "./trace.ts";
+import { abstractEval } from "./rules/abstract_eval.ts";
 import { type Basis, basisRule, materialize } from "./basis.ts";
 
 export class BatchTracer extends Tensor {
@@ -52,6 +53,22 @@ export class BatchTrace extends Trace {
     return b.bdim === null ? b.val : t;
   }
   process<P extends Prim>(
+    prim: P,
+    args: Tensor[],
+    params: PrimParams[P],
+  ): Tensor {
+    try {
+      return this.#process(prim, args, params);
+    } catch (e) {
+      // The rules see shapes with the batch dim; a user's shape error should
+      // name the per-example shapes. Validating them throws that error (and
+      // costs nothing when nothing failed).
+      abstractEval(prim, args, params);
+      throw e;
+    }
+  }
+
+  #process<P extends Prim>(
     prim: P,
     args: Tensor[],
     params: PrimParams[P],
