@@ -10,12 +10,7 @@ import * as E from "../../ops/elementwise.ts";
 import { broadcastTo, instantiate } from "../../ops/broadcast.ts";
 import { reshape } from "../../ops/layout.ts";
 import type { Tensor } from "../../tensor.ts";
-import type {
-  BinaryPrim,
-  Prim,
-  PrimParams,
-  UnaryPrim,
-} from "../primitives.ts";
+import type { BinaryPrim, Prim, PrimParams, UnaryPrim } from "../primitives.ts";
 import { bind } from "../trace.ts";
 
 type T = Tensor | null;
