@@ -100,6 +100,8 @@ export interface Result {
   max_err?: number;
   error?: string;
   note?: string;
+  /** With --rounds > 1: each round's median (see rounds.ts). */
+  round_ms?: number[];
 }
 
 export interface PeerRun {

@@ -9,7 +9,15 @@ export interface Report {
   generated: string;
   quick: boolean;
   seed: number;
-  machine: { os: string; cpus: number | null; deno: string; v8: string };
+  machine: {
+    os: string;
+    cpus: number | null;
+    deno: string;
+    v8: string;
+    /** 1-minute load average before the first peer and after each one. */
+    load: number[];
+  };
+  rounds: number;
   setup: Step[];
   peers: Record<string, unknown>[];
   results: Result[];

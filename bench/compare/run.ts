@@ -1,10 +1,12 @@
-// `deno task bench:compare [--quick] [--only=jacobi,pytorch] [--seed=N]`
+// `deno task bench:compare [--quick] [--only=jacobi,pytorch] [--seed=N]
+//   [--rounds=N]`
 //
 // Runs the seed workloads of issue 6 on jacobi, PyTorch, JAX, jax-js and
 // TensorFlow.js, one peer after another on the same seeded data, and writes
 // bench/results/compare.{json,md,svg}. --quick runs each variant once (a smoke
 // test of the whole pipeline) and writes compare-quick.* instead, so that it
-// never overwrites real measurements.
+// never overwrites real measurements. --rounds=N runs all peers N times in
+// turn and keeps the median of the rounds (rounds.ts).
 
 import { writeData } from "./data.ts";
 import { describe, fillMissing, PEERS, type Result } from "./peers.ts";
@@ -12,6 +14,7 @@ import { runPeer } from "./peers.ts";
 import type { Report } from "./report.ts";
 import { renderMarkdown } from "./report_md.ts";
 import { renderSvg } from "./report_svg.ts";
+import { mergeRounds } from "./rounds.ts";
 import { ensureJax, ensureNpm, ensureTorch, type Step } from "./setup.ts";
 
 const args = new Set(Deno.args);
@@ -20,6 +23,7 @@ const flag = (name: string) =>
 const quick = args.has("--quick");
 const seed = Number(flag("seed") ?? 0);
 const only = flag("only")?.split(",");
+const roundCount = Math.max(1, Number(flag("rounds") ?? 1));
 const peers = PEERS.filter((p) => !only || only.includes(p.name));
 
 // Paths below are relative to the repository root.
@@ -43,36 +47,41 @@ for (const need of new Set(peers.map((p) => p.needs))) {
 
 const dir = await Deno.makeTempDir({ prefix: "jacobi-compare-" });
 const manifest = await writeData(dir, seed, quick);
-const results: Result[] = [];
+const rounds: Result[][] = [];
 const metas: Record<string, unknown>[] = [];
+const load = [loadAverage()];
 try {
-  for (const peer of peers) {
-    const failed = steps.find((s) =>
-      s.name === peer.needs && s.status === "failed"
-    );
-    if (failed) {
-      const before = results.length;
-      fillMissing(
-        peer,
-        results,
-        `setup of ${failed.name} failed: ${failed.detail}`,
+  for (let round = 1; round <= roundCount; round++) {
+    const results: Result[] = [];
+    for (const peer of peers) {
+      const failed = steps.find((s) =>
+        s.name === peer.needs && s.status === "failed"
       );
-      log(`${peer.name}: skipped (${describe(results[before])})`);
-      continue;
+      if (failed) {
+        const before = results.length;
+        const why = `setup of ${failed.name} failed: ${failed.detail}`;
+        fillMissing(peer, results, why);
+        log(`${peer.name}: skipped (${describe(results[before])})`);
+        continue;
+      }
+      log(roundCount > 1 ? `${peer.name} (round ${round})` : peer.name);
+      // A variant may run long (PyTorch's jacrev(jacrev) on W4 takes
+      // seconds), but a peer that prints nothing for minutes is hung.
+      const idleMs = quick ? 120_000 : 240_000;
+      const run = await runPeer(peer, manifest, idleMs, log);
+      results.push(...run.results);
+      metas.push(...run.meta);
+      log(
+        `  ${peer.name}: ${run.seconds.toFixed(0)} s, ${run.restarts} restarts`,
+      );
+      load.push(loadAverage());
     }
-    log(`${peer.name}`);
-    // A variant may run long (PyTorch's jacrev(jacrev) on W4 takes seconds),
-    // but a peer that prints nothing for minutes is hung.
-    const run = await runPeer(peer, manifest, quick ? 120_000 : 240_000, log);
-    results.push(...run.results);
-    metas.push(...run.meta);
-    log(
-      `  ${peer.name}: ${run.seconds.toFixed(0)} s, ${run.restarts} restarts`,
-    );
+    rounds.push(results);
   }
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
+const results = mergeRounds(rounds);
 
 const report: Report = {
   generated: new Date().toISOString(),
@@ -83,7 +92,9 @@ const report: Report = {
     cpus: navigator.hardwareConcurrency ?? null,
     deno: Deno.version.deno,
     v8: Deno.version.v8,
+    load: load.filter((l): l is number => l !== null),
   },
+  rounds: roundCount,
   setup: steps,
   // One meta line per process start: keep the first of each peer.
   peers: metas.filter((m, i) =>
@@ -105,3 +116,12 @@ log(
     report.seconds.toFixed(0)
   } s`,
 );
+
+/** The 1-minute load average, to tell a quiet run from a noisy one. */
+function loadAverage(): number | null {
+  try {
+    return Deno.loadavg()[0]; // --allow-sys=loadavg (reading /proc needs -A)
+  } catch {
+    return null;
+  }
+}
