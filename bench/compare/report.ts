@@ -18,6 +18,8 @@ export interface Report {
     load: number[];
   };
   rounds: number;
+  /** git HEAD, and whether mod.ts/src/crates had uncommitted changes. */
+  revision: string;
   setup: Step[];
   peers: Record<string, unknown>[];
   results: Result[];

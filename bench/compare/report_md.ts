@@ -41,7 +41,8 @@ export function renderMarkdown(report: Report): string {
     "",
     `${report.generated}, ${report.machine.os}, ${report.machine.cpus} CPUs, ` +
       `Deno ${report.machine.deno} (V8 ${report.machine.v8}); seed ` +
-      `${report.seed}; ${report.rounds} round(s); load average ` +
+      `${report.seed}; jacobi at ${report.revision}; ` +
+      `${report.rounds} round(s); load average ` +
       `${report.machine.load.map((l) => l.toFixed(1)).join(" → ")}` +
       `${
         report.quick ? "; **--quick: smoke test, timings meaningless**" : ""

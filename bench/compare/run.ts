@@ -95,6 +95,7 @@ const report: Report = {
     load: load.filter((l): l is number => l !== null),
   },
   rounds: roundCount,
+  revision: await revision(),
   setup: steps,
   // One meta line per process start: keep the first of each peer.
   peers: metas.filter((m, i) =>
@@ -124,4 +125,20 @@ function loadAverage(): number | null {
   } catch {
     return null;
   }
+}
+
+/** The commit measured, and whether the library's files differ from it. */
+async function revision(): Promise<string> {
+  const git = async (...args: string[]) => {
+    try {
+      const out = await new Deno.Command("git", { args }).output();
+      return new TextDecoder().decode(out.stdout).trim();
+    } catch {
+      return "";
+    }
+  };
+  const head = await git("rev-parse", "--short", "HEAD");
+  const dirty = await git("status", "--porcelain", "mod.ts", "src", "crates");
+  const n = dirty ? dirty.split("\n").length : 0;
+  return n ? `${head} + ${n} uncommitted paths in mod.ts/src/crates` : head;
 }
