@@ -10,7 +10,16 @@
  * - vmap of jvp, of vjpFn and of grad against stacking.
  * @module
  */
-import { grad, jvp, type Tensor, vjp, vmap } from "../mod.ts";
+import {
+  grad,
+  hessian,
+  jacfwd,
+  jacrev,
+  jvp,
+  type Tensor,
+  vjp,
+  vmap,
+} from "../mod.ts";
 import { CASES, type OpCase } from "./primitives_cases.ts";
 import {
   assertClose,
@@ -204,6 +213,64 @@ function checkVmap(c: OpCase, seed: number): void {
   }
 }
 
+/** Σ_i J_i · t_i: Jacobian blocks [out ++ in_i] contracted with inputs t_i. */
+function contract(
+  blocks: Tensor[],
+  ts: Tensor[],
+  outShape: readonly number[],
+): Tensor {
+  const n = outShape.reduce((a, b) => a * b, 1);
+  return blocks
+    .map((J, i) =>
+      J.reshape([n, ts[i].size]).matmul(ts[i].reshape([ts[i].size]))
+    )
+    .reduce((a, b) => a.add(b))
+    .reshape(outShape);
+}
+
+function checkJacobians(c: OpCase, seed: number): void {
+  const s = setup(c, seed);
+  const all = { argnums: s.xs.map((_, i) => i) };
+  const tol = { rtol: s.exactTol, atol: s.exactTol };
+  const fwd = jacfwd(s.f, all)(...s.xs) as Tensor[];
+  const rev = jacrev(s.f, all)(...s.xs) as Tensor[];
+  s.xs.forEach((x, i) => {
+    assertShape(fwd[i], [...s.y.shape, ...x.shape], `jacfwd block ${i}`);
+    assertClose(rev[i], fwd[i], tol, `jacrev vs jacfwd block ${i}`);
+  });
+  const [, jt] = jvp(s.f, s.xs, s.ts) as [Tensor, Tensor];
+  assertClose(contract(fwd, s.ts, s.y.shape), jt, tol, "jacfwd · t vs jvp");
+  if (c.firstOrderOnly) return;
+  // hessian of ⟨f, c⟩: row i of blocks, contracted with t, is (H t)_i = jvp(grad).
+  const obj = (...xs: Tensor[]) => s.f(...xs).mul(s.c).sum();
+  const H = hessian(obj, all)(...s.xs) as Tensor[][];
+  const [, ht] = jvp(scalarised(s, s.f), s.xs, s.ts) as [Tensor[], Tensor[]];
+  s.xs.forEach((x, i) => {
+    assertClose(
+      contract(H[i], s.ts, x.shape),
+      ht[i],
+      tol,
+      `hessian row ${i} · t vs jvp(grad)`,
+    );
+    s.xs.forEach((_, j) => {
+      assertClose(
+        H[i][j],
+        H[j][i].permute(permSwap(s.xs[j].ndim, x.ndim)),
+        tol,
+        `hessian block [${i}][${j}] symmetric`,
+      );
+    });
+  });
+}
+
+/** Permutation taking a [b ++ a] block to [a ++ b] (ranks rb, ra). */
+function permSwap(rb: number, ra: number): number[] {
+  return [
+    ...Array.from({ length: ra }, (_, k) => rb + k),
+    ...Array.from({ length: rb }, (_, k) => k),
+  ];
+}
+
 function checkVmapOfDerivatives(c: OpCase, seed: number): void {
   const s = setup(c, seed);
   const rng = new Rng(seed + 2);
@@ -257,6 +324,8 @@ CASES.forEach((c, idx) => {
         () => checkSecondOrder(c, seed),
       );
     }
+    Deno.test(`${c.name}: jacrev, jacfwd and hessian agree with each other and with jvp`, () =>
+      checkJacobians(c, seed));
     Deno.test(`${c.name}: vmap of jvp, vjpFn and grad matches stacking`, () =>
       checkVmapOfDerivatives(c, seed));
   }

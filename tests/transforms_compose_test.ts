@@ -548,3 +548,169 @@ Deno.test("vmap of grad, jvp and vjp of a two-argument function match per-exampl
     }, `grad vs difference, entry ${i}`);
   }
 });
+
+Deno.test("jacrev, jacfwd, grad, hessian and vmap give zeros of the right shape for outputs independent of the input", () => {
+  const rng = new Rng(21);
+  const x = randnT(rng, [3]), c = randnT(rng, [2]);
+  const zeros = (shape: number[]) => tensor(0).to("float64").expand(shape);
+  assertClose(
+    jacrev((_x: Tensor) => c.sin())(x),
+    zeros([2, 3]),
+    EXACT,
+    "jacrev",
+  );
+  assertClose(
+    jacfwd((_x: Tensor) => c.sin())(x),
+    zeros([2, 3]),
+    EXACT,
+    "jacfwd",
+  );
+  assertClose(
+    grad((_x: Tensor) => c.sum())(x) as Tensor,
+    zeros([3]),
+    EXACT,
+    "grad",
+  );
+  assertClose(
+    grad((x: Tensor) => x.detach().sum())(x) as Tensor,
+    zeros([3]),
+    EXACT,
+    "grad through detach",
+  );
+  assertClose(
+    hessian((x: Tensor) => x.mul(2).sum())(x),
+    zeros([3, 3]),
+    EXACT,
+    "hessian of a linear function",
+  );
+  const X = randnT(rng, [4, 3]);
+  assertClose(
+    vmap(jacrev((_x: Tensor) => c.sin()))(X) as Tensor,
+    zeros([4, 2, 3]),
+    EXACT,
+    "vmap(jacrev)",
+  );
+  assertClose(
+    jacrev(vmap((_x: Tensor) => c.sum()))(X),
+    zeros([4, 4, 3]),
+    EXACT,
+    "jacrev(vmap)",
+  );
+  assertClose(
+    vmap((_x: Tensor) => c)(X) as Tensor,
+    c.expand([4, 2]),
+    EXACT,
+    "vmap of an unbatched output",
+  );
+});
+
+Deno.test("jacrev, jacfwd and hessian of rank-0 inputs and outputs have rank-0 shapes", () => {
+  const s = tensor(0.7, { dtype: "float64" }), v = randnT(new Rng(22), [3]);
+  assertClose(
+    jacrev((s: Tensor) => s.sin())(s),
+    s.cos(),
+    EXACT,
+    "jacrev scalar → scalar",
+  );
+  assertClose(
+    jacfwd((s: Tensor) => s.sin().mul(v))(s),
+    s.cos().mul(v),
+    EXACT,
+    "jacfwd scalar → [3]",
+  );
+  assertClose(
+    jacrev((v: Tensor) => v.square().sum())(v),
+    v.mul(2),
+    EXACT,
+    "jacrev [3] → scalar",
+  );
+  assertClose(
+    hessian((s: Tensor) => s.sin())(s),
+    s.sin().neg(),
+    EXACT,
+    "hessian scalar",
+  );
+  // A size-1 output of rank 2 is a scalar for grad.
+  assertClose(
+    grad((v: Tensor) => v.sum().reshape([1, 1]))(v) as Tensor,
+    v.mul(0).add(1),
+    EXACT,
+    "grad of a [1, 1] output",
+  );
+});
+
+Deno.test("jacrev and vmap handle empty tensors", () => {
+  const e = randnT(new Rng(23), [0]);
+  assertShape(jacrev((x: Tensor) => x.sin())(e), [0, 0], "jacrev of [0]");
+  assertShape(
+    vmap((x: Tensor) => x.sin())(randnT(new Rng(23), [0, 3])) as Tensor,
+    [0, 3],
+    "vmap over a batch of 0",
+  );
+});
+
+Deno.test("jacrev with several outputs and jacfwd with several inputs give the same blocks with and without chunkSize", () => {
+  const rng = new Rng(24);
+  const x = randnT(rng, [5]), y = randnT(rng, [5]);
+  const f = (
+    x: Tensor,
+    y: Tensor,
+  ) => [x.sin().mul(y), x.mul(y).sum(), { z: y.exp().reshape([5, 1]) }];
+  const ref = jacrev(f, { argnums: [0, 1] })(x, y);
+  for (const chunkSize of [1, 2, 4]) {
+    assertTreeClose(
+      jacrev(f, { argnums: [0, 1], chunkSize })(x, y),
+      ref,
+      EXACT,
+      `jacrev chunkSize ${chunkSize}`,
+    );
+    assertTreeClose(
+      jacfwd(f, { argnums: [0, 1], chunkSize })(x, y),
+      ref,
+      EXACT,
+      `jacfwd chunkSize ${chunkSize}`,
+    );
+  }
+  // The blocks themselves: d(sin x · y)/dx = diag(cos x · y), d(e^y)/dy = diag(e^y) as [5, 1, 5].
+  const I = eye(5, { dtype: "float64" });
+  assertClose(ref[0][0], I.mul(x.cos().mul(y)), EXACT, "d(sin x · y)/dx");
+  assertClose(
+    ref[2].z[1],
+    I.mul(y.exp()).reshape([5, 1, 5]),
+    EXACT,
+    "d(e^y)/dy",
+  );
+});
+
+Deno.test("vmap(hvp) and vmap(vhp) over the identity give the Hessian of sum(sin(x))", () => {
+  const x = randnT(new Rng(25), [4]);
+  const f = (x: Tensor) => x.sin().sum();
+  const H = eye(4, { dtype: "float64" }).mul(x.sin().neg());
+  assertClose(
+    vmap((v: Tensor) => hvp(f, [x], [v]))(
+      eye(4, { dtype: "float64" }),
+    ) as Tensor,
+    H,
+    EXACT,
+    "vmap(hvp)",
+  );
+  assertClose(
+    vmap((v: Tensor) => vhp(f, [x], [v]))(
+      eye(4, { dtype: "float64" }),
+    ) as Tensor,
+    H,
+    EXACT,
+    "vmap(vhp)",
+  );
+});
+
+Deno.test("vjp of a pytree output takes a cotangent of the same structure", () => {
+  const rng = new Rng(26);
+  const x = randnT(rng, [3]),
+    ca = randnT(rng, [3]),
+    cb = tensor(0.5, { dtype: "float64" });
+  const [out, vjpFn] = vjp((x: Tensor) => ({ a: x.sin(), b: [x.sum()] }), x);
+  assertClose((out as Any).a, x.sin(), EXACT, "output a");
+  const [g] = vjpFn({ a: ca, b: [cb] } as Any) as Tensor[];
+  assertClose(g, x.cos().mul(ca).add(0.5), EXACT, "cotangent");
+});
