@@ -213,6 +213,51 @@ function checkVmap(c: OpCase, seed: number): void {
   }
 }
 
+/**
+ * vmap(vmap(f)): an outer batch of 2 at dim 0 and an inner batch of 3 at
+ * dim -1; with several arguments, also the first one batched only by the
+ * outer vmap (inner inDims null).
+ */
+function checkNestedVmap(c: OpCase, seed: number): void {
+  const rng = new Rng(seed + 3);
+  const nargs = c.args(rng).length;
+  const innerCombos: Dim[][] = [Array(nargs).fill(-1)];
+  if (nargs > 1) innerCombos.push([null, ...Array(nargs - 1).fill(-1)]);
+  for (const inner of innerCombos) {
+    const samples = Array.from(
+      { length: 2 },
+      () => Array.from({ length: 3 }, () => c.args(rng)),
+    );
+    const args = samples[0][0].map((_, j) =>
+      stackOf(
+        2,
+        (o) => (inner[j] === null
+          ? samples[o][0][j]
+          : stackOf(3, (i) =>
+            samples[o][i][j]).movedim(0, -1)),
+      )
+    );
+    const got = vmap(vmap(c.fn, { inDims: inner }), { inDims: 0 })(...args);
+    const expected = stackOf(
+      2,
+      (o) =>
+        stackOf(3, (i) =>
+          c.fn(
+            ...samples[o][i].map((
+              x,
+              j,
+            ) => (inner[j] === null ? samples[o][0][j] : x)),
+          )),
+    );
+    assertClose(
+      got,
+      expected,
+      {},
+      `vmap(vmap(f, inDims [${inner.map(String)}]))`,
+    );
+  }
+}
+
 /** Σ_i J_i · t_i: Jacobian blocks [out ++ in_i] contracted with inputs t_i. */
 function contract(
   blocks: Tensor[],
@@ -329,6 +374,8 @@ CASES.forEach((c, idx) => {
     Deno.test(`${c.name}: vmap of jvp, vjpFn and grad matches stacking`, () =>
       checkVmapOfDerivatives(c, seed));
   }
+  Deno.test(`${c.name}: vmap(vmap(f)) matches a double loop`, () =>
+    checkNestedVmap(c, seed));
   Deno.test(`${c.name}: vmap matches stacking f(x[i]) for inDims 0, 1, -1 and null`, () =>
     checkVmap(c, seed));
 });
