@@ -154,7 +154,7 @@ function checkSecondOrder(c: OpCase, seed: number): void {
 
 type Dim = number | null;
 
-/** Batch dims to try: all 0, all -1, all 1, and each argument unbatched in turn. */
+/** Batch dims to try: all 0, all -1, all 1, each argument unbatched in turn, and each alone batched. */
 function inDimsCombos(args: Tensor[]): Dim[][] {
   // Dim 1 of a batched rank-0 argument does not exist: use 0 there.
   const valid = (d: number, a: Tensor) => (d === 1 && a.ndim < 1 ? 0 : d);
@@ -169,6 +169,8 @@ function inDimsCombos(args: Tensor[]): Dim[][] {
       combos.push(
         args.map((a, i) => (i === k ? null : valid(cycle[(i + k) % 3], a))),
       );
+      // Only argument k batched (at dim 1 where it has one).
+      combos.push(args.map((a, i) => (i === k ? valid(1, a) : null)));
     });
   }
   return combos;
