@@ -97,3 +97,4 @@ export type { Tree } from "./src/tree.ts";
 export * as autograd from "./src/autograd/mod.ts";
 export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/tensor.ts";
+export { memoryStats } from "./src/backend/storage.ts";

@@ -140,7 +140,57 @@ export function allocate(dtype: DType, length: number): Storage {
   liveBytes += bytes;
   liveStorages++;
   registry.register(s, held, s);
+  arena?.push(s);
   return s;
+}
+
+// ---- Arenas -----------------------------------------------------------------
+//
+// Finalizers never run inside a synchronous loop, so a loop of transform
+// calls (an optimiser's `for` loop) would hold every temporary until it
+// yields. A transform that returns only values opens an arena: storages
+// allocated during the call that its result does not use are freed when it
+// returns (see src/transforms/arena.ts).
+let arena: Storage[] | null = null;
+
+/**
+ * Runs `body`, then frees every storage it allocated except those `keep`
+ * returns for its result (or all of them if it throws). `keep` returning
+ * null keeps everything (the result may reference anything).
+ */
+export function releaseTemporaries<T>(
+  body: () => T,
+  keep: (result: T) => Set<Storage> | null,
+): T {
+  const prev = arena;
+  const mine: Storage[] = [];
+  arena = mine;
+  let result: T;
+  try {
+    result = body();
+  } catch (e) {
+    arena = prev;
+    for (const s of mine) s.dispose();
+    throw e;
+  }
+  arena = prev;
+  const kept = keep(result);
+  for (const s of mine) {
+    if (kept === null || kept.has(s)) prev?.push(s);
+    else s.dispose();
+  }
+  return result;
+}
+
+/** Runs `body` with no arena recording (for long-lived caches). */
+export function untracked<T>(body: () => T): T {
+  const prev = arena;
+  arena = null;
+  try {
+    return body();
+  } finally {
+    arena = prev;
+  }
 }
 
 let cachedBuffer: ArrayBufferLike | undefined;

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import { fromArray } from "../backend/storage.ts";
+import { fromArray, untracked } from "../backend/storage.ts";
 import { Tensor } from "../tensor.ts";
 
 /** A tensor or a plain number. */
@@ -19,7 +19,11 @@ export function scalar(value: number, dtype: DType): Tensor {
   const key = dtype + value;
   let t = cache.get(key);
   if (t === undefined) {
-    t = Tensor._fromStorage(fromArray(dtype, [value]), [], dtype);
+    t = Tensor._fromStorage(
+      untracked(() => fromArray(dtype, [value])),
+      [],
+      dtype,
+    );
     if (cache.size > 256) cache.clear();
     cache.set(key, t);
   }

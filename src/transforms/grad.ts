@@ -2,6 +2,7 @@
  * `grad` and `valueAndGrad`: reverse mode for scalar-valued functions.
  * @module
  */
+import { withTemporaries } from "./arena.ts";
 import { linearizeFlat } from "../core/ad.ts";
 import { transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
@@ -83,10 +84,11 @@ export function grad(
   options: GradOptions<Argnums> = {},
 ): (...args: unknown[]) => unknown {
   const { argnums = 0, hasAux = false } = options;
-  return (...args: unknown[]) => {
-    const r = gradImpl("grad", f, argnums, hasAux, args);
-    return hasAux ? [r.grad, r.aux] : r.grad;
-  };
+  return (...args: unknown[]) =>
+    withTemporaries(args, () => {
+      const r = gradImpl("grad", f, argnums, hasAux, args);
+      return hasAux ? [r.grad, r.aux] : r.grad;
+    });
 }
 
 /**
@@ -104,8 +106,9 @@ export function valueAndGrad<F extends Fn, A extends Argnums = 0>(
   options: GradOptions<A> = {},
 ): (...args: Parameters<F>) => [Tensor, GradOf<F, A>] {
   const { argnums = 0, hasAux = false } = options;
-  return ((...args: unknown[]) => {
-    const r = gradImpl("valueAndGrad", f, argnums, hasAux, args);
-    return [hasAux ? [r.value, r.aux] : r.value, r.grad];
-  }) as (...args: Parameters<F>) => [Tensor, GradOf<F, A>];
+  return ((...args: unknown[]) =>
+    withTemporaries(args, () => {
+      const r = gradImpl("valueAndGrad", f, argnums, hasAux, args);
+      return [hasAux ? [r.value, r.aux] : r.value, r.grad];
+    })) as (...args: Parameters<F>) => [Tensor, GradOf<F, A>];
 }

@@ -4,6 +4,7 @@
  * `out.shape ++ in.shape`, for every (output leaf, input leaf) pair.
  * @module
  */
+import { withTemporaries } from "./arena.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
 import { transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
@@ -114,32 +115,33 @@ export function jacrev<F extends Fn>(
   options: JacobianOptions = {},
 ): (...args: Parameters<F>) => Any {
   const what = "jacrev";
-  return ((...args: unknown[]) => {
-    const p = prepare(what, f, options, args);
-    const r = linearizeFlat(what, p.flat, p.d.leaves);
-    const [basis, offs] = bases(r.outs);
-    const cts = vmapFlat(
-      what,
-      (b) => {
-        return transposeTape(r.tape, b).map((c, i) =>
-          instantiate(c, p.d.leaves[i])
-        );
-      },
-      basis,
-      basis.map(() => 0),
-      basis[0].size,
-      () => 0,
-      options.chunkSize,
-    );
-    const jac = assemble(p.outDef(), r.outs.length, p.d, p.single, (j, i) => {
-      const o = r.outs[j];
-      return reshape(narrow(cts[i], 0, offs[j], sizeOf(o.shape)), [
-        ...o.shape,
-        ...p.d.leaves[i].shape,
-      ]);
-    });
-    return options.hasAux ? [jac, r.extra] : jac;
-  });
+  return ((...args: unknown[]) =>
+    withTemporaries(args, () => {
+      const p = prepare(what, f, options, args);
+      const r = linearizeFlat(what, p.flat, p.d.leaves);
+      const [basis, offs] = bases(r.outs);
+      const cts = vmapFlat(
+        what,
+        (b) => {
+          return transposeTape(r.tape, b).map((c, i) =>
+            instantiate(c, p.d.leaves[i])
+          );
+        },
+        basis,
+        basis.map(() => 0),
+        basis[0].size,
+        () => 0,
+        options.chunkSize,
+      );
+      const jac = assemble(p.outDef(), r.outs.length, p.d, p.single, (j, i) => {
+        const o = r.outs[j];
+        return reshape(narrow(cts[i], 0, offs[j], sizeOf(o.shape)), [
+          ...o.shape,
+          ...p.d.leaves[i].shape,
+        ]);
+      });
+      return options.hasAux ? [jac, r.extra] : jac;
+    }));
 }
 
 /**
@@ -158,37 +160,38 @@ export function jacfwd<F extends Fn>(
   options: JacobianOptions = {},
 ): (...args: Parameters<F>) => Any {
   const what = "jacfwd";
-  return ((...args: unknown[]) => {
-    const p = prepare(what, f, options, args);
-    const [basis, offs] = bases(p.d.leaves);
-    let outs: Tensor[] = [], extra: unknown;
-    const touts = vmapFlat(
-      what,
-      (ts) => {
-        const r = jvpFlat(what, p.flat, p.d.leaves, ts);
-        outs = r.outs;
-        extra = r.extra;
-        return r.tangents.map((t, j) => instantiate(t, r.outs[j]));
-      },
-      basis,
-      basis.map(() => 0),
-      basis[0].size,
-      () => 0,
-      options.chunkSize,
-    );
-    const jac = assemble(p.outDef(), outs.length, p.d, p.single, (j, i) => {
-      const leaf = p.d.leaves[i], o = outs[j];
-      const blk = reshape(narrow(touts[j], 0, offs[i], sizeOf(leaf.shape)), [
-        ...leaf.shape,
-        ...o.shape,
-      ]);
-      const ri = leaf.ndim, ro = o.ndim;
-      const perm = [
-        ...Array.from({ length: ro }, (_, k) => ri + k),
-        ...Array.from({ length: ri }, (_, k) => k),
-      ];
-      return permute(blk, perm);
-    });
-    return options.hasAux ? [jac, extra] : jac;
-  });
+  return ((...args: unknown[]) =>
+    withTemporaries(args, () => {
+      const p = prepare(what, f, options, args);
+      const [basis, offs] = bases(p.d.leaves);
+      let outs: Tensor[] = [], extra: unknown;
+      const touts = vmapFlat(
+        what,
+        (ts) => {
+          const r = jvpFlat(what, p.flat, p.d.leaves, ts);
+          outs = r.outs;
+          extra = r.extra;
+          return r.tangents.map((t, j) => instantiate(t, r.outs[j]));
+        },
+        basis,
+        basis.map(() => 0),
+        basis[0].size,
+        () => 0,
+        options.chunkSize,
+      );
+      const jac = assemble(p.outDef(), outs.length, p.d, p.single, (j, i) => {
+        const leaf = p.d.leaves[i], o = outs[j];
+        const blk = reshape(narrow(touts[j], 0, offs[i], sizeOf(leaf.shape)), [
+          ...leaf.shape,
+          ...o.shape,
+        ]);
+        const ri = leaf.ndim, ro = o.ndim;
+        const perm = [
+          ...Array.from({ length: ro }, (_, k) => ri + k),
+          ...Array.from({ length: ri }, (_, k) => k),
+        ];
+        return permute(blk, perm);
+      });
+      return options.hasAux ? [jac, extra] : jac;
+    }));
 }

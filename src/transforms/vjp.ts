@@ -2,6 +2,7 @@
  * Reverse mode: `vjp` and `linearize`.
  * @module
  */
+import { withTemporaries } from "./arena.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
 import { runTape, transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
@@ -41,20 +42,21 @@ function vjpImpl(
     return [leaves, aux];
   }, d.leaves);
   const outs = r.outs;
-  const vjpFn: VjpFn = (cotangent: Tree) => {
-    const [cts, ctDef] = flatten(cotangent);
-    if (cts.length !== outs.length) {
-      throw new TypeError(
-        `${what}: the cotangent has ${cts.length} tensors but the output has ${outs.length}`,
+  const vjpFn: VjpFn = (cotangent: Tree) =>
+    withTemporaries([cotangent], () => {
+      const [cts, ctDef] = flatten(cotangent);
+      if (cts.length !== outs.length) {
+        throw new TypeError(
+          `${what}: the cotangent has ${cts.length} tensors but the output has ${outs.length}`,
+        );
+      }
+      void ctDef;
+      cts.forEach((c, i) => checkLike(what, `cotangent ${i}`, c, outs[i]));
+      const res = transposeTape(r.tape, cts).map((c, i) =>
+        instantiate(c, d.leaves[i])
       );
-    }
-    void ctDef;
-    cts.forEach((c, i) => checkLike(what, `cotangent ${i}`, c, outs[i]));
-    const res = transposeTape(r.tape, cts).map((c, i) =>
-      instantiate(c, d.leaves[i])
-    );
-    return d.rebuild(res) as Tree[];
-  };
+      return d.rebuild(res) as Tree[];
+    });
   return { out: unflatten<Tree>(outDef, outs), vjpFn, aux: r.extra as Tree };
 }
 
@@ -138,6 +140,18 @@ export function jvp(
   primals: readonly unknown[],
   tangents: readonly unknown[],
   options: { hasAux?: boolean } = {},
+): [unknown, unknown] | [unknown, unknown, unknown] {
+  return withTemporaries(
+    [primals, tangents],
+    () => jvpImpl(f, primals, tangents, options),
+  );
+}
+
+function jvpImpl(
+  f: (...args: never[]) => unknown,
+  primals: readonly unknown[],
+  tangents: readonly unknown[],
+  options: { hasAux?: boolean },
 ): [unknown, unknown] | [unknown, unknown, unknown] {
   const what = "jvp";
   if (typeof f !== "function") {

@@ -2,6 +2,7 @@
  * `vmap`: vectorising map over a batch dimension.
  * @module
  */
+import { withTemporaries } from "./arena.ts";
 import type { Dim } from "../core/rules/batch.ts";
 import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
@@ -99,77 +100,78 @@ export function vmap<F extends (...args: never[]) => unknown>(
     throw new TypeError(`vmap: expected a function, got ${typeof f}`);
   }
   const { inDims = 0, outDims = 0, chunkSize } = options;
-  return ((...args: unknown[]) => {
-    const specs: readonly InDim[] = Array.isArray(inDims)
-      ? inDims
-      : args.map(() => inDims as InDim);
-    if (specs.length !== args.length) {
-      throw new TypeError(
-        `vmap: inDims has ${specs.length} entries but the function was called with ${args.length} arguments`,
-      );
-    }
-    const pairs: [Tensor, Dim, string][] = [];
-    args.forEach((a, i) => collectDims(a, specs[i], `argument ${i}`, pairs));
-    let size = -1, sizeFrom = "";
-    const dims = pairs.map(([t, d, path]) => {
-      if (d === null) return null;
-      const axis = batchAxis(
-        d,
-        t.ndim,
-        `inDims ${d} for ${path} of shape ${fmtShape(t.shape)}`,
-      );
-      const n = t.shape[axis];
-      if (size < 0) {
-        [size, sizeFrom] = [n, `${path} has size ${n} along dim ${d}`];
-      } else if (n !== size) {
-        throw new RangeError(
-          `vmap: inDims disagree on the batch size: ${sizeFrom} but ${path} has size ${n} along dim ${d}`,
+  return ((...args: unknown[]) =>
+    withTemporaries(args, () => {
+      const specs: readonly InDim[] = Array.isArray(inDims)
+        ? inDims
+        : args.map(() => inDims as InDim);
+      if (specs.length !== args.length) {
+        throw new TypeError(
+          `vmap: inDims has ${specs.length} entries but the function was called with ${args.length} arguments`,
         );
       }
-      return axis;
-    });
-    if (size < 0) {
-      throw new TypeError(
-        "vmap: no argument is batched (every inDims entry is null or names no tensor)",
-      );
-    }
-    let outDef: TreeDef | null = null;
-    const leaves = pairs.map((p) => p[0]);
-    const outs = vmapFlat(
-      "vmap",
-      (xs) => {
-        let k = 0;
-        const rebuilt = args.map((a) => {
-          const [ls, def] = flatten(a);
-          const r = unflatten(def, xs.slice(k, k + ls.length));
-          k += ls.length;
-          return r;
-        });
-        const [o, def] = flattenOutput(
-          "vmap",
-          (f as unknown as (...a: unknown[]) => unknown)(...rebuilt),
+      const pairs: [Tensor, Dim, string][] = [];
+      args.forEach((a, i) => collectDims(a, specs[i], `argument ${i}`, pairs));
+      let size = -1, sizeFrom = "";
+      const dims = pairs.map(([t, d, path]) => {
+        if (d === null) return null;
+        const axis = batchAxis(
+          d,
+          t.ndim,
+          `inDims ${d} for ${path} of shape ${fmtShape(t.shape)}`,
         );
-        outDef = def;
-        return o;
-      },
-      leaves,
-      dims,
-      size,
-      (j, rank) => {
-        const d = typeof outDims === "number" ? outDims : outDims[j];
-        if (d === undefined) {
+        const n = t.shape[axis];
+        if (size < 0) {
+          [size, sizeFrom] = [n, `${path} has size ${n} along dim ${d}`];
+        } else if (n !== size) {
           throw new RangeError(
-            `vmap: outDims has no entry for output ${j}`,
+            `vmap: inDims disagree on the batch size: ${sizeFrom} but ${path} has size ${n} along dim ${d}`,
           );
         }
-        return batchAxis(
-          d,
-          rank + 1,
-          `outDims ${d} for output ${j} (a result of rank ${rank + 1})`,
+        return axis;
+      });
+      if (size < 0) {
+        throw new TypeError(
+          "vmap: no argument is batched (every inDims entry is null or names no tensor)",
         );
-      },
-      chunkSize,
-    );
-    return unflatten(outDef!, outs);
-  }) as (...args: Parameters<F>) => ReturnType<F>;
+      }
+      let outDef: TreeDef | null = null;
+      const leaves = pairs.map((p) => p[0]);
+      const outs = vmapFlat(
+        "vmap",
+        (xs) => {
+          let k = 0;
+          const rebuilt = args.map((a) => {
+            const [ls, def] = flatten(a);
+            const r = unflatten(def, xs.slice(k, k + ls.length));
+            k += ls.length;
+            return r;
+          });
+          const [o, def] = flattenOutput(
+            "vmap",
+            (f as unknown as (...a: unknown[]) => unknown)(...rebuilt),
+          );
+          outDef = def;
+          return o;
+        },
+        leaves,
+        dims,
+        size,
+        (j, rank) => {
+          const d = typeof outDims === "number" ? outDims : outDims[j];
+          if (d === undefined) {
+            throw new RangeError(
+              `vmap: outDims has no entry for output ${j}`,
+            );
+          }
+          return batchAxis(
+            d,
+            rank + 1,
+            `outDims ${d} for output ${j} (a result of rank ${rank + 1})`,
+          );
+        },
+        chunkSize,
+      );
+      return unflatten(outDef!, outs);
+    })) as (...args: Parameters<F>) => ReturnType<F>;
 }
