@@ -714,3 +714,34 @@ Deno.test("vjp of a pytree output takes a cotangent of the same structure", () =
   const [g] = vjpFn({ a: ca, b: [cb] } as Any) as Tensor[];
   assertClose(g, x.cos().mul(ca).add(0.5), EXACT, "cotangent");
 });
+
+Deno.test("hasAux composes: with chunkSize, under vmap, and differentiated by an outer grad", () => {
+  const x = randnT(new Rng(27), [3]);
+  const I = eye(3, { dtype: "float64" });
+  const [j, a] = jacfwd((x: Tensor) => [x.sin(), x.square()], {
+    hasAux: true,
+    chunkSize: 2,
+  })(x) as Tensor[];
+  assertClose(j, I.mul(x.cos()), EXACT, "jacfwd chunkSize 2, jacobian");
+  assertClose(a, x.square(), EXACT, "jacfwd chunkSize 2, aux");
+  const [h, a2] = hessian((x: Tensor) => [x.sin().sum(), x.square()], {
+    hasAux: true,
+    chunkSize: 2,
+  })(x) as Tensor[];
+  assertClose(h, I.mul(x.sin().neg()), EXACT, "hessian chunkSize 2");
+  assertClose(a2, x.square(), EXACT, "hessian chunkSize 2, aux");
+  const X = randnT(new Rng(28), [2, 3]);
+  const [g, a3] = vmap(
+    grad((x: Tensor) => [x.sin().sum(), x.square()], { hasAux: true }),
+  )(X) as Tensor[];
+  assertClose(g, X.cos(), EXACT, "vmap(grad hasAux) gradient");
+  assertClose(a3, X.square(), EXACT, "vmap(grad hasAux) aux, stacked");
+  // The aux of an inner transform is an ordinary value to an outer one: d/dx Σ(cos x + cos x).
+  const outer = grad((x: Tensor) => {
+    const [jj, aux] = jacrev((x: Tensor) => [x.sin(), x.cos()], {
+      hasAux: true,
+    })(x) as Tensor[];
+    return jj.sum().add(aux.sum());
+  })(x) as Tensor;
+  assertClose(outer, x.sin().mul(-2), EXACT, "grad through jacrev's aux");
+});
