@@ -26,12 +26,12 @@ export interface Basis {
   readonly size: number;
 }
 
-/** Places `block` ([k, ...]) at batch rows offset..offset+k of a [size, ...] zero tensor. */
-function placeRows(block: Tensor, offset: number, size: number): Tensor {
-  if (offset === 0 && block.shape[0] === size) return block;
-  const shape = [size, ...block.shape.slice(1)];
+/** Places `block` at positions offset..offset+k of a zero tensor of length `size` along `axis`. */
+function place(block: Tensor, axis: number, offset: number, size: number): Tensor {
+  if (offset === 0 && block.shape[axis] === size) return block;
+  const shape = block.shape.map((d, i) => (i === axis ? size : d));
   return bind("pad", [block], {
-    start: shape.map((_, i) => (i === 0 ? offset : 0)),
+    start: shape.map((_, i) => (i === axis ? offset : 0)),
     step: shape.map(() => 1),
     shape,
   });
@@ -44,7 +44,7 @@ export function materialize(b: Basis): Tensor {
     eye(n, { dtype: b.scale.dtype }),
     reshape(b.scale, [1, n]),
   );
-  return reshape(placeRows(diag, b.offset, b.size), [b.size, ...b.scale.shape]);
+  return reshape(place(diag, 0, b.offset, b.size), [b.size, ...b.scale.shape]);
 }
 
 const withScale = (b: Basis, scale: Tensor): Basis => ({
@@ -53,8 +53,8 @@ const withScale = (b: Basis, scale: Tensor): Basis => ({
   size: b.size,
 });
 
-/** A rule on basis-carrying arguments: a new basis, a dense batch (bdim 0), or null to fall back. */
-type Result = { basis: Basis } | { dense: Tensor } | null;
+/** A rule on basis-carrying arguments: a new basis, a dense batch with its batch dim, or null to fall back. */
+type Result = { basis: Basis } | { dense: Tensor; bdim: number } | null;
 
 /** `args[i]` is a Basis for symbolic arguments, a Tensor for unbatched ones. */
 export function basisRule<P extends Prim>(
@@ -96,25 +96,28 @@ export function basisRule<P extends Prim>(
         isB(a) && !isB(b) && !p.transA && a.scale.ndim === 2 &&
         a.scale.shape[0] === 1 && b.ndim === 2
       ) {
-        // Row basis [1, k] @ op(B): row j is scale_j · op(B)[j, :].
-        const opB = p.transB ? bind("permute", [b], { perm: [1, 0] }) : b;
-        const block = E.mul(opB, reshape(a.scale, [-1, 1]));
-        const n = block.shape[1];
-        return {
-          dense: reshape(placeRows(block, a.offset, a.size), [a.size, 1, n]),
-        };
+        // Row basis [1, k] @ op(B): batch row j is scale_j · op(B)[j, :].
+        // Laid out batch-last when B is stored transposed (no copy of B).
+        const sc = reshape(a.scale, [-1]);
+        if (p.transB) {
+          const block = place(E.mul(b, reshape(sc, [1, -1])), 1, a.offset, a.size);
+          return { dense: reshape(block, [1, block.shape[0], a.size]), bdim: 2 };
+        }
+        const block = place(E.mul(b, reshape(sc, [-1, 1])), 0, a.offset, a.size);
+        return { dense: reshape(block, [a.size, 1, block.shape[1]]), bdim: 0 };
       }
       if (
         isB(b) && !isB(a) && !p.transB && b.scale.ndim === 2 &&
         b.scale.shape[1] === 1 && a.ndim === 2
       ) {
-        // op(A) @ column basis [k, 1]: column j is scale_j · op(A)[:, j].
-        const opAT = p.transA ? a : bind("permute", [a], { perm: [1, 0] });
-        const block = E.mul(opAT, reshape(b.scale, [-1, 1]));
-        const m = block.shape[1];
-        return {
-          dense: reshape(placeRows(block, b.offset, b.size), [b.size, m, 1]),
-        };
+        // op(A) @ column basis [k, 1]: batch row j is scale_j · op(A)[:, j].
+        const sc = reshape(b.scale, [-1]);
+        if (!p.transA) {
+          const block = place(E.mul(a, reshape(sc, [1, -1])), 1, b.offset, b.size);
+          return { dense: reshape(block, [block.shape[0], 1, b.size]), bdim: 2 };
+        }
+        const block = place(E.mul(a, reshape(sc, [-1, 1])), 0, b.offset, b.size);
+        return { dense: reshape(block, [b.size, block.shape[1], 1]), bdim: 0 };
       }
       return null;
     }

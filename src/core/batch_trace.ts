@@ -83,7 +83,7 @@ export class BatchTrace extends Trace {
         if (r !== null) {
           return "basis" in r
             ? new BatchTracer(this, null, 0, r.basis)
-            : new BatchTracer(this, r.dense, 0);
+            : new BatchTracer(this, r.dense, r.bdim);
         }
       }
     }

@@ -10,7 +10,7 @@ import { transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import { ones } from "../ops/creation.ts";
 import type { Basis } from "../core/basis.ts";
-import { narrow, permute, reshape } from "../ops/layout.ts";
+import { narrow, reshape } from "../ops/layout.ts";
 import { sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { type TreeDef, unflatten } from "../tree.ts";
@@ -176,21 +176,14 @@ export function jacfwd<F extends Fn>(
         basis,
         basis.map(() => 0),
         basis[0].size,
-        () => 0,
+        // Basis dim last: the Jacobian's layout is out.shape ++ in.shape.
+        (_, rank) => rank,
         options.chunkSize,
       );
       const jac = assemble(p.outDef(), outs.length, p.d, p.single, (j, i) => {
         const leaf = p.d.leaves[i], o = outs[j];
-        const blk = reshape(narrow(touts[j], 0, offs[i], sizeOf(leaf.shape)), [
-          ...leaf.shape,
-          ...o.shape,
-        ]);
-        const ri = leaf.ndim, ro = o.ndim;
-        const perm = [
-          ...Array.from({ length: ro }, (_, k) => ri + k),
-          ...Array.from({ length: ri }, (_, k) => k),
-        ];
-        return permute(blk, perm);
+        const cols = narrow(touts[j], o.ndim, offs[i], sizeOf(leaf.shape));
+        return reshape(cols, [...o.shape, ...leaf.shape]);
       });
       return options.hasAux ? [jac, extra] : jac;
     }));

@@ -63,24 +63,31 @@ function withBatchAxis<T>(list: readonly T[], d: number, v: T): T[] {
 /** Elementwise n-ary: batch dims to the front, ranks aligned for broadcasting. */
 function elementwiseBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
   return (vals, dims, params) => {
-    const d0 = dims.find((d) => d !== null)!;
-    const same = dims.every((d, i) =>
-      d === d0 && vals[i].ndim === vals[0].ndim
-    );
-    if (same) return [bind(prim, vals, params), d0];
-    const rank = Math.max(
-      ...vals.map((v, i) => v.ndim - (dims[i] === null ? 0 : 1)),
-    );
+    const rank = Math.max(...vals.map((v, i) => v.ndim - (dims[i] === null ? 0 : 1)));
+    // Where each batched operand's batch dim sits once it is padded to full rank.
+    const padded = vals.map((v, i) => (dims[i] === null ? -1 : dims[i]! + rank - (v.ndim - 1)));
+    const D = padded.find((p) => p >= 0)!;
+    if (padded.every((p) => p < 0 || p === D)) {
+      // One common position: keep it (no data movement), align the others
+      // with size-1 dims so that broadcasting puts the batch at D.
+      const args = vals.map((v, i) => {
+        if (dims[i] !== null) {
+          const lead = rank - (v.ndim - 1);
+          return lead === 0 ? v : reshape(v, [...new Array(lead).fill(1), ...v.shape]);
+        }
+        if (D <= rank - v.ndim) return v;
+        const shape = [...v.shape];
+        shape.splice(D - (rank - v.ndim), 0, 1);
+        return reshape(v, shape);
+      });
+      return [bind(prim, args, params), D];
+    }
     const args = vals.map((v, i) => {
       const d = dims[i];
       if (d === null) return v;
       const f = toFront(v, d);
       const rest = f.shape.slice(1);
-      return reshape(f, [
-        f.shape[0],
-        ...new Array(rank - rest.length).fill(1),
-        ...rest,
-      ]);
+      return reshape(f, [f.shape[0], ...new Array(rank - rest.length).fill(1), ...rest]);
     });
     return [bind(prim, args, params), 0];
   };
@@ -206,12 +213,11 @@ export const batchRules: BatchTable = {
   where: elementwiseBatch("where"),
   argmax: argBatch("argmax"),
   argmin: argBatch("argmin"),
-  reshape: (
-    [x],
-    [d],
-    { shape },
-    size,
-  ) => [reshape(toFront(x, d!), [size, ...shape]), 0],
+  reshape: ([x], [d], { shape }, size) =>
+    // A batch dim first or last stays there (row-major order is unchanged).
+    d === x.ndim - 1 && d > 0
+      ? [reshape(x, [...shape, size]), shape.length]
+      : [reshape(toFront(x, d!), [size, ...shape]), 0],
   permute: (
     [x],
     [d],
