@@ -27,7 +27,12 @@ export interface Basis {
 }
 
 /** Places `block` at positions offset..offset+k of a zero tensor of length `size` along `axis`. */
-function place(block: Tensor, axis: number, offset: number, size: number): Tensor {
+function place(
+  block: Tensor,
+  axis: number,
+  offset: number,
+  size: number,
+): Tensor {
   if (offset === 0 && block.shape[axis] === size) return block;
   const shape = block.shape.map((d, i) => (i === axis ? size : d));
   return bind("pad", [block], {
@@ -80,6 +85,24 @@ export function basisRule<P extends Prim>(
         ? { basis: withScale(B, y) }
         : null;
     }
+    case "sum": {
+      // Summing one-hot rows over `axes` leaves each row one-hot in the kept
+      // dims: a dense [size, ...kept] of O(size · kept) instead of O(size²).
+      const [x] = args as [Basis];
+      const { axes } = params as PrimParams["sum"];
+      const S = x.scale.shape;
+      const kept = S.map((_, i) => i).filter((i) => !axes.includes(i));
+      let d = reshape(x.scale, [...S, ...kept.map(() => 1)]);
+      kept.forEach((p, q) => {
+        const shape = [...S.map(() => 1), ...kept.map(() => 1)];
+        shape[p] = S[p];
+        shape[S.length + q] = S[p];
+        d = E.mul(d, reshape(eye(S[p], { dtype: x.scale.dtype }), shape));
+      });
+      const keptShape = kept.map((p) => S[p]);
+      const rows = reshape(d, [sizeOf(S), ...keptShape]);
+      return { dense: place(rows, 0, x.offset, x.size), bdim: 0 };
+    }
     case "reshape": {
       const [x] = args as [Basis];
       return {
@@ -100,10 +123,23 @@ export function basisRule<P extends Prim>(
         // Laid out batch-last when B is stored transposed (no copy of B).
         const sc = reshape(a.scale, [-1]);
         if (p.transB) {
-          const block = place(E.mul(b, reshape(sc, [1, -1])), 1, a.offset, a.size);
-          return { dense: reshape(block, [1, block.shape[0], a.size]), bdim: 2 };
+          const block = place(
+            E.mul(b, reshape(sc, [1, -1])),
+            1,
+            a.offset,
+            a.size,
+          );
+          return {
+            dense: reshape(block, [1, block.shape[0], a.size]),
+            bdim: 2,
+          };
         }
-        const block = place(E.mul(b, reshape(sc, [-1, 1])), 0, a.offset, a.size);
+        const block = place(
+          E.mul(b, reshape(sc, [-1, 1])),
+          0,
+          a.offset,
+          a.size,
+        );
         return { dense: reshape(block, [a.size, 1, block.shape[1]]), bdim: 0 };
       }
       if (
@@ -113,10 +149,23 @@ export function basisRule<P extends Prim>(
         // op(A) @ column basis [k, 1]: batch row j is scale_j · op(A)[:, j].
         const sc = reshape(b.scale, [-1]);
         if (!p.transA) {
-          const block = place(E.mul(a, reshape(sc, [1, -1])), 1, b.offset, b.size);
-          return { dense: reshape(block, [block.shape[0], 1, b.size]), bdim: 2 };
+          const block = place(
+            E.mul(a, reshape(sc, [1, -1])),
+            1,
+            b.offset,
+            b.size,
+          );
+          return {
+            dense: reshape(block, [block.shape[0], 1, b.size]),
+            bdim: 2,
+          };
         }
-        const block = place(E.mul(a, reshape(sc, [-1, 1])), 0, b.offset, b.size);
+        const block = place(
+          E.mul(a, reshape(sc, [-1, 1])),
+          0,
+          b.offset,
+          b.size,
+        );
         return { dense: reshape(block, [b.size, block.shape[1], 1]), bdim: 0 };
       }
       return null;
