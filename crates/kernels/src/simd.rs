@@ -252,6 +252,87 @@ mod imp {
             Self(v128_and(f64x2_ne(self.0, o.0), f64x2_splat(1.0)))
         }
     }
+
+    /// Transposes a 4×4 block of 32-bit elements: row `r` of the source (4
+    /// elements at `src + r*ss`) becomes column `r` of the destination
+    /// (rows at `dst + c*ds`). Unpack shuffles (punpck{l,h}{dq,qdq} on x64).
+    ///
+    /// # Safety
+    /// The 4 source rows must be readable and the 4 destination rows
+    /// writable (4 elements each; no alignment needed).
+    #[inline(always)]
+    pub unsafe fn transpose4_u32(src: *const u32, ss: isize, dst: *mut u32, ds: isize) {
+        let r0 = v128_load(src as *const v128);
+        let r1 = v128_load(src.offset(ss) as *const v128);
+        let r2 = v128_load(src.offset(2 * ss) as *const v128);
+        let r3 = v128_load(src.offset(3 * ss) as *const v128);
+        let t0 = i32x4_shuffle::<0, 4, 1, 5>(r0, r1);
+        let t1 = i32x4_shuffle::<2, 6, 3, 7>(r0, r1);
+        let t2 = i32x4_shuffle::<0, 4, 1, 5>(r2, r3);
+        let t3 = i32x4_shuffle::<2, 6, 3, 7>(r2, r3);
+        v128_store(dst as *mut v128, i64x2_shuffle::<0, 2>(t0, t2));
+        v128_store(dst.offset(ds) as *mut v128, i64x2_shuffle::<1, 3>(t0, t2));
+        v128_store(
+            dst.offset(2 * ds) as *mut v128,
+            i64x2_shuffle::<0, 2>(t1, t3),
+        );
+        v128_store(
+            dst.offset(3 * ds) as *mut v128,
+            i64x2_shuffle::<1, 3>(t1, t3),
+        );
+    }
+
+    /// As [`transpose4_u32`] for a 2×2 block of 64-bit elements.
+    ///
+    /// # Safety
+    /// As [`transpose4_u32`] (2 rows of 2 elements).
+    #[inline(always)]
+    pub unsafe fn transpose2_u64(src: *const u64, ss: isize, dst: *mut u64, ds: isize) {
+        let r0 = v128_load(src as *const v128);
+        let r1 = v128_load(src.offset(ss) as *const v128);
+        v128_store(dst as *mut v128, i64x2_shuffle::<0, 2>(r0, r1));
+        v128_store(dst.offset(ds) as *mut v128, i64x2_shuffle::<1, 3>(r0, r1));
+    }
+
+    #[inline(always)]
+    unsafe fn fill_v(p: *mut u8, bytes: usize, v: v128) {
+        let mut i = 0;
+        while i + 64 <= bytes {
+            v128_store(p.add(i) as *mut v128, v);
+            v128_store(p.add(i + 16) as *mut v128, v);
+            v128_store(p.add(i + 32) as *mut v128, v);
+            v128_store(p.add(i + 48) as *mut v128, v);
+            i += 64;
+        }
+        while i + 16 <= bytes {
+            v128_store(p.add(i) as *mut v128, v);
+            i += 16;
+        }
+    }
+
+    /// `p[0..n] = v` with 128-bit stores.
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `n` elements.
+    #[inline(always)]
+    pub unsafe fn fill_u32(p: *mut u32, n: usize, v: u32) {
+        fill_v(p as *mut u8, n * 4, u32x4_splat(v));
+        for i in (n & !3)..n {
+            *p.add(i) = v;
+        }
+    }
+
+    /// `p[0..n] = v` with 128-bit stores.
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `n` elements.
+    #[inline(always)]
+    pub unsafe fn fill_u64(p: *mut u64, n: usize, v: u64) {
+        fill_v(p as *mut u8, n * 8, u64x2_splat(v));
+        if n & 1 == 1 {
+            *p.add(n - 1) = v;
+        }
+    }
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -515,9 +596,52 @@ mod imp {
             map2!(self, o, |a: f64, b: f64| one(a != b))
         }
     }
+
+    /// Transposes a 4×4 block of 32-bit elements (see the wasm version).
+    ///
+    /// # Safety
+    /// The 4 source rows must be readable and the 4 destination rows
+    /// writable (4 elements each).
+    pub unsafe fn transpose4_u32(src: *const u32, ss: isize, dst: *mut u32, ds: isize) {
+        let mut b = [[0u32; 4]; 4];
+        for (r, row) in b.iter_mut().enumerate() {
+            *row = core::ptr::read_unaligned(src.offset(r as isize * ss) as *const [u32; 4]);
+        }
+        for c in 0..4 {
+            let col = [b[0][c], b[1][c], b[2][c], b[3][c]];
+            core::ptr::write_unaligned(dst.offset(c as isize * ds) as *mut [u32; 4], col);
+        }
+    }
+
+    /// As [`transpose4_u32`] for a 2×2 block of 64-bit elements.
+    ///
+    /// # Safety
+    /// As [`transpose4_u32`] (2 rows of 2 elements).
+    pub unsafe fn transpose2_u64(src: *const u64, ss: isize, dst: *mut u64, ds: isize) {
+        let r0 = core::ptr::read_unaligned(src as *const [u64; 2]);
+        let r1 = core::ptr::read_unaligned(src.offset(ss) as *const [u64; 2]);
+        core::ptr::write_unaligned(dst as *mut [u64; 2], [r0[0], r1[0]]);
+        core::ptr::write_unaligned(dst.offset(ds) as *mut [u64; 2], [r0[1], r1[1]]);
+    }
+
+    /// `p[0..n] = v`.
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `n` elements.
+    pub unsafe fn fill_u32(p: *mut u32, n: usize, v: u32) {
+        core::slice::from_raw_parts_mut(p, n).fill(v)
+    }
+
+    /// `p[0..n] = v`.
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `n` elements.
+    pub unsafe fn fill_u64(p: *mut u64, n: usize, v: u64) {
+        core::slice::from_raw_parts_mut(p, n).fill(v)
+    }
 }
 
-pub use imp::{F32x4, F64x2, I32x4};
+pub use imp::{fill_u32, fill_u64, transpose2_u64, transpose4_u32, F32x4, F64x2, I32x4};
 
 /// f32x4 comparison results as 1.0 / 0.0.
 #[inline(always)]
