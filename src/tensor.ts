@@ -7,7 +7,8 @@
 import type { DType } from "./backend/dtype.ts";
 import { type Storage, toTypedArray } from "./backend/storage.ts";
 import type { Trace } from "./core/trace.ts";
-import { sizeOf } from "./shape.ts";
+import { sizeOf, stridesOf } from "./shape.ts";
+import { copyStrided } from "./backend/kernels.ts";
 import * as E from "./ops/elementwise.ts";
 import * as L from "./ops/layout.ts";
 import * as R from "./ops/reduce.ts";
@@ -353,9 +354,14 @@ export class Tensor {
   detach(): Tensor {
     return E.detach(this);
   }
-  /** The same values (tensors are immutable, so no copy is needed). */
+  /**
+   * A copy with its own buffer (so that disposing one leaves the other
+   * valid). Inside a transform it is the identity, which is differentiable.
+   */
   clone(): Tensor {
-    return this;
+    if (this._storage === null) return this;
+    const copy = copyStrided(this._storage, 0, this.shape, stridesOf(this.shape));
+    return Tensor._fromStorage(copy, this.shape, this.dtype);
   }
 
   toString(): string {
