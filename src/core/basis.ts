@@ -24,6 +24,13 @@ export interface Basis {
   readonly offset: number;
   /** Batch size. */
   readonly size: number;
+  /** The scale is all ones (the plain identity), so scaling can be skipped. */
+  readonly unit?: boolean;
+}
+
+/** `x` times the basis scale laid out by `shape` (skipped for a unit basis). */
+function scaled(x: Tensor, b: Basis, shape: number[]): Tensor {
+  return b.unit ? x : E.mul(x, reshape(b.scale, shape));
 }
 
 /** Places `block` at positions offset..offset+k of a zero tensor of length `size` along `axis`. */
@@ -105,12 +112,9 @@ export function basisRule<P extends Prim>(
     }
     case "reshape": {
       const [x] = args as [Basis];
-      return {
-        basis: withScale(
-          x,
-          reshape(x.scale, (params as PrimParams["reshape"]).shape),
-        ),
-      };
+      // Same one-hot rows in another shape (a unit basis stays unit).
+      const { shape } = params as PrimParams["reshape"];
+      return { basis: { ...x, scale: reshape(x.scale, shape) } };
     }
     case "matmul": {
       const [a, b] = args;
@@ -121,10 +125,9 @@ export function basisRule<P extends Prim>(
       ) {
         // Row basis [1, k] @ op(B): batch row j is scale_j · op(B)[j, :].
         // Laid out batch-last when B is stored transposed (no copy of B).
-        const sc = reshape(a.scale, [-1]);
         if (p.transB) {
           const block = place(
-            E.mul(b, reshape(sc, [1, -1])),
+            scaled(b, a as Basis, [1, -1]),
             1,
             a.offset,
             a.size,
@@ -135,7 +138,7 @@ export function basisRule<P extends Prim>(
           };
         }
         const block = place(
-          E.mul(b, reshape(sc, [-1, 1])),
+          scaled(b, a as Basis, [-1, 1]),
           0,
           a.offset,
           a.size,
@@ -147,10 +150,9 @@ export function basisRule<P extends Prim>(
         b.scale.shape[1] === 1 && a.ndim === 2
       ) {
         // op(A) @ column basis [k, 1]: batch row j is scale_j · op(A)[:, j].
-        const sc = reshape(b.scale, [-1]);
         if (!p.transA) {
           const block = place(
-            E.mul(a, reshape(sc, [1, -1])),
+            scaled(a, b as Basis, [1, -1]),
             1,
             b.offset,
             b.size,
@@ -161,7 +163,7 @@ export function basisRule<P extends Prim>(
           };
         }
         const block = place(
-          E.mul(a, reshape(sc, [-1, 1])),
+          scaled(a, b as Basis, [-1, 1]),
           0,
           b.offset,
           b.size,

@@ -52,6 +52,7 @@ function bases(leaves: Tensor[]): [Basis[], number[], number] {
   const basis = leaves.map((l, i) => ({
     scale: ones(l.shape, { dtype: l.dtype }),
     offset: offs[i],
+    unit: true,
     size: total,
   }));
   return [basis, offs, total];
