@@ -9,7 +9,7 @@
 use crate::mathf;
 use crate::nd::{read_i32s, Layout};
 use crate::num::{Float, Vector};
-use crate::simd::F32x4;
+use crate::simd::{F32x4, F64x2};
 use wasm_bindgen::prelude::*;
 
 // ---------- unary ----------
@@ -169,6 +169,49 @@ fn b2f<T: Float>(b: bool) -> T {
     }
 }
 
+/// Load lanes `i..i+L` of an operand whose inner stride is `S` (1: a
+/// contiguous run; 0: the broadcast value `s`, already splatted).
+#[inline(always)]
+unsafe fn ld<T: Float, const S: bool>(p: *const T, i: usize, s: T::V) -> T::V {
+    if S {
+        T::V::load(p.add(i))
+    } else {
+        s
+    }
+}
+
+/// One SIMD row (`n ≥ L`): operands with inner stride 1 (`SA`/`SB` true)
+/// or 0. The last partial vector is recomputed at `n - L`, overlapping
+/// lanes already written with the same values (outputs never alias
+/// inputs), so short rows need no scalar tail.
+#[inline(always)]
+unsafe fn row_v<T: Float, const SA: bool, const SB: bool>(
+    a: *const T,
+    b: *const T,
+    o: *mut T,
+    n: usize,
+    fv: &impl Fn(T::V, T::V) -> T::V,
+) {
+    let l = T::V::LANES;
+    let (av, bv) = (T::V::splat(*a), T::V::splat(*b));
+    let mut i = 0usize;
+    while i + 2 * l <= n {
+        let x = fv(ld::<T, SA>(a, i, av), ld::<T, SB>(b, i, bv));
+        let y = fv(ld::<T, SA>(a, i + l, av), ld::<T, SB>(b, i + l, bv));
+        x.store(o.add(i));
+        y.store(o.add(i + l));
+        i += 2 * l;
+    }
+    if i + l <= n {
+        fv(ld::<T, SA>(a, i, av), ld::<T, SB>(b, i, bv)).store(o.add(i));
+        i += l;
+    }
+    if i < n {
+        let i = n - l;
+        fv(ld::<T, SA>(a, i, av), ld::<T, SB>(b, i, bv)).store(o.add(i));
+    }
+}
+
 /// One row: `o[i] = f(a[i*sa], b[i*sb])`, vectorised when strides are 1/0.
 #[inline(always)]
 unsafe fn row<T: Float>(
@@ -182,50 +225,17 @@ unsafe fn row<T: Float>(
     fv: &impl Fn(T::V, T::V) -> T::V,
     fs: &impl Fn(T, T) -> T,
 ) {
-    let l = T::V::LANES;
-    let mut i = 0usize;
-    if vec && sa == 1 && sb == 1 {
-        while i + 2 * l <= n {
-            let x = fv(T::V::load(a.add(i)), T::V::load(b.add(i)));
-            let y = fv(T::V::load(a.add(i + l)), T::V::load(b.add(i + l)));
-            x.store(o.add(i));
-            y.store(o.add(i + l));
-            i += 2 * l;
+    if vec && n >= T::V::LANES {
+        match (sa, sb) {
+            (1, 1) => return row_v::<T, true, true>(a, b, o, n, fv),
+            (1, 0) => return row_v::<T, true, false>(a, b, o, n, fv),
+            (0, 1) => return row_v::<T, false, true>(a, b, o, n, fv),
+            (0, 0) => return row_v::<T, false, false>(a, b, o, n, fv),
+            _ => {}
         }
-        while i + l <= n {
-            fv(T::V::load(a.add(i)), T::V::load(b.add(i))).store(o.add(i));
-            i += l;
-        }
-        while i < n {
-            *o.add(i) = fs(*a.add(i), *b.add(i));
-            i += 1;
-        }
-    } else if vec && sa == 1 && sb == 0 {
-        let bs = *b;
-        let bv = T::V::splat(bs);
-        while i + l <= n {
-            fv(T::V::load(a.add(i)), bv).store(o.add(i));
-            i += l;
-        }
-        while i < n {
-            *o.add(i) = fs(*a.add(i), bs);
-            i += 1;
-        }
-    } else if vec && sa == 0 && sb == 1 {
-        let as_ = *a;
-        let av = T::V::splat(as_);
-        while i + l <= n {
-            fv(av, T::V::load(b.add(i))).store(o.add(i));
-            i += l;
-        }
-        while i < n {
-            *o.add(i) = fs(as_, *b.add(i));
-            i += 1;
-        }
-    } else {
-        for i in 0..n {
-            *o.add(i) = fs(*a.offset(i as isize * sa), *b.offset(i as isize * sb));
-        }
+    }
+    for i in 0..n {
+        *o.add(i) = fs(*a.offset(i as isize * sa), *b.offset(i as isize * sb));
     }
 }
 
@@ -298,7 +308,60 @@ pub fn binary_f64(op: u32, a: usize, b: usize, out: usize, rank: usize, meta: us
     unsafe { binary_generic::<f64>(op, a, b, out, rank, meta) }
 }
 
-unsafe fn where_generic<T: Float>(
+/// Lane-wise `c != 0 ? a : b` on a type's vectors.
+trait Pick: Float {
+    fn pick(c: Self::V, a: Self::V, b: Self::V) -> Self::V;
+}
+impl Pick for f32 {
+    #[inline(always)]
+    fn pick(c: F32x4, a: F32x4, b: F32x4) -> F32x4 {
+        F32x4::select_nonzero(c, a, b)
+    }
+}
+impl Pick for f64 {
+    #[inline(always)]
+    fn pick(c: F64x2, a: F64x2, b: F64x2) -> F64x2 {
+        F64x2::select_nonzero(c, a, b)
+    }
+}
+
+/// One SIMD `where` row (`n ≥ L`, inner strides 1 or 0 as `SC/SA/SB`);
+/// tail handled by an overlapping last vector as in [`row_v`]. Selection is
+/// bitwise, so int32 payloads pass through the f32 kernel unchanged.
+#[inline(always)]
+unsafe fn where_row_v<T: Pick, const SC: bool, const SA: bool, const SB: bool>(
+    c: *const T,
+    a: *const T,
+    b: *const T,
+    o: *mut T,
+    n: usize,
+) {
+    let l = T::V::LANES;
+    let (cv, av, bv) = (T::V::splat(*c), T::V::splat(*a), T::V::splat(*b));
+    let step = |i: usize| {
+        T::pick(
+            ld::<T, SC>(c, i, cv),
+            ld::<T, SA>(a, i, av),
+            ld::<T, SB>(b, i, bv),
+        )
+        .store(o.add(i))
+    };
+    let mut i = 0usize;
+    while i + 2 * l <= n {
+        step(i);
+        step(i + l);
+        i += 2 * l;
+    }
+    if i + l <= n {
+        step(i);
+        i += l;
+    }
+    if i < n {
+        step(n - l);
+    }
+}
+
+unsafe fn where_generic<T: Pick>(
     c: usize,
     a: usize,
     b: usize,
@@ -315,15 +378,29 @@ unsafe fn where_generic<T: Float>(
     let mut o = out as *mut T;
     l.for_each_row(|off, n, st| {
         let (cp, ap, bp) = (c.offset(off[0]), a.offset(off[1]), b.offset(off[2]));
-        for i in 0..n as isize {
-            let cv = *cp.offset(i * st[0]);
-            *o = if cv != T::ZERO {
-                *ap.offset(i * st[1])
-            } else {
-                *bp.offset(i * st[2])
-            };
-            o = o.add(1);
+        let simd = n >= T::V::LANES && st.iter().all(|&s| s == 0 || s == 1);
+        if simd {
+            match (st[0] == 1, st[1] == 1, st[2] == 1) {
+                (true, true, true) => where_row_v::<T, true, true, true>(cp, ap, bp, o, n),
+                (true, true, false) => where_row_v::<T, true, true, false>(cp, ap, bp, o, n),
+                (true, false, true) => where_row_v::<T, true, false, true>(cp, ap, bp, o, n),
+                (true, false, false) => where_row_v::<T, true, false, false>(cp, ap, bp, o, n),
+                (false, true, true) => where_row_v::<T, false, true, true>(cp, ap, bp, o, n),
+                (false, true, false) => where_row_v::<T, false, true, false>(cp, ap, bp, o, n),
+                (false, false, true) => where_row_v::<T, false, false, true>(cp, ap, bp, o, n),
+                (false, false, false) => where_row_v::<T, false, false, false>(cp, ap, bp, o, n),
+            }
+        } else {
+            for i in 0..n as isize {
+                let cv = *cp.offset(i * st[0]);
+                *o.offset(i) = if cv != T::ZERO {
+                    *ap.offset(i * st[1])
+                } else {
+                    *bp.offset(i * st[2])
+                };
+            }
         }
+        o = o.add(n);
     });
 }
 
@@ -338,4 +415,68 @@ pub fn where_f32(cond: usize, a: usize, b: usize, out: usize, rank: usize, meta:
 #[wasm_bindgen]
 pub fn where_f64(cond: usize, a: usize, b: usize, out: usize, rank: usize, meta: usize) {
     unsafe { where_generic::<f64>(cond, a, b, out, rank, meta) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every inner-stride combination (1 or 0 per operand) and row lengths
+    /// around the vector width, against the scalar definition; cond has
+    /// NaN (true) and -0 (false).
+    #[test]
+    fn where_rows_all_stride_combos() {
+        for n in [1usize, 2, 3, 4, 5, 7, 8, 9, 17] {
+            for mask in 0..8 {
+                let st = |bit: i32| -> [i32; 2] {
+                    if mask & (1 << bit) != 0 {
+                        [0, 1]
+                    } else {
+                        [1, 0]
+                    }
+                };
+                // shape [3, n]; a stride-1 operand is [3, n], stride-0 [3, 1].
+                let (sc, sa, sb) = (st(0), st(1), st(2));
+                let meta: Vec<i32> = [3, n as i32]
+                    .into_iter()
+                    .chain([sc[0] * n as i32 + sc[1], sc[1]])
+                    .chain([sa[0] * n as i32 + sa[1], sa[1]])
+                    .chain([sb[0] * n as i32 + sb[1], sb[1]])
+                    .collect();
+                let cvals = [1.0, 0.0, f64::NAN, -0.0, 2.0];
+                let c: Vec<f64> = (0..3 * n).map(|i| cvals[(i * 7 + 3) % 5]).collect();
+                let a: Vec<f64> = (0..3 * n).map(|i| i as f64 + 0.5).collect();
+                let b: Vec<f64> = (0..3 * n).map(|i| -(i as f64) - 100.0).collect();
+                let mut o = vec![0f64; 3 * n];
+                where_f64(
+                    c.as_ptr() as usize,
+                    a.as_ptr() as usize,
+                    b.as_ptr() as usize,
+                    o.as_mut_ptr() as usize,
+                    2,
+                    meta.as_ptr() as usize,
+                );
+                let c32: Vec<f32> = c.iter().map(|&v| v as f32).collect();
+                let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+                let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+                let mut o32 = vec![0f32; 3 * n];
+                where_f32(
+                    c32.as_ptr() as usize,
+                    a32.as_ptr() as usize,
+                    b32.as_ptr() as usize,
+                    o32.as_mut_ptr() as usize,
+                    2,
+                    meta.as_ptr() as usize,
+                );
+                for i in 0..3 * n {
+                    let (r, j) = ((i / n) as i32, (i % n) as i32);
+                    let at = |s: &[i32]| (r * s[0] + j * s[1]) as usize;
+                    let (ic, ia, ib) = (at(&meta[2..4]), at(&meta[4..6]), at(&meta[6..8]));
+                    let w = if c[ic] != 0.0 { a[ia] } else { b[ib] };
+                    assert_eq!(o[i], w, "n={n} mask={mask} i={i}");
+                    assert_eq!(o32[i], w as f32, "f32 n={n} mask={mask} i={i}");
+                }
+            }
+        }
+    }
 }

@@ -132,6 +132,11 @@ mod imp {
         pub fn any_mask(m: I32x4) -> bool {
             v128_any_true(m.0)
         }
+        /// `c != 0 ? a : b` lane-wise (NaN counts as non-zero, -0 as zero).
+        #[inline(always)]
+        pub fn select_nonzero(c: Self, a: Self, b: Self) -> Self {
+            Self(v128_bitselect(a.0, b.0, f32x4_ne(c.0, f32x4_splat(0.0))))
+        }
     }
 
     impl I32x4 {
@@ -250,6 +255,11 @@ mod imp {
         #[inline(always)]
         pub fn ne(self, o: Self) -> Self {
             Self(v128_and(f64x2_ne(self.0, o.0), f64x2_splat(1.0)))
+        }
+        /// `c != 0 ? a : b` lane-wise (NaN counts as non-zero, -0 as zero).
+        #[inline(always)]
+        pub fn select_nonzero(c: Self, a: Self, b: Self) -> Self {
+            Self(v128_bitselect(a.0, b.0, f64x2_ne(c.0, f64x2_splat(0.0))))
         }
     }
 
@@ -496,6 +506,15 @@ mod imp {
         pub fn any_mask(mk: I32x4) -> bool {
             mk.0.iter().any(|&x| x != 0)
         }
+        pub fn select_nonzero(c: Self, a: Self, b: Self) -> Self {
+            Self(core::array::from_fn(|i| {
+                if c.0[i] != 0.0 {
+                    a.0[i]
+                } else {
+                    b.0[i]
+                }
+            }))
+        }
     }
 
     impl I32x4 {
@@ -594,6 +613,15 @@ mod imp {
         }
         pub fn ne(self, o: Self) -> Self {
             map2!(self, o, |a: f64, b: f64| one(a != b))
+        }
+        pub fn select_nonzero(c: Self, a: Self, b: Self) -> Self {
+            Self(core::array::from_fn(|i| {
+                if c.0[i] != 0.0 {
+                    a.0[i]
+                } else {
+                    b.0[i]
+                }
+            }))
         }
     }
 
