@@ -139,8 +139,10 @@ export function allocate(dtype: DType, length: number): Storage {
   );
   liveBytes += bytes;
   liveStorages++;
-  registry.register(s, held, s);
-  arena?.push(s);
+  // Inside an arena the storage is registered only if it outlives it:
+  // most temporaries never pay for register + unregister.
+  if (arena !== null) arena.push([s, held]);
+  else registry.register(s, held, s);
   return s;
 }
 
@@ -151,7 +153,7 @@ export function allocate(dtype: DType, length: number): Storage {
 // yields. A transform that returns only values opens an arena: storages
 // allocated during the call that its result does not use are freed when it
 // returns (see src/transforms/arena.ts).
-let arena: Storage[] | null = null;
+let arena: [Storage, Held][] | null = null;
 
 /**
  * Runs `body`, then frees every storage it allocated except those `keep`
@@ -163,21 +165,24 @@ export function releaseTemporaries<T>(
   keep: (result: T) => Set<Storage> | null,
 ): T {
   const prev = arena;
-  const mine: Storage[] = [];
+  const mine: [Storage, Held][] = [];
   arena = mine;
   let result: T;
   try {
     result = body();
   } catch (e) {
     arena = prev;
-    for (const s of mine) s.dispose();
+    for (const [, h] of mine) release(h);
     throw e;
   }
   arena = prev;
   const kept = keep(result);
-  for (const s of mine) {
-    if (kept === null || kept.has(s)) prev?.push(s);
-    else s.dispose();
+  for (const pair of mine) {
+    const [s, h] = pair;
+    if (h.ptr === 0) continue; // disposed already
+    if (kept !== null && !kept.has(s)) release(h);
+    else if (prev !== null) prev.push(pair);
+    else registry.register(s, h, s);
   }
   return result;
 }
