@@ -1,49 +1,99 @@
 /**
  * Symbolic one-hot bases for `jacrev`/`jacfwd`. The basis that a Jacobian
- * pushes through `vmap` is a (scaled) identity: batch row r is
- * `scale[r - offset]` at flat position `r - offset`, zero elsewhere. Carrying
- * it as its diagonal turns the "wrong" mode's first matrix product (a GEMM
- * against the identity) into a scaled copy, and elementwise scalings into
- * scalings of the diagonal: O(n·k) instead of O(n²·k). Any primitive without
- * a rule here gets the materialised basis, so results never change.
+ * pushes through `vmap` is a (scaled) identity. Carrying it as its diagonal
+ * turns the "wrong" mode's first matrix product (a GEMM against the
+ * identity) into a scaled copy, and elementwise scalings into scalings of
+ * the diagonal: O(n·k) instead of O(n²·k). A basis can be cut into chunks
+ * (`chunkSize`) without ever being materialised. Any primitive without a
+ * rule here gets the materialised basis, so results never change.
  * @module
  */
-import { eye } from "../ops/creation.ts";
+import { eye, ones } from "../ops/creation.ts";
 import * as E from "../ops/elementwise.ts";
-import { reshape } from "../ops/layout.ts";
+import { narrow, reshape } from "../ops/layout.ts";
 import { shapeEq, sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { bind } from "./trace.ts";
 
-/** Batch of `size` one-hot rows of logical shape `scale.shape`, scaled. */
+/**
+ * A batch of `size` rows; rows offset..offset+count are one-hot at flat
+ * positions first..first+count of the logical shape `scale.shape`, times
+ * the scale there; every other row is zero.
+ */
 export interface Basis {
   /** The diagonal, in the logical (per-example) shape. */
   readonly scale: Tensor;
-  /** Batch row of the first basis vector (rows outside the block are zero). */
+  /** Batch row holding flat position `first`. */
   readonly offset: number;
+  /** First flat position present in this batch. */
+  readonly first: number;
+  /** Number of one-hot rows. */
+  readonly count: number;
   /** Batch size. */
   readonly size: number;
   /** The scale is all ones (the plain identity), so scaling can be skipped. */
   readonly unit?: boolean;
 }
 
-/** `x` times the basis scale laid out by `shape` (skipped for a unit basis). */
-function scaled(x: Tensor, b: Basis, shape: number[]): Tensor {
-  return b.unit ? x : E.mul(x, reshape(b.scale, shape));
-}
-
-/** Places `block` at positions offset..offset+k of a zero tensor of length `size` along `axis`. */
-function place(
-  block: Tensor,
-  axis: number,
+/** The identity over `like`'s elements, placed at batch rows offset.. of a batch of `size`. */
+export function identityBasis(
+  like: Tensor,
   offset: number,
   size: number,
-): Tensor {
-  if (offset === 0 && block.shape[axis] === size) return block;
-  const shape = block.shape.map((d, i) => (i === axis ? size : d));
+): Basis {
+  const n = sizeOf(like.shape);
+  const scale = E.add(
+    bind("broadcastTo", [reshape(E.mul(like.detach(), 0), [-1])], {
+      shape: [n],
+    }),
+    1,
+  );
+  return {
+    scale: reshape(scale, like.shape),
+    offset,
+    first: 0,
+    count: n,
+    size,
+    unit: true,
+  };
+}
+
+/** Batch rows start..start+len of a basis, still symbolic. */
+export function sliceBasis(b: Basis, start: number, len: number): Basis {
+  const lo = Math.max(start, b.offset),
+    hi = Math.min(start + len, b.offset + b.count);
+  const count = Math.max(0, hi - lo);
+  return {
+    ...b,
+    offset: count > 0 ? lo - start : 0,
+    first: b.first + (count > 0 ? lo - b.offset : 0),
+    count,
+    size: len,
+  };
+}
+
+/** `t`'s slab first..first+count along `axis` (the basis' flat positions). */
+function present(t: Tensor, axis: number, b: Basis): Tensor {
+  return b.first === 0 && b.count === t.shape[axis]
+    ? t
+    : narrow(t, axis, b.first, b.count);
+}
+
+/** `x` (flat positions along `axis` of a rank-2 block) times the scale (skipped for a unit basis). */
+function scaled(x: Tensor, b: Basis, axis: 0 | 1): Tensor {
+  const rows = present(x, axis, b);
+  if (b.unit) return rows;
+  const s = present(reshape(b.scale, [-1]), 0, b);
+  return E.mul(rows, reshape(s, axis === 0 ? [-1, 1] : [1, -1]));
+}
+
+/** Places `block` at positions offset..offset+count of a zero tensor of length `size` along `axis`. */
+function place(block: Tensor, axis: number, b: Basis): Tensor {
+  if (b.offset === 0 && block.shape[axis] === b.size) return block;
+  const shape = block.shape.map((d, i) => (i === axis ? b.size : d));
   return bind("pad", [block], {
-    start: shape.map((_, i) => (i === axis ? offset : 0)),
+    start: shape.map((_, i) => (i === axis ? b.offset : 0)),
     step: shape.map(() => 1),
     shape,
   });
@@ -52,21 +102,20 @@ function place(
 /** The dense batch [size, ...scale.shape]. */
 export function materialize(b: Basis): Tensor {
   const n = sizeOf(b.scale.shape);
-  const diag = E.mul(
-    eye(n, { dtype: b.scale.dtype }),
-    reshape(b.scale, [1, n]),
-  );
-  return reshape(place(diag, 0, b.offset, b.size), [b.size, ...b.scale.shape]);
+  const diag = scaled(eye(n, { dtype: b.scale.dtype }), b, 0);
+  return reshape(place(diag, 0, b), [b.size, ...b.scale.shape]);
 }
 
 const withScale = (b: Basis, scale: Tensor): Basis => ({
+  ...b,
   scale,
-  offset: b.offset,
-  size: b.size,
+  unit: false,
 });
 
 /** A rule on basis-carrying arguments: a new basis, a dense batch with its batch dim, or null to fall back. */
 type Result = { basis: Basis } | { dense: Tensor; bdim: number } | null;
+
+const isB = (a: Tensor | Basis): a is Basis => "scale" in a && "first" in a;
 
 /** `args[i]` is a Basis for symbolic arguments, a Tensor for unbatched ones. */
 export function basisRule<P extends Prim>(
@@ -74,7 +123,6 @@ export function basisRule<P extends Prim>(
   args: (Tensor | Basis)[],
   params: PrimParams[P],
 ): Result {
-  const isB = (a: Tensor | Basis): a is Basis => "scale" in a && "offset" in a;
   switch (prim) {
     case "neg": {
       const [x] = args;
@@ -85,9 +133,7 @@ export function basisRule<P extends Prim>(
       const [a, b] = args;
       const [B, c] = isB(a) ? [a, b] : [b as Basis, a];
       if (isB(c) || (prim === "div" && !isB(a))) return null;
-      const y = prim === "mul"
-        ? E.mul(B.scale, c as Tensor)
-        : E.div(B.scale, c as Tensor);
+      const y = prim === "mul" ? E.mul(B.scale, c) : E.div(B.scale, c);
       return shapeEq(y.shape, B.scale.shape)
         ? { basis: withScale(B, y) }
         : null;
@@ -106,73 +152,56 @@ export function basisRule<P extends Prim>(
         shape[S.length + q] = S[p];
         d = E.mul(d, reshape(eye(S[p], { dtype: x.scale.dtype }), shape));
       });
-      const keptShape = kept.map((p) => S[p]);
-      const rows = reshape(d, [sizeOf(S), ...keptShape]);
-      return { dense: place(rows, 0, x.offset, x.size), bdim: 0 };
+      const rows = present(
+        reshape(d, [sizeOf(S), ...kept.map((p) => S[p])]),
+        0,
+        x,
+      );
+      return { dense: place(rows, 0, x), bdim: 0 };
     }
     case "reshape": {
-      const [x] = args as [Basis];
       // Same one-hot rows in another shape (a unit basis stays unit).
+      const [x] = args as [Basis];
       const { shape } = params as PrimParams["reshape"];
       return { basis: { ...x, scale: reshape(x.scale, shape) } };
     }
-    case "matmul": {
-      const [a, b] = args;
-      const p = params as PrimParams["matmul"];
-      if (
-        isB(a) && !isB(b) && !p.transA && a.scale.ndim === 2 &&
-        a.scale.shape[0] === 1 && b.ndim === 2
-      ) {
-        // Row basis [1, k] @ op(B): batch row j is scale_j · op(B)[j, :].
-        // Laid out batch-last when B is stored transposed (no copy of B).
-        if (p.transB) {
-          const block = place(
-            scaled(b, a as Basis, [1, -1]),
-            1,
-            a.offset,
-            a.size,
-          );
-          return {
-            dense: reshape(block, [1, block.shape[0], a.size]),
-            bdim: 2,
-          };
-        }
-        const block = place(
-          scaled(b, a as Basis, [-1, 1]),
-          0,
-          a.offset,
-          a.size,
-        );
-        return { dense: reshape(block, [a.size, 1, block.shape[1]]), bdim: 0 };
-      }
-      if (
-        isB(b) && !isB(a) && !p.transB && b.scale.ndim === 2 &&
-        b.scale.shape[1] === 1 && a.ndim === 2
-      ) {
-        // op(A) @ column basis [k, 1]: batch row j is scale_j · op(A)[:, j].
-        if (!p.transA) {
-          const block = place(
-            scaled(a, b as Basis, [1, -1]),
-            1,
-            b.offset,
-            b.size,
-          );
-          return {
-            dense: reshape(block, [block.shape[0], 1, b.size]),
-            bdim: 2,
-          };
-        }
-        const block = place(
-          scaled(a, b as Basis, [-1, 1]),
-          0,
-          b.offset,
-          b.size,
-        );
-        return { dense: reshape(block, [b.size, block.shape[1], 1]), bdim: 0 };
-      }
-      return null;
-    }
+    case "matmul":
+      return matmulRule(args, params as PrimParams["matmul"]);
     default:
       return null;
   }
+}
+
+/**
+ * A row basis [1, k] @ op(B) gives batch row j = scale_j · op(B)[j, :]; op(A)
+ * @ a column basis [k, 1] gives scale_j · op(A)[:, j]. Each is laid out
+ * batch-first or batch-last, whichever needs no copy of the matrix.
+ */
+function matmulRule(
+  [a, b]: (Tensor | Basis)[],
+  p: PrimParams["matmul"],
+): Result {
+  if (
+    isB(a) && !isB(b) && !p.transA && a.scale.ndim === 2 &&
+    a.scale.shape[0] === 1 && b.ndim === 2
+  ) {
+    if (p.transB) {
+      const block = place(scaled(b, a, 1), 1, a); // [n, size]
+      return { dense: reshape(block, [1, block.shape[0], a.size]), bdim: 2 };
+    }
+    const block = place(scaled(b, a, 0), 0, a); // [size, n]
+    return { dense: reshape(block, [a.size, 1, block.shape[1]]), bdim: 0 };
+  }
+  if (
+    isB(b) && !isB(a) && !p.transB && b.scale.ndim === 2 &&
+    b.scale.shape[1] === 1 && a.ndim === 2
+  ) {
+    if (!p.transA) {
+      const block = place(scaled(a, b, 1), 1, b); // [m, size]
+      return { dense: reshape(block, [block.shape[0], 1, b.size]), bdim: 2 };
+    }
+    const block = place(scaled(a, b, 0), 0, b); // [size, m]
+    return { dense: reshape(block, [b.size, block.shape[1], 1]), bdim: 0 };
+  }
+  return null;
 }

@@ -8,8 +8,7 @@ import { withTemporaries } from "./arena.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
 import { transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
-import { ones } from "../ops/creation.ts";
-import type { Basis } from "../core/basis.ts";
+import { type Basis, identityBasis } from "../core/basis.ts";
 import { narrow, reshape } from "../ops/layout.ts";
 import { sizeOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
@@ -24,7 +23,17 @@ import {
 } from "./args.ts";
 import { vmapFlat } from "./vmap_core.ts";
 
-/** Options of `jacrev`, `jacfwd` and `hessian`. */
+/**
+ * Options of `jacrev`, `jacfwd` and `hessian`.
+ *
+ * @example
+ * ```ts
+ * import { jacfwd, jacrev, randn, type Tensor } from "./mod.ts";
+ * const f = (x: Tensor) => x.tanh();
+ * const J = jacrev(f, { chunkSize: 8 })(randn([64])); // [64, 64], 8 rows at a time
+ * const [Jf, aux] = jacfwd((x: Tensor) => [f(x), "aux"], { hasAux: true })(randn([3]));
+ * ```
+ */
 export interface JacobianOptions {
   /** Which argument(s) to differentiate; an array gives an array of Jacobians. Default 0. */
   argnums?: Argnums;
@@ -49,13 +58,7 @@ function bases(leaves: Tensor[]): [Basis[], number[], number] {
     offs.push(total);
     total += sizeOf(l.shape);
   }
-  const basis = leaves.map((l, i) => ({
-    scale: ones(l.shape, { dtype: l.dtype }),
-    offset: offs[i],
-    unit: true,
-    size: total,
-  }));
-  return [basis, offs, total];
+  return [leaves.map((l, i) => identityBasis(l, offs[i], total)), offs, total];
 }
 
 /** Assembles the nested result: output structure, then argnums, then input structure. */
@@ -99,6 +102,7 @@ function prepare(
   };
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * Jacobian by reverse mode: one VJP per output element, vectorised with
  * `vmap`. Best when outputs are fewer than inputs.
@@ -145,6 +149,7 @@ export function jacrev<F extends Fn>(
     }));
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * Jacobian by forward mode: one JVP per input element, vectorised with
  * `vmap`. Best when inputs are fewer than outputs.
@@ -180,6 +185,7 @@ export function jacfwd<F extends Fn>(
         // Basis dim last: the Jacobian's layout is out.shape ++ in.shape.
         (_, rank) => rank,
         options.chunkSize,
+        () => [outs, extra], // primal outputs and aux are read after the chunks
       );
       const jac = assemble(p.outDef(), outs.length, p.d, p.single, (j, i) => {
         const leaf = p.d.leaves[i], o = outs[j];

@@ -6,7 +6,9 @@ import { BatchTrace, BatchTracer } from "../core/batch_trace.ts";
 import { type Dim, moveBatch } from "../core/rules/batch.ts";
 import { withMain } from "../core/trace.ts";
 import { cat, narrow } from "../ops/layout.ts";
-import { type Basis, materialize } from "../core/basis.ts";
+import { type Basis, sliceBasis } from "../core/basis.ts";
+import { releaseTemporaries } from "../backend/storage.ts";
+import { flatten } from "../tree.ts";
 import { Tensor } from "../tensor.ts";
 
 /** An input that is a symbolic one-hot basis (see core/basis.ts), batched at dim 0. */
@@ -14,52 +16,51 @@ export type VmapInput = Tensor | Basis;
 
 /**
  * Maps `f` over `size` entries of the inputs along `dims`, putting the batch
- * of each output at `outDims[i]`. With `chunkSize`, runs chunks in sequence
- * (bounded memory) and concatenates.
+ * of each output at `outDims(j, rank)`. With `chunkSize`, runs chunks in
+ * sequence and concatenates: each chunk's temporaries are freed before the
+ * next starts (when its outputs are concrete), so memory is bounded by a
+ * chunk. `keepAlso` names values a chunk computes that the caller reads
+ * afterwards (they are not freed).
  */
 export function vmapFlat(
   name: string,
   f: (xs: Tensor[]) => Tensor[],
-  inputs: VmapInput[],
+  xs: VmapInput[],
   dims: Dim[],
   size: number,
   outDims: (j: number, rank: number) => number,
   chunkSize?: number,
+  keepAlso: () => unknown = () => null,
 ): Tensor[] {
-  if (chunkSize !== undefined && chunkSize < size) {
-    // Chunks cut through a basis block: use the dense basis.
-    inputs = inputs.map((x) => (x instanceof Tensor ? x : materialize(x)));
+  if (chunkSize === undefined || chunkSize >= size) {
+    return runBatched(name, f, xs, dims, size, outDims);
   }
-  const xs = inputs;
-  if (chunkSize !== undefined) {
-    if (!Number.isInteger(chunkSize) || chunkSize < 1) {
-      throw new RangeError(
-        `${name}: chunkSize must be a positive integer, got ${chunkSize}`,
-      );
-    }
-    if (chunkSize < size) {
-      const parts: Tensor[][] = [];
-      const axes: number[] = [];
-      for (let s = 0; s < size; s += chunkSize) {
-        const n = Math.min(chunkSize, size - s);
-        const chunk = (xs as Tensor[]).map((x, i) =>
-          dims[i] === null ? x : narrow(x, dims[i]!, s, n)
-        );
-        parts.push(
-          runBatched(
-            name,
-            f,
-            chunk,
-            dims,
-            n,
-            (j, r) => (axes[j] = outDims(j, r)),
-          ),
-        );
-      }
-      return parts[0].map((_, j) => cat(parts.map((p) => p[j]), axes[j]));
-    }
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new RangeError(
+      `${name}: chunkSize must be a positive integer, got ${chunkSize}`,
+    );
   }
-  return runBatched(name, f, xs, dims, size, outDims);
+  const parts: Tensor[][] = [];
+  const axes: number[] = [];
+  for (let s = 0; s < size; s += chunkSize) {
+    const n = Math.min(chunkSize, size - s);
+    const chunk = xs.map((x, i) =>
+      !(x instanceof Tensor)
+        ? sliceBasis(x, s, n)
+        : dims[i] === null
+        ? x
+        : narrow(x, dims[i]!, s, n)
+    );
+    const run = () =>
+      runBatched(name, f, chunk, dims, n, (j, r) => (axes[j] = outDims(j, r)));
+    parts.push(releaseTemporaries(run, (outs) => {
+      const [leaves] = flatten([outs, keepAlso()]);
+      return leaves.every((t) => t._trace === null)
+        ? new Set(leaves.map((t) => t._storage!))
+        : null;
+    }));
+  }
+  return parts[0].map((_, j) => cat(parts.map((p) => p[j]), axes[j]));
 }
 
 function runBatched(
