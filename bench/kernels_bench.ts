@@ -9,6 +9,7 @@
 import type { Storage } from "../src/backend/storage.ts";
 import {
   binary,
+  copyStrided,
   matmul,
   ndarrayMatmulF32,
   randomUniform,
@@ -76,6 +77,25 @@ cases.push({
   unit: "GB/s",
   run: () => binary("add", x, [1024, 1024], y, [1024], [1024, 1024]).dispose(),
 });
+{
+  // hessian(predict)'s two hot kernels at the tutorial's 32x512 size.
+  const [P, Q] = [512, 32];
+  const n3 = P * Q * P;
+  const t = rand("float32", n3, 7);
+  cases.push({
+    name: "permute float32 [512,32,512] -> [1,2,0]",
+    work: 8 * n3, // bytes read + written
+    unit: "GB/s",
+    run: () => copyStrided(t, 0, [Q, P, P], [P, 1, Q * P]).dispose(),
+  });
+  const wa = rand("float32", Q * P, 8), wb = rand("float32", P * Q, 9);
+  cases.push({
+    name: "mul float32 [32,512] * [512,32,1]",
+    work: 4 * n3, // bytes written (operands stay in cache)
+    unit: "GB/s",
+    run: () => binary("mul", wa, [Q, P], wb, [P, Q, 1], [P, Q, P]).dispose(),
+  });
+}
 cases.push({
   name: "sum float32 1M",
   work: 4 * M,
