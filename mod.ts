@@ -36,6 +36,8 @@ export {
   zerosLike,
 } from "./src/ops/creation.ts";
 export type { DTypeOptions, NestedArray } from "./src/ops/creation.ts";
+export type { Shape } from "./src/shape.ts";
+export type { TensorLike } from "./src/ops/scalar.ts";
 export {
   abs,
   add,
@@ -68,6 +70,7 @@ export {
   where,
 } from "./src/ops/elementwise.ts";
 export { argmax, argmin, max, mean, min, prod, sum } from "./src/ops/reduce.ts";
+export type { Dims } from "./src/ops/reduce.ts";
 export {
   cat,
   expand,
@@ -85,8 +88,10 @@ export {
 } from "./src/ops/layout.ts";
 export { dot, linear, matmul, outer } from "./src/ops/linalg.ts";
 export { allclose, isclose } from "./src/ops/compare.ts";
+export type { CloseOptions } from "./src/ops/compare.ts";
 export { grad, valueAndGrad } from "./src/transforms/grad.ts";
-export type { GradOptions } from "./src/transforms/grad.ts";
+export type { GradOf, GradOptions } from "./src/transforms/grad.ts";
+export type { Argnums } from "./src/transforms/args.ts";
 export { jvp, linearize, vjp, vjpWithAux } from "./src/transforms/vjp.ts";
 export { vmap } from "./src/transforms/vmap.ts";
 export type { InDim, VmapOptions } from "./src/transforms/vmap.ts";
@@ -94,6 +99,19 @@ export { jacfwd, jacrev } from "./src/transforms/jacobian.ts";
 export type { JacobianOptions } from "./src/transforms/jacobian.ts";
 export { hessian, hvp, vhp } from "./src/transforms/hessian.ts";
 export type { Tree } from "./src/tree.ts";
+/**
+ * The PyTorch-style eager tape: `autograd.grad`, `autograd.backward`,
+ * `autograd.jacobian`, `autograd.hessian` and `autograd.functional.*`.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const x = tensor([1, 2]).requiresGrad();
+ * const y = x.pow(3).sum();
+ * const [g] = autograd.grad([y], [x], undefined, { createGraph: true }); // 3x²
+ * const H = autograd.hessian(y, [x]);
+ * ```
+ */
 export * as autograd from "./src/autograd/mod.ts";
 export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/tensor.ts";

@@ -4,6 +4,16 @@
  * @module
  */
 
+/**
+ * A tensor shape: one size per dim (`[]` for a scalar).
+ *
+ * @example
+ * ```ts
+ * import { zeros } from "./mod.ts";
+ * const x = zeros([2, 3]);
+ * console.log(x.shape); // [2, 3]
+ * ```
+ */
 export type Shape = readonly number[];
 
 /** Number of elements of a shape (1 for a scalar). */

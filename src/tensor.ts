@@ -16,7 +16,18 @@ import * as M from "./ops/linalg.ts";
 import type { TensorLike } from "./ops/scalar.ts";
 import { formatTensor } from "./format.ts";
 
-/** Options of `backward()`. */
+/**
+ * Options of `backward()`.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const x = tensor([1, 2]).requiresGrad();
+ * const y = x.pow(3).sum();
+ * y.backward(undefined, { createGraph: true }); // x.grad = 3x², differentiable
+ * console.log(x.grad);
+ * ```
+ */
 export interface BackwardOptions {
   /** Keep the graph for another backward pass. */
   retainGraph?: boolean;
@@ -50,7 +61,15 @@ function hook<K extends keyof typeof autogradHooks>(
   return h as NonNullable<typeof autogradHooks[K]>;
 }
 
-/** Nested arrays as returned by `toArray()`. */
+/**
+ * Nested arrays as returned by `toArray()`.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const n = tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]
+ * ```
+ */
 export type NestedNumbers = number | NestedNumbers[];
 
 /**
@@ -144,6 +163,7 @@ export class Tensor {
   dispose(): void {
     this._storage?.dispose();
   }
+  /** Frees the memory now (for `using` declarations). */
   [Symbol.dispose](): void {
     this.dispose();
   }
@@ -186,85 +206,112 @@ export class Tensor {
     if (slot !== null) slot.gradSlot = null;
   }
 
+  /** `this + o` elementwise (see `add`). */
   add(o: TensorLike): Tensor {
     return E.add(this, o);
   }
+  /** `this - o` elementwise (see `sub`). */
   sub(o: TensorLike): Tensor {
     return E.sub(this, o);
   }
+  /** `this * o` elementwise (see `mul`). */
   mul(o: TensorLike): Tensor {
     return E.mul(this, o);
   }
+  /** `this / o` elementwise (see `div`). */
   div(o: TensorLike): Tensor {
     return E.div(this, o);
   }
+  /** `this ** o` elementwise (see `pow`). */
   pow(o: TensorLike): Tensor {
     return E.pow(this, o);
   }
+  /** Elementwise maximum with `o`. */
   maximum(o: TensorLike): Tensor {
     return E.maximum(this, o);
   }
+  /** Elementwise minimum with `o`. */
   minimum(o: TensorLike): Tensor {
     return E.minimum(this, o);
   }
+  /** `this == o` as 1/0. */
   eq(o: TensorLike): Tensor {
     return E.eq(this, o);
   }
+  /** `this != o` as 1/0. */
   ne(o: TensorLike): Tensor {
     return E.ne(this, o);
   }
+  /** `this < o` as 1/0. */
   lt(o: TensorLike): Tensor {
     return E.lt(this, o);
   }
+  /** `this <= o` as 1/0. */
   le(o: TensorLike): Tensor {
     return E.le(this, o);
   }
+  /** `this > o` as 1/0. */
   gt(o: TensorLike): Tensor {
     return E.gt(this, o);
   }
+  /** `this >= o` as 1/0. */
   ge(o: TensorLike): Tensor {
     return E.ge(this, o);
   }
 
+  /** Elementwise `-this`. */
   neg(): Tensor {
     return E.neg(this);
   }
+  /** Elementwise absolute value. */
   abs(): Tensor {
     return E.abs(this);
   }
+  /** Elementwise `e^this`. */
   exp(): Tensor {
     return E.exp(this);
   }
+  /** Elementwise natural logarithm. */
   log(): Tensor {
     return E.log(this);
   }
+  /** Elementwise square root. */
   sqrt(): Tensor {
     return E.sqrt(this);
   }
+  /** Elementwise sine. */
   sin(): Tensor {
     return E.sin(this);
   }
+  /** Elementwise cosine. */
   cos(): Tensor {
     return E.cos(this);
   }
+  /** Elementwise tangent. */
   tan(): Tensor {
     return E.tan(this);
   }
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor {
     return E.tanh(this);
   }
+  /** Elementwise logistic function. */
   sigmoid(): Tensor {
     return E.sigmoid(this);
   }
+  /** Elementwise `max(this, 0)`. */
   relu(): Tensor {
     return E.relu(this);
   }
+  /** Elementwise square. */
   square(): Tensor {
     return E.square(this);
   }
+  /** Elementwise `1 / this`. */
   reciprocal(): Tensor {
     return E.reciprocal(this);
   }
+  /** Elementwise sign (-1, 0 or 1). */
   sign(): Tensor {
     return E.sign(this);
   }
@@ -273,41 +320,55 @@ export class Tensor {
   sum(dim?: R.Dims, keepdim = false): Tensor {
     return R.sum(this, dim, keepdim);
   }
+  /** Mean over `dim` (all dims when omitted). */
   mean(dim?: R.Dims, keepdim = false): Tensor {
     return R.mean(this, dim, keepdim);
   }
+  /** Maximum over `dim` (all dims when omitted). */
   max(dim?: R.Dims, keepdim = false): Tensor {
     return R.max(this, dim, keepdim);
   }
+  /** Minimum over `dim` (all dims when omitted). */
   min(dim?: R.Dims, keepdim = false): Tensor {
     return R.min(this, dim, keepdim);
   }
+  /** Product over `dim` (all dims when omitted). */
   prod(dim?: R.Dims, keepdim = false): Tensor {
     return R.prod(this, dim, keepdim);
   }
+  /** Index of the largest entry along `dim` (flattened when omitted); int32. */
   argmax(dim?: number, keepdim = false): Tensor {
     return R.argmax(this, dim, keepdim);
   }
+  /**
+   * Index of the smallest entry along `dim` (flattened when omitted); int32.
+   */
   argmin(dim?: number, keepdim = false): Tensor {
     return R.argmin(this, dim, keepdim);
   }
 
+  /** Matrix product (see `matmul`). */
   matmul(o: Tensor): Tensor {
     return M.matmul(this, o);
   }
+  /** Inner product of two 1-D tensors. */
   dot(o: Tensor): Tensor {
     return M.dot(this, o);
   }
+  /** Outer product of two 1-D tensors. */
   outer(o: Tensor): Tensor {
     return M.outer(this, o);
   }
 
+  /** The same values in a new shape (one size may be -1). */
   reshape(shape: readonly number[]): Tensor {
     return L.reshape(this, shape);
   }
+  /** Reorders the dims (see `permute`). */
   permute(dims: readonly number[]): Tensor {
     return L.permute(this, dims);
   }
+  /** Swaps two dims (default: the last two). */
   transpose(dim0 = -2, dim1 = -1): Tensor {
     return L.transpose(this, dim0, dim1);
   }
@@ -315,30 +376,38 @@ export class Tensor {
   get T(): Tensor {
     return L.transpose(this);
   }
+  /** Moves dims `source` to positions `destination`. */
   movedim(
     source: number | readonly number[],
     destination: number | readonly number[],
   ): Tensor {
     return L.movedim(this, source, destination);
   }
+  /** Broadcasts to `shape`. */
   expand(shape: readonly number[]): Tensor {
     return L.expand(this, shape);
   }
+  /** Removes size-1 dims (all, or those in `dim`). */
   squeeze(dim?: number | readonly number[]): Tensor {
     return L.squeeze(this, dim);
   }
+  /** Inserts a size-1 dim at `dim`. */
   unsqueeze(dim: number): Tensor {
     return L.unsqueeze(this, dim);
   }
+  /** Merges dims `startDim` to `endDim` into one. */
   flatten(startDim = 0, endDim = -1): Tensor {
     return L.flatten(this, startDim, endDim);
   }
+  /** Python-style slice along `dim` (see `slice`). */
   slice(dim: number, start?: number, end?: number, step = 1): Tensor {
     return L.slice(this, dim, start, end, step);
   }
+  /** `length` elements from `start` along `dim`. */
   narrow(dim: number, start: number, length: number): Tensor {
     return L.narrow(this, dim, start, length);
   }
+  /** The slice at `index` along `dim`, that dim removed. */
   select(dim: number, index: number): Tensor {
     return L.select(this, dim, index);
   }
@@ -360,16 +429,24 @@ export class Tensor {
    */
   clone(): Tensor {
     if (this._storage === null) return this;
-    const copy = copyStrided(this._storage, 0, this.shape, stridesOf(this.shape));
+    const copy = copyStrided(
+      this._storage,
+      0,
+      this.shape,
+      stridesOf(this.shape),
+    );
     return Tensor._fromStorage(copy, this.shape, this.dtype);
   }
 
+  /** PyTorch-style text, e.g. `tensor([1., 2.])`. */
   toString(): string {
     return formatTensor(this);
   }
+  /** `console.log` in Deno prints `toString()`. */
   [Symbol.for("Deno.customInspect")](): string {
     return formatTensor(this);
   }
+  /** `console.log` in Node prints `toString()`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return formatTensor(this);
   }

@@ -6,7 +6,17 @@
  */
 import { Tensor } from "./tensor.ts";
 
-/** A tensor, or arrays / plain objects of them (other values are constants). */
+/**
+ * A tensor, or arrays / plain objects of them (other values are constants).
+ *
+ * @example
+ * ```ts
+ * import { grad, type Tensor, tensor } from "./mod.ts";
+ * const params = { w: tensor([1, 2]), b: tensor(0.5) };
+ * const loss = (p: { w: Tensor; b: Tensor }) => p.w.square().sum().add(p.b);
+ * const g = grad(loss)(params); // { w: tensor([2., 4.]), b: tensor(1.) }
+ * ```
+ */
 export type Tree =
   | Tensor
   | readonly Tree[]

@@ -18,7 +18,18 @@ const list = (
 ): Tensor[] => (Array.isArray(x) ? [...x] : [x as Tensor]);
 const argnumsOf = (x: Inputs) => (Array.isArray(x) ? x.map((_, i) => i) : 0);
 
-/** Options of `autograd.functional.jacobian`. */
+/**
+ * Options of `autograd.functional.jacobian`.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const J = autograd.functional.jacobian((x) => x.sin(), tensor([0, 1]), {
+ *   strategy: "forward-mode",
+ *   vectorize: true,
+ * });
+ * ```
+ */
 export interface FunctionalJacobianOptions {
   /** Accepted for compatibility: jacobi always vectorises. */
   vectorize?: boolean;
@@ -50,29 +61,69 @@ export function jacobian(
   return t(f, { argnums: argnumsOf(inputs) })(...list(inputs));
 }
 
-/** Hessian of a scalar `f` at `inputs` (as `torch.autograd.functional.hessian`). */
+/**
+ * Hessian of a scalar `f` at `inputs` (as `torch.autograd.functional.hessian`).
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const H = autograd.functional.hessian((x) => x.pow(3).sum(), tensor([1, 2])); // diag(6x)
+ * ```
+ */
 export function hessian(f: Fn, inputs: Inputs): unknown {
   return hessianT(f, { argnums: argnumsOf(inputs) })(...list(inputs));
 }
 
-/** `[f(inputs), vᵀJ]` (as `torch.autograd.functional.vjp`). */
+/**
+ * `[f(inputs), vᵀJ]` (as `torch.autograd.functional.vjp`).
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const [y, g] = autograd.functional.vjp((x) => x.square(), tensor([1, 2]), tensor([1, 1])); // g = 2x
+ * ```
+ */
 export function vjp(f: Fn, inputs: Inputs, v: unknown): [unknown, unknown] {
   const [out, vjpFn] = vjpT(f, ...list(inputs));
   const g = (vjpFn as (ct: unknown) => Tensor[])(v);
   return [out, Array.isArray(inputs) ? g : g[0]];
 }
 
-/** `[f(inputs), J v]` (as `torch.autograd.functional.jvp`). */
+/**
+ * `[f(inputs), J v]` (as `torch.autograd.functional.jvp`).
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const [y, t] = autograd.functional.jvp((x) => x.exp(), tensor([0, 1]), tensor([1, 1])); // t = e^x
+ * ```
+ */
 export function jvp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
   return jvpT(f, list(inputs) as never, list(v) as never) as [unknown, unknown];
 }
 
-/** `[f(inputs), H v]` for a scalar `f` (as `torch.autograd.functional.hvp`). */
+/**
+ * `[f(inputs), H v]` for a scalar `f` (as `torch.autograd.functional.hvp`).
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const [y, hv] = autograd.functional.hvp((x) => x.pow(3).sum(), tensor([1, 2]), tensor([1, 1])); // hv = 6x
+ * ```
+ */
 export function hvp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
   return [f(...list(inputs)), hvpT(f, list(inputs), list(v))];
 }
 
-/** `[f(inputs), vᵀ H]` for a scalar `f` (as `torch.autograd.functional.vhp`). */
+/**
+ * `[f(inputs), vᵀ H]` for a scalar `f` (as `torch.autograd.functional.vhp`).
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const [y, vh] = autograd.functional.vhp((x) => x.pow(3).sum(), tensor([1, 2]), tensor([1, 0])); // vh = [6, 0]
+ * ```
+ */
 export function vhp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
   return [f(...list(inputs)), vhpT(f, list(inputs), list(v))];
 }

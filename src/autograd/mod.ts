@@ -5,6 +5,15 @@
  */
 export { backward, grad, hessian, jacobian } from "./api.ts";
 export type { AutogradOptions } from "./api.ts";
+/**
+ * PyTorch's `torch.autograd.functional`: `jacobian`, `hessian`, `vjp`, `jvp`, `hvp`, `vhp` of a function at some inputs.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const H = autograd.functional.hessian((x) => x.pow(3).sum(), tensor([1, 2]));
+ * ```
+ */
 export * as functional from "./functional.ts";
 
 import { autogradHooks } from "../tensor.ts";

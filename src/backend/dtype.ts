@@ -1,4 +1,14 @@
-/** Element types a {@link Storage} can hold. */
+/**
+ * Element types a {@link Storage} can hold.
+ *
+ * @example
+ * ```ts
+ * import { DType, zeros } from "./mod.ts";
+ * const dtype: DType = "float64";
+ * const x = zeros([3], { dtype });
+ * console.log(x.dtype, x.to("float32").dtype); // float64 float32
+ * ```
+ */
 export type DType = "float32" | "float64" | "int32";
 
 /** Bytes per element of each dtype. */

@@ -250,7 +250,19 @@ export function readElement(s: Storage, index: number): number {
   return heapView(s.dtype)[s.ptr / BYTES_PER_ELEMENT[s.dtype] + index];
 }
 
-/** Memory accounting: wasm memory size, bytes and storages alive. */
+/**
+ * Memory accounting: wasm memory size, bytes and storages alive.
+ *
+ * @example
+ * ```ts
+ * import { memoryStats, randn } from "./mod.ts";
+ * const before = memoryStats().liveBytes;
+ * {
+ *   using x = randn([1024]); // freed at the end of the block
+ * }
+ * console.log(memoryStats().liveBytes - before); // 0
+ * ```
+ */
 export function memoryStats(): {
   heapBytes: number;
   liveBytes: number;

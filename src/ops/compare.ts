@@ -8,14 +8,33 @@ import { abs, add, le, mul, sub } from "./elementwise.ts";
 import { min } from "./reduce.ts";
 import { checkTensor } from "./scalar.ts";
 
-/** Tolerances of `isclose` and `allclose`. */
+/**
+ * Tolerances of `isclose` and `allclose`.
+ *
+ * @example
+ * ```ts
+ * import { allclose, tensor } from "./mod.ts";
+ * const ok = allclose(tensor([1, 2]), tensor([1, 2.001]), { rtol: 1e-2, atol: 0 }); // true
+ * ```
+ */
 export interface CloseOptions {
+  /** Relative tolerance (default 1e-5). */
   rtol?: number;
+  /** Absolute tolerance (default 1e-8). */
   atol?: number;
+  /** Count NaN as equal to NaN (default false). */
   equalNan?: boolean;
 }
 
-/** Elementwise closeness as a 0/1 tensor (broadcasting). */
+/**
+ * Elementwise closeness as a 0/1 tensor (broadcasting).
+ *
+ * @example
+ * ```ts
+ * import { isclose, tensor } from "./mod.ts";
+ * const c = isclose(tensor([1, 2]), tensor([1, 3])); // tensor([1., 0.])
+ * ```
+ */
 export function isclose(
   a: Tensor,
   b: Tensor,
@@ -30,7 +49,16 @@ export function isclose(
   return close.maximum(bothNan);
 }
 
-/** True when every element of `a` is close to `b`. */
+/**
+ * True when every element of `a` is close to `b`.
+ *
+ * @example
+ * ```ts
+ * import { allclose, tensor } from "./mod.ts";
+ * allclose(tensor([1, 2]), tensor([1, 2 + 1e-7])); // true
+ * allclose(tensor([1, 2]), tensor([1, 3])); // false
+ * ```
+ */
 export function allclose(
   a: Tensor,
   b: Tensor,

@@ -9,13 +9,29 @@ import { fmtShape, type Shape, sizeOf } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { describe } from "./scalar.ts";
 
-/** Options accepted by every creation function. */
+/**
+ * Options accepted by every creation function.
+ *
+ * @example
+ * ```ts
+ * import { zeros } from "./mod.ts";
+ * const x = zeros([2, 3], { dtype: "float64" });
+ * ```
+ */
 export interface DTypeOptions {
   /** Element type; float32 by default. */
   dtype?: DType;
 }
 
-/** Nested arrays of numbers, any depth. */
+/**
+ * Nested arrays of numbers, any depth.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const m = tensor([[1, 2], [3, 4]]); // shape [2, 2]
+ * ```
+ */
 export type NestedArray = number | readonly NestedArray[];
 
 function checkShape(what: string, shape: Shape): number[] {
@@ -122,7 +138,15 @@ export function tensor(
   return Tensor._fromStorage(fromArray(dtype, flat), shape, dtype);
 }
 
-/** A tensor of `shape` filled with `value`. */
+/**
+ * A tensor of `shape` filled with `value`.
+ *
+ * @example
+ * ```ts
+ * import { full } from "./mod.ts";
+ * const x = full([2, 3], 7); // a 2×3 tensor of 7s
+ * ```
+ */
 export function full(
   shape: Shape,
   value: number,
@@ -136,21 +160,75 @@ export function full(
   return Tensor._fromStorage(K.fill(dtype, sizeOf(s), value), s, dtype);
 }
 
+/**
+ * A tensor of `shape` filled with 0.
+ *
+ * @example
+ * ```ts
+ * import { zeros } from "./mod.ts";
+ * const z = zeros([3]); // tensor([0., 0., 0.])
+ * ```
+ */
 export const zeros = (shape: Shape, options: DTypeOptions = {}): Tensor =>
   full(shape, 0, options);
+/**
+ * A tensor of `shape` filled with 1.
+ *
+ * @example
+ * ```ts
+ * import { ones } from "./mod.ts";
+ * const o = ones([2, 2], { dtype: "float64" });
+ * ```
+ */
 export const ones = (shape: Shape, options: DTypeOptions = {}): Tensor =>
   full(shape, 1, options);
+/**
+ * Zeros with the shape (and, unless given, the dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import { randn, zerosLike } from "./mod.ts";
+ * const z = zerosLike(randn([2, 3])); // shape [2, 3]
+ * ```
+ */
 export const zerosLike = (x: Tensor, options: DTypeOptions = {}): Tensor =>
   full(x.shape, 0, { dtype: options.dtype ?? x.dtype });
+/**
+ * Ones with the shape (and, unless given, the dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import { onesLike, randn } from "./mod.ts";
+ * const o = onesLike(randn([4])); // tensor([1., 1., 1., 1.])
+ * ```
+ */
 export const onesLike = (x: Tensor, options: DTypeOptions = {}): Tensor =>
   full(x.shape, 1, { dtype: options.dtype ?? x.dtype });
+/**
+ * `value` everywhere, with the shape (and, unless given, the dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import { fullLike, randn } from "./mod.ts";
+ * const h = fullLike(randn([2]), 0.5); // tensor([0.5, 0.5])
+ * ```
+ */
 export const fullLike = (
   x: Tensor,
   value: number,
   options: DTypeOptions = {},
 ): Tensor => full(x.shape, value, { dtype: options.dtype ?? x.dtype });
 
-/** The n×m identity matrix (m defaults to n). */
+/**
+ * The n×m identity matrix (m defaults to n).
+ *
+ * @example
+ * ```ts
+ * import { eye } from "./mod.ts";
+ * const I = eye(3); // 3×3 identity
+ * const R = eye(2, 3, { dtype: "float64" }); // 2×3, ones on the diagonal
+ * ```
+ */
 export function eye(
   n: number,
   m: number | DTypeOptions = n,
@@ -164,7 +242,16 @@ export function eye(
   return Tensor._fromStorage(fromArray(dtype, buf), s, dtype);
 }
 
-/** Values from `start` to `end` (exclusive) by `step`; `arange(n)` is 0..n-1. */
+/**
+ * Values from `start` to `end` (exclusive) by `step`; `arange(n)` is 0..n-1.
+ *
+ * @example
+ * ```ts
+ * import { arange } from "./mod.ts";
+ * const a = arange(4); // tensor([0., 1., 2., 3.])
+ * const b = arange(1, 2, 0.25); // tensor([1., 1.25, 1.5, 1.75])
+ * ```
+ */
 export function arange(
   start: number,
   end?: number,
@@ -184,7 +271,15 @@ export function arange(
   return Tensor._fromStorage(fromArray(dtype, buf), [n], dtype);
 }
 
-/** `steps` evenly spaced values from `start` to `end` inclusive. */
+/**
+ * `steps` evenly spaced values from `start` to `end` inclusive.
+ *
+ * @example
+ * ```ts
+ * import { linspace } from "./mod.ts";
+ * const t = linspace(0, 1, 5); // tensor([0., 0.25, 0.5, 0.75, 1.])
+ * ```
+ */
 export function linspace(
   start: number,
   end: number,
@@ -205,7 +300,18 @@ export function linspace(
 let seed = 0x5eed;
 let counter = 0;
 
-/** Seeds the global generator (as `torch.manual_seed`). */
+/**
+ * Seeds the global generator (as `torch.manual_seed`).
+ *
+ * @example
+ * ```ts
+ * import { manualSeed, randn } from "./mod.ts";
+ * manualSeed(0);
+ * const a = randn([3]);
+ * manualSeed(0);
+ * const b = randn([3]); // the same values as a
+ * ```
+ */
 export function manualSeed(s: number): void {
   if (!Number.isInteger(s)) {
     throw new TypeError(`manualSeed: seed must be an integer, got ${s}`);
@@ -233,13 +339,49 @@ function draw(
   return Tensor._fromStorage(st, s, dtype);
 }
 
-/** Standard normal samples from the seeded generator. */
+/**
+ * Standard normal samples from the seeded generator.
+ *
+ * @example
+ * ```ts
+ * import { manualSeed, randn } from "./mod.ts";
+ * manualSeed(42);
+ * const w = randn([16, 16]); // N(0, 1) entries, float32
+ * const v = randn([4], { dtype: "float64" });
+ * ```
+ */
 export const randn = (shape: Shape, options: DTypeOptions = {}): Tensor =>
   draw("randn", true, shape, options);
-/** Uniform samples in [0, 1) from the seeded generator. */
+/**
+ * Uniform samples in [0, 1) from the seeded generator.
+ *
+ * @example
+ * ```ts
+ * import { rand } from "./mod.ts";
+ * const u = rand([2, 2]); // entries in [0, 1)
+ * ```
+ */
 export const rand = (shape: Shape, options: DTypeOptions = {}): Tensor =>
   draw("rand", false, shape, options);
+/**
+ * Standard normal samples with the shape (and, unless given, the dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import { randnLike, zeros } from "./mod.ts";
+ * const noise = randnLike(zeros([3, 3]));
+ * ```
+ */
 export const randnLike = (x: Tensor, options: DTypeOptions = {}): Tensor =>
   randn(x.shape, { dtype: options.dtype ?? x.dtype });
+/**
+ * Uniform samples in [0, 1) with the shape (and, unless given, the dtype) of `x`.
+ *
+ * @example
+ * ```ts
+ * import { randLike, zeros } from "./mod.ts";
+ * const u = randLike(zeros([5]));
+ * ```
+ */
 export const randLike = (x: Tensor, options: DTypeOptions = {}): Tensor =>
   rand(x.shape, { dtype: options.dtype ?? x.dtype });

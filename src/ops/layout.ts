@@ -19,6 +19,15 @@ import { fromArray } from "../backend/storage.ts";
 import { Tensor } from "../tensor.ts";
 import { checkTensor, describe } from "./scalar.ts";
 
+/**
+ * The same values in a new shape (one size may be -1, inferred); shares the buffer when it can.
+ *
+ * @example
+ * ```ts
+ * import { arange, reshape } from "./mod.ts";
+ * const m = reshape(arange(6), [2, -1]); // [[0, 1, 2], [3, 4, 5]]
+ * ```
+ */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   checkTensor("reshape", x);
   const target = resolveReshape(sizeOf(x.shape), shape, x.shape);
@@ -26,13 +35,31 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return bind("reshape", [x], { shape: target });
 }
 
+/**
+ * Reorders the dims: dim `i` of the result is dim `dims[i]` of `x`.
+ *
+ * @example
+ * ```ts
+ * import { permute, zeros } from "./mod.ts";
+ * const y = permute(zeros([2, 3, 4]), [2, 0, 1]); // shape [4, 2, 3]
+ * ```
+ */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const perm = normPerm(dims, checkTensor("permute", x).ndim);
   if (isIdentityPerm(perm)) return x;
   return bind("permute", [x], { perm });
 }
 
-/** Swaps two dimensions (default: the last two). */
+/**
+ * Swaps two dimensions (default: the last two).
+ *
+ * @example
+ * ```ts
+ * import { arange, transpose } from "./mod.ts";
+ * const m = arange(6).reshape([2, 3]);
+ * const t = transpose(m); // shape [3, 2], as m.T
+ * ```
+ */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   const r = checkTensor("transpose", x).ndim;
   if (r < 2 && dim0 === -2 && dim1 === -1) return x;
@@ -43,7 +70,15 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   return permute(x, perm);
 }
 
-/** Moves dims `source` to positions `destination`, keeping the others' order. */
+/**
+ * Moves dims `source` to positions `destination`, keeping the others' order.
+ *
+ * @example
+ * ```ts
+ * import { movedim, zeros } from "./mod.ts";
+ * const y = movedim(zeros([2, 3, 4]), 0, -1); // shape [3, 4, 2]
+ * ```
+ */
 export function movedim(
   x: Tensor,
   source: number | readonly number[],
@@ -70,7 +105,15 @@ export function movedim(
   return permute(x, perm);
 }
 
-/** Broadcasts to `shape` (NumPy rules; -1 keeps a dimension). */
+/**
+ * Broadcasts to `shape` (NumPy rules; -1 keeps a dimension).
+ *
+ * @example
+ * ```ts
+ * import { expand, tensor } from "./mod.ts";
+ * const y = expand(tensor([[1], [2]]), [2, 3]); // [[1, 1, 1], [2, 2, 2]]
+ * ```
+ */
 export function expand(x: Tensor, shape: Shape): Tensor {
   checkTensor("expand", x);
   const off = shape.length - x.ndim;
@@ -86,6 +129,16 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   return bind("broadcastTo", [x], { shape: target });
 }
 
+/**
+ * Removes size-1 dims: all of them, or those in `dim` (others are kept).
+ *
+ * @example
+ * ```ts
+ * import { squeeze, zeros } from "./mod.ts";
+ * const a = squeeze(zeros([1, 3, 1])); // shape [3]
+ * const b = squeeze(zeros([1, 3, 1]), 0); // shape [3, 1]
+ * ```
+ */
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   checkTensor("squeeze", x);
   const dims = dim === undefined
@@ -94,6 +147,16 @@ export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   return reshape(x, x.shape.filter((d, i) => !(d === 1 && dims.includes(i))));
 }
 
+/**
+ * Inserts a size-1 dim at `dim` (negative counts from the end of the result).
+ *
+ * @example
+ * ```ts
+ * import { unsqueeze, zeros } from "./mod.ts";
+ * const y = unsqueeze(zeros([3]), 0); // shape [1, 3]
+ * const z = unsqueeze(zeros([3]), -1); // shape [3, 1]
+ * ```
+ */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   checkTensor("unsqueeze", x);
   const d = normAxis(dim, x.ndim + 1);
@@ -102,6 +165,16 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return reshape(x, shape);
 }
 
+/**
+ * Merges dims `startDim` to `endDim` (all by default) into one.
+ *
+ * @example
+ * ```ts
+ * import { flatten, zeros } from "./mod.ts";
+ * const y = flatten(zeros([2, 3, 4])); // shape [24]
+ * const z = flatten(zeros([2, 3, 4]), 1); // shape [2, 12]
+ * ```
+ */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   checkTensor("flatten", x);
   if (x.ndim === 0) return reshape(x, [1]);
@@ -119,6 +192,14 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 /**
  * Python-style slice along one dim: `start` (default 0) to `end` (exclusive,
  * default the size) by `step` (>= 1); negative start/end count from the end.
+ *
+ * @example
+ * ```ts
+ * import { arange, slice } from "./mod.ts";
+ * const x = arange(10);
+ * const evens = slice(x, 0, 0, undefined, 2); // tensor([0., 2., 4., 6., 8.])
+ * const last3 = slice(x, 0, -3); // tensor([7., 8., 9.])
+ * ```
  */
 export function slice(
   x: Tensor,
@@ -156,7 +237,15 @@ function sliceParts(
   return bind("slice", [x], { start: startV, step: stepV, shape });
 }
 
-/** `length` elements from `start` along `dim` (start may be negative); RangeError past the end. */
+/**
+ * `length` elements from `start` along `dim` (start may be negative); RangeError past the end.
+ *
+ * @example
+ * ```ts
+ * import { arange, narrow } from "./mod.ts";
+ * const y = narrow(arange(6), 0, 2, 3); // tensor([2., 3., 4.])
+ * ```
+ */
 export function narrow(
   x: Tensor,
   dim: number,
@@ -180,7 +269,17 @@ export function narrow(
   return sliceParts(x, d, s, length, 1);
 }
 
-/** The slice at `index` along `dim`, with that dim removed. */
+/**
+ * The slice at `index` along `dim`, with that dim removed.
+ *
+ * @example
+ * ```ts
+ * import { arange, select } from "./mod.ts";
+ * const m = arange(6).reshape([2, 3]);
+ * const row = select(m, 0, 1); // tensor([3., 4., 5.])
+ * const col = select(m, 1, 0); // tensor([0., 3.])
+ * ```
+ */
 export function select(x: Tensor, dim: number, index: number): Tensor {
   checkTensor("select", x);
   const d = normAxis(dim, x.ndim);
@@ -222,7 +321,15 @@ export function indexSelect(
   return bind("indexSelect", [x, idx], { axis: d });
 }
 
-/** Concatenates along an existing dim. */
+/**
+ * Concatenates along an existing dim.
+ *
+ * @example
+ * ```ts
+ * import { cat, ones, zeros } from "./mod.ts";
+ * const y = cat([zeros([2, 3]), ones([1, 3])]); // shape [3, 3]
+ * ```
+ */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) {
     throw new TypeError(
@@ -235,7 +342,16 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   return bind("cat", [...tensors], { axis });
 }
 
-/** Stacks equal-shaped tensors along a new dim. */
+/**
+ * Stacks equal-shaped tensors along a new dim.
+ *
+ * @example
+ * ```ts
+ * import { ones, stack, zeros } from "./mod.ts";
+ * const y = stack([zeros([3]), ones([3])]); // shape [2, 3]
+ * const z = stack([zeros([3]), ones([3])], 1); // shape [3, 2]
+ * ```
+ */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) {
     throw new TypeError(

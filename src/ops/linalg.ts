@@ -10,7 +10,17 @@ import { add, mul } from "./elementwise.ts";
 import { expand, reshape, unsqueeze } from "./layout.ts";
 import { checkTensor } from "./scalar.ts";
 
-/** Matrix product as `torch.matmul`: vectors, matrices, broadcast batches. */
+/**
+ * Matrix product as `torch.matmul`: vectors, matrices, broadcast batches.
+ *
+ * @example
+ * ```ts
+ * import { matmul, randn } from "./mod.ts";
+ * const A = randn([5, 3, 4]), B = randn([4, 2]);
+ * const C = matmul(A, B); // shape [5, 3, 2] (B broadcast over the batch)
+ * const v = matmul(randn([3, 4]), randn([4])); // shape [3]
+ * ```
+ */
 export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
   checkTensor("matmul (a)", a);
   checkTensor("matmul (b)", b);
@@ -54,7 +64,17 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
   return y;
 }
 
-/** `x @ weight.T + bias`, as `torch.nn.functional.linear` (weight is [out, in]). */
+/**
+ * `x @ weight.T + bias`, as `torch.nn.functional.linear` (weight is [out, in]).
+ *
+ * @example
+ * ```ts
+ * import { linear, randn } from "./mod.ts";
+ * const W = randn([16, 8]), b = randn([16]);
+ * const y = linear(randn([8]), W, b); // shape [16]
+ * const Y = linear(randn([32, 8]), W, b); // shape [32, 16]
+ * ```
+ */
 export function linear(
   x: Tensor,
   weight: Tensor,
@@ -72,7 +92,15 @@ export function linear(
     : add(y, checkTensor("linear (bias)", bias));
 }
 
-/** Inner product of two 1-D tensors. */
+/**
+ * Inner product of two 1-D tensors.
+ *
+ * @example
+ * ```ts
+ * import { dot, tensor } from "./mod.ts";
+ * const d = dot(tensor([1, 2, 3]), tensor([4, 5, 6])); // tensor(32.)
+ * ```
+ */
 export function dot(a: Tensor, b: Tensor): Tensor {
   if (
     checkTensor("dot (a)", a).ndim !== 1 ||
@@ -87,7 +115,15 @@ export function dot(a: Tensor, b: Tensor): Tensor {
   return matmul(a, b);
 }
 
-/** Outer product of two 1-D tensors. */
+/**
+ * Outer product of two 1-D tensors.
+ *
+ * @example
+ * ```ts
+ * import { outer, tensor } from "./mod.ts";
+ * const m = outer(tensor([1, 2]), tensor([1, 10, 100])); // shape [2, 3]
+ * ```
+ */
 export function outer(a: Tensor, b: Tensor): Tensor {
   if (
     checkTensor("outer (a)", a).ndim !== 1 ||

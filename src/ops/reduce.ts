@@ -10,7 +10,18 @@ import { reshape } from "./layout.ts";
 import { div } from "./elementwise.ts";
 import { checkTensor } from "./scalar.ts";
 
-/** Which dims to reduce: one, several, or all when omitted. */
+/**
+ * Which dims to reduce: one, several, or all when omitted.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const x = tensor([[1, 2], [3, 4]]);
+ * x.sum(); // all dims: tensor(10.)
+ * x.sum(0); // tensor([4., 6.])
+ * x.sum([0, 1], true); // tensor([[10.]])
+ * ```
+ */
 export type Dims = number | readonly number[] | undefined;
 
 function keep(x: Tensor, y: Tensor, axes: number[], keepdim: boolean): Tensor {
@@ -30,15 +41,60 @@ export function reduce(
   return keep(x, bind(prim, [x], { axes }), axes, keepdim);
 }
 
+/**
+ * Sum over `dim` (all dims when omitted); `keepdim` keeps reduced dims as size 1.
+ *
+ * @example
+ * ```ts
+ * import { sum, tensor } from "./mod.ts";
+ * const s = sum(tensor([[1, 2], [3, 4]]), 1); // tensor([3., 7.])
+ * ```
+ */
 export const sum = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
   reduce("sum", x, dim, keepdim);
+/**
+ * Product over `dim` (all dims when omitted); `keepdim` keeps reduced dims as size 1.
+ *
+ * @example
+ * ```ts
+ * import { prod, tensor } from "./mod.ts";
+ * const p = prod(tensor([1, 2, 3, 4])); // tensor(24.)
+ * ```
+ */
 export const prod = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
   reduce("prod", x, dim, keepdim);
+/**
+ * Maximum over `dim` (all dims when omitted); the gradient goes to the maxima.
+ *
+ * @example
+ * ```ts
+ * import { max, tensor } from "./mod.ts";
+ * const m = max(tensor([[1, 5], [3, 4]]), 0); // tensor([3., 5.])
+ * ```
+ */
 export const max = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
   reduce("max", x, dim, keepdim);
+/**
+ * Minimum over `dim` (all dims when omitted); the gradient goes to the minima.
+ *
+ * @example
+ * ```ts
+ * import { min, tensor } from "./mod.ts";
+ * const m = min(tensor([[1, 5], [3, 4]]), 1); // tensor([1., 3.])
+ * ```
+ */
 export const min = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
   reduce("min", x, dim, keepdim);
 
+/**
+ * Mean over `dim` (all dims when omitted); `keepdim` keeps reduced dims as size 1.
+ *
+ * @example
+ * ```ts
+ * import { mean, tensor } from "./mod.ts";
+ * const m = mean(tensor([[1, 2], [3, 4]]), 0, true); // tensor([[2., 3.]])
+ * ```
+ */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor("mean", x);
   const axes = normAxes(dim, x.ndim);
@@ -46,11 +102,28 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   return div(sum(x, axes, keepdim), n);
 }
 
-/** Index of the largest entry along `dim` (of the flattened tensor when omitted); int32. */
+/**
+ * Index of the largest entry along `dim` (of the flattened tensor when omitted); int32.
+ *
+ * @example
+ * ```ts
+ * import { argmax, tensor } from "./mod.ts";
+ * const i = argmax(tensor([[1, 5], [7, 2]]), 1); // int32 tensor([1, 0])
+ * ```
+ */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   return argReduce("argmax", x, dim, keepdim);
 }
 
+/**
+ * Index of the smallest entry along `dim` (of the flattened tensor when omitted); int32.
+ *
+ * @example
+ * ```ts
+ * import { argmin, tensor } from "./mod.ts";
+ * const i = argmin(tensor([3, 1, 2])); // int32 tensor(1)
+ * ```
+ */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   return argReduce("argmin", x, dim, keepdim);
 }

@@ -7,7 +7,15 @@ import type { DType } from "../backend/dtype.ts";
 import { fromArray, untracked } from "../backend/storage.ts";
 import { Tensor } from "../tensor.ts";
 
-/** A tensor or a plain number. */
+/**
+ * A tensor or a plain number.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const y = tensor([1, 2]).mul(2).add(tensor([0.5, 0.5])); // numbers act as scalars
+ * ```
+ */
 export type TensorLike = Tensor | number;
 
 // Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.

@@ -8,7 +8,16 @@ import { Tensor } from "../tensor.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
 import { describe } from "../ops/scalar.ts";
 
-/** Which positional arguments to differentiate: one index or several. */
+/**
+ * Which positional arguments to differentiate: one index or several.
+ *
+ * @example
+ * ```ts
+ * import { jacrev, type Tensor, tensor } from "./mod.ts";
+ * const f = (a: Tensor, b: Tensor) => a.mul(b);
+ * const [Ja, Jb] = jacrev(f, { argnums: [0, 1] })(tensor([1, 2]), tensor([3, 4]));
+ * ```
+ */
 export type Argnums = number | readonly number[];
 
 /** Validates argnums against the call's argument count. */

@@ -11,7 +11,18 @@ import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { type Argnums, diffArgs, normArgnums, splitAux } from "./args.ts";
 
-/** Options of `grad` and `valueAndGrad`. */
+/**
+ * Options of `grad` and `valueAndGrad`.
+ *
+ * @example
+ * ```ts
+ * import { grad, type Tensor, tensor } from "./mod.ts";
+ * const f = (x: Tensor, y: Tensor) => x.mul(y).sum();
+ * const [gx, gy] = grad(f, { argnums: [0, 1] })(tensor([1, 2]), tensor([3, 4]));
+ * const aux = (x: Tensor) => [x.square().sum(), x.shape] as const;
+ * const [g, shape] = grad(aux, { hasAux: true })(tensor([1, 2]));
+ * ```
+ */
 export interface GradOptions<A extends Argnums = number> {
   /** Which argument(s) to differentiate; an array gives an array of gradients. Default 0. */
   argnums?: A;
@@ -20,7 +31,18 @@ export interface GradOptions<A extends Argnums = number> {
 }
 
 type Fn = (...args: never[]) => unknown;
-/** The gradient's type: the argument's type, or a tuple of them for an array of argnums. */
+// deno-doc-ignore private-type-ref
+/**
+ * The gradient's type: the argument's type, or a tuple of them for an array of argnums.
+ *
+ * @example
+ * ```ts
+ * import { grad, type Tensor, tensor } from "./mod.ts";
+ * const f = (x: Tensor, y: Tensor) => x.mul(y).sum();
+ * const gs = grad(f, { argnums: [0, 1] as const })(tensor([1]), tensor([2]));
+ * const gy: Tensor = gs[1]; // GradOf<typeof f, readonly [0, 1]> is a pair of tensors
+ * ```
+ */
 export type GradOf<F extends Fn, A> = A extends readonly number[]
   ? { [K in keyof A]: Parameters<F>[A[K] & number] }
   : A extends number ? Parameters<F>[A]
@@ -59,6 +81,7 @@ function gradImpl(
   };
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * The gradient of a scalar-valued function with respect to argument
  * `argnums` (default 0), as a function of the same arguments.
@@ -75,6 +98,9 @@ export function grad<F extends Fn, A extends Argnums = 0>(
   f: F,
   options: GradOptions<A> & { hasAux: true },
 ): (...args: Parameters<F>) => [GradOf<F, A>, unknown];
+/**
+ * `grad(f)` returning `[gradient, aux]` when `f` returns `[output, aux]` (`hasAux: true`).
+ */
 export function grad<F extends Fn, A extends Argnums = 0>(
   f: F,
   options?: GradOptions<A>,
@@ -91,6 +117,7 @@ export function grad(
     });
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * Like `grad`, returning `[value, gradient]` (or `[[value, aux], gradient]`
  * with `hasAux`), from one evaluation.

@@ -13,6 +13,7 @@ type Fn = (...args: never[]) => unknown;
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
+// deno-doc-ignore private-type-ref
 /**
  * The Hessian, as `jacfwd(jacrev(f))`: shape `out.shape ++ in.shape ++ in.shape`.
  * With `hasAux`, `f` returns `[output, aux]` and the result is `[hessian, aux]`.
@@ -45,6 +46,7 @@ const allArgs = (
   n: number,
 ) => (n === 1 ? 0 : Array.from({ length: n }, (_, i) => i));
 
+// deno-doc-ignore private-type-ref
 /**
  * Hessian-vector product of a scalar function, forward-over-reverse
  * (`jvp` of `grad`), without forming the Hessian. `primals` and `tangents`
@@ -67,6 +69,7 @@ export function hvp(
   return jvp(g as Fn, primals as never, tangents as never)[1];
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * Vector-Hessian product (`vjp` of `grad`): vᵀH, equal to Hv for smooth `f`.
  *

@@ -60,6 +60,7 @@ function vjpImpl(
   return { out: unflatten<Tree>(outDef, outs), vjpFn, aux: r.extra as Tree };
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * Evaluates `f` at `primals` and returns its output with a function that
  * pulls a cotangent of the output back to one cotangent per primal.
@@ -84,6 +85,7 @@ export function vjp<F extends (...args: AnyArgs) => unknown>(
   ];
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * `vjp` for a function returning `[output, aux]`: returns `[output, vjpFn, aux]`;
  * `aux` is passed through undifferentiated.
@@ -112,6 +114,7 @@ export function vjpWithAux<
   ];
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * Forward-mode Jacobian-vector product: `[f(primals), J·tangents]`.
  * `primals` and `tangents` are arrays with one entry per argument.
@@ -127,6 +130,9 @@ export function jvp<F extends (...args: AnyArgs) => unknown>(
   primals: Parameters<F>,
   tangents: Parameters<F>,
 ): [ReturnType<F>, ReturnType<F>];
+/**
+ * `jvp` of a function returning `[output, aux]`: the result is `[output, tangent, aux]`.
+ */
 export function jvp<
   F extends (...args: AnyArgs) => readonly [unknown, unknown],
 >(
@@ -195,6 +201,7 @@ function jvpImpl(
   return options.hasAux ? [out, tout, r.extra as Tree] : [out, tout];
 }
 
+// deno-doc-ignore private-type-ref
 /**
  * Evaluates `f` once and returns its output with a function computing
  * J·t by replaying the recorded linear program (no re-evaluation of `f`).

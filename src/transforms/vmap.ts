@@ -11,12 +11,32 @@ import { describe } from "../ops/scalar.ts";
 import { flattenOutput } from "./args.ts";
 import { vmapFlat } from "./vmap_core.ts";
 
-/** Where the batch dimension is: a dim, null (not batched), or a tree matching the argument. */
+/**
+ * Where the batch dimension is: a dim, null (not batched), or a tree matching the argument.
+ *
+ * @example
+ * ```ts
+ * import { randn, type Tensor, vmap } from "./mod.ts";
+ * const f = (p: { w: Tensor }, x: Tensor) => p.w.mul(x).sum();
+ * const ws = { w: randn([8, 3]) }; // batched along dim 0 of w
+ * const y = vmap(f, { inDims: [{ w: 0 }, null] })(ws, randn([3])); // shape [8]
+ * ```
+ */
 export type InDim = number | null | readonly InDim[] | {
   readonly [key: string]: InDim;
 };
 
-/** Options of `vmap`. */
+/**
+ * Options of `vmap`.
+ *
+ * @example
+ * ```ts
+ * import { randn, type Tensor, vmap } from "./mod.ts";
+ * const f = (x: Tensor) => x.sum();
+ * const y = vmap(f, { inDims: 1, chunkSize: 16 })(randn([3, 100])); // shape [100]
+ * const z = vmap((x: Tensor) => x.mul(2), { outDims: 1 })(randn([4, 3])); // shape [3, 4]
+ * ```
+ */
 export interface VmapOptions {
   /** Batch dim of each argument (one value for all, or one per argument); default 0. */
   inDims?: InDim | readonly InDim[];
