@@ -63,9 +63,14 @@ function withBatchAxis<T>(list: readonly T[], d: number, v: T): T[] {
 /** Elementwise n-ary: batch dims to the front, ranks aligned for broadcasting. */
 function elementwiseBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
   return (vals, dims, params) => {
-    const rank = Math.max(...vals.map((v, i) => v.ndim - (dims[i] === null ? 0 : 1)));
+    const rank = Math.max(
+      ...vals.map((v, i) => v.ndim - (dims[i] === null ? 0 : 1)),
+    );
     // Where each batched operand's batch dim sits once it is padded to full rank.
-    const padded = vals.map((v, i) => (dims[i] === null ? -1 : dims[i]! + rank - (v.ndim - 1)));
+    const padded = vals.map((
+      v,
+      i,
+    ) => (dims[i] === null ? -1 : dims[i]! + rank - (v.ndim - 1)));
     const D = padded.find((p) => p >= 0)!;
     if (padded.every((p) => p < 0 || p === D)) {
       // One common position: keep it (no data movement), align the others
@@ -73,7 +78,9 @@ function elementwiseBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
       const args = vals.map((v, i) => {
         if (dims[i] !== null) {
           const lead = rank - (v.ndim - 1);
-          return lead === 0 ? v : reshape(v, [...new Array(lead).fill(1), ...v.shape]);
+          return lead === 0
+            ? v
+            : reshape(v, [...new Array(lead).fill(1), ...v.shape]);
         }
         if (D <= rank - v.ndim) return v;
         const shape = [...v.shape];
@@ -87,7 +94,11 @@ function elementwiseBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
       if (d === null) return v;
       const f = toFront(v, d);
       const rest = f.shape.slice(1);
-      return reshape(f, [f.shape[0], ...new Array(rank - rest.length).fill(1), ...rest]);
+      return reshape(f, [
+        f.shape[0],
+        ...new Array(rank - rest.length).fill(1),
+        ...rest,
+      ]);
     });
     return [bind(prim, args, params), 0];
   };
