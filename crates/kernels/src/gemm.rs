@@ -8,7 +8,7 @@
 //! scratch tile. Transposes are just strides in the packing routines.
 //! A[bi] starts at `a + bi*a_batch_stride` (elements; 0 broadcasts).
 
-use crate::num::Float;
+use crate::num::{Float, Vector};
 use crate::simd::{F32x4, F64x2};
 use wasm_bindgen::prelude::*;
 
@@ -160,6 +160,98 @@ unsafe fn pack_b<T: Float, const NR: usize>(
     }
 }
 
+/// `Σ x[i]·y[i]` over two contiguous runs of `k`, with four vector accumulators.
+#[inline(always)]
+unsafe fn dot<T: Float>(x: *const T, y: *const T, k: usize) -> T {
+    let l = <T::V as Vector<T>>::LANES;
+    let z = T::V::splat(T::ZERO);
+    let (mut s0, mut s1, mut s2, mut s3) = (z, z, z, z);
+    let mut p = 0;
+    while p + 4 * l <= k {
+        s0 = s0.add(T::V::load(x.add(p)).mul(T::V::load(y.add(p))));
+        s1 = s1.add(T::V::load(x.add(p + l)).mul(T::V::load(y.add(p + l))));
+        s2 = s2.add(T::V::load(x.add(p + 2 * l)).mul(T::V::load(y.add(p + 2 * l))));
+        s3 = s3.add(T::V::load(x.add(p + 3 * l)).mul(T::V::load(y.add(p + 3 * l))));
+        p += 4 * l;
+    }
+    while p + l <= k {
+        s0 = s0.add(T::V::load(x.add(p)).mul(T::V::load(y.add(p))));
+        p += l;
+    }
+    let mut lanes = [T::ZERO; 8];
+    s0.add(s1).add(s2.add(s3)).store(lanes.as_mut_ptr());
+    let mut acc = T::ZERO;
+    for v in lanes.iter().take(l) {
+        acc = acc + *v;
+    }
+    while p < k {
+        acc = acc + *x.add(p) * *y.add(p);
+        p += 1;
+    }
+    acc
+}
+
+/// `y[0..n] += s·x[0..n]` over contiguous runs.
+#[inline(always)]
+unsafe fn axpy<T: Float>(s: T, x: *const T, y: *mut T, n: usize) {
+    let l = <T::V as Vector<T>>::LANES;
+    let sv = T::V::splat(s);
+    let mut j = 0;
+    while j + l <= n {
+        T::V::load(y.add(j))
+            .add(sv.mul(T::V::load(x.add(j))))
+            .store(y.add(j));
+        j += l;
+    }
+    while j < n {
+        *y.add(j) = *y.add(j) + s * *x.add(j);
+        j += 1;
+    }
+}
+
+/// Matrix-vector products (m or n is 1) when the operand layout gives
+/// contiguous runs; returns false to fall back to the general path.
+unsafe fn gemv<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+) -> bool {
+    if m == 1 && a.cs == 1 && b.rs == 1 {
+        // c[j] = a · B[:, j]: B stored transposed, its columns contiguous.
+        for j in 0..n {
+            *c.add(j) = dot(a.p, b.p.offset(j as isize * b.cs), k);
+        }
+        return true;
+    }
+    if m == 1 && b.cs == 1 {
+        // c = Σ_p a[p]·B[p, :]: rows of B contiguous.
+        core::slice::from_raw_parts_mut(c, n).fill(T::ZERO);
+        for p in 0..k {
+            axpy(a.at(0, p), b.p.offset(p as isize * b.rs), c, n);
+        }
+        return true;
+    }
+    if n == 1 && a.cs == 1 && b.rs == 1 {
+        // c[i] = A[i, :] · b: rows of A contiguous.
+        for i in 0..m {
+            *c.add(i) = dot(a.p.offset(i as isize * a.rs), b.p, k);
+        }
+        return true;
+    }
+    if n == 1 && a.rs == 1 {
+        // c = Σ_p b[p]·A[:, p]: A stored transposed, its columns contiguous.
+        core::slice::from_raw_parts_mut(c, m).fill(T::ZERO);
+        for p in 0..k {
+            axpy(b.at(p, 0), a.p.offset(p as isize * a.cs), c, m);
+        }
+        return true;
+    }
+    false
+}
+
 type Ukernel<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, bool);
 
 #[allow(clippy::too_many_arguments)]
@@ -179,6 +271,10 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
     }
     if k == 0 {
         core::slice::from_raw_parts_mut(c, m * n).fill(T::ZERO);
+        return;
+    }
+    // Matrix-vector shapes: dot products or axpys over contiguous runs.
+    if (m == 1 || n == 1) && gemv(m, n, k, a, b, c) {
         return;
     }
     // Tiny problems: packing costs more than it saves.
@@ -447,6 +543,10 @@ mod tests {
             (6, 8, 4),
             (1, 20, 5),
             (20, 1, 5),
+            (1, 37, 301),
+            (301, 1, 37),
+            (1, 1, 33),
+            (1, 19, 3),
             (0, 3, 2),
             (3, 4, 0),
         ];
