@@ -91,7 +91,7 @@ export { allclose, isclose } from "./src/ops/compare.ts";
 export type { CloseOptions } from "./src/ops/compare.ts";
 export { grad, valueAndGrad } from "./src/transforms/grad.ts";
 export type { GradOf, GradOptions } from "./src/transforms/grad.ts";
-export type { Argnums } from "./src/transforms/args.ts";
+export type { AnyArgs, Argnums, Fn } from "./src/transforms/args.ts";
 export { jvp, linearize, vjp, vjpWithAux } from "./src/transforms/vjp.ts";
 export { vmap } from "./src/transforms/vmap.ts";
 export type { InDim, VmapOptions } from "./src/transforms/vmap.ts";

@@ -42,18 +42,12 @@ export function identityBasis(
   offset: number,
   size: number,
 ): Basis {
-  const n = sizeOf(like.shape);
-  const scale = E.add(
-    bind("broadcastTo", [reshape(E.mul(like.detach(), 0), [-1])], {
-      shape: [n],
-    }),
-    1,
-  );
+  const scale = ones(like.shape, { dtype: like.dtype });
   return {
-    scale: reshape(scale, like.shape),
+    scale,
     offset,
     first: 0,
-    count: n,
+    count: sizeOf(like.shape),
     size,
     unit: true,
   };

@@ -9,6 +9,34 @@ import { flatten, type TreeDef, unflatten } from "../tree.ts";
 import { describe } from "../ops/scalar.ts";
 
 /**
+ * The argument list in the public signatures' constraints. `never[]` would
+ * be the sound choice, but then an inline untyped lambda (`grad((x) =>
+ * x.sin().sum())`) gets `x: never`, and an inline `grad(f)` passed to `jvp`
+ * is inferred from the constraint (`Tensor` is not assignable to `never`);
+ * `any[]` keeps each function's own parameter types.
+ *
+ * @example
+ * ```ts
+ * import { type AnyArgs, grad } from "./mod.ts";
+ * const call = (...args: AnyArgs) => args.length;
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export type AnyArgs = any[];
+
+/**
+ * Any function a transform accepts.
+ *
+ * @example
+ * ```ts
+ * import { type Fn, grad, type Tensor } from "./mod.ts";
+ * const f: Fn = (x: Tensor) => x.square().sum();
+ * const g = grad(f);
+ * ```
+ */
+export type Fn = (...args: AnyArgs) => unknown;
+
+/**
  * Which positional arguments to differentiate: one index or several.
  *
  * @example

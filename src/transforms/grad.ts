@@ -2,6 +2,7 @@
  * `grad` and `valueAndGrad`: reverse mode for scalar-valued functions.
  * @module
  */
+import type { Fn } from "./args.ts";
 import { withTemporaries } from "./arena.ts";
 import { linearizeFlat } from "../core/ad.ts";
 import { transposeTape } from "../core/tape.ts";
@@ -30,7 +31,6 @@ export interface GradOptions<A extends Argnums = number> {
   hasAux?: boolean;
 }
 
-type Fn = (...args: never[]) => unknown;
 // deno-doc-ignore private-type-ref
 /**
  * The gradient's type: the argument's type, or a tuple of them for an array of argnums.

@@ -4,12 +4,12 @@
  * @module
  */
 import type { Tree } from "../tree.ts";
+import type { Fn } from "./args.ts";
 import { grad } from "./grad.ts";
 import { jacfwd, type JacobianOptions, jacrev } from "./jacobian.ts";
 import { jvp, vjp } from "./vjp.ts";
 import { normArgnums } from "./args.ts";
 
-type Fn = (...args: never[]) => unknown;
 // deno-lint-ignore no-explicit-any
 type Any = any;
 

@@ -4,6 +4,7 @@
  * `out.shape ++ in.shape`, for every (output leaf, input leaf) pair.
  * @module
  */
+import type { Fn } from "./args.ts";
 import { withTemporaries } from "./arena.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
 import { transposeTape } from "../core/tape.ts";
@@ -43,7 +44,6 @@ export interface JacobianOptions {
   chunkSize?: number;
 }
 
-type Fn = (...args: never[]) => unknown;
 // deno-lint-ignore no-explicit-any
 type Any = any;
 

@@ -2,6 +2,7 @@
  * `vmap`: vectorising map over a batch dimension.
  * @module
  */
+import type { Fn } from "./args.ts";
 import { withTemporaries } from "./arena.ts";
 import type { Dim } from "../core/rules/batch.ts";
 import { fmtShape } from "../shape.ts";
@@ -112,7 +113,7 @@ function collectDims(
  * const y = batched(randn([8, 3]), randn([3])); // shape [8]
  * ```
  */
-export function vmap<F extends (...args: never[]) => unknown>(
+export function vmap<F extends Fn>(
   f: F,
   options: VmapOptions = {},
 ): (...args: Parameters<F>) => ReturnType<F> {
