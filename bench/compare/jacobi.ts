@@ -51,6 +51,10 @@ const run = (workload: string, variant: string, fn: () => Result) =>
     variant,
     // Eager: every op has run when fn returns, so nothing is left to force.
     fn,
+    // As the TensorFlow.js peer does: free each result at once (`using` in
+    // user code) instead of leaving it to the garbage collector.
+    dispose: (r: Result) =>
+      (Array.isArray(r) ? r : [r]).forEach((a) => a.dispose()),
     read: (r: Result) =>
       (Array.isArray(r) ? r : [r]).map((a) => ({
         shape: a.shape,
