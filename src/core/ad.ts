@@ -9,7 +9,7 @@ import { mapTree } from "../tree.ts";
 import { JVPTrace, JVPTracer, primalTangent } from "./jvp_trace.ts";
 import { LinearizeTrace } from "./linearize_trace.ts";
 import type { TapeWithAvals } from "./tape.ts";
-import { withMain } from "./trace.ts";
+import { withMain, withSharedEvaluations } from "./trace.ts";
 
 /** A function over flat tensors that also returns extra data (aux, structure). */
 export type FlatFn = (xs: Tensor[]) => [Tensor[], unknown];
@@ -54,14 +54,16 @@ export function linearizeFlat(
   f: FlatFn,
   primals: Tensor[],
 ): LinearizeResult {
-  return withMain(`${name} (linearize)`, (main) => {
-    const lin = new LinearizeTrace(main);
-    const tins = primals.map((p) => lin.newInput(p));
-    const r = jvpFlat(name, f, primals, tins);
-    return {
-      outs: r.outs,
-      tape: lin.finish(tins, r.tangents, r.outs),
-      extra: r.extra,
-    };
-  });
+  return withSharedEvaluations(() =>
+    withMain(`${name} (linearize)`, (main) => {
+      const lin = new LinearizeTrace(main);
+      const tins = primals.map((p) => lin.newInput(p));
+      const r = jvpFlat(name, f, primals, tins);
+      return {
+        outs: r.outs,
+        tape: lin.finish(tins, r.tangents, r.outs),
+        extra: r.extra,
+      };
+    })
+  );
 }

@@ -106,7 +106,50 @@ export function evalPrim<P extends Prim>(
   args: Tensor[],
   params: PrimParams[P],
 ): Tensor {
+  const memo = shared !== null && args.length === 1 && params === null;
+  if (memo) {
+    for (let l: Layer | null = shared; l !== null; l = l.parent) {
+      const hit = l.map.get(args[0])?.get(prim);
+      if (hit !== undefined) return hit;
+    }
+  }
   const aval = abstractEval(prim, args, params);
   const storage = evalImpl(prim, args, params, aval);
-  return Tensor._fromStorage(storage, aval.shape, aval.dtype);
+  const out = Tensor._fromStorage(storage, aval.shape, aval.dtype);
+  if (memo) {
+    let m = shared!.map.get(args[0]);
+    if (m === undefined) shared!.map.set(args[0], m = new Map());
+    m.set(prim, out);
+  }
+  return out;
+}
+
+/**
+ * Unary evaluations shared within one top-level transform call: nested
+ * derivatives recompute the same `sin(x)` and `cos(x)` of the same tensor
+ * (the primal, the JVP coefficient, the coefficient's own derivative), and
+ * tensors are immutable, so each is computed once (eager common
+ * subexpression elimination). Nothing is kept across calls. Layers let a
+ * chunk whose temporaries are freed at its end keep its entries to itself.
+ */
+interface Layer {
+  readonly map: Map<Tensor, Map<Prim, Tensor>>;
+  readonly parent: Layer | null;
+}
+let shared: Layer | null = null;
+
+/**
+ * Runs `body` with unary evaluations shared (see {@link Layer}); inside an
+ * enclosing call it shares that call's entries, and with `ownLayer` records
+ * its own entries in a layer dropped when it returns.
+ */
+export function withSharedEvaluations<T>(body: () => T, ownLayer = false): T {
+  if (shared !== null && !ownLayer) return body();
+  const prev = shared;
+  shared = { map: new Map(), parent: prev };
+  try {
+    return body();
+  } finally {
+    shared = prev;
+  }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { releaseTemporaries, type Storage } from "../backend/storage.ts";
-import { currentLevel } from "../core/trace.ts";
+import { currentLevel, withSharedEvaluations } from "../core/trace.ts";
 import { flatten } from "../tree.ts";
 
 /** True when every tensor in `tree` is concrete (no tracer, no eager-tape tensor). */
@@ -19,7 +19,7 @@ function allConcrete(tree: unknown): boolean {
 /** Runs a top-level transform call, freeing what its result does not hold. */
 export function withTemporaries<T>(args: readonly unknown[], body: () => T): T {
   if (currentLevel() !== 0 || !allConcrete(args)) return body();
-  return releaseTemporaries(body, (result) => {
+  return releaseTemporaries(() => withSharedEvaluations(body, true), (result) => {
     const [leaves] = flatten(result);
     if (!leaves.every((t) => t._trace === null)) return null;
     return new Set<Storage>(leaves.map((t) => t._storage!));

@@ -4,7 +4,7 @@
  */
 import { BatchTrace, BatchTracer } from "../core/batch_trace.ts";
 import { type Dim, moveBatch } from "../core/rules/batch.ts";
-import { withMain } from "../core/trace.ts";
+import { withMain, withSharedEvaluations } from "../core/trace.ts";
 import { cat, narrow } from "../ops/layout.ts";
 import { type Basis, sliceBasis } from "../core/basis.ts";
 import { releaseTemporaries } from "../backend/storage.ts";
@@ -51,8 +51,21 @@ export function vmapFlat(
         ? x
         : narrow(x, dims[i]!, s, n)
     );
+    // The chunk's temporaries are freed when it ends, so it shares
+    // evaluations in a layer of its own.
     const run = () =>
-      runBatched(name, f, chunk, dims, n, (j, r) => (axes[j] = outDims(j, r)));
+      withSharedEvaluations(
+        () =>
+          runBatched(
+            name,
+            f,
+            chunk,
+            dims,
+            n,
+            (j, r) => (axes[j] = outDims(j, r)),
+          ),
+        true,
+      );
     parts.push(releaseTemporaries(run, (outs) => {
       const [leaves] = flatten([outs, keepAlso()]);
       return leaves.every((t) => t._trace === null)
