@@ -48,16 +48,20 @@ export class Storage {
   #shadow: ArrayBuffer | undefined;
 
   /** @internal Use {@link allocate} or {@link fromArray}. */
-  constructor(
-    held: Held,
-    length: number,
-    dtype: DType,
-    shadow?: ArrayBuffer,
-  ) {
+  constructor(held: Held, length: number, dtype: DType) {
     this.#held = held;
-    this.#shadow = shadow;
     this.length = length;
     this.dtype = dtype;
+  }
+
+  /**
+   * @internal Hands the storage to the garbage collector: registers it for
+   * finalization, with a shadow that paces GC by its size (EXTERNAL_MIN).
+   */
+  _collectable(): void {
+    const h = this.#held;
+    if (h.bytes >= EXTERNAL_MIN) this.#shadow = new ArrayBuffer(h.bytes);
+    registry.register(this, h, this);
   }
 
   /** Byte address of the first element in linear memory. */
@@ -131,18 +135,13 @@ export function allocate(dtype: DType, length: number): Storage {
     );
   }
   const held: Held = { ptr, bytes };
-  const s = new Storage(
-    held,
-    length,
-    dtype,
-    bytes >= EXTERNAL_MIN ? new ArrayBuffer(bytes) : undefined,
-  );
+  const s = new Storage(held, length, dtype);
   liveBytes += bytes;
   liveStorages++;
-  // Inside an arena the storage is registered only if it outlives it:
-  // most temporaries never pay for register + unregister.
+  // Inside an arena the storage is handed to the GC only if it outlives it:
+  // most temporaries never pay for a shadow, register and unregister.
   if (arena !== null) arena.push([s, held]);
-  else registry.register(s, held, s);
+  else s._collectable();
   return s;
 }
 
@@ -182,7 +181,7 @@ export function releaseTemporaries<T>(
     if (h.ptr === 0) continue; // disposed already
     if (kept !== null && !kept.has(s)) release(h);
     else if (prev !== null) prev.push(pair);
-    else registry.register(s, h, s);
+    else s._collectable();
   }
   return result;
 }

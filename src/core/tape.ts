@@ -40,6 +40,16 @@ export interface Tape {
 
 const isVar = (a: Atom): a is { readonly var: number } => "var" in a;
 
+/** The constants (residuals) a program reads: what must outlive its recording. */
+export function tapeConstants(tape: Tape): Tensor[] {
+  const out: Tensor[] = [];
+  for (const e of tape.eqns) {
+    for (const a of e.inputs) if (!isVar(a)) out.push(a.const);
+  }
+  for (const o of tape.outputs) if (o !== null && !isVar(o)) out.push(o.const);
+  return out;
+}
+
 /** Runs the program forwards (the JVP of `linearize`). */
 export function runTape(tape: Tape, inputs: readonly Tensor[]): Tensor[] {
   const env = new Map<number, Tensor>();

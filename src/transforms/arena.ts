@@ -16,12 +16,23 @@ function allConcrete(tree: unknown): boolean {
   return flatten(tree)[0].every((t) => t._trace === null);
 }
 
-/** Runs a top-level transform call, freeing what its result does not hold. */
-export function withTemporaries<T>(args: readonly unknown[], body: () => T): T {
+/**
+ * Runs a top-level transform call, freeing what its result does not hold.
+ * `holds` lists what the result references besides its own tensors (the
+ * residuals of a linearized program that a returned closure will read).
+ */
+export function withTemporaries<T>(
+  args: readonly unknown[],
+  body: () => T,
+  holds: (result: T) => unknown = (result) => result,
+): T {
   if (currentLevel() !== 0 || !allConcrete(args)) return body();
-  return releaseTemporaries(() => withSharedEvaluations(body, true), (result) => {
-    const [leaves] = flatten(result);
-    if (!leaves.every((t) => t._trace === null)) return null;
-    return new Set<Storage>(leaves.map((t) => t._storage!));
-  });
+  return releaseTemporaries(
+    () => withSharedEvaluations(body, true),
+    (result) => {
+      const [leaves] = flatten(holds(result));
+      if (!leaves.every((t) => t._trace === null)) return null;
+      return new Set<Storage>(leaves.map((t) => t._storage!));
+    },
+  );
 }

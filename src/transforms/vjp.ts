@@ -4,7 +4,7 @@
  */
 import { withTemporaries } from "./arena.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
-import { runTape, transposeTape } from "../core/tape.ts";
+import { runTape, tapeConstants, transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import type { Tensor } from "../tensor.ts";
 import { flatten, type Tree, unflatten } from "../tree.ts";
@@ -35,12 +35,15 @@ function vjpImpl(
   const nums = primals.map((_, i) => i);
   const d = diffArgs(what, primals, nums);
   let outDef = flatten(null)[1];
-  const r = linearizeFlat(what, (xs) => {
-    const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
-    const [leaves, def] = flattenOutput(what, out);
-    outDef = def;
-    return [leaves, aux];
-  }, d.leaves);
+  // Temporaries of the forward pass are freed at once; the outputs, aux and
+  // the residuals the returned vjpFn reads are kept.
+  const r = withTemporaries(primals, () =>
+    linearizeFlat(what, (xs) => {
+      const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
+      const [leaves, def] = flattenOutput(what, out);
+      outDef = def;
+      return [leaves, aux];
+    }, d.leaves), (r) => [r.outs, r.extra, tapeConstants(r.tape)]);
   const outs = r.outs;
   const vjpFn: VjpFn = (cotangent: Tree) =>
     withTemporaries([cotangent], () => {
@@ -220,11 +223,12 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
   const what = "linearize";
   const d = diffArgs(what, primals, primals.map((_, i) => i));
   let outDef = flatten(null)[1];
-  const r = linearizeFlat(what, (xs) => {
-    const [leaves, def] = flattenOutput(what, d.call(f, xs));
-    outDef = def;
-    return [leaves, undefined];
-  }, d.leaves);
+  const r = withTemporaries(primals, () =>
+    linearizeFlat(what, (xs) => {
+      const [leaves, def] = flattenOutput(what, d.call(f, xs));
+      outDef = def;
+      return [leaves, undefined];
+    }, d.leaves), (r) => [r.outs, tapeConstants(r.tape)]);
   const jvpFn = (...tangents: Parameters<F>) => {
     const [tl] = flatten(tangents);
     if (tl.length !== d.leaves.length) {
