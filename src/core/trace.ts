@@ -110,7 +110,8 @@ export function evalPrim<P extends Prim>(
   if (memo) {
     for (let l: Layer | null = shared; l !== null; l = l.parent) {
       const hit = l.map.get(args[0])?.get(prim);
-      if (hit !== undefined) return hit;
+      // (A result the caller disposed meanwhile is computed again.)
+      if (hit !== undefined && !hit._storage!.disposed) return hit;
     }
   }
   const aval = abstractEval(prim, args, params);
