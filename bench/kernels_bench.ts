@@ -8,6 +8,7 @@
  */
 import type { Storage } from "../src/backend/storage.ts";
 import {
+  argReduce,
   binary,
   copyStrided,
   matmul,
@@ -108,6 +109,39 @@ cases.push({
   unit: "GB/s",
   run: () => reduce("sum", x, [1024, 1024], [0]).dispose(),
 });
+cases.push({
+  name: "sum float32 1024x1024 over axis 1",
+  work: 4 * M,
+  unit: "GB/s",
+  run: () => reduce("sum", x, [1024, 1024], [1]).dispose(),
+});
+cases.push({
+  name: "sum float32 [64,128,64] over [0,2]",
+  work: 4 * M,
+  unit: "GB/s",
+  run: () => reduce("sum", x, [64, 128, 64], [0, 2]).dispose(),
+});
+cases.push({
+  name: "max float32 [4096,256] over axis 1",
+  work: 4 * M,
+  unit: "GB/s",
+  run: () => reduce("max", x, [4096, 256], [1]).dispose(),
+});
+cases.push({
+  name: "argmax float32 1024x1024 over axis 0",
+  work: 4 * M,
+  unit: "GB/s",
+  run: () => argReduce("argmax", x, [1024, 1024], 0).dispose(),
+});
+{
+  const s16 = rand("float32", 16, 10);
+  cases.push({
+    name: "sum float32 [16] (per-call overhead)",
+    work: 4 * 16,
+    unit: "GB/s",
+    run: () => reduce("sum", s16, [16], [0]).dispose(),
+  });
+}
 const PEAK_ITERS = 1 << 20;
 cases.push({
   name: "simd peak f32x4 mul+add",

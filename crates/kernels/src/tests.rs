@@ -255,6 +255,44 @@ fn reduce_ref(op: u32, x: &[f64], shape: &[i32], axes: &[usize]) -> Vec<f64> {
     out
 }
 
+/// Both reduction implementations: the exported hand kernel and the
+/// ndarray one ([`with_ndarray::reduce`], exported as `ndarray_reduce_f32`).
+fn reduce_both<T: crate::num::Float + ndarray::LinalgScalar>(
+    op: u32,
+    x: &[T],
+    out_len: usize,
+    rank: usize,
+    nred: usize,
+    meta: &[i32],
+    hand: fn(u32, usize, usize, usize, usize, usize),
+) -> [Vec<T>; 2] {
+    let mut o1 = vec![T::NAN; out_len];
+    hand(op, p(x), pm(&mut o1), rank, nred, p(meta));
+    let mut o2 = vec![T::NAN; out_len];
+    let ok = unsafe {
+        with_ndarray::reduce::<T>(
+            op,
+            x.as_ptr(),
+            o2.as_mut_ptr(),
+            &meta[..rank],
+            &meta[rank..2 * rank],
+            nred,
+        )
+    };
+    assert!(ok);
+    [o1, o2]
+}
+
+/// meta = [shape, strides] of contiguous `shape`, kept dims first.
+fn reduce_meta(shape: &[i32], axes: &[usize]) -> Vec<i32> {
+    let st = contiguous_strides(shape);
+    let kept: Vec<usize> = (0..shape.len()).filter(|d| !axes.contains(d)).collect();
+    let order: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
+    let mut meta: Vec<i32> = order.iter().map(|&d| shape[d]).collect();
+    meta.extend(order.iter().map(|&d| st[d]));
+    meta
+}
+
 #[test]
 fn reduce_any_axes() {
     let cases: &[(&[i32], &[usize])] = &[
@@ -267,64 +305,176 @@ fn reduce_any_axes() {
         (&[3, 4, 20], &[]),
         (&[], &[]),
         (&[4, 0, 3], &[1]),
+        (&[4, 0, 3], &[0]),
+        (&[0, 5], &[1]),
+        (&[0], &[0]),
         (&[2, 3], &[0, 1]),
         (&[6, 1, 9], &[0, 1]),
+        (&[6, 1, 9], &[1]),
+        (&[1, 1], &[0]),
+        (&[7, 3, 37], &[0]),
+        (&[7, 3, 37], &[0, 1]),
+        (&[7, 3, 37], &[2]),
+        (&[5, 6, 7, 8], &[1, 3]),
+        (&[2, 3, 4, 5, 6], &[0, 2, 4]),
+        (&[40, 16], &[0]),
+        (&[3, 130], &[1]),
+        (&[130], &[0]),
     ];
     for &(shape, axes) in cases {
         let n: usize = shape.iter().product::<i32>() as usize;
         let x: Vec<f64> = data(n, 5).iter().map(|v| v * 0.5 + 1.0).collect();
-        let st = contiguous_strides(shape);
-        let kept: Vec<usize> = (0..shape.len()).filter(|d| !axes.contains(d)).collect();
-        let order: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
-        let mut meta: Vec<i32> = order.iter().map(|&d| shape[d]).collect();
-        meta.extend(order.iter().map(|&d| st[d]));
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let meta = reduce_meta(shape, axes);
+        let (r, nr) = (shape.len(), axes.len());
         for op in 0..4 {
             let want = reduce_ref(op, &x, shape, axes);
-            let mut o = vec![f64::NAN; want.len()];
-            reduce_f64(op, p(&x), pm(&mut o), shape.len(), axes.len(), p(&meta));
-            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-            let mut o32 = vec![f32::NAN; want.len()];
-            reduce_f32(op, p(&x32), pm(&mut o32), shape.len(), axes.len(), p(&meta));
-            for i in 0..want.len() {
-                assert!(
-                    close(o[i], want[i], 1e-12),
-                    "op {op} {shape:?} {axes:?}: {} vs {}",
-                    o[i],
-                    want[i]
-                );
-                assert!(
-                    close(o32[i] as f64, want[i], 1e-4),
-                    "f32 op {op} {shape:?} {axes:?}: {} vs {}",
-                    o32[i],
-                    want[i]
-                );
+            let o64 = reduce_both::<f64>(op, &x, want.len(), r, nr, &meta, reduce_f64);
+            let o32 = reduce_both::<f32>(op, &x32, want.len(), r, nr, &meta, reduce_f32);
+            for (imp, (o, o32)) in ["hand", "ndarray"].iter().zip(o64.iter().zip(&o32)) {
+                for i in 0..want.len() {
+                    assert!(
+                        close(o[i], want[i], 1e-12),
+                        "{imp} op {op} {shape:?} {axes:?}: {} vs {}",
+                        o[i],
+                        want[i]
+                    );
+                    assert!(
+                        close(o32[i] as f64, want[i], 1e-4),
+                        "{imp} f32 op {op} {shape:?} {axes:?}: {} vs {}",
+                        o32[i],
+                        want[i]
+                    );
+                }
             }
         }
     }
-    // NaN propagates through max.
-    let x = [
-        1.0f32,
-        f32::NAN,
-        3.0,
-        0.0,
-        1.0,
-        2.0,
-        3.0,
-        4.0,
-        5.0,
-        6.0,
-        7.0,
-        8.0,
-        9.0,
-        10.0,
-        11.0,
-        12.0,
-        13.0,
+}
+
+#[test]
+fn reduce_max_min_propagate_nan() {
+    // A NaN anywhere in a reduced set gives NaN (both implementations,
+    // contiguous-run and row-accumulating modes, at every position).
+    let cases: &[(&[i32], &[usize])] = &[
+        (&[17], &[0]),
+        (&[3, 17], &[1]),
+        (&[9, 12], &[0]),
+        (&[4, 5, 6], &[0, 2]),
+        (&[4, 5, 16], &[0, 1]),
     ];
-    let meta = [17i32, 1];
+    for &(shape, axes) in cases {
+        let n: usize = shape.iter().product::<i32>() as usize;
+        let meta = reduce_meta(shape, axes);
+        for at in [0, n / 2, n - 1] {
+            let mut x: Vec<f64> = data(n, 9);
+            x[at] = f64::NAN;
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            for op in [MAX, MIN] {
+                let want = reduce_ref(op, &x, shape, axes);
+                let (r, nr) = (shape.len(), axes.len());
+                let o64 = reduce_both::<f64>(op, &x, want.len(), r, nr, &meta, reduce_f64);
+                let o32 = reduce_both::<f32>(op, &x32, want.len(), r, nr, &meta, reduce_f32);
+                for i in 0..want.len() {
+                    for o in &o64 {
+                        assert_eq!(o[i].is_nan(), want[i].is_nan(), "{shape:?} {axes:?} @{at}");
+                        assert!(want[i].is_nan() || o[i] == want[i]);
+                    }
+                    for o in &o32 {
+                        assert_eq!(o[i].is_nan(), want[i].is_nan(), "{shape:?} {axes:?} @{at}");
+                    }
+                }
+                assert!(want.iter().any(|v| v.is_nan()));
+            }
+        }
+    }
+}
+
+#[test]
+fn ndarray_reduce_rejects_negative_strides() {
+    let x = [1.0f32, 2.0, 3.0];
     let mut o = [0f32];
-    reduce_f32(MAX, p(&x), pm(&mut o), 1, 1, p(&meta));
-    assert!(o[0].is_nan());
+    let ok = unsafe {
+        with_ndarray::reduce::<f32>(SUM, x.as_ptr().add(2), o.as_mut_ptr(), &[3], &[-1], 1)
+    };
+    assert!(!ok);
+    // The hand kernel takes them.
+    let meta = [3i32, -1];
+    reduce_f32(SUM, p(&x) + 8, pm(&mut o), 1, 1, p(&meta));
+    assert_eq!(o[0], 6.0);
+}
+
+fn argreduce_ref(is_max: bool, x: &[f64], outer: usize, len: usize, inner: usize) -> Vec<i32> {
+    let mut out = vec![0; outer * inner];
+    for a in 0..outer {
+        for c in 0..inner {
+            let lane: Vec<f64> = (0..len).map(|j| x[(a * len + j) * inner + c]).collect();
+            out[a * inner + c] = match lane.iter().position(|v| v.is_nan()) {
+                Some(j) => j as i32,
+                None => {
+                    let mut bi = 0;
+                    for j in 1..len {
+                        if (is_max && lane[j] > lane[bi]) || (!is_max && lane[j] < lane[bi]) {
+                            bi = j;
+                        }
+                    }
+                    bi as i32
+                }
+            };
+        }
+    }
+    out
+}
+
+#[test]
+fn argreduce_matches_reference() {
+    // Lane loop (inner == 1) and ndarray row sweep (inner > 1); data with
+    // many ties (values on a coarse grid) and NaNs at chosen places.
+    for &(outer, len, inner) in &[
+        (1, 1, 1),
+        (3, 7, 1),
+        (1, 5, 4),
+        (4, 6, 9),
+        (2, 33, 3),
+        (5, 1, 6),
+        (0, 3, 4),
+        (3, 4, 0),
+    ] {
+        let n = outer * len * inner;
+        let base: Vec<f64> = data(n, 13).iter().map(|v| (v * 2.0).round()).collect();
+        let mut variants = vec![base.clone()];
+        if n > 0 {
+            for at in [0, n / 3, n - 1] {
+                let mut v = base.clone();
+                v[at] = f64::NAN;
+                if n > 2 {
+                    v[(at + 2) % n] = f64::NAN;
+                }
+                variants.push(v);
+            }
+        }
+        for x in &variants {
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            for is_max in [true, false] {
+                let want = argreduce_ref(is_max, x, outer, len, inner);
+                let mut o = vec![-1i32; want.len()];
+                assert_eq!(
+                    argreduce_f64(is_max, p(x), pm(&mut o), outer, len, inner),
+                    0
+                );
+                assert_eq!(o, want, "f64 {is_max} [{outer},{len},{inner}] {x:?}");
+                let mut o = vec![-1i32; want.len()];
+                assert_eq!(
+                    argreduce_f32(is_max, p(&x32), pm(&mut o), outer, len, inner),
+                    0
+                );
+                assert_eq!(o, want, "f32 {is_max} [{outer},{len},{inner}]");
+            }
+        }
+    }
+    // len == 0 with a non-empty output has no answer; with an empty one, fine.
+    let mut o = [0i32; 4];
+    assert_eq!(argreduce_f32(true, 8, pm(&mut o), 2, 0, 2), 1);
+    assert_eq!(argreduce_f32(true, 8, pm(&mut o), 0, 0, 2), 0);
 }
 
 #[test]

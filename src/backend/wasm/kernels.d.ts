@@ -122,6 +122,12 @@ export function matmul_f64(a: number, b: number, c: number, batch: number, m: nu
 export function ndarray_matmul_f32(a: number, b: number, c: number, m: number, n: number, k: number): void;
 
 /**
+ * ndarray's version of [`reduce_f32`] (same arguments), kept only to
+ * measure it against the hand-written kernel (see the module docs).
+ */
+export function ndarray_reduce_f32(op: number, x: number, out: number, rank: number, nred: number, meta: number): void;
+
+/**
  * `n` standard-normal f32 (Box–Muller in f64, then rounded).
  */
 export function random_normal_f32(out: number, n: number, seed_lo: number, seed_hi: number, ctr_lo: number, ctr_hi: number): void;
@@ -207,6 +213,7 @@ export interface InitOutput {
     readonly matmul_f32: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => void;
     readonly matmul_f64: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => void;
     readonly ndarray_matmul_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+    readonly ndarray_reduce_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_normal_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_normal_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_uniform_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;

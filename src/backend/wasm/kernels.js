@@ -301,6 +301,20 @@ export function ndarray_matmul_f32(a, b, c, m, n, k) {
 }
 
 /**
+ * ndarray's version of [`reduce_f32`] (same arguments), kept only to
+ * measure it against the hand-written kernel (see the module docs).
+ * @param {number} op
+ * @param {number} x
+ * @param {number} out
+ * @param {number} rank
+ * @param {number} nred
+ * @param {number} meta
+ */
+export function ndarray_reduce_f32(op, x, out, rank, nred, meta) {
+    wasm.ndarray_reduce_f32(op, x, out, rank, nred, meta);
+}
+
+/**
  * `n` standard-normal f32 (Box–Muller in f64, then rounded).
  * @param {number} out
  * @param {number} n
