@@ -117,7 +117,7 @@ cases.push({
 });
 cases.push({
   name: "sum float32 [64,128,64] over [0,2]",
-  work: 4 * M,
+  work: 4 * 64 * 128 * 64,
   unit: "GB/s",
   run: () => reduce("sum", x, [64, 128, 64], [0, 2]).dispose(),
 });
