@@ -24,7 +24,7 @@ export class LinTracer extends Tensor {
   override _concrete(what: string): Tensor {
     if (this.known !== null) return this.known._concrete(what);
     throw new Error(
-      `${what}: a tangent or cotangent value cannot be read while it is being recorded`,
+      `${what}: this value is being traced (a tangent inside grad/vjp, or an input inside jit), so it has no value to read yet; compute with it and return it instead`,
     );
   }
 }

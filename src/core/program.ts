@@ -1,0 +1,138 @@
+/**
+ * A traced program (the tape IR) prepared for repeated execution: common
+ * subexpressions merged, dead equations dropped, and a memory plan that
+ * frees each intermediate right after its last use. This is the shape a
+ * WebAssembly executor will take over (one call running the whole list
+ * over numbered buffers); today the list is run from TypeScript, straight
+ * into the kernels when every operand is concrete.
+ * @module
+ */
+import type { Storage } from "../backend/storage.ts";
+import { Tensor } from "../tensor.ts";
+import type { Prim, PrimParams } from "./primitives.ts";
+import { evalImpl } from "./rules/impl.ts";
+import type { Atom, Eqn, Tape } from "./tape.ts";
+import { bind } from "./trace.ts";
+
+const isVar = (a: Atom): a is { readonly var: number } => "var" in a;
+
+/** A program ready to run: equations plus, per equation, the variables that die after it. */
+export interface Program {
+  readonly tape: Tape;
+  /** `frees[i]`: variables whose last use is equation i (never inputs, outputs or constants). */
+  readonly frees: readonly (readonly number[])[];
+}
+
+/** Merges repeated equations (same primitive, operands and params) and drops unused ones. */
+export function optimize(tape: Tape): Program {
+  // Common subexpressions: identical equations over identical operands.
+  const alias = new Map<number, number>();
+  const constIds = new Map<Tensor, number>();
+  const atomKey = (a: Atom) => {
+    if (isVar(a)) return `v${alias.get(a.var) ?? a.var}`;
+    let id = constIds.get(a.const);
+    if (id === undefined) constIds.set(a.const, id = constIds.size);
+    return `c${id}`;
+  };
+  const seen = new Map<string, number>();
+  const rename = (
+    a: Atom,
+  ): Atom => (isVar(a) && alias.has(a.var) ? { var: alias.get(a.var)! } : a);
+  const merged: Eqn[] = [];
+  for (const e of tape.eqns) {
+    const key = `${e.prim}|${JSON.stringify(e.params)}|${
+      e.inputs.map(atomKey).join(",")
+    }`;
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      alias.set(e.out, prev);
+      continue;
+    }
+    seen.set(key, e.out);
+    merged.push({ ...e, inputs: e.inputs.map(rename) });
+  }
+  const outputs = tape.outputs.map((o) => (o === null ? null : rename(o)));
+
+  // Dead code: keep only equations the outputs depend on.
+  const live = new Set<number>();
+  for (const o of outputs) if (o !== null && isVar(o)) live.add(o.var);
+  const kept: Eqn[] = [];
+  for (let i = merged.length - 1; i >= 0; i--) {
+    const e = merged[i];
+    if (!live.has(e.out)) continue;
+    kept.push(e);
+    for (const a of e.inputs) if (isVar(a)) live.add(a.var);
+  }
+  kept.reverse();
+
+  // Memory plan: after its last use, an intermediate can go.
+  const pinned = new Set<number>(tape.inputs);
+  for (const o of outputs) if (o !== null && isVar(o)) pinned.add(o.var);
+  const lastUse = new Map<number, number>();
+  kept.forEach((e, i) =>
+    e.inputs.forEach((a) => isVar(a) && lastUse.set(a.var, i))
+  );
+  const frees: number[][] = kept.map(() => []);
+  for (const [v, i] of lastUse) if (!pinned.has(v)) frees[i].push(v);
+  return { tape: { ...tape, eqns: kept, outputs }, frees };
+}
+
+/**
+ * Runs a program on `inputs`. With concrete operands each equation goes
+ * straight to its kernel (shapes were checked when it was traced) and
+ * intermediates are freed by the memory plan; otherwise (inside another
+ * transform) each equation is bound as usual.
+ */
+export function execute(program: Program, inputs: readonly Tensor[]): Tensor[] {
+  const { tape, frees } = program;
+  const env = new Map<number, Tensor>();
+  tape.inputs.forEach((id, i) => env.set(id, inputs[i]));
+  const read = (a: Atom) => (isVar(a) ? env.get(a.var)! : a.const);
+  // Buffers can be shared (reshape): count the live variables on each.
+  const users = new Map<Storage, number>();
+  // Inputs and constants (and whatever shares their buffers) are never freed.
+  const protectedStorages = new Set<Storage>();
+  for (const x of inputs) {
+    if (x._storage !== null) protectedStorages.add(x._storage);
+  }
+  for (const e of tape.eqns) {
+    for (const a of e.inputs) {
+      if (!isVar(a) && a.const._storage !== null) {
+        protectedStorages.add(a.const._storage);
+      }
+    }
+  }
+  tape.eqns.forEach((e, i) => {
+    const args = e.inputs.map(read);
+    let out: Tensor;
+    if (args.every((t) => t._trace === null)) {
+      const storage = evalImpl(
+        e.prim,
+        args,
+        e.params as PrimParams[Prim],
+        e.aval,
+      );
+      out = Tensor._fromStorage(storage, e.aval.shape, e.aval.dtype);
+      users.set(storage, (users.get(storage) ?? 0) + 1);
+    } else {
+      out = bind(e.prim, args, e.params as PrimParams[Prim]);
+    }
+    env.set(e.out, out);
+    for (const v of frees[i]) {
+      const s = env.get(v)!._storage;
+      env.delete(v);
+      if (s === null || protectedStorages.has(s) || !users.has(s)) continue;
+      const n = users.get(s)! - 1;
+      users.set(s, n);
+      if (n === 0) s.dispose();
+    }
+  });
+  return tape.outputs.map((o, i) => {
+    // A constant output is copied: the caller may dispose what it gets.
+    if (o !== null) return isVar(o) ? read(o) : o.const.clone();
+    const a = tape.outputAvals[i];
+    throw new Error(
+      `internal: output ${i} (${a.dtype} [${a.shape}]) has no value`,
+    );
+  });
+}

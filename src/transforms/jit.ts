@@ -1,0 +1,73 @@
+/**
+ * `jit`: trace a function once per input signature into a flat program of
+ * primitives (the same IR as the tape), optimise it (common subexpressions,
+ * dead code, a memory plan) and replay it on later calls, skipping the
+ * interpreters. Composes with every transform in both directions.
+ * @module
+ */
+import { LinearizeTrace } from "../core/linearize_trace.ts";
+import { execute, optimize, type Program } from "../core/program.ts";
+import { tapeConstants } from "../core/tape.ts";
+import { withMain } from "../core/trace.ts";
+import { flatten, type TreeDef, unflatten } from "../tree.ts";
+import { flattenOutput, type Fn } from "./args.ts";
+import { withTemporaries } from "./arena.ts";
+
+interface Compiled {
+  program: Program;
+  outDef: TreeDef;
+}
+
+function compile(f: Fn, args: unknown[]): Compiled | null {
+  const [leaves, def] = flatten(args);
+  return withMain("jit", (main) => {
+    const trace = new LinearizeTrace(main);
+    const ins = leaves.map((l) => trace.newInput(l));
+    const out = f(...unflatten<unknown[]>(def, ins));
+    const [outs, outDef] = flattenOutput("jit", out);
+    const tape = trace.finish(ins, outs, outs);
+    // A closed-over tracer of an enclosing transform cannot be baked in.
+    const closesOverTracer = tapeConstants(tape).some((c) => c._trace !== null);
+    return closesOverTracer ? null : { program: optimize(tape), outDef };
+  });
+}
+
+/**
+ * Compiles `f`: the first call with a given set of input shapes and dtypes
+ * (and pytree structure, plain numbers included) traces it into a program
+ * of primitives; later calls with the same signature replay that program
+ * straight into the WebAssembly kernels. `f` must be a pure function of its
+ * arguments (values it closes over are baked in at trace time) and must not
+ * read values (`data()`, `item()`) of its arguments.
+ *
+ * @example
+ * ```ts
+ * import { grad, jit, tensor, type Tensor } from "./mod.ts";
+ * const hvp = jit((x: Tensor, v: Tensor) => grad((x: Tensor) => grad((x: Tensor) => x.sin().sum())(x).mul(v).sum())(x));
+ * const y = hvp(tensor([0, 1, 2]), tensor([1, 1, 1])); // -sin(x), traced once
+ * ```
+ */
+export function jit<F extends Fn>(
+  f: F,
+): (...args: Parameters<F>) => ReturnType<F> {
+  if (typeof f !== "function") {
+    throw new TypeError(`jit: expected a function, got ${typeof f}`);
+  }
+  const cache = new Map<string, Compiled>();
+  return ((...args: unknown[]) => {
+    const [leaves, def] = flatten(args);
+    const key = JSON.stringify(def) +
+      leaves.map((l) => `${l.dtype}[${l.shape}]`).join(";");
+    let c = cache.get(key);
+    if (c === undefined) {
+      const compiled = compile(f, args);
+      if (compiled === null) return f(...args); // closes over a tracer: run it directly
+      cache.set(key, c = compiled);
+    }
+    const program = c.program, outDef = c.outDef;
+    return withTemporaries(
+      args,
+      () => unflatten(outDef, execute(program, leaves)),
+    );
+  }) as (...args: Parameters<F>) => ReturnType<F>;
+}
