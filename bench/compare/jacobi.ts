@@ -44,91 +44,104 @@ const layer = (wl: string) => [t(`${wl}.W`), t(`${wl}.b`), t(`${wl}.x`)];
 const predict = (w: Tensor, b: Tensor, x: Tensor) => linear(x, w, b).tanh();
 
 type Result = Tensor | Tensor[];
-const run = (workload: string, variant: string, fn: () => Result) =>
-  h.run({
-    peer: PEER,
-    workload,
-    variant,
-    // Eager: every op has run when fn returns, so nothing is left to force.
-    fn,
-    // As the TensorFlow.js peer does: free each result at once (`using` in
-    // user code) instead of leaving it to the garbage collector.
-    dispose: (r: Result) =>
-      (Array.isArray(r) ? r : [r]).forEach((a) => a.dispose()),
-    read: (r: Result) =>
-      (Array.isArray(r) ? r : [r]).map((a) => ({
-        shape: a.shape,
-        data: a.data(),
-      })),
-  });
+type Variant = [string, string, Tensor[], (...xs: Tensor[]) => Result];
 
-// W1: the 16x16 Jacobian four ways; the unit rows are inputs, as in PyTorch.
-{
-  const [W, b, x] = layer("W1");
-  const I = jc.eye(16);
-  const rows = Array.from({ length: 16 }, (_, i) => I.select(0, i));
-  const f = (x: Tensor) => predict(W, b, x);
-  await run("W1", "vjp-loop", () => {
-    const [, vjpFn] = vjp(f, x);
-    return stack(rows.map((e) => vjpFn(e)[0]));
-  });
-  await run("W1", "vmap(vjp)", () => {
-    const [, vjpFn] = vjp(f, x);
+// Every input is an argument (so jit traces the computation, not a result).
+const [W1, b1, x1] = layer("W1");
+const I16 = jc.eye(16);
+const [W4, b4, x4] = layer("W4");
+const [W5, b5, X5] = layer("W5");
+const [x6, v6] = [t("W6.x"), t("W6.v")];
+const wrtX = { argnums: 2 } as const;
+const inDims = [null, null, 0];
+const f6 = (x: Tensor) => sum(sin(x));
+const g6 = (x: Tensor) => grad(f6)(x) as Tensor;
+
+const variants: Variant[] = [
+  // W1: the 16x16 Jacobian four ways; the unit rows are inputs, as in PyTorch.
+  ["W1", "vjp-loop", [W1, b1, x1, I16], (W, b, x, I) => {
+    const [, vjpFn] = vjp((x: Tensor) => predict(W, b, x), x);
+    return stack(
+      Array.from({ length: 16 }, (_, i) => vjpFn(I.select(0, i))[0]),
+    );
+  }],
+  ["W1", "vmap(vjp)", [W1, b1, x1, I16], (W, b, x, I) => {
+    const [, vjpFn] = vjp((x: Tensor) => predict(W, b, x), x);
     return vmap(vjpFn)(I)[0];
-  });
-  await run("W1", "jacrev", () => jacrev(predict, { argnums: 2 })(W, b, x));
-  await run("W1", "jacfwd", () => jacfwd(predict, { argnums: 2 })(W, b, x));
-}
-
-// W2 tall, W3 wide: both modes.
-for (const wl of ["W2", "W3"]) {
-  const [W, b, x] = layer(wl);
-  await run(wl, "jacfwd", () => jacfwd(predict, { argnums: 2 })(W, b, x));
-  await run(wl, "jacrev", () => jacrev(predict, { argnums: 2 })(W, b, x));
-}
-
-// W4: Hessian wrt x, three compositions.
-{
-  const [W, b, x] = layer("W4");
-  const fwd = jacfwd(predict, { argnums: 2 });
-  const rev = jacrev(predict, { argnums: 2 });
-  await run("W4", "hessian", () => hessian(predict, { argnums: 2 })(W, b, x));
-  await run("W4", "jacfwd(jacfwd)", () => jacfwd(fwd, { argnums: 2 })(W, b, x));
-  await run("W4", "jacrev(jacrev)", () => jacrev(rev, { argnums: 2 })(W, b, x));
-}
-
-// W5: per-example Jacobians and Hessians over a batch of 64.
-{
-  const [W, b, X] = layer("W5");
-  const inDims = [null, null, 0];
-  await run(
+  }],
+  ["W1", "jacrev", [W1, b1, x1], (W, b, x) => jacrev(predict, wrtX)(W, b, x)],
+  ["W1", "jacfwd", [W1, b1, x1], (W, b, x) => jacfwd(predict, wrtX)(W, b, x)],
+  // W2 tall, W3 wide: both modes.
+  ...["W2", "W3"].flatMap((wl): Variant[] => {
+    const inputs = layer(wl);
+    return [
+      [wl, "jacfwd", inputs, (W, b, x) => jacfwd(predict, wrtX)(W, b, x)],
+      [wl, "jacrev", inputs, (W, b, x) => jacrev(predict, wrtX)(W, b, x)],
+    ];
+  }),
+  // W4: Hessian wrt x, three compositions.
+  ["W4", "hessian", [W4, b4, x4], (W, b, x) => hessian(predict, wrtX)(W, b, x)],
+  [
+    "W4",
+    "jacfwd(jacfwd)",
+    [W4, b4, x4],
+    (W, b, x) => jacfwd(jacfwd(predict, wrtX), wrtX)(W, b, x),
+  ],
+  [
+    "W4",
+    "jacrev(jacrev)",
+    [W4, b4, x4],
+    (W, b, x) => jacrev(jacrev(predict, wrtX), wrtX)(W, b, x),
+  ],
+  // W5: per-example Jacobians and Hessians over a batch of 64.
+  [
     "W5",
     "vmap(jacrev)",
-    () => vmap(jacrev(predict, { argnums: 2 }), { inDims })(W, b, X),
-  );
-  await run(
+    [W5, b5, X5],
+    (W, b, X) => vmap(jacrev(predict, wrtX), { inDims })(W, b, X),
+  ],
+  [
     "W5",
     "vmap(hessian)",
-    () => vmap(hessian(predict, { argnums: 2 }), { inDims })(W, b, X),
-  );
-}
-
-// W6: hvp of sum(sin(x)), forward-over-reverse and reverse-over-reverse.
-{
-  const [x, v] = [t("W6.x"), t("W6.v")];
-  const f = (x: Tensor) => sum(sin(x));
-  // The cast works around grad's overloads, which infer a function of `never`.
-  const g = (x: Tensor) => grad(f)(x) as Tensor;
-  await run("W6", "jvp(grad)", () => jvp(g, [x], [v])[1]);
-  await run("W6", "vjp(grad)", () => vjp(g, x)[1](v)[0]);
-}
-
-// W7: Jacobian wrt the parameters (W, b).
-{
-  const [W, b, x] = layer("W7");
-  await run(
+    [W5, b5, X5],
+    (W, b, X) => vmap(hessian(predict, wrtX), { inDims })(W, b, X),
+  ],
+  // W6: hvp of sum(sin(x)), forward-over-reverse and reverse-over-reverse.
+  ["W6", "jvp(grad)", [x6, v6], (x, v) => jvp(g6, [x], [v])[1]],
+  ["W6", "vjp(grad)", [x6, v6], (x, v) => vjp(g6, x)[1](v)[0]],
+  // W7: Jacobian wrt the parameters (W, b).
+  [
     "W7",
     "jacrev(W,b)",
-    () => jacrev(predict, { argnums: [0, 1] })(W, b, x) as Tensor[],
-  );
+    layer("W7"),
+    (W, b, x) => jacrev(predict, { argnums: [0, 1] })(W, b, x) as Tensor[],
+  ],
+];
+
+// Eager, then jitted (timed after the tracing first call, as for JAX).
+for (
+  const [peer, wrap] of [[PEER, (f: Variant[3]) => f], [
+    `${PEER}+jit`,
+    jc.jit,
+  ]] as const
+) {
+  for (const [workload, variant, inputs, fn] of variants) {
+    const compiled = wrap(fn) as Variant[3];
+    await h.run({
+      peer,
+      workload,
+      variant,
+      // Eager: every op has run when fn returns, so nothing is left to force.
+      fn: () => compiled(...inputs),
+      // As the TensorFlow.js peer does: free each result at once (`using` in
+      // user code) instead of leaving it to the garbage collector.
+      dispose: (r: Result) =>
+        (Array.isArray(r) ? r : [r]).forEach((a) => a.dispose()),
+      read: (r: Result) =>
+        (Array.isArray(r) ? r : [r]).map((a) => ({
+          shape: a.shape,
+          data: a.data(),
+        })),
+    });
+  }
 }

@@ -25,7 +25,7 @@ export const VENV_PYTHON = "bench/peers/.venv/bin/python";
 export const PEERS: Peer[] = [
   {
     name: "jacobi",
-    columns: ["jacobi"],
+    columns: ["jacobi", "jacobi+jit"],
     command: (m, skip) => [
       Deno.execPath(),
       "run",

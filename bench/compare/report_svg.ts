@@ -8,6 +8,7 @@ import { fmtMs } from "./report_md.ts";
 
 const COLORS: Record<string, string> = {
   jacobi: "#d62728",
+  "jacobi+jit": "#8c1d1d",
   pytorch: "#ee7733",
   jax: "#4477aa",
   "jax+jit": "#1f3a68",
