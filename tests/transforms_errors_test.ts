@@ -292,7 +292,7 @@ Deno.test("hasAux with a function not returning a pair is a TypeError on every t
     ["vjp", () => vjpWithAux(noPair as Any, x)],
     ["jacrev", () => jacrev((a: Tensor) => [a], { hasAux: true })(x)],
     ["jacfwd", () => jacfwd((a: Tensor) => [a, a, a], { hasAux: true })(x)],
-    ["jacrev", () => hessian(noPair, { hasAux: true })(x)],
+    ["hessian", () => hessian(noPair, { hasAux: true })(x)],
   ];
   for (const [name, run] of cases) {
     assertThrowsWith(

@@ -6,9 +6,8 @@
 import type { Tree } from "../tree.ts";
 import type { Fn } from "./args.ts";
 import { grad } from "./grad.ts";
-import { jacfwd, type JacobianOptions, jacrev } from "./jacobian.ts";
+import { jacfwdNamed, type JacobianOptions, jacrevNamed } from "./jacobian.ts";
 import { jvp, vjp } from "./vjp.ts";
-import { normArgnums } from "./args.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -32,13 +31,9 @@ export function hessian<F extends Fn>(
   if (typeof f !== "function") {
     throw new TypeError(`hessian: expected a function, got ${typeof f}`);
   }
-  const inner = jacrev(f, { argnums, hasAux });
-  const outer = jacfwd(inner, { argnums, hasAux, chunkSize });
-  return (...args: Parameters<F>) => {
-    // Checked here so that the error names hessian, not the jacfwd inside it.
-    normArgnums("hessian", argnums, args.length);
-    return outer(...args);
-  };
+  // Both halves name hessian in their errors.
+  const inner = jacrevNamed("hessian", f, { argnums, hasAux });
+  return jacfwdNamed("hessian", inner, { argnums, hasAux, chunkSize });
 }
 
 /** All argument positions of a call with `n` arguments (one index when n is 1). */

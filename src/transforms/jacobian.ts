@@ -119,7 +119,15 @@ export function jacrev<F extends Fn>(
   f: F,
   options: JacobianOptions = {},
 ): (...args: Parameters<F>) => Any {
-  const what = "jacrev";
+  return jacrevNamed("jacrev", f, options);
+}
+
+/** @internal `jacrev` whose errors name `what` (hessian is built from it). */
+export function jacrevNamed(
+  what: string,
+  f: Fn,
+  options: JacobianOptions,
+): (...args: unknown[]) => Any {
   return ((...args: unknown[]) =>
     withTemporaries(args, () => {
       const p = prepare(what, f, options, args);
@@ -165,7 +173,15 @@ export function jacfwd<F extends Fn>(
   f: F,
   options: JacobianOptions = {},
 ): (...args: Parameters<F>) => Any {
-  const what = "jacfwd";
+  return jacfwdNamed("jacfwd", f, options);
+}
+
+/** @internal `jacfwd` whose errors name `what`. */
+export function jacfwdNamed(
+  what: string,
+  f: Fn,
+  options: JacobianOptions,
+): (...args: unknown[]) => Any {
   return ((...args: unknown[]) =>
     withTemporaries(args, () => {
       const p = prepare(what, f, options, args);
