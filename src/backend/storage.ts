@@ -134,6 +134,17 @@ export function allocate(dtype: DType, length: number): Storage {
       `out of WebAssembly memory allocating ${bytes} bytes (${liveBytes} bytes live)`,
     );
   }
+  return adopt(ptr, dtype, length);
+}
+
+/**
+ * @internal Takes ownership of `ptr`, a block of exactly `length` elements
+ * of `dtype` from the wasm allocator that no Storage owns yet (an output
+ * that `run_program` allocated). Accounting, arena and finalization are
+ * those of {@link allocate}, so the caller may treat it like any result.
+ */
+export function adopt(ptr: number, dtype: DType, length: number): Storage {
+  const bytes = length * BYTES_PER_ELEMENT[dtype];
   const held: Held = { ptr, bytes };
   const s = new Storage(held, length, dtype);
   liveBytes += bytes;

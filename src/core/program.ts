@@ -2,14 +2,15 @@
  * A traced program (the tape IR) prepared for repeated execution: common
  * subexpressions merged, dead equations dropped, and a memory plan that
  * frees each intermediate right after its last use. This is the shape a
- * WebAssembly executor will take over (one call running the whole list
- * over numbered buffers); today the list is run from TypeScript, straight
- * into the kernels when every operand is concrete.
+ * WebAssembly executor takes over: with concrete float operands the whole
+ * list runs in one call (src/core/program_wasm.ts); otherwise it is replayed
+ * from TypeScript, straight into the kernels when every operand is concrete.
  * @module
  */
 import type { Storage } from "../backend/storage.ts";
 import { Tensor } from "../tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
+import { runPlan, wasmPlan } from "./program_wasm.ts";
 import { evalImpl } from "./rules/impl.ts";
 import type { Atom, Eqn, Tape } from "./tape.ts";
 import { bind } from "./trace.ts";
@@ -78,12 +79,17 @@ export function optimize(tape: Tape): Program {
 }
 
 /**
- * Runs a program on `inputs`. With concrete operands each equation goes
- * straight to its kernel (shapes were checked when it was traced) and
- * intermediates are freed by the memory plan; otherwise (inside another
- * transform) each equation is bound as usual.
+ * Runs a program on `inputs`. With concrete operands the program runs in
+ * one call into the WebAssembly executor when it compiles to it, else each
+ * equation goes straight to its kernel (shapes were checked when it was
+ * traced) and intermediates are freed by the memory plan; inside another
+ * transform each equation is bound as usual.
  */
 export function execute(program: Program, inputs: readonly Tensor[]): Tensor[] {
+  if (inputs.every((x) => x._trace === null)) {
+    const plan = wasmPlan(program);
+    if (plan !== null) return runPlan(plan, inputs);
+  }
   const { tape, frees } = program;
   const env = new Map<number, Tensor>();
   tape.inputs.forEach((id, i) => env.set(id, inputs[i]));

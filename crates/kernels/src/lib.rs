@@ -5,7 +5,8 @@
 //! fail on data (indices out of range) return a status code.
 //!
 //! Families: [`alloc`], [`elementwise`] (+ [`mathf`] SIMD transcendentals),
-//! [`reduce`], [`layout`], [`gemm`], [`random`].
+//! [`reduce`], [`layout`], [`gemm`], [`random`]; [`program`] runs a whole
+//! compiled `jit` program in one call.
 
 // SIMD wrappers deliberately mirror the intrinsics' names (add/mul/...);
 // stride loops index several parallel arrays; kernel exports take raw
@@ -24,6 +25,7 @@ pub mod layout;
 pub mod mathf;
 pub mod nd;
 pub mod num;
+pub mod program;
 pub mod random;
 pub mod reduce;
 pub mod simd;

@@ -159,6 +159,13 @@ export function reduce_f32(op: number, x: number, out: number, rank: number, nre
 export function reduce_f64(op: number, x: number, out: number, rank: number, nred: number, meta: number): void;
 
 /**
+ * Runs the instruction stream of `code_len` i32 at `code` over the slot
+ * table at `slots` (see the module doc). Returns 0, or an `ERR_*` status
+ * with the slots as they were when the run stopped.
+ */
+export function run_program(code: number, code_len: number, slots: number): number;
+
+/**
  * Machine SIMD peak probe: `iters` × 8 independent f32x4 mul+add chains
  * (64 flop per iteration). Returns a value so the loop is not removed.
  */
@@ -220,6 +227,7 @@ export interface InitOutput {
     readonly random_uniform_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly reduce_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly reduce_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+    readonly run_program: (a: number, b: number, c: number) => number;
     readonly simd_peak_f32: (a: number) => number;
     readonly unary_f32: (a: number, b: number, c: number, d: number) => void;
     readonly unary_f64: (a: number, b: number, c: number, d: number) => void;

@@ -394,6 +394,20 @@ export function reduce_f64(op, x, out, rank, nred, meta) {
 }
 
 /**
+ * Runs the instruction stream of `code_len` i32 at `code` over the slot
+ * table at `slots` (see the module doc). Returns 0, or an `ERR_*` status
+ * with the slots as they were when the run stopped.
+ * @param {number} code
+ * @param {number} code_len
+ * @param {number} slots
+ * @returns {number}
+ */
+export function run_program(code, code_len, slots) {
+    const ret = wasm.run_program(code, code_len, slots);
+    return ret;
+}
+
+/**
  * Machine SIMD peak probe: `iters` × 8 independent f32x4 mul+add chains
  * (64 flop per iteration). Returns a value so the loop is not removed.
  * @param {number} iters

@@ -1,0 +1,185 @@
+// The WebAssembly program executor behind jit (crates/kernels/src/program.rs,
+// src/core/program_wasm.ts): same values as the unjitted functions, one call
+// per run, the TypeScript fallback, bounded memory, clear errors.
+import assert from "node:assert/strict";
+import {
+  cat,
+  type DType,
+  grad,
+  hessian,
+  jacfwd,
+  jacrev,
+  jit,
+  linear,
+  memoryStats,
+  randn,
+  type Tensor,
+  tensor,
+  vmap,
+  where,
+} from "../mod.ts";
+import { allocate, heapI32 } from "../src/backend/storage.ts";
+import { indexSelect } from "../src/ops/layout.ts";
+import { optimize } from "../src/core/program.ts";
+import { executor, runPlan, wasmPlan } from "../src/core/program_wasm.ts";
+import { implRules } from "../src/core/rules/impl.ts";
+
+function close(a: Tensor, b: Tensor, tol: number): void {
+  assert.deepEqual(a.shape, b.shape);
+  assert.equal(a.dtype, b.dtype);
+  const x = a.data(), y = b.data();
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs(x[i] - y[i]);
+    assert.ok(d <= tol * (1 + Math.abs(y[i])), `[${i}] ${x[i]} vs ${y[i]}`);
+  }
+}
+
+/** Mixes where, max, cat, slice, permute, cast (and pad, in its gradient). */
+function mixed(other: DType) {
+  return (x: Tensor) => {
+    const y = where(x.gt(0), x, x.mul(0.1));
+    const t = y.permute([1, 0]).slice(0, 3, 6).transpose(); // [4, 3]
+    const z = cat([y.slice(1, 0, 3), t], 1); // [4, 6]
+    const m = z.max(1).to(other).square().to(x.dtype);
+    return m.sum().add(z.tanh().sum());
+  };
+}
+
+/** [name, function, arguments] for one dtype. */
+function cases(dtype: "float32" | "float64") {
+  const o = { dtype };
+  const W = randn([5, 3], o), b = randn([5], o);
+  const x = randn([3], o), v = randn([3], o), xs = randn([4, 3], o);
+  const m = randn([4, 6], o);
+  const f = (x: Tensor) => linear(x, W, b).tanh();
+  const other = dtype === "float32" ? "float64" : "float32";
+  return [
+    [
+      "hvp of sum(sin x)",
+      (x: Tensor, v: Tensor) =>
+        grad((x: Tensor) => grad((x: Tensor) => x.sin().sum())(x).mul(v).sum())(
+          x,
+        ),
+      [x, v],
+    ],
+    ["jacrev of tanh(Wx+b)", jacrev(f), [x]],
+    ["jacfwd of tanh(Wx+b)", jacfwd(f), [x]],
+    ["hessian of sum tanh(Wx+b)", hessian((x: Tensor) => f(x).sum()), [x]],
+    ["vmap(jacrev)", vmap(jacrev(f)), [xs]],
+    ["where/max/cat/slice/permute/cast", mixed(other), [m]],
+    ["its gradient (pad)", grad(mixed(other)), [m]],
+  ] as [string, (...a: Tensor[]) => Tensor, Tensor[]][];
+}
+
+for (const [dtype, tol] of [["float64", 1e-12], ["float32", 1e-6]] as const) {
+  Deno.test(`jit on the wasm executor equals the unjitted functions (${dtype})`, () => {
+    for (const [name, f, args] of cases(dtype)) {
+      const want = f(...args);
+      const jf = jit(f);
+      jf(...args); // trace
+      const before = executor.wasmRuns;
+      const got = jf(...args);
+      assert.equal(
+        executor.wasmRuns,
+        before + 1,
+        `${name}: not on the executor`,
+      );
+      close(got, want, tol);
+    }
+  });
+}
+
+Deno.test("a compiled program launches no kernel from TypeScript", () => {
+  const g = jit(grad((x: Tensor) => x.sin().mul(x).sum()));
+  const x = randn([64]);
+  g(x); // trace
+  const table = implRules as unknown as Record<
+    string,
+    (...a: unknown[]) => unknown
+  >;
+  const saved = { ...table };
+  let calls = 0;
+  for (const k of Object.keys(saved)) {
+    table[k] = (...a: unknown[]) => (calls++, saved[k](...a));
+  }
+  try {
+    g(x);
+  } finally {
+    Object.assign(table, saved);
+  }
+  assert.equal(calls, 0);
+});
+
+Deno.test("a primitive the executor lacks (indexSelect) falls back to the TypeScript replay", () => {
+  const idx = tensor([2, 0, 2], { dtype: "int32" });
+  const f = (x: Tensor) => indexSelect(x, 0, idx).sin().mul(x.sum());
+  const jf = jit(f);
+  const x = randn([4], { dtype: "float64" });
+  jf(x);
+  const before = executor.wasmRuns;
+  close(jf(x), f(x), 1e-12);
+  close(
+    jit(grad((x: Tensor) => f(x).sum()))(x),
+    grad((x: Tensor) => f(x).sum())(x),
+    1e-12,
+  );
+  assert.equal(executor.wasmRuns, before);
+});
+
+Deno.test("outputs aliasing an input or a constant are copies; identity returns the input", () => {
+  const c = randn([2, 3]);
+  const jf = jit((x: Tensor) => [x.reshape([3, 2]), c.reshape([6]), x]);
+  const x = randn([6]);
+  jf(x);
+  const [r, k, same] = jf(x) as Tensor[];
+  r.dispose();
+  k.dispose();
+  assert.equal(same, x);
+  assert.deepEqual(Array.from(x.data()).length, 6); // x still alive
+  assert.deepEqual(Array.from(c.data()).length, 6); // c still alive
+});
+
+Deno.test("a synchronous loop of executor runs keeps memory flat", () => {
+  const hvp = jit((x: Tensor, v: Tensor) =>
+    grad((x: Tensor) => grad((x: Tensor) => x.sin().sum())(x).mul(v).sum())(x)
+  );
+  const x = randn([4096]), v = randn([4096]);
+  for (let i = 0; i < 10; i++) hvp(x, v).dispose();
+  const before = memoryStats();
+  for (let i = 0; i < 2000; i++) hvp(x, v).dispose();
+  const after = memoryStats();
+  assert.equal(after.liveBytes, before.liveBytes);
+  assert.equal(after.liveStorages, before.liveStorages);
+  assert.equal(after.heapBytes, before.heapBytes); // intermediates freed in wasm
+});
+
+Deno.test("a malformed stream is a clear Error, not a trap", () => {
+  const aval = { shape: [3], dtype: "float64" } as const;
+  const program = optimize({
+    inputs: [0],
+    inputAvals: [aval],
+    eqns: [{ prim: "sin", inputs: [{ var: 0 }], params: null, out: 1, aval }],
+    outputs: [{ var: 1 }],
+    outputAvals: [aval],
+  });
+  const plan = wasmPlan(program)!;
+  const x = tensor([1, 2, 3], { dtype: "float64" });
+  close(runPlan(plan, [x])[0], x.sin(), 0);
+  // [MAGIC, nslots, UNARY, 7, dtype, op, out, x, n]: point x at slot 99.
+  const words = heapI32().slice(
+    plan.code.ptr >>> 2,
+    (plan.code.ptr >>> 2) + plan.codeLen,
+  );
+  assert.equal(words[7], 0);
+  words[7] = 99;
+  const code = allocate("int32", words.length);
+  heapI32().set(words, code.ptr >>> 2);
+  const live = memoryStats().liveBytes;
+  assert.throws(() => runPlan({ ...plan, code }, [x]), /slot out of range/);
+  words[7] = 0;
+  words[2] = 77; // opcode
+  heapI32().set(words, code.ptr >>> 2);
+  assert.throws(() => runPlan({ ...plan, code }, [x]), /unknown opcode/);
+  assert.equal(memoryStats().liveBytes, live);
+  code.dispose();
+});
