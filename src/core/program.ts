@@ -12,10 +12,8 @@ import { Tensor } from "../tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { runPlan, wasmPlan } from "./program_wasm.ts";
 import { evalImpl } from "./rules/impl.ts";
-import type { Atom, Eqn, Tape } from "./tape.ts";
+import { type Atom, type Eqn, isVar, type Tape } from "./tape.ts";
 import { bind } from "./trace.ts";
-
-const isVar = (a: Atom): a is { readonly var: number } => "var" in a;
 
 /** A program ready to run: equations plus, per equation, the variables that die after it. */
 export interface Program {

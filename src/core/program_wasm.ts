@@ -40,7 +40,7 @@ import {
   type UnaryPrim,
 } from "./primitives.ts";
 import type { Program } from "./program.ts";
-import type { Atom, Eqn } from "./tape.ts";
+import { type Atom, type Eqn, isVar } from "./tape.ts";
 import type { Aval } from "./trace.ts";
 
 // Must match crates/kernels/src/program.rs.
@@ -100,7 +100,6 @@ export interface WasmPlan {
  */
 export const executor = { wasmRuns: 0, enabled: true };
 
-const isVar = (a: Atom): a is { readonly var: number } => "var" in a;
 const isFloat = (d: DType) => d === "float32" || d === "float64";
 
 class Unsupported extends Error {}

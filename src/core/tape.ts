@@ -38,7 +38,8 @@ export interface Tape {
   readonly outputAvals: readonly Aval[];
 }
 
-const isVar = (a: Atom): a is { readonly var: number } => "var" in a;
+/** True for an operand that is a variable of the program (not a constant). */
+export const isVar = (a: Atom): a is { readonly var: number } => "var" in a;
 
 /** The constants (residuals) a program reads: what must outlive its recording. */
 export function tapeConstants(tape: Tape): Tensor[] {
