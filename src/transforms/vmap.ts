@@ -158,16 +158,12 @@ export function vmap<F extends Fn>(
       }
       let outDef: TreeDef | null = null;
       const leaves = pairs.map((p) => p[0]);
+      // collectDims visits the leaves in flatten's order.
+      const argsDef = flatten(args)[1];
       const outs = vmapFlat(
         "vmap",
         (xs) => {
-          let k = 0;
-          const rebuilt = args.map((a) => {
-            const [ls, def] = flatten(a);
-            const r = unflatten(def, xs.slice(k, k + ls.length));
-            k += ls.length;
-            return r;
-          });
+          const rebuilt = unflatten<unknown[]>(argsDef, xs);
           const [o, def] = flattenOutput(
             "vmap",
             (f as unknown as (...a: unknown[]) => unknown)(...rebuilt),
