@@ -10,8 +10,8 @@ import { vjp } from "../transforms/vjp.ts";
 import { add } from "../ops/elementwise.ts";
 import { onesLike } from "../ops/creation.ts";
 import { describe } from "../ops/scalar.ts";
-import { fmtShape } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
+import { fmtShape } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
 import { FREED_MESSAGE, freeGraph, replay, topoOrder } from "./replay.ts";
 import { isTracked, type Tracked } from "./tracked.ts";
 

@@ -7,7 +7,7 @@
  */
 import type { Prim, PrimParams } from "../core/primitives.ts";
 import { bind } from "../core/trace.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { isTracked, type Tracked } from "./tracked.ts";
 
 /** Tracked tensors reachable from `outputs`, inputs before users (iterative: graphs can be deep). */

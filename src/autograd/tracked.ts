@@ -11,7 +11,7 @@
  */
 import type { Prim, PrimParams } from "../core/primitives.ts";
 import { bind, MainTrace, Trace } from "../core/trace.ts";
-import { Tensor } from "../tensor.ts";
+import { Tensor } from "../core/tensor.ts";
 
 /** How a tracked tensor was computed; absent for leaves. */
 export interface Node {

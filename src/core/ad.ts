@@ -4,8 +4,8 @@
  * its transpose. The public transforms add pytrees, argnums and checks.
  * @module
  */
-import type { Tensor } from "../tensor.ts";
-import { mapTree } from "../tree.ts";
+import type { Tensor } from "./tensor.ts";
+import { mapTree } from "./tree.ts";
 import { JVPTrace, JVPTracer, primalTangent } from "./jvp_trace.ts";
 import { LinearizeTrace } from "./linearize_trace.ts";
 import type { TapeWithAvals } from "./tape.ts";

@@ -11,8 +11,8 @@
 import { eye, ones } from "../ops/creation.ts";
 import * as E from "../ops/elementwise.ts";
 import { narrow, reshape } from "../ops/layout.ts";
-import { shapeEq, sizeOf } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { shapeEq, sizeOf } from "./shape.ts";
+import type { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { bind } from "./trace.ts";
 

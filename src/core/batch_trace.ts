@@ -3,7 +3,7 @@
  * `bdim` (null when the value is the same for every batch entry).
  * @module
  */
-import { Tensor } from "../tensor.ts";
+import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { type BatchRule, batchRules, type Dim } from "./rules/batch.ts";
 import { bind, type MainTrace, Trace } from "./trace.ts";

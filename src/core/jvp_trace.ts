@@ -2,7 +2,7 @@
  * Forward mode: a tracer carries a primal and a tangent (null = zero).
  * @module
  */
-import { Tensor } from "../tensor.ts";
+import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { type JvpRule, jvpRules } from "./rules/jvp.ts";
 import { Trace } from "./trace.ts";

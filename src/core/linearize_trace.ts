@@ -6,7 +6,7 @@
  * a recorded linear program: reverse mode is its transpose.
  * @module
  */
-import { Tensor } from "../tensor.ts";
+import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
 import type { Atom, Eqn, TapeWithAvals } from "./tape.ts";

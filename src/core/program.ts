@@ -8,7 +8,7 @@
  * @module
  */
 import type { Storage } from "../backend/storage.ts";
-import { Tensor } from "../tensor.ts";
+import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { runPlan, wasmPlan } from "./program_wasm.ts";
 import { evalImpl } from "./rules/impl.ts";

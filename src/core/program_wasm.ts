@@ -28,8 +28,8 @@ import {
   untracked,
 } from "../backend/storage.ts";
 import { wasm } from "../backend/wasm.ts";
-import { shapeEq, sizeOf, stridesOf } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
+import { shapeEq, sizeOf, stridesOf } from "./shape.ts";
+import { Tensor } from "./tensor.ts";
 import {
   BINARY_PRIMS,
   type BinaryPrim,

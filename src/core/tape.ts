@@ -7,7 +7,7 @@
  */
 import { instantiate } from "../ops/broadcast.ts";
 import { add } from "../ops/elementwise.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "./tensor.ts";
 import type { LinearPrim, Prim, PrimParams } from "./primitives.ts";
 import {
   LinearArg,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import { Tensor } from "../tensor.ts";
+import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
 import { evalImpl } from "./rules/impl.ts";

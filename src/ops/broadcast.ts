@@ -5,8 +5,8 @@
  */
 import { bind } from "../core/trace.ts";
 import type { Aval } from "../core/trace.ts";
-import { type Shape, shapeEq } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { type Shape, shapeEq } from "../core/shape.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { full } from "./creation.ts";
 import { expand, reshape } from "./layout.ts";
 

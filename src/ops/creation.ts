@@ -5,8 +5,8 @@
 import type { DType } from "../backend/dtype.ts";
 import * as K from "../backend/kernels.ts";
 import { fromArray } from "../backend/storage.ts";
-import { fmtShape, type Shape, sizeOf } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
+import { fmtShape, type Shape, sizeOf } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
 import { describe } from "./scalar.ts";
 
 /**

@@ -14,9 +14,9 @@ import {
   type Shape,
   shapeEq,
   sizeOf,
-} from "../shape.ts";
+} from "../core/shape.ts";
 import { fromArray } from "../backend/storage.ts";
-import { Tensor } from "../tensor.ts";
+import { Tensor } from "../core/tensor.ts";
 import { checkTensor, describe } from "./scalar.ts";
 
 /**

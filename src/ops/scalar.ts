@@ -5,18 +5,8 @@
  */
 import type { DType } from "../backend/dtype.ts";
 import { fromArray, untracked } from "../backend/storage.ts";
-import { Tensor } from "../tensor.ts";
-
-/**
- * A tensor or a plain number.
- *
- * @example
- * ```ts
- * import { tensor } from "./mod.ts";
- * const y = tensor([1, 2]).mul(2).add(tensor([0.5, 0.5])); // numbers act as scalars
- * ```
- */
-export type TensorLike = Tensor | number;
+import { Tensor, type TensorLike } from "../core/tensor.ts";
+export type { TensorLike };
 
 // Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.
 // Safe because tensors are immutable and these are never handed to users.

@@ -9,7 +9,7 @@
  */
 import { releaseTemporaries, type Storage } from "../backend/storage.ts";
 import { currentLevel, withSharedEvaluations } from "../core/trace.ts";
-import { flatten } from "../tree.ts";
+import { flatten } from "../core/tree.ts";
 
 /** True when every tensor in `tree` is concrete (no tracer, no eager-tape tensor). */
 function allConcrete(tree: unknown): boolean {

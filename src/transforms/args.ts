@@ -3,9 +3,9 @@
  * the differentiated arguments, and the checks that give clear errors.
  * @module
  */
-import { fmtShape } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
-import { flatten, type TreeDef, unflatten } from "../tree.ts";
+import { fmtShape } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
+import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import { describe } from "../ops/scalar.ts";
 
 /**

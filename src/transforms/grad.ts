@@ -8,8 +8,8 @@ import { linearizeFlat } from "../core/ad.ts";
 import { transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import { scalar } from "../ops/scalar.ts";
-import { fmtShape } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
+import { fmtShape } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
 import { type Argnums, diffArgs, normArgnums, splitAux } from "./args.ts";
 
 /**

@@ -11,9 +11,9 @@ import { transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import { type Basis, identityBasis } from "../core/basis.ts";
 import { narrow, reshape } from "../ops/layout.ts";
-import { sizeOf } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
-import { type TreeDef, unflatten } from "../tree.ts";
+import { sizeOf } from "../core/shape.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { type TreeDef, unflatten } from "../core/tree.ts";
 import {
   type Argnums,
   type DiffArgs,

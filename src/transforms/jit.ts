@@ -9,7 +9,7 @@ import { LinearizeTrace } from "../core/linearize_trace.ts";
 import { execute, optimize, type Program } from "../core/program.ts";
 import { tapeConstants } from "../core/tape.ts";
 import { withMain } from "../core/trace.ts";
-import { flatten, type TreeDef, unflatten } from "../tree.ts";
+import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import { flattenOutput, type Fn } from "./args.ts";
 import { withTemporaries } from "./arena.ts";
 

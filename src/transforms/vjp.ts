@@ -6,8 +6,8 @@ import { withTemporaries } from "./arena.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
 import { runTape, tapeConstants, transposeTape } from "../core/tape.ts";
 import { instantiate } from "../ops/broadcast.ts";
-import type { Tensor } from "../tensor.ts";
-import { flatten, type Tree, unflatten } from "../tree.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { flatten, type Tree, unflatten } from "../core/tree.ts";
 import { checkLike, diffArgs, flattenOutput, splitAux } from "./args.ts";
 
 /**

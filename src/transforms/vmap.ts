@@ -5,9 +5,9 @@
 import type { Fn } from "./args.ts";
 import { withTemporaries } from "./arena.ts";
 import type { Dim } from "../core/rules/batch.ts";
-import { fmtShape } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
-import { flatten, type TreeDef, unflatten } from "../tree.ts";
+import { fmtShape } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
+import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import { describe } from "../ops/scalar.ts";
 import { flattenOutput } from "./args.ts";
 import { vmapFlat } from "./vmap_core.ts";

@@ -8,8 +8,8 @@ import { withMain, withSharedEvaluations } from "../core/trace.ts";
 import { cat, narrow } from "../ops/layout.ts";
 import { type Basis, sliceBasis } from "../core/basis.ts";
 import { releaseTemporaries } from "../backend/storage.ts";
-import { flatten } from "../tree.ts";
-import { Tensor } from "../tensor.ts";
+import { flatten } from "../core/tree.ts";
+import { Tensor } from "../core/tensor.ts";
 
 /** An input that is a symbolic one-hot basis (see core/basis.ts), batched at dim 0. */
 export type VmapInput = Tensor | Basis;

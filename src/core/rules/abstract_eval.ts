@@ -12,7 +12,7 @@ import {
   type Shape,
   shapeEq,
   sizeOf,
-} from "../../shape.ts";
+} from "../shape.ts";
 import type { Aval } from "../trace.ts";
 import { family } from "./family.ts";
 import {

@@ -8,7 +8,7 @@
  */
 import { select, stack } from "../../ops/layout.ts";
 import { reshape } from "../../ops/layout.ts";
-import type { Tensor } from "../../tensor.ts";
+import type { Tensor } from "../tensor.ts";
 import {
   BINARY_PRIMS,
   type Prim,

@@ -6,8 +6,8 @@
  */
 import * as K from "../../backend/kernels.ts";
 import type { Storage } from "../../backend/storage.ts";
-import { shapeEq, sizeOf, stridesOf } from "../../shape.ts";
-import type { Tensor } from "../../tensor.ts";
+import { shapeEq, sizeOf, stridesOf } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
 import {
   BINARY_PRIMS,
   type Prim,

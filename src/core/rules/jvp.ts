@@ -9,7 +9,7 @@
 import * as E from "../../ops/elementwise.ts";
 import { broadcastTo, instantiate } from "../../ops/broadcast.ts";
 import { reshape } from "../../ops/layout.ts";
-import type { Tensor } from "../../tensor.ts";
+import type { Tensor } from "../tensor.ts";
 import type { BinaryPrim, Prim, PrimParams, UnaryPrim } from "../primitives.ts";
 import { bind } from "../trace.ts";
 

@@ -9,8 +9,8 @@
 import * as E from "../../ops/elementwise.ts";
 import { sumToShape } from "../../ops/broadcast.ts";
 import { reshape } from "../../ops/layout.ts";
-import { invertPerm } from "../../shape.ts";
-import type { Tensor } from "../../tensor.ts";
+import { invertPerm } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
 import type { LinearPrim, PrimParams } from "../primitives.ts";
 import { type Aval, bind } from "../trace.ts";
 
