@@ -74,7 +74,6 @@ export type Dims = number | readonly number[] | undefined;
 export type NestedNumbers = number | NestedNumbers[];
 
 // The methods declared here are attached by src/methods.ts (see the module doc).
-// deno-lint-ignore no-unsafe-declaration-merging
 export interface Tensor {
   /**
    * A tensor with the same values that records the operations applied to it,
@@ -219,7 +218,6 @@ export interface Tensor {
  * console.log(y.shape, y.sum().item());
  * ```
  */
-// deno-lint-ignore no-unsafe-declaration-merging
 export class Tensor {
   /** @internal the buffer of a concrete tensor; null for a tracer. */
   _storage: Storage | null;
