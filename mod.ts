@@ -117,4 +117,4 @@ export * as autograd from "./src/autograd/mod.ts";
 export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/core/tensor.ts";
 export { memoryStats } from "./src/backend/storage.ts";
-export { jit } from "./src/transforms/jit.ts";
+export { jit } from "./src/jit/jit.ts";

@@ -15,7 +15,7 @@ import {
   vjp,
   vmap,
 } from "../mod.ts";
-import { executor } from "../src/core/program_wasm.ts";
+import { executor } from "../src/jit/wasm_plan.ts";
 import { implRules } from "../src/core/rules/impl.ts";
 
 const f64 = { dtype: "float64" } as const;

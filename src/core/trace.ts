@@ -6,17 +6,10 @@
  * the trace that created it.
  * @module
  */
-import type { DType } from "../backend/dtype.ts";
 import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
 import { evalImpl } from "./rules/impl.ts";
-
-/** Shape and dtype: what a transform knows about a value it cannot see. */
-export interface Aval {
-  readonly shape: readonly number[];
-  readonly dtype: DType;
-}
 
 /** One active transform: its level and per-transform data. */
 export class MainTrace {

@@ -4,7 +4,7 @@
  * @module
  */
 import { bind } from "../core/trace.ts";
-import type { Aval } from "../core/trace.ts";
+import type { Aval } from "../core/ir.ts";
 import { type Shape, shapeEq } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { full } from "./creation.ts";

@@ -3,9 +3,9 @@
  * @module
  */
 import type { Fn } from "./args.ts";
-import { withTemporaries } from "./arena.ts";
+import { withTemporaries } from "../core/scope.ts";
 import { linearizeFlat } from "../core/ad.ts";
-import { transposeTape } from "../core/tape.ts";
+import { transposeProgram } from "../core/interpret.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import { scalar } from "../ops/scalar.ts";
 import { fmtShape } from "../core/shape.ts";
@@ -72,7 +72,9 @@ function gradImpl(
     return [[out], aux];
   }, d.leaves);
   const [out] = r.outs;
-  const cts = transposeTape(r.tape, [scalar(1, out.dtype).reshape(out.shape)]);
+  const cts = transposeProgram(r.program, [
+    scalar(1, out.dtype).reshape(out.shape),
+  ]);
   const grads = d.rebuild(cts.map((c, i) => instantiate(c, d.leaves[i])));
   return {
     value: out,

@@ -5,9 +5,9 @@
  * @module
  */
 import type { Fn } from "./args.ts";
-import { withTemporaries } from "./arena.ts";
+import { withTemporaries } from "../core/scope.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
-import { transposeTape } from "../core/tape.ts";
+import { transposeProgram } from "../core/interpret.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import { type Basis, identityBasis } from "../core/basis.ts";
 import { narrow, reshape } from "../ops/layout.ts";
@@ -136,7 +136,7 @@ export function jacrevNamed(
       const cts = vmapFlat(
         what,
         (b) => {
-          return transposeTape(r.tape, b).map((c, i) =>
+          return transposeProgram(r.program, b).map((c, i) =>
             instantiate(c, p.d.leaves[i])
           );
         },

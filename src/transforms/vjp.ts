@@ -2,9 +2,10 @@
  * Reverse mode: `vjp` and `linearize`.
  * @module
  */
-import { withTemporaries } from "./arena.ts";
+import { withTemporaries } from "../core/scope.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
-import { runTape, tapeConstants, transposeTape } from "../core/tape.ts";
+import { evalProgram, transposeProgram } from "../core/interpret.ts";
+import { programConstants } from "../core/ir.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { flatten, type Tree, unflatten } from "../core/tree.ts";
@@ -43,7 +44,7 @@ function vjpImpl(
       const [leaves, def] = flattenOutput(what, out);
       outDef = def;
       return [leaves, aux];
-    }, d.leaves), (r) => [r.outs, r.extra, tapeConstants(r.tape)]);
+    }, d.leaves), (r) => [r.outs, r.extra, programConstants(r.program)]);
   const outs = r.outs;
   const vjpFn: VjpFn = (cotangent: Tree) =>
     withTemporaries([cotangent], () => {
@@ -55,7 +56,7 @@ function vjpImpl(
       }
       void ctDef;
       cts.forEach((c, i) => checkLike(what, `cotangent ${i}`, c, outs[i]));
-      const res = transposeTape(r.tape, cts).map((c, i) =>
+      const res = transposeProgram(r.program, cts).map((c, i) =>
         instantiate(c, d.leaves[i])
       );
       return d.rebuild(res) as Tree[];
@@ -228,7 +229,7 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
       const [leaves, def] = flattenOutput(what, d.call(f, xs));
       outDef = def;
       return [leaves, undefined];
-    }, d.leaves), (r) => [r.outs, tapeConstants(r.tape)]);
+    }, d.leaves), (r) => [r.outs, programConstants(r.program)]);
   const jvpFn = (...tangents: Parameters<F>) => {
     const [tl] = flatten(tangents);
     if (tl.length !== d.leaves.length) {
@@ -237,7 +238,10 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
       );
     }
     tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
-    return unflatten<ReturnType<F>>(outDef, runTape(r.tape, tl as Tensor[]));
+    return unflatten<ReturnType<F>>(
+      outDef,
+      evalProgram(r.program, tl as Tensor[]),
+    );
   };
   return [unflatten<ReturnType<F>>(outDef, r.outs), jvpFn];
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Fn } from "./args.ts";
-import { withTemporaries } from "./arena.ts";
+import { withTemporaries } from "../core/scope.ts";
 import type { Dim } from "../core/rules/batch.ts";
 import { fmtShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";

@@ -13,7 +13,7 @@ import {
   shapeEq,
   sizeOf,
 } from "../shape.ts";
-import type { Aval } from "../trace.ts";
+import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
 import {
   BINARY_PRIMS,

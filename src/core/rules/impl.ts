@@ -15,7 +15,7 @@ import {
   REDUCE_PRIMS,
   UNARY_PRIMS,
 } from "../primitives.ts";
-import type { Aval } from "../trace.ts";
+import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
 
 type Impl<Q> = (

@@ -1,34 +1,36 @@
 /**
  * `jit`: trace a function once per input signature into a flat program of
- * primitives (the same IR as the tape), optimise it (common subexpressions,
+ * primitives (the same Program IR that linearize records), optimise it (common subexpressions,
  * dead code, a memory plan) and replay it on later calls, skipping the
  * interpreters. Composes with every transform in both directions.
  * @module
  */
-import { LinearizeTrace } from "../core/linearize_trace.ts";
-import { execute, optimize, type Program } from "../core/program.ts";
-import { tapeConstants } from "../core/tape.ts";
+import { StagingTrace } from "../core/staging_trace.ts";
+import { type Executable, execute, optimize } from "./execute.ts";
+import { programConstants } from "../core/ir.ts";
 import { withMain } from "../core/trace.ts";
 import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
-import { flattenOutput, type Fn } from "./args.ts";
-import { withTemporaries } from "./arena.ts";
+import { flattenOutput, type Fn } from "../transforms/args.ts";
+import { withTemporaries } from "../core/scope.ts";
 
 interface Compiled {
-  program: Program;
+  executable: Executable;
   outDef: TreeDef;
 }
 
 function compile(f: Fn, args: unknown[]): Compiled | null {
   const [leaves, def] = flatten(args);
   return withMain("jit", (main) => {
-    const trace = new LinearizeTrace(main);
+    const trace = new StagingTrace(main);
     const ins = leaves.map((l) => trace.newInput(l));
     const out = f(...unflatten<unknown[]>(def, ins));
     const [outs, outDef] = flattenOutput("jit", out);
-    const tape = trace.finish(ins, outs, outs);
+    const program = trace.finish(ins, outs, outs);
     // A closed-over tracer of an enclosing transform cannot be baked in.
-    const closesOverTracer = tapeConstants(tape).some((c) => c._trace !== null);
-    return closesOverTracer ? null : { program: optimize(tape), outDef };
+    const closesOverTracer = programConstants(program).some((c) =>
+      c._trace !== null
+    );
+    return closesOverTracer ? null : { executable: optimize(program), outDef };
   });
 }
 
@@ -42,7 +44,7 @@ function compile(f: Fn, args: unknown[]): Compiled | null {
  *
  * @example
  * ```ts
- * import { grad, jit, tensor, type Tensor } from "./mod.ts";
+ * import { grad, jit, tensor, type Tensor } from "../transforms/mod.ts";
  * const hvp = jit((x: Tensor, v: Tensor) => grad((x: Tensor) => grad((x: Tensor) => x.sin().sum())(x).mul(v).sum())(x));
  * const y = hvp(tensor([0, 1, 2]), tensor([1, 1, 1])); // -sin(x), traced once
  * ```
@@ -64,10 +66,10 @@ export function jit<F extends Fn>(
       if (compiled === null) return f(...args); // closes over a tracer: run it directly
       cache.set(key, c = compiled);
     }
-    const program = c.program, outDef = c.outDef;
+    const { executable, outDef } = c;
     return withTemporaries(
       args,
-      () => unflatten(outDef, execute(program, leaves)),
+      () => unflatten(outDef, execute(executable, leaves)),
     );
   }) as (...args: Parameters<F>) => ReturnType<F>;
 }

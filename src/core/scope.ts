@@ -8,8 +8,8 @@
  * @module
  */
 import { releaseTemporaries, type Storage } from "../backend/storage.ts";
-import { currentLevel, withSharedEvaluations } from "../core/trace.ts";
-import { flatten } from "../core/tree.ts";
+import { currentLevel, withSharedEvaluations } from "./trace.ts";
+import { flatten } from "./tree.ts";
 
 /** True when every tensor in `tree` is concrete (no tracer, no eager-tape tensor). */
 function allConcrete(tree: unknown): boolean {
