@@ -6,8 +6,7 @@
  * (src/jit/execute.ts).
  * @module
  */
-import { instantiate } from "../ops/broadcast.ts";
-import { add } from "../ops/elementwise.ts";
+import { add, instantiate } from "./lax.ts";
 import type { Tensor } from "./tensor.ts";
 import type { LinearPrim, Prim, PrimParams } from "./primitives.ts";
 import {

@@ -3,30 +3,10 @@
  * dtype (a "weak" scalar type, as in JAX and PyTorch).
  * @module
  */
-import type { DType } from "../backend/dtype.ts";
-import { fromArray, untracked } from "../backend/storage.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
+import { scalar } from "../core/lax.ts";
 export type { TensorLike };
-
-// Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.
-// Safe because tensors are immutable and these are never handed to users.
-const cache = new Map<string, Tensor>();
-
-/** Rank-0 tensor of `dtype` holding `value`. */
-export function scalar(value: number, dtype: DType): Tensor {
-  const key = dtype + value;
-  let t = cache.get(key);
-  if (t === undefined) {
-    t = Tensor._fromStorage(
-      untracked(() => fromArray(dtype, [value])),
-      [],
-      dtype,
-    );
-    if (cache.size > 256) cache.clear();
-    cache.set(key, t);
-  }
-  return t;
-}
+export { scalar };
 
 /** Converts numbers to scalars of the dtype of the tensor operand. */
 export function coerce(

@@ -6,9 +6,8 @@
  * (linearize + transpose), so there are no separate VJP rules to get wrong.
  * @module
  */
-import * as E from "../../ops/elementwise.ts";
-import { broadcastTo, instantiate } from "../../ops/broadcast.ts";
-import { reshape } from "../../ops/layout.ts";
+import * as E from "../lax.ts";
+import { broadcastTo, instantiate, reshape } from "../lax.ts";
 import type { Tensor } from "../tensor.ts";
 import type { BinaryPrim, Prim, PrimParams, UnaryPrim } from "../primitives.ts";
 import { bind } from "../trace.ts";

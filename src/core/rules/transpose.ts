@@ -6,9 +6,8 @@
  * these give reverse mode.
  * @module
  */
-import * as E from "../../ops/elementwise.ts";
-import { sumToShape } from "../../ops/broadcast.ts";
-import { reshape } from "../../ops/layout.ts";
+import * as E from "../lax.ts";
+import { reshape, sumToShape } from "../lax.ts";
 import { invertPerm } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import type { LinearPrim, PrimParams } from "../primitives.ts";
