@@ -36,3 +36,23 @@ export function withTemporaries<T>(
     },
   );
 }
+
+/**
+ * Runs one chunk of a chunked transform (vmap or a Jacobian with
+ * `chunkSize`), freeing its temporaries when it ends so that memory is
+ * bounded by a chunk: everything it allocated except what its result and
+ * `keepAlso()` hold. Nothing is freed when those are not all concrete.
+ */
+export function withChunkTemporaries<T>(
+  body: () => T,
+  keepAlso: () => unknown,
+): T {
+  return releaseTemporaries(
+    () => withSharedEvaluations(body, true),
+    (result) => {
+      const [leaves] = flatten([result, keepAlso()]);
+      if (!leaves.every((t) => t._trace === null)) return null;
+      return new Set<Storage>(leaves.map((t) => t._storage!));
+    },
+  );
+}

@@ -22,7 +22,7 @@ import {
   normArgnums,
   splitAux,
 } from "./args.ts";
-import { vmapFlat } from "./vmap_core.ts";
+import { vmapFlat } from "../core/batch_trace.ts";
 
 /**
  * Options of `jacrev`, `jacfwd` and `hessian`.

@@ -10,7 +10,7 @@ import { Tensor } from "../core/tensor.ts";
 import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import { describe } from "../ops/scalar.ts";
 import { flattenOutput } from "./args.ts";
-import { vmapFlat } from "./vmap_core.ts";
+import { vmapFlat } from "../core/batch_trace.ts";
 
 /**
  * Where the batch dimension is: a dim, null (not batched), or a tree matching the argument.
