@@ -118,3 +118,6 @@ export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/core/tensor.ts";
 export { memoryStats } from "./src/backend/storage.ts";
 export { jit } from "./src/jit/jit.ts";
+export { makeProgram } from "./src/jit/make_program.ts";
+export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
+export type { Prim, PrimParams } from "./src/core/primitives.ts";

@@ -17,7 +17,9 @@ import type { Tensor } from "./tensor.ts";
 
 /** Shape and dtype: what a transform knows about a value it cannot see. */
 export interface Aval {
+  /** Size of each dimension. */
   readonly shape: readonly number[];
+  /** Element type. */
   readonly dtype: DType;
 }
 
@@ -26,10 +28,15 @@ export type Atom = { readonly var: number } | { readonly const: Tensor };
 
 /** One primitive application writing variable `out`. */
 export interface Eqn {
+  /** The primitive applied. */
   readonly prim: Prim;
+  /** Its operands, in order. */
   readonly inputs: readonly Atom[];
+  /** Its static parameters (axes, shapes, flags), never tensors. */
   readonly params: unknown;
+  /** The variable it defines. */
   readonly out: number;
+  /** Shape and dtype of `out`. */
   readonly aval: Aval;
 }
 
@@ -53,6 +60,7 @@ export const isVar = (a: Atom): a is { readonly var: number } => "var" in a;
  * ```
  */
 export class Program {
+  /** @internal programs are made by tracing (makeProgram, jit, linearize). */
   constructor(
     /** The input variables, in argument order. */
     readonly inputs: readonly number[],

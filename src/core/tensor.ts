@@ -73,7 +73,16 @@ export type Dims = number | readonly number[] | undefined;
  */
 export type NestedNumbers = number | NestedNumbers[];
 
-// The methods declared here are attached by src/methods.ts (see the module doc).
+/**
+ * The operation methods of every tensor, declared here and attached by
+ * src/methods.ts (see the module documentation).
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const y = tensor([1, 2, 3]).mul(2).sin().sum();
+ * ```
+ */
 export interface Tensor {
   /**
    * A tensor with the same values that records the operations applied to it,
@@ -90,9 +99,8 @@ export interface Tensor {
   requiresGrad(): Tensor;
   /** Accumulates the gradient of this tensor into the `.grad` of every leaf it depends on. */
   backward(gradient?: Tensor, options?: BackwardOptions): void;
-  /** The gradient accumulated by `backward()` on a `requiresGrad()` leaf (null before). */
-  get grad(): Tensor | null;
-  set grad(value: Tensor | null);
+  /** The gradient accumulated by `backward()` on a `requiresGrad()` leaf (null before); settable on such a leaf. */
+  grad: Tensor | null;
   /** Clears `.grad` (as `optimizer.zero_grad()` does for a parameter). */
   zeroGrad(): void;
   /** `this + o` elementwise (see `add`). */
@@ -178,8 +186,7 @@ export interface Tensor {
   /** Swaps two dims (default: the last two). */
   transpose(dim0?: number, dim1?: number): Tensor;
   /** The transpose of a matrix (last two dims swapped). */
-  get T(): Tensor;
-  set T(value: Tensor);
+  readonly T: Tensor;
   /** Moves dims `source` to positions `destination`. */
   movedim(
     source: number | readonly number[],
