@@ -1,6 +1,6 @@
 /**
  * Bad input to the transforms gets a TypeError or RangeError whose message
- * names the argument, the option and the shapes (issue 3, item 6).
+ * names the argument, the option and the shapes.
  * @module
  */
 import {
