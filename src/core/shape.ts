@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { zeros } from "../mod.ts";
+ * import { zeros } from "./mod.ts";
  * const x = zeros([2, 3]);
  * console.log(x.shape); // [2, 3]
  * ```

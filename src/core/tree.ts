@@ -11,7 +11,7 @@ import { Tensor } from "./tensor.ts";
  *
  * @example
  * ```ts
- * import { grad, type Tensor, tensor } from "../mod.ts";
+ * import { grad, type Tensor, tensor } from "./mod.ts";
  * const params = { w: tensor([1, 2]), b: tensor(0.5) };
  * const loss = (p: { w: Tensor; b: Tensor }) => p.w.square().sum().add(p.b);
  * const g = grad(loss)(params); // { w: tensor([2., 4.]), b: tensor(1.) }

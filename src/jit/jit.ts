@@ -44,7 +44,7 @@ function compile(f: Fn, args: unknown[]): Compiled | null {
  *
  * @example
  * ```ts
- * import { grad, jit, tensor, type Tensor } from "../transforms/mod.ts";
+ * import { grad, jit, tensor, type Tensor } from "./mod.ts";
  * const hvp = jit((x: Tensor, v: Tensor) => grad((x: Tensor) => grad((x: Tensor) => x.sin().sum())(x).mul(v).sum())(x));
  * const y = hvp(tensor([0, 1, 2]), tensor([1, 1, 1])); // -sin(x), traced once
  * ```
