@@ -17,6 +17,7 @@ import type { Trace } from "./trace.ts";
 import { sizeOf, stridesOf } from "./shape.ts";
 import { copyStrided } from "../backend/kernels.ts";
 import { formatTensor } from "./format.ts";
+import { type TensorJSON, tensorToJSON } from "./to_json.ts";
 
 /**
  * Options of `backward()`.
@@ -328,6 +329,14 @@ export class Tensor {
   /** PyTorch-style text, e.g. `tensor([1., 2.])`. */
   toString(): string {
     return formatTensor(this);
+  }
+  /**
+   * What `JSON.stringify` writes: `{ shape, dtype, data }`, with the values
+   * as nested arrays up to 1000 elements and a summary beyond (use `save`
+   * to store tensors).
+   */
+  toJSON(): TensorJSON {
+    return tensorToJSON(this);
   }
   /** `console.log` in Deno prints `toString()`. */
   [Symbol.for("Deno.customInspect")](): string {

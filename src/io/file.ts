@@ -1,0 +1,70 @@
+/**
+ * `saveFile` and `loadFile`: safetensors files on disk, in Deno and Node.
+ * Each call needs only the permission it uses (Deno: `--allow-write` for
+ * the file written, `--allow-read` for the file read); importing the module
+ * needs none, and Node's `fs` is imported only when a call runs under Node.
+ * @module
+ */
+import {
+  load,
+  save,
+  type SaveOptions,
+  type TensorTree,
+} from "./safetensors.ts";
+
+/** The two file calls, as Deno and Node's `fs/promises` both spell them. */
+interface Files {
+  readFile(path: string | URL): Promise<Uint8Array>;
+  writeFile(path: string | URL, data: Uint8Array): Promise<void>;
+}
+
+async function files(what: string): Promise<Files> {
+  const g = globalThis as {
+    Deno?: Files;
+    process?: { versions?: { node?: string } };
+  };
+  if (g.Deno?.readFile !== undefined) return g.Deno;
+  if (g.process?.versions?.node !== undefined) {
+    // A variable specifier: bundlers for the browser leave it alone.
+    const fsModule = "node:fs/promises";
+    return await import(fsModule) as Files;
+  }
+  throw new Error(
+    `${what}: no file system here (it needs Deno or Node); in a browser, use save()/load() on bytes`,
+  );
+}
+
+/**
+ * Writes a tree of tensors to a safetensors file (see `save`). In Deno it
+ * needs `--allow-write` for that path only.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadFile, saveFile, tensor } from "./mod.ts";
+ * await saveFile("params.safetensors", { w: tensor([[1, 2], [3, 4]]), b: tensor([0, 1]) });
+ * const params = await loadFile("params.safetensors");
+ * ```
+ */
+export async function saveFile(
+  path: string | URL,
+  tree: TensorTree,
+  options: SaveOptions = {},
+): Promise<void> {
+  const bytes = save(tree, options);
+  await (await files("saveFile")).writeFile(path, bytes);
+}
+
+/**
+ * Reads a safetensors file into a tree of tensors (see `load`). In Deno it
+ * needs `--allow-read` for that path only.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadFile, type Tensor } from "./mod.ts";
+ * const { w } = await loadFile("params.safetensors") as { w: Tensor };
+ * ```
+ */
+export async function loadFile(path: string | URL): Promise<TensorTree> {
+  const bytes = await (await files("loadFile")).readFile(path);
+  return load(bytes);
+}
