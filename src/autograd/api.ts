@@ -169,6 +169,48 @@ export function backward(
 }
 
 /**
+ * One tensor per input: a `Tensor` for one input, an array (or tuple) of
+ * them for an array of inputs.
+ *
+ * @example
+ * ```ts
+ * import { autograd, type Tensor } from "./mod.ts";
+ * type P = autograd.PerInput<readonly [Tensor, Tensor]>; // [Tensor, Tensor]
+ * ```
+ */
+export type PerInput<I> = I extends Tensor ? Tensor
+  : { -readonly [K in keyof I]: Tensor };
+
+/**
+ * What `autograd.jacobian(outputs, inputs)` returns: a `Tensor` for one
+ * output and one input; an array over the outputs, then over the inputs,
+ * where either is an array.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const x = tensor([1, 2]).requiresGrad(), y = tensor(3).requiresGrad();
+ * const [[J0x, J0y], [J1x, J1y]] = autograd.jacobian([x.mul(y), x.sin()], [x, y]);
+ * ```
+ */
+export type AutogradJacobianOf<O, I> = O extends Tensor ? PerInput<I>
+  : { -readonly [K in keyof O]: PerInput<I> };
+
+/**
+ * What `autograd.hessian(output, inputs)` returns: a `Tensor` for one input;
+ * blocks `[[H00, H01], [H10, H11]]` for an array of inputs.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const x = tensor([1, 2]).requiresGrad(), y = tensor(3).requiresGrad();
+ * const [[Hxx, Hxy], [Hyx, Hyy]] = autograd.hessian(x.pow(2).mul(y).sum(), [x, y]);
+ * ```
+ */
+export type AutogradHessianOf<I> = I extends Tensor ? Tensor
+  : { -readonly [K in keyof I]: PerInput<I> };
+
+/**
  * The Jacobian of already computed `outputs` with respect to `inputs`
  * (vectorised, equal to `jacrev`): shape out.shape ++ in.shape; an array
  * over outputs and then inputs when either is an array.
@@ -180,6 +222,10 @@ export function backward(
  * const J = autograd.jacobian(x.sin(), x); // diag(cos x)
  * ```
  */
+export function jacobian<
+  const O extends Tensor | readonly Tensor[],
+  const I extends Tensor | readonly Tensor[],
+>(outputs: O, inputs: I): AutogradJacobianOf<O, I>;
 export function jacobian(
   outputs: Tensor | readonly Tensor[],
   inputs: Tensor | readonly Tensor[],
@@ -206,6 +252,10 @@ export function jacobian(
  * const H = autograd.hessian(x.pow(3).sum(), x); // diag(6x)
  * ```
  */
+export function hessian<const I extends Tensor | readonly Tensor[]>(
+  output: Tensor,
+  inputs: I,
+): AutogradHessianOf<I>;
 export function hessian(
   output: Tensor,
   inputs: Tensor | readonly Tensor[],

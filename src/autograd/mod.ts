@@ -4,7 +4,12 @@
  * @module
  */
 export { backward, grad, hessian, jacobian } from "./api.ts";
-export type { AutogradOptions } from "./api.ts";
+export type {
+  AutogradHessianOf,
+  AutogradJacobianOf,
+  AutogradOptions,
+  PerInput,
+} from "./api.ts";
 /**
  * PyTorch's `torch.autograd.functional`: `jacobian`, `hessian`, `vjp`, `jvp`, `hvp`, `vhp` of a function at some inputs.
  *

@@ -12,11 +12,27 @@ import {
   type TensorTree,
 } from "./safetensors.ts";
 
+/**
+ * A file path, or a `file:` URL (any object with an `href`, so that the
+ * declarations need neither the DOM nor Node's types).
+ *
+ * @example
+ * ```ts ignore
+ * import { type FilePath, loadFile } from "./mod.ts";
+ * const path: FilePath = new URL("./params.safetensors", import.meta.url);
+ * const params = await loadFile(path);
+ * ```
+ */
+export type FilePath = string | { readonly href: string };
+
 /** The two file calls, as Deno and Node's `fs/promises` both spell them. */
 interface Files {
   readFile(path: string | URL): Promise<Uint8Array>;
   writeFile(path: string | URL, data: Uint8Array): Promise<void>;
 }
+
+const toPath = (p: FilePath): string | URL =>
+  typeof p === "string" ? p : new URL(p.href);
 
 async function files(what: string): Promise<Files> {
   const g = globalThis as {
@@ -46,12 +62,12 @@ async function files(what: string): Promise<Files> {
  * ```
  */
 export async function saveFile(
-  path: string | URL,
+  path: FilePath,
   tree: TensorTree,
   options: SaveOptions = {},
 ): Promise<void> {
   const bytes = save(tree, options);
-  await (await files("saveFile")).writeFile(path, bytes);
+  await (await files("saveFile")).writeFile(toPath(path), bytes);
 }
 
 /**
@@ -64,7 +80,7 @@ export async function saveFile(
  * const { w } = await loadFile("params.safetensors") as { w: Tensor };
  * ```
  */
-export async function loadFile(path: string | URL): Promise<TensorTree> {
-  const bytes = await (await files("loadFile")).readFile(path);
+export async function loadFile(path: FilePath): Promise<TensorTree> {
+  const bytes = await (await files("loadFile")).readFile(toPath(path));
   return load(bytes);
 }
