@@ -96,6 +96,25 @@ Deno.test("types: jacrev and jacfwd follow argnums and the output's structure", 
   }
 });
 
+Deno.test("types: untyped functions get their types from the call's arguments", () => {
+  // `(v) => v.sin()` returns any: it counts as a tensor output.
+  const J = jacrev((v) => v.sin())(x);
+  expectType<Equal<typeof J, Tensor>>();
+  assert.ok(isTensor(J, [3, 3]));
+  const [Ja, Jb] = jacfwd((a, b) => a.mul(b), { argnums: [0, 1] })(x, y);
+  expectType<Equal<typeof Ja | typeof Jb, Tensor>>();
+  const Hp = hessian((p) => p.w.mul(p.b).sum())({ w: x, b: y });
+  expectType<
+    Equal<
+      typeof Hp,
+      { w: { w: Tensor; b: Tensor }; b: { w: Tensor; b: Tensor } }
+    >
+  >();
+  assert.ok(isTensor(Hp.w.b, [3, 3]));
+  // @ts-expect-error: a Tensor has no `allclose` method (the npm README once called it)
+  J.allclose;
+});
+
 Deno.test("types: hessian nests the arguments' structure twice", () => {
   const H = hessian(scalar)(x);
   expectType<Equal<typeof H, Tensor>>();

@@ -24,6 +24,7 @@ type Any = any;
  * The type `hessian(f, { argnums })` returns: the output's structure, then
  * the arguments' structure twice (a `Tensor` for one tensor argument and a
  * scalar or tensor output; `[[H00, H01], [H10, H11]]` for `argnums: [0, 1]`).
+ * `Args` are the types of the call's arguments.
  *
  * @example
  * ```ts
@@ -32,8 +33,15 @@ type Any = any;
  * const [[Hxx, Hxy], [Hyx, Hyy]] = hessian(f, { argnums: [0, 1] })(tensor([1]), tensor([2]));
  * ```
  */
-export type HessianOf<F extends Fn, A = 0, HasAux extends boolean = false> =
-  MapTensors<MapTensors<OutputOf<F, HasAux>, ArgsAt<F, A>>, ArgsAt<F, A>>;
+export type HessianOf<
+  F extends Fn,
+  A = 0,
+  HasAux extends boolean = false,
+  Args extends readonly unknown[] = Parameters<F>,
+> = MapTensors<
+  MapTensors<OutputOf<F, HasAux>, ArgsAt<Args, A>>,
+  ArgsAt<Args, A>
+>;
 
 /**
  * The result of `hvp` and `vhp`: the structure of the primals' gradient (the
@@ -66,12 +74,14 @@ export type ProductOf<P extends readonly unknown[]> = P extends
 export function hessian<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options: JacobianOptions<A> & { hasAux: true },
-): (...args: Parameters<F>) => [HessianOf<F, A, true>, AuxOf<F>];
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [HessianOf<F, A, true, Args>, AuxOf<F>];
 /** `hessian(f, options)` without `hasAux`: the Hessian alone. */
 export function hessian<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options?: JacobianOptions<A>,
-): (...args: Parameters<F>) => HessianOf<F, A>;
+): <Args extends Parameters<F>>(...args: Args) => HessianOf<F, A, false, Args>;
 export function hessian(
   f: Fn,
   options: JacobianOptions<Argnums> = {},

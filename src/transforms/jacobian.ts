@@ -47,7 +47,8 @@ export interface JacobianOptions<A extends Argnums = number> {
 /**
  * `T` with `X` in place of every tensor: a Jacobian has the output's
  * structure with the differentiated arguments' structure at each output
- * tensor. Non-tensor leaves stay as they are; `any` stays `any`.
+ * tensor. Non-tensor leaves stay as they are; `any` (what an untyped
+ * function such as `(x) => x.sin()` returns) counts as a tensor.
  *
  * @example
  * ```ts
@@ -55,7 +56,7 @@ export interface JacobianOptions<A extends Argnums = number> {
  * type T = MapTensors<{ a: Tensor; b: [Tensor, number] }, string>; // { a: string; b: [string, number] }
  * ```
  */
-export type MapTensors<T, X> = 0 extends 1 & T ? T
+export type MapTensors<T, X> = 0 extends 1 & T ? X
   : T extends Tensor ? X
   : T extends readonly unknown[]
     ? { -readonly [K in keyof T]: MapTensors<T[K], X> }
@@ -63,20 +64,20 @@ export type MapTensors<T, X> = 0 extends 1 & T ? T
   : T;
 
 /**
- * The differentiated arguments' types: the argument `argnums` names, or a
- * tuple of them for an array of argnums.
+ * The differentiated arguments' types, from the types of a call's
+ * arguments: the argument `argnums` names, or a tuple of them for an array
+ * of argnums.
  *
  * @example
  * ```ts
  * import type { ArgsAt, Tensor } from "./mod.ts";
- * type F = (w: { a: Tensor }, x: Tensor) => Tensor;
- * type Both = ArgsAt<F, readonly [0, 1]>; // [{ a: Tensor }, Tensor]
+ * type Both = ArgsAt<[{ a: Tensor }, Tensor], readonly [0, 1]>; // [{ a: Tensor }, Tensor]
  * ```
  */
-export type ArgsAt<F extends Fn, A> = A extends readonly number[]
-  ? { -readonly [K in keyof A]: Parameters<F>[A[K] & number] }
-  : A extends number ? Parameters<F>[A]
-  : Parameters<F>[0];
+export type ArgsAt<Args extends readonly unknown[], A> = A extends
+  readonly number[] ? { -readonly [K in keyof A]: Args[A[K] & number] }
+  : A extends number ? Args[A]
+  : Args[0];
 
 /**
  * What a function returns without its aux (`hasAux`), and the aux: `f`
@@ -111,7 +112,9 @@ export type AuxOf<F extends Fn> = ReturnType<F> extends
 /**
  * The type `jacrev(f, { argnums })` and `jacfwd` return: the output's
  * structure, with the differentiated arguments' structure at each output
- * tensor (a `Tensor` for one tensor argument and a tensor output).
+ * tensor (a `Tensor` for one tensor argument and a tensor output). `Args`
+ * are the types of the call's arguments (so an untyped `f` called with
+ * tensors still gives tensors).
  *
  * @example
  * ```ts
@@ -125,7 +128,8 @@ export type JacobianOf<
   F extends Fn,
   A = 0,
   HasAux extends boolean = false,
-> = MapTensors<OutputOf<F, HasAux>, ArgsAt<F, A>>;
+  Args extends readonly unknown[] = Parameters<F>,
+> = MapTensors<OutputOf<F, HasAux>, ArgsAt<Args, A>>;
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -201,12 +205,14 @@ function prepare(
 export function jacrev<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options: JacobianOptions<A> & { hasAux: true },
-): (...args: Parameters<F>) => [JacobianOf<F, A, true>, AuxOf<F>];
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [JacobianOf<F, A, true, Args>, AuxOf<F>];
 /** `jacrev(f, options)` without `hasAux`: the Jacobian alone. */
 export function jacrev<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options?: JacobianOptions<A>,
-): (...args: Parameters<F>) => JacobianOf<F, A>;
+): <Args extends Parameters<F>>(...args: Args) => JacobianOf<F, A, false, Args>;
 export function jacrev(
   f: Fn,
   options: JacobianOptions<Argnums> = {},
@@ -264,12 +270,14 @@ export function jacrevNamed(
 export function jacfwd<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options: JacobianOptions<A> & { hasAux: true },
-): (...args: Parameters<F>) => [JacobianOf<F, A, true>, AuxOf<F>];
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [JacobianOf<F, A, true, Args>, AuxOf<F>];
 /** `jacfwd(f, options)` without `hasAux`: the Jacobian alone. */
 export function jacfwd<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options?: JacobianOptions<A>,
-): (...args: Parameters<F>) => JacobianOf<F, A>;
+): <Args extends Parameters<F>>(...args: Args) => JacobianOf<F, A, false, Args>;
 export function jacfwd(
   f: Fn,
   options: JacobianOptions<Argnums> = {},
