@@ -60,4 +60,4 @@ jacrev(predict, { argnums: "x" });
 // @ts-expect-error: predict takes tensors
 jacrev(predict)(1, 2);
 // @ts-expect-error: a Jacobian is a Tensor, not a string (passes if it were any)
-const notString: string = jacrev(predict, { argnums: 2 })(W, b, x);
+export const notString: string = jacrev(predict, { argnums: 2 })(W, b, x);
