@@ -1,14 +1,16 @@
 /**
- * Every TypeScript block of README.md and of the guides (docs/guides/*.md)
- * is type-checked and run, each in its own `deno run --check` process with
- * only a scratch folder to read and write (its working directory), and
- * what a `console.log(...); // output` line prints must match the text.
- * A block whose info string says `ignore` is skipped (none should need it).
- * The npm README is run under Node against the packed package
- * (tests/node/readme.test.mjs).
+ * Every TypeScript block of README.md, docs/*.md and the guides
+ * (docs/guides/*.md) is type-checked (all blocks in one `deno check`) and
+ * run (each in its own `deno run`, whose working directory is a scratch
+ * folder and whose only permission is reading and writing there), and
+ * what a `console.log(...); // output` line prints must match the text
+ * (scripts/snippets.mjs). Blocks import "@jacobi/jacobi" (or "./mod.ts" in
+ * README.md); both are pointed at this checkout's mod.ts. A block whose
+ * info string says `ignore` is skipped. The npm README is run under Node
+ * against the packed package (tests/node/readme.test.mjs).
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   codeBlocks,
   compareOutput,
@@ -17,35 +19,40 @@ import {
 } from "../scripts/snippets.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
+const modUrl = pathToFileURL(`${root}mod.ts`).href;
 const TS = new Set(["ts", "typescript"]);
 
-/** The markdown files whose blocks must run: README.md and the guides. */
+/** The markdown files whose blocks must run: README.md, docs/ and the guides. */
 export function docFiles(): string[] {
-  const files = ["README.md"];
-  try {
-    for (const e of Deno.readDirSync(`${root}docs/guides`)) {
-      if (e.isFile && e.name.endsWith(".md")) {
-        files.push(`docs/guides/${e.name}`);
+  const files: string[] = [];
+  for (const dir of ["docs", "docs/guides"]) {
+    try {
+      for (const e of Deno.readDirSync(`${root}${dir}`)) {
+        if (e.isFile && e.name.endsWith(".md")) files.push(`${dir}/${e.name}`);
       }
+    } catch {
+      // no such folder
     }
-  } catch {
-    // no guides yet
   }
-  return files.sort((a, b) => (a === "README.md" ? -1 : a < b ? -1 : 1));
+  return ["README.md", ...files.sort()];
 }
 
-async function run(cmd: string, args: string[], stdin?: string) {
+async function run(
+  cmd: string,
+  args: string[],
+  options: { stdin?: string; cwd?: string } = {},
+) {
   const child = new Deno.Command(cmd, {
     args,
-    cwd: root,
-    stdin: stdin === undefined ? "null" : "piped",
+    cwd: options.cwd ?? root,
+    stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
-  if (stdin !== undefined) {
+  if (options.stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
+    await w.write(new TextEncoder().encode(options.stdin));
     await w.close();
   }
   const out = await child.output();
@@ -56,60 +63,116 @@ async function run(cmd: string, args: string[], stdin?: string) {
   };
 }
 
-/** Type-checks and runs one block; returns the problems found. */
-async function runBlock(code: string): Promise<string[]> {
-  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-  const scratch = `${tmp}/jacobi_snippet_${crypto.randomUUID()}`;
-  const { code: instrumented, expected } = instrument(code);
-  // On the first line, so line numbers in errors stay those of the block.
-  const prelude = `Deno.mkdirSync(${JSON.stringify(scratch)}); Deno.chdir(${
-    JSON.stringify(scratch)
-  }); `;
-  try {
-    const r = await run(Deno.execPath(), [
-      "run",
-      "--check",
-      "--no-prompt",
-      `--allow-read=${scratch}`,
-      `--allow-write=${scratch}`,
-      "-",
-    ], prelude + instrumented);
-    if (r.code !== 0) {
-      return [
-        `exited ${r.code}\n--- stdout\n${
-          stripMarkers(r.stdout)
-        }\n--- stderr\n${r.stderr}`,
-      ];
-    }
-    return compareOutput(r.stdout, expected);
-  } finally {
-    await run("rm", ["-rf", scratch]);
+interface Snippet {
+  doc: string;
+  line: number;
+  /** The block as a module: instrumented, imports pointed at mod.ts. */
+  path: string;
+  /** Its scratch working directory. */
+  cwd: string;
+  expected: { line: number; text: string }[];
+}
+
+const only = Deno.env.get("JACOBI_DOCS_ONLY"); // a substring, while writing
+const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+const dir = `${tmp}/jacobi_snippets_${crypto.randomUUID()}`;
+const snippets: Snippet[] = [];
+const files: Record<string, string> = {};
+for (const doc of docFiles().filter((f) => !only || f.includes(only))) {
+  const text = Deno.readTextFileSync(`${root}${doc}`);
+  for (const b of codeBlocks(text)) {
+    if (!TS.has(b.lang) || /\bignore\b/.test(b.info)) continue;
+    const n = snippets.length;
+    const { code, expected } = instrument(b.code);
+    // Same length lines: the line numbers of errors are the block's.
+    const module = code.replace(
+      /(from\s*|import\s*\(\s*)(["'])(@jacobi\/jacobi|\.\/mod\.ts)\2/g,
+      `$1$2${modUrl}$2`,
+    );
+    const s: Snippet = {
+      doc,
+      line: b.line,
+      path: `${dir}/snippet_${n}.ts`,
+      cwd: `${dir}/work_${n}`,
+      expected,
+    };
+    files[s.path] = module;
+    files[`${s.cwd}/.keep`] = "";
+    snippets.push(s);
   }
 }
 
-for (const file of docFiles()) {
-  const text = Deno.readTextFileSync(`${root}${file}`);
-  const blocks = codeBlocks(text).filter((b) =>
-    TS.has(b.lang) && !/\bignore\b/.test(b.info)
-  );
-  Deno.test(`${file}: every TypeScript block type-checks, runs and prints what the text shows`, async (t) => {
-    assert.ok(blocks.length > 0, `${file} has no TypeScript blocks`);
-    const failures: string[] = [];
-    for (const b of blocks) {
-      await t.step(`block at line ${b.line}`, async () => {
-        const problems = await runBlock(b.code);
-        if (problems.length > 0) {
-          failures.push(`${file}:${b.line}: ${problems.join("\n")}`);
-        }
-        assert.deepEqual(
-          problems,
-          [],
-          `${file}:${b.line}:\n${problems.join("\n")}`,
-        );
+/** Where a block's line is in its document. */
+const where = (s: Snippet, line = 1) => `${s.doc}:${s.line + line - 1}`;
+
+let written = false;
+async function writeAll() {
+  if (written) return;
+  const r = await run(Deno.execPath(), [
+    "run",
+    "--no-prompt",
+    `--allow-write=${dir}`,
+    `${root}tests/fixtures/write_files.ts`,
+  ], { stdin: JSON.stringify(files) });
+  assert.equal(r.code, 0, r.stderr);
+  written = true;
+}
+
+Deno.test({
+  name:
+    "docs: every TypeScript block of README.md, docs/ and the guides type-checks",
+  ignore: snippets.length === 0,
+  fn: async () => {
+    await writeAll();
+    const r = await run(Deno.execPath(), [
+      "check",
+      ...snippets.map((s) => s.path),
+    ]);
+    // Point each error at its document and line.
+    const text = (r.stdout + r.stderr).replace(
+      /file:\/\/\S*\/snippet_(\d+)\.ts:(\d+):(\d+)/g,
+      (_, n, line, col) => `${where(snippets[+n], +line)}:${col}`,
+    );
+    assert.equal(r.code, 0, text);
+  },
+});
+
+for (const doc of new Set(snippets.map((s) => s.doc))) {
+  const mine = snippets.filter((s) => s.doc === doc);
+  Deno.test(`${doc}: every TypeScript block runs and prints what the text shows`, async (t) => {
+    await writeAll();
+    for (const s of mine) {
+      await t.step(`block at line ${s.line}`, async () => {
+        const r = await run(Deno.execPath(), [
+          "run",
+          "--no-check",
+          "--no-prompt",
+          `--allow-read=${s.cwd}`,
+          `--allow-write=${s.cwd}`,
+          s.path,
+        ], { cwd: s.cwd });
+        const problems = r.code !== 0
+          ? [
+            `exited ${r.code}\n--- stdout\n${
+              stripMarkers(r.stdout)
+            }\n--- stderr\n${r.stderr}`,
+          ]
+          : compareOutput(r.stdout, s.expected).map((p: string) =>
+            p.replace(/^line (\d+)/, (_, l) => where(s, +l))
+          );
+        assert.deepEqual(problems, [], `${where(s)}:\n${problems.join("\n")}`);
       });
     }
   });
 }
+
+Deno.test({
+  name: "docs: remove the snippets' scratch folder",
+  ignore: snippets.length === 0,
+  fn: async () => {
+    await run("rm", ["-rf", dir]);
+  },
+});
 
 Deno.test("snippets: output comparison and instrumentation can fail", () => {
   const { code, expected } = instrument(
