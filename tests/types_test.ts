@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import {
   autograd,
+  grad,
   hessian,
   hvp,
   jacfwd,
@@ -17,6 +18,7 @@ import {
   jacrev,
   Tensor,
   tensor,
+  valueAndGrad,
   vhp,
 } from "../mod.ts";
 
@@ -161,6 +163,25 @@ Deno.test("types: hvp and vhp have the primals' structure", () => {
 
   // @ts-expect-error: a pair has no third entry
   pair[2];
+});
+
+Deno.test("types: grad and valueAndGrad take argnums arrays as tuples and type the aux", () => {
+  const gs = grad(binaryScalar, { argnums: [0, 1] })(x, y);
+  expectType<Equal<typeof gs, [Tensor, Tensor]>>();
+  const [v, [gp, gv]] = valueAndGrad(treeArg, { argnums: [0, 1] })(
+    { w: x, b: y },
+    y,
+  );
+  expectType<Equal<typeof v, Tensor>>();
+  expectType<Equal<typeof gp, Params>>();
+  expectType<Equal<typeof gv, Tensor>>();
+  assert.ok(isTensor(gp.w, [3]) && isTensor(gv, [3]));
+  const [g, aux] = grad((a: Tensor) => [a.exp().sum(), { n: 3 }] as const, {
+    hasAux: true,
+  })(x);
+  expectType<Equal<typeof g, Tensor>>();
+  expectType<Equal<typeof aux, { readonly n: 3 }>>();
+  assert.equal(aux.n, 3);
 });
 
 Deno.test("types: autograd.jacobian and autograd.hessian follow outputs and inputs", () => {

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Fn } from "./args.ts";
+import type { AuxOf } from "./jacobian.ts";
 import { withTemporaries } from "../core/scope.ts";
 import { linearizeFlat } from "../core/ad.ts";
 import { transposeProgram } from "../core/interpret.ts";
@@ -44,7 +45,7 @@ export interface GradOptions<A extends Argnums = number> {
  * ```
  */
 export type GradOf<F extends Fn, A> = A extends readonly number[]
-  ? { [K in keyof A]: Parameters<F>[A[K] & number] }
+  ? { -readonly [K in keyof A]: Parameters<F>[A[K] & number] }
   : A extends number ? Parameters<F>[A]
   : Parameters<F>[0];
 
@@ -96,14 +97,14 @@ function gradImpl(
  * const gg = grad((x) => grad(f)(x).sum())(tensor([0, 1])); // -sin(x)
  * ```
  */
-export function grad<F extends Fn, A extends Argnums = 0>(
+export function grad<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options: GradOptions<A> & { hasAux: true },
-): (...args: Parameters<F>) => [GradOf<F, A>, unknown];
+): (...args: Parameters<F>) => [GradOf<F, A>, AuxOf<F>];
 /**
  * `grad(f)` returning `[gradient, aux]` when `f` returns `[output, aux]` (`hasAux: true`).
  */
-export function grad<F extends Fn, A extends Argnums = 0>(
+export function grad<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options?: GradOptions<A>,
 ): (...args: Parameters<F>) => GradOf<F, A>;
@@ -130,7 +131,7 @@ export function grad(
  * const [v, g] = valueAndGrad((x) => x.square().sum())(tensor([1, 2])); // 5, [2, 4]
  * ```
  */
-export function valueAndGrad<F extends Fn, A extends Argnums = 0>(
+export function valueAndGrad<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options: GradOptions<A> = {},
 ): (...args: Parameters<F>) => [Tensor, GradOf<F, A>] {
