@@ -3,10 +3,11 @@
 // tests/node/readme.test.mjs) and by the docs build. Plain JavaScript so
 // that both Deno and Node import it.
 //
-// A block's printed output is checked where the text shows it: a line
+// A block's printed output is checked where the text shows it: a statement
 //   console.log(expr); // expected output
-// must print `expected output` (whitespace runs count as one space; a
-// trailing "..." means the output starts with the text before it).
+// (which may span lines; the comment ends its last line) must print
+// `expected output` (whitespace runs count as one space; a trailing "..."
+// means the output starts with the text before it).
 
 /**
  * @typedef {{ lang: string, info: string, code: string, line: number }} Block
@@ -48,25 +49,56 @@ export function codeBlocks(markdown) {
 
 const MARK = "@@jacobi-snippet-output";
 
+/** Parentheses opened minus closed on a line, outside strings and comments. */
+function parenBalance(/** @type {string} */ line) {
+  const code = line
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, "")
+    .replace(/\/\/.*$/, "");
+  let n = 0;
+  for (const c of code) n += c === "(" ? 1 : c === ")" ? -1 : 0;
+  return n;
+}
+
 /**
- * Wraps each one-line `console.log(...); // expected` between two marker
- * prints, on the same line (so line numbers in errors stay right).
+ * Wraps each `console.log(...)` statement whose last line ends with
+ * `// expected` between two marker prints, on its own first and last lines
+ * (so line numbers in errors stay right). The statement may span lines, as
+ * `deno fmt` leaves long calls.
  * @param {string} code
  * @returns {{ code: string, expected: { line: number, text: string }[] }}
  */
 export function instrument(code) {
   /** @type {{ line: number, text: string }[]} */
   const expected = [];
-  const out = code.split("\n").map((l, i) => {
-    const m = l.match(/^(\s*)(console\.log\(.*\);?)\s*\/\/\s?(.+)$/);
-    if (!m) return l;
+  const lines = code.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const start = lines[i].match(/^(\s*)console\.log\(/);
+    if (!start) continue;
+    let j = i, depth = 0;
+    for (; j < lines.length; j++) {
+      depth += parenBalance(lines[j]);
+      if (depth <= 0) break;
+    }
+    if (j === lines.length) break;
+    const end = lines[j].match(/^(.*\));?\s*\/\/\s?(.+)$/);
+    if (!end) {
+      i = j;
+      continue;
+    }
     const n = expected.length;
-    expected.push({ line: i + 1, text: m[3].trim() });
-    return `${m[1]}console.log(${JSON.stringify(`${MARK} ${n}`)}); ${m[2]}${
-      m[2].endsWith(";") ? "" : ";"
-    } console.log(${JSON.stringify(`${MARK} end ${n}`)});`;
-  });
-  return { code: out.join("\n"), expected };
+    expected.push({ line: j + 1, text: end[2].trim() });
+    const indent = start[1];
+    lines[i] = `${indent}console.log(${JSON.stringify(`${MARK} ${n}`)}); ${
+      lines[i].slice(indent.length)
+    }`;
+    // Line j may be line i, already prefixed: re-match its end.
+    lines[j] = lines[j].replace(
+      /\);?\s*\/\/\s?(.+)$/,
+      `); console.log(${JSON.stringify(`${MARK} end ${n}`)});`,
+    );
+    i = j;
+  }
+  return { code: lines.join("\n"), expected };
 }
 
 const norm = (/** @type {string} */ s) => s.replace(/\s+/g, " ").trim();

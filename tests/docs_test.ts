@@ -176,10 +176,19 @@ Deno.test({
 
 Deno.test("snippets: output comparison and instrumentation can fail", () => {
   const { code, expected } = instrument(
-    'const a = 1;\nconsole.log([1, 2]); // [ 1, 2 ]\nconsole.log("abc def"); // abc...\n',
+    'const a = 1;\nconsole.log([1, 2]); // [ 1, 2 ]\nconsole.log(\n  "abc def",\n  ")",\n); // abc...\nconsole.log(a);\n',
   );
-  assert.equal(code.split("\n").length, 4, "line count is kept");
-  assert.deepEqual(expected.map((e) => e.line), [2, 3]);
+  assert.equal(code.split("\n").length, 8, "line count is kept");
+  assert.deepEqual(expected.map((e) => e.line), [2, 6]);
+  assert.match(
+    code.split("\n")[2],
+    /^console\.log\("@@jacobi-snippet-output 1"\); console\.log\($/,
+  );
+  assert.match(
+    code.split("\n")[5],
+    /^\); console\.log\("@@jacobi-snippet-output end 1"\);$/,
+  );
+  assert.equal(code.split("\n")[6], "console.log(a);");
   const mark = (n: number, s: string) =>
     `@@jacobi-snippet-output ${n}\n${s}\n@@jacobi-snippet-output end ${n}\n`;
   assert.deepEqual(
