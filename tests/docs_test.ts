@@ -210,3 +210,75 @@ Deno.test("snippets: output comparison and instrumentation can fail", () => {
     ["sh", "sh", "ls\n", 8],
   ]);
 });
+
+Deno.test("docs/guides/from-pytorch-jax.md: every jacobi name in the mapping tables exists", async () => {
+  const J = await import("../mod.ts");
+  const known = new Set<string>([
+    ...Object.keys(J),
+    ...Object.getOwnPropertyNames(J.Tensor.prototype),
+    ...Object.keys(J.autograd),
+    ...Object.keys(J.autograd.functional),
+    // Tensor fields and option keys the table names.
+    "shape",
+    "ndim",
+    "size",
+    "dtype",
+    "grad",
+    "argnums",
+    "hasAux",
+    "chunkSize",
+    "inDims",
+    "outDims",
+    "createGraph",
+    "undefined",
+  ]);
+  const text = Deno.readTextFileSync(`${root}docs/guides/from-pytorch-jax.md`);
+  const missing: string[] = [];
+  let checked = 0;
+  for (const row of text.split("\n").filter((l) => l.startsWith("| `"))) {
+    const cells = row.split(" | ");
+    const jacobi = cells[cells.length - 1];
+    for (const code of jacobi.matchAll(/`([^`]+)`/g)) {
+      // Each call or member named in the cell: `x.sum(1, true)`, `zeros([2])`,
+      // `autograd.grad(...)`, or a bare name such as `sigmoid`.
+      const names = [
+        ...code[1].matchAll(/(?:^|[.\s(,])([a-zA-Z_]\w*)(?=\(|$|[,\s)])/g),
+      ]
+        .map((m) => m[1])
+        .filter((n) =>
+          ![
+            "x",
+            "y",
+            "a",
+            "b",
+            "c",
+            "f",
+            "g",
+            "v",
+            "p",
+            "idx",
+            "path",
+            "params",
+            "dim",
+            "n",
+            "true",
+            "false",
+            "out",
+            "vjpFn",
+            "jvpFn",
+            "tangentOut",
+            "using",
+            "W",
+            "Uint8Array",
+            "data",
+          ].includes(n)
+        );
+      for (const n of names) {
+        checked++;
+        if (!known.has(n)) missing.push(`${n} (in ${code[0]})`);
+      }
+    }
+  }
+  assert.ok(checked > 100, `only ${checked} names found: is the table parsed?`);
+  assert.deepEqual(missing, []);
+});
