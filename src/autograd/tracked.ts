@@ -61,7 +61,11 @@ export class EagerTrace extends Trace {
       a,
     ) => (a instanceof Tracked && a._trace === this ? a.value : a));
     const value = bind(prim, values, params);
-    if (!gradEnabled || value.dtype === "int32") return value;
+    // detach() leaves the tape (as PyTorch's): its result records nothing,
+    // so `w.detach().sub(...).requiresGrad()` is a new leaf.
+    if (!gradEnabled || value.dtype === "int32" || prim === "stopGradient") {
+      return value;
+    }
     return new Tracked(this, value, {
       prim,
       inputs: args,
