@@ -7,7 +7,8 @@
 //   console.log(expr); // expected output
 // (which may span lines; the comment ends its last line) must print
 // `expected output` (whitespace runs count as one space; a trailing "..."
-// means the output starts with the text before it).
+// means the output starts with the text before it). A trailing
+// `// prints:` takes the output from the comment lines that follow.
 
 /**
  * @typedef {{ lang: string, info: string, code: string, line: number }} Block
@@ -86,7 +87,18 @@ export function instrument(code) {
       continue;
     }
     const n = expected.length;
-    expected.push({ line: j + 1, text: end[2].trim() });
+    let text = end[2].trim();
+    if (text === "prints:") {
+      // The output is on the comment lines that follow.
+      const out = [];
+      for (let k = j + 1; k < lines.length; k++) {
+        const c = lines[k].match(/^\s*\/\/ ?(.*)$/);
+        if (!c) break;
+        out.push(c[1]);
+      }
+      text = out.join("\n");
+    }
+    expected.push({ line: j + 1, text });
     const indent = start[1];
     lines[i] = `${indent}console.log(${JSON.stringify(`${MARK} ${n}`)}); ${
       lines[i].slice(indent.length)

@@ -204,6 +204,11 @@ Deno.test("snippets: output comparison and instrumentation can fail", () => {
     1,
   );
   assert.match(compareOutput("", expected)[0], /did not run/);
+  const multi = instrument(
+    "console.log(p); // prints:\n// { a\n//   b }\nx;\n",
+  );
+  assert.deepEqual(multi.expected, [{ line: 1, text: "{ a\n  b }" }]);
+  assert.deepEqual(compareOutput(mark(0, "{ a\n    b }"), multi.expected), []);
   const blocks = codeBlocks("# t\n\n```ts ignore\nx\n```\n\n```sh\nls\n```\n");
   assert.deepEqual(blocks.map((b) => [b.lang, b.info, b.code, b.line]), [
     ["ts", "ts ignore", "x\n", 4],
