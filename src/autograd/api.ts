@@ -12,6 +12,7 @@ import { onesLike } from "../ops/creation.ts";
 import { describe } from "../ops/scalar.ts";
 import { fmtShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
+import { withTemporaries } from "../core/scope.ts";
 import { FREED_MESSAGE, freeGraph, replay, topoOrder } from "./replay.ts";
 import { isTracked, type Tracked } from "./tracked.ts";
 
@@ -105,7 +106,6 @@ export function grad(
       );
     }
   });
-  const cts = defaultGradOutputs(outs, gradOutputs);
   const order = topoOrder(outs, new Set(ins));
   if (order.some((t) => t.node?.freed)) {
     throw new Error(`autograd.grad: ${FREED_MESSAGE}`);
@@ -123,13 +123,19 @@ export function grad(
   let grads: Tensor[] = [];
   if (usedIns.length > 0) {
     const start = usedIns.map((x) => (createGraph ? x : (x as Tracked).value));
-    const [, vjpFn] = vjp(
-      (...xs: Tensor[]) => replay(outs, usedIns, xs, createGraph),
-      ...start,
-    );
-    grads = vjpFn(cts) as Tensor[];
+    // Without createGraph everything but the gradients is freed on return:
+    // the default output gradients (ones), the replayed forward pass and
+    // the residuals of the vjp.
+    grads = withTemporaries([start, gradOutputs], () => {
+      const cts = defaultGradOutputs(outs, gradOutputs);
+      const [, vjpFn] = vjp(
+        (...xs: Tensor[]) => replay(outs, usedIns, xs, createGraph),
+        ...start,
+      );
+      return vjpFn(cts) as Tensor[];
+    });
   }
-  if (!retainGraph) freeGraph(outs);
+  if (!retainGraph) freeGraph(outs, ins);
   let k = 0;
   return ins.map((_, i) => (used[i] ? grads[k++] : null));
 }
@@ -162,9 +168,28 @@ export function backward(
       createGraph: options.createGraph,
     },
   );
+  // A leaf owns the buffer of its .grad, so that zeroGrad() and the next
+  // accumulation can free it: a gradient that shares a buffer with a tensor
+  // the caller holds (a view of `gradient`, or of a leaf) is copied first.
+  const theirs = new Set<object | null>(
+    [gradient, output, ...leaves].map((t) =>
+      t === undefined ? null : (isTracked(t) ? t.value : t)._storage
+    ),
+  );
+  theirs.delete(null);
   leaves.forEach((leaf, i) => {
-    const g = grads[i]!;
-    leaf.gradSlot = leaf.gradSlot === null ? g : add(leaf.gradSlot, g);
+    let g = grads[i]!;
+    const plain = g._trace === null;
+    if (plain && theirs.has(g._storage)) g = g.clone();
+    const old = leaf.gradSlot;
+    if (old === null) return leaf.setGrad(g, true);
+    const sum = add(old, g);
+    if (plain && old._trace === null) {
+      // Both were backward's own buffers (or the caller's, kept).
+      if (leaf.gradOwned) old.dispose();
+      g.dispose();
+    }
+    leaf.setGrad(sum, true);
   });
 }
 

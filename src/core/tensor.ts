@@ -31,7 +31,10 @@ import { formatTensor } from "./format.ts";
  * ```
  */
 export interface BackwardOptions {
-  /** Keep the graph for another backward pass. */
+  /**
+   * Keep the graph, and the buffers of its intermediate results, for another
+   * backward pass (default: `createGraph`).
+   */
   retainGraph?: boolean;
   /** Record the backward pass so that `.grad` can be differentiated again. */
   createGraph?: boolean;
@@ -97,11 +100,40 @@ export interface Tensor {
    * ```
    */
   requiresGrad(): Tensor;
-  /** Accumulates the gradient of this tensor into the `.grad` of every leaf it depends on. */
+  /**
+   * Accumulates the gradient of this tensor into the `.grad` of every leaf
+   * it depends on. Unless `retainGraph` (or `createGraph`) is set, it then
+   * frees the graph, including the buffers of its intermediate results (as
+   * PyTorch frees saved tensors), so a synchronous training loop stays
+   * bounded: read intermediates before calling it. This tensor, the leaves
+   * and `detach()`ed copies stay valid.
+   *
+   * @example
+   * ```ts
+   * import { noGrad, randn, tensor } from "./mod.ts";
+   * let w = randn([3]).requiresGrad();
+   * const x = tensor([1, 2, 3]);
+   * for (let step = 0; step < 100; step++) {
+   *   using loss = w.mul(x).sum().sub(1).square(); // freed at the end of the step
+   *   loss.backward(); // frees the intermediates of this step
+   *   const next = noGrad(() => {
+   *     using update = w.grad!.mul(0.01);
+   *     return w.sub(update);
+   *   });
+   *   w.zeroGrad(); // frees the gradient
+   *   w.dispose(); // frees the old parameter
+   *   w = next.requiresGrad();
+   * }
+   * ```
+   */
   backward(gradient?: Tensor, options?: BackwardOptions): void;
   /** The gradient accumulated by `backward()` on a `requiresGrad()` leaf (null before); settable on such a leaf. */
   grad: Tensor | null;
-  /** Clears `.grad` (as `optimizer.zero_grad()` does for a parameter). */
+  /**
+   * Clears `.grad` (as `optimizer.zero_grad()` does for a parameter),
+   * freeing the buffer that `backward()` made for it (a gradient assigned
+   * with `x.grad = g` is only dropped).
+   */
   zeroGrad(): void;
   /** `this + o` elementwise (see `add`). */
   add(o: TensorLike): Tensor;
