@@ -306,12 +306,17 @@ export class Tensor {
 
   /** A typed-array copy of the elements in row-major order. */
   data(): Float32Array | Float64Array | Int32Array {
-    return toTypedArray(this._concrete("data()")._storage!);
+    return this._read("data()");
+  }
+
+  /** The elements, read for `what` (which names the caller in errors). */
+  private _read(what: string): Float32Array | Float64Array | Int32Array {
+    return toTypedArray(this._concrete(what)._storage!);
   }
 
   /** The elements as nested arrays (a number for a rank-0 tensor). */
   toArray(): NestedNumbers {
-    const flat = this.data();
+    const flat = this._read("toArray()");
     const build = (dim: number, off: number): NestedNumbers => {
       if (dim === this.ndim) return flat[off];
       const stride = sizeOf(this.shape.slice(dim + 1));
@@ -330,7 +335,7 @@ export class Tensor {
         `item(): the tensor has ${this.size} elements (shape [${this.shape}]); only one-element tensors can be converted`,
       );
     }
-    return this.data()[0];
+    return this._read("item()")[0];
   }
 
   /** Releases the WebAssembly memory now (otherwise the garbage collector does). Tensors made by reshape share it. */

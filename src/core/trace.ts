@@ -44,15 +44,30 @@ export function currentLevel(): number {
   return stack.length;
 }
 
+/**
+ * Frames an error keeps while a transform runs. An error raised by a
+ * shape rule under nested traces sits below dozens of interpreter frames;
+ * V8 keeps only 10 by default, which would cut off the user's own function
+ * and the line that called the transform.
+ */
+const STACK_FRAMES = 200;
+
 /** Runs `body` with a new main trace pushed; always pops it. */
 export function withMain<T>(name: string, body: (main: MainTrace) => T): T {
   const main = new MainTrace(stack.length + 1, name);
+  const errors = Error as { stackTraceLimit?: number };
+  const limit = errors.stackTraceLimit;
+  // (A limit of 0, stack traces switched off, is left alone.)
+  const deepen = stack.length === 0 && typeof limit === "number" &&
+    limit > 0 && limit < STACK_FRAMES;
+  if (deepen) errors.stackTraceLimit = STACK_FRAMES;
   stack.push(main);
   try {
     return body(main);
   } finally {
     stack.pop();
     main.alive = false;
+    if (deepen) errors.stackTraceLimit = limit;
   }
 }
 

@@ -10,7 +10,13 @@ import { instantiate } from "../ops/broadcast.ts";
 import { scalar } from "../ops/scalar.ts";
 import { fmtShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
-import { type Argnums, diffArgs, normArgnums, splitAux } from "./args.ts";
+import {
+  type Argnums,
+  checkRealOutput,
+  diffArgs,
+  normArgnums,
+  splitAux,
+} from "./args.ts";
 
 /**
  * Options of `grad` and `valueAndGrad`.
@@ -69,6 +75,7 @@ function gradImpl(
         } (use vjp or jacrev for non-scalar outputs)`,
       );
     }
+    checkRealOutput(what, out, "the output");
     return [[out], aux];
   }, d.leaves);
   const [out] = r.outs;

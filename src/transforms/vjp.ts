@@ -9,7 +9,7 @@ import { programConstants } from "../core/ir.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { flatten, type Tree, unflatten } from "../core/tree.ts";
-import { checkLike, diffArgs, flattenOutput, splitAux } from "./args.ts";
+import { diffArgs, flattenOutput, matchTree, splitAux } from "./args.ts";
 
 /**
  * The argument list in the public signatures' constraints. `never[]` would
@@ -48,14 +48,15 @@ function vjpImpl(
   const outs = r.outs;
   const vjpFn: VjpFn = (cotangent: Tree) =>
     withTemporaries([cotangent], () => {
-      const [cts, ctDef] = flatten(cotangent);
-      if (cts.length !== outs.length) {
-        throw new TypeError(
-          `${what}: the cotangent has ${cts.length} tensors but the output has ${outs.length}`,
-        );
-      }
-      void ctDef;
-      cts.forEach((c, i) => checkLike(what, `cotangent ${i}`, c, outs[i]));
+      // Matched to the output by structure: object keys by name.
+      const cts = matchTree(
+        what,
+        "cotangent",
+        "output",
+        cotangent,
+        outDef,
+        outs,
+      );
       const res = transposeProgram(r.program, cts).map((c, i) =>
         instantiate(c, d.leaves[i])
       );
@@ -178,13 +179,15 @@ function jvpImpl(
     );
   }
   const d = diffArgs(what, primals as unknown[], primals.map((_, i) => i));
-  const [tl] = flatten(tangents);
-  if (tl.length !== d.leaves.length) {
-    throw new TypeError(
-      `${what}: the tangents hold ${tl.length} tensors but the primals hold ${d.leaves.length}`,
-    );
-  }
-  tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
+  const primalDef = flatten(primals)[1];
+  const tl = matchTree(
+    what,
+    "tangents",
+    "primal",
+    tangents,
+    primalDef,
+    d.leaves,
+  );
   let outDef = flatten(null)[1];
   const r = jvpFlat(
     what,
@@ -230,14 +233,16 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
       outDef = def;
       return [leaves, undefined];
     }, d.leaves), (r) => [r.outs, programConstants(r.program)]);
+  const primalDef = flatten(primals)[1];
   const jvpFn = (...tangents: Parameters<F>) => {
-    const [tl] = flatten(tangents);
-    if (tl.length !== d.leaves.length) {
-      throw new TypeError(
-        `${what}: got ${tl.length} tangent tensors for ${d.leaves.length} primal tensors`,
-      );
-    }
-    tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
+    const tl = matchTree(
+      what,
+      "tangents",
+      "primal",
+      tangents,
+      primalDef,
+      d.leaves,
+    );
     return unflatten<ReturnType<F>>(
       outDef,
       evalProgram(r.program, tl as Tensor[]),
