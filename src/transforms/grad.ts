@@ -93,7 +93,10 @@ function gradImpl(
 // deno-doc-ignore private-type-ref
 /**
  * The gradient of a scalar-valued function with respect to argument
- * `argnums` (default 0), as a function of the same arguments.
+ * `argnums` (default 0), as a function of the same arguments. `f` must be
+ * synchronous, return a float scalar, and not read the numbers of values
+ * that depend on the argument (`item()`, `data()`): read `x.detach()` when
+ * a constant is meant.
  *
  * @example
  * ```ts
