@@ -208,6 +208,42 @@ export interface Tensor {
 }
 
 /**
+ * Whose code is running: user code (the default, and the functions a
+ * transform calls) or the library (transform bodies and the rules). A
+ * concrete tensor made in user code holds its buffer, so no transform frees
+ * it; one made in the library is a temporary that the enclosing top-level
+ * transform frees unless it is handed out (docs/lifetimes.md).
+ */
+let userCode = true;
+
+/** @internal Runs library code (a transform's body, a rule). */
+export function inLibrary<T>(body: () => T): T {
+  if (!userCode) return body();
+  userCode = false;
+  try {
+    return body();
+  } finally {
+    userCode = true;
+  }
+}
+
+/** @internal Runs user code (the function a transform was given). */
+export function inUserCode<T>(body: () => T): T {
+  if (userCode) return body();
+  userCode = true;
+  try {
+    return body();
+  } finally {
+    userCode = false;
+  }
+}
+
+/** @internal True while user code runs. */
+export function isUserCode(): boolean {
+  return userCode;
+}
+
+/**
  * An immutable n-dimensional array of float32 (default), float64 or int32.
  *
  * @example
@@ -221,6 +257,12 @@ export interface Tensor {
 export class Tensor {
   /** @internal the buffer of a concrete tensor; null for a tracer. */
   _storage: Storage | null;
+  /**
+   * @internal This object is one of its buffer's holders (counted in
+   * `_storage._refs`) until it is disposed: true for tensors made in user
+   * code and for every tensor a transform returns (docs/lifetimes.md).
+   */
+  _holds = false;
   /** @internal the trace that owns this tracer; null for a concrete tensor. */
   _trace: Trace | null;
   /** Size of each dimension. */
@@ -239,6 +281,41 @@ export class Tensor {
     this.dtype = dtype;
     this._storage = storage;
     this._trace = trace;
+    if (storage !== null && userCode) {
+      this._holds = true;
+      storage._refs++;
+    }
+  }
+
+  /** @internal Makes this object a holder of its buffer (if it is not one). */
+  _hold(): this {
+    if (!this._holds && this._storage !== null) {
+      this._holds = true;
+      this._storage._refs++;
+    }
+    return this;
+  }
+
+  /**
+   * @internal This value as a tensor user code may own and dispose: this
+   * object if nothing holds it yet, else a new object holding the same
+   * buffer (so that disposing it never frees what another holder uses).
+   */
+  _handOut(): Tensor {
+    const s = this._storage;
+    if (s === null || s.disposed) return this;
+    if (!this._holds) return this._hold();
+    return new Tensor(this.shape, this.dtype, s, null)._hold();
+  }
+
+  /**
+   * @internal What an operation returns when its result is its operand (a
+   * reshape to the same shape, a sum over no axes): in user code a new
+   * holder of the same buffer, so that the two are disposed independently;
+   * inside the library the operand itself.
+   */
+  _alias(): Tensor {
+    return userCode && this._storage !== null ? this._handOut() : this;
   }
 
   /** @internal wraps a storage the caller owns. */
@@ -294,9 +371,20 @@ export class Tensor {
     return this.data()[0];
   }
 
-  /** Releases the WebAssembly memory now (otherwise the garbage collector does). Tensors made by reshape share it. */
+  /**
+   * Releases this tensor's hold on its WebAssembly buffer; the buffer is
+   * freed at once when nothing else holds it (another tensor sharing it,
+   * such as a reshape, or a jit program or vjp closure that uses it), else
+   * when the last holder is disposed or collected. Idempotent.
+   */
   dispose(): void {
-    this._storage?.dispose();
+    const s = this._storage;
+    if (s === null) return;
+    if (this._holds) {
+      this._holds = false;
+      s._refs--;
+    }
+    if (s._refs <= 0) s.dispose();
   }
   /** Frees the memory now (for `using` declarations). */
   [Symbol.dispose](): void {

@@ -6,7 +6,7 @@
  * the trace that created it.
  * @module
  */
-import { Tensor } from "./tensor.ts";
+import { inLibrary, isUserCode, Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
 import { evalImpl } from "./rules/impl.ts";
@@ -72,8 +72,14 @@ export function bind<P extends Prim>(
   // variable) must not be silently processed by a finished trace.
   if (!top.main.alive) escaped(top.main);
   const raised = args.map((a) => raise(top!, a));
-  const out = top.process(prim, raised, params);
-  return out._trace !== null ? out._trace.lower(out) : out;
+  // The rules are library code: what they compute is a temporary. (The
+  // eager tape, level 0.5, computes on behalf of the caller.)
+  const user = isUserCode();
+  const out = user && top.main.level >= 1
+    ? inLibrary(() => top!.process(prim, raised, params))
+    : top.process(prim, raised, params);
+  const low = out._trace !== null ? out._trace.lower(out) : out;
+  return user ? low._alias() : low;
 }
 
 function raise(top: Trace, a: Tensor): Tensor {
@@ -104,7 +110,7 @@ export function evalPrim<P extends Prim>(
     for (let l: Layer | null = shared; l !== null; l = l.parent) {
       const hit = l.map.get(args[0])?.get(prim);
       // (A result the caller disposed meanwhile is computed again.)
-      if (hit !== undefined && !hit._storage!.disposed) return hit;
+      if (hit !== undefined && !hit._storage!.disposed) return hit._alias();
     }
   }
   const aval = abstractEval(prim, args, params);

@@ -11,7 +11,8 @@ import { programConstants } from "../core/ir.ts";
 import { withMain } from "../core/trace.ts";
 import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import { flattenOutput, type Fn } from "../transforms/args.ts";
-import { withTemporaries } from "../core/scope.ts";
+import { pin, withTemporaries } from "../core/scope.ts";
+import { inUserCode } from "../core/tensor.ts";
 
 interface Compiled {
   executable: Executable;
@@ -23,14 +24,20 @@ function compile(f: Fn, args: unknown[]): Compiled | null {
   return withMain("jit", (main) => {
     const trace = new StagingTrace(main);
     const ins = leaves.map((l) => trace.newInput(l));
-    const out = f(...unflatten<unknown[]>(def, ins));
+    const out = inUserCode(() => f(...unflatten<unknown[]>(def, ins)));
     const [outs, outDef] = flattenOutput("jit", out);
     const program = trace.finish(ins, outs, outs);
     // A closed-over tracer of an enclosing transform cannot be baked in.
     const closesOverTracer = programConstants(program).some((c) =>
       c._trace !== null
     );
-    return closesOverTracer ? null : { executable: optimize(program), outDef };
+    if (closesOverTracer) return null;
+    // The program holds its constants for as long as it is cached: neither
+    // an enclosing transform nor a dispose() of the closed-over tensor
+    // frees them.
+    const executable = optimize(program);
+    pin(programConstants(executable.program));
+    return { executable, outDef };
   });
 }
 

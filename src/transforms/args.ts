@@ -4,7 +4,7 @@
  * @module
  */
 import { fmtShape } from "../core/shape.ts";
-import { Tensor } from "../core/tensor.ts";
+import { inUserCode, Tensor } from "../core/tensor.ts";
 import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import { describe } from "../ops/scalar.ts";
 
@@ -122,7 +122,7 @@ export function diffArgs(
         a[n] = unflatten(defs[j], xs.slice(k, k + counts[j]));
         k += counts[j];
       });
-      return (f as (...x: unknown[]) => unknown)(...a);
+      return inUserCode(() => (f as (...x: unknown[]) => unknown)(...a));
     },
     rebuild(values) {
       let k = 0;

@@ -230,18 +230,19 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
       outDef = def;
       return [leaves, undefined];
     }, d.leaves), (r) => [r.outs, programConstants(r.program)]);
-  const jvpFn = (...tangents: Parameters<F>) => {
-    const [tl] = flatten(tangents);
-    if (tl.length !== d.leaves.length) {
-      throw new TypeError(
-        `${what}: got ${tl.length} tangent tensors for ${d.leaves.length} primal tensors`,
+  const jvpFn = (...tangents: Parameters<F>) =>
+    withTemporaries(tangents, () => {
+      const [tl] = flatten(tangents);
+      if (tl.length !== d.leaves.length) {
+        throw new TypeError(
+          `${what}: got ${tl.length} tangent tensors for ${d.leaves.length} primal tensors`,
+        );
+      }
+      tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
+      return unflatten<ReturnType<F>>(
+        outDef,
+        evalProgram(r.program, tl as Tensor[]),
       );
-    }
-    tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
-    return unflatten<ReturnType<F>>(
-      outDef,
-      evalProgram(r.program, tl as Tensor[]),
-    );
-  };
+    });
   return [unflatten<ReturnType<F>>(outDef, r.outs), jvpFn];
 }

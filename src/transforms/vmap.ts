@@ -6,7 +6,7 @@ import type { Fn } from "./args.ts";
 import { withTemporaries } from "../core/scope.ts";
 import type { Dim } from "../core/rules/batch.ts";
 import { fmtShape } from "../core/shape.ts";
-import { Tensor } from "../core/tensor.ts";
+import { inUserCode, Tensor } from "../core/tensor.ts";
 import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import { describe } from "../ops/scalar.ts";
 import { flattenOutput } from "./args.ts";
@@ -166,7 +166,9 @@ export function vmap<F extends Fn>(
           const rebuilt = unflatten<unknown[]>(argsDef, xs);
           const [o, def] = flattenOutput(
             "vmap",
-            (f as unknown as (...a: unknown[]) => unknown)(...rebuilt),
+            inUserCode(() =>
+              (f as unknown as (...a: unknown[]) => unknown)(...rebuilt)
+            ),
           );
           outDef = def;
           return o;
