@@ -36,15 +36,16 @@ function vjpImpl(
   const nums = primals.map((_, i) => i);
   const d = diffArgs(what, primals, nums);
   let outDef = flatten(null)[1];
-  // Temporaries of the forward pass are freed at once; the outputs, aux and
-  // the residuals the returned vjpFn reads are kept.
+  // Temporaries of the forward pass are freed at once; the outputs and aux
+  // go to the caller, and the residuals the returned vjpFn reads are held
+  // by it (docs/lifetimes.md).
   const r = withTemporaries(primals, () =>
     linearizeFlat(what, (xs) => {
       const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
       const [leaves, def] = flattenOutput(what, out);
       outDef = def;
       return [leaves, aux];
-    }, d.leaves), (r) => [r.outs, r.extra, programConstants(r.program)]);
+    }, d.leaves), (r) => programConstants(r.program));
   const outs = r.outs;
   const vjpFn: VjpFn = (cotangent: Tree) =>
     withTemporaries([cotangent], () => {
@@ -229,7 +230,7 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
       const [leaves, def] = flattenOutput(what, d.call(f, xs));
       outDef = def;
       return [leaves, undefined];
-    }, d.leaves), (r) => [r.outs, programConstants(r.program)]);
+    }, d.leaves), (r) => programConstants(r.program));
   const jvpFn = (...tangents: Parameters<F>) =>
     withTemporaries(tangents, () => {
       const [tl] = flatten(tangents);
