@@ -11,13 +11,17 @@
  * a longer run.
  */
 import {
+  cat,
   grad,
+  hessian,
   jacfwd,
   jacrev,
   jit,
+  jvp,
   linearize,
   type Tensor,
   tensor,
+  valueAndGrad,
   vjp,
   vmap,
 } from "../mod.ts";
@@ -66,6 +70,8 @@ function baseFunction(rng: Rng, n: number): [F, string] {
     ["exp(0.2y)", (y) => y.mul(0.2).exp()],
     ["same-shape reshape", (y) => y.reshape([n]).sum([])],
     ["detach mix", (y) => y.add(y.detach().mul(0.1))],
+    ["view", (y) => y.reshape([1, n]).squeeze(0).clone()],
+    ["cat of one", (y) => cat([y]).add(0.25)],
   ];
   const chosen = Array.from(
     { length: rng.int(2, 4) },
@@ -109,14 +115,48 @@ function randomLayer(rng: Rng): Layer {
       name: "linearize",
       apply: (g) => (x) => {
         const [y, jvpFn] = linearize(g, x);
-        return (jvpFn(x.cos()) as Tensor).add(y as Tensor);
+        const t = x.cos();
+        const out = (jvpFn(t) as Tensor).add(y as Tensor);
+        (y as Tensor).dispose(); // the closure holds its residuals
+        t.dispose();
+        return out;
       },
     },
     {
       name: "vjp",
       apply: (g) => (x) => {
         const [y, vjpFn] = vjp(g, x);
-        return vjpFn((y as Tensor).cos())[0] as Tensor;
+        const ct = (y as Tensor).cos();
+        (y as Tensor).dispose();
+        const out = vjpFn(ct)[0] as Tensor;
+        ct.dispose();
+        return out;
+      },
+    },
+    {
+      name: "jvp",
+      apply: (g) => (x) => jvp(g, [x], [x.sin()])[1],
+    },
+    {
+      name: "valueAndGrad",
+      apply: (g) => (x) => {
+        const [v, gr] = valueAndGrad((y: Tensor) => g(y).tanh().sum())(x);
+        return (gr as Tensor).mul(v);
+      },
+    },
+    {
+      name: "hessian",
+      apply: (g) => (x) =>
+        hessian((y: Tensor) => g(y).sin().sum())(x) as Tensor,
+    },
+    {
+      name: `vmap with an unbatched argument${c}`,
+      apply: (g, ref) => (x) => {
+        const X = x.unsqueeze(0).mul(tensor([[0.5], [1.5]], f64));
+        return vmap((a: Tensor, b: Tensor) => g(a.add(b)), {
+          inDims: [0, null],
+          chunkSize: ref ? undefined : chunk,
+        })(X, x.mul(0.1)) as Tensor;
       },
     },
     {
@@ -139,7 +179,10 @@ Deno.test(`lifetimes: ${CASES} random transform compositions, each called twice,
   for (let k = 0; k < CASES; k++) {
     const n = rng.int(2, 3);
     const [f, desc] = baseFunction(rng, n);
-    const layers = Array.from({ length: rng.int(1, 3) }, () => randomLayer(rng));
+    const layers = Array.from(
+      { length: rng.int(1, 3) },
+      () => randomLayer(rng),
+    );
     // Innermost first: layers[0] wraps f.
     let g: F = f, ref: F = f;
     for (const l of layers) {
