@@ -74,9 +74,12 @@ export class Storage {
   /** Byte address of the first element in linear memory. */
   get ptr(): number {
     const p = this.#held.ptr;
-    if (p === 0) throw new Error("tensor was disposed");
+    if (p === 0) throw new Error(this._deadMessage ?? "tensor was disposed");
     return p;
   }
+
+  /** @internal Why a storage that never had a buffer cannot be read (see {@link deadStorage}). */
+  _deadMessage: string | undefined;
 
   /** Frees the buffer now. Idempotent. */
   dispose(): void {
@@ -95,6 +98,20 @@ export class Storage {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/**
+ * A storage with no buffer whose every read throws `message`: what a
+ * tensor given away (donated to a jit call) points at afterwards.
+ */
+export function deadStorage(
+  length: number,
+  dtype: DType,
+  message: string,
+): Storage {
+  const s = new Storage({ ptr: 0, bytes: 0 }, length, dtype);
+  s._deadMessage = message;
+  return s;
 }
 
 // ---- GC pressure valve ------------------------------------------------------

@@ -12,7 +12,7 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import { type Storage, toTypedArray } from "../backend/storage.ts";
+import { deadStorage, type Storage, toTypedArray } from "../backend/storage.ts";
 import type { Trace } from "./trace.ts";
 import { sizeOf, stridesOf } from "./shape.ts";
 import { copyStrided } from "../backend/kernels.ts";
@@ -386,6 +386,22 @@ export class Tensor {
     }
     if (s._refs <= 0) s.dispose();
   }
+  /**
+   * @internal Gives this tensor away (jit's `donateArgnums`): releases its
+   * hold, frees the buffer if nothing else holds it, and makes every later
+   * use of this object an error that says so.
+   */
+  _donate(): void {
+    const s = this._storage;
+    if (s === null || s._deadMessage !== undefined) return;
+    this.dispose();
+    this._storage = deadStorage(
+      s.length,
+      s.dtype,
+      "tensor was donated to a jit call (donateArgnums) and can no longer be used; use the call's result instead",
+    );
+  }
+
   /** Frees the memory now (for `using` declarations). */
   [Symbol.dispose](): void {
     this.dispose();
@@ -404,6 +420,21 @@ export class Tensor {
       stridesOf(this.shape),
     );
     return Tensor._fromStorage(copy, this.shape, this.dtype);
+  }
+
+  /**
+   * Text for string conversion. A traced tensor (inside a transform or jit)
+   * refuses arithmetic conversion: `x * 2` or `Math.exp(x)` would silently
+   * give NaN instead of a traced operation.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint !== "string" && this._storage === null) {
+      throw new TypeError(
+        "a traced tensor (an argument of a function under a transform or jit) cannot be used as a JS number: " +
+          "use tensor operations (x.mul(2), x.exp()); for a plain number jit should not trace, list its argument in staticArgnums",
+      );
+    }
+    return formatTensor(this);
   }
 
   /** PyTorch-style text, e.g. `tensor([1., 2.])`. */
