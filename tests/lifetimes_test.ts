@@ -62,7 +62,7 @@ Deno.test("lifetimes: reverse mode through jit when an undifferentiated argument
 Deno.test("lifetimes: a chunked vmap under jacfwd keeps what the outer transform needs", () => {
   const a3 = tensor([1, 2, 3], f64), b1 = tensor([0.5], f64);
   const zero = jacfwd(
-    hessian((a: Tensor, b: Tensor) => b.sub(b), {
+    hessian((_a: Tensor, b: Tensor) => b.sub(b), {
       chunkSize: 2,
     }),
     { argnums: 1 },
