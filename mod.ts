@@ -118,3 +118,4 @@ export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/core/tensor.ts";
 export { memoryStats } from "./src/backend/storage.ts";
 export { jit } from "./src/jit/jit.ts";
+export type { JitOptions } from "./src/jit/jit.ts";
