@@ -231,3 +231,16 @@ Deno.test("lifetimes: jit owns its baked constants even when the closed-over ten
   W.dispose();
   assertClose(f(tensor([2, 2, 2], f64)) as Tensor, [2, 4, 6]);
 });
+
+Deno.test("lifetimes: user code never gets (and disposes) a value the library shares", () => {
+  const x0 = tensor([0.5, 1], f64);
+  const f = (x: Tensor) => {
+    const y = x.sin(); // the library evaluates sin(x0) for the primal
+    const a = x0.sin(); // the same evaluation, in user code
+    a.dispose();
+    return y.mul(y).sum();
+  };
+  for (let i = 0; i < 2; i++) {
+    assertClose(grad(f)(x0) as Tensor, x0.sin().mul(x0.cos()).mul(2));
+  }
+});

@@ -105,12 +105,15 @@ export function evalPrim<P extends Prim>(
   args: Tensor[],
   params: PrimParams[P],
 ): Tensor {
-  const memo = shared !== null && args.length === 1 && params === null;
+  // Only library code shares evaluations: a tensor user code made is the
+  // user's to dispose, so the library never reuses it (nor gives it out twice).
+  const memo = shared !== null && args.length === 1 && params === null &&
+    !isUserCode();
   if (memo) {
     for (let l: Layer | null = shared; l !== null; l = l.parent) {
       const hit = l.map.get(args[0])?.get(prim);
-      // (A result the caller disposed meanwhile is computed again.)
-      if (hit !== undefined && !hit._storage!.disposed) return hit._alias();
+      // (A result disposed meanwhile is computed again.)
+      if (hit !== undefined && !hit._storage!.disposed) return hit;
     }
   }
   const aval = abstractEval(prim, args, params);
