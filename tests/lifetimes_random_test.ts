@@ -35,7 +35,7 @@ const env = (name: string) => {
     return undefined; // no --allow-env
   }
 };
-const CASES = Number(env("JACOBI_LIFETIMES_CASES") ?? 300);
+const CASES = Number(env("JACOBI_LIFETIMES_CASES") ?? 600);
 const SEED = Number(env("JACOBI_LIFETIMES_SEED") ?? 20240610);
 
 type F = (x: Tensor) => Tensor;
@@ -104,6 +104,21 @@ function randomLayer(rng: Rng): Layer {
       apply: (g) => (x) => grad((y: Tensor) => g(y).sin().sum())(x) as Tensor,
     },
     { name: "jit", apply: (g, ref) => (ref ? g : jit(g) as F) },
+    {
+      name: "jit with a traced number",
+      apply: (g, ref) => {
+        const h = (y: Tensor, s: number) => g(y.mul(s)).mul(s);
+        const j = ref ? h : jit(h) as typeof h;
+        return (x) => j(x, 0.75);
+      },
+    },
+    {
+      name: "jit donating a copy",
+      apply: (g, ref) => {
+        const j = ref ? g : jit(g, { donateArgnums: 0 }) as F;
+        return (x) => j(x.mul(1));
+      },
+    },
     {
       name: `vmap${c}`,
       apply: (g, ref) => (x) => {
