@@ -244,3 +244,40 @@ Deno.test("lifetimes: user code never gets (and disposes) a value the library sh
     assertClose(grad(f)(x0) as Tensor, x0.sin().mul(x0.cos()).mul(2));
   }
 });
+
+Deno.test("lifetimes: a concrete result of a nested transform, stored outside, survives", () => {
+  const c = tensor([0.1, 0.2, 0.3], f64);
+  let saved: Tensor | undefined;
+  const f = (x: Tensor) => {
+    saved = jacrev((v: Tensor) => v.sin())(c) as Tensor; // concrete: no tracer
+    return x.mul(saved.sum(1)).sum();
+  };
+  for (let i = 0; i < 2; i++) {
+    assertClose(grad(f)(tensor([1, 1, 1], f64)) as Tensor, c.cos());
+    assertClose(saved!.sum(1), c.cos());
+  }
+});
+
+Deno.test("lifetimes: a transform that throws keeps what user code made", () => {
+  let m: Tensor | undefined;
+  const boom = (x: Tensor) => {
+    m = ones([3], f64).mul(2);
+    x.mul(m).sum();
+    throw new Error("boom");
+  };
+  assert.throws(() => grad(boom)(tensor([1, 2, 3], f64)), /boom/);
+  assertClose(m!, [2, 2, 2]);
+  assert.throws(() => vmap(boom, { chunkSize: 1 })(ones([2, 3], f64)), /boom/);
+  assertClose(m!, [2, 2, 2]);
+});
+
+Deno.test("lifetimes: donation inside another transform is ignored", () => {
+  const step = jit((v: Tensor) => v.sin(), { donateArgnums: 0 });
+  const x = tensor([0.5, 1], f64);
+  const g = grad((v: Tensor) => (step(v) as Tensor).sum())(x) as Tensor;
+  assertClose(g, x.cos()); // x is still usable
+  const c = tensor([1, 2], f64);
+  // A concrete argument inside grad's function is not donated either.
+  grad((v: Tensor) => v.mul(step(c) as Tensor).sum())(x);
+  assertClose(c, [1, 2]);
+});
