@@ -135,6 +135,11 @@ Deno.test("jit: static arguments and options are validated", () => {
     "holds no tensor to donate",
   );
   assertThrowsWith(
+    () => jit(f, { staticArgnums: [0.5] })(tensor([1]), null),
+    TypeError,
+    "staticArgnums entries must be integer",
+  );
+  assertThrowsWith(
     () => jit(f, { staticArgnum: 1 } as never),
     TypeError,
     'unknown option "staticArgnum"',

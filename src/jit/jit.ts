@@ -219,7 +219,14 @@ function argnumSet(
   }
   const out = new Set<number>();
   for (const a of list) {
-    if (!Number.isInteger(a) || a < -nargs || a >= nargs) {
+    if (!Number.isInteger(a)) {
+      throw new TypeError(
+        `jit: ${name} entries must be integer argument positions, got ${
+          describe(a)
+        }`,
+      );
+    }
+    if (a < -nargs || a >= nargs) {
       throw new RangeError(
         `jit: ${name} ${a} is out of range: the function was called with ${nargs} argument${
           nargs === 1 ? "" : "s"
