@@ -6,13 +6,15 @@
 import { checkLike } from "../transforms/args.ts";
 import { hessian as hessianT } from "../transforms/hessian.ts";
 import { jacrev } from "../transforms/jacobian.ts";
-import { vjp } from "../transforms/vjp.ts";
 import { add } from "../ops/elementwise.ts";
 import { onesLike } from "../ops/creation.ts";
 import { describe } from "../ops/scalar.ts";
 import { fmtShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import { withTemporaries } from "../core/scope.ts";
+import { linearizeFlat } from "../core/ad.ts";
+import { transposeProgram } from "../core/interpret.ts";
+import { instantiate } from "../core/lax.ts";
 import { FREED_MESSAGE, freeGraph, replay, topoOrder } from "./replay.ts";
 import { isTracked, type Tracked } from "./tracked.ts";
 
@@ -128,11 +130,16 @@ export function grad(
     // the residuals of the vjp.
     grads = withTemporaries([start, gradOutputs], () => {
       const cts = defaultGradOutputs(outs, gradOutputs);
-      const [, vjpFn] = vjp(
-        (...xs: Tensor[]) => replay(outs, usedIns, xs, createGraph),
-        ...start,
+      // Straight through linearize and transpose (no vjp closure, whose
+      // residuals would be held until the garbage collector runs).
+      const r = linearizeFlat(
+        "backward",
+        (xs) => [replay(outs, usedIns, xs, createGraph), undefined],
+        start,
       );
-      return vjpFn(cts) as Tensor[];
+      return transposeProgram(r.program, cts).map((c, i) =>
+        instantiate(c, start[i])
+      );
     });
   }
   if (!retainGraph) freeGraph(outs, ins);

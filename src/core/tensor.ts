@@ -12,7 +12,7 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import { type Storage, toTypedArray } from "../backend/storage.ts";
+import { deadStorage, type Storage, toTypedArray } from "../backend/storage.ts";
 import type { Trace } from "./trace.ts";
 import { sizeOf, stridesOf } from "./shape.ts";
 import { copyStrided } from "../backend/kernels.ts";
@@ -247,6 +247,42 @@ export interface Tensor {
 }
 
 /**
+ * Whose code is running: user code (the default, and the functions a
+ * transform calls) or the library (transform bodies and the rules). A
+ * concrete tensor made in user code holds its buffer, so no transform frees
+ * it; one made in the library is a temporary that the enclosing top-level
+ * transform frees unless it is handed out (docs/lifetimes.md).
+ */
+let userCode = true;
+
+/** @internal Runs library code (a transform's body, a rule). */
+export function inLibrary<T>(body: () => T): T {
+  if (!userCode) return body();
+  userCode = false;
+  try {
+    return body();
+  } finally {
+    userCode = true;
+  }
+}
+
+/** @internal Runs user code (the function a transform was given). */
+export function inUserCode<T>(body: () => T): T {
+  if (userCode) return body();
+  userCode = true;
+  try {
+    return body();
+  } finally {
+    userCode = false;
+  }
+}
+
+/** @internal True while user code runs. */
+export function isUserCode(): boolean {
+  return userCode;
+}
+
+/**
  * An immutable n-dimensional array of float32 (default), float64 or int32.
  *
  * @example
@@ -260,6 +296,12 @@ export interface Tensor {
 export class Tensor {
   /** @internal the buffer of a concrete tensor; null for a tracer. */
   _storage: Storage | null;
+  /**
+   * @internal This object is one of its buffer's holders (counted in
+   * `_storage._refs`) until it is disposed: true for tensors made in user
+   * code and for every tensor a transform returns (docs/lifetimes.md).
+   */
+  _holds = false;
   /** @internal the trace that owns this tracer; null for a concrete tensor. */
   _trace: Trace | null;
   /** Size of each dimension. */
@@ -278,6 +320,41 @@ export class Tensor {
     this.dtype = dtype;
     this._storage = storage;
     this._trace = trace;
+    if (storage !== null && userCode) {
+      this._holds = true;
+      storage._refs++;
+    }
+  }
+
+  /** @internal Makes this object a holder of its buffer (if it is not one). */
+  _hold(): this {
+    if (!this._holds && this._storage !== null) {
+      this._holds = true;
+      this._storage._refs++;
+    }
+    return this;
+  }
+
+  /**
+   * @internal This value as a tensor user code may own and dispose: this
+   * object if nothing holds it yet, else a new object holding the same
+   * buffer (so that disposing it never frees what another holder uses).
+   */
+  _handOut(): Tensor {
+    const s = this._storage;
+    if (s === null || s.disposed) return this;
+    if (!this._holds) return this._hold();
+    return new Tensor(this.shape, this.dtype, s, null)._hold();
+  }
+
+  /**
+   * @internal What an operation returns when its result is its operand (a
+   * reshape to the same shape, a sum over no axes): in user code a new
+   * holder of the same buffer, so that the two are disposed independently;
+   * inside the library the operand itself.
+   */
+  _alias(): Tensor {
+    return userCode && this._storage !== null ? this._handOut() : this;
   }
 
   /** @internal wraps a storage the caller owns. */
@@ -338,10 +415,37 @@ export class Tensor {
     return this._read("item()")[0];
   }
 
-  /** Releases the WebAssembly memory now (otherwise the garbage collector does). Tensors made by reshape share it. */
+  /**
+   * Releases this tensor's hold on its WebAssembly buffer; the buffer is
+   * freed at once when nothing else holds it (another tensor sharing it,
+   * such as a reshape, or a jit program or vjp closure that uses it), else
+   * when the last holder is disposed or collected. Idempotent.
+   */
   dispose(): void {
-    this._storage?.dispose();
+    const s = this._storage;
+    if (s === null) return;
+    if (this._holds) {
+      this._holds = false;
+      s._refs--;
+    }
+    if (s._refs <= 0) s.dispose();
   }
+  /**
+   * @internal Gives this tensor away (jit's `donateArgnums`): releases its
+   * hold, frees the buffer if nothing else holds it, and makes every later
+   * use of this object an error that says so.
+   */
+  _donate(): void {
+    const s = this._storage;
+    if (s === null || s._deadMessage !== undefined) return;
+    this.dispose();
+    this._storage = deadStorage(
+      s.length,
+      s.dtype,
+      "tensor was donated to a jit call (donateArgnums) and can no longer be used; use the call's result instead",
+    );
+  }
+
   /** Frees the memory now (for `using` declarations). */
   [Symbol.dispose](): void {
     this.dispose();
@@ -360,6 +464,21 @@ export class Tensor {
       stridesOf(this.shape),
     );
     return Tensor._fromStorage(copy, this.shape, this.dtype);
+  }
+
+  /**
+   * Text for string conversion. A traced tensor (inside a transform or jit)
+   * refuses arithmetic conversion: `x * 2` or `Math.exp(x)` would silently
+   * give NaN instead of a traced operation.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint !== "string" && this._storage === null) {
+      throw new TypeError(
+        "a traced tensor (an argument of a function under a transform or jit) cannot be used as a JS number: " +
+          "use tensor operations (x.mul(2), x.exp()); for a plain number jit should not trace, list its argument in staticArgnums",
+      );
+    }
+    return formatTensor(this);
   }
 
   /** PyTorch-style text, e.g. `tensor([1., 2.])`. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { fmtShape } from "../core/shape.ts";
-import { Tensor } from "../core/tensor.ts";
+import { inUserCode, Tensor } from "../core/tensor.ts";
 import {
   flatten,
   isPlainObject,
@@ -127,7 +127,10 @@ export function diffArgs(
         a[n] = unflatten(defs[j], xs.slice(k, k + counts[j]));
         k += counts[j];
       });
-      return checkSync(what, (f as (...x: unknown[]) => unknown)(...a));
+      return checkSync(
+        what,
+        inUserCode(() => (f as (...x: unknown[]) => unknown)(...a)),
+      );
     },
     rebuild(values) {
       let k = 0;

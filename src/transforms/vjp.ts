@@ -36,15 +36,16 @@ function vjpImpl(
   const nums = primals.map((_, i) => i);
   const d = diffArgs(what, primals, nums);
   let outDef = flatten(null)[1];
-  // Temporaries of the forward pass are freed at once; the outputs, aux and
-  // the residuals the returned vjpFn reads are kept.
+  // Temporaries of the forward pass are freed at once; the outputs and aux
+  // go to the caller, and the residuals the returned vjpFn reads are held
+  // by it (docs/lifetimes.md).
   const r = withTemporaries(primals, () =>
     linearizeFlat(what, (xs) => {
       const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
       const [leaves, def] = flattenOutput(what, out);
       outDef = def;
       return [leaves, aux];
-    }, d.leaves), (r) => [r.outs, r.extra, programConstants(r.program)]);
+    }, d.leaves), (r) => programConstants(r.program));
   const outs = r.outs;
   const vjpFn: VjpFn = (cotangent: Tree) =>
     withTemporaries([cotangent], () => {
@@ -232,21 +233,22 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
       const [leaves, def] = flattenOutput(what, d.call(f, xs));
       outDef = def;
       return [leaves, undefined];
-    }, d.leaves), (r) => [r.outs, programConstants(r.program)]);
+    }, d.leaves), (r) => programConstants(r.program));
   const primalDef = flatten(primals)[1];
-  const jvpFn = (...tangents: Parameters<F>) => {
-    const tl = matchTree(
-      what,
-      "tangents",
-      "primal",
-      tangents,
-      primalDef,
-      d.leaves,
-    );
-    return unflatten<ReturnType<F>>(
-      outDef,
-      evalProgram(r.program, tl as Tensor[]),
-    );
-  };
+  const jvpFn = (...tangents: Parameters<F>) =>
+    withTemporaries(tangents, () => {
+      const tl = matchTree(
+        what,
+        "tangents",
+        "primal",
+        tangents,
+        primalDef,
+        d.leaves,
+      );
+      return unflatten<ReturnType<F>>(
+        outDef,
+        evalProgram(r.program, tl as Tensor[]),
+      );
+    });
   return [unflatten<ReturnType<F>>(outDef, r.outs), jvpFn];
 }

@@ -6,7 +6,7 @@ import type { Fn } from "./args.ts";
 import { withTemporaries } from "../core/scope.ts";
 import type { Dim } from "../core/rules/batch.ts";
 import { fmtShape } from "../core/shape.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { inUserCode, type Tensor } from "../core/tensor.ts";
 import {
   flatten,
   isPlainObject,
@@ -185,7 +185,9 @@ export function vmap<F extends Fn>(
           const rebuilt = unflatten<unknown[]>(argsDef, xs);
           const [o, def] = flattenOutput(
             "vmap",
-            (f as unknown as (...a: unknown[]) => unknown)(...rebuilt),
+            inUserCode(() =>
+              (f as unknown as (...a: unknown[]) => unknown)(...rebuilt)
+            ),
           );
           outDef = def;
           return o;
