@@ -1,6 +1,6 @@
 /**
  * Random compositions of transforms, each transformed function called
- * twice, checking buffer lifetimes (docs/lifetimes.md): no call may meet
+ * twice, checking buffer lifetimes (ARCHITECTURE.md ("Buffers and lifetimes")): no call may meet
  * "tensor was disposed", and both calls must agree with a reference built
  * from the same composition without jit and without chunking.
  *

@@ -1,5 +1,5 @@
 /**
- * Buffer lifetimes (docs/lifetimes.md): a correct program never meets
+ * Buffer lifetimes (ARCHITECTURE.md ("Buffers and lifetimes")): a correct program never meets
  * "tensor was disposed". Each test is a program that used to fail that way
  * (a buffer freed while something still held it), called more than once,
  * with its values checked against a closed form.

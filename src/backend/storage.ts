@@ -50,7 +50,7 @@ export class Storage {
   /**
    * @internal Holders: tensors handed to user code and long-lived library
    * structures (jit programs, vjp closures, the scalar cache) that need the
-   * buffer (docs/lifetimes.md). An arena never frees a held storage.
+   * buffer (ARCHITECTURE.md ("Buffers and lifetimes")). An arena never frees a held storage.
    */
   _refs = 0;
 

@@ -1,6 +1,6 @@
 /**
  * Prompt release of a transform's temporaries, following the lifetime
- * model of docs/lifetimes.md. The garbage collector frees WebAssembly
+ * model of ARCHITECTURE.md ("Buffers and lifetimes"). The garbage collector frees WebAssembly
  * buffers only when the event loop turns, so a synchronous loop of `grad`
  * calls would otherwise grow memory until it yields. A top-level transform
  * call therefore frees, on return, the buffers the library allocated for

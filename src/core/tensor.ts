@@ -251,7 +251,7 @@ export interface Tensor {
  * transform calls) or the library (transform bodies and the rules). A
  * concrete tensor made in user code holds its buffer, so no transform frees
  * it; one made in the library is a temporary that the enclosing top-level
- * transform frees unless it is handed out (docs/lifetimes.md).
+ * transform frees unless it is handed out (ARCHITECTURE.md ("Buffers and lifetimes")).
  */
 let userCode = true;
 
@@ -299,7 +299,7 @@ export class Tensor {
   /**
    * @internal This object is one of its buffer's holders (counted in
    * `_storage._refs`) until it is disposed: true for tensors made in user
-   * code and for every tensor a transform returns (docs/lifetimes.md).
+   * code and for every tensor a transform returns (ARCHITECTURE.md ("Buffers and lifetimes")).
    */
   _holds = false;
   /** @internal the trace that owns this tracer; null for a concrete tensor. */

@@ -38,7 +38,7 @@ function vjpImpl(
   let outDef = flatten(null)[1];
   // Temporaries of the forward pass are freed at once; the outputs and aux
   // go to the caller, and the residuals the returned vjpFn reads are held
-  // by it (docs/lifetimes.md).
+  // by it (ARCHITECTURE.md ("Buffers and lifetimes")).
   const r = withTemporaries(primals, () =>
     linearizeFlat(what, (xs) => {
       const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
