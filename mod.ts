@@ -129,6 +129,7 @@ export { jit } from "./src/jit/jit.ts";
 export { makeProgram } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
 export type { Prim, PrimParams } from "./src/core/primitives.ts";
+export type { JitOptions } from "./src/jit/jit.ts";
 export type { TensorJSON } from "./src/core/to_json.ts";
 export { load, readHeader, save } from "./src/io/safetensors.ts";
 export type {

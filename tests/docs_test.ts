@@ -235,6 +235,8 @@ Deno.test("docs/guides/from-pytorch-jax.md: every jacobi name in the mapping tab
     "inDims",
     "outDims",
     "createGraph",
+    "staticArgnums",
+    "donateArgnums",
     "undefined",
   ]);
   const text = Deno.readTextFileSync(`${root}docs/guides/from-pytorch-jax.md`);

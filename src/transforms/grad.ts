@@ -11,7 +11,13 @@ import { instantiate } from "../ops/broadcast.ts";
 import { scalar } from "../ops/scalar.ts";
 import { fmtShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
-import { type Argnums, diffArgs, normArgnums, splitAux } from "./args.ts";
+import {
+  type Argnums,
+  checkRealOutput,
+  diffArgs,
+  normArgnums,
+  splitAux,
+} from "./args.ts";
 
 /**
  * Options of `grad` and `valueAndGrad`.
@@ -70,6 +76,7 @@ function gradImpl(
         } (use vjp or jacrev for non-scalar outputs)`,
       );
     }
+    checkRealOutput(what, out, "the output");
     return [[out], aux];
   }, d.leaves);
   const [out] = r.outs;
@@ -87,7 +94,10 @@ function gradImpl(
 // deno-doc-ignore private-type-ref
 /**
  * The gradient of a scalar-valued function with respect to argument
- * `argnums` (default 0), as a function of the same arguments.
+ * `argnums` (default 0), as a function of the same arguments. `f` must be
+ * synchronous, return a float scalar, and not read the numbers of values
+ * that depend on the argument (`item()`, `data()`): read `x.detach()` when
+ * a constant is meant.
  *
  * @example
  * ```ts

@@ -16,6 +16,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { type TreeDef, unflatten } from "../core/tree.ts";
 import {
   type Argnums,
+  checkRealOutput,
   type DiffArgs,
   diffArgs,
   flattenOutput,
@@ -229,7 +230,11 @@ export function jacrevNamed(
   return ((...args: unknown[]) =>
     withTemporaries(args, () => {
       const p = prepare(what, f, options, args);
-      const r = linearizeFlat(what, p.flat, p.d.leaves);
+      const r = linearizeFlat(what, (xs) => {
+        const res = p.flat(xs);
+        res[0].forEach((o, j) => checkRealOutput(what, o, `output ${j}`));
+        return res;
+      }, p.d.leaves);
       const [basis, offs] = bases(r.outs);
       const cts = vmapFlat(
         what,
