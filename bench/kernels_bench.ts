@@ -1,5 +1,7 @@
 /**
- * Kernel benchmarks: `deno bench bench/kernels_bench.ts`.
+ * Kernel benchmarks: `deno bench bench/kernels_bench.ts`. Each kernel runs
+ * through the primitive that launches it (one eager call: its lowering and
+ * one executor run), so the small cases include that dispatch.
  *
  * Deno.bench names carry the work per iteration; a summary of GFLOP/s and
  * GB/s (best of interleaved samples, after warm-up) prints at unload. The
@@ -8,20 +10,21 @@
  */
 import type { Storage } from "../src/backend/storage.ts";
 import {
-  argReduce,
-  binary,
   copyStrided,
-  matmul,
   ndarrayMatmulF32,
   randomUniform,
-  reduce,
   simdPeakF32,
-  unary,
 } from "../src/backend/kernels.ts";
+import { Tensor } from "../src/core/tensor.ts";
+import { matmul } from "../mod.ts";
 
 function rand(dtype: "float32" | "float64", n: number, seed: number): Storage {
   return randomUniform(dtype, n, seed, 0);
 }
+
+/** A tensor of `shape` over a storage from {@link rand}. */
+const T = (s: Storage, shape: number[]) =>
+  Tensor._fromStorage(s, shape, s.dtype);
 
 type Case = {
   name: string;
@@ -38,7 +41,7 @@ for (const dtype of ["float32", "float64"] as const) {
       name: `matmul ${dtype} ${n}x${n}`,
       work: 2 * n ** 3,
       unit: "GFLOP/s",
-      run: () => matmul(a, b, 1, n, n, n, false, false, 0, 0).dispose(),
+      run: () => matmul(T(a, [n, n]), T(b, [n, n])).dispose(),
     });
   }
 }
@@ -58,25 +61,25 @@ cases.push({
   name: "tanh float32 1M",
   work: 8 * M, // bytes read + written
   unit: "GB/s",
-  run: () => unary("tanh", x).dispose(),
+  run: () => T(x, [M]).tanh().dispose(),
 });
 cases.push({
   name: "exp float32 1M",
   work: 8 * M,
   unit: "GB/s",
-  run: () => unary("exp", x).dispose(),
+  run: () => T(x, [M]).exp().dispose(),
 });
 cases.push({
   name: "add float32 1M",
   work: 12 * M,
   unit: "GB/s",
-  run: () => binary("add", x, [M], y, [M], [M]).dispose(),
+  run: () => T(x, [M]).add(T(y, [M])).dispose(),
 });
 cases.push({
   name: "add float32 1024x1024 + row broadcast",
   work: 8 * M,
   unit: "GB/s",
-  run: () => binary("add", x, [1024, 1024], y, [1024], [1024, 1024]).dispose(),
+  run: () => T(x, [1024, 1024]).add(T(y, [1024])).dispose(),
 });
 {
   // hessian(predict)'s two hot kernels at the tutorial's 32x512 size.
@@ -94,44 +97,44 @@ cases.push({
     name: "mul float32 [32,512] * [512,32,1]",
     work: 4 * n3, // bytes written (operands stay in cache)
     unit: "GB/s",
-    run: () => binary("mul", wa, [Q, P], wb, [P, Q, 1], [P, Q, P]).dispose(),
+    run: () => T(wa, [Q, P]).mul(T(wb, [P, Q, 1])).dispose(),
   });
 }
 cases.push({
   name: "sum float32 1M",
   work: 4 * M,
   unit: "GB/s",
-  run: () => reduce("sum", x, [M], [0]).dispose(),
+  run: () => T(x, [M]).sum(0).dispose(),
 });
 cases.push({
   name: "sum float32 1024x1024 over axis 0",
   work: 4 * M,
   unit: "GB/s",
-  run: () => reduce("sum", x, [1024, 1024], [0]).dispose(),
+  run: () => T(x, [1024, 1024]).sum(0).dispose(),
 });
 cases.push({
   name: "sum float32 1024x1024 over axis 1",
   work: 4 * M,
   unit: "GB/s",
-  run: () => reduce("sum", x, [1024, 1024], [1]).dispose(),
+  run: () => T(x, [1024, 1024]).sum(1).dispose(),
 });
 cases.push({
   name: "sum float32 [64,128,64] over [0,2]",
   work: 4 * 64 * 128 * 64,
   unit: "GB/s",
-  run: () => reduce("sum", x, [64, 128, 64], [0, 2]).dispose(),
+  run: () => T(x, [64, 128, 64]).sum([0, 2]).dispose(),
 });
 cases.push({
   name: "max float32 [4096,256] over axis 1",
   work: 4 * M,
   unit: "GB/s",
-  run: () => reduce("max", x, [4096, 256], [1]).dispose(),
+  run: () => T(x, [4096, 256]).max(1).dispose(),
 });
 cases.push({
   name: "argmax float32 1024x1024 over axis 0",
   work: 4 * M,
   unit: "GB/s",
-  run: () => argReduce("argmax", x, [1024, 1024], 0).dispose(),
+  run: () => T(x, [1024, 1024]).argmax(0).dispose(),
 });
 {
   const s16 = rand("float32", 16, 10);
@@ -139,7 +142,7 @@ cases.push({
     name: "sum float32 [16] (per-call overhead)",
     work: 4 * 16,
     unit: "GB/s",
-    run: () => reduce("sum", s16, [16], [0]).dispose(),
+    run: () => T(s16, [16]).sum(0).dispose(),
   });
 }
 const PEAK_ITERS = 1 << 20;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds crates/kernels to WebAssembly and writes the generated loader module
-# src/backend/wasm/{kernels.js,kernels.d.ts,kernels_wasm.ts}.
+# src/backend/wasm/{kernels.js,kernels.d.ts,kernels_wasm.ts}, and the
+# executor's opcodes src/backend/wasm/program_codes.ts (from program.rs).
 #
 # Toolchain (see DESIGN.md): rustup's Rust has no wasm32 std and cannot
 # fetch one here, so we use Debian's rustc-web/cargo-web (1.96) and rebuild
@@ -71,3 +72,7 @@ HASH=$(bash scripts/wasm-source-hash.sh)
 } >"$OUT/kernels_wasm.ts"
 rm -f "$OUT/kernels_bg.wasm" "$OUT/kernels_bg.wasm.d.ts"
 echo "build-wasm: wrote $OUT/kernels_wasm.ts ($(wc -c <"$OUT/kernels_wasm.ts") bytes), SOURCE_HASH $HASH"
+
+# --- the executor's opcodes for TypeScript, from program.rs --------------------
+if command -v deno >/dev/null 2>&1; then DENO=(deno); else DENO=(npx --yes deno@2); fi
+"${DENO[@]}" run --allow-read --allow-write scripts/gen_program_codes.ts

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
-import { allocate, fromArray, memoryStats } from "../src/backend/storage.ts";
-import { binary, unary } from "../src/backend/kernels.ts";
+import { allocate, memoryStats } from "../src/backend/storage.ts";
+import { tensor } from "../mod.ts";
 
 const MiB = 2 ** 20;
 const N = 16384; // 64 KiB of float32 per temporary
 const macrotask = () => new Promise((r) => setTimeout(r, 0));
 
 Deno.test("memory: 10,000 iterations of dropped 64 KiB temporaries stay bounded without dispose()", async () => {
-  const x = fromArray("float32", new Float32Array(N).fill(0.25));
+  const x = tensor(new Float32Array(N).fill(0.25));
   let peak = 0;
   for (let i = 0; i < 10_000; i++) {
-    const y = unary("exp", x); // two 64 KiB temporaries per iteration,
-    binary("add", y, [N], x, [N], [N]); // both dropped unreferenced
+    const y = x.exp(); // two 64 KiB temporaries per iteration,
+    y.add(x); // both dropped unreferenced
     // An event-loop turn now and then, as any async program has: V8 runs
     // FinalizationRegistry callbacks only between tasks (see storage.ts).
     if (i % 100 === 99) await macrotask();

@@ -7,19 +7,25 @@
  * - second order: jvp(grad), grad(grad) and vjp(grad) of ⟨f, c⟩ against
  *   central differences of its gradient;
  * - vmap against stacking f(x[i]), for several inDims (0, 1, -1, null);
- * - vmap of jvp, of vjpFn and of grad against stacking.
+ * - vmap of jvp, of vjpFn and of grad against stacking;
+ * - jit (traced on the first call, run on the second) against eager
+ *   evaluation, in float64 and float32: the same lowerings in one executor
+ *   run give the same bits.
  * @module
  */
+import assert from "node:assert/strict";
 import {
   grad,
   hessian,
   jacfwd,
   jacrev,
+  jit,
   jvp,
   type Tensor,
   vjp,
   vmap,
 } from "../mod.ts";
+import { executorStats } from "../src/core/executor.ts";
 import { CASES, type OpCase } from "./primitives_cases.ts";
 import {
   assertClose,
@@ -358,6 +364,23 @@ function checkVmapOfDerivatives(c: OpCase, seed: number): void {
   });
 }
 
+function checkJit(c: OpCase, seed: number): void {
+  for (const dtype of ["float64", "float32"] as const) {
+    const args = c.args(new Rng(seed)).map((a) =>
+      a.dtype === "int32" ? a : a.to(dtype)
+    );
+    const want = c.fn(...args);
+    const jf = jit(c.fn);
+    const first = jf(...args); // traces, compiles and runs
+    const runs = executorStats.runs;
+    const second = jf(...args);
+    assert.equal(executorStats.runs, runs + 1, `${dtype}: one executor run`);
+    const exact = { rtol: 0, atol: 0 };
+    assertClose(first, want, exact, `${dtype}: first jit call vs eager`);
+    assertClose(second, want, exact, `${dtype}: second jit call vs eager`);
+  }
+}
+
 CASES.forEach((c, idx) => {
   const seed = 1000 + 17 * idx;
   if (!c.noGrad) {
@@ -376,6 +399,8 @@ CASES.forEach((c, idx) => {
     Deno.test(`${c.name}: vmap of jvp, vjpFn and grad matches stacking`, () =>
       checkVmapOfDerivatives(c, seed));
   }
+  Deno.test(`${c.name}: jit equals eager in float64 and float32`, () =>
+    checkJit(c, seed));
   Deno.test(`${c.name}: vmap(vmap(f)) matches a double loop`, () =>
     checkNestedVmap(c, seed));
   Deno.test(`${c.name}: vmap matches stacking f(x[i]) for inDims 0, 1, -1 and null`, () =>

@@ -10,7 +10,7 @@ import {
   type Prim,
 } from "../src/core/primitives.ts";
 import { shapeRules } from "../src/core/rules/abstract_eval.ts";
-import { implRules } from "../src/core/rules/impl.ts";
+import { lowerings } from "../src/core/lowering.ts";
 import { jvpRules } from "../src/core/rules/jvp.ts";
 import { batchRules } from "../src/core/rules/batch.ts";
 import { LinearArg, transposeRules } from "../src/core/rules/transpose.ts";
@@ -73,9 +73,9 @@ Deno.test("ALL_PRIMS lists each primitive once", () => {
   }
 });
 
-Deno.test("every primitive has a shape rule, an impl, a JVP rule and a batching rule", () => {
+Deno.test("every primitive has a shape rule, a lowering, a JVP rule and a batching rule", () => {
   assertComplete("shapeRules", shapeRules, ALL_PRIMS);
-  assertComplete("implRules", implRules, ALL_PRIMS);
+  assertComplete("lowerings", lowerings, ALL_PRIMS);
   assertComplete("jvpRules", jvpRules, ALL_PRIMS);
   assertComplete("batchRules", batchRules, ALL_PRIMS);
 });

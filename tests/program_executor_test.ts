@@ -1,6 +1,6 @@
 // The WebAssembly program executor behind jit (crates/kernels/src/program.rs,
-// src/core/program_wasm.ts): same values as the unjitted functions, one call
-// per run, the TypeScript fallback, bounded memory, clear errors.
+// src/jit/wasm_plan.ts): same values as the unjitted functions, one call per
+// run for every primitive and dtype, bounded memory, clear errors.
 import assert from "node:assert/strict";
 import {
   cat,
@@ -22,8 +22,10 @@ import { allocate, heapI32 } from "../src/backend/storage.ts";
 import { indexSelect } from "../src/ops/layout.ts";
 import { optimize } from "../src/jit/execute.ts";
 import { Program } from "../src/core/ir.ts";
-import { executor, runPlan, wasmPlan } from "../src/jit/wasm_plan.ts";
-import { implRules } from "../src/core/rules/impl.ts";
+import { runPlan, wasmPlan } from "../src/jit/wasm_plan.ts";
+import { executorStats } from "../src/core/executor.ts";
+import { lowerings } from "../src/core/lowering.ts";
+import { bind } from "../src/core/trace.ts";
 
 function close(a: Tensor, b: Tensor, tol: number): void {
   assert.deepEqual(a.shape, b.shape);
@@ -78,23 +80,23 @@ for (const [dtype, tol] of [["float64", 1e-12], ["float32", 1e-6]] as const) {
       const want = f(...args);
       const jf = jit(f);
       jf(...args); // trace
-      const before = executor.wasmRuns;
+      const before = executorStats.runs;
       const got = jf(...args);
       assert.equal(
-        executor.wasmRuns,
+        executorStats.runs,
         before + 1,
-        `${name}: not on the executor`,
+        `${name}: not one executor run`,
       );
       close(got, want, tol);
     }
   });
 }
 
-Deno.test("a compiled program launches no kernel from TypeScript", () => {
+Deno.test("a compiled program lowers nothing again: one executor run per call", () => {
   const g = jit(grad((x: Tensor) => x.sin().mul(x).sum()));
   const x = randn([64]);
-  g(x); // trace
-  const table = implRules as unknown as Record<
+  g(x); // trace and compile
+  const table = lowerings as unknown as Record<
     string,
     (...a: unknown[]) => unknown
   >;
@@ -103,28 +105,58 @@ Deno.test("a compiled program launches no kernel from TypeScript", () => {
   for (const k of Object.keys(saved)) {
     table[k] = (...a: unknown[]) => (calls++, saved[k](...a));
   }
+  const before = executorStats.runs;
   try {
     g(x);
   } finally {
     Object.assign(table, saved);
   }
   assert.equal(calls, 0);
+  assert.equal(executorStats.runs, before + 1);
 });
 
-Deno.test("a primitive the executor lacks (indexSelect) falls back to the TypeScript replay", () => {
+Deno.test("gathers, scatters, argmax, int32 values and a where on an int32 mask run in the one call", () => {
   const idx = tensor([2, 0, 2], { dtype: "int32" });
-  const f = (x: Tensor) => indexSelect(x, 0, idx).sin().mul(x.sum());
-  const jf = jit(f);
-  const x = randn([4], { dtype: "float64" });
-  jf(x);
-  const before = executor.wasmRuns;
-  close(jf(x), f(x), 1e-12);
-  close(
-    jit(grad((x: Tensor) => f(x).sum()))(x),
-    grad((x: Tensor) => f(x).sum())(x),
-    1e-12,
+  const f = (x: Tensor) => {
+    const g = indexSelect(x, 0, idx).sin().mul(x.sum()); // [3]
+    const k = x.argmax(0).to("float64"); // int32 → float64
+    const mask = x.gt(0).to("int32");
+    const w = where(mask, x, x.neg()); // |x| through an int32 condition
+    const i32 = x.mul(10).to("int32").reshape([2, 2]).permute([1, 0]); // int32 layout
+    return cat([g, k.reshape([1]), w, i32.reshape([4]).to("float64")], 0);
+  };
+  const x = tensor([0.5, -1.5, 2.25, -0.125], { dtype: "float64" });
+  for (const h of [f, grad((x: Tensor) => f(x).sum())]) {
+    const jh = jit(h);
+    jh(x);
+    const before = executorStats.runs;
+    const got = jh(x);
+    assert.equal(executorStats.runs, before + 1);
+    close(got, h(x), 1e-12);
+  }
+  // indexAdd on int32 data, as a program output.
+  const scatter = jit((src: Tensor) =>
+    bind("indexAdd", [src, idx], { axis: 0, size: 4 })
   );
-  assert.equal(executor.wasmRuns, before);
+  const src = tensor([1, 2, 3], { dtype: "int32" });
+  scatter(src);
+  assert.deepEqual(Array.from(scatter(src).data()), [2, 0, 4, 0]);
+});
+
+Deno.test("an index out of range in a jitted program is a RangeError naming it; nothing leaks", () => {
+  const f = jit((x: Tensor, i: Tensor) => indexSelect(x.sin(), 0, i).exp());
+  const x = randn([3], { dtype: "float64" });
+  f(x, tensor([0, 2], { dtype: "int32" }));
+  const bad = tensor([1, 3], { dtype: "int32" });
+  const live = memoryStats().liveBytes;
+  assert.throws(
+    () => f(x, bad),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "indexSelect: index 3 (at position 1) is out of range for dimension 0 with size 3",
+  );
+  assert.equal(memoryStats().liveBytes, live);
 });
 
 Deno.test("outputs aliasing an input or a constant never free it when disposed", () => {
@@ -168,7 +200,7 @@ Deno.test("a malformed stream is a clear Error, not a trap", () => {
       new Map([[0, aval], [1, aval]]),
     ),
   );
-  const plan = wasmPlan(program)!;
+  const plan = wasmPlan(program);
   const x = tensor([1, 2, 3], { dtype: "float64" });
   close(runPlan(plan, [x])[0], x.sin(), 0);
   // [MAGIC, nslots, UNARY, 7, dtype, op, out, x, n]: point x at slot 99.

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { grad, jvp, randn, type Tensor, tensor, vjp } from "../mod.ts";
-import { implRules } from "../src/core/rules/impl.ts";
+import { lowerings } from "../src/core/lowering.ts";
 
 /** Counts kernel launches of `prim` while `body` runs. */
 function launches(prim: "sin" | "cos", body: () => void): number {
-  const table = implRules as unknown as Record<
+  const table = lowerings as unknown as Record<
     string,
     (...a: unknown[]) => unknown
   >;

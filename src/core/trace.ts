@@ -9,7 +9,7 @@
 import { inLibrary, isUserCode, Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
-import { evalImpl } from "./rules/impl.ts";
+import { runEager } from "./executor.ts";
 
 /** One active transform: its level and per-transform data. */
 export class MainTrace {
@@ -120,7 +120,10 @@ export function escaped(main: MainTrace): never {
   );
 }
 
-/** Eager evaluation on concrete tensors: shape rule (validates), then kernel. */
+/**
+ * Eager evaluation on concrete tensors: the shape rule (validates), then the
+ * primitive's lowering, run at once on the WebAssembly executor.
+ */
 export function evalPrim<P extends Prim>(
   prim: P,
   args: Tensor[],
@@ -138,7 +141,7 @@ export function evalPrim<P extends Prim>(
     }
   }
   const aval = abstractEval(prim, args, params);
-  const storage = evalImpl(prim, args, params, aval);
+  const storage = runEager(prim, args, params, aval);
   const out = Tensor._fromStorage(storage, aval.shape, aval.dtype);
   if (memo) {
     let m = shared!.map.get(args[0]);

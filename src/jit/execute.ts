@@ -3,15 +3,13 @@
  * {@link Executable}): common subexpressions merged, dead equations dropped,
  * and a memory plan that frees each intermediate right after its last use.
  * With concrete operands the whole program runs in one call into the
- * WebAssembly executor (src/jit/wasm_plan.ts); otherwise it is replayed
- * from TypeScript, straight into the kernels when every operand is concrete.
+ * WebAssembly executor (src/jit/wasm_plan.ts); inside another transform each
+ * equation is bound, so that transform's rules apply.
  * @module
  */
-import type { Storage } from "../backend/storage.ts";
-import { Tensor } from "../core/tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
 import { runPlan, wasmPlan } from "./wasm_plan.ts";
-import { evalImpl } from "../core/rules/impl.ts";
 import { type Atom, type Eqn, isVar, type Program } from "../core/ir.ts";
 import { bind } from "../core/trace.ts";
 
@@ -77,69 +75,28 @@ export function optimize(program: Program): Executable {
 }
 
 /**
- * Runs a program on `inputs`. With concrete operands the program runs in
- * one call into the WebAssembly executor when it compiles to it, else each
- * equation goes straight to its kernel (shapes were checked when it was
- * traced) and intermediates are freed by the memory plan; inside another
- * transform each equation is bound as usual.
+ * Runs a program on `inputs`: with concrete operands in one call into the
+ * WebAssembly executor; inside another transform (some input is a tracer)
+ * by binding each equation.
  */
 export function execute(
   executable: Executable,
   inputs: readonly Tensor[],
 ): Tensor[] {
   if (inputs.every((x) => x._trace === null)) {
-    const plan = wasmPlan(executable);
-    if (plan !== null) return runPlan(plan, inputs);
+    return runPlan(wasmPlan(executable), inputs);
   }
   const { program } = executable;
-  // The memory plan frees intermediates only when nothing else can see
-  // them: with a tracer among the inputs, an enclosing transform may keep
-  // any intermediate (a residual of its linearization), so the top-level
-  // call's scope frees them instead.
-  const concrete = inputs.every((x) => x._trace === null);
-  const frees = concrete ? executable.frees : [];
+  // No memory plan here: with a tracer among the inputs, an enclosing
+  // transform may keep any intermediate (a residual of its linearization),
+  // so the top-level call's scope frees them instead.
   const env = new Map<number, Tensor>();
   program.inputs.forEach((id, i) => env.set(id, inputs[i]));
   const read = (a: Atom) => (isVar(a) ? env.get(a.var)! : a.const);
-  // Buffers can be shared (reshape): count the live variables on each.
-  const users = new Map<Storage, number>();
-  // Inputs and constants (and whatever shares their buffers) are never freed.
-  const protectedStorages = new Set<Storage>();
-  for (const x of inputs) {
-    if (x._storage !== null) protectedStorages.add(x._storage);
-  }
   for (const e of program.eqns) {
-    for (const a of e.inputs) {
-      if (!isVar(a) && a.const._storage !== null) {
-        protectedStorages.add(a.const._storage);
-      }
-    }
-  }
-  program.eqns.forEach((e, i) => {
     const args = e.inputs.map(read);
-    let out: Tensor;
-    if (args.every((t) => t._trace === null)) {
-      const storage = evalImpl(
-        e.prim,
-        args,
-        e.params as PrimParams[Prim],
-        e.aval,
-      );
-      out = Tensor._fromStorage(storage, e.aval.shape, e.aval.dtype);
-      users.set(storage, (users.get(storage) ?? 0) + 1);
-    } else {
-      out = bind(e.prim, args, e.params as PrimParams[Prim]);
-    }
-    env.set(e.out, out);
-    for (const v of frees[i] ?? []) {
-      const s = env.get(v)!._storage;
-      env.delete(v);
-      if (s === null || protectedStorages.has(s) || !users.has(s)) continue;
-      const n = users.get(s)! - 1;
-      users.set(s, n);
-      if (n === 0) s.dispose();
-    }
-  });
+    env.set(e.out, bind(e.prim, args, e.params as PrimParams[Prim]));
+  }
   return program.outputs.map((o, i) => {
     // A constant output is copied: the caller may dispose what it gets.
     if (o !== null) return isVar(o) ? read(o) : o.const.clone();

@@ -4,7 +4,7 @@
 //! outputs are contiguous row-major. `meta` is the i32 scratch area:
 //! binary: `[shape[rank], a_strides[rank], b_strides[rank]]`;
 //! where: `[shape[rank], c_strides[rank], a_strides[rank], b_strides[rank]]`.
-//! Op codes match `src/backend/kernels.ts`.
+//! Op codes are named for TypeScript by the op tables in `program.rs`.
 
 use crate::mathf;
 use crate::nd::{read_i32s, Layout};

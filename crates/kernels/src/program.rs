@@ -1,11 +1,14 @@
-//! A one-call executor for a recorded program (the `jit` tape).
+//! The executor behind every kernel launch: eager operations and whole
+//! `jit` programs alike are lowered (src/core/lowering.ts) into an i32
+//! instruction stream that this module runs in one call.
 //!
 //! Why: replaying a small program from TypeScript costs ~1 µs of dispatch per
 //! equation (argument checks, scratch writes, a `Storage` per result), which
 //! dominates workloads of a few dozen tiny kernels. Here the TypeScript side
 //! compiles the program once into an i32 instruction stream and then runs
 //! it with one call: every kernel launch, allocation and free of an
-//! intermediate happens inside WebAssembly.
+//! intermediate happens inside WebAssembly. An eager operation is a stream
+//! of one equation (a few instructions), so both paths share one lowering.
 //!
 //! Buffers are named by *slots*, indices into a table of pointers (`usize`,
 //! so u32 on wasm32) that the caller owns. The caller writes the inputs' and
@@ -28,26 +31,35 @@
 //! What cannot be checked is whether a pointer refers to a buffer large
 //! enough for the sizes in the stream; that is the compiler's contract, as
 //! for every kernel export.
+//!
+//! The TypeScript constants (src/backend/wasm/program_codes.ts) are generated
+//! from this file by scripts/gen_program_codes.ts: the `OP_*` and `ERR_*`
+//! constants (an error's doc line is its message), [`DTYPES`], and the op
+//! tables [`UNARY_OPS`], [`BINARY_OPS`] and [`REDUCE_OPS`], which name the
+//! primitive each kernel op code implements.
 
 use crate::alloc::{alloc, free};
-use crate::elementwise::{binary_f32, binary_f64, unary_f32, unary_f64, where_f32, where_f64};
+use crate::elementwise::{self, binary_f32, binary_f64, unary_f32, unary_f64};
+use crate::elementwise::{where_f32, where_f64};
 use crate::gemm::{matmul_f32, matmul_f64};
 use crate::layout::{cast, copy_into_4, copy_into_8, copy_strided_4, copy_strided_8};
 use crate::layout::{fill_f32, fill_f64, fill_i32};
+use crate::layout::{index_add_f32, index_add_f64, index_add_i32, index_select_4, index_select_8};
 use crate::nd::{read_i32s, MAX_RANK};
-use crate::reduce::{reduce_f32, reduce_f64};
+use crate::reduce::{self, argreduce_f32, argreduce_f64, reduce_f32, reduce_f64};
 use wasm_bindgen::prelude::*;
 
 /// First word of every stream ("JPRG"), so a stray pointer is rejected.
 pub const MAGIC: i32 = 0x4a50_5247;
 
-/// `[dtype, op, out, x, n]`
+/// `[dtype, op, out, x, n]` (op: a code of [`UNARY_OPS`])
 pub const OP_UNARY: i32 = 1;
-/// `[dtype, op, out, a, b, n, rank, shape, a_strides, b_strides]`
+/// `[dtype, op, out, a, b, n, rank, shape, a_strides, b_strides]` (op: [`BINARY_OPS`])
 pub const OP_BINARY: i32 = 2;
-/// `[dtype, out, cond, a, b, n, rank, shape, c_strides, a_strides, b_strides]`
+/// `[dtype, out, cond, a, b, n, rank, shape, c_strides, a_strides, b_strides]`;
+/// any dtype; `cond` is f64 for F64 branches, else f32 (i32 values only move).
 pub const OP_WHERE: i32 = 3;
-/// `[dtype, op, out, x, nout, rank, nred, shape(kept, reduced), strides]`
+/// `[dtype, op, out, x, nout, rank, nred, shape(kept, reduced), strides]` (op: [`REDUCE_OPS`])
 pub const OP_REDUCE: i32 = 4;
 /// `[dtype, out, x, offset, n, rank, shape, strides]` (offset in elements)
 pub const OP_COPY_STRIDED: i32 = 5;
@@ -61,20 +73,95 @@ pub const OP_CAST: i32 = 8;
 pub const OP_MATMUL: i32 = 9;
 /// `[slot, bytes]`: frees the slot's buffer and empties the slot.
 pub const OP_FREE: i32 = 10;
+/// `[dtype, is_max, out, x, outer, len, inner]`: argmax/argmin of x viewed as
+/// `[outer, len, inner]` along `len`; out is i32 `[outer, inner]`.
+pub const OP_ARG_REDUCE: i32 = 11;
+/// `[dtype, out, x, index, outer, dim, inner, nidx]`: `out[a, j, c] =
+/// x[a, index[j], c]` with x `[outer, dim, inner]`; index is i32 `[nidx]`.
+pub const OP_INDEX_SELECT: i32 = 12;
+/// `[dtype, out, src, index, outer, dim, inner, nidx]`: `out = zeros([outer,
+/// dim, inner]); out[a, index[j], c] += src[a, j, c]`.
+pub const OP_INDEX_ADD: i32 = 13;
 
-/// Status codes (0 = success).
+// Status codes (0 = success). The doc line of each is its message.
+/// bad stream header
 pub const ERR_HEADER: i32 = 1;
+/// truncated instruction
 pub const ERR_TRUNCATED: i32 = 2;
+/// unknown opcode
 pub const ERR_OPCODE: i32 = 3;
+/// slot out of range
 pub const ERR_SLOT: i32 = 4;
+/// read of an empty slot
 pub const ERR_EMPTY: i32 = 5;
+/// write to an occupied slot
 pub const ERR_OCCUPIED: i32 = 6;
+/// invalid field
 pub const ERR_FIELD: i32 = 7;
+/// out of WebAssembly memory
 pub const ERR_OOM: i32 = 8;
+/// index out of range
+pub const ERR_INDEX: i32 = 9;
 
 const F32: i32 = 0;
 const F64: i32 = 1;
 const I32: i32 = 2;
+
+/// Dtype codes by TypeScript dtype name (the `cast` export's codes too).
+pub const DTYPES: &[(&str, i32)] = &[("float32", F32), ("float64", F64), ("int32", I32)];
+
+/// `OP_UNARY` op codes by the name of the primitive they implement.
+pub const UNARY_OPS: &[(&str, u32)] = &[
+    ("neg", elementwise::NEG),
+    ("abs", elementwise::ABS),
+    ("exp", elementwise::EXP),
+    ("log", elementwise::LOG),
+    ("sqrt", elementwise::SQRT),
+    ("sin", elementwise::SIN),
+    ("cos", elementwise::COS),
+    ("tan", elementwise::TAN),
+    ("tanh", elementwise::TANH),
+    ("sigmoid", elementwise::SIGMOID),
+    ("relu", elementwise::RELU),
+    ("square", elementwise::SQUARE),
+    ("reciprocal", elementwise::RECIPROCAL),
+    ("sign", elementwise::SIGN),
+];
+
+/// `OP_BINARY` op codes by the name of the primitive they implement.
+pub const BINARY_OPS: &[(&str, u32)] = &[
+    ("add", elementwise::ADD),
+    ("sub", elementwise::SUB),
+    ("mul", elementwise::MUL),
+    ("div", elementwise::DIV),
+    ("pow", elementwise::POW),
+    ("maximum", elementwise::MAXIMUM),
+    ("minimum", elementwise::MINIMUM),
+    ("eq", elementwise::EQ),
+    ("ne", elementwise::NE),
+    ("lt", elementwise::LT),
+    ("le", elementwise::LE),
+    ("gt", elementwise::GT),
+    ("ge", elementwise::GE),
+];
+
+/// `OP_REDUCE` op codes by the name of the primitive they implement.
+pub const REDUCE_OPS: &[(&str, u32)] = &[
+    ("sum", reduce::SUM),
+    ("prod", reduce::PROD),
+    ("max", reduce::MAX),
+    ("min", reduce::MIN),
+];
+
+/// The op code `k` if `table` has it.
+fn op_in(table: &[(&str, u32)], k: i32) -> R<u32> {
+    let k = u32::try_from(k).map_err(|_| ERR_FIELD)?;
+    if table.iter().any(|&(_, c)| c == k) {
+        Ok(k)
+    } else {
+        Err(ERR_FIELD)
+    }
+}
 
 struct Exec<'a> {
     code: &'a [i32],
@@ -85,6 +172,16 @@ struct Exec<'a> {
 }
 
 type R<T> = Result<T, i32>;
+
+/// A failed instruction's status and details (for `ERR_INDEX`: the position
+/// in the index, the value there, and the size of the indexed dimension).
+struct Fail(i32, [i32; 3]);
+
+impl From<i32> for Fail {
+    fn from(status: i32) -> Self {
+        Fail(status, [0; 3])
+    }
+}
 
 fn count(v: i32) -> R<usize> {
     usize::try_from(v).map_err(|_| ERR_FIELD)
@@ -160,74 +257,113 @@ impl Exec<'_> {
         self.base + (pc + 2 + i) * 4
     }
 
-    fn run(&self) -> R<()> {
+    /// Runs every instruction; on failure, the word offset of the one that
+    /// failed and why.
+    fn run(&self) -> Result<(), (usize, Fail)> {
         let mut pc = 2;
         while pc < self.code.len() {
+            let at = |e: i32| (pc, Fail::from(e));
             if pc + 2 > self.code.len() {
-                return Err(ERR_TRUNCATED);
+                return Err(at(ERR_TRUNCATED));
             }
-            let len = count(self.code[pc + 1]).map_err(|_| ERR_TRUNCATED)?;
+            let len = count(self.code[pc + 1]).map_err(|_| at(ERR_TRUNCATED))?;
             if len < 2 || len > self.code.len() - pc {
-                return Err(ERR_TRUNCATED);
+                return Err(at(ERR_TRUNCATED));
             }
-            self.step(pc, self.code[pc], &self.code[pc + 2..pc + len])?;
+            self.step(pc, self.code[pc], &self.code[pc + 2..pc + len])
+                .map_err(|f| (pc, f))?;
             pc += len;
         }
         Ok(())
     }
 
-    fn step(&self, pc: usize, op: i32, f: &[i32]) -> R<()> {
+    fn step(&self, pc: usize, op: i32, f: &[i32]) -> Result<(), Fail> {
         let field = |i: usize| f.get(i).copied().ok_or(ERR_TRUNCATED);
         match op {
             OP_UNARY => {
                 expect(f, 5, 0, 0)?;
-                let (f64_, k, n) = (float64(f[0])?, f[1], count(f[4])?);
-                if !(0..=13).contains(&k) {
-                    return Err(ERR_FIELD);
-                }
+                let (f64_, k, n) = (float64(f[0])?, op_in(UNARY_OPS, f[1])?, count(f[4])?);
                 let x = self.input(f[3])?;
                 let o = self.output(f[2], n, if f64_ { 8 } else { 4 })?;
                 if n > 0 {
-                    (if f64_ { unary_f64 } else { unary_f32 })(k as u32, x, o, n);
+                    (if f64_ { unary_f64 } else { unary_f32 })(k, x, o, n);
                 }
             }
             OP_BINARY => {
                 let r = rank(field(6)?)?;
                 expect(f, 7, 3, r)?;
-                let (f64_, k, n) = (float64(f[0])?, f[1], count(f[5])?);
-                if !(0..=12).contains(&k) {
-                    return Err(ERR_FIELD);
-                }
+                let (f64_, k, n) = (float64(f[0])?, op_in(BINARY_OPS, f[1])?, count(f[5])?);
                 let (a, b) = (self.input(f[3])?, self.input(f[4])?);
                 let o = self.output(f[2], n, if f64_ { 8 } else { 4 })?;
                 if n > 0 {
                     let g = if f64_ { binary_f64 } else { binary_f32 };
-                    g(k as u32, a, b, o, r, self.meta(pc, 7));
+                    g(k, a, b, o, r, self.meta(pc, 7));
                 }
             }
             OP_WHERE => {
                 let r = rank(field(6)?)?;
                 expect(f, 7, 4, r)?;
-                let (f64_, n) = (float64(f[0])?, count(f[5])?);
+                // i32 values only move, bit-exactly, through the f32 kernel.
+                let (w, n) = (width(f[0])?, count(f[5])?);
                 let (c, a, b) = (self.input(f[2])?, self.input(f[3])?, self.input(f[4])?);
-                let o = self.output(f[1], n, if f64_ { 8 } else { 4 })?;
+                let o = self.output(f[1], n, w)?;
                 if n > 0 {
-                    let g = if f64_ { where_f64 } else { where_f32 };
+                    let g = if w == 8 { where_f64 } else { where_f32 };
                     g(c, a, b, o, r, self.meta(pc, 7));
                 }
             }
             OP_REDUCE => {
                 let r = rank(field(5)?)?;
                 expect(f, 7, 2, r)?;
-                let (f64_, k, nout, nred) = (float64(f[0])?, f[1], count(f[4])?, count(f[6])?);
-                if !(0..=3).contains(&k) || nred > r {
-                    return Err(ERR_FIELD);
+                let (f64_, k) = (float64(f[0])?, op_in(REDUCE_OPS, f[1])?);
+                let (nout, nred) = (count(f[4])?, count(f[6])?);
+                if nred > r {
+                    return Err(ERR_FIELD.into());
                 }
                 let x = self.input(f[3])?;
                 let o = self.output(f[2], nout, if f64_ { 8 } else { 4 })?;
                 if nout > 0 {
                     let g = if f64_ { reduce_f64 } else { reduce_f32 };
-                    g(k as u32, x, o, r, nred, self.meta(pc, 7));
+                    g(k, x, o, r, nred, self.meta(pc, 7));
+                }
+            }
+            OP_ARG_REDUCE => {
+                expect(f, 7, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (outer, len, inner) = (count(f[4])?, count(f[5])?, count(f[6])?);
+                let x = self.input(f[3])?;
+                let o = self.output(f[2], product(&[outer, inner])?, 4)?;
+                let g = if f64_ { argreduce_f64 } else { argreduce_f32 };
+                if g(f[1] != 0, x, o, outer, len, inner) != 0 {
+                    return Err(ERR_FIELD.into()); // an empty axis has no answer
+                }
+            }
+            OP_INDEX_SELECT | OP_INDEX_ADD => {
+                expect(f, 8, 0, 0)?;
+                let w = width(f[0])?;
+                let (outer, dim, inner) = (count(f[4])?, count(f[5])?, count(f[6])?);
+                let nidx = count(f[7])?;
+                let (x, idx) = (self.input(f[2])?, self.input(f[3])?);
+                let bad = if op == OP_INDEX_SELECT {
+                    let o = self.output(f[1], product(&[outer, nidx, inner])?, w)?;
+                    let g = if w == 8 {
+                        index_select_8
+                    } else {
+                        index_select_4
+                    };
+                    g(x, o, outer, dim, inner, idx, nidx)
+                } else {
+                    let o = self.output(f[1], product(&[outer, dim, inner])?, w)?;
+                    let g = match f[0] {
+                        F32 => index_add_f32,
+                        F64 => index_add_f64,
+                        _ => index_add_i32,
+                    };
+                    g(x, o, outer, dim, inner, idx, nidx)
+                };
+                if bad >= 0 {
+                    let value = unsafe { *(idx as *const i32).add(bad as usize) };
+                    return Err(Fail(ERR_INDEX, [bad, value, f[5]]));
                 }
             }
             OP_COPY_STRIDED => {
@@ -283,10 +419,7 @@ impl Exec<'_> {
                 let (batch, m, n, k) = (count(f[4])?, count(f[5])?, count(f[6])?, count(f[7])?);
                 let (sa, sb) = (count(f[10])?, count(f[11])?);
                 let (a, b) = (self.input(f[2])?, self.input(f[3])?);
-                let size = batch
-                    .checked_mul(m)
-                    .and_then(|v| v.checked_mul(n))
-                    .ok_or(ERR_OOM)?;
+                let size = product(&[batch, m, n])?;
                 let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
                 if size > 0 {
                     let g = if f64_ { matmul_f64 } else { matmul_f32 };
@@ -299,17 +432,26 @@ impl Exec<'_> {
                 free(p, count(f[1])?);
                 unsafe { *self.slot(f[0])? = 0 };
             }
-            _ => return Err(ERR_OPCODE),
+            _ => return Err(ERR_OPCODE.into()),
         }
         Ok(())
     }
 }
 
+/// The product of element counts, or `ERR_OOM` when it overflows.
+fn product(xs: &[usize]) -> R<usize> {
+    xs.iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .ok_or(ERR_OOM)
+}
+
 /// Runs the instruction stream of `code_len` i32 at `code` over the slot
 /// table at `slots` (see the module doc). Returns 0, or an `ERR_*` status
-/// with the slots as they were when the run stopped.
+/// with the slots as they were when the run stopped; then, if `info` is not
+/// 0, it receives 4 i32: the word offset of the failing instruction and the
+/// failure's details (see `ERR_INDEX`).
 #[wasm_bindgen]
-pub fn run_program(code: usize, code_len: usize, slots: usize) -> i32 {
+pub fn run_program(code: usize, code_len: usize, slots: usize, info: usize) -> i32 {
     if code == 0 || slots == 0 || code_len < 2 {
         return ERR_HEADER;
     }
@@ -325,7 +467,14 @@ pub fn run_program(code: usize, code_len: usize, slots: usize) -> i32 {
     };
     match exec.run() {
         Ok(()) => 0,
-        Err(e) => e,
+        Err((pc, Fail(status, details))) => {
+            if info != 0 {
+                let out = unsafe { core::slice::from_raw_parts_mut(info as *mut i32, 4) };
+                out[0] = pc as i32;
+                out[1..].copy_from_slice(&details);
+            }
+            status
+        }
     }
 }
 
@@ -338,6 +487,7 @@ mod tests {
             code.as_ptr() as usize,
             code.len(),
             slots.as_mut_ptr() as usize,
+            0,
         )
     }
 
@@ -423,9 +573,98 @@ mod tests {
         );
         assert_eq!(run(&[MAGIC, 2, OP_FREE, 4, 1, 16], &mut slots), ERR_EMPTY);
         assert_eq!(run(&[7, 2], &mut slots), ERR_HEADER);
-        assert_eq!(run_program(0, 2, slots.as_mut_ptr() as usize), ERR_HEADER);
+        assert_eq!(
+            run_program(0, 2, slots.as_mut_ptr() as usize, 0),
+            ERR_HEADER
+        );
         assert_eq!(slots, vec![x.as_ptr() as usize, 0]);
         // An empty program is fine.
         assert_eq!(run(&[MAGIC, 2], &mut slots), 0);
+    }
+
+    #[test]
+    fn arg_reduces_gathers_and_scatters() {
+        // x: [2, 3] f64; argmax along 1, argmin along 0; gather columns
+        // [2, 0, 2]; scatter-add rows of an i32 src into 3 rows.
+        let x = [1.0f64, 5.0, 5.0, -2.0, 0.0, -2.0];
+        let idx = [2i32, 0, 2];
+        let src = [1i32, 2, 3, 4, 5, 6];
+        let mut slots = vec![0usize; 7];
+        slots[0] = x.as_ptr() as usize;
+        slots[1] = idx.as_ptr() as usize;
+        slots[2] = src.as_ptr() as usize;
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 7,
+            OP_ARG_REDUCE, 9, F64, 1, 3, 0, 2, 3, 1,
+            OP_ARG_REDUCE, 9, F64, 0, 4, 0, 1, 2, 3,
+            OP_INDEX_SELECT, 10, F64, 5, 0, 1, 2, 3, 1, 3,
+            // src [3, 2] rows added at rows idx of a [3, 2] result
+            OP_INDEX_ADD, 10, I32, 6, 2, 1, 1, 3, 2, 3,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!(read::<i32>(slots[3], 2), vec![1, 1]);
+        assert_eq!(read::<i32>(slots[4], 3), vec![1, 1, 1]);
+        assert_eq!(
+            read::<f64>(slots[5], 6),
+            vec![5.0, 1.0, 5.0, -2.0, -2.0, -2.0]
+        );
+        assert_eq!(read::<i32>(slots[6], 6), vec![3, 4, 0, 0, 6, 8]);
+        free(slots[3], 8);
+        free(slots[4], 12);
+        free(slots[5], 48);
+        free(slots[6], 24);
+    }
+
+    #[test]
+    fn where_moves_i32_values_through_the_f32_kernel() {
+        let cond = [1.0f32, 0.0, 2.0];
+        let (a, b) = ([i32::MAX, 7, -3], [i32::MIN, 9, 0]);
+        let mut slots = vec![
+            cond.as_ptr() as usize,
+            a.as_ptr() as usize,
+            b.as_ptr() as usize,
+            0,
+        ];
+        #[rustfmt::skip]
+        let code = [MAGIC, 4, OP_WHERE, 13, I32, 3, 0, 1, 2, 3, 1, 3, 1, 1, 1];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!(read::<i32>(slots[3], 3), vec![i32::MAX, 9, -3]);
+        free(slots[3], 12);
+    }
+
+    #[test]
+    fn an_index_out_of_range_reports_where_and_what() {
+        let x = [1.0f32, 2.0, 3.0];
+        let idx = [0i32, 3];
+        let mut slots = vec![x.as_ptr() as usize, idx.as_ptr() as usize, 0];
+        let mut info = [0i32; 4];
+        #[rustfmt::skip]
+        let code = [MAGIC, 3, OP_INDEX_SELECT, 10, F32, 2, 0, 1, 1, 3, 1, 2];
+        let status = run_program(
+            code.as_ptr() as usize,
+            code.len(),
+            slots.as_mut_ptr() as usize,
+            info.as_mut_ptr() as usize,
+        );
+        assert_eq!(status, ERR_INDEX);
+        assert_eq!(info, [2, 1, 3, 3]); // at word 2: position 1 holds 3, dim 3
+        free(slots[2], 8); // the caller frees what the run allocated
+                           // An unknown unary op code is an invalid field, not a silent no-op.
+        let mut slots = vec![x.as_ptr() as usize, 0];
+        let bad = [MAGIC, 2, OP_UNARY, 7, F32, 99, 1, 0, 3];
+        assert_eq!(run(&bad, &mut slots), ERR_FIELD);
+        assert_eq!(slots[1], 0);
+    }
+
+    #[test]
+    fn op_tables_name_distinct_codes() {
+        for table in [UNARY_OPS, BINARY_OPS, REDUCE_OPS] {
+            for (i, &(name, code)) in table.iter().enumerate() {
+                for &(other, c) in &table[..i] {
+                    assert!(name != other && code != c, "{name} vs {other}");
+                }
+            }
+        }
     }
 }

@@ -161,9 +161,11 @@ export function reduce_f64(op: number, x: number, out: number, rank: number, nre
 /**
  * Runs the instruction stream of `code_len` i32 at `code` over the slot
  * table at `slots` (see the module doc). Returns 0, or an `ERR_*` status
- * with the slots as they were when the run stopped.
+ * with the slots as they were when the run stopped; then, if `info` is not
+ * 0, it receives 4 i32: the word offset of the failing instruction and the
+ * failure's details (see `ERR_INDEX`).
  */
-export function run_program(code: number, code_len: number, slots: number): number;
+export function run_program(code: number, code_len: number, slots: number, info: number): number;
 
 /**
  * Machine SIMD peak probe: `iters` × 8 independent f32x4 mul+add chains
@@ -227,7 +229,7 @@ export interface InitOutput {
     readonly random_uniform_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly reduce_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly reduce_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
-    readonly run_program: (a: number, b: number, c: number) => number;
+    readonly run_program: (a: number, b: number, c: number, d: number) => number;
     readonly simd_peak_f32: (a: number) => number;
     readonly unary_f32: (a: number, b: number, c: number, d: number) => void;
     readonly unary_f64: (a: number, b: number, c: number, d: number) => void;

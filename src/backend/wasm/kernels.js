@@ -396,14 +396,17 @@ export function reduce_f64(op, x, out, rank, nred, meta) {
 /**
  * Runs the instruction stream of `code_len` i32 at `code` over the slot
  * table at `slots` (see the module doc). Returns 0, or an `ERR_*` status
- * with the slots as they were when the run stopped.
+ * with the slots as they were when the run stopped; then, if `info` is not
+ * 0, it receives 4 i32: the word offset of the failing instruction and the
+ * failure's details (see `ERR_INDEX`).
  * @param {number} code
  * @param {number} code_len
  * @param {number} slots
+ * @param {number} info
  * @returns {number}
  */
-export function run_program(code, code_len, slots) {
-    const ret = wasm.run_program(code, code_len, slots);
+export function run_program(code, code_len, slots, info) {
+    const ret = wasm.run_program(code, code_len, slots, info);
     return ret;
 }
 

@@ -1,0 +1,419 @@
+/**
+ * The lowering table: how each primitive becomes kernel launches, written
+ * once for both ways of running it. A lowering emits instructions for the
+ * WebAssembly executor (crates/kernels/src/program.rs) through an
+ * {@link Emitter}; eager evaluation runs the few instructions of one
+ * equation at once (src/core/executor.ts), and `jit` appends the lowering of
+ * every equation of a program to one stream that runs in a single call
+ * (src/jit/wasm_plan.ts).
+ *
+ * Buffers are slots. A lowering gets its operands' slots, shapes and dtypes,
+ * the params and the result's aval (shapes were checked by the shape rule),
+ * and returns the slot of the result: a fresh one, or an operand's own slot
+ * when the result is that buffer unchanged (reshape, stopGradient, identity
+ * permute/broadcast/cast, a reduction over no axes, a one-operand cat).
+ * Temporaries it makes (a cast for a kernel of another dtype) it frees.
+ *
+ * Op codes and opcodes come from src/backend/wasm/program_codes.ts, which
+ * is generated from program.rs: a unary, binary or reduce primitive without
+ * a kernel op code of its name fails to compile here.
+ * @module
+ */
+import type { DType } from "../backend/dtype.ts";
+import {
+  BINARY_OPS,
+  DTYPES,
+  MAX_RANK,
+  OP,
+  REDUCE_OPS,
+  UNARY_OPS,
+} from "../backend/wasm/program_codes.ts";
+import type { Aval } from "./ir.ts";
+import {
+  BINARY_PRIMS,
+  type BinaryPrim,
+  type Prim,
+  type PrimParams,
+  REDUCE_PRIMS,
+  type ReducePrim,
+  UNARY_PRIMS,
+  type UnaryPrim,
+} from "./primitives.ts";
+import { family } from "./rules/family.ts";
+import { shapeEq, sizeOf, stridesOf } from "./shape.ts";
+
+/** An operand as a lowering sees it. */
+export interface Operand {
+  readonly slot: number;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/** Where a lowering writes its instructions. */
+export interface Emitter {
+  /**
+   * A new, empty slot for `length` elements of `dtype`; the instruction
+   * that first writes it allocates the buffer.
+   */
+  fresh(dtype: DType, length: number): number;
+  /** Appends instruction `op` with its fields (layouts: program.rs). */
+  emit(op: number, fields: readonly number[]): void;
+  /** Frees a slot from {@link Emitter.fresh} after its last use. */
+  free(slot: number): void;
+}
+
+/**
+ * Emits the instructions of one primitive application and returns the slot
+ * of its result (see the module doc).
+ */
+export type Lowering<Q> = (
+  em: Emitter,
+  ins: readonly Operand[],
+  params: Q,
+  out: Aval,
+) => number;
+
+type LoweringTable = { [P in Prim]: Lowering<PrimParams[P]> };
+
+// Completeness by type: every primitive of a family has a kernel op code.
+const UNARY_CODE: Readonly<Record<UnaryPrim, number>> = UNARY_OPS;
+const BINARY_CODE: Readonly<Record<BinaryPrim, number>> = BINARY_OPS;
+const REDUCE_CODE: Readonly<Record<ReducePrim, number>> = REDUCE_OPS;
+
+/** Strides of `shape` broadcast (right-aligned) to `out`; 0 on broadcast dims. */
+function broadcastStrides(
+  shape: readonly number[],
+  out: readonly number[],
+): number[] {
+  const s = stridesOf(shape);
+  const off = out.length - shape.length;
+  return out.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
+}
+
+/** Shapes and strides travel inline, at most MAX_RANK of them. */
+function checkRank(what: string, shape: readonly number[]): number {
+  if (shape.length > MAX_RANK) {
+    throw new RangeError(
+      `${what}: rank ${shape.length} exceeds the maximum of ${MAX_RANK}`,
+    );
+  }
+  return shape.length;
+}
+
+const offsetOf = (start: readonly number[], strides: readonly number[]) =>
+  start.reduce((acc, v, i) => acc + v * strides[i], 0);
+
+/** [outer, length, inner] of `shape` around `axis` (rank 0: [1, 1, 1]). */
+function splitAxis(
+  shape: readonly number[],
+  axis: number,
+): [number, number, number] {
+  let outer = 1, inner = 1;
+  for (let d = 0; d < axis; d++) outer *= shape[d];
+  for (let d = axis + 1; d < shape.length; d++) inner *= shape[d];
+  return [outer, shape.length === 0 ? 1 : shape[axis], inner];
+}
+
+/** A fresh slot holding `x` converted to `dtype`. */
+function castTo(em: Emitter, x: Operand, dtype: DType): Operand {
+  const n = sizeOf(x.shape);
+  const o = em.fresh(dtype, n);
+  em.emit(OP.cast, [DTYPES[x.dtype], DTYPES[dtype], o, x.slot, n]);
+  return { slot: o, shape: x.shape, dtype };
+}
+
+/**
+ * The arithmetic kernels are float32/float64 only: with int32 operands the
+ * kernel runs in float64 between casts (the result cast back to int32).
+ */
+function floatKernel<Q>(lower: Lowering<Q>): Lowering<Q> {
+  return (em, ins, params, out) => {
+    let ints = false;
+    for (let i = 0; i < ins.length; i++) ints ||= ins[i].dtype === "int32";
+    if (!ints) return lower(em, ins, params, out);
+    const wide = ins.map((x) =>
+      x.dtype === "int32" ? castTo(em, x, "float64") : x
+    );
+    const r = lower(em, wide, params, { shape: out.shape, dtype: "float64" });
+    const wideOut = { slot: r, shape: out.shape, dtype: "float64" as const };
+    const o = castTo(em, wideOut, out.dtype).slot;
+    const temps = new Set(
+      wide.filter((x, i) => x !== ins[i]).map((x) => x.slot),
+    );
+    if (!ins.some((x) => x.slot === r)) temps.add(r);
+    for (const s of temps) em.free(s);
+    return o;
+  };
+}
+
+/** A fresh copy of `x` read at `offset` with `strides`, in the shape of `out`. */
+function copyStrided(
+  em: Emitter,
+  x: Operand,
+  out: Aval,
+  offset: number,
+  strides: readonly number[],
+): number {
+  const r = checkRank("copy", out.shape);
+  const n = sizeOf(out.shape);
+  const o = em.fresh(out.dtype, n);
+  em.emit(OP.copyStrided, [
+    DTYPES[out.dtype],
+    o,
+    x.slot,
+    offset,
+    n,
+    r,
+    ...out.shape,
+    ...strides,
+  ]);
+  return o;
+}
+
+/** Writes contiguous `x` into slot `dst` at `offset` with `strides`. */
+function copyInto(
+  em: Emitter,
+  dst: number,
+  x: Operand,
+  offset: number,
+  strides: readonly number[],
+): void {
+  const n = sizeOf(x.shape);
+  if (n === 0) return;
+  const r = checkRank("copy", x.shape);
+  em.emit(OP.copyInto, [
+    DTYPES[x.dtype],
+    dst,
+    x.slot,
+    offset,
+    n,
+    r,
+    ...x.shape,
+    ...strides,
+  ]);
+}
+
+function zeros(em: Emitter, out: Aval): number {
+  const n = sizeOf(out.shape);
+  const o = em.fresh(out.dtype, n);
+  em.emit(OP.zeros, [DTYPES[out.dtype], o, n]);
+  return o;
+}
+
+const unary = (prim: UnaryPrim): Lowering<null> =>
+  floatKernel((em, [x], _, out) => {
+    const n = sizeOf(out.shape);
+    const o = em.fresh(out.dtype, n);
+    em.emit(OP.unary, [DTYPES[out.dtype], UNARY_CODE[prim], o, x.slot, n]);
+    return o;
+  });
+
+const binary = (prim: BinaryPrim): Lowering<null> =>
+  floatKernel((em, [a, b], _, out) => {
+    const n = sizeOf(out.shape);
+    const dt = DTYPES[out.dtype], op = BINARY_CODE[prim];
+    const o = em.fresh(out.dtype, n);
+    const an = sizeOf(a.shape), bn = sizeOf(b.shape);
+    if ((an === n || an === 1) && (bn === n || bn === 1)) {
+      // One flat row: same-shape or one-element operands.
+      const sa = an === n ? 1 : 0, sb = bn === n ? 1 : 0;
+      em.emit(OP.binary, [dt, op, o, a.slot, b.slot, n, 1, n, sa, sb]);
+    } else {
+      em.emit(OP.binary, [
+        dt,
+        op,
+        o,
+        a.slot,
+        b.slot,
+        n,
+        checkRank(prim, out.shape),
+        ...out.shape,
+        ...broadcastStrides(a.shape, out.shape),
+        ...broadcastStrides(b.shape, out.shape),
+      ]);
+    }
+    return o;
+  });
+
+const reduce = (prim: ReducePrim): Lowering<PrimParams["sum"]> =>
+  floatKernel((em, [x], { axes }, out) => {
+    if (axes.length === 0) return x.slot;
+    const r = checkRank(prim, x.shape);
+    const n = sizeOf(out.shape);
+    const o = em.fresh(out.dtype, n);
+    const st = stridesOf(x.shape);
+    // The kernel reduces the trailing dims: kept dims first, then reduced
+    // (shapes, then strides, in that order).
+    const f = [
+      DTYPES[out.dtype],
+      REDUCE_CODE[prim],
+      o,
+      x.slot,
+      n,
+      r,
+      axes.length,
+    ];
+    for (const part of [x.shape, st]) {
+      for (let d = 0; d < r; d++) if (!axes.includes(d)) f.push(part[d]);
+      for (const d of axes) f.push(part[d]);
+    }
+    em.emit(OP.reduce, f);
+    return o;
+  });
+
+const argReduce =
+  (isMax: boolean): Lowering<PrimParams["argmax"]> =>
+  (em, [x], { axis }, out) => {
+    const xf = x.dtype === "int32" ? castTo(em, x, "float64") : x;
+    const [outer, len, inner] = splitAxis(x.shape, axis);
+    const o = em.fresh(out.dtype, outer * inner);
+    em.emit(OP.argReduce, [
+      DTYPES[xf.dtype],
+      isMax ? 1 : 0,
+      o,
+      xf.slot,
+      outer,
+      len,
+      inner,
+    ]);
+    if (xf !== x) em.free(xf.slot);
+    return o;
+  };
+
+/** The lowering of every primitive (a missing entry does not compile). */
+export const lowerings: LoweringTable = {
+  ...family(UNARY_PRIMS, unary),
+  ...family(BINARY_PRIMS, binary),
+  ...family(REDUCE_PRIMS, reduce),
+  where: (em, [c, a, b], _, out) => {
+    // The kernel reads the condition in its float type (f32 for int32
+    // branches, whose values it only moves).
+    const kd = out.dtype === "float64" ? "float64" : "float32";
+    const cond = c.dtype === kd ? c : castTo(em, c, kd);
+    const n = sizeOf(out.shape);
+    const o = em.fresh(out.dtype, n);
+    em.emit(OP.where, [
+      DTYPES[out.dtype],
+      o,
+      cond.slot,
+      a.slot,
+      b.slot,
+      n,
+      checkRank("where", out.shape),
+      ...out.shape,
+      ...broadcastStrides(c.shape, out.shape),
+      ...broadcastStrides(a.shape, out.shape),
+      ...broadcastStrides(b.shape, out.shape),
+    ]);
+    if (cond !== c) em.free(cond.slot);
+    return o;
+  },
+  argmax: argReduce(true),
+  argmin: argReduce(false),
+  reshape: (_, [x]) => x.slot,
+  stopGradient: (_, [x]) => x.slot,
+  permute: (em, [x], { perm }, out) => {
+    if (perm.every((p, i) => p === i)) return x.slot;
+    const s = stridesOf(x.shape);
+    return copyStrided(em, x, out, 0, perm.map((p) => s[p]));
+  },
+  broadcastTo: (em, [x], _, out) =>
+    shapeEq(x.shape, out.shape)
+      ? x.slot
+      : copyStrided(em, x, out, 0, broadcastStrides(x.shape, out.shape)),
+  slice: (em, [x], { start, step }, out) => {
+    const s = stridesOf(x.shape);
+    return copyStrided(
+      em,
+      x,
+      out,
+      offsetOf(start, s),
+      s.map((v, i) => v * step[i]),
+    );
+  },
+  pad: (em, [x], { start, step }, out) => {
+    const o = zeros(em, out);
+    const s = stridesOf(out.shape);
+    copyInto(em, o, x, offsetOf(start, s), s.map((v, i) => v * step[i]));
+    return o;
+  },
+  cat: (em, ins, { axis }, out) => {
+    if (ins.length === 1) return ins[0].slot;
+    const o = zeros(em, out);
+    const s = stridesOf(out.shape);
+    let at = 0;
+    for (const x of ins) {
+      copyInto(em, o, x, at * s[axis], s);
+      at += x.shape[axis];
+    }
+    return o;
+  },
+  indexSelect: (em, [x, index], { axis }, out) => {
+    const [outer, dim, inner] = splitAxis(x.shape, axis);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.indexSelect, [
+      DTYPES[out.dtype],
+      o,
+      x.slot,
+      index.slot,
+      outer,
+      dim,
+      inner,
+      index.shape[0],
+    ]);
+    return o;
+  },
+  indexAdd: (em, [src, index], { axis }, out) => {
+    const [outer, dim, inner] = splitAxis(out.shape, axis);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.indexAdd, [
+      DTYPES[out.dtype],
+      o,
+      src.slot,
+      index.slot,
+      outer,
+      dim,
+      inner,
+      index.shape[0],
+    ]);
+    return o;
+  },
+  cast: (em, [x], { dtype }) =>
+    x.dtype === dtype ? x.slot : castTo(em, x, dtype).slot,
+  matmul: floatKernel((em, [a, b], { transA, transB }, out) => {
+    const r = out.shape.length;
+    const m = out.shape[r - 2], n = out.shape[r - 1];
+    const k = transA
+      ? a.shape[a.shape.length - 2]
+      : a.shape[a.shape.length - 1];
+    const batch = sizeOf(out.shape.slice(0, -2));
+    const o = em.fresh(out.dtype, batch * m * n);
+    em.emit(OP.matmul, [
+      DTYPES[out.dtype],
+      o,
+      a.slot,
+      b.slot,
+      batch,
+      m,
+      n,
+      k,
+      transA ? 1 : 0,
+      transB ? 1 : 0,
+      // A batch stride of 0 broadcasts a matrix over the other's batch.
+      a.shape.length > 2 ? m * k : 0,
+      b.shape.length > 2 ? k * n : 0,
+    ]);
+    return o;
+  }),
+};
+
+/** Lowers one application of `prim` (see {@link Lowering}). */
+export function lower<P extends Prim>(
+  em: Emitter,
+  prim: P,
+  ins: readonly Operand[],
+  params: PrimParams[P],
+  out: Aval,
+): number {
+  return (lowerings[prim] as Lowering<PrimParams[P]>)(em, ins, params, out);
+}
