@@ -30,22 +30,21 @@ import { bind } from "../src/core/trace.ts";
 
 /**
  * Runs primitive `p` on storages of the given shapes and checks the result
- * is `shape`. Through `bind` (shape rule, then lowering), except int32
- * arithmetic, which the shape rules reject (the public ops are float-only)
- * but the lowering still runs through float64 kernels: that runs the
- * lowering directly.
+ * is `shape`: through `bind` (shape rule, then lowering), or with `direct`
+ * through the lowering alone. That is the kernels' contract below the
+ * shape rules, which reject some of it: int32 arithmetic (the public ops
+ * are float-only; the lowering runs it through float64 kernels), and
+ * max/min over an empty dimension (the kernels give the identity).
  */
 function run<P extends Prim>(
   p: P,
   args: [Storage, readonly number[]][],
   params: PrimParams[P],
   shape: readonly number[],
-  lowerInt32 = false,
+  direct = false,
 ): Storage {
   const ts = args.map(([s, sh]) => Tensor._fromStorage(s, sh, s.dtype));
-  if (lowerInt32 && args.some(([s]) => s.dtype === "int32")) {
-    return runEager(p, ts, params, { shape, dtype: "int32" });
-  }
+  if (direct) return runEager(p, ts, params, { shape, dtype: ts[0].dtype });
   const t = bind(p, ts, params);
   assert.deepEqual(t.shape, shape);
   return t._storage!;
@@ -60,7 +59,14 @@ const binary = (
   b: Storage,
   bShape: readonly number[],
   outShape: readonly number[],
-) => run(op, [[a, aShape], [b, bShape]], null, outShape, true);
+) =>
+  run(
+    op,
+    [[a, aShape], [b, bShape]],
+    null,
+    outShape,
+    a.dtype === "int32",
+  );
 const where = (
   c: Storage,
   cShape: readonly number[],

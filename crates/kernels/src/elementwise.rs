@@ -4,7 +4,7 @@
 //! outputs are contiguous row-major. `meta` is the i32 scratch area:
 //! binary: `[shape[rank], a_strides[rank], b_strides[rank]]`;
 //! where: `[shape[rank], c_strides[rank], a_strides[rank], b_strides[rank]]`.
-//! Op codes are named for TypeScript by the op tables in `program.rs`.
+//! Op codes are named for TypeScript by [`UNARY_OPS`] and [`BINARY_OPS`].
 
 use crate::mathf;
 use crate::nd::{read_i32s, Layout};
@@ -28,6 +28,25 @@ pub const RELU: u32 = 10;
 pub const SQUARE: u32 = 11;
 pub const RECIPROCAL: u32 = 12;
 pub const SIGN: u32 = 13;
+
+/// The unary op codes by the name of the primitive each implements (the
+/// program executor accepts these; TypeScript's are generated from here).
+pub const UNARY_OPS: &[(&str, u32)] = &[
+    ("neg", NEG),
+    ("abs", ABS),
+    ("exp", EXP),
+    ("log", LOG),
+    ("sqrt", SQRT),
+    ("sin", SIN),
+    ("cos", COS),
+    ("tan", TAN),
+    ("tanh", TANH),
+    ("sigmoid", SIGMOID),
+    ("relu", RELU),
+    ("square", SQUARE),
+    ("reciprocal", RECIPROCAL),
+    ("sign", SIGN),
+];
 
 #[inline(always)]
 unsafe fn map_vec<T: Float>(
@@ -159,6 +178,23 @@ pub const LT: u32 = 9;
 pub const LE: u32 = 10;
 pub const GT: u32 = 11;
 pub const GE: u32 = 12;
+
+/// The binary op codes by the name of the primitive each implements.
+pub const BINARY_OPS: &[(&str, u32)] = &[
+    ("add", ADD),
+    ("sub", SUB),
+    ("mul", MUL),
+    ("div", DIV),
+    ("pow", POW),
+    ("maximum", MAXIMUM),
+    ("minimum", MINIMUM),
+    ("eq", EQ),
+    ("ne", NE),
+    ("lt", LT),
+    ("le", LE),
+    ("gt", GT),
+    ("ge", GE),
+];
 
 #[inline(always)]
 fn b2f<T: Float>(b: bool) -> T {

@@ -33,20 +33,21 @@
 //! for every kernel export.
 //!
 //! The TypeScript constants (src/backend/wasm/program_codes.ts) are generated
-//! from this file by scripts/gen_program_codes.ts: the `OP_*` and `ERR_*`
-//! constants (an error's doc line is its message), [`DTYPES`], and the op
-//! tables [`UNARY_OPS`], [`BINARY_OPS`] and [`REDUCE_OPS`], which name the
-//! primitive each kernel op code implements.
+//! by scripts/gen_program_codes.ts from this file (the `OP_*` and `ERR_*`
+//! constants, an error's doc line being its message, and [`DTYPES`]) and from
+//! the op tables beside the kernels' op codes, which name the primitive each
+//! code implements: [`UNARY_OPS`] and [`BINARY_OPS`] (elementwise.rs),
+//! [`REDUCE_OPS`] (reduce.rs).
 
 use crate::alloc::{alloc, free};
-use crate::elementwise::{self, binary_f32, binary_f64, unary_f32, unary_f64};
+use crate::elementwise::{binary_f32, binary_f64, unary_f32, unary_f64, BINARY_OPS, UNARY_OPS};
 use crate::elementwise::{where_f32, where_f64};
 use crate::gemm::{matmul_f32, matmul_f64};
 use crate::layout::{cast, copy_into_4, copy_into_8, copy_strided_4, copy_strided_8};
 use crate::layout::{fill_f32, fill_f64, fill_i32};
 use crate::layout::{index_add_f32, index_add_f64, index_add_i32, index_select_4, index_select_8};
 use crate::nd::{read_i32s, MAX_RANK};
-use crate::reduce::{self, argreduce_f32, argreduce_f64, reduce_f32, reduce_f64};
+use crate::reduce::{argreduce_f32, argreduce_f64, reduce_f32, reduce_f64, REDUCE_OPS};
 use wasm_bindgen::prelude::*;
 
 /// First word of every stream ("JPRG"), so a stray pointer is rejected.
@@ -109,49 +110,6 @@ const I32: i32 = 2;
 
 /// Dtype codes by TypeScript dtype name (the `cast` export's codes too).
 pub const DTYPES: &[(&str, i32)] = &[("float32", F32), ("float64", F64), ("int32", I32)];
-
-/// `OP_UNARY` op codes by the name of the primitive they implement.
-pub const UNARY_OPS: &[(&str, u32)] = &[
-    ("neg", elementwise::NEG),
-    ("abs", elementwise::ABS),
-    ("exp", elementwise::EXP),
-    ("log", elementwise::LOG),
-    ("sqrt", elementwise::SQRT),
-    ("sin", elementwise::SIN),
-    ("cos", elementwise::COS),
-    ("tan", elementwise::TAN),
-    ("tanh", elementwise::TANH),
-    ("sigmoid", elementwise::SIGMOID),
-    ("relu", elementwise::RELU),
-    ("square", elementwise::SQUARE),
-    ("reciprocal", elementwise::RECIPROCAL),
-    ("sign", elementwise::SIGN),
-];
-
-/// `OP_BINARY` op codes by the name of the primitive they implement.
-pub const BINARY_OPS: &[(&str, u32)] = &[
-    ("add", elementwise::ADD),
-    ("sub", elementwise::SUB),
-    ("mul", elementwise::MUL),
-    ("div", elementwise::DIV),
-    ("pow", elementwise::POW),
-    ("maximum", elementwise::MAXIMUM),
-    ("minimum", elementwise::MINIMUM),
-    ("eq", elementwise::EQ),
-    ("ne", elementwise::NE),
-    ("lt", elementwise::LT),
-    ("le", elementwise::LE),
-    ("gt", elementwise::GT),
-    ("ge", elementwise::GE),
-];
-
-/// `OP_REDUCE` op codes by the name of the primitive they implement.
-pub const REDUCE_OPS: &[(&str, u32)] = &[
-    ("sum", reduce::SUM),
-    ("prod", reduce::PROD),
-    ("max", reduce::MAX),
-    ("min", reduce::MIN),
-];
 
 /// The op code `k` if `table` has it.
 fn op_in(table: &[(&str, u32)], k: i32) -> R<u32> {
@@ -658,12 +616,52 @@ mod tests {
     }
 
     #[test]
-    fn op_tables_name_distinct_codes() {
+    fn op_tables_name_distinct_codes_that_every_kernel_computes() {
         for table in [UNARY_OPS, BINARY_OPS, REDUCE_OPS] {
             for (i, &(name, code)) in table.iter().enumerate() {
                 for &(other, c) in &table[..i] {
                     assert!(name != other && code != c, "{name} vs {other}");
                 }
+            }
+        }
+        // A code in a table whose kernel arm is missing would leave its
+        // output unwritten: fill outputs with a NaN no op produces here.
+        let sentinel = f64::from_bits(0x7ff8_dead_beef_0001);
+        let x = [0.5f64, 0.25, 0.75, 2.0, 3.0];
+        let meta = [5i32, 1, 1]; // binary: one flat row of 5
+        let reduce_meta = [5i32, 1]; // reduce all of [5]
+        for f64_ in [false, true] {
+            let run = |name: &str, f: &dyn Fn(usize, usize)| {
+                let mut o = [sentinel; 5];
+                let xs = x.map(|v| v as f32);
+                let mut o32 = [sentinel as f32; 5];
+                if f64_ {
+                    f(x.as_ptr() as usize, o.as_mut_ptr() as usize);
+                    assert!(o[0].to_bits() != sentinel.to_bits(), "{name} f64");
+                } else {
+                    f(xs.as_ptr() as usize, o32.as_mut_ptr() as usize);
+                    assert!(
+                        o32[0].to_bits() != (sentinel as f32).to_bits(),
+                        "{name} f32"
+                    );
+                }
+            };
+            for &(name, k) in UNARY_OPS {
+                run(name, &|x, o| {
+                    (if f64_ { unary_f64 } else { unary_f32 })(k, x, o, 5);
+                });
+            }
+            for &(name, k) in BINARY_OPS {
+                run(name, &|x, o| {
+                    let g = if f64_ { binary_f64 } else { binary_f32 };
+                    g(k, x, x, o, 1, meta.as_ptr() as usize);
+                });
+            }
+            for &(name, k) in REDUCE_OPS {
+                run(name, &|x, o| {
+                    let g = if f64_ { reduce_f64 } else { reduce_f32 };
+                    g(k, x, o, 1, 1, reduce_meta.as_ptr() as usize);
+                });
             }
         }
     }

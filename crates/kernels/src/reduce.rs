@@ -41,6 +41,10 @@ pub const PROD: u32 = 1;
 pub const MAX: u32 = 2;
 pub const MIN: u32 = 3;
 
+/// The reduce op codes by the name of the primitive each implements (the
+/// program executor accepts these; TypeScript's are generated from here).
+pub const REDUCE_OPS: &[(&str, u32)] = &[("sum", SUM), ("prod", PROD), ("max", MAX), ("min", MIN)];
+
 #[inline(always)]
 fn identity<T: Float>(op: u32) -> T {
     match op {
