@@ -9,7 +9,7 @@
  * @module
  */
 import { BYTES_PER_ELEMENT, type DType } from "../backend/dtype.ts";
-import { adopt, heapI32, type Storage } from "../backend/storage.ts";
+import { adopt, type Storage } from "../backend/storage.ts";
 import { wasm } from "../backend/wasm.ts";
 import {
   ERR,
@@ -170,6 +170,14 @@ export interface Site {
 // Four i32 the executor fills when a run fails: [pc, details...].
 const INFO = wasm.alloc(16) >>> 0;
 
+// An i32 view of linear memory. Growth detaches the old buffer, which
+// empties views over it: cheaper to test than reading `memory.buffer`.
+let view = new Int32Array(wasm.memory.buffer);
+function heap(): Int32Array {
+  if (view.length === 0) view = new Int32Array(wasm.memory.buffer);
+  return view;
+}
+
 function failure(status: number, site: Site, details: number[]): Error {
   const { prim, params } = site;
   if (status === ERR.index) {
@@ -204,8 +212,17 @@ export function runStream(
 ): void {
   executorStats.runs++;
   const status = wasm.run_program(code, codeLen, table, INFO);
-  if (status === 0) return;
-  const h = heapI32();
+  if (status !== 0) fail(status, table, slots, siteAt);
+}
+
+/** After a failed run: frees what it allocated, throws what went wrong. */
+function fail(
+  status: number,
+  table: number,
+  slots: SlotPlan,
+  siteAt: (pc: number) => Site,
+): never {
+  const h = heap();
   const base = table >>> 2;
   for (const s of slots.owned()) {
     const p = h[base + s] >>> 0;
@@ -241,17 +258,6 @@ class Words {
 const eager = new StreamWriter();
 const eagerCode = new Words();
 const eagerTable = new Words();
-let eagerPrim: Prim = "add";
-let eagerParams: unknown = null;
-const eagerSite = (): Site => ({ prim: eagerPrim, params: eagerParams });
-
-// An i32 view of linear memory. Growth detaches the old buffer, which
-// empties views over it: cheaper to test than reading `memory.buffer`.
-let view = new Int32Array(wasm.memory.buffer);
-function heap(): Int32Array {
-  if (view.length === 0) view = new Int32Array(wasm.memory.buffer);
-  return view;
-}
 
 /**
  * Eager evaluation of one primitive on concrete tensors: lowers it, runs
@@ -268,10 +274,12 @@ export function runEager<P extends Prim>(
   const w = eager;
   w.reset();
   const nargs = args.length;
-  const ins: Operand[] = new Array(nargs);
+  const ins = operands(nargs);
   for (let i = 0; i < nargs; i++) {
-    const a = args[i];
-    ins[i] = { slot: w.input(a.dtype, 0), shape: a.shape, dtype: a.dtype };
+    const a = args[i], o = ins[i];
+    o.slot = w.input(a.dtype, 0);
+    o.shape = a.shape;
+    o.dtype = a.dtype;
   }
   const r = lower(w, prim, ins, params, out);
   const aliased = r < nargs;
@@ -287,9 +295,29 @@ export function runEager<P extends Prim>(
   for (let i = 0; i < nargs; i++) h[tb + i] = args[i]._storage!.ptr;
   for (let i = tb + nargs; i < tb + w.nslots; i++) h[i] = 0;
   w.writeTo(h, code >>> 2);
-  eagerPrim = prim;
-  eagerParams = params;
-  runStream(code, w.nwords, table, w, eagerSite);
+  executorStats.runs++;
+  const status = wasm.run_program(code, w.nwords, table, INFO);
+  if (status !== 0) {
+    fail(status, table, w, () => ({ prim, params }));
+  }
   if (aliased) return args[r]._storage!;
   return adopt(heap()[tb + r] >>> 0, w.slotDtype(r), w.slotLength(r));
+}
+
+/** Mutable operands reused by every eager call (lowerings never keep them). */
+interface EagerOperand {
+  slot: number;
+  shape: readonly number[];
+  dtype: DType;
+}
+const operandLists: EagerOperand[][] = [];
+function operands(n: number): EagerOperand[] {
+  let list = operandLists[n];
+  if (list === undefined) {
+    list = operandLists[n] = Array.from(
+      { length: n },
+      () => ({ slot: 0, shape: [], dtype: "float32" }),
+    );
+  }
+  return list;
 }

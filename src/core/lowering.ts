@@ -80,15 +80,35 @@ const UNARY_CODE: Readonly<Record<UnaryPrim, number>> = UNARY_OPS;
 const BINARY_CODE: Readonly<Record<BinaryPrim, number>> = BINARY_OPS;
 const REDUCE_CODE: Readonly<Record<ReducePrim, number>> = REDUCE_OPS;
 
-/** Strides of `shape` broadcast (right-aligned) to `out`; 0 on broadcast dims. */
-function broadcastStrides(
+/** Appends `xs` to the fields `f` (no spread: this runs for every eager op). */
+function push(f: number[], xs: readonly number[]): number[] {
+  for (let i = 0; i < xs.length; i++) f.push(xs[i]);
+  return f;
+}
+
+/**
+ * Appends the strides of contiguous `shape` broadcast (right-aligned) to
+ * `out`: 0 on the dims it is broadcast along.
+ */
+function pushBroadcastStrides(
+  f: number[],
   shape: readonly number[],
   out: readonly number[],
 ): number[] {
-  const s = stridesOf(shape);
-  const off = out.length - shape.length;
-  return out.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
+  const r = out.length, off = r - shape.length, at = f.length;
+  for (let d = 0; d < r; d++) f.push(0);
+  let acc = 1;
+  for (let d = r - 1; d >= off; d--) {
+    const n = shape[d - off];
+    if (n !== 1) f[at + d] = acc;
+    acc *= n;
+  }
+  return f;
 }
+
+/** The strides of contiguous `shape` broadcast to `out` (see pushBroadcastStrides). */
+const broadcastStrides = (shape: readonly number[], out: readonly number[]) =>
+  pushBroadcastStrides([], shape, out);
 
 /** Shapes and strides travel inline, at most MAX_RANK of them. */
 function checkRank(what: string, shape: readonly number[]): number {
@@ -157,16 +177,8 @@ function copyStrided(
   const r = checkRank("copy", out.shape);
   const n = sizeOf(out.shape);
   const o = em.fresh(out.dtype, n);
-  em.emit(OP.copyStrided, [
-    DTYPES[out.dtype],
-    o,
-    x.slot,
-    offset,
-    n,
-    r,
-    ...out.shape,
-    ...strides,
-  ]);
+  const f = [DTYPES[out.dtype], o, x.slot, offset, n, r];
+  em.emit(OP.copyStrided, push(push(f, out.shape), strides));
   return o;
 }
 
@@ -181,16 +193,8 @@ function copyInto(
   const n = sizeOf(x.shape);
   if (n === 0) return;
   const r = checkRank("copy", x.shape);
-  em.emit(OP.copyInto, [
-    DTYPES[x.dtype],
-    dst,
-    x.slot,
-    offset,
-    n,
-    r,
-    ...x.shape,
-    ...strides,
-  ]);
+  const f = [DTYPES[x.dtype], dst, x.slot, offset, n, r];
+  em.emit(OP.copyInto, push(push(f, x.shape), strides));
 }
 
 function zeros(em: Emitter, out: Aval): number {
@@ -219,18 +223,10 @@ const binary = (prim: BinaryPrim): Lowering<null> =>
       const sa = an === n ? 1 : 0, sb = bn === n ? 1 : 0;
       em.emit(OP.binary, [dt, op, o, a.slot, b.slot, n, 1, n, sa, sb]);
     } else {
-      em.emit(OP.binary, [
-        dt,
-        op,
-        o,
-        a.slot,
-        b.slot,
-        n,
-        checkRank(prim, out.shape),
-        ...out.shape,
-        ...broadcastStrides(a.shape, out.shape),
-        ...broadcastStrides(b.shape, out.shape),
-      ]);
+      const f = [dt, op, o, a.slot, b.slot, n, checkRank(prim, out.shape)];
+      push(f, out.shape);
+      pushBroadcastStrides(f, a.shape, out.shape);
+      em.emit(OP.binary, pushBroadcastStrides(f, b.shape, out.shape));
     }
     return o;
   });
@@ -292,19 +288,11 @@ export const lowerings: LoweringTable = {
     const cond = c.dtype === kd ? c : castTo(em, c, kd);
     const n = sizeOf(out.shape);
     const o = em.fresh(out.dtype, n);
-    em.emit(OP.where, [
-      DTYPES[out.dtype],
-      o,
-      cond.slot,
-      a.slot,
-      b.slot,
-      n,
-      checkRank("where", out.shape),
-      ...out.shape,
-      ...broadcastStrides(c.shape, out.shape),
-      ...broadcastStrides(a.shape, out.shape),
-      ...broadcastStrides(b.shape, out.shape),
-    ]);
+    const f = [DTYPES[out.dtype], o, cond.slot, a.slot, b.slot, n];
+    f.push(checkRank("where", out.shape));
+    push(f, out.shape);
+    for (const x of [c, a, b]) pushBroadcastStrides(f, x.shape, out.shape);
+    em.emit(OP.where, f);
     if (cond !== c) em.free(cond.slot);
     return o;
   },
