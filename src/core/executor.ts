@@ -1,11 +1,11 @@
 /**
  * Runs lowered primitives on the WebAssembly executor
- * (crates/kernels/src/program.rs). A {@link StreamWriter} is the
- * {@link Emitter} every lowering writes into; {@link runStream} runs a
- * finished stream in one call and turns a failure into a clear error;
- * {@link runEager} is eager evaluation: one equation lowered, run, and its
- * result adopted as a Storage. jit (src/jit/wasm_plan.ts) writes a whole
- * program into one StreamWriter and runs it the same way.
+ * (crates/kernels/src/program.rs). {@link runEager} is eager evaluation:
+ * one equation lowered (src/core/lowering.ts) straight into a stream in
+ * linear memory, run in one call, its result adopted as a Storage.
+ * {@link runStream} runs any finished stream and turns a failure into a
+ * clear error, freeing what the run allocated; jit (src/jit/wasm_plan.ts)
+ * lowers a whole program into one stream and runs it with it.
  * @module
  */
 import { BYTES_PER_ELEMENT, type DType } from "../backend/dtype.ts";
@@ -18,142 +18,12 @@ import {
   STATUS_MESSAGE,
 } from "../backend/wasm/program_codes.ts";
 import type { Aval } from "./ir.ts";
-import { type Emitter, lower, type Operand } from "./lowering.ts";
+import { type Emitter, lower } from "./lowering.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Counts executor runs (tests check that a jitted call is one run). */
 export const executorStats = { runs: 0 };
-
-/**
- * An instruction stream being written, with its slot table's plan: the
- * dtype and length of every slot, which slots the stream allocates, and
- * which of those are not freed yet. Reused by eager evaluation for every
- * operation, so it resets by counters rather than by new arrays.
- */
-export class StreamWriter implements Emitter {
-  #words: number[] = [MAGIC, 0];
-  #nwords = 2;
-  #dtype: DType[] = [];
-  #length: number[] = [];
-  #nslots = 0;
-  /** Per slot: 1 if the stream allocates it and has not freed it yet. */
-  #live: number[] = [];
-  #nlive = 0;
-  #owned: number[] = [];
-  #nowned = 0;
-  #starts: number[] = [];
-  #tags: number[] = [];
-  #ninstr = 0;
-  /** Tag recorded with the instructions emitted next (jit: the equation's index). */
-  tag = 0;
-
-  /** A slot the caller fills with an existing buffer (an input or a constant). */
-  input(dtype: DType, length: number): number {
-    const s = this.#nslots++;
-    this.#dtype[s] = dtype;
-    this.#length[s] = length;
-    this.#live[s] = 0;
-    return s;
-  }
-
-  fresh(dtype: DType, length: number): number {
-    const s = this.input(dtype, length);
-    this.#live[s] = 1;
-    this.#nlive++;
-    this.#owned[this.#nowned++] = s;
-    return s;
-  }
-
-  emit(op: number, fields: readonly number[]): void {
-    const w = this.#words;
-    let n = this.#nwords;
-    this.#starts[this.#ninstr] = n;
-    this.#tags[this.#ninstr++] = this.tag;
-    w[n++] = op;
-    w[n++] = fields.length + 2;
-    for (let i = 0; i < fields.length; i++) w[n++] = fields[i];
-    this.#nwords = n;
-  }
-
-  free(slot: number): void {
-    this.emit(OP.free, [slot, this.bytes(slot)]);
-    this.#live[slot] = 0;
-    this.#nlive--;
-  }
-
-  /** Byte size of the buffer in `slot`. */
-  bytes(slot: number): number {
-    return this.#length[slot] * BYTES_PER_ELEMENT[this.#dtype[slot]];
-  }
-
-  get nslots(): number {
-    return this.#nslots;
-  }
-  get nwords(): number {
-    return this.#nwords;
-  }
-  get ninstructions(): number {
-    return this.#ninstr;
-  }
-  /** Number of slots allocated by the stream and not freed yet. */
-  get nlive(): number {
-    return this.#nlive;
-  }
-  isLive(slot: number): boolean {
-    return this.#live[slot] === 1;
-  }
-  /** The live slots, in order. */
-  liveSlots(): number[] {
-    const out: number[] = [];
-    for (let s = 0; s < this.#nslots; s++) if (this.#live[s] === 1) out.push(s);
-    return out;
-  }
-  /** The slots the stream allocates. */
-  owned(): number[] {
-    return this.#owned.slice(0, this.#nowned);
-  }
-  slotDtype(slot: number): DType {
-    return this.#dtype[slot];
-  }
-  slotLength(slot: number): number {
-    return this.#length[slot];
-  }
-
-  /** Copies the stream, header filled in, to `h` at index `at`. */
-  writeTo(h: Int32Array, at: number): void {
-    const w = this.#words;
-    w[1] = this.#nslots;
-    for (let i = 0; i < this.#nwords; i++) h[at + i] = w[i];
-  }
-
-  /** The stream's words, header filled in. */
-  finish(): number[] {
-    this.#words[1] = this.#nslots;
-    return this.#words.slice(0, this.#nwords);
-  }
-
-  /** Empties the writer for the next stream. */
-  reset(): void {
-    this.#nwords = 2;
-    this.#nslots = 0;
-    this.#nlive = 0;
-    this.#nowned = 0;
-    this.#ninstr = 0;
-    this.tag = 0;
-  }
-
-  /** The tag of the instruction starting at word offset `pc`. */
-  tagAt(pc: number): number {
-    let lo = 0, hi = this.#ninstr - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.#starts[mid] <= pc) lo = mid;
-      else hi = mid - 1;
-    }
-    return this.#tags[lo] ?? 0;
-  }
-}
 
 /** Which slots a stream allocates, and their sizes. */
 export interface SlotPlan {
@@ -255,8 +125,78 @@ class Words {
   }
 }
 
-const eager = new StreamWriter();
-const eagerCode = new Words();
+/**
+ * The emitter of eager evaluation: one equation's instructions, written
+ * straight into a stream buffer in linear memory. Slots below the operand
+ * count are the operands; every later one is fresh (owned).
+ */
+class EagerWriter implements Emitter, SlotPlan {
+  nargs = 0;
+  nslots = 0;
+  nwords = 2;
+  ninstr = 0;
+  nlive = 0;
+  readonly live: number[] = [];
+  readonly dtype: DType[] = [];
+  readonly length: number[] = [];
+  readonly code = new Words();
+  h: Int32Array = heap();
+  at = 0;
+
+  start(nargs: number): void {
+    this.nargs = this.nslots = nargs;
+    this.nwords = 2;
+    this.ninstr = this.nlive = 0;
+    this.h = heap();
+    this.at = this.code.reserve(64) >>> 2;
+  }
+
+  fresh(dtype: DType, length: number): number {
+    const s = this.nslots++;
+    this.dtype[s] = dtype;
+    this.length[s] = length;
+    this.live[s] = 1;
+    this.nlive++;
+    return s;
+  }
+
+  emit(op: number, fields: readonly number[]): void {
+    let n = this.nwords;
+    const len = fields.length + 2;
+    if (n + len > this.code.capacity) {
+      // Grow the buffer, keeping what is written (nothing allocates in
+      // wasm while a lowering runs, so the view stays valid otherwise).
+      const old = this.h.slice(this.at, this.at + n);
+      this.at = this.code.reserve(n + len) >>> 2;
+      this.h = heap();
+      this.h.set(old, this.at);
+    }
+    const h = this.h, at = this.at;
+    h[at + n++] = op;
+    h[at + n++] = len;
+    for (let i = 0; i < fields.length; i++) h[at + n++] = fields[i];
+    this.nwords = n;
+    this.ninstr++;
+  }
+
+  free(slot: number): void {
+    this.emit(OP.free, [slot, this.bytes(slot)]);
+    this.live[slot] = 0;
+    this.nlive--;
+  }
+
+  bytes(slot: number): number {
+    return this.length[slot] * BYTES_PER_ELEMENT[this.dtype[slot]];
+  }
+
+  owned(): number[] {
+    const out: number[] = [];
+    for (let s = this.nargs; s < this.nslots; s++) out.push(s);
+    return out;
+  }
+}
+
+const eager = new EagerWriter();
 const eagerTable = new Words();
 
 /**
@@ -272,36 +212,34 @@ export function runEager<P extends Prim>(
   out: Aval,
 ): Storage {
   const w = eager;
-  w.reset();
   const nargs = args.length;
+  w.start(nargs);
   const ins = operands(nargs);
   for (let i = 0; i < nargs; i++) {
     const a = args[i], o = ins[i];
-    o.slot = w.input(a.dtype, 0);
+    o.slot = i;
     o.shape = a.shape;
     o.dtype = a.dtype;
   }
   const r = lower(w, prim, ins, params, out);
   const aliased = r < nargs;
-  if (w.nlive !== (aliased ? 0 : 1) || (!aliased && !w.isLive(r))) {
+  if (w.nlive !== (aliased ? 0 : 1) || (!aliased && w.live[r] !== 1)) {
     throw new Error(`internal: the lowering of ${prim} leaves temporaries`);
   }
-  if (aliased && w.ninstructions === 0) return args[r]._storage!;
-  const code = eagerCode.reserve(w.nwords);
+  if (aliased && w.ninstr === 0) return args[r]._storage!;
   const table = eagerTable.reserve(w.nslots);
   // Read every operand's pointer first: a disposed one throws here.
   const h = heap();
   const tb = table >>> 2;
   for (let i = 0; i < nargs; i++) h[tb + i] = args[i]._storage!.ptr;
   for (let i = tb + nargs; i < tb + w.nslots; i++) h[i] = 0;
-  w.writeTo(h, code >>> 2);
+  h[w.at] = MAGIC;
+  h[w.at + 1] = w.nslots;
   executorStats.runs++;
-  const status = wasm.run_program(code, w.nwords, table, INFO);
-  if (status !== 0) {
-    fail(status, table, w, () => ({ prim, params }));
-  }
+  const status = wasm.run_program(w.at << 2, w.nwords, table, INFO);
+  if (status !== 0) fail(status, table, w, () => ({ prim, params }));
   if (aliased) return args[r]._storage!;
-  return adopt(heap()[tb + r] >>> 0, w.slotDtype(r), w.slotLength(r));
+  return adopt(heap()[tb + r] >>> 0, w.dtype[r], w.length[r]);
 }
 
 /** Mutable operands reused by every eager call (lowerings never keep them). */

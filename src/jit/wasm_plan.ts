@@ -29,13 +29,9 @@ import { sizeOf } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Executable } from "./execute.ts";
 import { type Atom, type Aval, type Eqn, isVar } from "../core/ir.ts";
-import {
-  runStream,
-  type Site,
-  type SlotPlan,
-  StreamWriter,
-} from "../core/executor.ts";
-import { lower, type Operand } from "../core/lowering.ts";
+import { runStream, type Site, type SlotPlan } from "../core/executor.ts";
+import { type Emitter, lower, type Operand } from "../core/lowering.ts";
+import { MAGIC, OP } from "../backend/wasm/program_codes.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
 
 /** What an output of the program is, once the run is over. */
@@ -65,12 +61,70 @@ export interface WasmPlan {
   readonly siteAt: (pc: number) => Site;
 }
 
+/**
+ * The emitter of a whole program: the stream as it is written, the dtype
+ * and length of every slot, the slots it allocates (owned) and those of
+ * them not freed yet (live), and for each instruction the equation it
+ * lowers (for error messages).
+ */
+class ProgramWriter implements Emitter {
+  readonly words: number[] = [MAGIC, 0];
+  readonly slotDtype: DType[] = [];
+  readonly slotLength: number[] = [];
+  readonly owned: number[] = [];
+  readonly live: Set<number> = new Set();
+  readonly starts: number[] = [];
+  readonly eqnOf: number[] = [];
+  /** Index of the equation being lowered. */
+  eqn = 0;
+
+  /** A slot the caller fills (an input or a constant). */
+  input(dtype: DType, length: number): number {
+    this.slotDtype.push(dtype);
+    this.slotLength.push(length);
+    return this.slotDtype.length - 1;
+  }
+
+  fresh(dtype: DType, length: number): number {
+    const s = this.input(dtype, length);
+    this.owned.push(s);
+    this.live.add(s);
+    return s;
+  }
+
+  emit(op: number, fields: readonly number[]): void {
+    this.starts.push(this.words.length);
+    this.eqnOf.push(this.eqn);
+    this.words.push(op, fields.length + 2, ...fields);
+  }
+
+  free(slot: number): void {
+    this.emit(OP.free, [slot, this.bytes(slot)]);
+    this.live.delete(slot);
+  }
+
+  bytes(slot: number): number {
+    return this.slotLength[slot] * BYTES_PER_ELEMENT[this.slotDtype[slot]];
+  }
+
+  /** The equation of the instruction starting at word offset `pc`. */
+  eqnAt(pc: number): number {
+    let lo = 0, hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= pc) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.eqnOf[lo] ?? 0;
+  }
+}
+
 /** Builds the stream and the slot plan. */
 function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   words: readonly number[];
 } {
   const { program: tape, frees } = executable;
-  const w = new StreamWriter();
+  const w = new ProgramWriter();
   const varSlot = new Map<number, number>();
   const varAval = new Map<number, Aval>();
   const inputSlots = tape.inputs.map((v, i) => {
@@ -103,7 +157,7 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   // Live variables per slot (aliases share one).
   const users = new Map<number, number>();
   tape.eqns.forEach((e: Eqn, i) => {
-    w.tag = i;
+    w.eqn = i;
     const ins = e.inputs.map(operand);
     const out = lower(w, e.prim, ins, e.params as PrimParams[Prim], e.aval);
     varSlot.set(e.out, out);
@@ -113,11 +167,11 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
       const s = varSlot.get(v)!;
       const n = users.get(s)! - 1;
       users.set(s, n);
-      if (n === 0 && w.isLive(s)) w.free(s);
+      if (n === 0 && w.live.has(s)) w.free(s);
     }
   });
 
-  const owned = new Set(w.owned());
+  const owned = new Set(w.owned);
   const outputs: OutputPlan[] = tape.outputs.map((o, i) => {
     if (o === null) {
       const a = tape.outputAvals[i];
@@ -137,30 +191,22 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   });
   // Whatever the plan did not free and no output holds (none after DCE).
   const held = new Set(outputs.map((o) => ("slot" in o ? o.slot : -1)));
-  for (const s of w.liveSlots()) if (!held.has(s)) w.free(s);
-  const words = w.finish();
+  for (const s of [...w.live]) if (!held.has(s)) w.free(s);
+  w.words[1] = w.slotDtype.length;
+  const { words, slotDtype, slotLength } = w;
   const eqns = tape.eqns;
-  const slotDtype = Array.from({ length: w.nslots }, (_, s) => w.slotDtype(s));
-  const slotLength = Array.from(
-    { length: w.nslots },
-    (_, s) => w.slotLength(s),
-  );
-  const ownedList = [...owned];
   return {
     words,
     codeLen: words.length,
-    nslots: w.nslots,
+    nslots: slotDtype.length,
     inputSlots,
     consts,
     slotDtype,
     slotLength,
-    slots: {
-      owned: () => ownedList,
-      bytes: (s) => slotLength[s] * BYTES_PER_ELEMENT[slotDtype[s]],
-    },
+    slots: { owned: () => w.owned, bytes: (s) => w.bytes(s) },
     outputs,
     outputAvals: tape.outputAvals,
-    siteAt: (pc) => eqns[w.tagAt(pc)],
+    siteAt: (pc) => eqns[w.eqnAt(pc)],
   };
 }
 
