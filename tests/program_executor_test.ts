@@ -221,3 +221,35 @@ Deno.test("a malformed stream is a clear Error, not a trap", () => {
   assert.equal(memoryStats().liveBytes, live);
   code.dispose();
 });
+
+Deno.test("eager operations run on the executor too: one run each, long streams, clear errors, nothing leaked", () => {
+  const before = executorStats.runs;
+  const x = tensor([1, 2, 3], { dtype: "float64" });
+  const y = x.sin();
+  assert.equal(executorStats.runs, before + 1);
+  close(y, tensor([1, 2, 3].map(Math.sin), { dtype: "float64" }), 0);
+  // A reshape is the operand's own buffer: no run.
+  x.reshape([3, 1]);
+  assert.equal(executorStats.runs, before + 1);
+  // 300 operands: a stream and a slot table longer than their first buffers.
+  const parts = Array.from({ length: 300 }, (_, i) => tensor([i, -i]));
+  const c = cat(parts, 0);
+  assert.deepEqual(
+    Array.from(c.data()),
+    parts.flatMap((_, i) => [i, -i]),
+  );
+  const live = memoryStats().liveBytes;
+  assert.throws(
+    () => indexSelect(x, 0, tensor([0, 5], { dtype: "int32" })),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "indexSelect: index 5 (at position 1) is out of range for dimension 0 with size 3",
+  );
+  assert.equal(memoryStats().liveBytes, live + 8); // the index tensor only
+  const deep = tensor([1]).reshape(Array(33).fill(1));
+  assert.throws(
+    () => deep.expand(Array(33).fill(2)),
+    /broadcastTo: rank 33 exceeds the maximum of 32/,
+  );
+});

@@ -140,15 +140,15 @@ class EagerWriter implements Emitter, SlotPlan {
   readonly dtype: DType[] = [];
   readonly length: number[] = [];
   readonly code = new Words();
+  /** Where the stream starts, as an index into `h`. */
+  at = this.code.reserve(256) >>> 2;
   h: Int32Array = heap();
-  at = 0;
 
   start(nargs: number): void {
     this.nargs = this.nslots = nargs;
     this.nwords = 2;
     this.ninstr = this.nlive = 0;
     this.h = heap();
-    this.at = this.code.reserve(64) >>> 2;
   }
 
   fresh(dtype: DType, length: number): number {

@@ -168,13 +168,14 @@ function floatKernel<Q>(lower: Lowering<Q>): Lowering<Q> {
 
 /** A fresh copy of `x` read at `offset` with `strides`, in the shape of `out`. */
 function copyStrided(
+  what: Prim,
   em: Emitter,
   x: Operand,
   out: Aval,
   offset: number,
   strides: readonly number[],
 ): number {
-  const r = checkRank("copy", out.shape);
+  const r = checkRank(what, out.shape);
   const n = sizeOf(out.shape);
   const o = em.fresh(out.dtype, n);
   const f = [DTYPES[out.dtype], o, x.slot, offset, n, r];
@@ -184,6 +185,7 @@ function copyStrided(
 
 /** Writes contiguous `x` into slot `dst` at `offset` with `strides`. */
 function copyInto(
+  what: Prim,
   em: Emitter,
   dst: number,
   x: Operand,
@@ -192,7 +194,7 @@ function copyInto(
 ): void {
   const n = sizeOf(x.shape);
   if (n === 0) return;
-  const r = checkRank("copy", x.shape);
+  const r = checkRank(what, x.shape);
   const f = [DTYPES[x.dtype], dst, x.slot, offset, n, r];
   em.emit(OP.copyInto, push(push(f, x.shape), strides));
 }
@@ -303,15 +305,21 @@ export const lowerings: LoweringTable = {
   permute: (em, [x], { perm }, out) => {
     if (perm.every((p, i) => p === i)) return x.slot;
     const s = stridesOf(x.shape);
-    return copyStrided(em, x, out, 0, perm.map((p) => s[p]));
+    return copyStrided("permute", em, x, out, 0, perm.map((p) => s[p]));
   },
   broadcastTo: (em, [x], _, out) =>
-    shapeEq(x.shape, out.shape)
-      ? x.slot
-      : copyStrided(em, x, out, 0, broadcastStrides(x.shape, out.shape)),
+    shapeEq(x.shape, out.shape) ? x.slot : copyStrided(
+      "broadcastTo",
+      em,
+      x,
+      out,
+      0,
+      broadcastStrides(x.shape, out.shape),
+    ),
   slice: (em, [x], { start, step }, out) => {
     const s = stridesOf(x.shape);
     return copyStrided(
+      "slice",
       em,
       x,
       out,
@@ -322,7 +330,7 @@ export const lowerings: LoweringTable = {
   pad: (em, [x], { start, step }, out) => {
     const o = zeros(em, out);
     const s = stridesOf(out.shape);
-    copyInto(em, o, x, offsetOf(start, s), s.map((v, i) => v * step[i]));
+    copyInto("pad", em, o, x, offsetOf(start, s), s.map((v, i) => v * step[i]));
     return o;
   },
   cat: (em, ins, { axis }, out) => {
@@ -331,7 +339,7 @@ export const lowerings: LoweringTable = {
     const s = stridesOf(out.shape);
     let at = 0;
     for (const x of ins) {
-      copyInto(em, o, x, at * s[axis], s);
+      copyInto("cat", em, o, x, at * s[axis], s);
       at += x.shape[axis];
     }
     return o;
