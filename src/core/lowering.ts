@@ -199,6 +199,30 @@ function copyInto(
   em.emit(OP.copyInto, push(push(f, x.shape), strides));
 }
 
+/** A gather or scatter-add along the middle of `[outer, dim, inner]`. */
+function indexed(
+  em: Emitter,
+  op: number,
+  x: Operand,
+  index: Operand,
+  [outer, dim, inner]: [number, number, number],
+  out: Aval,
+): number {
+  const o = em.fresh(out.dtype, sizeOf(out.shape));
+  const nidx = index.shape[0];
+  em.emit(op, [
+    DTYPES[out.dtype],
+    o,
+    x.slot,
+    index.slot,
+    outer,
+    dim,
+    inner,
+    nidx,
+  ]);
+  return o;
+}
+
 function zeros(em: Emitter, out: Aval): number {
   const n = sizeOf(out.shape);
   const o = em.fresh(out.dtype, n);
@@ -344,36 +368,11 @@ export const lowerings: LoweringTable = {
     }
     return o;
   },
-  indexSelect: (em, [x, index], { axis }, out) => {
-    const [outer, dim, inner] = splitAxis(x.shape, axis);
-    const o = em.fresh(out.dtype, sizeOf(out.shape));
-    em.emit(OP.indexSelect, [
-      DTYPES[out.dtype],
-      o,
-      x.slot,
-      index.slot,
-      outer,
-      dim,
-      inner,
-      index.shape[0],
-    ]);
-    return o;
-  },
-  indexAdd: (em, [src, index], { axis }, out) => {
-    const [outer, dim, inner] = splitAxis(out.shape, axis);
-    const o = em.fresh(out.dtype, sizeOf(out.shape));
-    em.emit(OP.indexAdd, [
-      DTYPES[out.dtype],
-      o,
-      src.slot,
-      index.slot,
-      outer,
-      dim,
-      inner,
-      index.shape[0],
-    ]);
-    return o;
-  },
+  // The indexed dim is x's for a gather, the result's for a scatter-add.
+  indexSelect: (em, [x, index], { axis }, out) =>
+    indexed(em, OP.indexSelect, x, index, splitAxis(x.shape, axis), out),
+  indexAdd: (em, [src, index], { axis }, out) =>
+    indexed(em, OP.indexAdd, src, index, splitAxis(out.shape, axis), out),
   cast: (em, [x], { dtype }) =>
     x.dtype === dtype ? x.slot : castTo(em, x, dtype).slot,
   matmul: floatKernel((em, [a, b], { transA, transB }, out) => {
