@@ -327,9 +327,12 @@ export const lowerings: LoweringTable = {
   reshape: (_, [x]) => x.slot,
   stopGradient: (_, [x]) => x.slot,
   permute: (em, [x], { perm }, out) => {
-    if (perm.every((p, i) => p === i)) return x.slot;
-    const s = stridesOf(x.shape);
-    return copyStrided("permute", em, x, out, 0, perm.map((p) => s[p]));
+    let identity = true;
+    for (let i = 0; i < perm.length; i++) identity &&= perm[i] === i;
+    if (identity) return x.slot;
+    const s = stridesOf(x.shape), strides: number[] = [];
+    for (let i = 0; i < perm.length; i++) strides.push(s[perm[i]]);
+    return copyStrided("permute", em, x, out, 0, strides);
   },
   broadcastTo: (em, [x], _, out) =>
     shapeEq(x.shape, out.shape) ? x.slot : copyStrided(
@@ -341,15 +344,13 @@ export const lowerings: LoweringTable = {
       broadcastStrides(x.shape, out.shape),
     ),
   slice: (em, [x], { start, step }, out) => {
-    const s = stridesOf(x.shape);
-    return copyStrided(
-      "slice",
-      em,
-      x,
-      out,
-      offsetOf(start, s),
-      s.map((v, i) => v * step[i]),
-    );
+    const s = stridesOf(x.shape), strides: number[] = [];
+    let offset = 0;
+    for (let i = 0; i < s.length; i++) {
+      offset += start[i] * s[i];
+      strides.push(s[i] * step[i]);
+    }
+    return copyStrided("slice", em, x, out, offset, strides);
   },
   pad: (em, [x], { start, step }, out) => {
     const o = zeros(em, out);
