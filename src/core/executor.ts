@@ -228,10 +228,15 @@ export function runEager<P extends Prim>(
   }
   if (aliased && w.ninstr === 0) return args[r]._storage!;
   const table = eagerTable.reserve(w.nslots);
-  // Read every operand's pointer first: a disposed one throws here.
   const h = heap();
   const tb = table >>> 2;
-  for (let i = 0; i < nargs; i++) h[tb + i] = args[i]._storage!.ptr;
+  for (let i = 0; i < nargs; i++) {
+    const s = args[i]._storage!;
+    if (s.disposed) {
+      throw new Error(`${prim}: ${s._deadMessage ?? "tensor was disposed"}`);
+    }
+    h[tb + i] = s.ptr;
+  }
   for (let i = tb + nargs; i < tb + w.nslots; i++) h[i] = 0;
   h[w.at] = MAGIC;
   h[w.at + 1] = w.nslots;
