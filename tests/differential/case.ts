@@ -88,7 +88,12 @@ export type Node =
   /** A tensor literal created inside the function on every call. */
   | { op: "const"; shape: number[]; data: number[] }
   /** A tensor created once outside the function (closed over). */
-  | { op: "captured"; k: number };
+  | { op: "captured"; k: number }
+  /**
+   * A tensor the function creates on its first call and keeps outside for
+   * later calls (`store[k] ??= tensor(...)`, as lazily built module state).
+   */
+  | { op: "lazy"; k: number; shape: number[]; data: number[] };
 
 export interface Program {
   nInputs: number;
@@ -121,6 +126,8 @@ export type Layer =
     inDims: (number | null)[] | number;
     outDims: number | number[];
     chunkSize: number | null;
+    /** The batch size (for typing the stack; the arguments carry it). */
+    batch: number;
   }
   | { t: "jit" }
   /** Adapter: a scalar from the output leaves; with aux, [scalar, output]. */
@@ -135,6 +142,8 @@ export interface Case {
   program: Program;
   /** Shapes of the program's inputs. */
   inputShapes: number[][];
+  /** The interval each input's values are drawn from. */
+  inputRanges: [number, number][];
   captured: { shape: number[]; data: number[] }[];
   layers: Layer[];
   /** Shapes of the outermost function's arguments. */

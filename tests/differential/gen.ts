@@ -198,7 +198,7 @@ class ProgramBuilder {
     return this.rng.pick(cands);
   }
 
-  /** A fresh tensor of `shape`: a literal inside the function or one closed over. */
+  /** A fresh tensor of `shape`: a literal inside the function, one closed over, or one kept from the first call. */
   fresh(shape: number[]): Ref {
     const [lo, hi] = this.rng.pick<[number, number]>([[-1, 1], [0.5, 1.5]]);
     const data = Array.from(
@@ -206,8 +206,13 @@ class ProgramBuilder {
       () => this.rng.value(lo, hi),
     );
     const info = { shape, lo, hi, generic: true, live: false };
-    if (this.rng.chance(0.5)) {
+    const where = this.rng.weighted({ inside: 4, outside: 4, lazy: 2 });
+    if (where === "inside") {
       return this.push({ op: "const", shape, data }, info);
+    }
+    if (where === "lazy") {
+      const k = this.nodes.filter((n) => n.op === "lazy").length;
+      return this.push({ op: "lazy", k, shape, data }, info);
     }
     this.captured.push({ shape, data });
     return this.push({ op: "captured", k: this.captured.length - 1 }, info);
@@ -780,19 +785,23 @@ export function genProgram(rng: Rng): {
   };
 }
 
-interface Arg {
+/** An argument of the function built so far, with the interval its values are drawn from. */
+export interface Arg {
   shape: number[];
   lo: number;
   hi: number;
 }
 
-interface StackState {
+/** The signature of the function built so far. */
+export interface StackState {
   args: Arg[];
   out: AType;
 }
 
 const MAX_OUT = 1500;
 const MAX_ARG = 64;
+/** Tangents and cotangents: any values, they never enter a nonlinear op. */
+const free = (shape: number[]): Arg => ({ shape, lo: -1, hi: 1 });
 
 function mapType(t: AType, f: (s: number[], j: number) => AType): AType {
   let j = 0;
@@ -801,126 +810,233 @@ function mapType(t: AType, f: (s: number[], j: number) => AType): AType {
   return go(t);
 }
 
-function pickArgnums(rng: Rng, n: number): Argnums {
-  if (n === 1 || rng.chance(0.65)) return rng.int(0, n - 1);
-  const all = rng.shuffle(Array.from({ length: n }, (_, i) => i));
-  const k = rng.int(1, Math.min(2, n));
-  const picked = all.slice(0, k);
-  return rng.chance(0.6) ? picked.sort((a, b) => a - b) : picked;
-}
+const validArgnums = (a: Argnums, n: number) =>
+  (typeof a === "number" ? [a] : a).every((i) =>
+    Number.isInteger(i) && i >= 0 && i < n
+  ) &&
+  (typeof a === "number" || (a.length > 0 && new Set(a).size === a.length));
 
-const argnumList = (a: Argnums) => (typeof a === "number" ? [a] : a);
+const inRange = (d: number, rank: number) => d >= -(rank + 1) && d <= rank;
 
-/** Applies one layer to the abstract state, or null when it does not fit. */
-function applyLayer(
-  rng: Rng,
-  kind: Layer["t"],
-  st: StackState,
-): [Layer[], StackState] | null {
-  const leaves = atLeaves(st.out);
-  const pre: Layer[] = [];
-  let { args, out } = st;
-  switch (kind) {
+/**
+ * The signature after layer `L`, or null when `L` does not apply (argnums or
+ * dims out of range, grad of a non-scalar). Deterministic: the shrinker
+ * re-types stacks with it.
+ */
+export function typeLayer(L: Layer, st: StackState): StackState | null {
+  const { args, out } = st;
+  const leaves = atLeaves(out);
+  switch (L.t) {
+    case "scalarize":
+      return { args, out: L.aux ? [{ shape: [] }, out] : { shape: [] } };
     case "grad": {
-      const scalarOut = !Array.isArray(out) && out.shape.length === 0;
-      const hasAux = rng.chance(0.15);
-      if (!scalarOut || hasAux) {
-        const kind: ScalarizeKind = rng.pick(["sum", "sin", "square"] as const);
-        pre.push({ t: "scalarize", kind, aux: hasAux });
+      if (!validArgnums(L.argnums, args.length)) return null;
+      // With hasAux the function returns [scalar, aux].
+      const main = L.hasAux ? (Array.isArray(out) ? out[0] : null) : out;
+      if (main === null || main === undefined || Array.isArray(main)) {
+        return null;
       }
-      const argnums = pickArgnums(rng, args.length);
-      const value = rng.chance(0.2);
-      const g: AType = typeof argnums === "number"
-        ? { shape: args[argnums].shape }
-        : argnums.map((i) => ({ shape: args[i].shape }));
-      const v: AType = hasAux ? [{ shape: [] }, out] : { shape: [] };
-      out = value ? [v, g] : hasAux ? [g, out] : g;
-      return [[...pre, { t: "grad", argnums, value, hasAux }], { args, out }];
+      if (main.shape.length !== 0) return null;
+      if (L.hasAux && (!Array.isArray(out) || out.length !== 2)) return null;
+      const aux = L.hasAux ? (out as AType[])[1] : null;
+      const g: AType = typeof L.argnums === "number"
+        ? { shape: args[L.argnums].shape }
+        : L.argnums.map((i) => ({ shape: args[i].shape }));
+      const v: AType = aux === null ? { shape: [] } : [{ shape: [] }, aux];
+      return {
+        args,
+        out: L.value ? [v, g] : aux === null ? g : [g, aux],
+      };
     }
     case "jacrev":
     case "jacfwd":
     case "hessian": {
-      const argnums = pickArgnums(rng, args.length);
+      const an = L.argnums;
+      if (!validArgnums(an, args.length)) return null;
       const A = (s: number[], i: number) => [...s, ...args[i].shape];
       const per = (s: number[], f: (s: number[], i: number) => AType): AType =>
-        typeof argnums === "number"
-          ? f(s, argnums)
-          : argnums.map((i) => f(s, i));
-      out = mapType(
-        out,
-        (s) =>
-          kind === "hessian"
-            ? per(s, (s1, i) => per(A(s1, i), (s2, j) => ({ shape: A(s2, j) })))
-            : per(s, (s1, i) => ({ shape: A(s1, i) })),
-      );
-      const chunkSize = rng.chance(0.3) ? rng.int(1, 3) : null;
-      return [[{ t: kind, argnums, chunkSize }], { args, out }];
-    }
-    case "jvp": {
-      args = [...args, ...args.map((a) => ({ shape: a.shape, lo: -1, hi: 1 }))];
-      return [[{ t: "jvp" }], { args, out: [out, out] }];
-    }
-    case "linearize": {
-      const withValue = rng.chance(0.4);
-      args = [...args, ...args.map((a) => ({ shape: a.shape, lo: -1, hi: 1 }))];
-      return [[{ t: "linearize", withValue }], {
+        typeof an === "number" ? f(s, an) : an.map((i) => f(s, i));
+      return {
         args,
-        out: withValue ? [out, out] : out,
-      }];
+        out: mapType(
+          out,
+          (s) =>
+            L.t === "hessian"
+              ? per(
+                s,
+                (s1, i) => per(A(s1, i), (s2, j) => ({ shape: A(s2, j) })),
+              )
+              : per(s, (s1, i) => ({ shape: A(s1, i) })),
+        ),
+      };
     }
+    case "jvp":
+      return {
+        args: [...args, ...args.map((a) => free(a.shape))],
+        out: [out, out],
+      };
+    case "linearize":
+      return {
+        args: [...args, ...args.map((a) => free(a.shape))],
+        out: L.withValue ? [out, out] : out,
+      };
     case "vjp": {
-      const withValue = rng.chance(0.3);
+      if (L.nPrimals !== args.length) return null;
       const cts: AType = args.map((a) => ({ shape: a.shape }));
-      const nPrimals = args.length;
-      args = [...args, ...leaves.map((shape) => ({ shape, lo: -1, hi: 1 }))];
-      return [[{ t: "vjp", withValue, nPrimals }], {
-        args,
-        out: withValue ? [out, cts] : cts,
-      }];
+      return {
+        args: [...args, ...leaves.map(free)],
+        out: L.withValue ? [out, cts] : cts,
+      };
     }
     case "vmap": {
-      const B = rng.pick([1, 2, 2, 3, 3]);
-      let dims = args.map((a): number | null =>
+      const dims = typeof L.inDims === "number"
+        ? args.map(() => L.inDims as number)
+        : L.inDims;
+      if (dims.length !== args.length || dims.every((d) => d === null)) {
+        return null;
+      }
+      if (
+        dims.some((d, k) => d !== null && !inRange(d, args[k].shape.length))
+      ) {
+        return null;
+      }
+      const outDims = L.outDims;
+      if (typeof outDims !== "number" && outDims.length !== leaves.length) {
+        return null;
+      }
+      const od = (j: number) =>
+        typeof outDims === "number" ? outDims : outDims[j];
+      if (leaves.some((s, j) => !inRange(od(j), s.length))) return null;
+      const insert = (s: number[], d: number) => {
+        const shape = [...s];
+        shape.splice(norm(d, s.length + 1), 0, L.batch);
+        return shape;
+      };
+      return {
+        args: args.map((a, k) =>
+          dims[k] === null ? a : { ...a, shape: insert(a.shape, dims[k]!) }
+        ),
+        out: mapType(out, (s, j) => ({ shape: insert(s, od(j)) })),
+      };
+    }
+    case "jit":
+      return st;
+  }
+}
+
+function pickArgnums(rng: Rng, n: number): Argnums {
+  if (n === 1 || rng.chance(0.65)) return rng.int(0, n - 1);
+  const all = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  const picked = all.slice(0, rng.int(1, Math.min(2, n)));
+  return rng.chance(0.6) ? picked.sort((a, b) => a - b) : picked;
+}
+
+/** Random parameters for a layer of kind `kind` on `st` (with a scalarize adapter before grad when needed). */
+function chooseLayer(rng: Rng, kind: Layer["t"], st: StackState): Layer[] {
+  const { args, out } = st;
+  const leaves = atLeaves(out);
+  switch (kind) {
+    case "grad": {
+      const scalarOut = !Array.isArray(out) && out.shape.length === 0;
+      const hasAux = rng.chance(0.15);
+      const pre: Layer[] = [];
+      if (!scalarOut || hasAux) {
+        const kind: ScalarizeKind = rng.pick(["sum", "sin", "square"] as const);
+        pre.push({ t: "scalarize", kind, aux: hasAux });
+      }
+      return [...pre, {
+        t: "grad",
+        argnums: pickArgnums(rng, args.length),
+        value: rng.chance(0.2),
+        hasAux,
+      }];
+    }
+    case "jacrev":
+    case "jacfwd":
+    case "hessian":
+      return [{
+        t: kind,
+        argnums: pickArgnums(rng, args.length),
+        chunkSize: rng.chance(0.3) ? rng.int(1, 3) : null,
+      }];
+    case "jvp":
+      return [{ t: "jvp" }];
+    case "linearize":
+      return [{ t: "linearize", withValue: rng.chance(0.4) }];
+    case "vjp":
+      return [{
+        t: "vjp",
+        withValue: rng.chance(0.3),
+        nPrimals: args.length,
+      }];
+    case "vmap": {
+      const batch = rng.pick([1, 2, 2, 3, 3]);
+      const dims = args.map((a): number | null =>
         rng.chance(0.7) ? rng.int(-(a.shape.length + 1), a.shape.length) : null
       );
       if (!dims.some((d) => d !== null)) {
         const k = rng.int(0, args.length - 1);
         dims[k] = rng.int(0, args[k].shape.length);
       }
-      let inDims: (number | null)[] | number = dims;
-      if (rng.chance(0.15)) {
-        const d = rng.int(0, Math.min(...args.map((a) => a.shape.length)));
-        inDims = d;
-        dims = args.map(() => d);
-      }
-      args = args.map((a, k) => {
-        const d = dims[k];
-        if (d === null) return a;
-        const shape = [...a.shape];
-        shape.splice(norm(d, a.shape.length + 1), 0, B);
-        return { ...a, shape };
-      });
+      const inDims = rng.chance(0.15)
+        ? rng.int(0, Math.min(...args.map((a) => a.shape.length)))
+        : dims;
       const minRank = Math.min(...leaves.map((s) => s.length));
-      let outDims: number | number[] = 0;
       const mode = rng.int(0, 9);
-      if (mode >= 6 && mode < 8) outDims = rng.int(-(minRank + 1), minRank);
-      else if (mode >= 8) {
-        outDims = leaves.map((s) => rng.int(-(s.length + 1), s.length));
-      }
-      out = mapType(out, (s, j) => {
-        const d = typeof outDims === "number" ? outDims : outDims[j];
-        const shape = [...s];
-        shape.splice(norm(d, s.length + 1), 0, B);
-        return { shape };
-      });
-      const chunkSize = B > 1 && rng.chance(0.35) ? rng.int(1, B - 1) : null;
-      return [[{ t: "vmap", inDims, outDims, chunkSize }], { args, out }];
+      const outDims = mode < 6
+        ? 0
+        : mode < 8
+        ? rng.int(-(minRank + 1), minRank)
+        : leaves.map((s) => rng.int(-(s.length + 1), s.length));
+      const chunkSize = batch > 1 && rng.chance(0.35)
+        ? rng.int(1, batch - 1)
+        : null;
+      return [{ t: "vmap", inDims, outDims, chunkSize, batch }];
     }
     case "jit":
-      return [[{ t: "jit" }], st];
-    default:
-      return null;
+    case "scalarize":
+      return [{ t: "jit" }];
   }
+}
+
+/** Signature after all of `layers`, or null when one does not apply or sizes grow past the limits. */
+export function typeStack(st: StackState, layers: Layer[]): StackState | null {
+  let s: StackState | null = st;
+  for (const L of layers) {
+    s = typeLayer(L, s);
+    if (s === null || !withinLimits(s)) return null;
+  }
+  return s;
+}
+
+function withinLimits(s: StackState): boolean {
+  const outSize = atLeaves(s.out).reduce((t, sh) => t + sizeOf(sh), 0);
+  return outSize <= MAX_OUT && s.args.length <= 8 &&
+    s.args.every((a) => sizeOf(a.shape) <= MAX_ARG);
+}
+
+/** Two sets of argument values drawn from the arguments' intervals. */
+export function drawInputs(rng: Rng, args: Arg[]): [number[][], number[][]] {
+  return [0, 1].map(() =>
+    args.map((a) =>
+      Array.from({ length: sizeOf(a.shape) }, () => rng.value(a.lo, a.hi))
+    )
+  ) as [number[][], number[][]];
+}
+
+/** The program's own signature: its inputs with their intervals, and its output. */
+export function baseState(
+  c: Pick<Case, "program" | "inputShapes" | "inputRanges">,
+  out: AType,
+): StackState {
+  return {
+    args: c.inputShapes.map((shape, k) => ({
+      shape,
+      lo: c.inputRanges[k][0],
+      hi: c.inputRanges[k][1],
+    })),
+    out,
+  };
 }
 
 /** Case `index` of `seed`: a program, a stack of 1-3 transforms, two input sets. */
@@ -928,19 +1044,16 @@ export function genCase(seed: number, index: number): Case {
   const rng = new Rng(seed, index);
   for (;;) {
     const { program, b, outType } = genProgram(rng);
-    let st: StackState = {
-      args: b.inputShapes.map((shape, k) => ({
-        shape,
-        lo: b.inputRanges[k][0],
-        hi: b.inputRanges[k][1],
-      })),
-      out: outType,
-    };
-    const depth = rng.weighted(
-      { 1: 3, 2: 4.5, 3: 2.5 } as Record<string, number>,
+    let st = baseState({
+      program,
+      inputShapes: b.inputShapes,
+      inputRanges: b.inputRanges,
+    }, outType);
+    const depth = Number(
+      rng.weighted({ 1: 3, 2: 4.5, 3: 2.5 } as Record<string, number>),
     );
     const layers: Layer[] = [];
-    for (let made = 0, tries = 0; made < Number(depth) && tries < 30; tries++) {
+    for (let made = 0, tries = 0; made < depth && tries < 30; tries++) {
       const kind = rng.weighted({
         grad: 14,
         jacrev: 11,
@@ -952,34 +1065,25 @@ export function genCase(seed: number, index: number): Case {
         vmap: 22,
         jit: 13,
       });
-      const r = applyLayer(rng, kind, st);
-      if (r === null) continue;
-      const [ls, next] = r;
-      const outSize = atLeaves(next.out).reduce((t, s) => t + sizeOf(s), 0);
-      if (
-        outSize > MAX_OUT || next.args.length > 8 ||
-        next.args.some((a) => sizeOf(a.shape) > MAX_ARG)
-      ) continue;
+      const ls = chooseLayer(rng, kind, st);
+      const next = typeStack(st, ls);
+      if (next === null) continue;
       layers.push(...ls);
       st = next;
       made++;
     }
     if (layers.length === 0) continue;
-    const inputs = [0, 1].map(() =>
-      st.args.map((a) =>
-        Array.from({ length: sizeOf(a.shape) }, () => rng.value(a.lo, a.hi))
-      )
-    ) as [number[][], number[][]];
     return {
       seed,
       index,
       program,
       inputShapes: b.inputShapes,
+      inputRanges: b.inputRanges,
       captured: b.captured,
       layers,
       argShapes: st.args.map((a) => a.shape),
       outType: st.out,
-      inputs,
+      inputs: drawInputs(rng, st.args),
     };
   }
 }

@@ -63,7 +63,12 @@ const f64 = (data: readonly number[], shape: readonly number[]) =>
 
 const BIN = { add, sub, mul, div, pow, maximum, minimum };
 
-function evalNode(n: Node, v: Tensor[], captured: Tensor[]): Tensor {
+function evalNode(
+  n: Node,
+  v: Tensor[],
+  captured: Tensor[],
+  store: Tensor[],
+): Tensor {
   const op = (o: Operand): Tensor | number =>
     typeof o === "number" ? v[o] : o.num;
   switch (n.op) {
@@ -122,15 +127,18 @@ function evalNode(n: Node, v: Tensor[], captured: Tensor[]): Tensor {
       return f64(n.data, n.shape);
     case "captured":
       return captured[n.k];
+    case "lazy":
+      return store[n.k] ??= f64(n.data, n.shape);
   }
 }
 
-/** The program as a function of its inputs; `captured` are closed over. */
+/** The program as a function of its inputs; `captured` are closed over, lazy tensors kept across calls. */
 export function buildProgram(c: Case, captured: Tensor[]): Fn {
   const p = c.program;
+  const store: Tensor[] = [];
   return (...xs: Tensor[]) => {
     const v = [...xs];
-    for (const n of p.nodes) v.push(evalNode(n, v, captured));
+    for (const n of p.nodes) v.push(evalNode(n, v, captured, store));
     return typeof p.out === "number" ? v[p.out] : p.out.map((r) => v[r]);
   };
 }

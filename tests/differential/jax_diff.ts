@@ -9,7 +9,8 @@
  * - JACOBI_DIFF_CASES: number of cases (default 400, the CI run);
  * - JACOBI_DIFF_SEED: the seed (default 1);
  * - JACOBI_DIFF_ONLY: comma-separated case indices to run alone;
- * - JACOBI_DIFF_KNOWN=1: also run the cases of KNOWN_FAILURES;
+ * - JACOBI_DIFF_KNOWN=1: also run the cases of KNOWN_FAILURES (see there);
+ * - JACOBI_DIFF_SHRINK: how many failures to shrink to a small reproducer (default 10);
  * - JACOBI_JAX_PYTHON: the Python with JAX (default .venv-jax/bin/python).
  *
  * JAX evaluates in one long-lived Python process, concurrently with jacobi:
@@ -20,7 +21,8 @@
 import type { Case } from "./case.ts";
 import { compareCall, type RefLeaf } from "./compare.ts";
 import { genCase } from "./gen.ts";
-import { runJacobi } from "./jacobi_eval.ts";
+import { type Outcome, runJacobi } from "./jacobi_eval.ts";
+import { shrink } from "./shrink.ts";
 import { KNOWN_FAILURES } from "./known_failures.ts";
 import { renderCase } from "./render.ts";
 
@@ -29,6 +31,7 @@ const SEED = Number(env("JACOBI_DIFF_SEED") ?? 1);
 const COUNT = Number(env("JACOBI_DIFF_CASES") ?? 400);
 const ONLY = env("JACOBI_DIFF_ONLY");
 const RUN_KNOWN = env("JACOBI_DIFF_KNOWN") === "1";
+const SHRINK = Number(env("JACOBI_DIFF_SHRINK") ?? 10);
 const here = new URL(".", import.meta.url);
 const root = new URL("../../", here);
 const PYTHON = env("JACOBI_JAX_PYTHON") ??
@@ -47,6 +50,9 @@ class JaxReference {
   #results = new Map<number, Promise<RefResult>>();
   #stderr = "";
   #child: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #writes: Promise<void> = Promise.resolve();
+  #nextId = 1e9;
   done: Promise<Deno.CommandStatus>;
 
   constructor(cases: Case[]) {
@@ -63,18 +69,30 @@ class JaxReference {
       stderr: "piped",
       env: { JAX_PLATFORMS: "cpu", TF_CPP_MIN_LOG_LEVEL: "3" },
     }).spawn();
-    this.done = Promise.all([
-      this.#write(cases),
-      this.#read(),
-      this.#readErr(),
-    ]).then(() => this.#child.status).finally(() => this.#failRest());
+    this.#writer = this.#child.stdin.getWriter();
+    for (const c of cases) this.#send(c);
+    this.done = Promise.all([this.#read(), this.#readErr()])
+      .then(() => this.#child.status).finally(() => this.#failRest());
   }
 
-  async #write(cases: Case[]) {
-    const w = this.#child.stdin.getWriter();
-    const enc = new TextEncoder();
-    for (const c of cases) await w.write(enc.encode(JSON.stringify(c) + "\n"));
-    await w.close();
+  #send(c: Case) {
+    const line = new TextEncoder().encode(JSON.stringify(c) + "\n");
+    this.#writes = this.#writes.then(() => this.#writer.write(line));
+  }
+
+  /** Evaluates one more case (a shrink candidate) under a fresh id. */
+  query(c: Case): Promise<RefResult> {
+    const index = this.#nextId++;
+    const p = new Promise<RefResult>((r) => this.#waiting.set(index, r));
+    this.#send({ ...c, index });
+    return p;
+  }
+
+  /** No more cases: the process exits when it has answered the rest. */
+  async close(): Promise<Deno.CommandStatus> {
+    this.#writes = this.#writes.then(() => this.#writer.close());
+    await this.#writes;
+    return this.done;
   }
 
   async #read() {
@@ -116,8 +134,70 @@ class JaxReference {
   }
 }
 
+/** The stack as nested calls, outermost first: `grad(sum(vmap(f)))`. */
 function describeStack(c: Case): string {
-  return c.layers.map((L) => L.t).join("∘") || "none";
+  return c.layers.reduce((f, L) => {
+    const name = L.t === "scalarize"
+      ? L.kind
+      : L.t === "grad" && L.value
+      ? "valueAndGrad"
+      : L.t;
+    return `${name}(${f})`;
+  }, "f");
+}
+
+interface Problem {
+  /** "test": JAX rejected the case (a bug in the generator); "error": jacobi threw; "mismatch": values differ. */
+  kind: "test" | "error" | "mismatch";
+  /** The part of jacobi's error message that identifies the failure. */
+  key: string;
+  text: string;
+}
+
+function problemOf(c: Case, mine: Outcome, ref: RefResult): Problem | null {
+  if (ref.error !== undefined) {
+    return {
+      kind: "test",
+      key: "",
+      text:
+        `JAX could not evaluate the case (a bug in the test): ${ref.error}\n${
+          (ref.trace ?? []).join("\n")
+        }`,
+    };
+  }
+  if (!mine.ok) {
+    const frames = (mine.stack ?? "").split("\n").filter((l) =>
+      l.includes("/src/")
+    ).slice(0, 6);
+    return {
+      kind: "error",
+      key: mine.error.slice(mine.error.lastIndexOf(": ") + 2),
+      text: `jacobi threw ${mine.error}\n${frames.join("\n")}`,
+    };
+  }
+  for (const k of [0, 1]) {
+    const d = compareCall(c.outType, mine.calls[k], ref.calls![k], k + 1);
+    if (d !== null) return { kind: "mismatch", key: "", text: d };
+  }
+  return null;
+}
+
+const expectedOf = (ref: RefResult) =>
+  ref.calls?.map((call) => call.map((l) => l.data));
+
+/** Whether `cand` fails as `p` did: the same error, or a mismatch with JAX. */
+async function sameFailure(
+  jax: JaxReference,
+  p: Problem,
+  cand: Case,
+): Promise<boolean> {
+  const mine = runJacobi(cand);
+  // A candidate that makes jacobi throw the same error needs no JAX round
+  // trip (JAX checks the final one); an invalid program throws another error.
+  if (p.kind === "error") return !mine.ok && mine.error.endsWith(p.key);
+  if (!mine.ok) return false;
+  const q = problemOf(cand, mine, await jax.query(cand));
+  return q !== null && q.kind === p.kind && q.key === p.key;
 }
 
 const indices = ONLY
@@ -139,13 +219,19 @@ if (!venvOk) {
   });
 } else {
   const cases = indices.map((i) => genCase(SEED, i));
+  // A case is skipped only when it is in a known category and jacobi really
+  // fails it with that category's error; the rest of a category is tested.
   const skipped = new Map<number, string>();
-  for (const c of cases) {
-    const known = KNOWN_FAILURES.find((k) => k.matches(c));
-    if (known && !RUN_KNOWN) skipped.set(c.index, known.name);
+  for (const c of RUN_KNOWN ? [] : cases) {
+    const ks = KNOWN_FAILURES.filter((k) => k.matches(c));
+    if (ks.length === 0) continue;
+    const r = runJacobi(c);
+    const k = r.ok ? undefined : ks.find((k) => k.error.test(r.error));
+    if (k) skipped.set(c.index, k.name);
   }
   const jax = new JaxReference(cases.filter((c) => !skipped.has(c.index)));
   const quiet = { sanitizeOps: false, sanitizeResources: false };
+  let shrinksLeft = SHRINK;
   for (const c of cases) {
     const known = skipped.get(c.index);
     Deno.test({
@@ -157,32 +243,28 @@ if (!venvOk) {
       fn: async () => {
         const mine = runJacobi(c);
         const ref = await jax.result(c.index);
-        let problem: string | null = null;
-        if (ref.error !== undefined) {
-          problem =
-            `JAX could not evaluate the case (a bug in the test): ${ref.error}\n${
-              (ref.trace ?? []).join("\n")
-            }`;
-        } else if (!mine.ok) {
-          problem = `jacobi threw ${mine.error}\n${
-            (mine.stack ?? "").split("\n").slice(1, 8).join("\n")
-          }`;
-        } else {
-          for (const k of [0, 1]) {
-            problem ??= compareCall(
-              c.outType,
-              mine.calls[k],
-              ref.calls![k],
-              k + 1,
-            );
+        const problem = problemOf(c, mine, ref);
+        if (problem === null) return;
+        let text = `${problem.text}\n\nreproducer:\n${
+          renderCase(c, expectedOf(ref))
+        }\n`;
+        if (problem.kind !== "test" && shrinksLeft-- > 0) {
+          const { shrunk, tried } = await shrink(
+            c,
+            (cand) => sameFailure(jax, problem, cand),
+          );
+          const r2 = shrunk === c ? null : await jax.query(shrunk);
+          const p2 = r2 && problemOf(shrunk, runJacobi(shrunk), r2);
+          if (r2 !== null && p2 !== null && p2.kind === problem.kind) {
+            text =
+              `${problem.text}\n\nshrunk reproducer (${tried} candidates tried; ${
+                p2?.text.split("\n")[0]
+              }):\n${renderCase(shrunk, expectedOf(r2))}\n\n(original case: ${
+                describeStack(c)
+              }, ${c.program.nodes.length} steps; JACOBI_DIFF_ONLY=${c.index} shows it)\n`;
           }
         }
-        if (problem !== null) {
-          const expected = ref.calls?.map((call) => call.map((l) => l.data));
-          throw new Error(
-            `${problem}\n\nreproducer:\n${renderCase(c, expected)}\n`,
-          );
-        }
+        throw new Error(text);
       },
     });
   }
@@ -190,7 +272,14 @@ if (!venvOk) {
     name: "the JAX process answered every case and exited cleanly",
     ...quiet,
     fn: async () => {
-      const status = await jax.done;
+      const byName = new Map<string, number>();
+      for (const n of skipped.values()) byName.set(n, (byName.get(n) ?? 0) + 1);
+      console.log(
+        `${cases.length} cases of seed ${SEED}; ${skipped.size} skipped as known failures${
+          [...byName].map(([n, k]) => `\n  ${k} × ${n}`).join("")
+        }`,
+      );
+      const status = await jax.close();
       if (!status.success) {
         throw new Error(`the JAX process exited with code ${status.code}`);
       }

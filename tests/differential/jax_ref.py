@@ -134,7 +134,8 @@ def eval_node(n, v, captured):
         return y if n["b"] is None else y + v[n["b"]]
     if k == "detach":
         return jax.lax.stop_gradient(x)
-    if k == "const":
+    if k in ("const", "lazy"):
+        # A tensor kept from the first call is a constant all the same.
         return f64(n["data"], n["shape"])
     if k == "captured":
         return captured[n["k"]]

@@ -73,6 +73,8 @@ function nodeText(n: Node, name: (r: number) => string): string {
       return lit(n.data, n.shape);
     case "captured":
       return `c${n.k}`;
+    case "lazy":
+      return `(store[${n.k}] ??= ${lit(n.data, n.shape)})`;
   }
 }
 
