@@ -161,3 +161,29 @@ export function atLeaves(t: AType): number[][] {
 
 export const sizeOf = (s: readonly number[]): number =>
   s.reduce((a, b) => a * b, 1);
+
+/** The values a step reads. */
+export const refsOf = (n: Node): Ref[] => {
+  const r = (o: unknown) => (typeof o === "number" ? [o] : []);
+  switch (n.op) {
+    case "binary":
+      return [...r(n.a), ...r(n.b)];
+    case "where":
+      return [n.ca, ...r(n.cb), ...r(n.a), ...r(n.b)];
+    case "cat":
+    case "stack":
+      return n.xs;
+    case "matmul":
+    case "dot":
+    case "outer":
+      return [n.a, n.b];
+    case "linear":
+      return n.b === null ? [n.x, n.w] : [n.x, n.w, n.b];
+    case "const":
+    case "captured":
+    case "lazy":
+      return [];
+    default:
+      return [n.x];
+  }
+};

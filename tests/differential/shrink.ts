@@ -6,7 +6,15 @@
  * @module
  */
 import { ones } from "../../mod.ts";
-import type { AType, Case, Layer, Node, Program, Ref } from "./case.ts";
+import {
+  type AType,
+  type Case,
+  type Layer,
+  type Node,
+  type Program,
+  type Ref,
+  refsOf,
+} from "./case.ts";
 import { baseState, drawInputs, Rng, typeStack } from "./gen.ts";
 import { buildProgram } from "./jacobi_eval.ts";
 
@@ -31,31 +39,6 @@ function outTypeOf(
     return null;
   }
 }
-
-const refsOf = (n: Node): Ref[] => {
-  const r = (o: unknown) => (typeof o === "number" ? [o] : []);
-  switch (n.op) {
-    case "binary":
-      return [...r(n.a), ...r(n.b)];
-    case "where":
-      return [n.ca, ...r(n.cb), ...r(n.a), ...r(n.b)];
-    case "cat":
-    case "stack":
-      return n.xs;
-    case "matmul":
-    case "dot":
-    case "outer":
-      return [n.a, n.b];
-    case "linear":
-      return n.b === null ? [n.x, n.w] : [n.x, n.w, n.b];
-    case "const":
-    case "captured":
-    case "lazy":
-      return [];
-    default:
-      return [n.x];
-  }
-};
 
 /** `n` with every reference passed through `m`. */
 function remap(n: Node, m: (r: Ref) => Ref): Node {
