@@ -85,15 +85,21 @@ const opts = (o: Record<string, unknown>) => {
   return parts.length === 0 ? "" : `, { ${parts.join(", ")} }`;
 };
 
-function layerText(L: Layer, f: string): string {
+/** `a[from]`, ..., `a[to - 1]`: explicit arguments type-check where a spread of an array does not. */
+const argList = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => `a[${from + i}]`).join(", ");
+
+/** Layer `L` around the function named `f`, which takes `arity` arguments. */
+function layerText(L: Layer, f: string, arity: number): string {
+  const n = arity;
   switch (L.t) {
     case "scalarize": {
       const leaf = L.kind === "sum" ? "t" : `t.${L.kind}()`;
-      const s =
-        `leaves(f(...a)).map((t) => ${leaf}.sum()).reduce((p, q) => p.add(q))`;
-      return `(...a: Tensor[]) => { const o = ${f}(...a); const s = ${
-        s.replace("f(...a)", "o")
-      }; return ${L.aux ? "[s, o]" : "s"}; }`;
+      return `(...a: Any[]) => { const o = ${f}(${
+        argList(0, n)
+      }); const s = leaves(o).map((t) => ${leaf}.sum()).reduce((p, q) => p.add(q)); return ${
+        L.aux ? "[s, o]" : "s"
+      }; }`;
     }
     case "grad":
       return `${L.value ? "valueAndGrad" : "grad"}(${f}${
@@ -106,13 +112,19 @@ function layerText(L: Layer, f: string): string {
         opts({ argnums: L.argnums, chunkSize: L.chunkSize })
       })`;
     case "jvp":
-      return `(...a: Tensor[]) => jvp(${f}, a.slice(0, a.length / 2), a.slice(a.length / 2))`;
+      return `(...a: Any[]) => jvp(${f}, [${argList(0, n)}], [${
+        argList(n, 2 * n)
+      }])`;
     case "linearize":
-      return `(...a: Tensor[]) => { const [o, fn] = linearize(${f}, ...a.slice(0, a.length / 2)); const t = fn(...a.slice(a.length / 2)); return ${
+      return `(...a: Any[]) => { const [o, fn] = linearize(${f}, ${
+        argList(0, n)
+      }); const t = fn(${argList(n, 2 * n)}); return ${
         L.withValue ? "[o, t]" : "t"
       }; }`;
     case "vjp":
-      return `(...a: Tensor[]) => { const [o, fn] = vjp(${f}, ...a.slice(0, ${L.nPrimals})); const cts = fn(like(o, a.slice(${L.nPrimals}))); return ${
+      return `(...a: Any[]) => { const [o, fn] = vjp(${f}, ${
+        argList(0, n)
+      }); const cts = fn(like(o, a.slice(${n}))); return ${
         L.withValue ? "[o, cts]" : "cts"
       }; }`;
     case "vmap":
@@ -126,6 +138,22 @@ function layerText(L: Layer, f: string): string {
     case "jit":
       return `jit(${f})`;
   }
+}
+
+/** The number of arguments each layer's inner function takes, from the outermost arity inwards. */
+function innerArities(c: Case): number[] {
+  const out: number[] = [];
+  let n = c.argShapes.length;
+  for (let i = c.layers.length - 1; i >= 0; i--) {
+    const L = c.layers[i];
+    n = L.t === "jvp" || L.t === "linearize"
+      ? n / 2
+      : L.t === "vjp"
+      ? L.nPrimals
+      : n;
+    out[i] = n;
+  }
+  return out;
 }
 
 /** The case as a runnable TypeScript program (imports from ./mod.ts). */
@@ -144,6 +172,9 @@ export function renderCase(c: Case, expected?: unknown): string {
   c.captured.forEach((k, i) =>
     lines.push(`const c${i} = ${lit(k.data, k.shape)};`)
   );
+  if (p.nodes.some((n) => n.op === "lazy")) {
+    lines.push(`const store: Tensor[] = []; // filled by the first call`);
+  }
   const params = Array.from({ length: p.nInputs }, (_, i) => `x${i}: Tensor`);
   lines.push(`const f0 = (${params.join(", ")}): Any => {`);
   p.nodes.forEach((n, i) =>
@@ -153,8 +184,9 @@ export function renderCase(c: Case, expected?: unknown): string {
     ? name(p.out)
     : `[${p.out.map(name).join(", ")}]`;
   lines.push(`  return ${out};`, `};`);
+  const arities = innerArities(c);
   c.layers.forEach((L, i) =>
-    lines.push(`const f${i + 1}: Any = ${layerText(L, `f${i}`)};`)
+    lines.push(`const f${i + 1}: Any = ${layerText(L, `f${i}`, arities[i])};`)
   );
   const g = `f${c.layers.length}`;
   c.inputs.forEach((set, k) =>
