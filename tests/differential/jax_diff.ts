@@ -219,14 +219,14 @@ if (!venvOk) {
   });
 } else {
   const cases = indices.map((i) => genCase(SEED, i));
-  // A case is skipped only when it is in a known category and jacobi really
-  // fails it with that category's error; the rest of a category is tested.
+  // A case is skipped only when it is in a known category and jacobi shows
+  // that category's symptom; the rest of a category is tested.
   const skipped = new Map<number, string>();
   for (const c of RUN_KNOWN ? [] : cases) {
     const ks = KNOWN_FAILURES.filter((k) => k.matches(c));
     if (ks.length === 0) continue;
     const r = runJacobi(c);
-    const k = r.ok ? undefined : ks.find((k) => k.error.test(r.error));
+    const k = ks.find((k) => k.symptom(r));
     if (k) skipped.set(c.index, k.name);
   }
   const jax = new JaxReference(cases.filter((c) => !skipped.has(c.index)));
