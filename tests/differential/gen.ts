@@ -206,7 +206,7 @@ class ProgramBuilder {
       () => this.rng.value(lo, hi),
     );
     const info = { shape, lo, hi, generic: true, live: false };
-    const where = this.rng.weighted({ inside: 4, outside: 4, lazy: 2 });
+    const where = this.rng.weighted({ inside: 4, outside: 4, lazy: 1 });
     if (where === "inside") {
       return this.push({ op: "const", shape, data }, info);
     }
