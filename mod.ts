@@ -15,8 +15,9 @@
  * ```
  * @module
  */
-export { Tensor } from "./src/tensor.ts";
-export type { NestedNumbers } from "./src/tensor.ts";
+import "./src/methods.ts";
+export { Tensor } from "./src/core/tensor.ts";
+export type { NestedNumbers } from "./src/core/tensor.ts";
 export type { DType } from "./src/backend/dtype.ts";
 export {
   arange,
@@ -36,7 +37,7 @@ export {
   zerosLike,
 } from "./src/ops/creation.ts";
 export type { DTypeOptions, NestedArray } from "./src/ops/creation.ts";
-export type { Shape } from "./src/shape.ts";
+export type { Shape } from "./src/core/shape.ts";
 export type { TensorLike } from "./src/ops/scalar.ts";
 export {
   abs,
@@ -98,7 +99,7 @@ export type { InDim, VmapOptions } from "./src/transforms/vmap.ts";
 export { jacfwd, jacrev } from "./src/transforms/jacobian.ts";
 export type { JacobianOptions } from "./src/transforms/jacobian.ts";
 export { hessian, hvp, vhp } from "./src/transforms/hessian.ts";
-export type { Tree } from "./src/tree.ts";
+export type { Tree } from "./src/core/tree.ts";
 /**
  * The PyTorch-style eager tape: `autograd.grad`, `autograd.backward`,
  * `autograd.jacobian`, `autograd.hessian` and `autograd.functional.*`.
@@ -114,6 +115,10 @@ export type { Tree } from "./src/tree.ts";
  */
 export * as autograd from "./src/autograd/mod.ts";
 export { noGrad } from "./src/autograd/tracked.ts";
-export type { BackwardOptions } from "./src/tensor.ts";
+export type { BackwardOptions } from "./src/core/tensor.ts";
 export { memoryStats } from "./src/backend/storage.ts";
-export { jit } from "./src/transforms/jit.ts";
+export { jit } from "./src/jit/jit.ts";
+export { makeProgram } from "./src/jit/make_program.ts";
+export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
+export type { Prim, PrimParams } from "./src/core/primitives.ts";
+export type { JitOptions } from "./src/jit/jit.ts";

@@ -4,7 +4,7 @@
  * Deno.bench names carry the work per iteration; a summary of GFLOP/s and
  * GB/s (best of interleaved samples, after warm-up) prints at unload. The
  * SIMD peak probe (`simd_peak_f32`: 8 independent f32x4 mul+add chains) is
- * the machine's roof for issue 6's "GEMM at 512 ≥ 70% of peak".
+ * the machine's roof for the target "GEMM at 512 ≥ 70% of peak".
  */
 import type { Storage } from "../src/backend/storage.ts";
 import {

@@ -1,5 +1,5 @@
 /**
- * The seed comparisons as `deno bench` groups (W1–W7 of issue 6): each group
+ * The seed comparisons as `deno bench` groups (W1–W7 of the seed table): each group
  * has a baseline so the report prints "× faster than". Every timed call does
  * the full computation from its inputs. Side-by-side numbers with PyTorch,
  * JAX, jax-js and TensorFlow.js come from `deno task bench:compare`.

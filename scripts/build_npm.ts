@@ -191,11 +191,13 @@ const pkg = {
     "./package.json": "./package.json",
   },
   files: ["esm/**/*.js", "esm/**/*.d.ts"],
-  // Importing instantiates the inlined WebAssembly (src/backend/wasm.js);
-  // every other module only defines things. Bundlers may drop the rest.
+  // Importing instantiates the inlined WebAssembly (src/backend/wasm.js) and
+  // attaches Tensor's methods (src/methods.js); every other module only
+  // defines things. Bundlers may drop the rest (tests/node/bundle.test.mjs).
   sideEffects: [
     "./esm/src/backend/wasm.js",
     "./esm/src/backend/wasm/kernels.js",
+    "./esm/src/methods.js",
   ],
   engines: { node: ">=20" },
   keywords: [

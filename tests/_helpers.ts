@@ -4,7 +4,7 @@
  * a recording trace that lists the primitives a function binds.
  * @module
  */
-import { Tensor } from "../src/tensor.ts";
+import { Tensor } from "../src/core/tensor.ts";
 import { stack, tensor } from "../mod.ts";
 import { bind, type MainTrace, Trace, withMain } from "../src/core/trace.ts";
 import type { Prim, PrimParams } from "../src/core/primitives.ts";

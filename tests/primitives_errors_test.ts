@@ -1,5 +1,5 @@
 /**
- * Bad input at the Tensor level (issue 2, item 7): each throws a TypeError or
+ * Bad input at the Tensor level: each throws a TypeError or
  * RangeError from TypeScript naming the argument and the shapes, never a
  * WebAssembly trap. Also checked under vmap and grad, where the shapes seen
  * are the per-example ones.

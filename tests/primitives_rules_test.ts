@@ -113,7 +113,9 @@ function linearPrimsOf(c: OpCase, seed: number): Set<Prim> {
     (ys) => [g(...ys) as Tensor[], undefined],
     xs,
   );
-  return new Set([...first.tape.eqns, ...second.tape.eqns].map((e) => e.prim));
+  return new Set(
+    [...first.program.eqns, ...second.program.eqns].map((e) => e.prim),
+  );
 }
 
 /** Primitive → names of the cases whose forward pass binds it (declared and recorded). */

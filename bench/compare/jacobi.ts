@@ -1,5 +1,5 @@
 // jacobi peer: the seed workloads written with the public API exactly as a
-// user would (DESIGN.md, "The user's view"), timed and checked by the same
+// user would, timed and checked by the same
 // harness as the JavaScript peers. mod.ts is loaded dynamically so that a
 // library that does not load yet still yields one "n/a: <why>" per variant.
 

@@ -5,7 +5,7 @@
 import { COLUMNS, fastestJs, okMs, type Report, rows } from "./report.ts";
 import { WORKLOADS } from "./workloads.ts";
 
-// PyTorch 1.13 single-thread medians quoted in issue 6 (ms), for comparison.
+// PyTorch 1.13 single-thread medians quoted in the seed table (ms), for comparison.
 const ISSUE6_PYTORCH: Record<string, number> = {
   "W1/vjp-loop": 1.198,
   "W1/jacrev": 0.583,
@@ -60,7 +60,7 @@ export function renderMarkdown(report: Report): string {
     ...COLUMNS,
     "jacobi vs PyTorch",
     "jacobi vs fastest JS",
-    "PyTorch, issue 6",
+    "PyTorch, seed table",
   ];
   out.push(`| ${head.join(" | ")} |`);
   out.push(`|${head.map((_, i) => i < 2 ? "---" : "---:").join("|")}|`);
@@ -109,7 +109,7 @@ export function renderMarkdown(report: Report): string {
   }
   out.push(
     "",
-    `Issue 6 targets: ≥ 3× faster than PyTorch on ${ptMet} of ${ptRows} ` +
+    `Targets: ≥ 3× faster than PyTorch on ${ptMet} of ${ptRows} ` +
       `comparable rows; ≥ 2× faster than the fastest JavaScript peer on ` +
       `${jsMet} of ${jsRows}.`,
     "",

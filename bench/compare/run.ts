@@ -1,7 +1,7 @@
 // `deno task bench:compare [--quick] [--only=jacobi,pytorch] [--seed=N]
 //   [--rounds=N]`
 //
-// Runs the seed workloads of issue 6 on jacobi, PyTorch, JAX, jax-js and
+// Runs the seed workloads on jacobi, PyTorch, JAX, jax-js and
 // TensorFlow.js, one peer after another on the same seeded data, and writes
 // bench/results/compare.{json,md,svg}. --quick runs each variant once (a smoke
 // test of the whole pipeline) and writes compare-quick.* instead, so that it

@@ -1,4 +1,4 @@
-// The workloads of issue 6, in table order, and the arrays each one reads.
+// The seed workloads, in table order, and the arrays each one reads.
 // Every peer reads the same arrays (written once by data.ts), so this file is
 // the single place where shapes live.
 

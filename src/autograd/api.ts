@@ -6,12 +6,15 @@
 import { checkLike } from "../transforms/args.ts";
 import { hessian as hessianT } from "../transforms/hessian.ts";
 import { jacrev } from "../transforms/jacobian.ts";
-import { vjp } from "../transforms/vjp.ts";
 import { add } from "../ops/elementwise.ts";
 import { onesLike } from "../ops/creation.ts";
 import { describe } from "../ops/scalar.ts";
-import { fmtShape } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
+import { fmtShape } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
+import { withTemporaries } from "../core/scope.ts";
+import { linearizeFlat } from "../core/ad.ts";
+import { transposeProgram } from "../core/interpret.ts";
+import { instantiate } from "../core/lax.ts";
 import { FREED_MESSAGE, freeGraph, replay, topoOrder } from "./replay.ts";
 import { isTracked, type Tracked } from "./tracked.ts";
 
@@ -105,7 +108,6 @@ export function grad(
       );
     }
   });
-  const cts = defaultGradOutputs(outs, gradOutputs);
   const order = topoOrder(outs, new Set(ins));
   if (order.some((t) => t.node?.freed)) {
     throw new Error(`autograd.grad: ${FREED_MESSAGE}`);
@@ -123,13 +125,24 @@ export function grad(
   let grads: Tensor[] = [];
   if (usedIns.length > 0) {
     const start = usedIns.map((x) => (createGraph ? x : (x as Tracked).value));
-    const [, vjpFn] = vjp(
-      (...xs: Tensor[]) => replay(outs, usedIns, xs, createGraph),
-      ...start,
-    );
-    grads = vjpFn(cts) as Tensor[];
+    // Without createGraph everything but the gradients is freed on return:
+    // the default output gradients (ones), the replayed forward pass and
+    // the residuals of the vjp.
+    grads = withTemporaries([start, gradOutputs], () => {
+      const cts = defaultGradOutputs(outs, gradOutputs);
+      // Straight through linearize and transpose (no vjp closure, whose
+      // residuals would be held until the garbage collector runs).
+      const r = linearizeFlat(
+        "backward",
+        (xs) => [replay(outs, usedIns, xs, createGraph), undefined],
+        start,
+      );
+      return transposeProgram(r.program, cts).map((c, i) =>
+        instantiate(c, start[i])
+      );
+    });
   }
-  if (!retainGraph) freeGraph(outs);
+  if (!retainGraph) freeGraph(outs, ins);
   let k = 0;
   return ins.map((_, i) => (used[i] ? grads[k++] : null));
 }
@@ -162,9 +175,28 @@ export function backward(
       createGraph: options.createGraph,
     },
   );
+  // A leaf owns the buffer of its .grad, so that zeroGrad() and the next
+  // accumulation can free it: a gradient that shares a buffer with a tensor
+  // the caller holds (a view of `gradient`, or of a leaf) is copied first.
+  const theirs = new Set<object | null>(
+    [gradient, output, ...leaves].map((t) =>
+      t === undefined ? null : (isTracked(t) ? t.value : t)._storage
+    ),
+  );
+  theirs.delete(null);
   leaves.forEach((leaf, i) => {
-    const g = grads[i]!;
-    leaf.gradSlot = leaf.gradSlot === null ? g : add(leaf.gradSlot, g);
+    let g = grads[i]!;
+    const plain = g._trace === null;
+    if (plain && theirs.has(g._storage)) g = g.clone();
+    const old = leaf.gradSlot;
+    if (old === null) return leaf.setGrad(g, true);
+    const sum = add(old, g);
+    if (plain && old._trace === null) {
+      // Both were backward's own buffers (or the caller's, kept).
+      if (leaf.gradOwned) old.dispose();
+      g.dispose();
+    }
+    leaf.setGrad(sum, true);
   });
 }
 

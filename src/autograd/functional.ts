@@ -8,7 +8,7 @@ import { hessian as hessianT } from "../transforms/hessian.ts";
 import { hvp as hvpT, vhp as vhpT } from "../transforms/hessian.ts";
 import { jacfwd, jacrev } from "../transforms/jacobian.ts";
 import { jvp as jvpT, vjp as vjpT } from "../transforms/vjp.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 type Inputs = Tensor | readonly Tensor[];
 type Fn = (...xs: Tensor[]) => unknown;

@@ -15,11 +15,3 @@ export type { AutogradOptions } from "./api.ts";
  * ```
  */
 export * as functional from "./functional.ts";
-
-import { autogradHooks } from "../tensor.ts";
-import { backward } from "./api.ts";
-import { isTracked, requiresGrad } from "./tracked.ts";
-
-autogradHooks.requiresGrad = requiresGrad;
-autogradHooks.backward = backward;
-autogradHooks.leafGrad = (t) => (isTracked(t) ? t : null);

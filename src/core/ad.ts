@@ -4,11 +4,11 @@
  * its transpose. The public transforms add pytrees, argnums and checks.
  * @module
  */
-import type { Tensor } from "../tensor.ts";
-import { mapTree } from "../tree.ts";
+import type { Tensor } from "./tensor.ts";
+import { mapTree } from "./tree.ts";
 import { JVPTrace, JVPTracer, primalTangent } from "./jvp_trace.ts";
-import { LinearizeTrace } from "./linearize_trace.ts";
-import type { TapeWithAvals } from "./tape.ts";
+import { StagingTrace } from "./staging_trace.ts";
+import type { Program } from "./ir.ts";
 import { withMain, withSharedEvaluations } from "./trace.ts";
 
 /** A function over flat tensors that also returns extra data (aux, structure). */
@@ -44,7 +44,7 @@ export function jvpFlat(
 
 export interface LinearizeResult {
   outs: Tensor[];
-  tape: TapeWithAvals;
+  program: Program;
   extra: unknown;
 }
 
@@ -56,12 +56,12 @@ export function linearizeFlat(
 ): LinearizeResult {
   return withSharedEvaluations(() =>
     withMain(`${name} (linearize)`, (main) => {
-      const lin = new LinearizeTrace(main);
+      const lin = new StagingTrace(main);
       const tins = primals.map((p) => lin.newInput(p));
       const r = jvpFlat(name, f, primals, tins);
       return {
         outs: r.outs,
-        tape: lin.finish(tins, r.tangents, r.outs),
+        program: lin.finish(tins, r.tangents, r.outs),
         extra: r.extra,
       };
     })

@@ -8,11 +8,10 @@
  * rule here gets the materialised basis, so results never change.
  * @module
  */
-import { eye, ones } from "../ops/creation.ts";
-import * as E from "../ops/elementwise.ts";
-import { narrow, reshape } from "../ops/layout.ts";
-import { shapeEq, sizeOf } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import * as E from "./lax.ts";
+import { eye, full, narrow, reshape } from "./lax.ts";
+import { shapeEq, sizeOf } from "./shape.ts";
+import type { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { bind } from "./trace.ts";
 
@@ -42,7 +41,7 @@ export function identityBasis(
   offset: number,
   size: number,
 ): Basis {
-  const scale = ones(like.shape, { dtype: like.dtype });
+  const scale = full(like.shape, 1, like.dtype);
   return {
     scale,
     offset,
@@ -96,7 +95,7 @@ function place(block: Tensor, axis: number, b: Basis): Tensor {
 /** The dense batch [size, ...scale.shape]. */
 export function materialize(b: Basis): Tensor {
   const n = sizeOf(b.scale.shape);
-  const diag = scaled(eye(n, { dtype: b.scale.dtype }), b, 0);
+  const diag = scaled(eye(n, b.scale.dtype), b, 0);
   return reshape(place(diag, 0, b), [b.size, ...b.scale.shape]);
 }
 
@@ -144,7 +143,7 @@ export function basisRule<P extends Prim>(
         const shape = [...S.map(() => 1), ...kept.map(() => 1)];
         shape[p] = S[p];
         shape[S.length + q] = S[p];
-        d = E.mul(d, reshape(eye(S[p], { dtype: x.scale.dtype }), shape));
+        d = E.mul(d, reshape(eye(S[p], x.scale.dtype), shape));
       });
       const rows = present(
         reshape(d, [sizeOf(S), ...kept.map((p) => S[p])]),

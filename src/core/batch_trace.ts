@@ -1,14 +1,22 @@
 /**
  * Batching (vmap): a tracer carries a value with an extra batch dimension at
- * `bdim` (null when the value is the same for every batch entry).
+ * `bdim` (null when the value is the same for every batch entry). Also the
+ * flat entry point {@link vmapFlat} that vmap and the Jacobians call.
  * @module
  */
-import { Tensor } from "../tensor.ts";
+import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
-import { type BatchRule, batchRules, type Dim } from "./rules/batch.ts";
-import { bind, type MainTrace, Trace } from "./trace.ts";
+import {
+  type BatchRule,
+  batchRules,
+  type Dim,
+  moveBatch,
+} from "./rules/batch.ts";
+import { bind, type MainTrace, Trace, withMain } from "./trace.ts";
+import { narrow } from "./lax.ts";
+import { withChunkTemporaries } from "./scope.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
-import { type Basis, basisRule, materialize } from "./basis.ts";
+import { type Basis, basisRule, materialize, sliceBasis } from "./basis.ts";
 
 export class BatchTracer extends Tensor {
   #val: Tensor | null;
@@ -100,4 +108,94 @@ export class BatchTrace extends Trace {
     );
     return new BatchTracer(this, out, d);
   }
+}
+
+/** An input that is a symbolic one-hot basis (see core/basis.ts), batched at dim 0. */
+export type VmapInput = Tensor | Basis;
+
+/**
+ * Maps `f` over `size` entries of the inputs along `dims`, putting the batch
+ * of each output at `outDims(j, rank)`. With `chunkSize`, runs chunks in
+ * sequence and concatenates: each chunk's temporaries are freed before the
+ * next starts (when its outputs are concrete), so memory is bounded by a
+ * chunk. `keepAlso` names values a chunk computes that the caller reads
+ * afterwards (they are not freed).
+ */
+export function vmapFlat(
+  name: string,
+  f: (xs: Tensor[]) => Tensor[],
+  xs: VmapInput[],
+  dims: Dim[],
+  size: number,
+  outDims: (j: number, rank: number) => number,
+  chunkSize?: number,
+  keepAlso: () => unknown = () => null,
+): Tensor[] {
+  if (chunkSize === undefined || chunkSize >= size) {
+    return runBatched(name, f, xs, dims, size, outDims);
+  }
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new RangeError(
+      `${name}: chunkSize must be a positive integer, got ${chunkSize}`,
+    );
+  }
+  const parts: Tensor[][] = [];
+  const axes: number[] = [];
+  for (let s = 0; s < size; s += chunkSize) {
+    const n = Math.min(chunkSize, size - s);
+    const chunk = xs.map((x, i) =>
+      !(x instanceof Tensor)
+        ? sliceBasis(x, s, n)
+        : dims[i] === null
+        ? x
+        : narrow(x, dims[i]!, s, n)
+    );
+    // The chunk's temporaries are freed when it ends (it shares
+    // evaluations in a layer of its own).
+    parts.push(withChunkTemporaries(
+      () =>
+        runBatched(
+          name,
+          f,
+          chunk,
+          dims,
+          n,
+          (j, r) => (axes[j] = outDims(j, r)),
+        ),
+      keepAlso,
+    ));
+  }
+  return parts[0].map((_, j) =>
+    parts.length === 1
+      ? parts[0][j]
+      : bind("cat", parts.map((p) => p[j]), { axis: axes[j] })
+  );
+}
+
+function runBatched(
+  name: string,
+  f: (xs: Tensor[]) => Tensor[],
+  xs: VmapInput[],
+  dims: Dim[],
+  size: number,
+  outDims: (j: number, rank: number) => number,
+): Tensor[] {
+  return withMain(name, (main) => {
+    const trace = new BatchTrace(main, size);
+    const ins = xs.map((x, i) =>
+      !(x instanceof Tensor)
+        ? new BatchTracer(trace, null, 0, x)
+        : dims[i] === null
+        ? x
+        : new BatchTracer(trace, x, dims[i])
+    );
+    const outs = f(ins);
+    return outs.map((o, j) => {
+      const to = outDims(j, o.ndim);
+      if (o instanceof BatchTracer && o._trace === trace) {
+        return moveBatch(o.val, o.bdim, to, size);
+      }
+      return moveBatch(o, null, to, size);
+    });
+  });
 }

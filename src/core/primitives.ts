@@ -45,45 +45,89 @@ export type BinaryPrim = typeof BINARY_PRIMS[number];
 export type ReducePrim = typeof REDUCE_PRIMS[number];
 export type ComparePrim = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
 
-/** Parameters each primitive carries (static, never tensors). */
+/**
+ * Parameters each primitive carries (static, never tensors), by primitive
+ * name: the `params` of an equation of a {@link Program}.
+ *
+ * @example
+ * ```ts
+ * import { makeProgram, zeros } from "./mod.ts";
+ * const [e] = makeProgram((x) => x.sum(0))(zeros([2, 3])).eqns;
+ * console.log(e.prim, e.params); // sum { axes: [ 0 ] }
+ * ```
+ */
 export interface PrimParams {
+  /** `neg`: no parameters. */
   neg: null;
+  /** `abs`: no parameters. */
   abs: null;
+  /** `exp`: no parameters. */
   exp: null;
+  /** `log`: no parameters. */
   log: null;
+  /** `sqrt`: no parameters. */
   sqrt: null;
+  /** `sin`: no parameters. */
   sin: null;
+  /** `cos`: no parameters. */
   cos: null;
+  /** `tan`: no parameters. */
   tan: null;
+  /** `tanh`: no parameters. */
   tanh: null;
+  /** `sigmoid`: no parameters. */
   sigmoid: null;
+  /** `relu`: no parameters. */
   relu: null;
+  /** `square`: no parameters. */
   square: null;
+  /** `reciprocal`: no parameters. */
   reciprocal: null;
+  /** `sign`: no parameters. */
   sign: null;
+  /** `add`: no parameters. */
   add: null;
+  /** `sub`: no parameters. */
   sub: null;
+  /** `mul`: no parameters. */
   mul: null;
+  /** `div`: no parameters. */
   div: null;
+  /** `pow`: no parameters. */
   pow: null;
+  /** `maximum`: no parameters. */
   maximum: null;
+  /** `minimum`: no parameters. */
   minimum: null;
+  /** `eq`: no parameters. */
   eq: null;
+  /** `ne`: no parameters. */
   ne: null;
+  /** `lt`: no parameters. */
   lt: null;
+  /** `le`: no parameters. */
   le: null;
+  /** `gt`: no parameters. */
   gt: null;
+  /** `ge`: no parameters. */
   ge: null;
   /** where(cond, a, b) with broadcasting of all three. */
   where: null;
   /** Reductions over sorted unique `axes`; the axes are removed. */
   sum: { axes: readonly number[] };
+  /** `prod`: its parameters. */
   prod: { axes: readonly number[] };
+  /** `max`: its parameters. */
   max: { axes: readonly number[] };
+  /** `min`: its parameters. */
   min: { axes: readonly number[] };
+  /** `argmax`: its parameters. */
   argmax: { axis: number };
+  /** `argmin`: its parameters. */
   argmin: { axis: number };
+  /** `reshape`: its parameters. */
   reshape: { shape: readonly number[] };
+  /** `permute`: its parameters. */
   permute: { perm: readonly number[] };
   /** NumPy broadcast to `shape` (may add leading dims). */
   broadcastTo: { shape: readonly number[] };
@@ -99,11 +143,13 @@ export interface PrimParams {
     step: readonly number[];
     shape: readonly number[];
   };
+  /** `cat`: its parameters. */
   cat: { axis: number };
   /** indexSelect(x, index) along axis; index is an int32 vector. */
   indexSelect: { axis: number };
   /** indexAdd(src, index): zeros with size `size` along axis, src rows added at index. */
   indexAdd: { axis: number; size: number };
+  /** `cast`: its parameters. */
   cast: { dtype: DType };
   /** op(A) @ op(B) over equal batch dims (or one operand without batch dims). */
   matmul: { transA: boolean; transB: boolean };
@@ -111,6 +157,16 @@ export interface PrimParams {
   stopGradient: null;
 }
 
+/**
+ * The name of a primitive operation (`"add"`, `"sum"`, `"matmul"`, ...): what
+ * an equation of a {@link Program} applies.
+ *
+ * @example
+ * ```ts
+ * import { makeProgram, type Prim, zeros } from "./mod.ts";
+ * const prims: Prim[] = makeProgram((x) => x.exp().sum())(zeros([3])).eqns.map((e) => e.prim);
+ * ```
+ */
 export type Prim = keyof PrimParams;
 
 /** Every primitive, for tests that check rule tables are complete. */

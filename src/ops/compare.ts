@@ -3,7 +3,7 @@
  * |a - b| <= atol + rtol * |b|, with NaNs unequal unless `equalNan`.
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { abs, add, le, mul, sub } from "./elementwise.ts";
 import { min } from "./reduce.ts";
 import { checkTensor } from "./scalar.ts";

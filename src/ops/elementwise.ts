@@ -4,7 +4,7 @@
  */
 import { bind } from "../core/trace.ts";
 import type { BinaryPrim, UnaryPrim } from "../core/primitives.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
 
 export function unary(prim: UnaryPrim, x: Tensor): Tensor {

@@ -4,8 +4,8 @@
  * @module
  */
 import { bind } from "../core/trace.ts";
-import { broadcastShapes, fmtShape, shapeEq } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { broadcastShapes, fmtShape, shapeEq } from "../core/shape.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { add, mul } from "./elementwise.ts";
 import { expand, reshape, unsqueeze } from "./layout.ts";
 import { checkTensor } from "./scalar.ts";

@@ -4,25 +4,13 @@
  */
 import type { ReducePrim } from "../core/primitives.ts";
 import { bind } from "../core/trace.ts";
-import { normAxes, normAxis, sizeOf } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { normAxes, normAxis, sizeOf } from "../core/shape.ts";
+import type { Dims, Tensor } from "../core/tensor.ts";
 import { reshape } from "./layout.ts";
 import { div } from "./elementwise.ts";
 import { checkTensor } from "./scalar.ts";
 
-/**
- * Which dims to reduce: one, several, or all when omitted.
- *
- * @example
- * ```ts
- * import { tensor } from "./mod.ts";
- * const x = tensor([[1, 2], [3, 4]]);
- * x.sum(); // all dims: tensor(10.)
- * x.sum(0); // tensor([4., 6.])
- * x.sum([0, 1], true); // tensor([[10.]])
- * ```
- */
-export type Dims = number | readonly number[] | undefined;
+export type { Dims };
 
 function keep(x: Tensor, y: Tensor, axes: number[], keepdim: boolean): Tensor {
   if (!keepdim) return y;
@@ -37,7 +25,7 @@ export function reduce(
 ): Tensor {
   checkTensor(prim, x);
   const axes = normAxes(dim, x.ndim);
-  if (axes.length === 0) return x;
+  if (axes.length === 0) return x._alias();
   return keep(x, bind(prim, [x], { axes }), axes, keepdim);
 }
 

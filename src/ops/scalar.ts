@@ -3,40 +3,11 @@
  * dtype (a "weak" scalar type, as in JAX and PyTorch).
  * @module
  */
+import { Tensor, type TensorLike } from "../core/tensor.ts";
+import { scalar } from "../core/lax.ts";
 import type { DType } from "../backend/dtype.ts";
-import { fromArray, untracked } from "../backend/storage.ts";
-import { Tensor } from "../tensor.ts";
-
-/**
- * A tensor or a plain number.
- *
- * @example
- * ```ts
- * import { tensor } from "./mod.ts";
- * const y = tensor([1, 2]).mul(2).add(tensor([0.5, 0.5])); // numbers act as scalars
- * ```
- */
-export type TensorLike = Tensor | number;
-
-// Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.
-// Safe because tensors are immutable and these are never handed to users.
-const cache = new Map<string, Tensor>();
-
-/** Rank-0 tensor of `dtype` holding `value`. */
-export function scalar(value: number, dtype: DType): Tensor {
-  const key = dtype + value;
-  let t = cache.get(key);
-  if (t === undefined) {
-    t = Tensor._fromStorage(
-      untracked(() => fromArray(dtype, [value])),
-      [],
-      dtype,
-    );
-    if (cache.size > 256) cache.clear();
-    cache.set(key, t);
-  }
-  return t;
-}
+export type { TensorLike };
+export { scalar };
 
 /** Converts numbers to scalars of the dtype of the tensor operand. */
 export function coerce(
@@ -45,13 +16,36 @@ export function coerce(
   b: TensorLike,
 ): [Tensor, Tensor] {
   if (a instanceof Tensor) {
-    return [a, b instanceof Tensor ? b : scalar(checkNumber(what, b), a.dtype)];
+    return [a, b instanceof Tensor ? b : scalarOf(what, b, a.dtype)];
   }
-  if (b instanceof Tensor) return [scalar(checkNumber(what, a), b.dtype), b];
+  if (b instanceof Tensor) return [scalarOf(what, a, b.dtype), b];
   return [
     scalar(checkNumber(what, a), "float32"),
     scalar(checkNumber(what, b), "float32"),
   ];
+}
+
+/** A number next to a tensor of `dtype`, as a scalar of that dtype. */
+function scalarOf(what: string, x: unknown, dtype: DType): Tensor {
+  const v = checkNumber(what, x);
+  if (dtype === "int32") {
+    checkInt32(what, v, `the number ${v} next to an int32 tensor`);
+  }
+  return scalar(v, dtype);
+}
+
+/**
+ * Throws a RangeError unless `v` is an int32 value (an integer from -2³¹
+ * to 2³¹-1): storing anything else would silently truncate or wrap.
+ * `where` names the value in the message.
+ */
+export function checkInt32(what: string, v: number, where: string): void {
+  if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+    throw new RangeError(
+      `${what}: ${where} is not an int32 (an integer from -2147483648 to 2147483647); ` +
+        `use a float dtype, or round it first`,
+    );
+  }
 }
 
 function checkNumber(what: string, x: unknown): number {

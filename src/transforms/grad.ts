@@ -3,14 +3,20 @@
  * @module
  */
 import type { Fn } from "./args.ts";
-import { withTemporaries } from "./arena.ts";
+import { withTemporaries } from "../core/scope.ts";
 import { linearizeFlat } from "../core/ad.ts";
-import { transposeTape } from "../core/tape.ts";
+import { transposeProgram } from "../core/interpret.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import { scalar } from "../ops/scalar.ts";
-import { fmtShape } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
-import { type Argnums, diffArgs, normArgnums, splitAux } from "./args.ts";
+import { fmtShape } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
+import {
+  type Argnums,
+  checkRealOutput,
+  diffArgs,
+  normArgnums,
+  splitAux,
+} from "./args.ts";
 
 /**
  * Options of `grad` and `valueAndGrad`.
@@ -69,10 +75,13 @@ function gradImpl(
         } (use vjp or jacrev for non-scalar outputs)`,
       );
     }
+    checkRealOutput(what, out, "the output");
     return [[out], aux];
   }, d.leaves);
   const [out] = r.outs;
-  const cts = transposeTape(r.tape, [scalar(1, out.dtype).reshape(out.shape)]);
+  const cts = transposeProgram(r.program, [
+    scalar(1, out.dtype).reshape(out.shape),
+  ]);
   const grads = d.rebuild(cts.map((c, i) => instantiate(c, d.leaves[i])));
   return {
     value: out,
@@ -84,7 +93,10 @@ function gradImpl(
 // deno-doc-ignore private-type-ref
 /**
  * The gradient of a scalar-valued function with respect to argument
- * `argnums` (default 0), as a function of the same arguments.
+ * `argnums` (default 0), as a function of the same arguments. `f` must be
+ * synchronous, return a float scalar, and not read the numbers of values
+ * that depend on the argument (`item()`, `data()`): read `x.detach()` when
+ * a constant is meant.
  *
  * @example
  * ```ts

@@ -3,7 +3,7 @@
  * gradient), and Hessian-vector products that never form the Hessian.
  * @module
  */
-import type { Tree } from "../tree.ts";
+import type { Tree } from "../core/tree.ts";
 import type { Fn } from "./args.ts";
 import { grad } from "./grad.ts";
 import { jacfwdNamed, type JacobianOptions, jacrevNamed } from "./jacobian.ts";

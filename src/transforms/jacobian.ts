@@ -5,24 +5,25 @@
  * @module
  */
 import type { Fn } from "./args.ts";
-import { withTemporaries } from "./arena.ts";
+import { withTemporaries } from "../core/scope.ts";
 import { jvpFlat, linearizeFlat } from "../core/ad.ts";
-import { transposeTape } from "../core/tape.ts";
+import { transposeProgram } from "../core/interpret.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import { type Basis, identityBasis } from "../core/basis.ts";
 import { narrow, reshape } from "../ops/layout.ts";
-import { sizeOf } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
-import { type TreeDef, unflatten } from "../tree.ts";
+import { sizeOf } from "../core/shape.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { type TreeDef, unflatten } from "../core/tree.ts";
 import {
   type Argnums,
+  checkRealOutput,
   type DiffArgs,
   diffArgs,
   flattenOutput,
   normArgnums,
   splitAux,
 } from "./args.ts";
-import { vmapFlat } from "./vmap_core.ts";
+import { vmapFlat } from "../core/batch_trace.ts";
 
 /**
  * Options of `jacrev`, `jacfwd` and `hessian`.
@@ -131,12 +132,16 @@ export function jacrevNamed(
   return ((...args: unknown[]) =>
     withTemporaries(args, () => {
       const p = prepare(what, f, options, args);
-      const r = linearizeFlat(what, p.flat, p.d.leaves);
+      const r = linearizeFlat(what, (xs) => {
+        const res = p.flat(xs);
+        res[0].forEach((o, j) => checkRealOutput(what, o, `output ${j}`));
+        return res;
+      }, p.d.leaves);
       const [basis, offs] = bases(r.outs);
       const cts = vmapFlat(
         what,
         (b) => {
-          return transposeTape(r.tape, b).map((c, i) =>
+          return transposeProgram(r.program, b).map((c, i) =>
             instantiate(c, p.d.leaves[i])
           );
         },

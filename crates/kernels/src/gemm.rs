@@ -254,6 +254,15 @@ unsafe fn gemv<T: Float>(
 
 type Ukernel<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, bool);
 
+/// True when a product is small enough that packing costs more than it
+/// saves. Computed in u64: `usize` is 32 bits on wasm32, where `m * n * k`
+/// wraps for large shapes (1024×2048×2048 is exactly 2³²), which once sent
+/// them to the unpacked triple loop at a few hundred MFLOP/s.
+#[inline]
+fn is_tiny(m: usize, n: usize, k: usize) -> bool {
+    (m as u64) * (n as u64) * (k as u64) <= 512
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_one<T: Float, const NR: usize>(
     m: usize,
@@ -278,7 +287,7 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
         return;
     }
     // Tiny problems: packing costs more than it saves.
-    if m * n * k <= 512 || n == 1 || m == 1 {
+    if is_tiny(m, n, k) || n == 1 || m == 1 {
         for i in 0..m {
             for j in 0..n {
                 let mut s = T::ZERO;
@@ -639,5 +648,21 @@ mod tests {
             assert!((c1[i] - c2[i]).abs() < 1e-5);
         }
         assert!(simd_peak_f32(10).is_finite());
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::is_tiny;
+
+    #[test]
+    fn tiny_test_does_not_wrap_on_32_bit_products() {
+        assert!(is_tiny(8, 8, 8));
+        assert!(!is_tiny(9, 8, 8));
+        // Products that are multiples of 2^32 wrapped to 0 in 32-bit usize.
+        assert!(!is_tiny(1024, 2048, 2048));
+        assert!(!is_tiny(2048, 2048, 1024));
+        assert!(!is_tiny(4096, 1024, 1024));
+        assert!(!is_tiny(65536, 65536, 1));
     }
 }

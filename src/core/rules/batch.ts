@@ -6,9 +6,8 @@
  * batch into a larger GEMM).
  * @module
  */
-import { select, stack } from "../../ops/layout.ts";
-import { reshape } from "../../ops/layout.ts";
-import type { Tensor } from "../../tensor.ts";
+import { reshape, select, stack } from "../lax.ts";
+import type { Tensor } from "../tensor.ts";
 import {
   BINARY_PRIMS,
   type Prim,

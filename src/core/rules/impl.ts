@@ -6,8 +6,8 @@
  */
 import * as K from "../../backend/kernels.ts";
 import type { Storage } from "../../backend/storage.ts";
-import { shapeEq, sizeOf, stridesOf } from "../../shape.ts";
-import type { Tensor } from "../../tensor.ts";
+import { shapeEq, sizeOf, stridesOf } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
 import {
   BINARY_PRIMS,
   type Prim,
@@ -15,7 +15,7 @@ import {
   REDUCE_PRIMS,
   UNARY_PRIMS,
 } from "../primitives.ts";
-import type { Aval } from "../trace.ts";
+import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
 
 type Impl<Q> = (

@@ -6,13 +6,13 @@
  * these give reverse mode.
  * @module
  */
-import * as E from "../../ops/elementwise.ts";
-import { sumToShape } from "../../ops/broadcast.ts";
-import { reshape } from "../../ops/layout.ts";
-import { invertPerm } from "../../shape.ts";
-import type { Tensor } from "../../tensor.ts";
+import * as E from "../lax.ts";
+import { reshape, sumToShape } from "../lax.ts";
+import { invertPerm } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
 import type { LinearPrim, PrimParams } from "../primitives.ts";
-import { type Aval, bind } from "../trace.ts";
+import type { Aval } from "../ir.ts";
+import { bind } from "../trace.ts";
 
 /** Marks an input that the linear program computes (unknown, only its shape). */
 export class LinearArg {

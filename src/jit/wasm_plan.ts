@@ -1,5 +1,5 @@
 /**
- * Compiles a {@link Program} into an instruction stream for the
+ * Compiles a {@link Executable} into an instruction stream for the
  * WebAssembly executor (crates/kernels/src/program.rs) and runs it with one
  * call. Why: replaying equation by equation from TypeScript costs ~1 µs of
  * dispatch each, which dominates small programs; the executor launches the
@@ -28,8 +28,8 @@ import {
   untracked,
 } from "../backend/storage.ts";
 import { wasm } from "../backend/wasm.ts";
-import { shapeEq, sizeOf, stridesOf } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
+import { shapeEq, sizeOf, stridesOf } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
 import {
   BINARY_PRIMS,
   type BinaryPrim,
@@ -38,10 +38,10 @@ import {
   type ReducePrim,
   UNARY_PRIMS,
   type UnaryPrim,
-} from "./primitives.ts";
-import type { Program } from "./program.ts";
-import { type Atom, type Eqn, isVar } from "./tape.ts";
-import type { Aval } from "./trace.ts";
+} from "../core/primitives.ts";
+import type { Executable } from "./execute.ts";
+import { type Atom, type Eqn, isVar } from "../core/ir.ts";
+import type { Aval } from "../core/ir.ts";
 
 // Must match crates/kernels/src/program.rs.
 const MAGIC = 0x4a505247;
@@ -119,10 +119,10 @@ function checkRank(r: number): void {
 }
 
 /** Builds the stream and the slot plan; throws Unsupported to fall back. */
-function build(program: Program): Omit<WasmPlan, "code" | "table"> & {
+function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   words: number[];
 } {
-  const { tape, frees } = program;
+  const { program: tape, frees } = executable;
   const words: number[] = [MAGIC, 0];
   const slotDtype: DType[] = [];
   const slotLength: number[] = [];
@@ -422,19 +422,19 @@ function build(program: Program): Omit<WasmPlan, "code" | "table"> & {
   };
 }
 
-const plans = new WeakMap<Program, WasmPlan | null>();
+const plans = new WeakMap<Executable, WasmPlan | null>();
 
 /**
  * The compiled form of `program`, built on first use and cached with it
  * (null when the program needs the TypeScript replay). The stream and slot
  * table are allocated outside any arena: they live as long as the plan.
  */
-export function wasmPlan(program: Program): WasmPlan | null {
+export function wasmPlan(executable: Executable): WasmPlan | null {
   if (!executor.enabled) return null;
-  let plan = plans.get(program);
+  let plan = plans.get(executable);
   if (plan !== undefined) return plan;
   try {
-    const b = build(program);
+    const b = build(executable);
     plan = untracked(() => {
       const code = allocate("int32", b.codeLen);
       heapI32().set(b.words, code.ptr >>> 2);
@@ -445,7 +445,7 @@ export function wasmPlan(program: Program): WasmPlan | null {
     if (!(e instanceof Unsupported)) throw e;
     plan = null;
   }
-  plans.set(program, plan);
+  plans.set(executable, plan);
   return plan;
 }
 

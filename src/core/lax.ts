@@ -1,0 +1,172 @@
+/**
+ * Thin wrappers over `bind`, one per primitive (plus a few compositions the
+ * rules share). Derivative, transpose and batching rules are written with
+ * these, never with the public operations in src/ops: the rules run on
+ * values the shape rules already accepted, so they need no argument
+ * checking, and core stays below ops in the import graph.
+ *
+ * Plain numbers next to a tensor become rank-0 constants of its dtype.
+ * @module
+ */
+import type { DType } from "../backend/dtype.ts";
+import { fill } from "../backend/kernels.ts";
+import { fromArray, untracked } from "../backend/storage.ts";
+import type { Aval } from "./ir.ts";
+import type { BinaryPrim, UnaryPrim } from "./primitives.ts";
+import { shapeEq, sizeOf } from "./shape.ts";
+import { Tensor, type TensorLike } from "./tensor.ts";
+import { bind } from "./trace.ts";
+
+// Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.
+// Safe because tensors are immutable and the cache holds each one.
+const cache = new Map<string, Tensor>();
+
+/** Rank-0 tensor of `dtype` holding `value` (cached and held by the cache). */
+export function scalar(value: number, dtype: DType): Tensor {
+  const key = dtype + value;
+  let t = cache.get(key);
+  if (t === undefined) {
+    // The cache holds it: a user who gets it back (as a gradient of 1)
+    // gets another holder, whose dispose() leaves the cache's intact.
+    t = Tensor._fromStorage(
+      untracked(() => fromArray(dtype, [value])),
+      [],
+      dtype,
+    )._hold();
+    if (cache.size > 256) cache.clear();
+    cache.set(key, t);
+  }
+  return t;
+}
+
+/** Both operands as tensors: a number takes the other operand's dtype. */
+function pair(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (a instanceof Tensor) {
+    return [a, b instanceof Tensor ? b : scalar(b, a.dtype)];
+  }
+  return [scalar(a, (b as Tensor).dtype), b as Tensor];
+}
+
+const unary = (prim: UnaryPrim) => (x: Tensor): Tensor => bind(prim, [x], null);
+const binary = (prim: BinaryPrim) => (a: TensorLike, b: TensorLike): Tensor =>
+  bind(prim, pair(a, b), null);
+
+export const neg = unary("neg");
+export const abs = unary("abs");
+export const exp = unary("exp");
+export const log = unary("log");
+export const sqrt = unary("sqrt");
+export const sin = unary("sin");
+export const cos = unary("cos");
+export const square = unary("square");
+export const reciprocal = unary("reciprocal");
+export const sign = unary("sign");
+
+export const add = binary("add");
+export const sub = binary("sub");
+export const mul = binary("mul");
+export const div = binary("div");
+export const pow = binary("pow");
+export const eq = binary("eq");
+export const gt = binary("gt");
+export const lt = binary("lt");
+
+/** `cond ? a : b` elementwise. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  return bind("where", [cond, ...pair(a, b)], null);
+}
+
+/** Sum over `axes` (removed); the identity for no axes. */
+export function sum(x: Tensor, axes: readonly number[]): Tensor {
+  return axes.length === 0 ? x : bind("sum", [x], { axes });
+}
+
+/** `x` in `shape` (one entry may be -1); the identity for the same shape. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const hole = shape.indexOf(-1);
+  if (hole >= 0) {
+    const known = shape.reduce((p, d, i) => (i === hole ? p : p * d), 1);
+    shape = shape.map((d, i) => (i === hole ? sizeOf(x.shape) / known : d));
+  }
+  return shapeEq(x.shape, shape) ? x : bind("reshape", [x], { shape });
+}
+
+/** `x` broadcast to `shape` (NumPy rules); the identity for the same shape. */
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  return shapeEq(x.shape, shape) ? x : bind("broadcastTo", [x], { shape });
+}
+
+/** Reorders dims: dim i of the result is dim `perm[i]` of `x`. */
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  return perm.every((p, i) => p === i) ? x : bind("permute", [x], { perm });
+}
+
+/** Sums `x` over the dims along which `shape` was broadcast to `x.shape`. */
+export function sumToShape(x: Tensor, shape: readonly number[]): Tensor {
+  if (shapeEq(x.shape, shape)) return x;
+  const lead = x.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < x.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && x.shape[i] !== 1)) axes.push(i);
+  }
+  return reshape(sum(x, axes), shape);
+}
+
+/** `length` entries of `x` from `start` along `axis`. */
+export function narrow(
+  x: Tensor,
+  axis: number,
+  start: number,
+  length: number,
+): Tensor {
+  if (start === 0 && length === x.shape[axis]) return x;
+  return bind("slice", [x], {
+    start: x.shape.map((_, i) => (i === axis ? start : 0)),
+    step: x.shape.map(() => 1),
+    shape: x.shape.map((d, i) => (i === axis ? length : d)),
+  });
+}
+
+/** The slice at `index` along `axis`, that axis removed. */
+export function select(x: Tensor, axis: number, index: number): Tensor {
+  return reshape(
+    narrow(x, axis, index, 1),
+    x.shape.filter((_, i) => i !== axis),
+  );
+}
+
+/** Joins equal-shaped tensors along a new axis `axis`. */
+export function stack(xs: readonly Tensor[], axis: number): Tensor {
+  const parts = xs.map((x) => {
+    const shape = [...x.shape];
+    shape.splice(axis, 0, 1);
+    return reshape(x, shape);
+  });
+  return parts.length === 1 ? parts[0] : bind("cat", parts, { axis });
+}
+
+/** A new tensor of `shape` filled with `value`. */
+export function full(
+  shape: readonly number[],
+  value: number,
+  dtype: DType,
+): Tensor {
+  return Tensor._fromStorage(fill(dtype, sizeOf(shape), value), shape, dtype);
+}
+
+/** Zeros of an abstract value. */
+export function zerosOf(aval: Aval): Tensor {
+  return full(aval.shape, 0, aval.dtype);
+}
+
+/** A tangent that may be symbolically zero (null), made concrete. */
+export function instantiate(t: Tensor | null, aval: Aval): Tensor {
+  return t ?? zerosOf(aval);
+}
+
+/** The n×n identity matrix. */
+export function eye(n: number, dtype: DType): Tensor {
+  const buf = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) buf[i * n + i] = 1;
+  return Tensor._fromStorage(fromArray(dtype, buf), [n, n], dtype);
+}

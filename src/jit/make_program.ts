@@ -1,0 +1,78 @@
+/**
+ * `makeProgram`: the program a function stages to, for reading (JAX's
+ * `make_jaxpr`). It is the same {@link Program} IR that `jit` optimises and
+ * runs and that linearize records, so printing one shows exactly what
+ * every transform does to a function.
+ * @module
+ */
+import { type Program, programConstants } from "../core/ir.ts";
+import { StagingTrace } from "../core/staging_trace.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { withMain } from "../core/trace.ts";
+import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
+import { flattenOutput, type Fn } from "../transforms/args.ts";
+
+/** A staged function: its program and the pytree structure of its output. */
+export interface Staged {
+  readonly program: Program;
+  readonly outDef: TreeDef;
+}
+
+/**
+ * Traces `f` on abstract versions of `args` (their tensors become the
+ * program's inputs, in flattened pytree order; everything else is fixed).
+ * Values `f` closes over become constants. `name` labels errors.
+ */
+export function stage(name: string, f: Fn, args: readonly unknown[]): Staged {
+  const [leaves, def] = flatten(args);
+  return withMain(name, (main) => {
+    const trace = new StagingTrace(main);
+    const ins = leaves.map((l) => trace.newInput(l));
+    const out = f(...unflatten<unknown[]>(def, ins));
+    const [outs, outDef] = flattenOutput(name, out);
+    return { program: trace.finish(ins, outs, outs), outDef };
+  });
+}
+
+/**
+ * Returns a function that, given example arguments, traces `f` on their
+ * shapes and dtypes and returns the {@link Program} it stages to: a flat
+ * list of primitive applications over numbered variables, printable like a
+ * jaxpr with `toString()` or `console.log`. Transforms inside `f` are
+ * applied while tracing, so `makeProgram(grad(f))` shows the gradient
+ * program and `makeProgram(vmap(f))` the batched one. Nothing is computed
+ * on the arguments' values.
+ *
+ * @example
+ * ```ts
+ * import { grad, makeProgram, tensor, type Tensor } from "./mod.ts";
+ * const f = (x: Tensor) => x.sin().mul(x).sum();
+ * console.log(makeProgram(f)(tensor([1, 2, 3])).toString());
+ * // { lambda ; a:f32[3] . let
+ * //     b:f32[3] = sin a
+ * //     c:f32[3] = mul b a
+ * //     d:f32[] = sum[axes=[0]] c
+ * //   in (d) }
+ * const g = makeProgram(grad(f))(tensor([1, 2, 3])); // x·cos x + sin x
+ * console.log(g.eqns.length, g.inputs.length, g.outputs.length);
+ * ```
+ */
+export function makeProgram<F extends Fn>(
+  f: F,
+): (...args: Parameters<F>) => Program {
+  if (typeof f !== "function") {
+    throw new TypeError(`makeProgram: expected a function, got ${typeof f}`);
+  }
+  return ((...args: unknown[]) => {
+    const { program } = stage("makeProgram", f, args);
+    const traced = programConstants(program).find((c: Tensor) =>
+      c._trace !== null
+    );
+    if (traced !== undefined) {
+      throw new Error(
+        "makeProgram: the function closes over a value traced by an enclosing transform; call makeProgram outside other transforms",
+      );
+    }
+    return program;
+  }) as (...args: Parameters<F>) => Program;
+}

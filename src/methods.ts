@@ -1,0 +1,210 @@
+/**
+ * Attaches the operation methods declared on {@link Tensor} (`x.add(y)`,
+ * `x.sum()`, `x.backward()`, ...) to its prototype. Each one forwards to the
+ * public operation of the same name, so a method and its function never
+ * differ. mod.ts imports this module first; the npm package lists it in
+ * `sideEffects` so that bundlers keep it (a bundled consumer test checks).
+ * @module
+ */
+import type { DType } from "./backend/dtype.ts";
+import { backward } from "./autograd/api.ts";
+import { isTracked, requiresGrad } from "./autograd/tracked.ts";
+import {
+  type BackwardOptions,
+  type Dims,
+  Tensor,
+  type TensorLike,
+} from "./core/tensor.ts";
+import * as E from "./ops/elementwise.ts";
+import * as L from "./ops/layout.ts";
+import * as M from "./ops/linalg.ts";
+import * as R from "./ops/reduce.ts";
+
+const methods: ThisType<Tensor> & Record<string, unknown> = {
+  requiresGrad(): Tensor {
+    return requiresGrad(this);
+  },
+  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
+    backward(this, gradient, options);
+  },
+  get grad(): Tensor | null {
+    return isTracked(this) ? this.gradSlot : null;
+  },
+  set grad(value: Tensor | null) {
+    if (!isTracked(this)) {
+      throw new TypeError(
+        "grad can only be set on a tensor made by requiresGrad()",
+      );
+    }
+    this.setGrad(value, false);
+  },
+  zeroGrad(): void {
+    if (isTracked(this)) this.clearGrad();
+  },
+  add(o: TensorLike): Tensor {
+    return E.add(this, o);
+  },
+  sub(o: TensorLike): Tensor {
+    return E.sub(this, o);
+  },
+  mul(o: TensorLike): Tensor {
+    return E.mul(this, o);
+  },
+  div(o: TensorLike): Tensor {
+    return E.div(this, o);
+  },
+  pow(o: TensorLike): Tensor {
+    return E.pow(this, o);
+  },
+  maximum(o: TensorLike): Tensor {
+    return E.maximum(this, o);
+  },
+  minimum(o: TensorLike): Tensor {
+    return E.minimum(this, o);
+  },
+  eq(o: TensorLike): Tensor {
+    return E.eq(this, o);
+  },
+  ne(o: TensorLike): Tensor {
+    return E.ne(this, o);
+  },
+  lt(o: TensorLike): Tensor {
+    return E.lt(this, o);
+  },
+  le(o: TensorLike): Tensor {
+    return E.le(this, o);
+  },
+  gt(o: TensorLike): Tensor {
+    return E.gt(this, o);
+  },
+  ge(o: TensorLike): Tensor {
+    return E.ge(this, o);
+  },
+  neg(): Tensor {
+    return E.neg(this);
+  },
+  abs(): Tensor {
+    return E.abs(this);
+  },
+  exp(): Tensor {
+    return E.exp(this);
+  },
+  log(): Tensor {
+    return E.log(this);
+  },
+  sqrt(): Tensor {
+    return E.sqrt(this);
+  },
+  sin(): Tensor {
+    return E.sin(this);
+  },
+  cos(): Tensor {
+    return E.cos(this);
+  },
+  tan(): Tensor {
+    return E.tan(this);
+  },
+  tanh(): Tensor {
+    return E.tanh(this);
+  },
+  sigmoid(): Tensor {
+    return E.sigmoid(this);
+  },
+  relu(): Tensor {
+    return E.relu(this);
+  },
+  square(): Tensor {
+    return E.square(this);
+  },
+  reciprocal(): Tensor {
+    return E.reciprocal(this);
+  },
+  sign(): Tensor {
+    return E.sign(this);
+  },
+  sum(dim?: Dims, keepdim = false): Tensor {
+    return R.sum(this, dim, keepdim);
+  },
+  mean(dim?: Dims, keepdim = false): Tensor {
+    return R.mean(this, dim, keepdim);
+  },
+  max(dim?: Dims, keepdim = false): Tensor {
+    return R.max(this, dim, keepdim);
+  },
+  min(dim?: Dims, keepdim = false): Tensor {
+    return R.min(this, dim, keepdim);
+  },
+  prod(dim?: Dims, keepdim = false): Tensor {
+    return R.prod(this, dim, keepdim);
+  },
+  argmax(dim?: number, keepdim = false): Tensor {
+    return R.argmax(this, dim, keepdim);
+  },
+  argmin(dim?: number, keepdim = false): Tensor {
+    return R.argmin(this, dim, keepdim);
+  },
+  matmul(o: Tensor): Tensor {
+    return M.matmul(this, o);
+  },
+  dot(o: Tensor): Tensor {
+    return M.dot(this, o);
+  },
+  outer(o: Tensor): Tensor {
+    return M.outer(this, o);
+  },
+  reshape(shape: readonly number[]): Tensor {
+    return L.reshape(this, shape);
+  },
+  permute(dims: readonly number[]): Tensor {
+    return L.permute(this, dims);
+  },
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    return L.transpose(this, dim0, dim1);
+  },
+  get T(): Tensor {
+    return L.transpose(this);
+  },
+  movedim(
+    source: number | readonly number[],
+    destination: number | readonly number[],
+  ): Tensor {
+    return L.movedim(this, source, destination);
+  },
+  expand(shape: readonly number[]): Tensor {
+    return L.expand(this, shape);
+  },
+  squeeze(dim?: number | readonly number[]): Tensor {
+    return L.squeeze(this, dim);
+  },
+  unsqueeze(dim: number): Tensor {
+    return L.unsqueeze(this, dim);
+  },
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return L.flatten(this, startDim, endDim);
+  },
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor {
+    return L.slice(this, dim, start, end, step);
+  },
+  narrow(dim: number, start: number, length: number): Tensor {
+    return L.narrow(this, dim, start, length);
+  },
+  select(dim: number, index: number): Tensor {
+    return L.select(this, dim, index);
+  },
+  index(dim: number, indices: Tensor | readonly number[]): Tensor {
+    return L.indexSelect(this, dim, indices);
+  },
+  to(dtype: DType): Tensor {
+    return L.cast(this, dtype);
+  },
+  detach(): Tensor {
+    return E.detach(this);
+  },
+};
+
+// Non-enumerable, as methods declared in a class body are.
+for (
+  const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(methods))
+) {
+  Object.defineProperty(Tensor.prototype, name, { ...d, enumerable: false });
+}
