@@ -198,7 +198,7 @@ export function norm(
   checkFloat("norm", x);
   const axes = normAxes(dim, x.ndim);
   if (p === "fro" || p === 2) return rootOfSum(sum(square(x), axes, keepdim));
-  if (typeof p !== "number" || Number.isNaN(p) || p < 0) {
+  if (typeof p !== "number" || Number.isNaN(p) || (p < 0 && p !== -Infinity)) {
     throw new RangeError(
       `norm: p must be a number >= 0, Infinity, -Infinity or "fro", got ${
         describe(p)
