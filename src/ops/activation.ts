@@ -9,7 +9,6 @@
 import { normAxis } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  abs,
   add,
   detach,
   div,
@@ -17,8 +16,6 @@ import {
   gt,
   log,
   mul,
-  neg,
-  relu,
   sigmoid,
   sub,
   tanh,
@@ -26,7 +23,7 @@ import {
 } from "./elementwise.ts";
 import { max, sum } from "./reduce.ts";
 import { checkTensor, describe } from "./scalar.ts";
-import { expm1Composite, log1pComposite } from "./math.ts";
+import { expm1Composite, softplusParts } from "./math.ts";
 import { erfcComposite } from "./special.ts";
 
 /** Throws a TypeError naming `what` unless `x` is a float tensor. */
@@ -101,7 +98,7 @@ export interface SoftplusOptions {
  * `log(1 + exp(x))` elementwise, stably: `max(x, 0) + log1p(exp(-|x|))`,
  * never exponentiating a positive number and accurate to a few ulps also
  * far in the negative tail (where the value is about `exp(x)`). Its
- * derivative is `sigmoid(x)`. With `beta`: `softplus(beta x) / beta`.
+ * derivative is `sigmoid(x)`, also at 0 and to every order. With `beta`: `softplus(beta x) / beta`.
  * Unlike PyTorch there is no `threshold`: the stable form needs none.
  *
  * @example
@@ -119,7 +116,7 @@ export function softplus(x: Tensor, options: SoftplusOptions = {}): Tensor {
     );
   }
   const bx = beta === 1 ? x : mul(x, beta);
-  const y = add(relu(bx), log1pComposite(exp(neg(abs(bx)))));
+  const y = add(...softplusParts(bx));
   return beta === 1 ? y : div(y, beta);
 }
 

@@ -12,7 +12,8 @@ import { cast, movedim, unsqueeze } from "./layout.ts";
 import { mean, sum } from "./reduce.ts";
 import { arange } from "./creation.ts";
 import { checkTensor, describe, type TensorLike } from "./scalar.ts";
-import { checkFloat, softplus } from "./activation.ts";
+import { checkFloat } from "./activation.ts";
+import { softplusParts } from "./math.ts";
 import { logsumexp } from "./stats.ts";
 
 /**
@@ -303,7 +304,9 @@ export function binaryCrossEntropyWithLogits(
   checkFloat(`${what} (target)`, target);
   sameShape(what, input, target);
   const { reduction = "mean", posWeight } = options;
-  const sp = softplus(neg(input));
+  // softplus(-x) in two terms: the linear one cancels (1 - y) x exactly
+  // where they are large, before the small log1p term is added.
+  const [lin, smooth] = softplusParts(neg(input));
   const w = posWeight === undefined ? null : add(
     mul(
       target,
@@ -311,6 +314,10 @@ export function binaryCrossEntropyWithLogits(
     ),
     1,
   );
-  const loss = add(mul(sub(1, target), input), w === null ? sp : mul(w, sp));
+  const weighted = (t: Tensor) => (w === null ? t : mul(w, t));
+  const loss = add(
+    add(mul(sub(1, target), input), weighted(lin)),
+    weighted(smooth),
+  );
   return reduce(what, loss, reduction);
 }

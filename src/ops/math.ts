@@ -50,9 +50,23 @@ export function expm1Composite(x: Tensor): Tensor {
   const u = exp(x);
   const one = eq(u, 1), zero = eq(u, 0);
   const special = maximum(one, zero);
-  const lu = where(special, 1, log(u));
+  // log of a safe value where u is 1 or 0: log(0) would poison the gradient.
+  const lu = log(where(special, 2, u));
   const general = mul(sub(u, 1), div(x, lu));
   return where(one, x, where(zero, -1, general));
+}
+
+/**
+ * softplus(z) = log(1 + exp(z)) as two terms, `[where(z > 0, z, 0),
+ * log1p(exp(-|z|))]`, that never overflow. `-|z|` is written as
+ * `where(z > 0, -z, z)` so that at z = 0 the derivatives of every order are
+ * those of the smooth `log1p(exp(z))` (1/2, 1/4, ...), not of two kinks
+ * whose subgradients happen to be 0. Callers that add a large term may add
+ * the first term first, so that the small second one is not lost.
+ */
+export function softplusParts(z: Tensor): [Tensor, Tensor] {
+  const pos = gt(z, 0);
+  return [where(pos, z, 0), log1pComposite(exp(where(pos, neg(z), z)))];
 }
 
 /**
@@ -100,11 +114,14 @@ export function clamp(
  */
 export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = coerce("logaddexp", a, b);
-  const m = maximum(ta, tb);
-  const d = neg(abs(sub(ta, tb)));
-  // a = b = ±inf gives NaN here; exp(-inf) = 0 then leaves m unchanged.
-  const safe = where(eq(d, d), d, -Infinity);
-  return add(m, log1pComposite(exp(safe)));
+  // max(a, b) + log1p(exp(-|a - b|)), with -|a - b| written so that ties
+  // differentiate (to every order) as the smooth b + log1p(exp(a - b)).
+  const d = sub(ta, tb);
+  const pos = gt(d, 0);
+  const s = where(pos, neg(d), d);
+  // a = b = ±inf gives NaN here; exp(-inf) = 0 then leaves the max unchanged.
+  const safe = where(eq(s, s), s, -Infinity);
+  return add(where(pos, ta, tb), log1pComposite(exp(safe)));
 }
 
 /**
