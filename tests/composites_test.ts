@@ -575,7 +575,13 @@ Deno.test("crossEntropy names its arguments and shapes in errors", () => {
     RangeError,
     "labelSmoothing",
   );
-  assertThrowsWith(() => crossEntropy(l, i32([0, 3])), RangeError, "index 3");
+  assertThrowsWith(
+    () => crossEntropy(l, i32([0, 3])),
+    RangeError,
+    "crossEntropy",
+    "target class 3",
+    "3 classes",
+  );
 });
 
 Deno.test("binaryCrossEntropyWithLogits: stable at ±100, gradient sigmoid(x) - y, posWeight", () => {

@@ -8,7 +8,8 @@ import { fmtShape, shapeEq } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { DType } from "../backend/dtype.ts";
 import { add, eq, mul, neg, square, sub } from "./elementwise.ts";
-import { cast, movedim, unsqueeze } from "./layout.ts";
+import { cast, squeeze, unsqueeze } from "./layout.ts";
+import { gather } from "./indexing.ts";
 import { mean, sum } from "./reduce.ts";
 import { arange } from "./creation.ts";
 import { checkTensor, describe, type TensorLike } from "./scalar.ts";
@@ -32,6 +33,21 @@ export interface OneHotOptions {
 
 /** True when `x` holds its values (not a tracer of a transform). */
 const isConcrete = (x: Tensor) => x._storage !== null;
+
+/** Range check of concrete class indices (traced ones cannot be checked). */
+function checkClasses(target: Tensor, C: number): void {
+  if (!isConcrete(target)) return;
+  const v = target.data();
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < 0 || v[i] >= C) {
+      throw new RangeError(
+        `crossEntropy: target class ${
+          v[i]
+        } (at flat position ${i}) is out of range for ${C} classes`,
+      );
+    }
+  }
+}
 
 /**
  * One-hot encoding: int32 class indices of any shape to a float tensor
@@ -208,7 +224,8 @@ export function crossEntropy(
   }
   const cd = logits.ndim === 1 ? 0 : 1;
   const C = logits.shape[cd];
-  let q: Tensor;
+  const lse = logsumexp(logits, cd);
+  let loss: Tensor;
   if (target.dtype === "int32") {
     const expected = logits.shape.filter((_, i) => i !== cd);
     if (!shapeEq(target.shape, expected)) {
@@ -220,7 +237,17 @@ export function crossEntropy(
         }`,
       );
     }
-    q = movedim(oneHot(target, C, { dtype: logits.dtype }), -1, cd);
+    checkClasses(target, C);
+    // The target's logit by a gather (O(N), its gradient a scatter-add)
+    // rather than a product with a one-hot matrix (O(N·C)).
+    let picked = squeeze(gather(logits, cd, unsqueeze(target, cd)), cd);
+    if (labelSmoothing > 0) {
+      picked = add(
+        mul(picked, 1 - labelSmoothing),
+        mul(mean(logits, cd), labelSmoothing),
+      );
+    }
+    loss = sub(lse, picked);
   } else {
     sameShape("crossEntropy (probabilities)", logits, target);
     if (target.dtype !== logits.dtype) {
@@ -228,16 +255,12 @@ export function crossEntropy(
         `crossEntropy: target probabilities are ${target.dtype} but logits are ${logits.dtype}`,
       );
     }
-    q = target;
+    const q = labelSmoothing > 0
+      ? add(mul(target, 1 - labelSmoothing), labelSmoothing / C)
+      : target;
+    // -Σ q log softmax = lse · Σ q - Σ q x (probabilities need not sum to 1).
+    loss = sub(mul(lse, sum(q, cd)), sum(mul(q, logits), cd));
   }
-  if (labelSmoothing > 0) {
-    q = add(mul(q, 1 - labelSmoothing), labelSmoothing / C);
-  }
-  const lse = logsumexp(logits, cd);
-  const picked = sum(mul(q, logits), cd);
-  // Class indices (smoothed or not) sum to 1; probabilities need not.
-  const mass = target.dtype === "int32" ? null : sum(q, cd);
-  const loss = sub(mass === null ? lse : mul(lse, mass), picked);
   return reduce("crossEntropy", loss, reduction);
 }
 
