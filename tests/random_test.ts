@@ -268,6 +268,16 @@ Deno.test("keys inside transforms: closed over in jit, an error when traced", ()
     grad(keep)(tensor(0.5)),
     values(random.bernoulli(k, tensor(0.5), [4])).reduce((a, b) => a + b),
   );
+  // A key passed to vmap unbatched, or beside differentiated arguments, stays concrete.
+  const xs = tensor([[1, 2, 3], [4, 5, 6]]);
+  const addNoise = (x: Tensor, key: Tensor) => x.add(random.normal(key, [3]));
+  assertClose(
+    vmap(addNoise, { inDims: [0, null] })(xs, k),
+    xs.add(random.normal(k, [3])),
+  );
+  const scaleNoise = (x: Tensor, key: Tensor) =>
+    x.mul(random.normal(key, [3])).sum();
+  assertClose(grad(scaleNoise)(x, k), random.normal(k, [3]));
   assertThrowsWith(
     () => jit((key: Tensor) => random.normal(key, [2]))(k),
     TypeError,

@@ -7,11 +7,13 @@
  * order or on how a draw is chunked: element i of a draw is Philox4x32-10
  * of counter i under the key (crates/kernels/src/random.rs).
  *
- * Keys must be concrete: inside `jit`, a key closed over by the function
- * works (its samples become constants of the compiled program, the same on
- * every call), and so does a key that is not an argument of `vmap` or a
- * derivative; a key that is itself traced (an argument of `jit`, a batch of
- * keys under `vmap`) is an error until sampling is a primitive. Parameters
+ * Keys must be concrete. What works: a key closed over by a `jit`ted
+ * function (its samples become constants of the compiled program, the same
+ * on every call), a key passed to `vmap` with `inDims` null, and a key passed
+ * beside the differentiated arguments of `grad`, `jacrev`, ... (it is not
+ * traced). What is an error, with a message saying so, until sampling is a
+ * primitive: a key that is itself traced, such as an argument of `jit` or a
+ * batch of keys under `vmap`. Parameters
  * that are tensors (`bernoulli`'s `p`, `categorical`'s logits,
  * `permutation`'s x) may be traced: the noise is concrete, the arithmetic on
  * them is recorded.
