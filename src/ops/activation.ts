@@ -44,7 +44,9 @@ function shifted(what: string, x: Tensor, dim: number): [Tensor, number] {
     throw new RangeError(`${what}: expected a tensor with at least one dim`);
   }
   const d = normAxis(dim, x.ndim);
-  return [sub(x, detach(max(x, d, true))), d];
+  // max of the detached input: the same shift, and no tangent to compute
+  // for a max whose derivative would be dropped anyway.
+  return [sub(x, max(detach(x), d, true)), d];
 }
 
 /**

@@ -139,7 +139,7 @@ export function hypot(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = coerce("hypot", a, b);
   // The scale is detached: r = m · sqrt((a/m)² + (b/m)²) has the exact
   // gradient a / r for any constant m.
-  const m = detach(maximum(abs(ta), abs(tb)));
+  const m = maximum(abs(detach(ta)), abs(detach(tb)));
   const finite = mul(gt(m, 0), lt(m, Infinity));
   const ms = where(finite, m, 1);
   const s = add(square(div(ta, ms)), square(div(tb, ms)));

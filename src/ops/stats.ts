@@ -75,7 +75,8 @@ export function logsumexp(
   const kd = keepdimOf("logsumexp", keepdim);
   const axes = normAxes(dim, x.ndim);
   if (axes.length === 0) return x;
-  const m = detach(max(x, axes, true));
+  // max of the detached input: no tangent for a max whose derivative cancels.
+  const m = max(detach(x), axes, true);
   // An infinite maximum would give inf - inf = NaN: shift by 0 there.
   const shift = where(lt(abs(m), Infinity), m, 0);
   const y = add(log(sum(exp(sub(x, shift)), axes, true)), shift);
