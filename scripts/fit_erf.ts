@@ -3,14 +3,13 @@
  * src/ops/special.ts and reports its error against a 256-bit fixed-point
  * reference. Run: deno run scripts/fit_erf.ts
  *
- * Two fitted regions, each a Chebyshev interpolant (64 Chebyshev points of
- * the first kind) truncated where its coefficients fall to ~1e-17, rewritten
- * as a polynomial in the interval's own variable u in [-1, 1] (Horner):
+ * Two regions, each a Chebyshev interpolant (64 Chebyshev points of the
+ * first kind) truncated where its coefficients fall to ~1e-16, rewritten as
+ * a polynomial in the interval's own variable u in [-1, 1] (Horner):
  * - |x| <= 2: erf(x) = x · P(u), u = x²/2 - 1, P(t) = erf(√t)/√t;
- * - 2 < |x| <= 5: erfc(|x|) = exp(-x²)/|x| · R(u), u = (2/|x| - 0.7)/0.3,
- *   R = x · erfc(x) · exp(x²) as a function of 1/x;
- * - |x| > 5: the same with R from 6 terms of the asymptotic series, whose
- *   relative error there (< 1e-6) is below 1e-18 of erfc's value.
+ * - |x| > 2: erfc(|x|) = exp(-x²)/|x| · R(u), u = 4/|x| - 1, where
+ *   R = x · erfc(x) · exp(x²) as a function of 1/x in [0, 1/2] (it tends to
+ *   1/√π as x grows; smooth, though not analytic, at 1/x = 0).
  * @module
  */
 
@@ -81,6 +80,14 @@ function expFixed(x: bigint): bigint {
   }
   return s;
 }
+/** x · erfc(x) · exp(x²) for x >= 6 by its continued fraction, backwards. */
+function rByFraction(x: number): bigint {
+  const X = fixed(x);
+  let f = X;
+  for (let k = 8000n; k >= 1n; k--) f = X + ((k * ONE * ONE) / 2n) / f;
+  return (mul(X, (ONE * ONE) / f) * ONE) / sqrtFixed(PI);
+}
+
 /** erf(x) for a double x, in fixed point. */
 function erfFixed(x: number): bigint {
   const X = fixed(x);
@@ -137,23 +144,24 @@ function toMonomial(c: bigint[], deg: number): number[] {
 
 const cA = chebyshev((u) => pFixed(fixed(2 * (u + 1))));
 const cB = chebyshev((u) => {
-  const x = 2 / (0.3 * u + 0.7);
+  const y = (u + 1) / 4;
+  if (y === 0) return (ONE * ONE) / sqrtFixed(PI);
+  const x = 1 / y;
+  if (x >= 6) return rByFraction(x);
   const X = fixed(x);
   return mul(X, mul(ONE - erfFixed(x), expFixed(mul(X, X))));
 });
-const DEG_A = 16, DEG_B = 12;
+const DEG_A = 16, DEG_B = 20;
 const pA = toMonomial(cA, DEG_A), pB = toMonomial(cB, DEG_B);
 console.log(
   `first dropped Chebyshev coefficients: ${
     toNumber(cA[DEG_A + 1]).toExponential(2)
-  } (|x| <= 2), ${toNumber(cB[DEG_B + 1]).toExponential(2)} (2 < |x| <= 5)`,
+  } (|x| <= 2), ${toNumber(cB[DEG_B + 1]).toExponential(2)} (|x| > 2)`,
 );
 console.log(`const ERF_SMALL = [\n${pA.map((v) => `  ${v},`).join("\n")}\n];`);
-console.log(`const ERFC_MID = [\n${pB.map((v) => `  ${v},`).join("\n")}\n];`);
+console.log(`const ERFC_LARGE = [\n${pB.map((v) => `  ${v},`).join("\n")}\n];`);
 
 // ------------------------------------------------ the model's error
-/** (-1)^n (2n-1)!!: erfc(x) ~ exp(-x²)/(x√π) Σ_n (-1)^n (2n-1)!! / (2x²)^n. */
-const ASYMPTOTIC = [1, -1, 3, -15, 105, -945, 10395, -135135, 2027025];
 const horner = (p: readonly number[], u: number) =>
   p.reduceRight((acc, a) => acc * u + a, 0);
 /** erf and erfc of x >= 0 as the composition computes them in float64. */
@@ -162,9 +170,7 @@ function model(x: number): [number, number] {
     const e = x * horner(pA, (x * x) / 2 - 1);
     return [e, 1 - e];
   }
-  const r = x <= 5
-    ? horner(pB, (2 / x - 0.7) / 0.3)
-    : horner(ASYMPTOTIC, 1 / (2 * x * x)) / Math.sqrt(Math.PI);
+  const r = horner(pB, 4 / x - 1);
   const c = (Math.exp(-x * x) * r) / x;
   return [1 - c, c];
 }
@@ -176,12 +182,21 @@ for (let i = 1; i <= 6000; i++) {
   const [me, mc] = model(x);
   const err = Math.abs(me - toNumber(e));
   if (err > erfErr) [erfErr, at] = [err, x];
-  const k = x <= 5 ? 0 : 1;
+  const k = x <= 2 ? 0 : 1;
   erfcRel[k] = Math.max(erfcRel[k], Math.abs(mc / toNumber(ONE - e) - 1));
+}
+// Beyond 6: the fitted R against the continued fraction (erfc's relative error).
+let tailRel = 0;
+for (let i = 0; i <= 200; i++) {
+  const x = 6 + i * 0.5 + 0.01 * Math.sin(i);
+  tailRel = Math.max(
+    tailRel,
+    Math.abs(horner(pB, 4 / x - 1) / toNumber(rByFraction(x)) - 1),
+  );
 }
 console.log(
   `max |erf error| ${erfErr.toExponential(2)} (at ${at.toFixed(4)}); ` +
-    `max relative erfc error ${erfcRel[0].toExponential(2)} on (0, 5], ${
+    `max relative erfc error ${erfcRel[0].toExponential(2)} on (0, 2], ${
       erfcRel[1].toExponential(2)
-    } on (5, 6]`,
+    } on (2, 6], ${tailRel.toExponential(2)} on [6, 106] (of R)`,
 );
