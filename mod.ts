@@ -97,8 +97,16 @@ export { jvp, linearize, vjp, vjpWithAux } from "./src/transforms/vjp.ts";
 export { vmap } from "./src/transforms/vmap.ts";
 export type { InDim, VmapOptions } from "./src/transforms/vmap.ts";
 export { jacfwd, jacrev } from "./src/transforms/jacobian.ts";
-export type { JacobianOptions } from "./src/transforms/jacobian.ts";
+export type {
+  ArgsAt,
+  AuxOf,
+  JacobianOf,
+  JacobianOptions,
+  MapTensors,
+  OutputOf,
+} from "./src/transforms/jacobian.ts";
 export { hessian, hvp, vhp } from "./src/transforms/hessian.ts";
+export type { HessianOf, ProductOf } from "./src/transforms/hessian.ts";
 export type { Tree } from "./src/core/tree.ts";
 /**
  * The PyTorch-style eager tape: `autograd.grad`, `autograd.backward`,
@@ -121,6 +129,17 @@ export { jit } from "./src/jit/jit.ts";
 export { makeProgram } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
 export type { Prim, PrimParams } from "./src/core/primitives.ts";
+export type { JitOptions } from "./src/jit/jit.ts";
+export type { TensorJSON } from "./src/core/to_json.ts";
+export { load, readHeader, save } from "./src/io/safetensors.ts";
+export type {
+  SafetensorsHeader,
+  SaveOptions,
+  TensorInfo,
+  TensorTree,
+} from "./src/io/safetensors.ts";
+export { loadFile, saveFile } from "./src/io/file.ts";
+export type { FilePath } from "./src/io/file.ts";
 
 // Compositions of the primitives: activations, losses, reductions, layout.
 export {

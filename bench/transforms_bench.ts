@@ -40,8 +40,8 @@ const wrtX = { argnums: 2 } as const;
     const [, vjpFn] = vjp((x: Tensor) => predict(W, b, x), x);
     vmap(vjpFn)(eye(16));
   });
-  Deno.bench("jacrev", { group }, () => jacrev(predict, wrtX)(W, b, x));
-  Deno.bench("jacfwd", { group }, () => jacfwd(predict, wrtX)(W, b, x));
+  Deno.bench("jacrev", { group }, () => void jacrev(predict, wrtX)(W, b, x));
+  Deno.bench("jacfwd", { group }, () => void jacfwd(predict, wrtX)(W, b, x));
 }
 
 for (
@@ -55,9 +55,13 @@ for (
   Deno.bench(
     "jacrev",
     { group: name, baseline: true },
-    () => jacrev(predict, wrtX)(W, b, x),
+    () => void jacrev(predict, wrtX)(W, b, x),
   );
-  Deno.bench("jacfwd", { group: name }, () => jacfwd(predict, wrtX)(W, b, x));
+  Deno.bench(
+    "jacfwd",
+    { group: name },
+    () => void jacfwd(predict, wrtX)(W, b, x),
+  );
 }
 
 {
@@ -66,17 +70,17 @@ for (
   Deno.bench(
     "hessian (jacfwd(jacrev))",
     { group, baseline: true },
-    () => hessian(predict, wrtX)(W, b, x),
+    () => void hessian(predict, wrtX)(W, b, x),
   );
   Deno.bench(
     "jacfwd(jacfwd)",
     { group },
-    () => jacfwd(jacfwd(predict, wrtX), wrtX)(W, b, x),
+    () => void jacfwd(jacfwd(predict, wrtX), wrtX)(W, b, x),
   );
   Deno.bench(
     "jacrev(jacrev)",
     { group },
-    () => jacrev(jacrev(predict, wrtX), wrtX)(W, b, x),
+    () => void jacrev(jacrev(predict, wrtX), wrtX)(W, b, x),
   );
 }
 
@@ -88,7 +92,7 @@ for (
   Deno.bench(
     "vmap(jacrev)",
     { group, baseline: true },
-    () => vmap(jacrev(predict, wrtX), batched)(W, b, xs),
+    () => void vmap(jacrev(predict, wrtX), batched)(W, b, xs),
   );
   Deno.bench(
     "jacrev of the batch sum, movedim",
@@ -103,7 +107,7 @@ for (
   Deno.bench(
     "vmap(hessian)",
     { group },
-    () => vmap(hessian(predict, wrtX), batched)(W, b, xs),
+    () => void vmap(hessian(predict, wrtX), batched)(W, b, xs),
   );
 }
 
@@ -130,11 +134,11 @@ for (
   Deno.bench(
     "jacrev argnums [0, 1]",
     { group, baseline: true },
-    () => jacrev(predict, { argnums: [0, 1] })(W, b, x),
+    () => void jacrev(predict, { argnums: [0, 1] })(W, b, x),
   );
   Deno.bench(
     "jacfwd argnums [0, 1]",
     { group },
-    () => jacfwd(predict, { argnums: [0, 1] })(W, b, x),
+    () => void jacfwd(predict, { argnums: [0, 1] })(W, b, x),
   );
 }

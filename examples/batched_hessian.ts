@@ -177,7 +177,7 @@ const nextAction = randn([B, ACT]), gamma = 0.99;
     params,
     o,
     a,
-  ) as [[Tensor, Tensor]];
+  );
   check("jacfwd (hasAux) == jacrev (hasAux)", stack([f1, f2]), stack([j1, j2]));
 
   // Batched over transitions: vmap of the same, params and nothing else shared.

@@ -1,8 +1,9 @@
 /**
  * A two-layer classifier on the two-moons data set, end to end: data from
  * `random` keys, weights from `nn.init`, `crossEntropy`, `optim.adam` with a
- * cosine schedule, and a `jit`ted training step whose optimizer state (step
- * count included) goes in and out as arguments, in a synchronous loop whose
+ * cosine schedule, and a `jit`ted training step whose parameters and
+ * optimizer state (step count included) go in and out as arguments and are
+ * donated (each call frees the previous ones), in a synchronous loop whose
  * memory stays flat.
  *
  *   npx --yes deno@2 run examples/mlp_classifier.ts [--quick]
@@ -112,12 +113,15 @@ const step = (p: Params, s: State, x: Tensor, y: Tensor) => {
   const [updates, next] = opt.update(g, s, p);
   return { params: optim.applyUpdates(p, updates), state: next, loss };
 };
-const trainStep = jit(step);
+// Parameters and state are replaced every step: donate them.
+const trainStep = jit(step, { donateArgnums: [0, 1] });
 
-// The jitted step equals the eager one (here on the first step).
+// The jitted step equals the eager one (here on the first step; on copies,
+// since the jitted step frees what it is given).
 let state = opt.init(params);
-const eager = step(params, state, x, targets),
-  compiled = trainStep(params, state, x, targets);
+const copy = <T>(t: T): T => tree.map((x) => x.clone(), t);
+const eager = step(params, state, x, targets);
+const compiled = trainStep(copy(params), copy(state), x, targets);
 tree.leaves(compiled.params).forEach((t, i) =>
   check(`jit step == eager step (leaf ${i})`, t, tree.leaves(eager.params)[i], {
     rtol: 1e-5,
@@ -130,17 +134,10 @@ console.log(
   } %`,
 );
 
-/** Frees the tensors of an old pytree that the new one does not hold. */
-function release(old: unknown, kept: unknown): void {
-  const keep = new Set(tree.leaves(kept));
-  for (const t of tree.leaves(old)) if (!keep.has(t)) t.dispose();
-}
-
 const t0 = performance.now();
 let live = 0, loss = NaN;
 for (let i = 0; i < STEPS; i++) {
-  const out = trainStep(params, state, x, targets);
-  release([params, state], [out.params, out.state]);
+  const out = trainStep(params, state, x, targets); // frees params and state
   ({ params, state } = out);
   loss = out.loss.item();
   out.loss.dispose();

@@ -14,6 +14,7 @@
  *   transforms/  grad, vjp, jvp, vmap, jacrev, jacfwd, hessian, ...
  *   jit/         jit, makeProgram, the program executor
  *   autograd/    the PyTorch-style eager tape
+ *   io/          saving and loading (safetensors)
  *   methods.ts, mod.ts
  *
  * Cycles are checked on runtime (code) imports among the project's own
@@ -32,6 +33,7 @@ const LAYERS = [
   "src/transforms/",
   "src/jit/",
   "src/autograd/",
+  "src/io/",
   "src/methods.ts",
   "mod.ts",
 ];

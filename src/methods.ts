@@ -40,10 +40,10 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
         "grad can only be set on a tensor made by requiresGrad()",
       );
     }
-    this.gradSlot = value;
+    this.setGrad(value, false);
   },
   zeroGrad(): void {
-    if (isTracked(this)) this.gradSlot = null;
+    if (isTracked(this)) this.clearGrad();
   },
   add(o: TensorLike): Tensor {
     return E.add(this, o);

@@ -175,3 +175,13 @@ Deno.test("detach() gives a constant", () => {
   const [g] = autograd.grad(y, x);
   close(g, tensor([1, 2], f64));
 });
+
+Deno.test("detach() of a recorded tensor is plain: an update made from it becomes a new leaf", () => {
+  const w = tensor([1, 2], f64).requiresGrad();
+  w.square().sum().backward(); // grad 2w
+  const d = w.detach();
+  assert.equal(String(d), "tensor([1., 2.], dtype=float64)");
+  const next = d.sub(w.grad!.mul(0.1)).requiresGrad(); // 0.8 w
+  next.square().sum().backward();
+  close(next.grad!, tensor([1.6, 3.2], f64));
+});

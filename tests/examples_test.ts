@@ -102,16 +102,5 @@ Deno.test("examples/mlp_classifier.ts trains a jitted MLP on two moons to >= 97 
   ]);
 });
 
-Deno.test("README.md code blocks type-check and run", async () => {
-  const readme = fileURLToPath(new URL("../README.md", import.meta.url));
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["test", "--doc", "--no-prompt", readme],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) +
-    new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, text);
-  assert.match(text, /ok \| [1-9]\d* passed \| 0 failed/, text);
-});
+// README.md's blocks (and the guides') are run by tests/docs_test.ts, which
+// also compares what they print with the text.

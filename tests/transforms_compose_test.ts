@@ -655,7 +655,8 @@ Deno.test("jacrev with several outputs and jacfwd with several inputs give the s
   const f = (
     x: Tensor,
     y: Tensor,
-  ) => [x.sin().mul(y), x.mul(y).sum(), { z: y.exp().reshape([5, 1]) }];
+  ) =>
+    [x.sin().mul(y), x.mul(y).sum(), { z: y.exp().reshape([5, 1]) }] as const;
   const ref = jacrev(f, { argnums: [0, 1] })(x, y);
   for (const chunkSize of [1, 2, 4]) {
     assertTreeClose(

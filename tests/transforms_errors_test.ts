@@ -226,20 +226,20 @@ Deno.test("jvp, linearize, vjpFn and hvp reject tangents whose shapes or dtypes 
   assertThrowsWith(
     () => jvp((a: Tensor) => a.sin(), [x], [randnT(rng, [4])]),
     TypeError,
-    "jvp: tangent 0 has shape [4] and dtype float64",
+    "jvp: tangents[0] has shape [4] and dtype float64",
     "the primal has shape [3] and dtype float64",
   );
   assertThrowsWith(
     () => jvp((a: Tensor) => a.sin(), [x], [x32]),
     TypeError,
-    "tangent 0",
+    "tangents[0]",
     "dtype float32",
     "primal has shape [3] and dtype float64",
   );
   assertThrowsWith(
     () => jvp(f2, [x, y], [x, randnT(rng, [2, 3])]),
     TypeError,
-    "tangent 1 has shape [2, 3]",
+    "tangents[1] has shape [2, 3]",
   );
   assertThrowsWith(
     () => jvp(f2, [x, y], [x] as Any),
@@ -249,7 +249,7 @@ Deno.test("jvp, linearize, vjpFn and hvp reject tangents whose shapes or dtypes 
   assertThrowsWith(
     () => jvp(f2, [x, y], [x, 3 as Any]),
     TypeError,
-    "the tangents hold 1 tensors but the primals hold 2",
+    "tangents[1] must be a Tensor, got number 3",
   );
   assertThrowsWith(
     () => jvp((a: Tensor) => a, x as Any, x as Any),
@@ -260,25 +260,25 @@ Deno.test("jvp, linearize, vjpFn and hvp reject tangents whose shapes or dtypes 
   assertThrowsWith(
     () => jvpFn(randnT(rng, [3, 1])),
     TypeError,
-    "linearize: tangent 0 has shape [3, 1]",
+    "linearize: tangents[0] has shape [3, 1]",
     "primal has shape [3]",
   );
   const [, vjpFn] = vjp((a: Tensor) => a.exp().sum(0), randnT(rng, [2, 3]));
   assertThrowsWith(
     () => vjpFn(randnT(rng, [2])),
     TypeError,
-    "vjp: cotangent 0 has shape [2]",
-    "primal has shape [3]",
+    "vjp: cotangent has shape [2]",
+    "the output has shape [3]",
   );
   assertThrowsWith(
     () => vjpFn([x, x] as Any),
     TypeError,
-    "the cotangent has 2 tensors but the output has 1",
+    "vjp: cotangent must be a Tensor, got an array of length 2",
   );
   assertThrowsWith(
     () => hvp((a: Tensor) => a.sin().sum(), [x], [x32]),
     TypeError,
-    "tangent 0",
+    "tangents[0]",
     "float32",
   );
 });

@@ -6,12 +6,15 @@
 import { checkLike } from "../transforms/args.ts";
 import { hessian as hessianT } from "../transforms/hessian.ts";
 import { jacrev } from "../transforms/jacobian.ts";
-import { vjp } from "../transforms/vjp.ts";
 import { add } from "../ops/elementwise.ts";
 import { onesLike } from "../ops/creation.ts";
 import { describe } from "../ops/scalar.ts";
 import { fmtShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
+import { withTemporaries } from "../core/scope.ts";
+import { linearizeFlat } from "../core/ad.ts";
+import { transposeProgram } from "../core/interpret.ts";
+import { instantiate } from "../core/lax.ts";
 import { FREED_MESSAGE, freeGraph, replay, topoOrder } from "./replay.ts";
 import { isTracked, type Tracked } from "./tracked.ts";
 
@@ -105,7 +108,6 @@ export function grad(
       );
     }
   });
-  const cts = defaultGradOutputs(outs, gradOutputs);
   const order = topoOrder(outs, new Set(ins));
   if (order.some((t) => t.node?.freed)) {
     throw new Error(`autograd.grad: ${FREED_MESSAGE}`);
@@ -123,13 +125,24 @@ export function grad(
   let grads: Tensor[] = [];
   if (usedIns.length > 0) {
     const start = usedIns.map((x) => (createGraph ? x : (x as Tracked).value));
-    const [, vjpFn] = vjp(
-      (...xs: Tensor[]) => replay(outs, usedIns, xs, createGraph),
-      ...start,
-    );
-    grads = vjpFn(cts) as Tensor[];
+    // Without createGraph everything but the gradients is freed on return:
+    // the default output gradients (ones), the replayed forward pass and
+    // the residuals of the vjp.
+    grads = withTemporaries([start, gradOutputs], () => {
+      const cts = defaultGradOutputs(outs, gradOutputs);
+      // Straight through linearize and transpose (no vjp closure, whose
+      // residuals would be held until the garbage collector runs).
+      const r = linearizeFlat(
+        "backward",
+        (xs) => [replay(outs, usedIns, xs, createGraph), undefined],
+        start,
+      );
+      return transposeProgram(r.program, cts).map((c, i) =>
+        instantiate(c, start[i])
+      );
+    });
   }
-  if (!retainGraph) freeGraph(outs);
+  if (!retainGraph) freeGraph(outs, ins);
   let k = 0;
   return ins.map((_, i) => (used[i] ? grads[k++] : null));
 }
@@ -162,11 +175,72 @@ export function backward(
       createGraph: options.createGraph,
     },
   );
+  // A leaf owns the buffer of its .grad, so that zeroGrad() and the next
+  // accumulation can free it: a gradient that shares a buffer with a tensor
+  // the caller holds (a view of `gradient`, or of a leaf) is copied first.
+  const theirs = new Set<object | null>(
+    [gradient, output, ...leaves].map((t) =>
+      t === undefined ? null : (isTracked(t) ? t.value : t)._storage
+    ),
+  );
+  theirs.delete(null);
   leaves.forEach((leaf, i) => {
-    const g = grads[i]!;
-    leaf.gradSlot = leaf.gradSlot === null ? g : add(leaf.gradSlot, g);
+    let g = grads[i]!;
+    const plain = g._trace === null;
+    if (plain && theirs.has(g._storage)) g = g.clone();
+    const old = leaf.gradSlot;
+    if (old === null) return leaf.setGrad(g, true);
+    const sum = add(old, g);
+    if (plain && old._trace === null) {
+      // Both were backward's own buffers (or the caller's, kept).
+      if (leaf.gradOwned) old.dispose();
+      g.dispose();
+    }
+    leaf.setGrad(sum, true);
   });
 }
+
+/**
+ * One tensor per input: a `Tensor` for one input, an array (or tuple) of
+ * them for an array of inputs.
+ *
+ * @example
+ * ```ts
+ * import { autograd, type Tensor } from "./mod.ts";
+ * type P = autograd.PerInput<readonly [Tensor, Tensor]>; // [Tensor, Tensor]
+ * ```
+ */
+export type PerInput<I> = I extends Tensor ? Tensor
+  : { -readonly [K in keyof I]: Tensor };
+
+/**
+ * What `autograd.jacobian(outputs, inputs)` returns: a `Tensor` for one
+ * output and one input; an array over the outputs, then over the inputs,
+ * where either is an array.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const x = tensor([1, 2]).requiresGrad(), y = tensor(3).requiresGrad();
+ * const [[J0x, J0y], [J1x, J1y]] = autograd.jacobian([x.mul(y), x.sin()], [x, y]);
+ * ```
+ */
+export type AutogradJacobianOf<O, I> = O extends Tensor ? PerInput<I>
+  : { -readonly [K in keyof O]: PerInput<I> };
+
+/**
+ * What `autograd.hessian(output, inputs)` returns: a `Tensor` for one input;
+ * blocks `[[H00, H01], [H10, H11]]` for an array of inputs.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const x = tensor([1, 2]).requiresGrad(), y = tensor(3).requiresGrad();
+ * const [[Hxx, Hxy], [Hyx, Hyy]] = autograd.hessian(x.pow(2).mul(y).sum(), [x, y]);
+ * ```
+ */
+export type AutogradHessianOf<I> = I extends Tensor ? Tensor
+  : { -readonly [K in keyof I]: PerInput<I> };
 
 /**
  * The Jacobian of already computed `outputs` with respect to `inputs`
@@ -180,6 +254,10 @@ export function backward(
  * const J = autograd.jacobian(x.sin(), x); // diag(cos x)
  * ```
  */
+export function jacobian<
+  const O extends Tensor | readonly Tensor[],
+  const I extends Tensor | readonly Tensor[],
+>(outputs: O, inputs: I): AutogradJacobianOf<O, I>;
 export function jacobian(
   outputs: Tensor | readonly Tensor[],
   inputs: Tensor | readonly Tensor[],
@@ -206,6 +284,10 @@ export function jacobian(
  * const H = autograd.hessian(x.pow(3).sum(), x); // diag(6x)
  * ```
  */
+export function hessian<const I extends Tensor | readonly Tensor[]>(
+  output: Tensor,
+  inputs: I,
+): AutogradHessianOf<I>;
 export function hessian(
   output: Tensor,
   inputs: Tensor | readonly Tensor[],

@@ -9,9 +9,17 @@ import { hvp as hvpT, vhp as vhpT } from "../transforms/hessian.ts";
 import { jacfwd, jacrev } from "../transforms/jacobian.ts";
 import { jvp as jvpT, vjp as vjpT } from "../transforms/vjp.ts";
 import type { Tensor } from "../core/tensor.ts";
+import type { MapTensors } from "../transforms/jacobian.ts";
+import type { ProductOf } from "../transforms/hessian.ts";
+import type { AutogradHessianOf, PerInput } from "./api.ts";
 
 type Inputs = Tensor | readonly Tensor[];
 type Fn = (...xs: Tensor[]) => unknown;
+
+/** hvp/vhp give one tensor for one input, as the transforms do. */
+type ProductOfInputs<I> = I extends Tensor ? Tensor
+  : I extends readonly Tensor[] ? ProductOf<I>
+  : never;
 
 const list = (
   x: Inputs,
@@ -46,6 +54,11 @@ export interface FunctionalJacobianOptions {
  * const J = autograd.functional.jacobian((x) => x.exp(), tensor([0, 1]), { strategy: "forward-mode" });
  * ```
  */
+export function jacobian<F extends Fn, const I extends Inputs>(
+  f: F,
+  inputs: I,
+  options?: FunctionalJacobianOptions,
+): MapTensors<ReturnType<F>, PerInput<I>>;
 export function jacobian(
   f: Fn,
   inputs: Inputs,
@@ -70,6 +83,10 @@ export function jacobian(
  * const H = autograd.functional.hessian((x) => x.pow(3).sum(), tensor([1, 2])); // diag(6x)
  * ```
  */
+export function hessian<const I extends Inputs>(
+  f: Fn,
+  inputs: I,
+): AutogradHessianOf<I>;
 export function hessian(f: Fn, inputs: Inputs): unknown {
   return hessianT(f, { argnums: argnumsOf(inputs) })(...list(inputs));
 }
@@ -83,6 +100,11 @@ export function hessian(f: Fn, inputs: Inputs): unknown {
  * const [y, g] = autograd.functional.vjp((x) => x.square(), tensor([1, 2]), tensor([1, 1])); // g = 2x
  * ```
  */
+export function vjp<F extends Fn, const I extends Inputs>(
+  f: F,
+  inputs: I,
+  v: unknown,
+): [ReturnType<F>, PerInput<I>];
 export function vjp(f: Fn, inputs: Inputs, v: unknown): [unknown, unknown] {
   const [out, vjpFn] = vjpT(f, ...list(inputs));
   const g = (vjpFn as (ct: unknown) => Tensor[])(v);
@@ -98,6 +120,11 @@ export function vjp(f: Fn, inputs: Inputs, v: unknown): [unknown, unknown] {
  * const [y, t] = autograd.functional.jvp((x) => x.exp(), tensor([0, 1]), tensor([1, 1])); // t = e^x
  * ```
  */
+export function jvp<F extends Fn>(
+  f: F,
+  inputs: Inputs,
+  v: Inputs,
+): [ReturnType<F>, ReturnType<F>];
 export function jvp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
   return jvpT(f, list(inputs) as never, list(v) as never) as [unknown, unknown];
 }
@@ -111,6 +138,11 @@ export function jvp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
  * const [y, hv] = autograd.functional.hvp((x) => x.pow(3).sum(), tensor([1, 2]), tensor([1, 1])); // hv = 6x
  * ```
  */
+export function hvp<F extends Fn, const I extends Inputs>(
+  f: F,
+  inputs: I,
+  v: Inputs,
+): [ReturnType<F>, ProductOfInputs<I>];
 export function hvp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
   return [f(...list(inputs)), hvpT(f, list(inputs), list(v))];
 }
@@ -124,6 +156,11 @@ export function hvp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
  * const [y, vh] = autograd.functional.vhp((x) => x.pow(3).sum(), tensor([1, 2]), tensor([1, 0])); // vh = [6, 0]
  * ```
  */
+export function vhp<F extends Fn, const I extends Inputs>(
+  f: F,
+  inputs: I,
+  v: Inputs,
+): [ReturnType<F>, ProductOfInputs<I>];
 export function vhp(f: Fn, inputs: Inputs, v: Inputs): [unknown, unknown] {
   return [f(...list(inputs)), vhpT(f, list(inputs), list(v))];
 }

@@ -3,8 +3,9 @@
  * `autograd.hessian`, `autograd.functional.*`), PyTorch style.
  * @module
  */
-export { backward, grad, hessian, jacobian } from "./api.ts";
-export type { AutogradOptions } from "./api.ts";
+// `export *` rather than a list: `deno doc` lists a namespace's members
+// only through star re-exports (a named re-export list shows nothing).
+export * from "./api.ts";
 /**
  * PyTorch's `torch.autograd.functional`: `jacobian`, `hessian`, `vjp`, `jvp`, `hvp`, `vhp` of a function at some inputs.
  *

@@ -8,7 +8,7 @@
 import type { Prim, PrimParams } from "../core/primitives.ts";
 import { bind } from "../core/trace.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { isTracked, type Tracked } from "./tracked.ts";
+import { escaped, isTracked, type Tracked } from "./tracked.ts";
 
 /** Tracked tensors reachable from `outputs`, inputs before users (iterative: graphs can be deep). */
 export function topoOrder(
@@ -67,12 +67,32 @@ export function replay(
   return outputs.map(read);
 }
 
-/** Marks the graph behind `outputs` as used (`retainGraph: false`) and drops its saved inputs. */
-export function freeGraph(outputs: readonly Tensor[]): void {
-  for (const t of topoOrder(outputs, new Set())) {
-    if (t.node !== null) {
-      t.node.freed = true;
-      t.node.inputs = []; // release what the graph kept alive
-    }
+/** The buffer behind a tensor (a tracked tensor's value's), if concrete. */
+function bufferOf(t: Tensor): object | null {
+  return (isTracked(t) ? t.value : t)._storage;
+}
+
+/**
+ * Marks the graph behind `outputs` as used (`retainGraph: false`), drops
+ * its references to its inputs, and frees the buffers its intermediate
+ * results own (a synchronous loop gets no finalizer, so this is what keeps
+ * it bounded). Kept: `outputs`, `keep`, every leaf, and buffers that
+ * escaped the graph as views.
+ */
+export function freeGraph(
+  outputs: readonly Tensor[],
+  keep: readonly Tensor[] = [],
+): void {
+  const order = topoOrder(outputs, new Set());
+  const kept = new Set<object | null>();
+  for (const t of [...outputs, ...keep]) kept.add(bufferOf(t));
+  for (const t of order) if (t.node === null) kept.add(bufferOf(t));
+  for (const t of order) {
+    const n = t.node;
+    if (n === null) continue;
+    n.freed = true;
+    n.inputs = []; // release what the graph kept alive
+    const s = t.value._storage;
+    if (n.owns && s !== null && !kept.has(s) && !escaped.has(s)) s.dispose();
   }
 }

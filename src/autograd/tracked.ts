@@ -7,6 +7,14 @@
  * eager tape and the functional transforms share one set of rules, and
  * nesting either way is correct. Nodes reference their inputs, so an
  * unreachable graph is collected with its tensors.
+ *
+ * Ownership (what makes a synchronous training loop bounded, since
+ * finalizers cannot run inside one): a recorded result owns its buffer
+ * unless it is a view of an input's (reshape and the like). A backward pass
+ * without `retainGraph` frees the buffers its graph's intermediate results
+ * own, keeping the leaves, the outputs and the inputs it was asked about,
+ * and any buffer that escaped the graph as a view (`detach()`, or a
+ * reshape under `noGrad`). A leaf owns the `.grad` that backward stored.
  * @module
  */
 import type { Prim, PrimParams } from "../core/primitives.ts";
@@ -20,12 +28,31 @@ export interface Node {
   readonly params: unknown;
   /** Set by a backward pass without `retainGraph`. */
   freed: boolean;
+  /** The value's buffer is its own, not a view of an input's buffer. */
+  readonly owns: boolean;
+}
+
+/**
+ * Buffers shared with a tensor outside the graph (a view made by
+ * `detach()` or under `noGrad`): backward must not free them.
+ */
+export const escaped: WeakSet<object> = new WeakSet();
+
+/** The error for reading a result whose buffer a backward pass freed. */
+export function freedValueError(what: string): Error {
+  return new Error(
+    `${what}: this tensor is an intermediate result of a graph that backward() (or autograd.grad) ` +
+      `already ran through, which freed its buffer to keep memory bounded; read it before the ` +
+      `backward pass, keep a copy with detach() before it, or pass { retainGraph: true }`,
+  );
 }
 
 /** A tensor that records the operations applied to it. */
 export class Tracked extends Tensor {
   /** Accumulated gradient of a leaf (PyTorch's `.grad`). */
   gradSlot: Tensor | null = null;
+  /** The slot's buffer was made by backward (so zeroGrad may free it). */
+  gradOwned = false;
   constructor(
     trace: EagerTrace,
     readonly value: Tensor,
@@ -34,7 +61,28 @@ export class Tracked extends Tensor {
     super(value.shape, value.dtype, null, trace);
   }
   override _concrete(what: string): Tensor {
+    if (what !== "print" && this.isFreed) throw freedValueError(what);
     return this.value._concrete(what);
+  }
+  /** True once a backward pass freed this intermediate result's buffer. */
+  get isFreed(): boolean {
+    return this.node !== null && this.node.freed &&
+      this.value._storage !== null && this.value._storage.disposed;
+  }
+  /** Frees the value's buffer now (a view shares it, as for plain tensors). */
+  override dispose(): void {
+    this.value.dispose();
+  }
+  /** Replaces `.grad` by one the caller owns (made by backward) or not. */
+  setGrad(g: Tensor | null, owned: boolean): void {
+    this.gradSlot = g;
+    this.gradOwned = owned && g !== null;
+  }
+  /** Clears `.grad`, freeing the buffer that backward made for it. */
+  clearGrad(): void {
+    const g = this.gradSlot;
+    if (this.gradOwned && g !== null && g._trace === null) g.dispose();
+    this.setGrad(null, false);
   }
   /** True for tensors made by `requiresGrad()` (not computed from others). */
   get isLeaf(): boolean {
@@ -57,16 +105,27 @@ export class EagerTrace extends Trace {
     args: Tensor[],
     params: PrimParams[P],
   ): Tensor {
-    const values = args.map((
-      a,
-    ) => (a instanceof Tracked && a._trace === this ? a.value : a));
+    const values = args.map((a) => {
+      if (!(a instanceof Tracked && a._trace === this)) return a;
+      if (a.isFreed) throw freedValueError(prim);
+      return a.value;
+    });
     const value = bind(prim, values, params);
-    if (!gradEnabled || value.dtype === "int32") return value;
+    const s = value._storage;
+    const view = s !== null && values.some((v) => v._storage === s);
+    // detach() leaves the tape, as PyTorch's does: its result records
+    // nothing, so `w.detach().sub(...).requiresGrad()` is a new leaf.
+    const recorded = gradEnabled && value.dtype !== "int32" &&
+      prim !== "stopGradient";
+    // A view leaving the graph (unrecorded, or detach()) keeps its buffer.
+    if (view && !recorded) escaped.add(s!);
+    if (!recorded) return value;
     return new Tracked(this, value, {
       prim,
       inputs: args,
       params,
       freed: false,
+      owns: !view,
     });
   }
 }

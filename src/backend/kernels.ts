@@ -97,7 +97,9 @@ function live(s: Storage, what: string): number {
   if (!(s instanceof Storage)) {
     throw new TypeError(`${what}: expected a Storage, got ${typeof s}`);
   }
-  if (s.disposed) throw new Error(`${what}: tensor was disposed`);
+  if (s.disposed) {
+    throw new Error(`${what}: ${s._deadMessage ?? "tensor was disposed"}`);
+  }
   return s.ptr;
 }
 

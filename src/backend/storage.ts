@@ -47,6 +47,13 @@ export class Storage {
   /** Keeps V8's GC pace proportional to wasm bytes (see EXTERNAL_MIN). */
   #shadow: ArrayBuffer | undefined;
 
+  /**
+   * @internal Holders: tensors handed to user code and long-lived library
+   * structures (jit programs, vjp closures, the scalar cache) that need the
+   * buffer (ARCHITECTURE.md ("Buffers and lifetimes")). An arena never frees a held storage.
+   */
+  _refs = 0;
+
   /** @internal Use {@link allocate} or {@link fromArray}. */
   constructor(held: Held, length: number, dtype: DType) {
     this.#held = held;
@@ -67,9 +74,12 @@ export class Storage {
   /** Byte address of the first element in linear memory. */
   get ptr(): number {
     const p = this.#held.ptr;
-    if (p === 0) throw new Error("tensor was disposed");
+    if (p === 0) throw new Error(this._deadMessage ?? "tensor was disposed");
     return p;
   }
+
+  /** @internal Why a storage that never had a buffer cannot be read (see {@link deadStorage}). */
+  _deadMessage: string | undefined;
 
   /** Frees the buffer now. Idempotent. */
   dispose(): void {
@@ -88,6 +98,20 @@ export class Storage {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/**
+ * A storage with no buffer whose every read throws `message`: what a
+ * tensor given away (donated to a jit call) points at afterwards.
+ */
+export function deadStorage(
+  length: number,
+  dtype: DType,
+  message: string,
+): Storage {
+  const s = new Storage({ ptr: 0, bytes: 0 }, length, dtype);
+  s._deadMessage = message;
+  return s;
 }
 
 // ---- GC pressure valve ------------------------------------------------------
@@ -167,8 +191,9 @@ let arena: [Storage, Held][] | null = null;
 
 /**
  * Runs `body`, then frees every storage it allocated except those `keep`
- * returns for its result (or all of them if it throws). `keep` returning
- * null keeps everything (the result may reference anything).
+ * returns for its result and those with holders (`_refs > 0`), or all
+ * unheld ones if it throws. `keep` returning null keeps everything (the
+ * result may reference anything).
  */
 export function releaseTemporaries<T>(
   body: () => T,
@@ -182,7 +207,12 @@ export function releaseTemporaries<T>(
     result = body();
   } catch (e) {
     arena = prev;
-    for (const [, h] of mine) release(h);
+    for (const pair of mine) {
+      if (pair[1].ptr === 0) continue;
+      if (pair[0]._refs === 0) release(pair[1]);
+      else if (prev !== null) prev.push(pair);
+      else pair[0]._collectable();
+    }
     throw e;
   }
   arena = prev;
@@ -190,7 +220,7 @@ export function releaseTemporaries<T>(
   for (const pair of mine) {
     const [s, h] = pair;
     if (h.ptr === 0) continue; // disposed already
-    if (kept !== null && !kept.has(s)) release(h);
+    if (kept !== null && !kept.has(s) && s._refs === 0) release(h);
     else if (prev !== null) prev.push(pair);
     else s._collectable();
   }

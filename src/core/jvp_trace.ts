@@ -16,6 +16,18 @@ export class JVPTracer extends Tensor {
     super(primal.shape, primal.dtype, null, trace);
   }
   override _concrete(what: string): Tensor {
+    // A number read from a value that depends on the differentiated input
+    // would be a constant to the transform: its derivative silently lost.
+    if (this.tangent !== null) {
+      throw new Error(
+        `${what}: this value depends on the input being differentiated (inside ${
+          this._trace!.main.name
+        }), ` +
+          `so it cannot be read as numbers: they would be constants and the derivative would be lost. ` +
+          `Compute with the tensor instead, or read x.detach() if a constant is meant ` +
+          `(comparisons such as x.gt(0) can be read as they are)`,
+      );
+    }
     return this.primal._concrete(what);
   }
 }

@@ -18,19 +18,21 @@ import { Tensor, type TensorLike } from "./tensor.ts";
 import { bind } from "./trace.ts";
 
 // Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.
-// Safe because tensors are immutable and these are never handed to users.
+// Safe because tensors are immutable and the cache holds each one.
 const cache = new Map<string, Tensor>();
 
-/** Rank-0 tensor of `dtype` holding `value` (cached; never give it to a user). */
+/** Rank-0 tensor of `dtype` holding `value` (cached and held by the cache). */
 export function scalar(value: number, dtype: DType): Tensor {
   const key = dtype + value;
   let t = cache.get(key);
   if (t === undefined) {
+    // The cache holds it: a user who gets it back (as a gradient of 1)
+    // gets another holder, whose dispose() leaves the cache's intact.
     t = Tensor._fromStorage(
       untracked(() => fromArray(dtype, [value])),
       [],
       dtype,
-    );
+    )._hold();
     if (cache.size > 256) cache.clear();
     cache.set(key, t);
   }

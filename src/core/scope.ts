@@ -1,15 +1,18 @@
 /**
- * Prompt release of a transform's temporaries. The garbage collector frees
- * WebAssembly buffers only when the event loop turns, so a synchronous loop
- * of `grad` calls would otherwise grow memory until it yields. A top-level
- * transform that returns values (not closures) frees, on return, every
- * buffer it allocated that its result does not use. Values created inside
- * the transformed function are therefore released too: return what you need.
+ * Prompt release of a transform's temporaries, following the lifetime
+ * model of ARCHITECTURE.md ("Buffers and lifetimes"). The garbage collector frees WebAssembly
+ * buffers only when the event loop turns, so a synchronous loop of `grad`
+ * calls would otherwise grow memory until it yields. A top-level transform
+ * call therefore frees, on return, the buffers the library allocated for
+ * it that nothing holds: not its results (handed to the caller, who owns
+ * them), not what user code made (user code may keep anything), not what a
+ * returned closure or a jit program reads (those hold their buffers).
  * @module
  */
 import { releaseTemporaries, type Storage } from "../backend/storage.ts";
 import { currentLevel, withSharedEvaluations } from "./trace.ts";
-import { flatten } from "./tree.ts";
+import { inLibrary } from "./tensor.ts";
+import { flatten, mapTree } from "./tree.ts";
 
 /** True when every tensor in `tree` is concrete (no tracer, no eager-tape tensor). */
 function allConcrete(tree: unknown): boolean {
@@ -17,36 +20,60 @@ function allConcrete(tree: unknown): boolean {
 }
 
 /**
- * Runs a top-level transform call, freeing what its result does not hold.
- * `holds` lists what the result references besides its own tensors (the
- * residuals of a linearized program that a returned closure will read).
+ * Makes the buffers of the concrete tensors in `tree` held for as long as
+ * they are reachable (by a jit program, a vjp or jvp closure): no arena
+ * frees them and no user `dispose()` of a tensor sharing them does. The
+ * garbage collector frees them with their last reference.
+ */
+export function pin(tree: unknown): void {
+  for (const t of flatten(tree)[0]) {
+    if (t._storage !== null) t._storage._refs++;
+  }
+}
+
+/**
+ * Runs one call of a transform, of jit, or of a closure a transform
+ * returned: `body` is library code; what it returns is handed to the caller
+ * (each concrete tensor becomes one the caller owns and may dispose, never
+ * the same object as an input or a cached constant). At the top level
+ * (no transform active, concrete arguments) every buffer the call allocated
+ * that nothing holds is freed when it returns. `holds` names what the
+ * result's closures read (residuals): those are pinned.
  */
 export function withTemporaries<T>(
   args: readonly unknown[],
   body: () => T,
-  holds: (result: T) => unknown = (result) => result,
+  holds?: (result: T) => unknown,
 ): T {
-  if (currentLevel() !== 0 || !allConcrete(args)) return body();
-  return releaseTemporaries(
-    () => withSharedEvaluations(body, true),
-    (result) => {
-      const [leaves] = flatten(holds(result));
-      if (!leaves.every((t) => t._trace === null)) return null;
-      return new Set<Storage>(leaves.map((t) => t._storage!));
-    },
-  );
+  return inLibrary(() => {
+    const run = () => {
+      const result = body();
+      if (holds !== undefined) pin(holds(result));
+      return mapTree<T>(result, (t) => t._handOut());
+    };
+    if (currentLevel() !== 0 || !allConcrete(args)) return run();
+    return releaseTemporaries(
+      () => withSharedEvaluations(run, true),
+      // Results are held now; a tracer (the eager tape) may reference anything.
+      (result) => (allConcrete(result) ? new Set<Storage>() : null),
+    );
+  });
 }
 
 /**
  * Runs one chunk of a chunked transform (vmap or a Jacobian with
  * `chunkSize`), freeing its temporaries when it ends so that memory is
  * bounded by a chunk: everything it allocated except what its result and
- * `keepAlso()` hold. Nothing is freed when those are not all concrete.
+ * `keepAlso()` hold. Only when no transform encloses the chunk: an outer
+ * trace may have captured any value the chunk computed (a residual of an
+ * outer linearize, the primal of an outer JVP tracer), so nested chunks
+ * leave their temporaries to the top-level call.
  */
 export function withChunkTemporaries<T>(
   body: () => T,
   keepAlso: () => unknown,
 ): T {
+  if (currentLevel() !== 0) return withSharedEvaluations(body, true);
   return releaseTemporaries(
     () => withSharedEvaluations(body, true),
     (result) => {

@@ -12,11 +12,12 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import { type Storage, toTypedArray } from "../backend/storage.ts";
+import { deadStorage, type Storage, toTypedArray } from "../backend/storage.ts";
 import type { Trace } from "./trace.ts";
 import { sizeOf, stridesOf } from "./shape.ts";
 import { copyStrided } from "../backend/kernels.ts";
 import { formatTensor } from "./format.ts";
+import { type TensorJSON, tensorToJSON } from "./to_json.ts";
 
 /**
  * Options of `backward()`.
@@ -31,7 +32,10 @@ import { formatTensor } from "./format.ts";
  * ```
  */
 export interface BackwardOptions {
-  /** Keep the graph for another backward pass. */
+  /**
+   * Keep the graph, and the buffers of its intermediate results, for another
+   * backward pass (default: `createGraph`).
+   */
   retainGraph?: boolean;
   /** Record the backward pass so that `.grad` can be differentiated again. */
   createGraph?: boolean;
@@ -97,11 +101,40 @@ export interface Tensor {
    * ```
    */
   requiresGrad(): Tensor;
-  /** Accumulates the gradient of this tensor into the `.grad` of every leaf it depends on. */
+  /**
+   * Accumulates the gradient of this tensor into the `.grad` of every leaf
+   * it depends on. Unless `retainGraph` (or `createGraph`) is set, it then
+   * frees the graph, including the buffers of its intermediate results (as
+   * PyTorch frees saved tensors), so a synchronous training loop stays
+   * bounded: read intermediates before calling it. This tensor, the leaves
+   * and `detach()`ed copies stay valid.
+   *
+   * @example
+   * ```ts
+   * import { noGrad, randn, tensor } from "./mod.ts";
+   * let w = randn([3]).requiresGrad();
+   * const x = tensor([1, 2, 3]);
+   * for (let step = 0; step < 100; step++) {
+   *   using loss = w.mul(x).sum().sub(1).square(); // freed at the end of the step
+   *   loss.backward(); // frees the intermediates of this step
+   *   const next = noGrad(() => {
+   *     using update = w.grad!.mul(0.01);
+   *     return w.sub(update);
+   *   });
+   *   w.zeroGrad(); // frees the gradient
+   *   w.dispose(); // frees the old parameter
+   *   w = next.requiresGrad();
+   * }
+   * ```
+   */
   backward(gradient?: Tensor, options?: BackwardOptions): void;
   /** The gradient accumulated by `backward()` on a `requiresGrad()` leaf (null before); settable on such a leaf. */
   grad: Tensor | null;
-  /** Clears `.grad` (as `optimizer.zero_grad()` does for a parameter). */
+  /**
+   * Clears `.grad` (as `optimizer.zero_grad()` does for a parameter),
+   * freeing the buffer that `backward()` made for it (a gradient assigned
+   * with `x.grad = g` is only dropped).
+   */
   zeroGrad(): void;
   /** `this + o` elementwise (see `add`). */
   add(o: TensorLike): Tensor;
@@ -274,6 +307,42 @@ export interface Tensor {
 }
 
 /**
+ * Whose code is running: user code (the default, and the functions a
+ * transform calls) or the library (transform bodies and the rules). A
+ * concrete tensor made in user code holds its buffer, so no transform frees
+ * it; one made in the library is a temporary that the enclosing top-level
+ * transform frees unless it is handed out (ARCHITECTURE.md ("Buffers and lifetimes")).
+ */
+let userCode = true;
+
+/** @internal Runs library code (a transform's body, a rule). */
+export function inLibrary<T>(body: () => T): T {
+  if (!userCode) return body();
+  userCode = false;
+  try {
+    return body();
+  } finally {
+    userCode = true;
+  }
+}
+
+/** @internal Runs user code (the function a transform was given). */
+export function inUserCode<T>(body: () => T): T {
+  if (userCode) return body();
+  userCode = true;
+  try {
+    return body();
+  } finally {
+    userCode = false;
+  }
+}
+
+/** @internal True while user code runs. */
+export function isUserCode(): boolean {
+  return userCode;
+}
+
+/**
  * An immutable n-dimensional array of float32 (default), float64 or int32.
  *
  * @example
@@ -287,6 +356,12 @@ export interface Tensor {
 export class Tensor {
   /** @internal the buffer of a concrete tensor; null for a tracer. */
   _storage: Storage | null;
+  /**
+   * @internal This object is one of its buffer's holders (counted in
+   * `_storage._refs`) until it is disposed: true for tensors made in user
+   * code and for every tensor a transform returns (ARCHITECTURE.md ("Buffers and lifetimes")).
+   */
+  _holds = false;
   /** @internal the trace that owns this tracer; null for a concrete tensor. */
   _trace: Trace | null;
   /** Size of each dimension. */
@@ -305,6 +380,41 @@ export class Tensor {
     this.dtype = dtype;
     this._storage = storage;
     this._trace = trace;
+    if (storage !== null && userCode) {
+      this._holds = true;
+      storage._refs++;
+    }
+  }
+
+  /** @internal Makes this object a holder of its buffer (if it is not one). */
+  _hold(): this {
+    if (!this._holds && this._storage !== null) {
+      this._holds = true;
+      this._storage._refs++;
+    }
+    return this;
+  }
+
+  /**
+   * @internal This value as a tensor user code may own and dispose: this
+   * object if nothing holds it yet, else a new object holding the same
+   * buffer (so that disposing it never frees what another holder uses).
+   */
+  _handOut(): Tensor {
+    const s = this._storage;
+    if (s === null || s.disposed) return this;
+    if (!this._holds) return this._hold();
+    return new Tensor(this.shape, this.dtype, s, null)._hold();
+  }
+
+  /**
+   * @internal What an operation returns when its result is its operand (a
+   * reshape to the same shape, a sum over no axes): in user code a new
+   * holder of the same buffer, so that the two are disposed independently;
+   * inside the library the operand itself.
+   */
+  _alias(): Tensor {
+    return userCode && this._storage !== null ? this._handOut() : this;
   }
 
   /** @internal wraps a storage the caller owns. */
@@ -333,12 +443,17 @@ export class Tensor {
 
   /** A typed-array copy of the elements in row-major order. */
   data(): Float32Array | Float64Array | Int32Array {
-    return toTypedArray(this._concrete("data()")._storage!);
+    return this._read("data()");
+  }
+
+  /** The elements, read for `what` (which names the caller in errors). */
+  private _read(what: string): Float32Array | Float64Array | Int32Array {
+    return toTypedArray(this._concrete(what)._storage!);
   }
 
   /** The elements as nested arrays (a number for a rank-0 tensor). */
   toArray(): NestedNumbers {
-    const flat = this.data();
+    const flat = this._read("toArray()");
     const build = (dim: number, off: number): NestedNumbers => {
       if (dim === this.ndim) return flat[off];
       const stride = sizeOf(this.shape.slice(dim + 1));
@@ -357,13 +472,40 @@ export class Tensor {
         `item(): the tensor has ${this.size} elements (shape [${this.shape}]); only one-element tensors can be converted`,
       );
     }
-    return this.data()[0];
+    return this._read("item()")[0];
   }
 
-  /** Releases the WebAssembly memory now (otherwise the garbage collector does). Tensors made by reshape share it. */
+  /**
+   * Releases this tensor's hold on its WebAssembly buffer; the buffer is
+   * freed at once when nothing else holds it (another tensor sharing it,
+   * such as a reshape, or a jit program or vjp closure that uses it), else
+   * when the last holder is disposed or collected. Idempotent.
+   */
   dispose(): void {
-    this._storage?.dispose();
+    const s = this._storage;
+    if (s === null) return;
+    if (this._holds) {
+      this._holds = false;
+      s._refs--;
+    }
+    if (s._refs <= 0) s.dispose();
   }
+  /**
+   * @internal Gives this tensor away (jit's `donateArgnums`): releases its
+   * hold, frees the buffer if nothing else holds it, and makes every later
+   * use of this object an error that says so.
+   */
+  _donate(): void {
+    const s = this._storage;
+    if (s === null || s._deadMessage !== undefined) return;
+    this.dispose();
+    this._storage = deadStorage(
+      s.length,
+      s.dtype,
+      "tensor was donated to a jit call (donateArgnums) and can no longer be used; use the call's result instead",
+    );
+  }
+
   /** Frees the memory now (for `using` declarations). */
   [Symbol.dispose](): void {
     this.dispose();
@@ -384,9 +526,32 @@ export class Tensor {
     return Tensor._fromStorage(copy, this.shape, this.dtype);
   }
 
+  /**
+   * Text for string conversion. A traced tensor (inside a transform or jit)
+   * refuses arithmetic conversion: `x * 2` or `Math.exp(x)` would silently
+   * give NaN instead of a traced operation.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint !== "string" && this._storage === null) {
+      throw new TypeError(
+        "a traced tensor (an argument of a function under a transform or jit) cannot be used as a JS number: " +
+          "use tensor operations (x.mul(2), x.exp()); for a plain number jit should not trace, list its argument in staticArgnums",
+      );
+    }
+    return formatTensor(this);
+  }
+
   /** PyTorch-style text, e.g. `tensor([1., 2.])`. */
   toString(): string {
     return formatTensor(this);
+  }
+  /**
+   * What `JSON.stringify` writes: `{ shape, dtype, data }`, with the values
+   * as nested arrays up to 1000 elements and a summary beyond (use `save`
+   * to store tensors).
+   */
+  toJSON(): TensorJSON {
+    return tensorToJSON(this);
   }
   /** `console.log` in Deno prints `toString()`. */
   [Symbol.for("Deno.customInspect")](): string {

@@ -6,7 +6,7 @@
  * the trace that created it.
  * @module
  */
-import { Tensor } from "./tensor.ts";
+import { inLibrary, isUserCode, Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
 import { evalImpl } from "./rules/impl.ts";
@@ -44,15 +44,30 @@ export function currentLevel(): number {
   return stack.length;
 }
 
+/**
+ * Frames an error keeps while a transform runs. An error raised by a
+ * shape rule under nested traces sits below dozens of interpreter frames;
+ * V8 keeps only 10 by default, which would cut off the user's own function
+ * and the line that called the transform.
+ */
+const STACK_FRAMES = 200;
+
 /** Runs `body` with a new main trace pushed; always pops it. */
 export function withMain<T>(name: string, body: (main: MainTrace) => T): T {
   const main = new MainTrace(stack.length + 1, name);
+  const errors = Error as { stackTraceLimit?: number };
+  const limit = errors.stackTraceLimit;
+  // (A limit of 0, stack traces switched off, is left alone.)
+  const deepen = stack.length === 0 && typeof limit === "number" &&
+    limit > 0 && limit < STACK_FRAMES;
+  if (deepen) errors.stackTraceLimit = STACK_FRAMES;
   stack.push(main);
   try {
     return body(main);
   } finally {
     stack.pop();
     main.alive = false;
+    if (deepen) errors.stackTraceLimit = limit;
   }
 }
 
@@ -72,8 +87,20 @@ export function bind<P extends Prim>(
   // variable) must not be silently processed by a finished trace.
   if (!top.main.alive) escaped(top.main);
   const raised = args.map((a) => raise(top!, a));
-  const out = top.process(prim, raised, params);
-  return out._trace !== null ? out._trace.lower(out) : out;
+  // The rules are library code: what they compute is a temporary. (The
+  // eager tape, level 0.5, computes on behalf of the caller.)
+  const user = isUserCode();
+  const out = user && top.main.level >= 1
+    ? inLibrary(() => top!.process(prim, raised, params))
+    : top.process(prim, raised, params);
+  const low = out._trace !== null ? out._trace.lower(out) : out;
+  if (!user) return low;
+  // User code owns what it computes: a fresh result becomes a holder of its
+  // buffer (once), and a result that is one of the arguments themselves is
+  // handed out as a new holder, so disposing it never frees the argument.
+  return args.includes(low) || raised.includes(low)
+    ? low._handOut()
+    : low._hold();
 }
 
 function raise(top: Trace, a: Tensor): Tensor {
@@ -99,11 +126,14 @@ export function evalPrim<P extends Prim>(
   args: Tensor[],
   params: PrimParams[P],
 ): Tensor {
-  const memo = shared !== null && args.length === 1 && params === null;
+  // Only library code shares evaluations: a tensor user code made is the
+  // user's to dispose, so the library never reuses it (nor gives it out twice).
+  const memo = shared !== null && args.length === 1 && params === null &&
+    !isUserCode();
   if (memo) {
     for (let l: Layer | null = shared; l !== null; l = l.parent) {
       const hit = l.map.get(args[0])?.get(prim);
-      // (A result the caller disposed meanwhile is computed again.)
+      // (A result disposed meanwhile is computed again.)
       if (hit !== undefined && !hit._storage!.disposed) return hit;
     }
   }

@@ -38,7 +38,8 @@ export type TreeDef =
     readonly children: readonly TreeDef[];
   };
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
+/** True for `{...}` objects (the pytree nodes), not arrays, tensors or class instances. */
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (x === null || typeof x !== "object") return false;
   const proto = Object.getPrototypeOf(x);
   return proto === Object.prototype || proto === null;

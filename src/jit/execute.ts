@@ -91,7 +91,13 @@ export function execute(
     const plan = wasmPlan(executable);
     if (plan !== null) return runPlan(plan, inputs);
   }
-  const { program, frees } = executable;
+  const { program } = executable;
+  // The memory plan frees intermediates only when nothing else can see
+  // them: with a tracer among the inputs, an enclosing transform may keep
+  // any intermediate (a residual of its linearization), so the top-level
+  // call's scope frees them instead.
+  const concrete = inputs.every((x) => x._trace === null);
+  const frees = concrete ? executable.frees : [];
   const env = new Map<number, Tensor>();
   program.inputs.forEach((id, i) => env.set(id, inputs[i]));
   const read = (a: Atom) => (isVar(a) ? env.get(a.var)! : a.const);
@@ -125,7 +131,7 @@ export function execute(
       out = bind(e.prim, args, e.params as PrimParams[Prim]);
     }
     env.set(e.out, out);
-    for (const v of frees[i]) {
+    for (const v of frees[i] ?? []) {
       const s = env.get(v)!._storage;
       env.delete(v);
       if (s === null || protectedStorages.has(s) || !users.has(s)) continue;

@@ -7,7 +7,7 @@ import * as K from "../backend/kernels.ts";
 import { fromArray } from "../backend/storage.ts";
 import { fmtShape, type Shape, sizeOf } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
-import { describe } from "./scalar.ts";
+import { checkInt32, describe } from "./scalar.ts";
 
 /**
  * Options accepted by every creation function.
@@ -104,6 +104,20 @@ function flattenInto(
   }
 }
 
+/** Every value must be an int32; the first that is not is named by its index. */
+function checkInt32Values(flat: ArrayLike<number>, shape: number[]): void {
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (Number.isInteger(v) && v >= -2147483648 && v <= 2147483647) continue;
+    let rest = i, path = "";
+    for (let d = shape.length - 1; d >= 0; d--) {
+      path = `[${rest % shape[d]}]${path}`;
+      rest = Math.floor(rest / shape[d]);
+    }
+    checkInt32("tensor", v, `data${path} = ${v}`);
+  }
+}
+
 /**
  * A tensor from nested arrays, a typed array (1-D) or a number.
  *
@@ -129,12 +143,16 @@ export function tensor(
           : "float32"),
     );
     const arr = data as Float32Array;
+    if (dtype === "int32" && !(data instanceof Int32Array)) {
+      checkInt32Values(arr, [arr.length]);
+    }
     return Tensor._fromStorage(fromArray(dtype, arr), [arr.length], dtype);
   }
   const dtype = checkDtype("tensor", options.dtype ?? "float32");
   const shape = inferShape(data);
   const flat: number[] = [];
   flattenInto(data, shape, 0, flat, "data");
+  if (dtype === "int32") checkInt32Values(flat, shape);
   return Tensor._fromStorage(fromArray(dtype, flat), shape, dtype);
 }
 
@@ -157,6 +175,7 @@ export function full(
   if (typeof value !== "number") {
     throw new TypeError(`full: value must be a number, got ${describe(value)}`);
   }
+  if (dtype === "int32") checkInt32("full", value, `value ${value}`);
   return Tensor._fromStorage(K.fill(dtype, sizeOf(s), value), s, dtype);
 }
 

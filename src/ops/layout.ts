@@ -31,7 +31,7 @@ import { checkTensor, describe } from "./scalar.ts";
 export function reshape(x: Tensor, shape: Shape): Tensor {
   checkTensor("reshape", x);
   const target = resolveReshape(sizeOf(x.shape), shape, x.shape);
-  if (shapeEq(target, x.shape)) return x;
+  if (shapeEq(target, x.shape)) return x._alias();
   return bind("reshape", [x], { shape: target });
 }
 
@@ -46,7 +46,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
  */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const perm = normPerm(dims, checkTensor("permute", x).ndim);
-  if (isIdentityPerm(perm)) return x;
+  if (isIdentityPerm(perm)) return x._alias();
   return bind("permute", [x], { perm });
 }
 
@@ -62,7 +62,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
  */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   const r = checkTensor("transpose", x).ndim;
-  if (r < 2 && dim0 === -2 && dim1 === -1) return x;
+  if (r < 2 && dim0 === -2 && dim1 === -1) return x._alias();
   const a = normAxis(dim0, r, "dim0"), b = normAxis(dim1, r, "dim1");
   const perm = Array.from({ length: r }, (_, i) => i);
   perm[a] = b;
@@ -125,7 +125,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
     );
   }
   const target = shape.map((d, i) => (d === -1 ? x.shape[i - off] : d));
-  if (shapeEq(target, x.shape)) return x;
+  if (shapeEq(target, x.shape)) return x._alias();
   return bind("broadcastTo", [x], { shape: target });
 }
 
@@ -227,7 +227,7 @@ function sliceParts(
   len: number,
   step: number,
 ): Tensor {
-  if (start === 0 && step === 1 && len === x.shape[d]) return x;
+  if (start === 0 && step === 1 && len === x.shape[d]) return x._alias();
   const startV = x.shape.map(() => 0),
     stepV = x.shape.map(() => 1),
     shape = [...x.shape];
@@ -338,7 +338,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   }
   tensors.forEach((t, i) => checkTensor(`cat (tensor ${i})`, t));
   const axis = normAxis(dim, tensors[0].ndim);
-  if (tensors.length === 1) return tensors[0];
+  if (tensors.length === 1) return tensors[0]._alias();
   return bind("cat", [...tensors], { axis });
 }
 
@@ -382,5 +382,5 @@ export function cast(x: Tensor, dtype: DType): Tensor {
       }; expected "float32", "float64" or "int32"`,
     );
   }
-  return x.dtype === dtype ? x : bind("cast", [x], { dtype });
+  return x.dtype === dtype ? x._alias() : bind("cast", [x], { dtype });
 }

@@ -25,7 +25,7 @@ export function reduce(
 ): Tensor {
   checkTensor(prim, x);
   const axes = normAxes(dim, x.ndim);
-  if (axes.length === 0) return x;
+  if (axes.length === 0) return x._alias();
   return keep(x, bind(prim, [x], { axes }), axes, keepdim);
 }
 

@@ -5,6 +5,7 @@
  */
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 import { scalar } from "../core/lax.ts";
+import type { DType } from "../backend/dtype.ts";
 export type { TensorLike };
 export { scalar };
 
@@ -15,13 +16,36 @@ export function coerce(
   b: TensorLike,
 ): [Tensor, Tensor] {
   if (a instanceof Tensor) {
-    return [a, b instanceof Tensor ? b : scalar(checkNumber(what, b), a.dtype)];
+    return [a, b instanceof Tensor ? b : scalarOf(what, b, a.dtype)];
   }
-  if (b instanceof Tensor) return [scalar(checkNumber(what, a), b.dtype), b];
+  if (b instanceof Tensor) return [scalarOf(what, a, b.dtype), b];
   return [
     scalar(checkNumber(what, a), "float32"),
     scalar(checkNumber(what, b), "float32"),
   ];
+}
+
+/** A number next to a tensor of `dtype`, as a scalar of that dtype. */
+function scalarOf(what: string, x: unknown, dtype: DType): Tensor {
+  const v = checkNumber(what, x);
+  if (dtype === "int32") {
+    checkInt32(what, v, `the number ${v} next to an int32 tensor`);
+  }
+  return scalar(v, dtype);
+}
+
+/**
+ * Throws a RangeError unless `v` is an int32 value (an integer from -2³¹
+ * to 2³¹-1): storing anything else would silently truncate or wrap.
+ * `where` names the value in the message.
+ */
+export function checkInt32(what: string, v: number, where: string): void {
+  if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+    throw new RangeError(
+      `${what}: ${where} is not an int32 (an integer from -2147483648 to 2147483647); ` +
+        `use a float dtype, or round it first`,
+    );
+  }
 }
 
 function checkNumber(what: string, x: unknown): number {

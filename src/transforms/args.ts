@@ -4,8 +4,13 @@
  * @module
  */
 import { fmtShape } from "../core/shape.ts";
-import { Tensor } from "../core/tensor.ts";
-import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
+import { inUserCode, Tensor } from "../core/tensor.ts";
+import {
+  flatten,
+  isPlainObject,
+  type TreeDef,
+  unflatten,
+} from "../core/tree.ts";
 import { describe } from "../ops/scalar.ts";
 
 /**
@@ -122,7 +127,10 @@ export function diffArgs(
         a[n] = unflatten(defs[j], xs.slice(k, k + counts[j]));
         k += counts[j];
       });
-      return (f as (...x: unknown[]) => unknown)(...a);
+      return checkSync(
+        what,
+        inUserCode(() => (f as (...x: unknown[]) => unknown)(...a)),
+      );
     },
     rebuild(values) {
       let k = 0;
@@ -135,12 +143,53 @@ export function diffArgs(
   };
 }
 
+/**
+ * Rejects a function result that is a promise (an async function): a
+ * transform traces one synchronous call, so the code after an `await`
+ * would run after the transform ended, on tracers that are no longer
+ * valid. The promise's eventual rejection is marked handled, since this
+ * error already reports the mistake.
+ */
+export function checkSync<T>(what: string, result: T): T {
+  const then = (result as { then?: unknown } | null)?.then;
+  if (
+    typeof result === "object" && result !== null && typeof then === "function"
+  ) {
+    Promise.resolve(result).catch(() => {});
+    throw new TypeError(
+      `${what}: the function returned a promise (is it async?); transforms need a synchronous ` +
+        `function: await what you need before calling the transformed function and pass it in`,
+    );
+  }
+  return result;
+}
+
+/**
+ * Reverse-mode Jacobians need float outputs (as JAX: "grad requires
+ * real-valued outputs"): an integer output (argmax, a cast to int32) has no
+ * derivative, and a silent zero gradient would hide the mistake.
+ */
+export function checkRealOutput(
+  what: string,
+  out: Tensor,
+  label: string,
+): void {
+  if (out.dtype === "int32") {
+    throw new TypeError(
+      `${what}: ${label} is an int32 tensor of shape ${
+        fmtShape(out.shape)
+      }; ${what} needs float outputs (integer values, such as argmax's, have no derivative)`,
+    );
+  }
+}
+
 /** Splits `[out, aux]` when hasAux, with a clear error otherwise. */
 export function splitAux(
   what: string,
   result: unknown,
   hasAux: boolean,
 ): [unknown, unknown] {
+  checkSync(what, result);
   if (!hasAux) return [result, undefined];
   if (!Array.isArray(result) || result.length !== 2) {
     throw new TypeError(
@@ -154,7 +203,7 @@ export function splitAux(
 
 /** Flattens a function output, requiring tensor leaves only. */
 export function flattenOutput(what: string, out: unknown): [Tensor[], TreeDef] {
-  const [leaves, def] = flatten(out);
+  const [leaves, def] = flatten(checkSync(what, out));
   const bad = findConst(def);
   if (leaves.length === 0 || bad !== null) {
     throw new TypeError(
@@ -177,12 +226,16 @@ function findConst(def: TreeDef): { value: unknown } | null {
   return null;
 }
 
-/** Checks a tangent or cotangent against its primal. */
+/**
+ * Checks a tangent or cotangent against its primal (`noun` names what it
+ * must match: "primal" or "output").
+ */
 export function checkLike(
   what: string,
   label: string,
   t: unknown,
   like: Tensor,
+  noun = "primal",
 ): Tensor {
   if (!(t instanceof Tensor)) {
     throw new TypeError(
@@ -196,10 +249,80 @@ export function checkLike(
     throw new TypeError(
       `${what}: ${label} has shape ${
         fmtShape(t.shape)
-      } and dtype ${t.dtype}, but the primal has shape ${
+      } and dtype ${t.dtype}, but the ${noun} has shape ${
         fmtShape(like.shape)
       } and dtype ${like.dtype}`,
     );
   }
   return t;
+}
+
+const keyList = (keys: readonly string[]) =>
+  keys.map((k) => JSON.stringify(k)).join(", ");
+
+/**
+ * The tensors of `given`, in the order of `like` (the leaves of `def`),
+ * after checking that `given` has the structure of `def`: arrays of the
+ * same length, objects with the same keys (matched by name, never by
+ * order), and tensors of the same shape and dtype. Where `def` holds a
+ * constant (a number argument), any non-tensor is accepted. `label` names
+ * `given` in errors (paths extend it: `cotangent.a[0]`); `noun` names what
+ * it must match ("primal" or "output").
+ */
+export function matchTree(
+  what: string,
+  label: string,
+  noun: string,
+  given: unknown,
+  def: TreeDef,
+  like: readonly Tensor[],
+): Tensor[] {
+  const out: Tensor[] = [];
+  const mismatch = (path: string, g: unknown, expected: string): never => {
+    throw new TypeError(
+      `${what}: ${path} is ${
+        describe(g)
+      }, but the ${noun} there is ${expected} (the structures must match)`,
+    );
+  };
+  const walk = (g: unknown, d: TreeDef, path: string): void => {
+    switch (d.kind) {
+      case "leaf":
+        out.push(checkLike(what, path, g, like[out.length], noun));
+        return;
+      case "const":
+        if (g instanceof Tensor) mismatch(path, g, describe(d.value));
+        return;
+      case "array":
+        if (!Array.isArray(g) || g.length !== d.children.length) {
+          mismatch(path, g, `an array of length ${d.children.length}`);
+        }
+        d.children.forEach((c, i) =>
+          walk((g as unknown[])[i], c, `${path}[${i}]`)
+        );
+        return;
+      case "object": {
+        if (!isPlainObject(g)) {
+          mismatch(path, g, `an object with keys ${keyList(d.keys)}`);
+        }
+        const o = g as Record<string, unknown>;
+        const unknown = Object.keys(o).filter((k) => !d.keys.includes(k));
+        const missing = d.keys.filter((k) => !Object.hasOwn(o, k));
+        if (unknown.length > 0 || missing.length > 0) {
+          const parts = [
+            unknown.length > 0 ? `has unknown key ${keyList(unknown)}` : "",
+            missing.length > 0 ? `lacks key ${keyList(missing)}` : "",
+          ].filter((x) => x !== "");
+          throw new TypeError(
+            `${what}: ${path} ${
+              parts.join(" and ")
+            }; the ${noun} there has keys ${keyList(d.keys)}`,
+          );
+        }
+        d.keys.forEach((k, i) => walk(o[k], d.children[i], `${path}.${k}`));
+      }
+    }
+  };
+  walk(given, def, label);
+  return out;
 }

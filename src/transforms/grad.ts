@@ -3,6 +3,7 @@
  * @module
  */
 import type { Fn } from "./args.ts";
+import type { AuxOf } from "./jacobian.ts";
 import { withTemporaries } from "../core/scope.ts";
 import { linearizeFlat } from "../core/ad.ts";
 import { transposeProgram } from "../core/interpret.ts";
@@ -10,7 +11,13 @@ import { instantiate } from "../ops/broadcast.ts";
 import { scalar } from "../ops/scalar.ts";
 import { fmtShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
-import { type Argnums, diffArgs, normArgnums, splitAux } from "./args.ts";
+import {
+  type Argnums,
+  checkRealOutput,
+  diffArgs,
+  normArgnums,
+  splitAux,
+} from "./args.ts";
 
 /**
  * Options of `grad` and `valueAndGrad`.
@@ -44,7 +51,7 @@ export interface GradOptions<A extends Argnums = number> {
  * ```
  */
 export type GradOf<F extends Fn, A> = A extends readonly number[]
-  ? { [K in keyof A]: Parameters<F>[A[K] & number] }
+  ? { -readonly [K in keyof A]: Parameters<F>[A[K] & number] }
   : A extends number ? Parameters<F>[A]
   : Parameters<F>[0];
 
@@ -69,6 +76,7 @@ function gradImpl(
         } (use vjp or jacrev for non-scalar outputs)`,
       );
     }
+    checkRealOutput(what, out, "the output");
     return [[out], aux];
   }, d.leaves);
   const [out] = r.outs;
@@ -86,7 +94,10 @@ function gradImpl(
 // deno-doc-ignore private-type-ref
 /**
  * The gradient of a scalar-valued function with respect to argument
- * `argnums` (default 0), as a function of the same arguments.
+ * `argnums` (default 0), as a function of the same arguments. `f` must be
+ * synchronous, return a float scalar, and not read the numbers of values
+ * that depend on the argument (`item()`, `data()`): read `x.detach()` when
+ * a constant is meant.
  *
  * @example
  * ```ts
@@ -96,14 +107,14 @@ function gradImpl(
  * const gg = grad((x) => grad(f)(x).sum())(tensor([0, 1])); // -sin(x)
  * ```
  */
-export function grad<F extends Fn, A extends Argnums = 0>(
+export function grad<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options: GradOptions<A> & { hasAux: true },
-): (...args: Parameters<F>) => [GradOf<F, A>, unknown];
+): (...args: Parameters<F>) => [GradOf<F, A>, AuxOf<F>];
 /**
  * `grad(f)` returning `[gradient, aux]` when `f` returns `[output, aux]` (`hasAux: true`).
  */
-export function grad<F extends Fn, A extends Argnums = 0>(
+export function grad<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options?: GradOptions<A>,
 ): (...args: Parameters<F>) => GradOf<F, A>;
@@ -130,7 +141,7 @@ export function grad(
  * const [v, g] = valueAndGrad((x) => x.square().sum())(tensor([1, 2])); // 5, [2, 4]
  * ```
  */
-export function valueAndGrad<F extends Fn, A extends Argnums = 0>(
+export function valueAndGrad<F extends Fn, const A extends Argnums = 0>(
   f: F,
   options: GradOptions<A> = {},
 ): (...args: Parameters<F>) => [Tensor, GradOf<F, A>] {

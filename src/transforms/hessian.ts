@@ -4,13 +4,61 @@
  * @module
  */
 import type { Tree } from "../core/tree.ts";
-import type { Fn } from "./args.ts";
+import type { Argnums, Fn } from "./args.ts";
 import { grad } from "./grad.ts";
-import { jacfwdNamed, type JacobianOptions, jacrevNamed } from "./jacobian.ts";
+import {
+  type ArgsAt,
+  type AuxOf,
+  jacfwdNamed,
+  type JacobianOptions,
+  jacrevNamed,
+  type MapTensors,
+  type OutputOf,
+} from "./jacobian.ts";
 import { jvp, vjp } from "./vjp.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
+
+/**
+ * The type `hessian(f, { argnums })` returns: the output's structure, then
+ * the arguments' structure twice (a `Tensor` for one tensor argument and a
+ * scalar or tensor output; `[[H00, H01], [H10, H11]]` for `argnums: [0, 1]`).
+ * `Args` are the types of the call's arguments.
+ *
+ * @example
+ * ```ts
+ * import { hessian, type Tensor, tensor } from "./mod.ts";
+ * const f = (x: Tensor, y: Tensor) => x.mul(y).sin().sum();
+ * const [[Hxx, Hxy], [Hyx, Hyy]] = hessian(f, { argnums: [0, 1] })(tensor([1]), tensor([2]));
+ * ```
+ */
+export type HessianOf<
+  F extends Fn,
+  A = 0,
+  HasAux extends boolean = false,
+  Args extends readonly unknown[] = Parameters<F>,
+> = MapTensors<
+  MapTensors<OutputOf<F, HasAux>, ArgsAt<Args, A>>,
+  ArgsAt<Args, A>
+>;
+
+/**
+ * The result of `hvp` and `vhp`: the structure of the primals' gradient (the
+ * one primal's type for one primal, a tuple for several).
+ *
+ * @example
+ * ```ts
+ * import { hvp, type Tensor, tensor } from "./mod.ts";
+ * const f = (x: Tensor, y: Tensor) => x.mul(y).sin().sum();
+ * const [hx, hy] = hvp(f, [tensor([1]), tensor([2])], [tensor([1]), tensor([0])]);
+ * ```
+ */
+export type ProductOf<P extends readonly unknown[]> = P extends
+  readonly [infer X] ? X
+  : P extends readonly [unknown, ...unknown[]]
+    ? { -readonly [K in keyof P]: P[K] }
+  : P[number] | P[number][];
 
 // deno-doc-ignore private-type-ref
 /**
@@ -23,10 +71,21 @@ type Any = any;
  * const H = hessian((x) => x.pow(3).sum())(tensor([1, 2])); // diag(6x)
  * ```
  */
-export function hessian<F extends Fn>(
+export function hessian<F extends Fn, const A extends Argnums = 0>(
   f: F,
-  options: JacobianOptions = {},
-): (...args: Parameters<F>) => Any {
+  options: JacobianOptions<A> & { hasAux: true },
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [HessianOf<F, A, true, Args>, AuxOf<F>];
+/** `hessian(f, options)` without `hasAux`: the Hessian alone. */
+export function hessian<F extends Fn, const A extends Argnums = 0>(
+  f: F,
+  options?: JacobianOptions<A>,
+): <Args extends Parameters<F>>(...args: Args) => HessianOf<F, A, false, Args>;
+export function hessian(
+  f: Fn,
+  options: JacobianOptions<Argnums> = {},
+): (...args: unknown[]) => unknown {
   const { argnums = 0, hasAux = false, chunkSize } = options;
   if (typeof f !== "function") {
     throw new TypeError(`hessian: expected a function, got ${typeof f}`);
@@ -55,6 +114,11 @@ const allArgs = (
  * const hv = hvp((x) => x.sin().sum(), [x], [v]); // -sin(x) * v
  * ```
  */
+export function hvp<F extends Fn, const P extends readonly Tree[]>(
+  f: F,
+  primals: P,
+  tangents: readonly Tree[],
+): ProductOf<P>;
 export function hvp(
   f: Fn,
   primals: readonly Tree[],
@@ -74,6 +138,11 @@ export function hvp(
  * const vh = vhp((x) => x.sin().sum(), [tensor([0, 1])], [tensor([1, 1])]);
  * ```
  */
+export function vhp<F extends Fn, const P extends readonly Tree[]>(
+  f: F,
+  primals: P,
+  v: readonly Tree[],
+): ProductOf<P>;
 export function vhp(f: Fn, primals: readonly Tree[], v: readonly Tree[]): Any {
   const n = primals.length;
   const g = grad(f, { argnums: allArgs(n) });

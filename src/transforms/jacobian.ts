@@ -16,6 +16,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { type TreeDef, unflatten } from "../core/tree.ts";
 import {
   type Argnums,
+  checkRealOutput,
   type DiffArgs,
   diffArgs,
   flattenOutput,
@@ -35,14 +36,101 @@ import { vmapFlat } from "../core/batch_trace.ts";
  * const [Jf, aux] = jacfwd((x: Tensor) => [f(x), "aux"], { hasAux: true })(randn([3]));
  * ```
  */
-export interface JacobianOptions {
+export interface JacobianOptions<A extends Argnums = number> {
   /** Which argument(s) to differentiate; an array gives an array of Jacobians. Default 0. */
-  argnums?: Argnums;
+  argnums?: A;
   /** `f` returns `[output, aux]`; the result is then `[jacobian, aux]`. */
   hasAux?: boolean;
   /** Compute at most this many basis vectors at a time (bounded memory). */
   chunkSize?: number;
 }
+
+/**
+ * `T` with `X` in place of every tensor: a Jacobian has the output's
+ * structure with the differentiated arguments' structure at each output
+ * tensor. Non-tensor leaves stay as they are; `any` (what an untyped
+ * function such as `(x) => x.sin()` returns) counts as a tensor.
+ *
+ * @example
+ * ```ts
+ * import type { MapTensors, Tensor } from "./mod.ts";
+ * type T = MapTensors<{ a: Tensor; b: [Tensor, number] }, string>; // { a: string; b: [string, number] }
+ * ```
+ */
+export type MapTensors<T, X> = 0 extends 1 & T ? X
+  : T extends Tensor ? X
+  : T extends readonly unknown[]
+    ? { -readonly [K in keyof T]: MapTensors<T[K], X> }
+  : T extends object ? { -readonly [K in keyof T]: MapTensors<T[K], X> }
+  : T;
+
+/**
+ * The differentiated arguments' types, from the types of a call's
+ * arguments: the argument `argnums` names, or a tuple of them for an array
+ * of argnums.
+ *
+ * @example
+ * ```ts
+ * import type { ArgsAt, Tensor } from "./mod.ts";
+ * type Both = ArgsAt<[{ a: Tensor }, Tensor], readonly [0, 1]>; // [{ a: Tensor }, Tensor]
+ * ```
+ */
+export type ArgsAt<Args extends readonly unknown[], A> = A extends
+  readonly number[] ? { -readonly [K in keyof A]: Args[A[K] & number] }
+  : A extends number ? Args[A]
+  : Args[0];
+
+/**
+ * What a function returns without its aux (`hasAux`), and the aux: `f`
+ * returns `[output, aux]`.
+ *
+ * @example
+ * ```ts
+ * import type { OutputOf, Tensor } from "./mod.ts";
+ * type O = OutputOf<(x: Tensor) => readonly [Tensor, string], true>; // Tensor
+ * ```
+ */
+export type OutputOf<F extends Fn, HasAux extends boolean = false> =
+  HasAux extends true ? ReturnType<F> extends readonly [infer O, unknown] ? O
+    : ReturnType<F> extends readonly (infer E)[] ? E
+    : unknown
+    : ReturnType<F>;
+
+/**
+ * The aux a `hasAux` function returns beside its output.
+ *
+ * @example
+ * ```ts
+ * import type { AuxOf, Tensor } from "./mod.ts";
+ * type X = AuxOf<(x: Tensor) => readonly [Tensor, { n: number }]>; // { n: number }
+ * ```
+ */
+export type AuxOf<F extends Fn> = ReturnType<F> extends
+  readonly [unknown, infer X] ? X
+  : ReturnType<F> extends readonly (infer E)[] ? E
+  : unknown;
+
+/**
+ * The type `jacrev(f, { argnums })` and `jacfwd` return: the output's
+ * structure, with the differentiated arguments' structure at each output
+ * tensor (a `Tensor` for one tensor argument and a tensor output). `Args`
+ * are the types of the call's arguments (so an untyped `f` called with
+ * tensors still gives tensors).
+ *
+ * @example
+ * ```ts
+ * import { jacrev, type Tensor, tensor } from "./mod.ts";
+ * const f = (a: Tensor, b: Tensor) => ({ s: a.mul(b), d: a.sub(b) });
+ * const J = jacrev(f, { argnums: [0, 1] })(tensor([1, 2]), tensor([3, 4]));
+ * const dsdb: Tensor = J.s[1]; // JacobianOf<typeof f, readonly [0, 1]>
+ * ```
+ */
+export type JacobianOf<
+  F extends Fn,
+  A = 0,
+  HasAux extends boolean = false,
+  Args extends readonly unknown[] = Parameters<F>,
+> = MapTensors<OutputOf<F, HasAux>, ArgsAt<Args, A>>;
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -79,7 +167,7 @@ function assemble(
 function prepare(
   what: string,
   f: Fn,
-  options: JacobianOptions,
+  options: JacobianOptions<Argnums>,
   args: unknown[],
 ) {
   if (typeof f !== "function") {
@@ -115,10 +203,21 @@ function prepare(
  * const [Jw, Jb] = jacrev((W, b) => linear(x, W, b).tanh(), { argnums: [0, 1] })(W, b);
  * ```
  */
-export function jacrev<F extends Fn>(
+export function jacrev<F extends Fn, const A extends Argnums = 0>(
   f: F,
-  options: JacobianOptions = {},
-): (...args: Parameters<F>) => Any {
+  options: JacobianOptions<A> & { hasAux: true },
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [JacobianOf<F, A, true, Args>, AuxOf<F>];
+/** `jacrev(f, options)` without `hasAux`: the Jacobian alone. */
+export function jacrev<F extends Fn, const A extends Argnums = 0>(
+  f: F,
+  options?: JacobianOptions<A>,
+): <Args extends Parameters<F>>(...args: Args) => JacobianOf<F, A, false, Args>;
+export function jacrev(
+  f: Fn,
+  options: JacobianOptions<Argnums> = {},
+): (...args: unknown[]) => unknown {
   return jacrevNamed("jacrev", f, options);
 }
 
@@ -126,12 +225,16 @@ export function jacrev<F extends Fn>(
 export function jacrevNamed(
   what: string,
   f: Fn,
-  options: JacobianOptions,
+  options: JacobianOptions<Argnums>,
 ): (...args: unknown[]) => Any {
   return ((...args: unknown[]) =>
     withTemporaries(args, () => {
       const p = prepare(what, f, options, args);
-      const r = linearizeFlat(what, p.flat, p.d.leaves);
+      const r = linearizeFlat(what, (xs) => {
+        const res = p.flat(xs);
+        res[0].forEach((o, j) => checkRealOutput(what, o, `output ${j}`));
+        return res;
+      }, p.d.leaves);
       const [basis, offs] = bases(r.outs);
       const cts = vmapFlat(
         what,
@@ -169,10 +272,21 @@ export function jacrevNamed(
  * const J = jacfwd((x) => W.matmul(x).sin())(randn([2])); // [5, 2]
  * ```
  */
-export function jacfwd<F extends Fn>(
+export function jacfwd<F extends Fn, const A extends Argnums = 0>(
   f: F,
-  options: JacobianOptions = {},
-): (...args: Parameters<F>) => Any {
+  options: JacobianOptions<A> & { hasAux: true },
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [JacobianOf<F, A, true, Args>, AuxOf<F>];
+/** `jacfwd(f, options)` without `hasAux`: the Jacobian alone. */
+export function jacfwd<F extends Fn, const A extends Argnums = 0>(
+  f: F,
+  options?: JacobianOptions<A>,
+): <Args extends Parameters<F>>(...args: Args) => JacobianOf<F, A, false, Args>;
+export function jacfwd(
+  f: Fn,
+  options: JacobianOptions<Argnums> = {},
+): (...args: unknown[]) => unknown {
   return jacfwdNamed("jacfwd", f, options);
 }
 
@@ -180,7 +294,7 @@ export function jacfwd<F extends Fn>(
 export function jacfwdNamed(
   what: string,
   f: Fn,
-  options: JacobianOptions,
+  options: JacobianOptions<Argnums>,
 ): (...args: unknown[]) => Any {
   return ((...args: unknown[]) =>
     withTemporaries(args, () => {

@@ -9,7 +9,7 @@ import { programConstants } from "../core/ir.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { flatten, type Tree, unflatten } from "../core/tree.ts";
-import { checkLike, diffArgs, flattenOutput, splitAux } from "./args.ts";
+import { diffArgs, flattenOutput, matchTree, splitAux } from "./args.ts";
 
 /**
  * The argument list in the public signatures' constraints. `never[]` would
@@ -36,26 +36,28 @@ function vjpImpl(
   const nums = primals.map((_, i) => i);
   const d = diffArgs(what, primals, nums);
   let outDef = flatten(null)[1];
-  // Temporaries of the forward pass are freed at once; the outputs, aux and
-  // the residuals the returned vjpFn reads are kept.
+  // Temporaries of the forward pass are freed at once; the outputs and aux
+  // go to the caller, and the residuals the returned vjpFn reads are held
+  // by it (ARCHITECTURE.md ("Buffers and lifetimes")).
   const r = withTemporaries(primals, () =>
     linearizeFlat(what, (xs) => {
       const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
       const [leaves, def] = flattenOutput(what, out);
       outDef = def;
       return [leaves, aux];
-    }, d.leaves), (r) => [r.outs, r.extra, programConstants(r.program)]);
+    }, d.leaves), (r) => programConstants(r.program));
   const outs = r.outs;
   const vjpFn: VjpFn = (cotangent: Tree) =>
     withTemporaries([cotangent], () => {
-      const [cts, ctDef] = flatten(cotangent);
-      if (cts.length !== outs.length) {
-        throw new TypeError(
-          `${what}: the cotangent has ${cts.length} tensors but the output has ${outs.length}`,
-        );
-      }
-      void ctDef;
-      cts.forEach((c, i) => checkLike(what, `cotangent ${i}`, c, outs[i]));
+      // Matched to the output by structure: object keys by name.
+      const cts = matchTree(
+        what,
+        "cotangent",
+        "output",
+        cotangent,
+        outDef,
+        outs,
+      );
       const res = transposeProgram(r.program, cts).map((c, i) =>
         instantiate(c, d.leaves[i])
       );
@@ -178,13 +180,15 @@ function jvpImpl(
     );
   }
   const d = diffArgs(what, primals as unknown[], primals.map((_, i) => i));
-  const [tl] = flatten(tangents);
-  if (tl.length !== d.leaves.length) {
-    throw new TypeError(
-      `${what}: the tangents hold ${tl.length} tensors but the primals hold ${d.leaves.length}`,
-    );
-  }
-  tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
+  const primalDef = flatten(primals)[1];
+  const tl = matchTree(
+    what,
+    "tangents",
+    "primal",
+    tangents,
+    primalDef,
+    d.leaves,
+  );
   let outDef = flatten(null)[1];
   const r = jvpFlat(
     what,
@@ -229,19 +233,22 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
       const [leaves, def] = flattenOutput(what, d.call(f, xs));
       outDef = def;
       return [leaves, undefined];
-    }, d.leaves), (r) => [r.outs, programConstants(r.program)]);
-  const jvpFn = (...tangents: Parameters<F>) => {
-    const [tl] = flatten(tangents);
-    if (tl.length !== d.leaves.length) {
-      throw new TypeError(
-        `${what}: got ${tl.length} tangent tensors for ${d.leaves.length} primal tensors`,
+    }, d.leaves), (r) => programConstants(r.program));
+  const primalDef = flatten(primals)[1];
+  const jvpFn = (...tangents: Parameters<F>) =>
+    withTemporaries(tangents, () => {
+      const tl = matchTree(
+        what,
+        "tangents",
+        "primal",
+        tangents,
+        primalDef,
+        d.leaves,
       );
-    }
-    tl.forEach((t, i) => checkLike(what, `tangent ${i}`, t, d.leaves[i]));
-    return unflatten<ReturnType<F>>(
-      outDef,
-      evalProgram(r.program, tl as Tensor[]),
-    );
-  };
+      return unflatten<ReturnType<F>>(
+        outDef,
+        evalProgram(r.program, tl as Tensor[]),
+      );
+    });
   return [unflatten<ReturnType<F>>(outDef, r.outs), jvpFn];
 }

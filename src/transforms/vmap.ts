@@ -6,8 +6,13 @@ import type { Fn } from "./args.ts";
 import { withTemporaries } from "../core/scope.ts";
 import type { Dim } from "../core/rules/batch.ts";
 import { fmtShape } from "../core/shape.ts";
-import { Tensor } from "../core/tensor.ts";
-import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
+import { inUserCode, type Tensor } from "../core/tensor.ts";
+import {
+  flatten,
+  isPlainObject,
+  type TreeDef,
+  unflatten,
+} from "../core/tree.ts";
 import { describe } from "../ops/scalar.ts";
 import { flattenOutput } from "./args.ts";
 import { vmapFlat } from "../core/batch_trace.ts";
@@ -82,15 +87,29 @@ function collectDims(
     spec.forEach((s, i) => collectDims(arg[i], s, `${path}[${i}]`, out));
     return;
   }
-  if (
-    typeof spec === "object" && arg !== null && typeof arg === "object" &&
-    !(arg instanceof Tensor)
-  ) {
+  if (isPlainObject(spec) && isPlainObject(arg)) {
     const o = arg as Record<string, unknown>;
     const s = spec as Record<string, InDim>;
-    for (const k of Object.keys(o)) {
-      collectDims(o[k], s[k] ?? null, `${path}.${k}`, out);
+    // Keys are matched by name; a mistyped one must not leave an entry unbatched.
+    const keys = Object.keys(o);
+    const quote = (ks: string[]) => ks.map((k) => JSON.stringify(k)).join(", ");
+    const unknown = Object.keys(s).filter((k) => !Object.hasOwn(o, k));
+    if (unknown.length > 0) {
+      throw new TypeError(
+        `vmap: inDims for ${path} has key ${
+          quote(unknown)
+        }, which ${path} does not have (its keys: ${quote(keys)})`,
+      );
     }
+    const missing = keys.filter((k) => !Object.hasOwn(s, k));
+    if (missing.length > 0) {
+      throw new TypeError(
+        `vmap: inDims for ${path} lacks key ${
+          quote(missing)
+        } of ${path}; give null for an entry that is not batched`,
+      );
+    }
+    for (const k of keys) collectDims(o[k], s[k], `${path}.${k}`, out);
     return;
   }
   throw new TypeError(
@@ -166,7 +185,9 @@ export function vmap<F extends Fn>(
           const rebuilt = unflatten<unknown[]>(argsDef, xs);
           const [o, def] = flattenOutput(
             "vmap",
-            (f as unknown as (...a: unknown[]) => unknown)(...rebuilt),
+            inUserCode(() =>
+              (f as unknown as (...a: unknown[]) => unknown)(...rebuilt)
+            ),
           );
           outDef = def;
           return o;

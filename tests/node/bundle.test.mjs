@@ -6,11 +6,18 @@
 // WebAssembly, src/methods.js attaching Tensor's methods) are the ones
 // package.json declares; if one were missing, esbuild would drop it and
 // `tensor(...).requiresGrad()` or `.square()` would not exist.
+//
+// Then the app a user would ship: a bundle using the eager tape, `jit`,
+// `vmap` and `hessian` runs under Node and in a real page in headless
+// Chromium (the result is read back from the DOM), and a bundle that
+// imports only `tensor` reports its size, minified, raw and gzipped.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { installPacked, sh } from "./_pkg.mjs";
+import { gzipSync } from "node:zlib";
+import { installPacked, maxErr, sh } from "./_pkg.mjs";
+import { elementText, noChromium, openPage, serve } from "./_chromium.mjs";
 
 const ESBUILD = "esbuild@0.25";
 
@@ -28,18 +35,25 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
   });
   after(() => inst?.cleanup());
 
-  /** Bundles `source` (an ES module importing the package) and runs it. */
-  function bundleAndRun(source) {
-    writeFileSync(join(inst.dir, "entry.mjs"), source);
+  /** Bundles `entry` (a file written in the project) into `out`. */
+  function bundle(entry, out, extra = []) {
     sh(join(inst.dir, "node_modules/.bin/esbuild"), [
-      "entry.mjs",
+      entry,
       "--bundle",
       "--format=esm",
       "--platform=neutral",
       "--main-fields=module,main",
       "--tree-shaking=true",
-      "--outfile=bundle.mjs",
+      `--outfile=${out}`,
+      ...extra,
     ], inst.dir);
+    return readFileSync(join(inst.dir, out));
+  }
+
+  /** Bundles `source` (an ES module importing the package) and runs it. */
+  function bundleAndRun(source) {
+    writeFileSync(join(inst.dir, "entry.mjs"), source);
+    bundle("entry.mjs", "bundle.mjs");
     return JSON.parse(sh("node", ["bundle.mjs"], inst.dir));
   }
 
@@ -66,5 +80,125 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     assert.ok(Math.abs(out.g[0] - Math.cos(0.5)) < 1e-12);
     assert.ok(Math.abs(out.g[1] - Math.cos(-1)) < 1e-12);
     assert.deepEqual(out.J, [1, 0, 0, -2]);
+  });
+
+  // The app: the eager tape, jit, vmap and hessian, each against a closed
+  // form, in float64.
+  const APP = (pkg) => `
+    import { hessian, jit, tensor, vmap } from ${JSON.stringify(pkg)};
+    export function run() {
+      const f64 = { dtype: "float64" };
+      const x = tensor([0.5, -1, 2], f64).requiresGrad();
+      x.pow(3).sum().backward();                              // 3x²
+      const f = jit((v) => v.sin().mul(v).sum());             // Σ v sin v
+      f(tensor([1, 2], f64));                                 // traces
+      const jitted = f(tensor([1, 2], f64)).item();           // replays
+      const norms = vmap((v) => v.square().sum())(tensor([[1, 2], [3, 4]], f64));
+      const H = hessian((v) => v.pow(3).sum())(tensor([1, 2], f64)); // diag(6v)
+      return {
+        tape: Array.from(x.grad.data()),
+        jit: jitted,
+        vmap: Array.from(norms.data()),
+        hessian: { shape: H.shape, data: Array.from(H.data()) },
+      };
+    }
+  `;
+
+  function checkApp(r) {
+    assert.ok(maxErr(r.tape, [0.75, 3, 12]) < 1e-12, JSON.stringify(r.tape));
+    assert.ok(Math.abs(r.jit - (Math.sin(1) + 2 * Math.sin(2))) < 1e-12);
+    assert.deepEqual(r.vmap, [5, 25]);
+    assert.deepEqual(r.hessian.shape, [2, 2]);
+    assert.ok(maxErr(r.hessian.data, [6, 0, 0, 12]) < 1e-12);
+  }
+
+  test("an app using the eager tape, jit, vmap and hessian: bundled, it runs under Node", () => {
+    writeFileSync(join(inst.dir, "app.mjs"), APP(inst.pkgName));
+    writeFileSync(
+      join(inst.dir, "app_node.mjs"),
+      'import { run } from "./app.mjs"; console.log(JSON.stringify(run()));\n',
+    );
+    bundle("app_node.mjs", "app_node.bundle.mjs");
+    checkApp(JSON.parse(sh("node", ["app_node.bundle.mjs"], inst.dir)));
+  });
+
+  test(
+    "the same app bundled for the browser runs in headless Chromium (result read from the DOM)",
+    { skip: noChromium },
+    async () => {
+      writeFileSync(join(inst.dir, "app.mjs"), APP(inst.pkgName));
+      writeFileSync(
+        join(inst.dir, "app_page.mjs"),
+        `import { run } from "./app.mjs";
+        const out = document.getElementById("result");
+        try {
+          out.textContent = JSON.stringify(run());
+          document.title = "done";
+        } catch (e) {
+          out.textContent = "ERROR " + (e && e.stack || e);
+        }\n`,
+      );
+      const js = bundle("app_page.mjs", "app_page.bundle.js", [
+        "--platform=browser",
+        "--minify",
+      ]);
+      const server = await serve({
+        pages: {
+          "/index.html": `<!doctype html><html><head><meta charset="utf-8">
+            <title>jacobi bundle</title></head><body>
+            <pre id="result">pending</pre>
+            <script type="module" src="./app.js"></script></body></html>`,
+          "/app.js": js,
+        },
+      });
+      try {
+        const { code, stdout, stderr } = await openPage(server.url);
+        const text = elementText(stdout, "result");
+        assert.ok(
+          text !== null && text !== "pending" && !text.startsWith("ERROR"),
+          `page result: ${text} (exit ${code})\n${stderr.slice(-2000)}`,
+        );
+        checkApp(JSON.parse(text));
+        assert.match(stdout, /<title>done<\/title>/);
+        // One file: the bundle carries the WebAssembly inlined.
+        assert.deepEqual(
+          server.requested.filter((p) => p !== "/favicon.ico"),
+          ["/", "/app.js"],
+        );
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  test("bundle sizes: a program importing only `tensor`, and the app (minified, raw and gzip)", (t) => {
+    writeFileSync(
+      join(inst.dir, "only_tensor.mjs"),
+      `import { tensor } from ${JSON.stringify(inst.pkgName)};
+      console.log(tensor([1, 2, 3]).sum().item());\n`,
+    );
+    const small = bundle("only_tensor.mjs", "only_tensor.bundle.mjs", [
+      "--minify",
+    ]);
+    assert.equal(sh("node", ["only_tensor.bundle.mjs"], inst.dir).trim(), "6");
+    const app = bundle("app_node.mjs", "app_node.min.mjs", ["--minify"]);
+    const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+    const report = (name, bytes) => {
+      const gz = gzipSync(bytes, { level: 9 }).length;
+      const line = `${name}: ${kib(bytes.length)} minified, ${kib(gz)} gzip`;
+      t.diagnostic(line);
+      console.log(`bundle size: ${line}`);
+      return gz;
+    };
+    const smallGz = report("import { tensor } only", small);
+    const appGz = report("app (tape, jit, vmap, hessian)", app);
+    // Generous bounds: a regression (a second copy of the WebAssembly, or
+    // tree shaking lost) fails; the inlined module alone is ~140 KiB gzip.
+    assert.ok(
+      smallGz < 300 * 1024,
+      `only-tensor bundle is ${kib(smallGz)} gzip`,
+    );
+    assert.ok(appGz < 350 * 1024, `app bundle is ${kib(appGz)} gzip`);
+    assert.ok(smallGz <= appGz, "the smaller program bundles smaller");
   });
 });

@@ -35,7 +35,19 @@ const Jb: Tensor = vmap(jacrev(predict, opts), vopts)(W, b, randn([5, 3]));
 const f = (x: Tensor): Tensor => x.tanh().sum();
 const Hv: Tensor = hvp(f, [x], [tensor([1, 0, 0], { dtype })]);
 
-const shapes: readonly number[][] = [J, J2, H, Jb, Hv].map((t) => [...t.shape]);
+// Results follow argnums and the output's structure: no casts needed.
+const [Jw, Jbias]: [Tensor, Tensor] = jacrev(predict, { argnums: [0, 1] })(
+  W,
+  b,
+  x,
+);
+const [[Hww]] = hessian((W: Tensor, b: Tensor) => predict(W, b, x).sum(), {
+  argnums: [0, 1],
+})(W, b);
+const Jo: { y: Tensor } = jacfwd((x: Tensor) => ({ y: x.sin() }))(x);
+
+const shapes: readonly number[][] = [J, J2, H, Jb, Hv, Jw, Jbias, Hww, Jo.y]
+  .map((t) => [...t.shape]);
 const data: Float32Array | Float64Array | Int32Array = H.data();
 export { data, shapes };
 
@@ -47,3 +59,5 @@ vmap(predict, { axis: 0 });
 jacrev(predict, { argnums: "x" });
 // @ts-expect-error: predict takes tensors
 jacrev(predict)(1, 2);
+// @ts-expect-error: a Jacobian is a Tensor, not a string (passes if it were any)
+export const notString: string = jacrev(predict, { argnums: 2 })(W, b, x);

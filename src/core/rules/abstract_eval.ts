@@ -66,6 +66,16 @@ function binaryRule(name: string): ShapeRule<PrimParams["add"]> {
 function reduceRule(name: string): ShapeRule<PrimParams["sum"]> {
   return ([x], { axes }) => {
     floatOnly(name, x);
+    // max and min have no identity (sum and prod do: 0 and 1), as in JAX
+    // and PyTorch, which raise rather than return -inf or inf.
+    const empty = axes.find((a) => x.shape[a] === 0);
+    if ((name === "max" || name === "min") && empty !== undefined) {
+      throw new RangeError(
+        `${name}: cannot reduce over the empty dimension ${empty} of shape ${
+          fmtShape(x.shape)
+        } (${name} of no elements is undefined)`,
+      );
+    }
     const drop = new Set(axes);
     return { shape: x.shape.filter((_, i) => !drop.has(i)), dtype: x.dtype };
   };

@@ -77,6 +77,59 @@ function extremumJvp(prim: "max" | "min"): JvpRule<PrimParams["max"]> {
   };
 }
 
+/**
+ * d/da a^b = b·a^(b-1), taken as 0 where a = b = 0 (there the formula is
+ * 0·∞; a^0 is the constant 1), as JAX and PyTorch. There the base reads 1,
+ * so that no higher derivative meets an infinity either.
+ */
+function powBaseCoef(a: Tensor, b: Tensor): Tensor {
+  const coef = (a: Tensor) => E.mul(b, binary("pow", a, E.sub(b, 1)));
+  // The common case, a constant nonzero exponent, needs no guard.
+  if (b._storage !== null && b.size === 1 && b.data()[0] !== 0) return coef(a);
+  const both = E.mul(E.eq(a, 0), E.eq(b, 0));
+  return E.where(both, 0, coef(E.where(both, 1, a)));
+}
+
+/**
+ * The tangent of prod over `axes`, Σᵢ tᵢ·Πⱼ≠ᵢ xⱼ, without dividing by x (so
+ * it is exact where x has zeros, to every order, as in JAX): forward mode
+ * through a balanced tree of pairwise products, (a·b)' = a'·b + a·b', over
+ * the reduced elements moved last and flattened. Linear in `t`, and made of
+ * primitives, so it transposes and differentiates again.
+ */
+function prodTangent(
+  x: Tensor,
+  t: Tensor,
+  axes: readonly number[],
+  shape: readonly number[],
+): Tensor {
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const outer = kept.map((i) => x.shape[i]);
+  let n = axes.reduce((k, i) => k * x.shape[i], 1);
+  if (n === 0) return bind("sum", [t], { axes }); // zeros: prod of nothing is 1
+  const flat = (v: Tensor) =>
+    reshape(E.permute(v, [...kept, ...axes]), [...outer, n]);
+  let p = flat(x), dp = flat(t);
+  const last = outer.length;
+  while (n > 1) {
+    if (n % 2 === 1) {
+      // Pad with a factor 1 (tangent 0) to an even length.
+      const pad = (v: Tensor, fill: number) =>
+        bind("cat", [v, E.full([...outer, 1], fill, v.dtype)], { axis: last });
+      [p, dp, n] = [pad(p, 1), pad(dp, 0), n + 1];
+    }
+    n /= 2;
+    const pairs = (v: Tensor) => {
+      const r = reshape(v, [...outer, n, 2]);
+      return [E.select(r, last + 1, 0), E.select(r, last + 1, 1)];
+    };
+    const [a, b] = pairs(p), [ta, tb] = pairs(dp);
+    dp = E.add(E.mul(ta, b), E.mul(a, tb));
+    p = E.mul(a, b);
+  }
+  return reshape(dp, shape);
+}
+
 export const jvpRules: JvpTable = {
   neg: linearJvp("neg"),
   abs: unaryJvp("abs", (x) => E.sign(x)),
@@ -118,9 +171,12 @@ export const jvpRules: JvpTable = {
   },
   pow: ([a, b], [ta, tb]) => {
     const y = binary("pow", a, b);
-    const da = ta && E.mul(ta, E.mul(b, binary("pow", a, E.sub(b, 1))));
-    // d/db a^b = a^b log a, taken as 0 where a = 0 (as PyTorch).
-    const db = tb && E.mul(tb, E.where(E.eq(a, 0), 0, E.mul(y, E.log(a))));
+    const da = ta && E.mul(ta, powBaseCoef(a, b));
+    // d/db a^b = a^b log a, taken as 0 where a = 0 (as JAX and PyTorch);
+    // log reads 1 there so that higher derivatives stay finite too.
+    const zero = tb && E.eq(a, 0);
+    const db = tb &&
+      E.mul(tb, E.where(zero!, 0, E.mul(y, E.log(E.where(zero!, 1, a)))));
     return [y, addTangents(y.shape, da, db)];
   },
   maximum: ([a, b], [ta, tb]) => {
@@ -156,11 +212,7 @@ export const jvpRules: JvpTable = {
   sum: linearJvp("sum"),
   prod: ([x], [t], p) => {
     const y = bind("prod", [x], p);
-    if (t === null) return [y, null];
-    return [
-      y,
-      bind("sum", [E.mul(t, E.div(reduceWithKeep(x, y, p.axes), x))], p),
-    ];
+    return [y, t === null ? null : prodTangent(x, t, p.axes, y.shape)];
   },
   max: extremumJvp("max"),
   min: extremumJvp("min"),
