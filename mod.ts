@@ -165,13 +165,7 @@ export type {
   OneHotOptions,
   Reduction,
 } from "./src/ops/loss.ts";
-export {
-  logsumexp,
-  norm,
-  std,
-  variance,
-  variance as var,
-} from "./src/ops/stats.ts";
+export { logsumexp, norm, std, variance } from "./src/ops/stats.ts";
 export type { KeepdimOption, NormOrder, VarOptions } from "./src/ops/stats.ts";
 export { clamp, hypot, logaddexp } from "./src/ops/math.ts";
 export {

@@ -103,9 +103,8 @@ export interface VarOptions {
  * Variance over `dim` (all dims when omitted), as `torch.var`:
  * `sum((x - mean)²) / (N - correction)`, two-pass (the mean subtracted
  * first, so no cancellation). `N <= correction` gives inf or NaN, as
- * PyTorch. Exported as `variance` and as `var` (which, a reserved word, can
- * only be imported renamed or through a namespace), and as the method
- * `x.var()`.
+ * PyTorch. Named `variance` because `var` is a reserved word; the method
+ * is `x.var()`, as PyTorch's.
  *
  * @example
  * ```ts
