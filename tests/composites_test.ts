@@ -811,3 +811,19 @@ Deno.test("softplus, logaddexp and BCE differentiate at their kink-free 0 to sec
     [0.2],
   );
 });
+
+Deno.test("the composites work on the eager tape (requiresGrad/backward) as under grad", () => {
+  const rng = new Rng(9);
+  const x0 = randnT(rng, [3, 4]), w = randnT(rng, [3, 4]);
+  const y = i32([0, 3, 1]);
+  const f = (x: Tensor) =>
+    softmax(x, 1).mul(w).sum()
+      .add(crossEntropy(x, y))
+      .add(gelu(x).mul(w).sum())
+      .add(logsumexp(x, 0).sum())
+      .add(pad(flip(x, 1), [1, 1], { mode: "reflect" }).mul(0.1).sum())
+      .add(gather(x, 1, i32([[1], [2], [0]])).sum());
+  const x = x0.requiresGrad();
+  f(x).backward();
+  near(x.grad!, grad(f)(x0), { rtol: 1e-12, atol: 1e-12 });
+});
