@@ -140,3 +140,101 @@ export type {
 } from "./src/io/safetensors.ts";
 export { loadFile, saveFile } from "./src/io/file.ts";
 export type { FilePath } from "./src/io/file.ts";
+
+// Compositions of the primitives: activations, losses, reductions, layout.
+export {
+  elu,
+  gelu,
+  leakyRelu,
+  logSoftmax,
+  silu,
+  softmax,
+  softplus,
+} from "./src/ops/activation.ts";
+export type { GeluOptions, SoftplusOptions } from "./src/ops/activation.ts";
+export {
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  mseLoss,
+  oneHot,
+} from "./src/ops/loss.ts";
+export type {
+  BceOptions,
+  CrossEntropyOptions,
+  LossOptions,
+  OneHotOptions,
+  Reduction,
+} from "./src/ops/loss.ts";
+export { logsumexp, norm, std, variance } from "./src/ops/stats.ts";
+export type { KeepdimOption, NormOrder, VarOptions } from "./src/ops/stats.ts";
+export { clamp, hypot, logaddexp } from "./src/ops/math.ts";
+export {
+  chunk,
+  diag,
+  diagonal,
+  flip,
+  gather,
+  pad,
+  repeatInterleave,
+  roll,
+  split,
+  takeAlongDim,
+  tile,
+  trace,
+  tril,
+  triu,
+} from "./src/ops/indexing.ts";
+export type { PadMode, PadOptions } from "./src/ops/indexing.ts";
+/**
+ * Pytree utilities with the transforms' rules: `tree.map`, `tree.leaves`,
+ * `tree.flatten`, `tree.unflatten`, `tree.structure`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, tree } from "./mod.ts";
+ * const params = { w: tensor([1, 2]), b: tensor(0) };
+ * const halved = tree.map((x) => x.mul(0.5), params);
+ * ```
+ */
+export * as tree from "./src/tree/mod.ts";
+/**
+ * Random numbers from explicit keys, as `jax.random`: `random.key`,
+ * `random.split`, `random.foldIn`, `random.uniform`, `random.normal`,
+ * `random.randint`, `random.bernoulli`, `random.categorical`,
+ * `random.permutation`, `random.truncatedNormal`.
+ *
+ * @example
+ * ```ts
+ * import { random } from "./mod.ts";
+ * const [k1, k2] = random.split(random.key(0));
+ * const x = random.normal(k1, [3, 2]);
+ * ```
+ */
+export * as random from "./src/random/mod.ts";
+/**
+ * Neural-network helpers: `nn.init` initialisers taking a random key.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "./mod.ts";
+ * const W = nn.init.glorotUniform(random.key(0), [16, 8]);
+ * ```
+ */
+export * as nn from "./src/nn/mod.ts";
+/**
+ * Optimizers as pure functions over pytrees (optax style): `optim.sgd`,
+ * `optim.adam`, `optim.adamw`, `optim.rmsprop`, `optim.chain`,
+ * `optim.clipByGlobalNorm`, `optim.applyUpdates` and
+ * `optim.schedules.{cosine, warmupCosine, exponential}`.
+ *
+ * @example
+ * ```ts
+ * import { grad, optim, tensor, type Tensor } from "./mod.ts";
+ * const loss = (p: { w: Tensor }) => p.w.square().sum();
+ * const opt = optim.adam({ lr: 0.1 });
+ * let params = { w: tensor([1, -2]) }, state = opt.init(params);
+ * const [updates, next] = opt.update(grad(loss)(params), state);
+ * params = optim.applyUpdates(params, updates);
+ * ```
+ */
+export * as optim from "./src/optim/mod.ts";

@@ -7,6 +7,10 @@
  *   backend/     WebAssembly, storage, kernels
  *   core/        Tensor, primitives, the Program IR, traces, rules, lax
  *   ops/         the public, argument-checked operations
+ *   tree/        pytree utilities (public)
+ *   random/      keyed random numbers
+ *   nn/          initialisers
+ *   optim/       optimizers and schedules
  *   transforms/  grad, vjp, jvp, vmap, jacrev, jacfwd, hessian, ...
  *   jit/         jit, makeProgram, the program executor
  *   autograd/    the PyTorch-style eager tape
@@ -22,6 +26,10 @@ const LAYERS = [
   "src/backend/",
   "src/core/",
   "src/ops/",
+  "src/tree/",
+  "src/random/",
+  "src/nn/",
+  "src/optim/",
   "src/transforms/",
   "src/jit/",
   "src/autograd/",

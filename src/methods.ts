@@ -19,6 +19,10 @@ import * as E from "./ops/elementwise.ts";
 import * as L from "./ops/layout.ts";
 import * as M from "./ops/linalg.ts";
 import * as R from "./ops/reduce.ts";
+import * as A from "./ops/activation.ts";
+import * as I from "./ops/indexing.ts";
+import * as X from "./ops/math.ts";
+import * as S from "./ops/stats.ts";
 
 const methods: ThisType<Tensor> & Record<string, unknown> = {
   requiresGrad(): Tensor {
@@ -199,6 +203,78 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   },
   detach(): Tensor {
     return E.detach(this);
+  },
+  softmax(dim = -1): Tensor {
+    return A.softmax(this, dim);
+  },
+  logSoftmax(dim = -1): Tensor {
+    return A.logSoftmax(this, dim);
+  },
+  logsumexp(dim?: Dims, keepdim?: S.KeepdimOption): Tensor {
+    return S.logsumexp(this, dim, keepdim);
+  },
+  var(dim?: Dims, options?: S.VarOptions): Tensor {
+    return S.variance(this, dim, options);
+  },
+  std(dim?: Dims, options?: S.VarOptions): Tensor {
+    return S.std(this, dim, options);
+  },
+  norm(p?: S.NormOrder, dim?: Dims, keepdim = false): Tensor {
+    return S.norm(this, p, dim, keepdim);
+  },
+  clamp(min?: TensorLike | null, max?: TensorLike | null): Tensor {
+    return X.clamp(this, min, max);
+  },
+  logaddexp(o: TensorLike): Tensor {
+    return X.logaddexp(this, o);
+  },
+  hypot(o: TensorLike): Tensor {
+    return X.hypot(this, o);
+  },
+  split(sizes: number | readonly number[], dim = 0): Tensor[] {
+    return I.split(this, sizes, dim);
+  },
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return I.chunk(this, chunks, dim);
+  },
+  tril(diagonal = 0): Tensor {
+    return I.tril(this, diagonal);
+  },
+  triu(diagonal = 0): Tensor {
+    return I.triu(this, diagonal);
+  },
+  diag(diagonal = 0): Tensor {
+    return I.diag(this, diagonal);
+  },
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
+    return I.diagonal(this, offset, dim1, dim2);
+  },
+  trace(): Tensor {
+    return I.trace(this);
+  },
+  tile(reps: readonly number[]): Tensor {
+    return I.tile(this, reps);
+  },
+  repeatInterleave(
+    repeats: number | readonly number[] | Tensor,
+    dim?: number,
+  ): Tensor {
+    return I.repeatInterleave(this, repeats, dim);
+  },
+  roll(
+    shifts: number | readonly number[],
+    dims?: number | readonly number[],
+  ): Tensor {
+    return I.roll(this, shifts, dims);
+  },
+  flip(dims: number | readonly number[]): Tensor {
+    return I.flip(this, dims);
+  },
+  gather(dim: number, index: Tensor): Tensor {
+    return I.gather(this, dim, index);
+  },
+  takeAlongDim(indices: Tensor, dim?: number): Tensor {
+    return I.takeAlongDim(this, indices, dim);
   },
 };
 

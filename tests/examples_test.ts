@@ -89,5 +89,18 @@ Deno.test("examples/mindspore_style.ts matches closed forms with argnums and inD
   ]);
 });
 
+Deno.test("examples/mlp_classifier.ts trains a jitted MLP on two moons to >= 97 % with flat memory", async () => {
+  const name = "mlp_classifier.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    "data: x [256, 2], 128 points per class, noise 0.1",
+    "ok: jit step == eager step (leaf 5)",
+    /step 400: loss [\d.]+/,
+    /400 jitted steps in \d+ ms/,
+    /live buffers after step 50: \d+, after step 400: \d+/,
+    /training accuracy (9[7-9]|100)\.\d %/,
+  ]);
+});
+
 // README.md's blocks (and the guides') are run by tests/docs_test.ts, which
 // also compares what they print with the text.

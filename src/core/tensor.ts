@@ -245,6 +245,65 @@ export interface Tensor {
   to(dtype: DType): Tensor;
   /** A value with no derivative: constant to every transform. */
   detach(): Tensor;
+  /** Softmax along `dim` (default -1), the maximum subtracted (see `softmax`). */
+  softmax(dim?: number): Tensor;
+  /** Log-softmax along `dim` (default -1), stably (see `logSoftmax`). */
+  logSoftmax(dim?: number): Tensor;
+  /** `log(sum(exp(this), dim))`, stably (see `logsumexp`). */
+  logsumexp(dim?: Dims, keepdim?: boolean | { keepdim?: boolean }): Tensor;
+  /** Variance over `dim` with `correction` (default 1) (see `variance`). */
+  var(
+    dim?: Dims,
+    options?: { correction?: number; keepdim?: boolean },
+  ): Tensor;
+  /** Standard deviation over `dim` with `correction` (default 1) (see `std`). */
+  std(
+    dim?: Dims,
+    options?: { correction?: number; keepdim?: boolean },
+  ): Tensor;
+  /** The vector p-norm over `dim` (see `norm`). */
+  norm(p?: number | "fro", dim?: Dims, keepdim?: boolean): Tensor;
+  /** Limits the entries to `[min, max]` (see `clamp`). */
+  clamp(min?: TensorLike | null, max?: TensorLike | null): Tensor;
+  /** `log(exp(this) + exp(o))`, stably (see `logaddexp`). */
+  logaddexp(o: TensorLike): Tensor;
+  /** `sqrt(this² + o²)`, without overflow (see `hypot`). */
+  hypot(o: TensorLike): Tensor;
+  /** Pieces along `dim` of a size or of listed sizes (see `split`). */
+  split(
+    splitSizeOrSections: number | readonly number[],
+    dim?: number,
+  ): Tensor[];
+  /** `chunks` pieces along `dim` (see `chunk`). */
+  chunk(chunks: number, dim?: number): Tensor[];
+  /** The lower triangle of the last two dims (see `tril`). */
+  tril(diagonal?: number): Tensor;
+  /** The upper triangle of the last two dims (see `triu`). */
+  triu(diagonal?: number): Tensor;
+  /** Vector to diagonal matrix, or matrix to diagonal (see `diag`). */
+  diag(diagonal?: number): Tensor;
+  /** A diagonal of the matrices over `dim1`, `dim2` (see `diagonal`). */
+  diagonal(offset?: number, dim1?: number, dim2?: number): Tensor;
+  /** Sum of the main diagonal of a matrix (see `trace`). */
+  trace(): Tensor;
+  /** Repeats the tensor `reps[i]` times along each dim (see `tile`). */
+  tile(reps: readonly number[]): Tensor;
+  /** Repeats each entry along `dim` (see `repeatInterleave`). */
+  repeatInterleave(
+    repeats: number | readonly number[] | Tensor,
+    dim?: number,
+  ): Tensor;
+  /** Rolls entries along `dims` by `shifts` (see `roll`). */
+  roll(
+    shifts: number | readonly number[],
+    dims?: number | readonly number[],
+  ): Tensor;
+  /** Reverses the entries along `dims` (see `flip`). */
+  flip(dims: number | readonly number[]): Tensor;
+  /** Entries along `dim` at an int32 `index` of the same rank (see `gather`). */
+  gather(dim: number, index: Tensor): Tensor;
+  /** Entries at `indices` along `dim`, broadcasting (see `takeAlongDim`). */
+  takeAlongDim(indices: Tensor, dim?: number): Tensor;
 }
 
 /**

@@ -1,0 +1,18 @@
+/**
+ * Every row of the composite case table through jvp, vjp, second order,
+ * vmap, vmap(grad), jit and jit(grad), in float64 (see _op_checks.ts).
+ * @module
+ */
+import { COMPOSITE_CASES, COVERED } from "./composites_cases.ts";
+import { registerChecks } from "./_op_checks.ts";
+
+Deno.test("the composite case table covers every composite", () => {
+  const missing = COVERED.filter((name) =>
+    !COMPOSITE_CASES.some((c) => c.name.startsWith(`${name}(`))
+  );
+  if (missing.length > 0) {
+    throw new Error(`no case for: ${missing.join(", ")}`);
+  }
+});
+
+registerChecks(COMPOSITE_CASES);
