@@ -51,6 +51,7 @@ export {
   gt,
   le,
   log,
+  log1p,
   lt,
   maximum,
   minimum,

@@ -126,6 +126,9 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   sign(): Tensor {
     return E.sign(this);
   },
+  log1p(): Tensor {
+    return E.log1p(this);
+  },
   sum(dim?: Dims, keepdim = false): Tensor {
     return R.sum(this, dim, keepdim);
   },

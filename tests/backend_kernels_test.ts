@@ -207,6 +207,7 @@ const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
   square: (x) => x * x,
   reciprocal: (x) => 1 / x,
   sign: (x) => x > 0 ? 1 : x < 0 ? -1 : x,
+  log1p: Math.log1p,
 };
 
 Deno.test("unary() matches Math for every op in float32 and float64", () => {

@@ -46,7 +46,8 @@ import {
   zeros,
 } from "../mod.ts";
 import { erfcComposite, erfComposite } from "../src/ops/special.ts";
-import { expm1Composite, log1pComposite } from "../src/ops/math.ts";
+import { expm1Composite } from "../src/ops/math.ts";
+import { log1p } from "../mod.ts";
 import {
   assertClose,
   assertThrowsWith,
@@ -284,7 +285,7 @@ Deno.test("softplus is accurate in both tails, with gradient sigmoid(x), and nev
 
 Deno.test("log1p and expm1 compositions are accurate to a few ulps", () => {
   const us = [-0.9, -1e-5, -1e-12, 0, 1e-20, 1e-15, 1e-8, 0.3, 5, 1e10];
-  near(log1pComposite(f64(us)), us.map(Math.log1p), {
+  near(log1p(f64(us)), us.map(Math.log1p), {
     rtol: 4e-16,
     atol: 0,
   });

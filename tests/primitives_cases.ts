@@ -85,6 +85,7 @@ const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
   ["square", (x) => x.square(), randnT],
   ["reciprocal", (x) => x.reciprocal(), (r, s) => awayFromZero(r, s, 0.4)],
   ["sign", (x) => x.sign(), (r, s) => awayFromZero(r, s)],
+  ["log1p", (x) => x.log1p(), (r, s) => uniformT(r, s, -0.7, 2)],
 ];
 
 const unaryCases: OpCase[] = UNARY.map(([prim, f, gen]) => {

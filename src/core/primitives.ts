@@ -22,6 +22,7 @@ export const UNARY_PRIMS = [
   "square",
   "reciprocal",
   "sign",
+  "log1p",
 ] as const;
 export const BINARY_PRIMS = [
   "add",
@@ -85,6 +86,8 @@ export interface PrimParams {
   reciprocal: null;
   /** `sign`: no parameters. */
   sign: null;
+  /** `log1p`: no parameters. */
+  log1p: null;
   /** `add`: no parameters. */
   add: null;
   /** `sub`: no parameters. */

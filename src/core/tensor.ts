@@ -190,6 +190,8 @@ export interface Tensor {
   reciprocal(): Tensor;
   /** Elementwise sign (-1, 0 or 1). */
   sign(): Tensor;
+  /** Elementwise `log(1 + this)`, accurate near 0 (see `log1p`). */
+  log1p(): Tensor;
   /** Sum over `dim` (all dims when omitted). */
   sum(dim?: Dims, keepdim?: boolean): Tensor;
   /** Mean over `dim` (all dims when omitted). */

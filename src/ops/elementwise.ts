@@ -293,6 +293,17 @@ export const reciprocal = (x: Tensor): Tensor => unary("reciprocal", x);
  * ```
  */
 export const sign = (x: Tensor): Tensor => unary("sign", x);
+/**
+ * Elementwise `log(1 + x)`, accurate for `x` near 0 where `log(1 + x)`
+ * loses every digit of `x` (derivative `1 / (1 + x)`).
+ *
+ * @example
+ * ```ts
+ * import { log1p, tensor } from "./mod.ts";
+ * const y = log1p(tensor([1e-10, 0, 1], { dtype: "float64" })); // [1e-10, 0, 0.693...]
+ * ```
+ */
+export const log1p = (x: Tensor): Tensor => unary("log1p", x);
 
 /**
  * `cond ? a : b` elementwise, with broadcasting; `cond` is nonzero for true.

@@ -1,6 +1,6 @@
 /**
  * Elementwise functions composed from the primitives: `clamp`, `logaddexp`,
- * `hypot`, and accurate `log1p`/`expm1` compositions the activations and
+ * `hypot`, and an accurate `expm1` composition the activations and
  * losses share. Each composition is differentiated like any other function,
  * so every transform applies; where a branch could produce inf or NaN that
  * `where` would hide from the value but not from the gradient, its input is
@@ -17,6 +17,7 @@ import {
   exp,
   gt,
   log,
+  log1p,
   lt,
   maximum,
   mul,
@@ -27,19 +28,6 @@ import {
   where,
 } from "./elementwise.ts";
 import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
-
-/**
- * `log(1 + u)` to a few ulps for u >= -1, also where `1 + u` rounds (the
- * classic correction `log(w) · u / (w - 1)` with `w = 1 + u`, and `u`
- * itself once `w` rounds to 1). A composition until a `log1p` primitive
- * exists; its derivative is 1 / (1 + u) to rounding.
- */
-export function log1pComposite(u: Tensor): Tensor {
-  const w = add(u, 1);
-  const rounded = eq(w, 1);
-  const d = where(rounded, 1, sub(w, 1));
-  return where(rounded, u, mul(log(w), div(u, d)));
-}
 
 /**
  * `exp(x) - 1` to a few ulps (Kahan's `(u - 1) · x / log u` with
@@ -66,7 +54,7 @@ export function expm1Composite(x: Tensor): Tensor {
  */
 export function softplusParts(z: Tensor): [Tensor, Tensor] {
   const pos = gt(z, 0);
-  return [where(pos, z, 0), log1pComposite(exp(where(pos, neg(z), z)))];
+  return [where(pos, z, 0), log1p(exp(where(pos, neg(z), z)))];
 }
 
 /**
@@ -121,7 +109,7 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
   const s = where(pos, neg(d), d);
   // a = b = ±inf gives NaN here; exp(-inf) = 0 then leaves the max unchanged.
   const safe = where(eq(s, s), s, -Infinity);
-  return add(where(pos, ta, tb), log1pComposite(exp(safe)));
+  return add(where(pos, ta, tb), log1p(exp(safe)));
 }
 
 /**

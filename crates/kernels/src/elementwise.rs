@@ -28,6 +28,7 @@ pub const RELU: u32 = 10;
 pub const SQUARE: u32 = 11;
 pub const RECIPROCAL: u32 = 12;
 pub const SIGN: u32 = 13;
+pub const LOG1P: u32 = 14;
 
 /// The unary op codes by the name of the primitive each implements (the
 /// program executor accepts these; TypeScript's are generated from here).
@@ -46,6 +47,7 @@ pub const UNARY_OPS: &[(&str, u32)] = &[
     ("square", SQUARE),
     ("reciprocal", RECIPROCAL),
     ("sign", SIGN),
+    ("log1p", LOG1P),
 ];
 
 #[inline(always)]
@@ -136,6 +138,8 @@ pub fn unary_f32(op: u32, x: usize, out: usize, n: usize) {
             TAN => map_vec::<f32>(x, o, n, mathf::tan, one(mathf::tan)),
             TANH => map_vec::<f32>(x, o, n, mathf::tanh, one(mathf::tanh)),
             SIGMOID => map_vec::<f32>(x, o, n, mathf::sigmoid, one(mathf::sigmoid)),
+            // Through f64: exact to f32 rounding near 0, where log(1 + x) is not.
+            LOG1P => map_scalar(x, o, n, |v: f32| (v as f64).ln_1p() as f32),
             _ => {}
         }
     }
@@ -158,6 +162,7 @@ pub fn unary_f64(op: u32, x: usize, out: usize, n: usize) {
             TAN => map_scalar(x, o, n, f64::tan),
             TANH => map_scalar(x, o, n, f64::tanh),
             SIGMOID => map_scalar(x, o, n, |v: f64| 1.0 / (1.0 + (-v).exp())),
+            LOG1P => map_scalar(x, o, n, f64::ln_1p),
             _ => {}
         }
     }

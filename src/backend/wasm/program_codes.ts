@@ -71,6 +71,7 @@ export const UNARY_OPS = {
   square: 11,
   reciprocal: 12,
   sign: 13,
+  log1p: 14,
 } as const;
 
 /** BINARY_OPS (crates/kernels/src/elementwise.rs). */

@@ -145,6 +145,7 @@ export const jvpRules: JvpTable = {
   square: unaryJvp("square", (x) => E.mul(x, 2)),
   reciprocal: unaryJvp("reciprocal", (_x, y) => E.neg(E.square(y))),
   sign: unaryJvp("sign", () => null),
+  log1p: unaryJvp("log1p", (x) => E.reciprocal(E.add(x, 1))),
 
   add: ([a, b], [ta, tb]) => {
     const y = binary("add", a, b);
