@@ -7,12 +7,12 @@
  */
 import type { DType } from "../backend/dtype.ts";
 import { fromArray } from "../backend/storage.ts";
-import { StagingTrace } from "../core/staging_trace.ts";
 import { type Executable, execute, optimize } from "./execute.ts";
 import { programConstants } from "../core/ir.ts";
-import { currentLevel, withMain } from "../core/trace.ts";
+import { currentLevel } from "../core/trace.ts";
 import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
-import { flattenOutput, type Fn } from "../transforms/args.ts";
+import type { Fn } from "../transforms/args.ts";
+import { closesOverTracer, stageFlat } from "./make_program.ts";
 import { pin, withTemporaries } from "../core/scope.ts";
 import { inUserCode, Tensor } from "../core/tensor.ts";
 import { describe } from "../ops/scalar.ts";
@@ -263,26 +263,19 @@ function compile(
   sig: Signature,
   dtype: DType,
 ): Compiled | null {
-  return withMain("jit", (main) => {
-    const trace = new StagingTrace(main);
-    const ins = sig.leaves.map((l) =>
-      trace.newInput(l instanceof Tensor ? l : { shape: [], dtype })
-    );
-    const out = inUserCode(() => f(...sig.rebuild(ins)));
-    const [outs, outDef] = flattenOutput("jit", out);
-    const program = trace.finish(ins, outs, outs);
-    // A closed-over tracer of an enclosing transform cannot be baked in.
-    const closesOverTracer = programConstants(program).some((c) =>
-      c._trace !== null
-    );
-    if (closesOverTracer) return null;
-    // The program holds its constants for as long as it is cached: neither
-    // an enclosing transform nor a dispose() of the closed-over tensor
-    // frees them.
-    const executable = optimize(program);
-    pin(programConstants(executable.program));
-    return { executable, outDef };
-  });
+  const { program, outDef } = stageFlat(
+    "jit",
+    sig.leaves.map((l) => l instanceof Tensor ? l : { shape: [], dtype }),
+    (ins) => inUserCode(() => f(...sig.rebuild(ins))),
+  );
+  // A closed-over tracer of an enclosing transform cannot be baked in.
+  if (closesOverTracer(program)) return null;
+  // The program holds its constants for as long as it is cached: neither
+  // an enclosing transform nor a dispose() of the closed-over tensor
+  // frees them.
+  const executable = optimize(program);
+  pin(programConstants(executable.program));
+  return { executable, outDef };
 }
 
 /**

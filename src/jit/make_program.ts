@@ -5,7 +5,7 @@
  * every transform does to a function.
  * @module
  */
-import { type Program, programConstants } from "../core/ir.ts";
+import { type Aval, type Program, programConstants } from "../core/ir.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { withMain } from "../core/trace.ts";
@@ -25,13 +25,31 @@ export interface Staged {
  */
 export function stage(name: string, f: Fn, args: readonly unknown[]): Staged {
   const [leaves, def] = flatten(args);
+  return stageFlat(name, leaves, (ins) => f(...unflatten<unknown[]>(def, ins)));
+}
+
+/**
+ * Traces `call` on one abstract input per aval (shape and dtype) and
+ * returns the program from those inputs to its flattened output. `jit`
+ * stages through this with its own leaves (plain numbers become rank-0
+ * inputs); {@link stage} with the tensors of a pytree of arguments.
+ */
+export function stageFlat(
+  name: string,
+  avals: readonly Aval[],
+  call: (ins: Tensor[]) => unknown,
+): Staged {
   return withMain(name, (main) => {
     const trace = new StagingTrace(main);
-    const ins = leaves.map((l) => trace.newInput(l));
-    const out = f(...unflatten<unknown[]>(def, ins));
-    const [outs, outDef] = flattenOutput(name, out);
+    const ins = avals.map((a) => trace.newInput(a));
+    const [outs, outDef] = flattenOutput(name, call(ins));
     return { program: trace.finish(ins, outs, outs), outDef };
   });
+}
+
+/** True when `program` bakes in a tracer of an enclosing transform as a constant. */
+export function closesOverTracer(program: Program): boolean {
+  return programConstants(program).some((c) => c._trace !== null);
 }
 
 /**
@@ -65,10 +83,7 @@ export function makeProgram<F extends Fn>(
   }
   return ((...args: unknown[]) => {
     const { program } = stage("makeProgram", f, args);
-    const traced = programConstants(program).find((c: Tensor) =>
-      c._trace !== null
-    );
-    if (traced !== undefined) {
+    if (closesOverTracer(program)) {
       throw new Error(
         "makeProgram: the function closes over a value traced by an enclosing transform; call makeProgram outside other transforms",
       );
