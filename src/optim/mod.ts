@@ -123,6 +123,17 @@ function checkTrees(what: string, grads: unknown, state: unknown): void {
   }
 }
 
+/** A tree of zeros like `params`: the initial averages and buffers. */
+const zerosTree = (params: unknown) => mapTree(params, (p) => zerosLike(p));
+
+/** An exponential moving average's step: `avg · decay + x · (1 - decay)`. */
+const ema = (avg: Tensor, x: Tensor, decay: number) =>
+  add(mul(avg, decay), mul(x, 1 - decay));
+
+/** A momentum buffer's step: `buf · momentum + x`. */
+const accumulate = (buf: Tensor, x: Tensor, momentum: number) =>
+  add(mul(buf, momentum), x);
+
 /** Maps over the leaves of several same-shaped trees (structure of the first). */
 function zipMap<T>(
   trees: readonly unknown[],
@@ -195,7 +206,7 @@ export function sgd(options: SgdOptions): Optimizer<SgdState> {
   return {
     init: (params) => ({
       count: newCount(),
-      momentum: momentum === 0 ? null : mapTree(params, (p) => zerosLike(p)),
+      momentum: momentum === 0 ? null : zerosTree(params),
     }),
     update<T>(grads: T, state: SgdState): [T, SgdState] {
       checkTrees(what, grads, state);
@@ -209,7 +220,7 @@ export function sgd(options: SgdOptions): Optimizer<SgdState> {
       }
       const buf = zipMap<T>(
         [grads, state.momentum],
-        (g, b) => add(mul(b, momentum), g),
+        (g, b) => accumulate(b, g, momentum),
         what,
       );
       const dir = nesterov
@@ -294,8 +305,8 @@ function adamLike(
   return {
     init: (params) => ({
       count: newCount(),
-      mu: mapTree(params, (p) => zerosLike(p)),
-      nu: mapTree(params, (p) => zerosLike(p)),
+      mu: zerosTree(params),
+      nu: zerosTree(params),
     }),
     update<T>(grads: T, state: AdamState, params?: T): [T, AdamState] {
       checkTrees(what, grads, state);
@@ -310,12 +321,12 @@ function adamLike(
       const c1 = sub(1, pow(b1, count)), c2 = sub(1, pow(b2, count));
       const mu = zipMap<T>(
         [grads, state.mu],
-        (g, m) => add(mul(m, b1), mul(g, 1 - b1)),
+        (g, m) => ema(m, g, b1),
         what,
       );
       const nu = zipMap<T>(
         [grads, state.nu],
-        (g, v) => add(mul(v, b2), mul(square(g), 1 - b2)),
+        (g, v) => ema(v, square(g), b2),
         what,
       );
       const direction = (m: Tensor, v: Tensor) => {
@@ -439,9 +450,9 @@ export function rmsprop(options: RmspropOptions): Optimizer<RmspropState> {
   return {
     init: (params) => ({
       count: newCount(),
-      nu: mapTree(params, (p) => zerosLike(p)),
-      mu: centered ? mapTree(params, (p) => zerosLike(p)) : null,
-      momentum: momentum > 0 ? mapTree(params, (p) => zerosLike(p)) : null,
+      nu: zerosTree(params),
+      mu: centered ? zerosTree(params) : null,
+      momentum: momentum > 0 ? zerosTree(params) : null,
     }),
     update<T>(grads: T, state: RmspropState): [T, RmspropState] {
       checkTrees(what, grads, state);
@@ -449,13 +460,13 @@ export function rmsprop(options: RmspropOptions): Optimizer<RmspropState> {
       const count = add(state.count, 1);
       const nu = zipMap<T>(
         [grads, state.nu],
-        (g, v) => add(mul(v, decay), mul(square(g), 1 - decay)),
+        (g, v) => ema(v, square(g), decay),
         what,
       );
       const mu = centered
         ? zipMap<T>(
           [grads, state.mu],
-          (g, m) => add(mul(m, decay), mul(g, 1 - decay)),
+          (g, m) => ema(m, g, decay),
           what,
         )
         : null;
@@ -469,7 +480,7 @@ export function rmsprop(options: RmspropOptions): Optimizer<RmspropState> {
       const buf = momentum > 0
         ? zipMap<T>(
           [dir, state.momentum],
-          (d, b) => add(mul(b, momentum), d),
+          (d, b) => accumulate(b, d, momentum),
           what,
         )
         : null;
