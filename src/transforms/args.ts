@@ -201,6 +201,28 @@ export function splitAux(
   return [result[0], result[1]];
 }
 
+/**
+ * `f` as the flat function the AD cores take: called on the differentiated
+ * leaves (through `d`), it returns its output leaves and aux (undefined
+ * without hasAux). `outDef()` is the output's structure, known once `flat`
+ * has run.
+ */
+export function flatOutput(
+  what: string,
+  d: DiffArgs,
+  f: (...args: never[]) => unknown,
+  hasAux: boolean,
+): { flat: (xs: Tensor[]) => [Tensor[], unknown]; outDef: () => TreeDef } {
+  let outDef: TreeDef | null = null;
+  const flat = (xs: Tensor[]): [Tensor[], unknown] => {
+    const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
+    const [leaves, def] = flattenOutput(what, out);
+    outDef = def;
+    return [leaves, aux];
+  };
+  return { flat, outDef: () => outDef! };
+}
+
 /** Flattens a function output, requiring tensor leaves only. */
 export function flattenOutput(what: string, out: unknown): [Tensor[], TreeDef] {
   const [leaves, def] = flatten(checkSync(what, out));

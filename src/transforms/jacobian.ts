@@ -19,9 +19,8 @@ import {
   checkRealOutput,
   type DiffArgs,
   diffArgs,
-  flattenOutput,
+  flatOutput,
   normArgnums,
-  splitAux,
 } from "./args.ts";
 import { vmapFlat } from "../core/batch_trace.ts";
 
@@ -175,19 +174,8 @@ function prepare(
   }
   const argnums = options.argnums ?? 0;
   const d = diffArgs(what, args, normArgnums(what, argnums, args.length));
-  let outDef: TreeDef | null = null;
-  const flat = (xs: Tensor[]): [Tensor[], unknown] => {
-    const [out, aux] = splitAux(what, d.call(f, xs), options.hasAux ?? false);
-    const [leaves, def] = flattenOutput(what, out);
-    outDef = def;
-    return [leaves, aux];
-  };
-  return {
-    d,
-    flat,
-    single: typeof argnums === "number",
-    outDef: () => outDef!,
-  };
+  const { flat, outDef } = flatOutput(what, d, f, options.hasAux ?? false);
+  return { d, flat, single: typeof argnums === "number", outDef };
 }
 
 // deno-doc-ignore private-type-ref

@@ -8,8 +8,8 @@ import { evalProgram, transposeProgram } from "../core/interpret.ts";
 import { programConstants } from "../core/ir.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { flatten, type Tree, unflatten } from "../core/tree.ts";
-import { diffArgs, flattenOutput, matchTree, splitAux } from "./args.ts";
+import { flatten, type Tree, type TreeDef, unflatten } from "../core/tree.ts";
+import { diffArgs, flatOutput, matchTree } from "./args.ts";
 
 /**
  * The argument list in the public signatures' constraints. `never[]` would
@@ -35,17 +35,16 @@ function vjpImpl(
   }
   const nums = primals.map((_, i) => i);
   const d = diffArgs(what, primals, nums);
-  let outDef = flatten(null)[1];
+  const p = flatOutput(what, d, f, hasAux);
   // Temporaries of the forward pass are freed at once; the outputs and aux
   // go to the caller, and the residuals the returned vjpFn reads are held
   // by it (ARCHITECTURE.md ("Buffers and lifetimes")).
-  const r = withTemporaries(primals, () =>
-    linearizeFlat(what, (xs) => {
-      const [out, aux] = splitAux(what, d.call(f, xs), hasAux);
-      const [leaves, def] = flattenOutput(what, out);
-      outDef = def;
-      return [leaves, aux];
-    }, d.leaves), (r) => programConstants(r.program));
+  const r = withTemporaries(
+    primals,
+    () => linearizeFlat(what, p.flat, d.leaves),
+    (r) => programConstants(r.program),
+  );
+  const outDef = p.outDef();
   const outs = r.outs;
   const vjpFn: VjpFn = (cotangent: Tree) =>
     withTemporaries([cotangent], () => {
@@ -159,6 +158,16 @@ export function jvp(
   );
 }
 
+/** Tangents matched to the primals by structure (object keys by name). */
+function matchTangents(
+  what: string,
+  tangents: unknown,
+  primalDef: TreeDef,
+  leaves: Tensor[],
+): Tensor[] {
+  return matchTree(what, "tangents", "primal", tangents, primalDef, leaves);
+}
+
 function jvpImpl(
   f: (...args: never[]) => unknown,
   primals: readonly unknown[],
@@ -181,26 +190,10 @@ function jvpImpl(
   }
   const d = diffArgs(what, primals as unknown[], primals.map((_, i) => i));
   const primalDef = flatten(primals)[1];
-  const tl = matchTree(
-    what,
-    "tangents",
-    "primal",
-    tangents,
-    primalDef,
-    d.leaves,
-  );
-  let outDef = flatten(null)[1];
-  const r = jvpFlat(
-    what,
-    (xs) => {
-      const [out, aux] = splitAux(what, d.call(f, xs), options.hasAux ?? false);
-      const [leaves, def] = flattenOutput(what, out);
-      outDef = def;
-      return [leaves, aux];
-    },
-    d.leaves,
-    tl,
-  );
+  const tl = matchTangents(what, tangents, primalDef, d.leaves);
+  const p = flatOutput(what, d, f, options.hasAux ?? false);
+  const r = jvpFlat(what, p.flat, d.leaves, tl);
+  const outDef = p.outDef();
   const out = unflatten<Tree>(outDef, r.outs);
   const tout = unflatten<Tree>(
     outDef,
@@ -227,24 +220,17 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
 ): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>] {
   const what = "linearize";
   const d = diffArgs(what, primals, primals.map((_, i) => i));
-  let outDef = flatten(null)[1];
-  const r = withTemporaries(primals, () =>
-    linearizeFlat(what, (xs) => {
-      const [leaves, def] = flattenOutput(what, d.call(f, xs));
-      outDef = def;
-      return [leaves, undefined];
-    }, d.leaves), (r) => programConstants(r.program));
+  const p = flatOutput(what, d, f, false);
+  const r = withTemporaries(
+    primals,
+    () => linearizeFlat(what, p.flat, d.leaves),
+    (r) => programConstants(r.program),
+  );
+  const outDef = p.outDef();
   const primalDef = flatten(primals)[1];
   const jvpFn = (...tangents: Parameters<F>) =>
     withTemporaries(tangents, () => {
-      const tl = matchTree(
-        what,
-        "tangents",
-        "primal",
-        tangents,
-        primalDef,
-        d.leaves,
-      );
+      const tl = matchTangents(what, tangents, primalDef, d.leaves);
       return unflatten<ReturnType<F>>(
         outDef,
         evalProgram(r.program, tl as Tensor[]),
