@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as J from "../mod.ts";
+import { run } from "./_run.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
@@ -24,21 +25,6 @@ const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
     }
   },
 );
-
-async function run(cmd: string, args: string[]) {
-  const out = await new Deno.Command(cmd, {
-    args,
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 const exists = (path: string) => {
   try {

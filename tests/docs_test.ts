@@ -17,6 +17,7 @@ import {
   instrument,
   stripMarkers,
 } from "../scripts/snippets.mjs";
+import { run } from "./_run.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const modUrl = pathToFileURL(`${root}mod.ts`).href;
@@ -35,32 +36,6 @@ export function docFiles(): string[] {
     }
   }
   return ["README.md", ...files.sort()];
-}
-
-async function run(
-  cmd: string,
-  args: string[],
-  options: { stdin?: string; cwd?: string } = {},
-) {
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd: options.cwd ?? root,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(options.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
 }
 
 interface Snippet {

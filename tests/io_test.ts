@@ -19,6 +19,7 @@ import {
   vmap,
   zeros,
 } from "../mod.ts";
+import { run } from "./_run.ts";
 
 const f64 = { dtype: "float64" } as const;
 const i32 = { dtype: "int32" } as const;
@@ -432,19 +433,7 @@ Deno.test("save/load: a tensor recorded by the eager tape saves its value", () =
   assert.deepEqual([...back.y.data()], [2, 4, 6]);
 });
 
-async function deno(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const deno = (args: string[]) => run(Deno.execPath(), args);
 
 Deno.test("saveFile/loadFile: each needs only its own file permission", async () => {
   const fixture = fileURLToPath(
