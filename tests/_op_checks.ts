@@ -40,26 +40,14 @@ import {
   Rng,
   stackOf,
 } from "./_helpers.ts";
+import type { OpCase } from "./primitives_cases.ts";
 
-/** One row of a case table (OpCase in primitives_cases.ts adds the primitive list). */
-export interface CheckCase {
-  /** The public symbol and the variant, e.g. "add() broadcast [3, 1] + [4]". */
-  readonly name: string;
-  readonly fn: (...xs: Tensor[]) => Tensor;
-  /** Fresh arguments: the same shapes on every call, new values. */
-  readonly args: (rng: Rng) => Tensor[];
-  /** Arguments that are data, not differentiated (conditions); int32 ones always are. */
-  readonly constArgs?: readonly number[];
-  /** Integer or piecewise-constant output: only the vmap and jit checks apply. */
-  readonly noGrad?: boolean;
-  /** The function finite differences see, when `fn` uses detach (given the base point). */
-  readonly fdRef?: (base: Tensor[]) => (...xs: Tensor[]) => Tensor;
-  /** Finite-difference step (default 1e-6) and tolerances (fd: 1e-6, exact: 1e-10). */
-  readonly fdStep?: number;
-  readonly tol?: { readonly fd?: number; readonly exact?: number };
-  /** At a kink (ties): the gradient jumps, so no second-order difference check. */
-  readonly firstOrderOnly?: boolean;
-}
+/**
+ * One row of a case table: the primitive table's row without its list of
+ * primitives (declared there, so that rows added to that table and the
+ * checks cannot drift apart).
+ */
+export type CheckCase = Omit<OpCase, "prims">;
 
 const B = 3;
 
