@@ -619,28 +619,3 @@ export function randomNormal(
 ): Storage {
   return random(true, dtype, length, seed, counter);
 }
-
-/** Benchmark probe: `iters` × 64 f32 flops of f32x4 mul+add (SIMD peak). */
-export function simdPeakF32(iters: number): number {
-  return wasm.simd_peak_f32(iters);
-}
-
-/** Benchmark only: ndarray's generic matmul (m×k @ k×n, float32). */
-export function ndarrayMatmulF32(
-  a: Storage,
-  b: Storage,
-  m: number,
-  n: number,
-  k: number,
-): Storage {
-  const out = allocate("float32", m * n);
-  wasm.ndarray_matmul_f32(
-    live(a, "ndarrayMatmul"),
-    live(b, "ndarrayMatmul"),
-    out.ptr,
-    m,
-    n,
-    k,
-  );
-  return out;
-}

@@ -462,43 +462,6 @@ pub fn matmul_f64(
     }
 }
 
-/// ndarray's generic `general_mat_mul` (matrixmultiply crate) on row-major
-/// m×k @ k×n, kept only to measure it against the hand-written kernel.
-#[wasm_bindgen]
-pub fn ndarray_matmul_f32(a: usize, b: usize, c: usize, m: usize, n: usize, k: usize) {
-    use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2};
-    unsafe {
-        let av = ArrayView2::from_shape_ptr((m, k), a as *const f32);
-        let bv = ArrayView2::from_shape_ptr((k, n), b as *const f32);
-        let mut cv = ArrayViewMut2::from_shape_ptr((m, n), c as *mut f32);
-        general_mat_mul(1.0, &av, &bv, 0.0, &mut cv);
-    }
-}
-
-/// Machine SIMD peak probe: `iters` × 8 independent f32x4 mul+add chains
-/// (64 flop per iteration). Returns a value so the loop is not removed.
-#[wasm_bindgen]
-pub fn simd_peak_f32(iters: u32) -> f32 {
-    let m = F32x4::splat(0.999_999);
-    let d = F32x4::splat(1e-7);
-    let mut acc = [F32x4::splat(1.0); 8];
-    for (i, a) in acc.iter_mut().enumerate() {
-        *a = F32x4::splat(1.0 + i as f32);
-    }
-    for _ in 0..iters {
-        for a in acc.iter_mut() {
-            *a = a.mul(m).add(d);
-        }
-    }
-    let mut s = F32x4::splat(0.0);
-    for a in acc {
-        s = s.add(a);
-    }
-    let mut out = [0f32; 4];
-    unsafe { s.store(out.as_mut_ptr()) };
-    out.iter().sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,39 +568,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn ndarray_matmul_matches() {
-        let (m, n, k) = (9, 10, 11);
-        let a: Vec<f32> = data(m * k, 3).iter().map(|&x| x as f32).collect();
-        let b: Vec<f32> = data(k * n, 4).iter().map(|&x| x as f32).collect();
-        let mut c1 = vec![0f32; m * n];
-        let mut c2 = vec![0f32; m * n];
-        ndarray_matmul_f32(
-            a.as_ptr() as usize,
-            b.as_ptr() as usize,
-            c1.as_mut_ptr() as usize,
-            m,
-            n,
-            k,
-        );
-        matmul_f32(
-            a.as_ptr() as usize,
-            b.as_ptr() as usize,
-            c2.as_mut_ptr() as usize,
-            1,
-            m,
-            n,
-            k,
-            false,
-            false,
-            0,
-            0,
-        );
-        for i in 0..m * n {
-            assert!((c1[i] - c2[i]).abs() < 1e-5);
-        }
-        assert!(simd_peak_f32(10).is_finite());
     }
 }

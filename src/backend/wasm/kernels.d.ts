@@ -116,18 +116,6 @@ export function matmul_f32(a: number, b: number, c: number, batch: number, m: nu
 export function matmul_f64(a: number, b: number, c: number, batch: number, m: number, n: number, k: number, trans_a: boolean, trans_b: boolean, a_batch_stride: number, b_batch_stride: number): void;
 
 /**
- * ndarray's generic `general_mat_mul` (matrixmultiply crate) on row-major
- * m×k @ k×n, kept only to measure it against the hand-written kernel.
- */
-export function ndarray_matmul_f32(a: number, b: number, c: number, m: number, n: number, k: number): void;
-
-/**
- * ndarray's version of [`reduce_f32`] (same arguments), kept only to
- * measure it against the hand-written kernel (see the module docs).
- */
-export function ndarray_reduce_f32(op: number, x: number, out: number, rank: number, nred: number, meta: number): void;
-
-/**
  * `n` standard-normal f32 (Box–Muller in f64, then rounded).
  */
 export function random_normal_f32(out: number, n: number, seed_lo: number, seed_hi: number, ctr_lo: number, ctr_hi: number): void;
@@ -164,12 +152,6 @@ export function reduce_f64(op: number, x: number, out: number, rank: number, nre
  * with the slots as they were when the run stopped.
  */
 export function run_program(code: number, code_len: number, slots: number): number;
-
-/**
- * Machine SIMD peak probe: `iters` × 8 independent f32x4 mul+add chains
- * (64 flop per iteration). Returns a value so the loop is not removed.
- */
-export function simd_peak_f32(iters: number): number;
 
 /**
  * `out[i] = op(x[i])` for `n` contiguous f32. Transcendentals are SIMD
@@ -219,8 +201,6 @@ export interface InitOutput {
     readonly index_select_8: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => number;
     readonly matmul_f32: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => void;
     readonly matmul_f64: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => void;
-    readonly ndarray_matmul_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
-    readonly ndarray_reduce_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_normal_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_normal_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_uniform_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
@@ -228,7 +208,6 @@ export interface InitOutput {
     readonly reduce_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly reduce_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly run_program: (a: number, b: number, c: number) => number;
-    readonly simd_peak_f32: (a: number) => number;
     readonly unary_f32: (a: number, b: number, c: number, d: number) => void;
     readonly unary_f64: (a: number, b: number, c: number, d: number) => void;
     readonly where_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;

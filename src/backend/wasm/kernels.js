@@ -287,34 +287,6 @@ export function matmul_f64(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_st
 }
 
 /**
- * ndarray's generic `general_mat_mul` (matrixmultiply crate) on row-major
- * m×k @ k×n, kept only to measure it against the hand-written kernel.
- * @param {number} a
- * @param {number} b
- * @param {number} c
- * @param {number} m
- * @param {number} n
- * @param {number} k
- */
-export function ndarray_matmul_f32(a, b, c, m, n, k) {
-    wasm.ndarray_matmul_f32(a, b, c, m, n, k);
-}
-
-/**
- * ndarray's version of [`reduce_f32`] (same arguments), kept only to
- * measure it against the hand-written kernel (see the module docs).
- * @param {number} op
- * @param {number} x
- * @param {number} out
- * @param {number} rank
- * @param {number} nred
- * @param {number} meta
- */
-export function ndarray_reduce_f32(op, x, out, rank, nred, meta) {
-    wasm.ndarray_reduce_f32(op, x, out, rank, nred, meta);
-}
-
-/**
  * `n` standard-normal f32 (Box–Muller in f64, then rounded).
  * @param {number} out
  * @param {number} n
@@ -404,17 +376,6 @@ export function reduce_f64(op, x, out, rank, nred, meta) {
  */
 export function run_program(code, code_len, slots) {
     const ret = wasm.run_program(code, code_len, slots);
-    return ret;
-}
-
-/**
- * Machine SIMD peak probe: `iters` × 8 independent f32x4 mul+add chains
- * (64 flop per iteration). Returns a value so the loop is not removed.
- * @param {number} iters
- * @returns {number}
- */
-export function simd_peak_f32(iters) {
-    const ret = wasm.simd_peak_f32(iters);
     return ret;
 }
 
