@@ -10,7 +10,7 @@
  * @module
  */
 import { BYTES_PER_ELEMENT, type DType, DTYPE_CODE } from "./dtype.ts";
-import { allocate, heapI32, Storage } from "./storage.ts";
+import { allocate, heapI32, outOfMemoryError, Storage } from "./storage.ts";
 import { wasm } from "./wasm.ts";
 
 export type UnaryOp =
@@ -201,7 +201,7 @@ export function binary(
     );
   }
   const n = size(outShape);
-  const out = allocate(dtype, n);
+  const out = allocate(dtype, n, outShape);
   if (n === 0) return out;
   const f = dtype === "float32" ? wasm.binary_f32 : wasm.binary_f64;
   const [m, at] = meta();
@@ -241,7 +241,7 @@ export function where(
   const kd = dtype === "float64" ? "float64" : "float32";
   const c = cond.dtype === kd ? cond : cast(cond, kd);
   const n = size(outShape);
-  const out = allocate(dtype, n);
+  const out = allocate(dtype, n, outShape);
   if (n > 0) {
     const r = outShape.length;
     checkRank(r, "where");
@@ -282,9 +282,9 @@ export function reduce(
   checkRank(r, what);
   const isRed = new Array<boolean>(r).fill(false);
   for (const a of axes) isRed[a] = true;
-  let nout = 1;
-  for (let d = 0; d < r; d++) if (!isRed[d]) nout *= shape[d];
-  const out = allocate(x.dtype, nout);
+  const kept = shape.filter((_, d) => !isRed[d]);
+  const out = allocate(x.dtype, size(kept), kept);
+  const nout = out.length;
   if (nout === 0) return out;
   const [m, at] = meta();
   // kept dims first, then reduced dims; strides of contiguous x.
@@ -345,7 +345,11 @@ export function argReduce(
     return r;
   }
   const [outer, len, inner] = splitAxis(shape, axis);
-  const out = allocate("int32", outer * inner);
+  const out = allocate(
+    "int32",
+    outer * inner,
+    shape.filter((_, d) => d !== axis),
+  );
   const st = (x.dtype === "float32" ? wasm.argreduce_f32 : wasm.argreduce_f64)(
     op === "argmax" ? 1 : 0,
     xp,
@@ -354,6 +358,11 @@ export function argReduce(
     len,
     inner,
   );
+  if (st === 2) {
+    // The strided kernel could not allocate its row of running bests.
+    out.dispose();
+    throw outOfMemoryError(`the ${inner}-element scratch row of ${op}`);
+  }
   if (st !== 0) {
     out.dispose();
     throw new RangeError(
@@ -375,7 +384,7 @@ export function copyStrided(
 ): Storage {
   const xp = live(x, "copyStrided");
   const n = size(outShape);
-  const out = allocate(x.dtype, n);
+  const out = allocate(x.dtype, n, outShape);
   if (n === 0) return out;
   const r = outShape.length;
   checkRank(r, "copyStrided");
@@ -422,9 +431,17 @@ export function copyInto(
   );
 }
 
-/** A new storage of `length` copies of `value`. */
-export function fill(dtype: DType, length: number, value: number): Storage {
-  const out = allocate(dtype, length);
+/**
+ * A new storage of `length` copies of `value` (`shape`, when given, is
+ * named by a size error).
+ */
+export function fill(
+  dtype: DType,
+  length: number,
+  value: number,
+  shape?: readonly number[],
+): Storage {
+  const out = allocate(dtype, length, shape);
   if (length === 0) return out;
   if (dtype === "float32") wasm.fill_f32(out.ptr, length, value);
   else if (dtype === "float64") wasm.fill_f64(out.ptr, length, value);
@@ -474,7 +491,11 @@ export function indexSelect(
   const ip = checkIndex("indexSelect", index);
   const [outer, dim, inner] = splitAxis(shape, axis);
   const nidx = index.length;
-  const out = allocate(x.dtype, outer * nidx * inner);
+  const out = allocate(
+    x.dtype,
+    outer * nidx * inner,
+    shape.map((d, i) => i === axis ? nidx : d),
+  );
   const w = BYTES_PER_ELEMENT[x.dtype];
   const st = (w === 4 ? wasm.index_select_4 : wasm.index_select_8)(
     xp,
@@ -502,7 +523,7 @@ export function indexAdd(
   const sp = live(src, "indexAdd");
   const ip = checkIndex("indexAdd", index);
   const [outer, dim, inner] = splitAxis(outShape, axis);
-  const out = allocate(src.dtype, outer * dim * inner);
+  const out = allocate(src.dtype, outer * dim * inner, outShape);
   const f = src.dtype === "float32"
     ? wasm.index_add_f32
     : src.dtype === "float64"
@@ -553,9 +574,9 @@ export function matmul(
         ),
     );
   }
-  const out = allocate(dtype, batch * m * n);
+  const out = allocate(dtype, batch * m * n, [batch, m, n]);
   if (batch * m * n === 0) return out;
-  (dtype === "float32" ? wasm.matmul_f32 : wasm.matmul_f64)(
+  const st = (dtype === "float32" ? wasm.matmul_f32 : wasm.matmul_f64)(
     ap,
     bp,
     out.ptr,
@@ -568,6 +589,13 @@ export function matmul(
     aBatchStride,
     bBatchStride,
   );
+  if (st !== 0) {
+    // The kernel could not allocate its packing buffers (a few MiB).
+    out.dispose();
+    throw outOfMemoryError(
+      `the packing buffers of a ${dtype} matmul (batch ${batch}, ${m}×${k} @ ${k}×${n})`,
+    );
+  }
   return out;
 }
 
@@ -588,10 +616,11 @@ function random(
   length: number,
   seed: number,
   counter: number,
+  shape?: readonly number[],
 ): Storage {
   const [sl, sh] = split64(seed, "seed");
   const [cl, ch] = split64(counter, "counter");
-  const out = allocate(dtype, length);
+  const out = allocate(dtype, length, shape);
   if (length === 0) return out;
   const f = normal
     ? (dtype === "float32" ? wasm.random_normal_f32 : wasm.random_normal_f64)
@@ -606,8 +635,9 @@ export function randomUniform(
   length: number,
   seed: number,
   counter: number,
+  shape?: readonly number[],
 ): Storage {
-  return random(false, dtype, length, seed, counter);
+  return random(false, dtype, length, seed, counter, shape);
 }
 
 /** Standard normal; element i is a function of (seed, counter + i) only. */
@@ -616,6 +646,7 @@ export function randomNormal(
   length: number,
   seed: number,
   counter: number,
+  shape?: readonly number[],
 ): Storage {
-  return random(true, dtype, length, seed, counter);
+  return random(true, dtype, length, seed, counter, shape);
 }

@@ -135,7 +135,7 @@ export function tensor(
   const shape = inferShape(data);
   const flat: number[] = [];
   flattenInto(data, shape, 0, flat, "data");
-  return Tensor._fromStorage(fromArray(dtype, flat), shape, dtype);
+  return Tensor._fromStorage(fromArray(dtype, flat, shape), shape, dtype);
 }
 
 /**
@@ -157,7 +157,7 @@ export function full(
   if (typeof value !== "number") {
     throw new TypeError(`full: value must be a number, got ${describe(value)}`);
   }
-  return Tensor._fromStorage(K.fill(dtype, sizeOf(s), value), s, dtype);
+  return Tensor._fromStorage(K.fill(dtype, sizeOf(s), value, s), s, dtype);
 }
 
 /**
@@ -333,8 +333,8 @@ function draw(
   }
   const n = sizeOf(s);
   const st = normal
-    ? K.randomNormal(dtype, n, seed, counter)
-    : K.randomUniform(dtype, n, seed, counter);
+    ? K.randomNormal(dtype, n, seed, counter, s)
+    : K.randomUniform(dtype, n, seed, counter, s);
   counter += n;
   return Tensor._fromStorage(st, s, dtype);
 }

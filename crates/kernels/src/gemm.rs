@@ -254,6 +254,18 @@ unsafe fn gemv<T: Float>(
 
 type Ukernel<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, bool);
 
+/// Grows a packing buffer to at least `n` elements without aborting when
+/// memory is exhausted (`resize` would trap): false if it cannot.
+fn grow<T: Float>(v: &mut Vec<T>, n: usize) -> bool {
+    if v.len() < n {
+        if v.try_reserve_exact(n - v.len()).is_err() {
+            return false;
+        }
+        v.resize(n, T::ZERO);
+    }
+    true
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_one<T: Float, const NR: usize>(
     m: usize,
@@ -265,17 +277,17 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
     uk: Ukernel<T>,
     apack: &mut Vec<T>,
     bpack: &mut Vec<T>,
-) {
+) -> bool {
     if m == 0 || n == 0 {
-        return;
+        return true;
     }
     if k == 0 {
         core::slice::from_raw_parts_mut(c, m * n).fill(T::ZERO);
-        return;
+        return true;
     }
     // Matrix-vector shapes: dot products or axpys over contiguous runs.
     if (m == 1 || n == 1) && gemv(m, n, k, a, b, c) {
-        return;
+        return true;
     }
     // Tiny problems: packing costs more than it saves.
     if m * n * k <= 512 || n == 1 || m == 1 {
@@ -288,7 +300,7 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
                 *c.add(i * n + j) = s;
             }
         }
-        return;
+        return true;
     }
     let mut tile = [T::ZERO; 6 * 8];
     for jc in (0..n).step_by(NC) {
@@ -296,15 +308,15 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let need_b = nc.div_ceil(NR) * (kc * NR + PAD);
-            if bpack.len() < need_b {
-                bpack.resize(need_b, T::ZERO);
+            if !grow(bpack, need_b) {
+                return false;
             }
             pack_b::<T, NR>(b, pc, jc, kc, nc, bpack.as_mut_ptr());
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 let need_a = mc.div_ceil(MR) * MR * kc;
-                if apack.len() < need_a {
-                    apack.resize(need_a, T::ZERO);
+                if !grow(apack, need_a) {
+                    return false;
                 }
                 pack_a(a, ic, pc, mc, kc, apack.as_mut_ptr());
                 for (q, jr) in (0..nc).step_by(NR).enumerate() {
@@ -331,6 +343,7 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
             }
         }
     }
+    true
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -347,7 +360,7 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
     sa: usize,
     sb: usize,
     uk: Ukernel<T>,
-) {
+) -> i32 {
     let mut apack = Vec::new();
     let mut bpack = Vec::new();
     for bi in 0..batch {
@@ -380,7 +393,7 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
                 cs: 1,
             }
         };
-        gemm_one::<T, NR>(
+        let ok = gemm_one::<T, NR>(
             m,
             n,
             k,
@@ -391,10 +404,19 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
             &mut apack,
             &mut bpack,
         );
+        if !ok {
+            return OUT_OF_MEMORY;
+        }
     }
+    0
 }
 
-/// Batched f32 matmul; see the module doc for the layout.
+/// Status of [`matmul_f32`]/[`matmul_f64`] when the packing buffers (up to
+/// ~8.5 MB) cannot be allocated; C is then incomplete.
+pub const OUT_OF_MEMORY: i32 = 1;
+
+/// Batched f32 matmul; see the module doc for the layout. Returns 0, or
+/// [`OUT_OF_MEMORY`].
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_f32(
@@ -409,7 +431,7 @@ pub fn matmul_f32(
     trans_b: bool,
     a_batch_stride: usize,
     b_batch_stride: usize,
-) {
+) -> i32 {
     unsafe {
         matmul_generic::<f32, 8>(
             a,
@@ -428,7 +450,7 @@ pub fn matmul_f32(
     }
 }
 
-/// Batched f64 matmul; see the module doc for the layout.
+/// As [`matmul_f32`] for f64.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_f64(
@@ -443,7 +465,7 @@ pub fn matmul_f64(
     trans_b: bool,
     a_batch_stride: usize,
     b_batch_stride: usize,
-) {
+) -> i32 {
     unsafe {
         matmul_generic::<f64, 4>(
             a,
@@ -523,7 +545,7 @@ mod tests {
                     let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
                     let mut c32 = vec![f32::NAN; batch * m * n];
                     let mut c64 = vec![f64::NAN; batch * m * n];
-                    matmul_f32(
+                    let s32 = matmul_f32(
                         a32.as_ptr() as usize,
                         b32.as_ptr() as usize,
                         c32.as_mut_ptr() as usize,
@@ -536,7 +558,7 @@ mod tests {
                         m * k,
                         0,
                     );
-                    matmul_f64(
+                    let s64 = matmul_f64(
                         a.as_ptr() as usize,
                         b.as_ptr() as usize,
                         c64.as_mut_ptr() as usize,
@@ -549,6 +571,7 @@ mod tests {
                         m * k,
                         0,
                     );
+                    assert_eq!((s32, s64), (0, 0));
                     for bi in 0..batch {
                         let want = naive(&a[bi * m * k..(bi + 1) * m * k], &b, m, n, k, ta, tb);
                         for i in 0..m * n {
@@ -568,5 +591,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn packing_buffers_report_exhaustion() {
+        // A size no allocator can satisfy: false, not an abort.
+        let mut v: Vec<f32> = Vec::new();
+        assert!(!grow(&mut v, usize::MAX / 2));
+        assert!(v.is_empty());
+        assert!(grow(&mut v, 10) && v.len() == 10);
     }
 }

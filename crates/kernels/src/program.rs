@@ -290,7 +290,9 @@ impl Exec<'_> {
                 let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
                 if size > 0 {
                     let g = if f64_ { matmul_f64 } else { matmul_f32 };
-                    g(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb);
+                    if g(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb) != 0 {
+                        return Err(ERR_OOM);
+                    }
                 }
             }
             OP_FREE => {

@@ -709,7 +709,9 @@ unsafe fn arg_impl<T: Float, const IS_MAX: bool>(
     }
     let (x, o) = (x as *const T, out as *mut i32);
     if inner != 1 {
-        with_ndarray::argreduce_rows::<T, IS_MAX>(x, o, outer, len, inner);
+        if !with_ndarray::argreduce_rows::<T, IS_MAX>(x, o, outer, len, inner) {
+            return 2;
+        }
         return 0;
     }
     for a in 0..outer {
@@ -736,7 +738,8 @@ unsafe fn arg_impl<T: Float, const IS_MAX: bool>(
 
 /// argmax (`is_max`) / argmin of contiguous x viewed as `[outer, len, inner]`
 /// along `len`; int32 out `[outer, inner]`; first occurrence; a NaN wins.
-/// Returns 0, or 1 when `len == 0` with a non-empty output (no answer).
+/// Returns 0, 1 when `len == 0` with a non-empty output (no answer), or 2
+/// when out of memory for the scratch row (`inner > 1` only).
 #[wasm_bindgen]
 pub fn argreduce_f32(
     is_max: bool,
@@ -765,12 +768,13 @@ pub fn argreduce_f64(
 /// The row-sweeping argmax/argmin, written with ndarray.
 pub mod with_ndarray {
     use crate::num::Float;
-    use ndarray::{Array1, ArrayView3, ArrayViewMut2, Zip};
+    use ndarray::{ArrayView3, ArrayViewMut1, ArrayViewMut2, Zip};
 
     /// argmax/argmin of contiguous x `[outer, len, inner]` along `len`
     /// (`len > 0`), sweeping whole rows: per output the best value so far
     /// and its index, updated by a `Zip` over each contiguous row of
-    /// `inner`. First occurrence wins; a NaN wins and then stays.
+    /// `inner`. First occurrence wins; a NaN wins and then stays. Returns
+    /// false, writing nothing, when the row of bests cannot be allocated.
     ///
     /// # Safety
     /// `x` must hold `outer * len * inner` values, `out` `outer * inner`.
@@ -780,10 +784,16 @@ pub mod with_ndarray {
         outer: usize,
         len: usize,
         inner: usize,
-    ) {
+    ) -> bool {
+        let mut scratch: Vec<T> = Vec::new();
+        // Fallible: an infallible allocation traps when memory is full.
+        if scratch.try_reserve_exact(inner).is_err() {
+            return false;
+        }
+        scratch.resize(inner, T::ZERO);
+        let mut best = ArrayViewMut1::from(&mut scratch[..]);
         let v = ArrayView3::from_shape_ptr((outer, len, inner), x);
         let mut o = ArrayViewMut2::from_shape_ptr((outer, inner), out);
-        let mut best = Array1::<T>::from_elem(inner, T::ZERO);
         for (xa, mut oa) in v.outer_iter().zip(o.outer_iter_mut()) {
             best.assign(&xa.row(0));
             oa.fill(0);
@@ -801,5 +811,6 @@ pub mod with_ndarray {
                     });
             }
         }
+        true
     }
 }
