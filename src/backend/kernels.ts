@@ -282,9 +282,10 @@ export function reduce(
   checkRank(r, what);
   const isRed = new Array<boolean>(r).fill(false);
   for (const a of axes) isRed[a] = true;
-  const kept = shape.filter((_, d) => !isRed[d]);
-  const out = allocate(x.dtype, size(kept), kept);
-  const nout = out.length;
+  let nout = 1;
+  for (let d = 0; d < r; d++) if (!isRed[d]) nout *= shape[d];
+  // Never larger than x, so only running out of memory can fail here.
+  const out = allocate(x.dtype, nout);
   if (nout === 0) return out;
   const [m, at] = meta();
   // kept dims first, then reduced dims; strides of contiguous x.
@@ -345,11 +346,7 @@ export function argReduce(
     return r;
   }
   const [outer, len, inner] = splitAxis(shape, axis);
-  const out = allocate(
-    "int32",
-    outer * inner,
-    shape.filter((_, d) => d !== axis),
-  );
+  const out = allocate("int32", outer * inner); // never larger than x
   const st = (x.dtype === "float32" ? wasm.argreduce_f32 : wasm.argreduce_f64)(
     op === "argmax" ? 1 : 0,
     xp,

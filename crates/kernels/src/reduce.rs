@@ -170,21 +170,23 @@ unsafe fn run_reduce<T: Float>(
 
 /// Blocked pairwise summation.
 ///
-/// Every element passes through a short sequential chain (at most [`BLOCK`]
-/// / 16 adds per f32 lane, [`RUN`] or [`ROWS`] adds on the other paths) and
-/// then a binary tree of partial sums, so the rounding error grows with
-/// `log2(n)` instead of `n`. The tree costs one add per block, which keeps
-/// the contiguous loop memory-bound.
+/// Every element passes through a short sequential chain (16 adds per f32
+/// lane in a contiguous leaf of [`BLOCK`], at most [`RUN`] or [`ROWS`] adds
+/// on the other paths) and then a binary tree of partial sums, so the
+/// rounding error grows with `log2(n)` instead of `n`. The tree costs one
+/// add per block, which keeps the loops memory-bound: in wasm every sum
+/// case of bench/kernels_bench.ts ran within 0.8-2x of the one-accumulator
+/// kernel it replaced (small column sums of a few KiB slowest).
 pub mod sum {
     use crate::nd::Layout;
     use crate::num::{Float, Vector};
     use core::mem::MaybeUninit;
 
     /// Elements per leaf of the contiguous pairwise tree (a multiple of
-    /// 4 vectors; 16 adds per f32 lane, 32 per f64 lane).
-    pub const BLOCK: usize = 256;
-    /// Strided elements (or short runs) summed sequentially before joining
-    /// the cascade.
+    /// 8 vectors; 16 adds per f32 lane, 32 per f64 lane).
+    pub const BLOCK: usize = 512;
+    /// Sequential adds into a block of [`Stream`] (strided elements, or
+    /// sums of contiguous runs) before it joins the cascade.
     pub const RUN: usize = 32;
     /// Reduced rows added sequentially into a column tile before joining the
     /// cascade (the column mode of [`columns`]). 16 cost 15-25% of the
@@ -203,21 +205,34 @@ pub mod sum {
     /// memory can hold.
     const LEVELS: usize = 34;
 
-    /// Sum of a run of whole 4-vector groups (`n <= BLOCK`), as a vector.
+    /// Sum of a run of whole 4-vector groups (`n <= BLOCK`), as a vector:
+    /// eight accumulators (two per group at the tail) keep the adds
+    /// independent.
     #[inline(always)]
     unsafe fn leaf<T: Float>(p: *const T, n: usize) -> T::V {
         let l = T::V::LANES;
         let z = T::V::splat(T::ZERO);
         let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
+        let (mut a4, mut a5, mut a6, mut a7) = (z, z, z, z);
         let mut i = 0;
-        while i < n {
+        while i + 8 * l <= n {
             a0 = a0.add(T::V::load(p.add(i)));
             a1 = a1.add(T::V::load(p.add(i + l)));
             a2 = a2.add(T::V::load(p.add(i + 2 * l)));
             a3 = a3.add(T::V::load(p.add(i + 3 * l)));
-            i += 4 * l;
+            a4 = a4.add(T::V::load(p.add(i + 4 * l)));
+            a5 = a5.add(T::V::load(p.add(i + 5 * l)));
+            a6 = a6.add(T::V::load(p.add(i + 6 * l)));
+            a7 = a7.add(T::V::load(p.add(i + 7 * l)));
+            i += 8 * l;
         }
-        a0.add(a1).add(a2.add(a3))
+        if i < n {
+            a0 = a0.add(T::V::load(p.add(i)));
+            a1 = a1.add(T::V::load(p.add(i + l)));
+            a2 = a2.add(T::V::load(p.add(i + 2 * l)));
+            a3 = a3.add(T::V::load(p.add(i + 3 * l)));
+        }
+        (a0.add(a1).add(a2.add(a3))).add(a4.add(a5).add(a6.add(a7)))
     }
 
     /// Pairwise tree over `n` (a multiple of 4 vectors) elements: halves
@@ -313,11 +328,12 @@ pub mod sum {
         }
     }
 
-    /// A streaming sum over runs of any stride: short runs gather into a
-    /// block of about [`RUN`] elements, long contiguous runs are summed
-    /// pairwise on their own; blocks join a [`Cascade`].
+    /// A streaming sum over runs of any stride: a block takes [`RUN`]
+    /// sequential adds (strided elements, or the pairwise sums of whole
+    /// contiguous runs), then joins a [`Cascade`].
     pub struct Stream<T> {
         block: T,
+        /// Adds into `block` so far.
         filled: usize,
         cascade: Cascade<T>,
     }
@@ -339,15 +355,12 @@ pub mod sum {
         #[inline(always)]
         pub unsafe fn run(&mut self, p: *const T, n: usize, stride: isize) {
             if stride == 1 {
-                let s = contiguous::<T>(p, n);
-                if n >= RUN {
-                    self.cascade.push(s);
-                } else {
-                    self.block = self.block + s;
-                    self.filled += n;
-                    if self.filled >= RUN {
-                        self.flush();
-                    }
+                // One add per run: a push per short run would cost as much
+                // as summing it.
+                self.block = self.block + contiguous::<T>(p, n);
+                self.filled += 1;
+                if self.filled == RUN {
+                    self.flush();
                 }
                 return;
             }
@@ -470,6 +483,7 @@ pub mod sum {
         }
 
         /// Writes the total (occupied levels and an unfinished block) to `o`.
+        #[inline(always)]
         unsafe fn finish(&self, o: *mut T) {
             let mut first = true;
             if self.rows > 0 {
@@ -560,6 +574,23 @@ pub mod sum {
                 let mut s = Stream::new();
                 s.run(base, sh[0], st[0]);
                 s.finish()
+            }
+            2 if st[1] == 1 => {
+                // Contiguous runs (the common case): Stream's logic on locals.
+                let mut c = Cascade::new();
+                let (mut block, mut adds) = (T::ZERO, 0);
+                for i in 0..sh[0] as isize {
+                    block = block + contiguous::<T>(base.offset(i * st[0]), sh[1]);
+                    adds += 1;
+                    if adds == RUN {
+                        c.push(block);
+                        (block, adds) = (T::ZERO, 0);
+                    }
+                }
+                if adds > 0 {
+                    c.push(block);
+                }
+                c.finish()
             }
             2 => {
                 let mut s = Stream::new();
