@@ -4,17 +4,10 @@
  * one executor run), so the small cases include that dispatch.
  *
  * Deno.bench names carry the work per iteration; a summary of GFLOP/s and
- * GB/s (best of interleaved samples, after warm-up) prints at unload. The
- * SIMD peak probe (`simd_peak_f32`: 8 independent f32x4 mul+add chains) is
- * the machine's roof for the target "GEMM at 512 ≥ 70% of peak".
+ * GB/s (best of interleaved samples, after warm-up) prints at unload.
  */
 import type { Storage } from "../src/backend/storage.ts";
-import {
-  copyStrided,
-  ndarrayMatmulF32,
-  randomUniform,
-  simdPeakF32,
-} from "../src/backend/kernels.ts";
+import { copyStrided, randomUniform } from "../src/backend/kernels.ts";
 import { Tensor } from "../src/core/tensor.ts";
 import { matmul } from "../mod.ts";
 
@@ -44,16 +37,6 @@ for (const dtype of ["float32", "float64"] as const) {
       run: () => matmul(T(a, [n, n]), T(b, [n, n])).dispose(),
     });
   }
-}
-{
-  const n = 512;
-  const a = rand("float32", n * n, 3), b = rand("float32", n * n, 4);
-  cases.push({
-    name: `ndarray matmul float32 ${n}x${n}`,
-    work: 2 * n ** 3,
-    unit: "GFLOP/s",
-    run: () => ndarrayMatmulF32(a, b, n, n, n).dispose(),
-  });
 }
 const M = 1 << 20;
 const x = rand("float32", M, 5), y = rand("float32", M, 6);
@@ -125,6 +108,21 @@ cases.push({
   run: () => T(x, [64, 128, 64]).sum([0, 2]).dispose(),
 });
 cases.push({
+  name: "sum float32 [524288,2] over axis 0",
+  work: 4 * M,
+  unit: "GB/s",
+  run: () => T(x, [M / 2, 2]).sum(0).dispose(),
+});
+{
+  const xd = rand("float64", M, 11);
+  cases.push({
+    name: "sum float64 1M",
+    work: 8 * M,
+    unit: "GB/s",
+    run: () => T(xd, [M]).sum().dispose(),
+  });
+}
+cases.push({
   name: "max float32 [4096,256] over axis 1",
   work: 4 * M,
   unit: "GB/s",
@@ -145,14 +143,6 @@ cases.push({
     run: () => T(s16, [16]).sum(0).dispose(),
   });
 }
-const PEAK_ITERS = 1 << 20;
-cases.push({
-  name: "simd peak f32x4 mul+add",
-  work: 64 * PEAK_ITERS,
-  unit: "GFLOP/s",
-  run: () => void simdPeakF32(PEAK_ITERS),
-});
-
 // Best rate per case from interleaved timed samples (noisy shared machine).
 const best = new Map<string, number>();
 function sample(c: Case): void {
@@ -179,9 +169,4 @@ globalThis.addEventListener("unload", () => {
       `  ${c.name.padEnd(40)} ${best.get(c.name)!.toFixed(2)} ${c.unit}`,
     );
   }
-  const peak = best.get("simd peak f32x4 mul+add")!;
-  const g512 = best.get("matmul float32 512x512")!;
-  console.log(
-    `  matmul f32 512 / SIMD peak = ${(100 * g512 / peak).toFixed(0)}%`,
-  );
 });

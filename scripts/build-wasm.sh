@@ -3,57 +3,116 @@
 # src/backend/wasm/{kernels.js,kernels.d.ts,kernels_wasm.ts}, and the
 # executor's opcodes src/backend/wasm/program_codes.ts (from program.rs).
 #
-# Toolchain (see DESIGN.md): rustup's Rust has no wasm32 std and cannot
-# fetch one here, so we use Debian's rustc-web/cargo-web (1.96) and rebuild
-# std from rust-web-src with -Zbuild-std; lld-19 links; wabt checks SIMD.
-# We drive wasm-bindgen's CLI directly instead of wasm-pack: wasm-pack
-# downloads wasm-bindgen/wasm-opt at run time, which cannot work offline.
+# Toolchain, pinned exactly so that a rebuild reproduces the committed bytes:
+# rustup's Rust has no wasm32 std and cannot fetch one here, so we use
+# Debian's rustc-web/cargo-web and rebuild std from rust-web-src with
+# -Zbuild-std; lld-19 links; wabt checks SIMD. wasm-bindgen's CLI is built
+# from tools/wasm-bindgen-cli (its committed Cargo.lock, --locked) rather than
+# wasm-pack, which downloads wasm-bindgen/wasm-opt at run time.
 #
-# Usage: bash scripts/build-wasm.sh [--check]   (--check: only verify fresh)
+# Usage: bash scripts/build-wasm.sh [--check | --out DIR | --verify]
+#   --check    only verify that the committed module is fresh (SOURCE_HASH)
+#   --out DIR  write the three generated files to DIR instead
+#   --verify   rebuild into a temporary folder and fail unless every file is
+#              byte-identical to the committed src/backend/wasm/ (what CI runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-if [ "${1:-}" = "--check" ]; then exec bash scripts/check-wasm-fresh.sh; fi
-
-WB_VERSION=0.2.130 # must equal the wasm-bindgen pin in crates/kernels/Cargo.toml
 OUT=src/backend/wasm
+case "${1:-}" in
+--check) exec bash scripts/check-wasm-fresh.sh ;;
+--verify)
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  bash scripts/build-wasm.sh --out "$tmp"
+  bash scripts/compare-wasm.sh "$tmp"
+  exit
+  ;;
+--out)
+  OUT=${2:?"--out needs a folder"}
+  mkdir -p "$OUT"
+  OUT=$(cd "$OUT" && pwd)
+  ;;
+"") ;;
+*)
+  echo "usage: bash scripts/build-wasm.sh [--check | --out DIR | --verify]" >&2
+  exit 2
+  ;;
+esac
 
-# --- toolchain -------------------------------------------------------------
+# --- pinned toolchain ------------------------------------------------------
+RUSTC_VERSION="rustc 1.96.0 (ac68faa20 2026-05-25) (built from a source tarball)"
+DEB_RUST=1.96.0+dfsg1-1~deb12u2 # rustc-web, cargo-web, rust-web-src
+DEB_LLD=1:19.1.7-3~deb12u1      # lld-19
+WB_VERSION=0.2.130              # = the wasm-bindgen pin in crates/kernels/Cargo.toml
+
+deb_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 need_apt=0
-[ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q '^rustc 1\.9[6-9]' || need_apt=1
-[ -x /usr/bin/cargo ] || need_apt=1
-[ -x /usr/lib/llvm-19/bin/wasm-ld ] || need_apt=1
+for p in rustc-web cargo-web rust-web-src; do
+  [ "$(deb_version "$p")" = "$DEB_RUST" ] || need_apt=1
+done
+[ "$(deb_version lld-19)" = "$DEB_LLD" ] || need_apt=1
 command -v wasm-objdump >/dev/null || need_apt=1
-if [ "$need_apt" = 1 ] || [ ! -d "$(/usr/bin/rustc --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library" ]; then
-  echo "build-wasm: installing Debian toolchain (rustc-web cargo-web rust-web-src lld-19 wabt)" >&2
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+if [ "$need_apt" = 1 ] && command -v apt-get >/dev/null; then
+  echo "build-wasm: installing the pinned Debian toolchain (rustc-web $DEB_RUST, lld-19 $DEB_LLD, wabt)" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-    rustc-web cargo-web rust-web-src lld-19 wabt
+  if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends --allow-downgrades \
+    "rustc-web=$DEB_RUST" "cargo-web=$DEB_RUST" "rust-web-src=$DEB_RUST" "lld-19=$DEB_LLD" wabt; then
+    echo "error: could not install the pinned toolchain (rustc-web/cargo-web/rust-web-src $DEB_RUST, lld-19 $DEB_LLD)." >&2
+    echo "       A different version would build different bytes; update the pins in scripts/build-wasm.sh" >&2
+    echo "       together with a rebuilt src/backend/wasm/ if the pinned versions are gone." >&2
+    exit 1
+  fi
 fi
-export PATH="$HOME/.cargo/bin:$PATH"
-if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WB_VERSION"; then
-  echo "build-wasm: installing wasm-bindgen-cli $WB_VERSION" >&2
-  # Not --locked: one locked dependency version of the CLI is gone from
-  # crates.io, so cargo must re-resolve.
-  if [ -x "$HOME/.cargo/bin/cargo" ]; then CARGO_HOST="$HOME/.cargo/bin/cargo"; else CARGO_HOST=/usr/bin/cargo; fi
-  "$CARGO_HOST" install wasm-bindgen-cli --version "$WB_VERSION"
+have=$(/usr/bin/rustc --version 2>/dev/null || echo "(no /usr/bin/rustc)")
+if [ "$have" != "$RUSTC_VERSION" ]; then
+  echo "error: /usr/bin/rustc is not the pinned compiler, so the build would not reproduce the committed module." >&2
+  echo "       expected: $RUSTC_VERSION" >&2
+  echo "       found:    $have" >&2
+  exit 1
+fi
+if command -v dpkg-query >/dev/null; then
+  for p in rust-web-src:$DEB_RUST lld-19:$DEB_LLD; do
+    name=${p%%:*} want=${p#*:}
+    got=$(deb_version "$name")
+    if [ "$got" != "$want" ]; then
+      echo "error: $name is '${got:-not installed}', expected exactly $want." >&2
+      exit 1
+    fi
+  done
+fi
+SRC=$(readlink -f "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust")
+if [ ! -d "$SRC/library" ]; then
+  echo "error: no Rust std sources at $SRC/library (Debian package rust-web-src $DEB_RUST)." >&2
+  exit 1
+fi
+
+# wasm-bindgen CLI from the committed lock file (a no-op when up to date).
+WB_DIR="$ROOT/tools/wasm-bindgen-cli"
+echo "build-wasm: building wasm-bindgen $WB_VERSION from tools/wasm-bindgen-cli/Cargo.lock" >&2
+env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS RUSTC=/usr/bin/rustc \
+  /usr/bin/cargo build --locked --release --quiet --manifest-path "$WB_DIR/Cargo.toml"
+WASM_BINDGEN="$WB_DIR/target/release/wasm-bindgen"
+if [ "$("$WASM_BINDGEN" --version)" != "wasm-bindgen $WB_VERSION" ]; then
+  echo "error: $WASM_BINDGEN is '$("$WASM_BINDGEN" --version)', expected wasm-bindgen $WB_VERSION." >&2
+  exit 1
 fi
 
 # --- build -----------------------------------------------------------------
-SRC=$(readlink -f "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust")
 CRATE="$ROOT/crates/kernels"
 cd "$CRATE"
 env -u RUSTFLAGS RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-  CARGO_ENCODED_RUSTFLAGS="-Ctarget-feature=+simd128"$'\x1f'"--remap-path-prefix=$CRATE=/crate"$'\x1f'"--remap-path-prefix=$SRC=/rustc-src"$'\x1f'"--remap-path-prefix=$HOME/.cargo=/cargo" \
+  CARGO_ENCODED_RUSTFLAGS="-Ctarget-feature=+simd128"$'\x1f'"--remap-path-prefix=$CRATE=/crate"$'\x1f'"--remap-path-prefix=$SRC=/rustc-src"$'\x1f'"--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-19/bin/wasm-ld \
-  /usr/bin/cargo build --release --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort
+  /usr/bin/cargo build --locked --release --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort
 WASM="$CRATE/target/wasm32-unknown-unknown/release/jacobi_kernels.wasm"
 cd "$ROOT"
 
 # --- bindgen + SIMD check ----------------------------------------------------
 mkdir -p "$OUT"
-wasm-bindgen --target web --out-dir "$OUT" --out-name kernels "$WASM"
+"$WASM_BINDGEN" --target web --out-dir "$OUT" --out-name kernels "$WASM"
 simd=$(wasm-objdump -d "$OUT/kernels_bg.wasm" | grep -c 'f32x4' || true)
 echo "build-wasm: $simd f32x4 instructions in the module"
 if [ "$simd" -lt 100 ]; then

@@ -59,7 +59,7 @@ export function copyStrided(
 ): Storage {
   const xp = live(x, "copyStrided");
   const n = size(outShape);
-  const out = allocate(x.dtype, n);
+  const out = allocate(x.dtype, n, outShape);
   if (n === 0) return out;
   const r = outShape.length;
   checkRank(r, "copyStrided");
@@ -78,9 +78,17 @@ export function copyStrided(
   return out;
 }
 
-/** A new storage of `length` copies of `value`. */
-export function fill(dtype: DType, length: number, value: number): Storage {
-  const out = allocate(dtype, length);
+/**
+ * A new storage of `length` copies of `value` (`shape`, when given, is
+ * named by a size error).
+ */
+export function fill(
+  dtype: DType,
+  length: number,
+  value: number,
+  shape?: readonly number[],
+): Storage {
+  const out = allocate(dtype, length, shape);
   if (length === 0) return out;
   if (dtype === "float32") wasm.fill_f32(out.ptr, length, value);
   else if (dtype === "float64") wasm.fill_f64(out.ptr, length, value);
@@ -115,10 +123,11 @@ function random(
   length: number,
   seed: number,
   counter: number,
+  shape?: readonly number[],
 ): Storage {
   const [sl, sh] = split64(seed, "seed");
   const [cl, ch] = split64(counter, "counter");
-  const out = allocate(dtype, length);
+  const out = allocate(dtype, length, shape);
   if (length === 0) return out;
   const f = normal
     ? (dtype === "float32" ? wasm.random_normal_f32 : wasm.random_normal_f64)
@@ -133,8 +142,9 @@ export function randomUniform(
   length: number,
   seed: number,
   counter: number,
+  shape?: readonly number[],
 ): Storage {
-  return random(false, dtype, length, seed, counter);
+  return random(false, dtype, length, seed, counter, shape);
 }
 
 /** Standard normal; element i is a function of (seed, counter + i) only. */
@@ -143,31 +153,7 @@ export function randomNormal(
   length: number,
   seed: number,
   counter: number,
+  shape?: readonly number[],
 ): Storage {
-  return random(true, dtype, length, seed, counter);
-}
-
-/** Benchmark probe: `iters` × 64 f32 flops of f32x4 mul+add (SIMD peak). */
-export function simdPeakF32(iters: number): number {
-  return wasm.simd_peak_f32(iters);
-}
-
-/** Benchmark only: ndarray's generic matmul (m×k @ k×n, float32). */
-export function ndarrayMatmulF32(
-  a: Storage,
-  b: Storage,
-  m: number,
-  n: number,
-  k: number,
-): Storage {
-  const out = allocate("float32", m * n);
-  wasm.ndarray_matmul_f32(
-    live(a, "ndarrayMatmul"),
-    live(b, "ndarrayMatmul"),
-    out.ptr,
-    m,
-    n,
-    k,
-  );
-  return out;
+  return random(true, dtype, length, seed, counter, shape);
 }

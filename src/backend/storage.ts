@@ -144,19 +144,97 @@ function fail(what: string): never {
   throw new RangeError(what);
 }
 
-/** Allocates `length` uninitialised elements. */
-export function allocate(dtype: DType, length: number): Storage {
-  if (!Number.isInteger(length) || length < 0) {
-    fail(`allocate: length must be a non-negative integer, got ${length}`);
+/**
+ * The largest single buffer, in bytes. The kernels are Rust, whose
+ * allocations and slices are capped at `isize::MAX` (2 GiB - 1 on wasm32),
+ * rounded down to the 16-byte block alignment.
+ */
+export const MAX_BUFFER_BYTES = 2 ** 31 - 16;
+
+/** wasm32 linear memory cannot grow past 4 GiB. */
+const MEMORY_LIMIT_BYTES = 2 ** 32;
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** "shape [a, b] (n elements) of float32 (k bytes)" for error messages. */
+function request(
+  dtype: DType,
+  length: number,
+  bytes: number,
+  shape?: readonly number[],
+): string {
+  const what = shape === undefined
+    ? `${length} elements`
+    : `shape [${shape.join(", ")}] (${length} elements)`;
+  return `${what} of ${dtype} (${bytes} bytes)`;
+}
+
+/**
+ * The byte count of `length` elements of `dtype`, checked before any of it
+ * reaches the kernels (a byte count at or above 2^32 would wrap to a small
+ * block that the kernel then overruns). Throws a RangeError naming the
+ * element count, dtype, bytes and, when given, the shape.
+ */
+export function checkedBytes(
+  dtype: DType,
+  length: number,
+  shape?: readonly number[],
+): number {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    const of = shape === undefined ? "" : ` (shape [${shape.join(", ")}])`;
+    fail(
+      `allocate: the element count must be a non-negative integer, got ${length}${of}`,
+    );
   }
   const bytes = length * BYTES_PER_ELEMENT[dtype];
+  if (bytes > MAX_BUFFER_BYTES) {
+    fail(
+      `cannot allocate ${
+        request(dtype, length, bytes, shape)
+      }: one buffer holds at most ${MAX_BUFFER_BYTES} bytes (2 GiB, the ` +
+        `wasm32 limit of the kernels), and all of WebAssembly memory is 4 GiB`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * The error for a request that the 4 GiB of WebAssembly memory cannot
+ * satisfy now: what was asked for, what is live, and what to do about it.
+ * Used by {@link allocate} and by callers whose kernels report running out
+ * of memory (matmul packing, the jit executor).
+ */
+export function outOfMemoryError(what: string): RangeError {
+  return new RangeError(
+    `out of WebAssembly memory: cannot allocate ${what}. ${liveBytes} bytes ` +
+      `(${mib(liveBytes)}) are live in ${liveStorages} buffers; memory is ` +
+      `${mib(memory.buffer.byteLength)} of at most ${
+        mib(MEMORY_LIMIT_BYTES)
+      }. Free tensors you no longer need with dispose() or a \`using\` ` +
+      `declaration, and in a loop await between steps (e.g. ` +
+      `\`await new Promise((r) => setTimeout(r, 0))\`) so the garbage ` +
+      `collector can free unreachable tensors; finalizers never run inside ` +
+      `one synchronous loop.`,
+  );
+}
+
+/**
+ * Allocates `length` uninitialised elements. `shape`, when the caller knows
+ * it, makes the error of a size that cannot be allocated name it.
+ */
+export function allocate(
+  dtype: DType,
+  length: number,
+  shape?: readonly number[],
+): Storage {
+  const bytes = checkedBytes(dtype, length, shape);
   // The raw export returns an i32: addresses at or above 2 GiB come back
   // negative, so read it as unsigned.
   const ptr = wasm.alloc(bytes) >>> 0;
   if (ptr === 0) {
-    fail(
-      `out of WebAssembly memory allocating ${bytes} bytes (${liveBytes} bytes live)`,
-    );
+    throw outOfMemoryError(request(dtype, length, bytes, shape));
   }
   return adopt(ptr, dtype, length);
 }
@@ -265,9 +343,13 @@ export function heapI32(): Int32Array {
   return i32;
 }
 
-/** Copies `data` into a new storage. */
-export function fromArray(dtype: DType, data: ArrayLike<number>): Storage {
-  const s = allocate(dtype, data.length);
+/** Copies `data` into a new storage (of `shape`, for error messages). */
+export function fromArray(
+  dtype: DType,
+  data: ArrayLike<number>,
+  shape?: readonly number[],
+): Storage {
+  const s = allocate(dtype, data.length, shape);
   if (data.length > 0) {
     heapView(dtype).set(data, s.ptr / BYTES_PER_ELEMENT[dtype]);
   }

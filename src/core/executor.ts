@@ -9,7 +9,12 @@
  * @module
  */
 import { BYTES_PER_ELEMENT, type DType } from "../backend/dtype.ts";
-import { adopt, type Storage } from "../backend/storage.ts";
+import {
+  adopt,
+  checkedBytes,
+  outOfMemoryError,
+  type Storage,
+} from "../backend/storage.ts";
 import { wasm } from "../backend/wasm.ts";
 import {
   ERR,
@@ -58,7 +63,12 @@ function failure(status: number, site: Site, details: number[]): Error {
     );
   }
   if (status === ERR.oom) {
-    return new RangeError(`${prim}: out of WebAssembly memory`);
+    // The result or a kernel's scratch (matmul's packing buffers, the
+    // running bests of a strided argmax) did not fit.
+    const what = prim === "matmul"
+      ? "the result or the packing buffers of a matmul"
+      : `the result or scratch buffers of ${prim}`;
+    return outOfMemoryError(what);
   }
   return new Error(
     `${prim}: the WebAssembly executor failed: ${
@@ -116,7 +126,7 @@ class Words {
       const ptr = wasm.alloc(4 * capacity) >>> 0;
       if (ptr === 0) {
         this.ptr = this.capacity = 0;
-        throw new RangeError("out of WebAssembly memory (executor stream)");
+        throw outOfMemoryError("the executor's instruction stream");
       }
       this.ptr = ptr;
       this.capacity = capacity;
@@ -152,6 +162,7 @@ class EagerWriter implements Emitter, SlotPlan {
   }
 
   fresh(dtype: DType, length: number): number {
+    checkedBytes(dtype, length); // temporaries too (a float64 copy of int32)
     const s = this.nslots++;
     this.dtype[s] = dtype;
     this.length[s] = length;

@@ -28,6 +28,7 @@ import {
   REDUCE_OPS,
   UNARY_OPS,
 } from "../backend/wasm/program_codes.ts";
+import { checkedBytes } from "../backend/storage.ts";
 import type { Aval } from "./ir.ts";
 import {
   BINARY_PRIMS,
@@ -411,5 +412,8 @@ export function lower<P extends Prim>(
   params: PrimParams[P],
   out: Aval,
 ): number {
+  // Sizes go into i32 fields of the stream: a result too large for one
+  // buffer is a clear RangeError here, never a wrapped size in wasm.
+  checkedBytes(out.dtype, sizeOf(out.shape), out.shape);
   return (lowerings[prim] as Lowering<PrimParams[P]>)(em, ins, params, out);
 }

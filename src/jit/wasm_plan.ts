@@ -21,6 +21,7 @@ import { copyStrided } from "../backend/kernels.ts";
 import {
   adopt,
   allocate,
+  checkedBytes,
   heapI32,
   type Storage,
   untracked,
@@ -86,6 +87,7 @@ class ProgramWriter implements Emitter {
   }
 
   fresh(dtype: DType, length: number): number {
+    checkedBytes(dtype, length); // temporaries too (a float64 copy of int32)
     const s = this.input(dtype, length);
     this.owned.push(s);
     this.live.add(s);

@@ -153,7 +153,7 @@ export function tensor(
   const flat: number[] = [];
   flattenInto(data, shape, 0, flat, "data");
   if (dtype === "int32") checkInt32Values(flat, shape);
-  return Tensor._fromStorage(fromArray(dtype, flat), shape, dtype);
+  return Tensor._fromStorage(fromArray(dtype, flat, shape), shape, dtype);
 }
 
 /**
@@ -176,7 +176,7 @@ export function full(
     throw new TypeError(`full: value must be a number, got ${describe(value)}`);
   }
   if (dtype === "int32") checkInt32("full", value, `value ${value}`);
-  return Tensor._fromStorage(K.fill(dtype, sizeOf(s), value), s, dtype);
+  return Tensor._fromStorage(K.fill(dtype, sizeOf(s), value, s), s, dtype);
 }
 
 /**
@@ -352,8 +352,8 @@ function draw(
   }
   const n = sizeOf(s);
   const st = normal
-    ? K.randomNormal(dtype, n, seed, counter)
-    : K.randomUniform(dtype, n, seed, counter);
+    ? K.randomNormal(dtype, n, seed, counter, s)
+    : K.randomUniform(dtype, n, seed, counter, s);
   counter += n;
   return Tensor._fromStorage(st, s, dtype);
 }

@@ -292,8 +292,10 @@ impl Exec<'_> {
                 let x = self.input(f[3])?;
                 let o = self.output(f[2], product(&[outer, inner])?, 4)?;
                 let g = if f64_ { argreduce_f64 } else { argreduce_f32 };
-                if g(f[1] != 0, x, o, outer, len, inner) != 0 {
-                    return Err(ERR_FIELD.into()); // an empty axis has no answer
+                match g(f[1] != 0, x, o, outer, len, inner) {
+                    0 => {}
+                    2 => return Err(ERR_OOM.into()), // no room for the scratch row
+                    _ => return Err(ERR_FIELD.into()), // an empty axis has no answer
                 }
             }
             OP_INDEX_SELECT | OP_INDEX_ADD => {
@@ -381,7 +383,9 @@ impl Exec<'_> {
                 let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
                 if size > 0 {
                     let g = if f64_ { matmul_f64 } else { matmul_f32 };
-                    g(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb);
+                    if g(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb) != 0 {
+                        return Err(ERR_OOM.into());
+                    }
                 }
             }
             OP_FREE => {

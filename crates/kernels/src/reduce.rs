@@ -6,31 +6,15 @@
 //! Output is contiguous over the kept dims. Empty reductions give the
 //! identity (sum 0, prod 1, max -inf, min +inf); max/min propagate NaN.
 //!
-//! # Why `reduce_*` is hand-written SIMD and not ndarray
+//! Sums are blocked and pairwise (see [`sum`]): float32 error stays within
+//! a few ulps for any length, where one running accumulator per lane loses
+//! accuracy linearly in the length when the rounding errors share a sign
+//! (6e-3 relative for the sum of 1e7 tenths).
 //!
-//! [`with_ndarray::reduce`] does every case with ndarray (`ArrayViewD` from
-//! the pointer, `sum`/`product`/`fold` per reduced sub-view, or
-//! `zip_mut_with` accumulation of sub-views when the kept run is
-//! contiguous). Measured in wasm against this file's kernels, f32, GB/s of
-//! input, best of 25 interleaved 25 ms samples on a shared 2-core machine
-//! (`deno run bench/reduce_ab.ts 25`, kernel calls only):
-//!
-//! | case                        | hand | ndarray |
-//! |-----------------------------|-----:|--------:|
-//! | sum, 1M, full               | 42.7 |    22.4 |
-//! | sum [1024,1024] axis 0      | 27.0 |    15.3 |
-//! | sum [1024,1024] axis 1      | 41.5 |    16.4 |
-//! | sum [64,128,64] axes [0,2]  | 23.0 |     6.0 |
-//! | max [4096,256] axis 1       |  9.3 |     1.7 |
-//! | max [1024,1024] axis 0      | 16.0 |    10.7 |
-//! | sum [16] (µs per call)      | 0.16 |    0.25 |
-//! | sum [64,16] axis 0 (µs)     | 0.45 |    6.57 |
-//!
-//! ndarray's `sum` (8 scalar accumulators) reaches half of the 4×f32x4
-//! loop; `fold` (max/min) is one scalar chain; and every `IxDyn` sub-view
-//! costs ~100 ns, which small kept extents pay per reduced index. The hand
-//! kernel is faster in every case, so it stays; ndarray serves argmax/argmin
-//! along a strided axis (see [`argreduce_f32`]).
+//! `reduce_*` is hand-written SIMD rather than ndarray: ndarray's `sum`
+//! reached about half of the 4×f32x4 loop in wasm, its `fold` (max/min) is
+//! one scalar chain, and every `IxDyn` sub-view costs ~100 ns. ndarray
+//! serves argmax/argmin along a strided axis (see [`argreduce_f32`]).
 
 use crate::nd::{read_i32s, Layout, MAX_RANK};
 use crate::num::{Float, Vector};
@@ -99,6 +83,7 @@ unsafe fn run_reduce<T: Float>(
     strides: &[i32],
     nred: usize,
     init: T,
+    pairwise: bool,
     fv: impl Fn(T::V, T::V) -> T::V,
     fs: impl Fn(T, T) -> T,
 ) {
@@ -115,6 +100,10 @@ unsafe fn run_reduce<T: Float>(
         *out.add(i) = init;
     }
     if nr == 0 {
+        return;
+    }
+    if pairwise {
+        run_sum::<T>(x, out, &ko, &rd);
         return;
     }
     // Column mode: the innermost kept dim is contiguous and long, so
@@ -183,6 +172,467 @@ unsafe fn run_reduce<T: Float>(
     });
 }
 
+/// Blocked pairwise summation.
+///
+/// Every element passes through a short sequential chain (16 adds per f32
+/// lane in a contiguous leaf of [`BLOCK`], at most [`RUN`] or [`ROWS`] adds
+/// on the other paths) and then a binary tree of partial sums, so the
+/// rounding error grows with `log2(n)` instead of `n`. The tree costs one
+/// add per block, which keeps the loops memory-bound: in wasm every sum
+/// case of bench/kernels_bench.ts ran within 0.8-2x of the one-accumulator
+/// kernel it replaced (small column sums of a few KiB slowest).
+pub mod sum {
+    use crate::nd::Layout;
+    use crate::num::{Float, Vector};
+    use core::mem::MaybeUninit;
+
+    /// Elements per leaf of the contiguous pairwise tree (a multiple of
+    /// 8 vectors; 16 adds per f32 lane, 32 per f64 lane).
+    pub const BLOCK: usize = 512;
+    /// Sequential adds into a block of [`Stream`] (strided elements, or
+    /// sums of contiguous runs) before it joins the cascade.
+    pub const RUN: usize = 32;
+    /// Reduced rows added sequentially into a column tile before joining the
+    /// cascade (the column mode of [`columns`]). 16 cost 15-25% of the
+    /// column-sum speed in wasm; 64 doubled the worst error (6e-7 on 1e7
+    /// tenths).
+    pub const ROWS: usize = 32;
+    /// Bytes of a column tile in [`columns`]: long enough that each reduced
+    /// row is read in long runs (512-byte tiles measured clearly slower);
+    /// the tile's cascade lives on the stack.
+    const TILE_BYTES: usize = 8192;
+    /// Column cascade depth: 2^24 blocks of [`ROWS`] rows of at least 8
+    /// elements, more than wasm32 memory can hold. With the tile this is
+    /// 192 KiB of the 1 MiB stack.
+    const COL_LEVELS: usize = 24;
+    /// Cascade depth: room for 2^34 partial sums, more elements than wasm32
+    /// memory can hold.
+    const LEVELS: usize = 34;
+
+    /// Sum of a run of whole 4-vector groups (`n <= BLOCK`), as a vector:
+    /// eight accumulators (two per group at the tail) keep the adds
+    /// independent.
+    #[inline(always)]
+    unsafe fn leaf<T: Float>(p: *const T, n: usize) -> T::V {
+        let l = T::V::LANES;
+        let z = T::V::splat(T::ZERO);
+        let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
+        let (mut a4, mut a5, mut a6, mut a7) = (z, z, z, z);
+        let mut i = 0;
+        while i + 8 * l <= n {
+            a0 = a0.add(T::V::load(p.add(i)));
+            a1 = a1.add(T::V::load(p.add(i + l)));
+            a2 = a2.add(T::V::load(p.add(i + 2 * l)));
+            a3 = a3.add(T::V::load(p.add(i + 3 * l)));
+            a4 = a4.add(T::V::load(p.add(i + 4 * l)));
+            a5 = a5.add(T::V::load(p.add(i + 5 * l)));
+            a6 = a6.add(T::V::load(p.add(i + 6 * l)));
+            a7 = a7.add(T::V::load(p.add(i + 7 * l)));
+            i += 8 * l;
+        }
+        if i < n {
+            a0 = a0.add(T::V::load(p.add(i)));
+            a1 = a1.add(T::V::load(p.add(i + l)));
+            a2 = a2.add(T::V::load(p.add(i + 2 * l)));
+            a3 = a3.add(T::V::load(p.add(i + 3 * l)));
+        }
+        (a0.add(a1).add(a2.add(a3))).add(a4.add(a5).add(a6.add(a7)))
+    }
+
+    /// Pairwise tree over `n` (a multiple of 4 vectors) elements: halves
+    /// split on a [`BLOCK`] boundary.
+    unsafe fn tree<T: Float>(p: *const T, n: usize) -> T::V {
+        if n <= BLOCK {
+            return leaf::<T>(p, n);
+        }
+        let h = (n / BLOCK).div_ceil(2) * BLOCK;
+        tree::<T>(p, h).add(tree::<T>(p.add(h), n - h))
+    }
+
+    /// The lanes of `v`, added pairwise.
+    #[inline(always)]
+    fn lanes<T: Float>(v: T::V) -> T {
+        let mut x = [T::ZERO; 4];
+        unsafe { v.store(x.as_mut_ptr()) };
+        if T::V::LANES == 4 {
+            (x[0] + x[1]) + (x[2] + x[3])
+        } else {
+            x[0] + x[1]
+        }
+    }
+
+    /// Sum of `n` contiguous elements.
+    ///
+    /// # Safety
+    /// `p` must be valid for reading `n` elements.
+    #[inline(always)]
+    pub unsafe fn contiguous<T: Float>(p: *const T, n: usize) -> T {
+        let g = 4 * T::V::LANES;
+        let m = n - n % g;
+        let mut s = T::ZERO;
+        if m > BLOCK {
+            s = lanes::<T>(tree::<T>(p, m));
+        } else if m > 0 {
+            s = lanes::<T>(leaf::<T>(p, m));
+        }
+        let mut t = T::ZERO;
+        for i in m..n {
+            t = t + *p.add(i);
+        }
+        s + t
+    }
+
+    /// Pairwise combination of a stream of partial sums: a binary counter
+    /// whose level `k` holds the sum of `2^k` consecutive partials.
+    /// Only levels whose bit is set in `count` are initialised (no memset
+    /// per output).
+    pub struct Cascade<T> {
+        levels: [MaybeUninit<T>; LEVELS],
+        count: u64,
+    }
+
+    impl<T: Float> Cascade<T> {
+        #[inline(always)]
+        pub fn new() -> Self {
+            Cascade {
+                levels: [MaybeUninit::uninit(); LEVELS],
+                count: 0,
+            }
+        }
+
+        #[inline(always)]
+        pub fn push(&mut self, x: T) {
+            let mut x = x;
+            let c = self.count;
+            let top = c.trailing_ones() as usize;
+            for k in 0..top {
+                x = unsafe { self.levels[k].assume_init() } + x;
+            }
+            self.levels[top] = MaybeUninit::new(x);
+            self.count = c + 1;
+        }
+
+        pub fn finish(&self) -> T {
+            let mut s = T::ZERO;
+            let mut first = true;
+            for k in 0..LEVELS {
+                if self.count >> k & 1 == 1 {
+                    let v = unsafe { self.levels[k].assume_init() };
+                    s = if first { v } else { v + s };
+                    first = false;
+                }
+            }
+            s
+        }
+    }
+
+    impl<T: Float> Default for Cascade<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// A streaming sum over runs of any stride: a block takes [`RUN`]
+    /// sequential adds (strided elements, or the pairwise sums of whole
+    /// contiguous runs), then joins a [`Cascade`].
+    pub struct Stream<T> {
+        block: T,
+        /// Adds into `block` so far.
+        filled: usize,
+        cascade: Cascade<T>,
+    }
+
+    impl<T: Float> Stream<T> {
+        #[inline(always)]
+        pub fn new() -> Self {
+            Stream {
+                block: T::ZERO,
+                filled: 0,
+                cascade: Cascade::new(),
+            }
+        }
+
+        /// Adds `n` elements at `p`, `stride` elements apart.
+        ///
+        /// # Safety
+        /// Every `p + j * stride` (`j < n`) must be readable.
+        #[inline(always)]
+        pub unsafe fn run(&mut self, p: *const T, n: usize, stride: isize) {
+            if stride == 1 {
+                // One add per run: a push per short run would cost as much
+                // as summing it.
+                self.block = self.block + contiguous::<T>(p, n);
+                self.filled += 1;
+                if self.filled == RUN {
+                    self.flush();
+                }
+                return;
+            }
+            let mut j = 0;
+            while j < n {
+                let take = (RUN - self.filled).min(n - j);
+                let mut b = self.block;
+                for i in j..j + take {
+                    b = b + *p.offset(i as isize * stride);
+                }
+                self.block = b;
+                self.filled += take;
+                j += take;
+                if self.filled == RUN {
+                    self.flush();
+                }
+            }
+        }
+
+        #[inline(always)]
+        fn flush(&mut self) {
+            self.cascade.push(self.block);
+            self.block = T::ZERO;
+            self.filled = 0;
+        }
+
+        pub fn finish(mut self) -> T {
+            if self.filled > 0 {
+                self.flush();
+            }
+            self.cascade.finish()
+        }
+    }
+
+    impl<T: Float> Default for Stream<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// `dst[i] = src[i]` for `i < n` (inline: `memory.copy` is a call in V8,
+    /// costly for the short runs here).
+    #[inline(always)]
+    unsafe fn copy<T: Float>(dst: *mut T, src: *const T, n: usize) {
+        let l = T::V::LANES;
+        let mut i = 0;
+        while i + l <= n {
+            T::V::load(src.add(i)).store(dst.add(i));
+            i += l;
+        }
+        while i < n {
+            *dst.add(i) = *src.add(i);
+            i += 1;
+        }
+    }
+
+    /// `dst[i] += src[i]` for `i < n`.
+    #[inline(always)]
+    unsafe fn add_into<T: Float>(dst: *mut T, src: *const T, n: usize) {
+        let l = T::V::LANES;
+        let mut i = 0;
+        while i + 4 * l <= n {
+            let r0 = T::V::load(dst.add(i)).add(T::V::load(src.add(i)));
+            let r1 = T::V::load(dst.add(i + l)).add(T::V::load(src.add(i + l)));
+            let r2 = T::V::load(dst.add(i + 2 * l)).add(T::V::load(src.add(i + 2 * l)));
+            let r3 = T::V::load(dst.add(i + 3 * l)).add(T::V::load(src.add(i + 3 * l)));
+            r0.store(dst.add(i));
+            r1.store(dst.add(i + l));
+            r2.store(dst.add(i + 2 * l));
+            r3.store(dst.add(i + 3 * l));
+            i += 4 * l;
+        }
+        while i + l <= n {
+            T::V::load(dst.add(i))
+                .add(T::V::load(src.add(i)))
+                .store(dst.add(i));
+            i += l;
+        }
+        while i < n {
+            *dst.add(i) = *dst.add(i) + *src.add(i);
+            i += 1;
+        }
+    }
+
+    /// One tile of columns in [`columns`]: blocks of [`ROWS`] rows are
+    /// added sequentially, and the blocks are combined pairwise through a
+    /// cascade of tiles (level `k` at `lv + k * stride` holds the sum of
+    /// `2^k` blocks when bit `k` of `count` is set). Each block accumulates
+    /// in place in the level it will land in, so joining costs no copies.
+    struct Tile<T> {
+        lv: *mut T,
+        stride: usize,
+        kt: usize,
+        count: u64,
+        rows: usize,
+        dst: *mut T,
+    }
+
+    impl<T: Float> Tile<T> {
+        /// Adds one reduced row (`kt` contiguous elements at `src`).
+        #[inline(always)]
+        unsafe fn row(&mut self, src: *const T) {
+            if self.rows == 0 {
+                // The block lands above the occupied low levels.
+                self.dst = self
+                    .lv
+                    .add(self.count.trailing_ones() as usize * self.stride);
+                copy(self.dst, src, self.kt);
+            } else {
+                add_into(self.dst, src, self.kt);
+            }
+            self.rows += 1;
+            if self.rows == ROWS {
+                for k in 0..self.count.trailing_ones() as usize {
+                    add_into(self.dst, self.lv.add(k * self.stride), self.kt);
+                }
+                self.count += 1;
+                self.rows = 0;
+            }
+        }
+
+        /// Writes the total (occupied levels and an unfinished block) to `o`.
+        #[inline(always)]
+        unsafe fn finish(&self, o: *mut T) {
+            let mut first = true;
+            if self.rows > 0 {
+                copy(o, self.dst, self.kt);
+                first = false;
+            }
+            for k in 0..COL_LEVELS {
+                if self.count >> k & 1 == 1 {
+                    let lk = self.lv.add(k * self.stride);
+                    if first {
+                        copy(o, lk, self.kt);
+                    } else {
+                        add_into(o, lk, self.kt);
+                    }
+                    first = false;
+                }
+            }
+        }
+    }
+
+    /// `out[c] = Σ_r x[koff + r + c]` for `c < klen`, over every reduced
+    /// offset `r` of `rd`: SIMD across the contiguous kept run, in tiles of
+    /// columns whose cascades live on the stack (see [`Tile`]).
+    ///
+    /// # Safety
+    /// Every `x + koff + r + c` must be readable, `out` writable for `klen`.
+    pub unsafe fn columns<T: Float>(
+        x: *const T,
+        koff: isize,
+        klen: usize,
+        rd: &Layout<1>,
+        out: *mut T,
+    ) {
+        let stride = TILE_BYTES / core::mem::size_of::<T>();
+        let mut levels = MaybeUninit::<[[u64; TILE_BYTES / 8]; COL_LEVELS]>::uninit();
+        let lv = levels.as_mut_ptr() as *mut T;
+        let mut c0 = 0;
+        while c0 < klen {
+            let mut t = Tile {
+                lv,
+                stride,
+                kt: stride.min(klen - c0),
+                count: 0,
+                rows: 0,
+                dst: lv,
+            };
+            let base = x.offset(koff).add(c0);
+            // Plain loops for up to two reduced dims (a closure call per row
+            // costs as much as a short row).
+            let (sh, st) = (&rd.shape, &rd.strides[0]);
+            match rd.rank {
+                0 => t.row(base),
+                1 => {
+                    for j in 0..sh[0] as isize {
+                        t.row(base.offset(j * st[0]));
+                    }
+                }
+                2 => {
+                    for i in 0..sh[0] as isize {
+                        let b = base.offset(i * st[0]);
+                        for j in 0..sh[1] as isize {
+                            t.row(b.offset(j * st[1]));
+                        }
+                    }
+                }
+                _ => rd.for_each_row(|roff, rlen, rst| {
+                    for j in 0..rlen as isize {
+                        t.row(base.offset(roff[0] + j * rst[0]));
+                    }
+                }),
+            }
+            t.finish(out.add(c0));
+            c0 += t.kt;
+        }
+    }
+
+    /// Sum of the elements of `rd` at `base`.
+    ///
+    /// # Safety
+    /// Every element of the view must be readable.
+    #[inline(always)]
+    pub unsafe fn view<T: Float>(base: *const T, rd: &Layout<1>) -> T {
+        let (sh, st) = (&rd.shape, &rd.strides[0]);
+        match rd.rank {
+            0 => *base,
+            1 if st[0] == 1 => contiguous::<T>(base, sh[0]),
+            1 => {
+                let mut s = Stream::new();
+                s.run(base, sh[0], st[0]);
+                s.finish()
+            }
+            2 if st[1] == 1 => {
+                // Contiguous runs (the common case): Stream's logic on locals.
+                let mut c = Cascade::new();
+                let (mut block, mut adds) = (T::ZERO, 0);
+                for i in 0..sh[0] as isize {
+                    block = block + contiguous::<T>(base.offset(i * st[0]), sh[1]);
+                    adds += 1;
+                    if adds == RUN {
+                        c.push(block);
+                        (block, adds) = (T::ZERO, 0);
+                    }
+                }
+                if adds > 0 {
+                    c.push(block);
+                }
+                c.finish()
+            }
+            2 => {
+                let mut s = Stream::new();
+                for i in 0..sh[0] as isize {
+                    s.run(base.offset(i * st[0]), sh[1], st[1]);
+                }
+                s.finish()
+            }
+            _ => {
+                let mut s = Stream::new();
+                rd.for_each_row(|roff, rlen, rst| s.run(base.offset(roff[0]), rlen, rst[0]));
+                s.finish()
+            }
+        }
+    }
+}
+
+/// Sum over the reduced dims `rd` for every kept index of `ko` (see
+/// [`sum`]): column mode when the innermost kept dim is contiguous and long,
+/// else one pairwise sum per output.
+unsafe fn run_sum<T: Float>(x: *const T, out: *mut T, ko: &Layout<1>, rd: &Layout<1>) {
+    let col_mode = ko.rank > 0 && ko.strides[0][ko.rank - 1] == 1 && ko.shape[ko.rank - 1] >= 8;
+    let mut o = out;
+    if col_mode {
+        ko.for_each_row(|koff, klen, _| {
+            sum::columns::<T>(x, koff[0], klen, rd, o);
+            o = o.add(klen);
+        });
+        return;
+    }
+    ko.for_each_row(|koff, klen, kst| {
+        for k in 0..klen as isize {
+            *o = sum::view::<T>(x.offset(koff[0] + k * kst[0]), rd);
+            o = o.add(1);
+        }
+    });
+}
+
 unsafe fn reduce_generic<T: Float>(
     op: u32,
     x: usize,
@@ -206,6 +656,7 @@ unsafe fn reduce_generic<T: Float>(
             strides,
             nred,
             init,
+            true,
             |a, b| a.add(b),
             |a, b| a + b,
         ),
@@ -216,6 +667,7 @@ unsafe fn reduce_generic<T: Float>(
             strides,
             nred,
             init,
+            false,
             |a, b| a.mul(b),
             |a, b| a * b,
         ),
@@ -226,6 +678,7 @@ unsafe fn reduce_generic<T: Float>(
             strides,
             nred,
             init,
+            false,
             |a, b| a.max(b),
             |a, b| a.nmax(b),
         ),
@@ -236,6 +689,7 @@ unsafe fn reduce_generic<T: Float>(
             strides,
             nred,
             init,
+            false,
             |a, b| a.min(b),
             |a, b| a.nmin(b),
         ),
@@ -259,11 +713,9 @@ pub fn reduce_f64(op: u32, x: usize, out: usize, rank: usize, nred: usize, meta:
 /// argmax/argmin. Along a contiguous lane (`inner == 1`) a scalar loop per
 /// lane; otherwise ndarray sweeps whole rows ([`with_ndarray::argreduce_rows`]).
 ///
-/// Measured in wasm (f32, GB/s of input, best of 25 interleaved 25 ms
-/// samples, `deno run bench/reduce_ab.ts`): [4096,256] along 1: this loop
-/// 3.16, ndarray `Zip` over `lanes` 3.07 (consistently ~3% slower, so the
-/// loop stays); [1024,1024] along 0: the former strided-lane loop 0.96,
-/// ndarray row sweep 3.37 (adopted).
+/// Measured in wasm (f32, GB/s of input): [4096,256] along 1: this loop
+/// 3.16, ndarray `Zip` over `lanes` 3.07 (so the loop stays); [1024,1024]
+/// along 0: a strided-lane loop 0.96, the ndarray row sweep 3.37.
 unsafe fn arg_generic<T: Float>(
     is_max: bool,
     x: usize,
@@ -293,7 +745,9 @@ unsafe fn arg_impl<T: Float, const IS_MAX: bool>(
     }
     let (x, o) = (x as *const T, out as *mut i32);
     if inner != 1 {
-        with_ndarray::argreduce_rows::<T, IS_MAX>(x, o, outer, len, inner);
+        if !with_ndarray::argreduce_rows::<T, IS_MAX>(x, o, outer, len, inner) {
+            return 2;
+        }
         return 0;
     }
     for a in 0..outer {
@@ -320,7 +774,8 @@ unsafe fn arg_impl<T: Float, const IS_MAX: bool>(
 
 /// argmax (`is_max`) / argmin of contiguous x viewed as `[outer, len, inner]`
 /// along `len`; int32 out `[outer, inner]`; first occurrence; a NaN wins.
-/// Returns 0, or 1 when `len == 0` with a non-empty output (no answer).
+/// Returns 0, 1 when `len == 0` with a non-empty output (no answer), or 2
+/// when out of memory for the scratch row (`inner > 1` only).
 #[wasm_bindgen]
 pub fn argreduce_f32(
     is_max: bool,
@@ -346,128 +801,16 @@ pub fn argreduce_f64(
     unsafe { arg_generic::<f64>(is_max, x, out, outer, len, inner) }
 }
 
-/// The ndarray kernels: the row-sweeping argmax/argmin (used), and an
-/// ndarray version of every `reduce_*` case (measured, not used: see the
-/// module docs; exported as [`ndarray_reduce_f32`] and tested natively).
+/// The row-sweeping argmax/argmin, written with ndarray.
 pub mod with_ndarray {
-    use super::{identity, MAX, MIN, PROD, SUM};
-    use crate::nd::MAX_RANK;
     use crate::num::Float;
-    use ndarray::{Array1, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis, IxDyn};
-    use ndarray::{LinalgScalar, ShapeBuilder, Zip};
-
-    /// Reduce as `reduce_*` does (same meta layout). Returns false, doing
-    /// nothing, when a stride is negative (ndarray views need non-negative
-    /// strides); the TS side only passes contiguous tensors.
-    ///
-    /// # Safety
-    /// `x` must cover the described view and `out` the kept extent.
-    pub unsafe fn reduce<T: Float + LinalgScalar>(
-        op: u32,
-        x: *const T,
-        out: *mut T,
-        shape: &[i32],
-        strides: &[i32],
-        nred: usize,
-    ) -> bool {
-        if strides.iter().any(|&s| s < 0) {
-            return false;
-        }
-        let kept = shape.len() - nred;
-        // Size-1 dims carry nothing: drop them (kept ones first, then reduced).
-        let (mut dims, mut st, mut k, mut r) = ([0usize; MAX_RANK], [0usize; MAX_RANK], 0, 0);
-        for d in 0..shape.len() {
-            if shape[d] != 1 {
-                dims[r] = shape[d] as usize;
-                st[r] = strides[d] as usize;
-                r += 1;
-                k += (d < kept) as usize;
-            }
-        }
-        let (dims, st) = (&dims[..r], &st[..r]);
-        let nout: usize = dims[..k].iter().product();
-        if nout == 0 {
-            return true;
-        }
-        let init = identity::<T>(op);
-        let mut o = ArrayViewMutD::from_shape_ptr(IxDyn(&dims[..k]), out);
-        if dims[k..].iter().product::<usize>() == 0 {
-            o.fill(init);
-            return true;
-        }
-        let v = ArrayViewD::from_shape_ptr(IxDyn(dims).strides(IxDyn(st)), x);
-        match op {
-            SUM => run(o, v, init, |a, b| a + b, |s| s.sum()),
-            PROD => run(o, v, init, |a, b| a * b, |s| s.product()),
-            MAX => run(o, v, init, T::nmax, |s| s.fold(init, |a, &b| a.nmax(b))),
-            MIN => run(o, v, init, T::nmin, |s| s.fold(init, |a, &b| a.nmin(b))),
-            _ => {}
-        }
-        true
-    }
-
-    #[inline(always)]
-    fn run<T: Float>(
-        mut o: ArrayViewMutD<T>,
-        v: ArrayViewD<T>,
-        init: T,
-        f: impl Fn(T, T) -> T + Copy,
-        whole: impl Fn(ArrayViewD<T>) -> T + Copy,
-    ) {
-        let k = o.ndim();
-        if k == v.ndim() {
-            Zip::from(&mut o).and(&v).for_each(|a, &b| *a = f(init, b));
-        } else if k > 0 && v.strides()[k - 1] == 1 && o.shape()[k - 1] >= 8 {
-            // The innermost kept dim is contiguous: accumulate whole
-            // sub-arrays into the output (vectorises over the kept dim).
-            o.fill(init);
-            accumulate(&mut o, v, f);
-        } else {
-            lanes(o, v, whole);
-        }
-    }
-
-    fn accumulate<T: Float>(
-        o: &mut ArrayViewMutD<T>,
-        v: ArrayViewD<T>,
-        f: impl Fn(T, T) -> T + Copy,
-    ) {
-        if v.ndim() == o.ndim() {
-            o.zip_mut_with(&v, |a, &b| *a = f(*a, b));
-            return;
-        }
-        for sub in v.axis_iter(Axis(o.ndim())) {
-            accumulate(o, sub, f);
-        }
-    }
-
-    fn lanes<T: Float>(
-        mut o: ArrayViewMutD<T>,
-        v: ArrayViewD<T>,
-        whole: impl Fn(ArrayViewD<T>) -> T + Copy,
-    ) {
-        if o.ndim() == 0 {
-            if let Some(p) = o.first_mut() {
-                *p = whole(v);
-            }
-            return;
-        }
-        if o.ndim() + 1 == v.ndim() {
-            let ax = Axis(o.ndim());
-            Zip::from(&mut o)
-                .and(v.lanes(ax))
-                .for_each(|a, l| *a = whole(l.into_dyn()));
-            return;
-        }
-        for (oo, vv) in o.outer_iter_mut().zip(v.outer_iter()) {
-            lanes(oo, vv, whole);
-        }
-    }
+    use ndarray::{ArrayView3, ArrayViewMut1, ArrayViewMut2, Zip};
 
     /// argmax/argmin of contiguous x `[outer, len, inner]` along `len`
     /// (`len > 0`), sweeping whole rows: per output the best value so far
     /// and its index, updated by a `Zip` over each contiguous row of
-    /// `inner`. First occurrence wins; a NaN wins and then stays.
+    /// `inner`. First occurrence wins; a NaN wins and then stays. Returns
+    /// false, writing nothing, when the row of bests cannot be allocated.
     ///
     /// # Safety
     /// `x` must hold `outer * len * inner` values, `out` `outer * inner`.
@@ -477,10 +820,16 @@ pub mod with_ndarray {
         outer: usize,
         len: usize,
         inner: usize,
-    ) {
+    ) -> bool {
+        let mut scratch: Vec<T> = Vec::new();
+        // Fallible: an infallible allocation traps when memory is full.
+        if scratch.try_reserve_exact(inner).is_err() {
+            return false;
+        }
+        scratch.resize(inner, T::ZERO);
+        let mut best = ArrayViewMut1::from(&mut scratch[..]);
         let v = ArrayView3::from_shape_ptr((outer, len, inner), x);
         let mut o = ArrayViewMut2::from_shape_ptr((outer, inner), out);
-        let mut best = Array1::<T>::from_elem(inner, T::ZERO);
         for (xa, mut oa) in v.outer_iter().zip(o.outer_iter_mut()) {
             best.assign(&xa.row(0));
             oa.fill(0);
@@ -498,25 +847,6 @@ pub mod with_ndarray {
                     });
             }
         }
-    }
-}
-
-/// ndarray's version of [`reduce_f32`] (same arguments), kept only to
-/// measure it against the hand-written kernel (see the module docs).
-#[wasm_bindgen]
-pub fn ndarray_reduce_f32(op: u32, x: usize, out: usize, rank: usize, nred: usize, meta: usize) {
-    if rank > MAX_RANK || nred > rank {
-        return;
-    }
-    unsafe {
-        let m = read_i32s(meta, 2 * rank);
-        with_ndarray::reduce::<f32>(
-            op,
-            x as *const f32,
-            out as *mut f32,
-            &m[..rank],
-            &m[rank..],
-            nred,
-        );
+        true
     }
 }

@@ -255,32 +255,20 @@ fn reduce_ref(op: u32, x: &[f64], shape: &[i32], axes: &[usize]) -> Vec<f64> {
     out
 }
 
-/// Both reduction implementations: the exported hand kernel and the
-/// ndarray one ([`with_ndarray::reduce`], exported as `ndarray_reduce_f32`).
-fn reduce_both<T: crate::num::Float + ndarray::LinalgScalar>(
+/// Runs a reduce export into a fresh output (NaN-filled, so an unwritten
+/// element shows).
+fn reduce_run<T: crate::num::Float>(
     op: u32,
     x: &[T],
     out_len: usize,
     rank: usize,
     nred: usize,
     meta: &[i32],
-    hand: fn(u32, usize, usize, usize, usize, usize),
-) -> [Vec<T>; 2] {
-    let mut o1 = vec![T::NAN; out_len];
-    hand(op, p(x), pm(&mut o1), rank, nred, p(meta));
-    let mut o2 = vec![T::NAN; out_len];
-    let ok = unsafe {
-        with_ndarray::reduce::<T>(
-            op,
-            x.as_ptr(),
-            o2.as_mut_ptr(),
-            &meta[..rank],
-            &meta[rank..2 * rank],
-            nred,
-        )
-    };
-    assert!(ok);
-    [o1, o2]
+    kernel: fn(u32, usize, usize, usize, usize, usize),
+) -> Vec<T> {
+    let mut o = vec![T::NAN; out_len];
+    kernel(op, p(x), pm(&mut o), rank, nred, p(meta));
+    o
 }
 
 /// meta = [shape, strides] of contiguous `shape`, kept dims first.
@@ -329,23 +317,21 @@ fn reduce_any_axes() {
         let (r, nr) = (shape.len(), axes.len());
         for op in 0..4 {
             let want = reduce_ref(op, &x, shape, axes);
-            let o64 = reduce_both::<f64>(op, &x, want.len(), r, nr, &meta, reduce_f64);
-            let o32 = reduce_both::<f32>(op, &x32, want.len(), r, nr, &meta, reduce_f32);
-            for (imp, (o, o32)) in ["hand", "ndarray"].iter().zip(o64.iter().zip(&o32)) {
-                for i in 0..want.len() {
-                    assert!(
-                        close(o[i], want[i], 1e-12),
-                        "{imp} op {op} {shape:?} {axes:?}: {} vs {}",
-                        o[i],
-                        want[i]
-                    );
-                    assert!(
-                        close(o32[i] as f64, want[i], 1e-4),
-                        "{imp} f32 op {op} {shape:?} {axes:?}: {} vs {}",
-                        o32[i],
-                        want[i]
-                    );
-                }
+            let o = reduce_run::<f64>(op, &x, want.len(), r, nr, &meta, reduce_f64);
+            let o32 = reduce_run::<f32>(op, &x32, want.len(), r, nr, &meta, reduce_f32);
+            for i in 0..want.len() {
+                assert!(
+                    close(o[i], want[i], 1e-12),
+                    "op {op} {shape:?} {axes:?}: {} vs {}",
+                    o[i],
+                    want[i]
+                );
+                assert!(
+                    close(o32[i] as f64, want[i], 1e-4),
+                    "f32 op {op} {shape:?} {axes:?}: {} vs {}",
+                    o32[i],
+                    want[i]
+                );
             }
         }
     }
@@ -353,8 +339,8 @@ fn reduce_any_axes() {
 
 #[test]
 fn reduce_max_min_propagate_nan() {
-    // A NaN anywhere in a reduced set gives NaN (both implementations,
-    // contiguous-run and row-accumulating modes, at every position).
+    // A NaN anywhere in a reduced set gives NaN (contiguous-run and
+    // row-accumulating modes, at every position).
     let cases: &[(&[i32], &[usize])] = &[
         (&[17], &[0]),
         (&[3, 17], &[1]),
@@ -372,16 +358,16 @@ fn reduce_max_min_propagate_nan() {
             for op in [MAX, MIN] {
                 let want = reduce_ref(op, &x, shape, axes);
                 let (r, nr) = (shape.len(), axes.len());
-                let o64 = reduce_both::<f64>(op, &x, want.len(), r, nr, &meta, reduce_f64);
-                let o32 = reduce_both::<f32>(op, &x32, want.len(), r, nr, &meta, reduce_f32);
+                let o = reduce_run::<f64>(op, &x, want.len(), r, nr, &meta, reduce_f64);
+                let o32 = reduce_run::<f32>(op, &x32, want.len(), r, nr, &meta, reduce_f32);
                 for i in 0..want.len() {
-                    for o in &o64 {
-                        assert_eq!(o[i].is_nan(), want[i].is_nan(), "{shape:?} {axes:?} @{at}");
-                        assert!(want[i].is_nan() || o[i] == want[i]);
-                    }
-                    for o in &o32 {
-                        assert_eq!(o[i].is_nan(), want[i].is_nan(), "{shape:?} {axes:?} @{at}");
-                    }
+                    assert_eq!(o[i].is_nan(), want[i].is_nan(), "{shape:?} {axes:?} @{at}");
+                    assert!(want[i].is_nan() || o[i] == want[i]);
+                    assert_eq!(
+                        o32[i].is_nan(),
+                        want[i].is_nan(),
+                        "{shape:?} {axes:?} @{at}"
+                    );
                 }
                 assert!(want.iter().any(|v| v.is_nan()));
             }
@@ -390,17 +376,140 @@ fn reduce_max_min_propagate_nan() {
 }
 
 #[test]
-fn ndarray_reduce_rejects_negative_strides() {
+fn reduce_takes_negative_strides() {
     let x = [1.0f32, 2.0, 3.0];
     let mut o = [0f32];
-    let ok = unsafe {
-        with_ndarray::reduce::<f32>(SUM, x.as_ptr().add(2), o.as_mut_ptr(), &[3], &[-1], 1)
-    };
-    assert!(!ok);
-    // The hand kernel takes them.
     let meta = [3i32, -1];
-    reduce_f32(SUM, p(&x) + 8, pm(&mut o), 1, 1, p(&meta));
-    assert_eq!(o[0], 6.0);
+    for op in [SUM, PROD, MAX] {
+        reduce_f32(op, p(&x) + 8, pm(&mut o), 1, 1, p(&meta));
+        assert_eq!(o[0], [6.0, 6.0, 3.0][op as usize]);
+    }
+}
+
+/// meta of a strided view: dims `perm` of contiguous `shape` (kept dims
+/// first, the last `nred` reduced), i.e. a transposed input.
+fn permuted_meta(shape: &[i32], perm: &[usize]) -> Vec<i32> {
+    let st = contiguous_strides(shape);
+    let mut meta: Vec<i32> = perm.iter().map(|&d| shape[d]).collect();
+    meta.extend(perm.iter().map(|&d| st[d]));
+    meta
+}
+
+/// Sums in f64 of what a kernel with `meta` (last `nred` dims reduced)
+/// computes, by walking the view directly.
+fn sum_ref(x: &[f64], meta: &[i32], nred: usize) -> Vec<f64> {
+    let r = meta.len() / 2;
+    let (shape, st) = (&meta[..r], &meta[r..]);
+    let kept = r - nred;
+    let nout: usize = shape[..kept].iter().map(|&d| d as usize).product();
+    let nr: usize = shape[kept..].iter().map(|&d| d as usize).product();
+    let offset = |dims: &[i32], strides: &[i32], mut i: usize| -> isize {
+        let mut off = 0isize;
+        for d in (0..dims.len()).rev() {
+            let n = dims[d] as usize;
+            off += (i % n) as isize * strides[d] as isize;
+            i /= n;
+        }
+        off
+    };
+    (0..nout)
+        .map(|o| {
+            let ko = offset(&shape[..kept], &st[..kept], o);
+            (0..nr)
+                .map(|j| x[(ko + offset(&shape[kept..], &st[kept..], j)) as usize])
+                .sum()
+        })
+        .collect()
+}
+
+#[test]
+fn sum_paths_on_strided_views() {
+    // Every summation path (one contiguous run, pairwise tree past one
+    // block, the strided stream, the column tiles past one tile and past
+    // one row block) on transposed and contiguous views.
+    let cases: &[(&[i32], &[usize], usize)] = &[
+        (&[1000, 3], &[1, 0], 1),       // stream, stride 3
+        (&[3, 1000], &[1, 0], 1),       // columns: 3 rows
+        (&[300, 200], &[1, 0], 1),      // kept contiguous: column tiles
+        (&[300, 200], &[0, 1], 1),      // contiguous rows
+        (&[37, 50, 41], &[1, 0, 2], 2), // runs of 41, stream
+        (&[37, 50, 41], &[2, 0, 1], 2), // kept 41 contiguous: columns
+        (&[5, 7, 300], &[2, 1, 0], 2),  // kept contiguous, strided rows
+        (&[4099], &[0], 1),             // tree with a tail
+        (&[17, 260], &[0, 1], 2),       // full sum over two dims
+        (&[70, 9], &[1, 0], 1),         // kept 9 (column mode)
+        (&[40, 2600], &[1, 0], 1),      // columns: 3 (f32) or 6 (f64) tiles
+        (&[2, 3, 5], &[0, 1, 2], 0),    // nothing reduced
+    ];
+    for &(shape, perm, nred) in cases {
+        let n: usize = shape.iter().product::<i32>() as usize;
+        let x: Vec<f64> = data(n, 21);
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let xr32: Vec<f64> = x32.iter().map(|&v| v as f64).collect();
+        let meta = permuted_meta(shape, perm);
+        let r = shape.len();
+        let want = sum_ref(&x, &meta, nred);
+        let want32 = sum_ref(&xr32, &meta, nred);
+        let o = reduce_run::<f64>(SUM, &x, want.len(), r, nred, &meta, reduce_f64);
+        let o32 = reduce_run::<f32>(SUM, &x32, want.len(), r, nred, &meta, reduce_f32);
+        let scale: f64 = x.iter().map(|v| v.abs()).sum::<f64>() / want.len() as f64;
+        for i in 0..want.len() {
+            assert!(
+                (o[i] - want[i]).abs() <= 1e-13 * scale,
+                "f64 {shape:?} {perm:?}: {} vs {}",
+                o[i],
+                want[i]
+            );
+            assert!(
+                (o32[i] as f64 - want32[i]).abs() <= 1e-6 * scale,
+                "f32 {shape:?} {perm:?}: {} vs {}",
+                o32[i],
+                want32[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn sum_of_ten_million_f32_is_accurate() {
+    // One running sum per lane loses accuracy linearly in n when the
+    // rounding errors share a sign (constant-like data: 6e-3 relative for
+    // the sum of 1e7 tenths, 4e-2 along a stride-2 axis) and like sqrt(n)
+    // otherwise; blocked pairwise summation stays within a few ulps of the
+    // f64 sum of the same f32 values, on every path.
+    let n = 10_000_000usize;
+    let mut s = 12345u32;
+    let uniform: Vec<f32> = (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1103515245).wrapping_add(12345);
+            (s as f64 / 4294967296.0) as f32
+        })
+        .collect();
+    let tenths = vec![0.1f32; n];
+    let thirds = vec![0.3f32; n];
+    let ninths = vec![1.0f32 / 9.0; n];
+    let n = n as i32;
+    let cases: &[(&[i32], &[usize], usize)] = &[
+        (&[n], &[0], 1),                 // one contiguous run
+        (&[2, n / 2], &[0, 1], 1),       // along the last axis
+        (&[n / 16, 16], &[1, 0], 1),     // columns: kept run of 16
+        (&[n / 2, 2], &[1, 0], 1),       // strided stream (stride 2)
+        (&[n / 2000, 2000], &[1, 0], 1), // columns, two tiles
+        (&[1000, n / 1000], &[0, 1], 1),
+    ];
+    for x in [&uniform, &tenths, &thirds, &ninths] {
+        let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        for &(shape, perm, nred) in cases {
+            let meta = permuted_meta(shape, perm);
+            let want = sum_ref(&xd, &meta, nred);
+            let got = reduce_run::<f32>(SUM, x, want.len(), shape.len(), nred, &meta, reduce_f32);
+            let worst = (0..want.len())
+                .map(|i| ((got[i] as f64 - want[i]) / want[i]).abs())
+                .fold(0.0, f64::max);
+            println!("{} {shape:?} {perm:?}: relative error {worst:e}", x[0]);
+            assert!(worst < 1e-6, "{shape:?} {perm:?}: relative error {worst:e}");
+        }
+    }
 }
 
 fn argreduce_ref(is_max: bool, x: &[f64], outer: usize, len: usize, inner: usize) -> Vec<i32> {

@@ -10,7 +10,8 @@ export function alloc(bytes: number): number;
 /**
  * argmax (`is_max`) / argmin of contiguous x viewed as `[outer, len, inner]`
  * along `len`; int32 out `[outer, inner]`; first occurrence; a NaN wins.
- * Returns 0, or 1 when `len == 0` with a non-empty output (no answer).
+ * Returns 0, 1 when `len == 0` with a non-empty output (no answer), or 2
+ * when out of memory for the scratch row (`inner > 1` only).
  */
 export function argreduce_f32(is_max: boolean, x: number, out: number, outer: number, len: number, inner: number): number;
 
@@ -106,26 +107,15 @@ export function index_select_4(x: number, out: number, outer: number, dim: numbe
 export function index_select_8(x: number, out: number, outer: number, dim: number, inner: number, idx: number, nidx: number): number;
 
 /**
- * Batched f32 matmul; see the module doc for the layout.
+ * Batched f32 matmul; see the module doc for the layout. Returns 0, or
+ * [`OUT_OF_MEMORY`].
  */
-export function matmul_f32(a: number, b: number, c: number, batch: number, m: number, n: number, k: number, trans_a: boolean, trans_b: boolean, a_batch_stride: number, b_batch_stride: number): void;
+export function matmul_f32(a: number, b: number, c: number, batch: number, m: number, n: number, k: number, trans_a: boolean, trans_b: boolean, a_batch_stride: number, b_batch_stride: number): number;
 
 /**
- * Batched f64 matmul; see the module doc for the layout.
+ * As [`matmul_f32`] for f64.
  */
-export function matmul_f64(a: number, b: number, c: number, batch: number, m: number, n: number, k: number, trans_a: boolean, trans_b: boolean, a_batch_stride: number, b_batch_stride: number): void;
-
-/**
- * ndarray's generic `general_mat_mul` (matrixmultiply crate) on row-major
- * m×k @ k×n, kept only to measure it against the hand-written kernel.
- */
-export function ndarray_matmul_f32(a: number, b: number, c: number, m: number, n: number, k: number): void;
-
-/**
- * ndarray's version of [`reduce_f32`] (same arguments), kept only to
- * measure it against the hand-written kernel (see the module docs).
- */
-export function ndarray_reduce_f32(op: number, x: number, out: number, rank: number, nred: number, meta: number): void;
+export function matmul_f64(a: number, b: number, c: number, batch: number, m: number, n: number, k: number, trans_a: boolean, trans_b: boolean, a_batch_stride: number, b_batch_stride: number): number;
 
 /**
  * `n` standard-normal f32 (Box–Muller in f64, then rounded).
@@ -166,12 +156,6 @@ export function reduce_f64(op: number, x: number, out: number, rank: number, nre
  * failure's details (see `ERR_INDEX`).
  */
 export function run_program(code: number, code_len: number, slots: number, info: number): number;
-
-/**
- * Machine SIMD peak probe: `iters` × 8 independent f32x4 mul+add chains
- * (64 flop per iteration). Returns a value so the loop is not removed.
- */
-export function simd_peak_f32(iters: number): number;
 
 /**
  * `out[i] = op(x[i])` for `n` contiguous f32. Transcendentals are SIMD
@@ -219,10 +203,8 @@ export interface InitOutput {
     readonly index_add_i32: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => number;
     readonly index_select_4: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => number;
     readonly index_select_8: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => number;
-    readonly matmul_f32: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => void;
-    readonly matmul_f64: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => void;
-    readonly ndarray_matmul_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
-    readonly ndarray_reduce_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+    readonly matmul_f32: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => number;
+    readonly matmul_f64: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => number;
     readonly random_normal_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_normal_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_uniform_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
@@ -230,7 +212,6 @@ export interface InitOutput {
     readonly reduce_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly reduce_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly run_program: (a: number, b: number, c: number, d: number) => number;
-    readonly simd_peak_f32: (a: number) => number;
     readonly unary_f32: (a: number, b: number, c: number, d: number) => void;
     readonly unary_f64: (a: number, b: number, c: number, d: number) => void;
     readonly where_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;

@@ -14,7 +14,8 @@ export function alloc(bytes) {
 /**
  * argmax (`is_max`) / argmin of contiguous x viewed as `[outer, len, inner]`
  * along `len`; int32 out `[outer, inner]`; first occurrence; a NaN wins.
- * Returns 0, or 1 when `len == 0` with a non-empty output (no answer).
+ * Returns 0, 1 when `len == 0` with a non-empty output (no answer), or 2
+ * when out of memory for the scratch row (`inner > 1` only).
  * @param {boolean} is_max
  * @param {number} x
  * @param {number} out
@@ -251,7 +252,8 @@ export function index_select_8(x, out, outer, dim, inner, idx, nidx) {
 }
 
 /**
- * Batched f32 matmul; see the module doc for the layout.
+ * Batched f32 matmul; see the module doc for the layout. Returns 0, or
+ * [`OUT_OF_MEMORY`].
  * @param {number} a
  * @param {number} b
  * @param {number} c
@@ -263,13 +265,15 @@ export function index_select_8(x, out, outer, dim, inner, idx, nidx) {
  * @param {boolean} trans_b
  * @param {number} a_batch_stride
  * @param {number} b_batch_stride
+ * @returns {number}
  */
 export function matmul_f32(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_stride, b_batch_stride) {
-    wasm.matmul_f32(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_stride, b_batch_stride);
+    const ret = wasm.matmul_f32(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_stride, b_batch_stride);
+    return ret;
 }
 
 /**
- * Batched f64 matmul; see the module doc for the layout.
+ * As [`matmul_f32`] for f64.
  * @param {number} a
  * @param {number} b
  * @param {number} c
@@ -281,37 +285,11 @@ export function matmul_f32(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_st
  * @param {boolean} trans_b
  * @param {number} a_batch_stride
  * @param {number} b_batch_stride
+ * @returns {number}
  */
 export function matmul_f64(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_stride, b_batch_stride) {
-    wasm.matmul_f64(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_stride, b_batch_stride);
-}
-
-/**
- * ndarray's generic `general_mat_mul` (matrixmultiply crate) on row-major
- * m×k @ k×n, kept only to measure it against the hand-written kernel.
- * @param {number} a
- * @param {number} b
- * @param {number} c
- * @param {number} m
- * @param {number} n
- * @param {number} k
- */
-export function ndarray_matmul_f32(a, b, c, m, n, k) {
-    wasm.ndarray_matmul_f32(a, b, c, m, n, k);
-}
-
-/**
- * ndarray's version of [`reduce_f32`] (same arguments), kept only to
- * measure it against the hand-written kernel (see the module docs).
- * @param {number} op
- * @param {number} x
- * @param {number} out
- * @param {number} rank
- * @param {number} nred
- * @param {number} meta
- */
-export function ndarray_reduce_f32(op, x, out, rank, nred, meta) {
-    wasm.ndarray_reduce_f32(op, x, out, rank, nred, meta);
+    const ret = wasm.matmul_f64(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_stride, b_batch_stride);
+    return ret;
 }
 
 /**
@@ -407,17 +385,6 @@ export function reduce_f64(op, x, out, rank, nred, meta) {
  */
 export function run_program(code, code_len, slots, info) {
     const ret = wasm.run_program(code, code_len, slots, info);
-    return ret;
-}
-
-/**
- * Machine SIMD peak probe: `iters` × 8 independent f32x4 mul+add chains
- * (64 flop per iteration). Returns a value so the loop is not removed.
- * @param {number} iters
- * @returns {number}
- */
-export function simd_peak_f32(iters) {
-    const ret = wasm.simd_peak_f32(iters);
     return ret;
 }
 
