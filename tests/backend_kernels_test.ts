@@ -192,6 +192,12 @@ function assertClose(got: number[], want: number[], tol: number, msg = "") {
   }
 }
 
+/** Nearest integer, ties to even (Math.round rounds ties up). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
   abs: Math.abs,
@@ -208,6 +214,22 @@ const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
   reciprocal: (x) => 1 / x,
   sign: (x) => x > 0 ? 1 : x < 0 ? -1 : x,
   log1p: Math.log1p,
+  expm1: Math.expm1,
+  log2: Math.log2,
+  log10: Math.log10,
+  exp2: (x) => 2 ** x,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  round: roundHalfEven,
+  trunc: Math.trunc,
 };
 
 Deno.test("unary() matches Math for every op in float32 and float64", () => {

@@ -69,6 +69,10 @@ const shapes = new Rng(20240611);
 const f64 = (shape: readonly number[]) => (rng: Rng) => [randnT(rng, shape)];
 const fmt = (s: readonly number[]) => `[${s.join(", ")}]`;
 
+/** Values `c + k ± 0.35` for integers k in [-3, 3]: `c = 0.5` stays 0.15 away from the jumps of floor/ceil/trunc, `c = 0` from those of round. */
+const offInteger = (r: Rng, s: number[], c: number) =>
+  fromGen(s, () => r.int(-3, 3) + c + r.uniform(-0.35, 0.35));
+
 type Unary = (x: Tensor) => Tensor;
 const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
   ["neg", (x) => x.neg(), randnT],
@@ -86,6 +90,22 @@ const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
   ["reciprocal", (x) => x.reciprocal(), (r, s) => awayFromZero(r, s, 0.4)],
   ["sign", (x) => x.sign(), (r, s) => awayFromZero(r, s)],
   ["log1p", (x) => x.log1p(), (r, s) => uniformT(r, s, -0.7, 2)],
+  ["expm1", (x) => x.expm1(), randnT],
+  ["log2", (x) => x.log2(), (r, s) => uniformT(r, s, 0.3, 2)],
+  ["log10", (x) => x.log10(), (r, s) => uniformT(r, s, 0.3, 2)],
+  ["exp2", (x) => x.exp2(), randnT],
+  ["asin", (x) => x.asin(), (r, s) => uniformT(r, s, -0.9, 0.9)],
+  ["acos", (x) => x.acos(), (r, s) => uniformT(r, s, -0.9, 0.9)],
+  ["atan", (x) => x.atan(), randnT],
+  ["sinh", (x) => x.sinh(), randnT],
+  ["cosh", (x) => x.cosh(), randnT],
+  ["asinh", (x) => x.asinh(), randnT],
+  ["acosh", (x) => x.acosh(), (r, s) => uniformT(r, s, 1.2, 3)],
+  ["atanh", (x) => x.atanh(), (r, s) => uniformT(r, s, -0.8, 0.8)],
+  ["floor", (x) => x.floor(), (r, s) => offInteger(r, s, 0.5)],
+  ["ceil", (x) => x.ceil(), (r, s) => offInteger(r, s, 0.5)],
+  ["round", (x) => x.round(), (r, s) => offInteger(r, s, 0)],
+  ["trunc", (x) => x.trunc(), (r, s) => offInteger(r, s, 0.5)],
 ];
 
 const unaryCases: OpCase[] = UNARY.map(([prim, f, gen]) => {

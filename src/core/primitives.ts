@@ -23,6 +23,22 @@ export const UNARY_PRIMS = [
   "reciprocal",
   "sign",
   "log1p",
+  "expm1",
+  "log2",
+  "log10",
+  "exp2",
+  "asin",
+  "acos",
+  "atan",
+  "sinh",
+  "cosh",
+  "asinh",
+  "acosh",
+  "atanh",
+  "floor",
+  "ceil",
+  "round",
+  "trunc",
 ] as const;
 export const BINARY_PRIMS = [
   "add",
@@ -88,6 +104,38 @@ export interface PrimParams {
   sign: null;
   /** `log1p`: no parameters. */
   log1p: null;
+  /** `expm1`: no parameters. */
+  expm1: null;
+  /** `log2`: no parameters. */
+  log2: null;
+  /** `log10`: no parameters. */
+  log10: null;
+  /** `exp2`: no parameters. */
+  exp2: null;
+  /** `asin`: no parameters. */
+  asin: null;
+  /** `acos`: no parameters. */
+  acos: null;
+  /** `atan`: no parameters. */
+  atan: null;
+  /** `sinh`: no parameters. */
+  sinh: null;
+  /** `cosh`: no parameters. */
+  cosh: null;
+  /** `asinh`: no parameters. */
+  asinh: null;
+  /** `acosh`: no parameters. */
+  acosh: null;
+  /** `atanh`: no parameters. */
+  atanh: null;
+  /** `floor`: no parameters. */
+  floor: null;
+  /** `ceil`: no parameters. */
+  ceil: null;
+  /** `round`: no parameters. */
+  round: null;
+  /** `trunc`: no parameters. */
+  trunc: null;
   /** `add`: no parameters. */
   add: null;
   /** `sub`: no parameters. */

@@ -192,6 +192,38 @@ export interface Tensor {
   sign(): Tensor;
   /** Elementwise `log(1 + this)`, accurate near 0 (see `log1p`). */
   log1p(): Tensor;
+  /** Elementwise `e^this - 1`, accurate near 0 (see `expm1`). */
+  expm1(): Tensor;
+  /** Elementwise base-2 logarithm. */
+  log2(): Tensor;
+  /** Elementwise base-10 logarithm. */
+  log10(): Tensor;
+  /** Elementwise `2^this`. */
+  exp2(): Tensor;
+  /** Elementwise inverse sine. */
+  asin(): Tensor;
+  /** Elementwise inverse cosine. */
+  acos(): Tensor;
+  /** Elementwise inverse tangent. */
+  atan(): Tensor;
+  /** Elementwise hyperbolic sine. */
+  sinh(): Tensor;
+  /** Elementwise hyperbolic cosine. */
+  cosh(): Tensor;
+  /** Elementwise inverse hyperbolic sine. */
+  asinh(): Tensor;
+  /** Elementwise inverse hyperbolic cosine. */
+  acosh(): Tensor;
+  /** Elementwise inverse hyperbolic tangent. */
+  atanh(): Tensor;
+  /** Elementwise largest integer `<= this`. */
+  floor(): Tensor;
+  /** Elementwise smallest integer `>= this`. */
+  ceil(): Tensor;
+  /** Elementwise nearest integer, ties to even (see `round`). */
+  round(): Tensor;
+  /** Elementwise integer part (rounds toward zero). */
+  trunc(): Tensor;
   /** Sum over `dim` (all dims when omitted). */
   sum(dim?: Dims, keepdim?: boolean): Tensor;
   /** Mean over `dim` (all dims when omitted). */

@@ -304,6 +304,177 @@ export const sign = (x: Tensor): Tensor => unary("sign", x);
  * ```
  */
 export const log1p = (x: Tensor): Tensor => unary("log1p", x);
+/**
+ * Elementwise `exp(x) - 1`, accurate for `x` near 0 where `exp(x) - 1`
+ * loses every digit of `x` (derivative `exp(x)`).
+ *
+ * @example
+ * ```ts
+ * import { expm1, tensor } from "./mod.ts";
+ * const y = expm1(tensor([1e-10, 0, 1])); // [1e-10, 0, 1.71828]
+ * ```
+ */
+export const expm1 = (x: Tensor): Tensor => unary("expm1", x);
+/**
+ * Elementwise base-2 logarithm (derivative `1 / (x ln 2)`; -inf at 0 and
+ * NaN below, as `log`).
+ *
+ * @example
+ * ```ts
+ * import { log2, tensor } from "./mod.ts";
+ * const y = log2(tensor([1, 8, 0.5])); // tensor([0., 3., -1.])
+ * ```
+ */
+export const log2 = (x: Tensor): Tensor => unary("log2", x);
+/**
+ * Elementwise base-10 logarithm (derivative `1 / (x ln 10)`).
+ *
+ * @example
+ * ```ts
+ * import { log10, tensor } from "./mod.ts";
+ * const y = log10(tensor([1, 1000, 0.01])); // tensor([0., 3., -2.])
+ * ```
+ */
+export const log10 = (x: Tensor): Tensor => unary("log10", x);
+/**
+ * Elementwise `2 ** x` (derivative `2 ** x · ln 2`).
+ *
+ * @example
+ * ```ts
+ * import { exp2, tensor } from "./mod.ts";
+ * const y = exp2(tensor([0, 3, -1])); // tensor([1., 8., 0.5])
+ * ```
+ */
+export const exp2 = (x: Tensor): Tensor => unary("exp2", x);
+/**
+ * Elementwise inverse sine, in [-π/2, π/2]; NaN outside [-1, 1].
+ * Derivative `1 / sqrt(1 - x²)`: +inf at ±1, as in JAX.
+ *
+ * @example
+ * ```ts
+ * import { asin, tensor } from "./mod.ts";
+ * const y = asin(tensor([0, 1, -0.5])); // tensor([0., 1.5708, -0.5236])
+ * ```
+ */
+export const asin = (x: Tensor): Tensor => unary("asin", x);
+/**
+ * Elementwise inverse cosine, in [0, π]; NaN outside [-1, 1].
+ * Derivative `-1 / sqrt(1 - x²)`: -inf at ±1, as in JAX.
+ *
+ * @example
+ * ```ts
+ * import { acos, tensor } from "./mod.ts";
+ * const y = acos(tensor([1, 0, -1])); // tensor([0., 1.5708, 3.1416])
+ * ```
+ */
+export const acos = (x: Tensor): Tensor => unary("acos", x);
+/**
+ * Elementwise inverse tangent, in (-π/2, π/2) (derivative `1 / (1 + x²)`).
+ *
+ * @example
+ * ```ts
+ * import { atan, tensor } from "./mod.ts";
+ * const y = atan(tensor([0, 1, -Infinity])); // tensor([0., 0.7854, -1.5708])
+ * ```
+ */
+export const atan = (x: Tensor): Tensor => unary("atan", x);
+/**
+ * Elementwise hyperbolic sine (derivative `cosh(x)`).
+ *
+ * @example
+ * ```ts
+ * import { sinh, tensor } from "./mod.ts";
+ * const y = sinh(tensor([0, 1])); // tensor([0., 1.1752])
+ * ```
+ */
+export const sinh = (x: Tensor): Tensor => unary("sinh", x);
+/**
+ * Elementwise hyperbolic cosine (derivative `sinh(x)`).
+ *
+ * @example
+ * ```ts
+ * import { cosh, tensor } from "./mod.ts";
+ * const y = cosh(tensor([0, 1])); // tensor([1., 1.5431])
+ * ```
+ */
+export const cosh = (x: Tensor): Tensor => unary("cosh", x);
+/**
+ * Elementwise inverse hyperbolic sine (derivative `1 / sqrt(x² + 1)`).
+ *
+ * @example
+ * ```ts
+ * import { asinh, tensor } from "./mod.ts";
+ * const y = asinh(tensor([0, 1])); // tensor([0., 0.8814])
+ * ```
+ */
+export const asinh = (x: Tensor): Tensor => unary("asinh", x);
+/**
+ * Elementwise inverse hyperbolic cosine, for `x >= 1` (NaN below).
+ * Derivative `1 / sqrt(x² - 1)`: +inf at 1, as in JAX.
+ *
+ * @example
+ * ```ts
+ * import { acosh, tensor } from "./mod.ts";
+ * const y = acosh(tensor([1, 2])); // tensor([0., 1.3170])
+ * ```
+ */
+export const acosh = (x: Tensor): Tensor => unary("acosh", x);
+/**
+ * Elementwise inverse hyperbolic tangent, ±inf at ±1 and NaN beyond.
+ * Derivative `1 / (1 - x²)` (+inf at ±1, as in JAX).
+ *
+ * @example
+ * ```ts
+ * import { atanh, tensor } from "./mod.ts";
+ * const y = atanh(tensor([0, 0.5, 1])); // tensor([0., 0.5493, inf])
+ * ```
+ */
+export const atanh = (x: Tensor): Tensor => unary("atanh", x);
+/**
+ * Elementwise largest integer not greater than `x`. Its derivative is zero
+ * everywhere (also at the integers, where it jumps), as in JAX and PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { floor, tensor } from "./mod.ts";
+ * const y = floor(tensor([1.5, -1.5, 2])); // tensor([1., -2., 2.])
+ * ```
+ */
+export const floor = (x: Tensor): Tensor => unary("floor", x);
+/**
+ * Elementwise smallest integer not less than `x`. Its derivative is zero
+ * everywhere (also at the jumps), as in JAX and PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { ceil, tensor } from "./mod.ts";
+ * const y = ceil(tensor([1.5, -1.5, 2])); // tensor([2., -1., 2.])
+ * ```
+ */
+export const ceil = (x: Tensor): Tensor => unary("ceil", x);
+/**
+ * Elementwise nearest integer, halfway cases to the even one (as PyTorch
+ * and JAX's `round`, unlike `Math.round`). Its derivative is zero
+ * everywhere (also at the jumps), as in JAX and PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { round, tensor } from "./mod.ts";
+ * const y = round(tensor([0.5, 1.5, 2.5, -0.5, 2.7])); // tensor([0., 2., 2., -0., 3.])
+ * ```
+ */
+export const round = (x: Tensor): Tensor => unary("round", x);
+/**
+ * Elementwise integer part: rounds toward zero. Its derivative is zero
+ * everywhere (also at the jumps), as in JAX and PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { trunc, tensor } from "./mod.ts";
+ * const y = trunc(tensor([1.7, -1.7])); // tensor([1., -1.])
+ * ```
+ */
+export const trunc = (x: Tensor): Tensor => unary("trunc", x);
 
 /**
  * `cond ? a : b` elementwise, with broadcasting; `cond` is nonzero for true.

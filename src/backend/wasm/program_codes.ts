@@ -72,6 +72,22 @@ export const UNARY_OPS = {
   reciprocal: 12,
   sign: 13,
   log1p: 14,
+  expm1: 15,
+  log2: 16,
+  log10: 17,
+  exp2: 18,
+  asin: 19,
+  acos: 20,
+  atan: 21,
+  sinh: 22,
+  cosh: 23,
+  asinh: 24,
+  acosh: 25,
+  atanh: 26,
+  floor: 27,
+  ceil: 28,
+  round: 29,
+  trunc: 30,
 } as const;
 
 /** BINARY_OPS (crates/kernels/src/elementwise.rs). */

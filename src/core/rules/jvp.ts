@@ -146,6 +146,34 @@ export const jvpRules: JvpTable = {
   reciprocal: unaryJvp("reciprocal", (_x, y) => E.neg(E.square(y))),
   sign: unaryJvp("sign", () => null),
   log1p: unaryJvp("log1p", (x) => E.reciprocal(E.add(x, 1))),
+  expm1: unaryJvp("expm1", (_x, y) => E.add(y, 1)),
+  log2: unaryJvp("log2", (x) => E.reciprocal(E.mul(x, Math.LN2))),
+  log10: unaryJvp("log10", (x) => E.reciprocal(E.mul(x, Math.LN10))),
+  exp2: unaryJvp("exp2", (_x, y) => E.mul(y, Math.LN2)),
+  asin: unaryJvp(
+    "asin",
+    (x) => E.reciprocal(E.sqrt(E.mul(E.sub(1, x), E.add(x, 1)))),
+  ),
+  acos: unaryJvp(
+    "acos",
+    (x) => E.neg(E.reciprocal(E.sqrt(E.mul(E.sub(1, x), E.add(x, 1))))),
+  ),
+  atan: unaryJvp("atan", (x) => E.reciprocal(E.add(E.square(x), 1))),
+  sinh: unaryJvp("sinh", (x) => E.cosh(x)),
+  cosh: unaryJvp("cosh", (x) => E.sinh(x)),
+  asinh: unaryJvp("asinh", (x) => E.reciprocal(E.sqrt(E.add(E.square(x), 1)))),
+  acosh: unaryJvp(
+    "acosh",
+    (x) => E.reciprocal(E.sqrt(E.mul(E.sub(x, 1), E.add(x, 1)))),
+  ),
+  atanh: unaryJvp(
+    "atanh",
+    (x) => E.reciprocal(E.mul(E.sub(1, x), E.add(x, 1))),
+  ),
+  floor: unaryJvp("floor", () => null),
+  ceil: unaryJvp("ceil", () => null),
+  round: unaryJvp("round", () => null),
+  trunc: unaryJvp("trunc", () => null),
 
   add: ([a, b], [ta, tb]) => {
     const y = binary("add", a, b);
