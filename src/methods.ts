@@ -177,6 +177,24 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   trunc(): Tensor {
     return E.trunc(this);
   },
+  erf(): Tensor {
+    return E.erf(this);
+  },
+  erfc(): Tensor {
+    return E.erfc(this);
+  },
+  erfinv(): Tensor {
+    return E.erfinv(this);
+  },
+  lgamma(): Tensor {
+    return E.lgamma(this);
+  },
+  digamma(): Tensor {
+    return E.digamma(this);
+  },
+  polygamma(n: number): Tensor {
+    return E.polygamma(n, this);
+  },
   sum(dim?: Dims, keepdim = false): Tensor {
     return R.sum(this, dim, keepdim);
   },

@@ -106,6 +106,11 @@ const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
   ["ceil", (x) => x.ceil(), (r, s) => offInteger(r, s, 0.5)],
   ["round", (x) => x.round(), (r, s) => offInteger(r, s, 0)],
   ["trunc", (x) => x.trunc(), (r, s) => offInteger(r, s, 0.5)],
+  ["erf", (x) => x.erf(), randnT],
+  ["erfc", (x) => x.erfc(), randnT],
+  ["erfinv", (x) => x.erfinv(), (r, s) => uniformT(r, s, -0.9, 0.9)],
+  ["lgamma", (x) => x.lgamma(), (r, s) => uniformT(r, s, 0.3, 4)],
+  ["digamma", (x) => x.digamma(), (r, s) => uniformT(r, s, 0.3, 4)],
 ];
 
 const unaryCases: OpCase[] = UNARY.map(([prim, f, gen]) => {
@@ -175,6 +180,19 @@ const binaryCases: OpCase[] = BINARY.flatMap(([prim, f, gen]): OpCase[] => {
 });
 
 const scalarCases: OpCase[] = [
+  {
+    name: "polygamma() of orders 0..3 (a tensor) broadcast [3, 1] with [4]",
+    prims: ["polygamma"],
+    fn: (n, x) => bind("polygamma", [n, x], null),
+    args: (r) => [fromGen([3, 1], () => r.int(0, 3)), uniformT(r, [4], 1, 3)],
+    constArgs: [0],
+  },
+  {
+    name: "polygamma(2, x) on [5]",
+    prims: ["polygamma"],
+    fn: (x) => x.polygamma(2),
+    args: (r) => [uniformT(r, [5], 1, 3)],
+  },
   {
     name: "add() of rank 0 and [3]",
     prims: ["add"],

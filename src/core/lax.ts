@@ -60,6 +60,7 @@ export const sin = unary("sin");
 export const cos = unary("cos");
 export const sinh = unary("sinh");
 export const cosh = unary("cosh");
+export const digamma = unary("digamma");
 export const square = unary("square");
 export const reciprocal = unary("reciprocal");
 export const sign = unary("sign");
@@ -72,6 +73,7 @@ export const pow = binary("pow");
 export const eq = binary("eq");
 export const gt = binary("gt");
 export const lt = binary("lt");
+export const polygamma = binary("polygamma");
 
 /** `cond ? a : b` elementwise. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {

@@ -39,6 +39,11 @@ export const UNARY_PRIMS = [
   "ceil",
   "round",
   "trunc",
+  "erf",
+  "erfc",
+  "erfinv",
+  "lgamma",
+  "digamma",
 ] as const;
 export const BINARY_PRIMS = [
   "add",
@@ -54,6 +59,7 @@ export const BINARY_PRIMS = [
   "le",
   "gt",
   "ge",
+  "polygamma",
 ] as const;
 export const REDUCE_PRIMS = ["sum", "prod", "max", "min"] as const;
 
@@ -136,6 +142,16 @@ export interface PrimParams {
   round: null;
   /** `trunc`: no parameters. */
   trunc: null;
+  /** `erf`: no parameters. */
+  erf: null;
+  /** `erfc`: no parameters. */
+  erfc: null;
+  /** `erfinv`: no parameters. */
+  erfinv: null;
+  /** `lgamma`: no parameters. */
+  lgamma: null;
+  /** `digamma`: no parameters. */
+  digamma: null;
   /** `add`: no parameters. */
   add: null;
   /** `sub`: no parameters. */
@@ -162,6 +178,8 @@ export interface PrimParams {
   gt: null;
   /** `ge`: no parameters. */
   ge: null;
+  /** `polygamma` (order, x): no parameters. */
+  polygamma: null;
   /** where(cond, a, b) with broadcasting of all three. */
   where: null;
   /** Reductions over sorted unique `axes`; the axes are removed. */

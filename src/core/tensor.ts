@@ -224,6 +224,18 @@ export interface Tensor {
   round(): Tensor;
   /** Elementwise integer part (rounds toward zero). */
   trunc(): Tensor;
+  /** Elementwise error function (see `erf`). */
+  erf(): Tensor;
+  /** Elementwise `1 - erf(this)`, accurate in the tail (see `erfc`). */
+  erfc(): Tensor;
+  /** Elementwise inverse error function (see `erfinv`). */
+  erfinv(): Tensor;
+  /** Elementwise `ln|Γ(this)|` (see `lgamma`). */
+  lgamma(): Tensor;
+  /** Elementwise `Γ'(this)/Γ(this)` (see `digamma`). */
+  digamma(): Tensor;
+  /** `polygamma(n, this)`, the n-th derivative of digamma (see `polygamma`). */
+  polygamma(n: number): Tensor;
   /** Sum over `dim` (all dims when omitted). */
   sum(dim?: Dims, keepdim?: boolean): Tensor;
   /** Mean over `dim` (all dims when omitted). */

@@ -475,6 +475,86 @@ export const round = (x: Tensor): Tensor => unary("round", x);
  * ```
  */
 export const trunc = (x: Tensor): Tensor => unary("trunc", x);
+/**
+ * Elementwise error function `2/√π ∫₀ˣ exp(-t²) dt` (about 2e-16 absolute
+ * error in float64; derivative `2/√π · exp(-x²)`).
+ *
+ * @example
+ * ```ts
+ * import { erf, tensor } from "./mod.ts";
+ * const y = erf(tensor([0, 0.5, -Infinity])); // tensor([0., 0.5205, -1.])
+ * ```
+ */
+export const erf = (x: Tensor): Tensor => unary("erf", x);
+/**
+ * Elementwise complementary error function `1 - erf(x)`, with relative
+ * accuracy (about 4e-15) in the tail where `1 - erf(x)` rounds to 0
+ * (derivative `-2/√π · exp(-x²)`).
+ *
+ * @example
+ * ```ts
+ * import { erfc, tensor } from "./mod.ts";
+ * const y = erfc(tensor([0, 10])); // tensor([1., 2.0885e-45])
+ * ```
+ */
+export const erfc = (x: Tensor): Tensor => unary("erfc", x);
+/**
+ * Elementwise inverse of `erf`: ±inf at ±1, NaN outside [-1, 1].
+ * Derivative `√π/2 · exp(erfinv(x)²)`, +inf at ±1 (as JAX).
+ *
+ * @example
+ * ```ts
+ * import { erfinv, tensor } from "./mod.ts";
+ * const y = erfinv(tensor([0, 0.5, 1])); // tensor([0., 0.4769, inf])
+ * ```
+ */
+export const erfinv = (x: Tensor): Tensor => unary("erfinv", x);
+/**
+ * Elementwise `ln|Γ(x)|`, +inf at the poles (0 and the negative integers),
+ * as PyTorch and JAX. Derivative `digamma(x)` (NaN at the negative-integer
+ * poles, -inf at +0).
+ *
+ * @example
+ * ```ts
+ * import { lgamma, tensor } from "./mod.ts";
+ * const y = lgamma(tensor([1, 5, 0.5])); // tensor([0., 3.1781, 0.5724])
+ * ```
+ */
+export const lgamma = (x: Tensor): Tensor => unary("lgamma", x);
+/**
+ * Elementwise digamma function `ψ(x) = Γ'(x)/Γ(x)`: -inf at +0 (+inf at -0)
+ * and NaN at the negative integers, as PyTorch. Derivative
+ * `polygamma(1, x)`, and every higher one through `polygamma`.
+ *
+ * @example
+ * ```ts
+ * import { digamma, tensor } from "./mod.ts";
+ * const y = digamma(tensor([1, 0.5])); // tensor([-0.5772, -1.9635])
+ * ```
+ */
+export const digamma = (x: Tensor): Tensor => unary("digamma", x);
+
+/**
+ * The polygamma function `ψ⁽ⁿ⁾(x)`, the n-th derivative of `digamma`, for an
+ * integer order `n >= 0` (`n = 0` is `digamma`), as PyTorch's
+ * `polygamma(n, x)`. At the poles (0 and the negative integers) it is +inf
+ * for odd n and NaN for even n. Differentiable in `x` to any order (the
+ * derivative is `polygamma(n + 1, x)`).
+ *
+ * @example
+ * ```ts
+ * import { polygamma, tensor } from "./mod.ts";
+ * const y = polygamma(1, tensor([1, 0.5])); // tensor([1.6449, 4.9348]): π²/6, π²/2
+ * ```
+ */
+export function polygamma(n: number, x: Tensor): Tensor {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(
+      `polygamma: n must be a non-negative integer, got ${n}`,
+    );
+  }
+  return binary("polygamma", n, checkTensor("polygamma", x));
+}
 
 /**
  * `cond ? a : b` elementwise, with broadcasting; `cond` is nonzero for true.

@@ -1,7 +1,6 @@
 /**
  * Elementwise functions composed from the primitives: `clamp`, `logaddexp`,
- * `hypot`, and an accurate `expm1` composition the activations and
- * losses share. Each composition is differentiated like any other function,
+ * `hypot`, and the softplus parts the activations and losses share. Each composition is differentiated like any other function,
  * so every transform applies; where a branch could produce inf or NaN that
  * `where` would hide from the value but not from the gradient, its input is
  * first replaced by a safe value (the "double where").
@@ -16,7 +15,6 @@ import {
   eq,
   exp,
   gt,
-  log,
   log1p,
   lt,
   maximum,
@@ -28,21 +26,6 @@ import {
   where,
 } from "./elementwise.ts";
 import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
-
-/**
- * `exp(x) - 1` to a few ulps (Kahan's `(u - 1) · x / log u` with
- * `u = exp(x)`; `x` where `u` rounds to 1, -1 where it underflows). A
- * composition until an `expm1` primitive exists.
- */
-export function expm1Composite(x: Tensor): Tensor {
-  const u = exp(x);
-  const one = eq(u, 1), zero = eq(u, 0);
-  const special = maximum(one, zero);
-  // log of a safe value where u is 1 or 0: log(0) would poison the gradient.
-  const lu = log(where(special, 2, u));
-  const general = mul(sub(u, 1), div(x, lu));
-  return where(one, x, where(zero, -1, general));
-}
 
 /**
  * softplus(z) = log(1 + exp(z)) as two terms, `[where(z > 0, z, 0),

@@ -10,6 +10,7 @@ use crate::mathf;
 use crate::nd::{read_i32s, Layout};
 use crate::num::{Float, Vector};
 use crate::simd::{F32x4, F64x2};
+use crate::special;
 use wasm_bindgen::prelude::*;
 
 // ---------- unary ----------
@@ -45,6 +46,11 @@ pub const FLOOR: u32 = 27;
 pub const CEIL: u32 = 28;
 pub const ROUND: u32 = 29;
 pub const TRUNC: u32 = 30;
+pub const ERF: u32 = 31;
+pub const ERFC: u32 = 32;
+pub const ERFINV: u32 = 33;
+pub const LGAMMA: u32 = 34;
+pub const DIGAMMA: u32 = 35;
 
 /// The unary op codes by the name of the primitive each implements (the
 /// program executor accepts these; TypeScript's are generated from here).
@@ -80,6 +86,11 @@ pub const UNARY_OPS: &[(&str, u32)] = &[
     ("ceil", CEIL),
     ("round", ROUND),
     ("trunc", TRUNC),
+    ("erf", ERF),
+    ("erfc", ERFC),
+    ("erfinv", ERFINV),
+    ("lgamma", LGAMMA),
+    ("digamma", DIGAMMA),
 ];
 
 #[inline(always)]
@@ -197,6 +208,11 @@ pub fn unary_f32(op: u32, x: usize, out: usize, n: usize) {
             ASINH => via_f64(x, o, n, f64::asinh),
             ACOSH => via_f64(x, o, n, f64::acosh),
             ATANH => via_f64(x, o, n, f64::atanh),
+            ERF => via_f64(x, o, n, special::erf),
+            ERFC => via_f64(x, o, n, special::erfc),
+            ERFINV => via_f64(x, o, n, special::erfinv),
+            LGAMMA => via_f64(x, o, n, special::lgamma),
+            DIGAMMA => via_f64(x, o, n, special::digamma),
             _ => {}
         }
     }
@@ -232,6 +248,11 @@ pub fn unary_f64(op: u32, x: usize, out: usize, n: usize) {
             ASINH => map_scalar(x, o, n, f64::asinh),
             ACOSH => map_scalar(x, o, n, f64::acosh),
             ATANH => map_scalar(x, o, n, f64::atanh),
+            ERF => map_scalar(x, o, n, special::erf),
+            ERFC => map_scalar(x, o, n, special::erfc),
+            ERFINV => map_scalar(x, o, n, special::erfinv),
+            LGAMMA => map_scalar(x, o, n, special::lgamma),
+            DIGAMMA => map_scalar(x, o, n, special::digamma),
             _ => {}
         }
     }
@@ -252,6 +273,7 @@ pub const LT: u32 = 9;
 pub const LE: u32 = 10;
 pub const GT: u32 = 11;
 pub const GE: u32 = 12;
+pub const POLYGAMMA: u32 = 13;
 
 /// The binary op codes by the name of the primitive each implements.
 pub const BINARY_OPS: &[(&str, u32)] = &[
@@ -268,6 +290,7 @@ pub const BINARY_OPS: &[(&str, u32)] = &[
     ("le", LE),
     ("gt", GT),
     ("ge", GE),
+    ("polygamma", POLYGAMMA),
 ];
 
 #[inline(always)]
@@ -401,6 +424,16 @@ unsafe fn binary_generic<T: Float>(
         LE => run_binary::<T>(&l, a, b, o, true, |x, y| x.le(y), |x, y| b2f(x <= y)),
         GT => run_binary::<T>(&l, a, b, o, true, |x, y| x.gt(y), |x, y| b2f(x > y)),
         GE => run_binary::<T>(&l, a, b, o, true, |x, y| x.ge(y), |x, y| b2f(x >= y)),
+        // Through f64 for both types (f32 rounds once at the end).
+        POLYGAMMA => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |n, x| T::from_f64(special::polygamma(n.to_f64(), x.to_f64())),
+        ),
         _ => {}
     }
 }

@@ -88,6 +88,11 @@ export const UNARY_OPS = {
   ceil: 28,
   round: 29,
   trunc: 30,
+  erf: 31,
+  erfc: 32,
+  erfinv: 33,
+  lgamma: 34,
+  digamma: 35,
 } as const;
 
 /** BINARY_OPS (crates/kernels/src/elementwise.rs). */
@@ -105,6 +110,7 @@ export const BINARY_OPS = {
   le: 10,
   gt: 11,
   ge: 12,
+  polygamma: 13,
 } as const;
 
 /** REDUCE_OPS (crates/kernels/src/reduce.rs). */

@@ -174,6 +174,20 @@ export const jvpRules: JvpTable = {
   ceil: unaryJvp("ceil", () => null),
   round: unaryJvp("round", () => null),
   trunc: unaryJvp("trunc", () => null),
+  erf: unaryJvp(
+    "erf",
+    (x) => E.mul(E.exp(E.neg(E.square(x))), 2 / Math.sqrt(Math.PI)),
+  ),
+  erfc: unaryJvp(
+    "erfc",
+    (x) => E.mul(E.exp(E.neg(E.square(x))), -2 / Math.sqrt(Math.PI)),
+  ),
+  erfinv: unaryJvp(
+    "erfinv",
+    (_x, y) => E.mul(E.exp(E.square(y)), Math.sqrt(Math.PI) / 2),
+  ),
+  lgamma: unaryJvp("lgamma", (x) => E.digamma(x)),
+  digamma: unaryJvp("digamma", (x) => E.polygamma(1, x)),
 
   add: ([a, b], [ta, tb]) => {
     const y = binary("add", a, b);
@@ -230,6 +244,12 @@ export const jvpRules: JvpTable = {
   le: zeroJvp("le"),
   gt: zeroJvp("gt"),
   ge: zeroJvp("ge"),
+  // No derivative in the order n (an integer): its tangent is dropped.
+  polygamma: ([n, x], [_tn, tx]) => {
+    const y = binary("polygamma", n, x);
+    const dx = tx && E.mul(tx, E.polygamma(E.add(n, 1), x));
+    return [y, addTangents(y.shape, dx)];
+  },
   where: ([c, a, b], [, ta, tb]) => {
     const y = bind("where", [c, a, b], null);
     if (ta === null && tb === null) return [y, null];
