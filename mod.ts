@@ -47,6 +47,7 @@ export {
   asin,
   asinh,
   atan,
+  atan2,
   atanh,
   ceil,
   cos,
@@ -62,8 +63,11 @@ export {
   exp2,
   expm1,
   floor,
+  fmod,
   ge,
   gt,
+  isfinite,
+  isnan,
   le,
   lgamma,
   log,
@@ -80,6 +84,7 @@ export {
   pow,
   reciprocal,
   relu,
+  remainder,
   round,
   sigmoid,
   sign,
@@ -190,7 +195,8 @@ export type {
 } from "./src/ops/loss.ts";
 export { logsumexp, norm, std, variance } from "./src/ops/stats.ts";
 export type { KeepdimOption, NormOrder, VarOptions } from "./src/ops/stats.ts";
-export { clamp, hypot, logaddexp } from "./src/ops/math.ts";
+export { clamp, hypot, logaddexp, nanToNum } from "./src/ops/math.ts";
+export type { NanToNumOptions } from "./src/ops/math.ts";
 export {
   chunk,
   diag,

@@ -192,8 +192,26 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   digamma(): Tensor {
     return E.digamma(this);
   },
+  atan2(o: TensorLike): Tensor {
+    return E.atan2(this, o);
+  },
+  fmod(o: TensorLike): Tensor {
+    return E.fmod(this, o);
+  },
+  remainder(o: TensorLike): Tensor {
+    return E.remainder(this, o);
+  },
+  nanToNum(options?: X.NanToNumOptions): Tensor {
+    return X.nanToNum(this, options);
+  },
   polygamma(n: number): Tensor {
     return E.polygamma(n, this);
+  },
+  isnan(): Tensor {
+    return E.isnan(this);
+  },
+  isfinite(): Tensor {
+    return E.isfinite(this);
   },
   sum(dim?: Dims, keepdim = false): Tensor {
     return R.sum(this, dim, keepdim);

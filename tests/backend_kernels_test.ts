@@ -312,6 +312,8 @@ const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
   erfinv: erfinvRef,
   lgamma: lgammaRef,
   digamma: digammaRef,
+  isnan: (x) => +Number.isNaN(x),
+  isfinite: (x) => +Number.isFinite(x),
 };
 
 Deno.test("unary() matches Math for every op in float32 and float64", () => {
@@ -354,6 +356,13 @@ const BIN_REF: Record<BinaryOp, (a: number, b: number) => number> = {
   gt: (a, b) => +(a > b),
   ge: (a, b) => +(a >= b),
   polygamma: polygammaRef,
+  atan2: Math.atan2,
+  fmod: (a, b) => a % b,
+  remainder: (a, b) => {
+    const r = a % b;
+    return r === 0 ? (b < 0 ? -0 : 0) : (r < 0) !== (b < 0) ? r + b : r;
+  },
+  hypot: Math.hypot,
 };
 
 Deno.test("binary() broadcasts like numpy for every op, rank 0 and zero-size included", () => {

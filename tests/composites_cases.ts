@@ -39,7 +39,7 @@ import {
   triu,
   variance,
 } from "../mod.ts";
-import { erf, erfc, expm1 } from "../mod.ts";
+import { erf, erfc, expm1, nanToNum } from "../mod.ts";
 import { log1p } from "../mod.ts";
 import {
   awayFromZero,
@@ -183,6 +183,11 @@ export const COMPOSITE_CASES: CheckCase[] = [
     name: "hypot(a, b) broadcasts [2, 3] with [3]",
     fn: (a, b) => hypot(a, b),
     args: f64([2, 3], [3]),
+  },
+  {
+    name: "nanToNum(x) of finite values is the identity",
+    fn: (x) => nanToNum(x, { nan: 1 }),
+    args: f64([2, 3]),
   },
   // --------------------------------------------------------------- reductions
   { name: "variance(x, 1)", fn: (x) => variance(x, 1), args: f64([3, 5]) },
@@ -391,6 +396,7 @@ export const COVERED: readonly string[] = [
   "clamp",
   "logaddexp",
   "hypot",
+  "nanToNum",
   "variance",
   "std",
   "norm",

@@ -111,6 +111,8 @@ const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
   ["erfinv", (x) => x.erfinv(), (r, s) => uniformT(r, s, -0.9, 0.9)],
   ["lgamma", (x) => x.lgamma(), (r, s) => uniformT(r, s, 0.3, 4)],
   ["digamma", (x) => x.digamma(), (r, s) => uniformT(r, s, 0.3, 4)],
+  ["isnan", (x) => x.isnan(), randnT],
+  ["isfinite", (x) => x.isfinite(), randnT],
 ];
 
 const unaryCases: OpCase[] = UNARY.map(([prim, f, gen]) => {
@@ -137,6 +139,12 @@ const integers: Gen2 = (r, sa, sb) => [
   fromGen(sb, () => r.int(0, 2)),
 ];
 
+/** a/b stays 0.15 or more from an integer: a in 4k + [0.5, 1.5], |b| in [2, 2.1]. */
+const offMultiple: Gen2 = (r, sa, sb) => [
+  fromGen(sa, () => 4 * r.int(-2, 2) + r.uniform(0.5, 1.5)),
+  fromGen(sb, () => (r.next() < 0.5 ? -1 : 1) * r.uniform(2, 2.1)),
+];
+
 const BINARY: [Prim, Binary, Gen2][] = [
   ["add", (a, b) => a.add(b), normal2],
   ["sub", (a, b) => a.sub(b), normal2],
@@ -159,6 +167,15 @@ const BINARY: [Prim, Binary, Gen2][] = [
   ["le", (a, b) => a.le(b), normal2],
   ["gt", (a, b) => a.gt(b), normal2],
   ["ge", (a, b) => a.ge(b), normal2],
+  [
+    "atan2",
+    (a, b) => a.atan2(b),
+    // a away from 0: the angle jumps by 2π across the negative b axis.
+    (r, sa, sb) => [awayFromZero(r, sa), randnT(r, sb)],
+  ],
+  ["fmod", (a, b) => a.fmod(b), offMultiple],
+  ["remainder", (a, b) => a.remainder(b), offMultiple],
+  ["hypot", (a, b) => a.hypot(b), normal2],
 ];
 
 const binaryCases: OpCase[] = BINARY.flatMap(([prim, f, gen]): OpCase[] => {

@@ -64,6 +64,8 @@ export const digamma = unary("digamma");
 export const square = unary("square");
 export const reciprocal = unary("reciprocal");
 export const sign = unary("sign");
+export const floor = unary("floor");
+export const trunc = unary("trunc");
 
 export const add = binary("add");
 export const sub = binary("sub");

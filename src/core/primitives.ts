@@ -44,6 +44,8 @@ export const UNARY_PRIMS = [
   "erfinv",
   "lgamma",
   "digamma",
+  "isnan",
+  "isfinite",
 ] as const;
 export const BINARY_PRIMS = [
   "add",
@@ -60,6 +62,10 @@ export const BINARY_PRIMS = [
   "gt",
   "ge",
   "polygamma",
+  "atan2",
+  "fmod",
+  "remainder",
+  "hypot",
 ] as const;
 export const REDUCE_PRIMS = ["sum", "prod", "max", "min"] as const;
 
@@ -152,6 +158,10 @@ export interface PrimParams {
   lgamma: null;
   /** `digamma`: no parameters. */
   digamma: null;
+  /** `isnan`: no parameters. */
+  isnan: null;
+  /** `isfinite`: no parameters. */
+  isfinite: null;
   /** `add`: no parameters. */
   add: null;
   /** `sub`: no parameters. */
@@ -180,6 +190,14 @@ export interface PrimParams {
   ge: null;
   /** `polygamma` (order, x): no parameters. */
   polygamma: null;
+  /** `atan2`: no parameters. */
+  atan2: null;
+  /** `fmod`: no parameters. */
+  fmod: null;
+  /** `remainder`: no parameters. */
+  remainder: null;
+  /** `hypot`: no parameters. */
+  hypot: null;
   /** where(cond, a, b) with broadcasting of all three. */
   where: null;
   /** Reductions over sorted unique `axes`; the axes are removed. */

@@ -234,8 +234,22 @@ export interface Tensor {
   lgamma(): Tensor;
   /** Elementwise `Γ'(this)/Γ(this)` (see `digamma`). */
   digamma(): Tensor;
+  /** `atan2(this, o)`: the angle of `(o, this)` (see `atan2`). */
+  atan2(o: TensorLike): Tensor;
+  /** C remainder of `this / o`, with the sign of `this` (see `fmod`). */
+  fmod(o: TensorLike): Tensor;
+  /** Python remainder of `this / o`, with the sign of `o` (see `remainder`). */
+  remainder(o: TensorLike): Tensor;
+  /** `this` with NaN and ±inf replaced by finite numbers (see `nanToNum`). */
+  nanToNum(
+    options?: { nan?: number; posinf?: number; neginf?: number },
+  ): Tensor;
   /** `polygamma(n, this)`, the n-th derivative of digamma (see `polygamma`). */
   polygamma(n: number): Tensor;
+  /** Elementwise 1 where `this` is NaN, else 0 (see `isnan`). */
+  isnan(): Tensor;
+  /** Elementwise 1 where `this` is finite, else 0 (see `isfinite`). */
+  isfinite(): Tensor;
   /** Sum over `dim` (all dims when omitted). */
   sum(dim?: Dims, keepdim?: boolean): Tensor;
   /** Mean over `dim` (all dims when omitted). */

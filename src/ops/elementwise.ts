@@ -535,6 +535,49 @@ export const lgamma = (x: Tensor): Tensor => unary("lgamma", x);
 export const digamma = (x: Tensor): Tensor => unary("digamma", x);
 
 /**
+ * Elementwise `atan2(a, b)`: the angle of the point `(b, a)` in (-π, π],
+ * with broadcasting, as `Math.atan2` (signed zeros pick the quadrant).
+ * Derivatives `b / (a² + b²)` and `-a / (a² + b²)`: NaN at the origin, as
+ * in JAX.
+ *
+ * @example
+ * ```ts
+ * import { atan2, tensor } from "./mod.ts";
+ * const y = atan2(tensor([1, 1, -1]), tensor([1, -1, 0])); // tensor([0.7854, 2.3562, -1.5708])
+ * ```
+ */
+export const atan2 = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("atan2", a, b);
+/**
+ * Elementwise C remainder `fmod(a, b) = a - b · trunc(a / b)`, computed
+ * exactly: the result has the sign of the dividend `a` (as C and PyTorch's
+ * `fmod`; see `remainder` for the divisor's sign). NaN for `b = 0`.
+ * Derivatives `1` in `a` and `-trunc(a / b)` in `b` (as JAX's `rem`).
+ *
+ * @example
+ * ```ts
+ * import { fmod, tensor } from "./mod.ts";
+ * const y = fmod(tensor([5, -5]), 3); // tensor([2., -2.])
+ * ```
+ */
+export const fmod = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("fmod", a, b);
+/**
+ * Elementwise Python remainder `a - b · floor(a / b)`: the result has the
+ * sign of the divisor `b` (as Python's `%` and PyTorch's `remainder`; see
+ * `fmod` for the dividend's sign). NaN for `b = 0`. Derivatives `1` in `a`
+ * and `-floor(a / b)` in `b`.
+ *
+ * @example
+ * ```ts
+ * import { remainder, tensor } from "./mod.ts";
+ * const y = remainder(tensor([5, -5]), 3); // tensor([2., 1.])
+ * ```
+ */
+export const remainder = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("remainder", a, b);
+
+/**
  * The polygamma function `ψ⁽ⁿ⁾(x)`, the n-th derivative of `digamma`, for an
  * integer order `n >= 0` (`n = 0` is `digamma`), as PyTorch's
  * `polygamma(n, x)`. At the poles (0 and the negative integers) it is +inf
@@ -555,6 +598,30 @@ export function polygamma(n: number, x: Tensor): Tensor {
   }
   return binary("polygamma", n, checkTensor("polygamma", x));
 }
+/**
+ * Elementwise test for NaN: 1 where `x` is NaN and 0 elsewhere, in `x`'s
+ * float dtype, like the comparisons (until a bool dtype exists). Its
+ * derivative is zero.
+ *
+ * @example
+ * ```ts
+ * import { isnan, tensor } from "./mod.ts";
+ * const y = isnan(tensor([1, NaN, Infinity])); // tensor([0., 1., 0.])
+ * ```
+ */
+export const isnan = (x: Tensor): Tensor => unary("isnan", x);
+/**
+ * Elementwise test for a finite value: 1 where `x` is neither ±inf nor
+ * NaN and 0 elsewhere, in `x`'s float dtype, like the comparisons (until
+ * a bool dtype exists). Its derivative is zero.
+ *
+ * @example
+ * ```ts
+ * import { isfinite, tensor } from "./mod.ts";
+ * const y = isfinite(tensor([1, NaN, -Infinity])); // tensor([1., 0., 0.])
+ * ```
+ */
+export const isfinite = (x: Tensor): Tensor => unary("isfinite", x);
 
 /**
  * `cond ? a : b` elementwise, with broadcasting; `cond` is nonzero for true.

@@ -51,6 +51,8 @@ pub const ERFC: u32 = 32;
 pub const ERFINV: u32 = 33;
 pub const LGAMMA: u32 = 34;
 pub const DIGAMMA: u32 = 35;
+pub const ISNAN: u32 = 36;
+pub const ISFINITE: u32 = 37;
 
 /// The unary op codes by the name of the primitive each implements (the
 /// program executor accepts these; TypeScript's are generated from here).
@@ -91,6 +93,8 @@ pub const UNARY_OPS: &[(&str, u32)] = &[
     ("erfinv", ERFINV),
     ("lgamma", LGAMMA),
     ("digamma", DIGAMMA),
+    ("isnan", ISNAN),
+    ("isfinite", ISFINITE),
 ];
 
 #[inline(always)]
@@ -163,6 +167,9 @@ unsafe fn unary_simple<T: Float>(op: u32, x: *const T, o: *mut T, n: usize) -> b
         // Ties to even, as PyTorch and JAX (not half away from zero).
         ROUND => map_scalar::<T>(x, o, n, T::round_ties_even),
         TRUNC => map_scalar::<T>(x, o, n, T::trunc),
+        // 1/0 in the input's type, like the comparisons (NaN < inf is false).
+        ISNAN => map_scalar::<T>(x, o, n, |v| b2f(v.is_nan())),
+        ISFINITE => map_scalar::<T>(x, o, n, |v| b2f(v.abs() < T::INFINITY)),
         _ => return false,
     }
     true
@@ -274,6 +281,10 @@ pub const LE: u32 = 10;
 pub const GT: u32 = 11;
 pub const GE: u32 = 12;
 pub const POLYGAMMA: u32 = 13;
+pub const ATAN2: u32 = 14;
+pub const FMOD: u32 = 15;
+pub const REMAINDER: u32 = 16;
+pub const HYPOT: u32 = 17;
 
 /// The binary op codes by the name of the primitive each implements.
 pub const BINARY_OPS: &[(&str, u32)] = &[
@@ -291,6 +302,10 @@ pub const BINARY_OPS: &[(&str, u32)] = &[
     ("gt", GT),
     ("ge", GE),
     ("polygamma", POLYGAMMA),
+    ("atan2", ATAN2),
+    ("fmod", FMOD),
+    ("remainder", REMAINDER),
+    ("hypot", HYPOT),
 ];
 
 #[inline(always)]
@@ -372,6 +387,20 @@ unsafe fn row<T: Float>(
     }
 }
 
+/// Python's `a % b`: the remainder with the sign of the divisor (a zero
+/// takes the divisor's sign too), from the exact fmod.
+#[inline(always)]
+fn remainder(a: f64, b: f64) -> f64 {
+    let r = a % b;
+    if r == 0.0 {
+        0f64.copysign(b)
+    } else if (r < 0.0) != (b < 0.0) {
+        r + b
+    } else {
+        r
+    }
+}
+
 #[inline(always)]
 unsafe fn run_binary<T: Float>(
     l: &Layout<2>,
@@ -433,6 +462,43 @@ unsafe fn binary_generic<T: Float>(
             false,
             |x, _| x,
             |n, x| T::from_f64(special::polygamma(n.to_f64(), x.to_f64())),
+        ),
+        ATAN2 => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |y, x| T::from_f64(y.to_f64().atan2(x.to_f64())),
+        ),
+        // fmod is exact, so f32 through f64 is exact too.
+        FMOD => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |x, y| T::from_f64(x.to_f64() % y.to_f64()),
+        ),
+        REMAINDER => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |x, y| T::from_f64(remainder(x.to_f64(), y.to_f64())),
+        ),
+        HYPOT => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |x, y| T::from_f64(x.to_f64().hypot(y.to_f64())),
         ),
         _ => {}
     }

@@ -93,6 +93,8 @@ export const UNARY_OPS = {
   erfinv: 33,
   lgamma: 34,
   digamma: 35,
+  isnan: 36,
+  isfinite: 37,
 } as const;
 
 /** BINARY_OPS (crates/kernels/src/elementwise.rs). */
@@ -111,6 +113,10 @@ export const BINARY_OPS = {
   gt: 11,
   ge: 12,
   polygamma: 13,
+  atan2: 14,
+  fmod: 15,
+  remainder: 16,
+  hypot: 17,
 } as const;
 
 /** REDUCE_OPS (crates/kernels/src/reduce.rs). */

@@ -188,6 +188,8 @@ export const jvpRules: JvpTable = {
   ),
   lgamma: unaryJvp("lgamma", (x) => E.digamma(x)),
   digamma: unaryJvp("digamma", (x) => E.polygamma(1, x)),
+  isnan: unaryJvp("isnan", () => null),
+  isfinite: unaryJvp("isfinite", () => null),
 
   add: ([a, b], [ta, tb]) => {
     const y = binary("add", a, b);
@@ -249,6 +251,45 @@ export const jvpRules: JvpTable = {
     const y = binary("polygamma", n, x);
     const dx = tx && E.mul(tx, E.polygamma(E.add(n, 1), x));
     return [y, addTangents(y.shape, dx)];
+  },
+  // atan2(a, b) is the angle of (b, a): d = (b da - a db) / (a² + b²), NaN
+  // at the origin as in JAX.
+  atan2: ([a, b], [ta, tb]) => {
+    const y = binary("atan2", a, b);
+    const r2 = E.add(E.square(a), E.square(b));
+    return [
+      y,
+      addTangents(
+        y.shape,
+        ta && E.mul(ta, E.div(b, r2)),
+        tb && E.mul(tb, E.neg(E.div(a, r2))),
+      ),
+    ];
+  },
+  // a - b·q with q = trunc(a / b) (fmod) or floor(a / b) (remainder), q
+  // piecewise constant: 1 in a, -q in b (as JAX's rem).
+  fmod: ([a, b], [ta, tb]) => {
+    const y = binary("fmod", a, b);
+    const db = tb && E.mul(tb, E.neg(E.trunc(E.div(a, b))));
+    return [y, addTangents(y.shape, ta, db)];
+  },
+  remainder: ([a, b], [ta, tb]) => {
+    const y = binary("remainder", a, b);
+    const db = tb && E.mul(tb, E.neg(E.floor(E.div(a, b))));
+    return [y, addTangents(y.shape, ta, db)];
+  },
+  // a / hypot and b / hypot; 0 at the origin (a subgradient, as for norm).
+  hypot: ([a, b], [ta, tb]) => {
+    const y = binary("hypot", a, b);
+    const safe = E.where(E.eq(y, 0), 1, y);
+    return [
+      y,
+      addTangents(
+        y.shape,
+        ta && E.mul(ta, E.div(a, safe)),
+        tb && E.mul(tb, E.div(b, safe)),
+      ),
+    ];
   },
   where: ([c, a, b], [, ta, tb]) => {
     const y = bind("where", [c, a, b], null);
