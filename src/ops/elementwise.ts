@@ -581,8 +581,9 @@ export const remainder = (a: TensorLike, b: TensorLike): Tensor =>
  * The polygamma function `ψ⁽ⁿ⁾(x)`, the n-th derivative of `digamma`, for an
  * integer order `n >= 0` (`n = 0` is `digamma`), as PyTorch's
  * `polygamma(n, x)`. At the poles (0 and the negative integers) it is +inf
- * for odd n and NaN for even n. Differentiable in `x` to any order (the
- * derivative is `polygamma(n + 1, x)`).
+ * for odd n and NaN for even n; negative `x` goes through the reflection
+ * formula; orders above 1000 give NaN. Differentiable in `x` to any order
+ * (the derivative is `polygamma(n + 1, x)`).
  *
  * @example
  * ```ts

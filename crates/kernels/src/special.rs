@@ -217,10 +217,32 @@ pub fn digamma(x: f64) -> f64 {
     acc + z.ln() - 0.5 / z - s
 }
 
+/// Orders above this give NaN (n! alone overflows from n = 171 on).
+const MAX_ORDER: f64 = 1000.0;
+
+/// Pₙ(c) with dⁿ/dyⁿ cot(y) = Pₙ(cot y): P₀(c) = c and
+/// Pₖ₊₁(c) = -(1 + c²) Pₖ'(c), by coefficients (degree n + 1).
+fn cot_derivative(n: usize, c: f64) -> f64 {
+    let mut p = vec![0.0; n + 2];
+    p[1] = 1.0;
+    for k in 0..n {
+        // q = -(1 + c²) p', p of degree k + 1.
+        let mut q = vec![0.0; n + 2];
+        for j in 1..=k + 1 {
+            let d = j as f64 * p[j]; // coefficient of c^(j-1) in p'
+            q[j - 1] -= d;
+            q[j + 1] -= d;
+        }
+        p = q;
+    }
+    p.iter().rev().fold(0.0, |acc, &a| acc * c + a)
+}
+
 /// The polygamma function ψ⁽ⁿ⁾(x) for an integer order `n >= 0` (NaN for
-/// other n): n = 0 is [`digamma`]. Poles (0 and the negative integers)
-/// give +inf for odd n and NaN for even n >= 2, as the limits from both
-/// sides agree in the first case only.
+/// other n, and above [`MAX_ORDER`]): n = 0 is [`digamma`]. Poles (0 and
+/// the negative integers) give +inf for odd n and NaN for even n >= 2, as
+/// the limits from both sides agree in the first case only. Negative x
+/// goes through the reflection formula, so its cost does not grow with |x|.
 pub fn polygamma(n: f64, x: f64) -> f64 {
     if n.is_nan() || x.is_nan() || n < 0.0 || n != n.floor() {
         return f64::NAN;
@@ -234,6 +256,16 @@ pub fn polygamma(n: f64, x: f64) -> f64 {
     }
     if x == f64::INFINITY {
         return 0.0;
+    }
+    if n > MAX_ORDER {
+        return f64::NAN;
+    }
+    if x < 0.0 {
+        // Reflection, differentiated n times: (-1)ⁿ ψ⁽ⁿ⁾(1 - x) - ψ⁽ⁿ⁾(x)
+        // = π dⁿ/dxⁿ cot(π x) = πⁿ⁺¹ Pₙ(cot(π x)); cot has period 1.
+        let c = 1.0 / (PI * (x - x.round())).tan();
+        let m = if odd { -1.0 } else { 1.0 };
+        return m * polygamma(n, 1.0 - x) - PI.powf(n + 1.0) * cot_derivative(n as usize, c);
     }
     // (-1)^(n+1) n! Σ 1/(x+k)^(n+1); shift x up, then the asymptotic series.
     let sign = if odd { 1.0 } else { -1.0 };
@@ -348,8 +380,16 @@ mod tests {
         assert!(close(polygamma(2.0, 1.0), -2.0 * 1.2020569031595942, 1e-14));
         // ψ₃(1) = 6 ζ(4) = π⁴/15.
         assert!(close(polygamma(3.0, 1.0), PI.powi(4) / 15.0, 1e-14));
-        // Negative x by the recurrence: ψ₁(-1/2) = ψ₁(1/2) + 4.
+        // Negative x by reflection: ψ₁(-1/2) = ψ₁(1/2) + 4 (the recurrence),
+        // and ψ₂(-1/2) = ψ₂(1/2) + 16 = -14 ζ(3) + 16 (also the recurrence).
         assert!(close(polygamma(1.0, -0.5), PI * PI / 2.0 + 4.0, 1e-14));
+        let z3 = 1.2020569031595942;
+        assert!(close(polygamma(2.0, -0.5), -14.0 * z3 + 16.0, 1e-13));
+        assert!(close(polygamma(2.0, 0.5), -14.0 * z3, 1e-14));
+        // Far out it costs no more: ψ₁(x) + ψ₁(1 - x) = π² / sin²(π x).
+        let far = polygamma(1.0, -1e6 + 0.25);
+        let want = 2.0 * PI * PI - polygamma(1.0, 1e6 + 0.75);
+        assert!(close(far, want, 1e-14), "{far} vs {want}");
         assert_eq!(polygamma(0.0, 3.0), digamma(3.0));
         assert!(polygamma(1.5, 3.0).is_nan());
     }
