@@ -494,7 +494,7 @@ export const erf = (x: Tensor): Tensor => unary("erf", x);
  * @example
  * ```ts
  * import { erfc, tensor } from "./mod.ts";
- * const y = erfc(tensor([0, 10])); // tensor([1., 2.0885e-45])
+ * const y = erfc(tensor([0, 10], { dtype: "float64" })); // [1, 2.0885e-45]
  * ```
  */
 export const erfc = (x: Tensor): Tensor => unary("erfc", x);
