@@ -129,6 +129,90 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   log1p(): Tensor {
     return E.log1p(this);
   },
+  expm1(): Tensor {
+    return E.expm1(this);
+  },
+  log2(): Tensor {
+    return E.log2(this);
+  },
+  log10(): Tensor {
+    return E.log10(this);
+  },
+  exp2(): Tensor {
+    return E.exp2(this);
+  },
+  asin(): Tensor {
+    return E.asin(this);
+  },
+  acos(): Tensor {
+    return E.acos(this);
+  },
+  atan(): Tensor {
+    return E.atan(this);
+  },
+  sinh(): Tensor {
+    return E.sinh(this);
+  },
+  cosh(): Tensor {
+    return E.cosh(this);
+  },
+  asinh(): Tensor {
+    return E.asinh(this);
+  },
+  acosh(): Tensor {
+    return E.acosh(this);
+  },
+  atanh(): Tensor {
+    return E.atanh(this);
+  },
+  floor(): Tensor {
+    return E.floor(this);
+  },
+  ceil(): Tensor {
+    return E.ceil(this);
+  },
+  round(): Tensor {
+    return E.round(this);
+  },
+  trunc(): Tensor {
+    return E.trunc(this);
+  },
+  erf(): Tensor {
+    return E.erf(this);
+  },
+  erfc(): Tensor {
+    return E.erfc(this);
+  },
+  erfinv(): Tensor {
+    return E.erfinv(this);
+  },
+  lgamma(): Tensor {
+    return E.lgamma(this);
+  },
+  digamma(): Tensor {
+    return E.digamma(this);
+  },
+  atan2(o: TensorLike): Tensor {
+    return E.atan2(this, o);
+  },
+  fmod(o: TensorLike): Tensor {
+    return E.fmod(this, o);
+  },
+  remainder(o: TensorLike): Tensor {
+    return E.remainder(this, o);
+  },
+  nanToNum(options?: X.NanToNumOptions): Tensor {
+    return X.nanToNum(this, options);
+  },
+  polygamma(n: number): Tensor {
+    return E.polygamma(n, this);
+  },
+  isnan(): Tensor {
+    return E.isnan(this);
+  },
+  isfinite(): Tensor {
+    return E.isfinite(this);
+  },
   sum(dim?: Dims, keepdim = false): Tensor {
     return R.sum(this, dim, keepdim);
   },

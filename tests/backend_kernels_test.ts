@@ -192,6 +192,89 @@ function assertClose(got: number[], want: number[], tol: number, msg = "") {
   }
 }
 
+/** erf by its series of positive terms (|x| <= 3), ±1 beyond 6. */
+function erfRef(x: number): number {
+  if (Math.abs(x) > 6) return Math.sign(x);
+  if (Math.abs(x) > 3) {
+    // erfc's continued fraction, evaluated backwards.
+    let f = Math.abs(x);
+    for (let k = 2000; k >= 1; k--) f = Math.abs(x) + k / 2 / f;
+    return Math.sign(x) * (1 - Math.exp(-x * x) / f / Math.sqrt(Math.PI));
+  }
+  const t = x * x;
+  let term = x, s = x;
+  for (let k = 1; k < 500 && Math.abs(term) > 1e-30 * Math.abs(s); k++) {
+    term *= (2 * t) / (2 * k + 1);
+    s += term;
+  }
+  return (2 / Math.sqrt(Math.PI)) * Math.exp(-t) * s;
+}
+
+/** erfinv by bisection on erfRef. */
+function erfinvRef(y: number): number {
+  if (!(Math.abs(y) <= 1)) return NaN;
+  if (Math.abs(y) === 1) return y * Infinity;
+  let lo = -6, hi = 6;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (erfRef(mid) < y) lo = mid;
+    else hi = mid;
+  }
+  return y === 0 ? y : (lo + hi) / 2;
+}
+
+/** ln|Γ(x)|: a sum of logs up to 12, Stirling's series there; reflection below 1/2. */
+function lgammaRef(x: number): number {
+  if (Number.isNaN(x)) return x;
+  if (!Number.isFinite(x) || (x <= 0 && Number.isInteger(x))) return Infinity;
+  if (x < 0.5) {
+    const r = x - Math.round(x); // sin(π x) = ±sin(π r), exactly reduced
+    return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * r))) -
+      lgammaRef(1 - x);
+  }
+  let z = x, logs = 0;
+  for (; z < 12; z++) logs += Math.log(z);
+  const s = 1 / (12 * z) - 1 / (360 * z ** 3) + 1 / (1260 * z ** 5) -
+    1 / (1680 * z ** 7) + 1 / (1188 * z ** 9) - 691 / (360360 * z ** 11) +
+    1 / (156 * z ** 13);
+  return (z - 0.5) * Math.log(z) - z + 0.5 * Math.log(2 * Math.PI) + s - logs;
+}
+
+/** ψ(x): recurrence up to 30, asymptotic series there; reflection below 0. */
+function digammaRef(x: number): number {
+  if (Number.isNaN(x) || x === -Infinity) return NaN;
+  if (x === 0) return Object.is(x, -0) ? Infinity : -Infinity;
+  if (x < 0) {
+    if (Number.isInteger(x)) return NaN;
+    return digammaRef(1 - x) -
+      Math.PI / Math.tan(Math.PI * (x - Math.round(x)));
+  }
+  let z = x, acc = 0;
+  for (; z < 30; z++) acc -= 1 / z;
+  const r2 = 1 / (z * z);
+  return acc + Math.log(z) - 0.5 / z -
+    r2 * (1 / 12 - r2 * (1 / 120 - r2 * (1 / 252 - r2 / 240)));
+}
+
+/** ψ⁽ⁿ⁾(x) = (-1)^(n+1) n! Σₖ (x+k)^-(n+1): 2000 terms, then Euler-Maclaurin. */
+function polygammaRef(n: number, x: number): number {
+  if (!Number.isInteger(n) || n < 0 || Number.isNaN(x)) return NaN;
+  if (n === 0) return digammaRef(x);
+  if (x <= 0 && Number.isInteger(x)) return n % 2 === 1 ? Infinity : NaN;
+  let fact = 1;
+  for (let i = 2; i <= n; i++) fact *= i;
+  let z = x, s = 0;
+  for (let k = 0; k < 2000; k++, z++) s += z ** -(n + 1);
+  s += z ** -n / n + z ** -(n + 1) / 2 + (n + 1) * z ** -(n + 2) / 12;
+  return (n % 2 === 1 ? 1 : -1) * fact * s;
+}
+
+/** Nearest integer, ties to even (Math.round rounds ties up). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
   abs: Math.abs,
@@ -208,6 +291,29 @@ const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
   reciprocal: (x) => 1 / x,
   sign: (x) => x > 0 ? 1 : x < 0 ? -1 : x,
   log1p: Math.log1p,
+  expm1: Math.expm1,
+  log2: Math.log2,
+  log10: Math.log10,
+  exp2: (x) => 2 ** x,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  round: roundHalfEven,
+  trunc: Math.trunc,
+  erf: erfRef,
+  erfc: (x) => 1 - erfRef(x),
+  erfinv: erfinvRef,
+  lgamma: lgammaRef,
+  digamma: digammaRef,
+  isnan: (x) => +Number.isNaN(x),
+  isfinite: (x) => +Number.isFinite(x),
 };
 
 Deno.test("unary() matches Math for every op in float32 and float64", () => {
@@ -249,6 +355,14 @@ const BIN_REF: Record<BinaryOp, (a: number, b: number) => number> = {
   le: (a, b) => +(a <= b),
   gt: (a, b) => +(a > b),
   ge: (a, b) => +(a >= b),
+  polygamma: polygammaRef,
+  atan2: Math.atan2,
+  fmod: (a, b) => a % b,
+  remainder: (a, b) => {
+    const r = a % b;
+    return r === 0 ? (b < 0 ? -0 : 0) : (r < 0) !== (b < 0) ? r + b : r;
+  },
+  hypot: Math.hypot,
 };
 
 Deno.test("binary() broadcasts like numpy for every op, rank 0 and zero-size included", () => {

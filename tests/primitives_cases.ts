@@ -69,6 +69,10 @@ const shapes = new Rng(20240611);
 const f64 = (shape: readonly number[]) => (rng: Rng) => [randnT(rng, shape)];
 const fmt = (s: readonly number[]) => `[${s.join(", ")}]`;
 
+/** Values `c + k ± 0.35` for integers k in [-3, 3]: `c = 0.5` stays 0.15 away from the jumps of floor/ceil/trunc, `c = 0` from those of round. */
+const offInteger = (r: Rng, s: number[], c: number) =>
+  fromGen(s, () => r.int(-3, 3) + c + r.uniform(-0.35, 0.35));
+
 type Unary = (x: Tensor) => Tensor;
 const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
   ["neg", (x) => x.neg(), randnT],
@@ -86,6 +90,29 @@ const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
   ["reciprocal", (x) => x.reciprocal(), (r, s) => awayFromZero(r, s, 0.4)],
   ["sign", (x) => x.sign(), (r, s) => awayFromZero(r, s)],
   ["log1p", (x) => x.log1p(), (r, s) => uniformT(r, s, -0.7, 2)],
+  ["expm1", (x) => x.expm1(), randnT],
+  ["log2", (x) => x.log2(), (r, s) => uniformT(r, s, 0.3, 2)],
+  ["log10", (x) => x.log10(), (r, s) => uniformT(r, s, 0.3, 2)],
+  ["exp2", (x) => x.exp2(), randnT],
+  ["asin", (x) => x.asin(), (r, s) => uniformT(r, s, -0.9, 0.9)],
+  ["acos", (x) => x.acos(), (r, s) => uniformT(r, s, -0.9, 0.9)],
+  ["atan", (x) => x.atan(), randnT],
+  ["sinh", (x) => x.sinh(), randnT],
+  ["cosh", (x) => x.cosh(), randnT],
+  ["asinh", (x) => x.asinh(), randnT],
+  ["acosh", (x) => x.acosh(), (r, s) => uniformT(r, s, 1.2, 3)],
+  ["atanh", (x) => x.atanh(), (r, s) => uniformT(r, s, -0.8, 0.8)],
+  ["floor", (x) => x.floor(), (r, s) => offInteger(r, s, 0.5)],
+  ["ceil", (x) => x.ceil(), (r, s) => offInteger(r, s, 0.5)],
+  ["round", (x) => x.round(), (r, s) => offInteger(r, s, 0)],
+  ["trunc", (x) => x.trunc(), (r, s) => offInteger(r, s, 0.5)],
+  ["erf", (x) => x.erf(), randnT],
+  ["erfc", (x) => x.erfc(), randnT],
+  ["erfinv", (x) => x.erfinv(), (r, s) => uniformT(r, s, -0.9, 0.9)],
+  ["lgamma", (x) => x.lgamma(), (r, s) => uniformT(r, s, 0.3, 4)],
+  ["digamma", (x) => x.digamma(), (r, s) => uniformT(r, s, 0.3, 4)],
+  ["isnan", (x) => x.isnan(), randnT],
+  ["isfinite", (x) => x.isfinite(), randnT],
 ];
 
 const unaryCases: OpCase[] = UNARY.map(([prim, f, gen]) => {
@@ -112,6 +139,12 @@ const integers: Gen2 = (r, sa, sb) => [
   fromGen(sb, () => r.int(0, 2)),
 ];
 
+/** a/b stays 0.15 or more from an integer: a in 4k + [0.5, 1.5], |b| in [2, 2.1]. */
+const offMultiple: Gen2 = (r, sa, sb) => [
+  fromGen(sa, () => 4 * r.int(-2, 2) + r.uniform(0.5, 1.5)),
+  fromGen(sb, () => (r.next() < 0.5 ? -1 : 1) * r.uniform(2, 2.1)),
+];
+
 const BINARY: [Prim, Binary, Gen2][] = [
   ["add", (a, b) => a.add(b), normal2],
   ["sub", (a, b) => a.sub(b), normal2],
@@ -134,6 +167,15 @@ const BINARY: [Prim, Binary, Gen2][] = [
   ["le", (a, b) => a.le(b), normal2],
   ["gt", (a, b) => a.gt(b), normal2],
   ["ge", (a, b) => a.ge(b), normal2],
+  [
+    "atan2",
+    (a, b) => a.atan2(b),
+    // a away from 0: the angle jumps by 2π across the negative b axis.
+    (r, sa, sb) => [awayFromZero(r, sa), randnT(r, sb)],
+  ],
+  ["fmod", (a, b) => a.fmod(b), offMultiple],
+  ["remainder", (a, b) => a.remainder(b), offMultiple],
+  ["hypot", (a, b) => a.hypot(b), normal2],
 ];
 
 const binaryCases: OpCase[] = BINARY.flatMap(([prim, f, gen]): OpCase[] => {
@@ -155,6 +197,19 @@ const binaryCases: OpCase[] = BINARY.flatMap(([prim, f, gen]): OpCase[] => {
 });
 
 const scalarCases: OpCase[] = [
+  {
+    name: "polygamma() of orders 0..3 (a tensor) broadcast [3, 1] with [4]",
+    prims: ["polygamma"],
+    fn: (n, x) => bind("polygamma", [n, x], null),
+    args: (r) => [fromGen([3, 1], () => r.int(0, 3)), uniformT(r, [4], 1, 3)],
+    constArgs: [0],
+  },
+  {
+    name: "polygamma(2, x) on [5]",
+    prims: ["polygamma"],
+    fn: (x) => x.polygamma(2),
+    args: (r) => [uniformT(r, [5], 1, 3)],
+  },
   {
     name: "add() of rank 0 and [3]",
     prims: ["add"],

@@ -58,9 +58,14 @@ export const log = unary("log");
 export const sqrt = unary("sqrt");
 export const sin = unary("sin");
 export const cos = unary("cos");
+export const sinh = unary("sinh");
+export const cosh = unary("cosh");
+export const digamma = unary("digamma");
 export const square = unary("square");
 export const reciprocal = unary("reciprocal");
 export const sign = unary("sign");
+export const floor = unary("floor");
+export const trunc = unary("trunc");
 
 export const add = binary("add");
 export const sub = binary("sub");
@@ -70,6 +75,7 @@ export const pow = binary("pow");
 export const eq = binary("eq");
 export const gt = binary("gt");
 export const lt = binary("lt");
+export const polygamma = binary("polygamma");
 
 /** `cond ? a : b` elementwise. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {

@@ -23,6 +23,29 @@ export const UNARY_PRIMS = [
   "reciprocal",
   "sign",
   "log1p",
+  "expm1",
+  "log2",
+  "log10",
+  "exp2",
+  "asin",
+  "acos",
+  "atan",
+  "sinh",
+  "cosh",
+  "asinh",
+  "acosh",
+  "atanh",
+  "floor",
+  "ceil",
+  "round",
+  "trunc",
+  "erf",
+  "erfc",
+  "erfinv",
+  "lgamma",
+  "digamma",
+  "isnan",
+  "isfinite",
 ] as const;
 export const BINARY_PRIMS = [
   "add",
@@ -38,6 +61,11 @@ export const BINARY_PRIMS = [
   "le",
   "gt",
   "ge",
+  "polygamma",
+  "atan2",
+  "fmod",
+  "remainder",
+  "hypot",
 ] as const;
 export const REDUCE_PRIMS = ["sum", "prod", "max", "min"] as const;
 
@@ -88,6 +116,52 @@ export interface PrimParams {
   sign: null;
   /** `log1p`: no parameters. */
   log1p: null;
+  /** `expm1`: no parameters. */
+  expm1: null;
+  /** `log2`: no parameters. */
+  log2: null;
+  /** `log10`: no parameters. */
+  log10: null;
+  /** `exp2`: no parameters. */
+  exp2: null;
+  /** `asin`: no parameters. */
+  asin: null;
+  /** `acos`: no parameters. */
+  acos: null;
+  /** `atan`: no parameters. */
+  atan: null;
+  /** `sinh`: no parameters. */
+  sinh: null;
+  /** `cosh`: no parameters. */
+  cosh: null;
+  /** `asinh`: no parameters. */
+  asinh: null;
+  /** `acosh`: no parameters. */
+  acosh: null;
+  /** `atanh`: no parameters. */
+  atanh: null;
+  /** `floor`: no parameters. */
+  floor: null;
+  /** `ceil`: no parameters. */
+  ceil: null;
+  /** `round`: no parameters. */
+  round: null;
+  /** `trunc`: no parameters. */
+  trunc: null;
+  /** `erf`: no parameters. */
+  erf: null;
+  /** `erfc`: no parameters. */
+  erfc: null;
+  /** `erfinv`: no parameters. */
+  erfinv: null;
+  /** `lgamma`: no parameters. */
+  lgamma: null;
+  /** `digamma`: no parameters. */
+  digamma: null;
+  /** `isnan`: no parameters. */
+  isnan: null;
+  /** `isfinite`: no parameters. */
+  isfinite: null;
   /** `add`: no parameters. */
   add: null;
   /** `sub`: no parameters. */
@@ -114,6 +188,16 @@ export interface PrimParams {
   gt: null;
   /** `ge`: no parameters. */
   ge: null;
+  /** `polygamma` (order, x): no parameters. */
+  polygamma: null;
+  /** `atan2`: no parameters. */
+  atan2: null;
+  /** `fmod`: no parameters. */
+  fmod: null;
+  /** `remainder`: no parameters. */
+  remainder: null;
+  /** `hypot`: no parameters. */
+  hypot: null;
   /** where(cond, a, b) with broadcasting of all three. */
   where: null;
   /** Reductions over sorted unique `axes`; the axes are removed. */

@@ -192,6 +192,64 @@ export interface Tensor {
   sign(): Tensor;
   /** Elementwise `log(1 + this)`, accurate near 0 (see `log1p`). */
   log1p(): Tensor;
+  /** Elementwise `e^this - 1`, accurate near 0 (see `expm1`). */
+  expm1(): Tensor;
+  /** Elementwise base-2 logarithm. */
+  log2(): Tensor;
+  /** Elementwise base-10 logarithm. */
+  log10(): Tensor;
+  /** Elementwise `2^this`. */
+  exp2(): Tensor;
+  /** Elementwise inverse sine. */
+  asin(): Tensor;
+  /** Elementwise inverse cosine. */
+  acos(): Tensor;
+  /** Elementwise inverse tangent. */
+  atan(): Tensor;
+  /** Elementwise hyperbolic sine. */
+  sinh(): Tensor;
+  /** Elementwise hyperbolic cosine. */
+  cosh(): Tensor;
+  /** Elementwise inverse hyperbolic sine. */
+  asinh(): Tensor;
+  /** Elementwise inverse hyperbolic cosine. */
+  acosh(): Tensor;
+  /** Elementwise inverse hyperbolic tangent. */
+  atanh(): Tensor;
+  /** Elementwise largest integer `<= this`. */
+  floor(): Tensor;
+  /** Elementwise smallest integer `>= this`. */
+  ceil(): Tensor;
+  /** Elementwise nearest integer, ties to even (see `round`). */
+  round(): Tensor;
+  /** Elementwise integer part (rounds toward zero). */
+  trunc(): Tensor;
+  /** Elementwise error function (see `erf`). */
+  erf(): Tensor;
+  /** Elementwise `1 - erf(this)`, accurate in the tail (see `erfc`). */
+  erfc(): Tensor;
+  /** Elementwise inverse error function (see `erfinv`). */
+  erfinv(): Tensor;
+  /** Elementwise `ln|Γ(this)|` (see `lgamma`). */
+  lgamma(): Tensor;
+  /** Elementwise `Γ'(this)/Γ(this)` (see `digamma`). */
+  digamma(): Tensor;
+  /** `atan2(this, o)`: the angle of `(o, this)` (see `atan2`). */
+  atan2(o: TensorLike): Tensor;
+  /** C remainder of `this / o`, with the sign of `this` (see `fmod`). */
+  fmod(o: TensorLike): Tensor;
+  /** Python remainder of `this / o`, with the sign of `o` (see `remainder`). */
+  remainder(o: TensorLike): Tensor;
+  /** `this` with NaN and ±inf replaced by finite numbers (see `nanToNum`). */
+  nanToNum(
+    options?: { nan?: number; posinf?: number; neginf?: number },
+  ): Tensor;
+  /** `polygamma(n, this)`, the n-th derivative of digamma (see `polygamma`). */
+  polygamma(n: number): Tensor;
+  /** Elementwise 1 where `this` is NaN, else 0 (see `isnan`). */
+  isnan(): Tensor;
+  /** Elementwise 1 where `this` is finite, else 0 (see `isfinite`). */
+  isfinite(): Tensor;
   /** Sum over `dim` (all dims when omitted). */
   sum(dim?: Dims, keepdim?: boolean): Tensor;
   /** Mean over `dim` (all dims when omitted). */

@@ -12,7 +12,9 @@ import {
   add,
   detach,
   div,
+  erfc,
   exp,
+  expm1,
   gt,
   log,
   mul,
@@ -23,8 +25,7 @@ import {
 } from "./elementwise.ts";
 import { max, sum } from "./reduce.ts";
 import { checkTensor, describe } from "./scalar.ts";
-import { expm1Composite, softplusParts } from "./math.ts";
-import { erfcComposite } from "./special.ts";
+import { softplusParts } from "./math.ts";
 
 /** Throws a TypeError naming `what` unless `x` is a float tensor. */
 export function checkFloat(what: string, x: unknown): Tensor {
@@ -168,7 +169,7 @@ export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
     );
   }
   // Φ(x) = erfc(-x/√2)/2: accurate also where Φ is tiny (x very negative).
-  return mul(mul(x, 0.5), erfcComposite(mul(x, -Math.SQRT1_2)));
+  return mul(mul(x, 0.5), erfc(mul(x, -Math.SQRT1_2)));
 }
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -202,7 +203,7 @@ export function elu(x: Tensor, alpha = 1): Tensor {
   checkFloat("elu", x);
   const pos = gt(x, 0);
   // exp of the positive inputs could overflow and poison the gradient.
-  const left = mul(expm1Composite(where(pos, 0, x)), alpha);
+  const left = mul(expm1(where(pos, 0, x)), alpha);
   return where(pos, x, left);
 }
 

@@ -304,6 +304,325 @@ export const sign = (x: Tensor): Tensor => unary("sign", x);
  * ```
  */
 export const log1p = (x: Tensor): Tensor => unary("log1p", x);
+/**
+ * Elementwise `exp(x) - 1`, accurate for `x` near 0 where `exp(x) - 1`
+ * loses every digit of `x` (derivative `exp(x)`).
+ *
+ * @example
+ * ```ts
+ * import { expm1, tensor } from "./mod.ts";
+ * const y = expm1(tensor([1e-10, 0, 1])); // [1e-10, 0, 1.71828]
+ * ```
+ */
+export const expm1 = (x: Tensor): Tensor => unary("expm1", x);
+/**
+ * Elementwise base-2 logarithm (derivative `1 / (x ln 2)`; -inf at 0 and
+ * NaN below, as `log`).
+ *
+ * @example
+ * ```ts
+ * import { log2, tensor } from "./mod.ts";
+ * const y = log2(tensor([1, 8, 0.5])); // tensor([0., 3., -1.])
+ * ```
+ */
+export const log2 = (x: Tensor): Tensor => unary("log2", x);
+/**
+ * Elementwise base-10 logarithm (derivative `1 / (x ln 10)`).
+ *
+ * @example
+ * ```ts
+ * import { log10, tensor } from "./mod.ts";
+ * const y = log10(tensor([1, 1000, 0.01])); // tensor([0., 3., -2.])
+ * ```
+ */
+export const log10 = (x: Tensor): Tensor => unary("log10", x);
+/**
+ * Elementwise `2 ** x` (derivative `2 ** x · ln 2`).
+ *
+ * @example
+ * ```ts
+ * import { exp2, tensor } from "./mod.ts";
+ * const y = exp2(tensor([0, 3, -1])); // tensor([1., 8., 0.5])
+ * ```
+ */
+export const exp2 = (x: Tensor): Tensor => unary("exp2", x);
+/**
+ * Elementwise inverse sine, in [-π/2, π/2]; NaN outside [-1, 1].
+ * Derivative `1 / sqrt(1 - x²)`: +inf at ±1, as in JAX.
+ *
+ * @example
+ * ```ts
+ * import { asin, tensor } from "./mod.ts";
+ * const y = asin(tensor([0, 1, -0.5])); // tensor([0., 1.5708, -0.5236])
+ * ```
+ */
+export const asin = (x: Tensor): Tensor => unary("asin", x);
+/**
+ * Elementwise inverse cosine, in [0, π]; NaN outside [-1, 1].
+ * Derivative `-1 / sqrt(1 - x²)`: -inf at ±1, as in JAX.
+ *
+ * @example
+ * ```ts
+ * import { acos, tensor } from "./mod.ts";
+ * const y = acos(tensor([1, 0, -1])); // tensor([0., 1.5708, 3.1416])
+ * ```
+ */
+export const acos = (x: Tensor): Tensor => unary("acos", x);
+/**
+ * Elementwise inverse tangent, in (-π/2, π/2) (derivative `1 / (1 + x²)`).
+ *
+ * @example
+ * ```ts
+ * import { atan, tensor } from "./mod.ts";
+ * const y = atan(tensor([0, 1, -Infinity])); // tensor([0., 0.7854, -1.5708])
+ * ```
+ */
+export const atan = (x: Tensor): Tensor => unary("atan", x);
+/**
+ * Elementwise hyperbolic sine (derivative `cosh(x)`).
+ *
+ * @example
+ * ```ts
+ * import { sinh, tensor } from "./mod.ts";
+ * const y = sinh(tensor([0, 1])); // tensor([0., 1.1752])
+ * ```
+ */
+export const sinh = (x: Tensor): Tensor => unary("sinh", x);
+/**
+ * Elementwise hyperbolic cosine (derivative `sinh(x)`).
+ *
+ * @example
+ * ```ts
+ * import { cosh, tensor } from "./mod.ts";
+ * const y = cosh(tensor([0, 1])); // tensor([1., 1.5431])
+ * ```
+ */
+export const cosh = (x: Tensor): Tensor => unary("cosh", x);
+/**
+ * Elementwise inverse hyperbolic sine (derivative `1 / sqrt(x² + 1)`).
+ *
+ * @example
+ * ```ts
+ * import { asinh, tensor } from "./mod.ts";
+ * const y = asinh(tensor([0, 1])); // tensor([0., 0.8814])
+ * ```
+ */
+export const asinh = (x: Tensor): Tensor => unary("asinh", x);
+/**
+ * Elementwise inverse hyperbolic cosine, for `x >= 1` (NaN below).
+ * Derivative `1 / sqrt(x² - 1)`: +inf at 1, as in JAX.
+ *
+ * @example
+ * ```ts
+ * import { acosh, tensor } from "./mod.ts";
+ * const y = acosh(tensor([1, 2])); // tensor([0., 1.3170])
+ * ```
+ */
+export const acosh = (x: Tensor): Tensor => unary("acosh", x);
+/**
+ * Elementwise inverse hyperbolic tangent, ±inf at ±1 and NaN beyond.
+ * Derivative `1 / (1 - x²)` (+inf at ±1, as in JAX).
+ *
+ * @example
+ * ```ts
+ * import { atanh, tensor } from "./mod.ts";
+ * const y = atanh(tensor([0, 0.5, 1])); // tensor([0., 0.5493, inf])
+ * ```
+ */
+export const atanh = (x: Tensor): Tensor => unary("atanh", x);
+/**
+ * Elementwise largest integer not greater than `x`. Its derivative is zero
+ * everywhere (also at the integers, where it jumps), as in JAX and PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { floor, tensor } from "./mod.ts";
+ * const y = floor(tensor([1.5, -1.5, 2])); // tensor([1., -2., 2.])
+ * ```
+ */
+export const floor = (x: Tensor): Tensor => unary("floor", x);
+/**
+ * Elementwise smallest integer not less than `x`. Its derivative is zero
+ * everywhere (also at the jumps), as in JAX and PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { ceil, tensor } from "./mod.ts";
+ * const y = ceil(tensor([1.5, -1.5, 2])); // tensor([2., -1., 2.])
+ * ```
+ */
+export const ceil = (x: Tensor): Tensor => unary("ceil", x);
+/**
+ * Elementwise nearest integer, halfway cases to the even one (as PyTorch
+ * and JAX's `round`, unlike `Math.round`). Its derivative is zero
+ * everywhere (also at the jumps), as in JAX and PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { round, tensor } from "./mod.ts";
+ * const y = round(tensor([0.5, 1.5, 2.5, -0.5, 2.7])); // tensor([0., 2., 2., -0., 3.])
+ * ```
+ */
+export const round = (x: Tensor): Tensor => unary("round", x);
+/**
+ * Elementwise integer part: rounds toward zero. Its derivative is zero
+ * everywhere (also at the jumps), as in JAX and PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { trunc, tensor } from "./mod.ts";
+ * const y = trunc(tensor([1.7, -1.7])); // tensor([1., -1.])
+ * ```
+ */
+export const trunc = (x: Tensor): Tensor => unary("trunc", x);
+/**
+ * Elementwise error function `2/√π ∫₀ˣ exp(-t²) dt` (about 2e-16 absolute
+ * error in float64; derivative `2/√π · exp(-x²)`).
+ *
+ * @example
+ * ```ts
+ * import { erf, tensor } from "./mod.ts";
+ * const y = erf(tensor([0, 0.5, -Infinity])); // tensor([0., 0.5205, -1.])
+ * ```
+ */
+export const erf = (x: Tensor): Tensor => unary("erf", x);
+/**
+ * Elementwise complementary error function `1 - erf(x)`, with relative
+ * accuracy (about 4e-15) in the tail where `1 - erf(x)` rounds to 0
+ * (derivative `-2/√π · exp(-x²)`).
+ *
+ * @example
+ * ```ts
+ * import { erfc, tensor } from "./mod.ts";
+ * const y = erfc(tensor([0, 10], { dtype: "float64" })); // [1, 2.0885e-45]
+ * ```
+ */
+export const erfc = (x: Tensor): Tensor => unary("erfc", x);
+/**
+ * Elementwise inverse of `erf`: ±inf at ±1, NaN outside [-1, 1].
+ * Derivative `√π/2 · exp(erfinv(x)²)`, +inf at ±1 (as JAX).
+ *
+ * @example
+ * ```ts
+ * import { erfinv, tensor } from "./mod.ts";
+ * const y = erfinv(tensor([0, 0.5, 1])); // tensor([0., 0.4769, inf])
+ * ```
+ */
+export const erfinv = (x: Tensor): Tensor => unary("erfinv", x);
+/**
+ * Elementwise `ln|Γ(x)|`, +inf at the poles (0 and the negative integers),
+ * as PyTorch and JAX. Derivative `digamma(x)` (NaN at the negative-integer
+ * poles, -inf at +0).
+ *
+ * @example
+ * ```ts
+ * import { lgamma, tensor } from "./mod.ts";
+ * const y = lgamma(tensor([1, 5, 0.5])); // tensor([0., 3.1781, 0.5724])
+ * ```
+ */
+export const lgamma = (x: Tensor): Tensor => unary("lgamma", x);
+/**
+ * Elementwise digamma function `ψ(x) = Γ'(x)/Γ(x)`: -inf at +0 (+inf at -0)
+ * and NaN at the negative integers, as PyTorch. Derivative
+ * `polygamma(1, x)`, and every higher one through `polygamma`.
+ *
+ * @example
+ * ```ts
+ * import { digamma, tensor } from "./mod.ts";
+ * const y = digamma(tensor([1, 0.5])); // tensor([-0.5772, -1.9635])
+ * ```
+ */
+export const digamma = (x: Tensor): Tensor => unary("digamma", x);
+
+/**
+ * Elementwise `atan2(a, b)`: the angle of the point `(b, a)` in (-π, π],
+ * with broadcasting, as `Math.atan2` (signed zeros pick the quadrant).
+ * Derivatives `b / (a² + b²)` and `-a / (a² + b²)`: NaN at the origin, as
+ * in JAX.
+ *
+ * @example
+ * ```ts
+ * import { atan2, tensor } from "./mod.ts";
+ * const y = atan2(tensor([1, 1, -1]), tensor([1, -1, 0])); // tensor([0.7854, 2.3562, -1.5708])
+ * ```
+ */
+export const atan2 = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("atan2", a, b);
+/**
+ * Elementwise C remainder `fmod(a, b) = a - b · trunc(a / b)`, computed
+ * exactly: the result has the sign of the dividend `a` (as C and PyTorch's
+ * `fmod`; see `remainder` for the divisor's sign). NaN for `b = 0`.
+ * Derivatives `1` in `a` and `-trunc(a / b)` in `b` (as JAX's `rem`).
+ *
+ * @example
+ * ```ts
+ * import { fmod, tensor } from "./mod.ts";
+ * const y = fmod(tensor([5, -5]), 3); // tensor([2., -2.])
+ * ```
+ */
+export const fmod = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("fmod", a, b);
+/**
+ * Elementwise Python remainder `a - b · floor(a / b)`: the result has the
+ * sign of the divisor `b` (as Python's `%` and PyTorch's `remainder`; see
+ * `fmod` for the dividend's sign). NaN for `b = 0`. Derivatives `1` in `a`
+ * and `-floor(a / b)` in `b`.
+ *
+ * @example
+ * ```ts
+ * import { remainder, tensor } from "./mod.ts";
+ * const y = remainder(tensor([5, -5]), 3); // tensor([2., 1.])
+ * ```
+ */
+export const remainder = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("remainder", a, b);
+
+/**
+ * The polygamma function `ψ⁽ⁿ⁾(x)`, the n-th derivative of `digamma`, for an
+ * integer order `n >= 0` (`n = 0` is `digamma`), as PyTorch's
+ * `polygamma(n, x)`. At the poles (0 and the negative integers) it is +inf
+ * for odd n and NaN for even n; negative `x` goes through the reflection
+ * formula; orders above 1000 give NaN. Differentiable in `x` to any order
+ * (the derivative is `polygamma(n + 1, x)`).
+ *
+ * @example
+ * ```ts
+ * import { polygamma, tensor } from "./mod.ts";
+ * const y = polygamma(1, tensor([1, 0.5])); // tensor([1.6449, 4.9348]): π²/6, π²/2
+ * ```
+ */
+export function polygamma(n: number, x: Tensor): Tensor {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(
+      `polygamma: n must be a non-negative integer, got ${n}`,
+    );
+  }
+  return binary("polygamma", n, checkTensor("polygamma", x));
+}
+/**
+ * Elementwise test for NaN: 1 where `x` is NaN and 0 elsewhere, in `x`'s
+ * float dtype, like the comparisons (until a bool dtype exists). Its
+ * derivative is zero.
+ *
+ * @example
+ * ```ts
+ * import { isnan, tensor } from "./mod.ts";
+ * const y = isnan(tensor([1, NaN, Infinity])); // tensor([0., 1., 0.])
+ * ```
+ */
+export const isnan = (x: Tensor): Tensor => unary("isnan", x);
+/**
+ * Elementwise test for a finite value: 1 where `x` is neither ±inf nor
+ * NaN and 0 elsewhere, in `x`'s float dtype, like the comparisons (until
+ * a bool dtype exists). Its derivative is zero.
+ *
+ * @example
+ * ```ts
+ * import { isfinite, tensor } from "./mod.ts";
+ * const y = isfinite(tensor([1, NaN, -Infinity])); // tensor([1., 0., 0.])
+ * ```
+ */
+export const isfinite = (x: Tensor): Tensor => unary("isfinite", x);
 
 /**
  * `cond ? a : b` elementwise, with broadcasting; `cond` is nonzero for true.

@@ -1,48 +1,26 @@
 /**
  * Elementwise functions composed from the primitives: `clamp`, `logaddexp`,
- * `hypot`, and an accurate `expm1` composition the activations and
- * losses share. Each composition is differentiated like any other function,
+ * `hypot`, `nanToNum`, and the softplus parts the activations and losses share. Each composition is differentiated like any other function,
  * so every transform applies; where a branch could produce inf or NaN that
  * `where` would hide from the value but not from the gradient, its input is
  * first replaced by a safe value (the "double where").
  * @module
  */
 import type { Tensor } from "../core/tensor.ts";
+import { bind } from "../core/trace.ts";
 import {
-  abs,
   add,
-  detach,
-  div,
   eq,
   exp,
   gt,
-  log,
+  isnan,
   log1p,
   lt,
-  maximum,
-  mul,
   neg,
-  sqrt,
-  square,
   sub,
   where,
 } from "./elementwise.ts";
 import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
-
-/**
- * `exp(x) - 1` to a few ulps (Kahan's `(u - 1) · x / log u` with
- * `u = exp(x)`; `x` where `u` rounds to 1, -1 where it underflows). A
- * composition until an `expm1` primitive exists.
- */
-export function expm1Composite(x: Tensor): Tensor {
-  const u = exp(x);
-  const one = eq(u, 1), zero = eq(u, 0);
-  const special = maximum(one, zero);
-  // log of a safe value where u is 1 or 0: log(0) would poison the gradient.
-  const lu = log(where(special, 2, u));
-  const general = mul(sub(u, 1), div(x, lu));
-  return where(one, x, where(zero, -1, general));
-}
 
 /**
  * softplus(z) = log(1 + exp(z)) as two terms, `[where(z > 0, z, 0),
@@ -113,9 +91,10 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * `sqrt(a² + b²)` elementwise without overflow or underflow (both scaled by
- * the larger magnitude), with broadcasting. The gradient is `a / hypot` and
- * `b / hypot`, and 0 at the origin (a subgradient, as for `norm`).
+ * `sqrt(a² + b²)` elementwise without overflow or underflow (one kernel,
+ * within an ulp), with broadcasting; inf if either is ±inf, even with a
+ * NaN. The gradient is `a / hypot` and `b / hypot`, and 0 at the origin (a
+ * subgradient, as for `norm`).
  *
  * @example
  * ```ts
@@ -124,13 +103,44 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function hypot(a: TensorLike, b: TensorLike): Tensor {
-  const [ta, tb] = coerce("hypot", a, b);
-  // The scale is detached: r = m · sqrt((a/m)² + (b/m)²) has the exact
-  // gradient a / r for any constant m.
-  const m = maximum(abs(detach(ta)), abs(detach(tb)));
-  const finite = mul(gt(m, 0), lt(m, Infinity));
-  const ms = where(finite, m, 1);
-  const s = add(square(div(ta, ms)), square(div(tb, ms)));
-  const zero = eq(s, 0);
-  return where(zero, 0, mul(ms, sqrt(where(zero, 1, s))));
+  return bind("hypot", coerce("hypot", a, b), null);
+}
+
+/** Replacement values of {@link nanToNum}. */
+export interface NanToNumOptions {
+  /** The value for NaN (default 0). */
+  nan?: number;
+  /** The value for +inf (default: the dtype's largest finite number). */
+  posinf?: number;
+  /** The value for -inf (default: the dtype's most negative finite number). */
+  neginf?: number;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * `x` with NaN, +inf and -inf replaced by finite numbers (by default 0 and
+ * the dtype's largest and most negative finite values), as PyTorch's
+ * `nan_to_num`. The derivative is 1 where `x` is kept and 0 where it is
+ * replaced.
+ *
+ * @example
+ * ```ts
+ * import { nanToNum, tensor } from "./mod.ts";
+ * const y = nanToNum(tensor([NaN, Infinity, -Infinity, 2]), { posinf: 1e3 });
+ * // tensor([0., 1000., -3.4028e38, 2.])
+ * ```
+ */
+export function nanToNum(x: Tensor, options: NanToNumOptions = {}): Tensor {
+  checkTensor("nanToNum", x);
+  if (x.dtype === "int32") return x.mul(1); // nothing to replace
+  const big = x.dtype === "float32" ? FLOAT32_MAX : Number.MAX_VALUE;
+  const { nan = 0, posinf = big, neginf = -big } = options;
+  for (const [k, v] of Object.entries({ nan, posinf, neginf })) {
+    if (typeof v !== "number") {
+      throw new TypeError(`nanToNum: ${k} must be a number, got ${typeof v}`);
+    }
+  }
+  const kept = where(isnan(x), nan, x);
+  return where(eq(x, Infinity), posinf, where(eq(x, -Infinity), neginf, kept));
 }

@@ -1,35 +1,12 @@
 /**
- * The error function as a composition of primitives (accurate to about
- * 2e-16 absolute in float64), until an `erf` primitive with its own kernel
- * exists. It is differentiated like any composition, so its derivative is
- * the derivative of the approximation, which agrees with
- * 2/√π · exp(-x²) to about 1e-15 (tests/composites_test.ts checks both).
- *
- * Regions (coefficients and error report: `deno run scripts/fit_erf.ts`):
+ * erfc of a plain number (the random module's normal CDF), by the Chebyshev
+ * fits that the `erf`/`erfc` kernels use (crates/kernels/src/special.rs;
+ * coefficients and error report: `deno run scripts/fit_erf.ts`):
  * - |x| <= 2: erf(x) = x · P(x²/2 - 1), a degree-16 polynomial;
  * - |x| > 2: erfc(|x|) = exp(-x²)/|x| · R(4/|x| - 1), R of degree 20 (a
- *   Chebyshev fit of x · erfc(x) · exp(x²) in 1/x over [0, 1/2]), so erfc
- *   keeps a relative error of about 4e-15 however small it gets.
- * Every branch sees only inputs of its own region (others are replaced by a
- * safe value first), so no branch yields inf or NaN that would leak into a
- * gradient through `where`.
+ *   Chebyshev fit of x · erfc(x) · exp(x²) in 1/x over [0, 1/2]).
  * @module
  */
-import type { Tensor } from "../core/tensor.ts";
-import {
-  abs,
-  add,
-  div,
-  exp,
-  gt,
-  le,
-  mul,
-  neg,
-  sign,
-  square,
-  sub,
-  where,
-} from "./elementwise.ts";
 
 const ERF_SMALL = [
   0.674933236039655,
@@ -74,47 +51,10 @@ const ERFC_LARGE = [
   -7.695818728871014e-11,
 ];
 
-/** p[0] + p[1] u + ... by Horner's rule. */
-function horner(p: readonly number[], u: Tensor): Tensor {
-  let acc = add(mul(u, p[p.length - 1]), p[p.length - 2]);
-  for (let k = p.length - 3; k >= 0; k--) acc = add(mul(acc, u), p[k]);
-  return acc;
-}
-
-/** erf(x) on |x| <= 2 (x elsewhere replaced by 0), and the region's mask. */
-function smallRegion(x: Tensor): [Tensor, Tensor] {
-  const small = le(abs(x), 2);
-  const xs = where(small, x, 0);
-  return [small, mul(xs, horner(ERF_SMALL, sub(mul(square(xs), 0.5), 1)))];
-}
-
-/** erfc(|x|) for |x| > 2 (|x| elsewhere replaced by 3). */
-function largeRegion(x: Tensor, small: Tensor): Tensor {
-  const ax = where(small, 3, abs(x));
-  const r = horner(ERFC_LARGE, sub(div(4, ax), 1));
-  return div(mul(exp(neg(square(ax))), r), ax);
-}
-
-/** erf(x) = 2/√π ∫₀ˣ exp(-t²) dt, elementwise (float32 or float64). */
-export function erfComposite(x: Tensor): Tensor {
-  const [small, e] = smallRegion(x);
-  return where(small, e, mul(sign(x), sub(1, largeRegion(x, small))));
-}
-
-/**
- * erfc(x) = 1 - erf(x), elementwise, with relative accuracy for large x
- * (about 4e-15 beyond x = 2; 3e-14 below, where it is 1 - erf).
- */
-export function erfcComposite(x: Tensor): Tensor {
-  const [small, e] = smallRegion(x);
-  const c = largeRegion(x, small);
-  return where(small, sub(1, e), where(gt(x, 0), c, sub(2, c)));
-}
-
 const hornerNumber = (p: readonly number[], u: number) =>
   p.reduceRight((acc, a) => acc * u + a, 0);
 
-/** erfc of a number, by the same approximation as {@link erfcComposite}. */
+/** erfc of a number (about 4e-15 relative error beyond 2, 3e-14 below). */
 export function erfcNumber(x: number): number {
   const ax = Math.abs(x);
   if (ax <= 2) return 1 - x * hornerNumber(ERF_SMALL, (x * x) / 2 - 1);

@@ -10,6 +10,7 @@ use crate::mathf;
 use crate::nd::{read_i32s, Layout};
 use crate::num::{Float, Vector};
 use crate::simd::{F32x4, F64x2};
+use crate::special;
 use wasm_bindgen::prelude::*;
 
 // ---------- unary ----------
@@ -29,6 +30,29 @@ pub const SQUARE: u32 = 11;
 pub const RECIPROCAL: u32 = 12;
 pub const SIGN: u32 = 13;
 pub const LOG1P: u32 = 14;
+pub const EXPM1: u32 = 15;
+pub const LOG2: u32 = 16;
+pub const LOG10: u32 = 17;
+pub const EXP2: u32 = 18;
+pub const ASIN: u32 = 19;
+pub const ACOS: u32 = 20;
+pub const ATAN: u32 = 21;
+pub const SINH: u32 = 22;
+pub const COSH: u32 = 23;
+pub const ASINH: u32 = 24;
+pub const ACOSH: u32 = 25;
+pub const ATANH: u32 = 26;
+pub const FLOOR: u32 = 27;
+pub const CEIL: u32 = 28;
+pub const ROUND: u32 = 29;
+pub const TRUNC: u32 = 30;
+pub const ERF: u32 = 31;
+pub const ERFC: u32 = 32;
+pub const ERFINV: u32 = 33;
+pub const LGAMMA: u32 = 34;
+pub const DIGAMMA: u32 = 35;
+pub const ISNAN: u32 = 36;
+pub const ISFINITE: u32 = 37;
 
 /// The unary op codes by the name of the primitive each implements (the
 /// program executor accepts these; TypeScript's are generated from here).
@@ -48,6 +72,29 @@ pub const UNARY_OPS: &[(&str, u32)] = &[
     ("reciprocal", RECIPROCAL),
     ("sign", SIGN),
     ("log1p", LOG1P),
+    ("expm1", EXPM1),
+    ("log2", LOG2),
+    ("log10", LOG10),
+    ("exp2", EXP2),
+    ("asin", ASIN),
+    ("acos", ACOS),
+    ("atan", ATAN),
+    ("sinh", SINH),
+    ("cosh", COSH),
+    ("asinh", ASINH),
+    ("acosh", ACOSH),
+    ("atanh", ATANH),
+    ("floor", FLOOR),
+    ("ceil", CEIL),
+    ("round", ROUND),
+    ("trunc", TRUNC),
+    ("erf", ERF),
+    ("erfc", ERFC),
+    ("erfinv", ERFINV),
+    ("lgamma", LGAMMA),
+    ("digamma", DIGAMMA),
+    ("isnan", ISNAN),
+    ("isfinite", ISFINITE),
 ];
 
 #[inline(always)]
@@ -84,6 +131,12 @@ unsafe fn map_scalar<T: Float>(x: *const T, o: *mut T, n: usize, fs: impl Fn(T) 
     }
 }
 
+/// `f` on each f32 through f64, rounded once at the end.
+#[inline(always)]
+unsafe fn via_f64(x: *const f32, o: *mut f32, n: usize, f: impl Fn(f64) -> f64) {
+    map_scalar(x, o, n, |v: f32| f(v as f64) as f32)
+}
+
 #[inline(always)]
 fn sign<T: Float>(v: T) -> T {
     if v > T::ZERO {
@@ -109,6 +162,14 @@ unsafe fn unary_simple<T: Float>(op: u32, x: *const T, o: *mut T, n: usize) -> b
         SQUARE => map_vec::<T>(x, o, n, |v| v.mul(v), |v| v * v),
         RECIPROCAL => map_vec::<T>(x, o, n, |v| one.div(v), |v| T::ONE / v),
         SIGN => map_scalar::<T>(x, o, n, sign),
+        FLOOR => map_scalar::<T>(x, o, n, T::floor),
+        CEIL => map_scalar::<T>(x, o, n, T::ceil),
+        // Ties to even, as PyTorch and JAX (not half away from zero).
+        ROUND => map_scalar::<T>(x, o, n, T::round_ties_even),
+        TRUNC => map_scalar::<T>(x, o, n, T::trunc),
+        // 1/0 in the input's type, like the comparisons (NaN < inf is false).
+        ISNAN => map_scalar::<T>(x, o, n, |v| b2f(v.is_nan())),
+        ISFINITE => map_scalar::<T>(x, o, n, |v| b2f(v.abs() < T::INFINITY)),
         _ => return false,
     }
     true
@@ -140,6 +201,25 @@ pub fn unary_f32(op: u32, x: usize, out: usize, n: usize) {
             SIGMOID => map_vec::<f32>(x, o, n, mathf::sigmoid, one(mathf::sigmoid)),
             // Through f64: exact to f32 rounding near 0, where log(1 + x) is not.
             LOG1P => map_scalar(x, o, n, |v: f32| (v as f64).ln_1p() as f32),
+            // Through f64 (one rounding to f32 at the end): these are not
+            // worth a SIMD approximation of their own.
+            EXPM1 => via_f64(x, o, n, f64::exp_m1),
+            LOG2 => via_f64(x, o, n, f64::log2),
+            LOG10 => via_f64(x, o, n, f64::log10),
+            EXP2 => via_f64(x, o, n, f64::exp2),
+            ASIN => via_f64(x, o, n, f64::asin),
+            ACOS => via_f64(x, o, n, f64::acos),
+            ATAN => via_f64(x, o, n, f64::atan),
+            SINH => via_f64(x, o, n, f64::sinh),
+            COSH => via_f64(x, o, n, f64::cosh),
+            ASINH => via_f64(x, o, n, f64::asinh),
+            ACOSH => via_f64(x, o, n, f64::acosh),
+            ATANH => via_f64(x, o, n, f64::atanh),
+            ERF => via_f64(x, o, n, special::erf),
+            ERFC => via_f64(x, o, n, special::erfc),
+            ERFINV => via_f64(x, o, n, special::erfinv),
+            LGAMMA => via_f64(x, o, n, special::lgamma),
+            DIGAMMA => via_f64(x, o, n, special::digamma),
             _ => {}
         }
     }
@@ -163,6 +243,23 @@ pub fn unary_f64(op: u32, x: usize, out: usize, n: usize) {
             TANH => map_scalar(x, o, n, f64::tanh),
             SIGMOID => map_scalar(x, o, n, |v: f64| 1.0 / (1.0 + (-v).exp())),
             LOG1P => map_scalar(x, o, n, f64::ln_1p),
+            EXPM1 => map_scalar(x, o, n, f64::exp_m1),
+            LOG2 => map_scalar(x, o, n, f64::log2),
+            LOG10 => map_scalar(x, o, n, f64::log10),
+            EXP2 => map_scalar(x, o, n, f64::exp2),
+            ASIN => map_scalar(x, o, n, f64::asin),
+            ACOS => map_scalar(x, o, n, f64::acos),
+            ATAN => map_scalar(x, o, n, f64::atan),
+            SINH => map_scalar(x, o, n, f64::sinh),
+            COSH => map_scalar(x, o, n, f64::cosh),
+            ASINH => map_scalar(x, o, n, f64::asinh),
+            ACOSH => map_scalar(x, o, n, f64::acosh),
+            ATANH => map_scalar(x, o, n, f64::atanh),
+            ERF => map_scalar(x, o, n, special::erf),
+            ERFC => map_scalar(x, o, n, special::erfc),
+            ERFINV => map_scalar(x, o, n, special::erfinv),
+            LGAMMA => map_scalar(x, o, n, special::lgamma),
+            DIGAMMA => map_scalar(x, o, n, special::digamma),
             _ => {}
         }
     }
@@ -183,6 +280,11 @@ pub const LT: u32 = 9;
 pub const LE: u32 = 10;
 pub const GT: u32 = 11;
 pub const GE: u32 = 12;
+pub const POLYGAMMA: u32 = 13;
+pub const ATAN2: u32 = 14;
+pub const FMOD: u32 = 15;
+pub const REMAINDER: u32 = 16;
+pub const HYPOT: u32 = 17;
 
 /// The binary op codes by the name of the primitive each implements.
 pub const BINARY_OPS: &[(&str, u32)] = &[
@@ -199,6 +301,11 @@ pub const BINARY_OPS: &[(&str, u32)] = &[
     ("le", LE),
     ("gt", GT),
     ("ge", GE),
+    ("polygamma", POLYGAMMA),
+    ("atan2", ATAN2),
+    ("fmod", FMOD),
+    ("remainder", REMAINDER),
+    ("hypot", HYPOT),
 ];
 
 #[inline(always)]
@@ -280,6 +387,20 @@ unsafe fn row<T: Float>(
     }
 }
 
+/// Python's `a % b`: the remainder with the sign of the divisor (a zero
+/// takes the divisor's sign too), from the exact fmod.
+#[inline(always)]
+fn remainder(a: f64, b: f64) -> f64 {
+    let r = a % b;
+    if r == 0.0 {
+        0f64.copysign(b)
+    } else if (r < 0.0) != (b < 0.0) {
+        r + b
+    } else {
+        r
+    }
+}
+
 #[inline(always)]
 unsafe fn run_binary<T: Float>(
     l: &Layout<2>,
@@ -332,6 +453,53 @@ unsafe fn binary_generic<T: Float>(
         LE => run_binary::<T>(&l, a, b, o, true, |x, y| x.le(y), |x, y| b2f(x <= y)),
         GT => run_binary::<T>(&l, a, b, o, true, |x, y| x.gt(y), |x, y| b2f(x > y)),
         GE => run_binary::<T>(&l, a, b, o, true, |x, y| x.ge(y), |x, y| b2f(x >= y)),
+        // Through f64 for both types (f32 rounds once at the end).
+        POLYGAMMA => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |n, x| T::from_f64(special::polygamma(n.to_f64(), x.to_f64())),
+        ),
+        ATAN2 => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |y, x| T::from_f64(y.to_f64().atan2(x.to_f64())),
+        ),
+        // fmod is exact, so f32 through f64 is exact too.
+        FMOD => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |x, y| T::from_f64(x.to_f64() % y.to_f64()),
+        ),
+        REMAINDER => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |x, y| T::from_f64(remainder(x.to_f64(), y.to_f64())),
+        ),
+        HYPOT => run_binary::<T>(
+            &l,
+            a,
+            b,
+            o,
+            false,
+            |x, _| x,
+            |x, y| T::from_f64(x.to_f64().hypot(y.to_f64())),
+        ),
         _ => {}
     }
 }

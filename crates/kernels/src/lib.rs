@@ -29,6 +29,7 @@ pub mod program;
 pub mod random;
 pub mod reduce;
 pub mod simd;
+pub mod special;
 
 #[cfg(test)]
 mod tests;

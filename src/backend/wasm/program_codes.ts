@@ -72,6 +72,29 @@ export const UNARY_OPS = {
   reciprocal: 12,
   sign: 13,
   log1p: 14,
+  expm1: 15,
+  log2: 16,
+  log10: 17,
+  exp2: 18,
+  asin: 19,
+  acos: 20,
+  atan: 21,
+  sinh: 22,
+  cosh: 23,
+  asinh: 24,
+  acosh: 25,
+  atanh: 26,
+  floor: 27,
+  ceil: 28,
+  round: 29,
+  trunc: 30,
+  erf: 31,
+  erfc: 32,
+  erfinv: 33,
+  lgamma: 34,
+  digamma: 35,
+  isnan: 36,
+  isfinite: 37,
 } as const;
 
 /** BINARY_OPS (crates/kernels/src/elementwise.rs). */
@@ -89,6 +112,11 @@ export const BINARY_OPS = {
   le: 10,
   gt: 11,
   ge: 12,
+  polygamma: 13,
+  atan2: 14,
+  fmod: 15,
+  remainder: 16,
+  hypot: 17,
 } as const;
 
 /** REDUCE_OPS (crates/kernels/src/reduce.rs). */

@@ -146,6 +146,50 @@ export const jvpRules: JvpTable = {
   reciprocal: unaryJvp("reciprocal", (_x, y) => E.neg(E.square(y))),
   sign: unaryJvp("sign", () => null),
   log1p: unaryJvp("log1p", (x) => E.reciprocal(E.add(x, 1))),
+  expm1: unaryJvp("expm1", (_x, y) => E.add(y, 1)),
+  log2: unaryJvp("log2", (x) => E.reciprocal(E.mul(x, Math.LN2))),
+  log10: unaryJvp("log10", (x) => E.reciprocal(E.mul(x, Math.LN10))),
+  exp2: unaryJvp("exp2", (_x, y) => E.mul(y, Math.LN2)),
+  asin: unaryJvp(
+    "asin",
+    (x) => E.reciprocal(E.sqrt(E.mul(E.sub(1, x), E.add(x, 1)))),
+  ),
+  acos: unaryJvp(
+    "acos",
+    (x) => E.neg(E.reciprocal(E.sqrt(E.mul(E.sub(1, x), E.add(x, 1))))),
+  ),
+  atan: unaryJvp("atan", (x) => E.reciprocal(E.add(E.square(x), 1))),
+  sinh: unaryJvp("sinh", (x) => E.cosh(x)),
+  cosh: unaryJvp("cosh", (x) => E.sinh(x)),
+  asinh: unaryJvp("asinh", (x) => E.reciprocal(E.sqrt(E.add(E.square(x), 1)))),
+  acosh: unaryJvp(
+    "acosh",
+    (x) => E.reciprocal(E.sqrt(E.mul(E.sub(x, 1), E.add(x, 1)))),
+  ),
+  atanh: unaryJvp(
+    "atanh",
+    (x) => E.reciprocal(E.mul(E.sub(1, x), E.add(x, 1))),
+  ),
+  floor: unaryJvp("floor", () => null),
+  ceil: unaryJvp("ceil", () => null),
+  round: unaryJvp("round", () => null),
+  trunc: unaryJvp("trunc", () => null),
+  erf: unaryJvp(
+    "erf",
+    (x) => E.mul(E.exp(E.neg(E.square(x))), 2 / Math.sqrt(Math.PI)),
+  ),
+  erfc: unaryJvp(
+    "erfc",
+    (x) => E.mul(E.exp(E.neg(E.square(x))), -2 / Math.sqrt(Math.PI)),
+  ),
+  erfinv: unaryJvp(
+    "erfinv",
+    (_x, y) => E.mul(E.exp(E.square(y)), Math.sqrt(Math.PI) / 2),
+  ),
+  lgamma: unaryJvp("lgamma", (x) => E.digamma(x)),
+  digamma: unaryJvp("digamma", (x) => E.polygamma(1, x)),
+  isnan: unaryJvp("isnan", () => null),
+  isfinite: unaryJvp("isfinite", () => null),
 
   add: ([a, b], [ta, tb]) => {
     const y = binary("add", a, b);
@@ -202,6 +246,51 @@ export const jvpRules: JvpTable = {
   le: zeroJvp("le"),
   gt: zeroJvp("gt"),
   ge: zeroJvp("ge"),
+  // No derivative in the order n (an integer): its tangent is dropped.
+  polygamma: ([n, x], [_tn, tx]) => {
+    const y = binary("polygamma", n, x);
+    const dx = tx && E.mul(tx, E.polygamma(E.add(n, 1), x));
+    return [y, addTangents(y.shape, dx)];
+  },
+  // atan2(a, b) is the angle of (b, a): d = (b da - a db) / (a² + b²), NaN
+  // at the origin as in JAX.
+  atan2: ([a, b], [ta, tb]) => {
+    const y = binary("atan2", a, b);
+    const r2 = E.add(E.square(a), E.square(b));
+    return [
+      y,
+      addTangents(
+        y.shape,
+        ta && E.mul(ta, E.div(b, r2)),
+        tb && E.mul(tb, E.neg(E.div(a, r2))),
+      ),
+    ];
+  },
+  // a - b·q with q = trunc(a / b) (fmod) or floor(a / b) (remainder), q
+  // piecewise constant: 1 in a, -q in b (as JAX's rem).
+  fmod: ([a, b], [ta, tb]) => {
+    const y = binary("fmod", a, b);
+    const db = tb && E.mul(tb, E.neg(E.trunc(E.div(a, b))));
+    return [y, addTangents(y.shape, ta, db)];
+  },
+  remainder: ([a, b], [ta, tb]) => {
+    const y = binary("remainder", a, b);
+    const db = tb && E.mul(tb, E.neg(E.floor(E.div(a, b))));
+    return [y, addTangents(y.shape, ta, db)];
+  },
+  // a / hypot and b / hypot; 0 at the origin (a subgradient, as for norm).
+  hypot: ([a, b], [ta, tb]) => {
+    const y = binary("hypot", a, b);
+    const safe = E.where(E.eq(y, 0), 1, y);
+    return [
+      y,
+      addTangents(
+        y.shape,
+        ta && E.mul(ta, E.div(a, safe)),
+        tb && E.mul(tb, E.div(b, safe)),
+      ),
+    ];
+  },
   where: ([c, a, b], [, ta, tb]) => {
     const y = bind("where", [c, a, b], null);
     if (ta === null && tb === null) return [y, null];

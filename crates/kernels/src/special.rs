@@ -1,0 +1,396 @@
+//! Special functions in f64 for the elementwise kernels: erf, erfc, erfinv,
+//! lgamma, digamma and polygamma. The f32 kernels call these and round once.
+//!
+//! erf/erfc use the Chebyshev fits of `scripts/fit_erf.ts` (|x| <= 2:
+//! `x · P(x²/2 - 1)`; beyond: `erfc(|x|) = exp(-x²)/|x| · R(4/|x| - 1)`, so
+//! erfc keeps its relative accuracy in the tail). The gamma family shifts
+//! the argument up by the recurrence and sums the Stirling series there;
+//! negative arguments use the reflection formulas.
+
+use std::f64::consts::PI;
+
+const ERF_SMALL: [f64; 17] = [
+    0.674933236039655,
+    -0.26111186093124494,
+    0.11947913860985178,
+    -0.048662777449176214,
+    0.01712834457181963,
+    -0.005234875835852323,
+    0.0014050914236111698,
+    -0.00033514353549709316,
+    0.00007180100869300156,
+    -0.000013946267053666451,
+    0.0000024758012155616467,
+    -4.045222744209529e-7,
+    6.119721419285295e-8,
+    -8.603777437637857e-9,
+    1.1332247429547315e-9,
+    -1.481419643529208e-10,
+    1.7209346129541707e-11,
+];
+const ERFC_LARGE: [f64; 21] = [
+    0.5479978305002454,
+    -0.029861732979909107,
+    -0.01048663686197948,
+    0.0034298906729755543,
+    -0.00010971184808526284,
+    -0.0002663707491054337,
+    0.00010036645225669765,
+    -0.0000059751070395146805,
+    -0.000010805496792081665,
+    0.000005640658459106703,
+    -9.725104084574171e-7,
+    -4.5653518362102977e-7,
+    4.1266584369885984e-7,
+    -1.457329775657382e-7,
+    3.4418312522866096e-9,
+    3.309769698166163e-8,
+    -2.1905559738793396e-8,
+    2.422247554504642e-9,
+    3.7239900870585497e-9,
+    -1.2105366979089087e-9,
+    -7.695818728871014e-11,
+];
+
+#[inline(always)]
+fn horner(p: &[f64], u: f64) -> f64 {
+    p.iter().rev().fold(0.0, |acc, &a| acc * u + a)
+}
+
+/// `exp(-x²)` without the error of rounding `x²` (which would cost
+/// `x² · 2⁻⁵³` of relative accuracy): `x = h + l` with `h` holding 26 bits.
+#[inline(always)]
+fn exp_neg_square(x: f64) -> f64 {
+    if x.abs() > 40.0 {
+        return 0.0; // also keeps inf - inf out of l
+    }
+    let h = f64::from_bits(x.to_bits() & 0xffff_ffff_f800_0000);
+    let l = x - h;
+    (-h * h).exp() * (-l * (x + h)).exp()
+}
+
+/// erfc(|x|) for |x| > 2 (relative accuracy about 4e-15).
+#[inline(always)]
+fn erfc_tail(ax: f64) -> f64 {
+    exp_neg_square(ax) * horner(&ERFC_LARGE, 4.0 / ax - 1.0) / ax
+}
+
+/// The error function `2/√π ∫₀ˣ exp(-t²) dt`.
+pub fn erf(x: f64) -> f64 {
+    let ax = x.abs();
+    if ax <= 2.0 {
+        x * horner(&ERF_SMALL, x * x * 0.5 - 1.0)
+    } else if ax.is_nan() {
+        x
+    } else {
+        (1.0 - erfc_tail(ax)).copysign(x)
+    }
+}
+
+/// `1 - erf(x)`, with relative accuracy for large positive x.
+pub fn erfc(x: f64) -> f64 {
+    let ax = x.abs();
+    if ax <= 2.0 {
+        1.0 - erf(x)
+    } else if ax.is_nan() {
+        x
+    } else if x > 0.0 {
+        erfc_tail(ax)
+    } else {
+        2.0 - erfc_tail(ax)
+    }
+}
+
+/// The inverse of erf on [-1, 1] (±inf at ±1, NaN outside): a closed-form
+/// first guess (relative error about 2e-3), then Halley steps on
+/// `erf(x) = y`, or on `erfc(x) = 1 - y` for |y| > 1/2 where `1 - y` is
+/// exact and erf has no digits left to resolve x.
+pub fn erfinv(y: f64) -> f64 {
+    let ay = y.abs();
+    if y.is_nan() || ay > 1.0 {
+        return f64::NAN;
+    }
+    if ay == 1.0 {
+        return f64::INFINITY.copysign(y);
+    }
+    if y == 0.0 {
+        return y;
+    }
+    let a = 0.147;
+    let l = (-ay * ay).ln_1p();
+    let t = 2.0 / (PI * a) + 0.5 * l;
+    let mut x = ((t * t - l / a).sqrt() - t).sqrt();
+    let c = 1.0 - ay;
+    for _ in 0..3 {
+        let f = if ay <= 0.5 { erf(x) - ay } else { c - erfc(x) };
+        let u = f / (2.0 / PI.sqrt() * exp_neg_square(x));
+        x -= u / (1.0 + x * u);
+    }
+    x.copysign(y)
+}
+
+/// sin(π x), exact at the integers and accurate for large |x|.
+fn sinpi(x: f64) -> f64 {
+    let r = x - 2.0 * (0.5 * x).floor(); // in [0, 2), exact
+    let (r, s) = if r > 1.0 { (r - 1.0, -1.0) } else { (r, 1.0) };
+    let r = if r > 0.5 { 1.0 - r } else { r };
+    s * (PI * r).sin()
+}
+
+/// The Bernoulli numbers B₂ … B₁₆ of the Stirling-type series.
+const BERNOULLI: [f64; 8] = [
+    1.0 / 6.0,
+    -1.0 / 30.0,
+    1.0 / 42.0,
+    -1.0 / 30.0,
+    5.0 / 66.0,
+    -691.0 / 2730.0,
+    7.0 / 6.0,
+    -3617.0 / 510.0,
+];
+
+/// Where the asymptotic series take over (the last term is below 1e-16
+/// relative from here on).
+const SHIFT: f64 = 10.0;
+
+/// ln|Γ(x)|: +inf at 0 and the negative integers (the poles), as C and
+/// PyTorch.
+pub fn lgamma(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    if x.is_infinite() {
+        return f64::INFINITY;
+    }
+    if x <= 0.0 && x == x.floor() {
+        return f64::INFINITY;
+    }
+    if x < 0.5 {
+        // Reflection: Γ(x) Γ(1 - x) = π / sin(π x).
+        return (PI / sinpi(x).abs()).ln() - lgamma(1.0 - x);
+    }
+    let (mut z, mut p) = (x, 1.0);
+    while z < SHIFT {
+        p *= z;
+        z += 1.0;
+    }
+    let (r, r2) = (1.0 / z, 1.0 / (z * z));
+    let mut s = 0.0;
+    let mut pw = r;
+    for (k, b) in BERNOULLI.iter().enumerate() {
+        let m = 2.0 * (k as f64) + 2.0;
+        s += b / (m * (m - 1.0)) * pw;
+        pw *= r2;
+    }
+    (z - 0.5) * z.ln() - z + 0.5 * (2.0 * PI).ln() + s - p.ln()
+}
+
+/// ψ(x) = Γ'(x)/Γ(x): -inf at +0 and +inf at -0 (the one-sided limits),
+/// NaN at the negative integers, as PyTorch.
+pub fn digamma(x: f64) -> f64 {
+    if x.is_nan() || x == f64::NEG_INFINITY {
+        return f64::NAN;
+    }
+    if x == 0.0 {
+        return f64::INFINITY.copysign(-x);
+    }
+    if x < 0.0 {
+        if x == x.floor() {
+            return f64::NAN;
+        }
+        // Reflection: ψ(1 - x) - ψ(x) = π / tan(π x); tan has period 1.
+        let r = x - x.round();
+        return digamma(1.0 - x) - PI / (PI * r).tan();
+    }
+    let (mut z, mut acc) = (x, 0.0);
+    while z < SHIFT {
+        acc -= 1.0 / z;
+        z += 1.0;
+    }
+    let r2 = 1.0 / (z * z);
+    let mut s = 0.0;
+    let mut pw = r2;
+    for (k, b) in BERNOULLI.iter().enumerate() {
+        s += b / (2.0 * (k as f64) + 2.0) * pw;
+        pw *= r2;
+    }
+    acc + z.ln() - 0.5 / z - s
+}
+
+/// Orders above this give NaN (n! alone overflows from n = 171 on).
+const MAX_ORDER: f64 = 1000.0;
+
+/// Pₙ(c) with dⁿ/dyⁿ cot(y) = Pₙ(cot y): P₀(c) = c and
+/// Pₖ₊₁(c) = -(1 + c²) Pₖ'(c), by coefficients (degree n + 1).
+fn cot_derivative(n: usize, c: f64) -> f64 {
+    let mut p = vec![0.0; n + 2];
+    p[1] = 1.0;
+    for k in 0..n {
+        // q = -(1 + c²) p', p of degree k + 1.
+        let mut q = vec![0.0; n + 2];
+        for j in 1..=k + 1 {
+            let d = j as f64 * p[j]; // coefficient of c^(j-1) in p'
+            q[j - 1] -= d;
+            q[j + 1] -= d;
+        }
+        p = q;
+    }
+    p.iter().rev().fold(0.0, |acc, &a| acc * c + a)
+}
+
+/// The polygamma function ψ⁽ⁿ⁾(x) for an integer order `n >= 0` (NaN for
+/// other n, and above [`MAX_ORDER`]): n = 0 is [`digamma`]. Poles (0 and
+/// the negative integers) give +inf for odd n and NaN for even n >= 2, as
+/// the limits from both sides agree in the first case only. Negative x
+/// goes through the reflection formula, so its cost does not grow with |x|.
+pub fn polygamma(n: f64, x: f64) -> f64 {
+    if n.is_nan() || x.is_nan() || n < 0.0 || n != n.floor() {
+        return f64::NAN;
+    }
+    if n == 0.0 {
+        return digamma(x);
+    }
+    let odd = n % 2.0 == 1.0;
+    if x <= 0.0 && x == x.floor() {
+        return if odd { f64::INFINITY } else { f64::NAN };
+    }
+    if x == f64::INFINITY {
+        return 0.0;
+    }
+    if n > MAX_ORDER {
+        return f64::NAN;
+    }
+    if x < 0.0 {
+        // Reflection, differentiated n times: (-1)ⁿ ψ⁽ⁿ⁾(1 - x) - ψ⁽ⁿ⁾(x)
+        // = π dⁿ/dxⁿ cot(π x) = πⁿ⁺¹ Pₙ(cot(π x)); cot has period 1.
+        let c = 1.0 / (PI * (x - x.round())).tan();
+        let m = if odd { -1.0 } else { 1.0 };
+        return m * polygamma(n, 1.0 - x) - PI.powf(n + 1.0) * cot_derivative(n as usize, c);
+    }
+    // (-1)^(n+1) n! Σ 1/(x+k)^(n+1); shift x up, then the asymptotic series.
+    let sign = if odd { 1.0 } else { -1.0 };
+    let mut fact = 1.0; // n!
+    let mut i = 2.0;
+    while i <= n {
+        fact *= i;
+        i += 1.0;
+    }
+    let (mut z, mut acc) = (x, 0.0);
+    while z < SHIFT + n {
+        acc += z.powf(-n - 1.0);
+        z += 1.0;
+    }
+    // Σ_k≥z 1/k^(n+1) ~ z^-n/n + z^-(n+1)/2 + Σ B₂ⱼ (n+1)…(n+2j-1)/(2j)! z^-(n+2j).
+    let mut s = z.powf(-n) / n + 0.5 * z.powf(-n - 1.0);
+    let r2 = 1.0 / (z * z);
+    let mut pw = z.powf(-n - 1.0) / z; // z^-(n+2j), j = 1
+    let mut coef = 1.0; // (n+1)…(n+2j-1) / (2j)!
+    for (j, b) in BERNOULLI.iter().enumerate() {
+        let j2 = 2.0 * (j as f64) + 2.0;
+        coef *= if j == 0 {
+            (n + 1.0) / 2.0
+        } else {
+            (n + j2 - 2.0) * (n + j2 - 1.0) / ((j2 - 1.0) * j2)
+        };
+        s += b * coef * pw;
+        pw *= r2;
+    }
+    sign * fact * (acc + s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        a == b || (a - b).abs() <= tol * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn erf_erfc_known_values() {
+        // Values to 16 digits (erfc(x) for x > 0; erf of small x by series).
+        for (x, v) in [
+            (1.0, 0.15729920705028513),
+            (3.0, 2.209049699858544e-5),
+            (5.0, 1.5374597944280349e-12),
+            (10.0, 2.088487583762545e-45),
+            (26.0, 5.663192408856143e-296),
+        ] {
+            assert!(close(erfc(x), v, 1e-14), "erfc({x}) = {}", erfc(x));
+        }
+        assert!(close(erf(0.5), 0.5204998778130465, 1e-15));
+        assert_eq!(erf(f64::INFINITY), 1.0);
+        assert_eq!(erf(f64::NEG_INFINITY), -1.0);
+        assert_eq!(erfc(f64::NEG_INFINITY), 2.0);
+        assert!(erf(f64::NAN).is_nan() && erfc(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn erfinv_inverts_erf_and_erfc() {
+        for i in -99..100 {
+            let x = i as f64 * 0.059;
+            let y = erf(x);
+            if y.abs() < 1.0 {
+                // Limited by y's rounding: dx = dy / erf'(x).
+                let tol = 2.3e-16 / (2.0 / PI.sqrt() * (-x * x).exp()) + 4e-16 * x.abs();
+                assert!((erfinv(y) - x).abs() <= tol, "{x}: {}", erfinv(y));
+            }
+        }
+        // In the tail x is recovered from 1 - y, which erfc resolves.
+        for x in [3.0, 4.0, 5.0, 5.8] {
+            let y = 1.0 - erfc(x);
+            let back = erfc(erfinv(y));
+            assert!(close(back, 1.0 - y, 1e-12), "{x}");
+        }
+        assert_eq!(erfinv(1.0), f64::INFINITY);
+        assert_eq!(erfinv(-1.0), f64::NEG_INFINITY);
+        assert!(erfinv(1.5).is_nan() && erfinv(f64::NAN).is_nan());
+        assert!(close(erfinv(1e-300), 1e-300 * PI.sqrt() / 2.0, 1e-15));
+    }
+
+    #[test]
+    fn gamma_family_against_factorials_and_known_constants() {
+        let mut f = 1.0f64;
+        for n in 1..30 {
+            // Γ(n) = (n-1)!
+            let want = f.ln();
+            assert!(
+                (lgamma(n as f64) - want).abs() <= 4e-15 * want.abs().max(1.0),
+                "{n}"
+            );
+            f *= n as f64;
+        }
+        let sqrt_pi_ln = 0.5 * PI.ln();
+        assert!((lgamma(0.5) - sqrt_pi_ln).abs() < 4e-15);
+        assert!(lgamma(1.0).abs() < 4e-15 && lgamma(2.0).abs() < 4e-15);
+        // Γ(-1/2) = -2√π.
+        assert!((lgamma(-0.5) - (2.0 * PI.sqrt()).ln()).abs() < 4e-15);
+        assert_eq!(lgamma(0.0), f64::INFINITY);
+        assert_eq!(lgamma(-3.0), f64::INFINITY);
+        let euler = 0.5772156649015329;
+        assert!((digamma(1.0) + euler).abs() < 1e-15);
+        assert!((digamma(0.5) + euler + 2.0 * 2f64.ln()).abs() < 1e-15);
+        // ψ(-1/2) = ψ(3/2) + ... = 2 - γ - 2 ln 2 (reflection gives ψ(1/2) + 2).
+        assert!((digamma(-0.5) - (2.0 - euler - 2.0 * 2f64.ln())).abs() < 1e-14);
+        assert!(digamma(-2.0).is_nan());
+        assert_eq!(digamma(0.0), f64::NEG_INFINITY);
+        // ψ₁(1) = π²/6, ψ₁(1/2) = π²/2, ψ₂(1) = -2 ζ(3).
+        assert!(close(polygamma(1.0, 1.0), PI * PI / 6.0, 1e-14));
+        assert!(close(polygamma(1.0, 0.5), PI * PI / 2.0, 1e-14));
+        assert!(close(polygamma(2.0, 1.0), -2.0 * 1.2020569031595942, 1e-14));
+        // ψ₃(1) = 6 ζ(4) = π⁴/15.
+        assert!(close(polygamma(3.0, 1.0), PI.powi(4) / 15.0, 1e-14));
+        // Negative x by reflection: ψ₁(-1/2) = ψ₁(1/2) + 4 (the recurrence),
+        // and ψ₂(-1/2) = ψ₂(1/2) + 16 = -14 ζ(3) + 16 (also the recurrence).
+        assert!(close(polygamma(1.0, -0.5), PI * PI / 2.0 + 4.0, 1e-14));
+        let z3 = 1.2020569031595942;
+        assert!(close(polygamma(2.0, -0.5), -14.0 * z3 + 16.0, 1e-13));
+        assert!(close(polygamma(2.0, 0.5), -14.0 * z3, 1e-14));
+        // Far out it costs no more: ψ₁(x) + ψ₁(1 - x) = π² / sin²(π x).
+        let far = polygamma(1.0, -1e6 + 0.25);
+        let want = 2.0 * PI * PI - polygamma(1.0, 1e6 + 0.75);
+        assert!(close(far, want, 1e-14), "{far} vs {want}");
+        assert_eq!(polygamma(0.0, 3.0), digamma(3.0));
+        assert!(polygamma(1.5, 3.0).is_nan());
+    }
+}
