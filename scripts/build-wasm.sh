@@ -91,10 +91,13 @@ fi
 
 # wasm-bindgen CLI from the committed lock file (a no-op when up to date).
 WB_DIR="$ROOT/tools/wasm-bindgen-cli"
+# Built outside the checkout so that a fresh clone on the same machine (CI)
+# reuses it: building the CLI from scratch takes several minutes.
+WB_TARGET="${JACOBI_WASM_BINDGEN_TARGET:-$HOME/.cache/jacobi/wasm-bindgen-cli-$WB_VERSION}"
 echo "build-wasm: building wasm-bindgen $WB_VERSION from tools/wasm-bindgen-cli/Cargo.lock" >&2
-env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS RUSTC=/usr/bin/rustc \
+env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS RUSTC=/usr/bin/rustc CARGO_TARGET_DIR="$WB_TARGET" \
   /usr/bin/cargo build --locked --release --quiet --manifest-path "$WB_DIR/Cargo.toml"
-WASM_BINDGEN="$WB_DIR/target/release/wasm-bindgen"
+WASM_BINDGEN="$WB_TARGET/release/wasm-bindgen"
 if [ "$("$WASM_BINDGEN" --version)" != "wasm-bindgen $WB_VERSION" ]; then
   echo "error: $WASM_BINDGEN is '$("$WASM_BINDGEN" --version)', expected wasm-bindgen $WB_VERSION." >&2
   exit 1
