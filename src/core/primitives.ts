@@ -158,6 +158,21 @@ export interface PrimParams {
   matmul: { transA: boolean; transB: boolean };
   /** Identity whose derivative is zero (detach). */
   stopGradient: null;
+  /**
+   * Lower Cholesky factor of `[..., n, n]`: of the symmetric matrix whose
+   * lower triangle the operand holds (the upper triangle is not read).
+   */
+  cholesky: null;
+  /**
+   * `A⁻¹ B` for triangular `A [..., n, n]` (only its `upper` or lower
+   * triangle is read; with `unitriangular` not its diagonal, taken as ones)
+   * and `B [..., n, k]`, batch dims equal or one operand without.
+   */
+  triangularSolve: { upper: boolean; unitriangular: boolean };
+  /** `A⁻¹ B` for square `A [..., n, n]`, `B [..., n, k]` (LU with partial pivoting). */
+  solve: null;
+  /** `[..., 2]`: the sign and the log of the absolute determinant of `[..., n, n]`. */
+  slogdet: null;
 }
 
 /**
@@ -191,6 +206,10 @@ export const ALL_PRIMS: readonly Prim[] = [
   "cast",
   "matmul",
   "stopGradient",
+  "cholesky",
+  "triangularSolve",
+  "solve",
+  "slogdet",
 ];
 
 /**
@@ -214,4 +233,6 @@ export type LinearPrim =
   | "indexSelect"
   | "indexAdd"
   | "cast"
-  | "matmul";
+  | "matmul"
+  | "triangularSolve"
+  | "solve";

@@ -46,6 +46,7 @@ use crate::gemm::{matmul_f32, matmul_f64};
 use crate::layout::{cast, copy_into_4, copy_into_8, copy_strided_4, copy_strided_8};
 use crate::layout::{fill_f32, fill_f64, fill_i32};
 use crate::layout::{index_add_f32, index_add_f64, index_add_i32, index_select_4, index_select_8};
+use crate::linalg;
 use crate::nd::{read_i32s, MAX_RANK};
 use crate::reduce::{argreduce_f32, argreduce_f64, reduce_f32, reduce_f64, REDUCE_OPS};
 use wasm_bindgen::prelude::*;
@@ -83,6 +84,18 @@ pub const OP_INDEX_SELECT: i32 = 12;
 /// `[dtype, out, src, index, outer, dim, inner, nidx]`: `out = zeros([outer,
 /// dim, inner]); out[a, index[j], c] += src[a, j, c]`.
 pub const OP_INDEX_ADD: i32 = 13;
+/// `[dtype, out, a, batch, n]`: lower Cholesky factors of the symmetric
+/// matrices whose lower triangles `a` holds; fails with
+/// `ERR_NOT_POSITIVE_DEFINITE`.
+pub const OP_CHOLESKY: i32 = 14;
+/// `[dtype, out, a, b, batch, n, k, upper, unit, a_stride, b_stride]`:
+/// `out = A⁻¹ B` for triangular A `[n, n]`, B `[n, k]` (strides: matmul's).
+pub const OP_TRIANGULAR_SOLVE: i32 = 15;
+/// `[dtype, out, a, b, batch, n, k, a_stride, b_stride]`: `out = A⁻¹ B` by
+/// LU with partial pivoting; fails with `ERR_SINGULAR`.
+pub const OP_SOLVE: i32 = 16;
+/// `[dtype, out, a, batch, n]`: `out [batch, 2]` = sign and log|det| of a.
+pub const OP_SLOGDET: i32 = 17;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -103,6 +116,10 @@ pub const ERR_FIELD: i32 = 7;
 pub const ERR_OOM: i32 = 8;
 /// index out of range
 pub const ERR_INDEX: i32 = 9;
+/// matrix is not positive definite
+pub const ERR_NOT_POSITIVE_DEFINITE: i32 = 10;
+/// matrix is singular
+pub const ERR_SINGULAR: i32 = 11;
 
 const F32: i32 = 0;
 const F64: i32 = 1;
@@ -132,7 +149,9 @@ struct Exec<'a> {
 type R<T> = Result<T, i32>;
 
 /// A failed instruction's status and details (for `ERR_INDEX`: the position
-/// in the index, the value there, and the size of the indexed dimension).
+/// in the index, the value there, and the size of the indexed dimension;
+/// for `ERR_NOT_POSITIVE_DEFINITE` and `ERR_SINGULAR`: the matrix's index in
+/// the batch, the failing pivot and the order n).
 struct Fail(i32, [i32; 3]);
 
 impl From<i32> for Fail {
@@ -382,6 +401,73 @@ impl Exec<'_> {
                 if size > 0 {
                     let g = if f64_ { matmul_f64 } else { matmul_f32 };
                     g(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb);
+                }
+            }
+            OP_CHOLESKY | OP_SLOGDET => {
+                expect(f, 5, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, n) = (count(f[3])?, count(f[4])?);
+                let a = self.input(f[2])?;
+                let w = if f64_ { 8 } else { 4 };
+                if op == OP_SLOGDET {
+                    let o = self.output(f[1], product(&[batch, 2])?, w)?;
+                    // SAFETY: sizes as the instruction states (the compiler's contract).
+                    unsafe {
+                        if f64_ {
+                            linalg::slogdet::<f64>(a, o, batch, n)
+                        } else {
+                            linalg::slogdet::<f32>(a, o, batch, n)
+                        }
+                    }
+                } else {
+                    let o = self.output(f[1], product(&[batch, n, n])?, w)?;
+                    let bad = unsafe {
+                        if f64_ {
+                            linalg::cholesky::<f64>(a, o, batch, n)
+                        } else {
+                            linalg::cholesky::<f32>(a, o, batch, n)
+                        }
+                    };
+                    if let Some((b, j)) = bad {
+                        return Err(Fail(ERR_NOT_POSITIVE_DEFINITE, [b as i32, j as i32, f[4]]));
+                    }
+                }
+            }
+            OP_TRIANGULAR_SOLVE | OP_SOLVE => {
+                let tri = op == OP_TRIANGULAR_SOLVE;
+                expect(f, if tri { 11 } else { 9 }, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, n, k) = (count(f[4])?, count(f[5])?, count(f[6])?);
+                let s = if tri { 9 } else { 7 };
+                let (sa, sb) = (count(f[s])?, count(f[s + 1])?);
+                let (a, b) = (self.input(f[2])?, self.input(f[3])?);
+                let size = product(&[batch, n, k])?;
+                let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
+                if size == 0 {
+                    return Ok(());
+                }
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                let bad = unsafe {
+                    match (tri, f64_) {
+                        (true, d) => {
+                            let (upper, unit) = (f[7] != 0, f[8] != 0);
+                            if d {
+                                linalg::triangular_solve::<f64>(
+                                    a, b, o, batch, n, k, upper, unit, sa, sb,
+                                )
+                            } else {
+                                linalg::triangular_solve::<f32>(
+                                    a, b, o, batch, n, k, upper, unit, sa, sb,
+                                )
+                            }
+                            None
+                        }
+                        (false, true) => linalg::solve::<f64>(a, b, o, batch, n, k, sa, sb),
+                        (false, false) => linalg::solve::<f32>(a, b, o, batch, n, k, sa, sb),
+                    }
+                };
+                if let Some((bi, j)) = bad {
+                    return Err(Fail(ERR_SINGULAR, [bi as i32, j as i32, f[5]]));
                 }
             }
             OP_FREE => {

@@ -130,6 +130,26 @@ function prodTangent(
   return reshape(dp, shape);
 }
 
+/** n of a `[..., n, n]` operand. */
+const order = (a: Tensor): number => a.shape[a.ndim - 1];
+
+/**
+ * The tangent of X = A⁻¹ B (`solve`, or `triangularSolve` with `mask`
+ * keeping the triangle the primal reads): Ẋ = A⁻¹ (Ḃ − Ȧ X). It calls the
+ * primitive itself, so it is differentiable again to any order.
+ */
+function solveTangent(
+  x: Tensor,
+  ta: T,
+  tb: T,
+  solveWith: (rhs: Tensor) => Tensor,
+  mask: Tensor | null,
+): T {
+  const ax = ta && E.matmul(mask === null ? ta : E.mul(ta, mask), x);
+  const rhs = addTangents(x.shape, tb, ax && E.neg(ax));
+  return rhs && solveWith(rhs);
+}
+
 export const jvpRules: JvpTable = {
   neg: linearJvp("neg"),
   abs: unaryJvp("abs", (x) => E.sign(x)),
@@ -242,4 +262,52 @@ export const jvpRules: JvpTable = {
     return [y, t1 === null ? t2 : t2 === null ? t1 : E.add(t1, t2)];
   },
   stopGradient: zeroJvp("stopGradient"),
+  cholesky: ([a], [t]) => {
+    const L = bind("cholesky", [a], null);
+    if (t === null) return [L, null];
+    // The primal reads the lower triangle of a symmetric matrix: the
+    // tangent is the symmetric matrix with Ȧ's lower triangle. With Ȧₗ the
+    // lower triangle at half diagonal (Φ), that is Ȧₗ + Ȧₗᵀ.
+    const n = order(a);
+    const phi = E.triangleMask(n, 1, 0.5, 0, a.dtype);
+    const tl = E.mul(t, phi);
+    const sym = E.add(tl, E.mT(tl));
+    // L̇ = L Φ(L⁻¹ Ȧ L⁻ᵀ); L⁻¹ Ȧ L⁻ᵀ = L⁻¹ (L⁻¹ Ȧ)ᵀ as Ȧ is symmetric.
+    const lower = { upper: false, unitriangular: false };
+    const y = bind("triangularSolve", [L, sym], lower);
+    const z = bind("triangularSolve", [L, E.mT(y)], lower);
+    return [L, E.matmul(L, E.mul(z, phi))];
+  },
+  triangularSolve: ([a, b], [ta, tb], p) => {
+    const x = bind("triangularSolve", [a, b], p);
+    const n = order(a);
+    const inside = p.unitriangular ? 0 : 1;
+    const mask = ta &&
+      E.triangleMask(
+        n,
+        p.upper ? 0 : 1,
+        inside,
+        p.upper ? 1 : 0,
+        a.dtype,
+      );
+    const solveWith = (r: Tensor) => bind("triangularSolve", [a, r], p);
+    return [x, solveTangent(x, ta, tb, solveWith, mask)];
+  },
+  solve: ([a, b], [ta, tb]) => {
+    const x = bind("solve", [a, b], null);
+    const solveWith = (r: Tensor) => bind("solve", [a, r], null);
+    return [x, solveTangent(x, ta, tb, solveWith, null)];
+  },
+  slogdet: ([a], [t]) => {
+    const y = bind("slogdet", [a], null);
+    if (t === null) return [y, null];
+    // d log|det A| = tr(A⁻¹ Ȧ); the sign is piecewise constant.
+    const n = order(a);
+    const d = E.mul(bind("solve", [a, t], null), E.eye(n, a.dtype));
+    const tr = E.sum(d, [a.ndim - 2, a.ndim - 1]);
+    const batch = a.shape.slice(0, -2);
+    const col = reshape(tr, [...batch, 1]);
+    const zero = E.full([...batch, 1], 0, a.dtype);
+    return [y, bind("cat", [zero, col], { axis: batch.length })];
+  },
 };

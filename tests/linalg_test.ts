@@ -1,0 +1,312 @@
+/**
+ * linalg: identities (L Lᵀ = A, A·solve(A, b) = b, A·inv(A) = I),
+ * closed forms, second derivatives of log-determinants and of a Gaussian
+ * process log-likelihood against float64 differences and a second method,
+ * ill-conditioned inputs (condition numbers up to 1e8), and errors. The
+ * case table (primitives_cases.ts) runs every op through jvp, vjp, second
+ * order, vmap and jit as well.
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  eye,
+  grad,
+  hessian,
+  jit,
+  linalg,
+  matmul,
+  type Tensor,
+  tensor,
+  vmap,
+} from "../mod.ts";
+import {
+  assertClose,
+  assertThrowsWith,
+  fromGen,
+  randnT,
+  Rng,
+} from "./_helpers.ts";
+import { spdT, wellConditionedT } from "./primitives_cases.ts";
+
+const f64 = { dtype: "float64" } as const;
+const mT = (x: Tensor) => x.transpose(-2, -1);
+
+/** Max |x| over all elements. */
+const maxAbs = (x: Tensor) => Math.max(...Array.from(x.data(), Math.abs));
+
+/** A random orthogonal n×n matrix: product of Householder reflections. */
+function orthogonal(rng: Rng, n: number): Tensor {
+  let q = eye(n, f64);
+  for (let k = 0; k < n; k++) {
+    const v = randnT(rng, [n, 1]);
+    const vv = v.mul(v).sum().data()[0];
+    q = q.sub(matmul(matmul(q, v), mT(v)).mul(2 / vv));
+  }
+  return q;
+}
+
+/** Q diag(s) Qᵀ with singular values from 1 down to 1/cond. */
+function conditioned(rng: Rng, n: number, cond: number): Tensor {
+  const q = orthogonal(rng, n);
+  const s = Array.from({ length: n }, (_, i) => cond ** (-i / (n - 1)));
+  return matmul(q.mul(tensor(s, f64)), mT(q));
+}
+
+Deno.test("cholesky: closed form, L Lᵀ = A over sizes and a batch, zero upper triangle", () => {
+  const A = tensor([[4, 2], [2, 3]], f64);
+  assertClose(linalg.cholesky(A), [2, 0, 1, Math.SQRT2], { rtol: 1e-15 });
+  assertClose(linalg.cholesky(A, { upper: true }), [2, 1, 0, Math.SQRT2]);
+  const rng = new Rng(1);
+  for (const shape of [[1, 1], [5, 5], [33, 33], [3, 2, 7, 7]]) {
+    const S = spdT(rng, shape);
+    const L = linalg.cholesky(S);
+    assertClose(matmul(L, mT(L)), S, { rtol: 1e-13, atol: 1e-13 }, `${shape}`);
+    assertClose(L.triu(1), L.mul(0), {}, `upper triangle of L ${shape}`);
+  }
+  // float32 too.
+  const S = spdT(rng, [16, 16]);
+  const L32 = linalg.cholesky(S.to("float32"));
+  assertClose(
+    matmul(L32, mT(L32)).to("float64"),
+    S,
+    { rtol: 1e-5, atol: 1e-5 },
+  );
+});
+
+Deno.test("solves: A·solve(A, b) = b, inv, choleskySolve, triangular from both sides", () => {
+  const rng = new Rng(2);
+  const A = wellConditionedT(rng, [2, 6, 6]), b = randnT(rng, [2, 6, 3]);
+  const x = linalg.solve(A, b);
+  assertClose(matmul(A, x), b, { rtol: 1e-13, atol: 1e-13 });
+  assertClose(matmul(A, linalg.inv(A)), eye(6, f64).expand([2, 6, 6]), {
+    atol: 1e-13,
+  });
+  // Vector right-hand side, and X A = B.
+  const v = randnT(rng, [2, 6]);
+  const xv = linalg.solve(A, v);
+  assertClose(matmul(A, xv.unsqueeze(-1)).squeeze(-1), v, { atol: 1e-13 });
+  const xr = linalg.solve(A, b.transpose(-2, -1), { left: false });
+  assertClose(matmul(xr, A), b.transpose(-2, -1), { atol: 1e-13 });
+  // choleskySolve agrees with solve on SPD matrices, lower and upper.
+  const S = spdT(rng, [6, 6]);
+  const want = linalg.solve(S, b);
+  assertClose(linalg.choleskySolve(b, linalg.cholesky(S)), want, {
+    atol: 1e-13,
+  });
+  assertClose(
+    linalg.choleskySolve(b, linalg.cholesky(S, { upper: true }), {
+      upper: true,
+    }),
+    want,
+    { atol: 1e-13 },
+  );
+  // Triangular: only the triangle is read; left and right solves.
+  const T = wellConditionedT(rng, [6, 6]);
+  for (const upper of [false, true]) {
+    const tri = upper ? T.triu() : T.tril();
+    const xl = linalg.solveTriangular(T, b, { upper });
+    assertClose(matmul(tri, xl), b, { atol: 1e-13 }, `left upper=${upper}`);
+    const bt = b.transpose(-2, -1);
+    const xrt = linalg.solveTriangular(T, bt, { upper, left: false });
+    assertClose(matmul(xrt, tri), bt, { atol: 1e-13 }, `right upper=${upper}`);
+    const unit = tri.sub(tri.mul(eye(6, f64))).add(eye(6, f64));
+    const xu = linalg.solveTriangular(T, b, { upper, unitriangular: true });
+    assertClose(matmul(unit, xu), b, { atol: 1e-13 }, `unit upper=${upper}`);
+  }
+});
+
+Deno.test("det and slogdet: closed forms, signs, a singular matrix, float32", () => {
+  const A = tensor([[0, 2], [3, 1]], f64);
+  assertClose(linalg.det(A), -6, { rtol: 1e-15 });
+  const { sign, logabsdet } = linalg.slogdet(A);
+  assertClose(sign, -1);
+  assertClose(logabsdet, Math.log(6), { rtol: 1e-15 });
+  // 3×3 against the rule of Sarrus, batched.
+  const rng = new Rng(3);
+  const B = randnT(rng, [4, 3, 3]);
+  const d = linalg.det(B).data();
+  for (let i = 0; i < 4; i++) {
+    const m = B.select(0, i).data();
+    const want = m[0] * (m[4] * m[8] - m[5] * m[7]) -
+      m[1] * (m[3] * m[8] - m[5] * m[6]) +
+      m[2] * (m[3] * m[7] - m[4] * m[6]);
+    assertClose(d[i], want, { rtol: 1e-12, atol: 1e-14 }, `det ${i}`);
+  }
+  const singular = tensor([[1, 2], [2, 4]], f64);
+  assertClose(linalg.det(singular), 0);
+  const s = linalg.slogdet(singular);
+  assertClose(s.sign, 0);
+  assert(s.logabsdet.data()[0] === -Infinity);
+  assertClose(
+    linalg.det(A.to("float32")).to("float64"),
+    -6,
+    { rtol: 1e-6 },
+  );
+});
+
+Deno.test("grad and hessian of logdet: A⁻ᵀ, and -tr(A⁻¹ H A⁻¹ K) in a direction", () => {
+  const rng = new Rng(4);
+  const A = wellConditionedT(rng, [4, 4]);
+  const logdet = (a: Tensor) => linalg.slogdet(a).logabsdet;
+  const g = grad(logdet)(A);
+  assertClose(g, mT(linalg.inv(A)), { rtol: 1e-12, atol: 1e-13 });
+  // d²/dt² logdet(A + tH) at 0 = -tr(A⁻¹H A⁻¹H).
+  const H = randnT(rng, [4, 4]);
+  const along = (t: Tensor) => logdet(A.add(H.mul(t)));
+  const h2 = hessian(along)(tensor(0, f64));
+  const AiH = linalg.solve(A, H);
+  const want = -matmul(AiH, AiH).mul(eye(4, f64)).sum().data()[0];
+  assertClose(h2, want, { rtol: 1e-11 });
+  // The full Hessian is symmetric as a 16×16 matrix.
+  const full = hessian(logdet)(A).reshape([16, 16]);
+  assertClose(full, mT(full), { atol: 1e-12 });
+});
+
+/**
+ * Negative log marginal likelihood of a Gaussian process with an RBF
+ * kernel of length scale `ell`: ½ yᵀK⁻¹y + ½ log det K, by Cholesky (as
+ * in practice) and by solve + slogdet (the second method).
+ */
+function gpNll(xs: Tensor, y: Tensor, viaCholesky: boolean) {
+  const n = xs.shape[0];
+  const d2 = xs.reshape([n, 1]).sub(xs.reshape([1, n])).square();
+  return (ell: Tensor) => {
+    const K = d2.div(ell.square().mul(-2)).exp().add(eye(n, f64).mul(0.1));
+    if (viaCholesky) {
+      const L = linalg.cholesky(K);
+      const a = linalg.solveTriangular(L, y.reshape([n, 1]), { upper: false });
+      const logdet = L.mul(eye(n, f64)).sum(-1).log().sum();
+      return a.square().sum().mul(0.5).add(logdet);
+    }
+    const quad = y.mul(linalg.solve(K, y)).sum().mul(0.5);
+    return quad.add(linalg.slogdet(K).logabsdet.mul(0.5));
+  };
+}
+
+Deno.test("GP log-likelihood: first and second derivatives in the length scale", () => {
+  const rng = new Rng(5);
+  const xs = fromGen([8], () => rng.uniform(-2, 2));
+  const y = fromGen([8], () => rng.normal());
+  const chol = gpNll(xs, y, true), lu = gpNll(xs, y, false);
+  const ell = tensor(0.7, f64);
+  assertClose(chol(ell), lu(ell), { rtol: 1e-13 });
+  const g = grad(chol), h = hessian(chol);
+  const gLu = grad(lu), hLu = hessian(lu);
+  assertClose(g(ell), gLu(ell), { rtol: 1e-10 });
+  assertClose(h(ell), hLu(ell), { rtol: 1e-9 });
+  // Against central differences of the function and of the gradient.
+  const e = 1e-5, at = (v: number) => tensor(v, f64);
+  const fd1 = (chol(at(0.7 + e)).item() - chol(at(0.7 - e)).item()) / (2 * e);
+  assertClose(g(ell), fd1, { rtol: 1e-7 });
+  const fd2 = (g(at(0.7 + e)).item() - g(at(0.7 - e)).item()) / (2 * e);
+  assertClose(h(ell), fd2, { rtol: 1e-7 });
+  // Under jit, the same.
+  assertClose(jit(h)(ell), h(ell), { rtol: 1e-12 });
+});
+
+Deno.test("ill-conditioned float64 inputs up to cond 1e8: backward-stable residuals", () => {
+  const rng = new Rng(6);
+  const n = 24;
+  for (const cond of [1e2, 1e5, 1e8]) {
+    const A = conditioned(rng, n, cond);
+    const xTrue = randnT(rng, [n, 2]);
+    const b = matmul(A, xTrue);
+    // Cholesky: ‖L Lᵀ − A‖ / ‖A‖ at working precision.
+    const L = linalg.cholesky(A);
+    const back = maxAbs(matmul(L, mT(L)).sub(A)) / maxAbs(A);
+    assert(back < 1e-14, `cond ${cond}: cholesky residual ${back}`);
+    for (
+      const [name, x] of [
+        ["solve", linalg.solve(A, b)],
+        ["choleskySolve", linalg.choleskySolve(b, L)],
+      ] as const
+    ) {
+      const res = maxAbs(matmul(A, x).sub(b)) / (maxAbs(A) * maxAbs(x));
+      assert(res < 1e-14, `cond ${cond}: ${name} residual ${res}`);
+      // The forward error is bounded by cond · eps (with a margin).
+      const err = maxAbs(x.sub(xTrue)) / maxAbs(xTrue);
+      assert(err < cond * 1e-13, `cond ${cond}: ${name} error ${err}`);
+    }
+    // log det = Σ log s.
+    const want = Array.from(
+      { length: n },
+      (_, i) => Math.log(cond ** (-i / (n - 1))),
+    ).reduce((a, v) => a + v);
+    assertClose(linalg.slogdet(A).logabsdet, want, { atol: 1e-8 });
+  }
+});
+
+Deno.test("vmap over a batch dim of linalg ops equals a loop, with the matrix shared", () => {
+  const rng = new Rng(7);
+  const A = wellConditionedT(rng, [5, 5]), B = randnT(rng, [3, 5, 2]);
+  const got = vmap((b: Tensor) => linalg.solve(A, b))(B);
+  for (let i = 0; i < 3; i++) {
+    assertClose(got.select(0, i), linalg.solve(A, B.select(0, i)));
+  }
+  const S = spdT(rng, [4, 3, 3]);
+  const Ls = vmap((s: Tensor) => linalg.cholesky(s), { inDims: 1 })(
+    S.movedim(0, 1),
+  );
+  for (let i = 0; i < 4; i++) {
+    assertClose(Ls.select(0, i), linalg.cholesky(S.select(0, i)));
+  }
+});
+
+Deno.test("errors: non-square, mismatched, not positive definite, singular", () => {
+  const f = { dtype: "float64" } as const;
+  assertThrowsWith(
+    () => linalg.cholesky(randnT(new Rng(8), [2, 3])),
+    RangeError,
+    "cholesky: A must be a square matrix or a batch of them [..., n, n], got shape [2, 3]",
+  );
+  assertThrowsWith(
+    () => linalg.solve(eye(3, f), randnT(new Rng(8), [4, 1])),
+    RangeError,
+    "solve: B must have shape [..., 3, k] to match A [3, 3], got [4, 1]",
+  );
+  assertThrowsWith(
+    () =>
+      linalg.solve(eye(3, f).expand([2, 3, 3]), randnT(new Rng(8), [3, 3, 1])),
+    RangeError,
+    "solve batch dims",
+  );
+  assertThrowsWith(
+    () => linalg.det(eye(3, f).to("int32")),
+    TypeError,
+    "expected a float32 or float64 tensor",
+  );
+  // Missing upper, as PyTorch requires it.
+  assertThrowsWith(
+    // deno-lint-ignore no-explicit-any
+    () => linalg.solveTriangular(eye(2, f), eye(2, f), {} as any),
+    TypeError,
+    "solveTriangular: options.upper must be given",
+  );
+  const indefinite = tensor([[1, 2, 0], [2, 1, 0], [0, 0, 1]], f);
+  const msg =
+    "cholesky: the matrix is not positive definite: the leading minor of order 2 is not positive (pivot 1 of 3)";
+  assertThrowsWith(() => linalg.cholesky(indefinite), RangeError, msg);
+  assertThrowsWith(
+    () => jit((a: Tensor) => linalg.cholesky(a))(indefinite),
+    RangeError,
+    msg,
+  );
+  const batch = eye(3, f).expand([2, 3, 3]).mul(
+    tensor([1, -1], f).reshape([2, 1, 1]),
+  );
+  assertThrowsWith(
+    () => linalg.cholesky(batch),
+    RangeError,
+    "not positive definite (matrix 1 of the batch): the leading minor of order 1",
+  );
+  assertThrowsWith(
+    () => linalg.solve(tensor([[1, 2], [2, 4]], f), tensor([1, 1], f)),
+    RangeError,
+    "solve: the matrix is singular: pivot 1 of its LU factorization is zero",
+  );
+  assertThrowsWith(
+    () => linalg.inv(tensor([[0, 0], [0, 0]], f)),
+    RangeError,
+    "solve: the matrix is singular",
+  );
+});
