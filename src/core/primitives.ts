@@ -158,10 +158,7 @@ export interface PrimParams {
   matmul: { transA: boolean; transB: boolean };
   /** Identity whose derivative is zero (detach). */
   stopGradient: null;
-  /**
-   * Lower Cholesky factor of `[..., n, n]`: of the symmetric matrix whose
-   * lower triangle the operand holds (the upper triangle is not read).
-   */
+  /** Lower Cholesky factor of `[..., n, n]`: of its symmetric part (A + Aᵀ)/2. */
   cholesky: null;
   /**
    * `A⁻¹ B` for triangular `A [..., n, n]` (only its `upper` or lower

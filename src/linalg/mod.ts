@@ -18,7 +18,7 @@ import { broadcastShapes, fmtShape, shapeEq } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
 import { eye } from "../ops/creation.ts";
-import { add, exp, mul } from "../ops/elementwise.ts";
+import { exp, mul } from "../ops/elementwise.ts";
 import { expand, reshape, select, transpose } from "../ops/layout.ts";
 import { checkTensor } from "../ops/scalar.ts";
 
@@ -81,8 +81,8 @@ export interface CholeskyOptions {
  */
 export function cholesky(A: Tensor, options: CholeskyOptions = {}): Tensor {
   checkSquare("cholesky", A);
-  const sym = mul(add(A, transpose(A, -2, -1)), 0.5);
-  const L = bind("cholesky", [sym], null);
+  // The kernel factors the symmetric part itself (no extra pass).
+  const L = bind("cholesky", [A], null);
   return options.upper ? transpose(L, -2, -1) : L;
 }
 

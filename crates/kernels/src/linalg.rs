@@ -42,6 +42,42 @@ fn dot<T: Float>(a: &[T], b: &[T]) -> T {
     s
 }
 
+/// Four dot products against one shared vector `b` (rows `r[0..4]`, each
+/// at least as long as `b`): `b` is loaded once for all four.
+#[inline(always)]
+fn dot4<T: Float>(r: [&[T]; 4], b: &[T]) -> [T; 4] {
+    let n = b.len();
+    let l = T::V::LANES;
+    let z = T::V::splat(T::ZERO);
+    let mut acc = [z; 4];
+    let mut i = 0;
+    while i + l <= n {
+        // SAFETY: i + l <= n <= the length of every row.
+        unsafe {
+            let vb = T::V::load(b.as_ptr().add(i));
+            for q in 0..4 {
+                acc[q] = acc[q].add(T::V::load(r[q].as_ptr().add(i)).mul(vb));
+            }
+        }
+        i += l;
+    }
+    let mut out = [T::ZERO; 4];
+    let mut lanes = [T::ZERO; 4];
+    for q in 0..4 {
+        // SAFETY: `lanes` holds 4 >= LANES elements.
+        unsafe { acc[q].store(lanes.as_mut_ptr()) };
+        let mut s = T::ZERO;
+        for &x in &lanes[..l] {
+            s = s + x;
+        }
+        for k in i..n {
+            s = s + r[q][k] * b[k];
+        }
+        out[q] = s;
+    }
+    out
+}
+
 /// `y[i] -= alpha * x[i]`.
 #[inline(always)]
 fn axpy_sub<T: Float>(alpha: T, x: &[T], y: &mut [T]) {
@@ -76,11 +112,16 @@ unsafe fn view_mut<'a, T>(p: usize, n: usize) -> &'a mut [T] {
     core::slice::from_raw_parts_mut(p as *mut T, n)
 }
 
-/// Lower Cholesky factor of one `n × n` matrix, reading only the lower
-/// triangle of `a` (the symmetric matrix it defines) and writing all of `l`
-/// (zeros above the diagonal). Returns the failing pivot: the first `j`
-/// whose leading minor of order `j + 1` is not positive (or is NaN).
+/// Lower Cholesky factor of one `n × n` matrix: of its symmetric part
+/// (A + Aᵀ)/2, writing all of `l` (zeros above the diagonal). Returns the
+/// failing pivot: the first `j` whose leading minor of order `j + 1` is not
+/// positive (or is NaN).
+///
+/// Row-oriented (Cholesky–Banachiewicz): entry (i, j) is a dot product of
+/// the finished prefixes of rows i and j, both contiguous; four rows i at
+/// a time share the loads of row j.
 fn cholesky_one<T: Float>(a: &[T], l: &mut [T], n: usize) -> Option<usize> {
+    let half = T::from_f64(0.5);
     for j in 0..n {
         // Row j's prefix is complete once column j is reached.
         let rj = &l[j * n..j * n + j];
@@ -95,9 +136,27 @@ fn cholesky_one<T: Float>(a: &[T], l: &mut [T], n: usize) -> Option<usize> {
         }
         let (head, tail) = l.split_at_mut((j + 1) * n);
         let rj = &head[j * n..j * n + j];
-        for i in j + 1..n {
+        let sym = |i: usize| (a[i * n + j] + a[j * n + i]) * half;
+        let mut i = j + 1;
+        while i + 4 <= n {
+            let at = (i - j - 1) * n;
+            let rows = &tail[at..at + 4 * n];
+            let r = [
+                &rows[..j],
+                &rows[n..n + j],
+                &rows[2 * n..2 * n + j],
+                &rows[3 * n..3 * n + j],
+            ];
+            let dots = dot4(r, rj);
+            for q in 0..4 {
+                tail[at + q * n + j] = (sym(i + q) - dots[q]) / d;
+            }
+            i += 4;
+        }
+        while i < n {
             let ri = &mut tail[(i - j - 1) * n..(i - j) * n];
-            ri[j] = (a[i * n + j] - dot(&ri[..j], rj)) / d;
+            ri[j] = (sym(i) - dot(&ri[..j], rj)) / d;
+            i += 1;
         }
     }
     None
@@ -343,6 +402,14 @@ mod tests {
     fn cholesky_reconstructs_and_reports_the_failing_pivot() {
         for n in [1, 2, 5, 17] {
             let a = spd(n, n as u64);
+            // The factor is of the symmetric part: skew junk changes nothing.
+            let mut skewed = a.clone();
+            for i in 0..n {
+                for j in 0..i {
+                    skewed[i * n + j] += 0.25;
+                    skewed[j * n + i] -= 0.25;
+                }
+            }
             let mut l = vec![f64::NAN; n * n];
             assert_eq!(
                 unsafe { cholesky::<f64>(a.as_ptr() as usize, l.as_mut_ptr() as usize, 1, n) },

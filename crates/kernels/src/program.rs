@@ -85,8 +85,7 @@ pub const OP_INDEX_SELECT: i32 = 12;
 /// dim, inner]); out[a, index[j], c] += src[a, j, c]`.
 pub const OP_INDEX_ADD: i32 = 13;
 /// `[dtype, out, a, batch, n]`: lower Cholesky factors of the symmetric
-/// matrices whose lower triangles `a` holds; fails with
-/// `ERR_NOT_POSITIVE_DEFINITE`.
+/// parts (A + Aᵀ)/2 of `a`; fails with `ERR_NOT_POSITIVE_DEFINITE`.
 pub const OP_CHOLESKY: i32 = 14;
 /// `[dtype, out, a, b, batch, n, k, upper, unit, a_stride, b_stride]`:
 /// `out = A⁻¹ B` for triangular A `[n, n]`, B `[n, k]` (strides: matmul's).
@@ -699,6 +698,63 @@ mod tests {
         let bad = [MAGIC, 2, OP_UNARY, 7, F32, 99, 1, 0, 3];
         assert_eq!(run(&bad, &mut slots), ERR_FIELD);
         assert_eq!(slots[1], 0);
+    }
+
+    #[test]
+    fn linear_algebra_instructions_and_their_failures() {
+        // A = [[4, 2], [2, 3]] then a batch of two: A, and diag(1, -1).
+        let a = [4.0f64, 2.0, 2.0, 3.0, 1.0, 0.0, 0.0, -1.0];
+        let b = [2.0f64, 1.0];
+        let mut slots = vec![a.as_ptr() as usize, b.as_ptr() as usize, 0, 0, 0, 0, 0];
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 7,
+            OP_CHOLESKY, 7, F64, 2, 0, 1, 2,
+            OP_TRIANGULAR_SOLVE, 13, F64, 3, 2, 1, 1, 2, 1, 0, 0, 0, 0,
+            OP_SOLVE, 11, F64, 4, 0, 1, 1, 2, 1, 0, 0,
+            OP_SLOGDET, 7, F64, 5, 0, 2, 2,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        let l: Vec<f64> = read(slots[2], 4);
+        assert_eq!(l[..3], [2.0, 0.0, 1.0]);
+        assert!((l[3] - 2f64.sqrt()).abs() < 1e-15);
+        // L y = b: y = [1, 0]; A x = b: x = [0.5, 0].
+        assert_eq!(read::<f64>(slots[3], 2), vec![1.0, 0.0]);
+        assert_eq!(read::<f64>(slots[4], 2), vec![0.5, 0.0]);
+        let d: Vec<f64> = read(slots[5], 4);
+        assert_eq!((d[0], d[2]), (1.0, -1.0));
+        assert!((d[1] - 8f64.ln()).abs() < 1e-15 && d[3] == 0.0);
+        for (s, bytes) in [(2, 32), (3, 16), (4, 16), (5, 32)] {
+            free(slots[s], bytes);
+        }
+        // The second matrix of the batch fails at pivot 1 of 2.
+        let mut slots = vec![a.as_ptr() as usize, 0];
+        let mut info = [0i32; 4];
+        let code = [MAGIC, 2, OP_CHOLESKY, 7, F64, 1, 0, 2, 2];
+        let info_at = info.as_mut_ptr() as usize;
+        let status = run_program(
+            code.as_ptr() as usize,
+            code.len(),
+            slots.as_mut_ptr() as usize,
+            info_at,
+        );
+        assert_eq!(status, ERR_NOT_POSITIVE_DEFINITE);
+        assert_eq!(info, [2, 1, 1, 2]);
+        free(slots[1], 64);
+        // A singular matrix: [[1, 2], [2, 4]] fails at pivot 1.
+        let s = [1.0f32, 2.0, 2.0, 4.0];
+        let rhs = [1.0f32, 1.0];
+        let mut slots = vec![s.as_ptr() as usize, rhs.as_ptr() as usize, 0];
+        let code = [MAGIC, 3, OP_SOLVE, 11, F32, 2, 0, 1, 1, 2, 1, 0, 0];
+        let status = run_program(
+            code.as_ptr() as usize,
+            code.len(),
+            slots.as_mut_ptr() as usize,
+            info_at,
+        );
+        assert_eq!(status, ERR_SINGULAR);
+        assert_eq!(info, [2, 0, 1, 2]);
+        free(slots[2], 8);
     }
 
     #[test]

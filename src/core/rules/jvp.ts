@@ -265,13 +265,11 @@ export const jvpRules: JvpTable = {
   cholesky: ([a], [t]) => {
     const L = bind("cholesky", [a], null);
     if (t === null) return [L, null];
-    // The primal reads the lower triangle of a symmetric matrix: the
-    // tangent is the symmetric matrix with Ȧ's lower triangle. With Ȧₗ the
-    // lower triangle at half diagonal (Φ), that is Ȧₗ + Ȧₗᵀ.
+    // The primal factors the symmetric part, so the tangent is (Ȧ + Ȧᵀ)/2;
+    // Φ takes the lower triangle with the diagonal halved.
     const n = order(a);
     const phi = E.triangleMask(n, 1, 0.5, 0, a.dtype);
-    const tl = E.mul(t, phi);
-    const sym = E.add(tl, E.mT(tl));
+    const sym = E.mul(E.add(t, E.mT(t)), 0.5);
     // L̇ = L Φ(L⁻¹ Ȧ L⁻ᵀ); L⁻¹ Ȧ L⁻ᵀ = L⁻¹ (L⁻¹ Ȧ)ᵀ as Ȧ is symmetric.
     const lower = { upper: false, unitriangular: false };
     const y = bind("triangularSolve", [L, sym], lower);
