@@ -310,3 +310,64 @@ Deno.test("errors: non-square, mismatched, not positive definite, singular", () 
     "solve: the matrix is singular",
   );
 });
+
+Deno.test("eigh: V diag(w) Vᵀ = A with orthonormal V, ascending, closed form, float32", () => {
+  const { eigenvalues, eigenvectors } = linalg.eigh(
+    tensor([[2, 1], [1, 2]], f64),
+  );
+  assertClose(eigenvalues, [1, 3], { rtol: 1e-15 });
+  const s = Math.SQRT1_2;
+  // Signed so that the largest entry (the first among equals) is positive.
+  assertClose(eigenvectors, [s, s, -s, s], { rtol: 1e-15 });
+  const rng = new Rng(9);
+  for (const shape of [[1, 1], [6, 6], [2, 3, 9, 9]]) {
+    const m = randnT(rng, shape);
+    const A = m.add(mT(m)).mul(0.5);
+    const { eigenvalues: w, eigenvectors: V } = linalg.eigh(A);
+    const rec = matmul(V.mul(w.unsqueeze(-2)), mT(V));
+    assertClose(rec, A, { atol: 1e-13 }, `V Λ Vᵀ ${shape}`);
+    const n = shape[shape.length - 1];
+    assertClose(
+      matmul(mT(V), V),
+      eye(n, f64).expand(V.shape),
+      { atol: 1e-13 },
+      `VᵀV ${shape}`,
+    );
+    const d = w.data();
+    for (let i = 1; i < d.length; i++) {
+      if (i % n !== 0) assert(d[i - 1] <= d[i], `ascending ${shape}`);
+    }
+  }
+  const A32 = tensor([[4, 1, 0], [1, 3, 1], [0, 1, 2]], { dtype: "float32" });
+  const w32 = linalg.eigvalsh(A32).to("float64");
+  assertClose(w32, linalg.eigvalsh(A32.to("float64")), { rtol: 1e-6 });
+});
+
+Deno.test("eigh derivatives at repeated eigenvalues: finite, exact for spectral functions", () => {
+  // A = diag(1, 1, 2) rotated: the eigenvalue 1 is repeated.
+  const q = orthogonal(new Rng(10), 3);
+  const A = matmul(q.mul(tensor([1, 1, 2], f64)), mT(q));
+  // Σ λ² = tr(A²): gradient 2A; Σ λ = tr A: gradient I; Hessian of tr(A²).
+  const sq = (a: Tensor) => linalg.eigvalsh(a).square().sum();
+  assertClose(grad(sq)(A), A.mul(2), { atol: 1e-12 });
+  const tr = (a: Tensor) => linalg.eigvalsh(a).sum();
+  assertClose(grad(tr)(A), eye(3, f64), { atol: 1e-12 });
+  // The projector onto the repeated eigenspace, V₀V₀ᵀ, has a basis-free
+  // derivative; its jvp is finite at the degenerate point.
+  const H = randnT(new Rng(11), [3, 3]);
+  const proj = (a: Tensor) => {
+    const V = linalg.eigh(a).eigenvectors.narrow(-1, 0, 2);
+    return matmul(V, mT(V));
+  };
+  // Exactly repeated (as computed) only where the input makes it so: a
+  // diagonal matrix. A rotated one is merely close (1e-16 apart), where
+  // the eigenvectors are genuinely ill-conditioned.
+  const D = tensor([[1, 0, 0], [0, 2, 0], [0, 0, 1]], f64);
+  const along = (t: Tensor) => proj(D.add(H.add(mT(H)).mul(t)));
+  const g = grad((t: Tensor) => along(t).mul(H).sum())(tensor(0, f64));
+  assert(Number.isFinite(g.item()), "finite derivative of the projector");
+  const e = 1e-6;
+  const fd = (along(tensor(e, f64)).mul(H).sum().item() -
+    along(tensor(-e, f64)).mul(H).sum().item()) / (2 * e);
+  assertClose(g, fd, { rtol: 1e-6, atol: 1e-8 });
+});

@@ -695,6 +695,18 @@ const decompCases: OpCase[] = [
     args: (r) => [wellConditionedT(r, [2, 3, 3]).neg()],
   },
   {
+    name: "linalg.eigvalsh() batched [2, 4, 4]",
+    prims: ["eigh", "slice", "reshape"],
+    fn: (a) => linalg.eigvalsh(a),
+    args: (r) => [randnT(r, [2, 4, 4])],
+  },
+  {
+    name: "linalg.eigh() eigenvectors of [3, 3]",
+    prims: ["eigh", "slice"],
+    fn: (a) => linalg.eigh(a).eigenvectors,
+    args: (r) => [randnT(r, [3, 3])],
+  },
+  {
     name: "linalg.det() [3, 3]",
     prims: ["slogdet", "exp", "mul"],
     fn: (a) => linalg.det(a),

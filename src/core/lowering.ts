@@ -434,6 +434,12 @@ export const lowerings: LoweringTable = {
     em.emit(OP.slogdet, [DTYPES[out.dtype], o, a.slot, batch, n]);
     return o;
   },
+  eigh: (em, [a], _, out) => {
+    const [batch, n] = batchAndOrder(a);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.eigh, [DTYPES[out.dtype], o, a.slot, batch, n]);
+    return o;
+  },
   triangularSolve: (em, [a, b], { upper, unitriangular }, out) => {
     const [batch, n, k, sa, sb] = solveFields(a, b, out);
     const o = em.fresh(out.dtype, sizeOf(out.shape));

@@ -170,6 +170,12 @@ export interface PrimParams {
   solve: null;
   /** `[..., 2]`: the sign and the log of the absolute determinant of `[..., n, n]`. */
   slogdet: null;
+  /**
+   * Symmetric eigen-decomposition of (A + Aᵀ)/2 for `[..., n, n]`, packed
+   * in one result `[..., n + 1, n]` (a primitive has one output): row 0 the
+   * eigenvalues in ascending order, rows 1..n the eigenvectors as columns.
+   */
+  eigh: null;
 }
 
 /**
@@ -207,6 +213,7 @@ export const ALL_PRIMS: readonly Prim[] = [
   "triangularSolve",
   "solve",
   "slogdet",
+  "eigh",
 ];
 
 /**

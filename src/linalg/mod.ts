@@ -3,7 +3,7 @@
  * dims, differentiable to every order and under `vmap` and `jit`: Cholesky,
  * triangular and general solves, inverse and determinants. Each rests on a
  * primitive with a Rust kernel (`cholesky`, `triangularSolve`, `solve`,
- * `slogdet`) whose derivative rules are written with those same primitives.
+ * `slogdet`, `eigh`) whose derivative rules are written with those same primitives.
  *
  * Conventions at degenerate points: `cholesky` of a matrix that is not
  * positive definite and `solve`/`inv` of an exactly singular matrix throw
@@ -11,7 +11,9 @@
  * `jit`; a triangular solve with a zero on the diagonal gives inf/NaN, as
  * LAPACK; `slogdet` of a singular matrix is `{ sign: 0, logabsdet: -inf }`
  * and `det` is 0, where their derivatives (which solve with the matrix)
- * throw as `solve` does.
+ * throw as `solve` does; `eigh` at exactly repeated eigenvalues takes the
+ * coupling of the repeated pair as 0 in the eigenvector derivative
+ * (finite, and exact for spectral functions; see {@link eigh}).
  * @module
  */
 import { broadcastShapes, fmtShape, shapeEq } from "../core/shape.ts";
@@ -19,7 +21,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
 import { eye } from "../ops/creation.ts";
 import { exp, mul } from "../ops/elementwise.ts";
-import { expand, reshape, select, transpose } from "../ops/layout.ts";
+import { expand, narrow, reshape, select, transpose } from "../ops/layout.ts";
 import { checkTensor } from "../ops/scalar.ts";
 
 function checkSquare(what: string, a: Tensor, name = "A"): number {
@@ -304,4 +306,53 @@ export function det(A: Tensor): Tensor {
   checkSquare("det", A);
   const { sign, logabsdet } = slogdet(A);
   return mul(sign, exp(logabsdet));
+}
+
+/** The result of {@link eigh}. */
+export interface EighResult {
+  /** The eigenvalues `[..., n]`, in ascending order. */
+  readonly eigenvalues: Tensor;
+  /** The unit eigenvectors as columns `[..., n, n]`. */
+  readonly eigenvectors: Tensor;
+}
+
+/**
+ * Eigenvalues (ascending) and eigenvectors of a symmetric matrix (or a
+ * batch), as `torch.linalg.eigh`, by Jacobi rotations: A = V diag(w) Vᵀ.
+ * It decomposes the symmetric part (A + Aᵀ)/2, as JAX. Each eigenvector is
+ * signed so that its entry of largest magnitude is positive. Derivatives:
+ * where two eigenvalues are exactly equal the eigenvector derivative takes
+ * their coupling as 0 (finite), which is exact for functions of the
+ * eigenvalues and of whole eigenspaces, and basis-dependent otherwise.
+ * Eigenvalues that are close but not equal give eigenvector derivatives
+ * of size 1/gap: there the eigenvectors themselves are ill-conditioned.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor } from "./mod.ts";
+ * const { eigenvalues, eigenvectors } = linalg.eigh(tensor([[2, 1], [1, 2]]));
+ * // eigenvalues [1, 3]
+ * ```
+ */
+export function eigh(A: Tensor): EighResult {
+  const n = checkSquare("eigh", A);
+  const both = bind("eigh", [A], null);
+  return {
+    eigenvalues: select(narrow(both, -2, 0, 1), -2, 0),
+    eigenvectors: narrow(both, -2, 1, n),
+  };
+}
+
+/**
+ * The eigenvalues of a symmetric matrix (or a batch), ascending, as
+ * `torch.linalg.eigvalsh` (see {@link eigh}).
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor } from "./mod.ts";
+ * const w = linalg.eigvalsh(tensor([[2, 1], [1, 2]])); // [1, 3]
+ * ```
+ */
+export function eigvalsh(A: Tensor): Tensor {
+  return eigh(A).eigenvalues;
 }

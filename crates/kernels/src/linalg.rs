@@ -362,6 +362,116 @@ pub unsafe fn slogdet<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
     }
 }
 
+/// Eigen-decomposition of the symmetric part of one `n × n` matrix by
+/// cyclic Jacobi rotations (accurate to working precision in the relative
+/// sense that Jacobi gives; O(n³) per sweep). `w` is `n × n` scratch, `v`
+/// receives the eigenvectors as columns; returns the eigenvalues, unsorted.
+fn jacobi_eigh<T: Float>(a: &[T], w: &mut [T], v: &mut [T], n: usize) -> Vec<T> {
+    let half = T::from_f64(0.5);
+    for i in 0..n {
+        for j in 0..n {
+            w[i * n + j] = (a[i * n + j] + a[j * n + i]) * half;
+            v[i * n + j] = if i == j { T::ONE } else { T::ZERO };
+        }
+    }
+    let eps = T::from_f64(if core::mem::size_of::<T>() == 8 {
+        1.1e-16
+    } else {
+        6e-8
+    });
+    for _sweep in 0..60 {
+        let (mut off, mut total) = (T::ZERO, T::ZERO);
+        for i in 0..n {
+            for j in 0..n {
+                let x = w[i * n + j] * w[i * n + j];
+                total = total + x;
+                if i != j {
+                    off = off + x;
+                }
+            }
+        }
+        if off <= eps * eps * total || off == T::ZERO || off.is_nan() {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = w[p * n + q];
+                if apq == T::ZERO {
+                    continue;
+                }
+                // The rotation that zeroes (p, q): t = tan of its angle, the
+                // smaller root of t² + 2θt − 1 = 0.
+                let theta = (w[q * n + q] - w[p * n + p]) / (apq + apq);
+                let root = (theta * theta + T::ONE).sqrt();
+                let t = if theta >= T::ZERO {
+                    T::ONE / (theta + root)
+                } else {
+                    -T::ONE / (-theta + root)
+                };
+                let c = T::ONE / (t * t + T::ONE).sqrt();
+                let s = t * c;
+                // W ← Jᵀ W J and V ← V J with J = [[c, s], [−s, c]] on (p, q).
+                for k in 0..n {
+                    let (kp, kq) = (w[k * n + p], w[k * n + q]);
+                    w[k * n + p] = c * kp - s * kq;
+                    w[k * n + q] = s * kp + c * kq;
+                    let (vp, vq) = (v[k * n + p], v[k * n + q]);
+                    v[k * n + p] = c * vp - s * vq;
+                    v[k * n + q] = s * vp + c * vq;
+                }
+                for k in 0..n {
+                    let (pk, qk) = (w[p * n + k], w[q * n + k]);
+                    w[p * n + k] = c * pk - s * qk;
+                    w[q * n + k] = s * pk + c * qk;
+                }
+                w[p * n + q] = T::ZERO;
+                w[q * n + p] = T::ZERO;
+            }
+        }
+    }
+    (0..n).map(|i| w[i * n + i]).collect()
+}
+
+/// Batched symmetric eigen-decomposition of (A + Aᵀ)/2: `out[b]` is
+/// `(n + 1) × n`, row 0 the eigenvalues in ascending order, rows 1..=n the
+/// matrix whose columns are the matching unit eigenvectors, each signed so
+/// that its entry of largest magnitude (the first among equals) is positive.
+///
+/// # Safety
+/// `a` holds `batch * n * n` elements, `out` `batch * (n + 1) * n`.
+pub unsafe fn eigh<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
+    let nn = n * n;
+    let (a, o) = (
+        view::<T>(a, batch * nn),
+        view_mut::<T>(out, batch * (nn + n)),
+    );
+    let (mut w, mut v) = (vec![T::ZERO; nn], vec![T::ZERO; nn]);
+    for b in 0..batch {
+        let lam = jacobi_eigh(&a[b * nn..(b + 1) * nn], &mut w, &mut v, n);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&i, &j| {
+            lam[i]
+                .partial_cmp(&lam[j])
+                .unwrap_or(core::cmp::Ordering::Equal)
+        });
+        let ob = &mut o[b * (nn + n)..(b + 1) * (nn + n)];
+        for (col, &src) in order.iter().enumerate() {
+            ob[col] = lam[src];
+            let mut big = 0;
+            for k in 1..n {
+                if v[k * n + src].abs() > v[big * n + src].abs() {
+                    big = k;
+                }
+            }
+            let flip = v[big * n + src] < T::ZERO;
+            for k in 0..n {
+                let x = v[k * n + src];
+                ob[(k + 1) * n + col] = if flip { -x } else { x };
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +622,34 @@ mod tests {
             )
         };
         assert_eq!(r, Some((0, 1)));
+    }
+
+    #[test]
+    fn eigh_reconstructs_with_orthonormal_vectors_in_ascending_order() {
+        for n in [1, 2, 6, 13] {
+            let mut a = spd(n, 40 + n as u64);
+            for i in 0..n {
+                a[i * n + i] -= n as f64 + 0.3; // indefinite: negative eigenvalues too
+            }
+            let mut o = vec![0.0; (n + 1) * n];
+            unsafe { eigh::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, n) };
+            let (lam, v) = o.split_at(n);
+            assert!(lam.windows(2).all(|p| p[0] <= p[1]), "{lam:?}");
+            for i in 0..n {
+                for j in 0..n {
+                    let vvt: f64 = (0..n).map(|k| v[k * n + i] * v[k * n + j]).sum();
+                    let want = if i == j { 1.0 } else { 0.0 };
+                    assert!((vvt - want).abs() < 1e-13, "VᵀV {n}");
+                    let rec: f64 = (0..n).map(|k| v[i * n + k] * lam[k] * v[j * n + k]).sum();
+                    assert!((rec - a[i * n + j]).abs() < 1e-12, "V Λ Vᵀ {n}");
+                }
+            }
+        }
+        // Closed form: [[2, 1], [1, 2]] has eigenvalues 1 and 3.
+        let a = [2.0f32, 1.0, 1.0, 2.0];
+        let mut o = [0.0f32; 6];
+        unsafe { eigh::<f32>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, 2) };
+        assert!((o[0] - 1.0).abs() < 1e-6 && (o[1] - 3.0).abs() < 1e-6);
     }
 
     #[test]

@@ -95,6 +95,9 @@ pub const OP_TRIANGULAR_SOLVE: i32 = 15;
 pub const OP_SOLVE: i32 = 16;
 /// `[dtype, out, a, batch, n]`: `out [batch, 2]` = sign and log|det| of a.
 pub const OP_SLOGDET: i32 = 17;
+/// `[dtype, out, a, batch, n]`: `out [batch, n + 1, n]`: eigenvalues of the
+/// symmetric parts of `a` (row 0, ascending) above their eigenvectors (columns).
+pub const OP_EIGH: i32 = 18;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -400,6 +403,22 @@ impl Exec<'_> {
                 if size > 0 {
                     let g = if f64_ { matmul_f64 } else { matmul_f32 };
                     g(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb);
+                }
+            }
+            OP_EIGH => {
+                expect(f, 5, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, n) = (count(f[3])?, count(f[4])?);
+                let a = self.input(f[2])?;
+                let o =
+                    self.output(f[1], product(&[batch, n + 1, n])?, if f64_ { 8 } else { 4 })?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe {
+                    if f64_ {
+                        linalg::eigh::<f64>(a, o, batch, n)
+                    } else {
+                        linalg::eigh::<f32>(a, o, batch, n)
+                    }
                 }
             }
             OP_CHOLESKY | OP_SLOGDET => {

@@ -24,6 +24,7 @@ export const OP = {
   triangularSolve: 15,
   solve: 16,
   slogdet: 17,
+  eigh: 18,
 } as const;
 
 /** Status codes of a failed run. */

@@ -303,6 +303,10 @@ export const shapeRules: ShapeRules = {
     squareMatrix("slogdet", a);
     return { shape: [...a.shape.slice(0, -2), 2], dtype: a.dtype };
   },
+  eigh: ([a]) => {
+    const n = squareMatrix("eigh", a);
+    return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };
+  },
 };
 
 /** Output aval of `prim` applied to `args`, validating them. */

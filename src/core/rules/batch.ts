@@ -316,6 +316,7 @@ export const batchRules: BatchTable = {
   stopGradient: unaryBatch("stopGradient"),
   cholesky: matrixBatch("cholesky"),
   slogdet: matrixBatch("slogdet"),
+  eigh: matrixBatch("eigh"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
 };

@@ -296,6 +296,28 @@ export const jvpRules: JvpTable = {
     const solveWith = (r: Tensor) => bind("solve", [a, r], null);
     return [x, solveTangent(x, ta, tb, solveWith, null)];
   },
+  eigh: ([a], [t]) => {
+    const y = bind("eigh", [a], null);
+    if (t === null) return [y, null];
+    // A = V Λ Vᵀ: with P = Vᵀ Ȧ V (Ȧ symmetrized, as the primal), λ̇ =
+    // diag(P) and V̇ = V (F ∘ P), F_ij = 1/(λ_j − λ_i) off the diagonal.
+    // Where λ_i = λ_j exactly (i ≠ j) F_ij is taken as 0, so results stay
+    // finite; they are then correct for functions that do not depend on
+    // the choice of basis inside the repeated eigenspace (eigenvalues,
+    // projectors onto the whole eigenspace), as JAX aims.
+    const n = order(a), r = a.ndim;
+    const lam = E.narrow(y, r - 2, 0, 1); // [..., 1, n]
+    const V = E.narrow(y, r - 2, 1, n);
+    const sym = E.mul(E.add(t, E.mT(t)), 0.5);
+    const P = E.matmul(E.matmul(V, sym, true), V);
+    const I = E.eye(n, a.dtype);
+    const dlam = reshape(E.sum(E.mul(P, I), [r - 2]), lam.shape);
+    const diff = E.sub(lam, E.mT(lam)); // [i, j] = λ_j − λ_i
+    const same = E.eq(diff, 0);
+    const F = E.where(same, 0, E.reciprocal(E.where(same, 1, diff)));
+    const dV = E.matmul(V, E.mul(F, P));
+    return [y, bind("cat", [dlam, dV], { axis: r - 2 })];
+  },
   slogdet: ([a], [t]) => {
     const y = bind("slogdet", [a], null);
     if (t === null) return [y, null];
