@@ -371,3 +371,58 @@ Deno.test("eigh derivatives at repeated eigenvalues: finite, exact for spectral 
     along(tensor(-e, f64)).mul(H).sum().item()) / (2 * e);
   assertClose(g, fd, { rtol: 1e-6, atol: 1e-8 });
 });
+
+Deno.test("qr: Q R = A, QᵀQ = I, R upper with a nonnegative diagonal; gram-matrix check of R", () => {
+  const rng = new Rng(12);
+  for (const shape of [[1, 1], [4, 4], [9, 4], [2, 3, 6, 2]]) {
+    const A = randnT(rng, shape);
+    const { Q, R } = linalg.qr(A);
+    const [m, n] = shape.slice(-2);
+    assertClose(matmul(Q, R), A, { atol: 1e-13 }, `QR ${shape}`);
+    assertClose(
+      matmul(mT(Q), Q),
+      eye(n, f64).expand([...shape.slice(0, -2), n, n]),
+      { atol: 1e-13 },
+      `QᵀQ ${shape}`,
+    );
+    assertClose(R.tril(-1), R.mul(0), {}, `R upper ${shape}`);
+    const d = R.mul(eye(n, f64)).sum(-1).data();
+    assert(Array.from(d).every((v) => v >= 0), `diag(R) >= 0 ${shape}`);
+    // RᵀR = AᵀA, and R is the Cholesky factor of AᵀA transposed.
+    assertClose(
+      linalg.cholesky(matmul(mT(A), A)),
+      mT(R),
+      { rtol: 1e-9, atol: 1e-9 },
+      `R vs cholesky(AᵀA) ${shape} (m = ${m})`,
+    );
+  }
+  assertThrowsWith(
+    () => linalg.qr(randnT(rng, [2, 3])),
+    RangeError,
+    "qr: A must be a matrix or a batch of them [..., m, n] with m >= n",
+    "[2, 3]",
+  );
+});
+
+Deno.test("qr derivatives: second order of a least-squares residual through Q", () => {
+  // ‖(I − QQᵀ) b‖² is the least-squares residual of A x ≈ b; its gradient
+  // in A is −2 r xᵀ with r the residual and x the solution.
+  const rng = new Rng(13);
+  const A = randnT(rng, [6, 3]), b = randnT(rng, [6, 1]);
+  const resid = (a: Tensor) => {
+    const { Q } = linalg.qr(a);
+    const r = b.sub(matmul(Q, matmul(mT(Q), b)));
+    return r.square().sum();
+  };
+  const { Q, R } = linalg.qr(A);
+  const x = linalg.solveTriangular(R, matmul(mT(Q), b), { upper: true });
+  const r = b.sub(matmul(A, x));
+  assertClose(grad(resid)(A), matmul(r, mT(x)).mul(-2), { atol: 1e-12 });
+  // Second order in a direction against differences of the gradient.
+  const H = randnT(rng, [6, 3]);
+  const along = (t: Tensor) => resid(A.add(H.mul(t)));
+  const h2 = hessian(along)(tensor(0, f64));
+  const g1 = grad(along), e = 1e-5;
+  const fd = (g1(tensor(e, f64)).item() - g1(tensor(-e, f64)).item()) / (2 * e);
+  assertClose(h2, fd, { rtol: 1e-7 });
+});

@@ -707,6 +707,18 @@ const decompCases: OpCase[] = [
     args: (r) => [randnT(r, [3, 3])],
   },
   {
+    name: "linalg.qr() Q of a tall [5, 3]",
+    prims: ["qr", "slice"],
+    fn: (a) => linalg.qr(a).Q,
+    args: (r) => [randnT(r, [5, 3])],
+  },
+  {
+    name: "linalg.qr() R of a batched square [2, 3, 3]",
+    prims: ["qr", "slice"],
+    fn: (a) => linalg.qr(a).R,
+    args: (r) => [wellConditionedT(r, [2, 3, 3])],
+  },
+  {
     name: "linalg.det() [3, 3]",
     prims: ["slogdet", "exp", "mul"],
     fn: (a) => linalg.det(a),

@@ -176,6 +176,12 @@ export interface PrimParams {
    * eigenvalues in ascending order, rows 1..n the eigenvectors as columns.
    */
   eigh: null;
+  /**
+   * Reduced QR of `[..., m, n]` with m ≥ n, packed in one result
+   * `[..., m + n, n]`: rows 0..m the orthonormal Q, rows m..m+n the upper
+   * triangular R with a nonnegative diagonal.
+   */
+  qr: null;
 }
 
 /**
@@ -214,6 +220,7 @@ export const ALL_PRIMS: readonly Prim[] = [
   "solve",
   "slogdet",
   "eigh",
+  "qr",
 ];
 
 /**

@@ -3,7 +3,7 @@
  * dims, differentiable to every order and under `vmap` and `jit`: Cholesky,
  * triangular and general solves, inverse and determinants. Each rests on a
  * primitive with a Rust kernel (`cholesky`, `triangularSolve`, `solve`,
- * `slogdet`, `eigh`) whose derivative rules are written with those same primitives.
+ * `slogdet`, `eigh`, `qr`) whose derivative rules are written with those same primitives.
  *
  * Conventions at degenerate points: `cholesky` of a matrix that is not
  * positive definite and `solve`/`inv` of an exactly singular matrix throw
@@ -355,4 +355,45 @@ export function eigh(A: Tensor): EighResult {
  */
 export function eigvalsh(A: Tensor): Tensor {
   return eigh(A).eigenvalues;
+}
+
+/** The result of {@link qr}. */
+export interface QrResult {
+  /** `[..., m, n]` with orthonormal columns. */
+  readonly Q: Tensor;
+  /** `[..., n, n]` upper triangular, with a nonnegative diagonal. */
+  readonly R: Tensor;
+}
+
+/** Options of {@link qr}. */
+export interface QrOptions {
+  /** Only `"reduced"` (the default) is supported: Q is `[..., m, n]`. */
+  readonly mode?: "reduced";
+}
+
+/**
+ * The reduced QR decomposition A = QR of a tall or square matrix (or a
+ * batch) `[..., m, n]`, m ≥ n, as `torch.linalg.qr`, by Householder
+ * reflections. R's diagonal is made nonnegative, which makes the
+ * factorization unique for full-rank A. The derivative needs full rank
+ * (it solves with R): rank-deficient inputs give inf/NaN derivatives, as
+ * in JAX. Wide matrices and the complete mode are not supported yet.
+ *
+ * @example
+ * ```ts
+ * import { linalg, randn } from "./mod.ts";
+ * const { Q, R } = linalg.qr(randn([5, 3])); // Q [5, 3], R [3, 3]
+ * ```
+ */
+export function qr(A: Tensor, options: QrOptions = {}): QrResult {
+  checkTensor("qr (A)", A);
+  const mode = options.mode ?? "reduced";
+  if (mode !== "reduced") {
+    throw new RangeError(
+      `qr: mode ${JSON.stringify(mode)} is not supported (only "reduced")`,
+    );
+  }
+  const both = bind("qr", [A], null);
+  const m = A.shape[A.ndim - 2], n = A.shape[A.ndim - 1];
+  return { Q: narrow(both, -2, 0, m), R: narrow(both, -2, m, n) };
 }

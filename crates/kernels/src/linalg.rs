@@ -472,6 +472,114 @@ pub unsafe fn eigh<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
     }
 }
 
+/// Reduced QR of one `m × n` matrix (m ≥ n) by Householder reflections:
+/// writes `out` as `(m + n) × n`, rows 0..m the orthonormal Q and rows
+/// m..m+n the upper triangular R, signed so that R's diagonal is ≥ 0 (the
+/// unique factorization when A has full rank). `w` is `m × n` scratch and
+/// `vs` `m × n` for the reflectors.
+fn qr_one<T: Float>(a: &[T], w: &mut [T], vs: &mut [T], out: &mut [T], m: usize, n: usize) {
+    w.copy_from_slice(a);
+    let two = T::from_f64(2.0);
+    for k in 0..n {
+        // v = x − α e₁ with α = −sign(x₀)‖x‖ (no cancellation), then unit.
+        let mut norm2 = T::ZERO;
+        for i in k..m {
+            norm2 = norm2 + w[i * n + k] * w[i * n + k];
+        }
+        for i in 0..m {
+            vs[i * n + k] = T::ZERO;
+        }
+        if norm2 == T::ZERO {
+            continue; // a zero column: no reflection
+        }
+        let x0 = w[k * n + k];
+        let alpha = if x0 >= T::ZERO {
+            -norm2.sqrt()
+        } else {
+            norm2.sqrt()
+        };
+        let mut vnorm2 = T::ZERO;
+        for i in k..m {
+            let v = if i == k {
+                w[i * n + k] - alpha
+            } else {
+                w[i * n + k]
+            };
+            vs[i * n + k] = v;
+            vnorm2 = vnorm2 + v * v;
+        }
+        if vnorm2 == T::ZERO {
+            continue;
+        }
+        let scale = T::ONE / vnorm2.sqrt();
+        for i in k..m {
+            vs[i * n + k] = vs[i * n + k] * scale;
+        }
+        // W[k.., k..] ← (I − 2vvᵀ) W[k.., k..].
+        for j in k..n {
+            let mut d = T::ZERO;
+            for i in k..m {
+                d = d + vs[i * n + k] * w[i * n + j];
+            }
+            let d2 = d * two;
+            for i in k..m {
+                w[i * n + j] = w[i * n + j] - d2 * vs[i * n + k];
+            }
+        }
+    }
+    // Q = H₀ H₁ … Hₙ₋₁ applied to the first n columns of the identity.
+    let (q, r) = out.split_at_mut(m * n);
+    for i in 0..m {
+        for j in 0..n {
+            q[i * n + j] = if i == j { T::ONE } else { T::ZERO };
+        }
+    }
+    for k in (0..n).rev() {
+        for j in 0..n {
+            let mut d = T::ZERO;
+            for i in k..m {
+                d = d + vs[i * n + k] * q[i * n + j];
+            }
+            let d2 = d * two;
+            for i in k..m {
+                q[i * n + j] = q[i * n + j] - d2 * vs[i * n + k];
+            }
+        }
+    }
+    for i in 0..n {
+        let flip = w[i * n + i] < T::ZERO;
+        for j in 0..n {
+            let x = if j < i { T::ZERO } else { w[i * n + j] };
+            r[i * n + j] = if flip { -x } else { x };
+        }
+        if flip {
+            for k in 0..m {
+                q[k * n + i] = -q[k * n + i];
+            }
+        }
+    }
+}
+
+/// Batched reduced QR (see [`qr_one`]): `out[b]` is `(m + n) × n`.
+///
+/// # Safety
+/// `a` holds `batch * m * n` elements, `out` `batch * (m + n) * n`; m ≥ n.
+pub unsafe fn qr<T: Float>(a: usize, out: usize, batch: usize, m: usize, n: usize) {
+    let (mn, on) = (m * n, (m + n) * n);
+    let (a, o) = (view::<T>(a, batch * mn), view_mut::<T>(out, batch * on));
+    let (mut w, mut vs) = (vec![T::ZERO; mn], vec![T::ZERO; mn]);
+    for b in 0..batch {
+        qr_one(
+            &a[b * mn..(b + 1) * mn],
+            &mut w,
+            &mut vs,
+            &mut o[b * on..(b + 1) * on],
+            m,
+            n,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,6 +758,36 @@ mod tests {
         let mut o = [0.0f32; 6];
         unsafe { eigh::<f32>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, 2) };
         assert!((o[0] - 1.0).abs() < 1e-6 && (o[1] - 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn qr_reconstructs_with_orthonormal_q_and_positive_diagonal() {
+        for (m, n) in [(1, 1), (3, 3), (7, 4), (12, 5)] {
+            let full = spd(m.max(n), (m * 31 + n) as u64);
+            // A's first column negated, and an m × n block of it.
+            let a: Vec<f64> = (0..m * n)
+                .map(|e| full[(e / n) * m.max(n) + e % n] * if e % n == 0 { -1.0 } else { 1.0 })
+                .collect();
+            let mut o = vec![0.0; (m + n) * n];
+            unsafe { qr::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, m, n) };
+            let (q, r) = o.split_at(m * n);
+            for i in 0..m {
+                for j in 0..n {
+                    let qr_ij: f64 = (0..n).map(|k| q[i * n + k] * r[k * n + j]).sum();
+                    assert!((qr_ij - a[i * n + j]).abs() < 1e-12, "QR {m}×{n}");
+                }
+            }
+            for i in 0..n {
+                assert!(r[i * n + i] >= 0.0);
+                for j in 0..n {
+                    let qtq: f64 = (0..m).map(|k| q[k * n + i] * q[k * n + j]).sum();
+                    assert!((qtq - if i == j { 1.0 } else { 0.0 }).abs() < 1e-13);
+                    if j < i {
+                        assert_eq!(r[i * n + j], 0.0);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -98,6 +98,9 @@ pub const OP_SLOGDET: i32 = 17;
 /// `[dtype, out, a, batch, n]`: `out [batch, n + 1, n]`: eigenvalues of the
 /// symmetric parts of `a` (row 0, ascending) above their eigenvectors (columns).
 pub const OP_EIGH: i32 = 18;
+/// `[dtype, out, a, batch, m, n]` (m ≥ n): `out [batch, m + n, n]`: the
+/// reduced Q (rows 0..m) above R (rows m..m+n), R's diagonal ≥ 0.
+pub const OP_QR: i32 = 19;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -418,6 +421,25 @@ impl Exec<'_> {
                         linalg::eigh::<f64>(a, o, batch, n)
                     } else {
                         linalg::eigh::<f32>(a, o, batch, n)
+                    }
+                }
+            }
+            OP_QR => {
+                expect(f, 6, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, m, n) = (count(f[3])?, count(f[4])?, count(f[5])?);
+                if m < n {
+                    return Err(ERR_FIELD.into());
+                }
+                let a = self.input(f[2])?;
+                let o =
+                    self.output(f[1], product(&[batch, m + n, n])?, if f64_ { 8 } else { 4 })?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe {
+                    if f64_ {
+                        linalg::qr::<f64>(a, o, batch, m, n)
+                    } else {
+                        linalg::qr::<f32>(a, o, batch, m, n)
                     }
                 }
             }

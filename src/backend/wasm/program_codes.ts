@@ -25,6 +25,7 @@ export const OP = {
   solve: 16,
   slogdet: 17,
   eigh: 18,
+  qr: 19,
 } as const;
 
 /** Status codes of a failed run. */

@@ -303,6 +303,19 @@ export const shapeRules: ShapeRules = {
     squareMatrix("slogdet", a);
     return { shape: [...a.shape.slice(0, -2), 2], dtype: a.dtype };
   },
+  qr: ([a]) => {
+    floatOnly("qr", a);
+    const r = a.shape.length;
+    if (r < 2 || a.shape[r - 2] < a.shape[r - 1]) {
+      throw new RangeError(
+        `qr: A must be a matrix or a batch of them [..., m, n] with m >= n (wide matrices are not supported), got shape ${
+          fmtShape(a.shape)
+        }`,
+      );
+    }
+    const [m, n] = a.shape.slice(-2);
+    return { shape: [...a.shape.slice(0, -2), m + n, n], dtype: a.dtype };
+  },
   eigh: ([a]) => {
     const n = squareMatrix("eigh", a);
     return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };

@@ -317,6 +317,7 @@ export const batchRules: BatchTable = {
   cholesky: matrixBatch("cholesky"),
   slogdet: matrixBatch("slogdet"),
   eigh: matrixBatch("eigh"),
+  qr: matrixBatch("qr"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
 };

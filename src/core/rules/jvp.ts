@@ -296,6 +296,23 @@ export const jvpRules: JvpTable = {
     const solveWith = (r: Tensor) => bind("solve", [a, r], null);
     return [x, solveTangent(x, ta, tb, solveWith, null)];
   },
+  qr: ([a], [t]) => {
+    const y = bind("qr", [a], null);
+    if (t === null) return [y, null];
+    // A = QR: with X = Ȧ R⁻¹ and C = Qᵀ X = Ω + Ṙ R⁻¹ (Ω = QᵀQ̇ skew,
+    // Ṙ R⁻¹ upper), Ω is C's strict lower triangle minus its transpose;
+    // then Ṙ = (C − Ω) R and Q̇ = X + Q (Ω − C). R⁻¹ needs full rank.
+    const r = a.ndim, m = a.shape[r - 2], n = a.shape[r - 1];
+    const Q = E.narrow(y, r - 2, 0, m), R = E.narrow(y, r - 2, m, n);
+    const lower = { upper: false, unitriangular: false };
+    const X = E.mT(bind("triangularSolve", [E.mT(R), E.mT(t)], lower));
+    const C = E.matmul(Q, X, true);
+    const low = E.mul(C, E.triangleMask(n, 1, 0, 0, a.dtype));
+    const omega = E.sub(low, E.mT(low));
+    const dR = E.matmul(E.sub(C, omega), R);
+    const dQ = E.add(X, E.matmul(Q, E.sub(omega, C)));
+    return [y, bind("cat", [dQ, dR], { axis: r - 2 })];
+  },
   eigh: ([a], [t]) => {
     const y = bind("eigh", [a], null);
     if (t === null) return [y, null];
