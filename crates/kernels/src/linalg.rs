@@ -475,87 +475,82 @@ pub unsafe fn eigh<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
 /// Reduced QR of one `m × n` matrix (m ≥ n) by Householder reflections:
 /// writes `out` as `(m + n) × n`, rows 0..m the orthonormal Q and rows
 /// m..m+n the upper triangular R, signed so that R's diagonal is ≥ 0 (the
-/// unique factorization when A has full rank). `w` is `m × n` scratch and
-/// `vs` `m × n` for the reflectors.
-fn qr_one<T: Float>(a: &[T], w: &mut [T], vs: &mut [T], out: &mut [T], m: usize, n: usize) {
-    w.copy_from_slice(a);
+/// unique factorization when A has full rank). It works on Aᵀ (`wt`,
+/// `n × m`), so that every column operation of the algorithm is a dot
+/// product or an axpy along a contiguous row; `vs` (`n × m`) holds the
+/// reflectors and `qt` (`n × m`) builds Qᵀ.
+fn qr_one<T: Float>(
+    a: &[T],
+    wt: &mut [T],
+    vs: &mut [T],
+    qt: &mut [T],
+    out: &mut [T],
+    m: usize,
+    n: usize,
+) {
+    for i in 0..m {
+        for j in 0..n {
+            wt[j * m + i] = a[i * n + j];
+        }
+    }
     let two = T::from_f64(2.0);
     for k in 0..n {
         // v = x − α e₁ with α = −sign(x₀)‖x‖ (no cancellation), then unit.
-        let mut norm2 = T::ZERO;
-        for i in k..m {
-            norm2 = norm2 + w[i * n + k] * w[i * n + k];
-        }
-        for i in 0..m {
-            vs[i * n + k] = T::ZERO;
-        }
+        let v = &mut vs[k * m..(k + 1) * m];
+        v.fill(T::ZERO);
+        let x = &wt[k * m + k..(k + 1) * m];
+        let norm2 = dot(x, x);
         if norm2 == T::ZERO {
             continue; // a zero column: no reflection
         }
-        let x0 = w[k * n + k];
-        let alpha = if x0 >= T::ZERO {
+        let alpha = if x[0] >= T::ZERO {
             -norm2.sqrt()
         } else {
             norm2.sqrt()
         };
-        let mut vnorm2 = T::ZERO;
-        for i in k..m {
-            let v = if i == k {
-                w[i * n + k] - alpha
-            } else {
-                w[i * n + k]
-            };
-            vs[i * n + k] = v;
-            vnorm2 = vnorm2 + v * v;
-        }
+        let v = &mut v[k..];
+        v.copy_from_slice(x);
+        v[0] = v[0] - alpha;
+        let vnorm2 = dot(v, v);
         if vnorm2 == T::ZERO {
+            v.fill(T::ZERO);
             continue;
         }
         let scale = T::ONE / vnorm2.sqrt();
-        for i in k..m {
-            vs[i * n + k] = vs[i * n + k] * scale;
+        for e in v.iter_mut() {
+            *e = *e * scale;
         }
-        // W[k.., k..] ← (I − 2vvᵀ) W[k.., k..].
+        // Columns j ≥ k of A (rows of Aᵀ) ← (I − 2vvᵀ) column.
         for j in k..n {
-            let mut d = T::ZERO;
-            for i in k..m {
-                d = d + vs[i * n + k] * w[i * n + j];
-            }
-            let d2 = d * two;
-            for i in k..m {
-                w[i * n + j] = w[i * n + j] - d2 * vs[i * n + k];
-            }
+            let row = &mut wt[j * m + k..(j + 1) * m];
+            let d = dot(v, row);
+            axpy_sub(d * two, v, row);
         }
     }
-    // Q = H₀ H₁ … Hₙ₋₁ applied to the first n columns of the identity.
-    let (q, r) = out.split_at_mut(m * n);
-    for i in 0..m {
-        for j in 0..n {
-            q[i * n + j] = if i == j { T::ONE } else { T::ZERO };
+    // Qᵀ's rows are Q's columns: Q = H₀ H₁ … Hₙ₋₁ I[:, :n].
+    for j in 0..n {
+        for i in 0..m {
+            qt[j * m + i] = if i == j { T::ONE } else { T::ZERO };
         }
     }
     for k in (0..n).rev() {
+        let v = &vs[k * m + k..(k + 1) * m];
         for j in 0..n {
-            let mut d = T::ZERO;
-            for i in k..m {
-                d = d + vs[i * n + k] * q[i * n + j];
-            }
-            let d2 = d * two;
-            for i in k..m {
-                q[i * n + j] = q[i * n + j] - d2 * vs[i * n + k];
-            }
+            let row = &mut qt[j * m + k..(j + 1) * m];
+            let d = dot(v, row);
+            axpy_sub(d * two, v, row);
         }
     }
+    let (q, r) = out.split_at_mut(m * n);
     for i in 0..n {
-        let flip = w[i * n + i] < T::ZERO;
+        let flip = wt[i * m + i] < T::ZERO;
         for j in 0..n {
-            let x = if j < i { T::ZERO } else { w[i * n + j] };
+            let x = if j < i { T::ZERO } else { wt[j * m + i] };
             r[i * n + j] = if flip { -x } else { x };
         }
-        if flip {
-            for k in 0..m {
-                q[k * n + i] = -q[k * n + i];
-            }
+        for k in 0..m {
+            let x = qt[i * m + k];
+            q[k * n + i] = if flip { -x } else { x };
         }
     }
 }
@@ -567,13 +562,15 @@ fn qr_one<T: Float>(a: &[T], w: &mut [T], vs: &mut [T], out: &mut [T], m: usize,
 pub unsafe fn qr<T: Float>(a: usize, out: usize, batch: usize, m: usize, n: usize) {
     let (mn, on) = (m * n, (m + n) * n);
     let (a, o) = (view::<T>(a, batch * mn), view_mut::<T>(out, batch * on));
-    let (mut w, mut vs) = (vec![T::ZERO; mn], vec![T::ZERO; mn]);
+    let (mut wt, mut vs, mut qt) = (vec![T::ZERO; mn], vec![T::ZERO; mn], vec![T::ZERO; mn]);
     for b in 0..batch {
+        let ob = &mut o[b * on..(b + 1) * on];
         qr_one(
             &a[b * mn..(b + 1) * mn],
-            &mut w,
+            &mut wt,
             &mut vs,
-            &mut o[b * on..(b + 1) * on],
+            &mut qt,
+            ob,
             m,
             n,
         );
