@@ -202,7 +202,7 @@ export * as tree from "./src/tree/mod.ts";
  * Linear algebra as `torch.linalg`, batched and differentiable to every
  * order: `linalg.cholesky`, `linalg.solveTriangular`, `linalg.choleskySolve`,
  * `linalg.solve`, `linalg.inv`, `linalg.det`, `linalg.slogdet`, `linalg.eigh`,
- * `linalg.eigvalsh`, `linalg.qr`.
+ * `linalg.eigvalsh`, `linalg.qr`, `linalg.lu`, `linalg.luFactor`, `linalg.luSolve`.
  *
  * @example
  * ```ts

@@ -426,3 +426,36 @@ Deno.test("qr derivatives: second order of a least-squares residual through Q", 
   const fd = (g1(tensor(e, f64)).item() - g1(tensor(-e, f64)).item()) / (2 * e);
   assertClose(h2, fd, { rtol: 1e-7 });
 });
+
+Deno.test("lu: P L U = A with unit L, a permutation that pivots, luSolve = solve", () => {
+  // [[1, 2], [3, 4]] pivots on 3: perm [1, 0], L = [[1, 0], [1/3, 1]].
+  const A = tensor([[1, 2], [3, 4]], f64);
+  const { LU, perm } = linalg.luFactor(A);
+  assert.deepEqual(Array.from(perm.data()), [1, 0]);
+  assert.equal(perm.dtype, "int32");
+  assertClose(LU, [3, 4, 1 / 3, 2 - 4 / 3], { rtol: 1e-15 });
+  const rng = new Rng(14);
+  for (const shape of [[1, 1], [5, 5], [2, 3, 6, 6]]) {
+    const M = randnT(rng, shape);
+    const { P, L, U } = linalg.lu(M);
+    assertClose(matmul(P, matmul(L, U)), M, { atol: 1e-13 }, `PLU ${shape}`);
+    assertClose(L.triu(1), L.mul(0), {}, `L lower ${shape}`);
+    assertClose(U.tril(-1), U.mul(0), {}, `U upper ${shape}`);
+    // Partial pivoting: every multiplier is at most 1 in magnitude.
+    assert(maxAbs(L) <= 1 + 1e-15, `|L| <= 1 ${shape}`);
+    const n = shape[shape.length - 1];
+    const B = randnT(rng, [...shape.slice(0, -1), 2]);
+    const f = linalg.luFactor(M);
+    assertClose(
+      linalg.luSolve(f.LU, f.perm, B),
+      linalg.solve(M, B),
+      { rtol: 1e-10, atol: 1e-12 },
+      `luSolve ${shape} (n = ${n})`,
+    );
+  }
+  assertThrowsWith(
+    () => linalg.luSolve(LU, tensor([0, 1, 2]).to("int32"), eye(2, f64)),
+    RangeError,
+    "luSolve: perm must have shape [2] to match LU [2, 2], got [3]",
+  );
+});

@@ -719,6 +719,21 @@ const decompCases: OpCase[] = [
     args: (r) => [wellConditionedT(r, [2, 3, 3])],
   },
   {
+    name: "linalg.lu() U of a batched [2, 4, 4]",
+    prims: ["lu", "slice"],
+    fn: (a) => linalg.lu(a).U,
+    args: (r) => [randnT(r, [2, 4, 4])],
+  },
+  {
+    name: "linalg.luSolve() with luFactor of [3, 3], B [3, 2]",
+    prims: ["lu", "slice", "triangularSolve", "matmul"],
+    fn: (a, b) => {
+      const { LU, perm } = linalg.luFactor(a);
+      return linalg.luSolve(LU, perm, b);
+    },
+    args: (r) => [randnT(r, [3, 3]), randnT(r, [3, 2])],
+  },
+  {
     name: "linalg.det() [3, 3]",
     prims: ["slogdet", "exp", "mul"],
     fn: (a) => linalg.det(a),

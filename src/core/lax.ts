@@ -208,3 +208,20 @@ export function triangleMask(
   }
   return Tensor._fromStorage(fromArray(dtype, buf), [n, n], dtype);
 }
+
+/** `[0, 1, ..., n - 1]` as a tensor of `dtype`. */
+export function iota(n: number, dtype: DType): Tensor {
+  const buf = new Float64Array(n);
+  for (let i = 0; i < n; i++) buf[i] = i;
+  return Tensor._fromStorage(fromArray(dtype, buf), [n], dtype);
+}
+
+/**
+ * The permutation matrices `[..., n, n]` of float permutation vectors
+ * `perm [..., n]`: P[i, j] = 1 where perm[i] = j, so P X = X[perm].
+ */
+export function permutationMatrix(perm: Tensor): Tensor {
+  const n = perm.shape[perm.ndim - 1];
+  const col = reshape(perm, [...perm.shape, 1]);
+  return eq(col, iota(n, perm.dtype));
+}

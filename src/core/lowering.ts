@@ -442,6 +442,12 @@ export const lowerings: LoweringTable = {
     em.emit(OP.qr, [DTYPES[out.dtype], o, a.slot, batch, m, n]);
     return o;
   },
+  lu: (em, [a], _, out) => {
+    const [batch, n] = batchAndOrder(a);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.lu, [DTYPES[out.dtype], o, a.slot, batch, n]);
+    return o;
+  },
   eigh: (em, [a], _, out) => {
     const [batch, n] = batchAndOrder(a);
     const o = em.fresh(out.dtype, sizeOf(out.shape));

@@ -182,6 +182,13 @@ export interface PrimParams {
    * triangular R with a nonnegative diagonal.
    */
   qr: null;
+  /**
+   * LU with partial pivoting of `[..., n, n]`, packed in one result
+   * `[..., n + 1, n]`: row 0 the row permutation `perm` (row i of P A is
+   * row `perm[i]` of A, as values), rows 1..n the factors of P A = L U
+   * (unit L strictly below the diagonal, U on and above it).
+   */
+  lu: null;
 }
 
 /**
@@ -221,6 +228,7 @@ export const ALL_PRIMS: readonly Prim[] = [
   "slogdet",
   "eigh",
   "qr",
+  "lu",
 ];
 
 /**

@@ -3,7 +3,7 @@
  * dims, differentiable to every order and under `vmap` and `jit`: Cholesky,
  * triangular and general solves, inverse and determinants. Each rests on a
  * primitive with a Rust kernel (`cholesky`, `triangularSolve`, `solve`,
- * `slogdet`, `eigh`, `qr`) whose derivative rules are written with those same primitives.
+ * `slogdet`, `lu`, `eigh`, `qr`) whose derivative rules are written with those same primitives.
  *
  * Conventions at degenerate points: `cholesky` of a matrix that is not
  * positive definite and `solve`/`inv` of an exactly singular matrix throw
@@ -17,11 +17,13 @@
  * @module
  */
 import { broadcastShapes, fmtShape, shapeEq } from "../core/shape.ts";
+import { matmul } from "../ops/linalg.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
-import { eye } from "../ops/creation.ts";
-import { exp, mul } from "../ops/elementwise.ts";
+import { arange, eye } from "../ops/creation.ts";
+import { add, eq, exp, mul } from "../ops/elementwise.ts";
 import { expand, narrow, reshape, select, transpose } from "../ops/layout.ts";
+import { tril, triu } from "../ops/indexing.ts";
 import { checkTensor } from "../ops/scalar.ts";
 
 function checkSquare(what: string, a: Tensor, name = "A"): number {
@@ -396,4 +398,114 @@ export function qr(A: Tensor, options: QrOptions = {}): QrResult {
   const both = bind("qr", [A], null);
   const m = A.shape[A.ndim - 2], n = A.shape[A.ndim - 1];
   return { Q: narrow(both, -2, 0, m), R: narrow(both, -2, m, n) };
+}
+
+/** The result of {@link luFactor}. */
+export interface LuFactorResult {
+  /** `[..., n, n]`: unit L strictly below the diagonal, U on and above. */
+  readonly LU: Tensor;
+  /**
+   * int32 `[..., n]`: the row permutation, row i of L U being row
+   * `perm[i]` of A (a permutation, not LAPACK's sequence of swaps).
+   */
+  readonly perm: Tensor;
+}
+
+/** Packed LU of square A (or a batch) with its permutation row split off. */
+function luPacked(what: string, A: Tensor): [Tensor, Tensor] {
+  const n = checkSquare(what, A);
+  const both = bind("lu", [A], null);
+  return [select(narrow(both, -2, 0, 1), -2, 0), narrow(both, -2, 1, n)];
+}
+
+/**
+ * LU factorization with partial pivoting of a square matrix (or a batch),
+ * packed as `torch.linalg.lu_factor`: A[perm] = L U. Differentiable in A
+ * (the permutation is piecewise constant); a singular A factors with a
+ * zero on U's diagonal, where the derivative (which solves with U) is
+ * inf/NaN.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor } from "./mod.ts";
+ * const { LU, perm } = linalg.luFactor(tensor([[1, 2], [3, 4]]));
+ * const x = linalg.luSolve(LU, perm, tensor([[5], [6]])); // [[-4], [4.5]]
+ * ```
+ */
+export function luFactor(A: Tensor): LuFactorResult {
+  const [perm, LU] = luPacked("luFactor", A);
+  return { LU, perm: perm.to("int32") };
+}
+
+/** The result of {@link lu}. */
+export interface LuResult {
+  /** The permutation matrix: A = P L U. */
+  readonly P: Tensor;
+  /** Unit lower triangular. */
+  readonly L: Tensor;
+  /** Upper triangular. */
+  readonly U: Tensor;
+}
+
+/**
+ * A = P L U with partial pivoting, as `torch.linalg.lu`, for a square
+ * matrix (or a batch); see {@link luFactor} for the packed form.
+ *
+ * @example
+ * ```ts
+ * import { linalg, matmul, tensor } from "./mod.ts";
+ * const { P, L, U } = linalg.lu(tensor([[1, 2], [3, 4]]));
+ * const A = matmul(P, matmul(L, U)); // [[1, 2], [3, 4]]
+ * ```
+ */
+export function lu(A: Tensor): LuResult {
+  const [perm, LU] = luPacked("lu", A);
+  const n = A.shape[A.ndim - 1];
+  const rows = eq(
+    perm.unsqueeze(-1),
+    arange(n, undefined, 1, { dtype: A.dtype }),
+  );
+  return {
+    P: transpose(rows, -2, -1),
+    L: add(tril(LU, -1), eye(n, { dtype: A.dtype })),
+    U: triu(LU),
+  };
+}
+
+/**
+ * Solves A X = B from {@link luFactor}'s `LU` and `perm`, as
+ * `torch.linalg.lu_solve`: two triangular solves of the permuted B.
+ * Differentiable in `LU` and `B`.
+ *
+ * @example
+ * ```ts
+ * import { linalg, tensor } from "./mod.ts";
+ * const { LU, perm } = linalg.luFactor(tensor([[3, 1], [1, 2]]));
+ * const x = linalg.luSolve(LU, perm, tensor([[9], [8]])); // [[2], [3]]
+ * ```
+ */
+export function luSolve(LU: Tensor, perm: Tensor, B: Tensor): Tensor {
+  const what = "luSolve";
+  const n = checkSquare(what, LU, "LU");
+  checkTensor(`${what} (perm)`, perm);
+  if (!shapeEq(perm.shape, LU.shape.slice(0, -1))) {
+    throw new RangeError(
+      `${what}: perm must have shape ${
+        fmtShape(LU.shape.slice(0, -1))
+      } to match LU ${fmtShape(LU.shape)}, got ${fmtShape(perm.shape)}`,
+    );
+  }
+  checkRhs(what, LU, B, n);
+  const iota = arange(n, undefined, 1, { dtype: B.dtype });
+  const P = eq(perm.to(B.dtype).unsqueeze(-1), iota);
+  const [l, b] = broadcastBatch(what, LU, B);
+  const pb = matmul(P, b);
+  const y = bind("triangularSolve", [l, pb], {
+    upper: false,
+    unitriangular: true,
+  });
+  return bind("triangularSolve", [l, y], {
+    upper: true,
+    unitriangular: false,
+  });
 }

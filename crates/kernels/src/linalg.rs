@@ -333,6 +333,31 @@ pub unsafe fn solve<T: Float>(
     None
 }
 
+/// Batched LU factorization with partial pivoting: `out[b]` is
+/// `(n + 1) × n`, row 0 the row permutation `perm` (as values: row i of
+/// P A is row `perm[i]` of A), rows 1..=n the packed factors of P A = L U
+/// (unit L strictly below the diagonal, U on and above it). A singular
+/// matrix factors too, with a zero on U's diagonal (as LAPACK's getrf).
+///
+/// # Safety
+/// `a` holds `batch * n * n` elements, `out` `batch * (n + 1) * n`.
+pub unsafe fn lu<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
+    let nn = n * n;
+    let (a, o) = (
+        view::<T>(a, batch * nn),
+        view_mut::<T>(out, batch * (nn + n)),
+    );
+    for b in 0..batch {
+        let (perm, lu) = o[b * (nn + n)..(b + 1) * (nn + n)].split_at_mut(n);
+        for (i, p) in perm.iter_mut().enumerate() {
+            *p = T::from_f64(i as f64);
+        }
+        lu.copy_from_slice(&a[b * nn..(b + 1) * nn]);
+        // The permutation rides along as a right-hand side of width 1.
+        lu_in_place(lu, n, perm, 1);
+    }
+}
+
 /// Batched sign and log of the absolute determinant: `out[b] = [sign,
 /// log|det|]` of `a[b]` (`[0, -inf]` for a singular matrix).
 ///
@@ -785,6 +810,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn lu_factors_a_row_permutation() {
+        let n = 6;
+        let mut a = spd(n, 77);
+        a[0] = 0.0; // forces a pivot
+        let mut o = vec![0.0; (n + 1) * n];
+        unsafe { lu::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, n) };
+        let (perm, lu) = o.split_at(n);
+        for i in 0..n {
+            for j in 0..n {
+                let prod: f64 = (0..n)
+                    .map(|k| {
+                        let l = if k < i {
+                            lu[i * n + k]
+                        } else if k == i {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        let u = if k <= j { lu[k * n + j] } else { 0.0 };
+                        l * u
+                    })
+                    .sum();
+                let row = perm[i] as usize;
+                assert!((prod - a[row * n + j]).abs() < 1e-12, "({i}, {j})");
+            }
+        }
+        assert!(perm[0] != 0.0);
     }
 
     #[test]

@@ -101,6 +101,9 @@ pub const OP_EIGH: i32 = 18;
 /// `[dtype, out, a, batch, m, n]` (m ≥ n): `out [batch, m + n, n]`: the
 /// reduced Q (rows 0..m) above R (rows m..m+n), R's diagonal ≥ 0.
 pub const OP_QR: i32 = 19;
+/// `[dtype, out, a, batch, n]`: `out [batch, n + 1, n]`: the row permutation
+/// (row 0) above the packed LU factors of the permuted matrix.
+pub const OP_LU: i32 = 20;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -406,6 +409,22 @@ impl Exec<'_> {
                 if size > 0 {
                     let g = if f64_ { matmul_f64 } else { matmul_f32 };
                     g(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb);
+                }
+            }
+            OP_LU => {
+                expect(f, 5, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, n) = (count(f[3])?, count(f[4])?);
+                let a = self.input(f[2])?;
+                let o =
+                    self.output(f[1], product(&[batch, n + 1, n])?, if f64_ { 8 } else { 4 })?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe {
+                    if f64_ {
+                        linalg::lu::<f64>(a, o, batch, n)
+                    } else {
+                        linalg::lu::<f32>(a, o, batch, n)
+                    }
                 }
             }
             OP_EIGH => {

@@ -26,6 +26,7 @@ export const OP = {
   slogdet: 17,
   eigh: 18,
   qr: 19,
+  lu: 20,
 } as const;
 
 /** Status codes of a failed run. */

@@ -316,6 +316,10 @@ export const shapeRules: ShapeRules = {
     const [m, n] = a.shape.slice(-2);
     return { shape: [...a.shape.slice(0, -2), m + n, n], dtype: a.dtype };
   },
+  lu: ([a]) => {
+    const n = squareMatrix("lu", a);
+    return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };
+  },
   eigh: ([a]) => {
     const n = squareMatrix("eigh", a);
     return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };

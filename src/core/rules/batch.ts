@@ -318,6 +318,7 @@ export const batchRules: BatchTable = {
   slogdet: matrixBatch("slogdet"),
   eigh: matrixBatch("eigh"),
   qr: matrixBatch("qr"),
+  lu: matrixBatch("lu"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
 };

@@ -313,6 +313,29 @@ export const jvpRules: JvpTable = {
     const dQ = E.add(X, E.matmul(Q, E.sub(omega, C)));
     return [y, bind("cat", [dQ, dR], { axis: r - 2 })];
   },
+  lu: ([a], [t]) => {
+    const y = bind("lu", [a], null);
+    if (t === null) return [y, null];
+    // P A = L U, P locally constant: with M = L⁻¹ P Ȧ U⁻¹ (strictly lower
+    // L⁻¹L̇ plus upper U̇U⁻¹), L̇ = L tril(M, -1) and U̇ = triu(M) U; the
+    // packed tangent is their sum, the permutation row's is zero.
+    // U⁻¹ needs a nonsingular U: at a singular matrix this is inf/NaN.
+    const n = order(a), r = a.ndim;
+    const perm = E.select(E.narrow(y, r - 2, 0, 1), r - 2, 0);
+    const LU = E.narrow(y, r - 2, 1, n);
+    const Pt = E.matmul(E.permutationMatrix(perm), t);
+    const unitLower = { upper: false, unitriangular: true };
+    const Y = bind("triangularSolve", [LU, Pt], unitLower);
+    const lowerU = { upper: false, unitriangular: false };
+    const M = E.mT(bind("triangularSolve", [E.mT(LU), E.mT(Y)], lowerU));
+    const strict = E.triangleMask(n, 1, 0, 0, a.dtype);
+    const upper = E.triangleMask(n, 0, 1, 1, a.dtype);
+    const L = E.add(E.mul(LU, strict), E.eye(n, a.dtype));
+    const dL = E.matmul(L, E.mul(M, strict));
+    const dU = E.matmul(E.mul(M, upper), E.mul(LU, upper));
+    const zero = E.full([...a.shape.slice(0, -2), 1, n], 0, a.dtype);
+    return [y, bind("cat", [zero, E.add(dL, dU)], { axis: r - 2 })];
+  },
   eigh: ([a], [t]) => {
     const y = bind("eigh", [a], null);
     if (t === null) return [y, null];
