@@ -227,6 +227,21 @@ export type { PadMode, PadOptions } from "./src/ops/indexing.ts";
  */
 export * as tree from "./src/tree/mod.ts";
 /**
+ * Linear algebra as `torch.linalg`, batched and differentiable to every
+ * order: `linalg.cholesky`, `linalg.solveTriangular`, `linalg.choleskySolve`,
+ * `linalg.solve`, `linalg.inv`, `linalg.det`, `linalg.slogdet`, `linalg.eigh`,
+ * `linalg.eigvalsh`, `linalg.qr`, `linalg.lu`, `linalg.luFactor`, `linalg.luSolve`.
+ *
+ * @example
+ * ```ts
+ * import { grad, linalg, tensor } from "./mod.ts";
+ * const A = tensor([[4, 1], [1, 3]], { dtype: "float64" });
+ * const x = linalg.solve(A, tensor([1, 2], { dtype: "float64" }));
+ * const dlogdet = grad((a) => linalg.slogdet(a).logabsdet)(A); // A⁻ᵀ
+ * ```
+ */
+export * as linalg from "./src/linalg/mod.ts";
+/**
  * Random numbers from explicit keys, as `jax.random`: `random.key`,
  * `random.split`, `random.foldIn`, `random.uniform`, `random.normal`,
  * `random.randint`, `random.bernoulli`, `random.categorical`,

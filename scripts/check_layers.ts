@@ -26,6 +26,7 @@ const LAYERS = [
   "src/backend/",
   "src/core/",
   "src/ops/",
+  "src/linalg/",
   "src/tree/",
   "src/random/",
   "src/nn/",

@@ -104,3 +104,23 @@ Deno.test("examples/mlp_classifier.ts trains a jitted MLP on two moons to >= 97 
 
 // README.md's blocks (and the guides') are run by tests/docs_test.ts, which
 // also compares what they print with the text.
+
+Deno.test("examples/newton.ts converges with hessian and a damped Cholesky step", async () => {
+  const name = "newton.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    /n = 100: Newton converged \(\|g\| < 1e-10\) in \d+ iterations/,
+    /from \(0, 1, \.\.\.\): converged in \d+ iterations, [1-9]\d* of them damped/,
+    "ok: the minimiser is all ones",
+  ]);
+});
+
+Deno.test("examples/gaussian_process.ts fits GP hyperparameters by Newton and checks the Laplace Hessian", async () => {
+  const name = "gaussian_process.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    /Newton: \d+ iterations, \|∇\| = [0-9.]+e-\d+; ℓ = [0-9.]+, σf² = [0-9.]+, σn = 0\.1\d\d|σn = 0\.0[5-9]\d/,
+    /Laplace sd of \[log ℓ, log σf², log σn²\]: \[[0-9.]+, [0-9.]+, [0-9.]+\]/,
+    "ok: Hessian equals differences of the gradient, and is positive definite",
+  ]);
+});

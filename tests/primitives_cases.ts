@@ -11,6 +11,8 @@ import {
   cat,
   div,
   dot,
+  eye,
+  linalg,
   linear,
   matmul,
   maximum,
@@ -667,6 +669,133 @@ const linalgCases: OpCase[] = [
   },
 ];
 
+/** Symmetric positive definite `[..., n, n]`: M Mᵀ / n + I (condition ~ 5). */
+export function spdT(rng: Rng, shape: readonly number[]): Tensor {
+  const n = shape[shape.length - 1];
+  const m = randnT(rng, shape);
+  return matmul(m, m.transpose(-2, -1)).div(n).add(eyeLike(n));
+}
+
+const eyeLike = (n: number) => eye(n, { dtype: "float64" });
+
+/** A well-conditioned `[..., n, n]`: random with n added on the diagonal. */
+export function wellConditionedT(rng: Rng, shape: readonly number[]): Tensor {
+  const n = shape[shape.length - 1];
+  return randnT(rng, shape).add(eyeLike(n).mul(n));
+}
+
+const chol = ["cholesky"] as const;
+const decompCases: OpCase[] = [
+  {
+    name: "linalg.cholesky() of [4, 4] whose symmetric part is SPD",
+    prims: [...chol],
+    fn: (a) => linalg.cholesky(a),
+    // Not symmetric: cholesky factors the symmetric part.
+    args: (r) => [spdT(r, [4, 4]).add(randnT(r, [4, 4]).mul(0.1))],
+  },
+  {
+    name: "linalg.cholesky() batched [2, 3, 3], upper",
+    prims: [...chol],
+    fn: (a) => linalg.cholesky(a, { upper: true }),
+    args: (r) => [spdT(r, [2, 3, 3])],
+  },
+  {
+    name: "linalg.solveTriangular() lower [4, 4] \\ [4, 2]",
+    prims: ["triangularSolve"],
+    fn: (a, b) => linalg.solveTriangular(a, b, { upper: false }),
+    args: (r) => [wellConditionedT(r, [4, 4]), randnT(r, [4, 2])],
+  },
+  {
+    name: "linalg.solveTriangular() upper unitriangular [3, 3] \\ [3, 1]",
+    prims: ["triangularSolve"],
+    fn: (a, b) =>
+      linalg.solveTriangular(a, b, { upper: true, unitriangular: true }),
+    args: (r) => [randnT(r, [3, 3]).mul(0.5), randnT(r, [3, 1])],
+  },
+  {
+    name: "linalg.solveTriangular() right, batched [2, 3, 3] and [4, 3]",
+    prims: ["triangularSolve", "permute"],
+    fn: (a, b) => linalg.solveTriangular(a, b, { upper: true, left: false }),
+    args: (r) => [wellConditionedT(r, [2, 3, 3]), randnT(r, [4, 3])],
+  },
+  {
+    name: "linalg.choleskySolve() [3, 2] with L of [3, 3]",
+    prims: ["triangularSolve", "permute"],
+    fn: (b, a) => linalg.choleskySolve(b, linalg.cholesky(a)),
+    args: (r) => [randnT(r, [3, 2]), spdT(r, [3, 3])],
+  },
+  {
+    name: "linalg.solve() [3, 3] \\ [3, 2]",
+    prims: ["solve"],
+    fn: (a, b) => linalg.solve(a, b),
+    args: (r) => [wellConditionedT(r, [3, 3]), randnT(r, [3, 2])],
+  },
+  {
+    name: "linalg.solve() batched [2, 3, 3] \\ vector [3]",
+    prims: ["solve", "reshape"],
+    fn: (a, b) => linalg.solve(a, b),
+    args: (r) => [wellConditionedT(r, [2, 3, 3]), randnT(r, [3])],
+  },
+  {
+    name: "linalg.inv() [3, 3]",
+    prims: ["solve"],
+    fn: (a) => linalg.inv(a),
+    args: (r) => [wellConditionedT(r, [3, 3])],
+  },
+  {
+    name: "linalg.slogdet() logabsdet of [2, 3, 3]",
+    prims: ["slogdet", "slice"],
+    fn: (a) => linalg.slogdet(a).logabsdet,
+    // Negated: det < 0, so the sign is -1.
+    args: (r) => [wellConditionedT(r, [2, 3, 3]).neg()],
+  },
+  {
+    name: "linalg.eigvalsh() batched [2, 4, 4]",
+    prims: ["eigh", "slice", "reshape"],
+    fn: (a) => linalg.eigvalsh(a),
+    args: (r) => [randnT(r, [2, 4, 4])],
+  },
+  {
+    name: "linalg.eigh() eigenvectors of [3, 3]",
+    prims: ["eigh", "slice"],
+    fn: (a) => linalg.eigh(a).eigenvectors,
+    args: (r) => [randnT(r, [3, 3])],
+  },
+  {
+    name: "linalg.qr() Q of a tall [5, 3]",
+    prims: ["qr", "slice"],
+    fn: (a) => linalg.qr(a).Q,
+    args: (r) => [randnT(r, [5, 3])],
+  },
+  {
+    name: "linalg.qr() R of a batched square [2, 3, 3]",
+    prims: ["qr", "slice"],
+    fn: (a) => linalg.qr(a).R,
+    args: (r) => [wellConditionedT(r, [2, 3, 3])],
+  },
+  {
+    name: "linalg.lu() U of a batched [2, 4, 4]",
+    prims: ["lu", "slice"],
+    fn: (a) => linalg.lu(a).U,
+    args: (r) => [randnT(r, [2, 4, 4])],
+  },
+  {
+    name: "linalg.luSolve() with luFactor of [3, 3], B [3, 2]",
+    prims: ["lu", "slice", "triangularSolve", "matmul"],
+    fn: (a, b) => {
+      const { LU, perm } = linalg.luFactor(a);
+      return linalg.luSolve(LU, perm, b);
+    },
+    args: (r) => [randnT(r, [3, 3]), randnT(r, [3, 2])],
+  },
+  {
+    name: "linalg.det() [3, 3]",
+    prims: ["slogdet", "exp", "mul"],
+    fn: (a) => linalg.det(a),
+    args: (r) => [wellConditionedT(r, [3, 3]).mul(0.5)],
+  },
+];
+
 /** The whole table. */
 export const CASES: readonly OpCase[] = [
   ...unaryCases,
@@ -677,4 +806,5 @@ export const CASES: readonly OpCase[] = [
   ...tieCases,
   ...layoutCases,
   ...linalgCases,
+  ...decompCases,
 ];

@@ -45,6 +45,8 @@ const LINEAR: Record<LinearPrim, true> = {
   indexAdd: true,
   cast: true,
   matmul: true,
+  triangularSolve: true,
+  solve: true,
 };
 const LINEAR_PRIMS = Object.keys(LINEAR) as LinearPrim[];
 

@@ -62,6 +62,17 @@ function failure(status: number, site: Site, details: number[]): Error {
       `${prim}: index ${value} (at position ${pos}) is out of range for dimension ${axis} with size ${dim}`,
     );
   }
+  if (status === ERR.notPositiveDefinite || status === ERR.singular) {
+    const [b, j, n] = details;
+    const which = b > 0 ? ` (matrix ${b} of the batch)` : "";
+    return new RangeError(
+      status === ERR.singular
+        ? `${prim}: the matrix is singular${which}: pivot ${j} of its LU factorization is zero (order ${n})`
+        : `${prim}: the matrix is not positive definite${which}: the leading minor of order ${
+          j + 1
+        } is not positive (pivot ${j} of ${n})`,
+    );
+  }
   if (status === ERR.oom) {
     // The result or a kernel's scratch (matmul's packing buffers, the
     // running bests of a strided argmax) did not fit.

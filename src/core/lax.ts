@@ -176,3 +176,58 @@ export function eye(n: number, dtype: DType): Tensor {
   for (let i = 0; i < n; i++) buf[i * n + i] = 1;
   return Tensor._fromStorage(fromArray(dtype, buf), [n, n], dtype);
 }
+
+/** `op(a) @ op(b)` (batch dims equal, or one operand without). */
+export function matmul(
+  a: Tensor,
+  b: Tensor,
+  transA = false,
+  transB = false,
+): Tensor {
+  return bind("matmul", [a, b], { transA, transB });
+}
+
+/** Swaps the last two dims (a copy). */
+export function mT(x: Tensor): Tensor {
+  const perm = x.shape.map((_, i) => i);
+  perm[x.ndim - 2] = x.ndim - 1;
+  perm[x.ndim - 1] = x.ndim - 2;
+  return permute(x, perm);
+}
+
+/**
+ * The n×n matrix with `below` under the diagonal, `diag` on it and `above`
+ * over it: masks that pick or weight a triangle.
+ */
+export function triangleMask(
+  n: number,
+  below: number,
+  diag: number,
+  above: number,
+  dtype: DType,
+): Tensor {
+  const buf = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      buf[i * n + j] = j < i ? below : j === i ? diag : above;
+    }
+  }
+  return Tensor._fromStorage(fromArray(dtype, buf), [n, n], dtype);
+}
+
+/** `[0, 1, ..., n - 1]` as a tensor of `dtype`. */
+export function iota(n: number, dtype: DType): Tensor {
+  const buf = new Float64Array(n);
+  for (let i = 0; i < n; i++) buf[i] = i;
+  return Tensor._fromStorage(fromArray(dtype, buf), [n], dtype);
+}
+
+/**
+ * The permutation matrices `[..., n, n]` of float permutation vectors
+ * `perm [..., n]`: P[i, j] = 1 where perm[i] = j, so P X = X[perm].
+ */
+export function permutationMatrix(perm: Tensor): Tensor {
+  const n = perm.shape[perm.ndim - 1];
+  const col = reshape(perm, [...perm.shape, 1]);
+  return eq(col, iota(n, perm.dtype));
+}

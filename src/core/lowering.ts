@@ -303,6 +303,27 @@ const argReduce =
     return o;
   };
 
+/** `[batch, n]` of a `[..., n, n]` operand. */
+function batchAndOrder(x: Operand): [number, number] {
+  const n = x.shape[x.shape.length - 1];
+  return [sizeOf(x.shape.slice(0, -2)), n];
+}
+
+/** A⁻¹ B: the fields shared by the solve instructions. */
+function solveFields(
+  a: Operand,
+  b: Operand,
+  out: Aval,
+): [number, number, number, number, number] {
+  const r = out.shape.length;
+  const n = out.shape[r - 2], k = out.shape[r - 1];
+  const batch = sizeOf(out.shape.slice(0, -2));
+  // A batch stride of 0 broadcasts a matrix over the other's batch.
+  const sa = a.shape.length > 2 ? n * n : 0;
+  const sb = b.shape.length > 2 ? n * k : 0;
+  return [batch, n, k, sa, sb];
+}
+
 /** The lowering of every primitive (a missing entry does not compile). */
 export const lowerings: LoweringTable = {
   ...family(UNARY_PRIMS, unary),
@@ -402,6 +423,72 @@ export const lowerings: LoweringTable = {
     ]);
     return o;
   }),
+  cholesky: (em, [a], _, out) => {
+    const [batch, n] = batchAndOrder(a);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.cholesky, [DTYPES[out.dtype], o, a.slot, batch, n]);
+    return o;
+  },
+  slogdet: (em, [a], _, out) => {
+    const [batch, n] = batchAndOrder(a);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.slogdet, [DTYPES[out.dtype], o, a.slot, batch, n]);
+    return o;
+  },
+  qr: (em, [a], _, out) => {
+    const r = a.shape.length;
+    const [m, n] = [a.shape[r - 2], a.shape[r - 1]];
+    const batch = sizeOf(a.shape.slice(0, -2));
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.qr, [DTYPES[out.dtype], o, a.slot, batch, m, n]);
+    return o;
+  },
+  lu: (em, [a], _, out) => {
+    const [batch, n] = batchAndOrder(a);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.lu, [DTYPES[out.dtype], o, a.slot, batch, n]);
+    return o;
+  },
+  eigh: (em, [a], _, out) => {
+    const [batch, n] = batchAndOrder(a);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.eigh, [DTYPES[out.dtype], o, a.slot, batch, n]);
+    return o;
+  },
+  triangularSolve: (em, [a, b], { upper, unitriangular }, out) => {
+    const [batch, n, k, sa, sb] = solveFields(a, b, out);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.triangularSolve, [
+      DTYPES[out.dtype],
+      o,
+      a.slot,
+      b.slot,
+      batch,
+      n,
+      k,
+      upper ? 1 : 0,
+      unitriangular ? 1 : 0,
+      sa,
+      sb,
+    ]);
+    return o;
+  },
+  solve: (em, [a, b], _, out) => {
+    const [batch, n, k, sa, sb] = solveFields(a, b, out);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.solve, [
+      DTYPES[out.dtype],
+      o,
+      a.slot,
+      b.slot,
+      batch,
+      n,
+      k,
+      sa,
+      sb,
+    ]);
+    return o;
+  },
 };
 
 /** Lowers one application of `prim` (see {@link Lowering}). */

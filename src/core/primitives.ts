@@ -242,6 +242,37 @@ export interface PrimParams {
   matmul: { transA: boolean; transB: boolean };
   /** Identity whose derivative is zero (detach). */
   stopGradient: null;
+  /** Lower Cholesky factor of `[..., n, n]`: of its symmetric part (A + Aᵀ)/2. */
+  cholesky: null;
+  /**
+   * `A⁻¹ B` for triangular `A [..., n, n]` (only its `upper` or lower
+   * triangle is read; with `unitriangular` not its diagonal, taken as ones)
+   * and `B [..., n, k]`, batch dims equal or one operand without.
+   */
+  triangularSolve: { upper: boolean; unitriangular: boolean };
+  /** `A⁻¹ B` for square `A [..., n, n]`, `B [..., n, k]` (LU with partial pivoting). */
+  solve: null;
+  /** `[..., 2]`: the sign and the log of the absolute determinant of `[..., n, n]`. */
+  slogdet: null;
+  /**
+   * Symmetric eigen-decomposition of (A + Aᵀ)/2 for `[..., n, n]`, packed
+   * in one result `[..., n + 1, n]` (a primitive has one output): row 0 the
+   * eigenvalues in ascending order, rows 1..n the eigenvectors as columns.
+   */
+  eigh: null;
+  /**
+   * Reduced QR of `[..., m, n]` with m ≥ n, packed in one result
+   * `[..., m + n, n]`: rows 0..m the orthonormal Q, rows m..m+n the upper
+   * triangular R with a nonnegative diagonal.
+   */
+  qr: null;
+  /**
+   * LU with partial pivoting of `[..., n, n]`, packed in one result
+   * `[..., n + 1, n]`: row 0 the row permutation `perm` (row i of P A is
+   * row `perm[i]` of A, as values), rows 1..n the factors of P A = L U
+   * (unit L strictly below the diagonal, U on and above it).
+   */
+  lu: null;
 }
 
 /**
@@ -275,6 +306,13 @@ export const ALL_PRIMS: readonly Prim[] = [
   "cast",
   "matmul",
   "stopGradient",
+  "cholesky",
+  "triangularSolve",
+  "solve",
+  "slogdet",
+  "eigh",
+  "qr",
+  "lu",
 ];
 
 /**
@@ -298,4 +336,6 @@ export type LinearPrim =
   | "indexSelect"
   | "indexAdd"
   | "cast"
-  | "matmul";
+  | "matmul"
+  | "triangularSolve"
+  | "solve";

@@ -5,7 +5,7 @@
 //! fail on data (indices out of range) return a status code.
 //!
 //! Families: [`alloc`], [`elementwise`] (+ [`mathf`] SIMD transcendentals),
-//! [`reduce`], [`layout`], [`gemm`], [`random`]; [`program`] runs a whole
+//! [`reduce`], [`layout`], [`gemm`], [`linalg`], [`random`]; [`program`] runs a whole
 //! compiled `jit` program in one call.
 
 // SIMD wrappers deliberately mirror the intrinsics' names (add/mul/...);
@@ -22,6 +22,7 @@ pub mod alloc;
 pub mod elementwise;
 pub mod gemm;
 pub mod layout;
+pub mod linalg;
 pub mod mathf;
 pub mod nd;
 pub mod num;

@@ -46,6 +46,7 @@ use crate::gemm::{matmul_f32, matmul_f64};
 use crate::layout::{cast, copy_into_4, copy_into_8, copy_strided_4, copy_strided_8};
 use crate::layout::{fill_f32, fill_f64, fill_i32};
 use crate::layout::{index_add_f32, index_add_f64, index_add_i32, index_select_4, index_select_8};
+use crate::linalg;
 use crate::nd::{read_i32s, MAX_RANK};
 use crate::reduce::{argreduce_f32, argreduce_f64, reduce_f32, reduce_f64, REDUCE_OPS};
 use wasm_bindgen::prelude::*;
@@ -83,6 +84,26 @@ pub const OP_INDEX_SELECT: i32 = 12;
 /// `[dtype, out, src, index, outer, dim, inner, nidx]`: `out = zeros([outer,
 /// dim, inner]); out[a, index[j], c] += src[a, j, c]`.
 pub const OP_INDEX_ADD: i32 = 13;
+/// `[dtype, out, a, batch, n]`: lower Cholesky factors of the symmetric
+/// parts (A + Aᵀ)/2 of `a`; fails with `ERR_NOT_POSITIVE_DEFINITE`.
+pub const OP_CHOLESKY: i32 = 14;
+/// `[dtype, out, a, b, batch, n, k, upper, unit, a_stride, b_stride]`:
+/// `out = A⁻¹ B` for triangular A `[n, n]`, B `[n, k]` (strides: matmul's).
+pub const OP_TRIANGULAR_SOLVE: i32 = 15;
+/// `[dtype, out, a, b, batch, n, k, a_stride, b_stride]`: `out = A⁻¹ B` by
+/// LU with partial pivoting; fails with `ERR_SINGULAR`.
+pub const OP_SOLVE: i32 = 16;
+/// `[dtype, out, a, batch, n]`: `out [batch, 2]` = sign and log|det| of a.
+pub const OP_SLOGDET: i32 = 17;
+/// `[dtype, out, a, batch, n]`: `out [batch, n + 1, n]`: eigenvalues of the
+/// symmetric parts of `a` (row 0, ascending) above their eigenvectors (columns).
+pub const OP_EIGH: i32 = 18;
+/// `[dtype, out, a, batch, m, n]` (m ≥ n): `out [batch, m + n, n]`: the
+/// reduced Q (rows 0..m) above R (rows m..m+n), R's diagonal ≥ 0.
+pub const OP_QR: i32 = 19;
+/// `[dtype, out, a, batch, n]`: `out [batch, n + 1, n]`: the row permutation
+/// (row 0) above the packed LU factors of the permuted matrix.
+pub const OP_LU: i32 = 20;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -103,6 +124,10 @@ pub const ERR_FIELD: i32 = 7;
 pub const ERR_OOM: i32 = 8;
 /// index out of range
 pub const ERR_INDEX: i32 = 9;
+/// matrix is not positive definite
+pub const ERR_NOT_POSITIVE_DEFINITE: i32 = 10;
+/// matrix is singular
+pub const ERR_SINGULAR: i32 = 11;
 
 const F32: i32 = 0;
 const F64: i32 = 1;
@@ -132,7 +157,9 @@ struct Exec<'a> {
 type R<T> = Result<T, i32>;
 
 /// A failed instruction's status and details (for `ERR_INDEX`: the position
-/// in the index, the value there, and the size of the indexed dimension).
+/// in the index, the value there, and the size of the indexed dimension;
+/// for `ERR_NOT_POSITIVE_DEFINITE` and `ERR_SINGULAR`: the matrix's index in
+/// the batch, the failing pivot and the order n).
 struct Fail(i32, [i32; 3]);
 
 impl From<i32> for Fail {
@@ -388,6 +415,124 @@ impl Exec<'_> {
                     }
                 }
             }
+            OP_LU => {
+                expect(f, 5, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, n) = (count(f[3])?, count(f[4])?);
+                let a = self.input(f[2])?;
+                let o =
+                    self.output(f[1], product(&[batch, n + 1, n])?, if f64_ { 8 } else { 4 })?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe {
+                    if f64_ {
+                        linalg::lu::<f64>(a, o, batch, n)
+                    } else {
+                        linalg::lu::<f32>(a, o, batch, n)
+                    }
+                }
+            }
+            OP_EIGH => {
+                expect(f, 5, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, n) = (count(f[3])?, count(f[4])?);
+                let a = self.input(f[2])?;
+                let o =
+                    self.output(f[1], product(&[batch, n + 1, n])?, if f64_ { 8 } else { 4 })?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe {
+                    if f64_ {
+                        linalg::eigh::<f64>(a, o, batch, n)
+                    } else {
+                        linalg::eigh::<f32>(a, o, batch, n)
+                    }
+                }
+            }
+            OP_QR => {
+                expect(f, 6, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, m, n) = (count(f[3])?, count(f[4])?, count(f[5])?);
+                if m < n {
+                    return Err(ERR_FIELD.into());
+                }
+                let a = self.input(f[2])?;
+                let o =
+                    self.output(f[1], product(&[batch, m + n, n])?, if f64_ { 8 } else { 4 })?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe {
+                    if f64_ {
+                        linalg::qr::<f64>(a, o, batch, m, n)
+                    } else {
+                        linalg::qr::<f32>(a, o, batch, m, n)
+                    }
+                }
+            }
+            OP_CHOLESKY | OP_SLOGDET => {
+                expect(f, 5, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, n) = (count(f[3])?, count(f[4])?);
+                let a = self.input(f[2])?;
+                let w = if f64_ { 8 } else { 4 };
+                if op == OP_SLOGDET {
+                    let o = self.output(f[1], product(&[batch, 2])?, w)?;
+                    // SAFETY: sizes as the instruction states (the compiler's contract).
+                    unsafe {
+                        if f64_ {
+                            linalg::slogdet::<f64>(a, o, batch, n)
+                        } else {
+                            linalg::slogdet::<f32>(a, o, batch, n)
+                        }
+                    }
+                } else {
+                    let o = self.output(f[1], product(&[batch, n, n])?, w)?;
+                    let bad = unsafe {
+                        if f64_ {
+                            linalg::cholesky::<f64>(a, o, batch, n)
+                        } else {
+                            linalg::cholesky::<f32>(a, o, batch, n)
+                        }
+                    };
+                    if let Some((b, j)) = bad {
+                        return Err(Fail(ERR_NOT_POSITIVE_DEFINITE, [b as i32, j as i32, f[4]]));
+                    }
+                }
+            }
+            OP_TRIANGULAR_SOLVE | OP_SOLVE => {
+                let tri = op == OP_TRIANGULAR_SOLVE;
+                expect(f, if tri { 11 } else { 9 }, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, n, k) = (count(f[4])?, count(f[5])?, count(f[6])?);
+                let s = if tri { 9 } else { 7 };
+                let (sa, sb) = (count(f[s])?, count(f[s + 1])?);
+                let (a, b) = (self.input(f[2])?, self.input(f[3])?);
+                let size = product(&[batch, n, k])?;
+                let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
+                if size == 0 {
+                    return Ok(());
+                }
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                let bad = unsafe {
+                    match (tri, f64_) {
+                        (true, d) => {
+                            let (upper, unit) = (f[7] != 0, f[8] != 0);
+                            if d {
+                                linalg::triangular_solve::<f64>(
+                                    a, b, o, batch, n, k, upper, unit, sa, sb,
+                                )
+                            } else {
+                                linalg::triangular_solve::<f32>(
+                                    a, b, o, batch, n, k, upper, unit, sa, sb,
+                                )
+                            }
+                            None
+                        }
+                        (false, true) => linalg::solve::<f64>(a, b, o, batch, n, k, sa, sb),
+                        (false, false) => linalg::solve::<f32>(a, b, o, batch, n, k, sa, sb),
+                    }
+                };
+                if let Some((bi, j)) = bad {
+                    return Err(Fail(ERR_SINGULAR, [bi as i32, j as i32, f[5]]));
+                }
+            }
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
                 let p = self.input(f[0])?;
@@ -617,6 +762,63 @@ mod tests {
         let bad = [MAGIC, 2, OP_UNARY, 7, F32, 99, 1, 0, 3];
         assert_eq!(run(&bad, &mut slots), ERR_FIELD);
         assert_eq!(slots[1], 0);
+    }
+
+    #[test]
+    fn linear_algebra_instructions_and_their_failures() {
+        // A = [[4, 2], [2, 3]] then a batch of two: A, and diag(1, -1).
+        let a = [4.0f64, 2.0, 2.0, 3.0, 1.0, 0.0, 0.0, -1.0];
+        let b = [2.0f64, 1.0];
+        let mut slots = vec![a.as_ptr() as usize, b.as_ptr() as usize, 0, 0, 0, 0, 0];
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 7,
+            OP_CHOLESKY, 7, F64, 2, 0, 1, 2,
+            OP_TRIANGULAR_SOLVE, 13, F64, 3, 2, 1, 1, 2, 1, 0, 0, 0, 0,
+            OP_SOLVE, 11, F64, 4, 0, 1, 1, 2, 1, 0, 0,
+            OP_SLOGDET, 7, F64, 5, 0, 2, 2,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        let l: Vec<f64> = read(slots[2], 4);
+        assert_eq!(l[..3], [2.0, 0.0, 1.0]);
+        assert!((l[3] - 2f64.sqrt()).abs() < 1e-15);
+        // L y = b: y = [1, 0]; A x = b: x = [0.5, 0].
+        assert_eq!(read::<f64>(slots[3], 2), vec![1.0, 0.0]);
+        assert_eq!(read::<f64>(slots[4], 2), vec![0.5, 0.0]);
+        let d: Vec<f64> = read(slots[5], 4);
+        assert_eq!((d[0], d[2]), (1.0, -1.0));
+        assert!((d[1] - 8f64.ln()).abs() < 1e-15 && d[3] == 0.0);
+        for (s, bytes) in [(2, 32), (3, 16), (4, 16), (5, 32)] {
+            free(slots[s], bytes);
+        }
+        // The second matrix of the batch fails at pivot 1 of 2.
+        let mut slots = vec![a.as_ptr() as usize, 0];
+        let mut info = [0i32; 4];
+        let code = [MAGIC, 2, OP_CHOLESKY, 7, F64, 1, 0, 2, 2];
+        let info_at = info.as_mut_ptr() as usize;
+        let status = run_program(
+            code.as_ptr() as usize,
+            code.len(),
+            slots.as_mut_ptr() as usize,
+            info_at,
+        );
+        assert_eq!(status, ERR_NOT_POSITIVE_DEFINITE);
+        assert_eq!(info, [2, 1, 1, 2]);
+        free(slots[1], 64);
+        // A singular matrix: [[1, 2], [2, 4]] fails at pivot 1.
+        let s = [1.0f32, 2.0, 2.0, 4.0];
+        let rhs = [1.0f32, 1.0];
+        let mut slots = vec![s.as_ptr() as usize, rhs.as_ptr() as usize, 0];
+        let code = [MAGIC, 3, OP_SOLVE, 11, F32, 2, 0, 1, 1, 2, 1, 0, 0];
+        let status = run_program(
+            code.as_ptr() as usize,
+            code.len(),
+            slots.as_mut_ptr() as usize,
+            info_at,
+        );
+        assert_eq!(status, ERR_SINGULAR);
+        assert_eq!(info, [2, 0, 1, 2]);
+        free(slots[2], 8);
     }
 
     #[test]

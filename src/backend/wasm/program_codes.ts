@@ -20,6 +20,13 @@ export const OP = {
   argReduce: 11,
   indexSelect: 12,
   indexAdd: 13,
+  cholesky: 14,
+  triangularSolve: 15,
+  solve: 16,
+  slogdet: 17,
+  eigh: 18,
+  qr: 19,
+  lu: 20,
 } as const;
 
 /** Status codes of a failed run. */
@@ -33,6 +40,8 @@ export const ERR = {
   field: 7,
   oom: 8,
   index: 9,
+  notPositiveDefinite: 10,
+  singular: 11,
 } as const;
 
 /** What each status code means. */
@@ -46,6 +55,8 @@ export const STATUS_MESSAGE: Readonly<Record<number, string>> = {
   7: "invalid field",
   8: "out of WebAssembly memory",
   9: "index out of range",
+  10: "matrix is not positive definite",
+  11: "matrix is singular",
 };
 
 /** DTYPES (crates/kernels/src/program.rs). */

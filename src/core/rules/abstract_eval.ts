@@ -147,6 +147,45 @@ function matmulShape(a: Aval, b: Aval, p: PrimParams["matmul"]): number[] {
   return [...(ba.length > 0 ? ba : bb), m, n];
 }
 
+/** `[..., n, n]` with n: the operand of a square-matrix primitive. */
+function squareMatrix(what: string, a: Aval, name = "A"): number {
+  floatOnly(what, a);
+  const r = a.shape.length;
+  if (r < 2 || a.shape[r - 1] !== a.shape[r - 2]) {
+    throw new RangeError(
+      `${what}: ${name} must be a square matrix or a batch of them [..., n, n], got shape ${
+        fmtShape(a.shape)
+      }`,
+    );
+  }
+  return a.shape[r - 1];
+}
+
+/** `A⁻¹ B`: A `[..., n, n]`, B `[..., n, k]`, batch dims equal or one absent. */
+function solveRule(what: string): ShapeRule<unknown> {
+  return ([a, b]) => {
+    const n = squareMatrix(what, a);
+    const dtype = sameDtype(what, [a, b]);
+    const rb = b.shape.length;
+    if (rb < 2 || b.shape[rb - 2] !== n) {
+      throw new RangeError(
+        `${what}: B must have shape [..., ${n}, k] to match A ${
+          fmtShape(a.shape)
+        }, got ${fmtShape(b.shape)}`,
+      );
+    }
+    const ba = a.shape.slice(0, -2), bb = b.shape.slice(0, -2);
+    if (ba.length > 0 && bb.length > 0 && !shapeEq(ba, bb)) {
+      throw new RangeError(
+        `${what}: batch dimensions differ: A ${fmtShape(a.shape)} and B ${
+          fmtShape(b.shape)
+        }`,
+      );
+    }
+    return { shape: [...(bb.length > 0 ? bb : ba), n, b.shape[rb - 1]], dtype };
+  };
+}
+
 /** The complete shape-rule table. */
 export const shapeRules: ShapeRules = {
   ...family(UNARY_PRIMS, unaryRule),
@@ -254,6 +293,37 @@ export const shapeRules: ShapeRules = {
     return { shape: matmulShape(a, b, p), dtype };
   },
   stopGradient: ([x]) => x,
+  cholesky: ([a]) => {
+    squareMatrix("cholesky", a);
+    return a;
+  },
+  triangularSolve: solveRule("solveTriangular"),
+  solve: solveRule("solve"),
+  slogdet: ([a]) => {
+    squareMatrix("slogdet", a);
+    return { shape: [...a.shape.slice(0, -2), 2], dtype: a.dtype };
+  },
+  qr: ([a]) => {
+    floatOnly("qr", a);
+    const r = a.shape.length;
+    if (r < 2 || a.shape[r - 2] < a.shape[r - 1]) {
+      throw new RangeError(
+        `qr: A must be a matrix or a batch of them [..., m, n] with m >= n (wide matrices are not supported), got shape ${
+          fmtShape(a.shape)
+        }`,
+      );
+    }
+    const [m, n] = a.shape.slice(-2);
+    return { shape: [...a.shape.slice(0, -2), m + n, n], dtype: a.dtype };
+  },
+  lu: ([a]) => {
+    const n = squareMatrix("lu", a);
+    return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };
+  },
+  eigh: ([a]) => {
+    const n = squareMatrix("eigh", a);
+    return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };
+  },
 };
 
 /** Output aval of `prim` applied to `args`, validating them. */

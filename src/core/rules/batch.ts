@@ -216,6 +216,44 @@ function matmulBatch(
   return [bind("matmul", [A, B], p), 0];
 }
 
+/** A matrix primitive of one operand: batch dim to the front, a leading dim. */
+const matrixBatch =
+  <P extends Prim>(prim: P): BatchRule<PrimParams[P]> => ([x], [d], params) => [
+    bind(prim, [toFront(x, d!)], params),
+    0,
+  ];
+
+/**
+ * `A⁻¹ B` primitives: the batch dims are leading dims of both operands, so
+ * the vmapped dim goes to the front of each. An unbatched plain matrix is
+ * left alone (the kernel broadcasts it); otherwise both operands get the
+ * same leading dims.
+ */
+function solveBatch<P extends "solve" | "triangularSolve">(
+  prim: P,
+): BatchRule<PrimParams[P]> {
+  return (vals, dims, params, size) => {
+    const [a, b] = vals, [da, db] = dims;
+    if (da === null && a.ndim === 2) {
+      return [bind(prim, [a, toFront(b, db!)], params), 0];
+    }
+    if (db === null && b.ndim === 2) {
+      return [bind(prim, [toFront(a, da!), b], params), 0];
+    }
+    const A = moveBatch(a, da, 0, size), B = moveBatch(b, db, 0, size);
+    const batch = (A.ndim >= B.ndim ? A : B).shape.slice(0, -2);
+    const full = (x: Tensor) => {
+      if (x.ndim - 2 === batch.length) return x;
+      const ones = new Array(batch.length + 2 - x.ndim).fill(1);
+      const r = reshape(x, [size, ...ones, ...x.shape.slice(1)]);
+      return bind("broadcastTo", [r], {
+        shape: [...batch, ...x.shape.slice(-2)],
+      });
+    };
+    return [bind(prim, [full(A), full(B)], params), 0];
+  };
+}
+
 export const batchRules: BatchTable = {
   ...family(UNARY_PRIMS, unaryBatch),
   ...family(BINARY_PRIMS, elementwiseBatch),
@@ -276,4 +314,11 @@ export const batchRules: BatchTable = {
   cast: unaryBatch("cast"),
   matmul: matmulBatch,
   stopGradient: unaryBatch("stopGradient"),
+  cholesky: matrixBatch("cholesky"),
+  slogdet: matrixBatch("slogdet"),
+  eigh: matrixBatch("eigh"),
+  qr: matrixBatch("qr"),
+  lu: matrixBatch("lu"),
+  triangularSolve: solveBatch("triangularSolve"),
+  solve: solveBatch("solve"),
 };

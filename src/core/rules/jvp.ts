@@ -130,6 +130,26 @@ function prodTangent(
   return reshape(dp, shape);
 }
 
+/** n of a `[..., n, n]` operand. */
+const order = (a: Tensor): number => a.shape[a.ndim - 1];
+
+/**
+ * The tangent of X = A⁻¹ B (`solve`, or `triangularSolve` with `mask`
+ * keeping the triangle the primal reads): Ẋ = A⁻¹ (Ḃ − Ȧ X). It calls the
+ * primitive itself, so it is differentiable again to any order.
+ */
+function solveTangent(
+  x: Tensor,
+  ta: T,
+  tb: T,
+  solveWith: (rhs: Tensor) => Tensor,
+  mask: Tensor | null,
+): T {
+  const ax = ta && E.matmul(mask === null ? ta : E.mul(ta, mask), x);
+  const rhs = addTangents(x.shape, tb, ax && E.neg(ax));
+  return rhs && solveWith(rhs);
+}
+
 export const jvpRules: JvpTable = {
   neg: linearJvp("neg"),
   abs: unaryJvp("abs", (x) => E.sign(x)),
@@ -331,4 +351,112 @@ export const jvpRules: JvpTable = {
     return [y, t1 === null ? t2 : t2 === null ? t1 : E.add(t1, t2)];
   },
   stopGradient: zeroJvp("stopGradient"),
+  cholesky: ([a], [t]) => {
+    const L = bind("cholesky", [a], null);
+    if (t === null) return [L, null];
+    // The primal factors the symmetric part, so the tangent is (Ȧ + Ȧᵀ)/2;
+    // Φ takes the lower triangle with the diagonal halved.
+    const n = order(a);
+    const phi = E.triangleMask(n, 1, 0.5, 0, a.dtype);
+    const sym = E.mul(E.add(t, E.mT(t)), 0.5);
+    // L̇ = L Φ(L⁻¹ Ȧ L⁻ᵀ); L⁻¹ Ȧ L⁻ᵀ = L⁻¹ (L⁻¹ Ȧ)ᵀ as Ȧ is symmetric.
+    const lower = { upper: false, unitriangular: false };
+    const y = bind("triangularSolve", [L, sym], lower);
+    const z = bind("triangularSolve", [L, E.mT(y)], lower);
+    return [L, E.matmul(L, E.mul(z, phi))];
+  },
+  triangularSolve: ([a, b], [ta, tb], p) => {
+    const x = bind("triangularSolve", [a, b], p);
+    const n = order(a);
+    const inside = p.unitriangular ? 0 : 1;
+    const mask = ta &&
+      E.triangleMask(
+        n,
+        p.upper ? 0 : 1,
+        inside,
+        p.upper ? 1 : 0,
+        a.dtype,
+      );
+    const solveWith = (r: Tensor) => bind("triangularSolve", [a, r], p);
+    return [x, solveTangent(x, ta, tb, solveWith, mask)];
+  },
+  solve: ([a, b], [ta, tb]) => {
+    const x = bind("solve", [a, b], null);
+    const solveWith = (r: Tensor) => bind("solve", [a, r], null);
+    return [x, solveTangent(x, ta, tb, solveWith, null)];
+  },
+  qr: ([a], [t]) => {
+    const y = bind("qr", [a], null);
+    if (t === null) return [y, null];
+    // A = QR: with X = Ȧ R⁻¹ and C = Qᵀ X = Ω + Ṙ R⁻¹ (Ω = QᵀQ̇ skew,
+    // Ṙ R⁻¹ upper), Ω is C's strict lower triangle minus its transpose;
+    // then Ṙ = (C − Ω) R and Q̇ = X + Q (Ω − C). R⁻¹ needs full rank.
+    const r = a.ndim, m = a.shape[r - 2], n = a.shape[r - 1];
+    const Q = E.narrow(y, r - 2, 0, m), R = E.narrow(y, r - 2, m, n);
+    const lower = { upper: false, unitriangular: false };
+    const X = E.mT(bind("triangularSolve", [E.mT(R), E.mT(t)], lower));
+    const C = E.matmul(Q, X, true);
+    const low = E.mul(C, E.triangleMask(n, 1, 0, 0, a.dtype));
+    const omega = E.sub(low, E.mT(low));
+    const dR = E.matmul(E.sub(C, omega), R);
+    const dQ = E.add(X, E.matmul(Q, E.sub(omega, C)));
+    return [y, bind("cat", [dQ, dR], { axis: r - 2 })];
+  },
+  lu: ([a], [t]) => {
+    const y = bind("lu", [a], null);
+    if (t === null) return [y, null];
+    // P A = L U, P locally constant: with M = L⁻¹ P Ȧ U⁻¹ (strictly lower
+    // L⁻¹L̇ plus upper U̇U⁻¹), L̇ = L tril(M, -1) and U̇ = triu(M) U; the
+    // packed tangent is their sum, the permutation row's is zero.
+    // U⁻¹ needs a nonsingular U: at a singular matrix this is inf/NaN.
+    const n = order(a), r = a.ndim;
+    const perm = E.select(E.narrow(y, r - 2, 0, 1), r - 2, 0);
+    const LU = E.narrow(y, r - 2, 1, n);
+    const Pt = E.matmul(E.permutationMatrix(perm), t);
+    const unitLower = { upper: false, unitriangular: true };
+    const Y = bind("triangularSolve", [LU, Pt], unitLower);
+    const lowerU = { upper: false, unitriangular: false };
+    const M = E.mT(bind("triangularSolve", [E.mT(LU), E.mT(Y)], lowerU));
+    const strict = E.triangleMask(n, 1, 0, 0, a.dtype);
+    const upper = E.triangleMask(n, 0, 1, 1, a.dtype);
+    const L = E.add(E.mul(LU, strict), E.eye(n, a.dtype));
+    const dL = E.matmul(L, E.mul(M, strict));
+    const dU = E.matmul(E.mul(M, upper), E.mul(LU, upper));
+    const zero = E.full([...a.shape.slice(0, -2), 1, n], 0, a.dtype);
+    return [y, bind("cat", [zero, E.add(dL, dU)], { axis: r - 2 })];
+  },
+  eigh: ([a], [t]) => {
+    const y = bind("eigh", [a], null);
+    if (t === null) return [y, null];
+    // A = V Λ Vᵀ: with P = Vᵀ Ȧ V (Ȧ symmetrized, as the primal), λ̇ =
+    // diag(P) and V̇ = V (F ∘ P), F_ij = 1/(λ_j − λ_i) off the diagonal.
+    // Where λ_i = λ_j exactly (i ≠ j) F_ij is taken as 0, so results stay
+    // finite; they are then correct for functions that do not depend on
+    // the choice of basis inside the repeated eigenspace (eigenvalues,
+    // projectors onto the whole eigenspace), as JAX aims.
+    const n = order(a), r = a.ndim;
+    const lam = E.narrow(y, r - 2, 0, 1); // [..., 1, n]
+    const V = E.narrow(y, r - 2, 1, n);
+    const sym = E.mul(E.add(t, E.mT(t)), 0.5);
+    const P = E.matmul(E.matmul(V, sym, true), V);
+    const I = E.eye(n, a.dtype);
+    const dlam = reshape(E.sum(E.mul(P, I), [r - 2]), lam.shape);
+    const diff = E.sub(lam, E.mT(lam)); // [i, j] = λ_j − λ_i
+    const same = E.eq(diff, 0);
+    const F = E.where(same, 0, E.reciprocal(E.where(same, 1, diff)));
+    const dV = E.matmul(V, E.mul(F, P));
+    return [y, bind("cat", [dlam, dV], { axis: r - 2 })];
+  },
+  slogdet: ([a], [t]) => {
+    const y = bind("slogdet", [a], null);
+    if (t === null) return [y, null];
+    // d log|det A| = tr(A⁻¹ Ȧ); the sign is piecewise constant.
+    const n = order(a);
+    const d = E.mul(bind("solve", [a, t], null), E.eye(n, a.dtype));
+    const tr = E.sum(d, [a.ndim - 2, a.ndim - 1]);
+    const batch = a.shape.slice(0, -2);
+    const col = reshape(tr, [...batch, 1]);
+    const zero = E.full([...batch, 1], 0, a.dtype);
+    return [y, bind("cat", [zero, col], { axis: batch.length })];
+  },
 };

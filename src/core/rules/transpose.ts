@@ -62,6 +62,27 @@ function matmulCtB(
   return sumToShape(g, b.shape);
 }
 
+/**
+ * The transpose of B ↦ A⁻¹ B (A a constant) is C ↦ A⁻ᵀ C: the same solve
+ * with the transposed matrix, summed to B's shape when B was broadcast.
+ */
+function solveCt(
+  prim: "solve" | "triangularSolve",
+  ct: Tensor,
+  [a, b]: TArg[],
+  p: PrimParams["triangularSolve"] | null,
+): Ct[] {
+  if (lin(a)) nonlinear(prim);
+  const at = E.mT(a as Tensor);
+  const g = prim === "solve"
+    ? bind("solve", [at, ct], null)
+    : bind("triangularSolve", [at, ct], {
+      upper: !p!.upper,
+      unitriangular: p!.unitriangular,
+    });
+  return [null, sumToShape(g, b.shape)];
+}
+
 export const transposeRules: TransposeTable = {
   neg: (ct) => [E.neg(ct)],
   add: (ct, [a, b]) => [
@@ -141,4 +162,6 @@ export const transposeRules: TransposeTable = {
       ? [matmulCtA(ct, b as Tensor, a, p), null]
       : [null, matmulCtB(ct, a, b as LinearArg, p)];
   },
+  triangularSolve: (ct, args, p) => solveCt("triangularSolve", ct, args, p),
+  solve: (ct, args) => solveCt("solve", ct, args, null),
 };

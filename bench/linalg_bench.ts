@@ -1,0 +1,104 @@
+/**
+ * Linear-algebra benchmarks: `deno bench bench/linalg_bench.ts`. Each
+ * factorization runs through its public op (one eager call: lowering and
+ * one executor run) at n = 32, 128, 512 in float32 and float64, next to
+ * GEMM at the same size and dtype, the roof the issue measures against.
+ *
+ * Deno.bench names carry the work per iteration (the usual flop counts:
+ * Cholesky n³/3, LU solve with n right-hand sides 8n³/3, Householder QR
+ * with Q formed 4n³/3, GEMM 2n³); a summary of GFLOP/s and the ratio to
+ * GEMM (best of interleaved samples, after warm-up) prints at unload.
+ * eigh (Jacobi, several sweeps of O(n³)) runs at 32 and 128 only and is
+ * reported in milliseconds per call.
+ */
+import { eye, linalg, matmul, randn, type Tensor } from "../mod.ts";
+
+type Case = {
+  name: string;
+  op: string;
+  dtype: string;
+  n: number;
+  work: number;
+  run: () => void;
+};
+const cases: Case[] = [];
+
+/** Symmetric positive definite, condition number about 5. */
+function spd(n: number, dtype: "float32" | "float64"): Tensor {
+  const m = randn([n, n], { dtype });
+  return matmul(m, m.transpose(-2, -1)).div(n).add(eye(n, { dtype }));
+}
+
+for (const dtype of ["float32", "float64"] as const) {
+  for (const n of [32, 128, 512]) {
+    const A = spd(n, dtype), B = randn([n, n], { dtype });
+    const add = (op: string, work: number, run: () => Tensor | Tensor[]) =>
+      cases.push({
+        name: `${op} ${dtype} ${n}x${n}`,
+        op,
+        dtype,
+        n,
+        work,
+        run: () => {
+          const r = run();
+          for (const t of Array.isArray(r) ? r : [r]) t.dispose();
+        },
+      });
+    add("matmul", 2 * n ** 3, () => matmul(A, B));
+    add("cholesky", n ** 3 / 3, () => linalg.cholesky(A));
+    add("solve", 8 * n ** 3 / 3, () => linalg.solve(A, B));
+    add("qr", 4 * n ** 3 / 3, () => {
+      const { Q, R } = linalg.qr(B);
+      return [Q, R];
+    });
+    add("slogdet", 2 * n ** 3 / 3, () => {
+      const { sign, logabsdet } = linalg.slogdet(B);
+      return [sign, logabsdet];
+    });
+    if (n <= 128) {
+      add("eigh", 0, () => {
+        const { eigenvalues, eigenvectors } = linalg.eigh(A);
+        return [eigenvalues, eigenvectors];
+      });
+    }
+  }
+}
+
+// Best rate (or time) per case from interleaved samples (noisy machine).
+const best = new Map<string, number>();
+function sample(c: Case): void {
+  const t0 = performance.now();
+  let reps = 0;
+  do {
+    c.run();
+    reps++;
+  } while (performance.now() - t0 < 20);
+  const ms = (performance.now() - t0) / reps;
+  const v = c.work > 0 ? c.work / (ms * 1e6) : -ms;
+  best.set(c.name, Math.max(best.get(c.name) ?? -Infinity, v));
+}
+
+for (const c of cases) {
+  c.run(); // warm-up: V8 tiers wasm up
+  Deno.bench({
+    name: `${c.name} (${c.work > 0 ? "GFLOP/s" : "ms"})`,
+    fn: c.run,
+  });
+}
+
+globalThis.addEventListener("unload", () => {
+  for (let round = 0; round < 3; round++) for (const c of cases) sample(c);
+  console.log("\nlinalg throughput (best of 3 interleaved 20 ms samples):");
+  for (const c of cases) {
+    const v = best.get(c.name)!;
+    if (c.work === 0) {
+      console.log(`  ${c.name.padEnd(28)} ${(-v).toFixed(2)} ms`);
+      continue;
+    }
+    const roof = best.get(`matmul ${c.dtype} ${c.n}x${c.n}`)!;
+    const ratio = c.op === "matmul"
+      ? ""
+      : `  (${(100 * v / roof).toFixed(0)}% of GEMM)`;
+    console.log(`  ${c.name.padEnd(28)} ${v.toFixed(2)} GFLOP/s${ratio}`);
+  }
+});

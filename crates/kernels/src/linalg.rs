@@ -1,0 +1,855 @@
+//! Dense linear algebra over batches of row-major matrices: Cholesky,
+//! triangular solve, LU with partial pivoting (solve, sign and log of the
+//! absolute determinant). Matrix `b` of a batch starts at `b * stride`
+//! elements (a stride of 0 broadcasts one matrix over the batch).
+//!
+//! Every loop runs along rows, so the inner work is a dot product or an
+//! axpy over contiguous memory, in 128-bit SIMD. Kernels that can fail on
+//! the data (a non-positive pivot, a zero pivot) return where, and leave
+//! the reporting to the executor (program.rs).
+
+use crate::num::{Float, Vector};
+
+/// `Σ a[i] b[i]`, with two vector accumulators.
+#[inline(always)]
+fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    let n = a.len().min(b.len());
+    let l = T::V::LANES;
+    let mut i = 0;
+    let mut s = T::ZERO;
+    if n >= 2 * l {
+        let (mut v0, mut v1) = (T::V::splat(T::ZERO), T::V::splat(T::ZERO));
+        while i + 2 * l <= n {
+            // SAFETY: i + 2l <= n, the length of both slices.
+            unsafe {
+                let (pa, pb) = (a.as_ptr().add(i), b.as_ptr().add(i));
+                v0 = v0.add(T::V::load(pa).mul(T::V::load(pb)));
+                v1 = v1.add(T::V::load(pa.add(l)).mul(T::V::load(pb.add(l))));
+            }
+            i += 2 * l;
+        }
+        let mut lanes = [T::ZERO; 4];
+        // SAFETY: `lanes` holds 4 >= LANES elements.
+        unsafe { v0.add(v1).store(lanes.as_mut_ptr()) };
+        for &x in &lanes[..l] {
+            s = s + x;
+        }
+    }
+    while i < n {
+        s = s + a[i] * b[i];
+        i += 1;
+    }
+    s
+}
+
+/// Four dot products against one shared vector `b` (rows `r[0..4]`, each
+/// at least as long as `b`): `b` is loaded once for all four.
+#[inline(always)]
+fn dot4<T: Float>(r: [&[T]; 4], b: &[T]) -> [T; 4] {
+    let n = b.len();
+    let l = T::V::LANES;
+    let z = T::V::splat(T::ZERO);
+    let mut acc = [z; 4];
+    let mut i = 0;
+    while i + l <= n {
+        // SAFETY: i + l <= n <= the length of every row.
+        unsafe {
+            let vb = T::V::load(b.as_ptr().add(i));
+            for q in 0..4 {
+                acc[q] = acc[q].add(T::V::load(r[q].as_ptr().add(i)).mul(vb));
+            }
+        }
+        i += l;
+    }
+    let mut out = [T::ZERO; 4];
+    let mut lanes = [T::ZERO; 4];
+    for q in 0..4 {
+        // SAFETY: `lanes` holds 4 >= LANES elements.
+        unsafe { acc[q].store(lanes.as_mut_ptr()) };
+        let mut s = T::ZERO;
+        for &x in &lanes[..l] {
+            s = s + x;
+        }
+        for k in i..n {
+            s = s + r[q][k] * b[k];
+        }
+        out[q] = s;
+    }
+    out
+}
+
+/// `y[i] -= alpha * x[i]`.
+#[inline(always)]
+fn axpy_sub<T: Float>(alpha: T, x: &[T], y: &mut [T]) {
+    let n = x.len().min(y.len());
+    let l = T::V::LANES;
+    let a = T::V::splat(alpha);
+    let mut i = 0;
+    while i + l <= n {
+        // SAFETY: i + l <= n, the length of both slices.
+        unsafe {
+            let py = y.as_mut_ptr().add(i);
+            T::V::load(py)
+                .sub(a.mul(T::V::load(x.as_ptr().add(i))))
+                .store(py);
+        }
+        i += l;
+    }
+    while i < n {
+        y[i] = y[i] - alpha * x[i];
+        i += 1;
+    }
+}
+
+/// Slices over raw kernel buffers.
+///
+/// # Safety
+/// `p` must be valid for `n` elements of `T` (for the lifetime used).
+unsafe fn view<'a, T>(p: usize, n: usize) -> &'a [T] {
+    core::slice::from_raw_parts(p as *const T, n)
+}
+unsafe fn view_mut<'a, T>(p: usize, n: usize) -> &'a mut [T] {
+    core::slice::from_raw_parts_mut(p as *mut T, n)
+}
+
+/// Lower Cholesky factor of one `n × n` matrix: of its symmetric part
+/// (A + Aᵀ)/2, writing all of `l` (zeros above the diagonal). Returns the
+/// failing pivot: the first `j` whose leading minor of order `j + 1` is not
+/// positive (or is NaN).
+///
+/// Row-oriented (Cholesky–Banachiewicz): entry (i, j) is a dot product of
+/// the finished prefixes of rows i and j, both contiguous; four rows i at
+/// a time share the loads of row j.
+fn cholesky_one<T: Float>(a: &[T], l: &mut [T], n: usize) -> Option<usize> {
+    let half = T::from_f64(0.5);
+    for j in 0..n {
+        // Row j's prefix is complete once column j is reached.
+        let rj = &l[j * n..j * n + j];
+        let s = a[j * n + j] - dot(rj, rj);
+        if s.partial_cmp(&T::ZERO) != Some(core::cmp::Ordering::Greater) {
+            return Some(j);
+        }
+        let d = s.sqrt();
+        l[j * n + j] = d;
+        for v in &mut l[j * n + j + 1..(j + 1) * n] {
+            *v = T::ZERO;
+        }
+        let (head, tail) = l.split_at_mut((j + 1) * n);
+        let rj = &head[j * n..j * n + j];
+        let sym = |i: usize| (a[i * n + j] + a[j * n + i]) * half;
+        let mut i = j + 1;
+        while i + 4 <= n {
+            let at = (i - j - 1) * n;
+            let rows = &tail[at..at + 4 * n];
+            let r = [
+                &rows[..j],
+                &rows[n..n + j],
+                &rows[2 * n..2 * n + j],
+                &rows[3 * n..3 * n + j],
+            ];
+            let dots = dot4(r, rj);
+            for q in 0..4 {
+                tail[at + q * n + j] = (sym(i + q) - dots[q]) / d;
+            }
+            i += 4;
+        }
+        while i < n {
+            let ri = &mut tail[(i - j - 1) * n..(i - j) * n];
+            ri[j] = (sym(i) - dot(&ri[..j], rj)) / d;
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Batched Cholesky: `out[b] = chol(a[b])` (see [`cholesky_one`]). Returns
+/// `(batch index, pivot)` of the first matrix that is not positive definite.
+///
+/// # Safety
+/// `a` and `out` must hold `batch * n * n` elements of `T`.
+pub unsafe fn cholesky<T: Float>(
+    a: usize,
+    out: usize,
+    batch: usize,
+    n: usize,
+) -> Option<(usize, usize)> {
+    let nn = n * n;
+    let (a, o) = (view::<T>(a, batch * nn), view_mut::<T>(out, batch * nn));
+    for b in 0..batch {
+        if let Some(j) = cholesky_one(&a[b * nn..(b + 1) * nn], &mut o[b * nn..(b + 1) * nn], n) {
+            return Some((b, j));
+        }
+    }
+    None
+}
+
+/// Solves `A X = B` in place in `x` (`n × k`, holding B) for triangular `A`
+/// (`n × n`; only its `upper` or lower triangle is read, and with `unit`
+/// not its diagonal either, taken as ones). A zero diagonal gives inf/NaN,
+/// as LAPACK's trsm.
+fn trsm_one<T: Float>(a: &[T], x: &mut [T], n: usize, k: usize, upper: bool, unit: bool) {
+    let solve_row = |i: usize, x: &mut [T]| {
+        let (before, rest) = x.split_at_mut(i * k);
+        let (xi, after) = rest.split_at_mut(k);
+        let js: &mut dyn Iterator<Item = usize> = if upper { &mut (i + 1..n) } else { &mut (0..i) };
+        for j in js {
+            let aij = a[i * n + j];
+            if aij != T::ZERO {
+                let xj = if j < i {
+                    &before[j * k..(j + 1) * k]
+                } else {
+                    &after[(j - i - 1) * k..(j - i) * k]
+                };
+                axpy_sub(aij, xj, xi);
+            }
+        }
+        if !unit {
+            let d = a[i * n + i];
+            for v in xi.iter_mut() {
+                *v = *v / d;
+            }
+        }
+    };
+    if upper {
+        for i in (0..n).rev() {
+            solve_row(i, x);
+        }
+    } else {
+        for i in 0..n {
+            solve_row(i, x);
+        }
+    }
+}
+
+/// Batched triangular solve: `out[b] = A[b]⁻¹ B[b]` with A `n × n` at
+/// stride `sa`, B `n × k` at stride `sb` (0 broadcasts).
+///
+/// # Safety
+/// Buffers must hold what the strides and sizes imply; `out` holds
+/// `batch * n * k` elements.
+pub unsafe fn triangular_solve<T: Float>(
+    a: usize,
+    b: usize,
+    out: usize,
+    batch: usize,
+    n: usize,
+    k: usize,
+    upper: bool,
+    unit: bool,
+    sa: usize,
+    sb: usize,
+) {
+    let nk = n * k;
+    let o = view_mut::<T>(out, batch * nk);
+    for bi in 0..batch {
+        let am = view::<T>(a + bi * sa * core::mem::size_of::<T>(), n * n);
+        let bm = view::<T>(b + bi * sb * core::mem::size_of::<T>(), nk);
+        let x = &mut o[bi * nk..(bi + 1) * nk];
+        x.copy_from_slice(bm);
+        trsm_one(am, x, n, k, upper, unit);
+    }
+}
+
+/// In-place LU with partial pivoting of `lu` (`n × n`): unit lower L below
+/// the diagonal, U on and above it; each row swap is also applied to `rhs`
+/// (rows of length `k`). Returns the number of swaps and the first zero
+/// pivot, if any (elimination continues past it, skipping that column).
+fn lu_in_place<T: Float>(
+    lu: &mut [T],
+    n: usize,
+    rhs: &mut [T],
+    k: usize,
+) -> (usize, Option<usize>) {
+    let mut swaps = 0;
+    let mut zero = None;
+    for j in 0..n {
+        let mut p = j;
+        let mut best = lu[j * n + j].abs();
+        for i in j + 1..n {
+            let v = lu[i * n + j].abs();
+            if v > best {
+                best = v;
+                p = i;
+            }
+        }
+        if p != j {
+            swaps += 1;
+            for c in 0..n {
+                lu.swap(j * n + c, p * n + c);
+            }
+            for c in 0..k {
+                rhs.swap(j * k + c, p * k + c);
+            }
+        }
+        let d = lu[j * n + j];
+        if best.partial_cmp(&T::ZERO) != Some(core::cmp::Ordering::Greater) {
+            // NaN or an exactly zero column below the diagonal.
+            zero.get_or_insert(j);
+            continue;
+        }
+        let (head, tail) = lu.split_at_mut((j + 1) * n);
+        let rj = &head[j * n + j + 1..(j + 1) * n];
+        for i in j + 1..n {
+            let ri = &mut tail[(i - j - 1) * n..(i - j) * n];
+            let m = ri[j] / d;
+            ri[j] = m;
+            if m != T::ZERO {
+                axpy_sub(m, rj, &mut ri[j + 1..]);
+            }
+        }
+    }
+    (swaps, zero)
+}
+
+/// Batched general solve `out[b] = A[b]⁻¹ B[b]` by LU with partial
+/// pivoting (A `n × n` at stride `sa`, B `n × k` at stride `sb`). Returns
+/// `(batch index, pivot)` of the first singular matrix.
+///
+/// # Safety
+/// As [`triangular_solve`].
+pub unsafe fn solve<T: Float>(
+    a: usize,
+    b: usize,
+    out: usize,
+    batch: usize,
+    n: usize,
+    k: usize,
+    sa: usize,
+    sb: usize,
+) -> Option<(usize, usize)> {
+    let nk = n * k;
+    let o = view_mut::<T>(out, batch * nk);
+    let mut lu = vec![T::ZERO; n * n];
+    for bi in 0..batch {
+        lu.copy_from_slice(view::<T>(a + bi * sa * core::mem::size_of::<T>(), n * n));
+        let x = &mut o[bi * nk..(bi + 1) * nk];
+        x.copy_from_slice(view::<T>(b + bi * sb * core::mem::size_of::<T>(), nk));
+        if let (_, Some(j)) = lu_in_place(&mut lu, n, x, k) {
+            return Some((bi, j));
+        }
+        trsm_one(&lu, x, n, k, false, true);
+        trsm_one(&lu, x, n, k, true, false);
+    }
+    None
+}
+
+/// Batched LU factorization with partial pivoting: `out[b]` is
+/// `(n + 1) × n`, row 0 the row permutation `perm` (as values: row i of
+/// P A is row `perm[i]` of A), rows 1..=n the packed factors of P A = L U
+/// (unit L strictly below the diagonal, U on and above it). A singular
+/// matrix factors too, with a zero on U's diagonal (as LAPACK's getrf).
+///
+/// # Safety
+/// `a` holds `batch * n * n` elements, `out` `batch * (n + 1) * n`.
+pub unsafe fn lu<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
+    let nn = n * n;
+    let (a, o) = (
+        view::<T>(a, batch * nn),
+        view_mut::<T>(out, batch * (nn + n)),
+    );
+    for b in 0..batch {
+        let (perm, lu) = o[b * (nn + n)..(b + 1) * (nn + n)].split_at_mut(n);
+        for (i, p) in perm.iter_mut().enumerate() {
+            *p = T::from_f64(i as f64);
+        }
+        lu.copy_from_slice(&a[b * nn..(b + 1) * nn]);
+        // The permutation rides along as a right-hand side of width 1.
+        lu_in_place(lu, n, perm, 1);
+    }
+}
+
+/// Batched sign and log of the absolute determinant: `out[b] = [sign,
+/// log|det|]` of `a[b]` (`[0, -inf]` for a singular matrix).
+///
+/// # Safety
+/// `a` holds `batch * n * n` elements, `out` `batch * 2`.
+pub unsafe fn slogdet<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
+    let nn = n * n;
+    let (a, o) = (view::<T>(a, batch * nn), view_mut::<T>(out, batch * 2));
+    let mut lu = vec![T::ZERO; nn];
+    for b in 0..batch {
+        lu.copy_from_slice(&a[b * nn..(b + 1) * nn]);
+        let (swaps, zero) = lu_in_place(&mut lu, n, &mut [], 0);
+        let (mut sign, mut logabs) = (if swaps % 2 == 0 { T::ONE } else { -T::ONE }, T::ZERO);
+        if zero.is_some() {
+            (sign, logabs) = (T::ZERO, T::NEG_INFINITY);
+        } else {
+            for j in 0..n {
+                let d = lu[j * n + j];
+                if d < T::ZERO {
+                    sign = -sign;
+                }
+                logabs = logabs + d.abs().ln();
+            }
+        }
+        o[2 * b] = sign;
+        o[2 * b + 1] = logabs;
+    }
+}
+
+/// Eigen-decomposition of the symmetric part of one `n × n` matrix by
+/// cyclic Jacobi rotations (accurate to working precision in the relative
+/// sense that Jacobi gives; O(n³) per sweep). `w` is `n × n` scratch, `v`
+/// receives the eigenvectors as columns; returns the eigenvalues, unsorted.
+fn jacobi_eigh<T: Float>(a: &[T], w: &mut [T], v: &mut [T], n: usize) -> Vec<T> {
+    let half = T::from_f64(0.5);
+    for i in 0..n {
+        for j in 0..n {
+            w[i * n + j] = (a[i * n + j] + a[j * n + i]) * half;
+            v[i * n + j] = if i == j { T::ONE } else { T::ZERO };
+        }
+    }
+    let eps = T::from_f64(if core::mem::size_of::<T>() == 8 {
+        1.1e-16
+    } else {
+        6e-8
+    });
+    for _sweep in 0..60 {
+        let (mut off, mut total) = (T::ZERO, T::ZERO);
+        for i in 0..n {
+            for j in 0..n {
+                let x = w[i * n + j] * w[i * n + j];
+                total = total + x;
+                if i != j {
+                    off = off + x;
+                }
+            }
+        }
+        if off <= eps * eps * total || off == T::ZERO || off.is_nan() {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = w[p * n + q];
+                if apq == T::ZERO {
+                    continue;
+                }
+                // The rotation that zeroes (p, q): t = tan of its angle, the
+                // smaller root of t² + 2θt − 1 = 0.
+                let theta = (w[q * n + q] - w[p * n + p]) / (apq + apq);
+                let root = (theta * theta + T::ONE).sqrt();
+                let t = if theta >= T::ZERO {
+                    T::ONE / (theta + root)
+                } else {
+                    -T::ONE / (-theta + root)
+                };
+                let c = T::ONE / (t * t + T::ONE).sqrt();
+                let s = t * c;
+                // W ← Jᵀ W J and V ← V J with J = [[c, s], [−s, c]] on (p, q).
+                for k in 0..n {
+                    let (kp, kq) = (w[k * n + p], w[k * n + q]);
+                    w[k * n + p] = c * kp - s * kq;
+                    w[k * n + q] = s * kp + c * kq;
+                    let (vp, vq) = (v[k * n + p], v[k * n + q]);
+                    v[k * n + p] = c * vp - s * vq;
+                    v[k * n + q] = s * vp + c * vq;
+                }
+                for k in 0..n {
+                    let (pk, qk) = (w[p * n + k], w[q * n + k]);
+                    w[p * n + k] = c * pk - s * qk;
+                    w[q * n + k] = s * pk + c * qk;
+                }
+                w[p * n + q] = T::ZERO;
+                w[q * n + p] = T::ZERO;
+            }
+        }
+    }
+    (0..n).map(|i| w[i * n + i]).collect()
+}
+
+/// Batched symmetric eigen-decomposition of (A + Aᵀ)/2: `out[b]` is
+/// `(n + 1) × n`, row 0 the eigenvalues in ascending order, rows 1..=n the
+/// matrix whose columns are the matching unit eigenvectors, each signed so
+/// that its entry of largest magnitude (the first among equals) is positive.
+///
+/// # Safety
+/// `a` holds `batch * n * n` elements, `out` `batch * (n + 1) * n`.
+pub unsafe fn eigh<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
+    let nn = n * n;
+    let (a, o) = (
+        view::<T>(a, batch * nn),
+        view_mut::<T>(out, batch * (nn + n)),
+    );
+    let (mut w, mut v) = (vec![T::ZERO; nn], vec![T::ZERO; nn]);
+    for b in 0..batch {
+        let lam = jacobi_eigh(&a[b * nn..(b + 1) * nn], &mut w, &mut v, n);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&i, &j| {
+            lam[i]
+                .partial_cmp(&lam[j])
+                .unwrap_or(core::cmp::Ordering::Equal)
+        });
+        let ob = &mut o[b * (nn + n)..(b + 1) * (nn + n)];
+        for (col, &src) in order.iter().enumerate() {
+            ob[col] = lam[src];
+            let mut big = 0;
+            for k in 1..n {
+                if v[k * n + src].abs() > v[big * n + src].abs() {
+                    big = k;
+                }
+            }
+            let flip = v[big * n + src] < T::ZERO;
+            for k in 0..n {
+                let x = v[k * n + src];
+                ob[(k + 1) * n + col] = if flip { -x } else { x };
+            }
+        }
+    }
+}
+
+/// Reduced QR of one `m × n` matrix (m ≥ n) by Householder reflections:
+/// writes `out` as `(m + n) × n`, rows 0..m the orthonormal Q and rows
+/// m..m+n the upper triangular R, signed so that R's diagonal is ≥ 0 (the
+/// unique factorization when A has full rank). It works on Aᵀ (`wt`,
+/// `n × m`), so that every column operation of the algorithm is a dot
+/// product or an axpy along a contiguous row; `vs` (`n × m`) holds the
+/// reflectors and `qt` (`n × m`) builds Qᵀ.
+fn qr_one<T: Float>(
+    a: &[T],
+    wt: &mut [T],
+    vs: &mut [T],
+    qt: &mut [T],
+    out: &mut [T],
+    m: usize,
+    n: usize,
+) {
+    for i in 0..m {
+        for j in 0..n {
+            wt[j * m + i] = a[i * n + j];
+        }
+    }
+    let two = T::from_f64(2.0);
+    for k in 0..n {
+        // v = x − α e₁ with α = −sign(x₀)‖x‖ (no cancellation), then unit.
+        let v = &mut vs[k * m..(k + 1) * m];
+        v.fill(T::ZERO);
+        let x = &wt[k * m + k..(k + 1) * m];
+        let norm2 = dot(x, x);
+        if norm2 == T::ZERO {
+            continue; // a zero column: no reflection
+        }
+        let alpha = if x[0] >= T::ZERO {
+            -norm2.sqrt()
+        } else {
+            norm2.sqrt()
+        };
+        let v = &mut v[k..];
+        v.copy_from_slice(x);
+        v[0] = v[0] - alpha;
+        let vnorm2 = dot(v, v);
+        if vnorm2 == T::ZERO {
+            v.fill(T::ZERO);
+            continue;
+        }
+        let scale = T::ONE / vnorm2.sqrt();
+        for e in v.iter_mut() {
+            *e = *e * scale;
+        }
+        // Columns j ≥ k of A (rows of Aᵀ) ← (I − 2vvᵀ) column.
+        for j in k..n {
+            let row = &mut wt[j * m + k..(j + 1) * m];
+            let d = dot(v, row);
+            axpy_sub(d * two, v, row);
+        }
+    }
+    // Qᵀ's rows are Q's columns: Q = H₀ H₁ … Hₙ₋₁ I[:, :n].
+    for j in 0..n {
+        for i in 0..m {
+            qt[j * m + i] = if i == j { T::ONE } else { T::ZERO };
+        }
+    }
+    for k in (0..n).rev() {
+        let v = &vs[k * m + k..(k + 1) * m];
+        for j in 0..n {
+            let row = &mut qt[j * m + k..(j + 1) * m];
+            let d = dot(v, row);
+            axpy_sub(d * two, v, row);
+        }
+    }
+    let (q, r) = out.split_at_mut(m * n);
+    for i in 0..n {
+        let flip = wt[i * m + i] < T::ZERO;
+        for j in 0..n {
+            let x = if j < i { T::ZERO } else { wt[j * m + i] };
+            r[i * n + j] = if flip { -x } else { x };
+        }
+        for k in 0..m {
+            let x = qt[i * m + k];
+            q[k * n + i] = if flip { -x } else { x };
+        }
+    }
+}
+
+/// Batched reduced QR (see [`qr_one`]): `out[b]` is `(m + n) × n`.
+///
+/// # Safety
+/// `a` holds `batch * m * n` elements, `out` `batch * (m + n) * n`; m ≥ n.
+pub unsafe fn qr<T: Float>(a: usize, out: usize, batch: usize, m: usize, n: usize) {
+    let (mn, on) = (m * n, (m + n) * n);
+    let (a, o) = (view::<T>(a, batch * mn), view_mut::<T>(out, batch * on));
+    let (mut wt, mut vs, mut qt) = (vec![T::ZERO; mn], vec![T::ZERO; mn], vec![T::ZERO; mn]);
+    for b in 0..batch {
+        let ob = &mut o[b * on..(b + 1) * on];
+        qr_one(
+            &a[b * mn..(b + 1) * mn],
+            &mut wt,
+            &mut vs,
+            &mut qt,
+            ob,
+            m,
+            n,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A symmetric positive definite n×n matrix: M Mᵀ + n I.
+    fn spd(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        let mut rnd = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let m: Vec<f64> = (0..n * n).map(|_| rnd()).collect();
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                a[i * n + j] = (0..n).map(|p| m[i * n + p] * m[j * n + p]).sum::<f64>();
+            }
+            a[i * n + i] += n as f64;
+        }
+        a
+    }
+
+    fn matmul(a: &[f64], b: &[f64], n: usize, k: usize, bt: bool) -> Vec<f64> {
+        let mut c = vec![0.0; n * k];
+        for i in 0..n {
+            for j in 0..k {
+                c[i * k + j] = (0..n)
+                    .map(|p| a[i * n + p] * if bt { b[j * n + p] } else { b[p * k + j] })
+                    .sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn cholesky_reconstructs_and_reports_the_failing_pivot() {
+        for n in [1, 2, 5, 17] {
+            let a = spd(n, n as u64);
+            // The factor is of the symmetric part: skew junk changes nothing.
+            let mut skewed = a.clone();
+            for i in 0..n {
+                for j in 0..i {
+                    skewed[i * n + j] += 0.25;
+                    skewed[j * n + i] -= 0.25;
+                }
+            }
+            let mut l = vec![f64::NAN; n * n];
+            assert_eq!(
+                unsafe { cholesky::<f64>(a.as_ptr() as usize, l.as_mut_ptr() as usize, 1, n) },
+                None
+            );
+            let llt = matmul(&l, &l, n, n, true);
+            for (x, y) in llt.iter().zip(&a) {
+                assert!((x - y).abs() < 1e-10 * n as f64, "{n}: {x} vs {y}");
+            }
+            for i in 0..n {
+                for j in i + 1..n {
+                    assert_eq!(l[i * n + j], 0.0);
+                }
+            }
+        }
+        // diag(1, -1, 1) in the second matrix of a batch fails at pivot 1.
+        let a = [
+            4.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0,
+            0.0, 1.0,
+        ];
+        let mut l = [0.0f32; 18];
+        let r = unsafe { cholesky::<f32>(a.as_ptr() as usize, l.as_mut_ptr() as usize, 2, 3) };
+        assert_eq!(r, Some((1, 1)));
+        assert_eq!(l[0], 2.0);
+    }
+
+    #[test]
+    fn solves_agree_with_products() {
+        let (n, k) = (7, 3);
+        let a = spd(n, 3);
+        let b: Vec<f64> = (0..n * k).map(|i| (i as f64 * 0.37).sin()).collect();
+        for (upper, unit) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut t = a.clone();
+            for i in 0..n {
+                for j in 0..n {
+                    let outside = if upper { j < i } else { j > i };
+                    if outside {
+                        t[i * n + j] = 0.0;
+                    }
+                }
+                if unit {
+                    t[i * n + i] = 1.0;
+                }
+            }
+            let mut x = vec![0.0; n * k];
+            // A with junk in the unread triangle: the result must not change.
+            let mut junk = t.clone();
+            for i in 0..n {
+                for j in 0..n {
+                    if (if upper { j < i } else { j > i }) || (unit && i == j) {
+                        junk[i * n + j] = 1e3;
+                    }
+                }
+            }
+            let (pa, pb) = (junk.as_ptr() as usize, b.as_ptr() as usize);
+            unsafe {
+                triangular_solve::<f64>(pa, pb, x.as_mut_ptr() as usize, 1, n, k, upper, unit, 0, 0)
+            };
+            let back = matmul(&t, &x, n, k, false);
+            for (u, v) in back.iter().zip(&b) {
+                assert!((u - v).abs() < 1e-12, "{upper} {unit}");
+            }
+        }
+        // General solve: a permutation-needing matrix, two batches sharing B.
+        let mut g = a.clone();
+        g[0] = 0.0;
+        let both: Vec<f64> = g.iter().chain(a.iter()).copied().collect();
+        let mut x = vec![0.0; 2 * n * k];
+        let r = unsafe {
+            solve::<f64>(
+                both.as_ptr() as usize,
+                b.as_ptr() as usize,
+                x.as_mut_ptr() as usize,
+                2,
+                n,
+                k,
+                n * n,
+                0,
+            )
+        };
+        assert_eq!(r, None);
+        for (bi, m) in [&g, &a].iter().enumerate() {
+            let back = matmul(m, &x[bi * n * k..(bi + 1) * n * k], n, k, false);
+            for (u, v) in back.iter().zip(&b) {
+                assert!((u - v).abs() < 1e-12);
+            }
+        }
+        let singular = [1.0f64, 2.0, 2.0, 4.0];
+        let mut x = [0.0f64; 2];
+        let r = unsafe {
+            solve::<f64>(
+                singular.as_ptr() as usize,
+                b.as_ptr() as usize,
+                x.as_mut_ptr() as usize,
+                1,
+                2,
+                1,
+                0,
+                0,
+            )
+        };
+        assert_eq!(r, Some((0, 1)));
+    }
+
+    #[test]
+    fn eigh_reconstructs_with_orthonormal_vectors_in_ascending_order() {
+        for n in [1, 2, 6, 13] {
+            let mut a = spd(n, 40 + n as u64);
+            for i in 0..n {
+                a[i * n + i] -= n as f64 + 0.3; // indefinite: negative eigenvalues too
+            }
+            let mut o = vec![0.0; (n + 1) * n];
+            unsafe { eigh::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, n) };
+            let (lam, v) = o.split_at(n);
+            assert!(lam.windows(2).all(|p| p[0] <= p[1]), "{lam:?}");
+            for i in 0..n {
+                for j in 0..n {
+                    let vvt: f64 = (0..n).map(|k| v[k * n + i] * v[k * n + j]).sum();
+                    let want = if i == j { 1.0 } else { 0.0 };
+                    assert!((vvt - want).abs() < 1e-13, "VᵀV {n}");
+                    let rec: f64 = (0..n).map(|k| v[i * n + k] * lam[k] * v[j * n + k]).sum();
+                    assert!((rec - a[i * n + j]).abs() < 1e-12, "V Λ Vᵀ {n}");
+                }
+            }
+        }
+        // Closed form: [[2, 1], [1, 2]] has eigenvalues 1 and 3.
+        let a = [2.0f32, 1.0, 1.0, 2.0];
+        let mut o = [0.0f32; 6];
+        unsafe { eigh::<f32>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, 2) };
+        assert!((o[0] - 1.0).abs() < 1e-6 && (o[1] - 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn qr_reconstructs_with_orthonormal_q_and_positive_diagonal() {
+        for (m, n) in [(1, 1), (3, 3), (7, 4), (12, 5)] {
+            let full = spd(m.max(n), (m * 31 + n) as u64);
+            // A's first column negated, and an m × n block of it.
+            let a: Vec<f64> = (0..m * n)
+                .map(|e| full[(e / n) * m.max(n) + e % n] * if e % n == 0 { -1.0 } else { 1.0 })
+                .collect();
+            let mut o = vec![0.0; (m + n) * n];
+            unsafe { qr::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, m, n) };
+            let (q, r) = o.split_at(m * n);
+            for i in 0..m {
+                for j in 0..n {
+                    let qr_ij: f64 = (0..n).map(|k| q[i * n + k] * r[k * n + j]).sum();
+                    assert!((qr_ij - a[i * n + j]).abs() < 1e-12, "QR {m}×{n}");
+                }
+            }
+            for i in 0..n {
+                assert!(r[i * n + i] >= 0.0);
+                for j in 0..n {
+                    let qtq: f64 = (0..m).map(|k| q[k * n + i] * q[k * n + j]).sum();
+                    assert!((qtq - if i == j { 1.0 } else { 0.0 }).abs() < 1e-13);
+                    if j < i {
+                        assert_eq!(r[i * n + j], 0.0);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lu_factors_a_row_permutation() {
+        let n = 6;
+        let mut a = spd(n, 77);
+        a[0] = 0.0; // forces a pivot
+        let mut o = vec![0.0; (n + 1) * n];
+        unsafe { lu::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, n) };
+        let (perm, lu) = o.split_at(n);
+        for i in 0..n {
+            for j in 0..n {
+                let prod: f64 = (0..n)
+                    .map(|k| {
+                        let l = if k < i {
+                            lu[i * n + k]
+                        } else if k == i {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        let u = if k <= j { lu[k * n + j] } else { 0.0 };
+                        l * u
+                    })
+                    .sum();
+                let row = perm[i] as usize;
+                assert!((prod - a[row * n + j]).abs() < 1e-12, "({i}, {j})");
+            }
+        }
+        assert!(perm[0] != 0.0);
+    }
+
+    #[test]
+    fn slogdet_matches_closed_forms() {
+        // det [[0, 2], [3, 1]] = -6; det [[1, 2], [2, 4]] = 0.
+        let a = [0.0f64, 2.0, 3.0, 1.0, 1.0, 2.0, 2.0, 4.0];
+        let mut o = [0.0f64; 4];
+        unsafe { slogdet::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 2, 2) };
+        assert_eq!(o[0], -1.0);
+        assert!((o[1] - 6f64.ln()).abs() < 1e-15);
+        assert_eq!((o[2], o[3]), (0.0, f64::NEG_INFINITY));
+    }
+}
