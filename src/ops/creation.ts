@@ -278,6 +278,11 @@ export function arange(
   options: DTypeOptions = {},
 ): Tensor {
   if (end === undefined) [start, end] = [0, start];
+  if (!Number.isFinite(start) || !Number.isFinite(end)) {
+    throw new RangeError(
+      `arange: start and end must be finite numbers, got ${start} and ${end}`,
+    );
+  }
   if (step === 0 || !Number.isFinite(step)) {
     throw new RangeError(
       `arange: step must be finite and nonzero, got ${step}`,

@@ -125,6 +125,11 @@ export function expand(x: Tensor, shape: Shape): Tensor {
     );
   }
   const target = shape.map((d, i) => (d === -1 ? x.shape[i - off] : d));
+  if (!target.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new RangeError(
+      `expand: target ${fmtShape(shape)} must be non-negative integers (or -1)`,
+    );
+  }
   if (shapeEq(target, x.shape)) return x._alias();
   return bind("broadcastTo", [x], { shape: target });
 }
@@ -213,6 +218,11 @@ export function slice(
   const n = x.shape[d];
   if (!Number.isInteger(step) || step < 1) {
     throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+  }
+  for (const [name, v] of [["start", start], ["end", end]] as const) {
+    if (v !== undefined && !Number.isInteger(v)) {
+      throw new RangeError(`slice: ${name} must be an integer, got ${v}`);
+    }
   }
   const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
   const s = clamp(start ?? 0), e = clamp(end ?? n);

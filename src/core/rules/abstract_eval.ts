@@ -95,6 +95,28 @@ function argRule(name: string): ShapeRule<PrimParams["argmax"]> {
   };
 }
 
+/**
+ * Every numeric parameter of every primitive is a count, an axis, an
+ * offset or a stride: a non-integer or NaN one would reach the kernels as
+ * a misaligned offset or a shape like [NaN], so it is refused here, where
+ * every path (public ops, rules, jit) passes.
+ */
+function checkIntegerParams(prim: Prim, params: unknown): void {
+  if (params === null || typeof params !== "object") return;
+  for (const [name, v] of Object.entries(params)) {
+    const values = typeof v === "number" ? [v] : Array.isArray(v) ? v : [];
+    for (const n of values) {
+      if (typeof n === "number" && !Number.isSafeInteger(n)) {
+        throw new RangeError(
+          `${prim}: ${name} must be ${
+            Array.isArray(v) ? "integers" : "an integer"
+          }, got ${Array.isArray(v) ? `[${v.join(", ")}]` : v}`,
+        );
+      }
+    }
+  }
+}
+
 function sliceCheck(x: Shape, p: PrimParams["slice"], what: string): void {
   if (
     p.start.length !== x.length || p.step.length !== x.length ||
@@ -332,5 +354,6 @@ export function abstractEval<P extends Prim>(
   args: Aval[],
   params: PrimParams[P],
 ): Aval {
+  checkIntegerParams(prim, params);
   return (shapeRules[prim] as ShapeRule<PrimParams[P]>)(args, params);
 }
