@@ -103,18 +103,31 @@ function argRule(name: string): ShapeRule<PrimParams["argmax"]> {
  */
 function checkIntegerParams(prim: Prim, params: unknown): void {
   if (params === null || typeof params !== "object") return;
-  for (const [name, v] of Object.entries(params)) {
-    const values = typeof v === "number" ? [v] : Array.isArray(v) ? v : [];
-    for (const n of values) {
-      if (typeof n === "number" && !Number.isSafeInteger(n)) {
-        throw new RangeError(
-          `${prim}: ${name} must be ${
-            Array.isArray(v) ? "integers" : "an integer"
-          }, got ${Array.isArray(v) ? `[${v.join(", ")}]` : v}`,
-        );
+  // A plain loop: this runs on every bind, at every level.
+  const p = params as Record<string, unknown>;
+  for (const name in p) {
+    const v = p[name];
+    if (typeof v === "number") {
+      if (!Number.isSafeInteger(v)) badParam(prim, name, v);
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const n = v[i];
+        if (typeof n === "number" && !Number.isSafeInteger(n)) {
+          badParam(prim, name, v);
+        }
       }
     }
   }
+}
+
+function badParam(prim: Prim, name: string, v: unknown): never {
+  throw new RangeError(
+    `${prim}: ${name} must be ${
+      Array.isArray(v)
+        ? `integers, got [${v.join(", ")}]`
+        : `an integer, got ${v}`
+    }`,
+  );
 }
 
 function sliceCheck(x: Shape, p: PrimParams["slice"], what: string): void {
