@@ -12,7 +12,13 @@
 // Chromium (the result is read back from the DOM), and a bundle that
 // imports only `tensor` reports its size, minified, raw and gzipped.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
@@ -200,5 +206,101 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     );
     assert.ok(appGz < 350 * 1024, `app bundle is ${kib(appGz)} gzip`);
     assert.ok(smallGz <= appGz, "the smaller program bundles smaller");
+  });
+
+  // `@jacobi/jacobi/external` loads kernels.wasm from a file or URL instead
+  // of carrying it inlined: the bundle is the JavaScript alone.
+  test("the /external entry: unbundled from the package under Node, results correct", () => {
+    writeFileSync(
+      join(inst.dir, "ext_plain.mjs"),
+      `import { hessian, tensor } from "${inst.pkgName}/external";
+      const H = hessian((v) => v.pow(3).sum())(tensor([1, 2], { dtype: "float64" }));
+      const x = tensor([1, 2, 3], { dtype: "float64" }).requiresGrad();
+      x.square().mul(0.5).sum().backward();
+      console.log(JSON.stringify({ H: Array.from(H.data()), g: Array.from(x.grad.data()) }));\n`,
+    );
+    const out = JSON.parse(sh("node", ["ext_plain.mjs"], inst.dir));
+    assert.ok(maxErr(out.H, [6, 0, 0, 12]) < 1e-12, JSON.stringify(out.H));
+    assert.deepEqual(out.g, [1, 2, 3]);
+    // The file it loaded is the inlined module's bytes.
+    const ext = readFileSync(
+      join(
+        inst.dir,
+        "node_modules",
+        inst.pkgName,
+        "esm/external/src/backend/kernels.wasm",
+      ),
+    );
+    assert.equal(ext.subarray(0, 4).toString("latin1"), "\0asm");
+  });
+
+  test("bundle sizes: importing only `tensor` from /external is much smaller; it runs with kernels.wasm beside it, or from globalThis.jacobiWasm", (t) => {
+    const src = (pre) =>
+      `${pre}import { tensor } from "${inst.pkgName}/external";
+      console.log(tensor([[1, 2], [3, 4]]).matmul(tensor([1, 1])).exp().sum().item());\n`;
+    writeFileSync(join(inst.dir, "ext_tensor.mjs"), src(""));
+    mkdirSync(join(inst.dir, "dist"), { recursive: true });
+    const ext = bundle("ext_tensor.mjs", "dist/ext_tensor.bundle.mjs", [
+      "--minify",
+    ]);
+    writeFileSync(
+      join(inst.dir, "only_tensor.mjs"),
+      `import { tensor } from ${JSON.stringify(inst.pkgName)};
+      console.log(tensor([1, 2, 3]).sum().item());\n`,
+    );
+    const inl = bundle("only_tensor.mjs", "only_tensor.bundle.mjs", [
+      "--minify",
+    ]);
+    const wasmFile = join(
+      inst.dir,
+      "node_modules",
+      inst.pkgName,
+      "esm/external/src/backend/kernels.wasm",
+    );
+    const want = Math.exp(3) + Math.exp(7);
+    // Beside the bundle: the default place it looks.
+    copyFileSync(wasmFile, join(inst.dir, "dist/kernels.wasm"));
+    const y = Number(sh("node", ["dist/ext_tensor.bundle.mjs"], inst.dir));
+    assert.ok(Math.abs(y - want) < 1e-3, String(y));
+    rmSync(join(inst.dir, "dist/kernels.wasm"));
+    assert.throws(
+      () => sh("node", ["dist/ext_tensor.bundle.mjs"], inst.dir),
+      /kernels\.wasm|ENOENT/,
+    );
+    // A source the app provides (here the bytes), set before the import.
+    writeFileSync(
+      join(inst.dir, "ext_src.mjs"),
+      `import { readFileSync } from "node:fs";
+      globalThis.jacobiWasm = readFileSync(${JSON.stringify(wasmFile)});\n`,
+    );
+    writeFileSync(
+      join(inst.dir, "ext_given.mjs"),
+      src('import "./ext_src.mjs";\n'),
+    );
+    bundle("ext_given.mjs", "dist/ext_given.bundle.mjs", ["--platform=node"]);
+    const y2 = Number(sh("node", ["dist/ext_given.bundle.mjs"], inst.dir));
+    assert.ok(Math.abs(y2 - want) < 1e-3, String(y2));
+
+    const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+    const gz = (b) => gzipSync(b, { level: 9 }).length;
+    const wasm = readFileSync(wasmFile);
+    for (
+      const [name, b] of [
+        ["import { tensor } only, inlined wasm (default)", inl],
+        ["import { tensor } only, /external (JavaScript)", ext],
+        ["kernels.wasm (fetched separately by /external)", wasm],
+      ]
+    ) {
+      const line = `${name}: ${kib(b.length)} raw, ${kib(gz(b))} gzip`;
+      t.diagnostic(line);
+      console.log(`bundle size: ${line}`);
+    }
+    // The wasm dominates the default bundle; without it the JavaScript is a
+    // fraction (a regression that inlines it again fails).
+    assert.ok(gz(ext) * 2 < gz(inl), `${kib(gz(ext))} vs ${kib(gz(inl))}`);
+    assert.ok(
+      !ext.includes("AGFzbQ"),
+      "no base64 wasm in the /external bundle",
+    );
   });
 });
