@@ -16,6 +16,8 @@
  * - The wasm-bindgen glue (`kernels.js` + `kernels.d.ts`) is copied as is;
  *   the WebAssembly stays inlined (base64) in `kernels_wasm.js`, so importing
  *   the package reads no file and fetches nothing, in Node and in browsers.
+ * - `@jacobi/jacobi/external`: a copy of the JavaScript whose wasm loader
+ *   reads or fetches the shipped `kernels.wasm` instead (smaller bundles).
  * - `package.json` (name, version from deno.json, `exports`, `types`,
  *   `engines`, `sideEffects`, license), README.md and LICENSE.
  * - Checks: no Deno globals, `import.meta.main`, `npm:`/`jsr:` specifiers or
@@ -395,5 +397,5 @@ console.log(
 console.log(
   "  checks: no Deno globals / import.meta.main / npm:, jsr:, node: or .ts " +
     "imports; relative imports resolve; npm pack ships only package.json, " +
-    "README.md, LICENSE, esm/**.{js,d.ts}",
+    "README.md, LICENSE, esm/**.{js,d.ts} and the external entry's kernels.wasm",
 );
