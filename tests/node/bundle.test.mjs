@@ -11,6 +11,11 @@
 // `vmap` and `hessian` runs under Node and in a real page in headless
 // Chromium (the result is read back from the DOM), and a bundle that
 // imports only `tensor` reports its size, minified, raw and gzipped.
+//
+// Then `@jacobi/jacobi/external`, which loads kernels.wasm as a separate
+// file: unbundled under Node, bundled under Node (the file beside the bundle,
+// or bytes given in globalThis.jacobiWasm) and in Chromium (fetched), and the
+// size of its only-`tensor` bundle against the inlined one.
 import assert from "node:assert/strict";
 import {
   copyFileSync,
@@ -233,6 +238,65 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     );
     assert.equal(ext.subarray(0, 4).toString("latin1"), "\0asm");
   });
+
+  test(
+    "the app bundled from /external runs in headless Chromium, fetching kernels.wasm beside the bundle",
+    { skip: noChromium },
+    async () => {
+      writeFileSync(
+        join(inst.dir, "app_ext.mjs"),
+        APP(`${inst.pkgName}/external`),
+      );
+      writeFileSync(
+        join(inst.dir, "app_ext_page.mjs"),
+        `import { run } from "./app_ext.mjs";
+        const out = document.getElementById("result");
+        try {
+          out.textContent = JSON.stringify(run());
+          document.title = "done";
+        } catch (e) {
+          out.textContent = "ERROR " + (e && e.stack || e);
+        }\n`,
+      );
+      const js = bundle("app_ext_page.mjs", "app_ext_page.bundle.js", [
+        "--platform=browser",
+        "--minify",
+      ]);
+      const server = await serve({
+        pages: {
+          "/index.html": `<!doctype html><html><head><meta charset="utf-8">
+            <title>jacobi external</title></head><body>
+            <pre id="result">pending</pre>
+            <script type="module" src="./app.js"></script></body></html>`,
+          "/app.js": js,
+          "/kernels.wasm": readFileSync(
+            join(
+              inst.dir,
+              "node_modules",
+              inst.pkgName,
+              "esm/external/src/backend/kernels.wasm",
+            ),
+          ),
+        },
+      });
+      try {
+        const { code, stdout, stderr } = await openPage(server.url);
+        const text = elementText(stdout, "result");
+        assert.ok(
+          text !== null && text !== "pending" && !text.startsWith("ERROR"),
+          `page result: ${text} (exit ${code})\n${stderr.slice(-2000)}`,
+        );
+        checkApp(JSON.parse(text));
+        assert.ok(!js.includes("AGFzbQ"), "no inlined wasm in the bundle");
+        assert.deepEqual(
+          server.requested.filter((p) => p !== "/favicon.ico"),
+          ["/", "/app.js", "/kernels.wasm"],
+        );
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   test("bundle sizes: importing only `tensor` from /external is much smaller; it runs with kernels.wasm beside it, or from globalThis.jacobiWasm", (t) => {
     const src = (pre) =>
