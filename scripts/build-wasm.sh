@@ -7,8 +7,8 @@
 # rustup's Rust has no wasm32 std and cannot fetch one here, so we use
 # Debian's rustc-web/cargo-web and rebuild std from rust-web-src with
 # -Zbuild-std; lld-19 links; wabt checks SIMD. wasm-bindgen's CLI is built
-# from tools/wasm-bindgen-cli (its committed Cargo.lock, --locked) rather than
-# wasm-pack, which downloads wasm-bindgen/wasm-opt at run time.
+# from tools/wasm-bindgen-cli (its committed Cargo.lock, --locked) and run
+# directly; JACOBI_WASM_PACK=1 runs the same build through wasm-pack instead.
 #
 # Usage: bash scripts/build-wasm.sh [--check | --out DIR | --verify]
 #   --check    only verify that the committed module is fresh (SOURCE_HASH)
@@ -105,17 +105,43 @@ fi
 
 # --- build -----------------------------------------------------------------
 CRATE="$ROOT/crates/kernels"
-cd "$CRATE"
-env -u RUSTFLAGS RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-  CARGO_ENCODED_RUSTFLAGS="-Ctarget-feature=+simd128"$'\x1f'"--remap-path-prefix=$CRATE=/crate"$'\x1f'"--remap-path-prefix=$SRC=/rustc-src"$'\x1f'"--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" \
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-19/bin/wasm-ld \
-  /usr/bin/cargo build --locked --release --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort
-WASM="$CRATE/target/wasm32-unknown-unknown/release/jacobi_kernels.wasm"
-cd "$ROOT"
-
-# --- bindgen + SIMD check ----------------------------------------------------
+BUILD_ENV=(env -u RUSTFLAGS RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+  CARGO_ENCODED_RUSTFLAGS="-Ctarget-feature=+simd128"$'\x1f'"--remap-path-prefix=$CRATE=/crate"$'\x1f'"--remap-path-prefix=$SRC=/rustc-src"$'\x1f'"--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-19/bin/wasm-ld)
 mkdir -p "$OUT"
-"$WASM_BINDGEN" --target web --out-dir "$OUT" --out-name kernels "$WASM"
+if [ "${JACOBI_WASM_PACK:-0}" = 1 ]; then
+  # The same build through wasm-pack (opt-in; README "Building the
+  # WebAssembly" has the measurements). `--mode force`, not `no-install`:
+  # no-install stops at its check for a prebuilt wasm32 std in rustc's
+  # sysroot, which Debian's rustc-web lacks (we build std with -Zbuild-std).
+  # force skips that check; it may download tools, but finds the pinned
+  # wasm-bindgen first on PATH, and --no-opt skips wasm-opt (binaryen, which
+  # it would download from GitHub). Same bytes as the direct build.
+  WP_VERSION=0.15.1
+  WP_ROOT="${JACOBI_WASM_PACK_ROOT:-$HOME/.cache/jacobi/wasm-pack-$WP_VERSION}"
+  if [ "$("$WP_ROOT/bin/wasm-pack" --version 2>/dev/null || true)" != "wasm-pack $WP_VERSION" ]; then
+    echo "build-wasm: installing wasm-pack $WP_VERSION from crates.io (cargo install --locked, several minutes)" >&2
+    env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS RUSTC=/usr/bin/rustc \
+      /usr/bin/cargo install --locked --quiet --version "=$WP_VERSION" --root "$WP_ROOT" wasm-pack
+  fi
+  wp_tmp=$(mktemp -d)
+  trap 'rm -rf "$wp_tmp"' EXIT
+  mkdir "$wp_tmp/bin" "$wp_tmp/pkg"
+  ln -s "$WASM_BINDGEN" "$wp_tmp/bin/wasm-bindgen"
+  # /usr/bin first: wasm-pack runs `cargo` and `rustc` from PATH.
+  (cd "$CRATE" && "${BUILD_ENV[@]}" PATH="$wp_tmp/bin:/usr/bin:$PATH" \
+    "$WP_ROOT/bin/wasm-pack" build --mode force --no-opt --no-pack --no-gitignore \
+    --target web --out-dir "$wp_tmp/pkg" --out-name kernels \
+    -- --locked -Zbuild-std=std,panic_abort)
+  cp "$wp_tmp/pkg/kernels.js" "$wp_tmp/pkg/kernels.d.ts" "$wp_tmp/pkg/kernels_bg.wasm" "$OUT/"
+else
+  (cd "$CRATE" && "${BUILD_ENV[@]}" \
+    /usr/bin/cargo build --locked --release --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort)
+  WASM="$CRATE/target/wasm32-unknown-unknown/release/jacobi_kernels.wasm"
+  "$WASM_BINDGEN" --target web --out-dir "$OUT" --out-name kernels "$WASM"
+fi
+
+# --- SIMD check ----------------------------------------------------------------
 simd=$(wasm-objdump -d "$OUT/kernels_bg.wasm" | grep -c 'f32x4' || true)
 echo "build-wasm: $simd f32x4 instructions in the module"
 if [ "$simd" -lt 100 ]; then

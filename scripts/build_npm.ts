@@ -16,6 +16,8 @@
  * - The wasm-bindgen glue (`kernels.js` + `kernels.d.ts`) is copied as is;
  *   the WebAssembly stays inlined (base64) in `kernels_wasm.js`, so importing
  *   the package reads no file and fetches nothing, in Node and in browsers.
+ * - `@jacobi/jacobi/external`: a copy of the JavaScript whose wasm loader
+ *   reads or fetches the shipped `kernels.wasm` instead (smaller bundles).
  * - `package.json` (name, version from deno.json, `exports`, `types`,
  *   `engines`, `sideEffects`, license), README.md and LICENSE.
  * - Checks: no Deno globals, `import.meta.main`, `npm:`/`jsr:` specifiers or
@@ -133,7 +135,10 @@ try {
       config,
       JSON.stringify({
         compilerOptions: pass.options,
-        files: [join(root, "mod.ts")],
+        files: [
+          join(root, "mod.ts"),
+          join(root, "src/backend/wasm_external.ts"),
+        ],
       }),
     );
     await run("node", [tsc, "-p", config]);
@@ -171,6 +176,50 @@ for (const f of ["kernels.js", "kernels.d.ts"]) {
   );
 }
 
+// ------------------------------------------------------------------ external
+// `@jacobi/jacobi/external`: the same modules, but src/backend/wasm.js loads
+// a separate kernels.wasm (top-level await) instead of the inlined base64.
+// ES modules share one graph per file, so the entry is a copy of the
+// JavaScript under esm/external/ with that one module swapped; its
+// declarations are the main entry's (same API), and kernels_wasm.js (the
+// inlined module) is left out of the copy.
+const extDir = join(esm, "external");
+const wasmExternal = join(esm, "src/backend/wasm_external");
+const esmFiles: string[] = [];
+for await (const f of walk(esm)) esmFiles.push(f);
+for (const f of esmFiles) {
+  if (!f.endsWith(".js")) continue;
+  const rel = relative(esm, f);
+  if (
+    rel === "src/backend/wasm/kernels_wasm.js" ||
+    rel === "src/backend/wasm_external.js"
+  ) continue;
+  const to = join(extDir, rel);
+  await Deno.mkdir(dirname(to), { recursive: true });
+  await Deno.copyFile(
+    rel === "src/backend/wasm.js" ? `${wasmExternal}.js` : f,
+    to,
+  );
+}
+await Deno.remove(`${wasmExternal}.js`);
+await Deno.remove(`${wasmExternal}.d.ts`);
+{
+  const { WASM_BASE64, WASM_SHA256 } = await import(
+    "../src/backend/wasm/kernels_wasm.ts"
+  );
+  const bin = atob(WASM_BASE64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const digest = Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  if (digest !== WASM_SHA256) {
+    throw new Error(`build_npm: kernels.wasm sha256 ${digest} != WASM_SHA256`);
+  }
+  await Deno.writeFile(join(extDir, "src/backend/kernels.wasm"), bytes);
+}
+
 // ------------------------------------------------------------------ package
 const pkg = {
   name: NAME,
@@ -188,9 +237,20 @@ const pkg = {
       import: "./esm/mod.js",
       default: "./esm/mod.js",
     },
+    // The WebAssembly loaded from a separate file (see esm/external above).
+    "./external": {
+      types: "./esm/mod.d.ts",
+      import: "./esm/external/mod.js",
+      default: "./esm/external/mod.js",
+    },
+    "./kernels.wasm": "./esm/external/src/backend/kernels.wasm",
     "./package.json": "./package.json",
   },
-  files: ["esm/**/*.js", "esm/**/*.d.ts"],
+  files: [
+    "esm/**/*.js",
+    "esm/**/*.d.ts",
+    "esm/external/src/backend/kernels.wasm",
+  ],
   // Importing instantiates the inlined WebAssembly (src/backend/wasm.js) and
   // attaches Tensor's methods (src/methods.js); every other module only
   // defines things. Bundlers may drop the rest (tests/node/bundle.test.mjs).
@@ -198,6 +258,9 @@ const pkg = {
     "./esm/src/backend/wasm.js",
     "./esm/src/backend/wasm/kernels.js",
     "./esm/src/methods.js",
+    "./esm/external/src/backend/wasm.js",
+    "./esm/external/src/backend/wasm/kernels.js",
+    "./esm/external/src/methods.js",
   ],
   engines: { node: ">=20" },
   keywords: [
@@ -268,7 +331,8 @@ const packJson = JSON.parse(
   await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], out),
 );
 const packed: { path: string; size: number }[] = packJson[0].files;
-const allowed = /^(package\.json|README\.md|LICENSE|esm\/.+\.(js|d\.ts))$/;
+const allowed =
+  /^(package\.json|README\.md|LICENSE|esm\/.+\.(js|d\.ts)|esm\/external\/src\/backend\/kernels\.wasm)$/;
 for (const p of packed) {
   if (!allowed.test(p.path)) problems.push(`npm pack would ship ${p.path}`);
 }
@@ -291,6 +355,10 @@ for (const f of files) {
   const rel = relative(out, f);
   const part = rel.endsWith("kernels_wasm.js")
     ? "wasm (inlined base64 module)"
+    : rel.endsWith(".wasm")
+    ? "wasm (kernels.wasm, for /external)"
+    : rel.startsWith("esm/external/")
+    ? "JavaScript of /external (a copy)"
     : rel.endsWith(".d.ts")
     ? "declarations (.d.ts)"
     : rel.endsWith(".js")
@@ -329,5 +397,5 @@ console.log(
 console.log(
   "  checks: no Deno globals / import.meta.main / npm:, jsr:, node: or .ts " +
     "imports; relative imports resolve; npm pack ships only package.json, " +
-    "README.md, LICENSE, esm/**.{js,d.ts}",
+    "README.md, LICENSE, esm/**.{js,d.ts} and the external entry's kernels.wasm",
 );

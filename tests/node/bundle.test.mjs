@@ -11,8 +11,19 @@
 // `vmap` and `hessian` runs under Node and in a real page in headless
 // Chromium (the result is read back from the DOM), and a bundle that
 // imports only `tensor` reports its size, minified, raw and gzipped.
+//
+// Then `@jacobi/jacobi/external`, which loads kernels.wasm as a separate
+// file: unbundled under Node, bundled under Node (the file beside the bundle,
+// or bytes given in globalThis.jacobiWasm) and in Chromium (fetched), and the
+// size of its only-`tensor` bundle against the inlined one.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
@@ -200,5 +211,160 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     );
     assert.ok(appGz < 350 * 1024, `app bundle is ${kib(appGz)} gzip`);
     assert.ok(smallGz <= appGz, "the smaller program bundles smaller");
+  });
+
+  // `@jacobi/jacobi/external` loads kernels.wasm from a file or URL instead
+  // of carrying it inlined: the bundle is the JavaScript alone.
+  test("the /external entry: unbundled from the package under Node, results correct", () => {
+    writeFileSync(
+      join(inst.dir, "ext_plain.mjs"),
+      `import { hessian, tensor } from "${inst.pkgName}/external";
+      const H = hessian((v) => v.pow(3).sum())(tensor([1, 2], { dtype: "float64" }));
+      const x = tensor([1, 2, 3], { dtype: "float64" }).requiresGrad();
+      x.square().mul(0.5).sum().backward();
+      console.log(JSON.stringify({ H: Array.from(H.data()), g: Array.from(x.grad.data()) }));\n`,
+    );
+    const out = JSON.parse(sh("node", ["ext_plain.mjs"], inst.dir));
+    assert.ok(maxErr(out.H, [6, 0, 0, 12]) < 1e-12, JSON.stringify(out.H));
+    assert.deepEqual(out.g, [1, 2, 3]);
+    // The file it loaded is the inlined module's bytes.
+    const ext = readFileSync(
+      join(
+        inst.dir,
+        "node_modules",
+        inst.pkgName,
+        "esm/external/src/backend/kernels.wasm",
+      ),
+    );
+    assert.equal(ext.subarray(0, 4).toString("latin1"), "\0asm");
+  });
+
+  test(
+    "the app bundled from /external runs in headless Chromium, fetching kernels.wasm beside the bundle",
+    { skip: noChromium },
+    async () => {
+      writeFileSync(
+        join(inst.dir, "app_ext.mjs"),
+        APP(`${inst.pkgName}/external`),
+      );
+      writeFileSync(
+        join(inst.dir, "app_ext_page.mjs"),
+        `import { run } from "./app_ext.mjs";
+        const out = document.getElementById("result");
+        try {
+          out.textContent = JSON.stringify(run());
+          document.title = "done";
+        } catch (e) {
+          out.textContent = "ERROR " + (e && e.stack || e);
+        }\n`,
+      );
+      const js = bundle("app_ext_page.mjs", "app_ext_page.bundle.js", [
+        "--platform=browser",
+        "--minify",
+      ]);
+      const server = await serve({
+        pages: {
+          "/index.html": `<!doctype html><html><head><meta charset="utf-8">
+            <title>jacobi external</title></head><body>
+            <pre id="result">pending</pre>
+            <script type="module" src="./app.js"></script></body></html>`,
+          "/app.js": js,
+          "/kernels.wasm": readFileSync(
+            join(
+              inst.dir,
+              "node_modules",
+              inst.pkgName,
+              "esm/external/src/backend/kernels.wasm",
+            ),
+          ),
+        },
+      });
+      try {
+        const { code, stdout, stderr } = await openPage(server.url);
+        const text = elementText(stdout, "result");
+        assert.ok(
+          text !== null && text !== "pending" && !text.startsWith("ERROR"),
+          `page result: ${text} (exit ${code})\n${stderr.slice(-2000)}`,
+        );
+        checkApp(JSON.parse(text));
+        assert.ok(!js.includes("AGFzbQ"), "no inlined wasm in the bundle");
+        assert.deepEqual(
+          server.requested.filter((p) => p !== "/favicon.ico"),
+          ["/", "/app.js", "/kernels.wasm"],
+        );
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  test("bundle sizes: importing only `tensor` from /external is much smaller; it runs with kernels.wasm beside it, or from globalThis.jacobiWasm", (t) => {
+    const src = (pre) =>
+      `${pre}import { tensor } from "${inst.pkgName}/external";
+      console.log(tensor([[1, 2], [3, 4]]).matmul(tensor([1, 1])).exp().sum().item());\n`;
+    writeFileSync(join(inst.dir, "ext_tensor.mjs"), src(""));
+    mkdirSync(join(inst.dir, "dist"), { recursive: true });
+    const ext = bundle("ext_tensor.mjs", "dist/ext_tensor.bundle.mjs", [
+      "--minify",
+    ]);
+    writeFileSync(
+      join(inst.dir, "only_tensor.mjs"),
+      `import { tensor } from ${JSON.stringify(inst.pkgName)};
+      console.log(tensor([1, 2, 3]).sum().item());\n`,
+    );
+    const inl = bundle("only_tensor.mjs", "only_tensor.bundle.mjs", [
+      "--minify",
+    ]);
+    const wasmFile = join(
+      inst.dir,
+      "node_modules",
+      inst.pkgName,
+      "esm/external/src/backend/kernels.wasm",
+    );
+    const want = Math.exp(3) + Math.exp(7);
+    // Beside the bundle: the default place it looks.
+    copyFileSync(wasmFile, join(inst.dir, "dist/kernels.wasm"));
+    const y = Number(sh("node", ["dist/ext_tensor.bundle.mjs"], inst.dir));
+    assert.ok(Math.abs(y - want) < 1e-3, String(y));
+    rmSync(join(inst.dir, "dist/kernels.wasm"));
+    assert.throws(
+      () => sh("node", ["dist/ext_tensor.bundle.mjs"], inst.dir),
+      /kernels\.wasm|ENOENT/,
+    );
+    // A source the app provides (here the bytes), set before the import.
+    writeFileSync(
+      join(inst.dir, "ext_src.mjs"),
+      `import { readFileSync } from "node:fs";
+      globalThis.jacobiWasm = readFileSync(${JSON.stringify(wasmFile)});\n`,
+    );
+    writeFileSync(
+      join(inst.dir, "ext_given.mjs"),
+      src('import "./ext_src.mjs";\n'),
+    );
+    bundle("ext_given.mjs", "dist/ext_given.bundle.mjs", ["--platform=node"]);
+    const y2 = Number(sh("node", ["dist/ext_given.bundle.mjs"], inst.dir));
+    assert.ok(Math.abs(y2 - want) < 1e-3, String(y2));
+
+    const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+    const gz = (b) => gzipSync(b, { level: 9 }).length;
+    const wasm = readFileSync(wasmFile);
+    for (
+      const [name, b] of [
+        ["import { tensor } only, inlined wasm (default)", inl],
+        ["import { tensor } only, /external (JavaScript)", ext],
+        ["kernels.wasm (fetched separately by /external)", wasm],
+      ]
+    ) {
+      const line = `${name}: ${kib(b.length)} raw, ${kib(gz(b))} gzip`;
+      t.diagnostic(line);
+      console.log(`bundle size: ${line}`);
+    }
+    // The wasm dominates the default bundle; without it the JavaScript is a
+    // fraction (a regression that inlines it again fails).
+    assert.ok(gz(ext) * 2 < gz(inl), `${kib(gz(ext))} vs ${kib(gz(inl))}`);
+    assert.ok(
+      !ext.includes("AGFzbQ"),
+      "no base64 wasm in the /external bundle",
+    );
   });
 });
