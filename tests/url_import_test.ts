@@ -96,6 +96,9 @@ Deno.test("url import: jacrev and hessian from http://127.0.0.1:PORT/mod.ts with
         "--no-config",
         "--no-lock",
         "--no-prompt",
+        // An ephemeral port can repeat across runs: without --reload, Deno
+        // would take the modules from its cache for that URL instead.
+        `--reload=http://${host}/`,
         `--allow-import=${host}`,
         `http://${host}/__url_import_check.ts`,
       ],
