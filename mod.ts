@@ -282,3 +282,15 @@ export * as nn from "./src/nn/mod.ts";
  * ```
  */
 export * as optim from "./src/optim/mod.ts";
+// Contractions, logical operations and cumulative scans (compositions).
+export { einsum, kron, tensordot } from "./src/ops/contract.ts";
+export {
+  all,
+  any,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  logicalXor,
+  maskedFill,
+} from "./src/ops/logical.ts";
+export { cumprod, cumsum, logcumsumexp } from "./src/ops/scan.ts";

@@ -23,6 +23,9 @@ import * as A from "./ops/activation.ts";
 import * as I from "./ops/indexing.ts";
 import * as X from "./ops/math.ts";
 import * as S from "./ops/stats.ts";
+import * as C from "./ops/contract.ts";
+import * as G from "./ops/logical.ts";
+import * as N from "./ops/scan.ts";
 
 const methods: ThisType<Tensor> & Record<string, unknown> = {
   requiresGrad(): Tensor {
@@ -362,6 +365,39 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   },
   takeAlongDim(indices: Tensor, dim?: number): Tensor {
     return I.takeAlongDim(this, indices, dim);
+  },
+  kron(other: Tensor): Tensor {
+    return C.kron(this, other);
+  },
+  logicalAnd(other: Tensor | number): Tensor {
+    return G.logicalAnd(this, other);
+  },
+  logicalOr(other: Tensor | number): Tensor {
+    return G.logicalOr(this, other);
+  },
+  logicalXor(other: Tensor | number): Tensor {
+    return G.logicalXor(this, other);
+  },
+  logicalNot(): Tensor {
+    return G.logicalNot(this);
+  },
+  any(dim?: Dims, keepdim?: boolean): Tensor {
+    return G.any(this, dim, keepdim);
+  },
+  all(dim?: Dims, keepdim?: boolean): Tensor {
+    return G.all(this, dim, keepdim);
+  },
+  maskedFill(mask: Tensor, value: number | Tensor): Tensor {
+    return G.maskedFill(this, mask, value);
+  },
+  cumsum(dim: number): Tensor {
+    return N.cumsum(this, dim);
+  },
+  cumprod(dim: number): Tensor {
+    return N.cumprod(this, dim);
+  },
+  logcumsumexp(dim: number): Tensor {
+    return N.logcumsumexp(this, dim);
   },
 };
 

@@ -42,6 +42,16 @@ import {
 import { erf, erfc, expm1, nanToNum } from "../mod.ts";
 import { log1p } from "../mod.ts";
 import {
+  cumprod,
+  cumsum,
+  einsum,
+  kron,
+  logcumsumexp,
+  maskedFill,
+  tensor,
+  tensordot,
+} from "../mod.ts";
+import {
   awayFromZero,
   fromGen,
   randnT,
@@ -374,6 +384,85 @@ export const COMPOSITE_CASES: CheckCase[] = [
     fn: (x, i) => takeAlongDim(x, i, 2),
     args: (r) => [randnT(r, [2, 1, 4]), classes(r, [1, 3, 2], 4)],
   },
+  // ------------------------------------------------------------ contractions
+  {
+    name: "einsum('ij,jk->ik') matmul",
+    fn: (a, b) => einsum("ij,jk->ik", a, b),
+    args: f64([2, 3], [3, 2]),
+  },
+  {
+    name: "einsum('bij,bkj->bik') batched, broadcast batch",
+    fn: (a, b) => einsum("bij,bkj->bik", a, b),
+    args: f64([2, 2, 3], [1, 2, 3]),
+  },
+  {
+    name: "einsum('ii->i') diagonal",
+    fn: (a) => einsum("ii->i", a),
+    args: f64([3, 3]),
+  },
+  {
+    name: "einsum('...ij,...j') ellipsis, implicit output",
+    fn: (a, b) => einsum("...ij,...j", a, b),
+    args: f64([2, 3, 2], [2]),
+  },
+  {
+    name: "einsum('ab,bc,ca->') three operands to a scalar",
+    fn: (a, b, c) => einsum("ab,bc,ca->", a, b, c),
+    args: f64([2, 3], [3, 2], [2, 2]),
+  },
+  {
+    name: "tensordot(a, b, [[0, 2], [1, 0]])",
+    fn: (a, b) => tensordot(a, b, [[0, 2], [1, 0]]),
+    args: f64([2, 3, 2], [2, 2]),
+  },
+  {
+    name: "tensordot(a, b, 1)",
+    fn: (a, b) => tensordot(a, b, 1),
+    args: f64([2, 3], [3, 2]),
+  },
+  {
+    name: "kron(a, b) of [2] and [2, 2]",
+    fn: (a, b) => kron(a, b),
+    args: f64([2], [2, 2]),
+  },
+  // ------------------------------------------------------------------ scans
+  {
+    name: "cumsum(x, 1) on [2, 5]",
+    fn: (x) => cumsum(x, 1),
+    args: f64([2, 5]),
+  },
+  {
+    name: "cumsum(x, 0) past one block (70)",
+    fn: (x) => cumsum(x, 0),
+    args: f64([70]),
+  },
+  {
+    name: "cumprod(x, -1) on [2, 5]",
+    fn: (x) => cumprod(x, -1),
+    args: f64([2, 5]),
+  },
+  {
+    name: "cumprod(x, 0) through a zero",
+    fn: (x) => cumprod(x, 0),
+    args: (
+      r,
+    ) => [randnT(r, [4]).mul(tensor([1, 0, 1, 1], { dtype: "float64" }))],
+  },
+  {
+    name: "logcumsumexp(x, 1) on [2, 5]",
+    fn: (x) => logcumsumexp(x, 1),
+    args: f64([2, 5]),
+  },
+  {
+    name: "logcumsumexp(x, 0) at 1e3 scale",
+    fn: (x) => logcumsumexp(x, 0),
+    args: scaled([4], 1e3),
+  },
+  {
+    name: "maskedFill(x, mask, value) with a broadcast mask and tensor value",
+    fn: (x, v) => maskedFill(x, tensor([[1], [0]], { dtype: "float64" }), v),
+    args: (r) => [randnT(r, [2, 3]), randnT(r, [])],
+  },
   // ----------------------------------------------------------------- integer
   {
     name: "oneHot(indices, 4)",
@@ -418,4 +507,11 @@ export const COVERED: readonly string[] = [
   "pad",
   "gather",
   "takeAlongDim",
+  "einsum",
+  "tensordot",
+  "kron",
+  "cumsum",
+  "cumprod",
+  "logcumsumexp",
+  "maskedFill",
 ];

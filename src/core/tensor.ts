@@ -364,6 +364,28 @@ export interface Tensor {
   gather(dim: number, index: Tensor): Tensor;
   /** Entries at `indices` along `dim`, broadcasting (see `takeAlongDim`). */
   takeAlongDim(indices: Tensor, dim?: number): Tensor;
+  /** Kronecker product with `other` (see `kron`). */
+  kron(other: Tensor): Tensor;
+  /** Elementwise `this && other` as 1/0 (see `logicalAnd`). */
+  logicalAnd(other: Tensor | number): Tensor;
+  /** Elementwise `this || other` as 1/0 (see `logicalOr`). */
+  logicalOr(other: Tensor | number): Tensor;
+  /** Elementwise exclusive or as 1/0 (see `logicalXor`). */
+  logicalXor(other: Tensor | number): Tensor;
+  /** Elementwise `!this` as 1/0 (see `logicalNot`). */
+  logicalNot(): Tensor;
+  /** Whether any entry over `dim` is nonzero, as 1/0 (see `any`). */
+  any(dim?: Dims, keepdim?: boolean): Tensor;
+  /** Whether every entry over `dim` is nonzero, as 1/0 (see `all`). */
+  all(dim?: Dims, keepdim?: boolean): Tensor;
+  /** `this` with `value` where `mask` is nonzero (see `maskedFill`). */
+  maskedFill(mask: Tensor, value: number | Tensor): Tensor;
+  /** Running sum along `dim` (see `cumsum`). */
+  cumsum(dim: number): Tensor;
+  /** Running product along `dim`, exact at zeros (see `cumprod`). */
+  cumprod(dim: number): Tensor;
+  /** `log(cumsum(exp(this), dim))`, stably (see `logcumsumexp`). */
+  logcumsumexp(dim: number): Tensor;
 }
 
 /**

@@ -1,0 +1,146 @@
+/**
+ * Logical operations composed from comparisons: nonzero (NaN included) is
+ * true, and results are 1/0 in the input's dtype, as the comparisons return
+ * them until a bool dtype exists. Also `maskedFill`, a `where`.
+ * @module
+ */
+import { broadcastShapes, fmtShape } from "../core/shape.ts";
+import type { Dims, Tensor } from "../core/tensor.ts";
+import { eq, gt, maximum, mul, ne, where } from "./elementwise.ts";
+import { sum } from "./reduce.ts";
+import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
+
+const truth = (x: Tensor) => ne(x, 0);
+
+/**
+ * Elementwise `a && b` as 1/0 (nonzero is true), broadcasting; the result
+ * is in the operands' dtype (there is no bool dtype yet). No derivative.
+ *
+ * @example
+ * ```ts
+ * import { logicalAnd, tensor } from "./mod.ts";
+ * const y = logicalAnd(tensor([0, 1, 2, NaN]), tensor([1, 1, 0, 3])); // [0., 1., 0., 1.]
+ * ```
+ */
+export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = coerce("logicalAnd", a, b);
+  return mul(truth(x), truth(y));
+}
+
+/**
+ * Elementwise `a || b` as 1/0 (nonzero is true), broadcasting; the result
+ * is in the operands' dtype (there is no bool dtype yet). No derivative.
+ *
+ * @example
+ * ```ts
+ * import { logicalOr, tensor } from "./mod.ts";
+ * const y = logicalOr(tensor([0, 0, 2]), tensor([0, 1, 0])); // [0., 1., 1.]
+ * ```
+ */
+export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = coerce("logicalOr", a, b);
+  return maximum(truth(x), truth(y));
+}
+
+/**
+ * Elementwise exclusive or as 1/0 (nonzero is true), broadcasting; the
+ * result is in the operands' dtype (there is no bool dtype yet). No
+ * derivative.
+ *
+ * @example
+ * ```ts
+ * import { logicalXor, tensor } from "./mod.ts";
+ * const y = logicalXor(tensor([0, 0, 2, 3]), tensor([0, 1, 0, -1])); // [0., 1., 1., 0.]
+ * ```
+ */
+export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = coerce("logicalXor", a, b);
+  return ne(truth(x), truth(y));
+}
+
+/**
+ * Elementwise `!x` as 1/0: 1 where `x` is 0, in `x`'s dtype (there is no
+ * bool dtype yet; NaN is nonzero, so gives 0). No derivative.
+ *
+ * @example
+ * ```ts
+ * import { logicalNot, tensor } from "./mod.ts";
+ * const y = logicalNot(tensor([0, 1, NaN])); // [1., 0., 0.]
+ * ```
+ */
+export function logicalNot(x: Tensor): Tensor {
+  return eq(checkTensor("logicalNot", x), 0);
+}
+
+/**
+ * Whether any entry over `dim` (all dims when omitted) is nonzero, as 1/0 in
+ * `x`'s dtype (there is no bool dtype yet); an empty reduction gives 0.
+ * `keepdim` keeps the reduced dims as size 1.
+ *
+ * @example
+ * ```ts
+ * import { any, tensor } from "./mod.ts";
+ * const y = any(tensor([[0, 0], [0, 3]]), 1); // [0., 1.]
+ * ```
+ */
+export function any(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor("any", x);
+  return gt(sum(truth(x), dim, keepdim), 0);
+}
+
+/**
+ * Whether every entry over `dim` (all dims when omitted) is nonzero, as 1/0
+ * in `x`'s dtype (there is no bool dtype yet); an empty reduction gives 1.
+ * `keepdim` keeps the reduced dims as size 1.
+ *
+ * @example
+ * ```ts
+ * import { all, tensor } from "./mod.ts";
+ * const y = all(tensor([[1, 2], [0, 3]]), 1, true); // [[1.], [0.]]
+ * ```
+ */
+export function all(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor("all", x);
+  return eq(sum(eq(x, 0), dim, keepdim), 0);
+}
+
+/**
+ * `x` with `value` where `mask` is nonzero, as `torch.Tensor.masked_fill`:
+ * `mask` broadcasts to `x`'s shape (the result always has `x`'s shape and
+ * dtype); `value` is a number or a 0-dim tensor. The gradient flows to `x`
+ * where `mask` is 0, and to a tensor `value` summed over the filled entries.
+ *
+ * @example
+ * ```ts
+ * import { maskedFill, tensor } from "./mod.ts";
+ * const x = tensor([[1, 2], [3, 4]]);
+ * const y = maskedFill(x, x.gt(2), -Infinity); // [[1, 2], [-inf, -inf]]
+ * ```
+ */
+export function maskedFill(
+  x: Tensor,
+  mask: Tensor,
+  value: number | Tensor,
+): Tensor {
+  checkTensor("maskedFill", x);
+  checkTensor("maskedFill mask", mask);
+  const ok = broadcastShapes("maskedFill", x.shape, mask.shape);
+  if (ok.length !== x.ndim || ok.some((d, i) => d !== x.shape[i])) {
+    throw new RangeError(
+      `maskedFill: mask of shape ${
+        fmtShape(mask.shape)
+      } does not broadcast to x's shape ${fmtShape(x.shape)}`,
+    );
+  }
+  if (typeof value !== "number") {
+    checkTensor("maskedFill value", value);
+    if (value.ndim !== 0) {
+      throw new RangeError(
+        `maskedFill: value must be a number or a 0-dim tensor, got shape ${
+          fmtShape(value.shape)
+        }`,
+      );
+    }
+  }
+  return where(mask, value, x);
+}
