@@ -167,3 +167,23 @@ export function resolveReshape(
   }
   return out;
 }
+
+/**
+ * n for a shape `[..., n, n]` (a square matrix or a batch of them); a
+ * RangeError naming `what`, the operand `name` and the shape otherwise.
+ */
+export function squareMatrixSize(
+  what: string,
+  shape: Shape,
+  name = "A",
+): number {
+  const r = shape.length;
+  if (r < 2 || shape[r - 1] !== shape[r - 2]) {
+    throw new RangeError(
+      `${what}: ${name} must be a square matrix or a batch of them [..., n, n], got shape ${
+        fmtShape(shape)
+      }`,
+    );
+  }
+  return shape[r - 1];
+}

@@ -16,7 +16,12 @@
  * (finite, and exact for spectral functions; see {@link eigh}).
  * @module
  */
-import { broadcastShapes, fmtShape, shapeEq } from "../core/shape.ts";
+import {
+  broadcastShapes,
+  fmtShape,
+  shapeEq,
+  squareMatrixSize,
+} from "../core/shape.ts";
 import { matmul } from "../ops/linalg.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
@@ -28,15 +33,7 @@ import { checkTensor } from "../ops/scalar.ts";
 
 function checkSquare(what: string, a: Tensor, name = "A"): number {
   checkTensor(`${what} (${name})`, a);
-  const r = a.ndim;
-  if (r < 2 || a.shape[r - 1] !== a.shape[r - 2]) {
-    throw new RangeError(
-      `${what}: ${name} must be a square matrix or a batch of them [..., n, n], got shape ${
-        fmtShape(a.shape)
-      }`,
-    );
-  }
-  return a.shape[r - 1];
+  return squareMatrixSize(what, a.shape, name);
 }
 
 /** A and B with their batch dims broadcast to each other (when both have some). */

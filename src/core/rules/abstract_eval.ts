@@ -12,6 +12,7 @@ import {
   type Shape,
   shapeEq,
   sizeOf,
+  squareMatrixSize,
 } from "../shape.ts";
 import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
@@ -185,15 +186,7 @@ function matmulShape(a: Aval, b: Aval, p: PrimParams["matmul"]): number[] {
 /** `[..., n, n]` with n: the operand of a square-matrix primitive. */
 function squareMatrix(what: string, a: Aval, name = "A"): number {
   floatOnly(what, a);
-  const r = a.shape.length;
-  if (r < 2 || a.shape[r - 1] !== a.shape[r - 2]) {
-    throw new RangeError(
-      `${what}: ${name} must be a square matrix or a batch of them [..., n, n], got shape ${
-        fmtShape(a.shape)
-      }`,
-    );
-  }
-  return a.shape[r - 1];
+  return squareMatrixSize(what, a.shape, name);
 }
 
 /** `A⁻¹ B`: A `[..., n, n]`, B `[..., n, k]`, batch dims equal or one absent. */
