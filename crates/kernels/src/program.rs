@@ -415,7 +415,9 @@ impl Exec<'_> {
                     }
                 }
             }
-            OP_LU => {
+            OP_LU | OP_EIGH => {
+                // Both write [..., n + 1, n]: a row of pivots or eigenvalues
+                // on top of the n × n factor or eigenvectors.
                 expect(f, 5, 0, 0)?;
                 let f64_ = float64(f[0])?;
                 let (batch, n) = (count(f[3])?, count(f[4])?);
@@ -424,26 +426,11 @@ impl Exec<'_> {
                     self.output(f[1], product(&[batch, n + 1, n])?, if f64_ { 8 } else { 4 })?;
                 // SAFETY: sizes as the instruction states (the compiler's contract).
                 unsafe {
-                    if f64_ {
-                        linalg::lu::<f64>(a, o, batch, n)
-                    } else {
-                        linalg::lu::<f32>(a, o, batch, n)
-                    }
-                }
-            }
-            OP_EIGH => {
-                expect(f, 5, 0, 0)?;
-                let f64_ = float64(f[0])?;
-                let (batch, n) = (count(f[3])?, count(f[4])?);
-                let a = self.input(f[2])?;
-                let o =
-                    self.output(f[1], product(&[batch, n + 1, n])?, if f64_ { 8 } else { 4 })?;
-                // SAFETY: sizes as the instruction states (the compiler's contract).
-                unsafe {
-                    if f64_ {
-                        linalg::eigh::<f64>(a, o, batch, n)
-                    } else {
-                        linalg::eigh::<f32>(a, o, batch, n)
+                    match (op == OP_LU, f64_) {
+                        (true, true) => linalg::lu::<f64>(a, o, batch, n),
+                        (true, false) => linalg::lu::<f32>(a, o, batch, n),
+                        (false, true) => linalg::eigh::<f64>(a, o, batch, n),
+                        (false, false) => linalg::eigh::<f32>(a, o, batch, n),
                     }
                 }
             }
