@@ -1,7 +1,7 @@
 /**
- * Derives the polynomial coefficients of the erf/erfc composition in
- * src/ops/special.ts and reports its error against a 256-bit fixed-point
- * reference. Run: deno run scripts/fit_erf.ts
+ * Derives the polynomial coefficients of the erf/erfc kernels in
+ * crates/kernels/src/special.rs and reports their error against a 256-bit
+ * fixed-point reference. Run: deno run scripts/fit_erf.ts
  *
  * Two regions, each a Chebyshev interpolant (64 Chebyshev points of the
  * first kind) truncated where its coefficients fall to ~1e-16, rewritten as

@@ -33,11 +33,10 @@ import {
   sizeOf,
 } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
-import { add, log, lt, mul, neg } from "../ops/elementwise.ts";
+import { add, erfc, log, lt, mul, neg } from "../ops/elementwise.ts";
 import { indexSelect } from "../ops/layout.ts";
 import { argmax } from "../ops/reduce.ts";
 import { describe, type TensorLike } from "../ops/scalar.ts";
-import { erfcNumber } from "../ops/special.ts";
 import { philox } from "./philox.ts";
 
 /**
@@ -484,8 +483,19 @@ export function permutation(
   return x instanceof Tensor ? indexSelect(x, axis, p) : p;
 }
 
-/** Standard normal CDF, with relative accuracy in the lower tail. */
-const normalCdf = (x: number) => 0.5 * erfcNumber(-x * Math.SQRT1_2);
+/**
+ * Standard normal CDF, with relative accuracy in the lower tail: the erfc
+ * kernel on a float64 scalar.
+ */
+function normalCdf(x: number): number {
+  using t = Tensor._fromStorage(
+    fromArray("float64", [-x * Math.SQRT1_2]),
+    [],
+    "float64",
+  );
+  using e = erfc(t);
+  return 0.5 * e.item();
+}
 
 /** Inverse of the standard normal CDF for p in (0, 1). */
 function normalQuantile(p: number): number {
