@@ -123,6 +123,57 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     assert.ok(maxErr(r.hessian.data, [6, 0, 0, 12]) < 1e-12);
   }
 
+  /**
+   * Bundles the app (importing `pkg`) for the browser as `name`, serves it
+   * with `extra` files beside it, runs the page in headless Chromium, checks
+   * the result it writes into the DOM, and returns the bundle and the paths
+   * the page requested.
+   */
+  async function appInChromium(name, pkg, title, extra = {}) {
+    writeFileSync(join(inst.dir, `${name}.mjs`), APP(pkg));
+    writeFileSync(
+      join(inst.dir, `${name}_page.mjs`),
+      `import { run } from "./${name}.mjs";
+      const out = document.getElementById("result");
+      try {
+        out.textContent = JSON.stringify(run());
+        document.title = "done";
+      } catch (e) {
+        out.textContent = "ERROR " + (e && e.stack || e);
+      }\n`,
+    );
+    const js = bundle(`${name}_page.mjs`, `${name}_page.bundle.js`, [
+      "--platform=browser",
+      "--minify",
+    ]);
+    const server = await serve({
+      pages: {
+        "/index.html": `<!doctype html><html><head><meta charset="utf-8">
+          <title>${title}</title></head><body>
+          <pre id="result">pending</pre>
+          <script type="module" src="./app.js"></script></body></html>`,
+        "/app.js": js,
+        ...extra,
+      },
+    });
+    try {
+      const { code, stdout, stderr } = await openPage(server.url);
+      const text = elementText(stdout, "result");
+      assert.ok(
+        text !== null && text !== "pending" && !text.startsWith("ERROR"),
+        `page result: ${text} (exit ${code})\n${stderr.slice(-2000)}`,
+      );
+      checkApp(JSON.parse(text));
+      assert.match(stdout, /<title>done<\/title>/);
+      return {
+        js,
+        requested: server.requested.filter((p) => p !== "/favicon.ico"),
+      };
+    } finally {
+      await server.close();
+    }
+  }
+
   test("an app using the eager tape, jit, vmap and hessian: bundled, it runs under Node", () => {
     writeFileSync(join(inst.dir, "app.mjs"), APP(inst.pkgName));
     writeFileSync(
@@ -137,48 +188,14 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     "the same app bundled for the browser runs in headless Chromium (result read from the DOM)",
     { skip: noChromium },
     async () => {
-      writeFileSync(join(inst.dir, "app.mjs"), APP(inst.pkgName));
-      writeFileSync(
-        join(inst.dir, "app_page.mjs"),
-        `import { run } from "./app.mjs";
-        const out = document.getElementById("result");
-        try {
-          out.textContent = JSON.stringify(run());
-          document.title = "done";
-        } catch (e) {
-          out.textContent = "ERROR " + (e && e.stack || e);
-        }\n`,
+      const { js, requested } = await appInChromium(
+        "app",
+        inst.pkgName,
+        "jacobi bundle",
       );
-      const js = bundle("app_page.mjs", "app_page.bundle.js", [
-        "--platform=browser",
-        "--minify",
-      ]);
-      const server = await serve({
-        pages: {
-          "/index.html": `<!doctype html><html><head><meta charset="utf-8">
-            <title>jacobi bundle</title></head><body>
-            <pre id="result">pending</pre>
-            <script type="module" src="./app.js"></script></body></html>`,
-          "/app.js": js,
-        },
-      });
-      try {
-        const { code, stdout, stderr } = await openPage(server.url);
-        const text = elementText(stdout, "result");
-        assert.ok(
-          text !== null && text !== "pending" && !text.startsWith("ERROR"),
-          `page result: ${text} (exit ${code})\n${stderr.slice(-2000)}`,
-        );
-        checkApp(JSON.parse(text));
-        assert.match(stdout, /<title>done<\/title>/);
-        // One file: the bundle carries the WebAssembly inlined.
-        assert.deepEqual(
-          server.requested.filter((p) => p !== "/favicon.ico"),
-          ["/", "/app.js"],
-        );
-      } finally {
-        await server.close();
-      }
+      // One file: the bundle carries the WebAssembly inlined.
+      assert.ok(js.includes("AGFzbQ"), "the wasm is inlined in the bundle");
+      assert.deepEqual(requested, ["/", "/app.js"]);
     },
   );
 
@@ -243,58 +260,22 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     "the app bundled from /external runs in headless Chromium, fetching kernels.wasm beside the bundle",
     { skip: noChromium },
     async () => {
-      writeFileSync(
-        join(inst.dir, "app_ext.mjs"),
-        APP(`${inst.pkgName}/external`),
+      const wasm = readFileSync(
+        join(
+          inst.dir,
+          "node_modules",
+          inst.pkgName,
+          "esm/external/src/backend/kernels.wasm",
+        ),
       );
-      writeFileSync(
-        join(inst.dir, "app_ext_page.mjs"),
-        `import { run } from "./app_ext.mjs";
-        const out = document.getElementById("result");
-        try {
-          out.textContent = JSON.stringify(run());
-          document.title = "done";
-        } catch (e) {
-          out.textContent = "ERROR " + (e && e.stack || e);
-        }\n`,
+      const { js, requested } = await appInChromium(
+        "app_ext",
+        `${inst.pkgName}/external`,
+        "jacobi external",
+        { "/kernels.wasm": wasm },
       );
-      const js = bundle("app_ext_page.mjs", "app_ext_page.bundle.js", [
-        "--platform=browser",
-        "--minify",
-      ]);
-      const server = await serve({
-        pages: {
-          "/index.html": `<!doctype html><html><head><meta charset="utf-8">
-            <title>jacobi external</title></head><body>
-            <pre id="result">pending</pre>
-            <script type="module" src="./app.js"></script></body></html>`,
-          "/app.js": js,
-          "/kernels.wasm": readFileSync(
-            join(
-              inst.dir,
-              "node_modules",
-              inst.pkgName,
-              "esm/external/src/backend/kernels.wasm",
-            ),
-          ),
-        },
-      });
-      try {
-        const { code, stdout, stderr } = await openPage(server.url);
-        const text = elementText(stdout, "result");
-        assert.ok(
-          text !== null && text !== "pending" && !text.startsWith("ERROR"),
-          `page result: ${text} (exit ${code})\n${stderr.slice(-2000)}`,
-        );
-        checkApp(JSON.parse(text));
-        assert.ok(!js.includes("AGFzbQ"), "no inlined wasm in the bundle");
-        assert.deepEqual(
-          server.requested.filter((p) => p !== "/favicon.ico"),
-          ["/", "/app.js", "/kernels.wasm"],
-        );
-      } finally {
-        await server.close();
-      }
+      assert.ok(!js.includes("AGFzbQ"), "no inlined wasm in the bundle");
+      assert.deepEqual(requested, ["/", "/app.js", "/kernels.wasm"]);
     },
   );
 
