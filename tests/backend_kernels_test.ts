@@ -27,6 +27,7 @@ import type {
 } from "../src/core/primitives.ts";
 import { Tensor } from "../src/core/tensor.ts";
 import { bind } from "../src/core/trace.ts";
+import { erfRef } from "./_helpers.ts";
 
 /**
  * Runs primitive `p` on storages of the given shapes and checks the result
@@ -190,24 +191,6 @@ function assertClose(got: number[], want: number[], tol: number, msg = "") {
       `${msg}[${i}]: ${got[i]} vs ${want[i]}`,
     );
   }
-}
-
-/** erf by its series of positive terms (|x| <= 3), ±1 beyond 6. */
-function erfRef(x: number): number {
-  if (Math.abs(x) > 6) return Math.sign(x);
-  if (Math.abs(x) > 3) {
-    // erfc's continued fraction, evaluated backwards.
-    let f = Math.abs(x);
-    for (let k = 2000; k >= 1; k--) f = Math.abs(x) + k / 2 / f;
-    return Math.sign(x) * (1 - Math.exp(-x * x) / f / Math.sqrt(Math.PI));
-  }
-  const t = x * x;
-  let term = x, s = x;
-  for (let k = 1; k < 500 && Math.abs(term) > 1e-30 * Math.abs(s); k++) {
-    term *= (2 * t) / (2 * k + 1);
-    s += term;
-  }
-  return (2 / Math.sqrt(Math.PI)) * Math.exp(-t) * s;
 }
 
 /** erfinv by bisection on erfRef. */

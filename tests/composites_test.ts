@@ -50,6 +50,7 @@ import { log1p } from "../mod.ts";
 import {
   assertClose,
   assertThrowsWith,
+  erfRef,
   fromGen,
   randnT,
   Rng,
@@ -154,26 +155,6 @@ Deno.test("the softmax family names itself in errors", () => {
 });
 
 // --------------------------------------------------------------- erf, gelu
-
-/**
- * erf to a few ulps: its series of positive terms for |x| <= 2.5, else
- * 1 - erfc from erfc's continued fraction (evaluated backwards).
- */
-function erfRef(x: number): number {
-  const ax = Math.abs(x);
-  if (ax > 2.5) {
-    let f = ax;
-    for (let k = 2000; k >= 1; k--) f = ax + k / 2 / f;
-    return Math.sign(x) * (1 - Math.exp(-x * x) / f / Math.sqrt(Math.PI));
-  }
-  const t = x * x;
-  let term = x, s = x;
-  for (let k = 1; k < 500 && Math.abs(term) > 1e-30 * Math.abs(s); k++) {
-    term *= (2 * t) / (2 * k + 1);
-    s += term;
-  }
-  return (2 / Math.sqrt(Math.PI)) * Math.exp(-t) * s;
-}
 
 Deno.test("erf is accurate to 1e-15 and its derivative (by grad) to 1e-13", () => {
   const xs = Array.from(
