@@ -294,3 +294,21 @@ export {
   maskedFill,
 } from "./src/ops/logical.ts";
 export { cumprod, cumsum, logcumsumexp } from "./src/ops/scan.ts";
+// Sparse Jacobians and Hessians: sparsity detection, colouring, sparse results.
+export { colorSparsity, jacobianSparsity } from "./src/transforms/sparse.ts";
+export type {
+  ColorOptions,
+  SparsityOption,
+  SparsityOptions,
+} from "./src/transforms/sparse.ts";
+export { hessianSparsity } from "./src/transforms/hessian.ts";
+export type { SparseHessianOf } from "./src/transforms/hessian.ts";
+export type { SparseJacobianOf } from "./src/transforms/jacobian.ts";
+export { SparsityPattern } from "./src/core/sparsity.ts";
+export type {
+  Coloring,
+  ColoringKind,
+  ColoringOrder,
+} from "./src/core/sparsity.ts";
+export { SparseMatrix } from "./src/transforms/sparse_matrix.ts";
+export type { SparseFormat } from "./src/transforms/sparse_matrix.ts";
