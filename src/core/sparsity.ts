@@ -81,7 +81,13 @@ export class SparsityPattern {
       }
       perRow[i].push(j);
     }
-    return fromRows([m, n], perRow.map((r) => Int32Array.from(r).sort()));
+    return fromRows(
+      [m, n],
+      perRow.map((r) => {
+        const sorted = Int32Array.from(r).sort();
+        return sorted.filter((v, k) => k === 0 || v !== sorted[k - 1]);
+      }),
+    );
   }
 
   /**
