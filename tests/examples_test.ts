@@ -124,3 +124,16 @@ Deno.test("examples/gaussian_process.ts fits GP hyperparameters by Newton and ch
     "ok: Hessian equals differences of the gradient, and is positive definite",
   ]);
 });
+
+Deno.test("examples/sparse_hessian.ts runs Newton at n = 10,000 with a 3-colour sparse Hessian", async () => {
+  const name = "sparse_hessian.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    /Hessian pattern: \[10000,10000\], 29998 entries .*star colouring: 3 colours, so 3 Hessian-vector products/,
+    "ok: the pattern is tridiagonal",
+    "ok: sparse Hessian (csr, 598 entries) == dense hessian at n = 200",
+    /n = 10000: Newton converged \(‖g‖∞ = [0-9.]+e-\d+ < 1e-10\) in \d+ iterations/,
+    "ok: the minimiser is all ones",
+    /jit: sparse [\d.]+ ms at n = 10000; at n = \d+ sparse [\d.]+ ms vs dense [\d.]+ ms/,
+  ]);
+});

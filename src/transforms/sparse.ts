@@ -335,11 +335,76 @@ function shapeError(
 /** Which product computes the compressed Jacobian. */
 export type SparseMode = "forward" | "reverse" | "hessian";
 
-/** One block of the result: (output leaf j, input leaf i). */
+/** One block of the result (output leaf j, input leaf i): its entries. */
 interface Block {
-  rows: number[];
-  cols: number[];
-  index: number[];
+  /** Row and column of each entry within the block. */
+  rows: Int32Array;
+  cols: Int32Array;
+  /** Flat index of each entry in the compressed product. */
+  index: Int32Array;
+}
+
+/** The splits of a plan's entries per block layout (cached with the plan). */
+const splits = new WeakMap<Plan, Map<string, Block[][]>>();
+
+/**
+ * The entries of `pattern` split into blocks of `rowSizes[j] ×
+ * colSizes[i]` (output leaves × input leaves), each in row-major order.
+ */
+function splitBlocks(
+  pattern: SparsityPattern,
+  plan: Plan,
+  rowSizes: number[],
+  colSizes: number[],
+): Block[][] {
+  let byLayout = splits.get(plan);
+  if (byLayout === undefined) splits.set(plan, byLayout = new Map());
+  const key = `${rowSizes}/${colSizes}`;
+  const cached = byLayout.get(key);
+  if (cached !== undefined) return cached;
+  const leafOf = (sizes: number[], total: number) => {
+    const leaf = new Int32Array(total), off = new Int32Array(total);
+    let at = 0;
+    sizes.forEach((s, j) => {
+      for (let e = 0; e < s; e++, at++) {
+        leaf[at] = j;
+        off[at] = e;
+      }
+    });
+    return [leaf, off];
+  };
+  const [rowLeaf, rowOff] = leafOf(rowSizes, pattern.shape[0]);
+  const [colLeaf, colOff] = leafOf(colSizes, pattern.shape[1]);
+  const nc = colSizes.length;
+  const counts = new Int32Array(rowSizes.length * nc);
+  for (let i = 0; i < pattern.shape[0]; i++) {
+    for (let k = pattern.rowPtr[i]; k < pattern.rowPtr[i + 1]; k++) {
+      counts[rowLeaf[i] * nc + colLeaf[pattern.colIndices[k]]]++;
+    }
+  }
+  const blocks = rowSizes.map((_, j) =>
+    colSizes.map((_, i) => {
+      const c = counts[j * nc + i];
+      return {
+        rows: new Int32Array(c),
+        cols: new Int32Array(c),
+        index: new Int32Array(c),
+      };
+    })
+  );
+  const fill = new Int32Array(rowSizes.length * nc);
+  for (let i = 0; i < pattern.shape[0]; i++) {
+    for (let k = pattern.rowPtr[i]; k < pattern.rowPtr[i + 1]; k++) {
+      const j = pattern.colIndices[k];
+      const slot = rowLeaf[i] * nc + colLeaf[j];
+      const b = blocks[rowLeaf[i]][colLeaf[j]], at = fill[slot]++;
+      b.rows[at] = rowOff[i];
+      b.cols[at] = colOff[j];
+      b.index[at] = plan.index[k];
+    }
+  }
+  byLayout.set(key, blocks);
+  return blocks;
 }
 
 /**
@@ -452,45 +517,21 @@ export function sparseJacobianNamed(
         comp = compress(touts, c);
       }
       meta.outDef = fo.outDef();
-      // Split the entries into blocks (output leaf, input leaf).
-      const rowLeaf: number[] = [], rowOff: number[] = [];
-      outs.forEach((o, j) => {
-        for (let e = 0; e < sizeOf(o.shape); e++) {
-          rowLeaf.push(j);
-          rowOff.push(e);
-        }
-      });
-      const colLeaf: number[] = [], colOff: number[] = [];
-      leaves.forEach((l, i) => {
-        for (let e = 0; e < sizeOf(l.shape); e++) {
-          colLeaf.push(i);
-          colOff.push(e);
-        }
-      });
-      const blocks: Block[][] = meta.blocks = outs.map(() =>
-        leaves.map(() => ({ rows: [], cols: [], index: [] }))
+      const rowSizes = outs.map((o) => sizeOf(o.shape));
+      const colSizes = leaves.map((l) => sizeOf(l.shape));
+      const blocks = meta.blocks = splitBlocks(
+        pattern,
+        plan,
+        rowSizes,
+        colSizes,
       );
-      const shapes = meta.shapes = outs.map((o) =>
-        leaves.map((l) =>
-          [sizeOf(o.shape), sizeOf(l.shape)] as [number, number]
-        )
+      const shapes = meta.shapes = rowSizes.map((r) =>
+        colSizes.map((c) => [r, c] as [number, number])
       );
-      for (let i = 0; i < pattern.shape[0]; i++) {
-        for (let k = pattern.rowPtr[i]; k < pattern.rowPtr[i + 1]; k++) {
-          const j = pattern.colIndices[k];
-          const b = blocks[rowLeaf[i]][colLeaf[j]];
-          b.rows.push(rowOff[i]);
-          b.cols.push(colOff[j]);
-          b.index.push(plan.index[k]);
-        }
-      }
       const flatComp = reshape(comp, [-1]);
       const values = blocks.map((bs, j) =>
         bs.map((b, i) => {
-          const v = bind("indexSelect", [
-            flatComp,
-            int32(Int32Array.from(b.index)),
-          ], {
+          const v = bind("indexSelect", [flatComp, int32(b.index)], {
             axis: 0,
           });
           if (format !== "dense") return v;
@@ -511,14 +552,13 @@ export function sparseJacobianNamed(
       const perLeaf = vs.map((v, i) => {
         if (format === "dense") return v;
         const b = blocks[j][i];
-        const rows = Int32Array.from(b.rows);
         return new SparseMatrix(
           format,
           shapes[j][i],
-          rows,
-          Int32Array.from(b.cols),
+          b.rows,
+          b.cols,
           v,
-          format === "csr" ? rowPointers(shapes[j][i][0], rows) : null,
+          format === "csr" ? rowPointers(shapes[j][i][0], b.rows) : null,
         );
       });
       const perArg = d.rebuild(perLeaf);
