@@ -175,6 +175,11 @@ export class SparsityPattern {
       );
     }
     const t = this.transpose();
+    const same = (a: Int32Array, b: Int32Array) =>
+      a.length === b.length && a.every((v, k) => v === b[k]);
+    if (same(t.rowPtr, this.rowPtr) && same(t.colIndices, this.colIndices)) {
+      return this;
+    }
     const ctx = new DepContext(n);
     return fromRows(
       [m, n],
@@ -376,7 +381,7 @@ export type ColoringKind = "column" | "row" | "star";
  * import { colorSparsity, SparsityPattern } from "./mod.ts";
  * const tri = SparsityPattern.fromDense([[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 1, 1]]);
  * const c = colorSparsity(tri, { kind: "column" });
- * console.log(c.numColors, c.colors); // 3 Int32Array(4) [ 0, 1, 2, 0 ] (colours may be permuted)
+ * console.log(c.numColors, c.colors); // 3 Int32Array(4) [ 1, 0, 2, 1 ]: columns 0 and 3 share no row
  * ```
  */
 export interface Coloring {
@@ -507,26 +512,32 @@ function greedyColoring(g: Graph, order: ColoringOrder): Int32Array {
  */
 function starColoring(g: Graph, order: ColoringOrder): Int32Array {
   const n = g.ptr.length - 1;
+  const { ptr, adj } = g;
   const color = new Int32Array(n).fill(-1);
   const forbidden = new Int32Array(n + 1).fill(-1);
   for (const v of vertexOrder(g, order)) {
-    for (const w of neighbours(g, v)) {
+    for (let a = ptr[v]; a < ptr[v + 1]; a++) {
+      const w = adj[a];
       if (color[w] >= 0) forbidden[color[w]] = v;
     }
-    for (const w of neighbours(g, v)) {
-      if (color[w] < 0) {
+    for (let a = ptr[v]; a < ptr[v + 1]; a++) {
+      const w = adj[a], cw = color[w];
+      if (cw < 0) {
         // v and x would both touch w, which is not coloured yet.
-        for (const x of neighbours(g, w)) {
+        for (let b = ptr[w]; b < ptr[w + 1]; b++) {
+          const x = adj[b];
           if (x !== v && color[x] >= 0) forbidden[color[x]] = v;
         }
         continue;
       }
-      for (const x of neighbours(g, w)) {
-        if (x === v || color[x] < 0) continue;
+      for (let b = ptr[w]; b < ptr[w + 1]; b++) {
+        const x = adj[b];
+        if (x === v || color[x] < 0 || forbidden[color[x]] === v) continue;
         // v–w–x–y with color(v) = color(x) and color(y) = color(w) is a
         // two-coloured path on four vertices.
-        for (const y of neighbours(g, x)) {
-          if (y !== w && color[y] === color[w]) {
+        for (let c = ptr[x]; c < ptr[x + 1]; c++) {
+          const y = adj[c];
+          if (y !== w && color[y] === cw) {
             forbidden[color[x]] = v;
             break;
           }

@@ -50,7 +50,9 @@ import {
  * ```ts
  * import { jacobianSparsity, tensor, type Tensor } from "./mod.ts";
  * const p = jacobianSparsity((a: Tensor, b: Tensor) => a.mul(b), { argnums: 1 })(tensor([1, 2]), tensor([3, 4]));
- * console.log(p.toString()); // x.\n.x
+ * console.log(p.toString());
+ * // x.
+ * // .x
  * ```
  */
 export interface SparsityOptions {
