@@ -10,6 +10,7 @@
 import {
   cat,
   colorSparsity,
+  grad,
   hessian,
   hessianSparsity,
   jacfwd,
@@ -670,4 +671,56 @@ Deno.test("a pattern passed as a 0/1 matrix, a constant function (no entries), a
       atol: 1e-9,
     });
   }
+});
+
+Deno.test("sparse Jacobians compose: grad, jacfwd and jacrev over them, each called twice, equal the dense compositions", () => {
+  const rng = new Rng(17);
+  for (let call = 0; call < 2; call++) {
+    const x = randnT(rng, [7]);
+    const gs = grad((x: Tensor) =>
+      hessian(rosen, { sparsity: "auto" })(x).sin().sum()
+    )(x);
+    const gd = grad((x: Tensor) => hessian(rosen)(x).sin().sum())(x);
+    assertClose(gs, gd, { rtol: 1e-10, atol: 1e-8 });
+    const gv = grad((x: Tensor) =>
+      (hessian(rosen, { format: "csr" })(x) as SparseMatrix).values.square()
+        .sum()
+    )(x);
+    assertClose(gv, grad((x: Tensor) => hessian(rosen)(x).square().sum())(x), {
+      rtol: 1e-10,
+      atol: 1e-6,
+    });
+    const third = jacfwd(jacrev(tridiag, { sparsity: "auto" }))(x);
+    assertClose(third, jacfwd(jacrev(tridiag))(x));
+    const inner = jacrev(jacfwd(tridiag, { sparsity: "auto" }), {
+      sparsity: "auto",
+    })(x);
+    assertClose(inner, jacrev(jacfwd(tridiag))(x));
+  }
+});
+
+Deno.test("types: sparse formats give SparseMatrix, dense gives Tensor", () => {
+  const x = f64([1, 2, 3]);
+  const S: SparseMatrix = jacfwd((x: Tensor) => x.sin(), { format: "csr" })(x);
+  const T: Tensor = jacrev((x: Tensor) => x.sin(), { sparsity: "auto" })(x);
+  const [S2, aux]: [SparseMatrix, string] = jacrev(
+    (x: Tensor) => [x.sin(), "a"] as [Tensor, string],
+    { format: "coo", hasAux: true },
+  )(x);
+  const H: SparseMatrix = hessian((x: Tensor) => x.pow(3).sum(), {
+    format: "csr",
+  })(x);
+  const g = (a: Tensor, b: Tensor) => a.mul(b).sum();
+  const HH: SparseMatrix[][] = hessian(g, { argnums: [0, 1], format: "csr" })(
+    x,
+    x,
+  );
+  const Hd: Tensor = hessian(g, { sparsity: "auto" })(x, x);
+  if (S.nnz !== 3 || T.shape.join() !== "3,3" || S2.nnz !== 3 || aux !== "a") {
+    throw new Error("jac");
+  }
+  if (
+    H.nnz !== 3 || HH[0][1].nnz !== 3 || HH[0][0].nnz !== 0 || Hd.size !== 9
+  ) throw new Error("hessian");
+  assertClose(H.toDense(), hessian((x: Tensor) => x.pow(3).sum())(x));
 });
