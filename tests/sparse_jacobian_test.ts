@@ -646,6 +646,15 @@ Deno.test("errors name the function, the option and the shapes", () => {
     "row index 2",
   );
   assertThrowsWith(
+    () =>
+      jacfwd((x: Tensor) => (x.sum().item() > 0 ? x.sin() : x), {
+        sparsity: "auto",
+      })(x),
+    Error,
+    "jacfwd: the sparsity pattern is found by tracing",
+    "where()",
+  );
+  assertThrowsWith(
     () => jacobianSparsity(3 as Any),
     TypeError,
     "jacobianSparsity",

@@ -185,7 +185,8 @@ export class SparsityPattern {
       [m, n],
       Array.from(
         { length: m },
-        (_, i) => ctx.union2(rowOf(this, i), rowOf(t, i)),
+        (_, i) =>
+          ctx.union2(Array.from(rowOf(this, i)), Array.from(rowOf(t, i))),
       ),
     );
   }
@@ -245,7 +246,7 @@ function checkShape(
 /** The pattern whose row i has the (sorted, unique) columns rows[i]. */
 export function fromRows(
   shape: readonly [number, number],
-  rows: readonly DepSet[],
+  rows: readonly ArrayLike<number>[],
 ): SparsityPattern {
   const ptr = new Int32Array(rows.length + 1);
   rows.forEach((r, i) => (ptr[i + 1] = ptr[i] + r.length));
@@ -300,7 +301,7 @@ export function programDependencies(p: Program): DepSet[][] {
     const base = off;
     const deps = Array.from(
       { length: sizes[k] },
-      (_, e) => Int32Array.of(base + e),
+      (_, e) => [base + e],
     );
     env.set(v, {
       deps,

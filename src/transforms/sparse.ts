@@ -121,7 +121,19 @@ export function detectSparsity(
   const nums = normArgnums(what, options.argnums ?? 0, args.length);
   const d = diffArgs(what, args, nums);
   const { flat } = flatOutput(what, d, f, options.hasAux ?? false);
-  return programSparsity(stageLeaves(what, flat, d.leaves));
+  let program: Program;
+  try {
+    program = stageLeaves(what, flat, d.leaves);
+  } catch (e) {
+    if (e instanceof Error && /is being traced/.test(e.message)) {
+      throw new Error(
+        `${what}: the sparsity pattern is found by tracing the function on shapes only, and it read the value of a traced input (${e.message}); ` +
+          `write value-dependent branches with where(), or pass the pattern as the sparsity option`,
+      );
+    }
+    throw e;
+  }
+  return programSparsity(program);
 }
 
 /**

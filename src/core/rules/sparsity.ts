@@ -23,11 +23,15 @@ import {
 } from "../primitives.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
 
-/** Sorted, duplicate-free indices of the inputs an element depends on. */
-export type DepSet = Int32Array;
+/**
+ * Sorted, duplicate-free indices of the inputs an element depends on.
+ * Plain arrays: most sets hold a few indices, and V8 allocates small
+ * arrays several times faster than small typed arrays.
+ */
+export type DepSet = readonly number[];
 
 /** The empty dependency set (shared). */
-export const NO_DEPS: DepSet = new Int32Array(0);
+export const NO_DEPS: DepSet = Object.freeze([]) as DepSet;
 
 /** What a rule knows about one operand. */
 export interface DepOperand {
@@ -53,7 +57,7 @@ export class DepContext {
   union2(a: DepSet, b: DepSet): DepSet {
     if (a === b || b.length === 0) return a;
     if (a.length === 0) return b;
-    const out = new Int32Array(a.length + b.length);
+    const out: number[] = [];
     let i = 0, j = 0, k = 0;
     while (i < a.length && j < b.length) {
       const x = a[i], y = b[j];
@@ -69,7 +73,7 @@ export class DepContext {
     while (j < b.length) out[k++] = b[j++];
     if (k === a.length) return a;
     if (k === b.length) return b;
-    return out.slice(0, k);
+    return out;
   }
 
   /** The union of many sets. */
@@ -106,7 +110,7 @@ export class DepContext {
         }
       }
     }
-    return Int32Array.from(acc).sort();
+    return acc.sort((x, y) => x - y);
   }
 }
 
