@@ -19,6 +19,7 @@ import {
   jit,
   linalg,
   logsumexp,
+  memoryStats,
   softmax,
   SparseMatrix,
   SparsityPattern,
@@ -732,4 +733,21 @@ Deno.test("types: sparse formats give SparseMatrix, dense gives Tensor", () => {
     H.nnz !== 3 || HH[0][1].nnz !== 3 || HH[0][0].nnz !== 0 || Hd.size !== 9
   ) throw new Error("hessian");
   assertClose(H.toDense(), hessian((x: Tensor) => x.pow(3).sum())(x));
+});
+
+Deno.test("a synchronous loop of sparse Hessians and Jacobians frees its temporaries", () => {
+  const x = randnT(new Rng(18), [300]);
+  const p = hessianSparsity(rosen)(x);
+  const step = () => {
+    const H = hessian(rosen, { sparsity: p, format: "csr" })(x) as SparseMatrix;
+    H.values.dispose();
+    jacrev(tridiag, { sparsity: "auto" })(x).dispose();
+  };
+  step();
+  const before = memoryStats().liveStorages;
+  for (let i = 0; i < 50; i++) step();
+  const after = memoryStats().liveStorages;
+  if (after > before) {
+    throw new Error(`live storages grew from ${before} to ${after}`);
+  }
 });

@@ -23,7 +23,9 @@ const int32 = (a: Int32Array) =>
  * duplicates. In `"csr"` format `rowPtr` (length m + 1) gives row `i`'s
  * entries as `rowPtr[i] .. rowPtr[i + 1]`; in `"coo"` it is null. `values`
  * is an ordinary tensor (differentiable, and a tracer inside `jit` or
- * `vmap`); the indices are plain arrays fixed by the sparsity pattern.
+ * `vmap`); the indices are plain arrays fixed by the sparsity pattern, and
+ * results computed with the same pattern share them: treat them as
+ * read-only.
  *
  * For a Jacobian block the rows are the output's elements and the columns
  * the input's, both flattened row-major.
