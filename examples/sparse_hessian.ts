@@ -134,7 +134,8 @@ let iters = 0, damped = 0, gmax = Infinity, residual = Infinity;
 t0 = performance.now();
 for (; iters < 100; iters++) {
   const gr = g(x), gd = gr.data();
-  gmax = gd.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  gmax = 0;
+  for (const v of gd) gmax = Math.max(gmax, Math.abs(v));
   if (gmax < 1e-10) break;
   const values = H(x).data();
   const [d, e] = bands(values);
