@@ -231,6 +231,93 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_of_keys_draws_what_each_key_draws() {
+        let keys: [i32; 4] = [7, -3, 123_456, i32::MIN];
+        for (dist, f64_) in [
+            (DIST_UNIFORM, true),
+            (DIST_NORMAL, false),
+            (DIST_PERMUTATION, false),
+        ] {
+            let w = if f64_ { 8 } else { 4 };
+            let mut both = vec![0u8; 2 * 5 * w];
+            unsafe {
+                sample(
+                    dist,
+                    f64_,
+                    keys.as_ptr() as usize,
+                    both.as_mut_ptr() as usize,
+                    2,
+                    5,
+                )
+            };
+            let mut second = vec![0u8; 5 * w];
+            unsafe {
+                sample(
+                    dist,
+                    f64_,
+                    keys[2..].as_ptr() as usize,
+                    second.as_mut_ptr() as usize,
+                    1,
+                    5,
+                )
+            };
+            assert_eq!(&both[5 * w..], &second[..], "dist {dist}");
+        }
+        // The uniform stream of key (k0, k1): seed = low 53 bits, counter
+        // block = the top 11 bits.
+        let mut u = [0f64; 3];
+        unsafe {
+            sample(
+                DIST_UNIFORM,
+                true,
+                keys[2..].as_ptr() as usize,
+                u.as_mut_ptr() as usize,
+                1,
+                3,
+            )
+        };
+        let (k0, k1) = (123_456u32, i32::MIN as u32);
+        for (i, &v) in u.iter().enumerate() {
+            let r = philox_block([i as u32, k1 >> 21, 0, 0], k0, k1 & 0x1f_ffff);
+            assert_eq!(v, u53(r[0], r[1]) as f64 * F53);
+        }
+    }
+
+    #[test]
+    fn permutations_are_permutations_and_derive_is_the_hash() {
+        let key: [i32; 2] = [1, 2];
+        let mut p = vec![0i32; 1000];
+        unsafe {
+            sample(
+                DIST_PERMUTATION,
+                false,
+                key.as_ptr() as usize,
+                p.as_mut_ptr() as usize,
+                1,
+                1000,
+            )
+        };
+        let mut sorted = p.clone();
+        sorted.sort();
+        assert!(sorted.iter().enumerate().all(|(i, &v)| v == i as i32));
+        assert_ne!(p, sorted); // 1/1000! chance of a false failure
+        let keys: [u32; 4] = [5, 6, 0xffff_ffff, 0];
+        let data: [u32; 4] = [1, 0, 9, 3];
+        let mut out = [0u32; 4];
+        unsafe {
+            derive(
+                DOMAIN_FOLD_IN,
+                keys.as_ptr() as usize,
+                data.as_ptr() as usize,
+                out.as_mut_ptr() as usize,
+                2,
+            )
+        };
+        let w = philox_block([9, 3, DOMAIN_FOLD_IN, 0], 0xffff_ffff, 0);
+        assert_eq!(&out[2..], &w[..2]);
+    }
+
+    #[test]
     fn chunking_invariant_and_ranges() {
         let n = 1000;
         let mut all = vec![0f32; n];
