@@ -124,3 +124,17 @@ Deno.test("examples/gaussian_process.ts fits GP hyperparameters by Newton and ch
     "ok: Hessian equals differences of the gradient, and is positive definite",
   ]);
 });
+
+Deno.test("examples/pinn.ts trains a heat-equation PINN whose residual falls by ≥ 100×", async () => {
+  const name = "pinn.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    "ok: vmap(jacfwd, hessian) residual == a loop over points",
+    "ok: jit residual == eager residual",
+    /step 0: validation residual [\d.]+e-\d/,
+    /step 400: validation residual [\d.]+e-\d/,
+  ]);
+  const first = Number(out.match(/step 0: validation residual (\S+)/)![1]);
+  const last = Number(out.match(/step 400: validation residual (\S+)/)![1]);
+  assert.ok(first / last >= 100, `residual ${first} -> ${last}`);
+});
