@@ -167,13 +167,17 @@ function draw(
 }
 
 /**
- * A key from an integer seed (any safe integer), as `jax.random.key`.
+ * A key from an integer seed (any safe integer), as `jax.random.key`. The
+ * seed may also be a rank-0 integer-valued tensor, traced too (a seed
+ * passed to `jit`): it gives the same key as the number.
  *
  * @example
  * ```ts
- * import { random } from "./mod.ts";
+ * import { jit, random, type Tensor, tensor } from "./mod.ts";
  * const k = random.key(42);
  * const x = random.normal(k, [3]);
+ * const draw = jit((seed: Tensor) => random.uniform(random.key(seed), [2]));
+ * const y = draw(tensor(42, { dtype: "int32" })); // = random.uniform(k, [2])
  * ```
  */
 export function key(seed: number | Tensor): Key {
