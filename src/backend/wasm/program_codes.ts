@@ -27,6 +27,8 @@ export const OP = {
   eigh: 18,
   qr: 19,
   lu: 20,
+  random: 21,
+  randomDerive: 22,
 } as const;
 
 /** Status codes of a failed run. */
@@ -136,6 +138,19 @@ export const REDUCE_OPS = {
   prod: 1,
   max: 2,
   min: 3,
+} as const;
+
+/** RANDOM_DISTS (crates/kernels/src/random.rs). */
+export const RANDOM_DISTS = {
+  uniform: 0,
+  normal: 1,
+  permutation: 2,
+} as const;
+
+/** RANDOM_DOMAINS (crates/kernels/src/random.rs). */
+export const RANDOM_DOMAINS = {
+  split: 20759,
+  foldIn: 61469,
 } as const;
 
 /** The largest rank the strided kernels accept (nd.rs). */

@@ -297,6 +297,9 @@ export const dependencyRules: DepRules = {
   argmax: none,
   argmin: none,
   stopGradient: none,
+  // Random bits depend on the key only, and have zero derivative.
+  randomSample: none,
+  randomDerive: none,
   mul: mulRule,
   polygamma: secondOnly,
   where: whereRule,
