@@ -294,3 +294,11 @@ export {
   maskedFill,
 } from "./src/ops/logical.ts";
 export { cumprod, cumsum, logcumsumexp } from "./src/ops/scan.ts";
+export { checkpoint, customJvp, customVjp } from "./src/transforms/custom.ts";
+export type {
+  CheckpointOptions,
+  CheckpointPolicy,
+  JvpRule,
+  VjpBwd,
+  VjpFwd,
+} from "./src/transforms/custom.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
+import type { CustomOp } from "./custom_op.ts";
 
 export const UNARY_PRIMS = [
   "neg",
@@ -273,6 +274,12 @@ export interface PrimParams {
    * (unit L strictly below the diagonal, U on and above it).
    */
   lu: null;
+  /**
+   * Output `index` of a call the library sees only through the rules of
+   * `op` (src/core/custom_op.ts): customJvp, customVjp, checkpoint. A call
+   * with several outputs is one equation per output, sharing `op`.
+   */
+  custom: { op: CustomOp; index: number };
 }
 
 /**
@@ -313,6 +320,7 @@ export const ALL_PRIMS: readonly Prim[] = [
   "eigh",
   "qr",
   "lu",
+  "custom",
 ];
 
 /**
@@ -338,4 +346,5 @@ export type LinearPrim =
   | "cast"
   | "matmul"
   | "triangularSolve"
-  | "solve";
+  | "solve"
+  | "custom";

@@ -60,6 +60,8 @@ export interface JitOptions {
 interface Compiled {
   executable: Executable;
   outDef: TreeDef;
+  /** Made custom calls or debug callbacks (see {@link Staged}). */
+  opaque: boolean;
 }
 
 // ---- the call signature -----------------------------------------------------
@@ -263,7 +265,7 @@ function compile(
   sig: Signature,
   dtype: DType,
 ): Compiled | null {
-  const { program, outDef } = stageFlat(
+  const { program, outDef, opaque } = stageFlat(
     "jit",
     sig.leaves.map((l) => l instanceof Tensor ? l : { shape: [], dtype }),
     (ins) => inUserCode(() => f(...sig.rebuild(ins))),
@@ -275,7 +277,7 @@ function compile(
   // frees them.
   const executable = optimize(program);
   pin(programConstants(executable.program));
-  return { executable, outDef };
+  return { executable, outDef, opaque };
 }
 
 /**
@@ -357,6 +359,11 @@ export function jit<F extends Fn>(
       // Closes over a tracer of an enclosing transform: run it directly.
       if (compiled === null) return f(...args);
       cache.set(sig.key, c = compiled);
+    }
+    // Custom rules (customJvp, customVjp, checkpoint) were inlined into the
+    // program; an enclosing transform must meet the calls themselves.
+    if (c.opaque && sig.leaves.some((l) => l instanceof Tensor && l._trace !== null)) {
+      return f(...args);
     }
     const { executable, outDef } = c;
     const result = withTemporaries(args, () => {

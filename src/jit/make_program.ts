@@ -16,6 +16,12 @@ import { flattenOutput, type Fn } from "../transforms/args.ts";
 export interface Staged {
   readonly program: Program;
   readonly outDef: TreeDef;
+  /**
+   * The function made custom calls (customJvp, customVjp, checkpoint) or
+   * debug callbacks, inlined into the program: under an enclosing
+   * transform, jit calls the function itself so that they apply.
+   */
+  readonly opaque: boolean;
 }
 
 /**
@@ -41,9 +47,14 @@ export function stageFlat(
 ): Staged {
   return withMain(name, (main) => {
     const trace = new StagingTrace(main);
+    trace.inlineCustom = true;
     const ins = avals.map((a) => trace.newInput(a));
     const [outs, outDef] = flattenOutput(name, call(ins));
-    return { program: trace.finish(ins, outs, outs), outDef };
+    return {
+      program: trace.finish(ins, outs, outs),
+      outDef,
+      opaque: trace.sawCustom,
+    };
   });
 }
 

@@ -352,6 +352,7 @@ export const shapeRules: ShapeRules = {
     const n = squareMatrix("eigh", a);
     return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };
   },
+  custom: (args, { op, index }) => op.outAvals(args)[index],
 };
 
 /** Output aval of `prim` applied to `args`, validating them. */
