@@ -127,7 +127,12 @@ export abstract class CustomOp {
   }
 
   /** The batching rule for output `index`: every output is batched at 0. */
-  batch(vals: Tensor[], dims: Dim[], size: number, index: number): [Tensor, Dim] {
+  batch(
+    vals: Tensor[],
+    dims: Dim[],
+    size: number,
+    index: number,
+  ): [Tensor, Dim] {
     const outs = this.memo(
       "batch",
       [...vals, ...dims, size],
@@ -139,7 +144,14 @@ export abstract class CustomOp {
 
   /** Default batching: vmap the op's function. */
   protected batchAll(vals: Tensor[], dims: Dim[], size: number): Tensor[] {
-    return vmapFlat(this.label, (xs) => this.run(xs), vals, dims, size, () => 0);
+    return vmapFlat(
+      this.label,
+      (xs) => this.run(xs),
+      vals,
+      dims,
+      size,
+      () => 0,
+    );
   }
 
   /**
@@ -149,9 +161,7 @@ export abstract class CustomOp {
    */
   transpose(ct: Tensor, args: TArg[], index: number): T[] {
     const lin = args.map((a) => a instanceof LinearArg);
-    const point = args.map((a) =>
-      a instanceof LinearArg ? zerosOf(a.aval) : a
-    );
+    const point = args.map((a) => a instanceof LinearArg ? zerosOf(a.aval) : a);
     const xs = point.filter((_, i) => lin[i]);
     const r = linearizeFlat(this.label, (ys) => {
       let k = 0;
@@ -312,11 +322,18 @@ export class CustomVjpOp extends CustomOp {
       vmapFlat(this.label, (xs) => this.run(xs), ws, dims, size, zero);
     const fwd: FlatFwd = (ws) => {
       let m = 0;
-      const all = vmapFlat(this.label, (xs) => {
-        const [o, r] = this.fwd(xs);
-        m = o.length;
-        return [...o, ...r];
-      }, ws, dims, size, zero);
+      const all = vmapFlat(
+        this.label,
+        (xs) => {
+          const [o, r] = this.fwd(xs);
+          m = o.length;
+          return [...o, ...r];
+        },
+        ws,
+        dims,
+        size,
+        zero,
+      );
       return [all.slice(0, m), all.slice(m)];
     };
     // Residuals and output cotangents are batched at 0; each input's
@@ -407,7 +424,12 @@ export class CheckpointOp extends CustomOp {
   }
   protected override jvpAll(primals: Tensor[], tangents: T[]): [Tensor[], T[]] {
     const outs = bindCustom(this, primals);
-    if (tangents.every((t) => t === null)) return [outs, primals.map(() => null)];
+    if (tangents.every((t) => t === null)) {
+      return [
+        outs,
+        primals.map(() => null),
+      ];
+    }
     const ts = tangents.map((t, i) => instantiate(t, primals[i]));
     const lin = new RematLinOp(this, primals.length, outs);
     return [outs, bindCustom(lin, [...ts, ...primals])];

@@ -362,7 +362,10 @@ export function jit<F extends Fn>(
     }
     // Custom rules (customJvp, customVjp, checkpoint) were inlined into the
     // program; an enclosing transform must meet the calls themselves.
-    if (c.opaque && sig.leaves.some((l) => l instanceof Tensor && l._trace !== null)) {
+    if (
+      c.opaque &&
+      sig.leaves.some((l) => l instanceof Tensor && l._trace !== null)
+    ) {
       return f(...args);
     }
     const { executable, outDef } = c;

@@ -23,11 +23,19 @@ import {
   unflatten,
 } from "../core/tree.ts";
 import { describe } from "../ops/scalar.ts";
-import { type AnyArgs, checkSync, type Fn, flattenOutput, matchTree } from "./args.ts";
+import {
+  type AnyArgs,
+  checkSync,
+  flattenOutput,
+  type Fn,
+  matchTree,
+} from "./args.ts";
 
 function checkFn(what: string, name: string, f: unknown): void {
   if (typeof f !== "function") {
-    throw new TypeError(`${what}: ${name} must be a function, got ${describe(f)}`);
+    throw new TypeError(
+      `${what}: ${name} must be a function, got ${describe(f)}`,
+    );
   }
 }
 
@@ -129,7 +137,14 @@ export function customJvp<F extends Fn>(f: F, jvpRule: JvpRule<F>): F {
       }
       const [o, d] = flattenOutput(label, r[0]);
       out.set(d, "the JVP rule");
-      const t = matchTree(label, "the JVP rule's tangent", "output", r[1], d, o);
+      const t = matchTree(
+        label,
+        "the JVP rule's tangent",
+        "output",
+        r[1],
+        d,
+        o,
+      );
       return [o, t];
     };
     const outs = bindCustom(new CustomJvpOp(label, fn, rule), leaves);

@@ -321,5 +321,6 @@ export const batchRules: BatchTable = {
   lu: matrixBatch("lu"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
-  custom: (vals, dims, { op, index }, size) => op.batch(vals, dims, size, index),
+  custom: (vals, dims, { op, index }, size) =>
+    op.batch(vals, dims, size, index),
 };
