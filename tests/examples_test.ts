@@ -124,3 +124,15 @@ Deno.test("examples/gaussian_process.ts fits GP hyperparameters by Newton and ch
     "ok: Hessian equals differences of the gradient, and is positive definite",
   ]);
 });
+
+Deno.test("examples/implicit_fixed_point.ts differentiates a fixed point by the implicit function theorem (customVjp)", async () => {
+  const name = "implicit_fixed_point.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    "ok: x* = g(x*, θ)",
+    "ok: grad(loss) == central differences",
+    "ok: jacrev(fixedPoint) [8, 8] == (I − ∂g/∂x)⁻¹ ∂g/∂θ",
+    "ok: implicit == unrolled",
+    "ok: vmap(grad) [5, 8], jit(grad), grad(jit) and hessian [8, 8] agree",
+  ]);
+});
