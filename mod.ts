@@ -152,7 +152,7 @@ export type { Tree } from "./src/core/tree.ts";
 export * as autograd from "./src/autograd/mod.ts";
 export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/core/tensor.ts";
-export { memoryStats } from "./src/backend/storage.ts";
+export { memoryStats, resetPeakMemory } from "./src/backend/storage.ts";
 export { jit } from "./src/jit/jit.ts";
 export { makeProgram } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
