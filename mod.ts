@@ -302,3 +302,18 @@ export type {
   VjpBwd,
   VjpFwd,
 } from "./src/transforms/custom.ts";
+/**
+ * Debugging inside transforms: `debug.print(fmt, ...values)` and
+ * `debug.callback(fn, ...values)` see actual values under `grad`, `vmap`
+ * (per batch entry) and `jit` (at run time, on every call).
+ *
+ * @example
+ * ```ts
+ * import { debug, grad, tensor, type Tensor } from "./mod.ts";
+ * grad((x: Tensor) => {
+ *   debug.print("x = {}", x); // x = tensor([1., 2.])
+ *   return x.square().sum();
+ * })(tensor([1, 2]));
+ * ```
+ */
+export * as debug from "./src/transforms/debug.ts";

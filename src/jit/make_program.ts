@@ -9,6 +9,7 @@ import { type Aval, type Program, programConstants } from "../core/ir.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { withMain } from "../core/trace.ts";
+import { type FlatCallback, takeEffects } from "../core/debug.ts";
 import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import { flattenOutput, type Fn } from "../transforms/args.ts";
 
@@ -22,6 +23,11 @@ export interface Staged {
    * transform, jit calls the function itself so that they apply.
    */
   readonly opaque: boolean;
+  /**
+   * Debug callbacks (with `effects`): each one's operands are extra
+   * outputs of the program after the function's own, in this order.
+   */
+  readonly effects: readonly { fn: FlatCallback; count: number }[];
 }
 
 /**
@@ -44,16 +50,20 @@ export function stageFlat(
   name: string,
   avals: readonly Aval[],
   call: (ins: Tensor[]) => unknown,
+  withEffects = false,
 ): Staged {
   return withMain(name, (main) => {
     const trace = new StagingTrace(main);
     trace.inlineCustom = true;
     const ins = avals.map((a) => trace.newInput(a));
     const [outs, outDef] = flattenOutput(name, call(ins));
+    const effects = withEffects ? takeEffects(trace) : [];
+    const all = [...outs, ...effects.flatMap((e) => e.values)];
     return {
-      program: trace.finish(ins, outs, outs),
+      program: trace.finish(ins, all, all),
       outDef,
       opaque: trace.sawCustom,
+      effects: effects.map((e) => ({ fn: e.fn, count: e.values.length })),
     };
   });
 }

@@ -1,0 +1,75 @@
+/**
+ * Debug callbacks: a user function called with the actual values of
+ * tensors inside any transform. Each trace hands it what it knows:
+ * - JVP: the primal values (tangents are not shown);
+ * - batch (vmap): one call per batch entry, with that entry's values;
+ * - staging for jit: an effect of the program (src/jit/jit.ts makes its
+ *   operands extra outputs and calls the function after every run);
+ * - staging for linearize (tangent values, which have no numbers): none.
+ * With concrete values the function is called at once.
+ * @module
+ */
+import { inUserCode, type Tensor } from "./tensor.ts";
+import type { Trace } from "./trace.ts";
+import { JVPTrace, JVPTracer } from "./jvp_trace.ts";
+import { BatchTrace, BatchTracer } from "./batch_trace.ts";
+import { StagingTrace } from "./staging_trace.ts";
+import { select } from "./lax.ts";
+
+/** A callback over flat values. */
+export type FlatCallback = (values: Tensor[]) => void;
+
+/** A callback recorded by a staging trace, with its operands (values of that trace). */
+export interface Effect {
+  readonly fn: FlatCallback;
+  readonly values: readonly Tensor[];
+}
+
+const effects = new WeakMap<StagingTrace, Effect[]>();
+
+/** Takes the callbacks a staging trace recorded (in program order). */
+export function takeEffects(trace: StagingTrace): Effect[] {
+  const e = effects.get(trace) ?? [];
+  effects.delete(trace);
+  return e;
+}
+
+/** Calls `fn` with the values of `xs` as seen by the innermost transform (see the module documentation). */
+export function debugCallbackFlat(fn: FlatCallback, xs: Tensor[]): void {
+  let top: Trace | null = null;
+  for (const x of xs) {
+    const t = x._trace;
+    if (t !== null && (top === null || t.main.level > top.main.level)) top = t;
+  }
+  if (top === null) {
+    inUserCode(() => fn(xs));
+    return;
+  }
+  const mine = (x: Tensor) => x._trace === top;
+  if (top instanceof JVPTrace) {
+    debugCallbackFlat(
+      fn,
+      xs.map((x) => (mine(x) ? (x as JVPTracer).primal : x)),
+    );
+  } else if (top instanceof BatchTrace) {
+    for (let i = 0; i < top.axisSize; i++) {
+      debugCallbackFlat(
+        fn,
+        xs.map((x) => {
+          if (!mine(x)) return x;
+          const b = x as BatchTracer;
+          return b.bdim === null ? b.val : select(b.val, b.bdim, i);
+        }),
+      );
+    }
+  } else if (top instanceof StagingTrace) {
+    if (!top.inlineCustom) return;
+    top.sawCustom = true;
+    const list = effects.get(top) ?? [];
+    list.push({ fn, values: xs });
+    effects.set(top, list);
+  } else {
+    // The eager tape: its tensors hold their values.
+    inUserCode(() => fn(xs));
+  }
+}
