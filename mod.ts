@@ -121,7 +121,14 @@ export type { CloseOptions } from "./src/ops/compare.ts";
 export { grad, valueAndGrad } from "./src/transforms/grad.ts";
 export type { GradOf, GradOptions } from "./src/transforms/grad.ts";
 export type { AnyArgs, Argnums, Fn } from "./src/transforms/args.ts";
-export { jvp, linearize, vjp, vjpWithAux } from "./src/transforms/vjp.ts";
+export {
+  jvp,
+  linearize,
+  linearizeWithAux,
+  vjp,
+  vjpWithAux,
+} from "./src/transforms/vjp.ts";
+export { linearTranspose } from "./src/transforms/linear_transpose.ts";
 export { vmap } from "./src/transforms/vmap.ts";
 export type { InDim, VmapOptions } from "./src/transforms/vmap.ts";
 export { jacfwd, jacrev } from "./src/transforms/jacobian.ts";
@@ -154,7 +161,8 @@ export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/core/tensor.ts";
 export { memoryStats, resetPeakMemory } from "./src/backend/storage.ts";
 export { jit } from "./src/jit/jit.ts";
-export { makeProgram } from "./src/jit/make_program.ts";
+export { evalShape, makeProgram } from "./src/jit/make_program.ts";
+export type { ShapeDtype } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
 export type { Prim, PrimParams } from "./src/core/primitives.ts";
 export type { JitOptions } from "./src/jit/jit.ts";

@@ -112,3 +112,54 @@ export function makeProgram<F extends Fn>(
     return program;
   }) as (...args: Parameters<F>) => Program;
 }
+
+/**
+ * A shape and dtype: what {@link evalShape} returns for each output tensor.
+ *
+ * @example
+ * ```ts
+ * import { evalShape, type ShapeDtype, tensor } from "./mod.ts";
+ * const s = evalShape((x) => x.sum(0))(tensor([[1, 2], [3, 4]])) as ShapeDtype;
+ * console.log(s.shape, s.dtype); // [ 2 ] float32
+ * ```
+ */
+export interface ShapeDtype {
+  /** Size of each dimension. */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: Aval["dtype"];
+}
+
+/**
+ * Returns a function that gives the shapes and dtypes of `f`'s outputs for
+ * the given arguments without computing them (JAX's `eval_shape`): `f` is
+ * traced on the arguments' shapes and dtypes, as `jit` does, and the
+ * result is the output's pytree with a {@link ShapeDtype} at each tensor.
+ * Transforms inside `f` are traced too (`evalShape(hessian(f))`).
+ *
+ * @example
+ * ```ts
+ * import { evalShape, hessian, tensor, type Tensor } from "./mod.ts";
+ * const f = (x: Tensor) => ({ y: x.matmul(x.T), n: x.sum() });
+ * console.log(evalShape(f)(tensor([[1, 2, 3], [4, 5, 6]])));
+ * // { y: { shape: [ 2, 2 ], dtype: "float32" }, n: { shape: [], dtype: "float32" } }
+ * const h = evalShape(hessian((x: Tensor) => x.sin().sum()))(tensor([1, 2, 3]));
+ * ```
+ */
+export function evalShape<F extends Fn>(
+  f: F,
+): (...args: Parameters<F>) => unknown {
+  if (typeof f !== "function") {
+    throw new TypeError(`evalShape: expected a function, got ${typeof f}`);
+  }
+  return ((...args: unknown[]) => {
+    const { program, outDef } = stage("evalShape", f, args);
+    return unflatten(
+      outDef,
+      program.outputAvals.map((a): ShapeDtype => ({
+        shape: [...a.shape],
+        dtype: a.dtype,
+      })),
+    );
+  }) as (...args: Parameters<F>) => unknown;
+}

@@ -218,9 +218,56 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
   f: F,
   ...primals: Parameters<F>
 ): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>] {
-  const what = "linearize";
+  const r = linearizeImpl("linearize", f, primals, false);
+  return [
+    r.out as ReturnType<F>,
+    r.jvpFn as unknown as (...t: Parameters<F>) => ReturnType<F>,
+  ];
+}
+
+// deno-doc-ignore private-type-ref
+/**
+ * `linearize` with `hasAux` (as {@link vjpWithAux} is `vjp` with it): for a
+ * function returning `[output, aux]`, returns `[output, jvpFn, aux]`; `aux`
+ * is passed through undifferentiated and jvpFn maps tangents to the
+ * output's tangent.
+ *
+ * @example
+ * ```ts
+ * import { linearizeWithAux, tensor } from "./mod.ts";
+ * const [y, jvpFn, aux] = linearizeWithAux((x) => [x.exp(), x.sum()], tensor([0, 1]));
+ * const t = jvpFn(tensor([1, 1])); // exp(x)
+ * ```
+ */
+export function linearizeWithAux<
+  F extends (...args: AnyArgs) => readonly [unknown, unknown],
+>(
+  f: F,
+  ...primals: Parameters<F>
+): [
+  ReturnType<F>[0],
+  (...tangents: Parameters<F>) => ReturnType<F>[0],
+  ReturnType<F>[1],
+] {
+  const r = linearizeImpl("linearize", f, primals, true);
+  return [
+    r.out,
+    r.jvpFn as unknown as (...t: Parameters<F>) => ReturnType<F>[0],
+    r.aux,
+  ];
+}
+
+function linearizeImpl(
+  what: string,
+  f: (...args: never[]) => unknown,
+  primals: unknown[],
+  hasAux: boolean,
+) {
+  if (typeof f !== "function") {
+    throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  }
   const d = diffArgs(what, primals, primals.map((_, i) => i));
-  const p = flatOutput(what, d, f, false);
+  const p = flatOutput(what, d, f, hasAux);
   const r = withTemporaries(
     primals,
     () => linearizeFlat(what, p.flat, d.leaves),
@@ -228,13 +275,10 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
   );
   const outDef = p.outDef();
   const primalDef = flatten(primals)[1];
-  const jvpFn = (...tangents: Parameters<F>) =>
+  const jvpFn = (...tangents: unknown[]) =>
     withTemporaries(tangents, () => {
       const tl = matchTangents(what, tangents, primalDef, d.leaves);
-      return unflatten<ReturnType<F>>(
-        outDef,
-        evalProgram(r.program, tl as Tensor[]),
-      );
+      return unflatten<Tree>(outDef, evalProgram(r.program, tl as Tensor[]));
     });
-  return [unflatten<ReturnType<F>>(outDef, r.outs), jvpFn];
+  return { out: unflatten<Tree>(outDef, r.outs), jvpFn, aux: r.extra as Tree };
 }
