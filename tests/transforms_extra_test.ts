@@ -203,6 +203,7 @@ Deno.test("debug.print formats {} and {i} with values, one line per vmap entry",
     "x = tensor([1., 2.]), s = tensor(3.)",
     "n then tensor(3.)",
     // Under vmap each call prints every entry in turn.
+    "x = tensor([1., 2.]), s = tensor(3.)",
     "x = tensor([3., 4.]), s = tensor(7.)",
     "n then tensor(3.)",
     "n then tensor(7.)",
