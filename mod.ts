@@ -165,6 +165,7 @@ export { evalShape, makeProgram } from "./src/jit/make_program.ts";
 export type { ShapeDtype } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
 export type { Prim, PrimParams } from "./src/core/primitives.ts";
+export type { CustomOp } from "./src/core/custom_op.ts";
 export type { JitOptions } from "./src/jit/jit.ts";
 export type { TensorJSON } from "./src/core/to_json.ts";
 export { load, readHeader, save } from "./src/io/safetensors.ts";

@@ -378,7 +378,7 @@ Deno.test("customVjp with pytree arguments and residuals; bwd may return null fo
     (p: { w: Tensor; b: Tensor }, x: Tensor) =>
       [p.w.mul(x).add(p.b), { w: p.w, x }] as const,
     (res, ct: Tensor) => {
-      const { w, x } = res as { w: Tensor; x: Tensor };
+      const { x } = res as { x: Tensor };
       return [{ w: ct.mul(x), b: ct }, null];
     },
   );

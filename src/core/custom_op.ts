@@ -27,7 +27,7 @@
 import type { Tensor } from "./tensor.ts";
 import { releaseTemporaries } from "../backend/storage.ts";
 import type { Aval } from "./ir.ts";
-import { type Dim, moveBatch } from "./rules/batch.ts";
+import { moveBatch } from "./rules/batch.ts";
 import { LinearArg, type TArg } from "./rules/transpose.ts";
 import { jvpFlat, linearizeFlat } from "./ad.ts";
 import { vmapFlat } from "./batch_trace.ts";
@@ -37,8 +37,6 @@ import { transposeProgram } from "./interpret.ts";
 import { instantiate, sum, zerosOf } from "./lax.ts";
 import { withChunkTemporaries } from "./scope.ts";
 import { fmtShape } from "./shape.ts";
-
-type T = Tensor | null;
 
 let nextId = 0;
 
@@ -65,14 +63,28 @@ const live = (v: unknown): boolean =>
     ? !((v as Tensor | null)?._storage?.disposed ?? false)
     : v.every(live);
 
-/** The rules of one custom call (see the module documentation). */
+/**
+ * The rules of one custom call (see the module documentation): what the
+ * `custom` primitive's equations carry in their params (`{ op, index }`).
+ * Made by `customJvp`, `customVjp` and `checkpoint`; not constructed by users.
+ *
+ * @example
+ * ```ts
+ * import { checkpoint, grad, type CustomOp, tensor, type Tensor } from "./mod.ts";
+ * const ops: CustomOp[] = [];
+ * const f = checkpoint((x: Tensor) => x.sin());
+ * grad((x: Tensor) => f(x).sum())(tensor([1, 2]));
+ * ```
+ */
 export abstract class CustomOp {
+  /** A number unique to this call (in printed programs and jit's keys). */
   readonly id = nextId++;
   /** Number of outputs, once known (set by whichever rule ran first). */
   nOut: number | null = null;
   #avals: Aval[] | null = null;
   #memo = new Map<string, Memo>();
 
+  /** `label` names the call in errors and printed programs. */
   constructor(readonly label: string) {}
 
   /** All outputs from the operands, through ordinary operations. */
@@ -105,7 +117,11 @@ export abstract class CustomOp {
   }
 
   /** The JVP rule for output `index`. */
-  jvp(primals: Tensor[], tangents: T[], index: number): [Tensor, T] {
+  jvp(
+    primals: Tensor[],
+    tangents: (Tensor | null)[],
+    index: number,
+  ): [Tensor, Tensor | null] {
     const [o, t] = this.memo(
       "jvp",
       [...primals, ...tangents],
@@ -116,7 +132,10 @@ export abstract class CustomOp {
   }
 
   /** Default JVP: differentiate the op's function. */
-  protected jvpAll(primals: Tensor[], tangents: T[]): [Tensor[], T[]] {
+  protected jvpAll(
+    primals: Tensor[],
+    tangents: (Tensor | null)[],
+  ): [Tensor[], (Tensor | null)[]] {
     const r = jvpFlat(
       this.label,
       (xs) => [this.run(xs), undefined],
@@ -129,10 +148,10 @@ export abstract class CustomOp {
   /** The batching rule for output `index`: every output is batched at 0. */
   batch(
     vals: Tensor[],
-    dims: Dim[],
+    dims: (number | null)[],
     size: number,
     index: number,
-  ): [Tensor, Dim] {
+  ): [Tensor, number | null] {
     const outs = this.memo(
       "batch",
       [...vals, ...dims, size],
@@ -143,7 +162,11 @@ export abstract class CustomOp {
   }
 
   /** Default batching: vmap the op's function. */
-  protected batchAll(vals: Tensor[], dims: Dim[], size: number): Tensor[] {
+  protected batchAll(
+    vals: Tensor[],
+    dims: (number | null)[],
+    size: number,
+  ): Tensor[] {
     return vmapFlat(
       this.label,
       (xs) => this.run(xs),
@@ -154,12 +177,13 @@ export abstract class CustomOp {
     );
   }
 
+  // deno-doc-ignore private-type-ref
   /**
    * The transpose rule for output `index`. The default holds for a function
    * linear in its unknown operands: its transpose is its vjp at any point
    * (zeros for the unknown ones).
    */
-  transpose(ct: Tensor, args: TArg[], index: number): T[] {
+  transpose(ct: Tensor, args: TArg[], index: number): (Tensor | null)[] {
     const lin = args.map((a) => a instanceof LinearArg);
     const point = args.map((a) => a instanceof LinearArg ? zerosOf(a.aval) : a);
     const xs = point.filter((_, i) => lin[i]);
@@ -214,7 +238,7 @@ function checkTangent(label: string, what: string, t: Tensor, p: Tensor): void {
 }
 
 /** Moves a batched cotangent (batch at 0) to where the operand's batch is, or sums it away. */
-function unbatchCt(ct: Tensor, d: Dim, size: number): Tensor {
+function unbatchCt(ct: Tensor, d: number | null, size: number): Tensor {
   return d === null ? sum(ct, [0]) : moveBatch(ct, 0, d, size);
 }
 
@@ -233,7 +257,10 @@ export class CustomJvpOp extends CustomOp {
     this.setOut(outs.length);
     return outs;
   }
-  protected override jvpAll(primals: Tensor[], tangents: T[]): [Tensor[], T[]] {
+  protected override jvpAll(
+    primals: Tensor[],
+    tangents: (Tensor | null)[],
+  ): [Tensor[], (Tensor | null)[]] {
     // No tangent: the call stays a custom call for the traces below.
     if (tangents.every((t) => t === null)) {
       return [bindCustom(this, primals), primals.map(() => null)];
@@ -253,7 +280,7 @@ export class CustomJvpOp extends CustomOp {
   }
   protected override batchAll(
     vals: Tensor[],
-    dims: Dim[],
+    dims: (number | null)[],
     size: number,
   ): Tensor[] {
     // The same call, batched, one level down: a JVP trace below still
@@ -301,7 +328,10 @@ export class CustomVjpOp extends CustomOp {
     this.setOut(outs.length);
     return outs;
   }
-  protected override jvpAll(primals: Tensor[], tangents: T[]): [Tensor[], T[]] {
+  protected override jvpAll(
+    primals: Tensor[],
+    tangents: (Tensor | null)[],
+  ): [Tensor[], (Tensor | null)[]] {
     if (tangents.every((t) => t === null)) {
       return [bindCustom(this, primals), primals.map(() => null)];
     }
@@ -313,7 +343,7 @@ export class CustomVjpOp extends CustomOp {
   }
   protected override batchAll(
     vals: Tensor[],
-    dims: Dim[],
+    dims: (number | null)[],
     size: number,
   ): Tensor[] {
     const n = vals.length;
@@ -388,7 +418,11 @@ export class CustomVjpLinOp extends CustomOp {
       throw e;
     }
   }
-  override transpose(ct: Tensor, args: TArg[], index: number): T[] {
+  override transpose(
+    ct: Tensor,
+    args: TArg[],
+    index: number,
+  ): (Tensor | null)[] {
     const avals = this.outAvals([]);
     const cts = avals.map((a, j) => (j === index ? ct : zerosOf(a)));
     const res = args.slice(this.nIn, this.nIn + this.nRes);
@@ -422,7 +456,10 @@ export class CheckpointOp extends CustomOp {
             : null,
       ))[index];
   }
-  protected override jvpAll(primals: Tensor[], tangents: T[]): [Tensor[], T[]] {
+  protected override jvpAll(
+    primals: Tensor[],
+    tangents: (Tensor | null)[],
+  ): [Tensor[], (Tensor | null)[]] {
     const outs = bindCustom(this, primals);
     if (tangents.every((t) => t === null)) {
       return [
@@ -436,7 +473,7 @@ export class CheckpointOp extends CustomOp {
   }
   protected override batchAll(
     vals: Tensor[],
-    dims: Dim[],
+    dims: (number | null)[],
     size: number,
   ): Tensor[] {
     const fn: FlatFn = (ws) =>
@@ -470,13 +507,17 @@ export class RematLinOp extends CustomOp {
     );
     return r.tangents.map((t, i) => instantiate(t, r.outs[i]));
   }
-  override transpose(ct: Tensor, args: TArg[], index: number): T[] {
+  override transpose(
+    ct: Tensor,
+    args: TArg[],
+    index: number,
+  ): (Tensor | null)[] {
     const avals = this.outAvals([]);
     const ps = args.slice(this.nIn);
     if (ps.some((p) => p instanceof LinearArg)) {
       throw new Error(`internal: ${this.label}: a primal is linear`);
     }
-    let back: T[] = [];
+    let back: (Tensor | null)[] = [];
     // At the top level the recomputed residuals are freed as soon as this
     // segment's cotangents exist: that is the memory checkpointing saves.
     withChunkTemporaries(() => {

@@ -11,8 +11,8 @@
  */
 import { inUserCode, type Tensor } from "./tensor.ts";
 import type { Trace } from "./trace.ts";
-import { JVPTrace, JVPTracer } from "./jvp_trace.ts";
-import { BatchTrace, BatchTracer } from "./batch_trace.ts";
+import { JVPTrace, type JVPTracer } from "./jvp_trace.ts";
+import { BatchTrace, type BatchTracer } from "./batch_trace.ts";
 import { StagingTrace } from "./staging_trace.ts";
 import { select } from "./lax.ts";
 
