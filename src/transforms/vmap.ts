@@ -53,7 +53,8 @@ export interface VmapOptions {
    * with its keys for an object output, nested as deep as needed); null
    * for an output that is the same for every batch entry (returned
    * without a batch dim; an error if it depends on a batched input).
-   * Default 0.
+   * An array of numbers with one entry per output tensor (in flattened
+   * order) is accepted too. Default 0.
    */
   outDims?: InDim;
   /** Process at most this many batch entries at a time (bounded memory). */
@@ -132,6 +133,16 @@ function collectDims(
  * output's structure (a number or null applies to a whole subtree).
  */
 function outDimsOf(spec: InDim, def: TreeDef): (number | null)[] {
+  // Also accepted: one dim per output tensor, in flattened order, for a
+  // nested output (an array of numbers that is not a prefix of it).
+  if (
+    Array.isArray(spec) &&
+    spec.every((d) => d === null || typeof d === "number") &&
+    def.kind === "array" && spec.length !== def.children.length &&
+    spec.length === leafCount(def)
+  ) {
+    return spec as (number | null)[];
+  }
   const out: (number | null)[] = [];
   const walk = (s: InDim, d: TreeDef, path: string): void => {
     if (s === null || typeof s === "number") {
