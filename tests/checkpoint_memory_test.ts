@@ -9,12 +9,15 @@ import assert from "node:assert/strict";
 import {
   checkpoint,
   grad,
+  jit,
+  makeProgram,
   memoryStats,
   resetPeakMemory,
   type Tensor,
   vjp,
 } from "../mod.ts";
 import { assertClose, randnT, Rng } from "./_helpers.ts";
+import { optimize } from "../src/jit/execute.ts";
 
 const N = 1000, n = 256;
 const VECTOR = n * 8; // bytes of one float64 activation
@@ -78,4 +81,39 @@ Deno.test("checkpoint: a vjp closure holds only the segment inputs until it is c
   // the 32 segment inputs (and the output).
   assert.ok(heldPlain >= N * VECTOR, `plain holds ${heldPlain}`);
   assert.ok(heldCk <= 2 * SEG * VECTOR, `checkpointed holds ${heldCk}`);
+});
+
+/** Peak bytes of a jit Executable's memory plan: each intermediate freed after its last use. */
+function plannedPeak(f: (x: Tensor) => Tensor, x: Tensor): number {
+  const { program, frees } = optimize(makeProgram(grad(f))(x));
+  const bytes = (v: number) => {
+    const a = program.avals.get(v)!;
+    return a.shape.reduce((p, d) => p * d, 1) * 8;
+  };
+  let live = 0, peak = 0;
+  program.eqns.forEach((e, i) => {
+    live += bytes(e.out);
+    peak = Math.max(peak, live);
+    for (const v of frees[i]) live -= bytes(v);
+  });
+  return peak;
+}
+
+Deno.test("checkpoint under jit: the compiled gradient's memory plan keeps the recomputation (no CSE with the forward pass)", () => {
+  const x = randnT(new Rng(6), [n]);
+  const plain = plannedPeak(chain, x), ck = plannedPeak(chainCk, x);
+  // Measured: plain 2,052,096 bytes (1,002 activations: the residuals),
+  // checkpointed 131,072 bytes (64), 15.7 times less. Without the
+  // stopGradient barrier the optimiser merged the recomputation with the
+  // forward pass and the plan peaked at 2,050,048 bytes.
+  console.log(
+    `planned peak bytes, jit(grad) of ${N} layers: plain ${plain}, √N checkpoints ${ck}, ${
+      (plain / ck).toFixed(1)
+    }x less`,
+  );
+  assert.ok(plain / ck >= 10, `reduction ${plain / ck}`);
+  const jg = jit(grad(chainCk));
+  for (let call = 0; call < 2; call++) {
+    assertClose(jg(x), grad(chain)(x), { rtol: 1e-12, atol: 1e-14 });
+  }
 });

@@ -434,6 +434,21 @@ export class CustomVjpLinOp extends CustomOp {
   }
 }
 
+/**
+ * Inside a jit program, the recomputation must not be merged with the
+ * forward pass by common-subexpression elimination (that would keep the
+ * residuals alive again): it starts from `stopGradient` of the inputs, a
+ * free alias (its lowering returns the operand's buffer). Safe there: jit
+ * stages only on concrete inputs, so no derivative below is lost. Under
+ * any other trace the inputs are used as they are.
+ */
+function barrier(p: Tensor): Tensor {
+  const t = p._trace;
+  return t instanceof StagingTrace && t.inlineCustom
+    ? bind("stopGradient", [p], null)
+    : p;
+}
+
 /** `checkpoint`: a function whose residuals are recomputed in the backward pass. */
 export class CheckpointOp extends CustomOp {
   constructor(label: string, readonly fn: FlatFn) {
@@ -524,7 +539,7 @@ export class RematLinOp extends CustomOp {
       const r = linearizeFlat(
         this.parent.label,
         (xs) => [this.parent.run(xs), undefined],
-        ps as Tensor[],
+        (ps as Tensor[]).map(barrier),
       );
       const cts = avals.map((a, j) => (j === index ? ct : zerosOf(a)));
       back = transposeProgram(r.program, cts);

@@ -315,8 +315,8 @@ export interface CheckpointOptions {
  * Works under `grad`, `vjp`, `jacrev`, `hessian`, forward mode, `vmap` and
  * `jit`. At the top level (a `grad` or `vjp` call on concrete values) the
  * intermediates of `f` are freed as soon as they are not needed; inside
- * `jit`, the compiled program's optimiser may merge the recomputation
- * with the forward pass.
+ * `jit`, the compiled program recomputes them in the backward pass and its
+ * memory plan frees them after their last use.
  *
  * Inside transforms `f` runs as library code: tensors it makes are
  * temporaries, freed when no longer needed, so `f` must not store them
