@@ -459,3 +459,41 @@ Deno.test("checkpoint: same values and derivatives as the plain function under g
     "policy must be",
   );
 });
+
+Deno.test("closing over a value an enclosing transform differentiates is an error that says to pass it as an argument", () => {
+  const x = tensor([1, 2], F64), w = tensor([3, 4], F64);
+  const viaJvp = (w: Tensor) =>
+    customJvp(
+      (x: Tensor) => x.mul(w),
+      ([x], [t]) => [x.mul(w), t.mul(w)],
+    )(x.mul(w)).sum();
+  const viaVjp = (w: Tensor) =>
+    customVjp(
+      (x: Tensor) => x.mul(w),
+      (x: Tensor) => [x.mul(w), null],
+      (_r, ct: Tensor) => [ct],
+    )(x.mul(w)).sum();
+  const viaCheckpoint = (w: Tensor) =>
+    checkpoint((x: Tensor) => x.mul(w))(x.mul(w)).sum();
+  for (const f of [viaJvp, viaVjp, viaCheckpoint]) {
+    assertThrowsWith(
+      () => grad(f)(w),
+      Error,
+      "closed over",
+      "pass it to the function as an argument",
+    );
+  }
+  // Passed as an argument it works; closing over a value traced by a
+  // transform outside the differentiation (vmap here) is fine.
+  const ck = checkpoint((x: Tensor, w: Tensor) => x.mul(w));
+  assertClose(
+    grad((w: Tensor) => ck(x.mul(w), w).sum())(w),
+    x.mul(w).mul(2),
+    EXACT,
+  );
+  const ws = tensor([[1, 2], [3, 4]], F64);
+  const outer = (w: Tensor) =>
+    grad((x: Tensor) => checkpoint((x: Tensor) => x.mul(w).sin())(x).sum())(x);
+  const plain = (w: Tensor) => grad((x: Tensor) => x.mul(w).sin().sum())(x);
+  assertClose(vmap(outer)(ws), vmap(plain)(ws), EXACT);
+});

@@ -221,6 +221,32 @@ export abstract class CustomOp {
   }
 }
 
+const levelOf = (t: Tensor | null) =>
+  t === null || t._trace === null ? 0 : t._trace.main.level;
+
+/**
+ * A rule's results must come from its operands: a value of a higher level
+ * than all of them is a tracer the user's function closed over (a value an
+ * enclosing transform differentiates), which the rule cannot account for.
+ * JAX converts such closures into arguments; JavaScript closures cannot be
+ * inspected, so this is an error that says what to do.
+ */
+function checkNoClosure(
+  label: string,
+  ins: readonly (Tensor | null)[],
+  outs: readonly (Tensor | null)[],
+): void {
+  const top = Math.max(0, ...ins.map(levelOf));
+  const bad = outs.find((o) => levelOf(o) > top);
+  if (bad !== undefined) {
+    throw new Error(
+      `${label}: the function or its rules use a value that an enclosing transform (${
+        bad!._trace!.main.name
+      }) traces but that is not an argument of the call (it is closed over); pass it to the function as an argument`,
+    );
+  }
+}
+
 /** Checks a rule's tangent against its primal output. */
 function checkTangent(label: string, what: string, t: Tensor, p: Tensor): void {
   if (
@@ -267,6 +293,7 @@ export class CustomJvpOp extends CustomOp {
     }
     const ts = tangents.map((t, i) => instantiate(t, primals[i]));
     const [outs, touts] = this.rule(primals, ts);
+    checkNoClosure(this.label, [...primals, ...tangents], [...outs, ...touts]);
     this.setOut(outs.length);
     if (touts.length !== outs.length) {
       throw new TypeError(
@@ -336,6 +363,7 @@ export class CustomVjpOp extends CustomOp {
       return [bindCustom(this, primals), primals.map(() => null)];
     }
     const [outs, res] = this.fwd(primals);
+    checkNoClosure(this.label, [...primals, ...tangents], [...outs, ...res]);
     this.setOut(outs.length);
     const ts = tangents.map((t, i) => instantiate(t, primals[i]));
     const lin = new CustomVjpLinOp(this, primals.length, res.length, outs);
@@ -476,6 +504,7 @@ export class CheckpointOp extends CustomOp {
     tangents: (Tensor | null)[],
   ): [Tensor[], (Tensor | null)[]] {
     const outs = bindCustom(this, primals);
+    checkNoClosure(this.label, [...primals, ...tangents], outs);
     if (tangents.every((t) => t === null)) {
       return [
         outs,

@@ -86,8 +86,10 @@ export type JvpRule<F extends Fn> = (
  * additions, multiplications by values of the primals, sums, reshapes...).
  * Higher derivatives differentiate the rule itself: call the custom function
  * inside its rule to keep its derivative custom at every order. Without any
- * transform, calling it simply runs `f`. Differentiate only with respect to
- * its arguments: values it closes over are constants to the rule.
+ * transform, calling it simply runs `f`. Pass every value an enclosing
+ * transform traces as an argument: a function or rule that closes over one
+ * (JAX would convert the closure; JavaScript's cannot be inspected) is an
+ * error that says so. The same holds for `customVjp` and `checkpoint`.
  *
  * @example
  * ```ts
