@@ -497,3 +497,23 @@ Deno.test("closing over a value an enclosing transform differentiates is an erro
   const plain = (w: Tensor) => grad((x: Tensor) => x.mul(w).sin().sum())(x);
   assertClose(vmap(outer)(ws), vmap(plain)(ws), EXACT);
 });
+
+Deno.test("customJvp, customVjp and checkpoint on the eager tape (requiresGrad, backward, autograd.grad)", () => {
+  const weird: (x: Tensor) => Tensor = customJvp(
+    (x: Tensor) => x.sin(),
+    ([x], [t]) => [weird(x), t.mul(2)],
+  );
+  const x = tensor([0.3, 1.2], F64).requiresGrad();
+  weird(x).sum().backward();
+  assertClose(x.grad!, [2, 2], EXACT);
+  const y = tensor([0.4, 1.6], F64).requiresGrad();
+  roundSte(y).mul(y).sum().backward();
+  assertClose(y.grad!, [0.4, 3.6], EXACT);
+  const z = tensor([0.1, 0.2], F64).requiresGrad();
+  checkpoint(layer)(z).sum().backward();
+  assertClose(
+    z.grad!,
+    grad((v: Tensor) => layer(v).sum())(tensor([0.1, 0.2], F64)),
+    EXACT,
+  );
+});
