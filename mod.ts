@@ -162,7 +162,7 @@ export type { BackwardOptions } from "./src/core/tensor.ts";
 export { memoryStats, resetPeakMemory } from "./src/backend/storage.ts";
 export { jit } from "./src/jit/jit.ts";
 export { evalShape, makeProgram } from "./src/jit/make_program.ts";
-export type { ShapeDtype } from "./src/jit/make_program.ts";
+export type { ShapeArgs, ShapeDtype } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
 export type { Prim, PrimParams } from "./src/core/primitives.ts";
 export type { CustomOp } from "./src/core/custom_op.ts";

@@ -36,6 +36,29 @@ Deno.test("evalShape gives the output pytree of shapes and dtypes without comput
     m: { shape: [2, 1], dtype: "float64" },
     s: [{ shape: [], dtype: "float64" }, { shape: [1, 3], dtype: "float64" }],
   });
+  // { shape, dtype } objects stand for tensors: nothing needs to exist.
+  assert.deepEqual(
+    evalShape(f)(
+      { shape: [1000, 30], dtype: "float64" },
+      { shape: [30, 7], dtype: "float64" },
+    ),
+    {
+      m: { shape: [1000, 7], dtype: "float64" },
+      s: [{ shape: [], dtype: "float64" }, {
+        shape: [7, 30],
+        dtype: "float64",
+      }],
+    },
+  );
+  assert.equal(memoryStats().liveStorages, live);
+  assertThrowsWith(
+    () =>
+      evalShape(f)({ shape: [2, 3], dtype: "float64" }, {
+        shape: [2, 3],
+        dtype: "float64",
+      }),
+    RangeError,
+  );
   assert.deepEqual(
     evalShape(hessian((x: Tensor) => x.sin().sum()))(tensor([1, 2])),
     { shape: [2, 2], dtype: "float32" },

@@ -7,10 +7,18 @@
  */
 import { type Aval, type Program, programConstants } from "../core/ir.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { Tensor } from "../core/tensor.ts";
 import { withMain } from "../core/trace.ts";
 import { type FlatCallback, takeEffects } from "../core/debug.ts";
-import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
+import {
+  flatten,
+  isPlainObject,
+  type TreeDef,
+  unflatten,
+} from "../core/tree.ts";
+
+/** Marks where an argument tensor (or `{ shape, dtype }`) was, for evalShape. */
+const LEAF = Symbol("leaf");
 import { flattenOutput, type Fn } from "../transforms/args.ts";
 
 /** A staged function: its program and the pytree structure of its output. */
@@ -131,10 +139,30 @@ export interface ShapeDtype {
 }
 
 /**
+ * An argument type with each tensor optionally replaced by its
+ * {@link ShapeDtype} (what {@link evalShape}'s function accepts).
+ *
+ * @example
+ * ```ts
+ * import type { ShapeArgs, Tensor } from "./mod.ts";
+ * const args: ShapeArgs<[Tensor, { w: Tensor }]> = [
+ *   { shape: [2], dtype: "float32" },
+ *   { w: { shape: [2, 2], dtype: "float32" } },
+ * ];
+ * ```
+ */
+export type ShapeArgs<T> = T extends Tensor ? Tensor | ShapeDtype
+  : T extends readonly unknown[] ? { [K in keyof T]: ShapeArgs<T[K]> }
+  : T extends Record<string, unknown> ? { [K in keyof T]: ShapeArgs<T[K]> }
+  : T;
+
+/**
  * Returns a function that gives the shapes and dtypes of `f`'s outputs for
  * the given arguments without computing them (JAX's `eval_shape`): `f` is
  * traced on the arguments' shapes and dtypes, as `jit` does, and the
  * result is the output's pytree with a {@link ShapeDtype} at each tensor.
+ * Any argument tensor may be given as a `{ shape, dtype }` object instead
+ * (as JAX's `ShapeDtypeStruct`), so no input needs to exist either.
  * Transforms inside `f` are traced too (`evalShape(hessian(f))`).
  *
  * @example
@@ -144,16 +172,51 @@ export interface ShapeDtype {
  * console.log(evalShape(f)(tensor([[1, 2, 3], [4, 5, 6]])));
  * // { y: { shape: [ 2, 2 ], dtype: "float32" }, n: { shape: [], dtype: "float32" } }
  * const h = evalShape(hessian((x: Tensor) => x.sin().sum()))(tensor([1, 2, 3]));
+ * const m = evalShape(f)({ shape: [1000, 4], dtype: "float64" }); // m.y: [1000, 1000]
  * ```
  */
 export function evalShape<F extends Fn>(
   f: F,
-): (...args: Parameters<F>) => unknown {
+): (...args: ShapeArgs<Parameters<F>>) => unknown {
   if (typeof f !== "function") {
     throw new TypeError(`evalShape: expected a function, got ${typeof f}`);
   }
   return ((...args: unknown[]) => {
-    const { program, outDef } = stage("evalShape", f, args);
+    // `{ shape, dtype }` objects stand for tensors: they become inputs too.
+    const avals: Aval[] = [];
+    const isSpec = (x: unknown): x is Aval =>
+      isPlainObject(x) && Object.keys(x).length === 2 &&
+      Array.isArray(x.shape) &&
+      x.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+      (x.dtype === "float32" || x.dtype === "float64" || x.dtype === "int32");
+    const walk = (x: unknown): unknown => {
+      if (isSpec(x) || x instanceof Tensor) {
+        avals.push({ shape: [...x.shape], dtype: x.dtype });
+        return LEAF;
+      }
+      if (Array.isArray(x)) return x.map(walk);
+      if (isPlainObject(x)) {
+        return Object.fromEntries(
+          Object.entries(x).map(([k, v]) => [k, walk(v)]),
+        );
+      }
+      return x;
+    };
+    const shaped = walk(args);
+    const { program, outDef } = stageFlat("evalShape", avals, (ins) => {
+      let k = 0;
+      const put = (x: unknown): unknown =>
+        x === LEAF
+          ? ins[k++]
+          : Array.isArray(x)
+          ? x.map(put)
+          : isPlainObject(x)
+          ? Object.fromEntries(
+            Object.entries(x).map(([key, v]) => [key, put(v)]),
+          )
+          : x;
+      return f(...(put(shaped) as unknown[]));
+    });
     return unflatten(
       outDef,
       program.outputAvals.map((a): ShapeDtype => ({
@@ -161,5 +224,5 @@ export function evalShape<F extends Fn>(
         dtype: a.dtype,
       })),
     );
-  }) as (...args: Parameters<F>) => unknown;
+  }) as (...args: ShapeArgs<Parameters<F>>) => unknown;
 }
