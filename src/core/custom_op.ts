@@ -70,10 +70,12 @@ const live = (v: unknown): boolean =>
  *
  * @example
  * ```ts
- * import { checkpoint, grad, type CustomOp, tensor, type Tensor } from "./mod.ts";
- * const ops: CustomOp[] = [];
+ * import { checkpoint, type CustomOp, linearize, makeProgram, tensor, type Tensor } from "./mod.ts";
  * const f = checkpoint((x: Tensor) => x.sin());
- * grad((x: Tensor) => f(x).sum())(tensor([1, 2]));
+ * // The tangent program of a checkpointed call is one `custom` equation.
+ * const [, jvpFn] = linearize(f, tensor([1, 2]));
+ * const p = makeProgram((t: Tensor) => jvpFn(t))(tensor([1, 1]));
+ * const label = (e: { params: unknown }) => (e.params as { op?: CustomOp }).op?.label;
  * ```
  */
 export abstract class CustomOp {
