@@ -29,6 +29,8 @@ import {
   randnT,
   Rng,
 } from "./_helpers.ts";
+import { linearizeFlat } from "../src/core/ad.ts";
+import { checkProgram } from "../src/core/ir.ts";
 
 const F64 = { dtype: "float64" } as const;
 const EXACT = { rtol: 1e-10, atol: 1e-12 };
@@ -516,4 +518,32 @@ Deno.test("customJvp, customVjp and checkpoint on the eager tape (requiresGrad, 
     grad((v: Tensor) => layer(v).sum())(tensor([0.1, 0.2], F64)),
     EXACT,
   );
+});
+
+Deno.test("the linear program of a customVjp or checkpoint call holds one custom equation per output, well formed and printable", () => {
+  const x = tensor([0.5, 1.5], F64);
+  for (
+    const [f, label] of [
+      [roundSte, "customVjp(anonymous) (vjp)"],
+      [checkpoint(layer), "checkpoint(layer) (linear)"],
+    ] as const
+  ) {
+    const r = linearizeFlat("test", (xs) => [[f(xs[0])], undefined], [x]);
+    checkProgram(r.program);
+    const eqns = r.program.eqns.filter((e) => e.prim === "custom");
+    assert.equal(eqns.length, 1);
+    assert.match(
+      r.program.toString(),
+      new RegExp(
+        `custom\\[op="${label.replace(/[()]/g, "\\$&")}#\\d+" index=0\\]`,
+      ),
+    );
+    // Forwards (linearize's jvpFn) and backwards (vjp) agree with the plain function.
+    const [, jf] = linearize(f, x);
+    const t = tensor([1, -2], F64);
+    const [, back] = vjp(f, x);
+    const plain = f === roundSte ? t : jvp(layer, [x], [t])[1];
+    if (f !== roundSte) assertClose(jf(t), plain, EXACT);
+    assertClose(back(t)[0], f === roundSte ? t : vjp(layer, x)[1](t)[0], EXACT);
+  }
 });
