@@ -12,6 +12,7 @@ import {
   hessian,
   jacrev,
   jit,
+  linearize,
   linearizeWithAux,
   linearTranspose,
   memoryStats,
@@ -80,6 +81,24 @@ Deno.test("linearizeWithAux returns the output, a jvpFn and the aux, called twic
   const t = tensor([2, 3], F64);
   assertClose(jvpFn(t), x.exp().mul(t), EXACT);
   assertClose(jvpFn(t), x.exp().mul(t), EXACT);
+  // The same through linearize's { hasAux: true } last argument.
+  const [y2, jvpFn2, aux2] = linearize(
+    (x: Tensor) => [x.exp(), { n: x.square().sum() }] as const,
+    x,
+    { hasAux: true },
+  );
+  assertClose(y2, x.exp(), EXACT);
+  assertClose(aux2.n, 1.25, EXACT);
+  assertClose(jvpFn2(t), x.exp().mul(t), EXACT);
+  assertClose(jvpFn2(t), x.exp().mul(t), EXACT);
+  // Without it, a two-argument call is two primals.
+  const [, jf] = linearize((a: Tensor, b: Tensor) => a.mul(b), x, t);
+  assertClose(jf(t, x), t.mul(t).add(x.mul(x)), EXACT);
+  assertThrowsWith(
+    () => linearize((x: Tensor) => x as never, x, { hasAux: true }),
+    TypeError,
+    "hasAux",
+  );
   assertThrowsWith(
     () => linearizeWithAux((x: Tensor) => x as never, x),
     TypeError,

@@ -8,7 +8,13 @@ import { evalProgram, transposeProgram } from "../core/interpret.ts";
 import { programConstants } from "../core/ir.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { flatten, type Tree, type TreeDef, unflatten } from "../core/tree.ts";
+import {
+  flatten,
+  isPlainObject,
+  type Tree,
+  type TreeDef,
+  unflatten,
+} from "../core/tree.ts";
 import { diffArgs, flatOutput, matchTree } from "./args.ts";
 
 /**
@@ -206,23 +212,50 @@ function jvpImpl(
 /**
  * Evaluates `f` once and returns its output with a function computing
  * J·t by replaying the recorded linear program (no re-evaluation of `f`).
+ * With a last argument `{ hasAux: true }` (after the primals), `f` returns
+ * `[output, aux]` and the result is `[output, jvpFn, aux]`, `aux`
+ * undifferentiated (as {@link linearizeWithAux}).
  *
  * @example
  * ```ts
- * import { linearize, tensor } from "./mod.ts";
+ * import { linearize, tensor, type Tensor } from "./mod.ts";
  * const [y, jvpFn] = linearize((x) => x.exp(), tensor([0, 1]));
  * const t = jvpFn(tensor([1, 1]));
+ * const [z, jf, aux] = linearize(
+ *   (x: Tensor) => [x.exp(), x.sum()] as const,
+ *   tensor([0, 1]),
+ *   { hasAux: true },
+ * );
  * ```
  */
+export function linearize<
+  F extends (...args: AnyArgs) => readonly [unknown, unknown],
+>(
+  f: F,
+  ...primalsAndOptions: [...Parameters<F>, { hasAux: true }]
+): [
+  ReturnType<F>[0],
+  (...tangents: Parameters<F>) => ReturnType<F>[0],
+  ReturnType<F>[1],
+];
+/** `linearize(f, ...primals)`: `[output, jvpFn]`. */
 export function linearize<F extends (...args: AnyArgs) => unknown>(
   f: F,
   ...primals: Parameters<F>
-): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>] {
-  const r = linearizeImpl("linearize", f, primals, false);
-  return [
-    r.out as ReturnType<F>,
-    r.jvpFn as unknown as (...t: Parameters<F>) => ReturnType<F>,
-  ];
+): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>];
+export function linearize(
+  f: (...args: never[]) => unknown,
+  ...args: unknown[]
+): unknown[] {
+  // A last argument { hasAux } is the options: a primal always holds a
+  // tensor, so it cannot be mistaken for one.
+  const last = args[args.length - 1];
+  const isOptions = args.length > 1 && isPlainObject(last) &&
+    Object.keys(last).length === 1 && typeof last.hasAux === "boolean";
+  const primals = isOptions ? args.slice(0, -1) : args;
+  const hasAux = isOptions && (last as { hasAux: boolean }).hasAux;
+  const r = linearizeImpl("linearize", f, primals, hasAux);
+  return hasAux ? [r.out, r.jvpFn, r.aux] : [r.out, r.jvpFn];
 }
 
 // deno-doc-ignore private-type-ref
