@@ -220,6 +220,16 @@ Deno.test("debug.callback sees actual values: primal under grad, each entry unde
   assert.deepEqual(seen.splice(0), [[70, 80]]);
   grad(jf)(x);
   assert.deepEqual(seen.splice(0), [[10, 20]], "grad(jit)");
+  // With no tensor among the values, under jit it runs once per call too.
+  let calls = 0;
+  const counted = jit((x: Tensor) => {
+    debug.callback(() => calls++);
+    return x.mul(2);
+  });
+  counted(x);
+  counted(x);
+  counted(tensor([3, 4], F64));
+  assert.equal(calls, 3);
   const jvg = jit(vmap(grad(f)));
   jvg(tensor([[1, 2], [3, 4]], F64));
   jvg(tensor([[5, 6], [7, 8]], F64));

@@ -27,6 +27,30 @@ export interface Effect {
 
 const effects = new WeakMap<StagingTrace, Effect[]>();
 
+/** The staging traces of jit calls being traced, innermost last. */
+const staging: StagingTrace[] = [];
+
+/**
+ * Runs `body` (the tracing of a jit call) with `trace` as the innermost
+ * program: a callback given no tensor becomes its effect (it runs when the
+ * program runs) instead of running at trace time.
+ */
+export function withStaging<T>(trace: StagingTrace, body: () => T): T {
+  staging.push(trace);
+  try {
+    return body();
+  } finally {
+    staging.pop();
+  }
+}
+
+function record(trace: StagingTrace, effect: Effect): void {
+  trace.sawCustom = true;
+  const list = effects.get(trace) ?? [];
+  list.push(effect);
+  effects.set(trace, list);
+}
+
 /** Takes the callbacks a staging trace recorded (in program order). */
 export function takeEffects(trace: StagingTrace): Effect[] {
   const e = effects.get(trace) ?? [];
@@ -42,7 +66,10 @@ export function debugCallbackFlat(fn: FlatCallback, xs: Tensor[]): void {
     if (t !== null && (top === null || t.main.level > top.main.level)) top = t;
   }
   if (top === null) {
-    inUserCode(() => fn(xs));
+    const inner = staging[staging.length - 1];
+    if (xs.length === 0 && inner !== undefined && inner.main.alive) {
+      record(inner, { fn, values: xs });
+    } else inUserCode(() => fn(xs));
     return;
   }
   const mine = (x: Tensor) => x._trace === top;
@@ -63,11 +90,7 @@ export function debugCallbackFlat(fn: FlatCallback, xs: Tensor[]): void {
       );
     }
   } else if (top instanceof StagingTrace) {
-    if (!top.inlineCustom) return;
-    top.sawCustom = true;
-    const list = effects.get(top) ?? [];
-    list.push({ fn, values: xs });
-    effects.set(top, list);
+    if (top.inlineCustom) record(top, { fn, values: xs });
   } else {
     // The eager tape: its tensors hold their values.
     inUserCode(() => fn(xs));

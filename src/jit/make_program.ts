@@ -9,7 +9,7 @@ import { type Aval, type Program, programConstants } from "../core/ir.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
 import { Tensor } from "../core/tensor.ts";
 import { withMain } from "../core/trace.ts";
-import { type FlatCallback, takeEffects } from "../core/debug.ts";
+import { type FlatCallback, takeEffects, withStaging } from "../core/debug.ts";
 import {
   flatten,
   isPlainObject,
@@ -64,7 +64,10 @@ export function stageFlat(
     const trace = new StagingTrace(main);
     trace.inlineCustom = true;
     const ins = avals.map((a) => trace.newInput(a));
-    const [outs, outDef] = flattenOutput(name, call(ins));
+    const [outs, outDef] = flattenOutput(
+      name,
+      withEffects ? withStaging(trace, () => call(ins)) : call(ins),
+    );
     const effects = withEffects ? takeEffects(trace) : [];
     const all = [...outs, ...effects.flatMap((e) => e.values)];
     return {

@@ -20,9 +20,8 @@ import { describe } from "../ops/scalar.ts";
  * - under `jit`: when the compiled function runs, on every call (never
  *   while it is traced), with that call's values.
  * Outside any transform it is called at once. `fn` returns nothing that
- * is used; it may keep the tensors it gets. Under `jit` it runs at
- * execution time only when `values` include a tensor computed inside the
- * function (with none, it runs once, while jit traces).
+ * is used; it may keep the tensors it gets. With no tensor among
+ * `values`, under `jit` it runs once per call of the compiled function.
  *
  * @example
  * ```ts
