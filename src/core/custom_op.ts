@@ -31,7 +31,7 @@ import { moveBatch } from "./rules/batch.ts";
 import { LinearArg, type TArg } from "./rules/transpose.ts";
 import { jvpFlat, linearizeFlat } from "./ad.ts";
 import { vmapFlat } from "./batch_trace.ts";
-import { StagingTrace } from "./staging_trace.ts";
+import { StagedTracer, StagingTrace } from "./staging_trace.ts";
 import { bind, withMain, withSharedEvaluations } from "./trace.ts";
 import { transposeProgram } from "./interpret.ts";
 import { instantiate, sum, zerosOf } from "./lax.ts";
@@ -103,7 +103,12 @@ export abstract class CustomOp {
   }
 
   /** Computes all outputs once for the equations of one call. */
-  protected memo<V>(kind: string, keys: unknown[], compute: () => V): V {
+  protected memo<V>(kind: string, given: unknown[], compute: () => V): V {
+    // A staging trace lifts a lower-level operand into a new tracer at
+    // each bind: the operand itself is the key.
+    const keys = given.map((k) =>
+      k instanceof StagedTracer && k.known !== null ? k.known : k
+    );
     const m = this.#memo.get(kind);
     if (m !== undefined && sameKeys(m.keys, keys) && live(m.value)) {
       return m.value as V;
