@@ -510,6 +510,11 @@ export const lowerings: LoweringTable = {
     ]);
     return o;
   },
+  // jit inlines custom calls before lowering (src/jit/jit.ts), and eager
+  // evaluation runs the op's own function (evalPrim).
+  custom: (_em, _ins, { op }) => {
+    throw new Error(`internal: custom call ${op.label} reached the lowering`);
+  },
 };
 
 /** Lowers one application of `prim` (see {@link Lowering}). */

@@ -6,6 +6,7 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
+import type { CustomOp } from "./custom_op.ts";
 
 export const UNARY_PRIMS = [
   "neg",
@@ -289,6 +290,12 @@ export interface PrimParams {
    * shape (int32): `random.split` and `random.foldIn` in their domains.
    */
   randomDerive: { domain: "split" | "foldIn" };
+  /**
+   * Output `index` of a call the library sees only through the rules of
+   * `op` (src/core/custom_op.ts): customJvp, customVjp, checkpoint. A call
+   * with several outputs is one equation per output, sharing `op`.
+   */
+  custom: { op: CustomOp; index: number };
 }
 
 /**
@@ -331,6 +338,7 @@ export const ALL_PRIMS: readonly Prim[] = [
   "lu",
   "randomSample",
   "randomDerive",
+  "custom",
 ];
 
 /**
@@ -356,4 +364,5 @@ export type LinearPrim =
   | "cast"
   | "matmul"
   | "triangularSolve"
-  | "solve";
+  | "solve"
+  | "custom";

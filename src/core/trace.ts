@@ -140,6 +140,10 @@ export function evalPrim<P extends Prim>(
       if (hit !== undefined && !hit._storage!.disposed) return hit;
     }
   }
+  if (prim === "custom") {
+    const { op, index } = params as PrimParams["custom"];
+    return op.impl(args, index);
+  }
   const aval = abstractEval(prim, args, params);
   const storage = runEager(prim, args, params, aval);
   const out = Tensor._fromStorage(storage, aval.shape, aval.dtype);

@@ -383,6 +383,7 @@ export const shapeRules: ShapeRules = {
     }
     return k;
   },
+  custom: (args, { op, index }) => op.outAvals(args)[index],
 };
 
 /** Keys (and key-derivation data) are int32 word pairs `[..., 2]`. */

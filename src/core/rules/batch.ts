@@ -334,4 +334,6 @@ export const batchRules: BatchTable = {
     ], params),
     0,
   ],
+  custom: (vals, dims, { op, index }, size) =>
+    op.batch(vals, dims, size, index),
 };

@@ -462,4 +462,6 @@ export const jvpRules: JvpTable = {
     const zero = E.full([...batch, 1], 0, a.dtype);
     return [y, bind("cat", [zero, col], { axis: batch.length })];
   },
+  custom: (primals, tangents, { op, index }) =>
+    op.jvp(primals, tangents, index),
 };

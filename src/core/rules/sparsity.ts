@@ -454,4 +454,6 @@ export const dependencyRules: DepRules = {
   eigh: "dense",
   qr: "dense",
   lu: "dense",
+  // A user-defined call (customJvp, customVjp, checkpoint): opaque here.
+  custom: "dense",
 };

@@ -164,4 +164,5 @@ export const transposeRules: TransposeTable = {
   },
   triangularSolve: (ct, args, p) => solveCt("triangularSolve", ct, args, p),
   solve: (ct, args) => solveCt("solve", ct, args, null),
+  custom: (ct, args, { op, index }) => op.transpose(ct, args, index),
 };
