@@ -489,7 +489,16 @@ export const lowerings: LoweringTable = {
     ]);
     return o;
   },
+  // Control flow has no kernel: evalPrim runs its loop, and jit runs the
+  // equations around it as compiled segments (src/jit/segments.ts).
+  scan: () => noKernel("scan"),
+  cond: () => noKernel("cond"),
+  while: () => noKernel("while"),
 };
+
+function noKernel(prim: string): never {
+  throw new Error(`internal: ${prim} has no kernel lowering`);
+}
 
 /** Lowers one application of `prim` (see {@link Lowering}). */
 export function lower<P extends Prim>(

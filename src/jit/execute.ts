@@ -10,8 +10,17 @@
 import type { Tensor } from "../core/tensor.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
 import { runPlan, wasmPlan } from "./wasm_plan.ts";
-import { type Atom, type Eqn, isVar, type Program } from "../core/ir.ts";
+import {
+  type Atom,
+  type Eqn,
+  isVar,
+  type Program,
+  programConstants,
+} from "../core/ir.ts";
 import { bind } from "../core/trace.ts";
+import { setProgramRunner } from "../core/control.ts";
+import { pin } from "../core/scope.ts";
+import { hasControl, runSegmented } from "./segments.ts";
 
 /** A program ready to run: equations plus, per equation, the variables that die after it. */
 export interface Executable {
@@ -84,6 +93,9 @@ export function execute(
   inputs: readonly Tensor[],
 ): Tensor[] {
   if (inputs.every((x) => x._trace === null)) {
+    if (hasControl(executable)) {
+      return runSegmented(executable, inputs, optimize);
+    }
     return runPlan(wasmPlan(executable), inputs);
   }
   const { program } = executable;
@@ -106,3 +118,11 @@ export function execute(
     );
   });
 }
+
+// Control-flow bodies run on concrete values as compiled programs: one
+// WebAssembly call per step instead of one per equation.
+setProgramRunner((p) => {
+  const exe = optimize(p);
+  pin(programConstants(exe.program));
+  return (ins) => execute(exe, ins);
+});

@@ -17,6 +17,7 @@ import {
 } from "../primitives.ts";
 import { bind } from "../trace.ts";
 import { family } from "./family.ts";
+import { controlImpl } from "./control_hooks.ts";
 
 export type Dim = number | null;
 export type BatchRule<Q> = (
@@ -321,4 +322,7 @@ export const batchRules: BatchTable = {
   lu: matrixBatch("lu"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
+  scan: (v, d, p, n) => controlImpl("scan").batch(v, d, p, n),
+  cond: (v, d, p, n) => controlImpl("cond").batch(v, d, p, n),
+  while: (v, d, p, n) => controlImpl("while").batch(v, d, p, n),
 };
