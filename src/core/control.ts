@@ -18,8 +18,14 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import { readElement, Storage } from "../backend/storage.ts";
-import { inLibrary, inUserCode, type Tensor } from "./tensor.ts";
+import { BYTES_PER_ELEMENT } from "../backend/dtype.ts";
+import {
+  allocate,
+  heapView,
+  readElement,
+  type Storage,
+} from "../backend/storage.ts";
+import { inLibrary, inUserCode, Tensor } from "./tensor.ts";
 import { type Aval, isVar, Program, programConstants } from "./ir.ts";
 import type { Atom } from "./ir.ts";
 import { StagingTrace } from "./staging_trace.ts";
@@ -242,14 +248,15 @@ function runner(p: Program): Run {
  */
 function release(
   ts: readonly Tensor[],
-  keep: readonly (Tensor | Storage | null)[],
+  keep: readonly Tensor[],
+  kept?: ReadonlySet<Storage | null>,
 ): void {
-  const kept = new Set(
-    keep.map((t) => (t instanceof Storage || t === null ? t : t._storage)),
-  );
   for (const t of ts) {
     const s = t._storage;
-    if (s !== null && s._refs === 0 && !kept.has(s)) s.dispose();
+    if (
+      s !== null && s._refs === 0 && !kept?.has(s) &&
+      !keep.some((k) => k._storage === s)
+    ) s.dispose();
   }
 }
 
@@ -349,6 +356,27 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 // ---- scan --------------------------------------------------------------------
 
+/** Copies `n` elements from `src` at element `from` to `dst` at element `to`. */
+function copyElements(
+  src: Storage,
+  from: number,
+  dst: Storage,
+  to: number,
+  n: number,
+): void {
+  if (n === 0) return;
+  const h = heapView(src.dtype);
+  const b = BYTES_PER_ELEMENT[src.dtype];
+  const s = src.ptr / b + from;
+  h.copyWithin(dst.ptr / b + to, s, s + n);
+}
+
+/**
+ * The loop of a scan on concrete values. Per step: the step's slice of
+ * each xs is copied into a scratch buffer, the compiled body runs once,
+ * and each y is copied into its place in the stacked result, so a step
+ * costs one call into WebAssembly plus a few copies.
+ */
 function scanEager(args: Tensor[], p: ScanP): Tensor {
   return inLibrary(() => {
     const { nConsts: nC, nCarry: nK, length: L } = p;
@@ -356,29 +384,52 @@ function scanEager(args: Tensor[], p: ScanP): Tensor {
     const xs = args.slice(nC + nK);
     let carry = args.slice(nC, nC + nK);
     const run = runner(p.body);
-    const nY = p.body.outputs.length - nK;
-    const ys: Tensor[][] = range(nY).map(() => []);
-    // Buffers the loop must not free: the operands and every y kept.
-    const kept = new Set(args.map((a) => a._storage));
+    const outAvals = scanOutAvals(p);
+    const yAvals = p.body.outputAvals.slice(nK);
+    const xSizes = xs.map((x) => sizeOf(x.shape) / Math.max(L, 1));
+    const ySizes = yAvals.map((a) => sizeOf(a.shape));
+    const scratch = xs.map((x) => {
+      const shape = x.shape.slice(1);
+      return Tensor._fromStorage(
+        allocate(x.dtype, sizeOf(shape)),
+        shape,
+        x.dtype,
+      );
+    });
+    const ys = outAvals.slice(nK).map((a) =>
+      Tensor._fromStorage(allocate(a.dtype, sizeOf(a.shape)), a.shape, a.dtype)
+    );
+    const mine = new Set<Storage | null>([
+      ...args.map((a) => a._storage),
+      ...scratch.map((x) => x._storage),
+    ]);
     for (let t = 0; t < L; t++) {
       const i = p.reverse ? L - 1 - t : t;
-      const x = xs.map((v) => select(v, 0, i));
-      const outs = run([...consts, ...carry, ...x]);
-      for (const o of outs.slice(nK)) kept.add(o._storage);
-      const keep = [...kept, ...outs.map((o) => o._storage)];
-      release(x, keep);
-      release(carry, keep);
-      carry = outs.slice(0, nK);
-      outs.slice(nK).forEach((y, j) => ys[j].push(y));
+      xs.forEach((x, j) =>
+        copyElements(
+          x._storage!,
+          i * xSizes[j],
+          scratch[j]._storage!,
+          0,
+          xSizes[j],
+        )
+      );
+      const outs = run([...consts, ...carry, ...scratch]);
+      outs.slice(nK).forEach((y, j) =>
+        copyElements(y._storage!, 0, ys[j]._storage!, i * ySizes[j], ySizes[j])
+      );
+      // A carry that is a scratch buffer (the body returned its x) is
+      // overwritten by the next step: keep a copy.
+      const next = outs.slice(0, nK).map((c) =>
+        scratch.some((x) => x._storage === c._storage) ? c.clone() : c
+      );
+      release(outs.slice(nK), next, mine);
+      release(carry, next, mine);
+      carry = next;
     }
-    if (p.reverse) ys.forEach((l) => l.reverse());
-    const outAvals = scanOutAvals(p);
-    const stackedYs = ys.map((l, j) =>
-      l.length > 0 ? stack(l, 0) : zerosOf(outAvals[nK + j])
-    );
-    release(ys.flat(), [...args, ...carry, ...stackedYs]);
-    const out = pack([...carry, ...stackedYs], outAvals);
-    release([...carry, ...stackedYs], [...args, out]);
+    release(scratch, []);
+    const out = pack([...carry, ...ys], outAvals);
+    release([...carry, ...ys], [out], mine);
     return out;
   });
 }
