@@ -47,6 +47,9 @@ const LINEAR: Record<LinearPrim, true> = {
   matmul: true,
   triangularSolve: true,
   solve: true,
+  scan: true,
+  cond: true,
+  while: true,
 };
 const LINEAR_PRIMS = Object.keys(LINEAR) as LinearPrim[];
 
@@ -159,7 +162,9 @@ Deno.test("the primitive table covers every primitive except the expected failur
   const differentiated = new Set(
     CASES.filter((c) => !c.noGrad).flatMap((c) => c.prims),
   );
-  const integerOnly = ALL_PRIMS.filter((p) => !differentiated.has(p));
+  const integerOnly = ALL_PRIMS.filter((p) =>
+    !differentiated.has(p) && !(p in EXPECTED_FAILURES)
+  );
   if (sorted(integerOnly) !== sorted(["argmax", "argmin"])) {
     throw new Error(`primitives without derivative checks: ${integerOnly}`);
   }

@@ -35,11 +35,16 @@ import { jvpFlat } from "./ad.ts";
 import { vmapFlat } from "./batch_trace.ts";
 import { type Dim, moveBatch } from "./rules/batch.ts";
 import { LinearArg, type TArg } from "./rules/transpose.ts";
-import { full, narrow, reshape, select, stack, where, zerosOf } from "./lax.ts";
+import { full, narrow, reshape, where, zerosOf } from "./lax.ts";
 import { sizeOf } from "./shape.ts";
 import { pin } from "./scope.ts";
 import { registerControl } from "./rules/control_hooks.ts";
-import { packDtype, scanOutAvals, stacked } from "./rules/control_shape.ts";
+import {
+  packDtype,
+  packedAval,
+  scanOutAvals,
+  stacked,
+} from "./rules/control_shape.ts";
 import type { PrimParams } from "./primitives.ts";
 
 type ScanP = PrimParams["scan"];
@@ -225,14 +230,52 @@ export function stageBranches(
 type Run = (ins: Tensor[]) => Tensor[];
 let makeRunner: (p: Program) => Run = (p) => (ins) => evalProgram(p, ins);
 const runners = new WeakMap<Program, Run>();
+let compiled: ((p: Program) => boolean) | null = null;
 
 /**
  * How sub-programs run on concrete values: by default equation by
  * equation; jit installs its compiled executor (one WebAssembly call per
- * run of a body) when it loads. Core cannot import jit (a layer above).
+ * run of a body) when it loads, with `loops(p)` saying whether a program
+ * whose equation is a scan compiles into one stream with the loop inside.
+ * Core cannot import jit (a layer above).
  */
-export function setProgramRunner(make: (p: Program) => Run): void {
+export function setProgramRunner(
+  make: (p: Program) => Run,
+  loops: (p: Program) => boolean,
+): void {
   makeRunner = make;
+  compiled = loops;
+}
+
+const scanRunners = new WeakMap<ScanP, Run | null>();
+
+/** A compiled program of the one scan equation, if its loop compiles. */
+function compiledScan(args: readonly Tensor[], p: ScanP): Run | null {
+  let r = scanRunners.get(p);
+  if (r !== undefined) return r;
+  r = null;
+  if (compiled !== null) {
+    const n = args.length;
+    const avals = new Map<number, Aval>(args.map((a, i) => [i, avalOf(a)]));
+    const aval = packedAval(scanOutAvals(p));
+    avals.set(n, aval);
+    const prog = new Program(
+      range(n),
+      [{
+        prim: "scan",
+        inputs: range(n).map((v) => ({ var: v })),
+        params: p,
+        out: n,
+        aval,
+      }],
+      [{ var: n }],
+      [aval],
+      avals,
+    );
+    if (compiled(prog)) r = runner(prog);
+  }
+  scanRunners.set(p, r);
+  return r;
 }
 
 function runner(p: Program): Run {
@@ -378,6 +421,9 @@ function copyElements(
  * costs one call into WebAssembly plus a few copies.
  */
 function scanEager(args: Tensor[], p: ScanP): Tensor {
+  // The whole loop in one call into WebAssembly when it compiles.
+  const whole = compiledScan(args, p);
+  if (whole !== null) return whole(args)[0];
   return inLibrary(() => {
     const { nConsts: nC, nCarry: nK, length: L } = p;
     const consts = args.slice(0, nC);

@@ -9,7 +9,7 @@
  */
 import type { Tensor } from "../core/tensor.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
-import { runPlan, wasmPlan } from "./wasm_plan.ts";
+import { loopable, runPlan, wasmPlan } from "./wasm_plan.ts";
 import {
   type Atom,
   type Eqn,
@@ -125,4 +125,4 @@ setProgramRunner((p) => {
   const exe = optimize(p);
   pin(programConstants(exe.program));
   return (ins) => execute(exe, ins);
-});
+}, loopable);

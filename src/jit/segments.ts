@@ -1,7 +1,8 @@
 /**
- * Running an {@link Executable} that holds control-flow equations (`scan`,
- * `cond`, `while`) on concrete inputs. Those have no kernel: they run their
- * sub-programs in a loop (src/core/control.ts). The equations between them
+ * Running an {@link Executable} that holds `cond` or `while` equations
+ * (or a `scan` whose body does) on concrete inputs. Those have no
+ * instructions: they run their sub-programs from TypeScript
+ * (src/core/control.ts); other scans are loops in the stream. The equations between them
  * are grouped into segments, each compiled into one WebAssembly stream
  * like a whole program; a control-flow equation runs its loop, whose body
  * is itself a compiled program run once per step. Values passed between
@@ -18,7 +19,7 @@ import { type Atom, type Eqn, isVar, Program } from "../core/ir.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
 import type { Executable } from "./execute.ts";
-import { runPlan, wasmPlan } from "./wasm_plan.ts";
+import { loopable, runPlan, wasmPlan } from "./wasm_plan.ts";
 
 type Segment =
   | {
@@ -32,9 +33,23 @@ type Segment =
 
 const CONTROL = new Set<Prim>(CONTROL_PRIMS);
 
-/** True when the program has a control-flow equation. */
+const controlled = new WeakMap<Executable, boolean>();
+
+/**
+ * True when the program has an equation that runs from TypeScript: a
+ * `cond` or `while`, or a `scan` whose body has one (other scans are loops
+ * in the stream).
+ */
 export function hasControl(exe: Executable): boolean {
-  return exe.program.eqns.some((e) => CONTROL.has(e.prim));
+  let c = controlled.get(exe);
+  if (c === undefined) controlled.set(exe, c = !loopable(exe.program));
+  return c;
+}
+
+/** Equations run from TypeScript (those {@link hasControl} looks for). */
+function runsApart(e: Eqn): boolean {
+  return CONTROL.has(e.prim) &&
+    !(e.prim === "scan" && loopable((e.params as PrimParams["scan"]).body));
 }
 
 const segmentsOf = new WeakMap<Executable, Segment[]>();
@@ -61,13 +76,13 @@ function plan(
   segs = [];
   let i = 0;
   while (i < eqns.length) {
-    if (CONTROL.has(eqns[i].prim)) {
+    if (runsApart(eqns[i])) {
       segs.push({ kind: "eqn", eqn: eqns[i], dead: dying(i, i + 1) });
       i++;
       continue;
     }
     const a = i;
-    while (i < eqns.length && !CONTROL.has(eqns[i].prim)) i++;
+    while (i < eqns.length && !runsApart(eqns[i])) i++;
     const group = eqns.slice(a, i);
     const defined = new Set(group.map((e) => e.out));
     const ins: number[] = [];

@@ -104,6 +104,18 @@ pub const OP_QR: i32 = 19;
 /// `[dtype, out, a, batch, n]`: `out [batch, n + 1, n]`: the row permutation
 /// (row 0) above the packed LU factors of the permuted matrix.
 pub const OP_LU: i32 = 20;
+/// `[count, reverse, body_len]`: runs the `body_len` words of instructions
+/// that follow `count` times (a scan's loop), with step index 0..count
+/// (count-1..0 when `reverse` is 1) for `OP_LOOP_READ`/`OP_LOOP_WRITE`.
+pub const OP_LOOP: i32 = 21;
+/// `[dtype, out, x, n]`: `out` = elements `[i n, (i + 1) n)` of `x`, where i
+/// is the step index of the innermost running loop.
+pub const OP_LOOP_READ: i32 = 22;
+/// `[dtype, dst, x, n]`: elements `[i n, (i + 1) n)` of `dst` = `x` (i as
+/// for `OP_LOOP_READ`).
+pub const OP_LOOP_WRITE: i32 = 23;
+/// `[dst, src]`: moves the buffer of slot `src` into the empty slot `dst`.
+pub const OP_MOVE: i32 = 24;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -152,6 +164,8 @@ struct Exec<'a> {
     base: usize,
     slots: *mut usize,
     nslots: usize,
+    /// The step index of the innermost running loop.
+    index: core::cell::Cell<Option<usize>>,
 }
 
 type R<T> = Result<T, i32>;
@@ -245,15 +259,46 @@ impl Exec<'_> {
     /// Runs every instruction; on failure, the word offset of the one that
     /// failed and why.
     fn run(&self) -> Result<(), (usize, Fail)> {
-        let mut pc = 2;
-        while pc < self.code.len() {
+        self.run_range(2, self.code.len())
+    }
+
+    /// Runs the instructions in words `[start, end)`.
+    fn run_range(&self, start: usize, end: usize) -> Result<(), (usize, Fail)> {
+        let mut pc = start;
+        while pc < end {
             let at = |e: i32| (pc, Fail::from(e));
-            if pc + 2 > self.code.len() {
+            if pc + 2 > end {
                 return Err(at(ERR_TRUNCATED));
             }
             let len = count(self.code[pc + 1]).map_err(|_| at(ERR_TRUNCATED))?;
-            if len < 2 || len > self.code.len() - pc {
+            if len < 2 || len > end - pc {
                 return Err(at(ERR_TRUNCATED));
+            }
+            if self.code[pc] == OP_LOOP {
+                // The body follows the instruction; it runs once per step.
+                let f = &self.code[pc + 2..pc + len];
+                if f.len() != 3 {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                let n = count(f[0]).map_err(at)?;
+                let reverse = f[1] != 0;
+                let body = count(f[2]).map_err(at)?;
+                let from = pc + len;
+                if body > end - from {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                let outer = self.index.get();
+                for k in 0..n {
+                    self.index.set(Some(if reverse { n - 1 - k } else { k }));
+                    let r = self.run_range(from, from + body);
+                    if r.is_err() {
+                        self.index.set(outer);
+                        return r;
+                    }
+                }
+                self.index.set(outer);
+                pc = from + body;
+                continue;
             }
             self.step(pc, self.code[pc], &self.code[pc + 2..pc + len])
                 .map_err(|f| (pc, f))?;
@@ -520,6 +565,37 @@ impl Exec<'_> {
                     return Err(Fail(ERR_SINGULAR, [bi as i32, j as i32, f[5]]));
                 }
             }
+            OP_LOOP_READ | OP_LOOP_WRITE => {
+                expect(f, 4, 0, 0)?;
+                let (w, n) = (width(f[0])?, count(f[3])?);
+                let i = self.index.get().ok_or(ERR_FIELD)?;
+                let bytes = n.checked_mul(w).ok_or(ERR_OOM)?;
+                let at = i.checked_mul(bytes).ok_or(ERR_OOM)?;
+                let x = self.input(f[2])?;
+                if op == OP_LOOP_READ {
+                    let o = self.output(f[1], n, w)?;
+                    unsafe {
+                        core::ptr::copy_nonoverlapping((x + at) as *const u8, o as *mut u8, bytes)
+                    };
+                } else {
+                    let dst = self.input(f[1])?;
+                    unsafe {
+                        core::ptr::copy_nonoverlapping(x as *const u8, (dst + at) as *mut u8, bytes)
+                    };
+                }
+            }
+            OP_MOVE => {
+                expect(f, 2, 0, 0)?;
+                let p = self.input(f[1])?;
+                let dst = self.slot(f[0])?;
+                if unsafe { *dst } != 0 {
+                    return Err(ERR_OCCUPIED.into());
+                }
+                unsafe {
+                    *dst = p;
+                    *self.slot(f[1])? = 0;
+                }
+            }
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
                 let p = self.input(f[0])?;
@@ -558,6 +634,7 @@ pub fn run_program(code: usize, code_len: usize, slots: usize, info: usize) -> i
         base: code,
         slots: slots as *mut usize,
         nslots: words[1] as usize,
+        index: core::cell::Cell::new(None),
     };
     match exec.run() {
         Ok(()) => 0,
@@ -616,6 +693,39 @@ mod tests {
         assert_eq!(y32, vec![y[0] as f32, y[1] as f32]);
         free(slots[3], 16);
         free(slots[4], 8);
+    }
+
+    #[test]
+    fn loops_over_steps_reading_xs_writing_ys_and_moving_the_carry() {
+        // Cumulative sum of xs [4] f32, backwards: carry in slot 1, ys in 2.
+        let xs = [1.0f32, 2.0, 3.0, 4.0];
+        let mut slots = vec![0usize; 5];
+        slots[0] = xs.as_ptr() as usize;
+        let add = crate::elementwise::ADD as i32;
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 5,
+            OP_ZEROS, 5, F32, 1, 1,
+            OP_ZEROS, 5, F32, 2, 4,
+            OP_LOOP, 5, 4, 1, 36,
+            OP_LOOP_READ, 6, F32, 3, 0, 1,
+            OP_BINARY, 12, F32, add, 4, 1, 3, 1, 1, 1, 1, 1,
+            OP_LOOP_WRITE, 6, F32, 2, 4, 1,
+            OP_FREE, 4, 1, 4,
+            OP_MOVE, 4, 1, 4,
+            OP_FREE, 4, 3, 4,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!((slots[3], slots[4]), (0, 0));
+        assert_eq!(read::<f32>(slots[1], 1), vec![10.0]);
+        assert_eq!(read::<f32>(slots[2], 4), vec![10.0, 9.0, 7.0, 4.0]);
+        free(slots[1], 4);
+        free(slots[2], 16);
+        // Outside a loop there is no step index; a truncated body is refused.
+        let mut slots = vec![0usize; 2];
+        slots[0] = xs.as_ptr() as usize;
+        assert_eq!(run(&[MAGIC, 2, OP_LOOP_READ, 6, F32, 1, 0, 1], &mut slots), ERR_FIELD);
+        assert_eq!(run(&[MAGIC, 2, OP_LOOP, 5, 2, 0, 9], &mut slots), ERR_TRUNCATED);
     }
 
     #[test]
