@@ -821,7 +821,12 @@ const controlCases: OpCase[] = [
     name: "cond() on the sign of a data argument",
     prims: ["cond"],
     fn: (p, x) =>
-      cond(p.sum().gt(0), (v: Tensor) => v.sin().mul(v), (v: Tensor) => v.exp(), x),
+      cond(
+        p.sum().gt(0),
+        (v: Tensor) => v.sin().mul(v),
+        (v: Tensor) => v.exp(),
+        x,
+      ),
     args: (r) => [randnT(r, [2]), randnT(r, [3])],
     constArgs: [0],
   },

@@ -27,6 +27,10 @@ export const OP = {
   eigh: 18,
   qr: 19,
   lu: 20,
+  loop: 21,
+  loopRead: 22,
+  loopWrite: 23,
+  move: 24,
 } as const;
 
 /** Status codes of a failed run. */
