@@ -343,7 +343,6 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   for (const s of [...w.live]) if (!held.has(s)) w.free(s);
   w.words[1] = w.slotDtype.length;
   const { words, slotDtype, slotLength } = w;
-  const eqns = tape.eqns;
   return {
     words,
     codeLen: words.length,

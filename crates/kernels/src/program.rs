@@ -724,8 +724,14 @@ mod tests {
         // Outside a loop there is no step index; a truncated body is refused.
         let mut slots = vec![0usize; 2];
         slots[0] = xs.as_ptr() as usize;
-        assert_eq!(run(&[MAGIC, 2, OP_LOOP_READ, 6, F32, 1, 0, 1], &mut slots), ERR_FIELD);
-        assert_eq!(run(&[MAGIC, 2, OP_LOOP, 5, 2, 0, 9], &mut slots), ERR_TRUNCATED);
+        assert_eq!(
+            run(&[MAGIC, 2, OP_LOOP_READ, 6, F32, 1, 0, 1], &mut slots),
+            ERR_FIELD
+        );
+        assert_eq!(
+            run(&[MAGIC, 2, OP_LOOP, 5, 2, 0, 9], &mut slots),
+            ERR_TRUNCATED
+        );
     }
 
     #[test]
