@@ -18,14 +18,8 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import { BYTES_PER_ELEMENT } from "../backend/dtype.ts";
-import {
-  allocate,
-  heapView,
-  readElement,
-  type Storage,
-} from "../backend/storage.ts";
-import { inLibrary, inUserCode, Tensor } from "./tensor.ts";
+import { inUserCode, type Tensor } from "./tensor.ts";
+import { abstractEval } from "./rules/abstract_eval.ts";
 import { type Aval, isVar, Program, programConstants } from "./ir.ts";
 import type { Atom } from "./ir.ts";
 import { StagingTrace } from "./staging_trace.ts";
@@ -41,7 +35,6 @@ import { pin } from "./scope.ts";
 import { registerControl } from "./rules/control_hooks.ts";
 import {
   packDtype,
-  packedAval,
   scanOutAvals,
   stacked,
 } from "./rules/control_shape.ts";
@@ -54,6 +47,7 @@ type T = Tensor | null;
 
 const avalOf = (t: Aval): Aval => ({ shape: t.shape, dtype: t.dtype });
 const levelOf = (t: Tensor): number => t._trace?.main.level ?? 0;
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function castTo(x: Tensor, dtype: DType): Tensor {
   return x.dtype === dtype ? x : bind("cast", [x], { dtype });
@@ -225,87 +219,55 @@ export function stageBranches(
   return { programs, consts };
 }
 
-// ---- running sub-programs on concrete values --------------------------------
+// ---- running on concrete values ---------------------------------------------
 
 type Run = (ins: Tensor[]) => Tensor[];
-let makeRunner: (p: Program) => Run = (p) => (ins) => evalProgram(p, ins);
-const runners = new WeakMap<Program, Run>();
-let compiled: ((p: Program) => boolean) | null = null;
+let compile: ((p: Program) => Run) | null = null;
+const compiledEqns = new WeakMap<object, Run>();
 
 /**
- * How sub-programs run on concrete values: by default equation by
- * equation; jit installs its compiled executor (one WebAssembly call per
- * run of a body) when it loads, with `loops(p)` saying whether a program
- * whose equation is a scan compiles into one stream with the loop inside.
- * Core cannot import jit (a layer above).
+ * Installs the program compiler that runs control flow on concrete values
+ * (jit's executor: the loop or branch runs inside the WebAssembly
+ * stream). Core cannot import jit, a layer above; jit calls this when it
+ * loads.
  */
-export function setProgramRunner(
-  make: (p: Program) => Run,
-  loops: (p: Program) => boolean,
-): void {
-  makeRunner = make;
-  compiled = loops;
+export function setProgramRunner(make: (p: Program) => Run): void {
+  compile = make;
 }
 
-const scanRunners = new WeakMap<ScanP, Run | null>();
-
-/** A compiled program of the one scan equation, if its loop compiles. */
-function compiledScan(args: readonly Tensor[], p: ScanP): Run | null {
-  let r = scanRunners.get(p);
-  if (r !== undefined) return r;
-  r = null;
-  if (compiled !== null) {
+/**
+ * Eager evaluation of a control-flow equation: the one equation compiled
+ * as a program (cached with its params, which hold the sub-programs).
+ */
+function evalControl(
+  prim: "scan" | "cond" | "while",
+  args: Tensor[],
+  params: ScanP | CondP | WhileP,
+): Tensor {
+  let run = compiledEqns.get(params);
+  if (run === undefined) {
+    if (compile === null) {
+      throw new Error(
+        `internal: ${prim} needs the program executor (src/jit/execute.ts) loaded`,
+      );
+    }
     const n = args.length;
     const avals = new Map<number, Aval>(args.map((a, i) => [i, avalOf(a)]));
-    const aval = packedAval(scanOutAvals(p));
+    const aval = abstractEval(prim, args, params as never);
     avals.set(n, aval);
-    const prog = new Program(
-      range(n),
-      [{
-        prim: "scan",
-        inputs: range(n).map((v) => ({ var: v })),
-        params: p,
-        out: n,
-        aval,
-      }],
-      [{ var: n }],
-      [aval],
-      avals,
+    const inputs = range(n).map((v) => ({ var: v }));
+    run = compile(
+      new Program(
+        range(n),
+        [{ prim, inputs, params, out: n, aval }],
+        [{ var: n }],
+        [aval],
+        avals,
+      ),
     );
-    if (compiled(prog)) r = runner(prog);
+    compiledEqns.set(params, run);
   }
-  scanRunners.set(p, r);
-  return r;
-}
-
-function runner(p: Program): Run {
-  let r = runners.get(p);
-  if (r === undefined) runners.set(p, r = makeRunner(p));
-  return r;
-}
-
-/**
- * Frees the buffers of loop temporaries `ts` now (a long loop would
- * otherwise hold every step's values until the call ends), except buffers
- * that something holds or that a tensor of `keep` uses.
- */
-function release(
-  ts: readonly Tensor[],
-  keep: readonly Tensor[],
-  kept?: ReadonlySet<Storage | null>,
-): void {
-  for (const t of ts) {
-    const s = t._storage;
-    if (
-      s !== null && s._refs === 0 && !kept?.has(s) &&
-      !keep.some((k) => k._storage === s)
-    ) s.dispose();
-  }
-}
-
-/** The value of a concrete rank-0 tensor. */
-function readScalar(t: Tensor): number {
-  return readElement(t._concrete("control flow")._storage!, 0);
+  return run(args)[0];
 }
 
 // ---- partial evaluation: primal part and linear part of a program -----------
@@ -395,90 +357,7 @@ function split(
   });
 }
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
 // ---- scan --------------------------------------------------------------------
-
-/** Copies `n` elements from `src` at element `from` to `dst` at element `to`. */
-function copyElements(
-  src: Storage,
-  from: number,
-  dst: Storage,
-  to: number,
-  n: number,
-): void {
-  if (n === 0) return;
-  const h = heapView(src.dtype);
-  const b = BYTES_PER_ELEMENT[src.dtype];
-  const s = src.ptr / b + from;
-  h.copyWithin(dst.ptr / b + to, s, s + n);
-}
-
-/**
- * The loop of a scan on concrete values. Per step: the step's slice of
- * each xs is copied into a scratch buffer, the compiled body runs once,
- * and each y is copied into its place in the stacked result, so a step
- * costs one call into WebAssembly plus a few copies.
- */
-function scanEager(args: Tensor[], p: ScanP): Tensor {
-  // The whole loop in one call into WebAssembly when it compiles.
-  const whole = compiledScan(args, p);
-  if (whole !== null) return whole(args)[0];
-  return inLibrary(() => {
-    const { nConsts: nC, nCarry: nK, length: L } = p;
-    const consts = args.slice(0, nC);
-    const xs = args.slice(nC + nK);
-    let carry = args.slice(nC, nC + nK);
-    const run = runner(p.body);
-    const outAvals = scanOutAvals(p);
-    const yAvals = p.body.outputAvals.slice(nK);
-    const xSizes = xs.map((x) => sizeOf(x.shape) / Math.max(L, 1));
-    const ySizes = yAvals.map((a) => sizeOf(a.shape));
-    const scratch = xs.map((x) => {
-      const shape = x.shape.slice(1);
-      return Tensor._fromStorage(
-        allocate(x.dtype, sizeOf(shape)),
-        shape,
-        x.dtype,
-      );
-    });
-    const ys = outAvals.slice(nK).map((a) =>
-      Tensor._fromStorage(allocate(a.dtype, sizeOf(a.shape)), a.shape, a.dtype)
-    );
-    const mine = new Set<Storage | null>([
-      ...args.map((a) => a._storage),
-      ...scratch.map((x) => x._storage),
-    ]);
-    for (let t = 0; t < L; t++) {
-      const i = p.reverse ? L - 1 - t : t;
-      xs.forEach((x, j) =>
-        copyElements(
-          x._storage!,
-          i * xSizes[j],
-          scratch[j]._storage!,
-          0,
-          xSizes[j],
-        )
-      );
-      const outs = run([...consts, ...carry, ...scratch]);
-      outs.slice(nK).forEach((y, j) =>
-        copyElements(y._storage!, 0, ys[j]._storage!, i * ySizes[j], ySizes[j])
-      );
-      // A carry that is a scratch buffer (the body returned its x) is
-      // overwritten by the next step: keep a copy.
-      const next = outs.slice(0, nK).map((c) =>
-        scratch.some((x) => x._storage === c._storage) ? c.clone() : c
-      );
-      release(outs.slice(nK), next, mine);
-      release(carry, next, mine);
-      carry = next;
-    }
-    release(scratch, []);
-    const out = pack([...carry, ...ys], outAvals);
-    release([...carry, ...ys], [out], mine);
-    return out;
-  });
-}
 
 function scanJvp(primals: Tensor[], tangents: T[], p: ScanP): [Tensor, T] {
   const { nConsts: nC, nCarry: nK } = p;
@@ -704,22 +583,6 @@ function scanBatch(
 
 // ---- cond ----------------------------------------------------------------------
 
-function branchIndex(index: Tensor, n: number): number {
-  const v = Math.trunc(readScalar(index));
-  return Number.isNaN(v) ? 0 : Math.min(Math.max(v, 0), n - 1);
-}
-
-function condEager(args: Tensor[], p: CondP): Tensor {
-  return inLibrary(() => {
-    const [index, ...ops] = args;
-    const b = p.branches[branchIndex(index, p.branches.length)];
-    const outs = runner(b)(ops);
-    const out = pack(outs, b.outputAvals);
-    release(outs, [...args, out]);
-    return out;
-  });
-}
-
 function condJvp(primals: Tensor[], tangents: T[], p: CondP): [Tensor, T] {
   const [index, ...ops] = primals;
   const tops = tangents.slice(1);
@@ -901,28 +764,6 @@ function condBatch(
 
 // ---- while ---------------------------------------------------------------------
 
-function whileEager(args: Tensor[], p: WhileP): Tensor {
-  return inLibrary(() => {
-    const { nCondConsts: nA, nBodyConsts: nB } = p;
-    const cc = args.slice(0, nA), bc = args.slice(nA, nA + nB);
-    let carry = args.slice(nA + nB);
-    const cond = runner(p.cond), body = runner(p.body);
-    for (;;) {
-      const [c] = cond([...cc, ...carry]);
-      // NaN counts as true, as a nonzero number does.
-      const go = readScalar(c) !== 0;
-      release([c], [...args, ...carry]);
-      if (!go) break;
-      const next = body([...bc, ...carry]);
-      release(carry, [...args, ...next]);
-      carry = next;
-    }
-    const out = pack(carry, p.body.outputAvals);
-    release(carry, [...args, out]);
-    return out;
-  });
-}
-
 function whileJvp(primals: Tensor[], tangents: T[], p: WhileP): [Tensor, T] {
   const { nCondConsts: nA, nBodyConsts: nB } = p;
   const n = primals.length;
@@ -1101,19 +942,19 @@ function whileBatch(
 }
 
 registerControl("scan", {
-  eager: scanEager,
+  eager: (args, p) => evalControl("scan", args, p),
   jvp: scanJvp,
   transpose: scanTranspose,
   batch: scanBatch,
 });
 registerControl("cond", {
-  eager: condEager,
+  eager: (args, p) => evalControl("cond", args, p),
   jvp: condJvp,
   transpose: condTranspose,
   batch: condBatch,
 });
 registerControl("while", {
-  eager: whileEager,
+  eager: (args, p) => evalControl("while", args, p),
   jvp: whileJvp,
   transpose: whileTranspose,
   batch: whileBatch,

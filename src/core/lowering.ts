@@ -489,8 +489,8 @@ export const lowerings: LoweringTable = {
     ]);
     return o;
   },
-  // Control flow has no kernel: evalPrim runs its loop, and jit runs the
-  // equations around it as compiled segments (src/jit/segments.ts).
+  // Control flow lowers in src/jit/wasm_plan.ts (a loop or branch around
+  // its body's instructions); eager evaluation compiles it there too.
   scan: () => noKernel("scan"),
   cond: () => noKernel("cond"),
   while: () => noKernel("while"),

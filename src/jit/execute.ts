@@ -9,7 +9,7 @@
  */
 import type { Tensor } from "../core/tensor.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
-import { loopable, runPlan, wasmPlan } from "./wasm_plan.ts";
+import { runPlan, wasmPlan } from "./wasm_plan.ts";
 import {
   type Atom,
   type Eqn,
@@ -20,7 +20,6 @@ import {
 import { bind } from "../core/trace.ts";
 import { setProgramRunner } from "../core/control.ts";
 import { pin } from "../core/scope.ts";
-import { hasControl, runSegmented } from "./segments.ts";
 
 /** A program ready to run: equations plus, per equation, the variables that die after it. */
 export interface Executable {
@@ -93,9 +92,6 @@ export function execute(
   inputs: readonly Tensor[],
 ): Tensor[] {
   if (inputs.every((x) => x._trace === null)) {
-    if (hasControl(executable)) {
-      return runSegmented(executable, inputs, optimize);
-    }
     return runPlan(wasmPlan(executable), inputs);
   }
   const { program } = executable;
@@ -119,10 +115,10 @@ export function execute(
   });
 }
 
-// Control-flow bodies run on concrete values as compiled programs: one
-// WebAssembly call per step instead of one per equation.
+// Control flow on concrete values runs as a compiled program (the loop or
+// branch inside the stream): one call into WebAssembly.
 setProgramRunner((p) => {
   const exe = optimize(p);
   pin(programConstants(exe.program));
   return (ins) => execute(exe, ins);
-}, loopable);
+});

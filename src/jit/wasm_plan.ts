@@ -141,19 +141,6 @@ function lastUses(p: Program): number[][] {
   return frees;
 }
 
-/**
- * True when every equation of `p` has a lowering: no `cond` or `while`
- * (they run from TypeScript, src/jit/segments.ts); a `scan` lowers to a
- * loop in the stream when its body does.
- */
-export function loopable(p: Program): boolean {
-  return p.eqns.every((e) =>
-    e.prim === "scan"
-      ? loopable((e.params as PrimParams["scan"]).body)
-      : e.prim !== "cond" && e.prim !== "while"
-  );
-}
-
 /** Builds the stream and the slot plan. */
 function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   words: readonly number[];
@@ -216,6 +203,10 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
       const ins = e.inputs.map(operand);
       const out = e.prim === "scan"
         ? lowerScan(e, ins)
+        : e.prim === "cond"
+        ? lowerCond(e, ins)
+        : e.prim === "while"
+        ? lowerWhile(e, ins)
         : lower(w, e.prim as Prim, ins, e.params as PrimParams[Prim], e.aval);
       varSlot.set(e.out, out);
       varAval.set(e.out, e.aval);
@@ -239,17 +230,77 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   };
 
   /**
+   * Moves the buffers of a block's outputs `outs` into the slots `targets`
+   * (freeing what those held when `occupied`): a buffer the block made
+   * (since owned slot `mark`) moves; anything else (an operand passed on,
+   * a constant) is copied first, before any target is freed. Then frees
+   * every other buffer the block made, so the block can run again.
+   */
+  const moveInto = (
+    targets: readonly number[],
+    outs: readonly Operand[],
+    mark: number,
+    occupied: boolean,
+  ): void => {
+    const mine = new Set(w.owned.slice(mark));
+    const srcs = outs.map((o) => o.slot);
+    const once = (s: number) => srcs.filter((x) => x === s).length === 1;
+    const moves = srcs.map((s, k) => {
+      if (occupied && s === targets[k] && once(s)) return null;
+      return mine.has(s) && w.live.has(s) && once(s) && !targets.includes(s)
+        ? s
+        : copyOf(outs[k]);
+    });
+    moves.forEach((src, k) => {
+      if (src === null) return;
+      if (occupied) w.free(targets[k]);
+      w.emit(OP.move, [targets[k], src]);
+      w.live.delete(src);
+      w.live.add(targets[k]);
+    });
+    for (const s of w.owned.slice(mark)) if (w.live.has(s)) w.free(s);
+  };
+
+  /** Packs `slots` (outputs of avals `avals`) into the result of `e`, like the primitive (src/core/control.ts). */
+  const packSlots = (
+    slots: readonly number[],
+    avals: readonly Aval[],
+    e: Eqn,
+  ): number => {
+    const dtype = packDtype(avals);
+    const parts = slots.map((slot, k): Operand => {
+      const shape = [sizeOf(avals[k].shape)];
+      const op = { slot, shape, dtype: avals[k].dtype };
+      return op.dtype === dtype ? op : {
+        slot: lower(w, "cast", [op], { dtype }, { shape, dtype }),
+        shape,
+        dtype,
+      };
+    });
+    let out: number;
+    if (parts.length === 0) {
+      out = w.fresh(dtype, 0);
+      w.emit(OP.zeros, [DTYPES[dtype], out, 0]);
+    } else out = lower(w, "cat", parts, { axis: 0 }, e.aval);
+    for (const s of new Set([...slots, ...parts.map((q) => q.slot)])) {
+      if (s !== out && w.live.has(s)) w.free(s);
+    }
+    return out;
+  };
+
+  /** Lowers a sub-program as a block whose inputs are on `slots`. */
+  const block = (prog: Program, slots: readonly number[]): Operand[] =>
+    lowerProgram(prog, lastUses(prog), slots, new Set(slots));
+
+  /**
    * A scan as a loop in the stream: the carries live in slots of their
    * own (copies of the initial values), each step reads its slice of the
    * xs, runs the body's instructions, writes its ys into their stacked
-   * buffers and moves the new carries into the carry slots; the step's
-   * other buffers are freed before the next one. The result is packed
-   * like the primitive's (src/core/control.ts).
+   * buffers and moves the new carries into the carry slots.
    */
   const lowerScan = (e: Eqn, ins: Operand[]): number => {
     const p = e.params as PrimParams["scan"];
     const { body, nConsts: nC, nCarry: nK, length: L } = p;
-    const bAvals = body.inputAvals;
     const outAvals = scanOutAvals(p);
     const carry = ins.slice(nC, nC + nK).map(copyOf);
     const ys = outAvals.slice(nK).map((a) => {
@@ -263,7 +314,7 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
       w.emit(OP.loop, [L, p.reverse ? 1 : 0, 0]);
       const start = w.words.length;
       const mark = w.owned.length;
-      const slots = bAvals.map((a, i) => {
+      const slots = body.inputAvals.map((a, i) => {
         if (i < nC) return ins[i].slot;
         if (i < nC + nK) return carry[i - nC];
         const n = sizeOf(a.shape);
@@ -271,52 +322,75 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
         w.emit(OP.loopRead, [DTYPES[a.dtype], x, ins[i].slot, n]);
         return x;
       });
-      const outs = lowerProgram(body, lastUses(body), slots, new Set(slots));
+      const outs = block(body, slots);
       w.eqn = e;
       outs.slice(nK).forEach((o, j) =>
         w.emit(OP.loopWrite, [DTYPES[o.dtype], ys[j], o.slot, sizeOf(o.shape)])
       );
-      // A new carry computed by this step moves into the carry slot; one
-      // that is not the step's own buffer (a carry passed on, an input, a
-      // constant) is copied first, before any carry slot is freed.
-      const mine = new Set(w.owned.slice(mark));
-      const srcs = outs.slice(0, nK).map((o) => o.slot);
-      const once = (s: number) => srcs.filter((x) => x === s).length === 1;
-      const moves = srcs.map((s, k) => {
-        if (s === carry[k] && once(s)) return null;
-        return mine.has(s) && w.live.has(s) && once(s) && !carry.includes(s)
-          ? s
-          : copyOf(outs[k]);
-      });
-      moves.forEach((src, k) => {
-        if (src === null) return;
-        w.free(carry[k]);
-        w.emit(OP.move, [carry[k], src]);
-        w.live.delete(src);
-        w.live.add(carry[k]);
-      });
-      for (const s of w.owned.slice(mark)) if (w.live.has(s)) w.free(s);
+      moveInto(carry, outs.slice(0, nK), mark, true);
       w.words[head + 4] = w.words.length - start;
     }
-    const dtype = packDtype(outAvals);
-    const parts = [...carry, ...ys].map((slot, k): Operand => {
-      const shape = [sizeOf(outAvals[k].shape)];
-      const op = { slot, shape, dtype: outAvals[k].dtype };
-      return op.dtype === dtype ? op : {
-        slot: lower(w, "cast", [op], { dtype }, { shape, dtype }),
-        shape,
-        dtype,
-      };
+    return packSlots([...carry, ...ys], outAvals, e);
+  };
+
+  /** A cond as one block per branch; the chosen one fills the result slots. */
+  const lowerCond = (e: Eqn, ins: Operand[]): number => {
+    const p = e.params as PrimParams["cond"];
+    const [index, ...ops] = ins;
+    const outAvals = p.branches[0].outputAvals;
+    const res = outAvals.map((a) => w.fresh(a.dtype, sizeOf(a.shape)));
+    const head = w.words.length;
+    const n = p.branches.length;
+    w.emit(OP.cond, [
+      index.slot,
+      DTYPES[index.dtype],
+      n,
+      ...p.branches.map(() => 0),
+    ]);
+    p.branches.forEach((b, j) => {
+      const start = w.words.length;
+      const mark = w.owned.length;
+      const outs = block(b, ops.map((o) => o.slot));
+      w.eqn = e;
+      moveInto(res, outs, mark, false);
+      w.words[head + 5 + j] = w.words.length - start;
     });
-    let out: number;
-    if (parts.length === 0) {
-      out = w.fresh(dtype, 0);
-      w.emit(OP.zeros, [DTYPES[dtype], out, 0]);
-    } else out = lower(w, "cat", parts, { axis: 0 }, e.aval);
-    for (const s of new Set([...carry, ...ys, ...parts.map((q) => q.slot)])) {
-      if (s !== out && w.live.has(s)) w.free(s);
-    }
-    return out;
+    return packSlots(res, outAvals, e);
+  };
+
+  /**
+   * A while loop as two blocks: the predicate's, whose value lands in a
+   * slot the executor reads and frees, and the body's, which moves the
+   * new carries into the carry slots.
+   */
+  const lowerWhile = (e: Eqn, ins: Operand[]): number => {
+    const p = e.params as PrimParams["while"];
+    const { nCondConsts: nA, nBodyConsts: nB } = p;
+    const carry = ins.slice(nA + nB).map(copyOf);
+    const predAval = p.cond.outputAvals[0];
+    const pred = w.fresh(predAval.dtype, 1);
+    const head = w.words.length;
+    w.emit(OP.while, [pred, DTYPES[predAval.dtype], 0, 0]);
+    let start = w.words.length;
+    let mark = w.owned.length;
+    const [c] = block(p.cond, [
+      ...ins.slice(0, nA).map((o) => o.slot),
+      ...carry,
+    ]);
+    w.eqn = e;
+    moveInto([pred], [c], mark, false);
+    w.words[head + 4] = w.words.length - start;
+    start = w.words.length;
+    mark = w.owned.length;
+    const outs = block(p.body, [
+      ...ins.slice(nA, nA + nB).map((o) => o.slot),
+      ...carry,
+    ]);
+    w.eqn = e;
+    moveInto(carry, outs, mark, true);
+    w.words[head + 5] = w.words.length - start;
+    w.live.delete(pred); // the executor freed it
+    return packSlots(carry, p.body.outputAvals, e);
   };
 
   const outOps = lowerProgram(tape, frees, inputSlots, new Set());

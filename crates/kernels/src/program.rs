@@ -116,6 +116,16 @@ pub const OP_LOOP_READ: i32 = 22;
 pub const OP_LOOP_WRITE: i32 = 23;
 /// `[dst, src]`: moves the buffer of slot `src` into the empty slot `dst`.
 pub const OP_MOVE: i32 = 24;
+/// `[index, dtype, count, len_0, .., len_{count-1}]`: runs one of the
+/// `count` instruction blocks that follow (`len_j` words each): block i for
+/// the rank-0 value i of `dtype` in slot `index`, truncated toward zero and
+/// clamped to the blocks (NaN picks block 0).
+pub const OP_COND: i32 = 25;
+/// `[pred, dtype, cond_len, body_len]`: runs the `cond_len` words that
+/// follow, which leave a rank-0 value of `dtype` in slot `pred`, reads and
+/// frees it, and unless it is 0 runs the `body_len` words after them and
+/// repeats.
+pub const OP_WHILE: i32 = 26;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -236,6 +246,19 @@ impl Exec<'_> {
         Ok(p)
     }
 
+    /// The rank-0 value of `dtype` in slot `s`, as f64.
+    fn scalar(&self, s: i32, dtype: i32) -> R<f64> {
+        let p = self.input(s)?;
+        Ok(unsafe {
+            match dtype {
+                F32 => *(p as *const f32) as f64,
+                F64 => *(p as *const f64),
+                I32 => *(p as *const i32) as f64,
+                _ => return Err(ERR_FIELD),
+            }
+        })
+    }
+
     /// Allocates `n` elements of `w` bytes into the empty slot `s`.
     fn output(&self, s: i32, n: usize, w: usize) -> R<usize> {
         let at = self.slot(s)?;
@@ -273,6 +296,59 @@ impl Exec<'_> {
             let len = count(self.code[pc + 1]).map_err(|_| at(ERR_TRUNCATED))?;
             if len < 2 || len > end - pc {
                 return Err(at(ERR_TRUNCATED));
+            }
+            if self.code[pc] == OP_COND || self.code[pc] == OP_WHILE {
+                let f = &self.code[pc + 2..pc + len];
+                let from = pc + len;
+                let fixed = if self.code[pc] == OP_COND { 3 } else { 2 };
+                if f.len() < fixed {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                let lens = &f[fixed..];
+                if self.code[pc] == OP_COND && lens.len() != count(f[2]).map_err(at)? {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                if self.code[pc] == OP_WHILE && lens.len() != 2 {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                let mut starts = [from; 2];
+                let mut total = 0usize;
+                for &l in lens {
+                    total = total
+                        .checked_add(count(l).map_err(at)?)
+                        .ok_or(at(ERR_TRUNCATED))?;
+                }
+                if total > end - from || lens.is_empty() {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                if self.code[pc] == OP_COND {
+                    let v = self.scalar(f[0], f[1]).map_err(at)?;
+                    let last = (lens.len() - 1) as f64;
+                    let i = if v.is_nan() {
+                        0.0
+                    } else {
+                        v.trunc().clamp(0.0, last)
+                    } as usize;
+                    let skip: usize = lens[..i].iter().map(|&l| l as usize).sum();
+                    starts[0] = from + skip;
+                    self.run_range(starts[0], starts[0] + lens[i] as usize)?;
+                } else {
+                    let (cl, bl) = (lens[0] as usize, lens[1] as usize);
+                    starts[1] = from + cl;
+                    loop {
+                        self.run_range(from, starts[1])?;
+                        let v = self.scalar(f[0], f[1]).map_err(at)?;
+                        let p = self.input(f[0]).map_err(at)?;
+                        free(p, width(f[1]).map_err(at)?);
+                        unsafe { *self.slot(f[0]).map_err(at)? = 0 };
+                        if v == 0.0 {
+                            break;
+                        }
+                        self.run_range(starts[1], starts[1] + bl)?;
+                    }
+                }
+                pc = from + total;
+                continue;
             }
             if self.code[pc] == OP_LOOP {
                 // The body follows the instruction; it runs once per step.
@@ -732,6 +808,47 @@ mod tests {
             run(&[MAGIC, 2, OP_LOOP, 5, 2, 0, 9], &mut slots),
             ERR_TRUNCATED
         );
+    }
+
+    #[test]
+    fn branches_on_a_value_and_loops_while_a_predicate_holds() {
+        use crate::elementwise::{LT, NEG, SQUARE};
+        let (neg, sq, lt) = (NEG as i32, SQUARE as i32, LT as i32);
+        let x = [3.0f64];
+        let idx = [1.7f32];
+        let mut slots = vec![0usize; 3];
+        slots[0] = x.as_ptr() as usize;
+        slots[1] = idx.as_ptr() as usize;
+        // Block 1 (1.7 truncated) squares; block 0 would negate.
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 3,
+            OP_COND, 7, 1, F32, 2, 7, 7,
+            OP_UNARY, 7, F64, neg, 2, 0, 1,
+            OP_UNARY, 7, F64, sq, 2, 0, 1,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!(read::<f64>(slots[2], 1), vec![9.0]);
+        free(slots[2], 8);
+        // c = x; while (c < 100) c = c²: 3, 9, 81, 6561.
+        let hundred = [100.0f64];
+        let mut slots = vec![0usize; 5];
+        slots[0] = x.as_ptr() as usize;
+        slots[1] = hundred.as_ptr() as usize;
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 5,
+            OP_COPY_STRIDED, 10, F64, 2, 0, 0, 1, 1, 1, 1,
+            OP_WHILE, 6, 3, F64, 12, 15,
+            OP_BINARY, 12, F64, lt, 3, 2, 1, 1, 1, 1, 1, 1,
+            OP_UNARY, 7, F64, sq, 4, 2, 1,
+            OP_FREE, 4, 2, 8,
+            OP_MOVE, 4, 2, 4,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!((slots[3], slots[4]), (0, 0));
+        assert_eq!(read::<f64>(slots[2], 1), vec![6561.0]);
+        free(slots[2], 8);
     }
 
     #[test]

@@ -31,6 +31,8 @@ export const OP = {
   loopRead: 22,
   loopWrite: 23,
   move: 24,
+  cond: 25,
+  while: 26,
 } as const;
 
 /** Status codes of a failed run. */
