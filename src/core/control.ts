@@ -33,11 +33,7 @@ import { full, narrow, reshape, where, zerosOf } from "./lax.ts";
 import { sizeOf } from "./shape.ts";
 import { pin } from "./scope.ts";
 import { registerControl } from "./rules/control_hooks.ts";
-import {
-  packDtype,
-  scanOutAvals,
-  stacked,
-} from "./rules/control_shape.ts";
+import { packDtype, scanOutAvals, stacked } from "./rules/control_shape.ts";
 import type { PrimParams } from "./primitives.ts";
 
 type ScanP = PrimParams["scan"];

@@ -87,9 +87,11 @@ function checkFn(name: string, what: string, f: unknown): void {
  *
  * @example
  * ```ts
- * import { scan, tensor } from "./mod.ts";
- * // Counts down: xs are visited last to first.
- * const [, ys] = scan((c, x) => [c, x.mul(2)], tensor(0), tensor([1, 2, 3]), { reverse: true });
+ * import { scan, type Tensor, tensor } from "./mod.ts";
+ * // Counts down: xs are visited last to first (a running sum from the end).
+ * const [, ys] = scan((c: Tensor, x: Tensor) => [c.add(x), c.add(x)], tensor(0), tensor([1, 2, 3]), {
+ *   reverse: true,
+ * }); // ys: [6, 5, 3]
  * ```
  */
 export interface ScanOptions {
@@ -439,7 +441,7 @@ export function whileLoop<C>(
  * ```ts
  * import { forLoop, grad, tensor, type Tensor } from "./mod.ts";
  * // x^(2^5) by five squarings, and its derivative.
- * const f = (x: Tensor) => forLoop(0, 5, (_i, c: Tensor) => c.square(), x);
+ * const f = (x: Tensor) => forLoop(0, 5, (_i: Tensor, c: Tensor) => c.square(), x);
  * f(tensor(1.1)); // 1.1^32
  * grad(f)(tensor(1.1)); // 32 * 1.1^31
  * ```
