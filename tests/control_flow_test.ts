@@ -16,6 +16,7 @@ import {
   jit,
   jvp,
   makeProgram,
+  memoryStats,
   scan,
   switchCase,
   type Tensor,
@@ -214,12 +215,19 @@ Deno.test("scan: jit called twice, in float32 and float64, and nested scans", ()
 
 Deno.test("scan: the traced program holds one copy of the body, printed nested", () => {
   const f = (w: Tensor) =>
-    scan((c: Tensor) => [c.mul(w).tanh(), null], tensor([1, 1, 1], f64), null, {
-      length: 1000,
-    })[0];
+    scan(
+      (c: Tensor) => {
+        c.exp(); // dead code: dropped from the body
+        return [c.mul(w).tanh(), null];
+      },
+      tensor([1, 1, 1], f64),
+      null,
+      { length: 1000 },
+    )[0];
   const p = makeProgram(f)(W);
   const text = p.toString();
   assert.equal(text.match(/tanh/g)?.length, 1, text);
+  assert.doesNotMatch(text, /exp/);
   assert.equal(text.match(/= scan\[/g)?.length, 1, text);
   assert.match(text, /length=1000/);
   assert.match(
@@ -494,4 +502,74 @@ Deno.test("control flow: clear errors for mismatched carries, branches and xs", 
     TypeError,
     "switchCase: branches must be a nonempty array",
   );
+});
+
+Deno.test("scan: an int32 carry beside float ones, and a length-0 scan", () => {
+  const f = (x: Tensor) =>
+    scan(
+      (c: { n: Tensor; v: Tensor }, i: Tensor) =>
+        [{ n: i, v: c.v.mul(x).add(i.to("float64")) }, c.v] as const,
+      { n: tensor(0, { dtype: "int32" }), v: tensor(1, f64) },
+      tensor([1, 2, 3], { dtype: "int32" }),
+    );
+  const [c, ys] = f(tensor(2, f64));
+  assert.equal(c.n.dtype, "int32");
+  assertClose(c.n, 3);
+  assertClose(c.v, 19); // ((x + 1) x + 2) x + 3 at x = 2
+  assertClose(ys, [1, 3, 8]);
+  const g = (x: Tensor) => f(x)[0].v;
+  assertClose(grad(g)(tensor(2, f64)), 3 * 4 + 2 * 2 + 2, TOL);
+  assertClose(jit(g)(tensor(2, f64)), 19);
+  assertClose(vmap(g)(tensor([1, 2], f64)), [7, 19]);
+  const empty = tensor([], f64).reshape([0]);
+  const [z, zs] = scan(
+    (c: Tensor, x: Tensor) => [c.add(x), c],
+    tensor(5, f64),
+    empty,
+  );
+  assertClose(z, 5);
+  assert.deepEqual(zs.shape, [0]);
+  assertClose(
+    jit((a: Tensor) =>
+      scan((c: Tensor, x: Tensor) => [c.add(x), c], a, empty)[0]
+    )(tensor(5, f64)),
+    5,
+  );
+});
+
+Deno.test("scan, cond and whileLoop under jit free each step's buffers (memory stays flat)", () => {
+  const step = jit((x: Tensor) => {
+    const [c] = scan(
+      (
+        c: Tensor,
+      ) => [
+        cond(
+          c.sum().gt(0),
+          (v: Tensor) => v.mul(0.5),
+          (v: Tensor) => v.add(1),
+          c,
+        ),
+        null,
+      ],
+      x,
+      null,
+      { length: 2000 },
+    );
+    return whileLoop(
+      (v: Tensor) => v.sum().lt(1e6),
+      (v: Tensor) => v.mul(3).add(1),
+      c,
+    );
+  });
+  const x = randnT(rng, [4096], "float64");
+  step(x).dispose();
+  const before = memoryStats();
+  for (let k = 0; k < 3; k++) step(x).dispose();
+  const after = memoryStats();
+  // 2,000 steps of 32 KB buffers would take 64 MB if a step leaked one.
+  assert.ok(
+    after.heapBytes - before.heapBytes < 4 * 2 ** 20,
+    `wasm memory grew by ${after.heapBytes - before.heapBytes} bytes`,
+  );
+  assert.equal(after.liveStorages, before.liveStorages);
 });

@@ -21,7 +21,7 @@ import type { DType } from "../backend/dtype.ts";
 import { inUserCode, type Tensor } from "./tensor.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
 import { type Aval, isVar, Program, programConstants } from "./ir.ts";
-import type { Atom } from "./ir.ts";
+import type { Atom, Eqn } from "./ir.ts";
 import { StagingTrace } from "./staging_trace.ts";
 import { bind, withMain } from "./trace.ts";
 import { evalProgram, transposeProgram } from "./interpret.ts";
@@ -146,7 +146,22 @@ function reorder(p: Program, order: readonly number[]): Program {
  * operands of the primitive); concrete constants stay and are pinned (a
  * cached program may run after the call that staged it).
  */
-function close(p: Program): Closed {
+function close(staged: Program): Closed {
+  // Dead equations (values the body computed but did not return) would
+  // run at every step.
+  const live = new Set<number>();
+  for (const o of staged.outputs) if (o !== null && isVar(o)) live.add(o.var);
+  const kept: Eqn[] = [];
+  for (let i = staged.eqns.length - 1; i >= 0; i--) {
+    const e = staged.eqns[i];
+    if (!live.has(e.out)) continue;
+    kept.push(e);
+    for (const a of e.inputs) if (isVar(a)) live.add(a.var);
+  }
+  kept.reverse();
+  const p = kept.length === staged.eqns.length
+    ? staged
+    : staged.with(kept, staged.outputs);
   const all = programConstants(p);
   const consts: Tensor[] = [];
   for (const c of all) {
