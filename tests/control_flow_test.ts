@@ -11,16 +11,19 @@ import {
   forLoop,
   grad,
   hessian,
+  hvp,
   jacfwd,
   jacrev,
   jit,
   jvp,
+  linearize,
   makeProgram,
   memoryStats,
   scan,
   switchCase,
   type Tensor,
   tensor,
+  vhp,
   vjp,
   vmap,
   whileLoop,
@@ -572,4 +575,68 @@ Deno.test("scan, cond and whileLoop under jit free each step's buffers (memory s
     `wasm memory grew by ${after.heapBytes - before.heapBytes} bytes`,
   );
   assert.equal(after.liveStorages, before.liveStorages);
+});
+
+Deno.test("scan and cond under every transform (each called twice) equal the unrolled loop", () => {
+  // A scalar function of x [3] with a scan over rows of XS and a cond in the step.
+  const withScan = (x: Tensor) =>
+    scan(
+      (c: Tensor, r: Tensor) => {
+        const n = cond(c.sum().gt(0), (v: Tensor) =>
+          v.mul(r).sin(), (v: Tensor) =>
+          v.add(r).tanh(), c);
+        return [n.add(x.mul(0.1)), n.sum()] as const;
+      },
+      x,
+      XS,
+    ).reduce((a: Tensor, b: Tensor) =>
+      a.sum().add(b.square().sum())
+    );
+  const unrolled = (x: Tensor) => {
+    let c = x;
+    const ys: Tensor[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = XS.select(0, i);
+      const n = c.detach().sum().item() > 0 ? c.mul(r).sin() : c.add(r).tanh();
+      c = n.add(x.mul(0.1));
+      ys.push(n.sum());
+    }
+    return c.sum().add(stackOf(5, (i) => ys[i]).square().sum());
+  };
+  const x = randnT(rng, [3], "float64");
+  const v = randnT(rng, [3], "float64");
+  const xs = randnT(rng, [2, 3], "float64");
+  type F = (x: Tensor) => Tensor;
+  const rows = (g: (y: Tensor) => Tensor) =>
+    stackOf(2, (i) => g(xs.select(0, i)));
+  // [name, the view of f, the reference from the unrolled loop (default: the same view)]
+  const views: [string, (f: F) => Tensor, ((u: F) => Tensor)?][] = [
+    ["value", (f) => f(x)],
+    ["grad", (f) => grad(f)(x)],
+    ["jacrev", (f) => jacrev(f)(x)],
+    ["jacfwd", (f) => jacfwd(f)(x)],
+    ["hessian", (f) => hessian(f)(x)],
+    ["jacfwd(jacrev)", (f) => jacfwd(jacrev(f))(x)],
+    ["hvp", (f) => hvp(f, [x], [v]) as Tensor],
+    ["vhp", (f) => vhp(f, [x], [v]) as Tensor],
+    ["jvp", (f) => jvp(f, [x], [v])[1]],
+    ["vjp", (f) => vjp(f, x)[1](tensor(1, f64))[0]],
+    ["linearize", (f) => linearize(f, x)[1](v)],
+    ["vmap", (f) => vmap(f)(xs), (u) => rows(u)],
+    ["vmap(grad)", (f) => vmap(grad(f))(xs), (u) => rows(grad(u))],
+    [
+      "grad(vmap)",
+      (f) => grad((y: Tensor) => vmap(f)(y).sum())(xs),
+      (u) => rows(grad(u)),
+    ],
+    ["jit", (f) => jit(f)(x), (u) => u(x)],
+    ["jit(grad)", (f) => jit(grad(f))(x), (u) => grad(u)(x)],
+    ["jit(hessian)", (f) => jit(hessian(f))(x), (u) => hessian(u)(x)],
+    ["grad(jit)", (f) => grad(jit(f))(x), (u) => grad(u)(x)],
+    ["vmap(jit)", (f) => vmap(jit(f))(xs), (u) => rows(u)],
+  ];
+  for (const [name, view, refView] of views) {
+    const ref = (refView ?? view)(unrolled);
+    for (let k = 0; k < 2; k++) assertClose(view(withScan), ref, TOL, name);
+  }
 });
