@@ -142,6 +142,14 @@ export type {
 } from "./src/transforms/jacobian.ts";
 export { hessian, hvp, vhp } from "./src/transforms/hessian.ts";
 export type { HessianOf, ProductOf } from "./src/transforms/hessian.ts";
+export {
+  cond,
+  forLoop,
+  scan,
+  switchCase,
+  whileLoop,
+} from "./src/transforms/control_flow.ts";
+export type { ScanOptions } from "./src/transforms/control_flow.ts";
 export type { Tree } from "./src/core/tree.ts";
 /**
  * The PyTorch-style eager tape: `autograd.grad`, `autograd.backward`,

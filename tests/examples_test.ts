@@ -178,3 +178,16 @@ Deno.test("examples/implicit_fixed_point.ts differentiates a fixed point by the 
     "ok: vmap(grad) [5, 8], jit(grad), grad(jit) and hessian [8, 8] agree",
   ]);
 });
+
+Deno.test("examples/ode_scan.ts integrates 1,000 Euler steps with one traced step and matches the unrolled gradient", async () => {
+  const name = "ode_scan.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    /traced equations: scan \d+, unrolled 6002/,
+    "ok: final |x|²: scan == unrolled",
+    "ok: gradient w.r.t. A: scan == unrolled",
+    "ok: eager gradient w.r.t. A: scan == unrolled",
+    /first call \(trace \+ compile \+ run\): jit\(scan\) [\d.]+ [mµ]s, jit\(unrolled\) [\d.]+ [mµ]s/,
+    /jit\(scan\)\(A, x0\)\n +[\d.]+ [mµ]s per call/,
+  ]);
+});

@@ -80,6 +80,9 @@ Deno.test("dependency rules: every primitive has a rule or is listed as dense", 
   // user-defined calls.
   const expected = [
     "custom",
+    "scan",
+    "cond",
+    "while",
     "cholesky",
     "triangularSolve",
     "solve",

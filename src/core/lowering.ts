@@ -515,7 +515,16 @@ export const lowerings: LoweringTable = {
   custom: (_em, _ins, { op }) => {
     throw new Error(`internal: custom call ${op.label} reached the lowering`);
   },
+  // Control flow lowers in src/jit/wasm_plan.ts (a loop or branch around
+  // its body's instructions); eager evaluation compiles it there too.
+  scan: () => noKernel("scan"),
+  cond: () => noKernel("cond"),
+  while: () => noKernel("while"),
 };
+
+function noKernel(prim: string): never {
+  throw new Error(`internal: ${prim} has no kernel lowering`);
+}
 
 /** Lowers one application of `prim` (see {@link Lowering}). */
 export function lower<P extends Prim>(

@@ -29,6 +29,12 @@ export const OP = {
   lu: 20,
   random: 21,
   randomDerive: 22,
+  loop: 23,
+  loopRead: 24,
+  loopWrite: 25,
+  move: 26,
+  cond: 27,
+  while: 28,
 } as const;
 
 /** Status codes of a failed run. */

@@ -16,6 +16,7 @@ import {
 } from "../shape.ts";
 import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
+import { controlShapeRules } from "./control_shape.ts";
 import {
   BINARY_PRIMS,
   type Prim,
@@ -384,6 +385,7 @@ export const shapeRules: ShapeRules = {
     return k;
   },
   custom: (args, { op, index }) => op.outAvals(args)[index],
+  ...controlShapeRules,
 };
 
 /** Keys (and key-derivation data) are int32 word pairs `[..., 2]`. */

@@ -17,6 +17,7 @@ import {
 } from "../primitives.ts";
 import { bind } from "../trace.ts";
 import { family } from "./family.ts";
+import { controlImpl } from "./control_hooks.ts";
 
 export type Dim = number | null;
 export type BatchRule<Q> = (
@@ -336,4 +337,7 @@ export const batchRules: BatchTable = {
   ],
   custom: (vals, dims, { op, index }, size) =>
     op.batch(vals, dims, size, index),
+  scan: (v, d, p, n) => controlImpl("scan").batch(v, d, p, n),
+  cond: (v, d, p, n) => controlImpl("cond").batch(v, d, p, n),
+  while: (v, d, p, n) => controlImpl("while").batch(v, d, p, n),
 };

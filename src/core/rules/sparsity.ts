@@ -456,4 +456,8 @@ export const dependencyRules: DepRules = {
   lu: "dense",
   // A user-defined call (customJvp, customVjp, checkpoint): opaque here.
   custom: "dense",
+  // Control flow: conservative (exact rules would interpret the bodies).
+  scan: "dense",
+  cond: "dense",
+  while: "dense",
 };
