@@ -118,6 +118,7 @@ const DTYPE_SHORT: Record<DType, string> = {
   float32: "f32",
   float64: "f64",
   int32: "i32",
+  bool: "bool",
 };
 
 /** `f32[2,3]`: the aval as a jaxpr writes it. */

@@ -133,7 +133,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  */
 export function nanToNum(x: Tensor, options: NanToNumOptions = {}): Tensor {
   checkTensor("nanToNum", x);
-  if (x.dtype === "int32") return x.mul(1); // nothing to replace
+  if (x.dtype === "int32" || x.dtype === "bool") return x._alias(); // nothing to replace
   const big = x.dtype === "float32" ? FLOAT32_MAX : Number.MAX_VALUE;
   const { nan = 0, posinf = big, neginf = -big } = options;
   for (const [k, v] of Object.entries({ nan, posinf, neginf })) {
