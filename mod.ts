@@ -68,6 +68,7 @@ export {
   exp2,
   expm1,
   floor,
+  floorDivide,
   fmod,
   ge,
   gt,

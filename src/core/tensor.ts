@@ -240,6 +240,8 @@ export interface Tensor {
   fmod(o: TensorLike): Tensor;
   /** Python remainder of `this / o`, with the sign of `o` (see `remainder`). */
   remainder(o: TensorLike): Tensor;
+  /** `floor(this / o)`, int32 for int32 operands (see `floorDivide`). */
+  floorDivide(o: TensorLike): Tensor;
   /** `this` with NaN and ±inf replaced by finite numbers (see `nanToNum`). */
   nanToNum(
     options?: { nan?: number; posinf?: number; neginf?: number },

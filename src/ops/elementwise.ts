@@ -631,6 +631,30 @@ export const fmod = (a: TensorLike, b: TensorLike): Tensor =>
  */
 export const remainder = (a: TensorLike, b: TensorLike): Tensor =>
   binary("remainder", a, b);
+/**
+ * Elementwise `floor(a / b)`, as PyTorch's `floor_divide` and Python's
+ * `//`, with broadcasting and promotion. int32 operands give int32, exact
+ * (with `remainder`, `a = b · floorDivide(a, b) + remainder(a, b)`); an
+ * int32 division by zero throws, as PyTorch's. Floats give `floor(a / b)`
+ * (±inf or NaN for `b = 0`). The derivative is zero.
+ *
+ * @example
+ * ```ts
+ * import { floorDivide, tensor } from "./mod.ts";
+ * const q = floorDivide(tensor([7, -7], { dtype: "int32" }), 2); // tensor([ 3, -4], dtype=int32)
+ * const f = floorDivide(tensor([7.5, -7.5]), 2); // tensor([ 3., -4.])
+ * ```
+ */
+export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
+  let [x, y] = coerce("floorDivide", a, b);
+  if (x.dtype === "bool") [x, y] = [castTo(x, "int32"), castTo(y, "int32")];
+  if (x.dtype !== "int32") return floor(bind("div", [x, y], null));
+  // a - remainder(a, b) is an exact multiple of b in float64 (int32
+  // remainder throws on b = 0), so the quotient is exact too.
+  const r = castTo(bind("remainder", [x, y], null), "float64");
+  const num = bind("sub", [castTo(x, "float64"), r], null);
+  return castTo(bind("div", [num, castTo(y, "float64")], null), "int32");
+}
 
 /**
  * The polygamma function `ψ⁽ⁿ⁾(x)`, the n-th derivative of `digamma`, for an
