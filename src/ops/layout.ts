@@ -383,7 +383,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   });
   const d = normAxis(dim, tensors[0].ndim + 1);
   const parts = tensors.map((t) => unsqueeze(t, d));
-  return parts.length === 1 ? parts[0] : bind("cat", parts, { axis: d });
+  return parts.length === 1 ? parts[0] : cat(parts, d); // cat promotes
 }
 
 export function cast(x: Tensor, dtype: DType): Tensor {

@@ -20,7 +20,8 @@ import {
   sub,
   where,
 } from "./elementwise.ts";
-import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
+import { castTo, checkTensor, coerce, type TensorLike } from "./scalar.ts";
+import { floatOf } from "../core/dtypes.ts";
 
 /**
  * softplus(z) = log(1 + exp(z)) as two terms, `[where(z > 0, z, 0),
@@ -103,7 +104,9 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function hypot(a: TensorLike, b: TensorLike): Tensor {
-  return bind("hypot", coerce("hypot", a, b), null);
+  const [x, y] = coerce("hypot", a, b);
+  const d = floatOf(x.dtype); // int32 and bool in the default float dtype
+  return bind("hypot", [castTo(x, d), castTo(y, d)], null);
 }
 
 /** Replacement values of {@link nanToNum}. */
