@@ -316,9 +316,12 @@ export const lowerings: LoweringTable = {
   ...family(REDUCE_PRIMS, reduce),
   where: (em, [c, a, b], _, out) => {
     // The kernel reads the condition in its float type (f32 for int32
-    // branches, whose values it only moves).
+    // and bool branches, whose values it only moves). A bool condition
+    // needs no cast for f32: its int32 1 read as f32 is a nonzero
+    // subnormal, its 0 is +0 (wasm never flushes subnormals).
     const kd = out.dtype === "float64" ? "float64" : "float32";
-    const cond = c.dtype === kd ? c : castTo(em, c, kd);
+    const ok = c.dtype === kd || (c.dtype === "bool" && kd === "float32");
+    const cond = ok ? c : castTo(em, c, kd);
     const n = sizeOf(out.shape);
     const o = em.fresh(out.dtype, n);
     const f = [DTYPES[out.dtype], o, cond.slot, a.slot, b.slot, n];

@@ -20,7 +20,9 @@ pub const DIV_BY_ZERO: i32 = 1;
 /// Status of a kernel asked for an op it does not implement.
 pub const UNSUPPORTED: i32 = 2;
 
-/// `o[i] = f(a[.], b[.])` over the broadcast layout in `meta`.
+/// `o[i] = f(a[.], b[.])` over the broadcast layout in `meta`. Rows whose
+/// operands are contiguous or broadcast scalars run as plain slice loops,
+/// which the compiler vectorises (simd128).
 #[inline(always)]
 unsafe fn each2<A: Copy, B: Copy, O>(
     a: *const A,
@@ -35,13 +37,34 @@ unsafe fn each2<A: Copy, B: Copy, O>(
     let mut out = o;
     l.for_each_row(|off, n, st| {
         let (pa, pb) = (a.offset(off[0]), b.offset(off[1]));
-        if st[0] == 1 && st[1] == 1 {
-            for i in 0..n {
-                *out.add(i) = f(*pa.add(i), *pb.add(i));
+        let so = core::slice::from_raw_parts_mut(out, n);
+        match (st[0], st[1]) {
+            (1, 1) => {
+                let (sa, sb) = (
+                    core::slice::from_raw_parts(pa, n),
+                    core::slice::from_raw_parts(pb, n),
+                );
+                for i in 0..n {
+                    so[i] = f(sa[i], sb[i]);
+                }
             }
-        } else {
-            for i in 0..n as isize {
-                *out.offset(i) = f(*pa.offset(i * st[0]), *pb.offset(i * st[1]));
+            (1, 0) => {
+                let (sa, y) = (core::slice::from_raw_parts(pa, n), *pb);
+                for i in 0..n {
+                    so[i] = f(sa[i], y);
+                }
+            }
+            (0, 1) => {
+                let (x, sb) = (*pa, core::slice::from_raw_parts(pb, n));
+                for i in 0..n {
+                    so[i] = f(x, sb[i]);
+                }
+            }
+            _ => {
+                for (i, v) in so.iter_mut().enumerate() {
+                    let i = i as isize;
+                    *v = f(*pa.offset(i * st[0]), *pb.offset(i * st[1]));
+                }
             }
         }
         out = out.add(n);

@@ -64,7 +64,8 @@ pub const OP_UNARY: i32 = 1;
 /// fmod or remainder by 0.
 pub const OP_BINARY: i32 = 2;
 /// `[dtype, out, cond, a, b, n, rank, shape, c_strides, a_strides, b_strides]`;
-/// any dtype; `cond` is f64 for F64 branches, else f32 (i32 values only move).
+/// any dtype; `cond` is f64 for F64 branches, else f32 or bool (i32 0/1,
+/// whose 1 reads as a nonzero f32 subnormal); i32 values only move.
 pub const OP_WHERE: i32 = 3;
 /// `[dtype, op, out, x, nout, rank, nred, shape(kept, reduced), strides]` (op: [`REDUCE_OPS`])
 pub const OP_REDUCE: i32 = 4;

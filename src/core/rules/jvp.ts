@@ -162,7 +162,12 @@ export const jvpRules: JvpTable = {
   tan: unaryJvp("tan", (_x, y) => E.add(E.square(y), 1)),
   tanh: unaryJvp("tanh", (_x, y) => E.sub(1, E.square(y))),
   sigmoid: unaryJvp("sigmoid", (_x, y) => E.mul(y, E.sub(1, y))),
-  relu: unaryJvp("relu", (x) => E.asDtype(E.gt(x, 0), x.dtype)),
+  // t where x > 0, else 0: a select on the bool mask (one pass, where a
+  // 1/0 float factor would need a cast and a multiply).
+  relu: ([x], [t]) => {
+    const y = bind("relu", [x], null);
+    return [y, t === null ? null : E.where(E.gt(x, 0), t, 0)];
+  },
   square: unaryJvp("square", (x) => E.mul(x, 2)),
   reciprocal: unaryJvp("reciprocal", (_x, y) => E.neg(E.square(y))),
   sign: unaryJvp("sign", () => null),
