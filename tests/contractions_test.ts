@@ -339,7 +339,16 @@ Deno.test("cumsum matches the loop, across block sizes and dims", () => {
   assertClose(cumsum(tensor(3, { dtype: "float64" }), 0), 3);
   assertShape(cumsum(randnT(r, [2, 0, 3]), 1), [2, 0, 3]);
   assertThrowsWith(() => cumsum(x, 2), RangeError, "dim");
-  assertThrowsWith(() => cumsum(tensor([1], { dtype: "int32" }), 0), TypeError);
+  // int32 (and bool, counted in int32) is exact, wrapping like add.
+  const big = tensor([2 ** 30, 2 ** 30 - 1, 5, -7], { dtype: "int32" });
+  const sums = cumsum(big, 0);
+  if (sums.dtype !== "int32") throw new Error(`dtype ${sums.dtype}`);
+  assertClose(sums, [2 ** 30, 2 ** 31 - 1, -(2 ** 31) + 4, 2 ** 31 - 3], {
+    rtol: 0,
+    atol: 0,
+  });
+  assertClose(cumsum(big.gt(0), 0), [1, 2, 3, 3], { rtol: 0, atol: 0 });
+  assertThrowsWith(() => logcumsumexp(big, 0), TypeError, "int32");
 });
 
 Deno.test("cumprod is exact at zeros and matches the loop", () => {
