@@ -131,13 +131,16 @@ function checkInt32Values(flat: ArrayLike<number>, shape: number[]): void {
 }
 
 /**
- * A tensor from nested arrays, a typed array (1-D) or a number.
+ * A tensor from nested arrays, a typed array (1-D) or a number, in the
+ * default dtype (float32 unless `setDefaultDtype`) when no `dtype` is given;
+ * nested booleans make a bool tensor.
  *
  * @example
  * ```ts
  * import { tensor } from "./mod.ts";
  * const x = tensor([[1, 2], [3, 4]]);           // float32, shape [2, 2]
  * const y = tensor([1, 2], { dtype: "float64" });
+ * const m = tensor([true, false]);              // bool
  * ```
  */
 export function tensor(
