@@ -166,7 +166,9 @@ export function printProgram(p: Program): string {
     const c = a.const;
     if (c.size === 1 && c._storage !== null && !c._storage.disposed) {
       const v = c.data()[0];
-      const text = Number.isInteger(v) && c.dtype !== "int32"
+      const text = c.dtype === "bool"
+        ? String(v !== 0)
+        : Number.isInteger(v) && c.dtype !== "int32"
         ? v.toFixed(1)
         : String(v);
       return `${text}:${fmtAval(c)}`;
