@@ -20,6 +20,11 @@ export { Tensor } from "./src/core/tensor.ts";
 export type { NestedNumbers } from "./src/core/tensor.ts";
 export type { DType } from "./src/backend/dtype.ts";
 export {
+  getDefaultDtype,
+  promoteTypes,
+  setDefaultDtype,
+} from "./src/core/dtypes.ts";
+export {
   arange,
   eye,
   full,
@@ -63,6 +68,7 @@ export {
   exp2,
   expm1,
   floor,
+  floorDivide,
   fmod,
   ge,
   gt,

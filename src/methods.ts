@@ -204,6 +204,9 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   remainder(o: TensorLike): Tensor {
     return E.remainder(this, o);
   },
+  floorDivide(o: TensorLike): Tensor {
+    return E.floorDivide(this, o);
+  },
   nanToNum(options?: X.NanToNumOptions): Tensor {
     return X.nanToNum(this, options);
   },

@@ -310,10 +310,14 @@ Deno.test("int32 tensors reject values that are not int32 instead of wrapping or
     "full: value 2147483648",
   );
   const k = tensor([1, 2], i32), yes = tensor([1, 0], i32);
+  // A fractional number next to int32 promotes to the default float
+  // dtype, as in PyTorch; an integer too large for int32 is refused.
+  assert.deepEqual(where(yes, k, 1.5).toArray(), [1, 1.5]);
+  assert.equal(where(yes, k, 1.5).dtype, "float32");
   assertThrowsWith(
-    () => where(yes, k, 1.5),
+    () => where(yes, k, 2 ** 40),
     RangeError,
-    "where: the number 1.5 next to an int32 tensor is not an int32",
+    "where: the number 1099511627776 next to an int32 tensor is not an int32",
   );
   assert.deepEqual(Array.from(where(yes, k, -7).data()), [1, -7]);
   assert.deepEqual(

@@ -50,6 +50,7 @@ import {
   maskedFill,
   tensor,
   tensordot,
+  where,
 } from "../mod.ts";
 import {
   awayFromZero,
@@ -462,6 +463,18 @@ export const COMPOSITE_CASES: CheckCase[] = [
     name: "maskedFill(x, mask, value) with a broadcast mask and tensor value",
     fn: (x, v) => maskedFill(x, tensor([[1], [0]], { dtype: "float64" }), v),
     args: (r) => [randnT(r, [2, 3]), randnT(r, [])],
+  },
+  // ------------------------------------------------------------ promotion
+  {
+    name: "int32 promoted to float: sin(x·k + k²) with an int32 k",
+    fn: (x, k) => x.mul(k).add(k.square()).sin(),
+    args: (r) => [randnT(r, [2, 3]), fromGen([3], () => r.int(-3, 3), "int32")],
+  },
+  {
+    name:
+      "bool masks promoted in arithmetic: x·(x > 0) + where(x < 0.5, x², 1)",
+    fn: (x) => x.mul(x.gt(0)).add(where(x.lt(0.5), x.square(), 1)),
+    args: (r) => [awayFromZero(r, [2, 3], 0.6)],
   },
   // ----------------------------------------------------------------- integer
   {

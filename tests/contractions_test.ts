@@ -247,15 +247,15 @@ Deno.test("kron matches the block definition, padding ranks", () => {
   assertShape(a.kron(randnT(r, [2, 1, 1])), [2, 2, 3]);
 });
 
-Deno.test("logical operations: nonzero (and NaN) is true, 1/0 in the input dtype", () => {
+Deno.test("logical operations: nonzero (and NaN) is true, the result is bool", () => {
   const a = tensor([0, 1, 2, NaN, 0, -3], { dtype: "float64" });
   const b = tensor([0, 0, 5, 1, 1, -1], { dtype: "float64" });
   assertClose(logicalAnd(a, b), [0, 0, 1, 1, 0, 1]);
   assertClose(logicalOr(a, b), [0, 1, 1, 1, 1, 1]);
   assertClose(logicalXor(a, b), [0, 1, 0, 0, 1, 0]);
   assertClose(logicalNot(a), [1, 0, 0, 0, 1, 0]);
-  if (logicalAnd(a, b).dtype !== "float64") throw new Error("dtype");
-  if (logicalNot(tensor([0, 1])).dtype !== "float32") throw new Error("dtype");
+  if (logicalAnd(a, b).dtype !== "bool") throw new Error("dtype");
+  if (logicalNot(tensor([0, 1])).dtype !== "bool") throw new Error("dtype");
   // Broadcasting and numbers.
   assertShape(logicalOr(a.reshape([6, 1]), b), [6, 6]);
   assertClose(a.logicalAnd(1), [0, 1, 1, 1, 0, 1]);
@@ -275,6 +275,9 @@ Deno.test("any and all over dims, keepdim, and empty reductions", () => {
   const empty = tensor([], { dtype: "float64" });
   assertClose(any(empty), 0);
   assertClose(all(empty), 1);
+  for (const y of [any(x), all(x, 1), x.any(0, true), any(empty)]) {
+    if (y.dtype !== "bool") throw new Error(`dtype ${y.dtype}`);
+  }
 });
 
 Deno.test("maskedFill: values, broadcasting masks, gradients, errors", () => {
@@ -336,7 +339,16 @@ Deno.test("cumsum matches the loop, across block sizes and dims", () => {
   assertClose(cumsum(tensor(3, { dtype: "float64" }), 0), 3);
   assertShape(cumsum(randnT(r, [2, 0, 3]), 1), [2, 0, 3]);
   assertThrowsWith(() => cumsum(x, 2), RangeError, "dim");
-  assertThrowsWith(() => cumsum(tensor([1], { dtype: "int32" }), 0), TypeError);
+  // int32 (and bool, counted in int32) is exact, wrapping like add.
+  const big = tensor([2 ** 30, 2 ** 30 - 1, 5, -7], { dtype: "int32" });
+  const sums = cumsum(big, 0);
+  if (sums.dtype !== "int32") throw new Error(`dtype ${sums.dtype}`);
+  assertClose(sums, [2 ** 30, 2 ** 31 - 1, -(2 ** 31) + 4, 2 ** 31 - 3], {
+    rtol: 0,
+    atol: 0,
+  });
+  assertClose(cumsum(big.gt(0), 0), [1, 2, 3, 3], { rtol: 0, atol: 0 });
+  assertThrowsWith(() => logcumsumexp(big, 0), TypeError, "int32");
 });
 
 Deno.test("cumprod is exact at zeros and matches the loop", () => {

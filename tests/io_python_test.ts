@@ -58,7 +58,7 @@ const LOADS_AS: Record<string, string> = {
   float16: "float32",
   float64: "float64",
   int32: "int32",
-  bool: "int32",
+  bool: "bool",
   int8: "int32",
   uint8: "int32",
   int16: "int32",

@@ -277,7 +277,7 @@ Deno.test("load: every dtype of the format that jacobi can hold, from hand-writt
   };
   check("f16", "float32", [2, 4], f16Want);
   check("bf16", "float32", [5], bf16Want.map(Math.fround));
-  check("bool", "int32", [4], [1, 0, 0, 1]);
+  check("bool", "bool", [4], [1, 0, 0, 1]);
   check("u8", "int32", [3], [0, 128, 255]);
   check("i8", "int32", [3], [-128, -1, 127]);
   check("i16", "int32", [2], [-32768, 32767]);

@@ -120,8 +120,9 @@ const UNARY: [Prim, Unary, (rng: Rng, s: number[]) => Tensor][] = [
   ["erfinv", (x) => x.erfinv(), (r, s) => uniformT(r, s, -0.9, 0.9)],
   ["lgamma", (x) => x.lgamma(), (r, s) => uniformT(r, s, 0.3, 4)],
   ["digamma", (x) => x.digamma(), (r, s) => uniformT(r, s, 0.3, 4)],
-  ["isnan", (x) => x.isnan(), randnT],
-  ["isfinite", (x) => x.isfinite(), randnT],
+  // Bool results, read as 1/0 floats so the derivative checks see zero.
+  ["isnan", (x) => x.isnan().to(x.dtype), randnT],
+  ["isfinite", (x) => x.isfinite().to(x.dtype), randnT],
 ];
 
 const unaryCases: OpCase[] = UNARY.map(([prim, f, gen]) => {
@@ -170,12 +171,13 @@ const BINARY: [Prim, Binary, Gen2][] = [
   ],
   ["maximum", (a, b) => maximum(a, b), separated],
   ["minimum", (a, b) => minimum(a, b), separated],
-  ["eq", (a, b) => a.eq(b), integers],
-  ["ne", (a, b) => a.ne(b), integers],
-  ["lt", (a, b) => a.lt(b), normal2],
-  ["le", (a, b) => a.le(b), normal2],
-  ["gt", (a, b) => a.gt(b), normal2],
-  ["ge", (a, b) => a.ge(b), normal2],
+  // Comparisons give bool: read as 1/0 floats, as isnan above.
+  ["eq", (a, b) => a.eq(b).to(a.dtype), integers],
+  ["ne", (a, b) => a.ne(b).to(a.dtype), integers],
+  ["lt", (a, b) => a.lt(b).to(a.dtype), normal2],
+  ["le", (a, b) => a.le(b).to(a.dtype), normal2],
+  ["gt", (a, b) => a.gt(b).to(a.dtype), normal2],
+  ["ge", (a, b) => a.ge(b).to(a.dtype), normal2],
   [
     "atan2",
     (a, b) => a.atan2(b),

@@ -17,6 +17,7 @@ import {
   where,
 } from "../mod.ts";
 import { assertThrowsWith } from "./_helpers.ts";
+import { bind } from "../src/core/trace.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -112,24 +113,41 @@ Deno.test("a dim out of range is a RangeError naming the dim and the rank", () =
   assertThrowsWith(() => cat([x, x], 2), RangeError, "dim 2");
 });
 
-Deno.test("mixed dtypes are a TypeError naming both dtypes, and int32 is refused by float ops", () => {
+Deno.test("mixed dtypes promote at the public ops; the primitives refuse them naming both dtypes, and float-only ones refuse int32", () => {
   const x64 = x.to("float64");
+  // The public ops insert casts (tests/dtypes_test.ts has the whole table).
+  if (x.add(x64).dtype !== "float64") throw new Error("add promotes");
+  if (cat([x, x64]).dtype !== "float64") throw new Error("cat promotes");
+  if (where(x.gt(2), x, x64).dtype !== "float64") throw new Error("where");
   assertThrowsWith(
-    () => x.add(x64),
+    () => bind("add", [x, x64], null),
     TypeError,
     "add: mixed dtypes float32 and float64",
   );
-  assertThrowsWith(() => x.matmul(x64.T), TypeError, "matmul: mixed dtypes");
-  assertThrowsWith(() => cat([x, x64]), TypeError, "cat: mixed dtypes");
   assertThrowsWith(
-    () => where(x.gt(2), x, x64),
+    () => bind("matmul", [x, x64.T], { transA: false, transB: false }),
+    TypeError,
+    "matmul: mixed dtypes",
+  );
+  assertThrowsWith(
+    () => bind("cat", [x, x64], { axis: 0 }),
+    TypeError,
+    "cat: mixed dtypes",
+  );
+  assertThrowsWith(
+    () => bind("where", [x.gt(2), x, x64], null),
     TypeError,
     "where: mixed dtypes",
   );
   assertThrowsWith(
-    () => x.to("int32").sin(),
+    () => bind("sin", [x.to("int32")], null),
     TypeError,
     "sin: expected a float32 or float64 tensor, got int32",
+  );
+  assertThrowsWith(
+    () => bind("add", [x.gt(2), x.gt(2)], null),
+    TypeError,
+    "add: expected a float32, float64 or int32 tensor, got bool",
   );
   assertThrowsWith(
     () => x.to("float16" as Any),

@@ -20,6 +20,7 @@
 import type { Prim, PrimParams } from "../core/primitives.ts";
 import { bind, MainTrace, Trace } from "../core/trace.ts";
 import { Tensor } from "../core/tensor.ts";
+import { isFloatDtype } from "../backend/dtype.ts";
 
 /** How a tracked tensor was computed; absent for leaves. */
 export interface Node {
@@ -115,7 +116,7 @@ export class EagerTrace extends Trace {
     const view = s !== null && values.some((v) => v._storage === s);
     // detach() leaves the tape, as PyTorch's does: its result records
     // nothing, so `w.detach().sub(...).requiresGrad()` is a new leaf.
-    const recorded = gradEnabled && value.dtype !== "int32" &&
+    const recorded = gradEnabled && isFloatDtype(value.dtype) &&
       prim !== "stopGradient";
     // A view leaving the graph (unrecorded, or detach()) keeps its buffer.
     if (view && !recorded) escaped.add(s!);
@@ -139,9 +140,9 @@ export function isTracked(x: unknown): x is Tracked {
 
 /** A leaf tensor that records the operations applied to it. */
 export function requiresGrad(x: Tensor): Tracked {
-  if (x.dtype === "int32") {
+  if (!isFloatDtype(x.dtype)) {
     throw new TypeError(
-      "requiresGrad: only float tensors can require gradients",
+      `requiresGrad: only float tensors can require gradients, got ${x.dtype}`,
     );
   }
   if (isTracked(x)) return x;

@@ -1,5 +1,6 @@
 /**
- * Element types a {@link Storage} can hold.
+ * Element types a {@link Storage} can hold. `bool` is stored as an int32
+ * buffer of 0 and 1 (so `data()` of a bool tensor is an `Int32Array`).
  *
  * @example
  * ```ts
@@ -9,13 +10,14 @@
  * console.log(x.dtype, x.to("float32").dtype); // float64 float32
  * ```
  */
-export type DType = "float32" | "float64" | "int32";
+export type DType = "float32" | "float64" | "int32" | "bool";
 
 /** Bytes per element of each dtype. */
 export const BYTES_PER_ELEMENT: Record<DType, number> = {
   float32: 4,
   float64: 8,
   int32: 4,
+  bool: 4,
 };
 
 /** The typed array that holds each dtype's elements. */
@@ -26,4 +28,9 @@ export const DTYPE_CODE: Record<DType, number> = {
   float32: 0,
   float64: 1,
   int32: 2,
+  bool: 3,
 };
+
+/** Whether `dtype` is a floating-point type (the only differentiable ones). */
+export const isFloatDtype = (dtype: DType): dtype is "float32" | "float64" =>
+  dtype === "float32" || dtype === "float64";

@@ -337,7 +337,7 @@ function refresh(): void {
 /** A view over ALL of linear memory for `dtype` (fresh after growth). */
 export function heapView(dtype: DType): TypedArrayFor {
   refresh();
-  return dtype === "float32" ? f32 : dtype === "float64" ? f64 : i32;
+  return dtype === "float32" ? f32 : dtype === "float64" ? f64 : i32; // int32, bool
 }
 
 /** The i32 view over all of linear memory (fresh after growth). */

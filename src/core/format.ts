@@ -52,7 +52,9 @@ function shown(n: number, elide: boolean): number[] {
 export function formatValues(t: Tensor, indent: number): string {
   const data = t.data();
   const elide = t.size > THRESHOLD;
-  const fmt = chooseFormat(data, t.dtype === "int32");
+  const fmt = t.dtype === "bool"
+    ? (v: number) => (v !== 0 ? "true" : "false")
+    : chooseFormat(data, t.dtype === "int32");
   const shape = t.shape;
   const strides = shape.map((_, i) =>
     shape.slice(i + 1).reduce((a, b) => a * b, 1)

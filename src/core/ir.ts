@@ -145,6 +145,7 @@ const DTYPE_SHORT: Record<DType, string> = {
   float32: "f32",
   float64: "f64",
   int32: "i32",
+  bool: "bool",
 };
 
 /** `f32[2,3]`: the aval as a jaxpr writes it. */
@@ -203,7 +204,9 @@ export function printProgram(p: Program, indent = ""): string {
     const c = a.const;
     if (c.size === 1 && c._storage !== null && !c._storage.disposed) {
       const v = c.data()[0];
-      const text = Number.isInteger(v) && c.dtype !== "int32"
+      const text = c.dtype === "bool"
+        ? String(v !== 0)
+        : Number.isInteger(v) && c.dtype !== "int32"
         ? v.toFixed(1)
         : String(v);
       return `${text}:${fmtAval(c)}`;

@@ -5,7 +5,7 @@
 import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { type JvpRule, jvpRules } from "./rules/jvp.ts";
-import { Trace } from "./trace.ts";
+import { bind, Trace } from "./trace.ts";
 
 export class JVPTracer extends Tensor {
   constructor(
@@ -43,6 +43,11 @@ export class JVPTrace extends Trace {
   ): Tensor {
     const primals = args.map((a) => (a as JVPTracer).primal);
     const tangents = args.map((a) => (a as JVPTracer).tangent);
+    // No tangent in, none out (every JVP rule is linear in the tangents):
+    // the rule is skipped, so it never runs on int32 or bool values.
+    if (tangents.every((t) => t === null)) {
+      return new JVPTracer(this, bind(prim, primals, params), null);
+    }
     const [p, t] = (jvpRules[prim] as JvpRule<PrimParams[P]>)(
       primals,
       tangents,

@@ -77,6 +77,15 @@ export const gt = binary("gt");
 export const lt = binary("lt");
 export const polygamma = binary("polygamma");
 
+/** `x` as `dtype` (bool masks as 1/0 floats); the identity for the same dtype. */
+export function asDtype(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : bind("cast", [x], { dtype });
+}
+
+/** `a && b` for bool `a` and `b`. */
+export const logicalAnd = (a: Tensor, b: Tensor): Tensor =>
+  bind("minimum", [a, b], null);
+
 /** `cond ? a : b` elementwise. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   return bind("where", [cond, ...pair(a, b)], null);
@@ -229,5 +238,5 @@ export function iota(n: number, dtype: DType): Tensor {
 export function permutationMatrix(perm: Tensor): Tensor {
   const n = perm.shape[perm.ndim - 1];
   const col = reshape(perm, [...perm.shape, 1]);
-  return eq(col, iota(n, perm.dtype));
+  return asDtype(eq(col, iota(n, perm.dtype)), perm.dtype);
 }

@@ -145,30 +145,6 @@ function castTo(em: Emitter, x: Operand, dtype: DType): Operand {
   return { slot: o, shape: x.shape, dtype };
 }
 
-/**
- * The arithmetic kernels are float32/float64 only: with int32 operands the
- * kernel runs in float64 between casts (the result cast back to int32).
- */
-function floatKernel<Q>(lower: Lowering<Q>): Lowering<Q> {
-  return (em, ins, params, out) => {
-    let ints = false;
-    for (let i = 0; i < ins.length; i++) ints ||= ins[i].dtype === "int32";
-    if (!ints) return lower(em, ins, params, out);
-    const wide = ins.map((x) =>
-      x.dtype === "int32" ? castTo(em, x, "float64") : x
-    );
-    const r = lower(em, wide, params, { shape: out.shape, dtype: "float64" });
-    const wideOut = { slot: r, shape: out.shape, dtype: "float64" as const };
-    const o = castTo(em, wideOut, out.dtype).slot;
-    const temps = new Set(
-      wide.filter((x, i) => x !== ins[i]).map((x) => x.slot),
-    );
-    if (!ins.some((x) => x.slot === r)) temps.add(r);
-    for (const s of temps) em.free(s);
-    return o;
-  };
-}
-
 /** A fresh copy of `x` read at `offset` with `strides`, in the shape of `out`. */
 function copyStrided(
   what: Prim,
@@ -233,63 +209,72 @@ function zeros(em: Emitter, out: Aval): number {
   return o;
 }
 
-const unary = (prim: UnaryPrim): Lowering<null> =>
-  floatKernel((em, [x], _, out) => {
-    const n = sizeOf(out.shape);
-    const o = em.fresh(out.dtype, n);
-    em.emit(OP.unary, [DTYPES[out.dtype], UNARY_CODE[prim], o, x.slot, n]);
-    return o;
-  });
+// The kernels of unary, binary, reduce and matmul instructions take the
+// operands' dtype (int32 and bool run int32 kernels); a comparison,
+// isnan or isfinite writes bool whatever its operands.
+const unary = (prim: UnaryPrim): Lowering<null> => (em, [x], _, out) => {
+  const n = sizeOf(out.shape);
+  const o = em.fresh(out.dtype, n);
+  em.emit(OP.unary, [DTYPES[x.dtype], UNARY_CODE[prim], o, x.slot, n]);
+  return o;
+};
 
-const binary = (prim: BinaryPrim): Lowering<null> =>
-  floatKernel((em, [a, b], _, out) => {
-    const n = sizeOf(out.shape);
-    const dt = DTYPES[out.dtype], op = BINARY_CODE[prim];
-    const o = em.fresh(out.dtype, n);
-    const an = sizeOf(a.shape), bn = sizeOf(b.shape);
-    if ((an === n || an === 1) && (bn === n || bn === 1)) {
-      // One flat row: same-shape or one-element operands.
-      const sa = an === n ? 1 : 0, sb = bn === n ? 1 : 0;
-      em.emit(OP.binary, [dt, op, o, a.slot, b.slot, n, 1, n, sa, sb]);
-    } else {
-      const f = [dt, op, o, a.slot, b.slot, n, checkRank(prim, out.shape)];
-      push(f, out.shape);
-      pushBroadcastStrides(f, a.shape, out.shape);
-      em.emit(OP.binary, pushBroadcastStrides(f, b.shape, out.shape));
-    }
-    return o;
-  });
+const binary = (prim: BinaryPrim): Lowering<null> => (em, [a, b], _, out) => {
+  const n = sizeOf(out.shape);
+  const dt = DTYPES[a.dtype], op = BINARY_CODE[prim];
+  const o = em.fresh(out.dtype, n);
+  const an = sizeOf(a.shape), bn = sizeOf(b.shape);
+  if ((an === n || an === 1) && (bn === n || bn === 1)) {
+    // One flat row: same-shape or one-element operands.
+    const sa = an === n ? 1 : 0, sb = bn === n ? 1 : 0;
+    em.emit(OP.binary, [dt, op, o, a.slot, b.slot, n, 1, n, sa, sb]);
+  } else {
+    const f = [dt, op, o, a.slot, b.slot, n, checkRank(prim, out.shape)];
+    push(f, out.shape);
+    pushBroadcastStrides(f, a.shape, out.shape);
+    em.emit(OP.binary, pushBroadcastStrides(f, b.shape, out.shape));
+  }
+  return o;
+};
 
 const reduce = (prim: ReducePrim): Lowering<PrimParams["sum"]> =>
-  floatKernel((em, [x], { axes }, out) => {
-    if (axes.length === 0) return x.slot;
-    const r = checkRank(prim, x.shape);
-    const n = sizeOf(out.shape);
-    const o = em.fresh(out.dtype, n);
-    const st = stridesOf(x.shape);
-    // The kernel reduces the trailing dims: kept dims first, then reduced
-    // (shapes, then strides, in that order).
-    const f = [
-      DTYPES[out.dtype],
-      REDUCE_CODE[prim],
-      o,
-      x.slot,
-      n,
-      r,
-      axes.length,
-    ];
-    for (const part of [x.shape, st]) {
-      for (let d = 0; d < r; d++) if (!axes.includes(d)) f.push(part[d]);
-      for (const d of axes) f.push(part[d]);
-    }
-    em.emit(OP.reduce, f);
-    return o;
-  });
+(
+  em,
+  [x],
+  { axes },
+  out,
+) => {
+  if (axes.length === 0) return x.slot;
+  const r = checkRank(prim, x.shape);
+  const n = sizeOf(out.shape);
+  const o = em.fresh(out.dtype, n);
+  const st = stridesOf(x.shape);
+  // The kernel reduces the trailing dims: kept dims first, then reduced
+  // (shapes, then strides, in that order).
+  const f = [
+    DTYPES[out.dtype],
+    REDUCE_CODE[prim],
+    o,
+    x.slot,
+    n,
+    r,
+    axes.length,
+  ];
+  for (const part of [x.shape, st]) {
+    for (let d = 0; d < r; d++) if (!axes.includes(d)) f.push(part[d]);
+    for (const d of axes) f.push(part[d]);
+  }
+  em.emit(OP.reduce, f);
+  return o;
+};
 
 const argReduce =
   (isMax: boolean): Lowering<PrimParams["argmax"]> =>
   (em, [x], { axis }, out) => {
-    const xf = x.dtype === "int32" ? castTo(em, x, "float64") : x;
+    // int32 and bool through float64, which holds every int32 exactly.
+    const xf = x.dtype === "int32" || x.dtype === "bool"
+      ? castTo(em, x, "float64")
+      : x;
     const [outer, len, inner] = splitAxis(x.shape, axis);
     const o = em.fresh(out.dtype, outer * inner);
     em.emit(OP.argReduce, [
@@ -333,9 +318,12 @@ export const lowerings: LoweringTable = {
   ...family(REDUCE_PRIMS, reduce),
   where: (em, [c, a, b], _, out) => {
     // The kernel reads the condition in its float type (f32 for int32
-    // branches, whose values it only moves).
+    // and bool branches, whose values it only moves). A bool condition
+    // needs no cast for f32: its int32 1 read as f32 is a nonzero
+    // subnormal, its 0 is +0 (wasm never flushes subnormals).
     const kd = out.dtype === "float64" ? "float64" : "float32";
-    const cond = c.dtype === kd ? c : castTo(em, c, kd);
+    const ok = c.dtype === kd || (c.dtype === "bool" && kd === "float32");
+    const cond = ok ? c : castTo(em, c, kd);
     const n = sizeOf(out.shape);
     const o = em.fresh(out.dtype, n);
     const f = [DTYPES[out.dtype], o, cond.slot, a.slot, b.slot, n];
@@ -400,7 +388,7 @@ export const lowerings: LoweringTable = {
     indexed(em, OP.indexAdd, src, index, splitAxis(out.shape, axis), out),
   cast: (em, [x], { dtype }) =>
     x.dtype === dtype ? x.slot : castTo(em, x, dtype).slot,
-  matmul: floatKernel((em, [a, b], { transA, transB }, out) => {
+  matmul: (em, [a, b], { transA, transB }, out) => {
     const r = out.shape.length;
     const m = out.shape[r - 2], n = out.shape[r - 1];
     const k = transA
@@ -424,7 +412,7 @@ export const lowerings: LoweringTable = {
       b.shape.length > 2 ? k * n : 0,
     ]);
     return o;
-  }),
+  },
   cholesky: (em, [a], _, out) => {
     const [batch, n] = batchAndOrder(a);
     const o = em.fresh(out.dtype, sizeOf(out.shape));

@@ -75,6 +75,15 @@ export type UnaryPrim = typeof UNARY_PRIMS[number];
 export type BinaryPrim = typeof BINARY_PRIMS[number];
 export type ReducePrim = typeof REDUCE_PRIMS[number];
 export type ComparePrim = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+/** The comparisons: any dtype in, bool out. */
+export const COMPARE_PRIMS: ReadonlySet<string> = new Set<ComparePrim>([
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+]);
 
 /**
  * Parameters each primitive carries (static, never tensors), by primitive

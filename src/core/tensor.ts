@@ -150,17 +150,17 @@ export interface Tensor {
   maximum(o: TensorLike): Tensor;
   /** Elementwise minimum with `o`. */
   minimum(o: TensorLike): Tensor;
-  /** `this == o` as 1/0. */
+  /** `this == o` as bool. */
   eq(o: TensorLike): Tensor;
-  /** `this != o` as 1/0. */
+  /** `this != o` as bool. */
   ne(o: TensorLike): Tensor;
-  /** `this < o` as 1/0. */
+  /** `this < o` as bool. */
   lt(o: TensorLike): Tensor;
-  /** `this <= o` as 1/0. */
+  /** `this <= o` as bool. */
   le(o: TensorLike): Tensor;
-  /** `this > o` as 1/0. */
+  /** `this > o` as bool. */
   gt(o: TensorLike): Tensor;
-  /** `this >= o` as 1/0. */
+  /** `this >= o` as bool. */
   ge(o: TensorLike): Tensor;
   /** Elementwise `-this`. */
   neg(): Tensor;
@@ -240,15 +240,17 @@ export interface Tensor {
   fmod(o: TensorLike): Tensor;
   /** Python remainder of `this / o`, with the sign of `o` (see `remainder`). */
   remainder(o: TensorLike): Tensor;
+  /** `floor(this / o)`, int32 for int32 operands (see `floorDivide`). */
+  floorDivide(o: TensorLike): Tensor;
   /** `this` with NaN and ±inf replaced by finite numbers (see `nanToNum`). */
   nanToNum(
     options?: { nan?: number; posinf?: number; neginf?: number },
   ): Tensor;
   /** `polygamma(n, this)`, the n-th derivative of digamma (see `polygamma`). */
   polygamma(n: number): Tensor;
-  /** Elementwise 1 where `this` is NaN, else 0 (see `isnan`). */
+  /** Elementwise: true where `this` is NaN, as bool (see `isnan`). */
   isnan(): Tensor;
-  /** Elementwise 1 where `this` is finite, else 0 (see `isfinite`). */
+  /** Elementwise: true where `this` is finite, as bool (see `isfinite`). */
   isfinite(): Tensor;
   /** Sum over `dim` (all dims when omitted). */
   sum(dim?: Dims, keepdim?: boolean): Tensor;
@@ -371,17 +373,17 @@ export interface Tensor {
   takeAlongDim(indices: Tensor, dim?: number): Tensor;
   /** Kronecker product with `other` (see `kron`). */
   kron(other: Tensor): Tensor;
-  /** Elementwise `this && other` as 1/0 (see `logicalAnd`). */
+  /** Elementwise `this && other` as bool (see `logicalAnd`). */
   logicalAnd(other: Tensor | number): Tensor;
-  /** Elementwise `this || other` as 1/0 (see `logicalOr`). */
+  /** Elementwise `this || other` as bool (see `logicalOr`). */
   logicalOr(other: Tensor | number): Tensor;
-  /** Elementwise exclusive or as 1/0 (see `logicalXor`). */
+  /** Elementwise exclusive or as bool (see `logicalXor`). */
   logicalXor(other: Tensor | number): Tensor;
-  /** Elementwise `!this` as 1/0 (see `logicalNot`). */
+  /** Elementwise `!this` as bool (see `logicalNot`). */
   logicalNot(): Tensor;
-  /** Whether any entry over `dim` is nonzero, as 1/0 (see `any`). */
+  /** Whether any entry over `dim` is nonzero, as bool (see `any`). */
   any(dim?: Dims, keepdim?: boolean): Tensor;
-  /** Whether every entry over `dim` is nonzero, as 1/0 (see `all`). */
+  /** Whether every entry over `dim` is nonzero, as bool (see `all`). */
   all(dim?: Dims, keepdim?: boolean): Tensor;
   /** `this` with `value` where `mask` is nonzero (see `maskedFill`). */
   maskedFill(mask: Tensor, value: number | Tensor): Tensor;
@@ -528,7 +530,10 @@ export class Tensor {
     return this;
   }
 
-  /** A typed-array copy of the elements in row-major order. */
+  /**
+   * A typed-array copy of the elements in row-major order (an `Int32Array`
+   * of 1 and 0 for bool).
+   */
   data(): Float32Array | Float64Array | Int32Array {
     return this._read("data()");
   }
@@ -538,7 +543,10 @@ export class Tensor {
     return toTypedArray(this._concrete(what)._storage!);
   }
 
-  /** The elements as nested arrays (a number for a rank-0 tensor). */
+  /**
+   * The elements as nested arrays (a number for a rank-0 tensor); a bool
+   * tensor gives 1 and 0.
+   */
   toArray(): NestedNumbers {
     const flat = this._read("toArray()");
     const build = (dim: number, off: number): NestedNumbers => {
@@ -552,7 +560,7 @@ export class Tensor {
     return build(0, 0);
   }
 
-  /** The value of a one-element tensor. */
+  /** The value of a one-element tensor (1 or 0 for bool). */
   item(): number {
     if (this.size !== 1) {
       throw new RangeError(

@@ -85,10 +85,16 @@ const SAVE_NAME: Record<DType, string> = {
   float32: "F32",
   float64: "F64",
   int32: "I32",
+  bool: "BOOL",
 };
 
 /** The order `save` writes dtypes in. */
-const SAVE_ORDER: Record<DType, number> = { float64: 0, float32: 1, int32: 2 };
+const SAVE_ORDER: Record<DType, number> = {
+  float64: 0,
+  float32: 1,
+  int32: 2,
+  bool: 3,
+};
 
 /**
  * How each dtype of the format loads: the jacobi dtype that holds every
@@ -135,7 +141,7 @@ const READERS: Record<string, Reader> = {
   U16: { dtype: "int32", bytes: 2, read: (v, o) => v.getUint16(o, true) },
   I8: { dtype: "int32", bytes: 1, read: (v, o) => v.getInt8(o) },
   U8: { dtype: "int32", bytes: 1, read: (v, o) => v.getUint8(o) },
-  BOOL: { dtype: "int32", bytes: 1, read: (v, o) => (v.getUint8(o) ? 1 : 0) },
+  BOOL: { dtype: "bool", bytes: 1, read: (v, o) => (v.getUint8(o) ? 1 : 0) },
 };
 
 /** IEEE half precision bits to a number (exact). */
@@ -216,6 +222,8 @@ function bytesOf(name: string, t: Tensor): Uint8Array {
       }); save outside of transforms`,
     );
   }
+  // bool is one byte per element in the file (an int32 0/1 here).
+  if (t.dtype === "bool") return Uint8Array.from(data);
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (LITTLE_ENDIAN) return bytes;
   const swapped = new Uint8Array(bytes.length);
@@ -229,10 +237,10 @@ function bytesOf(name: string, t: Tensor): Uint8Array {
 /**
  * Serialises a tree of tensors to safetensors bytes. Nested objects and
  * arrays become dotted names (`{ fc: [{ w }] }` is `"fc.0.w"`); float32,
- * float64 and int32 are stored as `F32`, `F64` and `I32`. The header is
+ * float64, int32 and bool are stored as `F32`, `F64`, `I32` and `BOOL`. The header is
  * padded with spaces to a multiple of 8 bytes and the data is ordered as
  * the reference implementation orders it (float64 first, then float32,
- * then int32, each by name), so every tensor is aligned to its element size
+ * then int32, then bool, each by name), so every tensor is aligned to its element size
  * and Python's `safetensors` writes the same bytes for the same tensors.
  *
  * @example
@@ -249,7 +257,7 @@ export function save(tree: TensorTree, options: SaveOptions = {}): Uint8Array {
     if (seen.has(name)) throw new TypeError(`save: "${name}" appears twice`);
     seen.add(name);
   }
-  // F64, then F32, then I32, each by name: larger elements first keeps
+  // F64, then F32, then I32, then BOOL, each by name: larger elements first keeps
   // every offset aligned, and it is the order the reference implementation
   // writes, so the same tensors give the same bytes.
   named.sort(([a, x], [b, y]) =>

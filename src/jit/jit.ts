@@ -5,7 +5,8 @@
  * interpreters. Composes with every transform in both directions.
  * @module
  */
-import type { DType } from "../backend/dtype.ts";
+import { type DType, isFloatDtype } from "../backend/dtype.ts";
+import { getDefaultDtype } from "../core/dtypes.ts";
 import { fromArray } from "../backend/storage.ts";
 import { type Executable, execute, optimize } from "./execute.ts";
 import { programConstants } from "../core/ir.ts";
@@ -202,9 +203,9 @@ function signature(
  */
 function numberDtype(leaves: readonly Leaf[]): DType {
   for (const l of leaves) {
-    if (l instanceof Tensor && l.dtype !== "int32") return l.dtype;
+    if (l instanceof Tensor && isFloatDtype(l.dtype)) return l.dtype;
   }
-  return "float32";
+  return getDefaultDtype();
 }
 
 /** Validated, normalised argnums of a jit option against a call. */

@@ -463,7 +463,7 @@ export function lu(A: Tensor): LuResult {
     arange(n, undefined, 1, { dtype: A.dtype }),
   );
   return {
-    P: transpose(rows, -2, -1),
+    P: transpose(rows, -2, -1).to(A.dtype),
     L: add(tril(LU, -1), eye(n, { dtype: A.dtype })),
     U: triu(LU),
   };

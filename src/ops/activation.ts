@@ -30,9 +30,9 @@ import { softplusParts } from "./math.ts";
 /** Throws a TypeError naming `what` unless `x` is a float tensor. */
 export function checkFloat(what: string, x: unknown): Tensor {
   const t = checkTensor(what, x);
-  if (t.dtype === "int32") {
+  if (t.dtype === "int32" || t.dtype === "bool") {
     throw new TypeError(
-      `${what}: expected a float32 or float64 tensor, got int32 (convert with .to("float32"))`,
+      `${what}: expected a float32 or float64 tensor, got ${t.dtype} (convert with .to("float32"))`,
     );
   }
   return t;

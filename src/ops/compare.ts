@@ -4,7 +4,7 @@
  * @module
  */
 import type { Tensor } from "../core/tensor.ts";
-import { abs, add, le, mul, sub } from "./elementwise.ts";
+import { abs, add, le, maximum, minimum, mul, sub } from "./elementwise.ts";
 import { min } from "./reduce.ts";
 import { checkTensor } from "./scalar.ts";
 
@@ -27,12 +27,12 @@ export interface CloseOptions {
 }
 
 /**
- * Elementwise closeness as a 0/1 tensor (broadcasting).
+ * Elementwise closeness as a bool tensor (broadcasting).
  *
  * @example
  * ```ts
  * import { isclose, tensor } from "./mod.ts";
- * const c = isclose(tensor([1, 2]), tensor([1, 3])); // tensor([1., 0.])
+ * const c = isclose(tensor([1, 2]), tensor([1, 3])); // tensor([true, false])
  * ```
  */
 export function isclose(
@@ -45,8 +45,8 @@ export function isclose(
   checkTensor("isclose (b)", b);
   const close = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol));
   if (!equalNan) return close;
-  const bothNan = mul(a.ne(a), b.ne(b));
-  return close.maximum(bothNan);
+  const bothNan = minimum(a.ne(a), b.ne(b));
+  return maximum(close, bothNan);
 }
 
 /**

@@ -7,6 +7,7 @@ import * as K from "../backend/kernels.ts";
 import { fromArray } from "../backend/storage.ts";
 import { fmtShape, type Shape, sizeOf } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
+import { getDefaultDtype } from "../core/dtypes.ts";
 import { checkInt32, describe } from "./scalar.ts";
 
 /**
@@ -19,7 +20,7 @@ import { checkInt32, describe } from "./scalar.ts";
  * ```
  */
 export interface DTypeOptions {
-  /** Element type; float32 by default. */
+  /** Element type; the default dtype (float32 unless `setDefaultDtype`) when omitted. */
   dtype?: DType;
 }
 
@@ -32,7 +33,7 @@ export interface DTypeOptions {
  * const m = tensor([[1, 2], [3, 4]]); // shape [2, 2]
  * ```
  */
-export type NestedArray = number | readonly NestedArray[];
+export type NestedArray = number | boolean | readonly NestedArray[];
 
 function checkShape(what: string, shape: Shape): number[] {
   if (!Array.isArray(shape)) {
@@ -51,18 +52,29 @@ function checkShape(what: string, shape: Shape): number[] {
 }
 
 function checkDtype(what: string, dtype: unknown): DType {
-  if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
+  if (dtype === undefined) return getDefaultDtype();
+  if (
+    dtype !== "float32" && dtype !== "float64" && dtype !== "int32" &&
+    dtype !== "bool"
+  ) {
     throw new TypeError(
       `${what}: unknown dtype ${
         describe(dtype)
-      }; expected "float32", "float64" or "int32"`,
+      }; expected "float32", "float64", "int32" or "bool"`,
     );
   }
   return dtype;
 }
 
+/** Values as a bool tensor stores them: 1 for nonzero (NaN too), else 0. */
+function toBits(flat: ArrayLike<number>): Int32Array {
+  const out = new Int32Array(flat.length);
+  for (let i = 0; i < flat.length; i++) out[i] = flat[i] !== 0 ? 1 : 0;
+  return out;
+}
+
 function inferShape(data: NestedArray, path = "data"): number[] {
-  if (typeof data === "number") return [];
+  if (typeof data === "number" || typeof data === "boolean") return [];
   if (!Array.isArray(data)) {
     throw new TypeError(
       `tensor: ${path} is ${describe(data)}, expected a number or an array`,
@@ -76,11 +88,11 @@ function flattenInto(
   data: NestedArray,
   shape: number[],
   depth: number,
-  out: number[],
+  out: (number | boolean)[],
   path: string,
 ): void {
   if (depth === shape.length) {
-    if (typeof data !== "number") {
+    if (typeof data !== "number" && typeof data !== "boolean") {
       throw new TypeError(
         `tensor: ${path} is ${
           describe(data)
@@ -119,13 +131,16 @@ function checkInt32Values(flat: ArrayLike<number>, shape: number[]): void {
 }
 
 /**
- * A tensor from nested arrays, a typed array (1-D) or a number.
+ * A tensor from nested arrays, a typed array (1-D) or a number, in the
+ * default dtype (float32 unless `setDefaultDtype`) when no `dtype` is given;
+ * nested booleans make a bool tensor.
  *
  * @example
  * ```ts
  * import { tensor } from "./mod.ts";
  * const x = tensor([[1, 2], [3, 4]]);           // float32, shape [2, 2]
  * const y = tensor([1, 2], { dtype: "float64" });
+ * const m = tensor([true, false]);              // bool
  * ```
  */
 export function tensor(
@@ -142,18 +157,25 @@ export function tensor(
           ? "int32"
           : "float32"),
     );
-    const arr = data as Float32Array;
+    let arr = data as Float32Array | Int32Array;
     if (dtype === "int32" && !(data instanceof Int32Array)) {
       checkInt32Values(arr, [arr.length]);
     }
+    if (dtype === "bool") arr = toBits(arr);
     return Tensor._fromStorage(fromArray(dtype, arr), [arr.length], dtype);
   }
-  const dtype = checkDtype("tensor", options.dtype ?? "float32");
   const shape = inferShape(data);
-  const flat: number[] = [];
-  flattenInto(data, shape, 0, flat, "data");
+  const raw: (number | boolean)[] = [];
+  flattenInto(data, shape, 0, raw, "data");
+  // Booleans make a bool tensor unless a dtype is given.
+  const dtype = checkDtype(
+    "tensor",
+    options.dtype ?? (typeof raw[0] === "boolean" ? "bool" : undefined),
+  );
+  const flat = raw.map(Number);
   if (dtype === "int32") checkInt32Values(flat, shape);
-  return Tensor._fromStorage(fromArray(dtype, flat, shape), shape, dtype);
+  const values = dtype === "bool" ? toBits(flat) : flat;
+  return Tensor._fromStorage(fromArray(dtype, values, shape), shape, dtype);
 }
 
 /**
@@ -171,11 +193,12 @@ export function full(
   options: DTypeOptions = {},
 ): Tensor {
   const s = checkShape("full", shape);
-  const dtype = checkDtype("full", options.dtype ?? "float32");
+  const dtype = checkDtype("full", options.dtype);
   if (typeof value !== "number") {
     throw new TypeError(`full: value must be a number, got ${describe(value)}`);
   }
   if (dtype === "int32") checkInt32("full", value, `value ${value}`);
+  if (dtype === "bool") value = value !== 0 ? 1 : 0;
   return Tensor._fromStorage(K.fill(dtype, sizeOf(s), value, s), s, dtype);
 }
 
@@ -255,7 +278,7 @@ export function eye(
 ): Tensor {
   if (typeof m === "object") [m, options] = [n, m];
   const s = checkShape("eye", [n, m]);
-  const dtype = checkDtype("eye", options.dtype ?? "float32");
+  const dtype = checkDtype("eye", options.dtype);
   const buf = new Float64Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) buf[i * m + i] = 1;
   return Tensor._fromStorage(fromArray(dtype, buf), s, dtype);
@@ -289,7 +312,7 @@ export function arange(
     );
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const dtype = checkDtype("arange", options.dtype ?? "float32");
+  const dtype = checkDtype("arange", options.dtype);
   const buf = new Float64Array(n);
   for (let i = 0; i < n; i++) buf[i] = start + i * step;
   return Tensor._fromStorage(fromArray(dtype, buf), [n], dtype);
@@ -311,7 +334,7 @@ export function linspace(
   options: DTypeOptions = {},
 ): Tensor {
   checkShape("linspace", [steps]);
-  const dtype = checkDtype("linspace", options.dtype ?? "float32");
+  const dtype = checkDtype("linspace", options.dtype);
   const buf = new Float64Array(steps);
   const h = steps > 1 ? (end - start) / (steps - 1) : 0;
   for (let i = 0; i < steps; i++) {
@@ -351,9 +374,11 @@ function draw(
   options: DTypeOptions,
 ): Tensor {
   const s = checkShape(what, shape);
-  const dtype = checkDtype(what, options.dtype ?? "float32");
-  if (dtype === "int32") {
-    throw new TypeError(`${what}: dtype must be float32 or float64`);
+  const dtype = checkDtype(what, options.dtype);
+  if (dtype === "int32" || dtype === "bool") {
+    throw new TypeError(
+      `${what}: dtype must be float32 or float64, got ${dtype}`,
+    );
   }
   const n = sizeOf(s);
   const st = normal

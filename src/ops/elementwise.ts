@@ -5,14 +5,69 @@
 import { bind } from "../core/trace.ts";
 import type { BinaryPrim, UnaryPrim } from "../core/primitives.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
+import { floatOf } from "../core/dtypes.ts";
+import { castTo, checkTensor, coerce, type TensorLike } from "./scalar.ts";
 
+/** Unary ops with int32 kernels (bool operands compute in int32). */
+const INT_UNARY = new Set<UnaryPrim>([
+  "neg",
+  "abs",
+  "sign",
+  "square",
+  "relu",
+  "floor",
+  "ceil",
+  "round",
+  "trunc",
+]);
+/** Binary ops with int32 kernels (bool operands compute in int32). */
+const INT_BINARY = new Set<BinaryPrim>([
+  "add",
+  "sub",
+  "mul",
+  "fmod",
+  "remainder",
+]);
+/** Binary ops that take any dtype as it is (comparisons give bool). */
+const ANY_BINARY = new Set<BinaryPrim>([
+  "maximum",
+  "minimum",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+]);
+
+/**
+ * `prim` on `x`, promoted: float-only ops compute int32 and bool in the
+ * default float dtype (as PyTorch: `exp` of an int tensor is a float).
+ */
 export function unary(prim: UnaryPrim, x: Tensor): Tensor {
-  return bind(prim, [checkTensor(prim, x)], null);
+  checkTensor(prim, x);
+  if (prim !== "isnan" && prim !== "isfinite") {
+    if (INT_UNARY.has(prim)) {
+      if (x.dtype === "bool") x = castTo(x, "int32");
+    } else x = castTo(x, floatOf(x.dtype));
+  }
+  return bind(prim, [x], null);
 }
 
+/**
+ * `prim` on `a` and `b` promoted to one dtype (see `coerce`); float-only
+ * ops (true division, pow, atan2, ...) compute int32 and bool in the
+ * default float dtype, and arithmetic computes bool in int32.
+ */
 export function binary(prim: BinaryPrim, a: TensorLike, b: TensorLike): Tensor {
-  return bind(prim, coerce(prim, a, b), null);
+  let [x, y] = coerce(prim, a, b);
+  if (!ANY_BINARY.has(prim)) {
+    const d = INT_BINARY.has(prim)
+      ? (x.dtype === "bool" ? "int32" : x.dtype)
+      : floatOf(x.dtype);
+    [x, y] = [castTo(x, d), castTo(y, d)];
+  }
+  return bind(prim, [x, y], null);
 }
 
 /**
@@ -93,62 +148,62 @@ export const maximum = (a: TensorLike, b: TensorLike): Tensor =>
 export const minimum = (a: TensorLike, b: TensorLike): Tensor =>
   binary("minimum", a, b);
 /**
- * Elementwise `a == b` as 1/0 (in the inputs' dtype), with broadcasting; no derivative.
+ * Elementwise `a == b` as bool, with broadcasting (operands promoted); no derivative.
  *
  * @example
  * ```ts
  * import { eq, tensor } from "./mod.ts";
- * const m = eq(tensor([1, 2, 3]), 2); // tensor([0., 1., 0.])
+ * const m = eq(tensor([1, 2, 3]), 2); // tensor([false, true, false])
  * ```
  */
 export const eq = (a: TensorLike, b: TensorLike): Tensor => binary("eq", a, b);
 /**
- * Elementwise `a != b` as 1/0, with broadcasting; no derivative.
+ * Elementwise `a != b` as bool, with broadcasting (operands promoted); no derivative.
  *
  * @example
  * ```ts
  * import { ne, tensor } from "./mod.ts";
- * const m = ne(tensor([1, 2, 3]), 2); // tensor([1., 0., 1.])
+ * const m = ne(tensor([1, 2, 3]), 2); // tensor([true, false, true])
  * ```
  */
 export const ne = (a: TensorLike, b: TensorLike): Tensor => binary("ne", a, b);
 /**
- * Elementwise `a < b` as 1/0, with broadcasting; no derivative.
+ * Elementwise `a < b` as bool, with broadcasting (operands promoted); no derivative.
  *
  * @example
  * ```ts
  * import { lt, tensor } from "./mod.ts";
- * const m = lt(tensor([1, 2, 3]), 2); // tensor([1., 0., 0.])
+ * const m = lt(tensor([1, 2, 3]), 2); // tensor([true, false, false])
  * ```
  */
 export const lt = (a: TensorLike, b: TensorLike): Tensor => binary("lt", a, b);
 /**
- * Elementwise `a <= b` as 1/0, with broadcasting; no derivative.
+ * Elementwise `a <= b` as bool, with broadcasting (operands promoted); no derivative.
  *
  * @example
  * ```ts
  * import { le, tensor } from "./mod.ts";
- * const m = le(tensor([1, 2, 3]), 2); // tensor([1., 1., 0.])
+ * const m = le(tensor([1, 2, 3]), 2); // tensor([true, true, false])
  * ```
  */
 export const le = (a: TensorLike, b: TensorLike): Tensor => binary("le", a, b);
 /**
- * Elementwise `a > b` as 1/0, with broadcasting; no derivative.
+ * Elementwise `a > b` as bool, with broadcasting (operands promoted); no derivative.
  *
  * @example
  * ```ts
  * import { gt, tensor } from "./mod.ts";
- * const m = gt(tensor([1, 2, 3]), 2); // tensor([0., 0., 1.])
+ * const m = gt(tensor([1, 2, 3]), 2); // tensor([false, false, true])
  * ```
  */
 export const gt = (a: TensorLike, b: TensorLike): Tensor => binary("gt", a, b);
 /**
- * Elementwise `a >= b` as 1/0, with broadcasting; no derivative.
+ * Elementwise `a >= b` as bool, with broadcasting (operands promoted); no derivative.
  *
  * @example
  * ```ts
  * import { ge, tensor } from "./mod.ts";
- * const m = ge(tensor([1, 2, 3]), 2); // tensor([0., 1., 1.])
+ * const m = ge(tensor([1, 2, 3]), 2); // tensor([false, true, true])
  * ```
  */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => binary("ge", a, b);
@@ -576,6 +631,30 @@ export const fmod = (a: TensorLike, b: TensorLike): Tensor =>
  */
 export const remainder = (a: TensorLike, b: TensorLike): Tensor =>
   binary("remainder", a, b);
+/**
+ * Elementwise `floor(a / b)`, as PyTorch's `floor_divide` and Python's
+ * `//`, with broadcasting and promotion. int32 operands give int32, exact
+ * (with `remainder`, `a = b · floorDivide(a, b) + remainder(a, b)`); an
+ * int32 division by zero throws, as PyTorch's. Floats give `floor(a / b)`
+ * (±inf or NaN for `b = 0`). The derivative is zero.
+ *
+ * @example
+ * ```ts
+ * import { floorDivide, tensor } from "./mod.ts";
+ * const q = floorDivide(tensor([7, -7], { dtype: "int32" }), 2); // tensor([ 3, -4], dtype=int32)
+ * const f = floorDivide(tensor([7.5, -7.5]), 2); // tensor([ 3., -4.])
+ * ```
+ */
+export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
+  let [x, y] = coerce("floorDivide", a, b);
+  if (x.dtype === "bool") [x, y] = [castTo(x, "int32"), castTo(y, "int32")];
+  if (x.dtype !== "int32") return floor(bind("div", [x, y], null));
+  // a - remainder(a, b) is an exact multiple of b in float64 (int32
+  // remainder throws on b = 0), so the quotient is exact too.
+  const r = castTo(bind("remainder", [x, y], null), "float64");
+  const num = bind("sub", [castTo(x, "float64"), r], null);
+  return castTo(bind("div", [num, castTo(y, "float64")], null), "int32");
+}
 
 /**
  * The polygamma function `ψ⁽ⁿ⁾(x)`, the n-th derivative of `digamma`, for an
@@ -600,32 +679,32 @@ export function polygamma(n: number, x: Tensor): Tensor {
   return binary("polygamma", n, checkTensor("polygamma", x));
 }
 /**
- * Elementwise test for NaN: 1 where `x` is NaN and 0 elsewhere, in `x`'s
- * float dtype, like the comparisons (until a bool dtype exists). Its
- * derivative is zero.
+ * Elementwise test for NaN, as bool (false everywhere for int32 and bool).
+ * Its derivative is zero.
  *
  * @example
  * ```ts
  * import { isnan, tensor } from "./mod.ts";
- * const y = isnan(tensor([1, NaN, Infinity])); // tensor([0., 1., 0.])
+ * const y = isnan(tensor([1, NaN, Infinity])); // tensor([false, true, false])
  * ```
  */
 export const isnan = (x: Tensor): Tensor => unary("isnan", x);
 /**
- * Elementwise test for a finite value: 1 where `x` is neither ±inf nor
- * NaN and 0 elsewhere, in `x`'s float dtype, like the comparisons (until
- * a bool dtype exists). Its derivative is zero.
+ * Elementwise test for a finite value (neither ±inf nor NaN), as bool
+ * (true everywhere for int32 and bool). Its derivative is zero.
  *
  * @example
  * ```ts
  * import { isfinite, tensor } from "./mod.ts";
- * const y = isfinite(tensor([1, NaN, -Infinity])); // tensor([1., 0., 0.])
+ * const y = isfinite(tensor([1, NaN, -Infinity])); // tensor([true, false, false])
  * ```
  */
 export const isfinite = (x: Tensor): Tensor => unary("isfinite", x);
 
 /**
- * `cond ? a : b` elementwise, with broadcasting; `cond` is nonzero for true.
+ * `cond ? a : b` elementwise, with broadcasting; `cond` is a bool mask (a
+ * tensor of another dtype is read as nonzero for true), and `a` and `b` are
+ * promoted to one dtype.
  *
  * @example
  * ```ts
@@ -637,7 +716,7 @@ export const isfinite = (x: Tensor): Tensor => unary("isfinite", x);
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   checkTensor("where (cond)", cond);
   const [ta, tb] = coerce("where", a, b);
-  return bind("where", [cond, ta, tb], null);
+  return bind("where", [castTo(cond, "bool"), ta, tb], null);
 }
 
 /**

@@ -17,7 +17,8 @@ import {
 } from "../core/shape.ts";
 import { fromArray } from "../backend/storage.ts";
 import { Tensor } from "../core/tensor.ts";
-import { checkTensor, describe } from "./scalar.ts";
+import { castTo, checkTensor, describe } from "./scalar.ts";
+import { promoteTypes } from "../core/dtypes.ts";
 
 /**
  * The same values in a new shape (one size may be -1, inferred); shares the buffer when it can.
@@ -349,7 +350,9 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   tensors.forEach((t, i) => checkTensor(`cat (tensor ${i})`, t));
   const axis = normAxis(dim, tensors[0].ndim);
   if (tensors.length === 1) return tensors[0]._alias();
-  return bind("cat", [...tensors], { axis });
+  // Mixed dtypes meet at the promoted one, as PyTorch's cat.
+  const d = tensors.map((t) => t.dtype).reduce(promoteTypes);
+  return bind("cat", tensors.map((t) => castTo(t, d)), { axis });
 }
 
 /**
@@ -380,16 +383,19 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   });
   const d = normAxis(dim, tensors[0].ndim + 1);
   const parts = tensors.map((t) => unsqueeze(t, d));
-  return parts.length === 1 ? parts[0] : bind("cat", parts, { axis: d });
+  return parts.length === 1 ? parts[0] : cat(parts, d); // cat promotes
 }
 
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkTensor("to", x);
-  if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
+  if (
+    dtype !== "float32" && dtype !== "float64" && dtype !== "int32" &&
+    dtype !== "bool"
+  ) {
     throw new TypeError(
       `to: unknown dtype ${
         describe(dtype)
-      }; expected "float32", "float64" or "int32"`,
+      }; expected "float32", "float64", "int32" or "bool"`,
     );
   }
   return x.dtype === dtype ? x._alias() : bind("cast", [x], { dtype });

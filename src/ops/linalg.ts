@@ -8,7 +8,8 @@ import { broadcastShapes, fmtShape, shapeEq } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { add, mul } from "./elementwise.ts";
 import { expand, reshape, unsqueeze } from "./layout.ts";
-import { checkTensor } from "./scalar.ts";
+import { castTo, checkTensor } from "./scalar.ts";
+import { promoteTypes } from "../core/dtypes.ts";
 
 /**
  * Matrix product as `torch.matmul`: vectors, matrices, broadcast batches.
@@ -24,6 +25,10 @@ import { checkTensor } from "./scalar.ts";
 export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
   checkTensor("matmul (a)", a);
   checkTensor("matmul (b)", b);
+  // Promoted as the elementwise ops (bool computes in int32).
+  let d = promoteTypes(a.dtype, b.dtype);
+  if (d === "bool") d = "int32";
+  [a, b] = [castTo(a, d), castTo(b, d)];
   if (a.ndim === 0 || b.ndim === 0) {
     throw new RangeError(
       `matmul: both operands need at least 1 dim, got ${

@@ -1,40 +1,46 @@
 /**
- * Logical operations composed from comparisons: nonzero (NaN included) is
- * true, and results are 1/0 in the input's dtype, as the comparisons return
- * them until a bool dtype exists. Also `maskedFill`, a `where`.
+ * Logical operations on bool: operands of other dtypes are read as truth
+ * values (nonzero, NaN included, is true) and every result is bool. Also
+ * `maskedFill`, a `where`.
  * @module
  */
 import { broadcastShapes, fmtShape } from "../core/shape.ts";
 import type { Dims, Tensor } from "../core/tensor.ts";
-import { eq, gt, maximum, mul, ne, where } from "./elementwise.ts";
+import { eq, maximum, minimum, ne, where } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
-import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
+import {
+  castTo,
+  checkTensor,
+  coerce,
+  operand,
+  type TensorLike,
+} from "./scalar.ts";
 
-const truth = (x: Tensor) => ne(x, 0);
+const truth = (x: Tensor) => castTo(x, "bool");
 
 /**
- * Elementwise `a && b` as 1/0 (nonzero is true), broadcasting; the result
- * is in the operands' dtype (there is no bool dtype yet). No derivative.
+ * Elementwise `a && b` as bool (nonzero is true), broadcasting. No
+ * derivative.
  *
  * @example
  * ```ts
  * import { logicalAnd, tensor } from "./mod.ts";
- * const y = logicalAnd(tensor([0, 1, 2, NaN]), tensor([1, 1, 0, 3])); // [0., 1., 0., 1.]
+ * const y = logicalAnd(tensor([0, 1, 2, NaN]), tensor([1, 1, 0, 3])); // [false, true, false, true]
  * ```
  */
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = coerce("logicalAnd", a, b);
-  return mul(truth(x), truth(y));
+  return minimum(truth(x), truth(y));
 }
 
 /**
- * Elementwise `a || b` as 1/0 (nonzero is true), broadcasting; the result
- * is in the operands' dtype (there is no bool dtype yet). No derivative.
+ * Elementwise `a || b` as bool (nonzero is true), broadcasting. No
+ * derivative.
  *
  * @example
  * ```ts
  * import { logicalOr, tensor } from "./mod.ts";
- * const y = logicalOr(tensor([0, 0, 2]), tensor([0, 1, 0])); // [0., 1., 1.]
+ * const y = logicalOr(tensor([0, 0, 2]), tensor([0, 1, 0])); // [false, true, true]
  * ```
  */
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
@@ -43,14 +49,13 @@ export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * Elementwise exclusive or as 1/0 (nonzero is true), broadcasting; the
- * result is in the operands' dtype (there is no bool dtype yet). No
+ * Elementwise exclusive or as bool (nonzero is true), broadcasting. No
  * derivative.
  *
  * @example
  * ```ts
  * import { logicalXor, tensor } from "./mod.ts";
- * const y = logicalXor(tensor([0, 0, 2, 3]), tensor([0, 1, 0, -1])); // [0., 1., 1., 0.]
+ * const y = logicalXor(tensor([0, 0, 2, 3]), tensor([0, 1, 0, -1])); // [false, true, true, false]
  * ```
  */
 export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
@@ -59,49 +64,49 @@ export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * Elementwise `!x` as 1/0: 1 where `x` is 0, in `x`'s dtype (there is no
- * bool dtype yet; NaN is nonzero, so gives 0). No derivative.
+ * Elementwise `!x` as bool: true where `x` is 0 (NaN is nonzero, so gives
+ * false). No derivative.
  *
  * @example
  * ```ts
  * import { logicalNot, tensor } from "./mod.ts";
- * const y = logicalNot(tensor([0, 1, NaN])); // [1., 0., 0.]
+ * const y = logicalNot(tensor([0, 1, NaN])); // [true, false, false]
  * ```
  */
 export function logicalNot(x: Tensor): Tensor {
-  return eq(checkTensor("logicalNot", x), 0);
+  return eq(truth(checkTensor("logicalNot", x)), 0);
 }
 
 /**
- * Whether any entry over `dim` (all dims when omitted) is nonzero, as 1/0 in
- * `x`'s dtype (there is no bool dtype yet); an empty reduction gives 0.
- * `keepdim` keeps the reduced dims as size 1.
+ * Whether any entry over `dim` (all dims when omitted) is nonzero, as bool;
+ * an empty reduction gives false. `keepdim` keeps the reduced dims as
+ * size 1.
  *
  * @example
  * ```ts
  * import { any, tensor } from "./mod.ts";
- * const y = any(tensor([[0, 0], [0, 3]]), 1); // [0., 1.]
+ * const y = any(tensor([[0, 0], [0, 3]]), 1); // [false, true]
  * ```
  */
 export function any(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor("any", x);
-  return gt(sum(truth(x), dim, keepdim), 0);
+  return ne(sum(truth(x), dim, keepdim), 0);
 }
 
 /**
- * Whether every entry over `dim` (all dims when omitted) is nonzero, as 1/0
- * in `x`'s dtype (there is no bool dtype yet); an empty reduction gives 1.
- * `keepdim` keeps the reduced dims as size 1.
+ * Whether every entry over `dim` (all dims when omitted) is nonzero, as
+ * bool; an empty reduction gives true. `keepdim` keeps the reduced dims as
+ * size 1.
  *
  * @example
  * ```ts
  * import { all, tensor } from "./mod.ts";
- * const y = all(tensor([[1, 2], [0, 3]]), 1, true); // [[1.], [0.]]
+ * const y = all(tensor([[1, 2], [0, 3]]), 1, true); // [[true], [false]]
  * ```
  */
 export function all(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor("all", x);
-  return eq(sum(eq(x, 0), dim, keepdim), 0);
+  return eq(sum(logicalNot(x), dim, keepdim), 0);
 }
 
 /**
@@ -142,5 +147,6 @@ export function maskedFill(
       );
     }
   }
-  return where(mask, value, x);
+  // The value takes x's dtype: the result is always x's dtype.
+  return where(mask, operand("maskedFill", value, x.dtype), x);
 }

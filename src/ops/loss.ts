@@ -109,12 +109,8 @@ export function oneHot(
       }
     }
   }
-  // Comparisons need floats: float64 holds every int32 exactly.
-  const idx = unsqueeze(cast(indices, "float64"), -1);
-  return cast(
-    eq(idx, arange(numClasses, undefined, 1, { dtype: "float64" })),
-    dtype,
-  );
+  const classes = arange(numClasses, undefined, 1, { dtype: "int32" });
+  return cast(eq(unsqueeze(indices, -1), classes), dtype);
 }
 
 /**

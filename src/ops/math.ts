@@ -20,7 +20,8 @@ import {
   sub,
   where,
 } from "./elementwise.ts";
-import { checkTensor, coerce, type TensorLike } from "./scalar.ts";
+import { castTo, checkTensor, coerce, type TensorLike } from "./scalar.ts";
+import { floatOf } from "../core/dtypes.ts";
 
 /**
  * softplus(z) = log(1 + exp(z)) as two terms, `[where(z > 0, z, 0),
@@ -103,7 +104,9 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function hypot(a: TensorLike, b: TensorLike): Tensor {
-  return bind("hypot", coerce("hypot", a, b), null);
+  const [x, y] = coerce("hypot", a, b);
+  const d = floatOf(x.dtype); // int32 and bool in the default float dtype
+  return bind("hypot", [castTo(x, d), castTo(y, d)], null);
 }
 
 /** Replacement values of {@link nanToNum}. */
@@ -133,7 +136,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  */
 export function nanToNum(x: Tensor, options: NanToNumOptions = {}): Tensor {
   checkTensor("nanToNum", x);
-  if (x.dtype === "int32") return x.mul(1); // nothing to replace
+  if (x.dtype === "int32" || x.dtype === "bool") return x._alias(); // nothing to replace
   const big = x.dtype === "float32" ? FLOAT32_MAX : Number.MAX_VALUE;
   const { nan = 0, posinf = big, neginf = -big } = options;
   for (const [k, v] of Object.entries({ nan, posinf, neginf })) {

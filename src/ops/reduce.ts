@@ -8,7 +8,8 @@ import { normAxes, normAxis, sizeOf } from "../core/shape.ts";
 import type { Dims, Tensor } from "../core/tensor.ts";
 import { reshape } from "./layout.ts";
 import { div } from "./elementwise.ts";
-import { checkTensor } from "./scalar.ts";
+import { castTo, checkTensor } from "./scalar.ts";
+import { floatOf } from "../core/dtypes.ts";
 
 export type { Dims };
 
@@ -24,6 +25,10 @@ export function reduce(
   keepdim = false,
 ): Tensor {
   checkTensor(prim, x);
+  // sum and prod of bool count in int32 (as PyTorch's, in int64 there).
+  if (x.dtype === "bool" && (prim === "sum" || prim === "prod")) {
+    x = castTo(x, "int32");
+  }
   const axes = normAxes(dim, x.ndim);
   if (axes.length === 0) return x._alias();
   return keep(x, bind(prim, [x], { axes }), axes, keepdim);
@@ -85,6 +90,8 @@ export const min = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
  */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor("mean", x);
+  // int32 and bool average in the default float dtype (their sum could wrap).
+  x = castTo(x, floatOf(x.dtype));
   const axes = normAxes(dim, x.ndim);
   const n = sizeOf(axes.map((a) => x.shape[a]));
   return div(sum(x, axes, keepdim), n);

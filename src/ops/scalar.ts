@@ -1,28 +1,55 @@
 /**
- * Plain numbers next to tensors: turned into rank-0 tensors of the tensor's
- * dtype (a "weak" scalar type, as in JAX and PyTorch).
+ * Type promotion of operands (src/core/dtypes.ts has the rules): tensors
+ * meet at the larger dtype, and plain numbers are weak, turned into rank-0
+ * tensors of the tensor's dtype, as in JAX and PyTorch.
  * @module
  */
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 import { scalar } from "../core/lax.ts";
 import type { DType } from "../backend/dtype.ts";
+import { getDefaultDtype, promoteTypes, weakDtype } from "../core/dtypes.ts";
+import { bind } from "../core/trace.ts";
 export type { TensorLike };
 export { scalar };
 
-/** Converts numbers to scalars of the dtype of the tensor operand. */
+/** `x` converted to `dtype` (a `cast`, which differentiates back). */
+export function castTo(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : bind("cast", [x], { dtype });
+}
+
+/** The dtype `x` promotes to next to a tensor of `dtype`. */
+function promoteWith(x: TensorLike, dtype: DType): DType {
+  return promoteTypes(
+    dtype,
+    x instanceof Tensor ? x.dtype : weakDtype(x as number, dtype),
+  );
+}
+
+/**
+ * Both operands as tensors of one dtype: tensors promote to the larger
+ * dtype, and a number takes the tensor's dtype (weak) when it fits its
+ * kind; two numbers give the default float dtype.
+ */
 export function coerce(
   what: string,
   a: TensorLike,
   b: TensorLike,
 ): [Tensor, Tensor] {
-  if (a instanceof Tensor) {
-    return [a, b instanceof Tensor ? b : scalarOf(what, b, a.dtype)];
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) {
+    const d = getDefaultDtype();
+    return [scalar(checkNumber(what, a), d), scalar(checkNumber(what, b), d)];
   }
-  if (b instanceof Tensor) return [scalarOf(what, a, b.dtype), b];
-  return [
-    scalar(checkNumber(what, a), "float32"),
-    scalar(checkNumber(what, b), "float32"),
-  ];
+  if (!(a instanceof Tensor)) checkNumber(what, a);
+  if (!(b instanceof Tensor)) checkNumber(what, b);
+  const d = a instanceof Tensor
+    ? promoteWith(b, a.dtype)
+    : promoteWith(a, (b as Tensor).dtype);
+  return [operand(what, a, d), operand(what, b, d)];
+}
+
+/** A tensor or number as an operand of `dtype`. */
+export function operand(what: string, x: TensorLike, dtype: DType): Tensor {
+  return x instanceof Tensor ? castTo(x, dtype) : scalarOf(what, x, dtype);
 }
 
 /** A number next to a tensor of `dtype`, as a scalar of that dtype. */
@@ -31,7 +58,8 @@ function scalarOf(what: string, x: unknown, dtype: DType): Tensor {
   if (dtype === "int32") {
     checkInt32(what, v, `the number ${v} next to an int32 tensor`);
   }
-  return scalar(v, dtype);
+  // A weak number next to bool is 0 or 1 (others promoted to int32).
+  return scalar(dtype === "bool" ? (v !== 0 ? 1 : 0) : v, dtype);
 }
 
 /**

@@ -14,13 +14,14 @@ import { matmul } from "./linalg.ts";
 import { logaddexp } from "./math.ts";
 import { pad } from "./indexing.ts";
 import { checkFloat } from "./activation.ts";
+import { castTo } from "./scalar.ts";
 
 /** Block length of the triangular products in `cumsum`. */
 const BLOCK = 64;
 
-/** The dim of `x` normalised, for the message of `what`. */
-function dimOf(what: string, x: Tensor, dim: number): number {
-  checkFloat(what, x);
+/** The dim of `x` normalised, for the message of `what` (int32 allowed if `ints`). */
+function dimOf(what: string, x: Tensor, dim: number, ints = false): number {
+  if (!ints || x.dtype !== "int32") checkFloat(what, x);
   if (x.ndim === 0) {
     if (dim !== 0 && dim !== -1) normAxis(dim, 1, `${what}: dim`);
     return -1;
@@ -90,10 +91,13 @@ function doublingScan(
  * ```ts
  * import { cumsum, tensor } from "./mod.ts";
  * const y = cumsum(tensor([[1, 2, 3], [4, 5, 6]]), 1); // [[1, 3, 6], [4, 9, 15]]
+ * const n = cumsum(tensor([true, false, true]), 0); // int32 counts [1, 1, 2]
  * ```
  */
 export function cumsum(x: Tensor, dim: number): Tensor {
-  return alongLast(x, dimOf("cumsum", x, dim), cumsumLast);
+  // int32 (and bool, counted in int32) is exact on the integer kernels.
+  if (x instanceof Tensor && x.dtype === "bool") x = castTo(x, "int32");
+  return alongLast(x, dimOf("cumsum", x, dim, true), cumsumLast);
 }
 
 /**
@@ -108,9 +112,10 @@ export function cumsum(x: Tensor, dim: number): Tensor {
  * ```
  */
 export function cumprod(x: Tensor, dim: number): Tensor {
+  if (x instanceof Tensor && x.dtype === "bool") x = castTo(x, "int32");
   return alongLast(
     x,
-    dimOf("cumprod", x, dim),
+    dimOf("cumprod", x, dim, true),
     (y) => doublingScan(y, mul, 1),
   );
 }

@@ -3,6 +3,7 @@
  * the differentiated arguments, and the checks that give clear errors.
  * @module
  */
+import { isFloatDtype } from "../backend/dtype.ts";
 import { fmtShape } from "../core/shape.ts";
 import { inUserCode, Tensor } from "../core/tensor.ts";
 import {
@@ -105,10 +106,15 @@ export function diffArgs(
         }, which contains no tensor to differentiate (check argnums)`,
       );
     }
-    for (const l of ls) {
-      if (l.dtype === "int32") {
+    for (const [j, l] of ls.entries()) {
+      if (!isFloatDtype(l.dtype)) {
+        const leaf = ls.length > 1 ? ` (leaf ${j} of its tree)` : "";
         throw new TypeError(
-          `${what}: argument ${i} is an int32 tensor and cannot be differentiated`,
+          `${what}: argument ${i}${leaf} is ${
+            l.dtype === "int32" ? "an int32" : "a bool"
+          } tensor of shape ${
+            fmtShape(l.shape)
+          } and cannot be differentiated: only float32 and float64 inputs have derivatives (leave it out of argnums, or convert it with .to("float32"))`,
         );
       }
     }
@@ -174,11 +180,13 @@ export function checkRealOutput(
   out: Tensor,
   label: string,
 ): void {
-  if (out.dtype === "int32") {
+  if (!isFloatDtype(out.dtype)) {
     throw new TypeError(
-      `${what}: ${label} is an int32 tensor of shape ${
+      `${what}: ${label} is ${
+        out.dtype === "int32" ? "an int32" : "a bool"
+      } tensor of shape ${
         fmtShape(out.shape)
-      }; ${what} needs float outputs (integer values, such as argmax's, have no derivative)`,
+      }; ${what} needs float outputs (integer and bool values, such as argmax's or a comparison's, have no derivative)`,
     );
   }
 }

@@ -263,8 +263,8 @@ unsafe fn cast_loop<S: Copy, D: Copy>(x: usize, out: usize, n: usize, f: impl Fn
     }
 }
 
-/// Convert `n` elements; dtype codes 0 f32, 1 f64, 2 i32. Float → int
-/// truncates toward zero (saturating; NaN → 0).
+/// Convert `n` elements; dtype codes 0 f32, 1 f64, 2 i32, 3 bool. Float →
+/// int truncates toward zero (saturating; NaN → 0).
 #[wasm_bindgen]
 pub fn cast(x: usize, from: u32, out: usize, to: u32, n: usize) {
     unsafe {
@@ -277,6 +277,14 @@ pub fn cast(x: usize, from: u32, out: usize, to: u32, n: usize) {
             (1, 2) => cast_loop(x, out, n, |v: f64| v as i32),
             (2, 0) => cast_loop(x, out, n, |v: i32| v as f32),
             (2, 1) => cast_loop(x, out, n, |v: i32| v as f64),
+            // bool (3) is stored as i32 0/1: from bool is from int32, and
+            // to bool is `!= 0` (NaN is true, as in PyTorch and NumPy).
+            (3, 3) | (3, 2) => core::ptr::copy(x as *const u32, out as *mut u32, n),
+            (3, 0) => cast_loop(x, out, n, |v: i32| v as f32),
+            (3, 1) => cast_loop(x, out, n, |v: i32| v as f64),
+            (0, 3) => cast_loop(x, out, n, |v: f32| (v != 0.0) as i32),
+            (1, 3) => cast_loop(x, out, n, |v: f64| (v != 0.0) as i32),
+            (2, 3) => cast_loop(x, out, n, |v: i32| (v != 0) as i32),
             _ => {}
         }
     }

@@ -41,8 +41,9 @@
 
 use crate::alloc::{alloc, free};
 use crate::elementwise::{binary_f32, binary_f64, unary_f32, unary_f64, BINARY_OPS, UNARY_OPS};
-use crate::elementwise::{where_f32, where_f64};
+use crate::elementwise::{where_f32, where_f64, ISFINITE, ISNAN};
 use crate::gemm::{matmul_f32, matmul_f64};
+use crate::int::{self, binary_i32, matmul_i32, reduce_i32, unary_i32};
 use crate::layout::{cast, copy_into_4, copy_into_8, copy_strided_4, copy_strided_8};
 use crate::layout::{fill_f32, fill_f64, fill_i32};
 use crate::layout::{index_add_f32, index_add_f64, index_add_i32, index_select_4, index_select_8};
@@ -55,12 +56,17 @@ use wasm_bindgen::prelude::*;
 /// First word of every stream ("JPRG"), so a stray pointer is rejected.
 pub const MAGIC: i32 = 0x4a50_5247;
 
-/// `[dtype, op, out, x, n]` (op: a code of [`UNARY_OPS`])
+/// `[dtype, op, out, x, n]` (op: a code of [`UNARY_OPS`]); `isnan` and
+/// `isfinite` write bool, every other op the operand's dtype.
 pub const OP_UNARY: i32 = 1;
-/// `[dtype, op, out, a, b, n, rank, shape, a_strides, b_strides]` (op: [`BINARY_OPS`])
+/// `[dtype, op, out, a, b, n, rank, shape, a_strides, b_strides]` (op:
+/// [`BINARY_OPS`]; dtype: the operands'); comparisons write bool, every
+/// other op the operands' dtype. Fails with `ERR_DIV_BY_ZERO` for an int32
+/// fmod or remainder by 0.
 pub const OP_BINARY: i32 = 2;
 /// `[dtype, out, cond, a, b, n, rank, shape, c_strides, a_strides, b_strides]`;
-/// any dtype; `cond` is f64 for F64 branches, else f32 (i32 values only move).
+/// any dtype; `cond` is f64 for F64 branches, else f32 or bool (i32 0/1,
+/// whose 1 reads as a nonzero f32 subnormal); i32 values only move.
 pub const OP_WHERE: i32 = 3;
 /// `[dtype, op, out, x, nout, rank, nred, shape(kept, reduced), strides]` (op: [`REDUCE_OPS`])
 pub const OP_REDUCE: i32 = 4;
@@ -158,13 +164,22 @@ pub const ERR_INDEX: i32 = 9;
 pub const ERR_NOT_POSITIVE_DEFINITE: i32 = 10;
 /// matrix is singular
 pub const ERR_SINGULAR: i32 = 11;
+/// integer division by zero
+pub const ERR_DIV_BY_ZERO: i32 = 12;
 
 const F32: i32 = 0;
 const F64: i32 = 1;
 const I32: i32 = 2;
+/// Stored as i32 0/1: every instruction but a cast moves it as int32.
+const BOOL: i32 = 3;
 
 /// Dtype codes by TypeScript dtype name (the `cast` export's codes too).
-pub const DTYPES: &[(&str, i32)] = &[("float32", F32), ("float64", F64), ("int32", I32)];
+pub const DTYPES: &[(&str, i32)] = &[
+    ("float32", F32),
+    ("float64", F64),
+    ("int32", I32),
+    ("bool", BOOL),
+];
 
 /// The op code `k` if `table` has it.
 fn op_in(table: &[(&str, u32)], k: i32) -> R<u32> {
@@ -206,7 +221,7 @@ fn count(v: i32) -> R<usize> {
 
 fn width(dtype: i32) -> R<usize> {
     match dtype {
-        F32 | I32 => Ok(4),
+        F32 | I32 | BOOL => Ok(4),
         F64 => Ok(8),
         _ => Err(ERR_FIELD),
     }
@@ -216,6 +231,23 @@ fn float64(dtype: i32) -> R<bool> {
     match dtype {
         F32 => Ok(false),
         F64 => Ok(true),
+        _ => Err(ERR_FIELD),
+    }
+}
+
+/// The kernel family of a dtype: f32, f64 or i32 (bool computes as i32).
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    F32,
+    F64,
+    I32,
+}
+
+fn kind(dtype: i32) -> R<Kind> {
+    match dtype {
+        F32 => Ok(Kind::F32),
+        F64 => Ok(Kind::F64),
+        I32 | BOOL => Ok(Kind::I32),
         _ => Err(ERR_FIELD),
     }
 }
@@ -261,7 +293,7 @@ impl Exec<'_> {
             match dtype {
                 F32 => *(p as *const f32) as f64,
                 F64 => *(p as *const f64),
-                I32 => *(p as *const i32) as f64,
+                I32 | BOOL => *(p as *const i32) as f64,
                 _ => return Err(ERR_FIELD),
             }
         })
@@ -396,22 +428,54 @@ impl Exec<'_> {
         match op {
             OP_UNARY => {
                 expect(f, 5, 0, 0)?;
-                let (f64_, k, n) = (float64(f[0])?, op_in(UNARY_OPS, f[1])?, count(f[4])?);
+                let (kd, k, n) = (kind(f[0])?, op_in(UNARY_OPS, f[1])?, count(f[4])?);
                 let x = self.input(f[3])?;
-                let o = self.output(f[2], n, if f64_ { 8 } else { 4 })?;
+                let test = k == ISNAN || k == ISFINITE;
+                let wide = kd == Kind::F64 && !test;
+                let o = self.output(f[2], n, if wide { 8 } else { 4 })?;
                 if n > 0 {
-                    (if f64_ { unary_f64 } else { unary_f32 })(k, x, o, n);
+                    match kd {
+                        Kind::I32 => {
+                            if unary_i32(k, x, o, n) != 0 {
+                                return Err(ERR_FIELD.into());
+                            }
+                        }
+                        _ if test => {
+                            int::float_test(k, kd == Kind::F64, x, o, n);
+                        }
+                        Kind::F64 => unary_f64(k, x, o, n),
+                        Kind::F32 => unary_f32(k, x, o, n),
+                    }
                 }
             }
             OP_BINARY => {
                 let r = rank(field(6)?)?;
                 expect(f, 7, 3, r)?;
-                let (f64_, k, n) = (float64(f[0])?, op_in(BINARY_OPS, f[1])?, count(f[5])?);
+                let (kd, k, n) = (kind(f[0])?, op_in(BINARY_OPS, f[1])?, count(f[5])?);
                 let (a, b) = (self.input(f[3])?, self.input(f[4])?);
-                let o = self.output(f[2], n, if f64_ { 8 } else { 4 })?;
+                let cmp = int::is_compare(k);
+                let wide = kd == Kind::F64 && !cmp;
+                let o = self.output(f[2], n, if wide { 8 } else { 4 })?;
                 if n > 0 {
-                    let g = if f64_ { binary_f64 } else { binary_f32 };
-                    g(k, a, b, o, r, self.meta(pc, 7));
+                    let meta = self.meta(pc, 7);
+                    let status = match (kd, cmp) {
+                        (Kind::I32, _) => binary_i32(k, a, b, o, r, meta),
+                        (Kind::F32, true) => int::compare_f32(k, a, b, o, r, meta),
+                        (Kind::F64, true) => int::compare_f64(k, a, b, o, r, meta),
+                        (Kind::F32, false) => {
+                            binary_f32(k, a, b, o, r, meta);
+                            0
+                        }
+                        (Kind::F64, false) => {
+                            binary_f64(k, a, b, o, r, meta);
+                            0
+                        }
+                    };
+                    match status {
+                        0 => {}
+                        int::DIV_BY_ZERO => return Err(ERR_DIV_BY_ZERO.into()),
+                        _ => return Err(ERR_FIELD.into()),
+                    }
                 }
             }
             OP_WHERE => {
@@ -429,16 +493,24 @@ impl Exec<'_> {
             OP_REDUCE => {
                 let r = rank(field(5)?)?;
                 expect(f, 7, 2, r)?;
-                let (f64_, k) = (float64(f[0])?, op_in(REDUCE_OPS, f[1])?);
+                let (kd, k) = (kind(f[0])?, op_in(REDUCE_OPS, f[1])?);
                 let (nout, nred) = (count(f[4])?, count(f[6])?);
                 if nred > r {
                     return Err(ERR_FIELD.into());
                 }
                 let x = self.input(f[3])?;
-                let o = self.output(f[2], nout, if f64_ { 8 } else { 4 })?;
+                let o = self.output(f[2], nout, if kd == Kind::F64 { 8 } else { 4 })?;
                 if nout > 0 {
-                    let g = if f64_ { reduce_f64 } else { reduce_f32 };
-                    g(k, x, o, r, nred, self.meta(pc, 7));
+                    let meta = self.meta(pc, 7);
+                    match kd {
+                        Kind::F64 => reduce_f64(k, x, o, r, nred, meta),
+                        Kind::F32 => reduce_f32(k, x, o, r, nred, meta),
+                        Kind::I32 => {
+                            if reduce_i32(k, x, o, r, nred, meta) != 0 {
+                                return Err(ERR_FIELD.into());
+                            }
+                        }
+                    }
                 }
             }
             OP_ARG_REDUCE => {
@@ -531,13 +603,16 @@ impl Exec<'_> {
             }
             OP_MATMUL => {
                 expect(f, 12, 0, 0)?;
-                let f64_ = float64(f[0])?;
+                let kd = kind(f[0])?;
+                let f64_ = kd == Kind::F64;
                 let (batch, m, n, k) = (count(f[4])?, count(f[5])?, count(f[6])?, count(f[7])?);
                 let (sa, sb) = (count(f[10])?, count(f[11])?);
                 let (a, b) = (self.input(f[2])?, self.input(f[3])?);
                 let size = product(&[batch, m, n])?;
                 let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
-                if size > 0 {
+                if size > 0 && kd == Kind::I32 {
+                    matmul_i32(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb);
+                } else if size > 0 {
                     let g = if f64_ { matmul_f64 } else { matmul_f32 };
                     if g(a, b, o, batch, m, n, k, f[8] != 0, f[9] != 0, sa, sb) != 0 {
                         return Err(ERR_OOM.into());

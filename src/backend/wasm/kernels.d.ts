@@ -32,8 +32,8 @@ export function binary_f32(op: number, a: number, b: number, out: number, rank: 
 export function binary_f64(op: number, a: number, b: number, out: number, rank: number, meta: number): void;
 
 /**
- * Convert `n` elements; dtype codes 0 f32, 1 f64, 2 i32. Float → int
- * truncates toward zero (saturating; NaN → 0).
+ * Convert `n` elements; dtype codes 0 f32, 1 f64, 2 i32, 3 bool. Float →
+ * int truncates toward zero (saturating; NaN → 0).
  */
 export function cast(x: number, from: number, out: number, to: number, n: number): void;
 

@@ -72,8 +72,8 @@ export function binary_f64(op, a, b, out, rank, meta) {
 }
 
 /**
- * Convert `n` elements; dtype codes 0 f32, 1 f64, 2 i32. Float → int
- * truncates toward zero (saturating; NaN → 0).
+ * Convert `n` elements; dtype codes 0 f32, 1 f64, 2 i32, 3 bool. Float →
+ * int truncates toward zero (saturating; NaN → 0).
  * @param {number} x
  * @param {number} from
  * @param {number} out

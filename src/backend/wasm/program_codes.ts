@@ -50,6 +50,7 @@ export const ERR = {
   index: 9,
   notPositiveDefinite: 10,
   singular: 11,
+  divByZero: 12,
 } as const;
 
 /** What each status code means. */
@@ -65,6 +66,7 @@ export const STATUS_MESSAGE: Readonly<Record<number, string>> = {
   9: "index out of range",
   10: "matrix is not positive definite",
   11: "matrix is singular",
+  12: "integer division by zero",
 };
 
 /** DTYPES (crates/kernels/src/program.rs). */
@@ -72,6 +74,7 @@ export const DTYPES = {
   float32: 0,
   float64: 1,
   int32: 2,
+  bool: 3,
 } as const;
 
 /** UNARY_OPS (crates/kernels/src/elementwise.rs). */

@@ -5,7 +5,7 @@
  * a trap inside WebAssembly.
  * @module
  */
-import type { DType } from "../../backend/dtype.ts";
+import { type DType, isFloatDtype } from "../../backend/dtype.ts";
 import {
   broadcastShapes,
   fmtShape,
@@ -19,6 +19,8 @@ import { family } from "./family.ts";
 import { controlShapeRules } from "./control_shape.ts";
 import {
   BINARY_PRIMS,
+  type BinaryPrim,
+  COMPARE_PRIMS,
   type Prim,
   type PrimParams,
   REDUCE_PRIMS,
@@ -29,12 +31,37 @@ type ShapeRule<Q> = (args: Aval[], params: Q) => Aval;
 type ShapeRules = { [P in Prim]: ShapeRule<PrimParams[P]> };
 
 function floatOnly(what: string, a: Aval): void {
-  if (a.dtype === "int32") {
+  if (!isFloatDtype(a.dtype)) {
     throw new TypeError(
-      `${what}: expected a float32 or float64 tensor, got int32 (convert with .to("float32"))`,
+      `${what}: expected a float32 or float64 tensor, got ${a.dtype} (convert with .to("float32"))`,
     );
   }
 }
+
+/** Floats and int32 (the dtypes with arithmetic kernels); bool too if `bool`. */
+function numeric(what: string, a: Aval, bool = false): void {
+  if (a.dtype === "bool" && !bool) {
+    throw new TypeError(
+      `${what}: expected a float32, float64 or int32 tensor, got bool (convert with .to("int32"))`,
+    );
+  }
+}
+
+/** Unary primitives with int32 kernels. */
+const INT_UNARY = new Set<string>([
+  "neg",
+  "abs",
+  "sign",
+  "square",
+  "relu",
+  "floor",
+  "ceil",
+  "round",
+  "trunc",
+]);
+/** Binary primitives with int32 kernels (those in ANY_BINARY take bool too). */
+const INT_BINARY = new Set<string>(["add", "sub", "mul", "fmod", "remainder"]);
+const ANY_BINARY = new Set<string>(["maximum", "minimum"]);
 
 function sameDtype(what: string, args: Aval[]): DType {
   const d = args[0].dtype;
@@ -51,23 +78,31 @@ function sameDtype(what: string, args: Aval[]): DType {
 }
 
 function unaryRule(name: string): ShapeRule<PrimParams["neg"]> {
+  // isnan and isfinite take every dtype and give bool.
+  if (name === "isnan" || name === "isfinite") {
+    return ([x]) => ({ shape: x.shape, dtype: "bool" });
+  }
   return ([x]) => {
-    floatOnly(name, x);
+    if (INT_UNARY.has(name)) numeric(name, x);
+    else floatOnly(name, x);
     return x;
   };
 }
 
-function binaryRule(name: string): ShapeRule<PrimParams["add"]> {
+function binaryRule(name: BinaryPrim): ShapeRule<PrimParams["add"]> {
+  const compare = COMPARE_PRIMS.has(name);
   return ([a, b]) => {
     const dtype = sameDtype(name, [a, b]);
-    floatOnly(name, a);
-    return { shape: broadcastShapes(name, a.shape, b.shape), dtype };
+    if (INT_BINARY.has(name)) numeric(name, a);
+    else if (!compare && !ANY_BINARY.has(name)) floatOnly(name, a);
+    const shape = broadcastShapes(name, a.shape, b.shape);
+    return { shape, dtype: compare ? "bool" : dtype };
   };
 }
 
 function reduceRule(name: string): ShapeRule<PrimParams["sum"]> {
   return ([x], { axes }) => {
-    floatOnly(name, x);
+    numeric(name, x, name === "max" || name === "min");
     // max and min have no identity (sum and prod do: 0 and 1), as in JAX
     // and PyTorch, which raise rather than return -inf or inf.
     const empty = axes.find((a) => x.shape[a] === 0);
@@ -85,7 +120,6 @@ function reduceRule(name: string): ShapeRule<PrimParams["sum"]> {
 
 function argRule(name: string): ShapeRule<PrimParams["argmax"]> {
   return ([x], { axis }) => {
-    floatOnly(name, x);
     if (x.shape[axis] === 0) {
       throw new RangeError(
         `${name}: cannot reduce over an empty dimension ${axis} of shape ${
@@ -318,7 +352,7 @@ export const shapeRules: ShapeRules = {
   cast: ([x], { dtype }) => ({ shape: x.shape, dtype }),
   matmul: ([a, b], p) => {
     const dtype = sameDtype("matmul", [a, b]);
-    floatOnly("matmul", a);
+    numeric("matmul", a);
     return { shape: matmulShape(a, b, p), dtype };
   },
   stopGradient: ([x]) => x,

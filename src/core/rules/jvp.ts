@@ -60,7 +60,8 @@ function binary(prim: BinaryPrim, a: Tensor, b: Tensor): Tensor {
 
 /** Weights for max/min ties: 1 where a wins, 0.5 on ties (as JAX). */
 function winnerWeight(a: Tensor, b: Tensor, wins: "gt" | "lt"): Tensor {
-  return E.add(binary(wins, a, b), E.mul(binary("eq", a, b), 0.5));
+  const won = E.asDtype(binary(wins, a, b), a.dtype);
+  return E.add(won, E.mul(E.asDtype(binary("eq", a, b), a.dtype), 0.5));
 }
 
 function reduceWithKeep(x: Tensor, y: Tensor, axes: readonly number[]): Tensor {
@@ -72,7 +73,7 @@ function extremumJvp(prim: "max" | "min"): JvpRule<PrimParams["max"]> {
   return ([x], [t], p) => {
     const y = bind(prim, [x], p);
     if (t === null) return [y, null];
-    const mask = E.eq(x, reduceWithKeep(x, y, p.axes));
+    const mask = E.asDtype(E.eq(x, reduceWithKeep(x, y, p.axes)), x.dtype);
     const num = bind("sum", [E.mul(t, mask)], p);
     return [y, E.div(num, bind("sum", [mask], p))];
   };
@@ -87,7 +88,7 @@ function powBaseCoef(a: Tensor, b: Tensor): Tensor {
   const coef = (a: Tensor) => E.mul(b, binary("pow", a, E.sub(b, 1)));
   // The common case, a constant nonzero exponent, needs no guard.
   if (b._storage !== null && b.size === 1 && b.data()[0] !== 0) return coef(a);
-  const both = E.mul(E.eq(a, 0), E.eq(b, 0));
+  const both = E.logicalAnd(E.eq(a, 0), E.eq(b, 0));
   return E.where(both, 0, coef(E.where(both, 1, a)));
 }
 
@@ -162,7 +163,12 @@ export const jvpRules: JvpTable = {
   tan: unaryJvp("tan", (_x, y) => E.add(E.square(y), 1)),
   tanh: unaryJvp("tanh", (_x, y) => E.sub(1, E.square(y))),
   sigmoid: unaryJvp("sigmoid", (_x, y) => E.mul(y, E.sub(1, y))),
-  relu: unaryJvp("relu", (x) => E.gt(x, 0)),
+  // t where x > 0, else 0: a select on the bool mask (one pass, where a
+  // 1/0 float factor would need a cast and a multiply).
+  relu: ([x], [t]) => {
+    const y = bind("relu", [x], null);
+    return [y, t === null ? null : E.where(E.gt(x, 0), t, 0)];
+  },
   square: unaryJvp("square", (x) => E.mul(x, 2)),
   reciprocal: unaryJvp("reciprocal", (_x, y) => E.neg(E.square(y))),
   sign: unaryJvp("sign", () => null),
@@ -343,7 +349,9 @@ export const jvpRules: JvpTable = {
   indexAdd: linearJvp("indexAdd"),
   cast: ([x], [t], p) => {
     const y = bind("cast", [x], p);
-    return [y, t === null || p.dtype === "int32" ? null : bind("cast", [t], p)];
+    // A cast to int32 or bool has a zero derivative.
+    const float = p.dtype === "float32" || p.dtype === "float64";
+    return [y, t === null || !float ? null : bind("cast", [t], p)];
   },
   matmul: ([a, b], [ta, tb], p) => {
     const y = bind("matmul", [a, b], p);
