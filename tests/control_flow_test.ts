@@ -7,7 +7,9 @@
  */
 import assert from "node:assert/strict";
 import {
+  checkpoint,
   cond,
+  customJvp,
   forLoop,
   grad,
   hessian,
@@ -639,4 +641,41 @@ Deno.test("scan and cond under every transform (each called twice) equal the unr
     const ref = (refView ?? view)(unrolled);
     for (let k = 0; k < 2; k++) assertClose(view(withScan), ref, TOL, name);
   }
+});
+
+// Custom rules inside a loop body: the body keeps the custom call, so
+// differentiating the loop applies the user's rule; running it (eager or
+// jit) runs the wrapped function.
+Deno.test("customJvp and checkpoint inside scan and cond bodies: rules apply, values run", () => {
+  // The rule says the derivative is 3 (sin's is cos): n steps give 3^n.
+  const g = customJvp(
+    (x: Tensor) => x.sin(),
+    ([x]: Tensor[], [t]: Tensor[]) => [x.sin(), t.mul(3)],
+  );
+  const f = (c0: Tensor) =>
+    scan((c: Tensor) => [g(c), null], c0, null, { length: 4 })[0];
+  const x = tensor(0.5, f64);
+  let expect = 0.5;
+  for (let i = 0; i < 4; i++) expect = Math.sin(expect);
+  assertClose(f(x), expect, TOL);
+  assertClose(jit(f)(x), expect, TOL);
+  for (const d of [grad(f), jit(grad(f)), jacfwd(f), grad(jit(f))]) {
+    assertClose(d(x), 81, TOL);
+    assertClose(d(x), 81, TOL);
+  }
+  // checkpoint in a branch: values and gradients as without it.
+  const h = (ck: boolean) => (v: Tensor) =>
+    cond(
+      v.sum().gt(0),
+      (u: Tensor) =>
+        (ck
+          ? checkpoint((w: Tensor) => w.sin().mul(w))
+          : (w: Tensor) => w.sin().mul(w))(u),
+      (u: Tensor) => u.exp(),
+      v,
+    ).sum();
+  const v = tensor([0.3, -0.1, 0.7], f64);
+  assertClose(jit(grad(h(true)))(v), grad(h(false))(v), TOL);
+  const closed = [0.3, -0.1, 0.7].map((u) => Math.cos(u) * u + Math.sin(u));
+  assertClose(grad(h(true))(v), tensor(closed, f64), TOL);
 });

@@ -27,6 +27,9 @@ import {
   untracked,
 } from "../backend/storage.ts";
 import { sizeOf } from "../core/shape.ts";
+import { StagingTrace } from "../core/staging_trace.ts";
+import { withMain } from "../core/trace.ts";
+import { evalProgram } from "../core/interpret.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Executable } from "./execute.ts";
 import {
@@ -289,8 +292,10 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   };
 
   /** Lowers a sub-program as a block whose inputs are on `slots`. */
-  const block = (prog: Program, slots: readonly number[]): Operand[] =>
-    lowerProgram(prog, lastUses(prog), slots, new Set(slots));
+  const block = (body: Program, slots: readonly number[]): Operand[] => {
+    const prog = inlineCustomCalls(body);
+    return lowerProgram(prog, lastUses(prog), slots, new Set(slots));
+  };
 
   /**
    * A scan as a loop in the stream: the carries live in slots of their
@@ -500,5 +505,22 @@ export function runPlan(plan: WasmPlan, inputs: readonly Tensor[]): Tensor[] {
         return Tensor._fromStorage(st, aval.shape, aval.dtype);
       }
     }
+  });
+}
+
+/**
+ * A control-flow body keeps its custom calls (customJvp, customVjp,
+ * checkpoint) as equations, so that differentiating the loop applies the
+ * user's rules; to run it, each call is replaced by the function it wraps,
+ * by staging the body again with custom calls inlined (as jit stages).
+ */
+function inlineCustomCalls(body: Program): Program {
+  if (!body.eqns.some((e) => e.prim === "custom")) return body;
+  return withMain("inline custom calls", (main) => {
+    const trace = new StagingTrace(main);
+    trace.inlineCustom = true;
+    const ins = body.inputAvals.map((a) => trace.newInput(a));
+    const outs = evalProgram(body, ins);
+    return trace.finish(ins, outs, body.outputAvals);
   });
 }
