@@ -10,6 +10,7 @@ import {
   checkpoint,
   cond,
   customJvp,
+  debug,
   forLoop,
   grad,
   hessian,
@@ -423,6 +424,21 @@ Deno.test("forLoop: number bounds are a scan (reverse mode works), tensor bounds
 });
 
 Deno.test("control flow: clear errors for mismatched carries, branches and xs", () => {
+  // A body is staged once: a print inside it would be silent, so it throws.
+  assertThrowsWith(
+    () =>
+      scan(
+        (c: Tensor) => {
+          debug.print("c = {}", c);
+          return [c.mul(2), null];
+        },
+        tensor(1),
+        null,
+        { length: 2 },
+      ),
+    Error,
+    "debug.print/debug.callback: not supported inside a scan",
+  );
   assertThrowsWith(
     () =>
       scan(

@@ -91,6 +91,15 @@ export function debugCallbackFlat(fn: FlatCallback, xs: Tensor[]): void {
     }
   } else if (top instanceof StagingTrace) {
     if (top.inlineCustom) record(top, { fn, values: xs });
+    else {
+      // A control-flow body is staged once and run many times; its
+      // program has no effects yet, so printing there would be silent.
+      throw new Error(
+        "debug.print/debug.callback: not supported inside a scan, cond, " +
+          "switchCase, whileLoop or forLoop body; print the loop's outputs " +
+          "(or stack them as ys) instead",
+      );
+    }
   } else {
     // The eager tape: its tensors hold their values.
     inUserCode(() => fn(xs));
