@@ -189,5 +189,8 @@ Deno.test("examples/ode_scan.ts integrates 1,000 Euler steps with one traced ste
     "ok: eager gradient w.r.t. A: scan == unrolled",
     /first call \(trace \+ compile \+ run\): jit\(scan\) [\d.]+ [mµ]s, jit\(unrolled\) [\d.]+ [mµ]s/,
     /jit\(scan\)\(A, x0\)\n +[\d.]+ [mµ]s per call/,
+    "ok: unrolled gradient: checkpointed == plain",
+    "ok: scan gradient: checkpointed == plain",
+    /peak live bytes of eager grad: unrolled \d+ KiB, with checkpoint every 32 steps \d+ KiB \([\d.]+x less\)/,
   ]);
 });
