@@ -294,3 +294,18 @@ export {
   maskedFill,
 } from "./src/ops/logical.ts";
 export { cumprod, cumsum, logcumsumexp } from "./src/ops/scan.ts";
+// Convolution and pooling (PyTorch conventions: NCHW input, OIHW weight).
+export {
+  avgPool2d,
+  conv1d,
+  conv2d,
+  convTranspose2d,
+  maxPool2d,
+} from "./src/ops/conv.ts";
+export type {
+  AvgPoolOptions,
+  ConvOptions,
+  ConvTransposeOptions,
+  MaxPoolOptions,
+  SizeArg,
+} from "./src/ops/conv.ts";

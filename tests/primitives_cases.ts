@@ -35,6 +35,7 @@ import {
   Rng,
   uniformT,
 } from "./_helpers.ts";
+import { convCases } from "./conv_cases.ts";
 
 /** One row of the table. */
 export interface OpCase {
@@ -807,4 +808,5 @@ export const CASES: readonly OpCase[] = [
   ...layoutCases,
   ...linalgCases,
   ...decompCases,
+  ...convCases,
 ];

@@ -47,6 +47,9 @@ const LINEAR: Record<LinearPrim, true> = {
   matmul: true,
   triangularSolve: true,
   solve: true,
+  conv: true,
+  convTranspose: true,
+  convWeightGrad: true,
 };
 const LINEAR_PRIMS = Object.keys(LINEAR) as LinearPrim[];
 

@@ -42,6 +42,7 @@ import {
 } from "./primitives.ts";
 import { family } from "./rules/family.ts";
 import { shapeEq, sizeOf, stridesOf } from "./shape.ts";
+import { convLowerings } from "./lowering_conv.ts";
 
 /** An operand as a lowering sees it. */
 export interface Operand {
@@ -489,6 +490,7 @@ export const lowerings: LoweringTable = {
     ]);
     return o;
   },
+  ...convLowerings,
 };
 
 /** Lowers one application of `prim` (see {@link Lowering}). */

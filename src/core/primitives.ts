@@ -273,6 +273,50 @@ export interface PrimParams {
    * (unit L strictly below the diagonal, U on and above it).
    */
   lu: null;
+  /**
+   * Convolution (cross-correlation, as PyTorch) of x `[N, C, *in]` with w
+   * `[O, C/groups, *k]` over 1 to 3 spatial dims: `[N, O, *out]`, output
+   * position o reading input position `o·stride - padLo + j·dilation`
+   * (zeros outside), `out = ⌊(in + padLo + padHi - dilation·(k-1) - 1) /
+   * stride⌋ + 1`. Bilinear; its transposes are the next two primitives.
+   */
+  conv: ConvParams;
+  /**
+   * The transpose of `conv` in its input: (gy `[N, O, *out]`, w) → `[N, C,
+   * *size]`, the transposed convolution; `size` is the input's spatial
+   * shape of the `conv` it transposes.
+   */
+  convTranspose: ConvParams & { size: readonly number[] };
+  /**
+   * The transpose of `conv` in its weight: (x `[N, C, *in]`, gy `[N, O,
+   * *out]`) → `[O, C/groups, *size]`; `size` is the kernel's spatial shape.
+   */
+  convWeightGrad: ConvParams & { size: readonly number[] };
+  /**
+   * Max pooling of x `[..., *in]` over its last `kernel.length` dims
+   * (windows as `conv`'s, padding never wins) to `[..., *out]`: the maxima,
+   * or with `indices` their int32 flat positions within each plane. The
+   * first maximum in row-major window order wins ties.
+   */
+  maxPool: {
+    kernel: readonly number[];
+    stride: readonly number[];
+    padLo: readonly number[];
+    dilation: readonly number[];
+    out: readonly number[];
+    indices: boolean;
+  };
+  /** Stable argsort along `axis` (int32); NaN sorts above every number. */
+  argsort: { axis: number; descending: boolean };
+}
+
+/** The geometry shared by the convolution primitives (one entry per spatial dim). */
+export interface ConvParams {
+  stride: readonly number[];
+  padLo: readonly number[];
+  padHi: readonly number[];
+  dilation: readonly number[];
+  groups: number;
 }
 
 /**
@@ -313,6 +357,11 @@ export const ALL_PRIMS: readonly Prim[] = [
   "eigh",
   "qr",
   "lu",
+  "conv",
+  "convTranspose",
+  "convWeightGrad",
+  "maxPool",
+  "argsort",
 ];
 
 /**
@@ -338,4 +387,7 @@ export type LinearPrim =
   | "cast"
   | "matmul"
   | "triangularSolve"
-  | "solve";
+  | "solve"
+  | "conv"
+  | "convTranspose"
+  | "convWeightGrad";

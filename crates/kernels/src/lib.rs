@@ -5,7 +5,7 @@
 //! fail on data (indices out of range) return a status code.
 //!
 //! Families: [`alloc`], [`elementwise`] (+ [`mathf`] SIMD transcendentals),
-//! [`reduce`], [`layout`], [`gemm`], [`linalg`], [`random`]; [`program`] runs a whole
+//! [`reduce`], [`layout`], [`gemm`], [`conv`], [`linalg`], [`random`]; [`program`] runs a whole
 //! compiled `jit` program in one call.
 
 // SIMD wrappers deliberately mirror the intrinsics' names (add/mul/...);
@@ -19,6 +19,7 @@
 )]
 
 pub mod alloc;
+pub mod conv;
 pub mod elementwise;
 pub mod gemm;
 pub mod layout;

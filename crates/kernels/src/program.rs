@@ -40,6 +40,7 @@
 //! [`REDUCE_OPS`] (reduce.rs).
 
 use crate::alloc::{alloc, free};
+use crate::conv::{self, Geom, Mode};
 use crate::elementwise::{binary_f32, binary_f64, unary_f32, unary_f64, BINARY_OPS, UNARY_OPS};
 use crate::elementwise::{where_f32, where_f64};
 use crate::gemm::{matmul_f32, matmul_f64};
@@ -104,6 +105,18 @@ pub const OP_QR: i32 = 19;
 /// `[dtype, out, a, batch, n]`: `out [batch, n + 1, n]`: the row permutation
 /// (row 0) above the packed LU factors of the permuted matrix.
 pub const OP_LU: i32 = 20;
+/// `[dtype, mode, out, a, b, n, c, o, groups, nd, in, k, out, stride, lo,
+/// dilation]` (the last six `nd` each, nd ≤ 3): a convolution
+/// (crates/kernels/src/conv.rs), mode 0 `(x, w) → y`, 1 `(gy, w) → x`,
+/// 2 `(x, gy) → w`, with x `[n, c, *in]`, w `[o, c/groups, *k]`, y `[n, o, *out]`.
+pub const OP_CONV: i32 = 21;
+/// `[dtype, indices, out, x, planes, nd, in, k, out, stride, lo, dilation]`:
+/// max pooling of `[planes, *in]`: the maxima, or (indices 1) their i32 flat
+/// positions within the plane.
+pub const OP_MAX_POOL: i32 = 22;
+/// `[dtype, descending, out, x, outer, len, inner]`: stable argsort of x
+/// viewed as `[outer, len, inner]` along `len`; out is i32 of the same shape.
+pub const OP_ARGSORT: i32 = 23;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -520,6 +533,89 @@ impl Exec<'_> {
                     return Err(Fail(ERR_SINGULAR, [bi as i32, j as i32, f[5]]));
                 }
             }
+            OP_CONV => {
+                let nd = count(field(9)?)?;
+                if nd == 0 || nd > 3 {
+                    return Err(ERR_FIELD.into());
+                }
+                expect(f, 10, 6, nd)?;
+                let f64_ = float64(f[0])?;
+                let mode = match f[1] {
+                    0 => Mode::Forward,
+                    1 => Mode::Input,
+                    2 => Mode::Weight,
+                    _ => return Err(ERR_FIELD.into()),
+                };
+                let (n, c, o, groups) = (count(f[5])?, count(f[6])?, count(f[7])?, count(f[8])?);
+                if groups == 0 || c % groups != 0 || o % groups != 0 {
+                    return Err(ERR_FIELD.into());
+                }
+                let g = geom(&f[10..], nd)?;
+                let (a, b) = (self.input(f[3])?, self.input(f[4])?);
+                let size = match mode {
+                    Mode::Forward => product(&[n, o, g.sout()])?,
+                    Mode::Input => product(&[n, c, g.sin()])?,
+                    Mode::Weight => product(&[o, c / groups, g.sk()])?,
+                };
+                let out = self.output(f[2], size, if f64_ { 8 } else { 4 })?;
+                if size > 0 {
+                    // SAFETY: sizes as the instruction states (the compiler's contract).
+                    let ok = unsafe {
+                        if f64_ {
+                            conv::conv::<f64>(mode, a, b, out, n, c, o, groups, &g)
+                        } else {
+                            conv::conv::<f32>(mode, a, b, out, n, c, o, groups, &g)
+                        }
+                    };
+                    if !ok {
+                        return Err(ERR_OOM.into());
+                    }
+                }
+            }
+            OP_MAX_POOL => {
+                let nd = count(field(5)?)?;
+                if nd == 0 || nd > 3 {
+                    return Err(ERR_FIELD.into());
+                }
+                expect(f, 6, 6, nd)?;
+                let f64_ = float64(f[0])?;
+                let indices = f[1] != 0;
+                let planes = count(f[4])?;
+                let g = geom(&f[6..], nd)?;
+                let x = self.input(f[3])?;
+                let size = product(&[planes, g.sout()])?;
+                let w = if indices || !f64_ { 4 } else { 8 };
+                let out = self.output(f[2], size, w)?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe {
+                    if f64_ {
+                        conv::max_pool::<f64>(x, out, planes, &g, indices)
+                    } else {
+                        conv::max_pool::<f32>(x, out, planes, &g, indices)
+                    }
+                }
+            }
+            OP_ARGSORT => {
+                expect(f, 7, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (outer, len, inner) = (count(f[4])?, count(f[5])?, count(f[6])?);
+                let x = self.input(f[3])?;
+                let size = product(&[outer, len, inner])?;
+                let out = self.output(f[2], size, 4)?;
+                if size > 0 {
+                    // SAFETY: sizes as the instruction states (the compiler's contract).
+                    let ok = unsafe {
+                        if f64_ {
+                            conv::argsort::<f64>(x, out, outer, len, inner, f[1] != 0)
+                        } else {
+                            conv::argsort::<f32>(x, out, outer, len, inner, f[1] != 0)
+                        }
+                    };
+                    if !ok {
+                        return Err(ERR_OOM.into());
+                    }
+                }
+            }
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
                 let p = self.input(f[0])?;
@@ -530,6 +626,19 @@ impl Exec<'_> {
         }
         Ok(())
     }
+}
+
+/// A window geometry from six lists of `nd` fields: input, kernel and
+/// output sizes, strides, low paddings (may be negative) and dilations.
+fn geom(f: &[i32], nd: usize) -> R<Geom> {
+    let list =
+        |i: usize| -> R<Vec<usize>> { f[i * nd..(i + 1) * nd].iter().map(|&v| count(v)).collect() };
+    let (inp, k, out, stride, dil) = (list(0)?, list(1)?, list(2)?, list(3)?, list(5)?);
+    if stride.contains(&0) || dil.contains(&0) {
+        return Err(ERR_FIELD);
+    }
+    let lo: Vec<isize> = f[4 * nd..5 * nd].iter().map(|&v| v as isize).collect();
+    Ok(Geom::new(&inp, &k, &out, &stride, &lo, &dil))
 }
 
 /// The product of element counts, or `ERR_OOM` when it overflows.

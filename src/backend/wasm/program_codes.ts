@@ -27,6 +27,9 @@ export const OP = {
   eigh: 18,
   qr: 19,
   lu: 20,
+  conv: 21,
+  maxPool: 22,
+  argsort: 23,
 } as const;
 
 /** Status codes of a failed run. */

@@ -16,6 +16,7 @@ import {
 } from "../shape.ts";
 import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
+import { convShapeRules } from "./conv.ts";
 import {
   BINARY_PRIMS,
   type Prim,
@@ -352,6 +353,7 @@ export const shapeRules: ShapeRules = {
     const n = squareMatrix("eigh", a);
     return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };
   },
+  ...convShapeRules,
 };
 
 /** Output aval of `prim` applied to `args`, validating them. */

@@ -17,6 +17,7 @@ import {
 } from "../primitives.ts";
 import { bind } from "../trace.ts";
 import { family } from "./family.ts";
+import { convBatchRules } from "./conv.ts";
 
 export type Dim = number | null;
 export type BatchRule<Q> = (
@@ -321,4 +322,5 @@ export const batchRules: BatchTable = {
   lu: matrixBatch("lu"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
+  ...convBatchRules,
 };

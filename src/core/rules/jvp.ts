@@ -11,6 +11,7 @@ import { broadcastTo, instantiate, reshape } from "../lax.ts";
 import type { Tensor } from "../tensor.ts";
 import type { BinaryPrim, Prim, PrimParams, UnaryPrim } from "../primitives.ts";
 import { bind } from "../trace.ts";
+import { convJvpRules } from "./conv.ts";
 
 type T = Tensor | null;
 export type JvpRule<Q> = (
@@ -459,4 +460,5 @@ export const jvpRules: JvpTable = {
     const zero = E.full([...batch, 1], 0, a.dtype);
     return [y, bind("cat", [zero, col], { axis: batch.length })];
   },
+  ...convJvpRules,
 };

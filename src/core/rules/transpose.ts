@@ -13,6 +13,7 @@ import type { Tensor } from "../tensor.ts";
 import type { LinearPrim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../ir.ts";
 import { bind } from "../trace.ts";
+import { convTransposeRules } from "./conv.ts";
 
 /** Marks an input that the linear program computes (unknown, only its shape). */
 export class LinearArg {
@@ -164,4 +165,5 @@ export const transposeRules: TransposeTable = {
   },
   triangularSolve: (ct, args, p) => solveCt("triangularSolve", ct, args, p),
   solve: (ct, args) => solveCt("solve", ct, args, null),
+  ...convTransposeRules,
 };
