@@ -309,3 +309,10 @@ export type {
   MaxPoolOptions,
   SizeArg,
 } from "./src/ops/conv.ts";
+// Sorting (stable; values differentiable through the permutation).
+export { argsort, sort, topk } from "./src/ops/sort.ts";
+export type {
+  SortOptions,
+  TopkOptions,
+  ValuesIndices,
+} from "./src/ops/sort.ts";

@@ -43,21 +43,31 @@ const ours = (x: Tensor, w: Tensor) => conv2d(x, w, { padding: 1 });
 
 const loss = (f: (x: Tensor, w: Tensor) => Tensor) => (x: Tensor, w: Tensor) =>
   f(x, w).mul(cot).sum();
-const group = `conv2d [${N}, ${C}, ${H}, ${W}] * [${O}, ${C}, ${K}, ${K}] float32`;
+const group =
+  `conv2d [${N}, ${C}, ${H}, ${W}] * [${O}, ${C}, ${K}, ${K}] float32`;
 const gOurs = grad(loss(ours), { argnums: [0, 1] });
 const gPlain = grad(loss(plainConv), { argnums: [0, 1] });
 const jOurs = jit(ours), jPlain = jit(plainConv);
 const jgOurs = jit(gOurs), jgPlain = jit(gPlain);
-Deno.bench("plain composition", { group, baseline: true }, () =>
-  void plainConv(x, w));
+Deno.bench(
+  "plain composition",
+  { group, baseline: true },
+  () => void plainConv(x, w),
+);
 Deno.bench("jacobi", { group }, () => void ours(x, w));
 Deno.bench("plain composition, jit", { group }, () => void jPlain(x, w));
 Deno.bench("jacobi, jit", { group }, () => void jOurs(x, w));
-Deno.bench("grad (x, w): plain composition", { group }, () =>
-  void gPlain(x, w));
+Deno.bench(
+  "grad (x, w): plain composition",
+  { group },
+  () => void gPlain(x, w),
+);
 Deno.bench("grad (x, w): jacobi", { group }, () => void gOurs(x, w));
-Deno.bench("grad (x, w): plain composition, jit", { group }, () =>
-  void jgPlain(x, w));
+Deno.bench(
+  "grad (x, w): plain composition, jit",
+  { group },
+  () => void jgPlain(x, w),
+);
 Deno.bench("grad (x, w): jacobi, jit", { group }, () => void jgOurs(x, w));
 
 {
@@ -72,8 +82,11 @@ Deno.bench("grad (x, w): jacobi, jit", { group }, () => void jgOurs(x, w));
     );
   const gp = grad((y: Tensor) => plainPool(y).sum());
   const go = grad((y: Tensor) => maxPool2d(y, 2).sum());
-  Deno.bench("plain (max of 4 slices)", { group, baseline: true }, () =>
-    void plainPool(y));
+  Deno.bench(
+    "plain (max of 4 slices)",
+    { group, baseline: true },
+    () => void plainPool(y),
+  );
   Deno.bench("jacobi", { group }, () => void maxPool2d(y, 2));
   Deno.bench("grad: plain (max of 4 slices)", { group }, () => void gp(y));
   Deno.bench("grad: jacobi", { group }, () => void go(y));

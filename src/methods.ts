@@ -26,6 +26,7 @@ import * as S from "./ops/stats.ts";
 import * as C from "./ops/contract.ts";
 import * as G from "./ops/logical.ts";
 import * as N from "./ops/scan.ts";
+import * as O from "./ops/sort.ts";
 
 const methods: ThisType<Tensor> & Record<string, unknown> = {
   requiresGrad(): Tensor {
@@ -398,6 +399,15 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   },
   logcumsumexp(dim: number): Tensor {
     return N.logcumsumexp(this, dim);
+  },
+  sort(options?: O.SortOptions | number): O.ValuesIndices {
+    return O.sort(this, options);
+  },
+  argsort(options?: O.SortOptions | number): Tensor {
+    return O.argsort(this, options);
+  },
+  topk(k: number, options?: O.TopkOptions | number): O.ValuesIndices {
+    return O.topk(this, k, options);
   },
 };
 

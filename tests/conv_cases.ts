@@ -7,12 +7,15 @@
  * @module
  */
 import {
+  argsort,
   avgPool2d,
   conv1d,
   conv2d,
   convTranspose2d,
   maxPool2d,
+  sort,
   type Tensor,
+  topk,
 } from "../mod.ts";
 import { bind } from "../src/core/trace.ts";
 import { fromGen, randnT, type Rng } from "./_helpers.ts";
@@ -135,5 +138,51 @@ export const convCases: OpCase[] = [
         countIncludePad: false,
       }),
     args: f64([1, 2, 6, 5]),
+  },
+  {
+    name: "sort() values along dim 1 of [3, 5], descending",
+    prims: ["argsort", "indexSelect"],
+    fn: (x) => sort(x, { dim: 1, descending: true }).values,
+    args: distinct([3, 5]),
+  },
+  {
+    name: "sort() values along dim 0 of [4, 2, 3]",
+    prims: ["argsort", "indexSelect"],
+    fn: (x) => sort(x, 0).values,
+    args: distinct([4, 2, 3]),
+  },
+  {
+    name: "topk() 2 largest along the last dim of [3, 6]",
+    prims: ["argsort", "indexSelect", "slice"],
+    fn: (x) => topk(x, 2).values,
+    args: distinct([3, 6]),
+  },
+  {
+    name: "topk() 3 smallest along dim 0 of [5, 2]",
+    prims: ["argsort", "indexSelect", "slice"],
+    fn: (x) => topk(x, 3, { dim: 0, largest: false }).values,
+    args: distinct([5, 2]),
+  },
+  {
+    name: "argsort() along dim 1 with ties (stable)",
+    prims: ["argsort"],
+    fn: (x) => argsort(x.round(), 1),
+    args: f64([3, 6]),
+    noGrad: true,
+  },
+  {
+    name: "maxPool (primitive) indices of [2, 5, 4]",
+    prims: ["maxPool"],
+    fn: (x) =>
+      bind("maxPool", [x], {
+        kernel: [2, 2],
+        stride: [2, 1],
+        padLo: [1, 0],
+        dilation: [1, 1],
+        out: [3, 3],
+        indices: true,
+      }),
+    args: f64([2, 5, 4]),
+    noGrad: true,
   },
 ];

@@ -171,9 +171,11 @@ Deno.test('conv2d padding "same" keeps the size (odd totals go right) and "valid
 });
 
 Deno.test("conv2d adds the bias per output channel and accepts unbatched input", () => {
-  const x = r(3, 5, 5), w = r(2, 3, 3, 3), b = tensor([10, -20], {
-    dtype: "float64",
-  });
+  const x = r(3, 5, 5),
+    w = r(2, 3, 3, 3),
+    b = tensor([10, -20], {
+      dtype: "float64",
+    });
   const y = conv2d(x, w, b, { padding: 1 });
   const ref = naiveConv2d(x.unsqueeze(0), w, geo([1, 1], [1, 1], [1, 1]))
     .squeeze(0).add(b.reshape([2, 1, 1]));
@@ -194,7 +196,15 @@ Deno.test("conv1d is conv2d over a unit height", () => {
 });
 
 Deno.test("convTranspose2d matches a direct scatter and is the adjoint of conv2d", () => {
-  const cases: [number[], number[], number[], number[], number[], number[], number][] = [
+  const cases: [
+    number[],
+    number[],
+    number[],
+    number[],
+    number[],
+    number[],
+    number,
+  ][] = [
     [[2, 3, 4, 3], [3, 2, 3, 3], [1, 1], [0, 0], [0, 0], [1, 1], 1],
     [[1, 4, 3, 3], [4, 3, 4, 4], [2, 2], [1, 1], [0, 0], [1, 1], 1],
     [[2, 4, 3, 4], [4, 1, 3, 2], [2, 3], [1, 0], [1, 2], [1, 1], 2],
@@ -212,7 +222,12 @@ Deno.test("convTranspose2d matches a direct scatter and is the adjoint of conv2d
     assertClose(y, naiveConvTranspose2d(x, w, s, p, op, d, G), {}, `x ${xs}`);
     // ⟨convT(x, w), z⟩ = ⟨x, conv(z, w)⟩ (conv from the transposed output).
     const z = r(...y.shape);
-    const back = conv2d(z, w, { stride: s, padding: p, dilation: d, groups: G });
+    const back = conv2d(z, w, {
+      stride: s,
+      padding: p,
+      dilation: d,
+      groups: G,
+    });
     // (an outputPadding at least the stride adds rows that no input reaches)
     const crop = back.narrow(2, 0, x.shape[2]).narrow(3, 0, x.shape[3]);
     const lhs = inner(y, z), rhs = inner(x, crop);
@@ -259,10 +274,12 @@ function naivePool(
             sum += v;
           }
         }
-        const h1 = Math.min(h0 + k[0], H + p[0]), w1 = Math.min(w0 + k[1], W + p[1]);
+        const h1 = Math.min(h0 + k[0], H + p[0]),
+          w1 = Math.min(w0 + k[1], W + p[1]);
         const n = countIncludePad
           ? (h1 - h0) * (w1 - w0)
-          : (Math.min(h1, H) - Math.max(h0, 0)) * (Math.min(w1, W) - Math.max(w0, 0));
+          : (Math.min(h1, H) - Math.max(h0, 0)) *
+            (Math.min(w1, W) - Math.max(w0, 0));
         y[(pl * out[0] + i) * out[1] + j] = kind === "max" ? m : sum / n;
       }
     }
@@ -272,7 +289,10 @@ function naivePool(
 
 Deno.test("maxPool2d and avgPool2d match direct loops, with and without ceilMode", () => {
   const x = r(2, 3, 7, 6);
-  assertClose(maxPool2d(x, 2), naivePool(x, [2, 2], [2, 2], [0, 0], [3, 3], "max"));
+  assertClose(
+    maxPool2d(x, 2),
+    naivePool(x, [2, 2], [2, 2], [0, 0], [3, 3], "max"),
+  );
   assertClose(
     maxPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 1] }),
     naivePool(x, [3, 2], [2, 1], [1, 1], [4, 7], "max"),
@@ -280,10 +300,18 @@ Deno.test("maxPool2d and avgPool2d match direct loops, with and without ceilMode
   // ceilMode: (7 + 2 - 3) / 2 → 3 + 1 = 4 rows; (6 + 2 - 3) / 2 = 2.5 → 4 columns.
   const cm = maxPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true });
   assertClose(cm, naivePool(x, [3, 3], [2, 2], [1, 1], [4, 4], "max"));
-  assertClose(avgPool2d(x, 2), naivePool(x, [2, 2], [2, 2], [0, 0], [3, 3], "avg"));
+  assertClose(
+    avgPool2d(x, 2),
+    naivePool(x, [2, 2], [2, 2], [0, 0], [3, 3], "avg"),
+  );
   for (const countIncludePad of [true, false]) {
     assertClose(
-      avgPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad }),
+      avgPool2d(x, 3, {
+        stride: 2,
+        padding: 1,
+        ceilMode: true,
+        countIncludePad,
+      }),
       naivePool(x, [3, 3], [2, 2], [1, 1], [4, 4], "avg", countIncludePad),
       {},
       `countIncludePad ${countIncludePad}`,
@@ -299,7 +327,10 @@ Deno.test("maxPool2d: the gradient goes to the first maximum of a window; NaN is
   const x = tensor([[[[1, 3, 3, 0], [3, 2, 1, 1]]]], { dtype: "float64" });
   // Window 0 has 3 at (0,1), (1,0): the first in row-major order wins.
   const g = grad((x: Tensor) => maxPool2d(x, 2).sum())(x);
-  assertClose(g, tensor([[[[0, 1, 1, 0], [0, 0, 0, 0]]]], { dtype: "float64" }));
+  assertClose(
+    g,
+    tensor([[[[0, 1, 1, 0], [0, 0, 0, 0]]]], { dtype: "float64" }),
+  );
   const n = tensor([[[[1, NaN], [5, 2]]]]);
   const y = maxPool2d(n, 2).data();
   if (!Number.isNaN(y[0])) throw new Error(`expected NaN, got ${y[0]}`);
@@ -308,7 +339,8 @@ Deno.test("maxPool2d: the gradient goes to the first maximum of a window; NaN is
 Deno.test("conv and pooling under vmap, jit and grad agree with loops", () => {
   const w = r(4, 2, 3, 3);
   const xs = r(3, 2, 2, 5, 5);
-  const f = (x: Tensor) => maxPool2d(conv2d(x, w, { padding: 1 }).tanh(), 2).sum();
+  const f = (x: Tensor) =>
+    maxPool2d(conv2d(x, w, { padding: 1 }).tanh(), 2).sum();
   const per = vmap(grad(f))(xs);
   for (let i = 0; i < 3; i++) {
     assertClose(per.select(0, i), grad(f)(xs.select(0, i)), {}, `sample ${i}`);
@@ -317,9 +349,14 @@ Deno.test("conv and pooling under vmap, jit and grad agree with loops", () => {
   assertClose(jf(xs.select(0, 0)), grad(f)(xs.select(0, 0)));
   // Per-example weight gradients (vmap over both operands).
   const ws = r(3, 4, 2, 3, 3);
-  const gw = vmap(grad((w: Tensor, x: Tensor) => conv2d(x, w).square().sum()))(ws, xs);
+  const gw = vmap(grad((w: Tensor, x: Tensor) => conv2d(x, w).square().sum()))(
+    ws,
+    xs,
+  );
   for (let i = 0; i < 3; i++) {
-    const want = grad((w: Tensor) => conv2d(xs.select(0, i), w).square().sum())(ws.select(0, i));
+    const want = grad((w: Tensor) => conv2d(xs.select(0, i), w).square().sum())(
+      ws.select(0, i),
+    );
     assertClose(gw.select(0, i), want, {}, `weight gradient ${i}`);
   }
 });
@@ -344,7 +381,11 @@ Deno.test("convolution and pooling errors name the argument and the shapes", () 
     RangeError,
     "spans 7",
   );
-  assertThrowsWith(() => conv2d(x, r(4, 3, 3, 3), { stride: 0 }), RangeError, "stride");
+  assertThrowsWith(
+    () => conv2d(x, r(4, 3, 3, 3), { stride: 0 }),
+    RangeError,
+    "stride",
+  );
   assertThrowsWith(
     () => conv2d(x, r(4, 3, 3, 3), r(3)),
     RangeError,
@@ -355,7 +396,11 @@ Deno.test("convolution and pooling errors name the argument and the shapes", () 
     RangeError,
     "outputPadding 2",
   );
-  assertThrowsWith(() => maxPool2d(x, 2, { padding: 2 }), RangeError, "at most half");
+  assertThrowsWith(
+    () => maxPool2d(x, 2, { padding: 2 }),
+    RangeError,
+    "at most half",
+  );
   assertThrowsWith(() => maxPool2d(r(5, 5), 2), RangeError, "[N, C, H, W]");
   assertThrowsWith(
     () => conv2d(fromGen([1, 3, 5, 5], () => 1, "int32"), r(4, 3, 3, 3)),

@@ -386,6 +386,19 @@ export interface Tensor {
   cumprod(dim: number): Tensor;
   /** `log(cumsum(exp(this), dim))`, stably (see `logcumsumexp`). */
   logcumsumexp(dim: number): Tensor;
+  /** Sorted values and their int32 positions, stably (see `sort`). */
+  sort(
+    options?: { dim?: number; descending?: boolean; stable?: boolean } | number,
+  ): { values: Tensor; indices: Tensor };
+  /** The int32 positions that sort this, stably (see `argsort`). */
+  argsort(
+    options?: { dim?: number; descending?: boolean; stable?: boolean } | number,
+  ): Tensor;
+  /** The k largest (or smallest) values and their positions (see `topk`). */
+  topk(
+    k: number,
+    options?: { dim?: number; largest?: boolean; sorted?: boolean } | number,
+  ): { values: Tensor; indices: Tensor };
 }
 
 /**
