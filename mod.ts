@@ -156,7 +156,7 @@ export { memoryStats } from "./src/backend/storage.ts";
 export { jit } from "./src/jit/jit.ts";
 export { makeProgram } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
-export type { Prim, PrimParams } from "./src/core/primitives.ts";
+export type { ConvParams, Prim, PrimParams } from "./src/core/primitives.ts";
 export type { JitOptions } from "./src/jit/jit.ts";
 export type { TensorJSON } from "./src/core/to_json.ts";
 export { load, readHeader, save } from "./src/io/safetensors.ts";
@@ -316,3 +316,5 @@ export type {
   TopkOptions,
   ValuesIndices,
 } from "./src/ops/sort.ts";
+// scatter / scatterAdd (the inverses of gather).
+export { scatter, scatterAdd } from "./src/ops/scatter.ts";

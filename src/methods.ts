@@ -27,6 +27,7 @@ import * as C from "./ops/contract.ts";
 import * as G from "./ops/logical.ts";
 import * as N from "./ops/scan.ts";
 import * as O from "./ops/sort.ts";
+import * as P from "./ops/scatter.ts";
 
 const methods: ThisType<Tensor> & Record<string, unknown> = {
   requiresGrad(): Tensor {
@@ -408,6 +409,12 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   },
   topk(k: number, options?: O.TopkOptions | number): O.ValuesIndices {
     return O.topk(this, k, options);
+  },
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
+    return P.scatter(this, dim, index, src);
+  },
+  scatterAdd(dim: number, index: Tensor, src: Tensor | number): Tensor {
+    return P.scatterAdd(this, dim, index, src);
   },
 };
 

@@ -51,6 +51,7 @@ import {
   tensor,
   tensordot,
 } from "../mod.ts";
+import { scatter, scatterAdd } from "../mod.ts";
 import {
   awayFromZero,
   fromGen,
@@ -463,6 +464,26 @@ export const COMPOSITE_CASES: CheckCase[] = [
     fn: (x, v) => maskedFill(x, tensor([[1], [0]], { dtype: "float64" }), v),
     args: (r) => [randnT(r, [2, 3]), randnT(r, [])],
   },
+  {
+    name: "scatterAdd(x, 1, index, src) with repeated indices and a larger src",
+    fn: (x, i, src) => scatterAdd(x, 1, i, src),
+    args: (r) => [randnT(r, [3, 4]), classes(r, [2, 5], 4), randnT(r, [3, 6])],
+  },
+  {
+    name: "scatterAdd(x, 0, index, src) of [4, 3] by [2, 2]",
+    fn: (x, i, src) => scatterAdd(x, 0, i, src),
+    args: (r) => [randnT(r, [4, 3]), classes(r, [2, 2], 4), randnT(r, [2, 2])],
+  },
+  {
+    name: "scatter(x, 1, index, src) (repeated positions get the mean)",
+    fn: (x, i, src) => scatter(x, 1, i, src),
+    args: (r) => [randnT(r, [3, 4]), classes(r, [3, 3], 4), randnT(r, [3, 3])],
+  },
+  {
+    name: "scatter(x, 0, index, value) of a number",
+    fn: (x, i) => scatter(x, 0, i, 2.5),
+    args: (r) => [randnT(r, [4, 3]), classes(r, [2, 3], 4)],
+  },
   // ----------------------------------------------------------------- integer
   {
     name: "oneHot(indices, 4)",
@@ -507,6 +528,8 @@ export const COVERED: readonly string[] = [
   "pad",
   "gather",
   "takeAlongDim",
+  "scatter",
+  "scatterAdd",
   "einsum",
   "tensordot",
   "kron",

@@ -310,12 +310,27 @@ export interface PrimParams {
   argsort: { axis: number; descending: boolean };
 }
 
-/** The geometry shared by the convolution primitives (one entry per spatial dim). */
+/**
+ * The geometry shared by the convolution primitives (one entry per spatial
+ * dim): the `params` of a `conv` equation.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, makeProgram, zeros } from "./mod.ts";
+ * const [e] = makeProgram((x) => conv2d(x, zeros([2, 1, 3, 3]), { padding: 1 }))(zeros([1, 1, 4, 4])).eqns;
+ * console.log(e.params); // { stride: [1, 1], padLo: [1, 1], padHi: [1, 1], dilation: [1, 1], groups: 1 }
+ * ```
+ */
 export interface ConvParams {
+  /** Step between output positions, per spatial dim. */
   stride: readonly number[];
+  /** Zeros before each spatial dim (negative: cropped). */
   padLo: readonly number[];
+  /** Zeros after each spatial dim (negative: cropped). */
   padHi: readonly number[];
+  /** Spacing between kernel taps, per spatial dim. */
   dilation: readonly number[];
+  /** Channel groups (input and output channels split into this many). */
   groups: number;
 }
 

@@ -394,6 +394,10 @@ export interface Tensor {
   argsort(
     options?: { dim?: number; descending?: boolean; stable?: boolean } | number,
   ): Tensor;
+  /** This with `src` written at `index` along `dim` (see `scatter`). */
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor;
+  /** This with `src` added at `index` along `dim` (see `scatterAdd`). */
+  scatterAdd(dim: number, index: Tensor, src: Tensor | number): Tensor;
   /** The k largest (or smallest) values and their positions (see `topk`). */
   topk(
     k: number,

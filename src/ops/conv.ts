@@ -9,7 +9,7 @@
  * @module
  */
 import { fromArray } from "../backend/storage.ts";
-import { convOutSize } from "../core/rules/conv.ts";
+import { convOutSize } from "../core/rules/conv_shapes.ts";
 import type { ConvParams } from "../core/primitives.ts";
 import { fmtShape } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";

@@ -16,7 +16,7 @@ import {
 } from "../shape.ts";
 import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
-import { convShapeRules } from "./conv.ts";
+import { convShapeRules } from "./conv_shapes.ts";
 import {
   BINARY_PRIMS,
   type Prim,
