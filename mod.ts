@@ -317,4 +317,5 @@ export type {
   ValuesIndices,
 } from "./src/ops/sort.ts";
 // scatter / scatterAdd (the inverses of gather).
-export { scatter, scatterAdd } from "./src/ops/scatter.ts";
+export { indexAdd, scatter, scatterAdd } from "./src/ops/scatter.ts";
+export { indexSelect } from "./src/ops/layout.ts";

@@ -51,7 +51,7 @@ import {
   tensor,
   tensordot,
 } from "../mod.ts";
-import { scatter, scatterAdd } from "../mod.ts";
+import { indexAdd, indexSelect, scatter, scatterAdd, slice } from "../mod.ts";
 import {
   awayFromZero,
   fromGen,
@@ -484,6 +484,26 @@ export const COMPOSITE_CASES: CheckCase[] = [
     fn: (x, i) => scatter(x, 0, i, 2.5),
     args: (r) => [randnT(r, [4, 3]), classes(r, [2, 3], 4)],
   },
+  {
+    name: "indexAdd(x, 1, index, source) with a repeated index and alpha",
+    fn: (x, i, src) => indexAdd(x, 1, i, src, { alpha: 0.5 }),
+    args: (r) => [randnT(r, [2, 4]), classes(r, [3], 4), randnT(r, [2, 3])],
+  },
+  {
+    name: "indexSelect(x, 1, index) with a 2-D index",
+    fn: (x, i) => indexSelect(x, 1, i),
+    args: (r) => [randnT(r, [3, 4]), classes(r, [2, 3], 4)],
+  },
+  {
+    name: "slice(x, 1, 5, 0, -2) (negative step)",
+    fn: (x) => slice(x, 1, 5, 0, -2),
+    args: f64([2, 6]),
+  },
+  {
+    name: "slice(x, 0) reversed by step -1",
+    fn: (x) => slice(x, 0, undefined, undefined, -1),
+    args: f64([4, 2]),
+  },
   // ----------------------------------------------------------------- integer
   {
     name: "oneHot(indices, 4)",
@@ -530,6 +550,8 @@ export const COVERED: readonly string[] = [
   "takeAlongDim",
   "scatter",
   "scatterAdd",
+  "indexAdd",
+  "indexSelect",
   "einsum",
   "tensordot",
   "kron",

@@ -9,9 +9,9 @@
 import { fmtShape, normAxis } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
-import { add, div, gt, maximum, where } from "./elementwise.ts";
+import { add, div, gt, maximum, mul, where } from "./elementwise.ts";
 import { flatIndexAlong } from "./indexing.ts";
-import { cast, reshape } from "./layout.ts";
+import { cast, indexTensor, reshape } from "./layout.ts";
 import { checkTensor, describe } from "./scalar.ts";
 import { full } from "./creation.ts";
 
@@ -172,4 +172,61 @@ export function scatter(
   const count = addAt(x, flat, ones);
   const summed = addAt(x, flat, values);
   return where(gt(count, 0), div(summed, maximum(count, 1)), x);
+}
+
+/**
+ * `x` with the slices of `source` added at positions `index` along `dim`,
+ * as `torch.index_add`: `out[..., index[i], ...] += alpha · source[..., i,
+ * ...]`. `index` is a 1-D int32 tensor (or an array) as long as `source`
+ * along `dim`; `source` matches `x` in every other dim; repeated positions
+ * accumulate. Linear in `x` and `source` (the gradient in source is an
+ * `indexSelect` of the cotangent).
+ *
+ * @example
+ * ```ts
+ * import { indexAdd, ones, tensor } from "./mod.ts";
+ * const y = indexAdd(ones([3, 2]), 0, [2, 0, 2], tensor([[1, 2], [3, 4], [5, 6]]));
+ * // [[4, 5], [1, 1], [7, 9]]
+ * ```
+ */
+export function indexAdd(
+  x: Tensor,
+  dim: number,
+  index: Tensor | readonly number[],
+  source: Tensor,
+  options: { alpha?: number } = {},
+): Tensor {
+  checkTensor("indexAdd", x);
+  checkTensor("indexAdd (source)", source);
+  const wide = viaFloat64(
+    x,
+    source,
+    (x, s) => indexAdd(x, dim, index, s as Tensor, options),
+  );
+  if (wide) return wide;
+  const d = normAxis(dim, Math.max(1, x.ndim));
+  const { alpha = 1 } = options;
+  if (typeof alpha !== "number") {
+    throw new TypeError(
+      `indexAdd: alpha must be a number, got ${describe(alpha)}`,
+    );
+  }
+  if (source.dtype !== x.dtype) {
+    throw new TypeError(
+      `indexAdd: source is ${source.dtype} but x is ${x.dtype}; convert one with .to(dtype)`,
+    );
+  }
+  const n = Array.isArray(index) ? index.length : (index as Tensor).size;
+  const fits = source.ndim === x.ndim &&
+    source.shape.every((s, i) => (i === d ? s === n : s === x.shape[i]));
+  if (!fits || (index instanceof Tensor && index.ndim !== 1)) {
+    throw new RangeError(
+      `indexAdd: source ${fmtShape(source.shape)} must match x ${
+        fmtShape(x.shape)
+      } except in dim ${d}, where it must have the length of the 1-D index (${n})`,
+    );
+  }
+  const idx = indexTensor("indexAdd", x.shape[d], dim, index);
+  const src = alpha === 1 ? source : mul(source, alpha);
+  return add(x, bind("indexAdd", [src, idx], { axis: d, size: x.shape[d] }));
 }
