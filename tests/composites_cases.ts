@@ -51,7 +51,14 @@ import {
   tensor,
   tensordot,
 } from "../mod.ts";
-import { indexAdd, indexSelect, scatter, scatterAdd, slice } from "../mod.ts";
+import {
+  indexAdd,
+  indexSelect,
+  scatter,
+  scatterAdd,
+  slice,
+  where,
+} from "../mod.ts";
 import {
   awayFromZero,
   fromGen,
@@ -254,6 +261,38 @@ export const COMPOSITE_CASES: CheckCase[] = [
     name: "crossEntropy(logits, probabilities) in both arguments",
     fn: (x, p) => crossEntropy(x, p),
     args: (r) => [randnT(r, [3, 4]), probs(r, [3, 4])],
+  },
+  {
+    name:
+      "crossEntropy(logits [5, 3], indices with ignoreIndex, class weights)",
+    fn: (x, w, y) =>
+      crossEntropy(x, where(tensor([1, 1, 0, 1, 0]), y, -7), {
+        weight: w.abs().add(0.5),
+        ignoreIndex: -7,
+      }),
+    args: (r) => [randnT(r, [5, 3]), randnT(r, [3]), classes(r, [5], 3)],
+  },
+  {
+    name:
+      "crossEntropy(logits [4, 3], indices with the default ignoreIndex -100)",
+    fn: (x, y) => crossEntropy(x, where(tensor([1, 0, 1, 1]), y, -100)),
+    args: (r) => [randnT(r, [4, 3]), classes(r, [4], 3)],
+  },
+  {
+    name:
+      "crossEntropy(logits [2, 3, 2], indices [2, 2], weights, labelSmoothing, none)",
+    fn: (x, w, y) =>
+      crossEntropy(x, y, {
+        weight: w.abs().add(0.5),
+        labelSmoothing: 0.3,
+        reduction: "none",
+      }),
+    args: (r) => [randnT(r, [2, 3, 2]), randnT(r, [3]), classes(r, [2, 2], 3)],
+  },
+  {
+    name: "crossEntropy(logits, probabilities) with class weights",
+    fn: (x, p, w) => crossEntropy(x, p, { weight: w }),
+    args: (r) => [randnT(r, [3, 4]), probs(r, [3, 4]), randnT(r, [4])],
   },
   {
     name: "mseLoss(a, b)",
