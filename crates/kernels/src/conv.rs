@@ -288,44 +288,63 @@ pub(crate) unsafe fn conv<T: Float + Gemm>(
 /// # Safety
 /// Buffers hold the sizes the geometry implies (the compiler's contract).
 pub unsafe fn max_pool<T: Float>(x: usize, out: usize, planes: usize, g: &Geom, indices: bool) {
-    let (x, sin, l) = (x as *const T, g.sin(), g.sout());
+    let (x, sin) = (x as *const T, g.sin());
     let (vo, io) = (out as *mut T, out as *mut i32);
+    // Per dim and output position: the input offset of the first valid tap
+    // and the range of valid taps (so the inner loops test nothing).
+    let spans: [Vec<(isize, usize, usize)>; 3] = core::array::from_fn(|d| {
+        (0..g.out[d])
+            .map(|o| {
+                let start = g.pos(d, o, 0);
+                let (dil, n) = (g.dil[d] as isize, g.inp[d] as isize);
+                let lo = if start >= 0 {
+                    0
+                } else {
+                    ((-start + dil - 1) / dil) as usize
+                };
+                let hi = if start >= n {
+                    0
+                } else {
+                    ((n - 1 - start) / dil + 1) as usize
+                };
+                (start, lo.min(g.k[d]), hi.min(g.k[d]))
+            })
+            .collect()
+    });
+    let (s1, s0) = (g.inp[2], g.inp[1] * g.inp[2]);
+    let (d0, d1, d2) = (g.dil[0] * s0, g.dil[1] * s1, g.dil[2]);
     let mut at = 0;
     for p in 0..planes {
         let xp = x.add(p * sin);
-        for o0 in 0..g.out[0] {
-            for o1 in 0..g.out[1] {
-                for o2 in 0..g.out[2] {
-                    let mut best = T::NEG_INFINITY;
-                    let mut bi: i32 = -1;
-                    for j0 in 0..g.k[0] {
-                        let i0 = g.pos(0, o0, j0);
-                        if i0 < 0 || i0 as usize >= g.inp[0] {
-                            continue;
-                        }
-                        for j1 in 0..g.k[1] {
-                            let i1 = g.pos(1, o1, j1);
-                            if i1 < 0 || i1 as usize >= g.inp[1] {
-                                continue;
-                            }
-                            for j2 in 0..g.k[2] {
-                                let i2 = g.pos(2, o2, j2);
-                                if i2 < 0 || i2 as usize >= g.inp[2] {
-                                    continue;
-                                }
-                                let f =
-                                    (i0 as usize * g.inp[1] + i1 as usize) * g.inp[2] + i2 as usize;
-                                let v = *xp.add(f);
-                                let wins = bi < 0 || (!best.is_nan() && (v > best || v.is_nan()));
-                                if wins {
+        for &(b0, l0, h0) in &spans[0] {
+            for &(b1, l1, h1) in &spans[1] {
+                for &(b2, l2, h2) in &spans[2] {
+                    // The window's first valid tap starts the search.
+                    // (may be negative: a window starting in the padding)
+                    let origin = b0 * s0 as isize + b1 * s1 as isize + b2;
+                    let mut bi = origin + (l0 * d0 + l1 * d1 + l2 * d2) as isize;
+                    let mut best = *xp.offset(bi);
+                    let (l0, l1) = if best.is_nan() { (h0, h1) } else { (l0, l1) };
+                    'scan: for j0 in l0..h0 {
+                        for j1 in l1..h1 {
+                            let row = origin + (j0 * d0 + j1 * d1) as isize;
+                            for j2 in l2..h2 {
+                                let f = row + (j2 * d2) as isize;
+                                let v = *xp.offset(f);
+                                if v > best {
                                     best = v;
-                                    bi = f as i32;
+                                    bi = f;
+                                } else if v.is_nan() {
+                                    // NaN is the maximum: the first one wins.
+                                    best = v;
+                                    bi = f;
+                                    break 'scan;
                                 }
                             }
                         }
                     }
                     if indices {
-                        *io.add(at) = bi.max(0);
+                        *io.add(at) = bi as i32;
                     } else {
                         *vo.add(at) = best;
                     }
@@ -334,7 +353,6 @@ pub unsafe fn max_pool<T: Float>(x: usize, out: usize, planes: usize, g: &Geom, 
             }
         }
     }
-    debug_assert_eq!(at, planes * l);
 }
 
 /// Stable argsort along the middle of `[outer, len, inner]`: `out` (i32,
@@ -600,6 +618,12 @@ mod tests {
         }
         assert_eq!(v, [1.0, 5.0, 7.0, 7.0]);
         assert_eq!(i, [0, 1, 6, 7]);
+        // NaN is the maximum; the first NaN of a window wins.
+        let x = [f64::NAN, 1.0, 2.0, 3.0, f64::NAN, 5.0, 6.0, 7.0, 8.0];
+        let g = Geom::new(&[3, 3], &[2, 2], &[2, 2], &[1, 1], &[0, 0], &[1, 1]);
+        let mut i = [0i32; 4];
+        unsafe { max_pool::<f64>(x.as_ptr() as usize, i.as_mut_ptr() as usize, 1, &g, true) };
+        assert_eq!(i, [0, 4, 4, 4]);
     }
 
     #[test]

@@ -52,25 +52,32 @@ const bilinearJvp =
   };
 
 /**
- * `t` read at the int32 positions `idx` within each plane of its last
- * `nd` dims (planes are the leading dims, shared by both).
+ * The flat positions in a tensor of `shape` of the int32 positions `idx`
+ * within each plane of its last `nd` dims (planes are the leading dims,
+ * shared by both): a 1-D int32 tensor, or null when there is nothing to read.
  */
-function takeInPlanes(t: Tensor, idx: Tensor, nd: number): Tensor {
-  const lead = t.shape.slice(0, t.ndim - nd);
-  const planes = sizeOf(lead), sin = sizeOf(t.shape.slice(t.ndim - nd));
+function planeFlat(
+  shape: readonly number[],
+  idx: Tensor,
+  nd: number,
+): Tensor | null {
+  const planes = sizeOf(shape.slice(0, shape.length - nd));
+  const sin = sizeOf(shape.slice(shape.length - nd));
   const sout = sizeOf(idx.shape.slice(idx.ndim - nd));
-  if (planes * sout === 0) return E.full(idx.shape, 0, t.dtype);
+  if (planes * sout === 0) return null;
   const base = reshape(E.mul(iota(planes, "float64"), sin), [planes, 1]);
-  const flat = bind("cast", [
-    E.add(
-      bind("cast", [reshape(idx, [planes, sout])], { dtype: "float64" }),
-      base,
-    ),
-  ], { dtype: "int32" });
-  const picked = bind("indexSelect", [reshape(t, [-1]), reshape(flat, [-1])], {
-    axis: 0,
+  const wide = bind("cast", [reshape(idx, [planes, sout])], {
+    dtype: "float64",
   });
-  return reshape(picked, idx.shape);
+  const flat = bind("cast", [E.add(wide, base)], { dtype: "int32" });
+  return reshape(flat, [-1]);
+}
+
+/** `t` at the flat positions `flat`, in the shape of `idx`. */
+function take(t: Tensor, flat: Tensor | null, like: Tensor): Tensor {
+  if (flat === null) return E.full(like.shape, 0, t.dtype);
+  const picked = bind("indexSelect", [reshape(t, [-1]), flat], { axis: 0 });
+  return reshape(picked, like.shape);
 }
 
 export const convJvpRules = {
@@ -79,10 +86,12 @@ export const convJvpRules = {
   convWeightGrad: bilinearJvp("convWeightGrad"),
   // The tangent of each maximum is the tangent at its (first) argmax.
   maxPool: ([x]: Tensor[], [t]: T[], p: PrimParams["maxPool"]): [Tensor, T] => {
-    const y = bind("maxPool", [x], p);
-    if (t === null || p.indices) return [y, null];
+    if (t === null || p.indices) return [bind("maxPool", [x], p), null];
+    // One window scan for the positions; the maxima and their tangents are
+    // both read there (the same values as the maxima the kernel returns).
     const idx = bind("maxPool", [x], { ...p, indices: true });
-    return [y, takeInPlanes(t, idx, p.kernel.length)];
+    const flat = planeFlat(x.shape, idx, p.kernel.length);
+    return [take(x, flat, idx), take(t, flat, idx)];
   },
   argsort: (
     [x]: Tensor[],
