@@ -245,13 +245,17 @@ export * as linalg from "./src/linalg/mod.ts";
  * Random numbers from explicit keys, as `jax.random`: `random.key`,
  * `random.split`, `random.foldIn`, `random.uniform`, `random.normal`,
  * `random.randint`, `random.bernoulli`, `random.categorical`,
- * `random.permutation`, `random.truncatedNormal`.
+ * `random.permutation`, `random.truncatedNormal`. Keys may be traced: a
+ * key passed to `jit` or a batch of keys under `vmap` draws exactly what
+ * it draws eagerly.
  *
  * @example
  * ```ts
- * import { random } from "./mod.ts";
+ * import { jit, random, type Tensor, vmap } from "./mod.ts";
  * const [k1, k2] = random.split(random.key(0));
  * const x = random.normal(k1, [3, 2]);
+ * const rows = vmap((k: Tensor) => random.normal(k, [3]))(random.split(k2, 8)); // [8, 3]
+ * const noise = jit((k: Tensor) => random.uniform(k, [4]))(k2); // = random.uniform(k2, [4])
  * ```
  */
 export * as random from "./src/random/mod.ts";
@@ -268,8 +272,9 @@ export * as nn from "./src/nn/mod.ts";
 /**
  * Optimizers as pure functions over pytrees (optax style): `optim.sgd`,
  * `optim.adam`, `optim.adamw`, `optim.rmsprop`, `optim.chain`,
- * `optim.clipByGlobalNorm`, `optim.applyUpdates` and
- * `optim.schedules.{cosine, warmupCosine, exponential}`.
+ * `optim.clipByGlobalNorm`, `optim.applyUpdates`,
+ * `optim.schedules.{cosine, warmupCosine, exponential}`, and `optim.lbfgs`
+ * (with a strong-Wolfe line search on a loss function).
  *
  * @example
  * ```ts
@@ -294,6 +299,24 @@ export {
   maskedFill,
 } from "./src/ops/logical.ts";
 export { cumprod, cumsum, logcumsumexp } from "./src/ops/scan.ts";
+// Sparse Jacobians and Hessians: sparsity detection, colouring, sparse results.
+export { colorSparsity, jacobianSparsity } from "./src/transforms/sparse.ts";
+export type {
+  ColorOptions,
+  SparsityOption,
+  SparsityOptions,
+} from "./src/transforms/sparse.ts";
+export { hessianSparsity } from "./src/transforms/hessian.ts";
+export type { SparseHessianOf } from "./src/transforms/hessian.ts";
+export type { SparseJacobianOf } from "./src/transforms/jacobian.ts";
+export { SparsityPattern } from "./src/core/sparsity.ts";
+export type {
+  Coloring,
+  ColoringKind,
+  ColoringOrder,
+} from "./src/core/sparsity.ts";
+export { SparseMatrix } from "./src/transforms/sparse_matrix.ts";
+export type { SparseFormat } from "./src/transforms/sparse_matrix.ts";
 // Convolution and pooling (PyTorch conventions: NCHW input, OIHW weight).
 export {
   avgPool2d,

@@ -68,7 +68,7 @@ console.log(
 
 // ----------------------------------------------------------------- model
 const H = 32;
-const keys = random.split(kInit, 3);
+const [k1, k2, k3] = random.split(kInit, 3);
 type Params = {
   w1: Tensor;
   b1: Tensor;
@@ -78,12 +78,12 @@ type Params = {
   b3: Tensor;
 };
 let params: Params = {
-  w1: nn.init.glorotUniform(keys[0], [H, 2]),
-  b1: nn.init.zeros(keys[0], [H]),
-  w2: nn.init.glorotUniform(keys[1], [H, H]),
-  b2: nn.init.zeros(keys[1], [H]),
-  w3: nn.init.glorotUniform(keys[2], [2, H]),
-  b3: nn.init.zeros(keys[2], [2]),
+  w1: nn.init.glorotUniform(k1, [H, 2]),
+  b1: nn.init.zeros(k1, [H]),
+  w2: nn.init.glorotUniform(k2, [H, H]),
+  b2: nn.init.zeros(k2, [H]),
+  w3: nn.init.glorotUniform(k3, [2, H]),
+  b3: nn.init.zeros(k3, [2]),
 };
 const logits = (p: Params, x: Tensor) => {
   const h1 = linear(x, p.w1, p.b1).tanh();

@@ -88,6 +88,8 @@ export function generate(read: (path: string) => string): string {
     ["UNARY_OPS", "elementwise.rs"],
     ["BINARY_OPS", "elementwise.rs"],
     ["REDUCE_OPS", "reduce.rs"],
+    ["RANDOM_DISTS", "random.rs"],
+    ["RANDOM_DOMAINS", "random.rs"],
   ];
   const tables = homes.map(([name, file]) => {
     const entries = table(read(SRC + file), name, file);

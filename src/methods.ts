@@ -424,3 +424,15 @@ for (
 ) {
   Object.defineProperty(Tensor.prototype, name, { ...d, enumerable: false });
 }
+
+// Iteration over dim 0 (a symbol key, so not in the loop above).
+Object.defineProperty(Tensor.prototype, Symbol.iterator, {
+  *value(this: Tensor): IterableIterator<Tensor> {
+    if (this.ndim === 0) throw new TypeError("iteration over a 0-d tensor");
+    const n = this.shape[0];
+    for (let i = 0; i < n; i++) yield L.select(this, 0, i);
+  },
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});

@@ -19,6 +19,7 @@ import {
   minimum,
   outer,
   pow,
+  random,
   stack,
   sub,
   type Tensor,
@@ -797,6 +798,33 @@ const decompCases: OpCase[] = [
   },
 ];
 
+/** A random key: two int32 words (batched by the vmap checks as any int32 argument). */
+const keyT = (r: Rng) =>
+  fromGen([2], () => r.int(-2147483648, 2147483647), "int32");
+
+// Samples are constants to differentiation: the checks differentiate x.
+const randomCases: OpCase[] = [
+  {
+    name: "random.normal() of a key, times x [3]",
+    prims: ["randomSample", "mul"],
+    fn: (x, k) => x.mul(random.normal(k, [3], { dtype: x.dtype })),
+    args: (r) => [randnT(r, [3]), keyT(r)],
+  },
+  {
+    name: "random.uniform() of foldIn(key, 7), plus x [2, 2]",
+    prims: ["randomDerive", "randomSample", "add"],
+    fn: (x, k) =>
+      x.add(random.uniform(random.foldIn(k, 7), [2, 2], { dtype: x.dtype })),
+    args: (r) => [randnT(r, [2, 2]), keyT(r)],
+  },
+  {
+    name: "random.permutation() of the rows of x [4, 2]",
+    prims: ["randomSample", "indexSelect"],
+    fn: (x, k) => random.permutation(k, x),
+    args: (r) => [randnT(r, [4, 2]), keyT(r)],
+  },
+];
+
 /** The whole table. */
 export const CASES: readonly OpCase[] = [
   ...unaryCases,
@@ -808,5 +836,6 @@ export const CASES: readonly OpCase[] = [
   ...layoutCases,
   ...linalgCases,
   ...decompCases,
+  ...randomCases,
   ...convCases,
 ];

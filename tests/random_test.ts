@@ -16,7 +16,7 @@ import {
   tensor,
   vmap,
 } from "../mod.ts";
-import { philox } from "../src/random/philox.ts";
+import { philox } from "./_philox.ts";
 import { assertClose, assertThrowsWith } from "./_helpers.ts";
 
 const values = (t: Tensor) => Array.from(t.data());
@@ -41,7 +41,7 @@ Deno.test("Philox in TypeScript matches the known answer and the kernel's unifor
   }
   // A key with words (k0, k1): the kernel's seed is its low 53 bits and the
   // counter starts at (k1 >>> 21) · 2^32; float64 uniforms take 53 bits.
-  const k = random.split(random.key(3))[1]; // all 64 bits random
+  const [, k] = random.split(random.key(3)); // all 64 bits random
   const [k0, k1] = values(k).map((v) => v >>> 0);
   const u = values(random.uniform(k, [6], { dtype: "float64" }));
   const seed1 = k1 & 0x1fffff, ctrHi = k1 >>> 21;
@@ -68,13 +68,13 @@ Deno.test("keys: the same key gives the same numbers, whatever was drawn in betw
 
 Deno.test("split and foldIn derive distinct keys, unlike the parent, and split is prefix-stable", () => {
   const k = random.key(0);
-  const kids = random.split(k, 6);
+  const kids = [...random.split(k, 6)];
   const folded = [0, 1, 2, 2 ** 40].map((d) => random.foldIn(k, d));
   const all = [k, ...kids, ...folded].map((t) => values(t).join(","));
   if (new Set(all).size !== all.length) {
     throw new Error(`repeated keys: ${all}`);
   }
-  const again = random.split(k, 3);
+  const again = [...random.split(k, 3)];
   again.forEach((t, i) => {
     if (!same(t, kids[i])) {
       throw new Error(`split(k, 3)[${i}] differs from split(k, 6)[${i}]`);
@@ -250,14 +250,14 @@ Deno.test("nn.init: bounds and variances follow the fans", () => {
   );
 });
 
-Deno.test("keys inside transforms: closed over in jit, an error when traced", () => {
+Deno.test("keys inside transforms: closed over, traced by jit and vmap, beside grad", () => {
   const k = random.key(15);
   const noisy = (x: Tensor) => x.add(random.normal(k, [3]));
   const x = tensor([1, 2, 3]);
   const f = jit(noisy);
   assertClose(f(x), noisy(x));
   assertClose(f(x.mul(2)), noisy(x.mul(2)));
-  // Traced parameters with concrete noise: categorical's logits, bernoulli's p.
+  // Traced parameters: categorical's logits, bernoulli's p.
   const pick = jit((l: Tensor) => random.categorical(k, l));
   assertClose(
     pick(tensor([[0, 0, 9], [9, 0, 0]])),
@@ -268,7 +268,7 @@ Deno.test("keys inside transforms: closed over in jit, an error when traced", ()
     grad(keep)(tensor(0.5)),
     values(random.bernoulli(k, tensor(0.5), [4])).reduce((a, b) => a + b),
   );
-  // A key passed to vmap unbatched, or beside differentiated arguments, stays concrete.
+  // A key passed to vmap unbatched, or beside differentiated arguments.
   const xs = tensor([[1, 2, 3], [4, 5, 6]]);
   const addNoise = (x: Tensor, key: Tensor) => x.add(random.normal(key, [3]));
   assertClose(
@@ -278,25 +278,28 @@ Deno.test("keys inside transforms: closed over in jit, an error when traced", ()
   const scaleNoise = (x: Tensor, key: Tensor) =>
     x.mul(random.normal(key, [3])).sum();
   assertClose(grad(scaleNoise)(x, k), random.normal(k, [3]));
-  assertThrowsWith(
-    () => jit((key: Tensor) => random.normal(key, [2]))(k),
-    TypeError,
-    "random.normal",
-    "traced",
-  );
-  assertThrowsWith(
-    () =>
-      vmap((key: Tensor) => random.uniform(key, [2]))(
-        random.split(k, 2)[0].reshape([1, 2]).expand([3, 2]),
-      ),
-    TypeError,
-    "random.uniform",
-    "traced",
+  // A traced key: a jit argument, a batch of keys under vmap.
+  const jn = jit((key: Tensor) => random.normal(key, [2]));
+  if (!same(jn(k), random.normal(k, [2]))) throw new Error("jit(normal)");
+  const [k1, k2, k3] = random.split(k, 3);
+  assertClose(
+    vmap((key: Tensor) => random.uniform(key, [2]))(random.split(k, 3)),
+    tensor([
+      values(random.uniform(k1, [2])),
+      values(random.uniform(k2, [2])),
+      values(random.uniform(k3, [2])),
+    ]),
+    { rtol: 0, atol: 0 },
   );
   assertThrowsWith(
     () => random.normal(tensor([1, 2]), [2]),
     TypeError,
     "expected a key",
+  );
+  assertThrowsWith(
+    () => random.normal(random.split(k, 3), [2]),
+    TypeError,
+    "a batch of keys",
   );
   assertThrowsWith(
     () => random.uniform(k, [2], { minval: 1, maxval: 1 }),
@@ -314,4 +317,10 @@ Deno.test("keys inside transforms: closed over in jit, an error when traced", ()
     "int32",
   );
   assertThrowsWith(() => random.key(1.5), TypeError, "seed");
+  assertThrowsWith(
+    () => random.foldIn(k, tensor([1, 2])),
+    TypeError,
+    "shape []",
+  );
+  assertThrowsWith(() => [...tensor(1)], TypeError, "0-d tensor");
 });

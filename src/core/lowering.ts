@@ -25,6 +25,8 @@ import {
   DTYPES,
   MAX_RANK,
   OP,
+  RANDOM_DISTS,
+  RANDOM_DOMAINS,
   REDUCE_OPS,
   UNARY_OPS,
 } from "../backend/wasm/program_codes.ts";
@@ -472,6 +474,25 @@ export const lowerings: LoweringTable = {
       sa,
       sb,
     ]);
+    return o;
+  },
+  randomSample: (em, [k], { dist, shape }, out) => {
+    const nkeys = sizeOf(k.shape) / 2, n = sizeOf(shape);
+    const o = em.fresh(out.dtype, nkeys * n);
+    em.emit(OP.random, [
+      DTYPES[out.dtype],
+      RANDOM_DISTS[dist],
+      o,
+      k.slot,
+      nkeys,
+      n,
+    ]);
+    return o;
+  },
+  randomDerive: (em, [k, data], { domain }, out) => {
+    const n = sizeOf(out.shape) / 2;
+    const o = em.fresh("int32", 2 * n);
+    em.emit(OP.randomDerive, [RANDOM_DOMAINS[domain], o, k.slot, data.slot, n]);
     return o;
   },
   solve: (em, [a, b], _, out) => {

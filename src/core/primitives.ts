@@ -274,6 +274,22 @@ export interface PrimParams {
    */
   lu: null;
   /**
+   * Samples from keys `[..., 2]` (int32 word pairs): `[..., ...shape]`, each
+   * key's draw a pure function of that key (crates/kernels/src/random.rs).
+   * `dist` "uniform" ([0, 1)) and "normal" give `dtype` float32/float64;
+   * "permutation" gives an int32 permutation of `0..shape[0]`.
+   */
+  randomSample: {
+    dist: "uniform" | "normal" | "permutation";
+    shape: readonly number[];
+    dtype: DType;
+  };
+  /**
+   * New keys `[..., 2]` hashed from keys and data word pairs of the same
+   * shape (int32): `random.split` and `random.foldIn` in their domains.
+   */
+  randomDerive: { domain: "split" | "foldIn" };
+  /**
    * Convolution (cross-correlation, as PyTorch) of x `[N, C, *in]` with w
    * `[O, C/groups, *k]` over 1 to 3 spatial dims: `[N, O, *out]`, output
    * position o reading input position `o·stride - padLo + j·dilation`
@@ -372,6 +388,8 @@ export const ALL_PRIMS: readonly Prim[] = [
   "eigh",
   "qr",
   "lu",
+  "randomSample",
+  "randomDerive",
   "conv",
   "convTranspose",
   "convWeightGrad",

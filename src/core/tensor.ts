@@ -299,6 +299,11 @@ export interface Tensor {
   narrow(dim: number, start: number, length: number): Tensor;
   /** The slice at `index` along `dim`, that dim removed. */
   select(dim: number, index: number): Tensor;
+  /**
+   * The slices along dim 0, in order (as iterating a PyTorch tensor), so
+   * `const [k1, k2] = random.split(k)` destructures; a 0-d tensor throws.
+   */
+  [Symbol.iterator](): IterableIterator<Tensor>;
   /** Entries at `indices` along `dim` (as `torch.index_select`). */
   index(dim: number, indices: Tensor | readonly number[]): Tensor;
   /** Converts to another dtype. */

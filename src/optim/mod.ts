@@ -28,6 +28,13 @@ import { describe } from "../ops/scalar.ts";
 import type { Schedule } from "./schedules.ts";
 
 export * as schedules from "./schedules.ts";
+export {
+  type Lbfgs,
+  lbfgs,
+  type LbfgsExtra,
+  type LbfgsOptions,
+  type LbfgsState,
+} from "./lbfgs.ts";
 export type {
   CosineOptions,
   ExponentialOptions,

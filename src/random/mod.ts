@@ -7,41 +7,56 @@
  * order or on how a draw is chunked: element i of a draw is Philox4x32-10
  * of counter i under the key (crates/kernels/src/random.rs).
  *
- * Keys must be concrete. What works: a key closed over by a `jit`ted
- * function (its samples become constants of the compiled program, the same
- * on every call), a key passed to `vmap` with `inDims` null, and a key passed
- * beside the differentiated arguments of `grad`, `jacrev`, ... (it is not
- * traced). What is an error, with a message saying so, until sampling is a
- * primitive: a key that is itself traced, such as an argument of `jit` or a
- * batch of keys under `vmap`. Parameters
- * that are tensors (`bernoulli`'s `p`, `categorical`'s logits,
- * `permutation`'s x) may be traced: the noise is concrete, the arithmetic on
- * them is recorded.
+ * Sampling and key derivation are primitives taking the key as an operand
+ * (`randomSample`, `randomDerive`), so keys may be traced: an argument of
+ * `jit` (the compiled program draws from whatever key it is given), a batch
+ * of keys under `vmap` (lane i draws exactly what key i alone draws), an
+ * argument beside differentiated ones (samples have no derivative). Every
+ * sampler is one of those primitives followed by ordinary operations, so a
+ * result is the same bit for bit eagerly, under `jit` and under `vmap`.
  *
  * Use each key once: samplers given the same key return correlated values
  * (the same uniforms underlie `uniform` and `normal`); `split` it first.
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import * as K from "../backend/kernels.ts";
-import { fromArray, toTypedArray } from "../backend/storage.ts";
+import { fromArray } from "../backend/storage.ts";
 import {
   broadcastShapes,
   fmtShape,
   normAxis,
   type Shape,
-  sizeOf,
 } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
-import { add, erfc, log, lt, mul, neg } from "../ops/elementwise.ts";
-import { indexSelect } from "../ops/layout.ts";
+import { bind } from "../core/trace.ts";
+import {
+  add,
+  div,
+  eq,
+  erfc,
+  exp,
+  floor,
+  ge,
+  gt,
+  le,
+  log,
+  lt,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  sqrt,
+  sub,
+  where,
+} from "../ops/elementwise.ts";
+import { cast, expand, indexSelect, reshape, stack } from "../ops/layout.ts";
 import { argmax } from "../ops/reduce.ts";
 import { describe, type TensorLike } from "../ops/scalar.ts";
-import { philox } from "./philox.ts";
 
 /**
  * A random key: an int32 tensor of shape [2] (two 32-bit words), made by
- * {@link key}, {@link split} or {@link foldIn}.
+ * {@link key}, {@link split} or {@link foldIn}. `split` returns keys as
+ * one tensor `[n, 2]`; iterating it gives the keys.
  *
  * @example
  * ```ts
@@ -52,14 +67,12 @@ import { philox } from "./philox.ts";
  */
 export type Key = Tensor;
 
-// Counter-block word 2 marks derivations; samples always have it 0.
-const DOMAIN_SPLIT = 0x5117, DOMAIN_FOLD = 0xf01d;
 const TWO32 = 4294967296;
 
-function makeKey(k0: number, k1: number): Key {
+function constWords(shape: number[], words: readonly number[]): Tensor {
   return Tensor._fromStorage(
-    fromArray("int32", [k0 | 0, k1 | 0]),
-    [2],
+    fromArray("int32", words.map((w) => w | 0)),
+    shape,
     "int32",
   );
 }
@@ -68,47 +81,56 @@ function makeKey(k0: number, k1: number): Key {
 function words64(what: string, name: string, v: unknown): [number, number] {
   if (!Number.isSafeInteger(v)) {
     throw new TypeError(
-      `${what}: ${name} must be a safe integer, got ${describe(v)}`,
+      `${what}: ${name} must be a safe integer or an integer-valued tensor of shape [], got ${
+        describe(v)
+      }`,
     );
   }
   const b = BigInt.asUintN(64, BigInt(v as number));
   return [Number(b & 0xffffffffn), Number(b >> 32n)];
 }
 
-/** The words of a concrete key; a clear error for anything else. */
-function keyWords(what: string, key: unknown): [number, number] {
+/**
+ * The two words of an integer given as a number (a constant) or a rank-0
+ * tensor (possibly traced, such as a step counter passed to `jit`): the
+ * same words as {@link words64}, computed in float64 (exact for safe
+ * integers), as an int32 tensor [2].
+ */
+function dataWords(what: string, name: string, v: unknown): Tensor {
+  if (!(v instanceof Tensor)) {
+    return constWords([2], words64(what, name, v));
+  }
+  if (v.ndim !== 0) {
+    throw new TypeError(
+      `${what}: ${name} must be a number or a tensor of shape [], got shape ${
+        fmtShape(v.shape)
+      }`,
+    );
+  }
+  const d = cast(v, "float64");
+  const hi = floor(div(d, TWO32));
+  const lo = sub(d, mul(hi, TWO32)); // in [0, 2^32)
+  const loBits = where(ge(lo, 2 ** 31), sub(lo, TWO32), lo);
+  return stack([cast(loBits, "int32"), cast(hi, "int32")]);
+}
+
+/** Checks that `key` is a key (traced or not) and returns it. */
+function checkKey(what: string, key: unknown): Key {
   if (
     !(key instanceof Tensor) || key.dtype !== "int32" || key.ndim !== 1 ||
     key.shape[0] !== 2
   ) {
+    const batch = key instanceof Tensor && key.dtype === "int32" &&
+        key.ndim > 1 && key.shape[key.ndim - 1] === 2
+      ? " (a batch of keys: draw from each with vmap, or iterate over it)"
+      : "";
     throw new TypeError(
       `${what}: expected a key (an int32 tensor of shape [2] from random.key or random.split), got ${
         describe(key)
-      }`,
+      }${batch}`,
     );
   }
-  let concrete: Tensor;
-  try {
-    concrete = key._concrete(what);
-  } catch {
-    throw new TypeError(
-      `${what}: the key is traced (an argument of jit, a batch of keys under vmap, ...); ` +
-        "random sampling needs a concrete key for now: draw the numbers outside and pass them in, " +
-        "or close over the key (its samples are then constants of the traced function)",
-    );
-  }
-  const d = concrete.data();
-  return [d[0] >>> 0, d[1] >>> 0];
-}
-
-/**
- * The (seed, first counter) of a key's stream for the sampling kernels,
- * whose seed holds 53 bits: the key's low 53 bits are the seed and its top
- * 11 bits select a block of 2^32 counters, so distinct keys never share
- * counters.
- */
-function stream(k: [number, number]): [number, number] {
-  return [k[0] + (k[1] & 0x1fffff) * TWO32, (k[1] >>> 21) * TWO32];
+  return key;
 }
 
 function checkShape(what: string, shape: unknown): number[] {
@@ -134,60 +156,72 @@ function floatDtype(what: string, dtype: unknown): "float32" | "float64" {
   return dtype;
 }
 
-/** n uniform float64 numbers in [0, 1) from a key's stream. */
-function uniform64(k: [number, number], n: number): Float64Array {
-  const [seed, ctr] = stream(k);
-  const st = K.randomUniform("float64", n, seed, ctr);
-  const out = toTypedArray(st) as Float64Array;
-  st.dispose();
-  return out;
+/** The `randomSample` primitive on a checked key. */
+function draw(
+  key: Key,
+  dist: "uniform" | "normal" | "permutation",
+  shape: number[],
+  dtype: DType,
+): Tensor {
+  return bind("randomSample", [key], { dist, shape, dtype });
 }
 
 /**
- * A key from an integer seed (any safe integer), as `jax.random.key`.
+ * A key from an integer seed (any safe integer), as `jax.random.key`. The
+ * seed may also be a rank-0 integer-valued tensor, traced too (a seed
+ * passed to `jit`): it gives the same key as the number.
  *
  * @example
  * ```ts
- * import { random } from "./mod.ts";
+ * import { jit, random, type Tensor, tensor } from "./mod.ts";
  * const k = random.key(42);
  * const x = random.normal(k, [3]);
+ * const draw = jit((seed: Tensor) => random.uniform(random.key(seed), [2]));
+ * const y = draw(tensor(42, { dtype: "int32" })); // = random.uniform(k, [2])
  * ```
  */
-export function key(seed: number): Key {
-  const [lo, hi] = words64("random.key", "seed", seed);
-  return makeKey(lo, hi);
+export function key(seed: number | Tensor): Key {
+  if (seed instanceof Tensor) return dataWords("random.key", "seed", seed);
+  return constWords([2], words64("random.key", "seed", seed));
 }
 
 /**
  * `num` (default 2) new keys derived from `key`, independent of it and of
- * each other, as `jax.random.split` (returned as an array).
+ * each other, as `jax.random.split`: one int32 tensor `[num, 2]`, which
+ * destructures and iterates into keys and which `vmap` maps over.
  *
  * @example
  * ```ts
- * import { random } from "./mod.ts";
+ * import { random, vmap } from "./mod.ts";
  * let k = random.key(0);
  * let sub: random.Key;
  * [k, sub] = random.split(k);
  * const noise = random.normal(sub, [4]);
- * const keys = random.split(k, 8); // 8 keys
+ * const keys = random.split(k, 8); // [8, 2]: 8 keys
+ * const rows = vmap((k: random.Key) => random.normal(k, [3]))(keys); // [8, 3]
  * ```
  */
-export function split(key: Key, num = 2): Key[] {
-  const [k0, k1] = keyWords("random.split", key);
+export function split(key: Key, num = 2): Tensor {
+  checkKey("random.split", key);
   if (!Number.isInteger(num) || num < 0 || num > TWO32) {
     throw new RangeError(
       `random.split: num must be a non-negative integer, got ${describe(num)}`,
     );
   }
-  return Array.from({ length: num }, (_, i) => {
-    const w = philox([i >>> 0, 0, DOMAIN_SPLIT, 0], k0, k1);
-    return makeKey(w[0], w[1]);
-  });
+  // Child i hashes the counter (i, 0) in the split domain.
+  const data = constWords(
+    [num, 2],
+    Array.from({ length: 2 * num }, (_, j) => (j % 2 === 0 ? j / 2 : 0)),
+  );
+  const parents = expand(reshape(key, [1, 2]), [num, 2]);
+  return bind("randomDerive", [parents, data], { domain: "split" });
 }
 
 /**
  * A new key from `key` and an integer (a step number, a layer index, ...),
- * as `jax.random.fold_in`: distinct data give independent keys.
+ * as `jax.random.fold_in`: distinct data give independent keys. `data` may
+ * be a rank-0 integer-valued tensor, traced too (a step counter passed to
+ * `jit`); it gives the same key as the number.
  *
  * @example
  * ```ts
@@ -197,11 +231,10 @@ export function split(key: Key, num = 2): Key[] {
  * const a = random.uniform(perStep(1), [2]);
  * ```
  */
-export function foldIn(key: Key, data: number): Key {
-  const [k0, k1] = keyWords("random.foldIn", key);
-  const [lo, hi] = words64("random.foldIn", "data", data);
-  const w = philox([lo, hi, DOMAIN_FOLD, 0], k0, k1);
-  return makeKey(w[0], w[1]);
+export function foldIn(key: Key, data: number | Tensor): Key {
+  checkKey("random.foldIn", key);
+  const words = dataWords("random.foldIn", "data", data);
+  return bind("randomDerive", [key, words], { domain: "foldIn" });
 }
 
 /**
@@ -238,7 +271,7 @@ export function uniform(
   options: UniformOptions = {},
 ): Tensor {
   const what = "random.uniform";
-  const k = keyWords(what, key);
+  checkKey(what, key);
   const s = checkShape(what, shape);
   const { minval = 0, maxval = 1 } = options;
   const dtype = floatDtype(what, options.dtype ?? "float32");
@@ -252,12 +285,7 @@ export function uniform(
       }`,
     );
   }
-  const [seed, ctr] = stream(k);
-  const u = Tensor._fromStorage(
-    K.randomUniform(dtype, sizeOf(s), seed, ctr),
-    s,
-    dtype,
-  );
+  const u = draw(key, "uniform", s, dtype);
   return minval === 0 && maxval === 1
     ? u
     : add(mul(u, maxval - minval), minval);
@@ -292,15 +320,10 @@ export function normal(
   options: SampleOptions = {},
 ): Tensor {
   const what = "random.normal";
-  const k = keyWords(what, key);
+  checkKey(what, key);
   const s = checkShape(what, shape);
   const dtype = floatDtype(what, options.dtype ?? "float32");
-  const [seed, ctr] = stream(k);
-  return Tensor._fromStorage(
-    K.randomNormal(dtype, sizeOf(s), seed, ctr),
-    s,
-    dtype,
-  );
+  return draw(key, "normal", s, dtype);
 }
 
 /**
@@ -320,7 +343,7 @@ export function randint(
   maxval: number,
 ): Tensor {
   const what = "random.randint";
-  const k = keyWords(what, key);
+  checkKey(what, key);
   const s = checkShape(what, shape);
   const inInt32 = (v: number) =>
     Number.isInteger(v) && v >= -2147483648 && v <= 2147483648;
@@ -331,11 +354,9 @@ export function randint(
       } and ${describe(maxval)}`,
     );
   }
-  const u = uniform64(k, sizeOf(s));
-  const span = maxval - minval;
-  const out = new Int32Array(u.length);
-  for (let i = 0; i < u.length; i++) out[i] = minval + Math.floor(u[i] * span);
-  return Tensor._fromStorage(fromArray("int32", out), s, "int32");
+  // minval + floor(u · span) in float64 (exact: both are integers < 2^53).
+  const u = draw(key, "uniform", s, "float64");
+  return cast(add(floor(mul(u, maxval - minval)), minval), "int32");
 }
 
 /**
@@ -456,7 +477,7 @@ export function permutation(
   options: { axis?: number } = {},
 ): Tensor {
   const what = "random.permutation";
-  const k = keyWords(what, key);
+  checkKey(what, key);
   let n: number, axis = 0;
   if (x instanceof Tensor) {
     if (x.ndim === 0) {
@@ -472,22 +493,12 @@ export function permutation(
       }`,
     );
   }
-  const u = uniform64(k, n);
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(u[i] * (i + 1));
-    [perm[i], perm[j]] = [perm[j], perm[i]];
-  }
-  const p = Tensor._fromStorage(fromArray("int32", perm), [n], "int32");
+  const p = draw(key, "permutation", [n], "int32");
   return x instanceof Tensor ? indexSelect(x, axis, p) : p;
 }
 
-/**
- * Standard normal CDF, with relative accuracy in the lower tail: the erfc
- * kernel on a float64 scalar.
- */
-function normalCdf(x: number): number {
+/** Standard normal CDF of a number (erfc: relative accuracy in the lower tail). */
+function normalCdfOf(x: number): number {
   using t = Tensor._fromStorage(
     fromArray("float64", [-x * Math.SQRT1_2]),
     [],
@@ -497,19 +508,29 @@ function normalCdf(x: number): number {
   return 0.5 * e.item();
 }
 
-/** Inverse of the standard normal CDF for p in (0, 1). */
-function normalQuantile(p: number): number {
-  if (p > 0.5) return -normalQuantile(1 - p);
-  // A rational first guess (error < 5e-4), then Newton steps on the CDF.
-  const t = Math.sqrt(-2 * Math.log(p));
-  let x = -(t - (2.515517 + t * (0.802853 + t * 0.010328)) /
-      (1 + t * (1.432788 + t * (0.189269 + t * 0.001308))));
+/**
+ * Inverse of the standard normal CDF, elementwise on float64 `p` in (0, 1):
+ * on q = min(p, 1 - p) (the lower tail, where erfc keeps its relative
+ * accuracy) a rational first guess (error < 5e-4), then Newton steps on
+ * the CDF; negated where p > 0.5.
+ */
+function normalQuantile(p: Tensor): Tensor {
+  const upper = gt(p, 0.5);
+  const q = where(upper, sub(1, p), p);
+  const t = sqrt(mul(log(q), -2));
+  const num = add(mul(add(mul(t, 0.010328), 0.802853), t), 2.515517);
+  const den = add(
+    mul(add(mul(add(mul(t, 0.001308), 0.189269), t), 1.432788), t),
+    1,
+  );
+  let x = neg(sub(t, div(num, den)));
   for (let i = 0; i < 4; i++) {
-    const density = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-    if (density === 0) break;
-    x -= (normalCdf(x) - p) / density;
+    const density = div(exp(mul(mul(x, x), -0.5)), Math.sqrt(2 * Math.PI));
+    const cdf = mul(erfc(mul(x, -Math.SQRT1_2)), 0.5);
+    // Where the density underflows, x stays (the step would divide by 0).
+    x = where(eq(density, 0), x, sub(x, div(sub(cdf, q), density)));
   }
-  return x;
+  return where(upper, neg(x), x);
 }
 
 /**
@@ -532,7 +553,7 @@ export function truncatedNormal(
   options: SampleOptions = {},
 ): Tensor {
   const what = "random.truncatedNormal";
-  const k = keyWords(what, key);
+  checkKey(what, key);
   const s = checkShape(what, shape);
   const dtype = floatDtype(what, options.dtype ?? "float32");
   if (
@@ -547,14 +568,12 @@ export function truncatedNormal(
   // An interval in the upper tail is sampled mirrored, from the lower tail.
   const mirror = lower > 0;
   const [a, b] = mirror ? [-upper, -lower] : [lower, upper];
-  const pa = normalCdf(a), pb = normalCdf(b);
-  const u = uniform64(k, sizeOf(s));
-  const out = new Float64Array(u.length);
-  for (let i = 0; i < u.length; i++) {
-    const p = pa + u[i] * (pb - pa);
-    let x = p <= 0 ? a : p >= 1 ? b : normalQuantile(p);
-    x = Math.min(Math.max(x, a), b);
-    out[i] = mirror ? -x : x;
-  }
-  return Tensor._fromStorage(fromArray(dtype, out), s, dtype);
+  const pa = normalCdfOf(a), pb = normalCdfOf(b);
+  const p = add(mul(draw(key, "uniform", s, "float64"), pb - pa), pa);
+  // p = 0 or 1 (the far tails) would give ±inf: the bounds instead.
+  const x = minimum(
+    maximum(where(le(p, 0), a, where(ge(p, 1), b, normalQuantile(p))), a),
+    b,
+  );
+  return cast(mirror ? neg(x) : x, dtype);
 }

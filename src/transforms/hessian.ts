@@ -14,8 +14,17 @@ import {
   jacrevNamed,
   type MapTensors,
   type OutputOf,
+  wantsSparse,
 } from "./jacobian.ts";
 import { jvp, vjp } from "./vjp.ts";
+import { withTemporaries } from "../core/scope.ts";
+import type { SparsityPattern } from "../core/sparsity.ts";
+import {
+  detectSparsity,
+  sparseJacobianNamed,
+  type SparsityOptions,
+} from "./sparse.ts";
+import type { SparseFormat, SparseMatrix } from "./sparse_matrix.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -41,6 +50,27 @@ export type HessianOf<
 > = MapTensors<
   MapTensors<OutputOf<F, HasAux>, ArgsAt<Args, A>>,
   ArgsAt<Args, A>
+>;
+
+/**
+ * The type `hessian` returns with `format: "coo" | "csr"`: the structure of
+ * {@link HessianOf} with a `SparseMatrix` per block (for one tensor
+ * argument and a scalar output, one `[n, n]` matrix).
+ *
+ * @example
+ * ```ts
+ * import { hessian, type SparseMatrix, tensor, type Tensor } from "./mod.ts";
+ * const H: SparseMatrix = hessian((x: Tensor) => x.pow(3).sum(), { format: "coo" })(tensor([1, 2]));
+ * ```
+ */
+export type SparseHessianOf<
+  F extends Fn,
+  A = 0,
+  HasAux extends boolean = false,
+  Args extends readonly unknown[] = Parameters<F>,
+> = MapTensors<
+  MapTensors<OutputOf<F, HasAux>, ArgsAt<Args, A>>,
+  MapTensors<ArgsAt<Args, A>, SparseMatrix>
 >;
 
 /**
@@ -73,6 +103,20 @@ export type ProductOf<P extends readonly unknown[]> = P extends
  */
 export function hessian<F extends Fn, const A extends Argnums = 0>(
   f: F,
+  options: JacobianOptions<A> & { hasAux: true; format: SparseFormat },
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [SparseHessianOf<F, A, true, Args>, AuxOf<F>];
+/** `hessian` with a sparse `format`: `SparseMatrix` blocks. */
+export function hessian<F extends Fn, const A extends Argnums = 0>(
+  f: F,
+  options: JacobianOptions<A> & { format: SparseFormat },
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => SparseHessianOf<F, A, false, Args>;
+/** `hessian` with `hasAux`: `[hessian, aux]`. */
+export function hessian<F extends Fn, const A extends Argnums = 0>(
+  f: F,
   options: JacobianOptions<A> & { hasAux: true },
 ): <Args extends Parameters<F>>(
   ...args: Args
@@ -92,7 +136,67 @@ export function hessian(
   }
   // Both halves name hessian in their errors.
   const inner = jacrevNamed("hessian", f, { argnums, hasAux });
+  if (wantsSparse(options)) {
+    // Hessian-vector products (forward over reverse), one per colour of a
+    // star colouring of the symmetric pattern.
+    return sparseJacobianNamed(
+      "hessian",
+      inner,
+      { ...options, argnums, hasAux },
+      "hessian",
+      (args) => detectSparsity("hessian", inner, { argnums, hasAux }, args),
+    );
+  }
   return jacfwdNamed("hessian", inner, { argnums, hasAux, chunkSize });
+}
+
+/**
+ * Returns a function that, given example arguments, finds the sparsity
+ * pattern of `f`'s Hessian: the Jacobian pattern of its gradient
+ * (`jacobianSparsity` of `jacrev(f)`), traced on the arguments' shapes and
+ * dtypes without computing anything. For a scalar `f` the pattern is
+ * `[n, n]` over the differentiated arguments' elements and symmetric; pass
+ * it to `hessian(f, { sparsity })` to reuse it.
+ *
+ * @example
+ * ```ts
+ * import { hessian, hessianSparsity, tensor, type Tensor } from "./mod.ts";
+ * // Chained Rosenbrock: a tridiagonal Hessian.
+ * const f = (x: Tensor) => {
+ *   const a = x.slice(0, 0, -1), b = x.slice(0, 1);
+ *   return b.sub(a.square()).square().mul(100).add(a.neg().add(1).square()).sum();
+ * };
+ * const x = tensor([-1.2, 1, -1.2, 1], { dtype: "float64" });
+ * const sparsity = hessianSparsity(f)(x);
+ * console.log(sparsity.toString());
+ * // xx..
+ * // xxx.
+ * // .xxx
+ * // ..xx
+ * const H = hessian(f, { sparsity, format: "csr" })(x); // 3 Hessian-vector products
+ * ```
+ */
+export function hessianSparsity<F extends Fn>(
+  f: F,
+  options: SparsityOptions = {},
+): (...args: Parameters<F>) => SparsityPattern {
+  if (typeof f !== "function") {
+    throw new TypeError(
+      `hessianSparsity: expected a function, got ${typeof f}`,
+    );
+  }
+  const { argnums = 0, hasAux = false } = options;
+  const inner = jacrevNamed("hessianSparsity", f, { argnums, hasAux });
+  return ((...args: unknown[]) =>
+    withTemporaries(args, () => {
+      const p = detectSparsity(
+        "hessianSparsity",
+        inner,
+        { argnums, hasAux },
+        args,
+      );
+      return p.shape[0] === p.shape[1] ? p.symmetrize() : p;
+    })) as (...args: Parameters<F>) => SparsityPattern;
 }
 
 /** All argument positions of a call with `n` arguments (one index when n is 1). */

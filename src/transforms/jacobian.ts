@@ -23,6 +23,9 @@ import {
   normArgnums,
 } from "./args.ts";
 import { vmapFlat } from "../core/batch_trace.ts";
+import type { ColoringOrder } from "../core/sparsity.ts";
+import { sparseJacobianNamed, type SparsityOption } from "./sparse.ts";
+import type { SparseFormat, SparseMatrix } from "./sparse_matrix.ts";
 
 /**
  * Options of `jacrev`, `jacfwd` and `hessian`.
@@ -42,6 +45,30 @@ export interface JacobianOptions<A extends Argnums = number> {
   hasAux?: boolean;
   /** Compute at most this many basis vectors at a time (bounded memory). */
   chunkSize?: number;
+  /**
+   * A sparse Jacobian: `"auto"` finds the sparsity pattern
+   * (`jacobianSparsity`, or `hessianSparsity` for `hessian`) on each call,
+   * or pass a pattern found once. Structurally independent columns
+   * (`jacfwd`, `hessian`) or rows (`jacrev`) are grouped by a graph
+   * colouring and each group costs one product: a tridiagonal Jacobian
+   * takes 3 JVPs at any size. The pattern must contain every nonzero.
+   */
+  sparsity?: SparsityOption;
+  /**
+   * The result's form: `"dense"` (the default) gives the same tensors as
+   * without `sparsity`; `"coo"` or `"csr"` give a `SparseMatrix` per
+   * (output tensor, input tensor) block, `[out.size, in.size]` (and imply
+   * `sparsity: "auto"` when `sparsity` is not given).
+   */
+  format?: "dense" | SparseFormat;
+  /** The greedy colouring's vertex order with `sparsity` (default `"smallest-last"`). */
+  coloringOrder?: ColoringOrder;
+}
+
+/** True when the options ask for a sparse Jacobian. */
+export function wantsSparse(options: JacobianOptions<Argnums>): boolean {
+  return options.sparsity !== undefined ||
+    (options.format !== undefined && options.format !== "dense");
 }
 
 /**
@@ -131,6 +158,26 @@ export type JacobianOf<
   Args extends readonly unknown[] = Parameters<F>,
 > = MapTensors<OutputOf<F, HasAux>, ArgsAt<Args, A>>;
 
+/**
+ * The type `jacrev`/`jacfwd` return with `format: "coo" | "csr"`: the
+ * structure of {@link JacobianOf} with a `SparseMatrix` per block.
+ *
+ * @example
+ * ```ts
+ * import { jacfwd, type SparseMatrix, tensor, type Tensor } from "./mod.ts";
+ * const J: SparseMatrix = jacfwd((x: Tensor) => x.sin(), { format: "csr" })(tensor([1, 2]));
+ * ```
+ */
+export type SparseJacobianOf<
+  F extends Fn,
+  A = 0,
+  HasAux extends boolean = false,
+  Args extends readonly unknown[] = Parameters<F>,
+> = MapTensors<OutputOf<F, HasAux>, MapTensors<ArgsAt<Args, A>, SparseMatrix>>;
+
+/** Options that ask for a sparse result. */
+type SparseOut = { format: SparseFormat };
+
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
@@ -193,6 +240,20 @@ function prepare(
  */
 export function jacrev<F extends Fn, const A extends Argnums = 0>(
   f: F,
+  options: JacobianOptions<A> & { hasAux: true } & SparseOut,
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [SparseJacobianOf<F, A, true, Args>, AuxOf<F>];
+/** `jacrev` with a sparse `format`: `SparseMatrix` blocks. */
+export function jacrev<F extends Fn, const A extends Argnums = 0>(
+  f: F,
+  options: JacobianOptions<A> & SparseOut,
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => SparseJacobianOf<F, A, false, Args>;
+/** `jacrev` with `hasAux`: `[jacobian, aux]`. */
+export function jacrev<F extends Fn, const A extends Argnums = 0>(
+  f: F,
   options: JacobianOptions<A> & { hasAux: true },
 ): <Args extends Parameters<F>>(
   ...args: Args
@@ -215,6 +276,9 @@ export function jacrevNamed(
   f: Fn,
   options: JacobianOptions<Argnums>,
 ): (...args: unknown[]) => Any {
+  if (wantsSparse(options)) {
+    return sparseJacobianNamed(what, f, options, "reverse");
+  }
   return ((...args: unknown[]) =>
     withTemporaries(args, () => {
       const p = prepare(what, f, options, args);
@@ -262,6 +326,20 @@ export function jacrevNamed(
  */
 export function jacfwd<F extends Fn, const A extends Argnums = 0>(
   f: F,
+  options: JacobianOptions<A> & { hasAux: true } & SparseOut,
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => [SparseJacobianOf<F, A, true, Args>, AuxOf<F>];
+/** `jacfwd` with a sparse `format`: `SparseMatrix` blocks. */
+export function jacfwd<F extends Fn, const A extends Argnums = 0>(
+  f: F,
+  options: JacobianOptions<A> & SparseOut,
+): <Args extends Parameters<F>>(
+  ...args: Args
+) => SparseJacobianOf<F, A, false, Args>;
+/** `jacfwd` with `hasAux`: `[jacobian, aux]`. */
+export function jacfwd<F extends Fn, const A extends Argnums = 0>(
+  f: F,
   options: JacobianOptions<A> & { hasAux: true },
 ): <Args extends Parameters<F>>(
   ...args: Args
@@ -284,6 +362,9 @@ export function jacfwdNamed(
   f: Fn,
   options: JacobianOptions<Argnums>,
 ): (...args: unknown[]) => Any {
+  if (wantsSparse(options)) {
+    return sparseJacobianNamed(what, f, options, "forward");
+  }
   return ((...args: unknown[]) =>
     withTemporaries(args, () => {
       const p = prepare(what, f, options, args);

@@ -49,6 +49,7 @@ use crate::layout::{fill_f32, fill_f64, fill_i32};
 use crate::layout::{index_add_f32, index_add_f64, index_add_i32, index_select_4, index_select_8};
 use crate::linalg;
 use crate::nd::{read_i32s, MAX_RANK};
+use crate::random::{self, RANDOM_DISTS, RANDOM_DOMAINS};
 use crate::reduce::{argreduce_f32, argreduce_f64, reduce_f32, reduce_f64, REDUCE_OPS};
 use wasm_bindgen::prelude::*;
 
@@ -105,18 +106,25 @@ pub const OP_QR: i32 = 19;
 /// `[dtype, out, a, batch, n]`: `out [batch, n + 1, n]`: the row permutation
 /// (row 0) above the packed LU factors of the permuted matrix.
 pub const OP_LU: i32 = 20;
+/// `[dtype, dist, out, keys, nkeys, n]`: `n` samples of each of `nkeys`
+/// keys (i32 word pairs), `out [nkeys, n]`; dist: a code of [`RANDOM_DISTS`]
+/// (a permutation's dtype is i32).
+pub const OP_RANDOM: i32 = 21;
+/// `[domain, out, keys, data, n]`: `n` new keys (i32 word pairs) hashed
+/// from `n` keys and `n` data word pairs; domain: [`RANDOM_DOMAINS`].
+pub const OP_RANDOM_DERIVE: i32 = 22;
 /// `[dtype, mode, out, a, b, n, c, o, groups, nd, in, k, out, stride, lo,
 /// dilation]` (the last six `nd` each, nd ≤ 3): a convolution
 /// (crates/kernels/src/conv.rs), mode 0 `(x, w) → y`, 1 `(gy, w) → x`,
 /// 2 `(x, gy) → w`, with x `[n, c, *in]`, w `[o, c/groups, *k]`, y `[n, o, *out]`.
-pub const OP_CONV: i32 = 21;
+pub const OP_CONV: i32 = 23;
 /// `[dtype, indices, out, x, planes, nd, in, k, out, stride, lo, dilation]`:
 /// max pooling of `[planes, *in]`: the maxima, or (indices 1) their i32 flat
 /// positions within the plane.
-pub const OP_MAX_POOL: i32 = 22;
+pub const OP_MAX_POOL: i32 = 24;
 /// `[dtype, descending, out, x, outer, len, inner]`: stable argsort of x
 /// viewed as `[outer, len, inner]` along `len`; out is i32 of the same shape.
-pub const OP_ARGSORT: i32 = 23;
+pub const OP_ARGSORT: i32 = 25;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -532,6 +540,33 @@ impl Exec<'_> {
                 if let Some((bi, j)) = bad {
                     return Err(Fail(ERR_SINGULAR, [bi as i32, j as i32, f[5]]));
                 }
+            }
+            OP_RANDOM => {
+                expect(f, 6, 0, 0)?;
+                let dist = op_in(RANDOM_DISTS, f[1])?;
+                let perm = dist == random::DIST_PERMUTATION;
+                let f64_ = if perm {
+                    (f[0] == I32).then_some(false).ok_or(ERR_FIELD)?
+                } else {
+                    float64(f[0])?
+                };
+                let (nkeys, n) = (count(f[4])?, count(f[5])?);
+                let keys = self.input(f[3])?;
+                let size = product(&[nkeys, n])?;
+                let o = self.output(f[2], size, if f64_ { 8 } else { 4 })?;
+                if size > 0 {
+                    // SAFETY: sizes as the instruction states (the compiler's contract).
+                    unsafe { random::sample(dist, f64_, keys, o, nkeys, n) };
+                }
+            }
+            OP_RANDOM_DERIVE => {
+                expect(f, 5, 0, 0)?;
+                let domain = op_in(RANDOM_DOMAINS, f[0])?;
+                let n = count(f[4])?;
+                let (keys, data) = (self.input(f[2])?, self.input(f[3])?);
+                let o = self.output(f[1], product(&[n, 2])?, 4)?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe { random::derive(domain, keys, data, o, n) };
             }
             OP_CONV => {
                 let nd = count(field(9)?)?;

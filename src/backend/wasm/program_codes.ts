@@ -27,9 +27,11 @@ export const OP = {
   eigh: 18,
   qr: 19,
   lu: 20,
-  conv: 21,
-  maxPool: 22,
-  argsort: 23,
+  random: 21,
+  randomDerive: 22,
+  conv: 23,
+  maxPool: 24,
+  argsort: 25,
 } as const;
 
 /** Status codes of a failed run. */
@@ -139,6 +141,19 @@ export const REDUCE_OPS = {
   prod: 1,
   max: 2,
   min: 3,
+} as const;
+
+/** RANDOM_DISTS (crates/kernels/src/random.rs). */
+export const RANDOM_DISTS = {
+  uniform: 0,
+  normal: 1,
+  permutation: 2,
+} as const;
+
+/** RANDOM_DOMAINS (crates/kernels/src/random.rs). */
+export const RANDOM_DOMAINS = {
+  split: 20759,
+  foldIn: 61469,
 } as const;
 
 /** The largest rank the strided kernels accept (nd.rs). */

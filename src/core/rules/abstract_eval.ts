@@ -353,8 +353,50 @@ export const shapeRules: ShapeRules = {
     const n = squareMatrix("eigh", a);
     return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };
   },
+  randomSample: ([k], { dist, shape, dtype }) => {
+    keysAval("randomSample", "keys", k);
+    const want = dist === "permutation" ? ["int32"] : ["float32", "float64"];
+    if (
+      !want.includes(dtype) || (dist === "permutation" && shape.length !== 1)
+    ) {
+      throw new TypeError(
+        `randomSample: ${dist} draws ${want.join(" or ")} ${
+          dist === "permutation" ? "of shape [n]" : ""
+        }, got ${dtype} ${fmtShape(shape)}`,
+      );
+    }
+    if (shape.some((d) => d < 0)) {
+      throw new RangeError(
+        `randomSample: shape must be non-negative, got ${fmtShape(shape)}`,
+      );
+    }
+    return { shape: [...k.shape.slice(0, -1), ...shape], dtype };
+  },
+  randomDerive: ([k, data]) => {
+    keysAval("randomDerive", "keys", k);
+    keysAval("randomDerive", "data", data);
+    if (!shapeEq(k.shape, data.shape)) {
+      throw new RangeError(
+        `randomDerive: keys ${fmtShape(k.shape)} and data ${
+          fmtShape(data.shape)
+        } must have the same shape`,
+      );
+    }
+    return k;
+  },
   ...convShapeRules,
 };
+
+/** Keys (and key-derivation data) are int32 word pairs `[..., 2]`. */
+function keysAval(what: string, name: string, k: Aval): void {
+  if (k.dtype !== "int32" || k.shape[k.shape.length - 1] !== 2) {
+    throw new TypeError(
+      `${what}: ${name} must be int32 word pairs [..., 2], got ${k.dtype} ${
+        fmtShape(k.shape)
+      }`,
+    );
+  }
+}
 
 /** Output aval of `prim` applied to `args`, validating them. */
 export function abstractEval<P extends Prim>(

@@ -379,5 +379,18 @@ export const batchRules: BatchTable = {
   lu: matrixBatch("lu"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
+  // A batch of keys is more leading key dims: lane b draws exactly what key
+  // b alone draws (the kernel loops over keys), so vmap equals a loop.
+  randomSample: ([k], [d], params) => [
+    bind("randomSample", [toFront(k, d!)], params),
+    0,
+  ],
+  randomDerive: ([k, data], [dk, dd], params, size) => [
+    bind("randomDerive", [
+      moveBatch(k, dk, 0, size),
+      moveBatch(data, dd, 0, size),
+    ], params),
+    0,
+  ],
   ...convBatchRules,
 };

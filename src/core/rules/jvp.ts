@@ -352,6 +352,9 @@ export const jvpRules: JvpTable = {
     return [y, t1 === null ? t2 : t2 === null ? t1 : E.add(t1, t2)];
   },
   stopGradient: zeroJvp("stopGradient"),
+  // Samples and keys depend on integer keys only: no derivative.
+  randomSample: zeroJvp("randomSample"),
+  randomDerive: zeroJvp("randomDerive"),
   cholesky: ([a], [t]) => {
     const L = bind("cholesky", [a], null);
     if (t === null) return [L, null];

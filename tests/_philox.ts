@@ -1,7 +1,8 @@
 /**
- * Philox4x32-10 in TypeScript, bit-identical to the kernel in
- * crates/kernels/src/random.rs, for deriving keys (split, foldIn) without a
- * round trip to WebAssembly. Words are unsigned 32-bit numbers.
+ * Philox4x32-10 in TypeScript: an independent reference for the kernel in
+ * crates/kernels/src/random.rs (its known answer, the sampling streams and
+ * the split/foldIn derivations are checked against it). Words are
+ * unsigned 32-bit numbers.
  * @module
  */
 
