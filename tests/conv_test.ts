@@ -12,6 +12,8 @@ import {
   conv2d,
   convTranspose2d,
   grad,
+  jacfwd,
+  jacobianSparsity,
   jit,
   maxPool2d,
   type Tensor,
@@ -407,4 +409,83 @@ Deno.test("convolution and pooling errors name the argument and the shapes", () 
     TypeError,
     "int32",
   );
+});
+
+/** Nonzero (row, column) entries of the dense Jacobian of f in all its arguments. */
+function truePattern(f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): string[] {
+  const argnums = xs.map((_, i) => i);
+  const Js = jacfwd(f, { argnums })(...xs) as Tensor[];
+  const m = Js[0].size / xs[0].size;
+  const out: string[] = [];
+  let off = 0;
+  Js.forEach((J, b) => {
+    const n = xs[b].size, d = J.data();
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        if (d[i * n + j] !== 0) out.push(`${i},${off + j}`);
+      }
+    }
+    off += n;
+  });
+  return out;
+}
+
+Deno.test("sparsity detection of conv2d, convTranspose2d and the weight gradient is exact; maxPool2d's is its windows", () => {
+  const cases: [string, (...xs: Tensor[]) => Tensor, Tensor[]][] = [
+    [
+      "conv2d in input and weight, stride, padding, groups",
+      (x, w) => conv2d(x, w, { stride: [2, 1], padding: 1, groups: 2 }),
+      [r(2, 4, 5, 4), r(4, 2, 3, 2)],
+    ],
+    [
+      "conv1d dilated",
+      (x, w) => conv1d(x, w, { dilation: 2, padding: 1 }),
+      [r(1, 2, 7), r(3, 2, 3)],
+    ],
+    [
+      "convTranspose2d",
+      (x, w) =>
+        convTranspose2d(x, w, { stride: 2, padding: 1, outputPadding: 1 }),
+      [r(1, 2, 3, 3), r(2, 3, 3, 3)],
+    ],
+    [
+      "the weight gradient of conv2d (convWeightGrad)",
+      (x) => grad((w: Tensor) => conv2d(x, w).square().sum())(r(2, 3, 2, 2)),
+      [r(1, 3, 4, 4)],
+    ],
+  ];
+  for (const [name, f, xs] of cases) {
+    const argnums = xs.map((_, i) => i);
+    const p = jacobianSparsity(f, { argnums })(...xs);
+    const want = truePattern(f, xs);
+    const missing = want.filter((e) => {
+      const [i, j] = e.split(",").map(Number);
+      return !p.has(i, j);
+    });
+    if (missing.length > 0 || p.nnz !== want.length) {
+      throw new Error(
+        `${name}: ${p.nnz} detected vs ${want.length} true entries, missing ${
+          missing.slice(0, 3)
+        }`,
+      );
+    }
+  }
+  // Which tap of a window wins is data: the pattern is the whole window
+  // (rows 2 or 3 valid taps, columns 2, 3 or 2, for a 2×3 output here).
+  const x = r(1, 1, 4, 5);
+  const p = jacobianSparsity((x: Tensor) =>
+    maxPool2d(x, 3, { stride: 2, padding: 1 })
+  )(x);
+  const want = truePattern(
+    (x: Tensor) => maxPool2d(x, 3, { stride: 2, padding: 1 }),
+    [x],
+  );
+  if (
+    want.some((e) => !p.has(...(e.split(",").map(Number) as [number, number])))
+  ) {
+    throw new Error("maxPool2d: the pattern misses a true entry");
+  }
+  if (p.nnz !== (2 + 3) * (2 + 3 + 2)) {
+    throw new Error(`maxPool2d: ${p.nnz} entries`);
+  }
 });

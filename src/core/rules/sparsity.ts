@@ -22,6 +22,7 @@ import {
   UNARY_PRIMS,
 } from "../primitives.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
+import { convDependencyRules } from "./conv_sparsity.ts";
 
 /**
  * Sorted, duplicate-free indices of the inputs an element depends on.
@@ -454,9 +455,7 @@ export const dependencyRules: DepRules = {
   eigh: "dense",
   qr: "dense",
   lu: "dense",
-  conv: "dense",
-  convTranspose: "dense",
-  convWeightGrad: "dense",
+  ...convDependencyRules,
   // Each maximum depends on its window (which tap wins is data, not known).
   maxPool: ([x], p, out, ctx) => {
     const nd = p.kernel.length, r = x.shape.length;
