@@ -8,6 +8,12 @@
  * does the full computation from its inputs.
  *
  *   npx --yes deno@2 bench bench/conv_bench.ts
+ *
+ * Measured on a shared 2-core machine under load (so the minimum of 25
+ * calls, in ms; medians roughly 1.5-2x): forward 4.4 (jacobi) vs 22.2
+ * (plain), under jit 4.4 vs 5.2; gradient in x and w 12.8 vs 16.0, under
+ * jit 7.8 vs 8.6. maxPool2d 2×2 of [8, 32, 32, 32]: 1.8 vs 2.3, gradient
+ * 2.8 vs 2.2. The forward convolution is GEMM-bound (about 17 GFLOP/s).
  */
 import {
   conv2d,

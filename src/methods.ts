@@ -416,6 +416,14 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   scatterAdd(dim: number, index: Tensor, src: Tensor | number): Tensor {
     return P.scatterAdd(this, dim, index, src);
   },
+  indexAdd(
+    dim: number,
+    index: Tensor | readonly number[],
+    source: Tensor,
+    options?: { alpha?: number },
+  ): Tensor {
+    return P.indexAdd(this, dim, index, source, options);
+  },
 };
 
 // Non-enumerable, as methods declared in a class body are.

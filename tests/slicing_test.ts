@@ -111,6 +111,10 @@ Deno.test("indexAdd adds source slices at the indices (repeats accumulate, alpha
     { alpha: 3 },
   );
   assertClose(z, tensor([[3, 0, 3], [3, 0, 3]]));
+  assertClose(
+    zeros([2, 3]).indexAdd(1, [2], ones([2, 1])),
+    tensor([[0, 0, 1], [0, 0, 1]]),
+  );
   assertThrowsWith(
     () => indexAdd(zeros([2, 3]), 1, [0], ones([3, 1])),
     RangeError,

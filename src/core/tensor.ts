@@ -403,6 +403,13 @@ export interface Tensor {
   scatter(dim: number, index: Tensor, src: Tensor | number): Tensor;
   /** This with `src` added at `index` along `dim` (see `scatterAdd`). */
   scatterAdd(dim: number, index: Tensor, src: Tensor | number): Tensor;
+  /** This with slices of `source` added at `index` along `dim` (see `indexAdd`). */
+  indexAdd(
+    dim: number,
+    index: Tensor | readonly number[],
+    source: Tensor,
+    options?: { alpha?: number },
+  ): Tensor;
   /** The k largest (or smallest) values and their positions (see `topk`). */
   topk(
     k: number,
