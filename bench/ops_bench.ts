@@ -10,7 +10,7 @@
  */
 import { einsum, grad, jit, random, type Tensor } from "../mod.ts";
 
-const keys = random.split(random.key(0), 6);
+const keys = [...random.split(random.key(0), 6)];
 const cases: {
   name: string;
   eq: string;
