@@ -16,6 +16,7 @@ import {
   jacobianSparsity,
   jit,
   maxPool2d,
+  sort,
   type Tensor,
   tensor,
   vmap,
@@ -488,4 +489,18 @@ Deno.test("sparsity detection of conv2d, convTranspose2d and the weight gradient
   if (p.nnz !== (2 + 3) * (2 + 3 + 2)) {
     throw new Error(`maxPool2d: ${p.nnz} entries`);
   }
+});
+
+Deno.test("the eager tape (requiresGrad / backward) through conv2d, maxPool2d and sort", () => {
+  const x = r(1, 2, 5, 5), w = r(3, 2, 3, 3);
+  const f = (x: Tensor, w: Tensor) =>
+    sort(maxPool2d(conv2d(x, w, { padding: 1 }), 2).flatten(), {
+      descending: true,
+    })
+      .values.narrow(0, 0, 4).sum();
+  const xt = x.requiresGrad(), wt = w.requiresGrad();
+  f(xt, wt).backward();
+  const [gx, gw] = grad(f, { argnums: [0, 1] })(x, w) as Tensor[];
+  assertClose(xt.grad!, gx);
+  assertClose(wt.grad!, gw);
 });

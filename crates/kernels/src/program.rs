@@ -953,6 +953,46 @@ mod tests {
     }
 
     #[test]
+    fn convolution_pooling_and_argsort_instructions_and_bad_fields() {
+        // x [1, 1, 3, 3] * w [1, 1, 2, 2] (all ones), stride 1, no padding:
+        // each output is the sum of a 2×2 window.
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let w = [1.0f32; 4];
+        let mut slots = vec![x.as_ptr() as usize, w.as_ptr() as usize, 0, 0, 0];
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 5,
+            OP_CONV, 24, F32, 0, 2, 0, 1, 1, 1, 1, 1, 2, 3, 3, 2, 2, 2, 2, 1, 1, 0, 0, 1, 1,
+            OP_MAX_POOL, 20, F32, 1, 3, 0, 1, 2, 3, 3, 2, 2, 2, 2, 1, 1, 0, 0, 1, 1,
+            OP_ARGSORT, 9, F32, 1, 4, 0, 1, 9, 1,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!(read::<f32>(slots[2], 4), vec![12.0, 16.0, 24.0, 28.0]);
+        assert_eq!(read::<i32>(slots[3], 4), vec![4, 5, 7, 8]);
+        assert_eq!(read::<i32>(slots[4], 9), vec![8, 7, 6, 5, 4, 3, 2, 1, 0]);
+        free(slots[2], 16);
+        free(slots[3], 16);
+        free(slots[4], 36);
+        // Four spatial dims, groups 0, a zero stride: invalid fields.
+        let mut slots = vec![x.as_ptr() as usize, w.as_ptr() as usize, 0];
+        let conv = |nd: i32, groups: i32, stride: i32| {
+            let mut c = vec![MAGIC, 3, OP_CONV, 0, F32, 0, 2, 0, 1, 1, 1, 1, groups, nd];
+            for list in [3, 2, 2, stride, 0, 1] {
+                c.extend(std::iter::repeat_n(list, nd.max(0) as usize));
+            }
+            c[3] = c.len() as i32 - 2;
+            c
+        };
+        assert_eq!(run(&conv(2, 1, 1), &mut slots), 0);
+        free(slots[2], 16);
+        slots[2] = 0;
+        assert_eq!(run(&conv(4, 1, 1), &mut slots), ERR_FIELD);
+        assert_eq!(run(&conv(2, 0, 1), &mut slots), ERR_FIELD);
+        assert_eq!(run(&conv(2, 1, 0), &mut slots), ERR_FIELD);
+        assert_eq!(slots[2], 0);
+    }
+
+    #[test]
     fn op_tables_name_distinct_codes_that_every_kernel_computes() {
         for table in [UNARY_OPS, BINARY_OPS, REDUCE_OPS] {
             for (i, &(name, code)) in table.iter().enumerate() {
