@@ -121,7 +121,14 @@ export type { CloseOptions } from "./src/ops/compare.ts";
 export { grad, valueAndGrad } from "./src/transforms/grad.ts";
 export type { GradOf, GradOptions } from "./src/transforms/grad.ts";
 export type { AnyArgs, Argnums, Fn } from "./src/transforms/args.ts";
-export { jvp, linearize, vjp, vjpWithAux } from "./src/transforms/vjp.ts";
+export {
+  jvp,
+  linearize,
+  linearizeWithAux,
+  vjp,
+  vjpWithAux,
+} from "./src/transforms/vjp.ts";
+export { linearTranspose } from "./src/transforms/linear_transpose.ts";
 export { vmap } from "./src/transforms/vmap.ts";
 export type { InDim, VmapOptions } from "./src/transforms/vmap.ts";
 export { jacfwd, jacrev } from "./src/transforms/jacobian.ts";
@@ -135,6 +142,14 @@ export type {
 } from "./src/transforms/jacobian.ts";
 export { hessian, hvp, vhp } from "./src/transforms/hessian.ts";
 export type { HessianOf, ProductOf } from "./src/transforms/hessian.ts";
+export {
+  cond,
+  forLoop,
+  scan,
+  switchCase,
+  whileLoop,
+} from "./src/transforms/control_flow.ts";
+export type { ScanOptions } from "./src/transforms/control_flow.ts";
 export type { Tree } from "./src/core/tree.ts";
 /**
  * The PyTorch-style eager tape: `autograd.grad`, `autograd.backward`,
@@ -152,11 +167,13 @@ export type { Tree } from "./src/core/tree.ts";
 export * as autograd from "./src/autograd/mod.ts";
 export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/core/tensor.ts";
-export { memoryStats } from "./src/backend/storage.ts";
+export { memoryStats, resetPeakMemory } from "./src/backend/storage.ts";
 export { jit } from "./src/jit/jit.ts";
-export { makeProgram } from "./src/jit/make_program.ts";
+export { evalShape, makeProgram } from "./src/jit/make_program.ts";
+export type { ShapeArgs, ShapeDtype } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
 export type { ConvParams, Prim, PrimParams } from "./src/core/primitives.ts";
+export type { CustomOp } from "./src/core/custom_op.ts";
 export type { JitOptions } from "./src/jit/jit.ts";
 export type { TensorJSON } from "./src/core/to_json.ts";
 export { load, readHeader, save } from "./src/io/safetensors.ts";
@@ -317,6 +334,29 @@ export type {
 } from "./src/core/sparsity.ts";
 export { SparseMatrix } from "./src/transforms/sparse_matrix.ts";
 export type { SparseFormat } from "./src/transforms/sparse_matrix.ts";
+export { checkpoint, customJvp, customVjp } from "./src/transforms/custom.ts";
+export type {
+  CheckpointOptions,
+  CheckpointPolicy,
+  JvpRule,
+  VjpBwd,
+  VjpFwd,
+} from "./src/transforms/custom.ts";
+/**
+ * Debugging inside transforms: `debug.print(fmt, ...values)` and
+ * `debug.callback(fn, ...values)` see actual values under `grad`, `vmap`
+ * (per batch entry) and `jit` (at run time, on every call).
+ *
+ * @example
+ * ```ts
+ * import { debug, grad, tensor, type Tensor } from "./mod.ts";
+ * grad((x: Tensor) => {
+ *   debug.print("x = {}", x); // x = tensor([1., 2.])
+ *   return x.square().sum();
+ * })(tensor([1, 2]));
+ * ```
+ */
+export * as debug from "./src/transforms/debug.ts";
 // Convolution and pooling (PyTorch conventions: NCHW input, OIHW weight).
 export {
   avgPool2d,

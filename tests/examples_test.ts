@@ -166,3 +166,28 @@ Deno.test("examples/per_sample_grads.ts checks DP-SGD per-example gradients, cli
   const [, a, b] = out.match(/loss ([\d.]+) -> ([\d.]+)/)!;
   assert.ok(Number(b) < Number(a) / 4, `loss ${a} -> ${b}`);
 });
+
+Deno.test("examples/implicit_fixed_point.ts differentiates a fixed point by the implicit function theorem (customVjp)", async () => {
+  const name = "implicit_fixed_point.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    "ok: x* = g(x*, θ)",
+    "ok: grad(loss) == central differences",
+    "ok: jacrev(fixedPoint) [8, 8] == (I − ∂g/∂x)⁻¹ ∂g/∂θ",
+    "ok: implicit == unrolled",
+    "ok: vmap(grad) [5, 8], jit(grad), grad(jit) and hessian [8, 8] agree",
+  ]);
+});
+
+Deno.test("examples/ode_scan.ts integrates 1,000 Euler steps with one traced step and matches the unrolled gradient", async () => {
+  const name = "ode_scan.ts";
+  const out = await runExample(name);
+  expectLines(name, out, [
+    /traced equations: scan \d+, unrolled 6002/,
+    "ok: final |x|²: scan == unrolled",
+    "ok: gradient w.r.t. A: scan == unrolled",
+    "ok: eager gradient w.r.t. A: scan == unrolled",
+    /first call \(trace \+ compile \+ run\): jit\(scan\) [\d.]+ [mµ]s, jit\(unrolled\) [\d.]+ [mµ]s/,
+    /jit\(scan\)\(A, x0\)\n +[\d.]+ [mµ]s per call/,
+  ]);
+});

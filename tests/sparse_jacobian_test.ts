@@ -76,8 +76,13 @@ Deno.test("dependency rules: every primitive has a rule or is listed as dense", 
     dependencyRules[p] !== "dense" && typeof dependencyRules[p] !== "function"
   );
   if (missingRule.length > 0) throw new Error(`no rule: ${missingRule}`);
-  // The conservative ones, on purpose: factorizations and solves.
+  // The conservative ones, on purpose: factorizations, solves and opaque
+  // user-defined calls.
   const expected = [
+    "custom",
+    "scan",
+    "cond",
+    "while",
     "cholesky",
     "triangularSolve",
     "solve",

@@ -6,16 +6,25 @@
  * chunkSize, perturbation confusion, hasAux, pytrees and plain numbers.
  * @module
  */
+import assert from "node:assert/strict";
 import {
+  checkpoint,
+  customJvp,
+  customVjp,
+  debug,
+  evalShape,
   eye,
   grad,
   hessian,
   hvp,
   jacfwd,
   jacrev,
+  jit,
   jvp,
   linear,
   linearize,
+  linearizeWithAux,
+  linearTranspose,
   matmul,
   type Tensor,
   tensor,
@@ -745,4 +754,150 @@ Deno.test("hasAux composes: with chunkSize, under vmap, and differentiated by an
     return jj.sum().add(aux.sum());
   })(x) as Tensor;
   assertClose(outer, x.sin().mul(-2), EXACT, "grad through jacrev's aux");
+});
+
+// ---- customJvp, customVjp, checkpoint, debug and the smaller transforms,
+// nested under and over every existing transform, each called twice.
+
+const cSin: (x: Tensor) => Tensor = customJvp(
+  (x: Tensor) => x.sin(),
+  ([x], [t]) => [cSin(x), t.mul(x.cos())],
+);
+const vSin = customVjp(
+  (x: Tensor) => x.sin(),
+  (x: Tensor) => [x.sin(), x],
+  (x, ct: Tensor) => [ct.mul((x as Tensor).cos())],
+);
+const kSin = checkpoint((x: Tensor) => x.sin());
+const dSin = (x: Tensor) => {
+  debug.callback(() => {}, x);
+  return x.sin();
+};
+
+Deno.test("customJvp, customVjp, checkpoint and debug.callback under every transform and nesting equal the plain function", () => {
+  const rng = new Rng(41);
+  const x = randnT(rng, [3]), t = randnT(rng, [3]), xs = randnT(rng, [2, 3]);
+  const plain = (x: Tensor) => x.sin().mul(x).sum();
+  // Outer transforms of a scalar function of one vector.
+  const outer: [string, (f: (x: Tensor) => Tensor) => () => Tensor][] = [
+    ["grad", (f) => () => grad(f)(x)],
+    ["jvp", (f) => () => jvp(f, [x], [t])[1]],
+    ["vjp", (f) => () => vjp(f, x)[1](tensor(2, { dtype: "float64" }))[0]],
+    ["linearize", (f) => () => linearize(f, x)[1](t)],
+    ["jacrev", (f) => () => jacrev(f)(x)],
+    ["jacfwd", (f) => () => jacfwd(f)(x)],
+    ["hessian", (f) => () => hessian(f)(x)],
+    ["jit", (f) => () => jit(f)(x)],
+    ["vmap", (f) => () => vmap(f)(xs)],
+    ["jit(grad)", (f) => () => jit(grad(f))(x)],
+    ["grad(jit)", (f) => () => grad(jit(f))(x)],
+    ["vmap(grad)", (f) => () => vmap(grad(f))(xs)],
+    ["grad(vmap)", (f) => () => grad((v: Tensor) => vmap(f)(v).sum())(xs)],
+    ["vmap(hessian)", (f) => () => vmap(hessian(f))(xs)],
+    ["jacfwd(jacrev)", (f) => () => jacfwd(jacrev(f))(x)],
+    ["jacrev(jacfwd)", (f) => () => jacrev(jacfwd(f))(x)],
+    ["jit(hessian)", (f) => () => jit(hessian(f))(x)],
+    ["hessian(jit)", (f) => () => hessian(jit(f))(x)],
+    ["vmap(jit(grad))", (f) => () => vmap(jit(grad(f)))(xs)],
+    ["jvp(grad)", (f) => () => jvp(grad(f), [x], [t])[1]],
+    ["vjp(grad)", (f) => () => vjp(grad(f), x)[1](t)[0]],
+  ];
+  const inner: [string, (x: Tensor) => Tensor][] = [
+    ["customJvp", cSin],
+    ["customVjp", vSin],
+    ["checkpoint", kSin],
+    ["debug.callback", dSin],
+  ];
+  for (const [iname, g] of inner) {
+    const f = (x: Tensor) => g(x).mul(x).sum();
+    for (const [oname, make] of outer) {
+      const run = make(f);
+      const want = make(plain)();
+      const what = `${oname} of ${iname}`;
+      assertClose(run(), want, EXACT, what);
+      assertClose(run(), want, EXACT, `${what} (second call)`);
+    }
+  }
+});
+
+Deno.test("customJvp, customVjp and checkpoint over functions that use grad, vmap and jit inside", () => {
+  const rng = new Rng(42);
+  const x = randnT(rng, [3]), xs = randnT(rng, [2, 3]);
+  const inner = (x: Tensor) => grad((y: Tensor) => y.sin().sum())(x); // cos
+  const wrapped = [
+    customJvp(inner, ([x], [t]) => [inner(x), t.mul(x.sin()).neg()]),
+    customVjp(inner, (x: Tensor) => [inner(x), x], (x, ct: Tensor) => [
+      ct.mul((x as Tensor).sin()).neg(),
+    ]),
+    checkpoint(inner),
+    checkpoint((x: Tensor) => vmap((v: Tensor) => v.cos())(x)),
+    checkpoint(jit((x: Tensor) => x.cos())),
+  ];
+  for (const [i, w] of wrapped.entries()) {
+    for (let call = 0; call < 2; call++) {
+      assertClose(
+        grad((x: Tensor) => w(x).sum())(x),
+        x.sin().neg(),
+        EXACT,
+        `grad of wrapper ${i}`,
+      );
+      assertClose(
+        vmap(grad((x: Tensor) => w(x).sum()))(xs),
+        xs.sin().neg(),
+        EXACT,
+        `vmap(grad) of wrapper ${i}`,
+      );
+      assertClose(
+        jacfwd(w)(x),
+        x.sin().neg().diag(),
+        EXACT,
+        `jacfwd of wrapper ${i}`,
+      );
+    }
+  }
+});
+
+Deno.test("evalShape, linearizeWithAux, linearTranspose and vmap outDims null nested with grad, vmap, jit and hessian", () => {
+  const rng = new Rng(43);
+  const x = randnT(rng, [3]), xs = randnT(rng, [2, 3]);
+  const f = (x: Tensor) => x.sin().mul(x).sum();
+  for (let call = 0; call < 2; call++) {
+    assert.deepEqual(evalShape(vmap(hessian(f)))(xs), {
+      shape: [2, 3, 3],
+      dtype: "float64",
+    });
+    assert.deepEqual(evalShape(jit(grad(f)))(x), {
+      shape: [3],
+      dtype: "float64",
+    });
+    // linearizeWithAux of grad: the jvpFn is the Hessian-vector product.
+    const [g, hvpFn, aux] = linearizeWithAux(
+      (x: Tensor) => [grad(f)(x), f(x)] as const,
+      x,
+    );
+    assertClose(g, grad(f)(x), EXACT);
+    assertClose(aux, f(x), EXACT);
+    assertClose(
+      hvpFn(xs.select(0, 0)),
+      hessian(f)(x).matmul(xs.select(0, 0)),
+      EXACT,
+    );
+    // linearTranspose of a linear map built from jvp: its transpose is the vjp.
+    const lin = (t: Tensor) => jvp(f, [x], [t])[1];
+    const linT = linearTranspose(lin, x);
+    assertClose(linT(tensor(1, { dtype: "float64" }))[0], grad(f)(x), EXACT);
+    assertClose(
+      vmap((c: Tensor) => linT(c)[0])(tensor([1, 2], { dtype: "float64" })),
+      grad(f)(x).unsqueeze(0).mul(tensor([[1], [2]], { dtype: "float64" })),
+      EXACT,
+    );
+    // outDims null inside grad and jit: the unbatched output's derivative.
+    const h = (w: Tensor) =>
+      (vmap((v: Tensor) => [v.mul(w).sum(), w.sin().sum()], {
+        outDims: [0, null],
+      })(xs) as Tensor[])[1];
+    assertClose(grad(h)(x), x.cos(), EXACT);
+    assertClose(jit(grad(h))(x), x.cos(), EXACT);
+    assertClose(hessian(h)(x), x.sin().neg().diag(), EXACT);
+  }
 });

@@ -4,6 +4,11 @@
  * @module
  */
 import {
+  checkpoint,
+  customJvp,
+  customVjp,
+  debug,
+  evalShape,
   grad,
   hessian,
   hvp,
@@ -11,6 +16,8 @@ import {
   jacrev,
   jvp,
   linearize,
+  linearizeWithAux,
+  linearTranspose,
   type Tensor,
   tensor,
   valueAndGrad,
@@ -369,5 +376,86 @@ Deno.test("a tracer used after its transform returned raises an error naming the
     Error,
     "traced by vmap",
     "used outside that transform",
+  );
+});
+
+Deno.test("customJvp, customVjp, checkpoint, evalShape, linearTranspose, linearizeWithAux and debug reject bad input, naming the function or option", () => {
+  assertThrowsWith(
+    () => customJvp(1 as Any, () => [] as Any),
+    TypeError,
+    "customJvp: f must be a function",
+  );
+  assertThrowsWith(
+    () => customJvp((x: Tensor) => x, 2 as Any),
+    TypeError,
+    "customJvp: jvpRule must be a function",
+  );
+  assertThrowsWith(
+    () => customVjp((x: Tensor) => x, (x: Tensor) => [x, null], null as Any),
+    TypeError,
+    "customVjp: bwd must be a function",
+  );
+  const noPair = customVjp(
+    function noPair(x: Tensor) {
+      return x;
+    },
+    ((x: Tensor) => x) as Any,
+    (_r, ct: Tensor) => [ct],
+  );
+  assertThrowsWith(
+    () => grad((x: Tensor) => noPair(x).sum())(x),
+    TypeError,
+    "customVjp(noPair): fwd must return [output, residuals]",
+  );
+  const badShape = customVjp(
+    function badShape(x: Tensor) {
+      return x;
+    },
+    (x: Tensor) => [x, null],
+    (_r, ct: Tensor) => [ct.sum()],
+  );
+  assertThrowsWith(
+    () => grad((x: Tensor) => badShape(x).sum())(x),
+    TypeError,
+    "customVjp(badShape)",
+    "bwd's cotangent 0",
+    "shape [3]",
+  );
+  assertThrowsWith(
+    () => checkpoint((x: Tensor) => x, { polcy: "x" } as Any),
+    TypeError,
+    'checkpoint: unknown option "polcy"',
+  );
+  assertThrowsWith(
+    () => evalShape(3 as Any),
+    TypeError,
+    "evalShape: expected a function",
+  );
+  assertThrowsWith(
+    () => linearTranspose((x: Tensor) => x.exp(), x)(x),
+    TypeError,
+    "linearTranspose",
+    "not linear",
+    "exp",
+  );
+  assertThrowsWith(
+    () => linearTranspose((x: Tensor) => x.mul(2), x)(tensor([1, 2])),
+    TypeError,
+    "linearTranspose: cotangent has shape [2]",
+  );
+  assertThrowsWith(
+    () => linearizeWithAux((x: Tensor) => x as Any, x),
+    TypeError,
+    "linearize: with hasAux the function must return a pair",
+  );
+  assertThrowsWith(
+    () => debug.print(3 as Any),
+    TypeError,
+    "debug.print: fmt must be a string",
+  );
+  assertThrowsWith(
+    () => vmap((a: Tensor) => [a, a], { outDims: [0, 1, 2] })(x),
+    RangeError,
+    "outDims has 3 entries but the output has 2",
   );
 });

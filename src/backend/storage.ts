@@ -17,6 +17,8 @@ interface Held {
 
 let liveBytes = 0;
 let liveStorages = 0;
+/** The most bytes live at once since the last {@link resetPeakMemory}. */
+let peakLiveBytes = 0;
 
 function release(h: Held): void {
   if (h.ptr === 0) return;
@@ -251,6 +253,7 @@ export function adopt(ptr: number, dtype: DType, length: number): Storage {
   const s = new Storage(held, length, dtype);
   liveBytes += bytes;
   liveStorages++;
+  if (liveBytes > peakLiveBytes) peakLiveBytes = liveBytes;
   // Inside an arena the storage is handed to the GC only if it outlives it:
   // most temporaries never pay for a shadow, register and unregister.
   if (arena !== null) arena.push([s, held]);
@@ -389,6 +392,32 @@ export function memoryStats(): {
   heapBytes: number;
   liveBytes: number;
   liveStorages: number;
+  peakLiveBytes: number;
 } {
-  return { heapBytes: memory.buffer.byteLength, liveBytes, liveStorages };
+  return {
+    heapBytes: memory.buffer.byteLength,
+    liveBytes,
+    liveStorages,
+    peakLiveBytes,
+  };
+}
+
+/**
+ * Starts a new measurement of `memoryStats().peakLiveBytes` (the most
+ * bytes live at once in tensor buffers) from the bytes live now. Buffers
+ * the jit executor allocates and frees inside one program run are not
+ * tensors and are not counted.
+ *
+ * @example
+ * ```ts
+ * import { grad, memoryStats, resetPeakMemory, tensor } from "./mod.ts";
+ * const x = tensor([1, 2, 3]);
+ * resetPeakMemory();
+ * const before = memoryStats().liveBytes;
+ * grad((x) => x.sin().sum())(x);
+ * console.log(memoryStats().peakLiveBytes - before); // bytes the call needed at its peak
+ * ```
+ */
+export function resetPeakMemory(): void {
+  peakLiveBytes = liveBytes;
 }

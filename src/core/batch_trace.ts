@@ -127,7 +127,7 @@ export function vmapFlat(
   xs: VmapInput[],
   dims: Dim[],
   size: number,
-  outDims: (j: number, rank: number) => number,
+  outDims: (j: number, rank: number) => number | null,
   chunkSize?: number,
   keepAlso: () => unknown = () => null,
 ): Tensor[] {
@@ -140,7 +140,7 @@ export function vmapFlat(
     );
   }
   const parts: Tensor[][] = [];
-  const axes: number[] = [];
+  const axes: (number | null)[] = [];
   for (let s = 0; s < size; s += chunkSize) {
     const n = Math.min(chunkSize, size - s);
     const chunk = xs.map((x, i) =>
@@ -166,9 +166,9 @@ export function vmapFlat(
     ));
   }
   return parts[0].map((_, j) =>
-    parts.length === 1
+    parts.length === 1 || axes[j] === null
       ? parts[0][j]
-      : bind("cat", parts.map((p) => p[j]), { axis: axes[j] })
+      : bind("cat", parts.map((p) => p[j]), { axis: axes[j]! })
   );
 }
 
@@ -178,7 +178,7 @@ function runBatched(
   xs: VmapInput[],
   dims: Dim[],
   size: number,
-  outDims: (j: number, rank: number) => number,
+  outDims: (j: number, rank: number) => number | null,
 ): Tensor[] {
   return withMain(name, (main) => {
     const trace = new BatchTrace(main, size);
@@ -192,6 +192,16 @@ function runBatched(
     const outs = f(ins);
     return outs.map((o, j) => {
       const to = outDims(j, o.ndim);
+      const mine = o instanceof BatchTracer && o._trace === trace;
+      if (to === null) {
+        // An unbatched output (outDims null): the same for every entry.
+        if (mine && o.bdim !== null) {
+          throw new Error(
+            `${name}: outDims is null for output ${j}, but it differs per batch entry (it depends on a batched input); give it a batch dim`,
+          );
+        }
+        return mine ? o.val : o;
+      }
       if (o instanceof BatchTracer && o._trace === trace) {
         return moveBatch(o.val, o.bdim, to, size);
       }

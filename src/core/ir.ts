@@ -90,6 +90,17 @@ export class Program {
     );
   }
 
+  /**
+   * What `JSON.stringify` writes inside params (a control-flow equation
+   * carries its sub-programs there): an id, one per program object, so that
+   * common-subexpression keys compare sub-programs by identity.
+   */
+  toJSON(): string {
+    let id = programIds.get(this);
+    if (id === undefined) programIds.set(this, id = nextProgramId++);
+    return `program#${id}`;
+  }
+
   /** The text form, like a jaxpr (see {@link printProgram}). */
   toString(): string {
     return printProgram(this);
@@ -102,6 +113,22 @@ export class Program {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return printProgram(this);
   }
+}
+
+const programIds = new WeakMap<Program, number>();
+let nextProgramId = 0;
+
+/** The sub-programs an equation carries in its params (control flow). */
+export function subPrograms(params: unknown): Program[] {
+  if (params === null || typeof params !== "object") return [];
+  const out: Program[] = [];
+  for (const v of Object.values(params as Record<string, unknown>)) {
+    if (v instanceof Program) out.push(v);
+    else if (Array.isArray(v)) {
+      for (const x of v) if (x instanceof Program) out.push(x);
+    }
+  }
+  return out;
 }
 
 /** The constants a program reads: what must outlive its recording. */
@@ -143,12 +170,23 @@ function namer(): (v: number) => string {
   };
 }
 
-function fmtParams(params: unknown): string {
+function fmtParams(params: unknown, indent: string): string {
   if (params === null || params === undefined) return "";
-  const parts = Object.entries(params as Record<string, unknown>).map(
-    ([k, v]) => `${k}=${JSON.stringify(v)}`,
-  );
-  return parts.length ? `[${parts.join(" ")}]` : "";
+  const inner = indent + "  ";
+  const plain: string[] = [];
+  const nested: string[] = [];
+  for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
+    // A sub-program prints in full, indented under its equation.
+    if (v instanceof Program) {
+      nested.push(`${k}=${printProgram(v, inner)}`);
+    } else if (Array.isArray(v) && v.length > 0 && v[0] instanceof Program) {
+      v.forEach((b, i) => nested.push(`${k}[${i}]=${printProgram(b, inner)}`));
+    } else if (v !== null) plain.push(`${k}=${JSON.stringify(v)}`);
+  }
+  if (!plain.length && !nested.length) return "";
+  const head = plain.join(" ");
+  if (!nested.length) return `[${head}]`;
+  return `[${head}\n${inner}${nested.join(`\n${inner}`)}]`;
 }
 
 /**
@@ -156,7 +194,7 @@ function fmtParams(params: unknown): string {
  * not scalars are bound as `c0`, `c1`, ... before the `;`, inputs after it;
  * a scalar constant is printed inline as `value:dtype[]`.
  */
-export function printProgram(p: Program): string {
+export function printProgram(p: Program, indent = ""): string {
   const name = namer();
   const consts = new Map<Tensor, string>();
   const atom = (a: Atom | null, i?: number): string => {
@@ -177,8 +215,8 @@ export function printProgram(p: Program): string {
   for (const v of p.inputs) name(v);
   const lines = p.eqns.map((e) => {
     const args = e.inputs.map((a) => atom(a)).join(" ");
-    return `    ${name(e.out)}:${fmtAval(e.aval)} = ${e.prim}${
-      fmtParams(e.params)
+    return `${indent}    ${name(e.out)}:${fmtAval(e.aval)} = ${e.prim}${
+      fmtParams(e.params, indent + "    ")
     } ${args}`;
   });
   const outs = p.outputs.map((o, i) => atom(o, i)).join(" ");
@@ -186,7 +224,9 @@ export function printProgram(p: Program): string {
   const cs = [...consts].map(([c, n]) => `${n}:${fmtAval(c)}`);
   return `{ lambda ${cs.join(" ")}${cs.length ? " " : ""}; ${
     ins.join(" ")
-  } . let\n${lines.join("\n")}${lines.length ? "\n" : ""}  in (${outs}) }`;
+  } . let\n${lines.join("\n")}${
+    lines.length ? "\n" : ""
+  }${indent}  in (${outs}) }`;
 }
 
 /** Thrown by {@link checkProgram}: names the equation and what is wrong. */
@@ -256,6 +296,8 @@ export function checkProgram(p: Program): void {
       );
     }
     defined.set(e.out, e.aval);
+    // Sub-programs (control flow) are checked as programs of their own.
+    for (const sub of subPrograms(e.params)) checkProgram(sub);
   });
   if (p.outputs.length !== p.outputAvals.length) {
     fail(

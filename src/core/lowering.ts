@@ -511,8 +511,22 @@ export const lowerings: LoweringTable = {
     ]);
     return o;
   },
+  // jit inlines custom calls before lowering (src/jit/jit.ts), and eager
+  // evaluation runs the op's own function (evalPrim).
+  custom: (_em, _ins, { op }) => {
+    throw new Error(`internal: custom call ${op.label} reached the lowering`);
+  },
+  // Control flow lowers in src/jit/wasm_plan.ts (a loop or branch around
+  // its body's instructions); eager evaluation compiles it there too.
+  scan: () => noKernel("scan"),
+  cond: () => noKernel("cond"),
+  while: () => noKernel("while"),
   ...convLowerings,
 };
+
+function noKernel(prim: string): never {
+  throw new Error(`internal: ${prim} has no kernel lowering`);
+}
 
 /** Lowers one application of `prim` (see {@link Lowering}). */
 export function lower<P extends Prim>(

@@ -6,6 +6,8 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
+import type { CustomOp } from "./custom_op.ts";
+import type { Program } from "./ir.ts";
 
 export const UNARY_PRIMS = [
   "neg",
@@ -290,6 +292,46 @@ export interface PrimParams {
    */
   randomDerive: { domain: "split" | "foldIn" };
   /**
+   * Output `index` of a call the library sees only through the rules of
+   * `op` (src/core/custom_op.ts): customJvp, customVjp, checkpoint. A call
+   * with several outputs is one equation per output, sharing `op`.
+   */
+  custom: { op: CustomOp; index: number };
+  /**
+   * Control flow (src/core/control.ts): `scan` of `body` over `length`
+   * steps. Operands: `nConsts` loop-invariant values, `nCarry` initial
+   * carries, then the stacked inputs `xs` (leading dim `length`). The body
+   * maps (consts, carry, x) to (carry, y). Its one result packs the final
+   * carries and the stacked `ys` (see `pack` in src/core/control.ts).
+   * `linear` marks operands the body is linear in (tangent scans only).
+   */
+  scan: {
+    body: Program;
+    nConsts: number;
+    nCarry: number;
+    length: number;
+    reverse: boolean;
+    unroll: number;
+    linear: readonly boolean[] | null;
+  };
+  /**
+   * `cond`/`switchCase`: operand 0 is the branch index (rank 0, clamped to
+   * the branches), the rest are the operands every branch takes; the
+   * result packs the chosen branch's outputs.
+   */
+  cond: { branches: readonly Program[]; linear: readonly boolean[] | null };
+  /**
+   * `whileLoop`: operands are `nCondConsts` values for `cond`,
+   * `nBodyConsts` for `body`, then the carries; `body` runs while `cond`
+   * (a rank-0 result, nonzero is true) holds. The result packs the carries.
+   */
+  while: {
+    cond: Program;
+    body: Program;
+    nCondConsts: number;
+    nBodyConsts: number;
+  };
+  /**
    * Convolution (cross-correlation, as PyTorch) of x `[N, C, *in]` with w
    * `[O, C/groups, *k]` over 1 to 3 spatial dims: `[N, O, *out]`, output
    * position o reading input position `o·stride - padLo + j·dilation`
@@ -390,12 +432,19 @@ export const ALL_PRIMS: readonly Prim[] = [
   "lu",
   "randomSample",
   "randomDerive",
+  "custom",
+  "scan",
+  "cond",
+  "while",
   "conv",
   "convTranspose",
   "convWeightGrad",
   "maxPool",
   "argsort",
 ];
+
+/** The control-flow primitives: they carry sub-programs in their params. */
+export const CONTROL_PRIMS = ["scan", "cond", "while"] as const;
 
 /**
  * Primitives that are linear in (some of) their tensor inputs and can appear
@@ -421,6 +470,10 @@ export type LinearPrim =
   | "matmul"
   | "triangularSolve"
   | "solve"
+  | "custom"
+  | "scan"
+  | "cond"
+  | "while"
   | "conv"
   | "convTranspose"
   | "convWeightGrad";

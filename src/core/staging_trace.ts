@@ -36,6 +36,15 @@ export class StagingTrace extends Trace {
   private nextId = 0;
   readonly eqns: Eqn[] = [];
   readonly avals = new Map<number, Aval>();
+  /**
+   * For jit and makeProgram: inline custom calls (customJvp, customVjp,
+   * checkpoint) instead of recording them, and note that it happened
+   * (`sawCustom`), so that jit calls the function itself under an
+   * enclosing transform and the custom rules apply there. linearize
+   * records them: their transpose rules run the user's backward pass.
+   */
+  inlineCustom = false;
+  sawCustom = false;
 
   /** A new unknown input of the linear program. */
   newInput(aval: Aval): StagedTracer {
@@ -55,6 +64,11 @@ export class StagingTrace extends Trace {
     args: Tensor[],
     params: PrimParams[P],
   ): Tensor {
+    if (prim === "custom" && this.inlineCustom) {
+      this.sawCustom = true;
+      const { op, index } = params as PrimParams["custom"];
+      return op.impl(args, index);
+    }
     const aval = abstractEval(prim, args, params);
     const inputs: Atom[] = args.map((a) => {
       const l = a as StagedTracer;

@@ -10,6 +10,7 @@ import { inLibrary, isUserCode, Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
 import { runEager } from "./executor.ts";
+import { controlEager } from "./rules/control_hooks.ts";
 
 /** One active transform: its level and per-transform data. */
 export class MainTrace {
@@ -140,7 +141,14 @@ export function evalPrim<P extends Prim>(
       if (hit !== undefined && !hit._storage!.disposed) return hit;
     }
   }
+  if (prim === "custom") {
+    const { op, index } = params as PrimParams["custom"];
+    return op.impl(args, index);
+  }
   const aval = abstractEval(prim, args, params);
+  // Control flow runs its sub-programs (a loop, not one kernel).
+  const control = controlEager(prim);
+  if (control !== undefined) return control(args, params as never);
   const storage = runEager(prim, args, params, aval);
   const out = Tensor._fromStorage(storage, aval.shape, aval.dtype);
   if (memo) {

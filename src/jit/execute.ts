@@ -10,8 +10,16 @@
 import type { Tensor } from "../core/tensor.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
 import { runPlan, wasmPlan } from "./wasm_plan.ts";
-import { type Atom, type Eqn, isVar, type Program } from "../core/ir.ts";
+import {
+  type Atom,
+  type Eqn,
+  isVar,
+  type Program,
+  programConstants,
+} from "../core/ir.ts";
 import { bind } from "../core/trace.ts";
+import { setProgramRunner } from "../core/control.ts";
+import { pin } from "../core/scope.ts";
 
 /** A program ready to run: equations plus, per equation, the variables that die after it. */
 export interface Executable {
@@ -106,3 +114,11 @@ export function execute(
     );
   });
 }
+
+// Control flow on concrete values runs as a compiled program (the loop or
+// branch inside the stream): one call into WebAssembly.
+setProgramRunner((p) => {
+  const exe = optimize(p);
+  pin(programConstants(exe.program));
+  return (ins) => execute(exe, ins);
+});

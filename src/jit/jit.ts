@@ -12,7 +12,8 @@ import { programConstants } from "../core/ir.ts";
 import { currentLevel } from "../core/trace.ts";
 import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
 import type { Fn } from "../transforms/args.ts";
-import { closesOverTracer, stageFlat } from "./make_program.ts";
+import { closesOverTracer, type Staged, stageFlat } from "./make_program.ts";
+import { debugCallbackFlat } from "../core/debug.ts";
 import { pin, withTemporaries } from "../core/scope.ts";
 import { inUserCode, Tensor } from "../core/tensor.ts";
 import { describe } from "../ops/scalar.ts";
@@ -60,6 +61,10 @@ export interface JitOptions {
 interface Compiled {
   executable: Executable;
   outDef: TreeDef;
+  /** Made custom calls or debug callbacks (see {@link Staged}). */
+  opaque: boolean;
+  /** Debug callbacks, called after every run with the extra outputs. */
+  effects: Staged["effects"];
 }
 
 // ---- the call signature -----------------------------------------------------
@@ -263,10 +268,11 @@ function compile(
   sig: Signature,
   dtype: DType,
 ): Compiled | null {
-  const { program, outDef } = stageFlat(
+  const { program, outDef, opaque, effects } = stageFlat(
     "jit",
     sig.leaves.map((l) => l instanceof Tensor ? l : { shape: [], dtype }),
     (ins) => inUserCode(() => f(...sig.rebuild(ins))),
+    true,
   );
   // A closed-over tracer of an enclosing transform cannot be baked in.
   if (closesOverTracer(program)) return null;
@@ -275,7 +281,7 @@ function compile(
   // frees them.
   const executable = optimize(program);
   pin(programConstants(executable.program));
-  return { executable, outDef };
+  return { executable, outDef, opaque, effects };
 }
 
 /**
@@ -358,14 +364,31 @@ export function jit<F extends Fn>(
       if (compiled === null) return f(...args);
       cache.set(sig.key, c = compiled);
     }
-    const { executable, outDef } = c;
+    // Custom rules (customJvp, customVjp, checkpoint) were inlined into the
+    // program; an enclosing transform must meet the calls themselves.
+    if (
+      c.opaque &&
+      sig.leaves.some((l) => l instanceof Tensor && l._trace !== null)
+    ) {
+      return f(...args);
+    }
+    const { executable, outDef, effects } = c;
     const result = withTemporaries(args, () => {
       const inputs = sig.leaves.map((l) =>
         l instanceof Tensor
           ? l
           : Tensor._fromStorage(fromArray(dtype, [l]), [], dtype)
       );
-      return unflatten(outDef, execute(executable, inputs));
+      const outs = execute(executable, inputs);
+      // Debug callbacks run on every call, with this run's values (handed
+      // out: the callback may keep them).
+      let k = outs.length - effects.reduce((n, e) => n + e.count, 0);
+      const own = outs.slice(0, k);
+      for (const e of effects) {
+        const values = outs.slice(k, k += e.count).map((t) => t._handOut());
+        debugCallbackFlat(e.fn, values);
+      }
+      return unflatten(outDef, own);
     });
     if (donated.size > 0 && currentLevel() === 0) {
       for (const i of donated) {

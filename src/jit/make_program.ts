@@ -7,15 +7,35 @@
  */
 import { type Aval, type Program, programConstants } from "../core/ir.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { Tensor } from "../core/tensor.ts";
 import { withMain } from "../core/trace.ts";
-import { flatten, type TreeDef, unflatten } from "../core/tree.ts";
+import { type FlatCallback, takeEffects, withStaging } from "../core/debug.ts";
+import {
+  flatten,
+  isPlainObject,
+  type TreeDef,
+  unflatten,
+} from "../core/tree.ts";
+
+/** Marks where an argument tensor (or `{ shape, dtype }`) was, for evalShape. */
+const LEAF = Symbol("leaf");
 import { flattenOutput, type Fn } from "../transforms/args.ts";
 
 /** A staged function: its program and the pytree structure of its output. */
 export interface Staged {
   readonly program: Program;
   readonly outDef: TreeDef;
+  /**
+   * The function made custom calls (customJvp, customVjp, checkpoint) or
+   * debug callbacks, inlined into the program: under an enclosing
+   * transform, jit calls the function itself so that they apply.
+   */
+  readonly opaque: boolean;
+  /**
+   * Debug callbacks (with `effects`): each one's operands are extra
+   * outputs of the program after the function's own, in this order.
+   */
+  readonly effects: readonly { fn: FlatCallback; count: number }[];
 }
 
 /**
@@ -38,12 +58,24 @@ export function stageFlat(
   name: string,
   avals: readonly Aval[],
   call: (ins: Tensor[]) => unknown,
+  withEffects = false,
 ): Staged {
   return withMain(name, (main) => {
     const trace = new StagingTrace(main);
+    trace.inlineCustom = true;
     const ins = avals.map((a) => trace.newInput(a));
-    const [outs, outDef] = flattenOutput(name, call(ins));
-    return { program: trace.finish(ins, outs, outs), outDef };
+    const [outs, outDef] = flattenOutput(
+      name,
+      withEffects ? withStaging(trace, () => call(ins)) : call(ins),
+    );
+    const effects = withEffects ? takeEffects(trace) : [];
+    const all = [...outs, ...effects.flatMap((e) => e.values)];
+    return {
+      program: trace.finish(ins, all, all),
+      outDef,
+      opaque: trace.sawCustom,
+      effects: effects.map((e) => ({ fn: e.fn, count: e.values.length })),
+    };
   });
 }
 
@@ -90,4 +122,110 @@ export function makeProgram<F extends Fn>(
     }
     return program;
   }) as (...args: Parameters<F>) => Program;
+}
+
+/**
+ * A shape and dtype: what {@link evalShape} returns for each output tensor.
+ *
+ * @example
+ * ```ts
+ * import { evalShape, type ShapeDtype, tensor } from "./mod.ts";
+ * const s = evalShape((x) => x.sum(0))(tensor([[1, 2], [3, 4]])) as ShapeDtype;
+ * console.log(s.shape, s.dtype); // [ 2 ] float32
+ * ```
+ */
+export interface ShapeDtype {
+  /** Size of each dimension. */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: Aval["dtype"];
+}
+
+/**
+ * An argument type with each tensor optionally replaced by its
+ * {@link ShapeDtype} (what {@link evalShape}'s function accepts).
+ *
+ * @example
+ * ```ts
+ * import type { ShapeArgs, Tensor } from "./mod.ts";
+ * const args: ShapeArgs<[Tensor, { w: Tensor }]> = [
+ *   { shape: [2], dtype: "float32" },
+ *   { w: { shape: [2, 2], dtype: "float32" } },
+ * ];
+ * ```
+ */
+export type ShapeArgs<T> = T extends Tensor ? Tensor | ShapeDtype
+  : T extends readonly unknown[] ? { [K in keyof T]: ShapeArgs<T[K]> }
+  : T extends Record<string, unknown> ? { [K in keyof T]: ShapeArgs<T[K]> }
+  : T;
+
+/**
+ * Returns a function that gives the shapes and dtypes of `f`'s outputs for
+ * the given arguments without computing them (JAX's `eval_shape`): `f` is
+ * traced on the arguments' shapes and dtypes, as `jit` does, and the
+ * result is the output's pytree with a {@link ShapeDtype} at each tensor.
+ * Any argument tensor may be given as a `{ shape, dtype }` object instead
+ * (as JAX's `ShapeDtypeStruct`), so no input needs to exist either.
+ * Transforms inside `f` are traced too (`evalShape(hessian(f))`).
+ *
+ * @example
+ * ```ts
+ * import { evalShape, hessian, tensor, type Tensor } from "./mod.ts";
+ * const f = (x: Tensor) => ({ y: x.matmul(x.T), n: x.sum() });
+ * console.log(evalShape(f)(tensor([[1, 2, 3], [4, 5, 6]])));
+ * // { y: { shape: [ 2, 2 ], dtype: "float32" }, n: { shape: [], dtype: "float32" } }
+ * const h = evalShape(hessian((x: Tensor) => x.sin().sum()))(tensor([1, 2, 3]));
+ * const m = evalShape(f)({ shape: [1000, 4], dtype: "float64" }); // m.y: [1000, 1000]
+ * ```
+ */
+export function evalShape<F extends Fn>(
+  f: F,
+): (...args: ShapeArgs<Parameters<F>>) => unknown {
+  if (typeof f !== "function") {
+    throw new TypeError(`evalShape: expected a function, got ${typeof f}`);
+  }
+  return ((...args: unknown[]) => {
+    // `{ shape, dtype }` objects stand for tensors: they become inputs too.
+    const avals: Aval[] = [];
+    const isSpec = (x: unknown): x is Aval =>
+      isPlainObject(x) && Object.keys(x).length === 2 &&
+      Array.isArray(x.shape) &&
+      x.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+      (x.dtype === "float32" || x.dtype === "float64" || x.dtype === "int32");
+    const walk = (x: unknown): unknown => {
+      if (isSpec(x) || x instanceof Tensor) {
+        avals.push({ shape: [...x.shape], dtype: x.dtype });
+        return LEAF;
+      }
+      if (Array.isArray(x)) return x.map(walk);
+      if (isPlainObject(x)) {
+        return Object.fromEntries(
+          Object.entries(x).map(([k, v]) => [k, walk(v)]),
+        );
+      }
+      return x;
+    };
+    const shaped = walk(args);
+    const { program, outDef } = stageFlat("evalShape", avals, (ins) => {
+      let k = 0;
+      const put = (x: unknown): unknown =>
+        x === LEAF
+          ? ins[k++]
+          : Array.isArray(x)
+          ? x.map(put)
+          : isPlainObject(x)
+          ? Object.fromEntries(
+            Object.entries(x).map(([key, v]) => [key, put(v)]),
+          )
+          : x;
+      return f(...(put(shaped) as unknown[]));
+    });
+    return unflatten(
+      outDef,
+      program.outputAvals.map((a): ShapeDtype => ({
+        shape: [...a.shape],
+        dtype: a.dtype,
+      })),
+    );
+  }) as (...args: ShapeArgs<Parameters<F>>) => unknown;
 }

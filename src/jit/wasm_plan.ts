@@ -29,10 +29,17 @@ import {
 import { sizeOf } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Executable } from "./execute.ts";
-import { type Atom, type Aval, type Eqn, isVar } from "../core/ir.ts";
+import {
+  type Atom,
+  type Aval,
+  type Eqn,
+  isVar,
+  type Program,
+} from "../core/ir.ts";
+import { packDtype, scanOutAvals } from "../core/rules/control_shape.ts";
 import { runStream, type Site, type SlotPlan } from "../core/executor.ts";
 import { type Emitter, lower, type Operand } from "../core/lowering.ts";
-import { MAGIC, OP } from "../backend/wasm/program_codes.ts";
+import { DTYPES, MAGIC, OP } from "../backend/wasm/program_codes.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
 
 /** What an output of the program is, once the run is over. */
@@ -75,9 +82,9 @@ class ProgramWriter implements Emitter {
   readonly owned: number[] = [];
   readonly live: Set<number> = new Set();
   readonly starts: number[] = [];
-  readonly eqnOf: number[] = [];
-  /** Index of the equation being lowered. */
-  eqn = 0;
+  readonly eqnOf: Site[] = [];
+  /** The equation being lowered (one of a loop body's, inside a scan). */
+  eqn: Site = { prim: "add", params: null };
 
   /** A slot the caller fills (an input or a constant). */
   input(dtype: DType, length: number): number {
@@ -110,15 +117,28 @@ class ProgramWriter implements Emitter {
   }
 
   /** The equation of the instruction starting at word offset `pc`. */
-  eqnAt(pc: number): number {
+  eqnAt(pc: number): Site {
     let lo = 0, hi = this.starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (this.starts[mid] <= pc) lo = mid;
       else hi = mid - 1;
     }
-    return this.eqnOf[lo] ?? 0;
+    return this.eqnOf[lo] ?? this.eqn;
   }
+}
+
+/** Per equation, the variables whose last use it is (not inputs or outputs). */
+function lastUses(p: Program): number[][] {
+  const pinned = new Set<number>(p.inputs);
+  for (const o of p.outputs) if (o !== null && isVar(o)) pinned.add(o.var);
+  const last = new Map<number, number>();
+  p.eqns.forEach((e, i) =>
+    e.inputs.forEach((a) => isVar(a) && last.set(a.var, i))
+  );
+  const frees: number[][] = p.eqns.map(() => []);
+  for (const [v, i] of last) if (!pinned.has(v)) frees[i].push(v);
+  return frees;
 }
 
 /** Builds the stream and the slot plan. */
@@ -127,23 +147,13 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
 } {
   const { program: tape, frees } = executable;
   const w = new ProgramWriter();
-  const varSlot = new Map<number, number>();
-  const varAval = new Map<number, Aval>();
-  const inputSlots = tape.inputs.map((v, i) => {
+  const inputSlots = tape.inputs.map((_, i) => {
     const a = tape.inputAvals[i];
-    const s = w.input(a.dtype, sizeOf(a.shape));
-    varSlot.set(v, s);
-    varAval.set(v, a);
-    return s;
+    return w.input(a.dtype, sizeOf(a.shape));
   });
   const constSlot = new Map<Tensor, number>();
   const consts: { slot: number; tensor: Tensor }[] = [];
-  const operand = (a: Atom): Operand => {
-    if (isVar(a)) {
-      const { shape, dtype } = varAval.get(a.var)!;
-      return { slot: varSlot.get(a.var)!, shape, dtype };
-    }
-    const c = a.const;
+  const constOperand = (c: Tensor): Operand => {
     let s = constSlot.get(c);
     if (s === undefined) {
       if (c._trace !== null) {
@@ -155,24 +165,235 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     }
     return { slot: s, shape: c.shape, dtype: c.dtype };
   };
+  /** A fresh copy of `x`. */
+  const copyOf = (x: Operand): number => {
+    const n = sizeOf(x.shape);
+    const o = w.fresh(x.dtype, n);
+    w.emit(OP.copyStrided, [DTYPES[x.dtype], o, x.slot, 0, n, 1, n, 1]);
+    return o;
+  };
 
-  // Live variables per slot (aliases share one).
-  const users = new Map<number, number>();
-  tape.eqns.forEach((e: Eqn, i) => {
-    w.eqn = i;
-    const ins = e.inputs.map(operand);
-    const out = lower(w, e.prim, ins, e.params as PrimParams[Prim], e.aval);
-    varSlot.set(e.out, out);
-    varAval.set(e.out, e.aval);
-    users.set(out, (users.get(out) ?? 0) + 1);
-    for (const v of frees[i]) {
-      const s = varSlot.get(v)!;
-      const n = users.get(s)! - 1;
-      users.set(s, n);
-      if (n === 0 && w.live.has(s)) w.free(s);
+  /**
+   * Lowers the equations of `prog` whose inputs are on `inputs`, freeing
+   * each intermediate after its last use (never a slot of `keep`); returns
+   * the operand of each output.
+   */
+  const lowerProgram = (
+    prog: Program,
+    fr: readonly (readonly number[])[],
+    inputs: readonly number[],
+    keep: ReadonlySet<number>,
+  ): Operand[] => {
+    const varSlot = new Map<number, number>();
+    const varAval = new Map<number, Aval>();
+    prog.inputs.forEach((v, i) => {
+      varSlot.set(v, inputs[i]);
+      varAval.set(v, prog.inputAvals[i]);
+    });
+    const operand = (a: Atom): Operand => {
+      if (!isVar(a)) return constOperand(a.const);
+      const { shape, dtype } = varAval.get(a.var)!;
+      return { slot: varSlot.get(a.var)!, shape, dtype };
+    };
+    // Live variables per slot (aliases share one).
+    const users = new Map<number, number>();
+    prog.eqns.forEach((e: Eqn, i) => {
+      // Errors inside a loop body name the body's equation.
+      w.eqn = e;
+      const ins = e.inputs.map(operand);
+      const out = e.prim === "scan"
+        ? lowerScan(e, ins)
+        : e.prim === "cond"
+        ? lowerCond(e, ins)
+        : e.prim === "while"
+        ? lowerWhile(e, ins)
+        : lower(w, e.prim as Prim, ins, e.params as PrimParams[Prim], e.aval);
+      varSlot.set(e.out, out);
+      varAval.set(e.out, e.aval);
+      users.set(out, (users.get(out) ?? 0) + 1);
+      for (const v of fr[i]) {
+        const s = varSlot.get(v)!;
+        const n = users.get(s)! - 1;
+        users.set(s, n);
+        if (n === 0 && w.live.has(s) && !keep.has(s)) w.free(s);
+      }
+    });
+    return prog.outputs.map((o, i) => {
+      if (o === null) {
+        const a = prog.outputAvals[i];
+        throw new Error(
+          `internal: output ${i} (${a.dtype} [${a.shape}]) has no value`,
+        );
+      }
+      return operand(o);
+    });
+  };
+
+  /**
+   * Moves the buffers of a block's outputs `outs` into the slots `targets`
+   * (freeing what those held when `occupied`): a buffer the block made
+   * (since owned slot `mark`) moves; anything else (an operand passed on,
+   * a constant) is copied first, before any target is freed. Then frees
+   * every other buffer the block made, so the block can run again.
+   */
+  const moveInto = (
+    targets: readonly number[],
+    outs: readonly Operand[],
+    mark: number,
+    occupied: boolean,
+  ): void => {
+    const mine = new Set(w.owned.slice(mark));
+    const srcs = outs.map((o) => o.slot);
+    const once = (s: number) => srcs.filter((x) => x === s).length === 1;
+    const moves = srcs.map((s, k) => {
+      if (occupied && s === targets[k] && once(s)) return null;
+      return mine.has(s) && w.live.has(s) && once(s) && !targets.includes(s)
+        ? s
+        : copyOf(outs[k]);
+    });
+    moves.forEach((src, k) => {
+      if (src === null) return;
+      if (occupied) w.free(targets[k]);
+      w.emit(OP.move, [targets[k], src]);
+      w.live.delete(src);
+      w.live.add(targets[k]);
+    });
+    for (const s of w.owned.slice(mark)) if (w.live.has(s)) w.free(s);
+  };
+
+  /** Packs `slots` (outputs of avals `avals`) into the result of `e`, like the primitive (src/core/control.ts). */
+  const packSlots = (
+    slots: readonly number[],
+    avals: readonly Aval[],
+    e: Eqn,
+  ): number => {
+    const dtype = packDtype(avals);
+    const parts = slots.map((slot, k): Operand => {
+      const shape = [sizeOf(avals[k].shape)];
+      const op = { slot, shape, dtype: avals[k].dtype };
+      return op.dtype === dtype ? op : {
+        slot: lower(w, "cast", [op], { dtype }, { shape, dtype }),
+        shape,
+        dtype,
+      };
+    });
+    let out: number;
+    if (parts.length === 0) {
+      out = w.fresh(dtype, 0);
+      w.emit(OP.zeros, [DTYPES[dtype], out, 0]);
+    } else out = lower(w, "cat", parts, { axis: 0 }, e.aval);
+    for (const s of new Set([...slots, ...parts.map((q) => q.slot)])) {
+      if (s !== out && w.live.has(s)) w.free(s);
     }
-  });
+    return out;
+  };
 
+  /** Lowers a sub-program as a block whose inputs are on `slots`. */
+  const block = (prog: Program, slots: readonly number[]): Operand[] =>
+    lowerProgram(prog, lastUses(prog), slots, new Set(slots));
+
+  /**
+   * A scan as a loop in the stream: the carries live in slots of their
+   * own (copies of the initial values), each step reads its slice of the
+   * xs, runs the body's instructions, writes its ys into their stacked
+   * buffers and moves the new carries into the carry slots.
+   */
+  const lowerScan = (e: Eqn, ins: Operand[]): number => {
+    const p = e.params as PrimParams["scan"];
+    const { body, nConsts: nC, nCarry: nK, length: L } = p;
+    const outAvals = scanOutAvals(p);
+    const carry = ins.slice(nC, nC + nK).map(copyOf);
+    const ys = outAvals.slice(nK).map((a) => {
+      const n = sizeOf(a.shape);
+      const s = w.fresh(a.dtype, n);
+      w.emit(OP.zeros, [DTYPES[a.dtype], s, n]);
+      return s;
+    });
+    if (L > 0) {
+      const head = w.words.length;
+      w.emit(OP.loop, [L, p.reverse ? 1 : 0, 0]);
+      const start = w.words.length;
+      const mark = w.owned.length;
+      const slots = body.inputAvals.map((a, i) => {
+        if (i < nC) return ins[i].slot;
+        if (i < nC + nK) return carry[i - nC];
+        const n = sizeOf(a.shape);
+        const x = w.fresh(a.dtype, n);
+        w.emit(OP.loopRead, [DTYPES[a.dtype], x, ins[i].slot, n]);
+        return x;
+      });
+      const outs = block(body, slots);
+      w.eqn = e;
+      outs.slice(nK).forEach((o, j) =>
+        w.emit(OP.loopWrite, [DTYPES[o.dtype], ys[j], o.slot, sizeOf(o.shape)])
+      );
+      moveInto(carry, outs.slice(0, nK), mark, true);
+      w.words[head + 4] = w.words.length - start;
+    }
+    return packSlots([...carry, ...ys], outAvals, e);
+  };
+
+  /** A cond as one block per branch; the chosen one fills the result slots. */
+  const lowerCond = (e: Eqn, ins: Operand[]): number => {
+    const p = e.params as PrimParams["cond"];
+    const [index, ...ops] = ins;
+    const outAvals = p.branches[0].outputAvals;
+    const res = outAvals.map((a) => w.fresh(a.dtype, sizeOf(a.shape)));
+    const head = w.words.length;
+    const n = p.branches.length;
+    w.emit(OP.cond, [
+      index.slot,
+      DTYPES[index.dtype],
+      n,
+      ...p.branches.map(() => 0),
+    ]);
+    p.branches.forEach((b, j) => {
+      const start = w.words.length;
+      const mark = w.owned.length;
+      const outs = block(b, ops.map((o) => o.slot));
+      w.eqn = e;
+      moveInto(res, outs, mark, false);
+      w.words[head + 5 + j] = w.words.length - start;
+    });
+    return packSlots(res, outAvals, e);
+  };
+
+  /**
+   * A while loop as two blocks: the predicate's, whose value lands in a
+   * slot the executor reads and frees, and the body's, which moves the
+   * new carries into the carry slots.
+   */
+  const lowerWhile = (e: Eqn, ins: Operand[]): number => {
+    const p = e.params as PrimParams["while"];
+    const { nCondConsts: nA, nBodyConsts: nB } = p;
+    const carry = ins.slice(nA + nB).map(copyOf);
+    const predAval = p.cond.outputAvals[0];
+    const pred = w.fresh(predAval.dtype, 1);
+    const head = w.words.length;
+    w.emit(OP.while, [pred, DTYPES[predAval.dtype], 0, 0]);
+    let start = w.words.length;
+    let mark = w.owned.length;
+    const [c] = block(p.cond, [
+      ...ins.slice(0, nA).map((o) => o.slot),
+      ...carry,
+    ]);
+    w.eqn = e;
+    moveInto([pred], [c], mark, false);
+    w.words[head + 4] = w.words.length - start;
+    start = w.words.length;
+    mark = w.owned.length;
+    const outs = block(p.body, [
+      ...ins.slice(nA, nA + nB).map((o) => o.slot),
+      ...carry,
+    ]);
+    w.eqn = e;
+    moveInto(carry, outs, mark, true);
+    w.words[head + 5] = w.words.length - start;
+    w.live.delete(pred); // the executor freed it
+    return packSlots(carry, p.body.outputAvals, e);
+  };
+
+  const outOps = lowerProgram(tape, frees, inputSlots, new Set());
   const owned = new Set(w.owned);
   const outputs: OutputPlan[] = tape.outputs.map((o, i) => {
     if (o === null) {
@@ -184,7 +405,7 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     if (!isVar(o)) return { kind: "const", tensor: o.const };
     const index = tape.inputs.indexOf(o.var);
     if (index >= 0) return { kind: "input", index };
-    const slot = varSlot.get(o.var)!;
+    const slot = outOps[i].slot;
     if (owned.has(slot)) return { kind: "owned", slot };
     // An alias (reshape) of an input or a constant.
     if (slot < inputSlots.length) return { kind: "copy", of: { input: slot } };
@@ -196,7 +417,6 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   for (const s of [...w.live]) if (!held.has(s)) w.free(s);
   w.words[1] = w.slotDtype.length;
   const { words, slotDtype, slotLength } = w;
-  const eqns = tape.eqns;
   return {
     words,
     codeLen: words.length,
@@ -208,7 +428,7 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     slots: { owned: () => w.owned, bytes: (s) => w.bytes(s) },
     outputs,
     outputAvals: tape.outputAvals,
-    siteAt: (pc) => eqns[w.eqnAt(pc)],
+    siteAt: (pc) => w.eqnAt(pc),
   };
 }
 

@@ -8,7 +8,13 @@ import { evalProgram, transposeProgram } from "../core/interpret.ts";
 import { programConstants } from "../core/ir.ts";
 import { instantiate } from "../ops/broadcast.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { flatten, type Tree, type TreeDef, unflatten } from "../core/tree.ts";
+import {
+  flatten,
+  isPlainObject,
+  type Tree,
+  type TreeDef,
+  unflatten,
+} from "../core/tree.ts";
 import { diffArgs, flatOutput, matchTree } from "./args.ts";
 
 /**
@@ -206,21 +212,95 @@ function jvpImpl(
 /**
  * Evaluates `f` once and returns its output with a function computing
  * J·t by replaying the recorded linear program (no re-evaluation of `f`).
+ * With a last argument `{ hasAux: true }` (after the primals), `f` returns
+ * `[output, aux]` and the result is `[output, jvpFn, aux]`, `aux`
+ * undifferentiated (as {@link linearizeWithAux}).
  *
  * @example
  * ```ts
- * import { linearize, tensor } from "./mod.ts";
+ * import { linearize, tensor, type Tensor } from "./mod.ts";
  * const [y, jvpFn] = linearize((x) => x.exp(), tensor([0, 1]));
  * const t = jvpFn(tensor([1, 1]));
+ * const [z, jf, aux] = linearize(
+ *   (x: Tensor) => [x.exp(), x.sum()] as const,
+ *   tensor([0, 1]),
+ *   { hasAux: true },
+ * );
  * ```
  */
+export function linearize<
+  F extends (...args: AnyArgs) => readonly [unknown, unknown],
+>(
+  f: F,
+  ...primalsAndOptions: [...Parameters<F>, { hasAux: true }]
+): [
+  ReturnType<F>[0],
+  (...tangents: Parameters<F>) => ReturnType<F>[0],
+  ReturnType<F>[1],
+];
+/** `linearize(f, ...primals)`: `[output, jvpFn]`. */
 export function linearize<F extends (...args: AnyArgs) => unknown>(
   f: F,
   ...primals: Parameters<F>
-): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>] {
-  const what = "linearize";
+): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>];
+export function linearize(
+  f: (...args: never[]) => unknown,
+  ...args: unknown[]
+): unknown[] {
+  // A last argument { hasAux } is the options: a primal always holds a
+  // tensor, so it cannot be mistaken for one.
+  const last = args[args.length - 1];
+  const isOptions = args.length > 1 && isPlainObject(last) &&
+    Object.keys(last).length === 1 && typeof last.hasAux === "boolean";
+  const primals = isOptions ? args.slice(0, -1) : args;
+  const hasAux = isOptions && (last as { hasAux: boolean }).hasAux;
+  const r = linearizeImpl("linearize", f, primals, hasAux);
+  return hasAux ? [r.out, r.jvpFn, r.aux] : [r.out, r.jvpFn];
+}
+
+// deno-doc-ignore private-type-ref
+/**
+ * `linearize` with `hasAux` (as {@link vjpWithAux} is `vjp` with it): for a
+ * function returning `[output, aux]`, returns `[output, jvpFn, aux]`; `aux`
+ * is passed through undifferentiated and jvpFn maps tangents to the
+ * output's tangent.
+ *
+ * @example
+ * ```ts
+ * import { linearizeWithAux, tensor } from "./mod.ts";
+ * const [y, jvpFn, aux] = linearizeWithAux((x) => [x.exp(), x.sum()], tensor([0, 1]));
+ * const t = jvpFn(tensor([1, 1])); // exp(x)
+ * ```
+ */
+export function linearizeWithAux<
+  F extends (...args: AnyArgs) => readonly [unknown, unknown],
+>(
+  f: F,
+  ...primals: Parameters<F>
+): [
+  ReturnType<F>[0],
+  (...tangents: Parameters<F>) => ReturnType<F>[0],
+  ReturnType<F>[1],
+] {
+  const r = linearizeImpl("linearize", f, primals, true);
+  return [
+    r.out,
+    r.jvpFn as unknown as (...t: Parameters<F>) => ReturnType<F>[0],
+    r.aux,
+  ];
+}
+
+function linearizeImpl(
+  what: string,
+  f: (...args: never[]) => unknown,
+  primals: unknown[],
+  hasAux: boolean,
+) {
+  if (typeof f !== "function") {
+    throw new TypeError(`${what}: expected a function, got ${typeof f}`);
+  }
   const d = diffArgs(what, primals, primals.map((_, i) => i));
-  const p = flatOutput(what, d, f, false);
+  const p = flatOutput(what, d, f, hasAux);
   const r = withTemporaries(
     primals,
     () => linearizeFlat(what, p.flat, d.leaves),
@@ -228,13 +308,10 @@ export function linearize<F extends (...args: AnyArgs) => unknown>(
   );
   const outDef = p.outDef();
   const primalDef = flatten(primals)[1];
-  const jvpFn = (...tangents: Parameters<F>) =>
+  const jvpFn = (...tangents: unknown[]) =>
     withTemporaries(tangents, () => {
       const tl = matchTangents(what, tangents, primalDef, d.leaves);
-      return unflatten<ReturnType<F>>(
-        outDef,
-        evalProgram(r.program, tl as Tensor[]),
-      );
+      return unflatten<Tree>(outDef, evalProgram(r.program, tl as Tensor[]));
     });
-  return [unflatten<ReturnType<F>>(outDef, r.outs), jvpFn];
+  return { out: unflatten<Tree>(outDef, r.outs), jvpFn, aux: r.extra as Tree };
 }

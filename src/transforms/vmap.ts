@@ -10,6 +10,7 @@ import { inUserCode, type Tensor } from "../core/tensor.ts";
 import {
   flatten,
   isPlainObject,
+  leafCount,
   type TreeDef,
   unflatten,
 } from "../core/tree.ts";
@@ -46,8 +47,16 @@ export type InDim = number | null | readonly InDim[] | {
 export interface VmapOptions {
   /** Batch dim of each argument (one value for all, or one per argument); default 0. */
   inDims?: InDim | readonly InDim[];
-  /** Where to put the batch dim of each output (one value, or one per output entry); default 0. */
-  outDims?: number | readonly number[];
+  /**
+   * Where to put the batch dim of the outputs: one value for all, or a
+   * pytree prefix of the output (an array for an array output, an object
+   * with its keys for an object output, nested as deep as needed); null
+   * for an output that is the same for every batch entry (returned
+   * without a batch dim; an error if it depends on a batched input).
+   * An array of numbers with one entry per output tensor (in flattened
+   * order) is accepted too. Default 0.
+   */
+  outDims?: InDim;
   /** Process at most this many batch entries at a time (bounded memory). */
   chunkSize?: number;
 }
@@ -120,6 +129,76 @@ function collectDims(
 }
 
 /**
+ * The batch dim of every output leaf from `spec`, a pytree prefix of the
+ * output's structure (a number or null applies to a whole subtree).
+ */
+function outDimsOf(spec: InDim, def: TreeDef): (number | null)[] {
+  // Also accepted: one dim per output tensor, in flattened order, for a
+  // nested output (an array of numbers that is not a prefix of it).
+  if (
+    Array.isArray(spec) &&
+    spec.every((d) => d === null || typeof d === "number") &&
+    def.kind === "array" && spec.length !== def.children.length &&
+    spec.length === leafCount(def)
+  ) {
+    return spec as (number | null)[];
+  }
+  const out: (number | null)[] = [];
+  const walk = (s: InDim, d: TreeDef, path: string): void => {
+    if (s === null || typeof s === "number") {
+      for (let i = leafCount(d); i > 0; i--) out.push(s);
+      return;
+    }
+    if (Array.isArray(s)) {
+      // A one-entry array for a single tensor output (an output list of one).
+      if (d.kind === "leaf" && s.length === 1 && path === "") {
+        return walk(s[0], d, path);
+      }
+      if (d.kind !== "array") {
+        throw new TypeError(
+          `vmap: outDims${path} is an array, but the output${path} is not`,
+        );
+      }
+      if (s.length < d.children.length) {
+        throw new RangeError(
+          path === ""
+            ? `vmap: outDims has no entry for output ${s.length}`
+            : `vmap: outDims${path} has no entry for output${path}[${s.length}]`,
+        );
+      }
+      if (s.length > d.children.length) {
+        throw new RangeError(
+          `vmap: outDims${path} has ${s.length} entries but the output${path} has ${d.children.length}`,
+        );
+      }
+      d.children.forEach((c, i) => walk(s[i], c, `${path}[${i}]`));
+      return;
+    }
+    if (isPlainObject(s) && d.kind === "object") {
+      const spec = s as Record<string, InDim>;
+      const bad = Object.keys(spec).filter((k) => !d.keys.includes(k));
+      const missing = d.keys.filter((k) => !Object.hasOwn(spec, k));
+      if (bad.length > 0 || missing.length > 0) {
+        throw new TypeError(
+          `vmap: outDims${path} has keys ${
+            JSON.stringify(Object.keys(spec))
+          } but the output${path} has keys ${JSON.stringify(d.keys)}`,
+        );
+      }
+      d.keys.forEach((k, i) => walk(spec[k], d.children[i], `${path}.${k}`));
+      return;
+    }
+    throw new TypeError(
+      `vmap: outDims${path} is ${
+        describe(s)
+      }, which does not match the output${path}`,
+    );
+  };
+  walk(spec, def, "");
+  return out;
+}
+
+/**
  * Vectorises `f` over a batch dimension of its arguments: `vmap(f)(xs)`
  * equals stacking `f(xs[i])`, computed in one pass. Composes with every
  * other transform (`vmap(grad(f))`, `vmap(vjpFn)(eye(n))`, `vmap(vmap(f))`).
@@ -176,6 +255,7 @@ export function vmap<F extends Fn>(
         );
       }
       let outDef: TreeDef | null = null;
+      let perLeaf: (number | null)[] | null = null;
       const leaves = pairs.map((p) => p[0]);
       // collectDims visits the leaves in flatten's order.
       const argsDef = flatten(args)[1];
@@ -196,12 +276,9 @@ export function vmap<F extends Fn>(
         dims,
         size,
         (j, rank) => {
-          const d = typeof outDims === "number" ? outDims : outDims[j];
-          if (d === undefined) {
-            throw new RangeError(
-              `vmap: outDims has no entry for output ${j}`,
-            );
-          }
+          perLeaf ??= outDimsOf(outDims, outDef!);
+          const d = perLeaf[j];
+          if (d === null) return null;
           return batchAxis(
             d,
             rank + 1,

@@ -113,18 +113,40 @@ pub const OP_RANDOM: i32 = 21;
 /// `[domain, out, keys, data, n]`: `n` new keys (i32 word pairs) hashed
 /// from `n` keys and `n` data word pairs; domain: [`RANDOM_DOMAINS`].
 pub const OP_RANDOM_DERIVE: i32 = 22;
+/// `[count, reverse, body_len]`: runs the `body_len` words of instructions
+/// that follow `count` times (a scan's loop), with step index 0..count
+/// (count-1..0 when `reverse` is 1) for `OP_LOOP_READ`/`OP_LOOP_WRITE`.
+pub const OP_LOOP: i32 = 23;
+/// `[dtype, out, x, n]`: `out` = elements `[i n, (i + 1) n)` of `x`, where i
+/// is the step index of the innermost running loop.
+pub const OP_LOOP_READ: i32 = 24;
+/// `[dtype, dst, x, n]`: elements `[i n, (i + 1) n)` of `dst` = `x` (i as
+/// for `OP_LOOP_READ`).
+pub const OP_LOOP_WRITE: i32 = 25;
+/// `[dst, src]`: moves the buffer of slot `src` into the empty slot `dst`.
+pub const OP_MOVE: i32 = 26;
+/// `[index, dtype, count, len_0, .., len_{count-1}]`: runs one of the
+/// `count` instruction blocks that follow (`len_j` words each): block i for
+/// the rank-0 value i of `dtype` in slot `index`, truncated toward zero and
+/// clamped to the blocks (NaN picks block 0).
+pub const OP_COND: i32 = 27;
+/// `[pred, dtype, cond_len, body_len]`: runs the `cond_len` words that
+/// follow, which leave a rank-0 value of `dtype` in slot `pred`, reads and
+/// frees it, and unless it is 0 runs the `body_len` words after them and
+/// repeats.
+pub const OP_WHILE: i32 = 28;
 /// `[dtype, mode, out, a, b, n, c, o, groups, nd, in, k, out, stride, lo,
 /// dilation]` (the last six `nd` each, nd ≤ 3): a convolution
 /// (crates/kernels/src/conv.rs), mode 0 `(x, w) → y`, 1 `(gy, w) → x`,
 /// 2 `(x, gy) → w`, with x `[n, c, *in]`, w `[o, c/groups, *k]`, y `[n, o, *out]`.
-pub const OP_CONV: i32 = 23;
+pub const OP_CONV: i32 = 29;
 /// `[dtype, indices, out, x, planes, nd, in, k, out, stride, lo, dilation]`:
 /// max pooling of `[planes, *in]`: the maxima, or (indices 1) their i32 flat
 /// positions within the plane.
-pub const OP_MAX_POOL: i32 = 24;
+pub const OP_MAX_POOL: i32 = 30;
 /// `[dtype, descending, out, x, outer, len, inner]`: stable argsort of x
 /// viewed as `[outer, len, inner]` along `len`; out is i32 of the same shape.
-pub const OP_ARGSORT: i32 = 25;
+pub const OP_ARGSORT: i32 = 31;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -173,6 +195,8 @@ struct Exec<'a> {
     base: usize,
     slots: *mut usize,
     nslots: usize,
+    /// The step index of the innermost running loop.
+    index: core::cell::Cell<Option<usize>>,
 }
 
 type R<T> = Result<T, i32>;
@@ -243,6 +267,19 @@ impl Exec<'_> {
         Ok(p)
     }
 
+    /// The rank-0 value of `dtype` in slot `s`, as f64.
+    fn scalar(&self, s: i32, dtype: i32) -> R<f64> {
+        let p = self.input(s)?;
+        Ok(unsafe {
+            match dtype {
+                F32 => *(p as *const f32) as f64,
+                F64 => *(p as *const f64),
+                I32 => *(p as *const i32) as f64,
+                _ => return Err(ERR_FIELD),
+            }
+        })
+    }
+
     /// Allocates `n` elements of `w` bytes into the empty slot `s`.
     fn output(&self, s: i32, n: usize, w: usize) -> R<usize> {
         let at = self.slot(s)?;
@@ -266,15 +303,99 @@ impl Exec<'_> {
     /// Runs every instruction; on failure, the word offset of the one that
     /// failed and why.
     fn run(&self) -> Result<(), (usize, Fail)> {
-        let mut pc = 2;
-        while pc < self.code.len() {
+        self.run_range(2, self.code.len())
+    }
+
+    /// Runs the instructions in words `[start, end)`.
+    fn run_range(&self, start: usize, end: usize) -> Result<(), (usize, Fail)> {
+        let mut pc = start;
+        while pc < end {
             let at = |e: i32| (pc, Fail::from(e));
-            if pc + 2 > self.code.len() {
+            if pc + 2 > end {
                 return Err(at(ERR_TRUNCATED));
             }
             let len = count(self.code[pc + 1]).map_err(|_| at(ERR_TRUNCATED))?;
-            if len < 2 || len > self.code.len() - pc {
+            if len < 2 || len > end - pc {
                 return Err(at(ERR_TRUNCATED));
+            }
+            if self.code[pc] == OP_COND || self.code[pc] == OP_WHILE {
+                let f = &self.code[pc + 2..pc + len];
+                let from = pc + len;
+                let fixed = if self.code[pc] == OP_COND { 3 } else { 2 };
+                if f.len() < fixed {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                let lens = &f[fixed..];
+                if self.code[pc] == OP_COND && lens.len() != count(f[2]).map_err(at)? {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                if self.code[pc] == OP_WHILE && lens.len() != 2 {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                let mut starts = [from; 2];
+                let mut total = 0usize;
+                for &l in lens {
+                    total = total
+                        .checked_add(count(l).map_err(at)?)
+                        .ok_or(at(ERR_TRUNCATED))?;
+                }
+                if total > end - from || lens.is_empty() {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                if self.code[pc] == OP_COND {
+                    let v = self.scalar(f[0], f[1]).map_err(at)?;
+                    let last = (lens.len() - 1) as f64;
+                    let i = if v.is_nan() {
+                        0.0
+                    } else {
+                        v.trunc().clamp(0.0, last)
+                    } as usize;
+                    let skip: usize = lens[..i].iter().map(|&l| l as usize).sum();
+                    starts[0] = from + skip;
+                    self.run_range(starts[0], starts[0] + lens[i] as usize)?;
+                } else {
+                    let (cl, bl) = (lens[0] as usize, lens[1] as usize);
+                    starts[1] = from + cl;
+                    loop {
+                        self.run_range(from, starts[1])?;
+                        let v = self.scalar(f[0], f[1]).map_err(at)?;
+                        let p = self.input(f[0]).map_err(at)?;
+                        free(p, width(f[1]).map_err(at)?);
+                        unsafe { *self.slot(f[0]).map_err(at)? = 0 };
+                        if v == 0.0 {
+                            break;
+                        }
+                        self.run_range(starts[1], starts[1] + bl)?;
+                    }
+                }
+                pc = from + total;
+                continue;
+            }
+            if self.code[pc] == OP_LOOP {
+                // The body follows the instruction; it runs once per step.
+                let f = &self.code[pc + 2..pc + len];
+                if f.len() != 3 {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                let n = count(f[0]).map_err(at)?;
+                let reverse = f[1] != 0;
+                let body = count(f[2]).map_err(at)?;
+                let from = pc + len;
+                if body > end - from {
+                    return Err(at(ERR_TRUNCATED));
+                }
+                let outer = self.index.get();
+                for k in 0..n {
+                    self.index.set(Some(if reverse { n - 1 - k } else { k }));
+                    let r = self.run_range(from, from + body);
+                    if r.is_err() {
+                        self.index.set(outer);
+                        return r;
+                    }
+                }
+                self.index.set(outer);
+                pc = from + body;
+                continue;
             }
             self.step(pc, self.code[pc], &self.code[pc + 2..pc + len])
                 .map_err(|f| (pc, f))?;
@@ -568,6 +689,37 @@ impl Exec<'_> {
                 // SAFETY: sizes as the instruction states (the compiler's contract).
                 unsafe { random::derive(domain, keys, data, o, n) };
             }
+            OP_LOOP_READ | OP_LOOP_WRITE => {
+                expect(f, 4, 0, 0)?;
+                let (w, n) = (width(f[0])?, count(f[3])?);
+                let i = self.index.get().ok_or(ERR_FIELD)?;
+                let bytes = n.checked_mul(w).ok_or(ERR_OOM)?;
+                let at = i.checked_mul(bytes).ok_or(ERR_OOM)?;
+                let x = self.input(f[2])?;
+                if op == OP_LOOP_READ {
+                    let o = self.output(f[1], n, w)?;
+                    unsafe {
+                        core::ptr::copy_nonoverlapping((x + at) as *const u8, o as *mut u8, bytes)
+                    };
+                } else {
+                    let dst = self.input(f[1])?;
+                    unsafe {
+                        core::ptr::copy_nonoverlapping(x as *const u8, (dst + at) as *mut u8, bytes)
+                    };
+                }
+            }
+            OP_MOVE => {
+                expect(f, 2, 0, 0)?;
+                let p = self.input(f[1])?;
+                let dst = self.slot(f[0])?;
+                if unsafe { *dst } != 0 {
+                    return Err(ERR_OCCUPIED.into());
+                }
+                unsafe {
+                    *dst = p;
+                    *self.slot(f[1])? = 0;
+                }
+            }
             OP_CONV => {
                 let nd = count(field(9)?)?;
                 if nd == 0 || nd > 3 {
@@ -702,6 +854,7 @@ pub fn run_program(code: usize, code_len: usize, slots: usize, info: usize) -> i
         base: code,
         slots: slots as *mut usize,
         nslots: words[1] as usize,
+        index: core::cell::Cell::new(None),
     };
     match exec.run() {
         Ok(()) => 0,
@@ -760,6 +913,86 @@ mod tests {
         assert_eq!(y32, vec![y[0] as f32, y[1] as f32]);
         free(slots[3], 16);
         free(slots[4], 8);
+    }
+
+    #[test]
+    fn loops_over_steps_reading_xs_writing_ys_and_moving_the_carry() {
+        // Cumulative sum of xs [4] f32, backwards: carry in slot 1, ys in 2.
+        let xs = [1.0f32, 2.0, 3.0, 4.0];
+        let mut slots = vec![0usize; 5];
+        slots[0] = xs.as_ptr() as usize;
+        let add = crate::elementwise::ADD as i32;
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 5,
+            OP_ZEROS, 5, F32, 1, 1,
+            OP_ZEROS, 5, F32, 2, 4,
+            OP_LOOP, 5, 4, 1, 36,
+            OP_LOOP_READ, 6, F32, 3, 0, 1,
+            OP_BINARY, 12, F32, add, 4, 1, 3, 1, 1, 1, 1, 1,
+            OP_LOOP_WRITE, 6, F32, 2, 4, 1,
+            OP_FREE, 4, 1, 4,
+            OP_MOVE, 4, 1, 4,
+            OP_FREE, 4, 3, 4,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!((slots[3], slots[4]), (0, 0));
+        assert_eq!(read::<f32>(slots[1], 1), vec![10.0]);
+        assert_eq!(read::<f32>(slots[2], 4), vec![10.0, 9.0, 7.0, 4.0]);
+        free(slots[1], 4);
+        free(slots[2], 16);
+        // Outside a loop there is no step index; a truncated body is refused.
+        let mut slots = vec![0usize; 2];
+        slots[0] = xs.as_ptr() as usize;
+        assert_eq!(
+            run(&[MAGIC, 2, OP_LOOP_READ, 6, F32, 1, 0, 1], &mut slots),
+            ERR_FIELD
+        );
+        assert_eq!(
+            run(&[MAGIC, 2, OP_LOOP, 5, 2, 0, 9], &mut slots),
+            ERR_TRUNCATED
+        );
+    }
+
+    #[test]
+    fn branches_on_a_value_and_loops_while_a_predicate_holds() {
+        use crate::elementwise::{LT, NEG, SQUARE};
+        let (neg, sq, lt) = (NEG as i32, SQUARE as i32, LT as i32);
+        let x = [3.0f64];
+        let idx = [1.7f32];
+        let mut slots = vec![0usize; 3];
+        slots[0] = x.as_ptr() as usize;
+        slots[1] = idx.as_ptr() as usize;
+        // Block 1 (1.7 truncated) squares; block 0 would negate.
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 3,
+            OP_COND, 7, 1, F32, 2, 7, 7,
+            OP_UNARY, 7, F64, neg, 2, 0, 1,
+            OP_UNARY, 7, F64, sq, 2, 0, 1,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!(read::<f64>(slots[2], 1), vec![9.0]);
+        free(slots[2], 8);
+        // c = x; while (c < 100) c = c²: 3, 9, 81, 6561.
+        let hundred = [100.0f64];
+        let mut slots = vec![0usize; 5];
+        slots[0] = x.as_ptr() as usize;
+        slots[1] = hundred.as_ptr() as usize;
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 5,
+            OP_COPY_STRIDED, 10, F64, 2, 0, 0, 1, 1, 1, 1,
+            OP_WHILE, 6, 3, F64, 12, 15,
+            OP_BINARY, 12, F64, lt, 3, 2, 1, 1, 1, 1, 1, 1,
+            OP_UNARY, 7, F64, sq, 4, 2, 1,
+            OP_FREE, 4, 2, 8,
+            OP_MOVE, 4, 2, 4,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!((slots[3], slots[4]), (0, 0));
+        assert_eq!(read::<f64>(slots[2], 1), vec![6561.0]);
+        free(slots[2], 8);
     }
 
     #[test]

@@ -29,9 +29,15 @@ export const OP = {
   lu: 20,
   random: 21,
   randomDerive: 22,
-  conv: 23,
-  maxPool: 24,
-  argsort: 25,
+  loop: 23,
+  loopRead: 24,
+  loopWrite: 25,
+  move: 26,
+  cond: 27,
+  while: 28,
+  conv: 29,
+  maxPool: 30,
+  argsort: 31,
 } as const;
 
 /** Status codes of a failed run. */

@@ -16,6 +16,7 @@ import {
 } from "../shape.ts";
 import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
+import { controlShapeRules } from "./control_shape.ts";
 import { convShapeRules } from "./conv_shapes.ts";
 import {
   BINARY_PRIMS,
@@ -384,6 +385,8 @@ export const shapeRules: ShapeRules = {
     }
     return k;
   },
+  custom: (args, { op, index }) => op.outAvals(args)[index],
+  ...controlShapeRules,
   ...convShapeRules,
 };
 

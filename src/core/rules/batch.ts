@@ -17,6 +17,7 @@ import {
 } from "../primitives.ts";
 import { bind } from "../trace.ts";
 import { family } from "./family.ts";
+import { controlImpl } from "./control_hooks.ts";
 import { convBatchRules } from "./conv.ts";
 
 export type Dim = number | null;
@@ -392,5 +393,10 @@ export const batchRules: BatchTable = {
     ], params),
     0,
   ],
+  custom: (vals, dims, { op, index }, size) =>
+    op.batch(vals, dims, size, index),
+  scan: (v, d, p, n) => controlImpl("scan").batch(v, d, p, n),
+  cond: (v, d, p, n) => controlImpl("cond").batch(v, d, p, n),
+  while: (v, d, p, n) => controlImpl("while").batch(v, d, p, n),
   ...convBatchRules,
 };

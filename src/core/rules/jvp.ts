@@ -11,6 +11,7 @@ import { broadcastTo, instantiate, reshape } from "../lax.ts";
 import type { Tensor } from "../tensor.ts";
 import type { BinaryPrim, Prim, PrimParams, UnaryPrim } from "../primitives.ts";
 import { bind } from "../trace.ts";
+import { controlImpl } from "./control_hooks.ts";
 import { convJvpRules } from "./conv.ts";
 
 type T = Tensor | null;
@@ -463,5 +464,10 @@ export const jvpRules: JvpTable = {
     const zero = E.full([...batch, 1], 0, a.dtype);
     return [y, bind("cat", [zero, col], { axis: batch.length })];
   },
+  custom: (primals, tangents, { op, index }) =>
+    op.jvp(primals, tangents, index),
+  scan: (xs, ts, p) => controlImpl("scan").jvp(xs, ts, p),
+  cond: (xs, ts, p) => controlImpl("cond").jvp(xs, ts, p),
+  while: (xs, ts, p) => controlImpl("while").jvp(xs, ts, p),
   ...convJvpRules,
 };

@@ -455,6 +455,12 @@ export const dependencyRules: DepRules = {
   eigh: "dense",
   qr: "dense",
   lu: "dense",
+  // A user-defined call (customJvp, customVjp, checkpoint): opaque here.
+  custom: "dense",
+  // Control flow: conservative (exact rules would interpret the bodies).
+  scan: "dense",
+  cond: "dense",
+  while: "dense",
   ...convDependencyRules,
   // Each maximum depends on its window (which tap wins is data, not known).
   maxPool: ([x], p, out, ctx) => {

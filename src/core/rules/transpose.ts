@@ -13,6 +13,7 @@ import type { Tensor } from "../tensor.ts";
 import type { LinearPrim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../ir.ts";
 import { bind } from "../trace.ts";
+import { controlImpl } from "./control_hooks.ts";
 import { convTransposeRules } from "./conv.ts";
 
 /** Marks an input that the linear program computes (unknown, only its shape). */
@@ -165,5 +166,9 @@ export const transposeRules: TransposeTable = {
   },
   triangularSolve: (ct, args, p) => solveCt("triangularSolve", ct, args, p),
   solve: (ct, args) => solveCt("solve", ct, args, null),
+  custom: (ct, args, { op, index }) => op.transpose(ct, args, index),
+  scan: (ct, args, p) => controlImpl("scan").transpose(ct, args, p),
+  cond: (ct, args, p) => controlImpl("cond").transpose(ct, args, p),
+  while: (ct, args, p) => controlImpl("while").transpose(ct, args, p),
   ...convTransposeRules,
 };
