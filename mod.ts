@@ -178,7 +178,7 @@ export { jit } from "./src/jit/jit.ts";
 export { evalShape, makeProgram } from "./src/jit/make_program.ts";
 export type { ShapeArgs, ShapeDtype } from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
-export type { Prim, PrimParams } from "./src/core/primitives.ts";
+export type { ConvParams, Prim, PrimParams } from "./src/core/primitives.ts";
 export type { CustomOp } from "./src/core/custom_op.ts";
 export type { JitOptions } from "./src/jit/jit.ts";
 export type { TensorJSON } from "./src/core/to_json.ts";
@@ -363,3 +363,28 @@ export type {
  * ```
  */
 export * as debug from "./src/transforms/debug.ts";
+// Convolution and pooling (PyTorch conventions: NCHW input, OIHW weight).
+export {
+  avgPool2d,
+  conv1d,
+  conv2d,
+  convTranspose2d,
+  maxPool2d,
+} from "./src/ops/conv.ts";
+export type {
+  AvgPoolOptions,
+  ConvOptions,
+  ConvTransposeOptions,
+  MaxPoolOptions,
+  SizeArg,
+} from "./src/ops/conv.ts";
+// Sorting (stable; values differentiable through the permutation).
+export { argsort, sort, topk } from "./src/ops/sort.ts";
+export type {
+  SortOptions,
+  TopkOptions,
+  ValuesIndices,
+} from "./src/ops/sort.ts";
+// scatter / scatterAdd (the inverses of gather).
+export { indexAdd, scatter, scatterAdd } from "./src/ops/scatter.ts";
+export { indexSelect } from "./src/ops/layout.ts";

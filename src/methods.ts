@@ -26,6 +26,8 @@ import * as S from "./ops/stats.ts";
 import * as C from "./ops/contract.ts";
 import * as G from "./ops/logical.ts";
 import * as N from "./ops/scan.ts";
+import * as O from "./ops/sort.ts";
+import * as P from "./ops/scatter.ts";
 
 const methods: ThisType<Tensor> & Record<string, unknown> = {
   requiresGrad(): Tensor {
@@ -401,6 +403,29 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   },
   logcumsumexp(dim: number): Tensor {
     return N.logcumsumexp(this, dim);
+  },
+  sort(options?: O.SortOptions | number): O.ValuesIndices {
+    return O.sort(this, options);
+  },
+  argsort(options?: O.SortOptions | number): Tensor {
+    return O.argsort(this, options);
+  },
+  topk(k: number, options?: O.TopkOptions | number): O.ValuesIndices {
+    return O.topk(this, k, options);
+  },
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
+    return P.scatter(this, dim, index, src);
+  },
+  scatterAdd(dim: number, index: Tensor, src: Tensor | number): Tensor {
+    return P.scatterAdd(this, dim, index, src);
+  },
+  indexAdd(
+    dim: number,
+    index: Tensor | readonly number[],
+    source: Tensor,
+    options?: { alpha?: number },
+  ): Tensor {
+    return P.indexAdd(this, dim, index, source, options);
   },
 };
 

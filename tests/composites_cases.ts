@@ -53,6 +53,13 @@ import {
   where,
 } from "../mod.ts";
 import {
+  indexAdd,
+  indexSelect,
+  scatter,
+  scatterAdd,
+  slice,
+} from "../mod.ts";
+import {
   awayFromZero,
   fromGen,
   randnT,
@@ -254,6 +261,38 @@ export const COMPOSITE_CASES: CheckCase[] = [
     name: "crossEntropy(logits, probabilities) in both arguments",
     fn: (x, p) => crossEntropy(x, p),
     args: (r) => [randnT(r, [3, 4]), probs(r, [3, 4])],
+  },
+  {
+    name:
+      "crossEntropy(logits [5, 3], indices with ignoreIndex, class weights)",
+    fn: (x, w, y) =>
+      crossEntropy(x, where(tensor([1, 1, 0, 1, 0]), y, -7), {
+        weight: w.abs().add(0.5),
+        ignoreIndex: -7,
+      }),
+    args: (r) => [randnT(r, [5, 3]), randnT(r, [3]), classes(r, [5], 3)],
+  },
+  {
+    name:
+      "crossEntropy(logits [4, 3], indices with the default ignoreIndex -100)",
+    fn: (x, y) => crossEntropy(x, where(tensor([1, 0, 1, 1]), y, -100)),
+    args: (r) => [randnT(r, [4, 3]), classes(r, [4], 3)],
+  },
+  {
+    name:
+      "crossEntropy(logits [2, 3, 2], indices [2, 2], weights, labelSmoothing, none)",
+    fn: (x, w, y) =>
+      crossEntropy(x, y, {
+        weight: w.abs().add(0.5),
+        labelSmoothing: 0.3,
+        reduction: "none",
+      }),
+    args: (r) => [randnT(r, [2, 3, 2]), randnT(r, [3]), classes(r, [2, 2], 3)],
+  },
+  {
+    name: "crossEntropy(logits, probabilities) with class weights",
+    fn: (x, p, w) => crossEntropy(x, p, { weight: w }),
+    args: (r) => [randnT(r, [3, 4]), probs(r, [3, 4]), randnT(r, [4])],
   },
   {
     name: "mseLoss(a, b)",
@@ -476,6 +515,46 @@ export const COMPOSITE_CASES: CheckCase[] = [
     fn: (x) => x.mul(x.gt(0)).add(where(x.lt(0.5), x.square(), 1)),
     args: (r) => [awayFromZero(r, [2, 3], 0.6)],
   },
+  {
+    name: "scatterAdd(x, 1, index, src) with repeated indices and a larger src",
+    fn: (x, i, src) => scatterAdd(x, 1, i, src),
+    args: (r) => [randnT(r, [3, 4]), classes(r, [2, 5], 4), randnT(r, [3, 6])],
+  },
+  {
+    name: "scatterAdd(x, 0, index, src) of [4, 3] by [2, 2]",
+    fn: (x, i, src) => scatterAdd(x, 0, i, src),
+    args: (r) => [randnT(r, [4, 3]), classes(r, [2, 2], 4), randnT(r, [2, 2])],
+  },
+  {
+    name: "scatter(x, 1, index, src) (repeated positions get the mean)",
+    fn: (x, i, src) => scatter(x, 1, i, src),
+    args: (r) => [randnT(r, [3, 4]), classes(r, [3, 3], 4), randnT(r, [3, 3])],
+  },
+  {
+    name: "scatter(x, 0, index, value) of a number",
+    fn: (x, i) => scatter(x, 0, i, 2.5),
+    args: (r) => [randnT(r, [4, 3]), classes(r, [2, 3], 4)],
+  },
+  {
+    name: "indexAdd(x, 1, index, source) with a repeated index and alpha",
+    fn: (x, i, src) => indexAdd(x, 1, i, src, { alpha: 0.5 }),
+    args: (r) => [randnT(r, [2, 4]), classes(r, [3], 4), randnT(r, [2, 3])],
+  },
+  {
+    name: "indexSelect(x, 1, index) with a 2-D index",
+    fn: (x, i) => indexSelect(x, 1, i),
+    args: (r) => [randnT(r, [3, 4]), classes(r, [2, 3], 4)],
+  },
+  {
+    name: "slice(x, 1, 5, 0, -2) (negative step)",
+    fn: (x) => slice(x, 1, 5, 0, -2),
+    args: f64([2, 6]),
+  },
+  {
+    name: "slice(x, 0) reversed by step -1",
+    fn: (x) => slice(x, 0, undefined, undefined, -1),
+    args: f64([4, 2]),
+  },
   // ----------------------------------------------------------------- integer
   {
     name: "oneHot(indices, 4)",
@@ -520,6 +599,10 @@ export const COVERED: readonly string[] = [
   "pad",
   "gather",
   "takeAlongDim",
+  "scatter",
+  "scatterAdd",
+  "indexAdd",
+  "indexSelect",
   "einsum",
   "tensordot",
   "kron",

@@ -39,6 +39,7 @@ import {
   Rng,
   uniformT,
 } from "./_helpers.ts";
+import { convCases } from "./conv_cases.ts";
 
 /** One row of the table. */
 export interface OpCase {
@@ -887,4 +888,5 @@ export const CASES: readonly OpCase[] = [
   ...decompCases,
   ...randomCases,
   ...controlCases,
+  ...convCases,
 ];

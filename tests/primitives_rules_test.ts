@@ -51,6 +51,9 @@ const LINEAR: Record<LinearPrim, true> = {
   scan: true,
   cond: true,
   while: true,
+  conv: true,
+  convTranspose: true,
+  convWeightGrad: true,
 };
 /**
  * `custom` carries user rules (customJvp, customVjp, checkpoint), not an

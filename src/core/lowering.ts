@@ -44,6 +44,7 @@ import {
 } from "./primitives.ts";
 import { family } from "./rules/family.ts";
 import { shapeEq, sizeOf, stridesOf } from "./shape.ts";
+import { convLowerings } from "./lowering_conv.ts";
 
 /** An operand as a lowering sees it. */
 export interface Operand {
@@ -508,6 +509,7 @@ export const lowerings: LoweringTable = {
   scan: () => noKernel("scan"),
   cond: () => noKernel("cond"),
   while: () => noKernel("while"),
+  ...convLowerings,
 };
 
 function noKernel(prim: string): never {

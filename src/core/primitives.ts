@@ -340,6 +340,65 @@ export interface PrimParams {
     nCondConsts: number;
     nBodyConsts: number;
   };
+  /**
+   * Convolution (cross-correlation, as PyTorch) of x `[N, C, *in]` with w
+   * `[O, C/groups, *k]` over 1 to 3 spatial dims: `[N, O, *out]`, output
+   * position o reading input position `o·stride - padLo + j·dilation`
+   * (zeros outside), `out = ⌊(in + padLo + padHi - dilation·(k-1) - 1) /
+   * stride⌋ + 1`. Bilinear; its transposes are the next two primitives.
+   */
+  conv: ConvParams;
+  /**
+   * The transpose of `conv` in its input: (gy `[N, O, *out]`, w) → `[N, C,
+   * *size]`, the transposed convolution; `size` is the input's spatial
+   * shape of the `conv` it transposes.
+   */
+  convTranspose: ConvParams & { size: readonly number[] };
+  /**
+   * The transpose of `conv` in its weight: (x `[N, C, *in]`, gy `[N, O,
+   * *out]`) → `[O, C/groups, *size]`; `size` is the kernel's spatial shape.
+   */
+  convWeightGrad: ConvParams & { size: readonly number[] };
+  /**
+   * Max pooling of x `[..., *in]` over its last `kernel.length` dims
+   * (windows as `conv`'s, padding never wins) to `[..., *out]`: the maxima,
+   * or with `indices` their int32 flat positions within each plane. The
+   * first maximum in row-major window order wins ties.
+   */
+  maxPool: {
+    kernel: readonly number[];
+    stride: readonly number[];
+    padLo: readonly number[];
+    dilation: readonly number[];
+    out: readonly number[];
+    indices: boolean;
+  };
+  /** Stable argsort along `axis` (int32); NaN sorts above every number. */
+  argsort: { axis: number; descending: boolean };
+}
+
+/**
+ * The geometry shared by the convolution primitives (one entry per spatial
+ * dim): the `params` of a `conv` equation.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, makeProgram, zeros } from "./mod.ts";
+ * const [e] = makeProgram((x) => conv2d(x, zeros([2, 1, 3, 3]), { padding: 1 }))(zeros([1, 1, 4, 4])).eqns;
+ * console.log(e.params); // { stride: [1, 1], padLo: [1, 1], padHi: [1, 1], dilation: [1, 1], groups: 1 }
+ * ```
+ */
+export interface ConvParams {
+  /** Step between output positions, per spatial dim. */
+  stride: readonly number[];
+  /** Zeros before each spatial dim (negative: cropped). */
+  padLo: readonly number[];
+  /** Zeros after each spatial dim (negative: cropped). */
+  padHi: readonly number[];
+  /** Spacing between kernel taps, per spatial dim. */
+  dilation: readonly number[];
+  /** Channel groups (input and output channels split into this many). */
+  groups: number;
 }
 
 /**
@@ -386,6 +445,11 @@ export const ALL_PRIMS: readonly Prim[] = [
   "scan",
   "cond",
   "while",
+  "conv",
+  "convTranspose",
+  "convWeightGrad",
+  "maxPool",
+  "argsort",
 ];
 
 /** The control-flow primitives: they carry sub-programs in their params. */
@@ -418,4 +482,7 @@ export type LinearPrim =
   | "custom"
   | "scan"
   | "cond"
-  | "while";
+  | "while"
+  | "conv"
+  | "convTranspose"
+  | "convWeightGrad";

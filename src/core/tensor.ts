@@ -393,6 +393,30 @@ export interface Tensor {
   cumprod(dim: number): Tensor;
   /** `log(cumsum(exp(this), dim))`, stably (see `logcumsumexp`). */
   logcumsumexp(dim: number): Tensor;
+  /** Sorted values and their int32 positions, stably (see `sort`). */
+  sort(
+    options?: { dim?: number; descending?: boolean; stable?: boolean } | number,
+  ): { values: Tensor; indices: Tensor };
+  /** The int32 positions that sort this, stably (see `argsort`). */
+  argsort(
+    options?: { dim?: number; descending?: boolean; stable?: boolean } | number,
+  ): Tensor;
+  /** This with `src` written at `index` along `dim` (see `scatter`). */
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor;
+  /** This with `src` added at `index` along `dim` (see `scatterAdd`). */
+  scatterAdd(dim: number, index: Tensor, src: Tensor | number): Tensor;
+  /** This with slices of `source` added at `index` along `dim` (see `indexAdd`). */
+  indexAdd(
+    dim: number,
+    index: Tensor | readonly number[],
+    source: Tensor,
+    options?: { alpha?: number },
+  ): Tensor;
+  /** The k largest (or smallest) values and their positions (see `topk`). */
+  topk(
+    k: number,
+    options?: { dim?: number; largest?: boolean; sorted?: boolean } | number,
+  ): { values: Tensor; indices: Tensor };
 }
 
 /**

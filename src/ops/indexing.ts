@@ -661,13 +661,34 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       );
     }
   });
-  const n = x.shape[d];
+  const picked = indexSelect(
+    reshape(x, [-1]),
+    0,
+    flatIndexAlong("gather", x.shape, d, index),
+  );
+  return reshape(picked, index.shape);
+}
+
+/**
+ * The flat positions in a contiguous tensor of `shape` that an int32
+ * `index` addresses along dim `d` (its other coordinates its own): a 1-D
+ * int32 tensor of `index.size` entries, for gather- and scatter-like ops.
+ * Concrete indices are range-checked (naming `what`); indices inside a
+ * transform cannot be.
+ */
+export function flatIndexAlong(
+  what: string,
+  shape: readonly number[],
+  d: number,
+  index: Tensor,
+): Tensor {
+  const n = shape[d];
   if (isConcrete(index)) {
     const v = index.data();
     for (let i = 0; i < v.length; i++) {
       if (v[i] < 0 || v[i] >= n) {
         throw new RangeError(
-          `gather: index ${
+          `${what}: index ${
             v[i]
           } (at flat position ${i}) is out of range for dim ${d} of size ${n}`,
         );
@@ -676,7 +697,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   // flat = index · stride[d] + Σ_{i≠d} pos_i · stride[i], in float64 (exact
   // for any size that fits in memory), then back to int32.
-  const strides = stridesOf(x.shape);
+  const strides = stridesOf(shape);
   const base = new Float64Array(index.size);
   const istr = stridesOf(index.shape);
   for (let f = 0; f < base.length; f++) {
@@ -686,16 +707,11 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     }
     base[f] = off;
   }
-  const flatIndex = add(
+  const flat = add(
     mul(cast(index, "float64"), strides[d]),
     constant("float64", index.shape, base),
   );
-  const picked = indexSelect(
-    reshape(x, [-1]),
-    0,
-    reshape(cast(flatIndex, "int32"), [-1]),
-  );
-  return reshape(picked, index.shape);
+  return reshape(cast(flat, "int32"), [-1]);
 }
 
 /**

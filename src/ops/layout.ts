@@ -197,7 +197,10 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 
 /**
  * Python-style slice along one dim: `start` (default 0) to `end` (exclusive,
- * default the size) by `step` (>= 1); negative start/end count from the end.
+ * default the size) by `step`; negative start/end count from the end. A
+ * negative step walks backwards as Python's `x[start:end:step]` (start
+ * defaults to the last entry, end to before the first): a copy, where a
+ * positive step is a strided view for the transforms.
  *
  * @example
  * ```ts
@@ -205,6 +208,8 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
  * const x = arange(10);
  * const evens = slice(x, 0, 0, undefined, 2); // tensor([0., 2., 4., 6., 8.])
  * const last3 = slice(x, 0, -3); // tensor([7., 8., 9.])
+ * const reversed = slice(x, 0, undefined, undefined, -1); // tensor([9., 8., ..., 0.])
+ * const back2 = slice(x, 0, 7, 2, -2); // tensor([7., 5., 3.])
  * ```
  */
 export function slice(
@@ -217,13 +222,28 @@ export function slice(
   checkTensor("slice", x);
   const d = normAxis(dim, x.ndim);
   const n = x.shape[d];
-  if (!Number.isInteger(step) || step < 1) {
-    throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+  if (!Number.isInteger(step) || step === 0) {
+    throw new RangeError(`slice: step must be a nonzero integer, got ${step}`);
   }
   for (const [name, v] of [["start", start], ["end", end]] as const) {
     if (v !== undefined && !Number.isInteger(v)) {
       throw new RangeError(`slice: ${name} must be an integer, got ${v}`);
     }
+  }
+  if (step < 0) {
+    // Python's x[start:end:step] backwards: from start (default the last)
+    // down to just above end (default before the first). A gather of those
+    // positions (its gradient scatters back).
+    const back = (v: number) =>
+      Math.min(Math.max(v < 0 ? v + n : v, -1), n - 1);
+    const s = start === undefined ? n - 1 : back(start);
+    const e = end === undefined ? -1 : back(end);
+    const len = Math.max(0, Math.ceil((s - e) / -step));
+    return indexSelect(
+      x,
+      d,
+      Array.from({ length: len }, (_, j) => s + j * step),
+    );
   }
   const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
   const s = clamp(start ?? 0), e = clamp(end ?? n);
@@ -307,7 +327,76 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   return reshape(sliceParts(x, d, i, 1, 1), shape);
 }
 
-/** Gathers entries `indices` (int32 tensor or array of integers) along `dim`. */
+/**
+ * `indices` (an int32 tensor or an array of integers) as an int32 tensor
+ * with negative entries counted from the end of a dim of size `n`; arrays
+ * and concrete tensors are range-checked (naming `what`).
+ */
+export function indexTensor(
+  what: string,
+  n: number,
+  dim: number,
+  indices: Tensor | readonly number[],
+): Tensor {
+  const bad = (v: number) => {
+    throw new RangeError(
+      `${what}: index ${v} is out of range for dim ${dim} of size ${n}`,
+    );
+  };
+  let idx: Tensor;
+  if (Array.isArray(indices)) {
+    const list = indices as readonly number[];
+    for (const v of list) {
+      if (!Number.isInteger(v) || v < -n || v >= n) bad(v);
+    }
+    const norm = list.map((v) => (v < 0 ? v + n : v));
+    return Tensor._fromStorage(
+      fromArray("int32", norm),
+      [norm.length],
+      "int32",
+    );
+  }
+  idx = checkTensor(`${what} (indices)`, indices);
+  if (idx.dtype !== "int32") {
+    throw new TypeError(
+      `${what}: indices must be an int32 tensor, got ${idx.dtype} ${
+        fmtShape(idx.shape)
+      }`,
+    );
+  }
+  if (idx._storage !== null) {
+    const v = idx.data();
+    let negative = false;
+    for (let i = 0; i < v.length; i++) {
+      if (v[i] < -n || v[i] >= n) bad(v[i]);
+      negative ||= v[i] < 0;
+    }
+    if (negative) {
+      const norm = Array.from(v, (k) => (k < 0 ? k + n : k));
+      idx = Tensor._fromStorage(fromArray("int32", norm), idx.shape, "int32");
+    }
+  }
+  return idx;
+}
+
+/**
+ * Integer indexing of one dim, as `x[:, indices]` in PyTorch: the entries
+ * at `indices` (an int32 tensor of any shape, or an array of integers)
+ * along `dim`, giving shape `x.shape[:dim] ++ indices.shape ++
+ * x.shape[dim+1:]`. Negative indices count from the end (for arrays and
+ * concrete tensors, which are also range-checked; indices computed inside
+ * a transform cannot be). The gradient scatter-adds back (repeated indices
+ * accumulate).
+ *
+ * @example
+ * ```ts
+ * import { arange, indexSelect, tensor } from "./mod.ts";
+ * const x = arange(12).reshape([3, 4]);
+ * indexSelect(x, 1, [3, 0]); // [[3, 0], [7, 4], [11, 8]]
+ * const i = tensor([[0, 2], [-1, 1]], { dtype: "int32" });
+ * x.index(0, i).shape; // [2, 2, 4]
+ * ```
+ */
 export function indexSelect(
   x: Tensor,
   dim: number,
@@ -315,21 +404,15 @@ export function indexSelect(
 ): Tensor {
   checkTensor("index", x);
   const d = normAxis(dim, x.ndim);
-  const n = x.shape[d];
-  let idx: Tensor;
-  if (Array.isArray(indices)) {
-    const list = indices as readonly number[];
-    for (const v of list) {
-      if (!Number.isInteger(v) || v < -n || v >= n) {
-        throw new RangeError(
-          `index: index ${v} is out of range for dim ${dim} of size ${n}`,
-        );
-      }
-    }
-    const norm = list.map((v) => (v < 0 ? v + n : v));
-    idx = Tensor._fromStorage(fromArray("int32", norm), [norm.length], "int32");
-  } else idx = checkTensor("index (indices)", indices);
-  return bind("indexSelect", [x, idx], { axis: d });
+  const idx = indexTensor("index", x.shape[d], dim, indices);
+  if (idx.ndim === 1) return bind("indexSelect", [x, idx], { axis: d });
+  const flat = reshape(idx, [idx.size]);
+  const y = bind("indexSelect", [x, flat], { axis: d });
+  return reshape(y, [
+    ...x.shape.slice(0, d),
+    ...idx.shape,
+    ...x.shape.slice(d + 1),
+  ]);
 }
 
 /**

@@ -7,8 +7,25 @@
 import { fmtShape, shapeEq } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { DType } from "../backend/dtype.ts";
-import { add, eq, mul, neg, square, sub } from "./elementwise.ts";
-import { cast, squeeze, unsqueeze } from "./layout.ts";
+import {
+  add,
+  div,
+  eq,
+  mul,
+  ne,
+  neg,
+  square,
+  sub,
+  where,
+} from "./elementwise.ts";
+import {
+  cast,
+  flatten,
+  indexSelect,
+  reshape,
+  squeeze,
+  unsqueeze,
+} from "./layout.ts";
 import { gather } from "./indexing.ts";
 import { mean, sum } from "./reduce.ts";
 import { arange } from "./creation.ts";
@@ -34,19 +51,31 @@ export interface OneHotOptions {
 /** True when `x` holds its values (not a tracer of a transform). */
 const isConcrete = (x: Tensor) => x._storage !== null;
 
-/** Range check of concrete class indices (traced ones cannot be checked). */
-function checkClasses(target: Tensor, C: number): void {
-  if (!isConcrete(target)) return;
+/**
+ * Range check of concrete class indices (traced ones cannot be checked);
+ * `ignore` is also allowed. Returns whether `ignore` occurs (true when
+ * the target is traced: it may).
+ */
+function checkClasses(target: Tensor, C: number, ignore?: number): boolean {
+  if (!isConcrete(target)) return true;
   const v = target.data();
+  let ignored = false;
   for (let i = 0; i < v.length; i++) {
+    if (v[i] === ignore) {
+      ignored = true;
+      continue;
+    }
     if (v[i] < 0 || v[i] >= C) {
       throw new RangeError(
         `crossEntropy: target class ${
           v[i]
-        } (at flat position ${i}) is out of range for ${C} classes`,
+        } (at flat position ${i}) is out of range for ${C} classes${
+          ignore === undefined ? "" : ` (ignoreIndex is ${ignore})`
+        }`,
       );
     }
   }
+  return ignored;
 }
 
 /**
@@ -174,6 +203,18 @@ function sameShape(what: string, input: Tensor, target: Tensor): void {
 export interface CrossEntropyOptions extends LossOptions {
   /** ε in [0, 1]: the target becomes (1 - ε) target + ε / C (default 0). */
   labelSmoothing?: number;
+  /**
+   * A weight per class, shape `[C]`: each element's loss is scaled by its
+   * class's weight (class indices), or each class's term by its weight
+   * (probabilities). With class indices the mean divides by the sum of the
+   * weights of the targets, as PyTorch.
+   */
+  weight?: Tensor | null;
+  /**
+   * Class-index targets equal to this contribute nothing, and the mean is
+   * over the others (default -100, as PyTorch).
+   */
+  ignoreIndex?: number;
 }
 
 /**
@@ -184,8 +225,9 @@ export interface CrossEntropyOptions extends LossOptions {
  * class dim, or class probabilities of the logits' shape. Per element it is
  * `logsumexp(logits) - Σ_c q_c logits_c` (times Σ q for unnormalised
  * probabilities), with the maximum subtracted, so large logits neither
- * overflow nor lose the gradient `softmax - q`. `ignoreIndex` and class
- * weights are not supported yet.
+ * overflow nor lose the gradient `softmax - q`. Class `weight`s and
+ * `ignoreIndex` (class-index targets only) follow PyTorch, including how
+ * the mean is normalised.
  *
  * @example
  * ```ts
@@ -193,6 +235,9 @@ export interface CrossEntropyOptions extends LossOptions {
  * const logits = tensor([[2, 1, 0.1], [0.5, 2.5, 0.3]]);
  * const l = crossEntropy(logits, tensor([0, 1], { dtype: "int32" })); // tensor(0.3185)
  * const p = crossEntropy(logits, tensor([[1, 0, 0], [0, 1, 0]])); // the same
+ * const w = crossEntropy(logits, tensor([0, -100], { dtype: "int32" }), {
+ *   weight: tensor([2, 1, 1]),
+ * }); // only the first row counts: 0.4170
  * ```
  */
 export function crossEntropy(
@@ -202,7 +247,9 @@ export function crossEntropy(
 ): Tensor {
   checkFloat("crossEntropy (logits)", logits);
   checkTensor("crossEntropy (target)", target);
-  const { reduction = "mean", labelSmoothing = 0 } = options;
+  const { reduction = "mean", labelSmoothing = 0, ignoreIndex = -100 } =
+    options;
+  const weight = options.weight ?? null;
   if (
     typeof labelSmoothing !== "number" || !(labelSmoothing >= 0) ||
     labelSmoothing > 1
@@ -213,6 +260,13 @@ export function crossEntropy(
       }`,
     );
   }
+  if (!Number.isInteger(ignoreIndex)) {
+    throw new TypeError(
+      `crossEntropy: ignoreIndex must be an integer, got ${
+        describe(ignoreIndex)
+      }`,
+    );
+  }
   if (logits.ndim === 0) {
     throw new RangeError(
       "crossEntropy: logits must have a class dim (shape [C], [N, C] or [N, C, ...]), got a scalar",
@@ -220,6 +274,25 @@ export function crossEntropy(
   }
   const cd = logits.ndim === 1 ? 0 : 1;
   const C = logits.shape[cd];
+  if (weight !== null) {
+    checkTensor("crossEntropy (weight)", weight);
+    if (weight.ndim !== 1 || weight.shape[0] !== C) {
+      throw new RangeError(
+        `crossEntropy: weight must have shape [${C}] (one per class), got ${
+          fmtShape(weight.shape)
+        }`,
+      );
+    }
+    if (weight.dtype !== logits.dtype) {
+      throw new TypeError(
+        `crossEntropy: weight is ${weight.dtype} but logits are ${logits.dtype}`,
+      );
+    }
+  }
+  // The weights along the class dim, broadcasting against the logits.
+  const wClass = weight === null
+    ? null
+    : reshape(weight, logits.shape.map((d, i) => (i === cd ? d : 1)));
   const lse = logsumexp(logits, cd);
   let loss: Tensor;
   if (target.dtype === "int32") {
@@ -233,17 +306,54 @@ export function crossEntropy(
         }`,
       );
     }
-    checkClasses(target, C);
-    // The target's logit by a gather (O(N), its gradient a scatter-add)
-    // rather than a product with a one-hot matrix (O(N·C)).
-    let picked = squeeze(gather(logits, cd, unsqueeze(target, cd)), cd);
-    if (labelSmoothing > 0) {
-      picked = add(
-        mul(picked, 1 - labelSmoothing),
-        mul(mean(logits, cd), labelSmoothing),
-      );
+    const mayIgnore = checkClasses(target, C, ignoreIndex);
+    if (!mayIgnore && weight === null) {
+      // The target's logit by a gather (O(N), its gradient a scatter-add)
+      // rather than a product with a one-hot matrix (O(N·C)).
+      let picked = squeeze(gather(logits, cd, unsqueeze(target, cd)), cd);
+      if (labelSmoothing > 0) {
+        picked = add(
+          mul(picked, 1 - labelSmoothing),
+          mul(mean(logits, cd), labelSmoothing),
+        );
+      }
+      return reduce("crossEntropy", sub(lse, picked), reduction);
     }
-    loss = sub(lse, picked);
+    // Ignored elements: a 0/1 mask, their class replaced by 0 for the gather.
+    const valid = ne(cast(target, logits.dtype), ignoreIndex);
+    const safe = where(valid, target, 0);
+    let picked = squeeze(gather(logits, cd, unsqueeze(safe, cd)), cd);
+    let wy = valid;
+    if (weight === null) {
+      // The same arithmetic as the unmasked path, times the mask: with
+      // nothing ignored, the same bits (a traced target takes this path).
+      if (labelSmoothing > 0) {
+        picked = add(
+          mul(picked, 1 - labelSmoothing),
+          mul(mean(logits, cd), labelSmoothing),
+        );
+      }
+      loss = mul(sub(lse, picked), valid);
+    } else {
+      // Per-element weight w[y] (0 where ignored): what the mean divides by.
+      wy = mul(
+        reshape(indexSelect(weight, 0, flatten(safe)), safe.shape),
+        valid,
+      );
+      loss = mul(wy, sub(lse, picked));
+      if (labelSmoothing > 0) {
+        // PyTorch: (1 - ε)·w[y]·nll + ε/C · Σ_c w_c (lse - x_c).
+        const smooth = sub(
+          mul(lse, sum(weight)),
+          sum(mul(wClass!, logits), cd),
+        );
+        loss = add(
+          mul(loss, 1 - labelSmoothing),
+          mul(mul(smooth, valid), labelSmoothing / C),
+        );
+      }
+    }
+    if (reduction === "mean") return div(sum(loss), sum(wy));
   } else {
     sameShape("crossEntropy (probabilities)", logits, target);
     if (target.dtype !== logits.dtype) {
@@ -251,9 +361,10 @@ export function crossEntropy(
         `crossEntropy: target probabilities are ${target.dtype} but logits are ${logits.dtype}`,
       );
     }
-    const q = labelSmoothing > 0
+    let q = labelSmoothing > 0
       ? add(mul(target, 1 - labelSmoothing), labelSmoothing / C)
       : target;
+    if (wClass !== null) q = mul(q, wClass);
     // -Σ q log softmax = lse · Σ q - Σ q x (probabilities need not sum to 1).
     loss = sub(mul(lse, sum(q, cd)), sum(mul(q, logits), cd));
   }

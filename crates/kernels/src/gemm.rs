@@ -420,6 +420,55 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
     0
 }
 
+/// One GEMM `C = A @ B` (C contiguous `m × n`) on operands given by a
+/// pointer and element strides, for kernels built on GEMM (convolution);
+/// the packing buffers are the caller's, reused across calls. False when
+/// they cannot grow.
+pub(crate) trait Gemm: Float {
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        c: *mut Self,
+        apack: &mut Vec<Self>,
+        bpack: &mut Vec<Self>,
+    ) -> bool;
+}
+
+macro_rules! gemm_impl {
+    ($t:ty, $nr:expr, $uk:ident) => {
+        impl Gemm for $t {
+            unsafe fn gemm(
+                m: usize,
+                n: usize,
+                k: usize,
+                a: (*const $t, isize, isize),
+                b: (*const $t, isize, isize),
+                c: *mut $t,
+                apack: &mut Vec<$t>,
+                bpack: &mut Vec<$t>,
+            ) -> bool {
+                let ao = Operand {
+                    p: a.0,
+                    rs: a.1,
+                    cs: a.2,
+                };
+                let bo = Operand {
+                    p: b.0,
+                    rs: b.1,
+                    cs: b.2,
+                };
+                gemm_one::<$t, $nr>(m, n, k, &ao, &bo, c, $uk, apack, bpack)
+            }
+        }
+    };
+}
+gemm_impl!(f32, 8, ukernel_f32);
+gemm_impl!(f64, 4, ukernel_f64);
+
 /// Status of [`matmul_f32`]/[`matmul_f64`] when the packing buffers (up to
 /// ~8.5 MB) cannot be allocated; C is then incomplete.
 pub const OUT_OF_MEMORY: i32 = 1;

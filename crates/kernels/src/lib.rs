@@ -5,8 +5,9 @@
 //! fail on data (indices out of range) return a status code.
 //!
 //! Families: [`alloc`], [`elementwise`] (+ [`mathf`] SIMD transcendentals),
-//! [`reduce`], [`layout`], [`gemm`], [`int`] (int32, bool, comparisons), [`linalg`], [`random`]; [`program`] runs a whole
-//! compiled `jit` program in one call.
+//! [`reduce`], [`layout`], [`gemm`], [`conv`], [`int`] (int32, bool,
+//! comparisons), [`linalg`], [`random`]; [`program`] runs a whole compiled
+//! `jit` program in one call.
 
 // SIMD wrappers deliberately mirror the intrinsics' names (add/mul/...);
 // stride loops index several parallel arrays; kernel exports take raw
@@ -19,6 +20,7 @@
 )]
 
 pub mod alloc;
+pub mod conv;
 pub mod elementwise;
 pub mod gemm;
 pub mod int;

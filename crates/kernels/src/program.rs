@@ -40,6 +40,7 @@
 //! [`REDUCE_OPS`] (reduce.rs).
 
 use crate::alloc::{alloc, free};
+use crate::conv::{self, Geom, Mode};
 use crate::elementwise::{binary_f32, binary_f64, unary_f32, unary_f64, BINARY_OPS, UNARY_OPS};
 use crate::elementwise::{where_f32, where_f64, ISFINITE, ISNAN};
 use crate::gemm::{matmul_f32, matmul_f64};
@@ -140,6 +141,18 @@ pub const OP_COND: i32 = 27;
 /// frees it, and unless it is 0 runs the `body_len` words after them and
 /// repeats.
 pub const OP_WHILE: i32 = 28;
+/// `[dtype, mode, out, a, b, n, c, o, groups, nd, in, k, out, stride, lo,
+/// dilation]` (the last six `nd` each, nd ≤ 3): a convolution
+/// (crates/kernels/src/conv.rs), mode 0 `(x, w) → y`, 1 `(gy, w) → x`,
+/// 2 `(x, gy) → w`, with x `[n, c, *in]`, w `[o, c/groups, *k]`, y `[n, o, *out]`.
+pub const OP_CONV: i32 = 29;
+/// `[dtype, indices, out, x, planes, nd, in, k, out, stride, lo, dilation]`:
+/// max pooling of `[planes, *in]`: the maxima, or (indices 1) their i32 flat
+/// positions within the plane.
+pub const OP_MAX_POOL: i32 = 30;
+/// `[dtype, descending, out, x, outer, len, inner]`: stable argsort of x
+/// viewed as `[outer, len, inner]` along `len`; out is i32 of the same shape.
+pub const OP_ARGSORT: i32 = 31;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -782,6 +795,89 @@ impl Exec<'_> {
                     *self.slot(f[1])? = 0;
                 }
             }
+            OP_CONV => {
+                let nd = count(field(9)?)?;
+                if nd == 0 || nd > 3 {
+                    return Err(ERR_FIELD.into());
+                }
+                expect(f, 10, 6, nd)?;
+                let f64_ = float64(f[0])?;
+                let mode = match f[1] {
+                    0 => Mode::Forward,
+                    1 => Mode::Input,
+                    2 => Mode::Weight,
+                    _ => return Err(ERR_FIELD.into()),
+                };
+                let (n, c, o, groups) = (count(f[5])?, count(f[6])?, count(f[7])?, count(f[8])?);
+                if groups == 0 || c % groups != 0 || o % groups != 0 {
+                    return Err(ERR_FIELD.into());
+                }
+                let g = geom(&f[10..], nd)?;
+                let (a, b) = (self.input(f[3])?, self.input(f[4])?);
+                let size = match mode {
+                    Mode::Forward => product(&[n, o, g.sout()])?,
+                    Mode::Input => product(&[n, c, g.sin()])?,
+                    Mode::Weight => product(&[o, c / groups, g.sk()])?,
+                };
+                let out = self.output(f[2], size, if f64_ { 8 } else { 4 })?;
+                if size > 0 {
+                    // SAFETY: sizes as the instruction states (the compiler's contract).
+                    let ok = unsafe {
+                        if f64_ {
+                            conv::conv::<f64>(mode, a, b, out, n, c, o, groups, &g)
+                        } else {
+                            conv::conv::<f32>(mode, a, b, out, n, c, o, groups, &g)
+                        }
+                    };
+                    if !ok {
+                        return Err(ERR_OOM.into());
+                    }
+                }
+            }
+            OP_MAX_POOL => {
+                let nd = count(field(5)?)?;
+                if nd == 0 || nd > 3 {
+                    return Err(ERR_FIELD.into());
+                }
+                expect(f, 6, 6, nd)?;
+                let f64_ = float64(f[0])?;
+                let indices = f[1] != 0;
+                let planes = count(f[4])?;
+                let g = geom(&f[6..], nd)?;
+                let x = self.input(f[3])?;
+                let size = product(&[planes, g.sout()])?;
+                let w = if indices || !f64_ { 4 } else { 8 };
+                let out = self.output(f[2], size, w)?;
+                // SAFETY: sizes as the instruction states (the compiler's contract).
+                unsafe {
+                    if f64_ {
+                        conv::max_pool::<f64>(x, out, planes, &g, indices)
+                    } else {
+                        conv::max_pool::<f32>(x, out, planes, &g, indices)
+                    }
+                }
+            }
+            OP_ARGSORT => {
+                expect(f, 7, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (outer, len, inner) = (count(f[4])?, count(f[5])?, count(f[6])?);
+                let x = self.input(f[3])?;
+                let size = product(&[outer, len, inner])?;
+                let out = self.output(f[2], size, 4)?;
+                if size > 0 {
+                    // SAFETY: sizes as the instruction states (the compiler's contract).
+                    let ok = unsafe {
+                        if f64_ {
+                            conv::argsort::<f64>(x, out, outer, len, inner, f[1] != 0)
+                        } else {
+                            conv::argsort::<f32>(x, out, outer, len, inner, f[1] != 0)
+                        }
+                    };
+                    if !ok {
+                        return Err(ERR_OOM.into());
+                    }
+                }
+            }
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
                 let p = self.input(f[0])?;
@@ -792,6 +888,19 @@ impl Exec<'_> {
         }
         Ok(())
     }
+}
+
+/// A window geometry from six lists of `nd` fields: input, kernel and
+/// output sizes, strides, low paddings (may be negative) and dilations.
+fn geom(f: &[i32], nd: usize) -> R<Geom> {
+    let list =
+        |i: usize| -> R<Vec<usize>> { f[i * nd..(i + 1) * nd].iter().map(|&v| count(v)).collect() };
+    let (inp, k, out, stride, dil) = (list(0)?, list(1)?, list(2)?, list(3)?, list(5)?);
+    if stride.contains(&0) || dil.contains(&0) {
+        return Err(ERR_FIELD);
+    }
+    let lo: Vec<isize> = f[4 * nd..5 * nd].iter().map(|&v| v as isize).collect();
+    Ok(Geom::new(&inp, &k, &out, &stride, &lo, &dil))
 }
 
 /// The product of element counts, or `ERR_OOM` when it overflows.
@@ -1149,6 +1258,46 @@ mod tests {
         assert_eq!(status, ERR_SINGULAR);
         assert_eq!(info, [2, 0, 1, 2]);
         free(slots[2], 8);
+    }
+
+    #[test]
+    fn convolution_pooling_and_argsort_instructions_and_bad_fields() {
+        // x [1, 1, 3, 3] * w [1, 1, 2, 2] (all ones), stride 1, no padding:
+        // each output is the sum of a 2×2 window.
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let w = [1.0f32; 4];
+        let mut slots = vec![x.as_ptr() as usize, w.as_ptr() as usize, 0, 0, 0];
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 5,
+            OP_CONV, 24, F32, 0, 2, 0, 1, 1, 1, 1, 1, 2, 3, 3, 2, 2, 2, 2, 1, 1, 0, 0, 1, 1,
+            OP_MAX_POOL, 20, F32, 1, 3, 0, 1, 2, 3, 3, 2, 2, 2, 2, 1, 1, 0, 0, 1, 1,
+            OP_ARGSORT, 9, F32, 1, 4, 0, 1, 9, 1,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!(read::<f32>(slots[2], 4), vec![12.0, 16.0, 24.0, 28.0]);
+        assert_eq!(read::<i32>(slots[3], 4), vec![4, 5, 7, 8]);
+        assert_eq!(read::<i32>(slots[4], 9), vec![8, 7, 6, 5, 4, 3, 2, 1, 0]);
+        free(slots[2], 16);
+        free(slots[3], 16);
+        free(slots[4], 36);
+        // Four spatial dims, groups 0, a zero stride: invalid fields.
+        let mut slots = vec![x.as_ptr() as usize, w.as_ptr() as usize, 0];
+        let conv = |nd: i32, groups: i32, stride: i32| {
+            let mut c = vec![MAGIC, 3, OP_CONV, 0, F32, 0, 2, 0, 1, 1, 1, 1, groups, nd];
+            for list in [3, 2, 2, stride, 0, 1] {
+                c.extend(std::iter::repeat_n(list, nd.max(0) as usize));
+            }
+            c[3] = c.len() as i32 - 2;
+            c
+        };
+        assert_eq!(run(&conv(2, 1, 1), &mut slots), 0);
+        free(slots[2], 16);
+        slots[2] = 0;
+        assert_eq!(run(&conv(4, 1, 1), &mut slots), ERR_FIELD);
+        assert_eq!(run(&conv(2, 0, 1), &mut slots), ERR_FIELD);
+        assert_eq!(run(&conv(2, 1, 0), &mut slots), ERR_FIELD);
+        assert_eq!(slots[2], 0);
     }
 
     #[test]

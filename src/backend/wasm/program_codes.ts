@@ -35,6 +35,9 @@ export const OP = {
   move: 26,
   cond: 27,
   while: 28,
+  conv: 29,
+  maxPool: 30,
+  argsort: 31,
 } as const;
 
 /** Status codes of a failed run. */

@@ -17,6 +17,7 @@ import {
 import type { Aval } from "../ir.ts";
 import { family } from "./family.ts";
 import { controlShapeRules } from "./control_shape.ts";
+import { convShapeRules } from "./conv_shapes.ts";
 import {
   BINARY_PRIMS,
   type BinaryPrim,
@@ -420,6 +421,7 @@ export const shapeRules: ShapeRules = {
   },
   custom: (args, { op, index }) => op.outAvals(args)[index],
   ...controlShapeRules,
+  ...convShapeRules,
 };
 
 /** Keys (and key-derivation data) are int32 word pairs `[..., 2]`. */

@@ -6,7 +6,7 @@
  * batch into a larger GEMM).
  * @module
  */
-import { reshape, select, stack } from "../lax.ts";
+import { add, iota, mul, reshape } from "../lax.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   BINARY_PRIMS,
@@ -18,6 +18,7 @@ import {
 import { bind } from "../trace.ts";
 import { family } from "./family.ts";
 import { controlImpl } from "./control_hooks.ts";
+import { convBatchRules } from "./conv.ts";
 
 export type Dim = number | null;
 export type BatchRule<Q> = (
@@ -118,23 +119,6 @@ function argBatch(prim: "argmax" | "argmin"): BatchRule<PrimParams["argmax"]> {
   return ([x], [d], { axis }) => {
     const pa = phys(axis, d!);
     return [bind(prim, [x], { axis: pa }), pa < d! ? d! - 1 : d!];
-  };
-}
-
-/** Last resort for rare cases (batched indices): one call per batch entry. */
-function loopBatch<P extends Prim>(prim: P): BatchRule<PrimParams[P]> {
-  return (vals, dims, params, size) => {
-    const outs: Tensor[] = [];
-    for (let i = 0; i < size; i++) {
-      outs.push(
-        bind(
-          prim,
-          vals.map((v, j) => (dims[j] === null ? v : select(v, dims[j]!, i))),
-          params,
-        ),
-      );
-    }
-    return [stack(outs, 0), 0];
   };
 }
 
@@ -255,6 +239,80 @@ function solveBatch<P extends "solve" | "triangularSolve">(
   };
 }
 
+/**
+ * Row `b` of a batched int32 index `[B, m]` shifted by `b·n`, flattened to
+ * `[B·m]`: indices into B blocks of n merged along one axis.
+ */
+function offsetIndex(
+  index: Tensor,
+  di: number,
+  n: number,
+  size: number,
+): Tensor {
+  const I = toFront(index, di);
+  const offs = reshape(mul(iota(size, "float64"), n), [size, 1]);
+  const wide = add(bind("cast", [I], { dtype: "float64" }), offs);
+  return reshape(bind("cast", [wide], { dtype: "int32" }), [-1]);
+}
+
+/** Merges dims `at` and `at + 1` of `x`. */
+function mergeAt(x: Tensor, at: number): Tensor {
+  const s = [...x.shape];
+  s.splice(at, 2, s[at] * s[at + 1]);
+  return reshape(x, s);
+}
+
+/**
+ * indexSelect with batched indices: one gather from x with the batch
+ * merged into the indexed axis (or from unbatched x directly), instead of
+ * one call per batch entry.
+ */
+function batchedIndexSelect(
+  x: Tensor,
+  d: Dim,
+  index: Tensor,
+  di: number,
+  { axis }: PrimParams["indexSelect"],
+  size: number,
+): [Tensor, Dim] {
+  const m = index.shape[di === 0 ? 1 : 0];
+  if (d === null) {
+    const flat = reshape(toFront(index, di), [-1]);
+    const y = bind("indexSelect", [x, flat], { axis });
+    const s = [...y.shape];
+    s.splice(axis, 1, size, m);
+    return [reshape(y, s), axis];
+  }
+  const X = moveBatch(x, d, axis, size); // [..., B, n, ...]
+  const n = X.shape[axis + 1];
+  const y = bind("indexSelect", [
+    mergeAt(X, axis),
+    offsetIndex(index, di, n, size),
+  ], { axis });
+  const s = [...X.shape];
+  s.splice(axis, 2, size, m);
+  return [reshape(y, s), axis];
+}
+
+/** indexAdd with batched indices: one scatter-add into B merged blocks. */
+function batchedIndexAdd(
+  src: Tensor,
+  d: Dim,
+  index: Tensor,
+  di: number,
+  p: PrimParams["indexAdd"],
+  size: number,
+): [Tensor, Dim] {
+  const S = moveBatch(src, d, p.axis, size); // [..., B, m, ...]
+  const y = bind("indexAdd", [
+    mergeAt(S, p.axis),
+    offsetIndex(index, di, p.size, size),
+  ], { axis: p.axis, size: size * p.size });
+  const s = [...S.shape];
+  s.splice(p.axis, 2, size, p.size);
+  return [reshape(y, s), p.axis];
+}
+
 export const batchRules: BatchTable = {
   ...family(UNARY_PRIMS, unaryBatch),
   ...family(BINARY_PRIMS, elementwiseBatch),
@@ -295,7 +353,7 @@ export const batchRules: BatchTable = {
   ],
   indexSelect: (vals, dims, params, size) => {
     const [x, index] = vals, [d, di] = dims;
-    if (di !== null) return loopBatch("indexSelect")(vals, dims, params, size);
+    if (di !== null) return batchedIndexSelect(x, d, index, di, params, size);
     return [
       bind("indexSelect", [x, index], { axis: phys(params.axis, d!) }),
       d,
@@ -303,7 +361,7 @@ export const batchRules: BatchTable = {
   },
   indexAdd: (vals, dims, params, size) => {
     const [src, index] = vals, [d, di] = dims;
-    if (di !== null) return loopBatch("indexAdd")(vals, dims, params, size);
+    if (di !== null) return batchedIndexAdd(src, d, index, di, params, size);
     return [
       bind("indexAdd", [src, index], {
         axis: phys(params.axis, d!),
@@ -340,4 +398,5 @@ export const batchRules: BatchTable = {
   scan: (v, d, p, n) => controlImpl("scan").batch(v, d, p, n),
   cond: (v, d, p, n) => controlImpl("cond").batch(v, d, p, n),
   while: (v, d, p, n) => controlImpl("while").batch(v, d, p, n),
+  ...convBatchRules,
 };

@@ -12,6 +12,7 @@ import type { Tensor } from "../tensor.ts";
 import type { BinaryPrim, Prim, PrimParams, UnaryPrim } from "../primitives.ts";
 import { bind } from "../trace.ts";
 import { controlImpl } from "./control_hooks.ts";
+import { convJvpRules } from "./conv.ts";
 
 type T = Tensor | null;
 export type JvpRule<Q> = (
@@ -476,4 +477,5 @@ export const jvpRules: JvpTable = {
   scan: (xs, ts, p) => controlImpl("scan").jvp(xs, ts, p),
   cond: (xs, ts, p) => controlImpl("cond").jvp(xs, ts, p),
   while: (xs, ts, p) => controlImpl("while").jvp(xs, ts, p),
+  ...convJvpRules,
 };

@@ -22,6 +22,7 @@ import {
   UNARY_PRIMS,
 } from "../primitives.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
+import { convDependencyRules } from "./conv_sparsity.ts";
 
 /**
  * Sorted, duplicate-free indices of the inputs an element depends on.
@@ -460,4 +461,40 @@ export const dependencyRules: DepRules = {
   scan: "dense",
   cond: "dense",
   while: "dense",
+  ...convDependencyRules,
+  // Each maximum depends on its window (which tap wins is data, not known).
+  maxPool: ([x], p, out, ctx) => {
+    const nd = p.kernel.length, r = x.shape.length;
+    const inp = x.shape.slice(r - nd), os = out.shape.slice(r - nd);
+    const sin = sizeOf(inp), sout = sizeOf(os);
+    const planes = sizeOf(x.shape.slice(0, r - nd));
+    const ist = stridesOf(inp), ost = stridesOf(os);
+    // Flat input positions of each output position's valid taps.
+    const windows: number[][] = [];
+    for (let o = 0; o < sout; o++) {
+      let taps = [0];
+      for (let d = 0; d < nd; d++) {
+        const od = Math.floor(o / ost[d]) % os[d];
+        const next: number[] = [];
+        for (let j = 0; j < p.kernel[d]; j++) {
+          const i = od * p.stride[d] - p.padLo[d] + j * p.dilation[d];
+          if (i >= 0 && i < inp[d]) {
+            for (const t of taps) next.push(t + i * ist[d]);
+          }
+        }
+        taps = next;
+      }
+      windows.push(taps);
+    }
+    const res = new Array<DepSet>(planes * sout);
+    for (let q = 0; q < planes; q++) {
+      for (let o = 0; o < sout; o++) {
+        res[q * sout + o] = ctx.unionMany(
+          windows[o].map((t) => x.deps[q * sin + t]),
+        );
+      }
+    }
+    return res;
+  },
+  argsort: none,
 };

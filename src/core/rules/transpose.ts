@@ -14,6 +14,7 @@ import type { LinearPrim, PrimParams } from "../primitives.ts";
 import type { Aval } from "../ir.ts";
 import { bind } from "../trace.ts";
 import { controlImpl } from "./control_hooks.ts";
+import { convTransposeRules } from "./conv.ts";
 
 /** Marks an input that the linear program computes (unknown, only its shape). */
 export class LinearArg {
@@ -169,4 +170,5 @@ export const transposeRules: TransposeTable = {
   scan: (ct, args, p) => controlImpl("scan").transpose(ct, args, p),
   cond: (ct, args, p) => controlImpl("cond").transpose(ct, args, p),
   while: (ct, args, p) => controlImpl("while").transpose(ct, args, p),
+  ...convTransposeRules,
 };
