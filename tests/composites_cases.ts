@@ -52,13 +52,7 @@ import {
   tensordot,
   where,
 } from "../mod.ts";
-import {
-  indexAdd,
-  indexSelect,
-  scatter,
-  scatterAdd,
-  slice,
-} from "../mod.ts";
+import { indexAdd, indexSelect, scatter, scatterAdd, slice } from "../mod.ts";
 import {
   awayFromZero,
   fromGen,
