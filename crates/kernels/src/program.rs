@@ -1058,7 +1058,7 @@ mod tests {
         let code = [
             MAGIC, 5,
             OP_COPY_STRIDED, 10, F64, 2, 0, 0, 1, 1, 1, 1,
-            OP_WHILE, 6, 3, F64, 12, 15,
+            OP_WHILE, 6, 3, BOOL, 12, 15,
             OP_BINARY, 12, F64, lt, 3, 2, 1, 1, 1, 1, 1, 1,
             OP_UNARY, 7, F64, sq, 4, 2, 1,
             OP_FREE, 4, 2, 8,
