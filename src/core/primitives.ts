@@ -273,6 +273,12 @@ export interface PrimParams {
    * (unit L strictly below the diagonal, U on and above it).
    */
   lu: null;
+  /**
+   * Reduced SVD of `[..., m, n]` with m ≥ n, packed in one result
+   * `[..., m + 1 + n, n]`: rows 0..m U, row m the singular values in
+   * descending order, rows m+1..m+1+n Vᵀ (A = U diag(S) Vᵀ).
+   */
+  svd: null;
 }
 
 /**
@@ -313,6 +319,7 @@ export const ALL_PRIMS: readonly Prim[] = [
   "eigh",
   "qr",
   "lu",
+  "svd",
 ];
 
 /**

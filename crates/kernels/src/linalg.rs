@@ -602,6 +602,230 @@ pub unsafe fn qr<T: Float>(a: usize, out: usize, batch: usize, m: usize, n: usiz
     }
 }
 
+/// `(a·a, b·b, a·b)` in one pass over two equally long rows.
+#[inline(always)]
+fn dot3<T: Float>(a: &[T], b: &[T]) -> (T, T, T) {
+    let n = a.len().min(b.len());
+    let l = T::V::LANES;
+    let z = T::V::splat(T::ZERO);
+    let (mut aa, mut bb, mut ab) = (z, z, z);
+    let mut i = 0;
+    while i + l <= n {
+        // SAFETY: i + l <= n, the length of both slices.
+        unsafe {
+            let va = T::V::load(a.as_ptr().add(i));
+            let vb = T::V::load(b.as_ptr().add(i));
+            aa = aa.add(va.mul(va));
+            bb = bb.add(vb.mul(vb));
+            ab = ab.add(va.mul(vb));
+        }
+        i += l;
+    }
+    let mut lanes = [[T::ZERO; 4]; 3];
+    // SAFETY: each `lanes` row holds 4 >= LANES elements.
+    unsafe {
+        aa.store(lanes[0].as_mut_ptr());
+        bb.store(lanes[1].as_mut_ptr());
+        ab.store(lanes[2].as_mut_ptr());
+    }
+    let (mut x, mut y, mut w) = (T::ZERO, T::ZERO, T::ZERO);
+    for k in 0..l {
+        x = x + lanes[0][k];
+        y = y + lanes[1][k];
+        w = w + lanes[2][k];
+    }
+    while i < n {
+        x = x + a[i] * a[i];
+        y = y + b[i] * b[i];
+        w = w + a[i] * b[i];
+        i += 1;
+    }
+    (x, y, w)
+}
+
+/// The plane rotation `(a, b) ← (c a − s b, s a + c b)` of two rows.
+#[inline(always)]
+fn rotate<T: Float>(c: T, s: T, a: &mut [T], b: &mut [T]) {
+    let n = a.len().min(b.len());
+    let l = T::V::LANES;
+    let (vc, vs) = (T::V::splat(c), T::V::splat(s));
+    let mut i = 0;
+    while i + l <= n {
+        // SAFETY: i + l <= n, the length of both slices.
+        unsafe {
+            let (pa, pb) = (a.as_mut_ptr().add(i), b.as_mut_ptr().add(i));
+            let (va, vb) = (T::V::load(pa), T::V::load(pb));
+            va.mul(vc).sub(vb.mul(vs)).store(pa);
+            va.mul(vs).add(vb.mul(vc)).store(pb);
+        }
+        i += l;
+    }
+    while i < n {
+        let (x, y) = (a[i], b[i]);
+        a[i] = c * x - s * y;
+        b[i] = s * x + c * y;
+        i += 1;
+    }
+}
+
+/// Two distinct rows `p < q` of a row-major matrix with `w` columns.
+fn two_rows<T>(x: &mut [T], w: usize, p: usize, q: usize) -> (&mut [T], &mut [T]) {
+    let (head, tail) = x.split_at_mut(q * w);
+    (&mut head[p * w..(p + 1) * w], &mut tail[..w])
+}
+
+/// Reduced SVD of one `m × n` matrix (m ≥ n) by one-sided (Hestenes)
+/// Jacobi: plane rotations applied to A's columns until every pair is
+/// orthogonal to working precision, accumulated into V. It never forms
+/// AᵀA, so small singular values keep their relative accuracy (Demmel and
+/// Veselić), unlike an eigen-decomposition of the Gram matrix.
+///
+/// `g` (`n × m`) holds Aᵀ, so that each column of A is a contiguous row;
+/// `v` (`n × n`) holds Vᵀ. `out` is `(m + 1 + n) × n`: rows 0..m U, row m
+/// the singular values in descending order, rows m+1.. Vᵀ. Each pair is
+/// signed so that the entry of largest magnitude of V's column (the first
+/// among equals) is positive; U's columns for zero singular values are
+/// completed to an orthonormal set.
+fn svd_one<T: Float>(a: &[T], g: &mut [T], v: &mut [T], out: &mut [T], m: usize, n: usize) {
+    for i in 0..m {
+        for j in 0..n {
+            g[j * m + i] = a[i * n + j];
+        }
+    }
+    for i in 0..n {
+        for j in 0..n {
+            v[i * n + j] = if i == j { T::ONE } else { T::ZERO };
+        }
+    }
+    let eps = if core::mem::size_of::<T>() == 8 {
+        f64::EPSILON
+    } else {
+        f32::EPSILON as f64
+    };
+    let tol = T::from_f64(eps * (m as f64).sqrt());
+    let half = T::from_f64(0.5);
+    for _sweep in 0..80 {
+        let mut rotated = false;
+        for p in 0..n {
+            for q in p + 1..n {
+                let (gp, gq) = two_rows(g, m, p, q);
+                let (alpha, beta, gamma) = dot3(gp, gq);
+                // Orthogonal enough (or NaN): no rotation.
+                if !(gamma.abs() > tol * (alpha * beta).sqrt()) {
+                    continue;
+                }
+                rotated = true;
+                // tan of the angle that makes the pair orthogonal: the
+                // smaller root of t² + 2ζt − 1 = 0.
+                let zeta = (beta - alpha) * half / gamma;
+                let root = (zeta * zeta + T::ONE).sqrt();
+                let t = if zeta >= T::ZERO {
+                    T::ONE / (zeta + root)
+                } else {
+                    -T::ONE / (-zeta + root)
+                };
+                let c = T::ONE / (t * t + T::ONE).sqrt();
+                let s = c * t;
+                rotate(c, s, gp, gq);
+                let (vp, vq) = two_rows(v, n, p, q);
+                rotate(c, s, vp, vq);
+            }
+        }
+        if !rotated {
+            break;
+        }
+    }
+    let sv: Vec<T> = (0..n)
+        .map(|j| dot(&g[j * m..(j + 1) * m], &g[j * m..(j + 1) * m]).sqrt())
+        .collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| {
+        sv[j]
+            .partial_cmp(&sv[i])
+            .unwrap_or(core::cmp::Ordering::Equal)
+    });
+    let (u, rest) = out.split_at_mut(m * n);
+    let (srow, vt) = rest.split_at_mut(n);
+    let mut missing = Vec::new();
+    for (col, &src) in order.iter().enumerate() {
+        let vrow = &v[src * n..(src + 1) * n];
+        let mut big = 0;
+        for k in 1..n {
+            if vrow[k].abs() > vrow[big].abs() {
+                big = k;
+            }
+        }
+        let sign = if vrow[big] < T::ZERO { -T::ONE } else { T::ONE };
+        srow[col] = sv[src];
+        for k in 0..n {
+            vt[col * n + k] = sign * vrow[k];
+        }
+        let grow = &g[src * m..(src + 1) * m];
+        if sv[src] > T::ZERO && (T::ONE / sv[src]) < T::INFINITY {
+            let scale = sign / sv[src];
+            for i in 0..m {
+                u[i * n + col] = grow[i] * scale;
+            }
+        } else {
+            for i in 0..m {
+                u[i * n + col] = T::ZERO;
+            }
+            if !sv[src].is_nan() {
+                missing.push(col);
+            }
+        }
+    }
+    complete_columns(u, m, n, &missing);
+}
+
+/// Fills columns `missing` of `u` (`m × n`, the others orthonormal or
+/// zero) with unit vectors orthogonal to every other column: the first
+/// standard basis vectors that keep enough length after two rounds of
+/// Gram–Schmidt.
+fn complete_columns<T: Float>(u: &mut [T], m: usize, n: usize, missing: &[usize]) {
+    let mut w = vec![T::ZERO; m];
+    let mut next = 0;
+    for &col in missing {
+        while next < m {
+            w.fill(T::ZERO);
+            w[next] = T::ONE;
+            next += 1;
+            for _ in 0..2 {
+                for j in 0..n {
+                    if j == col {
+                        continue;
+                    }
+                    let d = (0..m).fold(T::ZERO, |acc, i| acc + u[i * n + j] * w[i]);
+                    for i in 0..m {
+                        w[i] = w[i] - d * u[i * n + j];
+                    }
+                }
+            }
+            let norm = dot(&w, &w).sqrt();
+            if norm > T::from_f64(0.5) {
+                for i in 0..m {
+                    u[i * n + col] = w[i] / norm;
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// Batched reduced SVD (see [`svd_one`]): `out[b]` is `(m + 1 + n) × n`.
+///
+/// # Safety
+/// `a` holds `batch * m * n` elements, `out` `batch * (m + 1 + n) * n`; m ≥ n.
+pub unsafe fn svd<T: Float>(a: usize, out: usize, batch: usize, m: usize, n: usize) {
+    let (mn, on) = (m * n, (m + 1 + n) * n);
+    let (a, o) = (view::<T>(a, batch * mn), view_mut::<T>(out, batch * on));
+    let (mut g, mut v) = (vec![T::ZERO; mn], vec![T::ZERO; n * n]);
+    for b in 0..batch {
+        let ob = &mut o[b * on..(b + 1) * on];
+        svd_one(&a[b * mn..(b + 1) * mn], &mut g, &mut v, ob, m, n);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -851,5 +1075,59 @@ mod tests {
         assert_eq!(o[0], -1.0);
         assert!((o[1] - 6f64.ln()).abs() < 1e-15);
         assert_eq!((o[2], o[3]), (0.0, f64::NEG_INFINITY));
+    }
+    /// Checks U diag(S) Vᵀ = A, UᵀU = I, VᵀV = I and descending S.
+    fn check_svd(a: &[f64], m: usize, n: usize, tol: f64) -> Vec<f64> {
+        let mut o = vec![f64::NAN; (m + 1 + n) * n];
+        unsafe { svd::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, m, n) };
+        let (u, rest) = o.split_at(m * n);
+        let (s, vt) = rest.split_at(n);
+        let scale = a.iter().fold(0.0f64, |x, y| x.max(y.abs())).max(1e-300);
+        for i in 0..m {
+            for j in 0..n {
+                let usv: f64 = (0..n).map(|k| u[i * n + k] * s[k] * vt[k * n + j]).sum();
+                assert!((usv - a[i * n + j]).abs() < tol * scale, "USVᵀ {m}×{n}");
+            }
+        }
+        for i in 0..n {
+            if i > 0 {
+                assert!(s[i] <= s[i - 1]);
+            }
+            for j in 0..n {
+                let utu: f64 = (0..m).map(|k| u[k * n + i] * u[k * n + j]).sum();
+                let vvt: f64 = (0..n).map(|k| vt[i * n + k] * vt[j * n + k]).sum();
+                let id = if i == j { 1.0 } else { 0.0 };
+                assert!((utu - id).abs() < tol && (vvt - id).abs() < tol, "orthonormal {m}×{n}");
+            }
+        }
+        s.to_vec()
+    }
+
+    #[test]
+    fn svd_reconstructs_with_orthonormal_factors_and_descending_values() {
+        for (m, n) in [(1, 1), (2, 2), (3, 3), (7, 4), (12, 5), (20, 20)] {
+            let full = spd(m.max(n), (m * 7 + n) as u64);
+            let a: Vec<f64> = (0..m * n)
+                .map(|e| full[(e / n) * m.max(n) + e % n] * if (e * 5) % 3 == 0 { -1.0 } else { 0.5 })
+                .collect();
+            check_svd(&a, m, n, 1e-12);
+        }
+        // Closed form: diag(3, -4) has singular values 4, 3.
+        let s = check_svd(&[3.0, 0.0, 0.0, -4.0], 2, 2, 1e-15);
+        assert_eq!(s, vec![4.0, 3.0]);
+        // Rank one and zero: U is completed to orthonormal columns.
+        let s = check_svd(&[1.0, 2.0, 2.0, 4.0, 3.0, 6.0], 3, 2, 1e-13);
+        assert!((s[0] - 70f64.sqrt()).abs() < 1e-13 && s[1].abs() < 1e-14);
+        let s = check_svd(&[0.0; 12], 4, 3, 1e-15);
+        assert_eq!(s, vec![0.0; 3]);
+        // Graded columns: tiny singular values keep their relative accuracy.
+        let g = [1.0, 1e-9, 1.0, -1e-9];
+        let s = check_svd(&g, 2, 2, 1e-15);
+        assert!((s[0] - 2f64.sqrt()).abs() < 1e-15 && (s[1] / (2f64.sqrt() * 1e-9) - 1.0).abs() < 1e-14);
+        // f32.
+        let a = [3.0f32, 0.0, 4.0, 5.0];
+        let mut o = [0.0f32; 10];
+        unsafe { svd::<f32>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, 2, 2) };
+        assert!((o[4] - 45f32.sqrt()).abs() < 1e-5 && (o[5] - 5f32.sqrt()).abs() < 1e-5);
     }
 }

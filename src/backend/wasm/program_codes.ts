@@ -27,6 +27,7 @@ export const OP = {
   eigh: 18,
   qr: 19,
   lu: 20,
+  svd: 21,
 } as const;
 
 /** Status codes of a failed run. */

@@ -352,6 +352,19 @@ export const shapeRules: ShapeRules = {
     const n = squareMatrix("eigh", a);
     return { shape: [...a.shape.slice(0, -2), n + 1, n], dtype: a.dtype };
   },
+  svd: ([a]) => {
+    floatOnly("svd", a);
+    const r = a.shape.length;
+    if (r < 2 || a.shape[r - 2] < a.shape[r - 1]) {
+      throw new RangeError(
+        `svd: the primitive takes a matrix or a batch of them [..., m, n] with m >= n, got shape ${
+          fmtShape(a.shape)
+        }`,
+      );
+    }
+    const [m, n] = a.shape.slice(-2);
+    return { shape: [...a.shape.slice(0, -2), m + 1 + n, n], dtype: a.dtype };
+  },
 };
 
 /** Output aval of `prim` applied to `args`, validating them. */

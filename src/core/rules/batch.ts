@@ -319,6 +319,7 @@ export const batchRules: BatchTable = {
   eigh: matrixBatch("eigh"),
   qr: matrixBatch("qr"),
   lu: matrixBatch("lu"),
+  svd: matrixBatch("svd"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
 };
