@@ -80,7 +80,8 @@ for (const dtype of ["float32", "float64"] as const) {
         const { Q, R } = linalg.qr(B, { mode: "complete" });
         return [Q, R];
       });
-      const u = randn([n * 64, 3], { dtype }), v = randn([n * 64, 3], { dtype });
+      const u = randn([n * 64, 3], { dtype }),
+        v = randn([n * 64, 3], { dtype });
       add(`cross ${n * 64}`, 0, () => linalg.cross(u, v));
     }
   }

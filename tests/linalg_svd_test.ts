@@ -106,7 +106,10 @@ Deno.test("svd: closed forms; U diag(S) Vh = A with orthonormal factors for tall
   const { Vh } = linalg.svd(randnT(rng, [5, 3]));
   for (let i = 0; i < 3; i++) {
     const row = Array.from(Vh.select(0, i).data());
-    const big = row.reduce((b, v, j) => Math.abs(v) > Math.abs(row[b]) ? j : b, 0);
+    const big = row.reduce(
+      (b, v, j) => Math.abs(v) > Math.abs(row[b]) ? j : b,
+      0,
+    );
     assert(row[big] > 0, `row ${i} of Vh: largest entry positive`);
   }
 });
@@ -153,7 +156,9 @@ Deno.test("svd derivatives: closed forms, repeated singular values stay finite a
   const r = linalg.svd(R);
   assertClose(gs, matmul(r.U, r.Vh), { atol: 1e-13 });
   // U is finite there too (its derivative is basis-dependent).
-  const [, dU] = jvp((a: Tensor) => linalg.svd(a).U, [R], [randnT(rng, [5, 3])]);
+  const [, dU] = jvp((a: Tensor) => linalg.svd(a).U, [R], [
+    randnT(rng, [5, 3]),
+  ]);
   assert(Number.isFinite(maxAbs(dU)));
 });
 
@@ -297,7 +302,9 @@ Deno.test("matrixNorm and vectorNorm: every order against closed forms, dims and
   // dim and keepdim: matrices along dims [0, 2] of [2, 3, 2].
   const rng = new Rng(28);
   const X = randnT(rng, [2, 3, 2]);
-  for (const ord of ["fro", "nuc", 2, -2, 1, -1, Infinity, -Infinity] as const) {
+  for (
+    const ord of ["fro", "nuc", 2, -2, 1, -1, Infinity, -Infinity] as const
+  ) {
     const got = linalg.matrixNorm(X, ord, { dim: [0, 2], keepdim: true });
     assert.deepEqual(got.shape, [1, 3, 1]);
     for (let j = 0; j < 3; j++) {
@@ -362,17 +369,21 @@ Deno.test("matrixExp: closed forms, large norms (many squarings), exp(A)exp(-A) 
     0,
     Math.exp(-30),
   ], { rtol: 1e-14 });
-  assertClose(linalg.matrixExp(tensor([[0, 1, 0], [0, 0, 1], [0, 0, 0]], f64)), [
-    1,
-    1,
-    0.5,
-    0,
-    1,
-    1,
-    0,
-    0,
-    1,
-  ], { rtol: 1e-15, atol: 1e-15 });
+  assertClose(
+    linalg.matrixExp(tensor([[0, 1, 0], [0, 0, 1], [0, 0, 0]], f64)),
+    [
+      1,
+      1,
+      0.5,
+      0,
+      1,
+      1,
+      0,
+      0,
+      1,
+    ],
+    { rtol: 1e-15, atol: 1e-15 },
+  );
   assertClose(linalg.matrixExp(eye(3, f64).mul(0)), eye(3, f64));
   const rng = new Rng(30);
   const A = randnT(rng, [2, 4, 4]).mul(2);
@@ -410,8 +421,10 @@ Deno.test("cross and multiDot: closed forms, broadcasting, the cheapest chain or
   );
   assertClose(ga, linalg.cross(b.select(0, 0), c));
   const rng = new Rng(31);
-  const A = randnT(rng, [10, 30]), B = randnT(rng, [30, 2]),
-    C = randnT(rng, [2, 20]), v = randnT(rng, [20]);
+  const A = randnT(rng, [10, 30]),
+    B = randnT(rng, [30, 2]),
+    C = randnT(rng, [2, 20]),
+    v = randnT(rng, [20]);
   assertClose(
     linalg.multiDot([A, B, C, v]),
     matmul(matmul(matmul(A, B), C), v),
@@ -559,7 +572,10 @@ Deno.test("errors: shapes, dtypes, options, singular to working precision, the f
     "the leading minor of order 2 is not positive (pivot 1 of 2)",
   );
   const q = orthogonal(rng, 6);
-  const ind = matmul(q.mul(tensor([1, 1e-2, 1e-4, -1e-8, 1e-6, 1], f64)), mT(q));
+  const ind = matmul(
+    q.mul(tensor([1, 1e-2, 1e-4, -1e-8, 1e-6, 1], f64)),
+    mT(q),
+  );
   assertThrowsWith(
     () => linalg.cholesky(ind),
     RangeError,

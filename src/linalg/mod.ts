@@ -453,11 +453,18 @@ export function qr(A: Tensor, options: QrOptions = {}): QrResult {
   // columns and leaves the last m − n columns of its Q free: they
   // complete Q. Their derivative is kept orthogonal to Q's through the
   // projection, whose value at this point changes nothing.
-  const zeros = mul(expand(narrow(A, -1, 0, 1), [...A.shape.slice(0, -1), m - n]), 0);
-  const padded = bind("qr", [cat([detach(A), zeros], -1)], null);
+  const fixed = detach(A);
+  const zeros = mul(
+    expand(narrow(fixed, -1, 0, 1), [...A.shape.slice(0, -1), m - n]),
+    0,
+  );
+  const padded = bind("qr", [cat([fixed, zeros], -1)], null);
   const Q2 = narrow(narrow(padded, -2, 0, m), -1, n, m - n);
   const Q2p = sub(Q2, matmul(Q, matmul(transpose(Q, -2, -1), Q2)));
-  const zeroRows = mul(expand(narrow(R, -2, 0, 1), [...R.shape.slice(0, -2), m - n, n]), 0);
+  const zeroRows = mul(
+    expand(narrow(R, -2, 0, 1), [...R.shape.slice(0, -2), m - n, n]),
+    0,
+  );
   return { Q: cat([Q, Q2p], -1), R: cat([R, zeroRows], -2) };
 }
 
@@ -886,9 +893,7 @@ export function matrixNorm(
   if (ord === "nuc" || ord === 2 || ord === -2) {
     const s = svdvals(movedim(A, [d0, d1], [-2, -1]));
     const k = s.shape[s.ndim - 1];
-    const r = ord === "nuc"
-      ? sum(s, -1)
-      : select(s, -1, ord === 2 ? 0 : k - 1);
+    const r = ord === "nuc" ? sum(s, -1) : select(s, -1, ord === 2 ? 0 : k - 1);
     return restore(r);
   }
   if (ord === 1 || ord === -1 || ord === Infinity || ord === -Infinity) {
@@ -1070,7 +1075,8 @@ export function matrixExp(A: Tensor): Tensor {
 
 /**
  * The cross product of 3-vectors along `dim` (default -1), as
- * `torch.linalg.cross`; the other dims broadcast. Linear in each operand.
+ * `torch.linalg.cross`; the shapes broadcast (dim counts in the broadcast
+ * shape), and both must have size 3 there. Linear in each operand.
  *
  * @example
  * ```ts
@@ -1082,29 +1088,25 @@ export function cross(a: Tensor, b: Tensor, dim = -1): Tensor {
   const what = "cross";
   checkTensor(`${what} (a)`, a);
   checkTensor(`${what} (b)`, b);
-  if (a.ndim !== b.ndim) {
+  const shape = broadcastShapes(`${what} shapes`, a.shape, b.shape);
+  const r = shape.length;
+  const d = Number.isInteger(dim) && dim < 0 ? dim + r : dim;
+  if (!Number.isInteger(d) || d < 0 || d >= r) {
     throw new RangeError(
-      `${what}: a and b must have the same number of dims, got ${
+      `${what}: dim ${describe(dim)} is out of range for shapes ${
         fmtShape(a.shape)
       } and ${fmtShape(b.shape)}`,
     );
   }
-  const d = Number.isInteger(dim) && dim < 0 ? dim + a.ndim : dim;
-  if (!Number.isInteger(d) || d < 0 || d >= a.ndim) {
-    throw new RangeError(
-      `${what}: dim ${describe(dim)} is out of range for shape ${
-        fmtShape(a.shape)
-      }`,
-    );
-  }
-  if (a.shape[d] !== 3 || b.shape[d] !== 3) {
+  // Sizes along dim, with each shape aligned to the broadcast one.
+  const along = (t: Tensor) => t.shape[d - (r - t.ndim)];
+  if (along(a) !== 3 || along(b) !== 3) {
     throw new RangeError(
       `${what}: a and b must have size 3 along dim ${dim}, got ${
         fmtShape(a.shape)
       } and ${fmtShape(b.shape)}`,
     );
   }
-  const shape = broadcastShapes(`${what} shapes`, a.shape, b.shape);
   const [x, y] = [expand(a, shape), expand(b, shape)];
   const at = (t: Tensor, i: number) => narrow(t, d, i, 1);
   const part = (i: number, j: number) =>
@@ -1149,9 +1151,7 @@ export function multiDot(tensors: readonly Tensor[]): Tensor {
       throw new RangeError(
         `${what}: tensors[${i - 1}] ${
           fmtShape(tensors[i - 1].shape)
-        } and tensors[${i}] ${
-          fmtShape(tensors[i].shape)
-        } cannot be multiplied`,
+        } and tensors[${i}] ${fmtShape(tensors[i].shape)} cannot be multiplied`,
       );
     }
   }

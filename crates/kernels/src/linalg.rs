@@ -711,7 +711,8 @@ fn svd_one<T: Float>(a: &[T], g: &mut [T], v: &mut [T], out: &mut [T], m: usize,
                 let (gp, gq) = two_rows(g, m, p, q);
                 let (alpha, beta, gamma) = dot3(gp, gq);
                 // Orthogonal enough (or NaN): no rotation.
-                if !(gamma.abs() > tol * (alpha * beta).sqrt()) {
+                let bound = tol * (alpha * beta).sqrt();
+                if gamma.abs().partial_cmp(&bound) != Some(core::cmp::Ordering::Greater) {
                     continue;
                 }
                 rotated = true;
@@ -1097,7 +1098,10 @@ mod tests {
                 let utu: f64 = (0..m).map(|k| u[k * n + i] * u[k * n + j]).sum();
                 let vvt: f64 = (0..n).map(|k| vt[i * n + k] * vt[j * n + k]).sum();
                 let id = if i == j { 1.0 } else { 0.0 };
-                assert!((utu - id).abs() < tol && (vvt - id).abs() < tol, "orthonormal {m}×{n}");
+                assert!(
+                    (utu - id).abs() < tol && (vvt - id).abs() < tol,
+                    "orthonormal {m}×{n}"
+                );
             }
         }
         s.to_vec()
@@ -1108,7 +1112,9 @@ mod tests {
         for (m, n) in [(1, 1), (2, 2), (3, 3), (7, 4), (12, 5), (20, 20)] {
             let full = spd(m.max(n), (m * 7 + n) as u64);
             let a: Vec<f64> = (0..m * n)
-                .map(|e| full[(e / n) * m.max(n) + e % n] * if (e * 5) % 3 == 0 { -1.0 } else { 0.5 })
+                .map(|e| {
+                    full[(e / n) * m.max(n) + e % n] * if (e * 5) % 3 == 0 { -1.0 } else { 0.5 }
+                })
                 .collect();
             check_svd(&a, m, n, 1e-12);
         }
@@ -1123,7 +1129,9 @@ mod tests {
         // Graded columns: tiny singular values keep their relative accuracy.
         let g = [1.0, 1e-9, 1.0, -1e-9];
         let s = check_svd(&g, 2, 2, 1e-15);
-        assert!((s[0] - 2f64.sqrt()).abs() < 1e-15 && (s[1] / (2f64.sqrt() * 1e-9) - 1.0).abs() < 1e-14);
+        assert!(
+            (s[0] - 2f64.sqrt()).abs() < 1e-15 && (s[1] / (2f64.sqrt() * 1e-9) - 1.0).abs() < 1e-14
+        );
         // f32.
         let a = [3.0f32, 0.0, 4.0, 5.0];
         let mut o = [0.0f32; 10];
