@@ -5,7 +5,7 @@
  * float32 and float64, next to each library's own GEMM as the roof.
  *
  *   bash scripts/jax-venv.sh        # numpy and JAX into .venv-jax (once)
- *   deno run -A bench/linalg_compare.ts [--sizes=32,128,512] [--ops=...]
+ *   deno run -A bench/linalg_compare.ts [--sizes=32,128,512] [--ops=...] [--min-reps=3]
  *
  * Rates are nominal flops over the best time: GEMM 2n³, Cholesky n³/3,
  * LU 2n³/3, QR with Q formed 4n³/3, eigh with vectors 9n³, SVD with U and
@@ -21,6 +21,8 @@ const arg = (name: string, fallback: string) =>
     .split("=")[1];
 const sizes = arg("sizes", "32,128,512").split(",").map(Number);
 const ops = arg("ops", "cholesky,lu,qr,eigh,svd").split(",");
+/** Fewest timed calls per case (1 keeps eigh and svd at n = 512 short). */
+const minReps = Number(arg("min-reps", "3"));
 
 const FLOPS: Record<string, (n: number) => number> = {
   matmul: (n) => 2 * n ** 3,
@@ -34,12 +36,12 @@ const FLOPS: Record<string, (n: number) => number> = {
 type Row = { lib: string; op: string; dtype: string; n: number; ms: number };
 const rows: Row[] = [];
 
-/** Best of adaptive samples after a warm-up (at least 3, about 0.3 s). */
+/** Best of adaptive samples after a warm-up (at least minReps, about 0.3 s). */
 function bestMs(run: () => Tensor[]): number {
   const free = (ts: Tensor[]) => ts.forEach((t) => t.dispose());
   free(run());
   let best = Infinity, spent = 0, reps = 0;
-  while (reps < 3 || (spent < 300 && reps < 50)) {
+  while (reps < minReps || (spent < 300 && reps < 50)) {
     const t0 = performance.now();
     const out = run();
     out[0].data(); // wait for nothing lazy: read one result
