@@ -582,3 +582,26 @@ Deno.test("errors: shapes, dtypes, options, singular to working precision, the f
     "cholesky: the matrix is not positive definite: the leading minor of order",
   );
 });
+
+Deno.test("blocked LU and triangular solves (n ≥ 160): P L U = A, A·solve(A, B) = B, slogdet, both dtypes", () => {
+  const rng = new Rng(34);
+  for (const dtype of ["float64", "float32"] as const) {
+    const tol = dtype === "float64" ? 1e-11 : 2e-3;
+    const n = 203;
+    const A = randnT(rng, [n, n]).to(dtype);
+    const { P, L, U } = linalg.lu(A);
+    assertClose(matmul(P, matmul(L, U)), A, { atol: tol }, `PLU ${dtype}`);
+    const B = randnT(rng, [n, 20]).to(dtype);
+    const X = linalg.solve(A, B);
+    assertClose(matmul(A, X), B, { atol: tol * 10 }, `A X = B ${dtype}`);
+    for (const upper of [false, true]) {
+      const T = (upper ? U : L).add(eye(n, { dtype }).mul(upper ? 0 : 1));
+      const Y = linalg.solveTriangular(T, B, { upper });
+      assertClose(matmul(T, Y), B, { atol: tol * 10 }, `T Y = B ${upper}`);
+    }
+    const logabs = U.mul(eye(n, { dtype })).sum(-1).abs().log().sum();
+    assertClose(linalg.slogdet(A).logabsdet, logabs, {
+      rtol: dtype === "float64" ? 1e-12 : 1e-4,
+    });
+  }
+});
