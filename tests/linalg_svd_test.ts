@@ -605,3 +605,16 @@ Deno.test("blocked LU and triangular solves (n ≥ 160): P L U = A, A·solve(A, 
     });
   }
 });
+
+Deno.test("blocked QR and SVD past n = 160: Q R = A, orthonormal factors, singular values against eigvalsh(AᵀA)", () => {
+  const rng = new Rng(35);
+  const A = randnT(rng, [230, 170]);
+  const { Q, R } = linalg.qr(A);
+  assertClose(matmul(Q, R), A, { atol: 1e-12 });
+  assertClose(matmul(mT(Q), Q), eye(170, f64), { atol: 1e-13 });
+  assertClose(R.tril(-1), R.mul(0));
+  const { S } = checkSvd(A, 1e-12, "230×170");
+  // Well conditioned, so the Gram matrix's eigenvalues are accurate here.
+  const w = linalg.eigvalsh(matmul(mT(A), A)).flip(0).sqrt();
+  assertClose(S, w, { rtol: 1e-10 });
+});

@@ -368,23 +368,116 @@ const BLOCKED_FROM: usize = 160;
 /// sides for which it is used.
 const TRSM_BLOCK: usize = 64;
 const TRSM_MIN_RHS: usize = 8;
+/// Panel width of the blocked Householder QR.
+const QR_PANEL: usize = 32;
 /// Panel width of the blocked LU.
 const LU_PANEL: usize = 32;
 
 /// `c = a b` for contiguous row-major `a` (`m × k`), `b` (`k × n`) through
 /// the packed GEMM of gemm.rs. False when its buffers cannot be allocated.
 fn gemm<T: Float>(a: &[T], b: &[T], c: &mut [T], m: usize, n: usize, k: usize) -> bool {
+    gemm_t(a, b, c, m, n, k, false)
+}
+
+/// [`gemm`] with `b` given transposed (`n × k`) when `trans_b`.
+fn gemm_t<T: Float>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_b: bool,
+) -> bool {
     let (pa, pb, pc) = (
         a.as_ptr() as usize,
         b.as_ptr() as usize,
         c.as_mut_ptr() as usize,
     );
     let status = if core::mem::size_of::<T>() == 8 {
-        crate::gemm::matmul_f64(pa, pb, pc, 1, m, n, k, false, false, 0, 0)
+        crate::gemm::matmul_f64(pa, pb, pc, 1, m, n, k, false, trans_b, 0, 0)
     } else {
-        crate::gemm::matmul_f32(pa, pb, pc, 1, m, n, k, false, false, 0, 0)
+        crate::gemm::matmul_f32(pa, pb, pc, 1, m, n, k, false, trans_b, 0, 0)
     };
     status == 0
+}
+
+/// Applies the product of the Householder reflections `I − 2vvᵀ` in rows
+/// `k0..k1` of `vs` (unit vectors, zero before their own index) at once
+/// to rows `lo..hi` of `x` (each of length `m`, seen from entry `k0`):
+/// with H₍k0₎ ⋯ H₍k1−1₎ = I − V T Vᵀ (T upper triangular, LAPACK's
+/// forward compact WY form), each row r becomes r − r V T Vᵀ, which
+/// applies H₍k1−1₎ ⋯ H₍k0₎ to it as a column, or, with `transposed`,
+/// r − r V Tᵀ Vᵀ (H₍k0₎ ⋯ H₍k1−1₎). Two GEMMs do the O(m n_b) work per
+/// row. False if GEMM's buffers cannot be allocated (nothing is changed).
+#[allow(clippy::too_many_arguments)]
+fn apply_block_reflector<T: Float>(
+    x: &mut [T],
+    lo: usize,
+    hi: usize,
+    vs: &[T],
+    k0: usize,
+    k1: usize,
+    m: usize,
+    transposed: bool,
+) -> bool {
+    let (w, p, r) = (m - k0, k1 - k0, hi - lo);
+    if r == 0 || p == 0 {
+        return true;
+    }
+    let mut vt = Vec::with_capacity(p * w);
+    for k in k0..k1 {
+        vt.extend_from_slice(&vs[k * m + k0..(k + 1) * m]);
+    }
+    // T: T_ii = 2 and T[..i, i] = −2 T[..i, ..i] (Vᵀ v_i)[..i].
+    let two = T::from_f64(2.0);
+    let mut t = vec![T::ZERO; p * p];
+    for i in 0..p {
+        let vi = &vt[i * w..(i + 1) * w];
+        let g: Vec<T> = (0..i).map(|j| dot(&vt[j * w..(j + 1) * w], vi)).collect();
+        for row in 0..i {
+            let mut acc = T::ZERO;
+            for (j, &gj) in g.iter().enumerate().skip(row) {
+                acc = acc + t[row * p + j] * gj;
+            }
+            t[row * p + i] = -two * acc;
+        }
+        t[i * p + i] = two;
+    }
+    let mut block = Vec::with_capacity(r * w);
+    for row in lo..hi {
+        block.extend_from_slice(&x[row * m + k0..(row + 1) * m]);
+    }
+    let mut y = vec![T::ZERO; r * p];
+    if !gemm_t(&block, &vt, &mut y, r, p, w, true) {
+        return false;
+    }
+    // Z = Y T (or Y Tᵀ), small.
+    let mut z = vec![T::ZERO; r * p];
+    for row in 0..r {
+        for c in 0..p {
+            let mut acc = T::ZERO;
+            for q in 0..p {
+                let tq = if transposed {
+                    t[c * p + q]
+                } else {
+                    t[q * p + c]
+                };
+                acc = acc + y[row * p + q] * tq;
+            }
+            z[row * p + c] = acc;
+        }
+    }
+    if !gemm(&z, &vt, &mut block, r, w, p) {
+        return false;
+    }
+    for (i, row) in (lo..hi).enumerate() {
+        let dst = &mut x[row * m + k0..(row + 1) * m];
+        for (d, &b) in dst.iter_mut().zip(&block[i * w..(i + 1) * w]) {
+            *d = *d - b;
+        }
+    }
+    true
 }
 
 /// Right-looking blocked LU with partial pivoting (the same pivots and
@@ -701,37 +794,34 @@ fn qr_one<T: Float>(
         }
     }
     let two = T::from_f64(2.0);
-    for k in 0..n {
-        // v = x − α e₁ with α = −sign(x₀)‖x‖ (no cancellation), then unit.
-        let v = &mut vs[k * m..(k + 1) * m];
-        v.fill(T::ZERO);
-        let x = &wt[k * m + k..(k + 1) * m];
-        let norm2 = dot(x, x);
-        if norm2 == T::ZERO {
-            continue; // a zero column: no reflection
-        }
-        let alpha = if x[0] >= T::ZERO {
-            -norm2.sqrt()
-        } else {
-            norm2.sqrt()
-        };
-        let v = &mut v[k..];
-        v.copy_from_slice(x);
-        v[0] = v[0] - alpha;
-        let vnorm2 = dot(v, v);
-        if vnorm2 == T::ZERO {
-            v.fill(T::ZERO);
-            continue;
-        }
-        let scale = T::ONE / vnorm2.sqrt();
-        for e in v.iter_mut() {
-            *e = *e * scale;
-        }
-        // Columns j ≥ k of A (rows of Aᵀ) ← (I − 2vvᵀ) column.
-        for j in k..n {
-            let row = &mut wt[j * m + k..(j + 1) * m];
+    // Panels of QR_PANEL columns, the trailing columns updated once per
+    // panel by the block reflector (one panel for small n).
+    let panel = if n >= BLOCKED_FROM {
+        QR_PANEL
+    } else {
+        n.max(1)
+    };
+    let panels: Vec<(usize, usize)> = (0..n)
+        .step_by(panel)
+        .map(|k0| (k0, (k0 + panel).min(n)))
+        .collect();
+    // One reflector applied to rows `lo..hi` of `x` (from entry k).
+    let reflect = |x: &mut [T], vs: &[T], k: usize, lo: usize, hi: usize| {
+        let v = &vs[k * m + k..(k + 1) * m];
+        for j in lo..hi {
+            let row = &mut x[j * m + k..(j + 1) * m];
             let d = dot(v, row);
             axpy_sub(d * two, v, row);
+        }
+    };
+    for &(k0, k1) in &panels {
+        for k in k0..k1 {
+            factor_column(wt, vs, k, k1, m, two);
+        }
+        if k1 < n && !apply_block_reflector(wt, k1, n, vs, k0, k1, m, false) {
+            for k in k0..k1 {
+                reflect(wt, vs, k, k1, n);
+            }
         }
     }
     // Qᵀ's rows are Q's columns: Q = H₀ H₁ … Hₙ₋₁ I[:, :n].
@@ -740,12 +830,12 @@ fn qr_one<T: Float>(
             qt[j * m + i] = if i == j { T::ONE } else { T::ZERO };
         }
     }
-    for k in (0..n).rev() {
-        let v = &vs[k * m + k..(k + 1) * m];
-        for j in 0..n {
-            let row = &mut qt[j * m + k..(j + 1) * m];
-            let d = dot(v, row);
-            axpy_sub(d * two, v, row);
+    for &(k0, k1) in panels.iter().rev() {
+        // Rows j < k0 are still e_j, zero from k0 on: untouched.
+        if panel == n || !apply_block_reflector(qt, k0, n, vs, k0, k1, m, true) {
+            for k in (k0..k1).rev() {
+                reflect(qt, vs, k, 0, n);
+            }
         }
     }
     let (q, r) = out.split_at_mut(m * n);
@@ -759,6 +849,46 @@ fn qr_one<T: Float>(
             let x = qt[i * m + k];
             q[k * n + i] = if flip { -x } else { x };
         }
+    }
+}
+
+/// Column k of the Householder QR in [`qr_one`]'s layout: the unit
+/// reflector of Aᵀ's row k (from entry k) into row k of `vs` (zero for a
+/// zero column), applied to the rows k..`end` of `wt` (the panel).
+fn factor_column<T: Float>(wt: &mut [T], vs: &mut [T], k: usize, end: usize, m: usize, two: T) {
+    {
+        // v = x − α e₁ with α = −sign(x₀)‖x‖ (no cancellation), then unit.
+        let v = &mut vs[k * m..(k + 1) * m];
+        v.fill(T::ZERO);
+        let x = &wt[k * m + k..(k + 1) * m];
+        let norm2 = dot(x, x);
+        if norm2 == T::ZERO {
+            return; // a zero column: no reflection
+        }
+        let alpha = if x[0] >= T::ZERO {
+            -norm2.sqrt()
+        } else {
+            norm2.sqrt()
+        };
+        let v = &mut v[k..];
+        v.copy_from_slice(x);
+        v[0] = v[0] - alpha;
+        let vnorm2 = dot(v, v);
+        if vnorm2 == T::ZERO {
+            v.fill(T::ZERO);
+            return;
+        }
+        let scale = T::ONE / vnorm2.sqrt();
+        for e in v.iter_mut() {
+            *e = *e * scale;
+        }
+    }
+    // Columns k..end of A (rows of Aᵀ) ← (I − 2vvᵀ) column.
+    let v = &vs[k * m + k..(k + 1) * m];
+    for j in k..end {
+        let row = &mut wt[j * m + k..(j + 1) * m];
+        let d = dot(v, row);
+        axpy_sub(d * two, v, row);
     }
 }
 
@@ -1355,6 +1485,45 @@ mod tests {
             trsm_one(&a, &mut x, n, k, upper, unit);
             for (got, want) in x.iter().zip(&xs) {
                 assert!((got - want).abs() < 1e-12, "upper {upper} unit {unit}");
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_qr_reconstructs_with_orthonormal_q() {
+        // Past BLOCKED_FROM, ragged last panel, one zero column.
+        let (m, n) = (BLOCKED_FROM + 90, BLOCKED_FROM + 13);
+        let mut st = 5u64;
+        let mut a: Vec<f64> = (0..m * n)
+            .map(|_| {
+                st = st
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((st >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+            })
+            .collect();
+        for i in 0..m {
+            a[i * n + 50] = 0.0;
+        }
+        let mut o = vec![0.0; (m + n) * n];
+        unsafe { qr::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, m, n) };
+        let (q, r) = o.split_at(m * n);
+        for i in 0..m {
+            for j in 0..n {
+                let qr_ij: f64 = (0..=j).map(|k| q[i * n + k] * r[k * n + j]).sum();
+                assert!((qr_ij - a[i * n + j]).abs() < 1e-12, "QR at ({i}, {j})");
+            }
+        }
+        for i in 0..n {
+            assert!(r[i * n + i] >= 0.0);
+            for j in 0..i {
+                assert_eq!(r[i * n + j], 0.0);
+            }
+            for j in 0..n {
+                let qtq: f64 = (0..m).map(|k| q[k * n + i] * q[k * n + j]).sum();
+                let id = if i == j { 1.0 } else { 0.0 };
+                // Column 50 of Q is the reflectors' column there, still unit.
+                assert!((qtq - id).abs() < 1e-12, "QᵀQ at ({i}, {j})");
             }
         }
     }
