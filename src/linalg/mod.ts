@@ -620,10 +620,12 @@ export interface SvdOptions {
 /**
  * The reduced singular value decomposition A = U diag(S) Vh of a matrix
  * (or a batch) `[..., m, n]`, as `torch.linalg.svd(A, full_matrices=False)`:
- * k = min(m, n), S descending and nonnegative. Computed by one-sided
- * (Hestenes) Jacobi rotations on A's columns, which never forms AᵀA, so
- * small singular values keep their relative accuracy; a wide matrix is
- * decomposed through its transpose. Each pair of singular vectors is
+ * k = min(m, n), S descending and nonnegative. Computed by Householder
+ * QR, then one-sided (Hestenes) Jacobi rotations on the rows of R, which
+ * never form AᵀA (small singular values are not lost to squaring, unlike
+ * an eigen-decomposition of the Gram matrix); a wide matrix is decomposed
+ * through its transpose. Jacobi does several times the work of LAPACK's
+ * bidiagonal SVD: expect it to be slower than numpy beyond n ≈ 100. Each pair of singular vectors is
  * signed so that the entry of largest magnitude of the column of V (of U
  * for a wide A) is positive; columns of U for zero singular values are
  * completed to an orthonormal set.

@@ -1,10 +1,13 @@
 //! Dense linear algebra over batches of row-major matrices: Cholesky,
 //! triangular solve, LU with partial pivoting (solve, sign and log of the
-//! absolute determinant). Matrix `b` of a batch starts at `b * stride`
+//! absolute determinant), Jacobi eigh, Householder QR and SVD (QR, then
+//! one-sided Jacobi). Matrix `b` of a batch starts at `b * stride`
 //! elements (a stride of 0 broadcasts one matrix over the batch).
 //!
 //! Every loop runs along rows, so the inner work is a dot product or an
-//! axpy over contiguous memory, in 128-bit SIMD. Kernels that can fail on
+//! axpy over contiguous memory, in 128-bit SIMD; from order
+//! `BLOCKED_FROM` on, LU, triangular solves and QR work in panels whose
+//! updates are GEMMs (gemm.rs). Kernels that can fail on
 //! the data (a non-positive pivot, a zero pivot) return where, and leave
 //! the reporting to the executor (program.rs).
 
