@@ -668,7 +668,7 @@ pub unsafe fn slogdet<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
 /// Eigen-decomposition of the symmetric part of one `n × n` matrix by
 /// cyclic Jacobi rotations (accurate to working precision in the relative
 /// sense that Jacobi gives; O(n³) per sweep). `w` is `n × n` scratch, `v`
-/// receives the eigenvectors as columns; returns the eigenvalues, unsorted.
+/// receives the eigenvectors as rows; returns the eigenvalues, unsorted.
 fn jacobi_eigh<T: Float>(a: &[T], w: &mut [T], v: &mut [T], n: usize) -> Vec<T> {
     let half = T::from_f64(0.5);
     for i in 0..n {
@@ -714,21 +714,26 @@ fn jacobi_eigh<T: Float>(a: &[T], w: &mut [T], v: &mut [T], n: usize) -> Vec<T> 
                 let c = T::ONE / (t * t + T::ONE).sqrt();
                 let s = t * c;
                 // W ← Jᵀ W J and V ← V J with J = [[c, s], [−s, c]] on (p, q).
+                // W stays exactly symmetric, so the update of columns p, q
+                // is the transpose of that of rows p, q: rotate the two
+                // (contiguous) rows, copy them into the columns, and finish
+                // the 2×2 block. V is kept transposed: its columns are rows.
+                let (wp, wq) = two_rows(w, n, p, q);
+                rotate(c, s, wp, wq);
+                let (pp, pq) = (wp[p], wp[q]);
+                let (qp, qq) = (wq[p], wq[q]);
+                wp[p] = c * pp - s * pq;
+                wq[q] = s * qp + c * qq;
+                wp[q] = T::ZERO;
+                wq[p] = T::ZERO;
                 for k in 0..n {
-                    let (kp, kq) = (w[k * n + p], w[k * n + q]);
-                    w[k * n + p] = c * kp - s * kq;
-                    w[k * n + q] = s * kp + c * kq;
-                    let (vp, vq) = (v[k * n + p], v[k * n + q]);
-                    v[k * n + p] = c * vp - s * vq;
-                    v[k * n + q] = s * vp + c * vq;
+                    if k != p && k != q {
+                        w[k * n + p] = w[p * n + k];
+                        w[k * n + q] = w[q * n + k];
+                    }
                 }
-                for k in 0..n {
-                    let (pk, qk) = (w[p * n + k], w[q * n + k]);
-                    w[p * n + k] = c * pk - s * qk;
-                    w[q * n + k] = s * pk + c * qk;
-                }
-                w[p * n + q] = T::ZERO;
-                w[q * n + p] = T::ZERO;
+                let (vp, vq) = two_rows(v, n, p, q);
+                rotate(c, s, vp, vq);
             }
         }
     }
@@ -760,15 +765,17 @@ pub unsafe fn eigh<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
         let ob = &mut o[b * (nn + n)..(b + 1) * (nn + n)];
         for (col, &src) in order.iter().enumerate() {
             ob[col] = lam[src];
+            // Row src of v is the eigenvector (v holds V transposed).
+            let vec = &v[src * n..(src + 1) * n];
             let mut big = 0;
             for k in 1..n {
-                if v[k * n + src].abs() > v[big * n + src].abs() {
+                if vec[k].abs() > vec[big].abs() {
                     big = k;
                 }
             }
-            let flip = v[big * n + src] < T::ZERO;
+            let flip = vec[big] < T::ZERO;
             for k in 0..n {
-                let x = v[k * n + src];
+                let x = vec[k];
                 ob[(k + 1) * n + col] = if flip { -x } else { x };
             }
         }
