@@ -253,7 +253,10 @@ export * as tree from "./src/tree/mod.ts";
  * Linear algebra as `torch.linalg`, batched and differentiable to every
  * order: `linalg.cholesky`, `linalg.solveTriangular`, `linalg.choleskySolve`,
  * `linalg.solve`, `linalg.inv`, `linalg.det`, `linalg.slogdet`, `linalg.eigh`,
- * `linalg.eigvalsh`, `linalg.qr`, `linalg.lu`, `linalg.luFactor`, `linalg.luSolve`.
+ * `linalg.eigvalsh`, `linalg.qr`, `linalg.lu`, `linalg.luFactor`, `linalg.luSolve`,
+ * `linalg.svd`, `linalg.svdvals`, `linalg.pinv`, `linalg.lstsq`, `linalg.matrixNorm`,
+ * `linalg.vectorNorm`, `linalg.matrixPower`, `linalg.matrixExp`, `linalg.cross`,
+ * `linalg.multiDot`.
  *
  * @example
  * ```ts

@@ -8,8 +8,9 @@
  * Cholesky n³/3, LU solve with n right-hand sides 8n³/3, Householder QR
  * with Q formed 4n³/3, GEMM 2n³); a summary of GFLOP/s and the ratio to
  * GEMM (best of interleaved samples, after warm-up) prints at unload.
- * eigh (Jacobi, several sweeps of O(n³)) runs at 32 and 128 only and is
- * reported in milliseconds per call.
+ * eigh and svd (Jacobi, several sweeps of O(n³)) and the compositions
+ * (pinv, lstsq, norms, matrixPower, matrixExp, multiDot, cross, complete
+ * QR) run at 32 and 128 only and are reported in milliseconds per call.
  */
 import { eye, linalg, matmul, randn, type Tensor } from "../mod.ts";
 
@@ -60,6 +61,28 @@ for (const dtype of ["float32", "float64"] as const) {
         const { eigenvalues, eigenvectors } = linalg.eigh(A);
         return [eigenvalues, eigenvectors];
       });
+      // One-sided Jacobi SVD (several sweeps of O(n³)), and what is built
+      // on it or on QR: reported in milliseconds per call.
+      add("svd", 0, () => {
+        const { U, S, Vh } = linalg.svd(B);
+        return [U, S, Vh];
+      });
+      add("svdvals", 0, () => linalg.svdvals(B));
+      add("pinv", 0, () => linalg.pinv(B));
+      add("lstsq", 0, () => linalg.lstsq(B, A));
+      add("matrixNorm nuc", 0, () => linalg.matrixNorm(B, "nuc"));
+      add("matrixNorm 1", 0, () => linalg.matrixNorm(B, 1));
+      add("vectorNorm 3", 0, () => linalg.vectorNorm(B, 3));
+      add("matrixPower 9", 0, () => linalg.matrixPower(B, 9));
+      add("matrixExp", 0, () => linalg.matrixExp(B));
+      add("multiDot", 0, () => linalg.multiDot([A, B, A]));
+      add("qr complete", 0, () => {
+        const { Q, R } = linalg.qr(B, { mode: "complete" });
+        return [Q, R];
+      });
+      const u = randn([n * 64, 3], { dtype }),
+        v = randn([n * 64, 3], { dtype });
+      add(`cross ${n * 64}`, 0, () => linalg.cross(u, v));
     }
   }
 }
@@ -92,13 +115,13 @@ globalThis.addEventListener("unload", () => {
   for (const c of cases) {
     const v = best.get(c.name)!;
     if (c.work === 0) {
-      console.log(`  ${c.name.padEnd(28)} ${(-v).toFixed(2)} ms`);
+      console.log(`  ${c.name.padEnd(34)} ${(-v).toFixed(2)} ms`);
       continue;
     }
     const roof = best.get(`matmul ${c.dtype} ${c.n}x${c.n}`)!;
     const ratio = c.op === "matmul"
       ? ""
       : `  (${(100 * v / roof).toFixed(0)}% of GEMM)`;
-    console.log(`  ${c.name.padEnd(28)} ${v.toFixed(2)} GFLOP/s${ratio}`);
+    console.log(`  ${c.name.padEnd(34)} ${v.toFixed(2)} GFLOP/s${ratio}`);
   }
 });

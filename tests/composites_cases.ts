@@ -7,12 +7,14 @@
  */
 import {
   binaryCrossEntropyWithLogits,
+  cat,
   chunk,
   clamp,
   crossEntropy,
   diag,
   diagonal,
   elu,
+  eye,
   flip,
   gather,
   gelu,
@@ -33,6 +35,7 @@ import {
   split,
   std,
   takeAlongDim,
+  type Tensor,
   tile,
   trace,
   tril,
@@ -40,7 +43,7 @@ import {
   variance,
 } from "../mod.ts";
 import { erf, erfc, expm1, nanToNum } from "../mod.ts";
-import { log1p } from "../mod.ts";
+import { linalg, log1p } from "../mod.ts";
 import {
   cumprod,
   cumsum,
@@ -81,6 +84,9 @@ const noTies = (shape: number[]) => (r: Rng) => {
   let k = 0;
   return [fromGen(shape, () => (r.next() < 0.5 ? -1 : 1) * ramp[k++])];
 };
+/** Several norms of one input as one tensor. */
+const stackNorms = (xs: Tensor[]) => cat(xs.map((x) => x.reshape([-1])), 0);
+const eyeF64 = (n: number) => eye(n, { dtype: "float64" });
 /** Probabilities along dim 1 (rows of a softmax of noise). */
 const probs = (r: Rng, shape: number[]) => softmax(randnT(r, shape), 1);
 
@@ -549,6 +555,114 @@ export const COMPOSITE_CASES: CheckCase[] = [
     fn: (x) => slice(x, 0, undefined, undefined, -1),
     args: f64([4, 2]),
   },
+  // ------------------------------------------------------------------ linalg
+  {
+    name: "linalg.lstsq(A, B) tall [5, 3], B [5, 2]",
+    fn: (a, b) => linalg.lstsq(a, b),
+    args: f64([5, 3], [5, 2]),
+  },
+  {
+    name: "linalg.lstsq(A, b) wide [2, 4] (minimum norm), b [2]",
+    fn: (a, b) => linalg.lstsq(a, b),
+    args: f64([2, 4], [2]),
+  },
+  {
+    name: "linalg.lstsq(A, B) gelsd, batched [2, 4, 3]",
+    fn: (a, b) => linalg.lstsq(a, b, { driver: "gelsd" }),
+    args: f64([2, 4, 3], [2, 4, 1]),
+  },
+  {
+    name: "linalg.pinv(A) of a wide [3, 4]",
+    fn: (a) => linalg.pinv(a),
+    args: f64([3, 4]),
+  },
+  {
+    name: "linalg.matrixNorm(A) fro, nuc, ±2 of [3, 4]",
+    fn: (a) =>
+      stackNorms(
+        (["fro", "nuc", 2, -2] as const).map((o) => linalg.matrixNorm(a, o)),
+      ),
+    args: f64([3, 4]),
+  },
+  {
+    name:
+      "linalg.matrixNorm(A) ±1, ±inf over dims [0, 2] of [3, 2, 4], keepdim",
+    fn: (a) =>
+      stackNorms(
+        [1, -1, Infinity, -Infinity].map((o) =>
+          linalg.matrixNorm(a, o, { dim: [0, 2], keepdim: true })
+        ),
+      ),
+    // Gaussian entries: no ties among the sums of |a| (a ramp would have).
+    args: f64([3, 2, 4]),
+  },
+  {
+    name: "linalg.vectorNorm(x) ord 2, 3, -1.5, inf over dim 1",
+    fn: (x) =>
+      stackNorms(
+        [2, 3, -1.5, Infinity].map((o) => linalg.vectorNorm(x, o, { dim: 1 })),
+      ),
+    args: noTies([3, 4]),
+  },
+  {
+    name: "linalg.matrixPower(A, n) n = 3 and -2 of batched [2, 3, 3]",
+    fn: (a) => linalg.matrixPower(a, 3).add(linalg.matrixPower(a, -2)),
+    args: (r) => [randnT(r, [2, 3, 3]).mul(0.5).add(eyeF64(3).mul(2))],
+  },
+  {
+    name: "linalg.matrixExp(A) of [3, 3] (one squaring or more)",
+    fn: (a) => linalg.matrixExp(a),
+    args: scaled([3, 3], 3),
+  },
+  {
+    name: "linalg.matrixExp(A) of a batched [2, 2, 2]",
+    fn: (a) => linalg.matrixExp(a),
+    args: scaled([2, 2, 2], 0.5),
+  },
+  {
+    name: "linalg.cross(a, b) broadcast [2, 3] × [3] and dim 0",
+    fn: (a, b) =>
+      cat([linalg.cross(a, b), linalg.cross(a.T, b.unsqueeze(1), 0).T], 0),
+    args: f64([2, 3], [3]),
+  },
+  {
+    name: "linalg.multiDot([v, A, B, w]) vector ends",
+    fn: (v, a, b, w) => linalg.multiDot([v, a, b, w]),
+    args: f64([4], [4, 2], [2, 5], [5]),
+  },
+  {
+    name: "linalg.multiDot([A, B, C]) [3, 6] [6, 2] [2, 4]",
+    fn: (a, b, c) => linalg.multiDot([a, b, c]),
+    args: f64([3, 6], [6, 2], [2, 4]),
+  },
+  {
+    name: "linalg.qr(A) of a wide [3, 5]: Q and R",
+    fn: (a) => {
+      const { Q, R } = linalg.qr(a);
+      return cat([Q, R], 1);
+    },
+    args: f64([3, 5]),
+  },
+  {
+    name: "linalg.qr(A) complete of a tall [4, 2]: Q and R",
+    fn: (a) => {
+      const { Q, R } = linalg.qr(a, { mode: "complete" });
+      return cat([Q, R], 1);
+    },
+    args: f64([4, 2]),
+    // The extra columns Q₂ are not unique: their derivative is that of
+    // Q₂ − Q₁Q₁ᵀQ₂ with Q₂ held at the base point (the documented gauge),
+    // exact to first order only.
+    fdRef: ([a0]) => {
+      const Q20 = linalg.qr(a0, { mode: "complete" }).Q.narrow(1, 2, 2);
+      return (a) => {
+        const { Q, R } = linalg.qr(a);
+        const Q2 = Q20.sub(Q.matmul(Q.T.matmul(Q20)));
+        return cat([cat([Q, Q2], 1), cat([R, R.mul(0)], 0)], 1);
+      };
+    },
+    firstOrderOnly: true,
+  },
   // ----------------------------------------------------------------- integer
   {
     name: "oneHot(indices, 4)",
@@ -604,4 +718,13 @@ export const COVERED: readonly string[] = [
   "cumprod",
   "logcumsumexp",
   "maskedFill",
+  "linalg.lstsq",
+  "linalg.pinv",
+  "linalg.matrixNorm",
+  "linalg.vectorNorm",
+  "linalg.matrixPower",
+  "linalg.matrixExp",
+  "linalg.cross",
+  "linalg.multiDot",
+  "linalg.qr",
 ];

@@ -799,6 +799,36 @@ const decompCases: OpCase[] = [
     args: (r) => [randnT(r, [3, 3]), randnT(r, [3, 2])],
   },
   {
+    name: "linalg.svd() S of a tall [5, 3]",
+    prims: ["svd", "slice", "reshape"],
+    fn: (a) => linalg.svd(a).S,
+    args: (r) => [randnT(r, [5, 3])],
+  },
+  {
+    name: "linalg.svd() U of a tall [4, 3]",
+    prims: ["svd", "slice"],
+    fn: (a) => linalg.svd(a).U,
+    args: (r) => [randnT(r, [4, 3])],
+  },
+  {
+    name: "linalg.svd() Vh of a batched square [2, 3, 3]",
+    prims: ["svd", "slice"],
+    fn: (a) => linalg.svd(a).Vh,
+    args: (r) => [randnT(r, [2, 3, 3])],
+  },
+  {
+    name: "linalg.svd() U of a wide [2, 4]",
+    prims: ["svd", "slice", "permute"],
+    fn: (a) => linalg.svd(a).U,
+    args: (r) => [randnT(r, [2, 4])],
+  },
+  {
+    name: "linalg.svdvals() of a batched wide [2, 3, 5]",
+    prims: ["svd", "slice", "reshape", "permute"],
+    fn: (a) => linalg.svdvals(a),
+    args: (r) => [randnT(r, [2, 3, 5])],
+  },
+  {
     name: "linalg.det() [3, 3]",
     prims: ["slogdet", "exp", "mul"],
     fn: (a) => linalg.det(a),

@@ -80,6 +80,7 @@ Deno.test("dependency rules: every primitive has a rule or is listed as dense", 
   // user-defined calls.
   const expected = [
     "custom",
+    "svd",
     "scan",
     "cond",
     "while",

@@ -440,6 +440,14 @@ export const lowerings: LoweringTable = {
     em.emit(OP.lu, [DTYPES[out.dtype], o, a.slot, batch, n]);
     return o;
   },
+  svd: (em, [a], _, out) => {
+    const r = a.shape.length;
+    const [m, n] = [a.shape[r - 2], a.shape[r - 1]];
+    const batch = sizeOf(a.shape.slice(0, -2));
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.svd, [DTYPES[out.dtype], o, a.slot, batch, m, n]);
+    return o;
+  },
   eigh: (em, [a], _, out) => {
     const [batch, n] = batchAndOrder(a);
     const o = em.fresh(out.dtype, sizeOf(out.shape));

@@ -375,6 +375,12 @@ export interface PrimParams {
   };
   /** Stable argsort along `axis` (int32); NaN sorts above every number. */
   argsort: { axis: number; descending: boolean };
+  /**
+   * Reduced SVD of `[..., m, n]` with m ≥ n, packed in one result
+   * `[..., m + 1 + n, n]`: rows 0..m U, row m the singular values in
+   * descending order, rows m+1..m+1+n Vᵀ (A = U diag(S) Vᵀ).
+   */
+  svd: null;
 }
 
 /**
@@ -450,6 +456,7 @@ export const ALL_PRIMS: readonly Prim[] = [
   "convWeightGrad",
   "maxPool",
   "argsort",
+  "svd",
 ];
 
 /** The control-flow primitives: they carry sub-programs in their params. */

@@ -1,10 +1,13 @@
 //! Dense linear algebra over batches of row-major matrices: Cholesky,
 //! triangular solve, LU with partial pivoting (solve, sign and log of the
-//! absolute determinant). Matrix `b` of a batch starts at `b * stride`
+//! absolute determinant), Jacobi eigh, Householder QR and SVD (QR, then
+//! one-sided Jacobi). Matrix `b` of a batch starts at `b * stride`
 //! elements (a stride of 0 broadcasts one matrix over the batch).
 //!
 //! Every loop runs along rows, so the inner work is a dot product or an
-//! axpy over contiguous memory, in 128-bit SIMD. Kernels that can fail on
+//! axpy over contiguous memory, in 128-bit SIMD; from order
+//! `BLOCKED_FROM` on, LU, triangular solves and QR work in panels whose
+//! updates are GEMMs (gemm.rs). Kernels that can fail on
 //! the data (a non-positive pivot, a zero pivot) return where, and leave
 //! the reporting to the executor (program.rs).
 
@@ -186,12 +189,69 @@ pub unsafe fn cholesky<T: Float>(
 /// Solves `A X = B` in place in `x` (`n × k`, holding B) for triangular `A`
 /// (`n × n`; only its `upper` or lower triangle is read, and with `unit`
 /// not its diagonal either, taken as ones). A zero diagonal gives inf/NaN,
-/// as LAPACK's trsm.
+/// as LAPACK's trsm. Large systems go by blocks of rows, the coupling to
+/// the rows already solved as one GEMM per block.
 fn trsm_one<T: Float>(a: &[T], x: &mut [T], n: usize, k: usize, upper: bool, unit: bool) {
+    if n < BLOCKED_FROM || k < TRSM_MIN_RHS {
+        trsm_block(a, x, n, k, upper, unit, 0, n);
+        return;
+    }
+    let blocks: Vec<(usize, usize)> = (0..n)
+        .step_by(TRSM_BLOCK)
+        .map(|lo| (lo, (lo + TRSM_BLOCK).min(n)))
+        .collect();
+    let (mut ablock, mut prod) = (Vec::new(), Vec::new());
+    for i in 0..blocks.len() {
+        let (lo, hi) = blocks[if upper { blocks.len() - 1 - i } else { i }];
+        // The rows solved already: above the block (lower) or below it.
+        let (c0, c1) = if upper { (hi, n) } else { (0, lo) };
+        if c1 > c0 {
+            let (rows, cols) = (hi - lo, c1 - c0);
+            ablock.clear();
+            for r in lo..hi {
+                ablock.extend_from_slice(&a[r * n + c0..r * n + c1]);
+            }
+            prod.clear();
+            prod.resize(rows * k, T::ZERO);
+            let done = &x[c0 * k..c1 * k];
+            if !gemm(&ablock, done, &mut prod, rows, k, cols) {
+                prod.fill(T::ZERO);
+                for r in 0..rows {
+                    for c in 0..cols {
+                        let m = -ablock[r * cols + c];
+                        axpy_sub(m, &done[c * k..(c + 1) * k], &mut prod[r * k..(r + 1) * k]);
+                    }
+                }
+            }
+            for (v, &p) in x[lo * k..hi * k].iter_mut().zip(&prod) {
+                *v = *v - p;
+            }
+        }
+        trsm_block(a, x, n, k, upper, unit, lo, hi);
+    }
+}
+
+/// Rows `lo..hi` of [`trsm_one`]'s solve, with only the columns `lo..hi`
+/// of A (the rest of each row's sum is already subtracted).
+#[allow(clippy::too_many_arguments)]
+fn trsm_block<T: Float>(
+    a: &[T],
+    x: &mut [T],
+    n: usize,
+    k: usize,
+    upper: bool,
+    unit: bool,
+    lo: usize,
+    hi: usize,
+) {
     let solve_row = |i: usize, x: &mut [T]| {
         let (before, rest) = x.split_at_mut(i * k);
         let (xi, after) = rest.split_at_mut(k);
-        let js: &mut dyn Iterator<Item = usize> = if upper { &mut (i + 1..n) } else { &mut (0..i) };
+        let js: &mut dyn Iterator<Item = usize> = if upper {
+            &mut (i + 1..hi)
+        } else {
+            &mut (lo..i)
+        };
         for j in js {
             let aij = a[i * n + j];
             if aij != T::ZERO {
@@ -211,11 +271,11 @@ fn trsm_one<T: Float>(a: &[T], x: &mut [T], n: usize, k: usize, upper: bool, uni
         }
     };
     if upper {
-        for i in (0..n).rev() {
+        for i in (lo..hi).rev() {
             solve_row(i, x);
         }
     } else {
-        for i in 0..n {
+        for i in lo..hi {
             solve_row(i, x);
         }
     }
@@ -260,6 +320,9 @@ fn lu_in_place<T: Float>(
     rhs: &mut [T],
     k: usize,
 ) -> (usize, Option<usize>) {
+    if n >= BLOCKED_FROM {
+        return lu_blocked(lu, n, rhs, k);
+    }
     let mut swaps = 0;
     let mut zero = None;
     for j in 0..n {
@@ -297,6 +360,221 @@ fn lu_in_place<T: Float>(
                 axpy_sub(m, rj, &mut ri[j + 1..]);
             }
         }
+    }
+    (swaps, zero)
+}
+
+/// Order from which [`lu_in_place`] and [`trsm_one`] work in blocks (below
+/// it the updates are too small for GEMM to pay).
+const BLOCKED_FROM: usize = 160;
+/// Row block of the blocked triangular solve, and the fewest right-hand
+/// sides for which it is used.
+const TRSM_BLOCK: usize = 64;
+const TRSM_MIN_RHS: usize = 8;
+/// Panel width of the blocked Householder QR.
+const QR_PANEL: usize = 32;
+/// Panel width of the blocked LU.
+const LU_PANEL: usize = 32;
+
+/// `c = a b` for contiguous row-major `a` (`m × k`), `b` (`k × n`) through
+/// the packed GEMM of gemm.rs. False when its buffers cannot be allocated.
+fn gemm<T: Float>(a: &[T], b: &[T], c: &mut [T], m: usize, n: usize, k: usize) -> bool {
+    gemm_t(a, b, c, m, n, k, false)
+}
+
+/// [`gemm`] with `b` given transposed (`n × k`) when `trans_b`.
+fn gemm_t<T: Float>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_b: bool,
+) -> bool {
+    let (pa, pb, pc) = (
+        a.as_ptr() as usize,
+        b.as_ptr() as usize,
+        c.as_mut_ptr() as usize,
+    );
+    let status = if core::mem::size_of::<T>() == 8 {
+        crate::gemm::matmul_f64(pa, pb, pc, 1, m, n, k, false, trans_b, 0, 0)
+    } else {
+        crate::gemm::matmul_f32(pa, pb, pc, 1, m, n, k, false, trans_b, 0, 0)
+    };
+    status == 0
+}
+
+/// Applies the product of the Householder reflections `I − 2vvᵀ` in rows
+/// `k0..k1` of `vs` (unit vectors, zero before their own index) at once
+/// to rows `lo..hi` of `x` (each of length `m`, seen from entry `k0`):
+/// with H₍k0₎ ⋯ H₍k1−1₎ = I − V T Vᵀ (T upper triangular, LAPACK's
+/// forward compact WY form), each row r becomes r − r V T Vᵀ, which
+/// applies H₍k1−1₎ ⋯ H₍k0₎ to it as a column, or, with `transposed`,
+/// r − r V Tᵀ Vᵀ (H₍k0₎ ⋯ H₍k1−1₎). Two GEMMs do the O(m n_b) work per
+/// row. False if GEMM's buffers cannot be allocated (nothing is changed).
+#[allow(clippy::too_many_arguments)]
+fn apply_block_reflector<T: Float>(
+    x: &mut [T],
+    lo: usize,
+    hi: usize,
+    vs: &[T],
+    k0: usize,
+    k1: usize,
+    m: usize,
+    transposed: bool,
+) -> bool {
+    let (w, p, r) = (m - k0, k1 - k0, hi - lo);
+    if r == 0 || p == 0 {
+        return true;
+    }
+    let mut vt = Vec::with_capacity(p * w);
+    for k in k0..k1 {
+        vt.extend_from_slice(&vs[k * m + k0..(k + 1) * m]);
+    }
+    // T: T_ii = 2 and T[..i, i] = −2 T[..i, ..i] (Vᵀ v_i)[..i].
+    let two = T::from_f64(2.0);
+    let mut t = vec![T::ZERO; p * p];
+    for i in 0..p {
+        let vi = &vt[i * w..(i + 1) * w];
+        let g: Vec<T> = (0..i).map(|j| dot(&vt[j * w..(j + 1) * w], vi)).collect();
+        for row in 0..i {
+            let mut acc = T::ZERO;
+            for (j, &gj) in g.iter().enumerate().skip(row) {
+                acc = acc + t[row * p + j] * gj;
+            }
+            t[row * p + i] = -two * acc;
+        }
+        t[i * p + i] = two;
+    }
+    let mut block = Vec::with_capacity(r * w);
+    for row in lo..hi {
+        block.extend_from_slice(&x[row * m + k0..(row + 1) * m]);
+    }
+    let mut y = vec![T::ZERO; r * p];
+    if !gemm_t(&block, &vt, &mut y, r, p, w, true) {
+        return false;
+    }
+    // Z = Y T (or Y Tᵀ), small.
+    let mut z = vec![T::ZERO; r * p];
+    for row in 0..r {
+        for c in 0..p {
+            let mut acc = T::ZERO;
+            for q in 0..p {
+                let tq = if transposed {
+                    t[c * p + q]
+                } else {
+                    t[q * p + c]
+                };
+                acc = acc + y[row * p + q] * tq;
+            }
+            z[row * p + c] = acc;
+        }
+    }
+    if !gemm(&z, &vt, &mut block, r, w, p) {
+        return false;
+    }
+    for (i, row) in (lo..hi).enumerate() {
+        let dst = &mut x[row * m + k0..(row + 1) * m];
+        for (d, &b) in dst.iter_mut().zip(&block[i * w..(i + 1) * w]) {
+            *d = *d - b;
+        }
+    }
+    true
+}
+
+/// Right-looking blocked LU with partial pivoting (the same pivots and
+/// results as the unblocked loop, up to rounding): each panel of
+/// `LU_PANEL` columns is factored with row swaps applied to whole rows,
+/// the block row to its right is solved with the panel's unit L, and the
+/// trailing matrix gets one GEMM update, where most of the n³ work runs at
+/// GEMM speed. Falls back to the unblocked updates if GEMM's buffers
+/// cannot be allocated.
+fn lu_blocked<T: Float>(lu: &mut [T], n: usize, rhs: &mut [T], k: usize) -> (usize, Option<usize>) {
+    let mut swaps = 0;
+    let mut zero = None;
+    let (mut l21, mut u12, mut prod) = (Vec::new(), Vec::new(), Vec::new());
+    let mut j0 = 0;
+    while j0 < n {
+        let jb = LU_PANEL.min(n - j0);
+        let end = j0 + jb;
+        // The panel: columns j0..end, every row below j0.
+        for j in j0..end {
+            let mut p = j;
+            let mut best = lu[j * n + j].abs();
+            for i in j + 1..n {
+                let v = lu[i * n + j].abs();
+                if v > best {
+                    best = v;
+                    p = i;
+                }
+            }
+            if p != j {
+                swaps += 1;
+                let (rj, rp) = two_rows(lu, n, j, p);
+                rj.swap_with_slice(rp);
+                for c in 0..k {
+                    rhs.swap(j * k + c, p * k + c);
+                }
+            }
+            let d = lu[j * n + j];
+            if best.partial_cmp(&T::ZERO) != Some(core::cmp::Ordering::Greater) {
+                zero.get_or_insert(j);
+                continue;
+            }
+            let (head, tail) = lu.split_at_mut((j + 1) * n);
+            let rj = &head[j * n + j + 1..j * n + end];
+            for i in j + 1..n {
+                let ri = &mut tail[(i - j - 1) * n..(i - j) * n];
+                let m = ri[j] / d;
+                ri[j] = m;
+                if m != T::ZERO {
+                    axpy_sub(m, rj, &mut ri[j + 1..end]);
+                }
+            }
+        }
+        if end == n {
+            break;
+        }
+        // U12 = L11⁻¹ A12 (unit lower, row by row).
+        for r in j0 + 1..end {
+            let (head, tail) = lu.split_at_mut(r * n);
+            for q in j0..r {
+                let m = tail[q];
+                if m != T::ZERO {
+                    axpy_sub(m, &head[q * n + end..(q + 1) * n], &mut tail[end..n]);
+                }
+            }
+        }
+        // A22 −= L21 U12 through GEMM.
+        let (mr, nr) = (n - end, n - end);
+        l21.clear();
+        u12.clear();
+        for i in end..n {
+            l21.extend_from_slice(&lu[i * n + j0..i * n + end]);
+        }
+        for r in j0..end {
+            u12.extend_from_slice(&lu[r * n + end..(r + 1) * n]);
+        }
+        prod.resize(mr * nr, T::ZERO);
+        if gemm(&l21, &u12, &mut prod, mr, nr, jb) {
+            for i in 0..mr {
+                let row = &mut lu[(end + i) * n + end..(end + i + 1) * n];
+                let p = &prod[i * nr..(i + 1) * nr];
+                for (x, &y) in row.iter_mut().zip(p) {
+                    *x = *x - y;
+                }
+            }
+        } else {
+            for i in 0..mr {
+                for q in 0..jb {
+                    let m = l21[i * jb + q];
+                    let row = &mut lu[(end + i) * n + end..(end + i + 1) * n];
+                    axpy_sub(m, &u12[q * nr..(q + 1) * nr], row);
+                }
+            }
+        }
+        j0 = end;
     }
     (swaps, zero)
 }
@@ -390,7 +668,7 @@ pub unsafe fn slogdet<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
 /// Eigen-decomposition of the symmetric part of one `n × n` matrix by
 /// cyclic Jacobi rotations (accurate to working precision in the relative
 /// sense that Jacobi gives; O(n³) per sweep). `w` is `n × n` scratch, `v`
-/// receives the eigenvectors as columns; returns the eigenvalues, unsorted.
+/// receives the eigenvectors as rows; returns the eigenvalues, unsorted.
 fn jacobi_eigh<T: Float>(a: &[T], w: &mut [T], v: &mut [T], n: usize) -> Vec<T> {
     let half = T::from_f64(0.5);
     for i in 0..n {
@@ -436,21 +714,26 @@ fn jacobi_eigh<T: Float>(a: &[T], w: &mut [T], v: &mut [T], n: usize) -> Vec<T> 
                 let c = T::ONE / (t * t + T::ONE).sqrt();
                 let s = t * c;
                 // W ← Jᵀ W J and V ← V J with J = [[c, s], [−s, c]] on (p, q).
+                // W stays exactly symmetric, so the update of columns p, q
+                // is the transpose of that of rows p, q: rotate the two
+                // (contiguous) rows, copy them into the columns, and finish
+                // the 2×2 block. V is kept transposed: its columns are rows.
+                let (wp, wq) = two_rows(w, n, p, q);
+                rotate(c, s, wp, wq);
+                let (pp, pq) = (wp[p], wp[q]);
+                let (qp, qq) = (wq[p], wq[q]);
+                wp[p] = c * pp - s * pq;
+                wq[q] = s * qp + c * qq;
+                wp[q] = T::ZERO;
+                wq[p] = T::ZERO;
                 for k in 0..n {
-                    let (kp, kq) = (w[k * n + p], w[k * n + q]);
-                    w[k * n + p] = c * kp - s * kq;
-                    w[k * n + q] = s * kp + c * kq;
-                    let (vp, vq) = (v[k * n + p], v[k * n + q]);
-                    v[k * n + p] = c * vp - s * vq;
-                    v[k * n + q] = s * vp + c * vq;
+                    if k != p && k != q {
+                        w[k * n + p] = w[p * n + k];
+                        w[k * n + q] = w[q * n + k];
+                    }
                 }
-                for k in 0..n {
-                    let (pk, qk) = (w[p * n + k], w[q * n + k]);
-                    w[p * n + k] = c * pk - s * qk;
-                    w[q * n + k] = s * pk + c * qk;
-                }
-                w[p * n + q] = T::ZERO;
-                w[q * n + p] = T::ZERO;
+                let (vp, vq) = two_rows(v, n, p, q);
+                rotate(c, s, vp, vq);
             }
         }
     }
@@ -482,15 +765,17 @@ pub unsafe fn eigh<T: Float>(a: usize, out: usize, batch: usize, n: usize) {
         let ob = &mut o[b * (nn + n)..(b + 1) * (nn + n)];
         for (col, &src) in order.iter().enumerate() {
             ob[col] = lam[src];
+            // Row src of v is the eigenvector (v holds V transposed).
+            let vec = &v[src * n..(src + 1) * n];
             let mut big = 0;
             for k in 1..n {
-                if v[k * n + src].abs() > v[big * n + src].abs() {
+                if vec[k].abs() > vec[big].abs() {
                     big = k;
                 }
             }
-            let flip = v[big * n + src] < T::ZERO;
+            let flip = vec[big] < T::ZERO;
             for k in 0..n {
-                let x = v[k * n + src];
+                let x = vec[k];
                 ob[(k + 1) * n + col] = if flip { -x } else { x };
             }
         }
@@ -519,37 +804,34 @@ fn qr_one<T: Float>(
         }
     }
     let two = T::from_f64(2.0);
-    for k in 0..n {
-        // v = x − α e₁ with α = −sign(x₀)‖x‖ (no cancellation), then unit.
-        let v = &mut vs[k * m..(k + 1) * m];
-        v.fill(T::ZERO);
-        let x = &wt[k * m + k..(k + 1) * m];
-        let norm2 = dot(x, x);
-        if norm2 == T::ZERO {
-            continue; // a zero column: no reflection
-        }
-        let alpha = if x[0] >= T::ZERO {
-            -norm2.sqrt()
-        } else {
-            norm2.sqrt()
-        };
-        let v = &mut v[k..];
-        v.copy_from_slice(x);
-        v[0] = v[0] - alpha;
-        let vnorm2 = dot(v, v);
-        if vnorm2 == T::ZERO {
-            v.fill(T::ZERO);
-            continue;
-        }
-        let scale = T::ONE / vnorm2.sqrt();
-        for e in v.iter_mut() {
-            *e = *e * scale;
-        }
-        // Columns j ≥ k of A (rows of Aᵀ) ← (I − 2vvᵀ) column.
-        for j in k..n {
-            let row = &mut wt[j * m + k..(j + 1) * m];
+    // Panels of QR_PANEL columns, the trailing columns updated once per
+    // panel by the block reflector (one panel for small n).
+    let panel = if n >= BLOCKED_FROM {
+        QR_PANEL
+    } else {
+        n.max(1)
+    };
+    let panels: Vec<(usize, usize)> = (0..n)
+        .step_by(panel)
+        .map(|k0| (k0, (k0 + panel).min(n)))
+        .collect();
+    // One reflector applied to rows `lo..hi` of `x` (from entry k).
+    let reflect = |x: &mut [T], vs: &[T], k: usize, lo: usize, hi: usize| {
+        let v = &vs[k * m + k..(k + 1) * m];
+        for j in lo..hi {
+            let row = &mut x[j * m + k..(j + 1) * m];
             let d = dot(v, row);
             axpy_sub(d * two, v, row);
+        }
+    };
+    for &(k0, k1) in &panels {
+        for k in k0..k1 {
+            factor_column(wt, vs, k, k1, m, two);
+        }
+        if k1 < n && !apply_block_reflector(wt, k1, n, vs, k0, k1, m, false) {
+            for k in k0..k1 {
+                reflect(wt, vs, k, k1, n);
+            }
         }
     }
     // Qᵀ's rows are Q's columns: Q = H₀ H₁ … Hₙ₋₁ I[:, :n].
@@ -558,12 +840,12 @@ fn qr_one<T: Float>(
             qt[j * m + i] = if i == j { T::ONE } else { T::ZERO };
         }
     }
-    for k in (0..n).rev() {
-        let v = &vs[k * m + k..(k + 1) * m];
-        for j in 0..n {
-            let row = &mut qt[j * m + k..(j + 1) * m];
-            let d = dot(v, row);
-            axpy_sub(d * two, v, row);
+    for &(k0, k1) in panels.iter().rev() {
+        // Rows j < k0 are still e_j, zero from k0 on: untouched.
+        if panel == n || !apply_block_reflector(qt, k0, n, vs, k0, k1, m, true) {
+            for k in (k0..k1).rev() {
+                reflect(qt, vs, k, 0, n);
+            }
         }
     }
     let (q, r) = out.split_at_mut(m * n);
@@ -577,6 +859,46 @@ fn qr_one<T: Float>(
             let x = qt[i * m + k];
             q[k * n + i] = if flip { -x } else { x };
         }
+    }
+}
+
+/// Column k of the Householder QR in [`qr_one`]'s layout: the unit
+/// reflector of Aᵀ's row k (from entry k) into row k of `vs` (zero for a
+/// zero column), applied to the rows k..`end` of `wt` (the panel).
+fn factor_column<T: Float>(wt: &mut [T], vs: &mut [T], k: usize, end: usize, m: usize, two: T) {
+    {
+        // v = x − α e₁ with α = −sign(x₀)‖x‖ (no cancellation), then unit.
+        let v = &mut vs[k * m..(k + 1) * m];
+        v.fill(T::ZERO);
+        let x = &wt[k * m + k..(k + 1) * m];
+        let norm2 = dot(x, x);
+        if norm2 == T::ZERO {
+            return; // a zero column: no reflection
+        }
+        let alpha = if x[0] >= T::ZERO {
+            -norm2.sqrt()
+        } else {
+            norm2.sqrt()
+        };
+        let v = &mut v[k..];
+        v.copy_from_slice(x);
+        v[0] = v[0] - alpha;
+        let vnorm2 = dot(v, v);
+        if vnorm2 == T::ZERO {
+            v.fill(T::ZERO);
+            return;
+        }
+        let scale = T::ONE / vnorm2.sqrt();
+        for e in v.iter_mut() {
+            *e = *e * scale;
+        }
+    }
+    // Columns k..end of A (rows of Aᵀ) ← (I − 2vvᵀ) column.
+    let v = &vs[k * m + k..(k + 1) * m];
+    for j in k..end {
+        let row = &mut wt[j * m + k..(j + 1) * m];
+        let d = dot(v, row);
+        axpy_sub(d * two, v, row);
     }
 }
 
@@ -599,6 +921,264 @@ pub unsafe fn qr<T: Float>(a: usize, out: usize, batch: usize, m: usize, n: usiz
             m,
             n,
         );
+    }
+}
+
+/// `(a·a, b·b, a·b)` in one pass over two equally long rows.
+#[inline(always)]
+fn dot3<T: Float>(a: &[T], b: &[T]) -> (T, T, T) {
+    let n = a.len().min(b.len());
+    let l = T::V::LANES;
+    let z = T::V::splat(T::ZERO);
+    let (mut aa, mut bb, mut ab) = (z, z, z);
+    let mut i = 0;
+    while i + l <= n {
+        // SAFETY: i + l <= n, the length of both slices.
+        unsafe {
+            let va = T::V::load(a.as_ptr().add(i));
+            let vb = T::V::load(b.as_ptr().add(i));
+            aa = aa.add(va.mul(va));
+            bb = bb.add(vb.mul(vb));
+            ab = ab.add(va.mul(vb));
+        }
+        i += l;
+    }
+    let mut lanes = [[T::ZERO; 4]; 3];
+    // SAFETY: each `lanes` row holds 4 >= LANES elements.
+    unsafe {
+        aa.store(lanes[0].as_mut_ptr());
+        bb.store(lanes[1].as_mut_ptr());
+        ab.store(lanes[2].as_mut_ptr());
+    }
+    let (mut x, mut y, mut w) = (T::ZERO, T::ZERO, T::ZERO);
+    for k in 0..l {
+        x = x + lanes[0][k];
+        y = y + lanes[1][k];
+        w = w + lanes[2][k];
+    }
+    while i < n {
+        x = x + a[i] * a[i];
+        y = y + b[i] * b[i];
+        w = w + a[i] * b[i];
+        i += 1;
+    }
+    (x, y, w)
+}
+
+/// The plane rotation `(a, b) ← (c a − s b, s a + c b)` of two rows.
+#[inline(always)]
+fn rotate<T: Float>(c: T, s: T, a: &mut [T], b: &mut [T]) {
+    let n = a.len().min(b.len());
+    let l = T::V::LANES;
+    let (vc, vs) = (T::V::splat(c), T::V::splat(s));
+    let mut i = 0;
+    while i + l <= n {
+        // SAFETY: i + l <= n, the length of both slices.
+        unsafe {
+            let (pa, pb) = (a.as_mut_ptr().add(i), b.as_mut_ptr().add(i));
+            let (va, vb) = (T::V::load(pa), T::V::load(pb));
+            va.mul(vc).sub(vb.mul(vs)).store(pa);
+            va.mul(vs).add(vb.mul(vc)).store(pb);
+        }
+        i += l;
+    }
+    while i < n {
+        let (x, y) = (a[i], b[i]);
+        a[i] = c * x - s * y;
+        b[i] = s * x + c * y;
+        i += 1;
+    }
+}
+
+/// Two distinct rows `p < q` of a row-major matrix with `w` columns.
+fn two_rows<T>(x: &mut [T], w: usize, p: usize, q: usize) -> (&mut [T], &mut [T]) {
+    let (head, tail) = x.split_at_mut(q * w);
+    (&mut head[p * w..(p + 1) * w], &mut tail[..w])
+}
+
+/// One-sided (Hestenes) Jacobi on the `n` rows of `g` (each `len` long):
+/// plane rotations of pairs of rows until every pair is orthogonal to
+/// working precision, accumulated into the rows of `v` (`n × n`, set to
+/// the identity first). Only dot products of the rows are formed, never
+/// their Gram matrix, so small singular values keep their relative
+/// accuracy (Demmel and Veselić).
+fn jacobi_rows<T: Float>(g: &mut [T], v: &mut [T], n: usize, len: usize) {
+    for i in 0..n {
+        for j in 0..n {
+            v[i * n + j] = if i == j { T::ONE } else { T::ZERO };
+        }
+    }
+    let eps = if core::mem::size_of::<T>() == 8 {
+        f64::EPSILON
+    } else {
+        f32::EPSILON as f64
+    };
+    let tol = T::from_f64(eps * (len.max(1) as f64).sqrt());
+    let half = T::from_f64(0.5);
+    for _sweep in 0..80 {
+        let mut rotated = false;
+        for p in 0..n {
+            for q in p + 1..n {
+                let (gp, gq) = two_rows(g, len, p, q);
+                let (alpha, beta, gamma) = dot3(gp, gq);
+                // Orthogonal enough (or NaN): no rotation.
+                let bound = tol * (alpha * beta).sqrt();
+                if gamma.abs().partial_cmp(&bound) != Some(core::cmp::Ordering::Greater) {
+                    continue;
+                }
+                rotated = true;
+                // tan of the angle that makes the pair orthogonal: the
+                // smaller root of t² + 2ζt − 1 = 0.
+                let zeta = (beta - alpha) * half / gamma;
+                let root = (zeta * zeta + T::ONE).sqrt();
+                let t = if zeta >= T::ZERO {
+                    T::ONE / (zeta + root)
+                } else {
+                    -T::ONE / (-zeta + root)
+                };
+                let c = T::ONE / (t * t + T::ONE).sqrt();
+                let s = c * t;
+                rotate(c, s, gp, gq);
+                let (vp, vq) = two_rows(v, n, p, q);
+                rotate(c, s, vp, vq);
+            }
+        }
+        if !rotated {
+            break;
+        }
+    }
+}
+
+/// Scratch of [`svd_one`] for an `m × n` matrix.
+struct SvdScratch<T> {
+    wt: Vec<T>,
+    vs: Vec<T>,
+    qt: Vec<T>,
+    qr: Vec<T>,
+    g: Vec<T>,
+    v: Vec<T>,
+}
+
+impl<T: Float> SvdScratch<T> {
+    fn new(m: usize, n: usize) -> Self {
+        let mn = m * n;
+        SvdScratch {
+            wt: vec![T::ZERO; mn],
+            vs: vec![T::ZERO; mn],
+            qt: vec![T::ZERO; mn],
+            qr: vec![T::ZERO; mn + n * n],
+            g: vec![T::ZERO; n * n],
+            v: vec![T::ZERO; n * n],
+        }
+    }
+}
+
+/// Reduced SVD of one `m × n` matrix (m ≥ n): Householder QR first, A =
+/// QR, then one-sided Jacobi on the columns of Rᵀ (the rows of R), which
+/// converges in fewer sweeps than on A itself (Drmač and Veselić):
+/// Rᵀ V' = U' S gives A = (Q V') S U'ᵀ.
+///
+/// `out` is `(m + 1 + n) × n`: rows 0..m U, row m the singular values in
+/// descending order, rows m+1.. Vᵀ. Each pair is signed so that the entry
+/// of largest magnitude of V's column (the first among equals) is
+/// positive; rows of Vᵀ for zero singular values are completed to an
+/// orthonormal set (U = Q V' is orthonormal whatever the rank).
+fn svd_one<T: Float>(a: &[T], w: &mut SvdScratch<T>, out: &mut [T], m: usize, n: usize) {
+    qr_one(a, &mut w.wt, &mut w.vs, &mut w.qt, &mut w.qr, m, n);
+    let (q, r) = w.qr.split_at(m * n);
+    w.g.copy_from_slice(r);
+    jacobi_rows(&mut w.g, &mut w.v, n, n);
+    let (g, v) = (&w.g, &w.v);
+    let sv: Vec<T> = (0..n)
+        .map(|j| dot(&g[j * n..(j + 1) * n], &g[j * n..(j + 1) * n]).sqrt())
+        .collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| {
+        sv[j]
+            .partial_cmp(&sv[i])
+            .unwrap_or(core::cmp::Ordering::Equal)
+    });
+    let (u, rest) = out.split_at_mut(m * n);
+    let (srow, vt) = rest.split_at_mut(n);
+    let mut missing = Vec::new();
+    for (col, &src) in order.iter().enumerate() {
+        let grow = &g[src * n..(src + 1) * n];
+        let s = sv[src];
+        srow[col] = s;
+        let vrow = &mut vt[col * n..(col + 1) * n];
+        let mut sign = T::ONE;
+        if s > T::ZERO && (T::ONE / s) < T::INFINITY {
+            let mut big = 0;
+            for k in 1..n {
+                if grow[k].abs() > grow[big].abs() {
+                    big = k;
+                }
+            }
+            if grow[big] < T::ZERO {
+                sign = -T::ONE;
+            }
+            let scale = sign / s;
+            for k in 0..n {
+                vrow[k] = grow[k] * scale;
+            }
+        } else {
+            vrow.fill(T::ZERO);
+            if !s.is_nan() {
+                missing.push(col);
+            }
+        }
+        // U's column = Q times V' column src (a row of v).
+        let vp = &v[src * n..(src + 1) * n];
+        for i in 0..m {
+            u[i * n + col] = sign * dot(&q[i * n..(i + 1) * n], vp);
+        }
+    }
+    complete_rows(vt, n, n, &missing);
+}
+
+/// Fills rows `missing` of `x` (`rows × len`, the others orthonormal or
+/// zero) with unit vectors orthogonal to every other row: the first
+/// standard basis vectors that keep enough length after two rounds of
+/// Gram–Schmidt.
+fn complete_rows<T: Float>(x: &mut [T], rows: usize, len: usize, missing: &[usize]) {
+    let mut w = vec![T::ZERO; len];
+    let mut next = 0;
+    for &row in missing {
+        while next < len {
+            w.fill(T::ZERO);
+            w[next] = T::ONE;
+            next += 1;
+            for _ in 0..2 {
+                for j in 0..rows {
+                    if j != row {
+                        let other = &x[j * len..(j + 1) * len];
+                        let d = dot(other, &w);
+                        axpy_sub(d, other, &mut w);
+                    }
+                }
+            }
+            let norm = dot(&w, &w).sqrt();
+            if norm > T::from_f64(0.5) {
+                for (k, e) in x[row * len..(row + 1) * len].iter_mut().enumerate() {
+                    *e = w[k] / norm;
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// Batched reduced SVD (see [`svd_one`]): `out[b]` is `(m + 1 + n) × n`.
+///
+/// # Safety
+/// `a` holds `batch * m * n` elements, `out` `batch * (m + 1 + n) * n`; m ≥ n.
+pub unsafe fn svd<T: Float>(a: usize, out: usize, batch: usize, m: usize, n: usize) {
+    let (mn, on) = (m * n, (m + 1 + n) * n);
+    let (a, o) = (view::<T>(a, batch * mn), view_mut::<T>(out, batch * on));
+    let mut scratch = SvdScratch::new(m, n);
+    for b in 0..batch {
+        let ob = &mut o[b * on..(b + 1) * on];
+        svd_one(&a[b * mn..(b + 1) * mn], &mut scratch, ob, m, n);
     }
 }
 
@@ -813,6 +1393,152 @@ mod tests {
     }
 
     #[test]
+    fn blocked_lu_reconstructs_pivots_and_solves() {
+        // Above BLOCKED_FROM, with a ragged last panel and row block.
+        let n = 2 * LU_PANEL + BLOCKED_FROM + 7;
+        let mut st = 99u64;
+        let a: Vec<f64> = (0..n * n)
+            .map(|_| {
+                st = st
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((st >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+            })
+            .collect();
+        let mut o = vec![0.0; (n + 1) * n];
+        unsafe { lu::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, n) };
+        let (perm, f) = o.split_at(n);
+        for i in 0..n {
+            for j in 0..n {
+                let s: f64 = (0..=i.min(j))
+                    .map(|p| if p == i { 1.0 } else { f[i * n + p] } * f[p * n + j])
+                    .sum();
+                let want = a[perm[i] as usize * n + j];
+                assert!((s - want).abs() < 1e-12, "PA = LU at ({i}, {j})");
+            }
+            // Partial pivoting: multipliers at most 1.
+            for p in 0..i {
+                assert!(f[i * n + p].abs() <= 1.0 + 1e-15);
+            }
+        }
+        // solve: A x = A·1 gives 1; a zero column is singular (exactly, in
+        // any order of the updates).
+        let ones: Vec<f64> = (0..n).map(|i| (0..n).map(|j| a[i * n + j]).sum()).collect();
+        let mut x = vec![0.0; n];
+        let r = unsafe {
+            solve::<f64>(
+                a.as_ptr() as usize,
+                ones.as_ptr() as usize,
+                x.as_mut_ptr() as usize,
+                1,
+                n,
+                1,
+                0,
+                0,
+            )
+        };
+        assert_eq!(r, None);
+        assert!(x.iter().all(|v| (v - 1.0).abs() < 1e-10));
+        let mut sing = a.clone();
+        for i in 0..n {
+            sing[i * n + 40] = 0.0;
+        }
+        let r = unsafe {
+            solve::<f64>(
+                sing.as_ptr() as usize,
+                ones.as_ptr() as usize,
+                x.as_mut_ptr() as usize,
+                1,
+                n,
+                1,
+                0,
+                0,
+            )
+        };
+        assert_eq!(r, Some((0, 40)));
+    }
+
+    #[test]
+    fn blocked_triangular_solves_match_products() {
+        let (n, k) = (BLOCKED_FROM + 37, TRSM_MIN_RHS + 3);
+        let mut st = 7u64;
+        let mut rnd = || {
+            st = st
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((st >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let mut a: Vec<f64> = (0..n * n).map(|_| rnd()).collect();
+        for i in 0..n {
+            a[i * n + i] += 4.0;
+        }
+        let xs: Vec<f64> = (0..n * k).map(|_| rnd()).collect();
+        for (upper, unit) in [(false, false), (true, false), (false, true), (true, true)] {
+            // B = T X with T the triangle that the solve reads.
+            let t = |i: usize, j: usize| {
+                if i == j {
+                    if unit {
+                        1.0
+                    } else {
+                        a[i * n + i]
+                    }
+                } else if (j > i) == upper {
+                    a[i * n + j]
+                } else {
+                    0.0
+                }
+            };
+            let b: Vec<f64> = (0..n * k)
+                .map(|e| (0..n).map(|p| t(e / k, p) * xs[p * k + e % k]).sum())
+                .collect();
+            let mut x = b.clone();
+            trsm_one(&a, &mut x, n, k, upper, unit);
+            for (got, want) in x.iter().zip(&xs) {
+                assert!((got - want).abs() < 1e-12, "upper {upper} unit {unit}");
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_qr_reconstructs_with_orthonormal_q() {
+        // Past BLOCKED_FROM, ragged last panel, one zero column.
+        let (m, n) = (BLOCKED_FROM + 90, BLOCKED_FROM + 13);
+        let mut st = 5u64;
+        let mut a: Vec<f64> = (0..m * n)
+            .map(|_| {
+                st = st
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((st >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+            })
+            .collect();
+        for i in 0..m {
+            a[i * n + 50] = 0.0;
+        }
+        let mut o = vec![0.0; (m + n) * n];
+        unsafe { qr::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, m, n) };
+        let (q, r) = o.split_at(m * n);
+        for i in 0..m {
+            for j in 0..n {
+                let qr_ij: f64 = (0..=j).map(|k| q[i * n + k] * r[k * n + j]).sum();
+                assert!((qr_ij - a[i * n + j]).abs() < 1e-12, "QR at ({i}, {j})");
+            }
+        }
+        for i in 0..n {
+            assert!(r[i * n + i] >= 0.0);
+            for j in 0..i {
+                assert_eq!(r[i * n + j], 0.0);
+            }
+            for j in 0..n {
+                let qtq: f64 = (0..m).map(|k| q[k * n + i] * q[k * n + j]).sum();
+                let id = if i == j { 1.0 } else { 0.0 };
+                // Column 50 of Q is the reflectors' column there, still unit.
+                assert!((qtq - id).abs() < 1e-12, "QᵀQ at ({i}, {j})");
+            }
+        }
+    }
+
+    #[test]
     fn lu_factors_a_row_permutation() {
         let n = 6;
         let mut a = spd(n, 77);
@@ -851,5 +1577,66 @@ mod tests {
         assert_eq!(o[0], -1.0);
         assert!((o[1] - 6f64.ln()).abs() < 1e-15);
         assert_eq!((o[2], o[3]), (0.0, f64::NEG_INFINITY));
+    }
+    /// Checks U diag(S) Vᵀ = A, UᵀU = I, VᵀV = I and descending S.
+    fn check_svd(a: &[f64], m: usize, n: usize, tol: f64) -> Vec<f64> {
+        let mut o = vec![f64::NAN; (m + 1 + n) * n];
+        unsafe { svd::<f64>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, m, n) };
+        let (u, rest) = o.split_at(m * n);
+        let (s, vt) = rest.split_at(n);
+        let scale = a.iter().fold(0.0f64, |x, y| x.max(y.abs())).max(1e-300);
+        for i in 0..m {
+            for j in 0..n {
+                let usv: f64 = (0..n).map(|k| u[i * n + k] * s[k] * vt[k * n + j]).sum();
+                assert!((usv - a[i * n + j]).abs() < tol * scale, "USVᵀ {m}×{n}");
+            }
+        }
+        for i in 0..n {
+            if i > 0 {
+                assert!(s[i] <= s[i - 1]);
+            }
+            for j in 0..n {
+                let utu: f64 = (0..m).map(|k| u[k * n + i] * u[k * n + j]).sum();
+                let vvt: f64 = (0..n).map(|k| vt[i * n + k] * vt[j * n + k]).sum();
+                let id = if i == j { 1.0 } else { 0.0 };
+                assert!(
+                    (utu - id).abs() < tol && (vvt - id).abs() < tol,
+                    "orthonormal {m}×{n}"
+                );
+            }
+        }
+        s.to_vec()
+    }
+
+    #[test]
+    fn svd_reconstructs_with_orthonormal_factors_and_descending_values() {
+        for (m, n) in [(1, 1), (2, 2), (3, 3), (7, 4), (12, 5), (20, 20)] {
+            let full = spd(m.max(n), (m * 7 + n) as u64);
+            let a: Vec<f64> = (0..m * n)
+                .map(|e| {
+                    full[(e / n) * m.max(n) + e % n] * if (e * 5) % 3 == 0 { -1.0 } else { 0.5 }
+                })
+                .collect();
+            check_svd(&a, m, n, 1e-12);
+        }
+        // Closed form: diag(3, -4) has singular values 4, 3.
+        let s = check_svd(&[3.0, 0.0, 0.0, -4.0], 2, 2, 1e-15);
+        assert_eq!(s, vec![4.0, 3.0]);
+        // Rank one and zero: U is completed to orthonormal columns.
+        let s = check_svd(&[1.0, 2.0, 2.0, 4.0, 3.0, 6.0], 3, 2, 1e-13);
+        assert!((s[0] - 70f64.sqrt()).abs() < 1e-13 && s[1].abs() < 1e-14);
+        let s = check_svd(&[0.0; 12], 4, 3, 1e-15);
+        assert_eq!(s, vec![0.0; 3]);
+        // Graded columns: tiny singular values keep their relative accuracy.
+        let g = [1.0, 1e-9, 1.0, -1e-9];
+        let s = check_svd(&g, 2, 2, 1e-15);
+        assert!(
+            (s[0] - 2f64.sqrt()).abs() < 1e-15 && (s[1] / (2f64.sqrt() * 1e-9) - 1.0).abs() < 1e-14
+        );
+        // f32.
+        let a = [3.0f32, 0.0, 4.0, 5.0];
+        let mut o = [0.0f32; 10];
+        unsafe { svd::<f32>(a.as_ptr() as usize, o.as_mut_ptr() as usize, 1, 2, 2) };
+        assert!((o[4] - 45f32.sqrt()).abs() < 1e-5 && (o[5] - 5f32.sqrt()).abs() < 1e-5);
     }
 }

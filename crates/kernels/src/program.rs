@@ -153,6 +153,9 @@ pub const OP_MAX_POOL: i32 = 30;
 /// `[dtype, descending, out, x, outer, len, inner]`: stable argsort of x
 /// viewed as `[outer, len, inner]` along `len`; out is i32 of the same shape.
 pub const OP_ARGSORT: i32 = 31;
+/// `[dtype, out, a, batch, m, n]` (m ≥ n): `out [batch, m + 1 + n, n]`: the
+/// reduced U (rows 0..m), the singular values (row m, descending) and Vᵀ.
+pub const OP_SVD: i32 = 32;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -651,7 +654,9 @@ impl Exec<'_> {
                     }
                 }
             }
-            OP_QR => {
+            OP_QR | OP_SVD => {
+                // Both take a tall [m, n] and write factors stacked by rows:
+                // Q above R (m + n rows), or U, S, Vᵀ (m + 1 + n rows).
                 expect(f, 6, 0, 0)?;
                 let f64_ = float64(f[0])?;
                 let (batch, m, n) = (count(f[3])?, count(f[4])?, count(f[5])?);
@@ -659,14 +664,15 @@ impl Exec<'_> {
                     return Err(ERR_FIELD.into());
                 }
                 let a = self.input(f[2])?;
-                let o =
-                    self.output(f[1], product(&[batch, m + n, n])?, if f64_ { 8 } else { 4 })?;
+                let rows = if op == OP_QR { m + n } else { m + 1 + n };
+                let o = self.output(f[1], product(&[batch, rows, n])?, if f64_ { 8 } else { 4 })?;
                 // SAFETY: sizes as the instruction states (the compiler's contract).
                 unsafe {
-                    if f64_ {
-                        linalg::qr::<f64>(a, o, batch, m, n)
-                    } else {
-                        linalg::qr::<f32>(a, o, batch, m, n)
+                    match (op == OP_QR, f64_) {
+                        (true, true) => linalg::qr::<f64>(a, o, batch, m, n),
+                        (true, false) => linalg::qr::<f32>(a, o, batch, m, n),
+                        (false, true) => linalg::svd::<f64>(a, o, batch, m, n),
+                        (false, false) => linalg::svd::<f32>(a, o, batch, m, n),
                     }
                 }
             }

@@ -38,6 +38,7 @@ export const OP = {
   conv: 29,
   maxPool: 30,
   argsort: 31,
+  svd: 32,
 } as const;
 
 /** Status codes of a failed run. */

@@ -422,6 +422,19 @@ export const shapeRules: ShapeRules = {
   custom: (args, { op, index }) => op.outAvals(args)[index],
   ...controlShapeRules,
   ...convShapeRules,
+  svd: ([a]) => {
+    floatOnly("svd", a);
+    const r = a.shape.length;
+    if (r < 2 || a.shape[r - 2] < a.shape[r - 1]) {
+      throw new RangeError(
+        `svd: the primitive takes a matrix or a batch of them [..., m, n] with m >= n, got shape ${
+          fmtShape(a.shape)
+        }`,
+      );
+    }
+    const [m, n] = a.shape.slice(-2);
+    return { shape: [...a.shape.slice(0, -2), m + 1 + n, n], dtype: a.dtype };
+  },
 };
 
 /** Keys (and key-derivation data) are int32 word pairs `[..., 2]`. */

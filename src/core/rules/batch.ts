@@ -378,6 +378,7 @@ export const batchRules: BatchTable = {
   eigh: matrixBatch("eigh"),
   qr: matrixBatch("qr"),
   lu: matrixBatch("lu"),
+  svd: matrixBatch("svd"),
   triangularSolve: solveBatch("triangularSolve"),
   solve: solveBatch("solve"),
   // A batch of keys is more leading key dims: lane b draws exactly what key

@@ -460,6 +460,40 @@ export const jvpRules: JvpTable = {
     const dV = E.matmul(V, E.mul(F, P));
     return [y, bind("cat", [dlam, dV], { axis: r - 2 })];
   },
+  svd: ([a], [t]) => {
+    const y = bind("svd", [a], null);
+    if (t === null) return [y, null];
+    // A = U S Vᵀ (m ≥ n, V square). With P = Uᵀ Ȧ V split into its
+    // symmetric and skew parts Pₛ and Pₖ: Ṡ = diag(P), Uᵀ U̇ = Pₛ∘F₁ + Pₖ∘F₂
+    // and Vᵀ V̇ = Pₛ∘F₁ − Pₖ∘F₂ with F₁_ij = 1/(s_j − s_i) and
+    // F₂_ij = 1/(s_i + s_j); U̇ adds the part of Ȧ V S⁻¹ outside U's range.
+    // Only F₁ is singular at a repeated singular value: there it is taken
+    // as 0 (as eigh), F₂ as 0 where s_i + s_j = 0 and 1/s as 0 where s = 0,
+    // so results stay finite, and exact for functions of the singular
+    // values, of whole singular subspaces and of U Vᵀ.
+    const r = a.ndim, m = a.shape[r - 2], n = a.shape[r - 1];
+    const U = E.narrow(y, r - 2, 0, m);
+    const s = E.narrow(y, r - 2, m, 1); // [..., 1, n]
+    const Vt = E.narrow(y, r - 2, m + 1, n);
+    const AV = E.matmul(t, Vt, false, true);
+    const P = E.matmul(U, AV, true);
+    const ds = reshape(E.sum(E.mul(P, E.eye(n, a.dtype)), [r - 2]), s.shape);
+    const safeInverse = (d: Tensor) => {
+      const zero = E.eq(d, 0);
+      return E.where(zero, 0, E.reciprocal(E.where(zero, 1, d)));
+    };
+    const F1 = safeInverse(E.sub(s, E.mT(s))); // [i, j] = 1/(s_j − s_i)
+    const F2 = safeInverse(E.add(s, E.mT(s)));
+    const Pt = E.mT(P);
+    const sym = E.mul(E.mul(E.add(P, Pt), 0.5), F1);
+    const skew = E.mul(E.mul(E.sub(P, Pt), 0.5), F2);
+    let dU = E.matmul(U, E.add(sym, skew));
+    const dVt = E.matmul(E.sub(sym, skew), Vt, true); // (V (Pₛ∘F₁ − Pₖ∘F₂))ᵀ
+    if (m > n) {
+      dU = E.add(dU, E.mul(E.sub(AV, E.matmul(U, P)), safeInverse(s)));
+    }
+    return [y, bind("cat", [dU, ds, dVt], { axis: r - 2 })];
+  },
   slogdet: ([a], [t]) => {
     const y = bind("slogdet", [a], null);
     if (t === null) return [y, null];

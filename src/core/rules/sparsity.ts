@@ -455,6 +455,7 @@ export const dependencyRules: DepRules = {
   eigh: "dense",
   qr: "dense",
   lu: "dense",
+  svd: "dense",
   // A user-defined call (customJvp, customVjp, checkpoint): opaque here.
   custom: "dense",
   // Control flow: conservative (exact rules would interpret the bodies).
