@@ -454,3 +454,29 @@ Deno.test("lu: P L U = A with unit L, a permutation that pivots, luSolve = solve
     "luSolve: perm must have shape [2] to match LU [2, 2], got [3]",
   );
 });
+
+// From order 32 eigh reduces to tridiagonal form and runs implicit QR
+// steps (small matrices use Jacobi): check that path through the public op.
+Deno.test("eigh at n = 64 and 100 (tridiagonal path): V diag(w) Vᵀ = A, VᵀV = I, dλᵢ/dA = vᵢvᵢᵀ", () => {
+  const r = new Rng(64);
+  for (const n of [64, 100]) {
+    const g = randnT(r, [n, n]);
+    const A = g.add(g.transpose(0, 1));
+    const { eigenvalues: w, eigenvectors: V } = linalg.eigh(A);
+    const lam = w.toArray() as number[];
+    assert.ok(lam.every((x, i) => i === 0 || lam[i - 1] <= x), "ascending");
+    assertClose(matmul(V.mul(w.reshape([1, n])), V.transpose(0, 1)), A, {
+      rtol: 0,
+      atol: 1e-11,
+    });
+    assertClose(matmul(V.transpose(0, 1), V), eye(n, { dtype: "float64" }), {
+      rtol: 0,
+      atol: 1e-12,
+    });
+    // The gradient of Σ cᵢ λᵢ is V diag(c) Vᵀ (distinct eigenvalues).
+    const c = randnT(r, [n]);
+    const gA = grad((a: Tensor) => linalg.eigvalsh(a).mul(c).sum())(A);
+    const want = matmul(V.mul(c.reshape([1, n])), V.transpose(0, 1));
+    assertClose(gA, want, { rtol: 0, atol: 1e-9 });
+  }
+});
