@@ -308,10 +308,10 @@ const methods: ThisType<Tensor> & Record<string, unknown> = {
   logsumexp(dim?: Dims, keepdim?: S.KeepdimOption): Tensor {
     return S.logsumexp(this, dim, keepdim);
   },
-  var(dim?: Dims, options?: S.VarOptions): Tensor {
+  var(dim?: Dims | S.VarOptions, options?: S.VarOptions): Tensor {
     return S.variance(this, dim, options);
   },
-  std(dim?: Dims, options?: S.VarOptions): Tensor {
+  std(dim?: Dims | S.VarOptions, options?: S.VarOptions): Tensor {
     return S.std(this, dim, options);
   },
   norm(p?: S.NormOrder, dim?: Dims, keepdim = false): Tensor {

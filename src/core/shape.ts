@@ -93,6 +93,13 @@ export function normAxes(
     return Array.from({ length: rank }, (_, i) => i);
   }
   const list = typeof axes === "number" ? [axes] : axes;
+  if (!Array.isArray(list)) {
+    throw new TypeError(
+      `${what} must be a number or an array of numbers, got ${
+        typeof axes === "object" ? "an object" : typeof axes
+      }`,
+    );
+  }
   const out = list.map((a) => normAxis(a, rank, what));
   const sorted = [...out].sort((x, y) => x - y);
   for (let i = 1; i < sorted.length; i++) {

@@ -320,12 +320,12 @@ export interface Tensor {
   logsumexp(dim?: Dims, keepdim?: boolean | { keepdim?: boolean }): Tensor;
   /** Variance over `dim` with `correction` (default 1) (see `variance`). */
   var(
-    dim?: Dims,
+    dim?: Dims | { correction?: number; keepdim?: boolean },
     options?: { correction?: number; keepdim?: boolean },
   ): Tensor;
   /** Standard deviation over `dim` with `correction` (default 1) (see `std`). */
   std(
-    dim?: Dims,
+    dim?: Dims | { correction?: number; keepdim?: boolean },
     options?: { correction?: number; keepdim?: boolean },
   ): Tensor;
   /** The vector p-norm over `dim` (see `norm`). */

@@ -116,7 +116,7 @@ export interface VarOptions {
  */
 export function variance(
   x: Tensor,
-  dim?: Dims,
+  dim?: Dims | VarOptions,
   options: VarOptions = {},
 ): Tensor {
   return varImpl("var", x, dim, options);
@@ -125,9 +125,13 @@ export function variance(
 function varImpl(
   what: string,
   x: Tensor,
-  dim: Dims,
+  dim: Dims | VarOptions,
   options: VarOptions,
 ): Tensor {
+  // `var(x, { correction: 0 })`: options in the dim slot, all dims.
+  if (dim !== null && typeof dim === "object" && !Array.isArray(dim)) {
+    [dim, options] = [undefined, dim as VarOptions];
+  }
   checkFloat(what, x);
   const { correction = 1, keepdim = false } = options;
   if (typeof correction !== "number" || !Number.isFinite(correction)) {
@@ -153,7 +157,11 @@ function varImpl(
  * const s = std(tensor([2, 4, 4, 4, 5, 5, 7, 9]), 0, { correction: 0 }); // tensor(2.)
  * ```
  */
-export function std(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
+export function std(
+  x: Tensor,
+  dim?: Dims | VarOptions,
+  options: VarOptions = {},
+): Tensor {
   return sqrt(varImpl("std", x, dim, options));
 }
 
