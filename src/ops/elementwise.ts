@@ -4,7 +4,7 @@
  */
 import { bind } from "../core/trace.ts";
 import type { BinaryPrim, UnaryPrim } from "../core/primitives.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { Tensor } from "../core/tensor.ts";
 import { floatOf } from "../core/dtypes.ts";
 import { castTo, checkTensor, coerce, type TensorLike } from "./scalar.ts";
 
@@ -60,6 +60,11 @@ export function unary(prim: UnaryPrim, x: Tensor): Tensor {
  * default float dtype, and arithmetic computes bool in int32.
  */
 export function binary(prim: BinaryPrim, a: TensorLike, b: TensorLike): Tensor {
+  // The common case, two float tensors of one dtype, needs no promotion.
+  if (
+    a instanceof Tensor && b instanceof Tensor && a.dtype === b.dtype &&
+    (a.dtype === "float32" || a.dtype === "float64")
+  ) return bind(prim, [a, b], null);
   let [x, y] = coerce(prim, a, b);
   if (!ANY_BINARY.has(prim)) {
     const d = INT_BINARY.has(prim)
