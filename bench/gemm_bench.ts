@@ -20,9 +20,15 @@ const sizes = (Deno.env.get("GEMM_SIZES") ?? "128,256,512,1024")
 
 // GEMM_BASELINE=/path/to/other/mod.ts interleaves a second copy of the
 // library (e.g. `git archive main` unpacked elsewhere): before/after in one run.
+// GEMM_VARIANTS=name=/path/mod.ts,... adds more copies (A/B of builds).
 const libs: [string, Lib][] = [["", jacobi]];
 const baseline = Deno.env.get("GEMM_BASELINE");
 if (baseline) libs.push(["before ", await import(baseline)]);
+for (const v of (Deno.env.get("GEMM_VARIANTS") ?? "").split(",")) {
+  if (!v) continue;
+  const [name, path] = v.split("=");
+  libs.push([`${name} `, await import(path)]);
+}
 
 function data(n: number, seed: number, f64: boolean) {
   const a = f64 ? new Float64Array(n) : new Float32Array(n);
@@ -58,15 +64,17 @@ for (const [tag, lib] of libs) {
   });
 }
 // Both copies must agree (the baseline is the reference for the new kernel).
-if (libs.length === 2) {
-  const [x, y] = libs.map(([, lib]) => {
+if (libs.length >= 2) {
+  const [x, ...ys] = libs.map(([, lib]) => {
     const a = lib.tensor(data(300 * 257, 7, false)).reshape([300, 257]);
     const b = lib.tensor(data(301 * 257, 8, false)).reshape([301, 257]);
     return lib.matmul(a, b, true).data();
   });
   let worst = 0;
-  for (let i = 0; i < x.length; i++) {
-    worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  for (const y of ys) {
+    for (let i = 0; i < x.length; i++) {
+      worst = Math.max(worst, Math.abs(x[i] - y[i]));
+    }
   }
   if (worst > 1e-4) throw new Error(`baseline disagrees by ${worst}`);
 }
