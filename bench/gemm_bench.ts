@@ -10,7 +10,13 @@
  * f32 multiply-add probe over 4–16 chains) and each case as a share of it.
  */
 import * as jacobi from "../mod.ts";
-import { bestF32, cpuMs, measureRoof, type RoofPoint } from "./roof.ts";
+import {
+  bestF32,
+  bestF64,
+  cpuMs,
+  measureRoof,
+  type RoofPoint,
+} from "./roof.ts";
 
 type Lib = typeof jacobi;
 type Case = { name: string; flops: number; run: () => void };
@@ -106,13 +112,14 @@ globalThis.addEventListener("unload", () => {
     if (round === 0) roof = measureRoof({ rounds: 3 });
   }
   const r = bestF32(roof);
-  const r64 = roof.filter((p) => p.kind === "f64 mul+add")
-    .reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  const r64 = bestF64(roof);
   console.log(
     `\nroof: f32 ${
       r.gflops.toFixed(1)
     } GFLOP/s (${r.kind}, ${r.chains} chains), ` +
-      `f64 ${r64.gflops.toFixed(1)} GFLOP/s (${r64.chains} chains)`,
+      `f64 ${
+        r64.gflops.toFixed(1)
+      } GFLOP/s (${r64.kind}, ${r64.chains} chains)`,
   );
   console.log("GEMM, best of 5 interleaved samples of 30 ms CPU time:");
   for (const c of cases) {

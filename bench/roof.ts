@@ -28,7 +28,11 @@ export function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-export type ProbeKind = "f32 mul+add" | "f32 relaxed_madd" | "f64 mul+add";
+export type ProbeKind =
+  | "f32 mul+add"
+  | "f32 relaxed_madd"
+  | "f64 mul+add"
+  | "f64 relaxed_madd";
 
 /** Unsigned LEB128. */
 function uleb(n: number): number[] {
@@ -55,11 +59,12 @@ export function probeModule(
   kind: ProbeKind,
   chains: number,
 ): Uint8Array<ArrayBuffer> {
-  const f64 = kind === "f64 mul+add";
+  const f64 = kind.startsWith("f64");
   const [SPLAT, MUL, ADD, EXTRACT] = f64
     ? [0x14, 0xf2, 0xf0, 0x21]
     : [0x13, 0xe6, 0xe4, 0x1f];
-  const RELAXED_MADD = 0x105; // f32x4.relaxed_madd(a, b, c) = a * b + c
+  // f32x4.relaxed_madd / f64x2.relaxed_madd (a, b, c) = a * b + c
+  const RELAXED_MADD = f64 ? 0x107 : 0x105;
   // Locals: 0 = iters (param), 1 = s, 2 = t, 3.. = accumulators.
   const S = 1, T = 2, A0 = 3;
   const get = (i: number) => [0x20, ...uleb(i)];
@@ -96,7 +101,7 @@ export function probeModule(
   const step: number[] = [];
   for (let u = 0; u < 4; u++) {
     for (let c = 0; c < chains; c++) {
-      if (kind === "f32 relaxed_madd") {
+      if (kind.endsWith("relaxed_madd")) {
         step.push(...get(A0 + c), ...get(S), ...get(T), ...simd(RELAXED_MADD));
       } else {
         step.push(...get(A0 + c), ...get(S), ...simd(MUL));
@@ -146,12 +151,12 @@ export function hasRelaxedSimd(): boolean {
 
 /** Flops per probe step: chains × lanes × 2, four steps per iteration. */
 function flopsPerIter(kind: ProbeKind, chains: number): number {
-  return 4 * chains * (kind === "f64 mul+add" ? 2 : 4) * 2;
+  return 4 * chains * (kind.startsWith("f64") ? 2 : 4) * 2;
 }
 
 /** The value `probe(iters)` must return (the same recurrence in f32/f64). */
 function expected(kind: ProbeKind, chains: number, iters: number): number {
-  const f = kind === "f64 mul+add" ? (x: number) => x : Math.fround;
+  const f = kind.startsWith("f64") ? (x: number) => x : Math.fround;
   const s = f(0.999), t = f(0.001);
   let sum = 0;
   for (let c = 0; c < chains; c++) {
@@ -178,7 +183,7 @@ export function measureRoof(
   } = {},
 ): RoofPoint[] {
   const all: ProbeKind[] = kinds ??
-    ["f32 mul+add", "f64 mul+add", "f32 relaxed_madd"];
+    ["f32 mul+add", "f64 mul+add", "f32 relaxed_madd", "f64 relaxed_madd"];
   const probes: {
     kind: ProbeKind;
     chains: number;
@@ -186,7 +191,7 @@ export function measureRoof(
     best: number;
   }[] = [];
   for (const kind of all) {
-    if (kind === "f32 relaxed_madd" && !hasRelaxedSimd()) continue;
+    if (kind.endsWith("relaxed_madd") && !hasRelaxedSimd()) continue;
     for (let chains = 4; chains <= 16; chains++) {
       const inst = new WebAssembly.Instance(
         new WebAssembly.Module(probeModule(kind, chains)),
@@ -225,9 +230,15 @@ export function measureRoof(
   }));
 }
 
+/** The best f64 point (plain or relaxed) of a sweep. */
+export function bestF64(points: RoofPoint[]): RoofPoint {
+  return points.filter((p) => p.kind.startsWith("f64"))
+    .reduce((a, b) => (b.gflops > a.gflops ? b : a));
+}
+
 /** The best f32 point (plain or relaxed) of a sweep: the roof GEMM aims at. */
 export function bestF32(points: RoofPoint[]): RoofPoint {
-  return points.filter((p) => p.kind !== "f64 mul+add")
+  return points.filter((p) => p.kind.startsWith("f32"))
     .reduce((a, b) => (b.gflops > a.gflops ? b : a));
 }
 
@@ -241,10 +252,10 @@ if (import.meta.main) {
         row.map((p) => `${p.chains}:${p.gflops.toFixed(1)}`).join(" "),
     );
   }
-  const b = bestF32(points);
-  console.log(
-    `roof (best f32): ${
-      b.gflops.toFixed(1)
-    } GFLOP/s (${b.kind}, ${b.chains} chains)`,
-  );
+  for (const b of [bestF32(points), bestF64(points)]) {
+    console.log(
+      `roof (best ${b.kind.slice(0, 3)}): ${b.gflops.toFixed(1)} GFLOP/s ` +
+        `(${b.kind}, ${b.chains} chains)`,
+    );
+  }
 }
