@@ -13,7 +13,8 @@
 // best-vs-best (each side's faster of eager and jit) and eager-vs-eager. Every
 // result is checked against jacobi's own float64 evaluation of the same row
 // (sums of all outputs and of their absolute values, relative 2e-3 of the
-// latter). The WebAssembly roof (bench/roof.ts) is measured in the jacobi
+// latter). Peers report CPU time per call (process CPU time: a peer that is
+// descheduled by someone else's work is not charged for it) and wall time. The WebAssembly roof (bench/roof.ts) is measured in the jacobi
 // process of the same run, so GFLOP/s columns can be read against it.
 // Writes bench/results/realistic{-quick}.{json,md,svg}.
 
@@ -305,8 +306,9 @@ if (roof?.status === "ok") {
 for (const [n, why] of Object.entries(skipped)) {
   md.push(`\n${n}: skipped (${why}).`);
 }
+md.push(`\nArguments: \`${Deno.args.join(" ") || "(none)"}\`.`);
 md.push(
-  `\nTimes are medians over rounds (ms); ratios are jacobi / peer per round, median over rounds (> 1: jacobi slower).\n`,
+  `\nTimes are medians over rounds of each call's median CPU time (ms; process CPU time, so that stretches when the shared machine deschedules a peer do not count; wall times are in the JSON); ratios are jacobi / peer per round, median over rounds (> 1: jacobi slower).\n`,
 );
 const head = [
   "row",

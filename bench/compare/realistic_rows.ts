@@ -18,8 +18,10 @@ export function inputValue(seed: number, i: number, scale: number): number {
   return Math.fround(scale * Math.sin(i * 0.7 + seed * 1.3 + 0.25));
 }
 
+// The step's matrix products: forward x·Wᵀ and weight gradients gᵀ·h for
+// all three layers, input gradients g·W for the upper two (none for x).
 const mlpFlops = (batch: number) =>
-  3 * 2 * batch * (784 * 256 + 256 * 256 + 256 * 10);
+  2 * batch * (2 * (784 * 256 + 256 * 256 + 256 * 10) + 256 * 256 + 256 * 10);
 
 export const HESSIAN_SIZES = [64, 128, 256, 512, 1024, 2047, 2048, 4096];
 export const GEMM_SIZES = [
@@ -68,8 +70,9 @@ export function rows(
       id: "R5",
       title: "hessian of sum(tanh(W x)) wrt x",
       n,
-      // Wᵀ·diag·W by forward-over-reverse: two n×n×n products.
-      flops: 4 * n ** 3,
+      // The useful work, Wᵀ·diag(s)·W: one n×n×n product (a library that
+      // pushes an identity basis through W does twice this).
+      flops: 2 * n ** 3,
     })),
     ...gemm.map((n) => ({
       key: `R6/n=${n}`,
@@ -94,7 +97,10 @@ export interface Request {
 /** A peer's answer (one JSON line on stdout). */
 export interface Answer {
   status: "ok" | "error" | "n/a";
+  /** Median CPU time per call (process CPU time: robust to descheduling). */
   median_ms?: number;
+  /** Median wall time per call. */
+  wall_ms?: number;
   first_ms?: number;
   /** Σ outputs and Σ |outputs| over every output array (float64 sums). */
   sum?: number;
