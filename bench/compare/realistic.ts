@@ -2,7 +2,7 @@
 //
 //   deno task bench:realistic [--rounds=3] [--quick] [--rows=R1,R5]
 //     [--hessian=64,256] [--gemm=500,512] [--peers=jacobi,jax,pytorch]
-//     [--core=0] [--ms=400]
+//     [--core=0] [--ms=400] [--name=realistic]
 //
 // Unlike W1–W7 (one peer after another), peers here run interleaved per row:
 // every peer is one long-lived process pinned with `taskset` to the same
@@ -16,7 +16,7 @@
 // latter). Peers report CPU time per call (process CPU time: a peer that is
 // descheduled by someone else's work is not charged for it) and wall time. The WebAssembly roof (bench/roof.ts) is measured in the jacobi
 // process of the same run, so GFLOP/s columns can be read against it.
-// Writes bench/results/realistic{-quick}.{json,md,svg}.
+// Writes bench/results/<name>{-quick}.{json,md,svg} (name: realistic).
 
 import {
   type Answer,
@@ -363,7 +363,9 @@ if (peers.some((p) => p.spec.name === "jax")) {
   );
 }
 
-const base = `bench/results/realistic${quick ? "-quick" : ""}`;
+const base = `bench/results/${flag("name") ?? "realistic"}${
+  quick ? "-quick" : ""
+}`;
 await Deno.mkdir("bench/results", { recursive: true });
 await Deno.writeTextFile(
   `${base}.json`,
