@@ -3,10 +3,10 @@
  * `deno run --allow-read --allow-env bench/mlp_step_bench.ts`.
  *
  * Times the whole step (grad of softmax cross-entropy over a 784-256-256-10
- * tanh MLP, batch 128; eager and jit) against its nine matrix products alone
- * (three forward x·Wᵀ, three weight gradients gᵀ·h, three input gradients
- * g·W, at the same shapes), so the report can say what share of the step is
- * dense work and what rate the step achieves in GFLOP/s.
+ * tanh MLP, batch 128; eager and jit) against its eight matrix products
+ * alone (three forward x·Wᵀ, three weight gradients gᵀ·h, two input
+ * gradients g·W: none for x itself), so the report can say what share of the
+ * step is dense work and what rate the step achieves in GFLOP/s.
  */
 import * as J from "../mod.ts";
 import type { Tensor } from "../mod.ts";
