@@ -217,9 +217,6 @@ export type {
   Reduction,
 } from "./src/ops/loss.ts";
 export { logsumexp, norm, std, variance } from "./src/ops/stats.ts";
-// PyTorch's name (`torch.var`); `var` is reserved as a binding name, so it is
-// reached as `jacobi.var(x)` or the method `x.var()`.
-export { variance as var } from "./src/ops/stats.ts";
 export type { KeepdimOption, NormOrder, VarOptions } from "./src/ops/stats.ts";
 export { clamp, hypot, logaddexp, nanToNum } from "./src/ops/math.ts";
 export type { NanToNumOptions } from "./src/ops/math.ts";

@@ -5,6 +5,11 @@
  *
  * Deno.bench names carry the work per iteration; a summary of GFLOP/s and
  * GB/s (best of interleaved samples, after warm-up) prints at unload.
+ *
+ * The SIMD roof is not measured here: the old `simd_peak_f32` probe (8
+ * chains of dependent mul+add) was latency-bound and read about half the
+ * machine's rate. bench/roof.ts sweeps 4–16 chains, plain and relaxed, and
+ * bench/gemm_bench.ts reads GEMM against it.
  */
 import type { Storage } from "../src/backend/storage.ts";
 import { copyStrided, randomUniform } from "../src/backend/kernels.ts";

@@ -1,5 +1,5 @@
 // `deno task bench:compare [--quick] [--only=jacobi,pytorch] [--seed=N]
-//   [--rounds=N]`
+//   [--rounds=N] [--group=R]` (--group=R: the realistic group, realistic.ts)
 //
 // Runs the seed workloads on jacobi, PyTorch, JAX, jax-js and
 // TensorFlow.js, one peer after another on the same seeded data, and writes
@@ -25,6 +25,11 @@ const seed = Number(flag("seed") ?? 0);
 const only = flag("only")?.split(",");
 const roundCount = Math.max(1, Number(flag("rounds") ?? 1));
 const peers = PEERS.filter((p) => !only || only.includes(p.name));
+if (flag("group") === "R") {
+  // The realistic group (R1–R6, peers interleaved per row): realistic.ts.
+  await import("./realistic.ts");
+  Deno.exit(0);
+}
 
 // Paths below are relative to the repository root.
 Deno.chdir(new URL("../..", import.meta.url).pathname);

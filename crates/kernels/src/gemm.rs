@@ -9,73 +9,73 @@
 //! A[bi] starts at `a + bi*a_batch_stride` (elements; 0 broadcasts).
 
 use crate::num::{Float, Vector};
-use crate::simd::{F32x4, F64x2};
 use wasm_bindgen::prelude::*;
 
 const KC: usize = 256;
-const MC: usize = 96;
+const MC: usize = MR * 20;
 const NC: usize = 4096;
 const PAD: usize = 16;
 
-macro_rules! ukernel {
-    ($name:ident, $t:ty, $v:ty, $l:expr) => {
-        /// MR(6) × NR(2 vectors) tile: `c[i*rsc + j] (+)= Σ_p a[p*6+i] b[p*NR+j]`.
-        #[inline(always)]
-        unsafe fn $name(kc: usize, a: *const $t, b: *const $t, c: *mut $t, rsc: usize, acc: bool) {
-            let z = <$v>::splat(0.0);
-            let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21) = (z, z, z, z, z, z);
-            let (mut c30, mut c31, mut c40, mut c41, mut c50, mut c51) = (z, z, z, z, z, z);
-            let mut ap = a;
-            let mut bp = b;
-            for _ in 0..kc {
-                let b0 = <$v>::load(bp);
-                let b1 = <$v>::load(bp.add($l));
-                let a0 = <$v>::splat(*ap);
-                c00 = c00.add(a0.mul(b0));
-                c01 = c01.add(a0.mul(b1));
-                let a1 = <$v>::splat(*ap.add(1));
-                c10 = c10.add(a1.mul(b0));
-                c11 = c11.add(a1.mul(b1));
-                let a2 = <$v>::splat(*ap.add(2));
-                c20 = c20.add(a2.mul(b0));
-                c21 = c21.add(a2.mul(b1));
-                let a3 = <$v>::splat(*ap.add(3));
-                c30 = c30.add(a3.mul(b0));
-                c31 = c31.add(a3.mul(b1));
-                let a4 = <$v>::splat(*ap.add(4));
-                c40 = c40.add(a4.mul(b0));
-                c41 = c41.add(a4.mul(b1));
-                let a5 = <$v>::splat(*ap.add(5));
-                c50 = c50.add(a5.mul(b0));
-                c51 = c51.add(a5.mul(b1));
-                ap = ap.add(6);
-                bp = bp.add(2 * $l);
-            }
-            let rows = [
-                (c00, c01),
-                (c10, c11),
-                (c20, c21),
-                (c30, c31),
-                (c40, c41),
-                (c50, c51),
-            ];
-            for (i, (x0, x1)) in rows.into_iter().enumerate() {
-                let p = c.add(i * rsc);
-                if acc {
-                    <$v>::load(p).add(x0).store(p);
-                    <$v>::load(p.add($l)).add(x1).store(p.add($l));
-                } else {
-                    x0.store(p);
-                    x1.store(p.add($l));
-                }
-            }
+/// MR × NR tile (NR = two vectors): `c[i*rsc + j] (+)= Σ_p a[p*MR+i] b[p*NR+j]`.
+/// The accumulators are 2·MR vectors that must stay in registers: V8 on
+/// x64 allocates 15 of the 16 xmm registers (one is its scratch), and a
+/// `c += a·b` step without fused multiply-add needs a temporary besides the
+/// two B vectors and the broadcast A value, so MR = 5 (10 accumulators + 4)
+/// is the largest tile that does not spill; MR = 6 (16 live) spilled.
+#[inline(always)]
+unsafe fn ukernel<T: Float, const MR: usize>(
+    kc: usize,
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    rsc: usize,
+    acc: bool,
+) {
+    let l = <T::V as Vector<T>>::LANES;
+    let z = T::V::splat(T::ZERO);
+    let mut c0 = [z; MR];
+    let mut c1 = [z; MR];
+    let mut ap = a;
+    let mut bp = b;
+    // One step: each broadcast A value is used at once for both B vectors,
+    // so only one is live (the tile has no register to spare).
+    let step = |ap: *const T, bp: *const T, c0: &mut [T::V; MR], c1: &mut [T::V; MR]| {
+        let b0 = T::V::load(bp);
+        let b1 = T::V::load(bp.add(l));
+        for i in 0..MR {
+            let ai = T::V::splat(*ap.add(i));
+            c0[i] = ai.mul_add(b0, c0[i]);
+            c1[i] = ai.mul_add(b1, c1[i]);
         }
     };
+    for _ in 0..kc {
+        step(ap, bp, &mut c0, &mut c1);
+        ap = ap.add(MR);
+        bp = bp.add(2 * l);
+    }
+    for i in 0..MR {
+        let p = c.add(i * rsc);
+        if acc {
+            T::V::load(p).add(c0[i]).store(p);
+            T::V::load(p.add(l)).add(c1[i]).store(p.add(l));
+        } else {
+            c0[i].store(p);
+            c1[i].store(p.add(l));
+        }
+    }
 }
-ukernel!(ukernel_f32, f32, F32x4, 4);
-ukernel!(ukernel_f64, f64, F64x2, 2);
 
+unsafe fn ukernel_f32(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, acc: bool) {
+    ukernel::<f32, MR>(kc, a, b, c, rsc, acc)
+}
+unsafe fn ukernel_f64(kc: usize, a: *const f64, b: *const f64, c: *mut f64, rsc: usize, acc: bool) {
+    ukernel::<f64, MR>(kc, a, b, c, rsc, acc)
+}
+
+#[cfg(target_feature = "relaxed-simd")]
 const MR: usize = 6;
+#[cfg(not(target_feature = "relaxed-simd"))]
+const MR: usize = 5;
 
 struct Operand<T> {
     p: *const T,
@@ -102,7 +102,14 @@ unsafe fn pack_a<T: Float>(
     let mut d = dst;
     for ir in (0..mc).step_by(MR) {
         let mr = MR.min(mc - ir);
-        if mr == MR && a.cs == 1 {
+        if mr == MR && a.rs == 1 {
+            // Aᵀ stored: the MR rows of a column are contiguous.
+            for p in 0..kc {
+                let s = a.p.offset((pc + p) as isize * a.cs + (ic + ir) as isize);
+                core::ptr::copy_nonoverlapping(s, d, MR);
+                d = d.add(MR);
+            }
+        } else if mr == MR && a.cs == 1 {
             let base = a.p.offset((ic + ir) as isize * a.rs + pc as isize);
             for p in 0..kc {
                 for i in 0..MR {
@@ -143,6 +150,19 @@ unsafe fn pack_b<T: Float, const NR: usize>(
             for p in 0..kc {
                 let s = b.p.offset((pc + p) as isize * b.rs + (jc + jr) as isize);
                 core::ptr::copy_nonoverlapping(s, d, NR);
+                d = d.add(NR);
+            }
+        } else if nr == NR && b.rs == 1 {
+            // Bᵀ stored (what `linear` produces): each of the NR columns is a
+            // contiguous run of the stored matrix; walk them side by side.
+            let mut rows = [core::ptr::null::<T>(); NR];
+            for (j, r) in rows.iter_mut().enumerate() {
+                *r = b.p.offset((jc + jr + j) as isize * b.cs + pc as isize);
+            }
+            for p in 0..kc {
+                for j in 0..NR {
+                    *d.add(j) = *rows[j].add(p);
+                }
                 d = d.add(NR);
             }
         } else {
@@ -209,6 +229,54 @@ unsafe fn axpy<T: Float>(s: T, x: *const T, y: *mut T, n: usize) {
     }
 }
 
+/// Which of [`gemv`]'s four loops fits a matrix-vector shape and layout.
+fn gemv_case<T>(m: usize, n: usize, a: &Operand<T>, b: &Operand<T>) -> Option<u8> {
+    if m == 1 && a.cs == 1 && b.rs == 1 {
+        Some(0)
+    } else if m == 1 && b.cs == 1 {
+        Some(1)
+    } else if n == 1 && a.cs == 1 && b.rs == 1 {
+        Some(2)
+    } else if n == 1 && a.rs == 1 {
+        Some(3)
+    } else {
+        None
+    }
+}
+
+/// The algorithm [`gemm_one`] takes; [`matmul_path`] reports it so a test
+/// can assert, in the wasm32 build where `usize` is 32 bits, that large
+/// shapes take the packed path (a size test that wrapped once sent
+/// 1024×2048×2048 to the unpacked loop, 80× slower) without timing them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Path {
+    /// m or n is 0: nothing to write.
+    Empty = 0,
+    /// k is 0: C is zero.
+    ZeroK = 1,
+    /// m or n is 1 and the layout gives contiguous runs.
+    Gemv = 2,
+    /// The strided triple loop (tiny products only).
+    Unpacked = 3,
+    /// Packed panels and the register-tiled micro-kernel.
+    Packed = 4,
+}
+
+fn plan<T>(m: usize, n: usize, k: usize, a: &Operand<T>, b: &Operand<T>) -> Path {
+    if m == 0 || n == 0 {
+        Path::Empty
+    } else if k == 0 {
+        Path::ZeroK
+    } else if (m == 1 || n == 1) && gemv_case(m, n, a, b).is_some() {
+        Path::Gemv
+    } else if is_tiny(m, n, k) || n == 1 || m == 1 {
+        Path::Unpacked
+    } else {
+        Path::Packed
+    }
+}
+
 /// Matrix-vector products (m or n is 1) when the operand layout gives
 /// contiguous runs; returns false to fall back to the general path.
 unsafe fn gemv<T: Float>(
@@ -219,37 +287,36 @@ unsafe fn gemv<T: Float>(
     b: &Operand<T>,
     c: *mut T,
 ) -> bool {
-    if m == 1 && a.cs == 1 && b.rs == 1 {
-        // c[j] = a · B[:, j]: B stored transposed, its columns contiguous.
-        for j in 0..n {
-            *c.add(j) = dot(a.p, b.p.offset(j as isize * b.cs), k);
+    match gemv_case(m, n, a, b) {
+        Some(0) => {
+            // c[j] = a · B[:, j]: B stored transposed, its columns contiguous.
+            for j in 0..n {
+                *c.add(j) = dot(a.p, b.p.offset(j as isize * b.cs), k);
+            }
         }
-        return true;
-    }
-    if m == 1 && b.cs == 1 {
-        // c = Σ_p a[p]·B[p, :]: rows of B contiguous.
-        core::slice::from_raw_parts_mut(c, n).fill(T::ZERO);
-        for p in 0..k {
-            axpy(a.at(0, p), b.p.offset(p as isize * b.rs), c, n);
+        Some(1) => {
+            // c = Σ_p a[p]·B[p, :]: rows of B contiguous.
+            core::slice::from_raw_parts_mut(c, n).fill(T::ZERO);
+            for p in 0..k {
+                axpy(a.at(0, p), b.p.offset(p as isize * b.rs), c, n);
+            }
         }
-        return true;
-    }
-    if n == 1 && a.cs == 1 && b.rs == 1 {
-        // c[i] = A[i, :] · b: rows of A contiguous.
-        for i in 0..m {
-            *c.add(i) = dot(a.p.offset(i as isize * a.rs), b.p, k);
+        Some(2) => {
+            // c[i] = A[i, :] · b: rows of A contiguous.
+            for i in 0..m {
+                *c.add(i) = dot(a.p.offset(i as isize * a.rs), b.p, k);
+            }
         }
-        return true;
-    }
-    if n == 1 && a.rs == 1 {
-        // c = Σ_p b[p]·A[:, p]: A stored transposed, its columns contiguous.
-        core::slice::from_raw_parts_mut(c, m).fill(T::ZERO);
-        for p in 0..k {
-            axpy(b.at(p, 0), a.p.offset(p as isize * a.cs), c, m);
+        Some(_) => {
+            // c = Σ_p b[p]·A[:, p]: A stored transposed, its columns contiguous.
+            core::slice::from_raw_parts_mut(c, m).fill(T::ZERO);
+            for p in 0..k {
+                axpy(b.at(p, 0), a.p.offset(p as isize * a.cs), c, m);
+            }
         }
-        return true;
+        None => return false,
     }
-    false
+    true
 }
 
 type Ukernel<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, bool);
@@ -287,31 +354,28 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
     apack: &mut Vec<T>,
     bpack: &mut Vec<T>,
 ) -> bool {
-    if m == 0 || n == 0 {
-        return true;
-    }
-    if k == 0 {
-        core::slice::from_raw_parts_mut(c, m * n).fill(T::ZERO);
-        return true;
-    }
-    // Matrix-vector shapes: dot products or axpys over contiguous runs.
-    if (m == 1 || n == 1) && gemv(m, n, k, a, b, c) {
-        return true;
-    }
-    // Tiny problems: packing costs more than it saves.
-    if is_tiny(m, n, k) || n == 1 || m == 1 {
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = T::ZERO;
-                for p in 0..k {
-                    s = s + a.at(i, p) * b.at(p, j);
-                }
-                *c.add(i * n + j) = s;
-            }
+    match plan(m, n, k, a, b) {
+        Path::Empty => return true,
+        Path::ZeroK => {
+            core::slice::from_raw_parts_mut(c, m * n).fill(T::ZERO);
+            return true;
         }
-        return true;
+        Path::Gemv => return gemv(m, n, k, a, b, c),
+        Path::Unpacked => {
+            for i in 0..m {
+                for j in 0..n {
+                    let mut s = T::ZERO;
+                    for p in 0..k {
+                        s = s + a.at(i, p) * b.at(p, j);
+                    }
+                    *c.add(i * n + j) = s;
+                }
+            }
+            return true;
+        }
+        Path::Packed => {}
     }
-    let mut tile = [T::ZERO; 6 * 8];
+    let mut tile = [T::ZERO; MR * 8];
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
@@ -355,6 +419,42 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
     true
 }
 
+/// A is m×k (row-major) or, transposed, stored k×m; B is k×n or stored n×k.
+fn operands<T>(
+    ap: *const T,
+    bp: *const T,
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_a: bool,
+    trans_b: bool,
+) -> (Operand<T>, Operand<T>) {
+    let (ars, acs) = if trans_a { (1, m) } else { (k, 1) };
+    let (brs, bcs) = if trans_b { (1, k) } else { (n, 1) };
+    let op = |p, rs: usize, cs: usize| Operand {
+        p,
+        rs: rs as isize,
+        cs: cs as isize,
+    };
+    (op(ap, ars, acs), op(bp, brs, bcs))
+}
+
+/// The [`Path`] (as its number) that [`matmul_f32`]/[`matmul_f64`] take for
+/// one matrix of this shape and layout; for tests.
+#[wasm_bindgen]
+pub fn matmul_path(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> u32 {
+    let (a, b) = operands::<f32>(
+        core::ptr::null(),
+        core::ptr::null(),
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+    );
+    plan(m, n, k, &a, &b) as u32
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn matmul_generic<T: Float, const NR: usize>(
     a: usize,
@@ -375,33 +475,7 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
     for bi in 0..batch {
         let ap = (a as *const T).add(bi * sa);
         let bp = (b as *const T).add(bi * sb);
-        // A is m×k (row-major) or, transposed, stored k×m.
-        let ao = if trans_a {
-            Operand {
-                p: ap,
-                rs: 1,
-                cs: m as isize,
-            }
-        } else {
-            Operand {
-                p: ap,
-                rs: k as isize,
-                cs: 1,
-            }
-        };
-        let bo = if trans_b {
-            Operand {
-                p: bp,
-                rs: 1,
-                cs: k as isize,
-            }
-        } else {
-            Operand {
-                p: bp,
-                rs: n as isize,
-                cs: 1,
-            }
-        };
+        let (ao, bo) = operands(ap, bp, m, n, k, trans_a, trans_b);
         let ok = gemm_one::<T, NR>(
             m,
             n,
@@ -674,5 +748,33 @@ mod size_tests {
         assert!(!is_tiny(2048, 2048, 1024));
         assert!(!is_tiny(4096, 1024, 1024));
         assert!(!is_tiny(65536, 65536, 1));
+    }
+
+    #[test]
+    fn large_and_odd_shapes_take_the_packed_path() {
+        use super::{matmul_path, Path};
+        let packed = Path::Packed as u32;
+        for (m, n, k) in [
+            (1024, 2048, 2048),
+            (2048, 2048, 1024),
+            (4096, 1024, 1024),
+            (2048, 2048, 2048),
+        ] {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                assert_eq!(
+                    matmul_path(m, n, k, ta, tb),
+                    packed,
+                    "{m}x{n}x{k} {ta} {tb}"
+                );
+            }
+        }
+        for n in (500..=520).chain([1023, 1024, 1025, 2048]) {
+            assert_eq!(matmul_path(n, n, n, false, false), packed, "{n}");
+        }
+        assert_eq!(matmul_path(8, 8, 8, false, false), Path::Unpacked as u32);
+        assert_eq!(matmul_path(1, 4096, 4096, false, true), Path::Gemv as u32);
+        assert_eq!(matmul_path(4096, 1, 4096, true, false), Path::Gemv as u32);
+        assert_eq!(matmul_path(0, 5, 5, false, false), Path::Empty as u32);
+        assert_eq!(matmul_path(5, 5, 0, false, false), Path::ZeroK as u32);
     }
 }

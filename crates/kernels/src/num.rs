@@ -17,6 +17,8 @@ pub trait Vector<T>: Copy {
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
+    /// `self * b + c`: fused (relaxed SIMD) where the build enables it.
+    fn mul_add(self, b: Self, c: Self) -> Self;
     fn div(self, o: Self) -> Self;
     /// NaN-propagating minimum.
     fn min(self, o: Self) -> Self;
@@ -59,6 +61,10 @@ impl Vector<f32> for F32x4 {
         F32x4::store(self, p)
     }
     vec_f32!(add, sub, mul, div, min, max);
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        F32x4::mul_add(self, b, c)
+    }
     cmp_f32!(lt, le, gt, ge, eq, ne);
     #[inline(always)]
     fn sqrt(self) -> Self {
@@ -89,6 +95,10 @@ impl Vector<f64> for F64x2 {
         F64x2::store(self, p)
     }
     vec_f64!(add, sub, mul, div, min, max, lt, le, gt, ge, eq, ne);
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        F64x2::mul_add(self, b, c)
+    }
     #[inline(always)]
     fn sqrt(self) -> Self {
         F64x2::sqrt(self)

@@ -741,7 +741,7 @@ unsafe fn arg_impl<T: Float, const IS_MAX: bool>(
     inner: usize,
 ) -> i32 {
     if len == 0 {
-        return if outer * inner == 0 { 0 } else { 1 };
+        return if outer == 0 || inner == 0 { 0 } else { 1 };
     }
     let (x, o) = (x as *const T, out as *mut i32);
     if inner != 1 {

@@ -49,6 +49,19 @@ mod imp {
         pub fn mul(self, o: Self) -> Self {
             Self(f32x4_mul(self.0, o.0))
         }
+        /// `self * b + c`: one fused `relaxed_madd` in the relaxed-SIMD build
+        /// (rounded once or twice, as the engine chooses), else mul then add.
+        #[inline(always)]
+        pub fn mul_add(self, b: Self, c: Self) -> Self {
+            #[cfg(target_feature = "relaxed-simd")]
+            {
+                Self(f32x4_relaxed_madd(self.0, b.0, c.0))
+            }
+            #[cfg(not(target_feature = "relaxed-simd"))]
+            {
+                Self(f32x4_add(f32x4_mul(self.0, b.0), c.0))
+            }
+        }
         #[inline(always)]
         pub fn div(self, o: Self) -> Self {
             Self(f32x4_div(self.0, o.0))
@@ -207,6 +220,18 @@ mod imp {
         #[inline(always)]
         pub fn mul(self, o: Self) -> Self {
             Self(f64x2_mul(self.0, o.0))
+        }
+        /// As [`F32x4::mul_add`].
+        #[inline(always)]
+        pub fn mul_add(self, b: Self, c: Self) -> Self {
+            #[cfg(target_feature = "relaxed-simd")]
+            {
+                Self(f64x2_relaxed_madd(self.0, b.0, c.0))
+            }
+            #[cfg(not(target_feature = "relaxed-simd"))]
+            {
+                Self(f64x2_add(f64x2_mul(self.0, b.0), c.0))
+            }
         }
         #[inline(always)]
         pub fn div(self, o: Self) -> Self {
@@ -440,6 +465,10 @@ mod imp {
         pub fn mul(self, o: Self) -> Self {
             map2!(self, o, |a: f32, b: f32| a * b)
         }
+        /// `self * b + c` with two roundings (the SIMD128 build's semantics).
+        pub fn mul_add(self, b: Self, c: Self) -> Self {
+            self.mul(b).add(c)
+        }
         pub fn div(self, o: Self) -> Self {
             map2!(self, o, |a: f32, b: f32| a / b)
         }
@@ -577,6 +606,10 @@ mod imp {
         }
         pub fn mul(self, o: Self) -> Self {
             map2!(self, o, |a: f64, b: f64| a * b)
+        }
+        /// `self * b + c` with two roundings (the SIMD128 build's semantics).
+        pub fn mul_add(self, b: Self, c: Self) -> Self {
+            self.mul(b).add(c)
         }
         pub fn div(self, o: Self) -> Self {
             map2!(self, o, |a: f64, b: f64| a / b)

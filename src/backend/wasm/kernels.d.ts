@@ -118,6 +118,12 @@ export function matmul_f32(a: number, b: number, c: number, batch: number, m: nu
 export function matmul_f64(a: number, b: number, c: number, batch: number, m: number, n: number, k: number, trans_a: boolean, trans_b: boolean, a_batch_stride: number, b_batch_stride: number): number;
 
 /**
+ * The [`Path`] (as its number) that [`matmul_f32`]/[`matmul_f64`] take for
+ * one matrix of this shape and layout; for tests.
+ */
+export function matmul_path(m: number, n: number, k: number, trans_a: boolean, trans_b: boolean): number;
+
+/**
  * `n` standard-normal f32 (Box–Muller in f64, then rounded).
  */
 export function random_normal_f32(out: number, n: number, seed_lo: number, seed_hi: number, ctr_lo: number, ctr_hi: number): void;
@@ -205,6 +211,7 @@ export interface InitOutput {
     readonly index_select_8: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => number;
     readonly matmul_f32: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => number;
     readonly matmul_f64: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number) => number;
+    readonly matmul_path: (a: number, b: number, c: number, d: number, e: number) => number;
     readonly random_normal_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_normal_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly random_uniform_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;

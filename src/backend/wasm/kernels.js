@@ -293,6 +293,21 @@ export function matmul_f64(a, b, c, batch, m, n, k, trans_a, trans_b, a_batch_st
 }
 
 /**
+ * The [`Path`] (as its number) that [`matmul_f32`]/[`matmul_f64`] take for
+ * one matrix of this shape and layout; for tests.
+ * @param {number} m
+ * @param {number} n
+ * @param {number} k
+ * @param {boolean} trans_a
+ * @param {boolean} trans_b
+ * @returns {number}
+ */
+export function matmul_path(m, n, k, trans_a, trans_b) {
+    const ret = wasm.matmul_path(m, n, k, trans_a, trans_b);
+    return ret >>> 0;
+}
+
+/**
  * `n` standard-normal f32 (Box–Muller in f64, then rounded).
  * @param {number} out
  * @param {number} n

@@ -1,0 +1,111 @@
+// GEMM path selection in the real wasm32 build (32-bit usize), asserted
+// instead of timed: a size test that wrapped once sent every shape whose
+// m·n·k is a multiple of 2³² to the unpacked triple loop (80× slower), which
+// a timing test on a shared machine could not tell from noise. And the two
+// builds of the kernels (relaxed SIMD and its SIMD128 fallback) must agree.
+import assert from "node:assert/strict";
+import { wasm, wasmVariant } from "../src/backend/wasm.ts";
+
+const PACKED = 4, UNPACKED = 3, GEMV = 2;
+/** The raw export takes the two flags as 0/1. */
+const path = (m: number, n: number, k: number, ta: boolean, tb: boolean) =>
+  wasm.matmul_path(m, n, k, +ta, +tb);
+
+Deno.test("large and neighbouring GEMM sizes take the packed path in wasm32", () => {
+  for (
+    const [m, n, k] of [
+      [1024, 2048, 2048],
+      [2048, 2048, 1024],
+      [4096, 1024, 1024],
+      [2048, 2048, 2048],
+      [65536, 65536, 1],
+      [4096, 4096, 4096],
+    ]
+  ) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        assert.equal(
+          path(m, n, k, ta, tb),
+          PACKED,
+          `${m}x${n}x${k} transA=${ta} transB=${tb}`,
+        );
+      }
+    }
+  }
+  for (let n = 500; n <= 520; n++) {
+    assert.equal(path(n, n, n, false, true), PACKED, `n=${n}`);
+  }
+  for (const n of [64, 128, 256, 1023, 1024, 1025, 2047, 2048, 4096]) {
+    assert.equal(path(n, n, n, false, false), PACKED, `n=${n}`);
+  }
+  // The other paths still exist for the shapes they are for.
+  assert.equal(path(8, 8, 8, false, false), UNPACKED);
+  assert.equal(path(1, 4096, 4096, false, true), GEMV);
+  assert.equal(path(4096, 1, 4096, false, false), GEMV);
+});
+
+/** Runs `code` in a fresh Deno (its own wasm instance), returns stdout. */
+async function run(code: string): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, err);
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async () => {
+  // Odd sizes: edge tiles, several KC panels, both transposes.
+  const code = (force: string) => `
+    ${force}
+    const { wasmVariant } = await import("./src/backend/wasm.ts");
+    const { matmul, tensor } = await import("./mod.ts");
+    const data = (n: number, s: number) =>
+      Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
+    const a = tensor(data(67 * 301, 1)).reshape([67, 301]);
+    const b = tensor(data(45 * 301, 2)).reshape([45, 301]);
+    const c = tensor(data(301 * 45, 3)).reshape([301, 45]);
+    const y = [...matmul(a, b, true).data(), ...matmul(a, c).data()];
+    console.log(JSON.stringify({ v: wasmVariant, y }));
+  `;
+  const plain = JSON.parse(
+    await run(code("(globalThis as any).jacobiRelaxedSimd = false;")),
+  );
+  const best = JSON.parse(await run(code("")));
+  assert.equal(plain.v, "simd128");
+  assert.equal(best.v, wasmVariant);
+  // Reference in float64 from the same inputs.
+  const data = (n: number, s: number) =>
+    Float64Array.from(
+      { length: n },
+      (_, i) => Math.fround(Math.sin(i * 0.37 + s)),
+    );
+  const A = data(67 * 301, 1), B = data(45 * 301, 2), C = data(301 * 45, 3);
+  const want: number[] = [];
+  for (let i = 0; i < 67; i++) {
+    for (let j = 0; j < 45; j++) {
+      let s = 0;
+      for (let p = 0; p < 301; p++) s += A[i * 301 + p] * B[j * 301 + p];
+      want.push(s);
+    }
+  }
+  for (let i = 0; i < 67; i++) {
+    for (let j = 0; j < 45; j++) {
+      let s = 0;
+      for (let p = 0; p < 301; p++) s += A[i * 301 + p] * C[p * 45 + j];
+      want.push(s);
+    }
+  }
+  for (const got of [plain.y, best.y]) {
+    assert.equal(got.length, want.length);
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(
+        Math.abs(got[i] - want[i]) <= 1e-4 * (1 + Math.abs(want[i])),
+        `${i}: ${got[i]} vs ${want[i]}`,
+      );
+    }
+  }
+});
