@@ -220,13 +220,15 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     };
     const smallGz = report("import { tensor } only", small);
     const appGz = report("app (tape, jit, vmap, hessian)", app);
-    // Generous bounds: a regression (a second copy of the WebAssembly, or
-    // tree shaking lost) fails; the inlined module alone is ~140 KiB gzip.
+    // Generous bounds: a regression (a third copy of the WebAssembly, or
+    // tree shaking lost) fails. The inlined default carries two builds of
+    // the kernels, relaxed SIMD and its SIMD128 fallback (one is chosen at
+    // load time), about 210 KiB gzip each; /external fetches one.
     assert.ok(
-      smallGz < 300 * 1024,
+      smallGz < 560 * 1024,
       `only-tensor bundle is ${kib(smallGz)} gzip`,
     );
-    assert.ok(appGz < 350 * 1024, `app bundle is ${kib(appGz)} gzip`);
+    assert.ok(appGz < 600 * 1024, `app bundle is ${kib(appGz)} gzip`);
     assert.ok(smallGz <= appGz, "the smaller program bundles smaller");
   });
 
