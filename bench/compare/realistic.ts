@@ -359,7 +359,7 @@ for (const id of new Set(rows.map((r) => r.id))) {
 }
 if (peers.some((p) => p.spec.name === "jax")) {
   md.push(
-    "- JAX + jit runs R4 with lax.scan (a Python loop of 1,000 steps unrolls under jit); eager JAX runs the loop.",
+    "- JAX + jit runs R4 with lax.scan (a Python loop of 1,000 steps unrolls under jit) and jacobi + jit with scan; eager JAX and eager jacobi run the loop.",
   );
 }
 

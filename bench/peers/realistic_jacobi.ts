@@ -84,6 +84,17 @@ function odeLoss(A: Tensor, x0: Tensor): Tensor {
   return x.sum();
 }
 
+/** The same with `scan` (one traced step), as JAX + jit runs it. */
+function odeLossScan(A: Tensor, x0: Tensor): Tensor {
+  const [xT] = J.scan(
+    (x: Tensor) => [x.add(J.matmul(A, x).tanh().mul(0.01)), null],
+    x0,
+    null,
+    { length: 1000 },
+  );
+  return xT.sum();
+}
+
 type Built = { fn: (...a: unknown[]) => unknown; args: unknown[] };
 
 function build(req: Request): Built {
@@ -111,7 +122,8 @@ function build(req: Request): Built {
       };
     case "R4":
       return {
-        fn: wrap(J.grad(odeLoss)),
+        // jit runs scan, as JAX + jit runs lax.scan; eager runs the loop.
+        fn: wrap(J.grad(jit ? odeLossScan : odeLoss)),
         args: [input(1, [16, 16], 0.25), input(2, [16], 1)],
       };
     case "R5": {
