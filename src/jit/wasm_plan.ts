@@ -202,18 +202,30 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     };
     // Live variables per slot (aliases share one).
     const users = new Map<number, number>();
-    // Fused groups run at their last member; frees wait until then.
+    // Fused groups run at their last member: a value a group reads is
+    // freed only after the group ran, whichever equation used it last.
     const groupAt = new Map<number, FusionGroup>();
+    const groupReads = new Map<FusionGroup, Set<number>>();
     if (fuse) {
       for (const g of fusionGroups(prog)) {
         for (const j of g.eqns) groupAt.set(j, g);
+        const reads = new Set<number>();
+        for (const j of g.eqns) {
+          for (const a of prog.eqns[j].inputs) if (isVar(a)) reads.add(a.var);
+        }
+        groupReads.set(g, reads);
       }
     }
-    let deferred: number[] = [];
+    const pending = new Map<FusionGroup, number[]>(); // started, not run
     const release = (vs: readonly number[]) => {
       for (const v of vs) {
         const s = varSlot.get(v);
         if (s === undefined) continue; // a fused group's intermediate
+        const waiting = [...pending].find(([g]) => groupReads.get(g)!.has(v));
+        if (waiting !== undefined) {
+          waiting[1].push(v);
+          continue;
+        }
         const n = users.get(s)! - 1;
         users.set(s, n);
         if (n === 0 && w.live.has(s) && !keep.has(s)) w.free(s);
@@ -224,15 +236,17 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
       w.eqn = e;
       const g = groupAt.get(i);
       if (g !== undefined) {
-        deferred.push(...fr[i]);
+        if (!pending.has(g)) pending.set(g, []);
+        release(fr[i]);
         if (i !== g.eqns[g.eqns.length - 1]) return;
         for (const [v, s] of emitFused(w, prog, g, operand)) {
           varSlot.set(v, s);
           varAval.set(v, prog.avals.get(v)!);
           users.set(s, 1);
         }
+        const deferred = pending.get(g)!;
+        pending.delete(g);
         release(deferred);
-        deferred = [];
         return;
       }
       const ins = e.inputs.map(operand);
