@@ -13,7 +13,7 @@ import {
   where,
 } from "../mod.ts";
 import { optimize } from "../src/jit/execute.ts";
-import { fusionGroups } from "../src/jit/fusion.ts";
+import { fusionGroups, readMode } from "../src/jit/fusion.ts";
 import { stage } from "../src/jit/make_program.ts";
 import { planStats, wasmPlan } from "../src/jit/wasm_plan.ts";
 import { OP } from "../src/backend/wasm/program_codes.ts";
@@ -179,4 +179,31 @@ Deno.test("fusion: an integer division by zero inside a group fails as unfused",
     () => jit(f, { fuse: 1 as unknown as boolean }),
     /fuse must be a boolean/,
   );
+});
+
+Deno.test("fusion: a bias broadcast along leading dims and a per-row value along trailing dims", () => {
+  // [700, 3] + [3] (i mod 3), times [700, 1] (i / 3), across blocks.
+  const f = (x: Tensor, b: Tensor, c: Tensor) => x.add(b).tanh().mul(c).sub(b);
+  for (const dtype of ["float32", "float64"] as const) {
+    const [g] = checkFused(f, [
+      randn([700, 3], { dtype }),
+      randn([3], { dtype }),
+      randn([700, 1], { dtype }),
+    ]);
+    assert.equal(g.eqns.length, 4);
+  }
+  // [2, 1, 4] over [2, 3, 4] broadcasts a middle dim: not fused.
+  const h = (x: Tensor, y: Tensor) => x.add(y).exp();
+  const groups = checkFused(h, [randn([2, 3, 4]), randn([2, 1, 4])], 0);
+  assert.equal(groups.length, 0);
+});
+
+Deno.test("fusion: read modes of broadcast operands", () => {
+  assert.deepEqual(readMode([3], [700, 3]), [2, 3]);
+  assert.deepEqual(readMode([1, 4], [2, 3, 4]), [2, 4]);
+  assert.deepEqual(readMode([700, 1], [700, 3]), [3, 3]);
+  assert.deepEqual(readMode([2, 1, 1], [2, 3, 4]), [3, 12]);
+  assert.deepEqual(readMode([], [5]), [1, 0]);
+  assert.deepEqual(readMode([1, 1], [1]), [0, 0]);
+  assert.equal(readMode([2, 1, 4], [2, 3, 4]), null);
 });

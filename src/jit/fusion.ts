@@ -8,8 +8,9 @@
  * same kernel as its unfused instruction, so results are bit-identical.
  *
  * A group's members all have `n` elements; every operand of a member has
- * `n` elements or one (read at every position; general broadcasting stays
- * unfused). A member's value is written out only when something outside
+ * `n` elements, or one (read at every position), or is broadcast along
+ * leading dims only (a bias: position i reads i mod m) or trailing dims
+ * only (a per-row value: i reads i / m); other broadcasts stay unfused. A member's value is written out only when something outside
  * the group reads it, or it is an output of the program.
  * @module
  */
@@ -44,13 +45,38 @@ function atomAval(p: Program, a: Atom): Aval {
   return isVar(a) ? p.avals.get(a.var)! : a.const;
 }
 
+/**
+ * How an operand of shape `x` is read at the positions of a result of
+ * shape `out`: [mode, m] as OP_FUSED's inputs (0 whole, 1 one element,
+ * 2 cycling with period m, 3 each element m times), or null.
+ */
+export function readMode(
+  x: readonly number[],
+  out: readonly number[],
+): [number, number] | null {
+  const n = sizeOf(out), size = sizeOf(x);
+  if (size === n) return [0, 0];
+  if (size === 1) return [n > 1 ? 1 : 0, 0];
+  if (x.length > out.length) return null;
+  const s = [...out.map(() => 1).slice(x.length), ...x]; // right-aligned
+  // Leading dims broadcast, then equal: a period of the trailing size.
+  let k = 0;
+  while (k < s.length && s[k] === 1 && out[k] !== 1) k++;
+  if (s.slice(k).every((d, i) => d === out[k + i])) return [2, size];
+  // Equal, then trailing dims broadcast: each value repeated.
+  k = 0;
+  while (k < s.length && s[k] === out[k]) k++;
+  if (s.slice(k).every((d) => d === 1)) return [3, n / size];
+  return null;
+}
+
 /** Whether equation `e` can be a member of a group (see the module doc). */
 function fusible(p: Program, i: number): boolean {
   const e = p.eqns[i];
   const n = sizeOf(e.aval.shape);
   if (n === 0) return false;
   const avals = e.inputs.map((a) => atomAval(p, a));
-  if (!avals.every((a) => sizeOf(a.shape) === n || sizeOf(a.shape) === 1)) {
+  if (!avals.every((a) => readMode(a.shape, e.aval.shape) !== null)) {
     return false;
   }
   if (UNARY.has(e.prim)) return sizeOf(avals[0].shape) === n;
@@ -157,8 +183,8 @@ export function emitFused(
   g: FusionGroup,
   operand: (a: Atom) => Operand,
 ): Map<number, number> {
-  const inputs: number[] = []; // [slot, dtype, scalar] each
-  const inputReg = new Map<number, number>(); // slot -> register
+  const inputs: number[] = []; // [slot, dtype, mode, m] each
+  const inputReg = new Map<string, number>(); // slot and mode -> register
   const temps: { dtype: DType; slot: number }[] = [];
   const steps: number[] = [];
   const varReg = new Map<number, number>(); // member variable -> temp index
@@ -186,22 +212,23 @@ export function emitFused(
   // Register numbers: inputs first, then temps; temps are numbered
   // before the inputs are all known, so they are offset at the end.
   const TEMP = 1 << 20;
-  const reg = (a: Atom): number => {
+  const reg = (a: Atom, out: readonly number[]): number => {
     if (isVar(a) && members.has(a.var)) return TEMP + varReg.get(a.var)!;
     const o = operand(a);
-    let r = inputReg.get(o.slot);
+    const [mode, m] = readMode(o.shape, out)!;
+    const key = `${o.slot}:${mode}:${m}`;
+    let r = inputReg.get(key);
     if (r === undefined) {
       r = inputReg.size;
-      inputReg.set(o.slot, r);
-      const scalar = sizeOf(o.shape) === 1 && g.n > 1 ? 1 : 0;
-      inputs.push(o.slot, DTYPES[o.dtype], scalar);
+      inputReg.set(key, r);
+      inputs.push(o.slot, DTYPES[o.dtype], mode, m);
     }
     return r;
   };
   g.eqns.forEach((j, k) => {
     const e = p.eqns[j];
     const avals = e.inputs.map((a) => atomAval(p, a));
-    const ins = e.inputs.map(reg);
+    const ins = e.inputs.map((a) => reg(a, e.aval.shape));
     const dtype = e.aval.dtype;
     let extra: number | undefined; // a cast condition's scratch
     let dst: number;

@@ -3,8 +3,12 @@
 //! the full length, and memory is read and written once.
 //!
 //! Fields: `[n, nin, ntmp, nsteps, inputs, temps, steps]`:
-//! - each input `[slot, dtype, scalar]`: a buffer of `n` elements, or of one
-//!   element read at every position (`scalar` 1);
+//! - each input `[slot, dtype, mode, m]`: mode 0 a buffer of `n` elements,
+//!   1 one element read at every position, 2 a buffer of `m` elements
+//!   repeated (position i reads i mod m: broadcast along leading dims),
+//!   3 a buffer of n / m elements each read m times (i reads i / m:
+//!   broadcast along trailing dims); modes 2 and 3 are copied into a
+//!   scratch block per block, so every step reads a flat row;
 //! - each temporary `[dtype, slot]`: a register of one block of values;
 //!   `slot` ≥ 0 makes it an output of the instruction (allocated here, for
 //!   `n` elements of `dtype`), −1 keeps it in scratch;
@@ -40,6 +44,36 @@ struct Reg {
     /// or scratch, which is reused by every block).
     moves: bool,
     scalar: bool,
+    /// Broadcast input (modes 2 and 3): its buffer, mode and m.
+    spread: Option<(usize, i32, usize)>,
+}
+
+/// Fills `len` elements of `w` bytes at `o` with the values a broadcast
+/// input (`mode` 2 or 3, parameter `m`) has at positions `start..`.
+fn spread(x: usize, mode: i32, m: usize, w: usize, start: usize, len: usize, o: usize) {
+    let (mut i, mut done) = (start, 0);
+    while done < len {
+        let (src, run) = if mode == 2 {
+            let k = i % m;
+            ((k, false), (m - k).min(len - done))
+        } else {
+            ((i / m, true), (m - i % m).min(len - done))
+        };
+        unsafe {
+            let d = (o + done * w) as *mut u8;
+            let p = (x + src.0 * w) as *const u8;
+            if src.1 {
+                // One value, `run` times.
+                for j in 0..run {
+                    core::ptr::copy_nonoverlapping(p, d.add(j * w), w);
+                }
+            } else {
+                core::ptr::copy_nonoverlapping(p, d, run * w);
+            }
+        }
+        i += run;
+        done += run;
+    }
 }
 
 impl Exec<'_> {
@@ -51,25 +85,35 @@ impl Exec<'_> {
             count(field(2)?)?,
             count(field(3)?)?,
         );
-        let steps_at = 4 + 3 * nin + 2 * ntmp;
+        let steps_at = 4 + 4 * nin + 2 * ntmp;
         if f.len() != steps_at + 6 * nsteps {
             return Err(ERR_TRUNCATED.into());
         }
         let mut regs: Vec<Reg> = Vec::with_capacity(nin + ntmp);
+        let mut nspread = 0;
         for i in 0..nin {
-            let g = &f[4 + 3 * i..7 + 3 * i];
-            let scalar = g[2] != 0;
+            let g = &f[4 + 4 * i..8 + 4 * i];
+            let (base, m) = (self.input(g[0])?, count(g[3])?);
+            let spread = match g[2] {
+                0 | 1 => None,
+                2 | 3 if m > 0 && (g[2] == 2 || n % m == 0) => {
+                    nspread += 1;
+                    Some((base, g[2], m))
+                }
+                _ => return Err(ERR_FIELD.into()),
+            };
             regs.push(Reg {
                 dtype: g[1],
                 width: width(g[1])?,
-                base: self.input(g[0])?,
-                moves: !scalar,
-                scalar,
+                base,
+                moves: g[2] == 0,
+                scalar: g[2] == 1,
+                spread,
             });
         }
         // Registers first with no buffers, so a malformed program is
         // refused before anything is allocated.
-        for t in f[4 + 3 * nin..steps_at].chunks(2) {
+        for t in f[4 + 4 * nin..steps_at].chunks(2) {
             let w = width(t[0])?;
             regs.push(Reg {
                 dtype: t[0],
@@ -77,12 +121,13 @@ impl Exec<'_> {
                 base: 0,
                 moves: t[1] >= 0,
                 scalar: false,
+                spread: None,
             });
         }
         let steps: Vec<&[i32]> = f[steps_at..].chunks(6).collect();
         check_steps(&steps, &regs, nin)?;
-        let temps = &f[4 + 3 * nin..steps_at];
-        let nscratch = temps.chunks(2).filter(|t| t[1] < 0).count();
+        let temps = &f[4 + 4 * nin..steps_at];
+        let nscratch = nspread + temps.chunks(2).filter(|t| t[1] < 0).count();
         let bytes = nscratch * BLOCK * 8;
         let scratch = alloc(bytes);
         if scratch == 0 {
@@ -90,6 +135,10 @@ impl Exec<'_> {
         }
         let result = (|| -> Result<(), Fail> {
             let mut k = 0;
+            for g in regs.iter_mut().take(nin).filter(|g| g.spread.is_some()) {
+                k += 1;
+                g.base = scratch + (k - 1) * BLOCK * 8;
+            }
             for (i, t) in temps.chunks(2).enumerate() {
                 let g = &mut regs[nin + i];
                 g.base = if t[1] >= 0 {
@@ -102,6 +151,11 @@ impl Exec<'_> {
             let mut start = 0;
             while start < n {
                 let len = BLOCK.min(n - start);
+                for g in &regs[..nin] {
+                    if let Some((x, mode, m)) = g.spread {
+                        spread(x, mode, m, g.width, start, len, g.base);
+                    }
+                }
                 let at = |r: i32| {
                     let g = &regs[r as usize];
                     if g.moves {
@@ -318,8 +372,8 @@ mod tests {
         #[rustfmt::skip]
         let fused = [
             MAGIC, 5,
-            OP_FUSED, 2 + 4 + 9 + 8 + 24, m, 3, 4, 4,
-            0, F32, 0, 1, F32, 0, 2, F32, 1,
+            OP_FUSED, 2 + 4 + 12 + 8 + 24, m, 3, 4, 4,
+            0, F32, 0, 0, 1, F32, 0, 0, 2, F32, 1, 0,
             F32, 3, F32, -1, F32, -1, F32, 4,
             0, F32, TANH as i32, 3, 0, 0,
             0, F32, SQUARE as i32, 4, 3, 0,
@@ -353,8 +407,8 @@ mod tests {
         #[rustfmt::skip]
         let code = [
             MAGIC, 3,
-            OP_FUSED, 2 + 4 + 6 + 6 + 18, 5, 2, 3, 3,
-            0, F64, 0, 1, F64, 1,
+            OP_FUSED, 2 + 4 + 8 + 6 + 18, 5, 2, 3, 3,
+            0, F64, 0, 0, 1, F64, 1, 0,
             BOOL, -1, F64, -1, F64, 2,
             1, F64, GT as i32, 2, 0, 1,
             3, BOOL, F64, 3, 2, 0,
@@ -369,8 +423,8 @@ mod tests {
         #[rustfmt::skip]
         let bad = [
             MAGIC, 3,
-            OP_FUSED, 2 + 4 + 3 + 2 + 6, 5, 1, 1, 1,
-            0, F64, 0,
+            OP_FUSED, 2 + 4 + 4 + 2 + 6, 5, 1, 1, 1,
+            0, F64, 0, 0,
             F32, 2,
             0, F64, TANH as i32, 1, 0, 0,
         ];
@@ -380,13 +434,56 @@ mod tests {
         #[rustfmt::skip]
         let in_place = [
             MAGIC, 3,
-            OP_FUSED, 2 + 4 + 3 + 2 + 12, 5, 1, 1, 2,
-            0, F64, 0,
+            OP_FUSED, 2 + 4 + 4 + 2 + 12, 5, 1, 1, 2,
+            0, F64, 0, 0,
             F64, 2,
             0, F64, TANH as i32, 1, 0, 0,
             1, F64, MUL as i32, 1, 1, 0,
         ];
         assert_eq!(run(&in_place, &mut s), ERR_FIELD);
         assert_eq!(s[2], 0);
+    }
+
+    /// Inputs broadcast along leading dims (a bias) and trailing dims (a
+    /// per-row value) across block boundaries: (x + b)·c on [700, 3].
+    #[test]
+    fn broadcast_inputs_repeat_and_cycle() {
+        let (rows, cols) = (700usize, 3usize);
+        let n = rows * cols;
+        let x: Vec<f64> = (0..n).map(|i| i as f64 * 0.25).collect();
+        let b: Vec<f64> = vec![1.0, -2.0, 0.5];
+        let c: Vec<f64> = (0..rows).map(|r| r as f64 - 3.0).collect();
+        let mut s = vec![0usize; 4];
+        s[..3].copy_from_slice(&[
+            x.as_ptr() as usize,
+            b.as_ptr() as usize,
+            c.as_ptr() as usize,
+        ]);
+        let (m, k) = (n as i32, cols as i32);
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 4,
+            OP_FUSED, 2 + 4 + 12 + 4 + 12, m, 3, 2, 2,
+            0, F64, 0, 0, 1, F64, 2, k, 2, F64, 3, k,
+            F64, -1, F64, 3,
+            1, F64, crate::elementwise::ADD as i32, 3, 0, 1,
+            1, F64, MUL as i32, 4, 3, 2,
+        ];
+        assert_eq!(run(&code, &mut s), 0);
+        let y: Vec<f64> = read(s[3], n);
+        for i in 0..n {
+            assert_eq!(y[i], (x[i] + b[i % cols]) * c[i / cols], "at {i}");
+        }
+        free(s[3], 8 * n);
+        // A repeat count that does not divide n is refused.
+        let mut s = vec![0usize; 4];
+        s[..3].copy_from_slice(&[
+            x.as_ptr() as usize,
+            b.as_ptr() as usize,
+            c.as_ptr() as usize,
+        ]);
+        let mut bad = code;
+        bad[8 + 4 * 2 + 3] = 11; // input 2's m: 2,100 is not a multiple of 11
+        assert_eq!(run(&bad, &mut s), ERR_FIELD);
     }
 }
