@@ -207,3 +207,33 @@ Deno.test("fusion: read modes of broadcast operands", () => {
   assert.deepEqual(readMode([1, 1], [1]), [0, 0]);
   assert.equal(readMode([2, 1, 4], [2, 3, 4]), null);
 });
+
+Deno.test("fusion: every unary and binary primitive inside a chain matches unfused bit for bit", async () => {
+  const { UNARY_PRIMS, BINARY_PRIMS } = await import(
+    "../src/core/primitives.ts"
+  );
+  const { bind } = await import("../src/core/trace.ts");
+  const n = 2085; // two blocks and a ragged tail
+  for (const dtype of ["float32", "float64"] as const) {
+    const x = randn([n], { dtype }), y = randn([n], { dtype });
+    for (const prim of UNARY_PRIMS) {
+      // A producer before and a consumer after, so the op is a member.
+      const f = (a: Tensor) =>
+        bind(prim, [a.mul(0.7).add(0.2)], null as never).add(a);
+      checkFused(f, [x]);
+    }
+    for (const prim of BINARY_PRIMS) {
+      const f = (a: Tensor, b: Tensor) =>
+        bind(prim, [a.mul(1.5), b.abs().add(0.5)], null as never).add(1);
+      checkFused(f, [x, y]);
+    }
+  }
+  const a = tensor(Array.from({ length: 700 }, (_, i) => (i % 23) - 11), {
+    dtype: "int32",
+  });
+  for (const prim of ["add", "sub", "mul", "maximum", "minimum", "eq", "lt"]) {
+    const f = (u: Tensor) =>
+      bind(prim as "add", [u.mul(3), u.add(2)], null as never).add(1);
+    checkFused(f, [a]);
+  }
+});
