@@ -65,6 +65,18 @@ function pinnLoss(p: Tensor[], pts: Tensor): Tensor {
   return J.vmap(residual)(pts).square().mean();
 }
 
+// 1,000 Euler steps in 16 dims through scan: tiny vectors, where the
+// per-instruction cost decides.
+function odeLoss(A: Tensor, x0: Tensor): Tensor {
+  const [xT] = J.scan(
+    (x: Tensor) => [x.add(J.matmul(A, x).tanh().mul(0.01)), null],
+    x0,
+    null,
+    { length: 1000 },
+  );
+  return (xT as Tensor).sum();
+}
+
 const labels = J.oneHot(
   J.tensor(Int32Array.from({ length: 128 }, (_, i) => (i * 7) % 10)),
   10,
@@ -98,6 +110,11 @@ const rows: Row[] = [
       ],
       input(8, [1024, 2], 1),
     ],
+  },
+  {
+    name: "ODE grad, 1,000 scan steps, 16 dims",
+    f: J.grad(odeLoss),
+    args: [input(1, [16, 16], 0.25), input(2, [16], 1)],
   },
   {
     name: "MLP 784-256-256-10 step, batch 128",

@@ -34,7 +34,12 @@ const BINARY: i32 = 1;
 const WHERE: i32 = 2;
 const CAST: i32 = 3;
 
+/// Registers kept on the stack (more go to the heap): small programs in
+/// loop bodies run this instruction thousands of times per call.
+const STACK_REGS: usize = 32;
+
 /// One register: its dtype and, per block, where its values are.
+#[derive(Clone, Copy, Default)]
 struct Reg {
     dtype: i32,
     width: usize,
@@ -89,7 +94,14 @@ impl Exec<'_> {
         if f.len() != steps_at + 6 * nsteps {
             return Err(ERR_TRUNCATED.into());
         }
-        let mut regs: Vec<Reg> = Vec::with_capacity(nin + ntmp);
+        let mut stack = [Reg::default(); STACK_REGS];
+        let mut heap = Vec::new();
+        let regs: &mut [Reg] = if nin + ntmp <= STACK_REGS {
+            &mut stack[..nin + ntmp]
+        } else {
+            heap.resize(nin + ntmp, Reg::default());
+            &mut heap
+        };
         let mut nspread = 0;
         for i in 0..nin {
             let g = &f[4 + 4 * i..8 + 4 * i];
@@ -102,33 +114,35 @@ impl Exec<'_> {
                 }
                 _ => return Err(ERR_FIELD.into()),
             };
-            regs.push(Reg {
+            regs[i] = Reg {
                 dtype: g[1],
                 width: width(g[1])?,
                 base,
                 moves: g[2] == 0,
                 scalar: g[2] == 1,
                 spread,
-            });
+            };
         }
         // Registers first with no buffers, so a malformed program is
         // refused before anything is allocated.
-        for t in f[4 + 4 * nin..steps_at].chunks(2) {
+        for (i, t) in f[4 + 4 * nin..steps_at].chunks(2).enumerate() {
             let w = width(t[0])?;
-            regs.push(Reg {
+            regs[nin + i] = Reg {
                 dtype: t[0],
                 width: w,
                 base: 0,
                 moves: t[1] >= 0,
                 scalar: false,
                 spread: None,
-            });
+            };
         }
-        let steps: Vec<&[i32]> = f[steps_at..].chunks(6).collect();
-        check_steps(&steps, &regs, nin)?;
+        let steps = f[steps_at..].chunks_exact(6);
+        check_steps(steps.clone(), regs, nin)?;
         let temps = &f[4 + 4 * nin..steps_at];
         let nscratch = nspread + temps.chunks(2).filter(|t| t[1] < 0).count();
-        let bytes = nscratch * BLOCK * 8;
+        // Scratch rows of one block, or of n when that is shorter.
+        let row = BLOCK.min(n) * 8;
+        let bytes = nscratch * row;
         let scratch = alloc(bytes);
         if scratch == 0 {
             return Err(ERR_OOM.into());
@@ -137,7 +151,7 @@ impl Exec<'_> {
             let mut k = 0;
             for g in regs.iter_mut().take(nin).filter(|g| g.spread.is_some()) {
                 k += 1;
-                g.base = scratch + (k - 1) * BLOCK * 8;
+                g.base = scratch + (k - 1) * row;
             }
             for (i, t) in temps.chunks(2).enumerate() {
                 let g = &mut regs[nin + i];
@@ -145,7 +159,7 @@ impl Exec<'_> {
                     self.output(t[1], n, g.width)?
                 } else {
                     k += 1;
-                    scratch + (k - 1) * BLOCK * 8
+                    scratch + (k - 1) * row
                 };
             }
             let mut start = 0;
@@ -165,7 +179,7 @@ impl Exec<'_> {
                     }
                 };
                 let stride = |r: i32| i32::from(!regs[r as usize].scalar);
-                for s in &steps {
+                for s in steps.clone() {
                     step(s, len, &at, &stride)?;
                 }
                 start += len;
@@ -178,7 +192,11 @@ impl Exec<'_> {
 }
 
 /// The width a step writes, after checking the widths it reads.
-fn check_steps(steps: &[&[i32]], regs: &[Reg], nin: usize) -> Result<(), Fail> {
+fn check_steps(
+    steps: core::slice::ChunksExact<'_, i32>,
+    regs: &[Reg],
+    nin: usize,
+) -> Result<(), Fail> {
     let reg = |r: i32| -> R<&Reg> {
         let i = count(r)?;
         regs.get(i).ok_or(ERR_FIELD)
