@@ -7,7 +7,8 @@
  * read and written once instead of once per equation. Each step calls the
  * same kernel as its unfused instruction, so results are bit-identical.
  *
- * A group's members all have `n` elements; every operand of a member has
+ * A group is kept only when at least one member's value stays in
+ * registers. A group's members all have `n` elements; every operand of a member has
  * `n` elements, or one (read at every position), or is broadcast along
  * leading dims only (a bias: position i reads i mod m) or trailing dims
  * only (a per-row value: i reads i / m); other broadcasts stay unfused. A member's value is written out only when something outside
@@ -169,7 +170,13 @@ export function fusionGroups(p: Program): FusionGroup[] {
       }
     }
     return { eqns: g.eqns, n: g.n, outputs };
-  });
+  }).filter((g) =>
+    // A group that writes every member out saves no memory traffic, and
+    // one fused instruction costs more to set up than a few plain ones
+    // (measured on the 16-dim ODE loop): fuse only when some value stays
+    // in registers.
+    g.outputs.size < g.eqns.length
+  );
 }
 
 /**

@@ -36,7 +36,10 @@ const CAST: i32 = 3;
 
 /// Registers kept on the stack (more go to the heap): small programs in
 /// loop bodies run this instruction thousands of times per call.
-const STACK_REGS: usize = 32;
+const STACK_REGS: usize = 16;
+/// Scratch bytes kept on the stack (16-byte aligned as u64 pairs suffice
+/// for the kernels, which load unaligned).
+const STACK_SCRATCH: usize = 2048;
 
 /// One register: its dtype and, per block, where its values are.
 #[derive(Clone, Copy, Default)]
@@ -82,6 +85,7 @@ fn spread(x: usize, mode: i32, m: usize, w: usize, start: usize, len: usize, o: 
 }
 
 impl Exec<'_> {
+    #[inline(never)]
     pub(super) fn fused(&self, f: &[i32]) -> Result<(), Fail> {
         let field = |i: usize| f.get(i).copied().ok_or(ERR_TRUNCATED);
         let (n, nin, ntmp, nsteps) = (
@@ -94,10 +98,16 @@ impl Exec<'_> {
         if f.len() != steps_at + 6 * nsteps {
             return Err(ERR_TRUNCATED.into());
         }
-        let mut stack = [Reg::default(); STACK_REGS];
+        // Every register is written below before any is read; the stack
+        // array is left uninitialised (zeroing it costs more than the
+        // small steps of a loop body).
+        let mut stack = [const { core::mem::MaybeUninit::<Reg>::uninit() }; STACK_REGS];
         let mut heap = Vec::new();
         let regs: &mut [Reg] = if nin + ntmp <= STACK_REGS {
-            &mut stack[..nin + ntmp]
+            for r in &mut stack[..nin + ntmp] {
+                r.write(Reg::default());
+            }
+            unsafe { core::slice::from_raw_parts_mut(stack.as_mut_ptr() as *mut Reg, nin + ntmp) }
         } else {
             heap.resize(nin + ntmp, Reg::default());
             &mut heap
@@ -143,7 +153,13 @@ impl Exec<'_> {
         // Scratch rows of one block, or of n when that is shorter.
         let row = BLOCK.min(n) * 8;
         let bytes = nscratch * row;
-        let scratch = alloc(bytes);
+        // Small scratch on the stack: no allocation per run in loop bodies.
+        let mut local = core::mem::MaybeUninit::<[u64; STACK_SCRATCH / 8]>::uninit();
+        let scratch = if bytes <= STACK_SCRATCH {
+            local.as_mut_ptr() as usize
+        } else {
+            alloc(bytes)
+        };
         if scratch == 0 {
             return Err(ERR_OOM.into());
         }
@@ -186,7 +202,9 @@ impl Exec<'_> {
             }
             Ok(())
         })();
-        free(scratch, bytes);
+        if bytes > STACK_SCRATCH {
+            free(scratch, bytes);
+        }
         result
     }
 }
