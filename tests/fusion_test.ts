@@ -93,11 +93,11 @@ Deno.test("fusion: a member read outside the group is written out, the rest stay
     const e = x.exp();
     return [e.mul(2).add(1).tanh(), e.sum()];
   };
-  const [g] = checkFused(f, [randn([777], { dtype: "float64" })]);
+  const [g] = checkFused(f, [randn([1777], { dtype: "float64" })]);
   assert.equal(g.eqns.length, 4);
   assert.equal(g.outputs.size, 2); // exp (read by sum) and the tanh
-  const on = stats(f, [randn([777], { dtype: "float64" })], true);
-  const off = stats(f, [randn([777], { dtype: "float64" })], false);
+  const on = stats(f, [randn([1777], { dtype: "float64" })], true);
+  const off = stats(f, [randn([1777], { dtype: "float64" })], false);
   assert.ok(on.allocatedBytes < off.allocatedBytes);
 });
 
@@ -117,19 +117,27 @@ Deno.test("fusion: int32 and bool values, comparisons, where and casts in a grou
   // A condition in another type than where reads is cast inside the group.
   const h = (x: Tensor, y: Tensor) => where(x.gt(0), x.exp(), y.sin()).abs();
   checkFused(h, [
-    randn([600], { dtype: "float64" }),
-    randn([600], { dtype: "float64" }),
+    randn([1600], { dtype: "float64" }),
+    randn([1600], { dtype: "float64" }),
   ]);
 });
 
 Deno.test("fusion: rank-0 operands and rank-0 programs", () => {
   const f = (x: Tensor, s: Tensor) => x.mul(s).add(s.exp()).sqrt().add(1);
-  const [g] = checkFused(f, [randn([513]).abs(), tensor(0.5)]);
-  // exp of the scalar has one element, not 513: it stays outside.
-  assert.equal(g.n, 513);
-  const h = (a: Tensor, b: Tensor) => a.mul(b).sin().add(a);
+  const [g] = checkFused(f, [randn([1513]).abs(), tensor(0.5)]);
+  // exp of the scalar has one element, not 1513: it stays outside.
+  assert.equal(g.n, 1513);
+  // A one-element group is fused when enough values stay in registers.
+  const h = (a: Tensor, b: Tensor) =>
+    a.mul(b).sin().add(a).exp().mul(b).cos().sub(a).tanh();
   const [k] = checkFused(h, [tensor(0.3), tensor(-1.25)]);
   assert.equal(k.n, 1);
+  assert.equal(k.eqns.length, 8);
+  // Fewer than six stay in registers on few elements: not worth fusing.
+  assert.equal(
+    checkFused((a: Tensor) => a.sin().add(1).exp(), [randn([64])], 0).length,
+    0,
+  );
 });
 
 Deno.test("fusion: jit(grad) of tanh networks and loop bodies match the unfused program", () => {
@@ -155,17 +163,20 @@ Deno.test("fusion: jit(grad) of tanh networks and loop bodies match the unfused 
 });
 
 Deno.test("fusion: makeProgram(f, { optimize: true }) marks the fused groups", () => {
-  const p = makeProgram(dtanh, { optimize: true })(randn([8]), randn([8]));
+  const p = makeProgram(dtanh, { optimize: true })(
+    randn([1024]),
+    randn([1024]),
+  );
   const text = p.toString();
   assert.equal(text.match(/# fused#0 out/g)?.length, 1, text);
   assert.equal(text.match(/# fused#0\n/g)?.length, 4, text);
   const plain = makeProgram(dtanh, { optimize: true, fuse: false })(
-    randn([8]),
-    randn([8]),
+    randn([1024]),
+    randn([1024]),
   );
   assert.ok(!plain.toString().includes("fused"));
   assert.ok(
-    !makeProgram(dtanh)(randn([8]), randn([8])).toString().includes("#"),
+    !makeProgram(dtanh)(randn([1024]), randn([1024])).toString().includes("#"),
   );
 });
 
@@ -228,7 +239,7 @@ Deno.test("fusion: every unary and binary primitive inside a chain matches unfus
       checkFused(f, [x, y]);
     }
   }
-  const a = tensor(Array.from({ length: 700 }, (_, i) => (i % 23) - 11), {
+  const a = tensor(Array.from({ length: 1700 }, (_, i) => (i % 23) - 11), {
     dtype: "int32",
   });
   for (const prim of ["add", "sub", "mul", "maximum", "minimum", "eq", "lt"]) {

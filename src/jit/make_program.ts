@@ -102,7 +102,7 @@ export function closesOverTracer(program: Program): boolean {
  *
  * @example
  * ```ts
- * import { grad, makeProgram, tensor, type Tensor } from "./mod.ts";
+ * import { grad, makeProgram, randn, tensor, type Tensor } from "./mod.ts";
  * const f = (x: Tensor) => x.sin().mul(x).sum();
  * console.log(makeProgram(f)(tensor([1, 2, 3])).toString());
  * // { lambda ; a:f32[3] . let
@@ -114,11 +114,11 @@ export function closesOverTracer(program: Program): boolean {
  * console.log(g.eqns.length, g.inputs.length, g.outputs.length);
  * // What jit runs: merged, pruned, elementwise chains fused.
  * const h = (x: Tensor) => x.tanh().square().neg().add(1).mul(x);
- * console.log(makeProgram(h, { optimize: true })(tensor([1, 2])).toString());
- * // { lambda ; a:f32[2] . let
- * //     b:f32[2] = tanh a  # fused#0
+ * console.log(makeProgram(h, { optimize: true })(randn([1024])).toString());
+ * // { lambda ; a:f32[1024] . let
+ * //     b:f32[1024] = tanh a  # fused#0
  * //     ...
- * //     f:f32[2] = mul e a  # fused#0 out
+ * //     f:f32[1024] = mul e a  # fused#0 out
  * //   in (f) }
  * ```
  */
@@ -158,7 +158,8 @@ export interface MakeProgramOptions {
    * Return the program as `jit` runs it: repeated equations merged,
    * unused ones dropped, and each equation of a fused elementwise group
    * marked `# fused#k` (`# fused#k out` when its value is written out;
-   * the others stay in the executor's registers). Default false: the
+   * the others stay in the executor's registers). Small groups on few
+   * elements are not fused (see src/jit/fusion.ts). Default false: the
    * program as traced.
    */
   optimize?: boolean;
