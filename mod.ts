@@ -176,7 +176,11 @@ export type { BackwardOptions } from "./src/core/tensor.ts";
 export { memoryStats, resetPeakMemory } from "./src/backend/storage.ts";
 export { jit } from "./src/jit/jit.ts";
 export { evalShape, makeProgram } from "./src/jit/make_program.ts";
-export type { ShapeArgs, ShapeDtype } from "./src/jit/make_program.ts";
+export type {
+  MakeProgramOptions,
+  ShapeArgs,
+  ShapeDtype,
+} from "./src/jit/make_program.ts";
 export type { Atom, Aval, Eqn, Program } from "./src/core/ir.ts";
 export type { ConvParams, Prim, PrimParams } from "./src/core/primitives.ts";
 export type { CustomOp } from "./src/core/custom_op.ts";

@@ -116,6 +116,18 @@ export class Program {
 }
 
 const programIds = new WeakMap<Program, number>();
+
+/** Notes printed after equations of a program (jit's fusion groups). */
+const eqnNotes = new WeakMap<Program, ReadonlyMap<number, string>>();
+
+/** Attaches `notes` (by equation index) to `p`'s text form; returns `p`. */
+export function annotateProgram(
+  p: Program,
+  notes: ReadonlyMap<number, string>,
+): Program {
+  eqnNotes.set(p, notes);
+  return p;
+}
 let nextProgramId = 0;
 
 /** The sub-programs an equation carries in its params (control flow). */
@@ -216,11 +228,13 @@ export function printProgram(p: Program, indent = ""): string {
     return n;
   };
   for (const v of p.inputs) name(v);
-  const lines = p.eqns.map((e) => {
+  const notes = eqnNotes.get(p);
+  const lines = p.eqns.map((e, i) => {
     const args = e.inputs.map((a) => atom(a)).join(" ");
+    const note = notes?.get(i);
     return `${indent}    ${name(e.out)}:${fmtAval(e.aval)} = ${e.prim}${
       fmtParams(e.params, indent + "    ")
-    } ${args}`;
+    } ${args}${note === undefined ? "" : `  # ${note}`}`;
   });
   const outs = p.outputs.map((o, i) => atom(o, i)).join(" ");
   const ins = p.inputs.map((v) => `${name(v)}:${fmtAval(p.avals.get(v)!)}`);

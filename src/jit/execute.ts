@@ -26,10 +26,12 @@ export interface Executable {
   readonly program: Program;
   /** `frees[i]`: variables whose last use is equation i (never inputs, outputs or constants). */
   readonly frees: readonly (readonly number[])[];
+  /** Fuse elementwise chains into one instruction (src/jit/fusion.ts); default true. */
+  readonly fuse?: boolean;
 }
 
 /** Merges repeated equations (same primitive, operands and params) and drops unused ones. */
-export function optimize(program: Program): Executable {
+export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
   const alias = new Map<number, number>();
   const constIds = new Map<Tensor, number>();
@@ -79,7 +81,7 @@ export function optimize(program: Program): Executable {
   );
   const frees: number[][] = kept.map(() => []);
   for (const [v, i] of lastUse) if (!pinned.has(v)) frees[i].push(v);
-  return { program: program.with(kept, outputs), frees };
+  return { program: program.with(kept, outputs), frees, fuse };
 }
 
 /**

@@ -57,6 +57,14 @@ export interface JitOptions {
    * another transform (the arguments are tracers there).
    */
   donateArgnums?: number | readonly number[];
+  /**
+   * Fuse chains of elementwise operations into one pass over memory
+   * (default true): their intermediates never get buffers of their own,
+   * and the results are bit-identical either way. `false` compiles one
+   * instruction per operation (for comparisons). `makeProgram(f,
+   * { optimize: true })` prints the groups.
+   */
+  fuse?: boolean;
 }
 
 interface Compiled {
@@ -268,6 +276,7 @@ function compile(
   f: Fn,
   sig: Signature,
   dtype: DType,
+  fuse: boolean,
 ): Compiled | null {
   const { program, outDef, opaque, effects } = stageFlat(
     "jit",
@@ -280,7 +289,7 @@ function compile(
   // The program holds its constants for as long as it is cached: neither
   // an enclosing transform nor a dispose() of the closed-over tensor
   // frees them.
-  const executable = optimize(program);
+  const executable = optimize(program, fuse);
   pin(programConstants(executable.program));
   return { executable, outDef, opaque, effects };
 }
@@ -320,15 +329,18 @@ export function jit<F extends Fn>(
     );
   }
   for (const k of Object.keys(options)) {
-    if (k !== "staticArgnums" && k !== "donateArgnums") {
+    if (k !== "staticArgnums" && k !== "donateArgnums" && k !== "fuse") {
       throw new TypeError(
         `jit: unknown option ${
           JSON.stringify(k)
-        } (expected staticArgnums or donateArgnums)`,
+        } (expected staticArgnums, donateArgnums or fuse)`,
       );
     }
   }
-  const { staticArgnums, donateArgnums } = options;
+  const { staticArgnums, donateArgnums, fuse = true } = options;
+  if (typeof fuse !== "boolean") {
+    throw new TypeError(`jit: fuse must be a boolean, got ${describe(fuse)}`);
+  }
   const cache = new Map<string, Compiled>();
   return ((...args: unknown[]) => {
     const statics = argnumSet("staticArgnums", staticArgnums, args.length);
@@ -353,7 +365,7 @@ export function jit<F extends Fn>(
     if (c === undefined) {
       let compiled: Compiled | null;
       try {
-        compiled = compile(f, sig, dtype);
+        compiled = compile(f, sig, dtype, fuse);
       } catch (e) {
         const traced: number[] = [];
         args.forEach((a, i) => {

@@ -5,7 +5,14 @@
  * every transform does to a function.
  * @module
  */
-import { type Aval, type Program, programConstants } from "../core/ir.ts";
+import {
+  annotateProgram,
+  type Aval,
+  type Program,
+  programConstants,
+} from "../core/ir.ts";
+import { optimize } from "./execute.ts";
+import { fusionGroups, fusionMarks } from "./fusion.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
 import { Tensor } from "../core/tensor.ts";
 import { withMain } from "../core/trace.ts";
@@ -95,7 +102,7 @@ export function closesOverTracer(program: Program): boolean {
  *
  * @example
  * ```ts
- * import { grad, makeProgram, tensor, type Tensor } from "./mod.ts";
+ * import { grad, makeProgram, randn, tensor, type Tensor } from "./mod.ts";
  * const f = (x: Tensor) => x.sin().mul(x).sum();
  * console.log(makeProgram(f)(tensor([1, 2, 3])).toString());
  * // { lambda ; a:f32[3] . let
@@ -105,14 +112,24 @@ export function closesOverTracer(program: Program): boolean {
  * //   in (d) }
  * const g = makeProgram(grad(f))(tensor([1, 2, 3])); // x·cos x + sin x
  * console.log(g.eqns.length, g.inputs.length, g.outputs.length);
+ * // What jit runs: merged, pruned, elementwise chains fused.
+ * const h = (x: Tensor) => x.tanh().square().neg().add(1).mul(x);
+ * console.log(makeProgram(h, { optimize: true })(randn([1024])).toString());
+ * // { lambda ; a:f32[1024] . let
+ * //     b:f32[1024] = tanh a  # fused#0
+ * //     ...
+ * //     f:f32[1024] = mul e a  # fused#0 out
+ * //   in (f) }
  * ```
  */
 export function makeProgram<F extends Fn>(
   f: F,
+  options: MakeProgramOptions = {},
 ): (...args: Parameters<F>) => Program {
   if (typeof f !== "function") {
     throw new TypeError(`makeProgram: expected a function, got ${typeof f}`);
   }
+  const { optimize: opt = false, fuse = true } = options;
   return ((...args: unknown[]) => {
     const { program } = stage("makeProgram", f, args);
     if (closesOverTracer(program)) {
@@ -120,8 +137,34 @@ export function makeProgram<F extends Fn>(
         "makeProgram: the function closes over a value traced by an enclosing transform; call makeProgram outside other transforms",
       );
     }
-    return program;
+    if (!opt) return program;
+    const p = optimize(program, fuse).program;
+    return fuse ? annotateProgram(p, fusionMarks(p, fusionGroups(p))) : p;
   }) as (...args: Parameters<F>) => Program;
+}
+
+/**
+ * Options of {@link makeProgram}.
+ *
+ * @example
+ * ```ts
+ * import { makeProgram, type MakeProgramOptions, tensor } from "./mod.ts";
+ * const opts: MakeProgramOptions = { optimize: true };
+ * console.log(makeProgram((x) => x.exp().mul(2), opts)(tensor([1])).toString());
+ * ```
+ */
+export interface MakeProgramOptions {
+  /**
+   * Return the program as `jit` runs it: repeated equations merged,
+   * unused ones dropped, and each equation of a fused elementwise group
+   * marked `# fused#k` (`# fused#k out` when its value is written out;
+   * the others stay in the executor's registers). Small groups on few
+   * elements are not fused (see src/jit/fusion.ts). Default false: the
+   * program as traced.
+   */
+  optimize?: boolean;
+  /** With `optimize`, whether to fuse (as jit's `fuse` option). Default true. */
+  fuse?: boolean;
 }
 
 /**

@@ -44,6 +44,7 @@ import { runStream, type Site, type SlotPlan } from "../core/executor.ts";
 import { type Emitter, lower, type Operand } from "../core/lowering.ts";
 import { DTYPES, MAGIC, OP } from "../backend/wasm/program_codes.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
+import { emitFused, type FusionGroup, fusionGroups } from "./fusion.ts";
 
 /** What an output of the program is, once the run is over. */
 type OutputPlan =
@@ -149,6 +150,7 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   words: readonly number[];
 } {
   const { program: tape, frees } = executable;
+  const fuse = executable.fuse !== false;
   const w = new ProgramWriter();
   const inputSlots = tape.inputs.map((_, i) => {
     const a = tape.inputAvals[i];
@@ -200,9 +202,53 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     };
     // Live variables per slot (aliases share one).
     const users = new Map<number, number>();
+    // Fused groups run at their last member: a value a group reads is
+    // freed only after the group ran, whichever equation used it last.
+    const groupAt = new Map<number, FusionGroup>();
+    const groupReads = new Map<FusionGroup, Set<number>>();
+    if (fuse) {
+      for (const g of fusionGroups(prog)) {
+        for (const j of g.eqns) groupAt.set(j, g);
+        const reads = new Set<number>();
+        for (const j of g.eqns) {
+          for (const a of prog.eqns[j].inputs) if (isVar(a)) reads.add(a.var);
+        }
+        groupReads.set(g, reads);
+      }
+    }
+    const pending = new Map<FusionGroup, number[]>(); // started, not run
+    const release = (vs: readonly number[]) => {
+      for (const v of vs) {
+        const s = varSlot.get(v);
+        if (s === undefined) continue; // a fused group's intermediate
+        const waiting = [...pending].find(([g]) => groupReads.get(g)!.has(v));
+        if (waiting !== undefined) {
+          waiting[1].push(v);
+          continue;
+        }
+        const n = users.get(s)! - 1;
+        users.set(s, n);
+        if (n === 0 && w.live.has(s) && !keep.has(s)) w.free(s);
+      }
+    };
     prog.eqns.forEach((e: Eqn, i) => {
       // Errors inside a loop body name the body's equation.
       w.eqn = e;
+      const g = groupAt.get(i);
+      if (g !== undefined) {
+        if (!pending.has(g)) pending.set(g, []);
+        release(fr[i]);
+        if (i !== g.eqns[g.eqns.length - 1]) return;
+        for (const [v, s] of emitFused(w, prog, g, operand)) {
+          varSlot.set(v, s);
+          varAval.set(v, prog.avals.get(v)!);
+          users.set(s, 1);
+        }
+        const deferred = pending.get(g)!;
+        pending.delete(g);
+        release(deferred);
+        return;
+      }
       const ins = e.inputs.map(operand);
       const out = e.prim === "scan"
         ? lowerScan(e, ins)
@@ -214,12 +260,7 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
       varSlot.set(e.out, out);
       varAval.set(e.out, e.aval);
       users.set(out, (users.get(out) ?? 0) + 1);
-      for (const v of fr[i]) {
-        const s = varSlot.get(v)!;
-        const n = users.get(s)! - 1;
-        users.set(s, n);
-        if (n === 0 && w.live.has(s) && !keep.has(s)) w.free(s);
-      }
+      release(fr[i]);
     });
     return prog.outputs.map((o, i) => {
       if (o === null) {
@@ -523,4 +564,24 @@ function inlineCustomCalls(body: Program): Program {
     const outs = evalProgram(body, ins);
     return trace.finish(ins, outs, body.outputAvals);
   });
+}
+
+/**
+ * What a compiled plan does, for tests and benchmarks: the opcode of each
+ * instruction in stream order, and the bytes of every buffer the executor
+ * allocates in one run (results and intermediates, however short-lived).
+ */
+export function planStats(plan: WasmPlan): {
+  opcodes: number[];
+  allocatedBytes: number;
+} {
+  const h = heapI32();
+  const base = plan.code.ptr >>> 2;
+  const opcodes: number[] = [];
+  for (let pc = 2; pc < plan.codeLen; pc += h[base + pc + 1]) {
+    opcodes.push(h[base + pc]);
+  }
+  let allocatedBytes = 0;
+  for (const s of plan.slots.owned()) allocatedBytes += plan.slots.bytes(s);
+  return { opcodes, allocatedBytes };
 }

@@ -156,6 +156,11 @@ pub const OP_ARGSORT: i32 = 31;
 /// `[dtype, out, a, batch, m, n]` (m ≥ n): `out [batch, m + 1 + n, n]`: the
 /// reduced U (rows 0..m), the singular values (row m, descending) and Vᵀ.
 pub const OP_SVD: i32 = 32;
+/// `[n, nin, ntmp, nsteps, ...]`: a group of elementwise steps over `n`
+/// elements run block by block (layout: program/fused.rs).
+pub const OP_FUSED: i32 = 33;
+
+mod fused;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -884,6 +889,7 @@ impl Exec<'_> {
                     }
                 }
             }
+            OP_FUSED => self.fused(f)?,
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
                 let p = self.input(f[0])?;

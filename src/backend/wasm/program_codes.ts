@@ -39,6 +39,7 @@ export const OP = {
   maxPool: 30,
   argsort: 31,
   svd: 32,
+  fused: 33,
 } as const;
 
 /** Status codes of a failed run. */

@@ -1,0 +1,525 @@
+//! `OP_FUSED`: a chain (or DAG) of elementwise steps run block by block, so
+//! that intermediates live in a small scratch area instead of buffers of
+//! the full length, and memory is read and written once.
+//!
+//! Fields: `[n, nin, ntmp, nsteps, inputs, temps, steps]`:
+//! - each input `[slot, dtype, mode, m]`: mode 0 a buffer of `n` elements,
+//!   1 one element read at every position, 2 a buffer of `m` elements
+//!   repeated (position i reads i mod m: broadcast along leading dims),
+//!   3 a buffer of n / m elements each read m times (i reads i / m:
+//!   broadcast along trailing dims); modes 2 and 3 are copied into a
+//!   scratch block per block, so every step reads a flat row;
+//! - each temporary `[dtype, slot]`: a register of one block of values;
+//!   `slot` ≥ 0 makes it an output of the instruction (allocated here, for
+//!   `n` elements of `dtype`), −1 keeps it in scratch;
+//! - each step six words `[kind, a, b, dst, x, y]` over registers (inputs
+//!   first, then temporaries; `dst` is a temporary):
+//!   unary `[0, dtype, op, dst, x, 0]`, binary `[1, dtype, op, dst, x, y]`,
+//!   where `[2, dtype, cond, dst, x, y]` (cond of the float type of
+//!   `dtype`, or bool for a 4-byte dtype), cast `[3, from, to, dst, x, 0]`.
+//!
+//! Every step calls the same kernel export as its unfused instruction, on
+//! a block of `BLOCK` elements (a multiple of every vector width, so each
+//! element takes the same vector or scalar path as in one whole-length
+//! call): the results are bit-identical to the unfused program.
+
+use super::*;
+
+/// Elements per block: 8 KiB of f64 per register, so a dozen registers
+/// stay in L1 beside the operands.
+pub(super) const BLOCK: usize = 1024;
+
+const UNARY: i32 = 0;
+const BINARY: i32 = 1;
+const WHERE: i32 = 2;
+const CAST: i32 = 3;
+
+/// Registers kept on the stack (more go to the heap): small programs in
+/// loop bodies run this instruction thousands of times per call.
+const STACK_REGS: usize = 16;
+/// Scratch bytes kept on the stack (16-byte aligned as u64 pairs suffice
+/// for the kernels, which load unaligned).
+const STACK_SCRATCH: usize = 2048;
+
+/// One register: its dtype and, per block, where its values are.
+#[derive(Clone, Copy, Default)]
+struct Reg {
+    dtype: i32,
+    width: usize,
+    /// Base address: an input's or output's buffer, or the scratch block.
+    base: usize,
+    /// Whether the address advances with the block (false: scalar input,
+    /// or scratch, which is reused by every block).
+    moves: bool,
+    scalar: bool,
+    /// Broadcast input (modes 2 and 3): its buffer, mode and m.
+    spread: Option<(usize, i32, usize)>,
+}
+
+/// Fills `len` elements of `w` bytes at `o` with the values a broadcast
+/// input (`mode` 2 or 3, parameter `m`) has at positions `start..`.
+fn spread(x: usize, mode: i32, m: usize, w: usize, start: usize, len: usize, o: usize) {
+    let (mut i, mut done) = (start, 0);
+    while done < len {
+        let (src, run) = if mode == 2 {
+            let k = i % m;
+            ((k, false), (m - k).min(len - done))
+        } else {
+            ((i / m, true), (m - i % m).min(len - done))
+        };
+        unsafe {
+            let d = (o + done * w) as *mut u8;
+            let p = (x + src.0 * w) as *const u8;
+            if src.1 {
+                // One value, `run` times.
+                for j in 0..run {
+                    core::ptr::copy_nonoverlapping(p, d.add(j * w), w);
+                }
+            } else {
+                core::ptr::copy_nonoverlapping(p, d, run * w);
+            }
+        }
+        i += run;
+        done += run;
+    }
+}
+
+impl Exec<'_> {
+    #[inline(never)]
+    pub(super) fn fused(&self, f: &[i32]) -> Result<(), Fail> {
+        let field = |i: usize| f.get(i).copied().ok_or(ERR_TRUNCATED);
+        let (n, nin, ntmp, nsteps) = (
+            count(field(0)?)?,
+            count(field(1)?)?,
+            count(field(2)?)?,
+            count(field(3)?)?,
+        );
+        let steps_at = 4 + 4 * nin + 2 * ntmp;
+        if f.len() != steps_at + 6 * nsteps {
+            return Err(ERR_TRUNCATED.into());
+        }
+        // Every register is written below before any is read; the stack
+        // array is left uninitialised (zeroing it costs more than the
+        // small steps of a loop body).
+        let mut stack = [const { core::mem::MaybeUninit::<Reg>::uninit() }; STACK_REGS];
+        let mut heap = Vec::new();
+        let regs: &mut [Reg] = if nin + ntmp <= STACK_REGS {
+            for r in &mut stack[..nin + ntmp] {
+                r.write(Reg::default());
+            }
+            unsafe { core::slice::from_raw_parts_mut(stack.as_mut_ptr() as *mut Reg, nin + ntmp) }
+        } else {
+            heap.resize(nin + ntmp, Reg::default());
+            &mut heap
+        };
+        let mut nspread = 0;
+        for i in 0..nin {
+            let g = &f[4 + 4 * i..8 + 4 * i];
+            let (base, m) = (self.input(g[0])?, count(g[3])?);
+            let spread = match g[2] {
+                0 | 1 => None,
+                2 | 3 if m > 0 && (g[2] == 2 || n % m == 0) => {
+                    nspread += 1;
+                    Some((base, g[2], m))
+                }
+                _ => return Err(ERR_FIELD.into()),
+            };
+            regs[i] = Reg {
+                dtype: g[1],
+                width: width(g[1])?,
+                base,
+                moves: g[2] == 0,
+                scalar: g[2] == 1,
+                spread,
+            };
+        }
+        // Registers first with no buffers, so a malformed program is
+        // refused before anything is allocated.
+        for (i, t) in f[4 + 4 * nin..steps_at].chunks(2).enumerate() {
+            let w = width(t[0])?;
+            regs[nin + i] = Reg {
+                dtype: t[0],
+                width: w,
+                base: 0,
+                moves: t[1] >= 0,
+                scalar: false,
+                spread: None,
+            };
+        }
+        let steps = f[steps_at..].chunks_exact(6);
+        check_steps(steps.clone(), regs, nin)?;
+        let temps = &f[4 + 4 * nin..steps_at];
+        let nscratch = nspread + temps.chunks(2).filter(|t| t[1] < 0).count();
+        // Scratch rows of one block, or of n when that is shorter.
+        let row = BLOCK.min(n) * 8;
+        let bytes = nscratch * row;
+        // Small scratch on the stack: no allocation per run in loop bodies.
+        let mut local = core::mem::MaybeUninit::<[u64; STACK_SCRATCH / 8]>::uninit();
+        let scratch = if bytes <= STACK_SCRATCH {
+            local.as_mut_ptr() as usize
+        } else {
+            alloc(bytes)
+        };
+        if scratch == 0 {
+            return Err(ERR_OOM.into());
+        }
+        let result = (|| -> Result<(), Fail> {
+            let mut k = 0;
+            for g in regs.iter_mut().take(nin).filter(|g| g.spread.is_some()) {
+                k += 1;
+                g.base = scratch + (k - 1) * row;
+            }
+            for (i, t) in temps.chunks(2).enumerate() {
+                let g = &mut regs[nin + i];
+                g.base = if t[1] >= 0 {
+                    self.output(t[1], n, g.width)?
+                } else {
+                    k += 1;
+                    scratch + (k - 1) * row
+                };
+            }
+            let mut start = 0;
+            while start < n {
+                let len = BLOCK.min(n - start);
+                for g in &regs[..nin] {
+                    if let Some((x, mode, m)) = g.spread {
+                        spread(x, mode, m, g.width, start, len, g.base);
+                    }
+                }
+                let at = |r: i32| {
+                    let g = &regs[r as usize];
+                    if g.moves {
+                        g.base + start * g.width
+                    } else {
+                        g.base
+                    }
+                };
+                let stride = |r: i32| i32::from(!regs[r as usize].scalar);
+                for s in steps.clone() {
+                    step(s, len, &at, &stride)?;
+                }
+                start += len;
+            }
+            Ok(())
+        })();
+        if bytes > STACK_SCRATCH {
+            free(scratch, bytes);
+        }
+        result
+    }
+}
+
+/// The width a step writes, after checking the widths it reads.
+fn check_steps(
+    steps: core::slice::ChunksExact<'_, i32>,
+    regs: &[Reg],
+    nin: usize,
+) -> Result<(), Fail> {
+    let reg = |r: i32| -> R<&Reg> {
+        let i = count(r)?;
+        regs.get(i).ok_or(ERR_FIELD)
+    };
+    for s in steps {
+        let dst = count(s[3])?;
+        if dst < nin || dst >= regs.len() || reg(s[3])?.scalar {
+            return Err(ERR_FIELD.into());
+        }
+        // Kernels may redo a vector tail that overlaps the body, so a step
+        // never writes a register it reads.
+        let reads_dst = match s[0] {
+            UNARY | CAST => s[4] == s[3],
+            BINARY => s[4] == s[3] || s[5] == s[3],
+            _ => s[2] == s[3] || s[4] == s[3] || s[5] == s[3],
+        };
+        if reads_dst {
+            return Err(ERR_FIELD.into());
+        }
+        let reads = |r: i32, w: usize| -> R<()> {
+            if reg(r)?.width == w {
+                Ok(())
+            } else {
+                Err(ERR_FIELD)
+            }
+        };
+        let wrote = match s[0] {
+            UNARY => {
+                let (kd, k) = (kind(s[1])?, op_in(UNARY_OPS, s[2])?);
+                reads(s[4], width(s[1])?)?;
+                // A unary op keeps the length: a scalar operand only in a
+                // one-element program, where it is not marked scalar.
+                if reg(s[4])?.scalar {
+                    return Err(ERR_FIELD.into());
+                }
+                if kd == Kind::F64 && k != ISNAN && k != ISFINITE {
+                    8
+                } else {
+                    4
+                }
+            }
+            BINARY => {
+                let (kd, k) = (kind(s[1])?, op_in(BINARY_OPS, s[2])?);
+                reads(s[4], width(s[1])?)?;
+                reads(s[5], width(s[1])?)?;
+                if kd == Kind::F64 && !int::is_compare(k) {
+                    8
+                } else {
+                    4
+                }
+            }
+            WHERE => {
+                let w = width(s[1])?;
+                reads(s[2], w)?;
+                let c = reg(s[2])?;
+                if !(c.dtype == F64 && w == 8 || (c.dtype == F32 || c.dtype == BOOL) && w == 4) {
+                    return Err(ERR_FIELD.into());
+                }
+                reads(s[4], w)?;
+                reads(s[5], w)?;
+                w
+            }
+            CAST => {
+                reads(s[4], width(s[1])?)?;
+                if reg(s[4])?.scalar {
+                    return Err(ERR_FIELD.into());
+                }
+                width(s[2])?
+            }
+            _ => return Err(ERR_FIELD.into()),
+        };
+        if reg(s[3])?.width != wrote {
+            return Err(ERR_FIELD.into());
+        }
+    }
+    Ok(())
+}
+
+/// Runs step `s` on one block of `len` elements; `at` gives a register's
+/// address for this block, `stride` its stride (0 for a scalar input).
+fn step(
+    s: &[i32],
+    len: usize,
+    at: &dyn Fn(i32) -> usize,
+    stride: &dyn Fn(i32) -> i32,
+) -> Result<(), Fail> {
+    let (o, x) = (at(s[3]), at(s[4]));
+    match s[0] {
+        UNARY => {
+            let (kd, k) = (kind(s[1])?, s[2] as u32);
+            match kd {
+                Kind::I32 => {
+                    if unary_i32(k, x, o, len) != 0 {
+                        return Err(ERR_FIELD.into());
+                    }
+                }
+                _ if k == ISNAN || k == ISFINITE => {
+                    int::float_test(k, kd == Kind::F64, x, o, len);
+                }
+                Kind::F64 => unary_f64(k, x, o, len),
+                Kind::F32 => unary_f32(k, x, o, len),
+            }
+        }
+        BINARY => {
+            let (kd, k, y) = (kind(s[1])?, s[2] as u32, at(s[5]));
+            // A rank-1 layout, as OP_BINARY's flat row: [len, sx, sy].
+            let meta = [len as i32, stride(s[4]), stride(s[5])];
+            let m = meta.as_ptr() as usize;
+            let status = match (kd, int::is_compare(k)) {
+                (Kind::I32, _) => binary_i32(k, x, y, o, 1, m),
+                (Kind::F32, true) => int::compare_f32(k, x, y, o, 1, m),
+                (Kind::F64, true) => int::compare_f64(k, x, y, o, 1, m),
+                (Kind::F32, false) => {
+                    binary_f32(k, x, y, o, 1, m);
+                    0
+                }
+                (Kind::F64, false) => {
+                    binary_f64(k, x, y, o, 1, m);
+                    0
+                }
+            };
+            match status {
+                0 => {}
+                int::DIV_BY_ZERO => return Err(ERR_DIV_BY_ZERO.into()),
+                _ => return Err(ERR_FIELD.into()),
+            }
+        }
+        WHERE => {
+            let (c, y) = (at(s[2]), at(s[5]));
+            let meta = [len as i32, stride(s[2]), stride(s[4]), stride(s[5])];
+            let m = meta.as_ptr() as usize;
+            if width(s[1])? == 8 {
+                where_f64(c, x, y, o, 1, m);
+            } else {
+                where_f32(c, x, y, o, 1, m);
+            }
+        }
+        CAST => cast(x, s[1] as u32, o, s[2] as u32, len),
+        _ => return Err(ERR_FIELD.into()),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elementwise::{GT, MUL, SQUARE, SUB, TANH};
+
+    fn run(code: &[i32], slots: &mut [usize]) -> i32 {
+        run_program(
+            code.as_ptr() as usize,
+            code.len(),
+            slots.as_mut_ptr() as usize,
+            0,
+        )
+    }
+
+    fn read<T: Copy>(p: usize, n: usize) -> Vec<T> {
+        unsafe { core::slice::from_raw_parts(p as *const T, n).to_vec() }
+    }
+
+    /// (1 − tanh(x)²)·g fused over several blocks equals the unfused chain
+    /// bit for bit; the tanh is an output too, the rest stays in scratch.
+    #[test]
+    fn fuses_a_chain_bit_for_bit() {
+        let n = 2 * BLOCK + 37;
+        let x: Vec<f32> = (0..n).map(|i| (i as f32 - 900.0) * 0.003).collect();
+        let g: Vec<f32> = (0..n).map(|i| 1.0 + i as f32 * 1e-3).collect();
+        let one = [1.0f32];
+        // Unfused: slots 0 x, 1 g, 2 one; 3 t, 4 t², 5 1 − t², 6 out.
+        let mut a = vec![0usize; 7];
+        a[..3].copy_from_slice(&[
+            x.as_ptr() as usize,
+            g.as_ptr() as usize,
+            one.as_ptr() as usize,
+        ]);
+        let m = n as i32;
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 7,
+            OP_UNARY, 7, F32, TANH as i32, 3, 0, m,
+            OP_UNARY, 7, F32, SQUARE as i32, 4, 3, m,
+            OP_BINARY, 12, F32, SUB as i32, 5, 2, 4, m, 1, m, 0, 1,
+            OP_BINARY, 12, F32, MUL as i32, 6, 5, 1, m, 1, m, 1, 1,
+        ];
+        assert_eq!(run(&code, &mut a), 0);
+        // Fused: slots 0 x, 1 g, 2 one; 3 t, 4 out. Registers: 0 x, 1 g,
+        // 2 one; 3 t (out), 4 and 5 scratch f32, 6 out.
+        let mut b = vec![0usize; 5];
+        b[..3].copy_from_slice(&a[..3]);
+        #[rustfmt::skip]
+        let fused = [
+            MAGIC, 5,
+            OP_FUSED, 2 + 4 + 12 + 8 + 24, m, 3, 4, 4,
+            0, F32, 0, 0, 1, F32, 0, 0, 2, F32, 1, 0,
+            F32, 3, F32, -1, F32, -1, F32, 4,
+            0, F32, TANH as i32, 3, 0, 0,
+            0, F32, SQUARE as i32, 4, 3, 0,
+            1, F32, SUB as i32, 5, 2, 4,
+            1, F32, MUL as i32, 6, 5, 1,
+        ];
+        assert_eq!(run(&fused, &mut b), 0);
+        let same = |p: usize, q: usize| {
+            let (u, v) = (read::<u32>(p, n), read::<u32>(q, n));
+            u.iter().zip(&v).position(|(x, y)| x != y)
+        };
+        assert_eq!(same(a[3], b[3]), None);
+        assert_eq!(same(a[6], b[4]), None);
+        for (s, bytes) in [(3, 4 * n), (4, 4 * n), (5, 4 * n), (6, 4 * n)] {
+            free(a[s], bytes);
+        }
+        free(b[3], 4 * n);
+        free(b[4], 4 * n);
+    }
+
+    /// A comparison writes bool; `where` picks between f64 values.
+    #[test]
+    fn where_over_a_comparison_and_rejects_bad_widths() {
+        let x: Vec<f64> = vec![-1.0, 2.0, -3.0, 4.0, 0.5];
+        let z = [0.0f64];
+        let mut s = vec![0usize; 3];
+        s[0] = x.as_ptr() as usize;
+        s[1] = z.as_ptr() as usize;
+        // Registers: 0 x, 1 zero; 2 c (f64 scratch: gt writes bool, cast to
+        // f64 in 3), 4 out = where(c, x, 0).
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 3,
+            OP_FUSED, 2 + 4 + 8 + 6 + 18, 5, 2, 3, 3,
+            0, F64, 0, 0, 1, F64, 1, 0,
+            BOOL, -1, F64, -1, F64, 2,
+            1, F64, GT as i32, 2, 0, 1,
+            3, BOOL, F64, 3, 2, 0,
+            2, F64, 3, 4, 0, 1,
+        ];
+        assert_eq!(run(&code, &mut s), 0);
+        assert_eq!(read::<f64>(s[2], 5), vec![0.0, 2.0, 0.0, 4.0, 0.5]);
+        free(s[2], 40);
+        // A step writing f64 into a 4-byte register is refused.
+        let mut s = vec![0usize; 3];
+        s[0] = x.as_ptr() as usize;
+        #[rustfmt::skip]
+        let bad = [
+            MAGIC, 3,
+            OP_FUSED, 2 + 4 + 4 + 2 + 6, 5, 1, 1, 1,
+            0, F64, 0, 0,
+            F32, 2,
+            0, F64, TANH as i32, 1, 0, 0,
+        ];
+        assert_eq!(run(&bad, &mut s), ERR_FIELD);
+        assert_eq!(s[2], 0, "nothing was allocated");
+        // So is a step that writes a register it reads.
+        #[rustfmt::skip]
+        let in_place = [
+            MAGIC, 3,
+            OP_FUSED, 2 + 4 + 4 + 2 + 12, 5, 1, 1, 2,
+            0, F64, 0, 0,
+            F64, 2,
+            0, F64, TANH as i32, 1, 0, 0,
+            1, F64, MUL as i32, 1, 1, 0,
+        ];
+        assert_eq!(run(&in_place, &mut s), ERR_FIELD);
+        assert_eq!(s[2], 0);
+    }
+
+    /// Inputs broadcast along leading dims (a bias) and trailing dims (a
+    /// per-row value) across block boundaries: (x + b)·c on [700, 3].
+    #[test]
+    fn broadcast_inputs_repeat_and_cycle() {
+        let (rows, cols) = (700usize, 3usize);
+        let n = rows * cols;
+        let x: Vec<f64> = (0..n).map(|i| i as f64 * 0.25).collect();
+        let b: Vec<f64> = vec![1.0, -2.0, 0.5];
+        let c: Vec<f64> = (0..rows).map(|r| r as f64 - 3.0).collect();
+        let mut s = vec![0usize; 4];
+        s[..3].copy_from_slice(&[
+            x.as_ptr() as usize,
+            b.as_ptr() as usize,
+            c.as_ptr() as usize,
+        ]);
+        let (m, k) = (n as i32, cols as i32);
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 4,
+            OP_FUSED, 2 + 4 + 12 + 4 + 12, m, 3, 2, 2,
+            0, F64, 0, 0, 1, F64, 2, k, 2, F64, 3, k,
+            F64, -1, F64, 3,
+            1, F64, crate::elementwise::ADD as i32, 3, 0, 1,
+            1, F64, MUL as i32, 4, 3, 2,
+        ];
+        assert_eq!(run(&code, &mut s), 0);
+        let y: Vec<f64> = read(s[3], n);
+        for i in 0..n {
+            assert_eq!(y[i], (x[i] + b[i % cols]) * c[i / cols], "at {i}");
+        }
+        free(s[3], 8 * n);
+        // A repeat count that does not divide n is refused.
+        let mut s = vec![0usize; 4];
+        s[..3].copy_from_slice(&[
+            x.as_ptr() as usize,
+            b.as_ptr() as usize,
+            c.as_ptr() as usize,
+        ]);
+        let mut bad = code;
+        bad[8 + 4 * 2 + 3] = 11; // input 2's m: 2,100 is not a multiple of 11
+        assert_eq!(run(&bad, &mut s), ERR_FIELD);
+    }
+}
