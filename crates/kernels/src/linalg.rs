@@ -371,8 +371,12 @@ const BLOCKED_FROM: usize = 160;
 /// sides for which it is used.
 const TRSM_BLOCK: usize = 64;
 const TRSM_MIN_RHS: usize = 8;
-/// Panel width of the blocked Householder QR.
-const QR_PANEL: usize = 32;
+/// Panel width of the blocked Householder QR, the order from which it is
+/// used, and the width below which its panels are factored column by
+/// column.
+const QR_PANEL: usize = 48;
+const QR_BLOCKED_FROM: usize = 64;
+const QR_LEAF: usize = 8;
 /// Panel width of the blocked LU.
 const LU_PANEL: usize = 32;
 
@@ -405,14 +409,138 @@ fn gemm_t<T: Float>(
     status == 0
 }
 
+/// A strided matrix operand: pointer, row stride, column stride (elements).
+type Mat<T> = (*const T, isize, isize);
+
+/// Packing buffers of gemm.rs's GEMM, reused across a factorization.
+struct Packs<T> {
+    a: Vec<T>,
+    b: Vec<T>,
+}
+
+impl<T> Packs<T> {
+    fn new() -> Self {
+        Packs {
+            a: Vec::new(),
+            b: Vec::new(),
+        }
+    }
+}
+
+/// `C += A B` in place (C `m × n` at row stride `ldc`, A `m × k`, B
+/// `k × n` strided) through the packed GEMM. False when its buffers cannot
+/// be allocated.
+///
+/// # Safety
+/// The operands must be valid for their shapes and strides, and C must not
+/// overlap A or B.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_add<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<T>,
+    b: Mat<T>,
+    c: *mut T,
+    ldc: usize,
+    pk: &mut Packs<T>,
+) -> bool {
+    use crate::gemm::Gemm;
+    // T is f32 or f64 (the only Floats); the casts are identities.
+    if core::mem::size_of::<T>() == 8 {
+        let f = |x: Mat<T>| (x.0 as *const f64, x.1, x.2);
+        f64::gemm_acc(
+            m,
+            n,
+            k,
+            f(a),
+            f(b),
+            c as *mut f64,
+            ldc,
+            &mut *(&mut pk.a as *mut Vec<T> as *mut Vec<f64>),
+            &mut *(&mut pk.b as *mut Vec<T> as *mut Vec<f64>),
+        )
+    } else {
+        let f = |x: Mat<T>| (x.0 as *const f32, x.1, x.2);
+        f32::gemm_acc(
+            m,
+            n,
+            k,
+            f(a),
+            f(b),
+            c as *mut f32,
+            ldc,
+            &mut *(&mut pk.a as *mut Vec<T> as *mut Vec<f32>),
+            &mut *(&mut pk.b as *mut Vec<T> as *mut Vec<f32>),
+        )
+    }
+}
+
+/// Scratch of the blocked QR: the packing buffers, the triangular factor
+/// `t` and the two `rows × p` products of [`apply_block_reflector`].
+struct QrWork<T> {
+    pk: Packs<T>,
+    t: Vec<T>,
+    y: Vec<T>,
+    z: Vec<T>,
+}
+
+/// T of the compact WY form I − V T Vᵀ = H₍k0₎ ⋯ H₍k1−1₎ of the unit
+/// reflectors in rows `k0..k1` of `vs` (LAPACK's forward form, T upper
+/// triangular with T_ii = 2 for `I − 2vvᵀ`) into `t` (`p × p`), negated:
+/// the Gram matrix VᵀV is one GEMM, then T[..i, i] = −2 T[..i, ..i]
+/// (VᵀV)[..i, i] column by column.
+fn block_t<T: Float>(vs: &[T], k0: usize, k1: usize, m: usize, ws: &mut QrWork<T>) -> bool {
+    let (p, w) = (k1 - k0, m - k0);
+    let two = T::from_f64(2.0);
+    let mut g = core::mem::take(&mut ws.y);
+    g.clear();
+    g.resize(p * p, T::ZERO);
+    let v = vs[k0 * m + k0..].as_ptr();
+    // SAFETY: rows k0..k1 of `vs` hold w entries from column k0.
+    let ok = unsafe {
+        gemm_add(
+            p,
+            p,
+            w,
+            (v, m as isize, 1),
+            (v, 1, m as isize),
+            g.as_mut_ptr(),
+            p,
+            &mut ws.pk,
+        )
+    };
+    let t = &mut ws.t;
+    t.clear();
+    t.resize(p * p, T::ZERO);
+    if ok {
+        for i in 0..p {
+            for row in 0..i {
+                let mut acc = T::ZERO;
+                for j in row..i {
+                    acc = acc + t[row * p + j] * g[j * p + i];
+                }
+                t[row * p + i] = -two * acc;
+            }
+            t[i * p + i] = two;
+        }
+        // Stored negated: the update adds (−Y T) Vᵀ.
+        for x in t.iter_mut() {
+            *x = -*x;
+        }
+    }
+    ws.y = g;
+    ok
+}
+
 /// Applies the product of the Householder reflections `I − 2vvᵀ` in rows
 /// `k0..k1` of `vs` (unit vectors, zero before their own index) at once
-/// to rows `lo..hi` of `x` (each of length `m`, seen from entry `k0`):
-/// with H₍k0₎ ⋯ H₍k1−1₎ = I − V T Vᵀ (T upper triangular, LAPACK's
-/// forward compact WY form), each row r becomes r − r V T Vᵀ, which
-/// applies H₍k1−1₎ ⋯ H₍k0₎ to it as a column, or, with `transposed`,
-/// r − r V Tᵀ Vᵀ (H₍k0₎ ⋯ H₍k1−1₎). Two GEMMs do the O(m n_b) work per
-/// row. False if GEMM's buffers cannot be allocated (nothing is changed).
+/// to rows `lo..hi` of `x` (each of length `m`, seen from entry `k0`),
+/// with `ws.t` the negated T of [`block_t`]: each row r becomes
+/// r − r V T Vᵀ, which applies H₍k1−1₎ ⋯ H₍k0₎ to it as a column, or, with
+/// `transposed`, r − r V Tᵀ Vᵀ (H₍k0₎ ⋯ H₍k1−1₎). Three in-place GEMMs,
+/// Y = X V, Z = −Y T, X += Z Vᵀ, on the strided rows of `x` and `vs`
+/// (no copies). False if GEMM's buffers cannot be allocated.
 #[allow(clippy::too_many_arguments)]
 fn apply_block_reflector<T: Float>(
     x: &mut [T],
@@ -423,64 +551,56 @@ fn apply_block_reflector<T: Float>(
     k1: usize,
     m: usize,
     transposed: bool,
+    ws: &mut QrWork<T>,
 ) -> bool {
     let (w, p, r) = (m - k0, k1 - k0, hi - lo);
     if r == 0 || p == 0 {
         return true;
     }
-    let mut vt = Vec::with_capacity(p * w);
-    for k in k0..k1 {
-        vt.extend_from_slice(&vs[k * m + k0..(k + 1) * m]);
+    ws.y.clear();
+    ws.y.resize(r * p, T::ZERO);
+    ws.z.clear();
+    ws.z.resize(r * p, T::ZERO);
+    let v = vs[k0 * m + k0..].as_ptr();
+    let xb = x[lo * m + k0..].as_mut_ptr();
+    let (mi, pi) = (m as isize, p as isize);
+    let t = if transposed {
+        (ws.t.as_ptr(), 1, pi)
+    } else {
+        (ws.t.as_ptr(), pi, 1)
+    };
+    // SAFETY: rows lo..hi of `x` and k0..k1 of `vs` hold w entries from
+    // column k0; y, z are r × p and t p × p; `x` and `vs` are distinct.
+    unsafe {
+        gemm_add(
+            r,
+            p,
+            w,
+            (xb, mi, 1),
+            (v, 1, mi),
+            ws.y.as_mut_ptr(),
+            p,
+            &mut ws.pk,
+        ) && gemm_add(
+            r,
+            p,
+            p,
+            (ws.y.as_ptr(), pi, 1),
+            t,
+            ws.z.as_mut_ptr(),
+            p,
+            &mut ws.pk,
+        ) && gemm_add(
+            r,
+            w,
+            p,
+            (ws.z.as_ptr(), pi, 1),
+            (v, mi, 1),
+            xb,
+            m,
+            &mut ws.pk,
+        )
     }
-    // T: T_ii = 2 and T[..i, i] = −2 T[..i, ..i] (Vᵀ v_i)[..i].
-    let two = T::from_f64(2.0);
-    let mut t = vec![T::ZERO; p * p];
-    for i in 0..p {
-        let vi = &vt[i * w..(i + 1) * w];
-        let g: Vec<T> = (0..i).map(|j| dot(&vt[j * w..(j + 1) * w], vi)).collect();
-        for row in 0..i {
-            let mut acc = T::ZERO;
-            for (j, &gj) in g.iter().enumerate().skip(row) {
-                acc = acc + t[row * p + j] * gj;
-            }
-            t[row * p + i] = -two * acc;
-        }
-        t[i * p + i] = two;
-    }
-    let mut block = Vec::with_capacity(r * w);
-    for row in lo..hi {
-        block.extend_from_slice(&x[row * m + k0..(row + 1) * m]);
-    }
-    let mut y = vec![T::ZERO; r * p];
-    if !gemm_t(&block, &vt, &mut y, r, p, w, true) {
-        return false;
-    }
-    // Z = Y T (or Y Tᵀ), small.
-    let mut z = vec![T::ZERO; r * p];
-    for row in 0..r {
-        for c in 0..p {
-            let mut acc = T::ZERO;
-            for q in 0..p {
-                let tq = if transposed {
-                    t[c * p + q]
-                } else {
-                    t[q * p + c]
-                };
-                acc = acc + y[row * p + q] * tq;
-            }
-            z[row * p + c] = acc;
-        }
-    }
-    if !gemm(&z, &vt, &mut block, r, w, p) {
-        return false;
-    }
-    for (i, row) in (lo..hi).enumerate() {
-        let dst = &mut x[row * m + k0..(row + 1) * m];
-        for (d, &b) in dst.iter_mut().zip(&block[i * w..(i + 1) * w]) {
-            *d = *d - b;
-        }
-    }
-    true
 }
 
 /// Right-looking blocked LU with partial pivoting (the same pivots and
@@ -984,55 +1104,23 @@ fn qr_one<T: Float>(
     m: usize,
     n: usize,
 ) {
-    for i in 0..m {
-        for j in 0..n {
-            wt[j * m + i] = a[i * n + j];
-        }
-    }
-    let two = T::from_f64(2.0);
-    // Panels of QR_PANEL columns, the trailing columns updated once per
-    // panel by the block reflector (one panel for small n).
-    let panel = if n >= BLOCKED_FROM {
-        QR_PANEL
-    } else {
-        n.max(1)
-    };
-    let panels: Vec<(usize, usize)> = (0..n)
-        .step_by(panel)
-        .map(|k0| (k0, (k0 + panel).min(n)))
-        .collect();
-    // One reflector applied to rows `lo..hi` of `x` (from entry k).
-    let reflect = |x: &mut [T], vs: &[T], k: usize, lo: usize, hi: usize| {
-        let v = &vs[k * m + k..(k + 1) * m];
-        for j in lo..hi {
-            let row = &mut x[j * m + k..(j + 1) * m];
-            let d = dot(v, row);
-            axpy_sub(d * two, v, row);
-        }
-    };
-    for &(k0, k1) in &panels {
-        for k in k0..k1 {
-            factor_column(wt, vs, k, k1, m, two);
-        }
-        if k1 < n && !apply_block_reflector(wt, k1, n, vs, k0, k1, m, false) {
-            for k in k0..k1 {
-                reflect(wt, vs, k, k1, n);
-            }
-        }
-    }
-    // Qᵀ's rows are Q's columns: Q = H₀ H₁ … Hₙ₋₁ I[:, :n].
-    for j in 0..n {
+    let load = |wt: &mut [T]| {
         for i in 0..m {
-            qt[j * m + i] = if i == j { T::ONE } else { T::ZERO };
-        }
-    }
-    for &(k0, k1) in panels.iter().rev() {
-        // Rows j < k0 are still e_j, zero from k0 on: untouched.
-        if panel == n || !apply_block_reflector(qt, k0, n, vs, k0, k1, m, true) {
-            for k in (k0..k1).rev() {
-                reflect(qt, vs, k, 0, n);
+            for j in 0..n {
+                wt[j * m + i] = a[i * n + j];
             }
         }
+    };
+    load(wt);
+    let blocked = n >= QR_BLOCKED_FROM && {
+        let ok = qr_blocked(wt, vs, qt, m, n);
+        if !ok {
+            load(wt); // out of memory midway: again from A
+        }
+        ok
+    };
+    if !blocked {
+        qr_unblocked(wt, vs, qt, m, n);
     }
     let (q, r) = out.split_at_mut(m * n);
     for i in 0..n {
@@ -1046,6 +1134,104 @@ fn qr_one<T: Float>(
             q[k * n + i] = if flip { -x } else { x };
         }
     }
+}
+
+/// Sets rows 0..n of `qt` (`n × m`) to the first n rows of the identity.
+fn eye_rows<T: Float>(qt: &mut [T], m: usize, n: usize) {
+    for j in 0..n {
+        let row = &mut qt[j * m..(j + 1) * m];
+        row.fill(T::ZERO);
+        row[j] = T::ONE;
+    }
+}
+
+/// One reflector (row k of `vs`) applied to rows `lo..hi` of `x` (from
+/// entry k).
+fn reflect<T: Float>(x: &mut [T], vs: &[T], k: usize, lo: usize, hi: usize, m: usize) {
+    let two = T::from_f64(2.0);
+    let v = &vs[k * m + k..(k + 1) * m];
+    for j in lo..hi {
+        let row = &mut x[j * m + k..(j + 1) * m];
+        let d = dot(v, row);
+        axpy_sub(d * two, v, row);
+    }
+}
+
+/// Householder QR of `wt` (Aᵀ, `n × m`) one reflector at a time, and Qᵀ
+/// into `qt`, for small orders (and the fallback of [`qr_blocked`]).
+fn qr_unblocked<T: Float>(wt: &mut [T], vs: &mut [T], qt: &mut [T], m: usize, n: usize) {
+    let two = T::from_f64(2.0);
+    for k in 0..n {
+        factor_column(wt, vs, k, n, m, two);
+    }
+    // Qᵀ's rows are Q's columns: Q = H₀ H₁ … Hₙ₋₁ I[:, :n].
+    eye_rows(qt, m, n);
+    for k in (0..n).rev() {
+        // Rows j < k are still e_j, zero from k on: untouched.
+        reflect(qt, vs, k, k, n, m);
+    }
+}
+
+/// Factors the panel of columns `k0..k1` (rows k0..k1 of `wt`)
+/// recursively: the left half, its block reflector applied to the right
+/// half through GEMM, then the right half, so that little of the panel's
+/// work runs one reflector at a time.
+fn qr_panel<T: Float>(
+    wt: &mut [T],
+    vs: &mut [T],
+    k0: usize,
+    k1: usize,
+    m: usize,
+    ws: &mut QrWork<T>,
+) -> bool {
+    if k1 - k0 <= QR_LEAF {
+        let two = T::from_f64(2.0);
+        for k in k0..k1 {
+            factor_column(wt, vs, k, k1, m, two);
+        }
+        return true;
+    }
+    let mid = k0 + (k1 - k0) / 2;
+    qr_panel(wt, vs, k0, mid, m, ws)
+        && block_t(vs, k0, mid, m, ws)
+        && apply_block_reflector(wt, mid, k1, vs, k0, mid, m, false, ws)
+        && qr_panel(wt, vs, mid, k1, m, ws)
+}
+
+/// Blocked Householder QR (compact WY): panels of `QR_PANEL` columns, each
+/// factored by [`qr_panel`], then applied to the trailing columns by
+/// three GEMMs; Q is formed backwards panel by panel the same way. False
+/// (with `wt` partly transformed, so the caller starts over from A) if
+/// GEMM's buffers cannot be allocated.
+fn qr_blocked<T: Float>(wt: &mut [T], vs: &mut [T], qt: &mut [T], m: usize, n: usize) -> bool {
+    let mut ws = QrWork {
+        pk: Packs::new(),
+        t: Vec::new(),
+        y: Vec::new(),
+        z: Vec::new(),
+    };
+    let mut ts = Vec::new();
+    let mut k0 = 0;
+    while k0 < n {
+        let k1 = (k0 + QR_PANEL).min(n);
+        if !qr_panel(wt, vs, k0, k1, m, &mut ws) || !block_t(vs, k0, k1, m, &mut ws) {
+            return false;
+        }
+        if k1 < n && !apply_block_reflector(wt, k1, n, vs, k0, k1, m, false, &mut ws) {
+            return false;
+        }
+        ts.push((k0, k1, ws.t.clone()));
+        k0 = k1;
+    }
+    eye_rows(qt, m, n);
+    for (k0, k1, t) in ts.into_iter().rev() {
+        // Rows j < k0 are still e_j, zero from k0 on: untouched.
+        ws.t = t;
+        if !apply_block_reflector(qt, k0, n, vs, k0, k1, m, true, &mut ws) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Column k of the Householder QR in [`qr_one`]'s layout: the unit
@@ -1752,6 +1938,58 @@ mod tests {
             trsm_one(&a, &mut x, n, k, upper, unit);
             for (got, want) in x.iter().zip(&xs) {
                 assert!((got - want).abs() < 1e-12, "upper {upper} unit {unit}");
+            }
+        }
+    }
+
+    /// Uniform(−0.5, 0.5) entries from a fixed LCG.
+    fn lcg(len: usize, seed: u64) -> Vec<f64> {
+        let mut st = seed;
+        (0..len)
+            .map(|_| {
+                st = st
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((st >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocked_qr_matches_unblocked() {
+        // Across the panel width, the recursion leaf and the threshold,
+        // square and tall, one zero column where there is room.
+        for &n in &[1, 7, 8, 9, 31, 32, 33, 47, 48, 49, 64, 97, 160, 200] {
+            for &extra in &[0, 13] {
+                let m = n + extra;
+                let mut a = lcg(m * n, (n * 31 + m) as u64);
+                if n > 20 {
+                    for i in 0..m {
+                        a[i * n + 20] = 0.0;
+                    }
+                }
+                let mut runs = Vec::new();
+                for blocked in [false, true] {
+                    let (mut wt, mut vs, mut qt) =
+                        (vec![0.0; m * n], vec![0.0; m * n], vec![0.0; m * n]);
+                    for i in 0..m {
+                        for j in 0..n {
+                            wt[j * m + i] = a[i * n + j];
+                        }
+                    }
+                    if blocked {
+                        assert!(qr_blocked(&mut wt, &mut vs, &mut qt, m, n));
+                    } else {
+                        qr_unblocked(&mut wt, &mut vs, &mut qt, m, n);
+                    }
+                    runs.push((wt, qt));
+                }
+                // R (below its diagonal, rounding residue in both) and Qᵀ.
+                for (x, y) in [(&runs[0].0, &runs[1].0), (&runs[0].1, &runs[1].1)] {
+                    for (i, (u, v)) in x.iter().zip(y.iter()).enumerate() {
+                        assert!((u - v).abs() < 1e-12, "{m}x{n} at {i}: {u} vs {v}");
+                    }
+                }
             }
         }
     }
