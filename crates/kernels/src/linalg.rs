@@ -165,6 +165,102 @@ fn cholesky_one<T: Float>(a: &[T], l: &mut [T], n: usize) -> Option<usize> {
     None
 }
 
+/// Blocked left-looking [`cholesky_one`] (same results up to rounding,
+/// same failing pivot): for each block of `CHOL_PANEL` columns, one GEMM
+/// subtracts the contributions of all columns to its left from the block
+/// column (every row from the block's first down), then the row-oriented
+/// loop of [`cholesky_one`] finishes it with prefixes that start at the
+/// block. `None` if GEMM's buffers cannot be allocated.
+fn cholesky_blocked<T: Float>(
+    a: &[T],
+    l: &mut [T],
+    n: usize,
+    pk: &mut Packs<T>,
+) -> Option<Option<usize>> {
+    let half = T::from_f64(0.5);
+    for i in 0..n {
+        for j in 0..n {
+            l[i * n + j] = if j <= i {
+                (a[i * n + j] + a[j * n + i]) * half
+            } else {
+                T::ZERO
+            };
+        }
+    }
+    let negate = |l: &mut [T], j0: usize, j1: usize| {
+        for i in j0..n {
+            for x in &mut l[i * n + j0..i * n + j1] {
+                *x = -*x;
+            }
+        }
+    };
+    let mut j0 = 0;
+    while j0 < n {
+        let j1 = (j0 + CHOL_PANEL).min(n);
+        if j0 > 0 {
+            // C −= L[j0.., ..j0] L[j0..j1, ..j0]ᵀ as −(−C + L Lᵀ), in place.
+            negate(l, j0, j1);
+            let p = l.as_mut_ptr();
+            let ni = n as isize;
+            // SAFETY: all three lie in the n × n `l`; C (columns j0..j1)
+            // does not overlap the operands (columns ..j0).
+            let ok = unsafe {
+                gemm_add(
+                    n - j0,
+                    j1 - j0,
+                    j0,
+                    (p.add(j0 * n), ni, 1),
+                    (p.add(j0 * n), 1, ni),
+                    p.add(j0 * n + j0),
+                    n,
+                    pk,
+                )
+            };
+            if !ok {
+                return None;
+            }
+            negate(l, j0, j1);
+        }
+        for j in j0..j1 {
+            let rj = &l[j * n + j0..j * n + j];
+            let s = l[j * n + j] - dot(rj, rj);
+            if s.partial_cmp(&T::ZERO) != Some(core::cmp::Ordering::Greater) {
+                return Some(Some(j));
+            }
+            let d = s.sqrt();
+            l[j * n + j] = d;
+            // (The GEMM also updated the block's upper triangle.)
+            l[j * n + j + 1..j * n + j1].fill(T::ZERO);
+            let (head, tail) = l.split_at_mut((j + 1) * n);
+            let rj = &head[j * n + j0..j * n + j];
+            let mut i = j + 1;
+            while i + 4 <= n {
+                let at = (i - j - 1) * n;
+                let rows = &tail[at..at + 4 * n];
+                let r = [
+                    &rows[j0..j],
+                    &rows[n + j0..n + j],
+                    &rows[2 * n + j0..2 * n + j],
+                    &rows[3 * n + j0..3 * n + j],
+                ];
+                let dots = dot4(r, rj);
+                for (q, dq) in dots.iter().enumerate() {
+                    let x = &mut tail[at + q * n + j];
+                    *x = (*x - *dq) / d;
+                }
+                i += 4;
+            }
+            while i < n {
+                let ri = &mut tail[(i - j - 1) * n..(i - j) * n];
+                ri[j] = (ri[j] - dot(&ri[j0..j], rj)) / d;
+                i += 1;
+            }
+        }
+        j0 = j1;
+    }
+    Some(None)
+}
+
 /// Batched Cholesky: `out[b] = chol(a[b])` (see [`cholesky_one`]). Returns
 /// `(batch index, pivot)` of the first matrix that is not positive definite.
 ///
@@ -178,8 +274,15 @@ pub unsafe fn cholesky<T: Float>(
 ) -> Option<(usize, usize)> {
     let nn = n * n;
     let (a, o) = (view::<T>(a, batch * nn), view_mut::<T>(out, batch * nn));
+    let mut pk = Packs::new();
     for b in 0..batch {
-        if let Some(j) = cholesky_one(&a[b * nn..(b + 1) * nn], &mut o[b * nn..(b + 1) * nn], n) {
+        let (ab, ob) = (&a[b * nn..(b + 1) * nn], &mut o[b * nn..(b + 1) * nn]);
+        let blocked = if n >= CHOL_BLOCKED_FROM {
+            cholesky_blocked(ab, ob, n, &mut pk)
+        } else {
+            None
+        };
+        if let Some(j) = blocked.unwrap_or_else(|| cholesky_one(ab, ob, n)) {
             return Some((b, j));
         }
     }
@@ -377,6 +480,10 @@ const TRSM_MIN_RHS: usize = 8;
 const QR_PANEL: usize = 48;
 const QR_BLOCKED_FROM: usize = 64;
 const QR_LEAF: usize = 8;
+/// Column block of the blocked Cholesky and the order from which it is
+/// used (narrow blocks: the work inside a block runs as dot products).
+const CHOL_PANEL: usize = 32;
+const CHOL_BLOCKED_FROM: usize = 96;
 /// Panel width of the blocked LU.
 const LU_PANEL: usize = 32;
 
@@ -1953,6 +2060,41 @@ mod tests {
                 ((st >> 11) as f64 / (1u64 << 53) as f64) - 0.5
             })
             .collect()
+    }
+
+    #[test]
+    fn blocked_cholesky_matches_unblocked() {
+        // Across the block width, ragged last blocks; then a failing pivot
+        // in a later block.
+        for &n in &[1, 31, 32, 33, 64, 97, 160, 200] {
+            let g = lcg(n * n, n as u64 + 3);
+            // A = G Gᵀ / n + I, made slightly nonsymmetric (its symmetric
+            // part is what is factored).
+            let mut a = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    let s: f64 = (0..n).map(|k| g[i * n + k] * g[j * n + k]).sum();
+                    a[i * n + j] = s / n as f64 + if i == j { 1.0 } else { 0.0 };
+                }
+                a[i * n + (i + 1) % n] += 1e-3;
+            }
+            let (mut l0, mut l1) = (vec![7.0; n * n], vec![7.0; n * n]);
+            assert_eq!(cholesky_one(&a, &mut l0, n), None);
+            assert_eq!(
+                cholesky_blocked(&a, &mut l1, n, &mut Packs::new()),
+                Some(None)
+            );
+            for (i, (u, v)) in l0.iter().zip(&l1).enumerate() {
+                assert!((u - v).abs() < 1e-12, "n = {n} at {i}: {u} vs {v}");
+            }
+            if n > 40 {
+                let bad = n - 7;
+                a[bad * n + bad] = -5.0;
+                assert_eq!(cholesky_one(&a, &mut l0, n), Some(bad));
+                let got = cholesky_blocked(&a, &mut l1, n, &mut Packs::new());
+                assert_eq!(got, Some(Some(bad)));
+            }
+        }
     }
 
     #[test]
