@@ -165,12 +165,59 @@ fn cholesky_one<T: Float>(a: &[T], l: &mut [T], n: usize) -> Option<usize> {
     None
 }
 
-/// Blocked left-looking [`cholesky_one`] (same results up to rounding,
-/// same failing pivot): for each block of `CHOL_PANEL` columns, one GEMM
-/// subtracts the contributions of all columns to its left from the block
-/// column (every row from the block's first down), then the row-oriented
-/// loop of [`cholesky_one`] finishes it with prefixes that start at the
-/// block. `None` if GEMM's buffers cannot be allocated.
+/// `C += P Lᵀ` on the lower triangle (and the diagonal blocks of up to
+/// `CHOL_LEAF`, whole) of rows and columns `r0..r1` of the `n × n` `l`,
+/// where P (row `r` at `(r − base) · ps`, its `jb` columns `pc` apart) is
+/// the negated panel and L its rows `r0..r1` at columns `j0..j0 + jb` of
+/// `l`: recursive halving, so that nearly all of it is rectangular GEMMs.
+#[allow(clippy::too_many_arguments)]
+fn syrk_lower<T: Float>(
+    l: &mut [T],
+    n: usize,
+    p: (&[T], usize, usize),
+    base: usize,
+    j0: usize,
+    jb: usize,
+    r0: usize,
+    r1: usize,
+    pk: &mut Packs<T>,
+) -> bool {
+    let mid = if r1 - r0 <= CHOL_LEAF {
+        r1
+    } else {
+        r0 + (r1 - r0) / 2
+    };
+    let ni = n as isize;
+    let (p, ps, pc) = p;
+    let lp = l.as_mut_ptr();
+    // Rows mid..r1 (or r0..r1 at a leaf), columns r0..mid.
+    let rows = if mid == r1 { r0 } else { mid };
+    // SAFETY: the block lies in the n × n `l`, right of column j0 + jb
+    // (r0 ≥ j0 + jb), so it does not overlap the operand columns.
+    let ok = unsafe {
+        gemm_add(
+            r1 - rows,
+            mid - r0,
+            jb,
+            (p[(rows - base) * ps..].as_ptr(), ps as isize, pc as isize),
+            (lp.add(r0 * n + j0), 1, ni),
+            lp.add(rows * n + r0),
+            n,
+            pk,
+        )
+    };
+    ok && (mid == r1
+        || (syrk_lower(l, n, (p, ps, pc), base, j0, jb, r0, mid, pk)
+            && syrk_lower(l, n, (p, ps, pc), base, j0, jb, mid, r1, pk)))
+}
+
+/// Blocked right-looking [`cholesky_one`] (same results up to rounding,
+/// same failing pivot): each diagonal block of `CHOL_PANEL` columns is
+/// factored by the row-oriented loop of [`cholesky_one`], the panel below
+/// it solved column by column on its transpose (long axpys), and its
+/// outer product subtracted from the trailing lower triangle by GEMMs
+/// ([`syrk_lower`]). `None` if GEMM's buffers
+/// cannot be allocated.
 fn cholesky_blocked<T: Float>(
     a: &[T],
     l: &mut [T],
@@ -179,48 +226,15 @@ fn cholesky_blocked<T: Float>(
 ) -> Option<Option<usize>> {
     let half = T::from_f64(0.5);
     for i in 0..n {
-        for j in 0..n {
-            l[i * n + j] = if j <= i {
-                (a[i * n + j] + a[j * n + i]) * half
-            } else {
-                T::ZERO
-            };
+        for j in 0..=i {
+            l[i * n + j] = (a[i * n + j] + a[j * n + i]) * half;
         }
     }
-    let negate = |l: &mut [T], j0: usize, j1: usize| {
-        for i in j0..n {
-            for x in &mut l[i * n + j0..i * n + j1] {
-                *x = -*x;
-            }
-        }
-    };
+    let mut ct = Vec::new();
     let mut j0 = 0;
     while j0 < n {
         let j1 = (j0 + CHOL_PANEL).min(n);
-        if j0 > 0 {
-            // C −= L[j0.., ..j0] L[j0..j1, ..j0]ᵀ as −(−C + L Lᵀ), in place.
-            negate(l, j0, j1);
-            let p = l.as_mut_ptr();
-            let ni = n as isize;
-            // SAFETY: all three lie in the n × n `l`; C (columns j0..j1)
-            // does not overlap the operands (columns ..j0).
-            let ok = unsafe {
-                gemm_add(
-                    n - j0,
-                    j1 - j0,
-                    j0,
-                    (p.add(j0 * n), ni, 1),
-                    (p.add(j0 * n), 1, ni),
-                    p.add(j0 * n + j0),
-                    n,
-                    pk,
-                )
-            };
-            if !ok {
-                return None;
-            }
-            negate(l, j0, j1);
-        }
+        // The diagonal block, row-oriented as in `cholesky_one`.
         for j in j0..j1 {
             let rj = &l[j * n + j0..j * n + j];
             let s = l[j * n + j] - dot(rj, rj);
@@ -229,34 +243,55 @@ fn cholesky_blocked<T: Float>(
             }
             let d = s.sqrt();
             l[j * n + j] = d;
-            // (The GEMM also updated the block's upper triangle.)
-            l[j * n + j + 1..j * n + j1].fill(T::ZERO);
             let (head, tail) = l.split_at_mut((j + 1) * n);
             let rj = &head[j * n + j0..j * n + j];
-            let mut i = j + 1;
-            while i + 4 <= n {
-                let at = (i - j - 1) * n;
-                let rows = &tail[at..at + 4 * n];
-                let r = [
-                    &rows[j0..j],
-                    &rows[n + j0..n + j],
-                    &rows[2 * n + j0..2 * n + j],
-                    &rows[3 * n + j0..3 * n + j],
-                ];
-                let dots = dot4(r, rj);
-                for (q, dq) in dots.iter().enumerate() {
-                    let x = &mut tail[at + q * n + j];
-                    *x = (*x - *dq) / d;
-                }
-                i += 4;
-            }
-            while i < n {
+            for i in j + 1..j1 {
                 let ri = &mut tail[(i - j - 1) * n..(i - j) * n];
                 ri[j] = (ri[j] - dot(&ri[j0..j], rj)) / d;
-                i += 1;
             }
         }
+        if j1 == n {
+            break;
+        }
+        // The panel below, L21 = C21 L11⁻ᵀ, solved transposed (`ct`, jb × r)
+        // so that each step is an axpy along all r rows at once.
+        let (jb, r) = (j1 - j0, n - j1);
+        ct.clear();
+        ct.resize(jb * r, T::ZERO);
+        for i in 0..r {
+            for q in 0..jb {
+                ct[q * r + i] = l[(j1 + i) * n + j0 + q];
+            }
+        }
+        for q in 0..jb {
+            let (done, rest) = ct.split_at_mut(q * r);
+            let row = &mut rest[..r];
+            let lq = &l[(j0 + q) * n + j0..(j0 + q) * n + j0 + q];
+            for (p, &m) in lq.iter().enumerate() {
+                axpy_sub(m, &done[p * r..(p + 1) * r], row);
+            }
+            let inv = T::ONE / l[(j0 + q) * n + j0 + q];
+            for x in row.iter_mut() {
+                *x = *x * inv;
+            }
+        }
+        for i in 0..r {
+            for q in 0..jb {
+                l[(j1 + i) * n + j0 + q] = ct[q * r + i];
+            }
+        }
+        // Negated, so that the GEMMs of the trailing update add.
+        for x in ct.iter_mut() {
+            *x = -*x;
+        }
+        if !syrk_lower(l, n, (&ct, 1, r), j1, j0, jb, j1, n, pk) {
+            return None;
+        }
         j0 = j1;
+    }
+    // Above the diagonal: zeros (the leaves also wrote some there).
+    for i in 0..n {
+        l[i * n + i + 1..(i + 1) * n].fill(T::ZERO);
     }
     Some(None)
 }
@@ -477,12 +512,14 @@ const TRSM_MIN_RHS: usize = 8;
 /// Panel width of the blocked Householder QR, the order from which it is
 /// used, and the width below which its panels are factored column by
 /// column.
-const QR_PANEL: usize = 48;
+const QR_PANEL: usize = 32;
 const QR_BLOCKED_FROM: usize = 64;
 const QR_LEAF: usize = 8;
-/// Column block of the blocked Cholesky and the order from which it is
-/// used (narrow blocks: the work inside a block runs as dot products).
+/// Column block of the blocked Cholesky, the order of the diagonal blocks
+/// its trailing update computes whole, and the order from which it is
+/// used.
 const CHOL_PANEL: usize = 32;
+const CHOL_LEAF: usize = 32;
 const CHOL_BLOCKED_FROM: usize = 96;
 /// Panel width of the blocked LU.
 const LU_PANEL: usize = 32;
@@ -2066,7 +2103,7 @@ mod tests {
     fn blocked_cholesky_matches_unblocked() {
         // Across the block width, ragged last blocks; then a failing pivot
         // in a later block.
-        for &n in &[1, 31, 32, 33, 64, 97, 160, 200] {
+        for &n in &[1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 97, 160, 200] {
             let g = lcg(n * n, n as u64 + 3);
             // A = G Gᵀ / n + I, made slightly nonsymmetric (its symmetric
             // part is what is factored).
