@@ -1617,6 +1617,8 @@ fn svd_one<T: Float>(a: &[T], w: &mut SvdScratch<T>, out: &mut [T], m: usize, n:
     let (u, rest) = out.split_at_mut(m * n);
     let (srow, vt) = rest.split_at_mut(n);
     let mut missing = Vec::new();
+    // Rows of V′ in the output order and sign: U = Q V′ᵀ, one GEMM.
+    let mut vp = vec![T::ZERO; n * n];
     for (col, &src) in order.iter().enumerate() {
         let grow = &g[src * n..(src + 1) * n];
         let s = sv[src];
@@ -1643,10 +1645,18 @@ fn svd_one<T: Float>(a: &[T], w: &mut SvdScratch<T>, out: &mut [T], m: usize, n:
                 missing.push(col);
             }
         }
-        // U's column = Q times V' column src (a row of v).
-        let vp = &v[src * n..(src + 1) * n];
+        for (d, &x) in vp[col * n..(col + 1) * n]
+            .iter_mut()
+            .zip(&v[src * n..(src + 1) * n])
+        {
+            *d = sign * x;
+        }
+    }
+    if !gemm_t(q, &vp, u, m, n, n, true) {
         for i in 0..m {
-            u[i * n + col] = sign * dot(&q[i * n..(i + 1) * n], vp);
+            for col in 0..n {
+                u[i * n + col] = dot(&q[i * n..(i + 1) * n], &vp[col * n..(col + 1) * n]);
+            }
         }
     }
     complete_rows(vt, n, n, &missing);
