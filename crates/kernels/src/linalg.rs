@@ -1531,12 +1531,37 @@ fn jacobi_rows<T: Float>(g: &mut [T], v: &mut [T], n: usize, len: usize) {
     };
     let tol = T::from_f64(eps * (len.max(1) as f64).sqrt());
     let half = T::from_f64(0.5);
+    // Squared row norms, kept up to date through the rotations, for de
+    // Rijk's ordering: each sweep takes the rows in the order of
+    // decreasing norm (the largest remaining row is swapped to p), which
+    // converges in fewer sweeps than the plain cyclic order.
+    let mut norms: Vec<T> = (0..n)
+        .map(|k| {
+            let r = &g[k * len..(k + 1) * len];
+            dot(r, r)
+        })
+        .collect();
     for _sweep in 0..80 {
         let mut rotated = false;
         for p in 0..n {
+            let mut big = p;
+            for k in p + 1..n {
+                if norms[k] > norms[big] {
+                    big = k;
+                }
+            }
+            if big != p {
+                let (gp, gb) = two_rows(g, len, p, big);
+                gp.swap_with_slice(gb);
+                let (vp, vb) = two_rows(v, n, p, big);
+                vp.swap_with_slice(vb);
+                norms.swap(p, big);
+            }
             for q in p + 1..n {
                 let (gp, gq) = two_rows(g, len, p, q);
                 let (alpha, beta, gamma) = dot3(gp, gq);
+                norms[p] = alpha;
+                norms[q] = beta;
                 // Orthogonal enough (or NaN): no rotation.
                 let bound = tol * (alpha * beta).sqrt();
                 if gamma.abs().partial_cmp(&bound) != Some(core::cmp::Ordering::Greater) {
@@ -1554,6 +1579,8 @@ fn jacobi_rows<T: Float>(g: &mut [T], v: &mut [T], n: usize, len: usize) {
                 };
                 let c = T::ONE / (t * t + T::ONE).sqrt();
                 let s = c * t;
+                norms[p] = alpha - t * gamma;
+                norms[q] = beta + t * gamma;
                 rotate(c, s, gp, gq);
                 let (vp, vq) = two_rows(v, n, p, q);
                 rotate(c, s, vp, vq);
