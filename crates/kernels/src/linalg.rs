@@ -5,9 +5,11 @@
 //! elements (a stride of 0 broadcasts one matrix over the batch).
 //!
 //! Every loop runs along rows, so the inner work is a dot product or an
-//! axpy over contiguous memory, in 128-bit SIMD; from order
-//! `BLOCKED_FROM` on, LU, triangular solves and QR work in panels whose
-//! updates are GEMMs (gemm.rs). Kernels that can fail on
+//! axpy over contiguous memory, in 128-bit SIMD; from moderate orders on
+//! (`BLOCKED_FROM`, `QR_BLOCKED_FROM`, `CHOL_BLOCKED_FROM`), LU,
+//! triangular solves, QR and Cholesky work in panels whose updates are
+//! GEMMs (gemm.rs), QR and Cholesky in place through its accumulating
+//! entry. Kernels that can fail on
 //! the data (a non-positive pivot, a zero pivot) return where, and leave
 //! the reporting to the executor (program.rs).
 
