@@ -522,7 +522,7 @@ const QR_LEAF: usize = 8;
 /// used.
 const CHOL_PANEL: usize = 32;
 const CHOL_LEAF: usize = 32;
-const CHOL_BLOCKED_FROM: usize = 96;
+const CHOL_BLOCKED_FROM: usize = 256;
 /// Panel width of the blocked LU.
 const LU_PANEL: usize = 32;
 
