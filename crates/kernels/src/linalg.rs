@@ -1250,13 +1250,7 @@ fn qr_one<T: Float>(
     m: usize,
     n: usize,
 ) {
-    let load = |wt: &mut [T]| {
-        for i in 0..m {
-            for j in 0..n {
-                wt[j * m + i] = a[i * n + j];
-            }
-        }
-    };
+    let load = |wt: &mut [T]| transpose_tiled(a, n, wt, m, m, n);
     load(wt);
     let blocked = n >= QR_BLOCKED_FROM && {
         let ok = qr_blocked(wt, vs, qt, m, n);
@@ -1269,15 +1263,45 @@ fn qr_one<T: Float>(
         qr_unblocked(wt, vs, qt, m, n);
     }
     let (q, r) = out.split_at_mut(m * n);
-    for i in 0..n {
-        let flip = wt[i * m + i] < T::ZERO;
-        for j in 0..n {
-            let x = if j < i { T::ZERO } else { wt[j * m + i] };
-            r[i * n + j] = if flip { -x } else { x };
+    let flip: Vec<bool> = (0..n).map(|i| wt[i * m + i] < T::ZERO).collect();
+    transpose_tiled(qt, m, q, n, n, m);
+    for row in q.chunks_exact_mut(n) {
+        for (x, &f) in row.iter_mut().zip(&flip) {
+            if f {
+                *x = -*x;
+            }
         }
-        for k in 0..m {
-            let x = qt[i * m + k];
-            q[k * n + i] = if flip { -x } else { x };
+    }
+    transpose_tiled(wt, m, r, n, n, n);
+    for (i, row) in r.chunks_exact_mut(n).enumerate() {
+        row[..i].fill(T::ZERO);
+        if flip[i] {
+            for x in &mut row[i..] {
+                *x = -*x;
+            }
+        }
+    }
+}
+
+/// `dst[j·ds + i] = src[i·ss + j]` for `i < rows`, `j < cols`, in square
+/// tiles (a plain loop strides through memory at a power-of-two pitch
+/// for the common sizes, where the cache maps every access to few sets).
+fn transpose_tiled<T: Copy>(
+    src: &[T],
+    ss: usize,
+    dst: &mut [T],
+    ds: usize,
+    rows: usize,
+    cols: usize,
+) {
+    const TILE: usize = 16;
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                for j in j0..(j0 + TILE).min(cols) {
+                    dst[j * ds + i] = src[i * ss + j];
+                }
+            }
         }
     }
 }
