@@ -618,3 +618,27 @@ Deno.test("blocked QR and SVD past n = 160: Q R = A, orthonormal factors, singul
   const w = linalg.eigvalsh(matmul(mT(A), A)).flip(0).sqrt();
   assertClose(S, w, { rtol: 1e-10 });
 });
+
+Deno.test("blocked Cholesky from n = 256: L Lᵀ = A, lower triangular, the failing pivot in a later block, both dtypes", () => {
+  const rng = new Rng(36);
+  for (const dtype of ["float64", "float32"] as const) {
+    const n = 263;
+    const G = randnT(rng, [n, n]).to(dtype);
+    const A = matmul(G, mT(G)).div(n).add(eye(n, { dtype }));
+    const L = linalg.cholesky(A);
+    const tol = dtype === "float64" ? 1e-12 : 2e-5;
+    assertClose(matmul(L, mT(L)), A, { atol: tol }, `L Lᵀ ${dtype}`);
+    assertClose(L.triu(1), L.mul(0));
+    // Made indefinite at pivot 250 (past the first blocks): named there.
+    const bump = eye(n, { dtype }).mul(
+      tensor(Array.from({ length: n }, (_, i) => (i === 250 ? -1e3 : 0)), {
+        dtype,
+      }),
+    );
+    assertThrowsWith(
+      () => linalg.cholesky(A.add(bump)),
+      RangeError,
+      `the leading minor of order 251 is not positive (pivot 250 of ${n})`,
+    );
+  }
+});

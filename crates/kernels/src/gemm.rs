@@ -375,11 +375,31 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
         }
         Path::Packed => {}
     }
+    packed::<T, NR>(m, n, k, a, b, c, n, false, uk, apack, bpack)
+}
+
+/// The packed loops of [`gemm_one`]: `C = A B`, or `C += A B` with `acc`,
+/// C at row stride `ldc` (so that it can be a block of a larger matrix).
+#[allow(clippy::too_many_arguments)]
+unsafe fn packed<T: Float, const NR: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    ldc: usize,
+    acc: bool,
+    uk: Ukernel<T>,
+    apack: &mut Vec<T>,
+    bpack: &mut Vec<T>,
+) -> bool {
     let mut tile = [T::ZERO; MR * 8];
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
+            let add = acc || pc > 0;
             let need_b = nc.div_ceil(NR) * (kc * NR + PAD);
             if !grow(bpack, need_b) {
                 return false;
@@ -398,16 +418,16 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
                     for ir in (0..mc).step_by(MR) {
                         let mr = MR.min(mc - ir);
                         let ap = apack.as_ptr().add(ir * kc);
-                        let cp = c.add((ic + ir) * n + jc + jr);
+                        let cp = c.add((ic + ir) * ldc + jc + jr);
                         if mr == MR && nr == NR {
-                            uk(kc, ap, bp, cp, n, pc > 0);
+                            uk(kc, ap, bp, cp, ldc, add);
                         } else {
                             uk(kc, ap, bp, tile.as_mut_ptr(), NR, false);
                             for i in 0..mr {
                                 for j in 0..nr {
-                                    let d = cp.add(i * n + j);
+                                    let d = cp.add(i * ldc + j);
                                     let v = tile[i * NR + j];
-                                    *d = if pc > 0 { *d + v } else { v };
+                                    *d = if add { *d + v } else { v };
                                 }
                             }
                         }
@@ -417,6 +437,43 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
         }
     }
     true
+}
+
+/// `C += A B` with C an `m × n` block at row stride `ldc` and A, B given
+/// by pointer and element strides, for the blocked factorizations
+/// (linalg.rs), whose trailing updates land in place. Small or
+/// vector-shaped products take a plain loop. False when the packing
+/// buffers cannot grow (C is then partly updated).
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_acc<T: Float, const NR: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    ldc: usize,
+    uk: Ukernel<T>,
+    apack: &mut Vec<T>,
+    bpack: &mut Vec<T>,
+) -> bool {
+    if m == 0 || n == 0 || k == 0 {
+        return true;
+    }
+    if m < 2 || n < 2 || is_tiny(m, n, k) {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = T::ZERO;
+                for p in 0..k {
+                    s = s + a.at(i, p) * b.at(p, j);
+                }
+                let d = c.add(i * ldc + j);
+                *d = *d + s;
+            }
+        }
+        return true;
+    }
+    packed::<T, NR>(m, n, k, a, b, c, ldc, true, uk, apack, bpack)
 }
 
 /// A is m×k (row-major) or, transposed, stored k×m; B is k×n or stored n×k.
@@ -510,6 +567,19 @@ pub(crate) trait Gemm: Float {
         apack: &mut Vec<Self>,
         bpack: &mut Vec<Self>,
     ) -> bool;
+    /// `C += A B`, C at row stride `ldc`; see [`gemm_acc`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_acc(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        c: *mut Self,
+        ldc: usize,
+        apack: &mut Vec<Self>,
+        bpack: &mut Vec<Self>,
+    ) -> bool;
 }
 
 macro_rules! gemm_impl {
@@ -536,6 +606,29 @@ macro_rules! gemm_impl {
                     cs: b.2,
                 };
                 gemm_one::<$t, $nr>(m, n, k, &ao, &bo, c, $uk, apack, bpack)
+            }
+            unsafe fn gemm_acc(
+                m: usize,
+                n: usize,
+                k: usize,
+                a: (*const $t, isize, isize),
+                b: (*const $t, isize, isize),
+                c: *mut $t,
+                ldc: usize,
+                apack: &mut Vec<$t>,
+                bpack: &mut Vec<$t>,
+            ) -> bool {
+                let ao = Operand {
+                    p: a.0,
+                    rs: a.1,
+                    cs: a.2,
+                };
+                let bo = Operand {
+                    p: b.0,
+                    rs: b.1,
+                    cs: b.2,
+                };
+                gemm_acc::<$t, $nr>(m, n, k, &ao, &bo, c, ldc, $uk, apack, bpack)
             }
         }
     };

@@ -5,9 +5,11 @@
 //! elements (a stride of 0 broadcasts one matrix over the batch).
 //!
 //! Every loop runs along rows, so the inner work is a dot product or an
-//! axpy over contiguous memory, in 128-bit SIMD; from order
-//! `BLOCKED_FROM` on, LU, triangular solves and QR work in panels whose
-//! updates are GEMMs (gemm.rs). Kernels that can fail on
+//! axpy over contiguous memory, in 128-bit SIMD; from moderate orders on
+//! (`BLOCKED_FROM`, `QR_BLOCKED_FROM`, `CHOL_BLOCKED_FROM`), LU,
+//! triangular solves, QR and Cholesky work in panels whose updates are
+//! GEMMs (gemm.rs), QR and Cholesky in place through its accumulating
+//! entry. Kernels that can fail on
 //! the data (a non-positive pivot, a zero pivot) return where, and leave
 //! the reporting to the executor (program.rs).
 
@@ -165,6 +167,137 @@ fn cholesky_one<T: Float>(a: &[T], l: &mut [T], n: usize) -> Option<usize> {
     None
 }
 
+/// `C += P Lᵀ` on the lower triangle (and the diagonal blocks of up to
+/// `CHOL_LEAF`, whole) of rows and columns `r0..r1` of the `n × n` `l`,
+/// where P (row `r` at `(r − base) · ps`, its `jb` columns `pc` apart) is
+/// the negated panel and L its rows `r0..r1` at columns `j0..j0 + jb` of
+/// `l`: recursive halving, so that nearly all of it is rectangular GEMMs.
+#[allow(clippy::too_many_arguments)]
+fn syrk_lower<T: Float>(
+    l: &mut [T],
+    n: usize,
+    p: (&[T], usize, usize),
+    base: usize,
+    j0: usize,
+    jb: usize,
+    r0: usize,
+    r1: usize,
+    pk: &mut Packs<T>,
+) -> bool {
+    let mid = if r1 - r0 <= CHOL_LEAF {
+        r1
+    } else {
+        r0 + (r1 - r0) / 2
+    };
+    let ni = n as isize;
+    let (p, ps, pc) = p;
+    let lp = l.as_mut_ptr();
+    // Rows mid..r1 (or r0..r1 at a leaf), columns r0..mid.
+    let rows = if mid == r1 { r0 } else { mid };
+    // SAFETY: the block lies in the n × n `l`, right of column j0 + jb
+    // (r0 ≥ j0 + jb), so it does not overlap the operand columns.
+    let ok = unsafe {
+        gemm_add(
+            r1 - rows,
+            mid - r0,
+            jb,
+            (p[(rows - base) * ps..].as_ptr(), ps as isize, pc as isize),
+            (lp.add(r0 * n + j0), 1, ni),
+            lp.add(rows * n + r0),
+            n,
+            pk,
+        )
+    };
+    ok && (mid == r1
+        || (syrk_lower(l, n, (p, ps, pc), base, j0, jb, r0, mid, pk)
+            && syrk_lower(l, n, (p, ps, pc), base, j0, jb, mid, r1, pk)))
+}
+
+/// Blocked right-looking [`cholesky_one`] (same results up to rounding,
+/// same failing pivot): each diagonal block of `CHOL_PANEL` columns is
+/// factored by the row-oriented loop of [`cholesky_one`], the panel below
+/// it solved column by column on its transpose (long axpys), and its
+/// outer product subtracted from the trailing lower triangle by GEMMs
+/// ([`syrk_lower`]). `None` if GEMM's buffers
+/// cannot be allocated.
+fn cholesky_blocked<T: Float>(
+    a: &[T],
+    l: &mut [T],
+    n: usize,
+    pk: &mut Packs<T>,
+) -> Option<Option<usize>> {
+    let half = T::from_f64(0.5);
+    for i in 0..n {
+        for j in 0..=i {
+            l[i * n + j] = (a[i * n + j] + a[j * n + i]) * half;
+        }
+    }
+    let mut ct = Vec::new();
+    let mut j0 = 0;
+    while j0 < n {
+        let j1 = (j0 + CHOL_PANEL).min(n);
+        // The diagonal block, row-oriented as in `cholesky_one`.
+        for j in j0..j1 {
+            let rj = &l[j * n + j0..j * n + j];
+            let s = l[j * n + j] - dot(rj, rj);
+            if s.partial_cmp(&T::ZERO) != Some(core::cmp::Ordering::Greater) {
+                return Some(Some(j));
+            }
+            let d = s.sqrt();
+            l[j * n + j] = d;
+            let (head, tail) = l.split_at_mut((j + 1) * n);
+            let rj = &head[j * n + j0..j * n + j];
+            for i in j + 1..j1 {
+                let ri = &mut tail[(i - j - 1) * n..(i - j) * n];
+                ri[j] = (ri[j] - dot(&ri[j0..j], rj)) / d;
+            }
+        }
+        if j1 == n {
+            break;
+        }
+        // The panel below, L21 = C21 L11⁻ᵀ, solved transposed (`ct`, jb × r)
+        // so that each step is an axpy along all r rows at once.
+        let (jb, r) = (j1 - j0, n - j1);
+        ct.clear();
+        ct.resize(jb * r, T::ZERO);
+        for i in 0..r {
+            for q in 0..jb {
+                ct[q * r + i] = l[(j1 + i) * n + j0 + q];
+            }
+        }
+        for q in 0..jb {
+            let (done, rest) = ct.split_at_mut(q * r);
+            let row = &mut rest[..r];
+            let lq = &l[(j0 + q) * n + j0..(j0 + q) * n + j0 + q];
+            for (p, &m) in lq.iter().enumerate() {
+                axpy_sub(m, &done[p * r..(p + 1) * r], row);
+            }
+            let inv = T::ONE / l[(j0 + q) * n + j0 + q];
+            for x in row.iter_mut() {
+                *x = *x * inv;
+            }
+        }
+        for i in 0..r {
+            for q in 0..jb {
+                l[(j1 + i) * n + j0 + q] = ct[q * r + i];
+            }
+        }
+        // Negated, so that the GEMMs of the trailing update add.
+        for x in ct.iter_mut() {
+            *x = -*x;
+        }
+        if !syrk_lower(l, n, (&ct, 1, r), j1, j0, jb, j1, n, pk) {
+            return None;
+        }
+        j0 = j1;
+    }
+    // Above the diagonal: zeros (the leaves also wrote some there).
+    for i in 0..n {
+        l[i * n + i + 1..(i + 1) * n].fill(T::ZERO);
+    }
+    Some(None)
+}
+
 /// Batched Cholesky: `out[b] = chol(a[b])` (see [`cholesky_one`]). Returns
 /// `(batch index, pivot)` of the first matrix that is not positive definite.
 ///
@@ -178,8 +311,15 @@ pub unsafe fn cholesky<T: Float>(
 ) -> Option<(usize, usize)> {
     let nn = n * n;
     let (a, o) = (view::<T>(a, batch * nn), view_mut::<T>(out, batch * nn));
+    let mut pk = Packs::new();
     for b in 0..batch {
-        if let Some(j) = cholesky_one(&a[b * nn..(b + 1) * nn], &mut o[b * nn..(b + 1) * nn], n) {
+        let (ab, ob) = (&a[b * nn..(b + 1) * nn], &mut o[b * nn..(b + 1) * nn]);
+        let blocked = if n >= CHOL_BLOCKED_FROM {
+            cholesky_blocked(ab, ob, n, &mut pk)
+        } else {
+            None
+        };
+        if let Some(j) = blocked.unwrap_or_else(|| cholesky_one(ab, ob, n)) {
             return Some((b, j));
         }
     }
@@ -371,8 +511,18 @@ const BLOCKED_FROM: usize = 160;
 /// sides for which it is used.
 const TRSM_BLOCK: usize = 64;
 const TRSM_MIN_RHS: usize = 8;
-/// Panel width of the blocked Householder QR.
+/// Panel width of the blocked Householder QR, the order from which it is
+/// used, and the width below which its panels are factored column by
+/// column.
 const QR_PANEL: usize = 32;
+const QR_BLOCKED_FROM: usize = 64;
+const QR_LEAF: usize = 8;
+/// Column block of the blocked Cholesky, the order of the diagonal blocks
+/// its trailing update computes whole, and the order from which it is
+/// used.
+const CHOL_PANEL: usize = 32;
+const CHOL_LEAF: usize = 32;
+const CHOL_BLOCKED_FROM: usize = 256;
 /// Panel width of the blocked LU.
 const LU_PANEL: usize = 32;
 
@@ -405,14 +555,138 @@ fn gemm_t<T: Float>(
     status == 0
 }
 
+/// A strided matrix operand: pointer, row stride, column stride (elements).
+type Mat<T> = (*const T, isize, isize);
+
+/// Packing buffers of gemm.rs's GEMM, reused across a factorization.
+struct Packs<T> {
+    a: Vec<T>,
+    b: Vec<T>,
+}
+
+impl<T> Packs<T> {
+    fn new() -> Self {
+        Packs {
+            a: Vec::new(),
+            b: Vec::new(),
+        }
+    }
+}
+
+/// `C += A B` in place (C `m × n` at row stride `ldc`, A `m × k`, B
+/// `k × n` strided) through the packed GEMM. False when its buffers cannot
+/// be allocated.
+///
+/// # Safety
+/// The operands must be valid for their shapes and strides, and C must not
+/// overlap A or B.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_add<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<T>,
+    b: Mat<T>,
+    c: *mut T,
+    ldc: usize,
+    pk: &mut Packs<T>,
+) -> bool {
+    use crate::gemm::Gemm;
+    // T is f32 or f64 (the only Floats); the casts are identities.
+    if core::mem::size_of::<T>() == 8 {
+        let f = |x: Mat<T>| (x.0 as *const f64, x.1, x.2);
+        f64::gemm_acc(
+            m,
+            n,
+            k,
+            f(a),
+            f(b),
+            c as *mut f64,
+            ldc,
+            &mut *(&mut pk.a as *mut Vec<T> as *mut Vec<f64>),
+            &mut *(&mut pk.b as *mut Vec<T> as *mut Vec<f64>),
+        )
+    } else {
+        let f = |x: Mat<T>| (x.0 as *const f32, x.1, x.2);
+        f32::gemm_acc(
+            m,
+            n,
+            k,
+            f(a),
+            f(b),
+            c as *mut f32,
+            ldc,
+            &mut *(&mut pk.a as *mut Vec<T> as *mut Vec<f32>),
+            &mut *(&mut pk.b as *mut Vec<T> as *mut Vec<f32>),
+        )
+    }
+}
+
+/// Scratch of the blocked QR: the packing buffers, the triangular factor
+/// `t` and the two `rows × p` products of [`apply_block_reflector`].
+struct QrWork<T> {
+    pk: Packs<T>,
+    t: Vec<T>,
+    y: Vec<T>,
+    z: Vec<T>,
+}
+
+/// T of the compact WY form I − V T Vᵀ = H₍k0₎ ⋯ H₍k1−1₎ of the unit
+/// reflectors in rows `k0..k1` of `vs` (LAPACK's forward form, T upper
+/// triangular with T_ii = 2 for `I − 2vvᵀ`) into `t` (`p × p`), negated:
+/// the Gram matrix VᵀV is one GEMM, then T[..i, i] = −2 T[..i, ..i]
+/// (VᵀV)[..i, i] column by column.
+fn block_t<T: Float>(vs: &[T], k0: usize, k1: usize, m: usize, ws: &mut QrWork<T>) -> bool {
+    let (p, w) = (k1 - k0, m - k0);
+    let two = T::from_f64(2.0);
+    let mut g = core::mem::take(&mut ws.y);
+    g.clear();
+    g.resize(p * p, T::ZERO);
+    let v = vs[k0 * m + k0..].as_ptr();
+    // SAFETY: rows k0..k1 of `vs` hold w entries from column k0.
+    let ok = unsafe {
+        gemm_add(
+            p,
+            p,
+            w,
+            (v, m as isize, 1),
+            (v, 1, m as isize),
+            g.as_mut_ptr(),
+            p,
+            &mut ws.pk,
+        )
+    };
+    let t = &mut ws.t;
+    t.clear();
+    t.resize(p * p, T::ZERO);
+    if ok {
+        for i in 0..p {
+            for row in 0..i {
+                let mut acc = T::ZERO;
+                for j in row..i {
+                    acc = acc + t[row * p + j] * g[j * p + i];
+                }
+                t[row * p + i] = -two * acc;
+            }
+            t[i * p + i] = two;
+        }
+        // Stored negated: the update adds (−Y T) Vᵀ.
+        for x in t.iter_mut() {
+            *x = -*x;
+        }
+    }
+    ws.y = g;
+    ok
+}
+
 /// Applies the product of the Householder reflections `I − 2vvᵀ` in rows
 /// `k0..k1` of `vs` (unit vectors, zero before their own index) at once
-/// to rows `lo..hi` of `x` (each of length `m`, seen from entry `k0`):
-/// with H₍k0₎ ⋯ H₍k1−1₎ = I − V T Vᵀ (T upper triangular, LAPACK's
-/// forward compact WY form), each row r becomes r − r V T Vᵀ, which
-/// applies H₍k1−1₎ ⋯ H₍k0₎ to it as a column, or, with `transposed`,
-/// r − r V Tᵀ Vᵀ (H₍k0₎ ⋯ H₍k1−1₎). Two GEMMs do the O(m n_b) work per
-/// row. False if GEMM's buffers cannot be allocated (nothing is changed).
+/// to rows `lo..hi` of `x` (each of length `m`, seen from entry `k0`),
+/// with `ws.t` the negated T of [`block_t`]: each row r becomes
+/// r − r V T Vᵀ, which applies H₍k1−1₎ ⋯ H₍k0₎ to it as a column, or, with
+/// `transposed`, r − r V Tᵀ Vᵀ (H₍k0₎ ⋯ H₍k1−1₎). Three in-place GEMMs,
+/// Y = X V, Z = −Y T, X += Z Vᵀ, on the strided rows of `x` and `vs`
+/// (no copies). False if GEMM's buffers cannot be allocated.
 #[allow(clippy::too_many_arguments)]
 fn apply_block_reflector<T: Float>(
     x: &mut [T],
@@ -423,64 +697,56 @@ fn apply_block_reflector<T: Float>(
     k1: usize,
     m: usize,
     transposed: bool,
+    ws: &mut QrWork<T>,
 ) -> bool {
     let (w, p, r) = (m - k0, k1 - k0, hi - lo);
     if r == 0 || p == 0 {
         return true;
     }
-    let mut vt = Vec::with_capacity(p * w);
-    for k in k0..k1 {
-        vt.extend_from_slice(&vs[k * m + k0..(k + 1) * m]);
+    ws.y.clear();
+    ws.y.resize(r * p, T::ZERO);
+    ws.z.clear();
+    ws.z.resize(r * p, T::ZERO);
+    let v = vs[k0 * m + k0..].as_ptr();
+    let xb = x[lo * m + k0..].as_mut_ptr();
+    let (mi, pi) = (m as isize, p as isize);
+    let t = if transposed {
+        (ws.t.as_ptr(), 1, pi)
+    } else {
+        (ws.t.as_ptr(), pi, 1)
+    };
+    // SAFETY: rows lo..hi of `x` and k0..k1 of `vs` hold w entries from
+    // column k0; y, z are r × p and t p × p; `x` and `vs` are distinct.
+    unsafe {
+        gemm_add(
+            r,
+            p,
+            w,
+            (xb, mi, 1),
+            (v, 1, mi),
+            ws.y.as_mut_ptr(),
+            p,
+            &mut ws.pk,
+        ) && gemm_add(
+            r,
+            p,
+            p,
+            (ws.y.as_ptr(), pi, 1),
+            t,
+            ws.z.as_mut_ptr(),
+            p,
+            &mut ws.pk,
+        ) && gemm_add(
+            r,
+            w,
+            p,
+            (ws.z.as_ptr(), pi, 1),
+            (v, mi, 1),
+            xb,
+            m,
+            &mut ws.pk,
+        )
     }
-    // T: T_ii = 2 and T[..i, i] = −2 T[..i, ..i] (Vᵀ v_i)[..i].
-    let two = T::from_f64(2.0);
-    let mut t = vec![T::ZERO; p * p];
-    for i in 0..p {
-        let vi = &vt[i * w..(i + 1) * w];
-        let g: Vec<T> = (0..i).map(|j| dot(&vt[j * w..(j + 1) * w], vi)).collect();
-        for row in 0..i {
-            let mut acc = T::ZERO;
-            for (j, &gj) in g.iter().enumerate().skip(row) {
-                acc = acc + t[row * p + j] * gj;
-            }
-            t[row * p + i] = -two * acc;
-        }
-        t[i * p + i] = two;
-    }
-    let mut block = Vec::with_capacity(r * w);
-    for row in lo..hi {
-        block.extend_from_slice(&x[row * m + k0..(row + 1) * m]);
-    }
-    let mut y = vec![T::ZERO; r * p];
-    if !gemm_t(&block, &vt, &mut y, r, p, w, true) {
-        return false;
-    }
-    // Z = Y T (or Y Tᵀ), small.
-    let mut z = vec![T::ZERO; r * p];
-    for row in 0..r {
-        for c in 0..p {
-            let mut acc = T::ZERO;
-            for q in 0..p {
-                let tq = if transposed {
-                    t[c * p + q]
-                } else {
-                    t[q * p + c]
-                };
-                acc = acc + y[row * p + q] * tq;
-            }
-            z[row * p + c] = acc;
-        }
-    }
-    if !gemm(&z, &vt, &mut block, r, w, p) {
-        return false;
-    }
-    for (i, row) in (lo..hi).enumerate() {
-        let dst = &mut x[row * m + k0..(row + 1) * m];
-        for (d, &b) in dst.iter_mut().zip(&block[i * w..(i + 1) * w]) {
-            *d = *d - b;
-        }
-    }
-    true
 }
 
 /// Right-looking blocked LU with partial pivoting (the same pivots and
@@ -984,68 +1250,158 @@ fn qr_one<T: Float>(
     m: usize,
     n: usize,
 ) {
-    for i in 0..m {
-        for j in 0..n {
-            wt[j * m + i] = a[i * n + j];
+    let load = |wt: &mut [T]| transpose_tiled(a, n, wt, m, m, n);
+    load(wt);
+    let blocked = n >= QR_BLOCKED_FROM && {
+        let ok = qr_blocked(wt, vs, qt, m, n);
+        if !ok {
+            load(wt); // out of memory midway: again from A
+        }
+        ok
+    };
+    if !blocked {
+        qr_unblocked(wt, vs, qt, m, n);
+    }
+    let (q, r) = out.split_at_mut(m * n);
+    let flip: Vec<bool> = (0..n).map(|i| wt[i * m + i] < T::ZERO).collect();
+    transpose_tiled(qt, m, q, n, n, m);
+    for row in q.chunks_exact_mut(n) {
+        for (x, &f) in row.iter_mut().zip(&flip) {
+            if f {
+                *x = -*x;
+            }
         }
     }
-    let two = T::from_f64(2.0);
-    // Panels of QR_PANEL columns, the trailing columns updated once per
-    // panel by the block reflector (one panel for small n).
-    let panel = if n >= BLOCKED_FROM {
-        QR_PANEL
-    } else {
-        n.max(1)
-    };
-    let panels: Vec<(usize, usize)> = (0..n)
-        .step_by(panel)
-        .map(|k0| (k0, (k0 + panel).min(n)))
-        .collect();
-    // One reflector applied to rows `lo..hi` of `x` (from entry k).
-    let reflect = |x: &mut [T], vs: &[T], k: usize, lo: usize, hi: usize| {
-        let v = &vs[k * m + k..(k + 1) * m];
-        for j in lo..hi {
-            let row = &mut x[j * m + k..(j + 1) * m];
-            let d = dot(v, row);
-            axpy_sub(d * two, v, row);
+    transpose_tiled(wt, m, r, n, n, n);
+    for (i, row) in r.chunks_exact_mut(n).enumerate() {
+        row[..i].fill(T::ZERO);
+        if flip[i] {
+            for x in &mut row[i..] {
+                *x = -*x;
+            }
         }
-    };
-    for &(k0, k1) in &panels {
+    }
+}
+
+/// `dst[j·ds + i] = src[i·ss + j]` for `i < rows`, `j < cols`, in square
+/// tiles (a plain loop strides through memory at a power-of-two pitch
+/// for the common sizes, where the cache maps every access to few sets).
+fn transpose_tiled<T: Copy>(
+    src: &[T],
+    ss: usize,
+    dst: &mut [T],
+    ds: usize,
+    rows: usize,
+    cols: usize,
+) {
+    const TILE: usize = 16;
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                for j in j0..(j0 + TILE).min(cols) {
+                    dst[j * ds + i] = src[i * ss + j];
+                }
+            }
+        }
+    }
+}
+
+/// Sets rows 0..n of `qt` (`n × m`) to the first n rows of the identity.
+fn eye_rows<T: Float>(qt: &mut [T], m: usize, n: usize) {
+    for j in 0..n {
+        let row = &mut qt[j * m..(j + 1) * m];
+        row.fill(T::ZERO);
+        row[j] = T::ONE;
+    }
+}
+
+/// One reflector (row k of `vs`) applied to rows `lo..hi` of `x` (from
+/// entry k).
+fn reflect<T: Float>(x: &mut [T], vs: &[T], k: usize, lo: usize, hi: usize, m: usize) {
+    let two = T::from_f64(2.0);
+    let v = &vs[k * m + k..(k + 1) * m];
+    for j in lo..hi {
+        let row = &mut x[j * m + k..(j + 1) * m];
+        let d = dot(v, row);
+        axpy_sub(d * two, v, row);
+    }
+}
+
+/// Householder QR of `wt` (Aᵀ, `n × m`) one reflector at a time, and Qᵀ
+/// into `qt`, for small orders (and the fallback of [`qr_blocked`]).
+fn qr_unblocked<T: Float>(wt: &mut [T], vs: &mut [T], qt: &mut [T], m: usize, n: usize) {
+    let two = T::from_f64(2.0);
+    for k in 0..n {
+        factor_column(wt, vs, k, n, m, two);
+    }
+    // Qᵀ's rows are Q's columns: Q = H₀ H₁ … Hₙ₋₁ I[:, :n].
+    eye_rows(qt, m, n);
+    for k in (0..n).rev() {
+        // Rows j < k are still e_j, zero from k on: untouched.
+        reflect(qt, vs, k, k, n, m);
+    }
+}
+
+/// Factors the panel of columns `k0..k1` (rows k0..k1 of `wt`)
+/// recursively: the left half, its block reflector applied to the right
+/// half through GEMM, then the right half, so that little of the panel's
+/// work runs one reflector at a time.
+fn qr_panel<T: Float>(
+    wt: &mut [T],
+    vs: &mut [T],
+    k0: usize,
+    k1: usize,
+    m: usize,
+    ws: &mut QrWork<T>,
+) -> bool {
+    if k1 - k0 <= QR_LEAF {
+        let two = T::from_f64(2.0);
         for k in k0..k1 {
             factor_column(wt, vs, k, k1, m, two);
         }
-        if k1 < n && !apply_block_reflector(wt, k1, n, vs, k0, k1, m, false) {
-            for k in k0..k1 {
-                reflect(wt, vs, k, k1, n);
-            }
-        }
+        return true;
     }
-    // Qᵀ's rows are Q's columns: Q = H₀ H₁ … Hₙ₋₁ I[:, :n].
-    for j in 0..n {
-        for i in 0..m {
-            qt[j * m + i] = if i == j { T::ONE } else { T::ZERO };
+    let mid = k0 + (k1 - k0) / 2;
+    qr_panel(wt, vs, k0, mid, m, ws)
+        && block_t(vs, k0, mid, m, ws)
+        && apply_block_reflector(wt, mid, k1, vs, k0, mid, m, false, ws)
+        && qr_panel(wt, vs, mid, k1, m, ws)
+}
+
+/// Blocked Householder QR (compact WY): panels of `QR_PANEL` columns, each
+/// factored by [`qr_panel`], then applied to the trailing columns by
+/// three GEMMs; Q is formed backwards panel by panel the same way. False
+/// (with `wt` partly transformed, so the caller starts over from A) if
+/// GEMM's buffers cannot be allocated.
+fn qr_blocked<T: Float>(wt: &mut [T], vs: &mut [T], qt: &mut [T], m: usize, n: usize) -> bool {
+    let mut ws = QrWork {
+        pk: Packs::new(),
+        t: Vec::new(),
+        y: Vec::new(),
+        z: Vec::new(),
+    };
+    let mut ts = Vec::new();
+    let mut k0 = 0;
+    while k0 < n {
+        let k1 = (k0 + QR_PANEL).min(n);
+        if !qr_panel(wt, vs, k0, k1, m, &mut ws) || !block_t(vs, k0, k1, m, &mut ws) {
+            return false;
         }
+        if k1 < n && !apply_block_reflector(wt, k1, n, vs, k0, k1, m, false, &mut ws) {
+            return false;
+        }
+        ts.push((k0, k1, ws.t.clone()));
+        k0 = k1;
     }
-    for &(k0, k1) in panels.iter().rev() {
+    eye_rows(qt, m, n);
+    for (k0, k1, t) in ts.into_iter().rev() {
         // Rows j < k0 are still e_j, zero from k0 on: untouched.
-        if panel == n || !apply_block_reflector(qt, k0, n, vs, k0, k1, m, true) {
-            for k in (k0..k1).rev() {
-                reflect(qt, vs, k, 0, n);
-            }
+        ws.t = t;
+        if !apply_block_reflector(qt, k0, n, vs, k0, k1, m, true, &mut ws) {
+            return false;
         }
     }
-    let (q, r) = out.split_at_mut(m * n);
-    for i in 0..n {
-        let flip = wt[i * m + i] < T::ZERO;
-        for j in 0..n {
-            let x = if j < i { T::ZERO } else { wt[j * m + i] };
-            r[i * n + j] = if flip { -x } else { x };
-        }
-        for k in 0..m {
-            let x = qt[i * m + k];
-            q[k * n + i] = if flip { -x } else { x };
-        }
-    }
+    true
 }
 
 /// Column k of the Householder QR in [`qr_one`]'s layout: the unit
@@ -1201,12 +1557,37 @@ fn jacobi_rows<T: Float>(g: &mut [T], v: &mut [T], n: usize, len: usize) {
     };
     let tol = T::from_f64(eps * (len.max(1) as f64).sqrt());
     let half = T::from_f64(0.5);
+    // Squared row norms, kept up to date through the rotations, for de
+    // Rijk's ordering: each sweep takes the rows in the order of
+    // decreasing norm (the largest remaining row is swapped to p), which
+    // converges in fewer sweeps than the plain cyclic order.
+    let mut norms: Vec<T> = (0..n)
+        .map(|k| {
+            let r = &g[k * len..(k + 1) * len];
+            dot(r, r)
+        })
+        .collect();
     for _sweep in 0..80 {
         let mut rotated = false;
         for p in 0..n {
+            let mut big = p;
+            for k in p + 1..n {
+                if norms[k] > norms[big] {
+                    big = k;
+                }
+            }
+            if big != p {
+                let (gp, gb) = two_rows(g, len, p, big);
+                gp.swap_with_slice(gb);
+                let (vp, vb) = two_rows(v, n, p, big);
+                vp.swap_with_slice(vb);
+                norms.swap(p, big);
+            }
             for q in p + 1..n {
                 let (gp, gq) = two_rows(g, len, p, q);
                 let (alpha, beta, gamma) = dot3(gp, gq);
+                norms[p] = alpha;
+                norms[q] = beta;
                 // Orthogonal enough (or NaN): no rotation.
                 let bound = tol * (alpha * beta).sqrt();
                 if gamma.abs().partial_cmp(&bound) != Some(core::cmp::Ordering::Greater) {
@@ -1224,6 +1605,8 @@ fn jacobi_rows<T: Float>(g: &mut [T], v: &mut [T], n: usize, len: usize) {
                 };
                 let c = T::ONE / (t * t + T::ONE).sqrt();
                 let s = c * t;
+                norms[p] = alpha - t * gamma;
+                norms[q] = beta + t * gamma;
                 rotate(c, s, gp, gq);
                 let (vp, vq) = two_rows(v, n, p, q);
                 rotate(c, s, vp, vq);
@@ -1287,6 +1670,8 @@ fn svd_one<T: Float>(a: &[T], w: &mut SvdScratch<T>, out: &mut [T], m: usize, n:
     let (u, rest) = out.split_at_mut(m * n);
     let (srow, vt) = rest.split_at_mut(n);
     let mut missing = Vec::new();
+    // Rows of V′ in the output order and sign: U = Q V′ᵀ, one GEMM.
+    let mut vp = vec![T::ZERO; n * n];
     for (col, &src) in order.iter().enumerate() {
         let grow = &g[src * n..(src + 1) * n];
         let s = sv[src];
@@ -1313,10 +1698,18 @@ fn svd_one<T: Float>(a: &[T], w: &mut SvdScratch<T>, out: &mut [T], m: usize, n:
                 missing.push(col);
             }
         }
-        // U's column = Q times V' column src (a row of v).
-        let vp = &v[src * n..(src + 1) * n];
+        for (d, &x) in vp[col * n..(col + 1) * n]
+            .iter_mut()
+            .zip(&v[src * n..(src + 1) * n])
+        {
+            *d = sign * x;
+        }
+    }
+    if !gemm_t(q, &vp, u, m, n, n, true) {
         for i in 0..m {
-            u[i * n + col] = sign * dot(&q[i * n..(i + 1) * n], vp);
+            for col in 0..n {
+                u[i * n + col] = dot(&q[i * n..(i + 1) * n], &vp[col * n..(col + 1) * n]);
+            }
         }
     }
     complete_rows(vt, n, n, &missing);
@@ -1752,6 +2145,93 @@ mod tests {
             trsm_one(&a, &mut x, n, k, upper, unit);
             for (got, want) in x.iter().zip(&xs) {
                 assert!((got - want).abs() < 1e-12, "upper {upper} unit {unit}");
+            }
+        }
+    }
+
+    /// Uniform(−0.5, 0.5) entries from a fixed LCG.
+    fn lcg(len: usize, seed: u64) -> Vec<f64> {
+        let mut st = seed;
+        (0..len)
+            .map(|_| {
+                st = st
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((st >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocked_cholesky_matches_unblocked() {
+        // Across the block width, ragged last blocks; then a failing pivot
+        // in a later block.
+        for &n in &[1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 97, 160, 200] {
+            let g = lcg(n * n, n as u64 + 3);
+            // A = G Gᵀ / n + I, made slightly nonsymmetric (its symmetric
+            // part is what is factored).
+            let mut a = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    let s: f64 = (0..n).map(|k| g[i * n + k] * g[j * n + k]).sum();
+                    a[i * n + j] = s / n as f64 + if i == j { 1.0 } else { 0.0 };
+                }
+                a[i * n + (i + 1) % n] += 1e-3;
+            }
+            let (mut l0, mut l1) = (vec![7.0; n * n], vec![7.0; n * n]);
+            assert_eq!(cholesky_one(&a, &mut l0, n), None);
+            assert_eq!(
+                cholesky_blocked(&a, &mut l1, n, &mut Packs::new()),
+                Some(None)
+            );
+            for (i, (u, v)) in l0.iter().zip(&l1).enumerate() {
+                assert!((u - v).abs() < 1e-12, "n = {n} at {i}: {u} vs {v}");
+            }
+            if n > 40 {
+                let bad = n - 7;
+                a[bad * n + bad] = -5.0;
+                assert_eq!(cholesky_one(&a, &mut l0, n), Some(bad));
+                let got = cholesky_blocked(&a, &mut l1, n, &mut Packs::new());
+                assert_eq!(got, Some(Some(bad)));
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_qr_matches_unblocked() {
+        // Across the panel width, the recursion leaf and the threshold,
+        // square and tall, one zero column where there is room.
+        for &n in &[1, 7, 8, 9, 31, 32, 33, 47, 48, 49, 64, 97, 160, 200] {
+            for &extra in &[0, 13] {
+                let m = n + extra;
+                let mut a = lcg(m * n, (n * 31 + m) as u64);
+                if n > 20 {
+                    for i in 0..m {
+                        a[i * n + 20] = 0.0;
+                    }
+                }
+                let mut runs = Vec::new();
+                for blocked in [false, true] {
+                    let (mut wt, mut vs, mut qt) =
+                        (vec![0.0; m * n], vec![0.0; m * n], vec![0.0; m * n]);
+                    for i in 0..m {
+                        for j in 0..n {
+                            wt[j * m + i] = a[i * n + j];
+                        }
+                    }
+                    if blocked {
+                        assert!(qr_blocked(&mut wt, &mut vs, &mut qt, m, n));
+                    } else {
+                        qr_unblocked(&mut wt, &mut vs, &mut qt, m, n);
+                    }
+                    runs.push((wt, qt));
+                }
+                // R (below its diagonal, rounding residue in both) and Qᵀ.
+                for (x, y) in [(&runs[0].0, &runs[1].0), (&runs[0].1, &runs[1].1)] {
+                    for (i, (u, v)) in x.iter().zip(y.iter()).enumerate() {
+                        assert!((u - v).abs() < 1e-12, "{m}x{n} at {i}: {u} vs {v}");
+                    }
+                }
             }
         }
     }
