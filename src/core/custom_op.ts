@@ -281,8 +281,13 @@ export type FlatFn = (xs: Tensor[]) => Tensor[];
 export type FlatJvpRule = (ps: Tensor[], ts: Tensor[]) => [Tensor[], Tensor[]];
 
 /** `customJvp`: a function with a user JVP rule. */
-export class CustomJvpOp extends CustomOp {
-  constructor(label: string, readonly fn: FlatFn, readonly rule: FlatJvpRule) {
+/**
+ * An op that wraps the user's function `fn` (customJvp, customVjp,
+ * checkpoint): it runs `fn`, and a call with no tangent stays a custom
+ * call for the traces below.
+ */
+abstract class FunctionOp extends CustomOp {
+  constructor(label: string, readonly fn: FlatFn) {
     super(label);
   }
   run(args: Tensor[]): Tensor[] {
@@ -290,14 +295,24 @@ export class CustomJvpOp extends CustomOp {
     this.setOut(outs.length);
     return outs;
   }
+  /** The JVP of a call none of whose operands has a tangent. */
+  protected withoutTangents(
+    primals: Tensor[],
+    outs = bindCustom(this, primals),
+  ): [Tensor[], null[]] {
+    return [outs, primals.map(() => null)];
+  }
+}
+
+export class CustomJvpOp extends FunctionOp {
+  constructor(label: string, fn: FlatFn, readonly rule: FlatJvpRule) {
+    super(label, fn);
+  }
   protected override jvpAll(
     primals: Tensor[],
     tangents: (Tensor | null)[],
   ): [Tensor[], (Tensor | null)[]] {
-    // No tangent: the call stays a custom call for the traces below.
-    if (tangents.every((t) => t === null)) {
-      return [bindCustom(this, primals), primals.map(() => null)];
-    }
+    if (tangents.every((t) => t === null)) return this.withoutTangents(primals);
     const ts = tangents.map((t, i) => instantiate(t, primals[i]));
     const [outs, touts] = this.rule(primals, ts);
     checkNoClosure(this.label, [...primals, ...tangents], [...outs, ...touts]);
@@ -348,27 +363,20 @@ export type FlatFwd = (xs: Tensor[]) => [Tensor[], Tensor[]];
 export type FlatBwd = (res: Tensor[], cts: Tensor[]) => Tensor[];
 
 /** `customVjp`: a function with user forward and backward passes. */
-export class CustomVjpOp extends CustomOp {
+export class CustomVjpOp extends FunctionOp {
   constructor(
     label: string,
-    readonly fn: FlatFn,
+    fn: FlatFn,
     readonly fwd: FlatFwd,
     readonly bwd: FlatBwd,
   ) {
-    super(label);
-  }
-  run(args: Tensor[]): Tensor[] {
-    const outs = this.fn(args);
-    this.setOut(outs.length);
-    return outs;
+    super(label, fn);
   }
   protected override jvpAll(
     primals: Tensor[],
     tangents: (Tensor | null)[],
   ): [Tensor[], (Tensor | null)[]] {
-    if (tangents.every((t) => t === null)) {
-      return [bindCustom(this, primals), primals.map(() => null)];
-    }
+    if (tangents.every((t) => t === null)) return this.withoutTangents(primals);
     const [outs, res] = this.fwd(primals);
     checkNoClosure(this.label, [...primals, ...tangents], [...outs, ...res]);
     this.setOut(outs.length);
@@ -485,15 +493,7 @@ function barrier(p: Tensor): Tensor {
 }
 
 /** `checkpoint`: a function whose residuals are recomputed in the backward pass. */
-export class CheckpointOp extends CustomOp {
-  constructor(label: string, readonly fn: FlatFn) {
-    super(label);
-  }
-  run(args: Tensor[]): Tensor[] {
-    const outs = this.fn(args);
-    this.setOut(outs.length);
-    return outs;
-  }
+export class CheckpointOp extends FunctionOp {
   override impl(args: Tensor[], index: number): Tensor {
     // Concrete operands: the function's intermediates are needed by nothing
     // but its outputs (no trace saw them), so they are freed now.
@@ -513,10 +513,7 @@ export class CheckpointOp extends CustomOp {
     const outs = bindCustom(this, primals);
     checkNoClosure(this.label, [...primals, ...tangents], outs);
     if (tangents.every((t) => t === null)) {
-      return [
-        outs,
-        primals.map(() => null),
-      ];
+      return this.withoutTangents(primals, outs);
     }
     const ts = tangents.map((t, i) => instantiate(t, primals[i]));
     const lin = new RematLinOp(this, primals.length, outs);
