@@ -83,6 +83,14 @@ struct Operand<T> {
     cs: isize,
 }
 
+impl<T> From<(*const T, isize, isize)> for Operand<T> {
+    /// A `(pointer, row stride, column stride)` triple.
+    #[inline(always)]
+    fn from((p, rs, cs): (*const T, isize, isize)) -> Self {
+        Operand { p, rs, cs }
+    }
+}
+
 impl<T: Copy> Operand<T> {
     #[inline(always)]
     unsafe fn at(&self, i: usize, j: usize) -> T {
@@ -342,6 +350,31 @@ fn grow<T: Float>(v: &mut Vec<T>, n: usize) -> bool {
     true
 }
 
+/// The plain triple loop for products too small to pack: `C = A·B`, or
+/// `C += A·B` with `acc`, C's rows `ldc` apart.
+#[allow(clippy::too_many_arguments)]
+unsafe fn unpacked<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    ldc: usize,
+    acc: bool,
+) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = T::ZERO;
+            for p in 0..k {
+                s = s + a.at(i, p) * b.at(p, j);
+            }
+            let d = c.add(i * ldc + j);
+            *d = if acc { *d + s } else { s };
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_one<T: Float, const NR: usize>(
     m: usize,
@@ -362,15 +395,7 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
         }
         Path::Gemv => return gemv(m, n, k, a, b, c),
         Path::Unpacked => {
-            for i in 0..m {
-                for j in 0..n {
-                    let mut s = T::ZERO;
-                    for p in 0..k {
-                        s = s + a.at(i, p) * b.at(p, j);
-                    }
-                    *c.add(i * n + j) = s;
-                }
-            }
+            unpacked(m, n, k, a, b, c, n, false);
             return true;
         }
         Path::Packed => {}
@@ -461,16 +486,7 @@ unsafe fn gemm_acc<T: Float, const NR: usize>(
         return true;
     }
     if m < 2 || n < 2 || is_tiny(m, n, k) {
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = T::ZERO;
-                for p in 0..k {
-                    s = s + a.at(i, p) * b.at(p, j);
-                }
-                let d = c.add(i * ldc + j);
-                *d = *d + s;
-            }
-        }
+        unpacked(m, n, k, a, b, c, ldc, true);
         return true;
     }
     packed::<T, NR>(m, n, k, a, b, c, ldc, true, uk, apack, bpack)
@@ -595,17 +611,7 @@ macro_rules! gemm_impl {
                 apack: &mut Vec<$t>,
                 bpack: &mut Vec<$t>,
             ) -> bool {
-                let ao = Operand {
-                    p: a.0,
-                    rs: a.1,
-                    cs: a.2,
-                };
-                let bo = Operand {
-                    p: b.0,
-                    rs: b.1,
-                    cs: b.2,
-                };
-                gemm_one::<$t, $nr>(m, n, k, &ao, &bo, c, $uk, apack, bpack)
+                gemm_one::<$t, $nr>(m, n, k, &a.into(), &b.into(), c, $uk, apack, bpack)
             }
             unsafe fn gemm_acc(
                 m: usize,
@@ -618,17 +624,7 @@ macro_rules! gemm_impl {
                 apack: &mut Vec<$t>,
                 bpack: &mut Vec<$t>,
             ) -> bool {
-                let ao = Operand {
-                    p: a.0,
-                    rs: a.1,
-                    cs: a.2,
-                };
-                let bo = Operand {
-                    p: b.0,
-                    rs: b.1,
-                    cs: b.2,
-                };
-                gemm_acc::<$t, $nr>(m, n, k, &ao, &bo, c, ldc, $uk, apack, bpack)
+                gemm_acc::<$t, $nr>(m, n, k, &a.into(), &b.into(), c, ldc, $uk, apack, bpack)
             }
         }
     };
