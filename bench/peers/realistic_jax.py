@@ -4,11 +4,8 @@ runs the transforms op by op, "jit" times jax.jit of the same function after
 its compilation (first_ms includes it). Same inputs as every peer
 (bench/compare/realistic_rows.ts inputValue)."""
 
-import json
 import math
 import os
-import sys
-import time
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " --xla_cpu_multi_thread_eigen=false"
@@ -20,29 +17,20 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import grad, hessian, jit, vmap  # noqa: E402
 
-
-def value(seed, i, scale):
-    # Same formula as inputValue (float64 sin, then float32).
-    return np.float32(scale * np.sin(i * 0.7 + seed * 1.3 + 0.25))
+from realistic_common import (MLP_PARAMS, PINN_PARAMS, inp_array,  # noqa: E402
+                              labels_array, measure, serve)
 
 
 def inp(seed, shape, scale):
-    size = int(np.prod(shape))
-    i = np.arange(size, dtype=np.float64)
-    a = (scale * np.sin(i * 0.7 + seed * 1.3 + 0.25)).astype(np.float32)
-    return jnp.asarray(a.reshape(shape))
+    return jnp.asarray(inp_array(seed, shape, scale))
 
 
 def labels(batch, classes):
-    a = np.zeros((batch, classes), np.float32)
-    a[np.arange(batch), (np.arange(batch) * 7) % classes] = 1
-    return jnp.asarray(a)
+    return jnp.asarray(labels_array(batch, classes))
 
 
 def mlp_params():
-    return [inp(1, (256, 784), 1 / math.sqrt(784)), inp(2, (256,), 0.1),
-            inp(3, (256, 256), 1 / 16), inp(4, (256,), 0.1),
-            inp(5, (10, 256), 1 / 16), inp(6, (10,), 0.1)]
+    return [inp(*a) for a in MLP_PARAMS]
 
 
 def mlp_loss(p, x, y):
@@ -53,8 +41,7 @@ def mlp_loss(p, x, y):
 
 
 def pinn_params():
-    return [inp(1, (64, 2), 1), inp(2, (64,), 0.1), inp(3, (64, 64), 1 / 8),
-            inp(4, (64,), 0.1), inp(5, (1, 64), 1 / 8), inp(6, (1,), 0.1)]
+    return [inp(*a) for a in PINN_PARAMS]
 
 
 def pinn_u(p, xt):
@@ -113,44 +100,12 @@ def build(req):
     raise ValueError(f"unknown row {rid}")
 
 
-def leaves(out):
-    return jax.tree_util.tree_leaves(out)
-
-
-def measure(req):
+def answer(req):
     fn, args = build(req)
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(fn(*args))
-    first_ms = (time.perf_counter() - t0) * 1e3
-    s = sa = 0.0
-    for leaf in leaves(out):
-        a = np.asarray(leaf, np.float64)
-        s += float(a.sum())
-        sa += float(np.abs(a).sum())
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 0.3:
-        jax.block_until_ready(fn(*args))
-    cpu, wall = [], []
-    t0 = time.perf_counter()
-    while len(cpu) < 3 or ((time.perf_counter() - t0) * 1e3 < req["ms"]
-                           and len(cpu) < 200):
-        w, c = time.perf_counter(), time.process_time()
-        jax.block_until_ready(fn(*args))
-        cpu.append((time.process_time() - c) * 1e3)
-        wall.append((time.perf_counter() - w) * 1e3)
-    cpu.sort()
-    wall.sort()
-    return {"status": "ok", "median_ms": cpu[len(cpu) // 2],
-            "wall_ms": wall[len(wall) // 2],
-            "first_ms": first_ms, "sum": s, "sum_abs": sa}
+    return measure(lambda: jax.block_until_ready(fn(*args)),
+                   lambda out: [np.asarray(leaf, np.float64)
+                                for leaf in jax.tree_util.tree_leaves(out)],
+                   req["ms"])
 
 
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    req = json.loads(line)
-    try:
-        ans = measure(req)
-    except Exception as e:  # noqa: BLE001
-        ans = {"status": "error", "error": str(e)[:300]}
-    print(json.dumps(ans), flush=True)
+serve(answer)

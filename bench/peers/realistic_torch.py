@@ -3,35 +3,27 @@
 line, one JSON answer per line. Same inputs as every peer
 (bench/compare/realistic_rows.ts inputValue)."""
 
-import json
 import math
-import sys
-import time
 
-import numpy as np
 import torch
 from torch.func import grad, hessian, vmap
+
+from realistic_common import (MLP_PARAMS, PINN_PARAMS, inp_array,
+                              labels_array, measure, serve)
 
 torch.set_num_threads(1)
 
 
 def inp(seed, shape, scale):
-    size = int(np.prod(shape))
-    i = np.arange(size, dtype=np.float64)
-    a = (scale * np.sin(i * 0.7 + seed * 1.3 + 0.25)).astype(np.float32)
-    return torch.from_numpy(a.reshape(shape))
+    return torch.from_numpy(inp_array(seed, shape, scale))
 
 
 def labels(batch, classes):
-    a = np.zeros((batch, classes), np.float32)
-    a[np.arange(batch), (np.arange(batch) * 7) % classes] = 1
-    return torch.from_numpy(a)
+    return torch.from_numpy(labels_array(batch, classes))
 
 
 def mlp_params():
-    return [inp(1, (256, 784), 1 / math.sqrt(784)), inp(2, (256,), 0.1),
-            inp(3, (256, 256), 1 / 16), inp(4, (256,), 0.1),
-            inp(5, (10, 256), 1 / 16), inp(6, (10,), 0.1)]
+    return [inp(*a) for a in MLP_PARAMS]
 
 
 def mlp_loss(p, x, y):
@@ -43,8 +35,7 @@ def mlp_loss(p, x, y):
 
 
 def pinn_params():
-    return [inp(1, (64, 2), 1), inp(2, (64,), 0.1), inp(3, (64, 64), 1 / 8),
-            inp(4, (64,), 0.1), inp(5, (1, 64), 1 / 8), inp(6, (1,), 0.1)]
+    return [inp(*a) for a in PINN_PARAMS]
 
 
 def pinn_u(p, xt):
@@ -97,42 +88,15 @@ def leaves(out):
     return [t for o in out for t in leaves(o)]
 
 
-def measure(req):
+def answer(req):
     if req["variant"] != "eager":
         return {"status": "n/a", "error": "eager only"}
     fn, args = build(req)
-    t0 = time.perf_counter()
-    out = fn(*args)
-    first_ms = (time.perf_counter() - t0) * 1e3
-    s = sa = 0.0
-    for leaf in leaves(out):
-        a = leaf.detach().double().numpy()
-        s += float(a.sum())
-        sa += float(np.abs(a).sum())
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 0.3:
-        fn(*args)
-    cpu, wall = [], []
-    t0 = time.perf_counter()
-    while len(cpu) < 3 or ((time.perf_counter() - t0) * 1e3 < req["ms"]
-                           and len(cpu) < 200):
-        w, c = time.perf_counter(), time.process_time()
-        fn(*args)
-        cpu.append((time.process_time() - c) * 1e3)
-        wall.append((time.perf_counter() - w) * 1e3)
-    cpu.sort()
-    wall.sort()
-    return {"status": "ok", "median_ms": cpu[len(cpu) // 2],
-            "wall_ms": wall[len(wall) // 2],
-            "first_ms": first_ms, "sum": s, "sum_abs": sa}
+    return measure(lambda: fn(*args),
+                   lambda out: [t.detach().double().numpy()
+                                for t in leaves(out)],
+                   req["ms"])
 
 
 with torch.no_grad():
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            ans = measure(json.loads(line))
-        except Exception as e:  # noqa: BLE001
-            ans = {"status": "error", "error": str(e)[:300]}
-        print(json.dumps(ans), flush=True)
+    serve(answer)
