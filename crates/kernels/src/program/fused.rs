@@ -71,9 +71,17 @@ fn spread(x: usize, mode: i32, m: usize, w: usize, start: usize, len: usize, o: 
             let d = (o + done * w) as *mut u8;
             let p = (x + src.0 * w) as *const u8;
             if src.1 {
-                // One value, `run` times.
-                for j in 0..run {
-                    core::ptr::copy_nonoverlapping(p, d.add(j * w), w);
+                // One value, `run` times: a typed fill for the 4- and
+                // 8-byte dtypes (a copy of runtime size per element is a
+                // memcpy call each, which dominated per-row broadcasts).
+                match w {
+                    4 => fill(p as *const u32, d as *mut u32, run),
+                    8 => fill(p as *const u64, d as *mut u64, run),
+                    _ => {
+                        for j in 0..run {
+                            core::ptr::copy_nonoverlapping(p, d.add(j * w), w);
+                        }
+                    }
                 }
             } else {
                 core::ptr::copy_nonoverlapping(p, d, run * w);
@@ -81,6 +89,18 @@ fn spread(x: usize, mode: i32, m: usize, w: usize, start: usize, len: usize, o: 
         }
         i += run;
         done += run;
+    }
+}
+
+/// Writes the value at `p` to `run` consecutive elements from `d`.
+///
+/// # Safety
+/// `p` readable and `d` writable for `run` elements (alignment not needed).
+#[inline(always)]
+unsafe fn fill<T: Copy>(p: *const T, d: *mut T, run: usize) {
+    let v = p.read_unaligned();
+    for j in 0..run {
+        d.add(j).write_unaligned(v);
     }
 }
 
