@@ -67,9 +67,13 @@ for (const dtype of ["float32", "float64"] as const) {
     assert.equal(grp.eqns.length, 5);
     assert.equal(grp.outputs.size, 1);
     const on = stats(dtanh, [x, g], true), off = stats(dtanh, [x, g], false);
-    // Unfused: 5 kernels and 4 frees; fused: one instruction.
+    // Unfused: 5 kernels and 4 frees (after placing the 4 intermediates
+    // in the arena); fused: one instruction.
     assert.deepEqual(on.opcodes, [OP.fused]);
-    assert.equal(off.opcodes.filter((o) => o !== OP.free).length, 5);
+    assert.equal(off.opcodes[0], OP.arena);
+    const kernels = off.opcodes.filter((o) => o !== OP.free && o !== OP.arena);
+    assert.equal(kernels.length, 5);
+    assert.equal(off.freshBytes, 2085 * (dtype === "float32" ? 4 : 8));
     const w = dtype === "float32" ? 4 : 8;
     assert.equal(on.allocatedBytes, 2085 * w);
     assert.equal(off.allocatedBytes, 5 * 2085 * w);

@@ -14,6 +14,14 @@
  * nothing and reuse their operand's slot; a slot is freed when the last
  * variable on it dies (the program's memory plan), and never if it belongs
  * to an input or constant, or holds an output.
+ *
+ * Arena: the intermediates (slots neither returned nor moved) get offsets
+ * in one block laid out by liveness (src/jit/arena.ts); the stream starts
+ * with `OP_ARENA`, which places them there, so a run allocates only what it
+ * returns. The block is the plan's from its second run on (a first run
+ * borrows one, so a program run once keeps nothing) and is never shared by
+ * two runs at once; results are always fresh buffers, so nothing a caller
+ * holds is ever overwritten.
  * @module
  */
 import { BYTES_PER_ELEMENT, type DType } from "../backend/dtype.ts";
@@ -23,9 +31,13 @@ import {
   allocate,
   checkedBytes,
   heapI32,
+  MAX_BUFFER_BYTES,
+  outOfMemoryError,
   type Storage,
   untracked,
 } from "../backend/storage.ts";
+import { wasm } from "../backend/wasm.ts";
+import { layoutArena } from "./arena.ts";
 import { sizeOf } from "../core/shape.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
 import { withMain } from "../core/trace.ts";
@@ -67,6 +79,17 @@ export interface WasmPlan {
   readonly slotLength: readonly number[];
   /** Slots the executor allocates (freed here if a run fails), and sizes. */
   readonly slots: SlotPlan;
+  /** Every slot the executor fills, in the arena or not. */
+  readonly allOwned: readonly number[];
+  /** The input slot that holds the arena's address (-1: no arena). */
+  readonly arenaSlot: number;
+  readonly arenaBytes: number;
+  /**
+   * The arena's address once the plan runs a second time (0 before: a
+   * program that runs once, such as eager control flow, never keeps one),
+   * the runs so far, and whether a run is in progress.
+   */
+  readonly state: { arena: number; runs: number; busy: boolean };
   readonly outputs: readonly OutputPlan[];
   readonly outputAvals: readonly Aval[];
   /** The equation each instruction lowers (for error messages). */
@@ -85,7 +108,11 @@ class ProgramWriter implements Emitter {
   readonly slotLength: number[] = [];
   readonly owned: number[] = [];
   readonly live: Set<number> = new Set();
-  readonly starts: number[] = [];
+  /** For the arena (src/jit/arena.ts): where slots are made, freed, moved. */
+  readonly bornAt: Map<number, number> = new Map();
+  readonly freedAt: Map<number, number[]> = new Map();
+  readonly moved: Set<number> = new Set();
+  starts: number[] = [];
   readonly eqnOf: Site[] = [];
   /** The equation being lowered (one of a loop body's, inside a scan). */
   eqn: Site = { prim: "add", params: null };
@@ -102,10 +129,19 @@ class ProgramWriter implements Emitter {
     const s = this.input(dtype, length);
     this.owned.push(s);
     this.live.add(s);
+    this.bornAt.set(s, this.words.length);
     return s;
   }
 
   emit(op: number, fields: readonly number[]): void {
+    if (op === OP.free) {
+      const l = this.freedAt.get(fields[0]);
+      if (l === undefined) this.freedAt.set(fields[0], [this.words.length]);
+      else l.push(this.words.length);
+    } else if (op === OP.move) {
+      this.moved.add(fields[0]);
+      this.moved.add(fields[1]);
+    }
     this.starts.push(this.words.length);
     this.eqnOf.push(this.eqn);
     this.words.push(op, fields.length + 2, ...fields);
@@ -144,6 +180,12 @@ function lastUses(p: Program): number[][] {
   for (const [v, i] of last) if (!pinned.has(v)) frees[i].push(v);
   return frees;
 }
+
+/**
+ * @internal Whether plans built from now on keep their intermediates in an
+ * arena (tests and benchmarks compare against plans without one).
+ */
+export const arenaOptions = { enabled: true };
 
 /** Builds the stream and the slot plan. */
 function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
@@ -461,8 +503,39 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
   // Whatever the plan did not free and no output holds (none after DCE).
   const held = new Set(outputs.map((o) => ("slot" in o ? o.slot : -1)));
   for (const s of [...w.live]) if (!held.has(s)) w.free(s);
-  w.words[1] = w.slotDtype.length;
-  const { words, slotDtype, slotLength } = w;
+  // Intermediates go to the arena; the stream starts by placing them.
+  const layout = layoutArena(w.words, {
+    owned: w.owned,
+    bornAt: w.bornAt,
+    freedAt: w.freedAt,
+    moved: w.moved,
+    held,
+    bytes: (s) => w.bytes(s),
+  });
+  let words = w.words;
+  let arenaSlot = -1;
+  if (
+    arenaOptions.enabled && layout.offsets.size > 0 &&
+    layout.bytes <= MAX_BUFFER_BYTES
+  ) {
+    arenaSlot = w.input("float64", layout.bytes / 8);
+    const pairs = [...layout.offsets].flat();
+    const head = [
+      OP.arena,
+      pairs.length + 5,
+      arenaSlot,
+      layout.bytes,
+      layout.offsets.size,
+      ...pairs,
+    ];
+    words = [MAGIC, 0, ...head, ...w.words.slice(2)];
+    w.starts = [2, ...w.starts.map((s) => s + head.length)];
+    w.eqnOf.unshift(w.eqnOf[0] ?? w.eqn);
+  }
+  words[1] = w.slotDtype.length;
+  const { slotDtype, slotLength } = w;
+  const inArena = arenaSlot < 0 ? new Set<number>() : layout.offsets;
+  const fresh = w.owned.filter((s) => !inArena.has(s));
   return {
     words,
     codeLen: words.length,
@@ -471,7 +544,12 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     consts,
     slotDtype,
     slotLength,
-    slots: { owned: () => w.owned, bytes: (s) => w.bytes(s) },
+    // A failed run frees these; arena slots are the arena's.
+    slots: { owned: () => fresh, bytes: (s) => w.bytes(s) },
+    allOwned: w.owned,
+    arenaSlot,
+    arenaBytes: arenaSlot < 0 ? 0 : layout.bytes,
+    state: { arena: 0, runs: 0, busy: false },
     outputs,
     outputAvals: tape.outputAvals,
     siteAt: (pc) => w.eqnAt(pc),
@@ -479,6 +557,21 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
 }
 
 const plans = new WeakMap<Executable, WasmPlan>();
+
+/** Frees a plan's arena once the plan is unreachable. */
+const arenas = new FinalizationRegistry<
+  { state: WasmPlan["state"]; bytes: number }
+>(({ state, bytes }) => {
+  if (state.arena !== 0) wasm.free(state.arena, bytes);
+  state.arena = 0;
+});
+
+/** A raw block of `bytes` (not a tensor: not in memoryStats' live bytes). */
+function rawBlock(bytes: number, what: string): number {
+  const p = wasm.alloc(bytes) >>> 0;
+  if (p === 0) throw outOfMemoryError(`${what} (${bytes} bytes)`);
+  return p;
+}
 
 /**
  * The compiled form of `program`, built on first use and cached with it.
@@ -496,25 +589,60 @@ export function wasmPlan(executable: Executable): WasmPlan {
     return { ...b, code, table };
   });
   plans.set(executable, plan);
+  if (plan.arenaSlot >= 0) {
+    arenas.register(plan, { state: plan.state, bytes: plan.arenaBytes });
+  }
   return plan;
 }
 
 /** Runs a compiled plan on concrete `inputs` (one call into WebAssembly). */
 export function runPlan(plan: WasmPlan, inputs: readonly Tensor[]): Tensor[] {
+  const st = plan.state;
+  // A run of this plan in progress owns its table and arena: a nested run
+  // (none can start inside the executor today, but a future host call
+  // could) gets its own of each, freed after it.
+  const nested = st.busy;
+  let tmpTable = 0, tmpArena = 0, arena = 0;
+  try {
+    const table = nested
+      ? tmpTable = rawBlock(4 * Math.max(1, plan.nslots), "a slot table")
+      : plan.table.ptr;
+    if (plan.arenaSlot >= 0) {
+      const what = "the arena of a compiled program";
+      if (nested || st.runs === 0) {
+        // A first run borrows a block: a program run once keeps nothing.
+        arena = tmpArena = rawBlock(plan.arenaBytes, what);
+      } else {
+        if (st.arena === 0) st.arena = rawBlock(plan.arenaBytes, what);
+        arena = st.arena;
+      }
+    }
+    st.busy = true;
+    st.runs++;
+    return runOn(plan, inputs, table, arena);
+  } finally {
+    st.busy = nested;
+    if (tmpTable !== 0) wasm.free(tmpTable, 4 * Math.max(1, plan.nslots));
+    if (tmpArena !== 0) wasm.free(tmpArena, plan.arenaBytes);
+  }
+}
+
+/** One run of `plan` with the slot table at `table` and arena at `arena`. */
+function runOn(
+  plan: WasmPlan,
+  inputs: readonly Tensor[],
+  table: number,
+  arena: number,
+): Tensor[] {
   const h = heapI32();
-  const base = plan.table.ptr >>> 2;
+  const base = table >>> 2;
   h.fill(0, base, base + plan.nslots);
   plan.inputSlots.forEach((s, i) => h[base + s] = inputs[i]._storage!.ptr);
   for (const { slot, tensor } of plan.consts) {
     h[base + slot] = tensor._storage!.ptr;
   }
-  runStream(
-    plan.code.ptr,
-    plan.codeLen,
-    plan.table.ptr,
-    plan.slots,
-    plan.siteAt,
-  );
+  if (plan.arenaSlot >= 0) h[base + plan.arenaSlot] = arena;
+  runStream(plan.code.ptr, plan.codeLen, table, plan.slots, plan.siteAt);
   const after = heapI32(); // linear memory may have grown
   const ptrAt = (s: number) => after[base + s] >>> 0;
   const adopted = new Map<number, Storage>();
@@ -568,12 +696,16 @@ function inlineCustomCalls(body: Program): Program {
 
 /**
  * What a compiled plan does, for tests and benchmarks: the opcode of each
- * instruction in stream order, and the bytes of every buffer the executor
- * allocates in one run (results and intermediates, however short-lived).
+ * instruction in stream order, the bytes of every buffer the executor
+ * fills in one run (results and intermediates, however short-lived), the
+ * size of its arena, and the bytes it allocates afresh on each run (what
+ * is not in the arena: the results, loop carries and branch results).
  */
 export function planStats(plan: WasmPlan): {
   opcodes: number[];
   allocatedBytes: number;
+  arenaBytes: number;
+  freshBytes: number;
 } {
   const h = heapI32();
   const base = plan.code.ptr >>> 2;
@@ -581,7 +713,8 @@ export function planStats(plan: WasmPlan): {
   for (let pc = 2; pc < plan.codeLen; pc += h[base + pc + 1]) {
     opcodes.push(h[base + pc]);
   }
-  let allocatedBytes = 0;
-  for (const s of plan.slots.owned()) allocatedBytes += plan.slots.bytes(s);
-  return { opcodes, allocatedBytes };
+  let allocatedBytes = 0, freshBytes = 0;
+  for (const s of plan.allOwned) allocatedBytes += plan.slots.bytes(s);
+  for (const s of plan.slots.owned()) freshBytes += plan.slots.bytes(s);
+  return { opcodes, allocatedBytes, arenaBytes: plan.arenaBytes, freshBytes };
 }

@@ -159,6 +159,18 @@ pub const OP_SVD: i32 = 32;
 /// `[n, nin, ntmp, nsteps, ...]`: a group of elementwise steps over `n`
 /// elements run block by block (layout: program/fused.rs).
 pub const OP_FUSED: i32 = 33;
+/// `[slot, bytes, count, (slot, offset) × count]`: the listed slots live at
+/// those byte offsets of the block of `bytes` in input slot `slot` (a
+/// compiled program's arena, laid out by liveness) instead of being
+/// allocated: an instruction writing one of them places its result there,
+/// and `OP_FREE` only empties it. At most once per run, before any listed
+/// slot is written.
+pub const OP_ARENA: i32 = 34;
+/// `[len, nred, (reg, op, out) × nred, fused...]`: an `OP_FUSED` group
+/// (its fields follow) whose registers `reg` are also reduced over rows of
+/// `len` elements in the same pass (op: [`REDUCE_OPS`]), into new buffers
+/// `out` of n / len elements (layout: program/fused.rs).
+pub const OP_FUSED_REDUCE: i32 = 35;
 
 mod fused;
 
@@ -220,6 +232,9 @@ struct Exec<'a> {
     nslots: usize,
     /// The step index of the innermost running loop.
     index: core::cell::Cell<Option<usize>>,
+    /// From `OP_ARENA`: the arena's address and bytes, and each slot's
+    /// byte offset in it (`usize::MAX`: allocated as usual).
+    arena: core::cell::OnceCell<(usize, usize, Vec<usize>)>,
 }
 
 type R<T> = Result<T, i32>;
@@ -320,19 +335,66 @@ impl Exec<'_> {
         })
     }
 
-    /// Allocates `n` elements of `w` bytes into the empty slot `s`.
+    /// The arena address of slot `s`, if `OP_ARENA` placed it.
+    fn home(&self, s: i32) -> Option<(usize, usize)> {
+        let (base, bytes, homes) = self.arena.get()?;
+        let off = *homes.get(usize::try_from(s).ok()?)?;
+        (off != usize::MAX).then(|| (base + off, bytes - off))
+    }
+
+    /// Allocates `n` elements of `w` bytes into the empty slot `s` (or
+    /// places them at its arena offset).
     fn output(&self, s: i32, n: usize, w: usize) -> R<usize> {
         let at = self.slot(s)?;
         if unsafe { *at } != 0 {
             return Err(ERR_OCCUPIED);
         }
         let bytes = n.checked_mul(w).ok_or(ERR_OOM)?;
+        if let Some((p, room)) = self.home(s) {
+            if bytes > room {
+                return Err(ERR_FIELD);
+            }
+            unsafe { *at = p };
+            return Ok(p);
+        }
         let p = alloc(bytes);
         if p == 0 {
             return Err(ERR_OOM);
         }
         unsafe { *at = p };
         Ok(p)
+    }
+
+    /// Frees the buffer of slot `s` (`bytes` long) and empties the slot; an
+    /// arena slot is only emptied.
+    fn release(&self, s: i32, bytes: usize) -> R<()> {
+        let p = self.input(s)?;
+        if self.home(s).is_none() {
+            free(p, bytes);
+        }
+        unsafe { *self.slot(s)? = 0 };
+        Ok(())
+    }
+
+    /// Reads an `OP_ARENA` instruction's placements.
+    fn place(&self, f: &[i32]) -> R<()> {
+        if f.len() < 3 {
+            return Err(ERR_TRUNCATED);
+        }
+        let (base, bytes, n) = (self.input(f[0])?, count(f[1])?, count(f[2])?);
+        expect(f, 3, 2, n)?;
+        let mut homes = vec![usize::MAX; self.nslots];
+        for pair in f[3..].chunks_exact(2) {
+            let (s, off) = (count(pair[0]).map_err(|_| ERR_SLOT)?, count(pair[1])?);
+            if s >= self.nslots {
+                return Err(ERR_SLOT);
+            }
+            if off > bytes || off % 16 != 0 || homes[s] != usize::MAX {
+                return Err(ERR_FIELD);
+            }
+            homes[s] = off;
+        }
+        self.arena.set((base, bytes, homes)).map_err(|_| ERR_FIELD)
     }
 
     /// Address of the metadata starting at field `i` of the instruction at `pc`.
@@ -399,9 +461,7 @@ impl Exec<'_> {
                     loop {
                         self.run_range(from, starts[1])?;
                         let v = self.scalar(f[0], f[1]).map_err(at)?;
-                        let p = self.input(f[0]).map_err(at)?;
-                        free(p, width(f[1]).map_err(at)?);
-                        unsafe { *self.slot(f[0]).map_err(at)? = 0 };
+                        self.release(f[0], width(f[1]).map_err(at)?).map_err(at)?;
                         if v == 0.0 {
                             break;
                         }
@@ -889,13 +949,21 @@ impl Exec<'_> {
                     }
                 }
             }
-            OP_FUSED => self.fused(f)?,
+            OP_FUSED => self.fused(f, &[])?,
+            OP_FUSED_REDUCE => {
+                let nred = count(field(1)?)?;
+                let at = nred.checked_mul(3).and_then(|k| k.checked_add(2));
+                let at = at.filter(|&k| k <= f.len()).ok_or(ERR_TRUNCATED)?;
+                if nred == 0 {
+                    return Err(ERR_FIELD.into());
+                }
+                self.fused(&f[at..], &f[..at])?
+            }
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
-                let p = self.input(f[0])?;
-                free(p, count(f[1])?);
-                unsafe { *self.slot(f[0])? = 0 };
+                self.release(f[0], count(f[1])?)?;
             }
+            OP_ARENA => self.place(f)?,
             _ => return Err(ERR_OPCODE.into()),
         }
         Ok(())
@@ -942,6 +1010,7 @@ pub fn run_program(code: usize, code_len: usize, slots: usize, info: usize) -> i
         slots: slots as *mut usize,
         nslots: words[1] as usize,
         index: core::cell::Cell::new(None),
+        arena: core::cell::OnceCell::new(),
     };
     match exec.run() {
         Ok(()) => 0,
@@ -1000,6 +1069,60 @@ mod tests {
         assert_eq!(y32, vec![y[0] as f32, y[1] as f32]);
         free(slots[3], 16);
         free(slots[4], 8);
+    }
+
+    #[test]
+    fn places_intermediates_in_an_arena_and_frees_only_the_rest() {
+        // sum(sin(x) * x, axis 1) as above, with sin(x) and the product in
+        // an arena (slot 5) at offsets 0 and 48: only the result allocates.
+        let x: Vec<f64> = (0..6).map(|i| i as f64 * 0.5).collect();
+        let arena = [0u64; 12];
+        let mut slots = vec![0usize; 6];
+        slots[0] = x.as_ptr() as usize;
+        slots[5] = arena.as_ptr() as usize;
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 6,
+            OP_ARENA, 9, 5, 96, 2, 1, 0, 2, 48,
+            OP_UNARY, 7, F64, 5 /* sin */, 1, 0, 6,
+            OP_BINARY, 12, F64, 2 /* mul */, 2, 1, 0, 6, 1, 6, 1, 1,
+            OP_FREE, 4, 1, 48,
+            OP_REDUCE, 13, F64, 0 /* sum */, 3, 2, 2, 2, 1, 2, 3, 3, 1,
+            OP_FREE, 4, 2, 48,
+        ];
+        assert_eq!(run(&code, &mut slots), 0);
+        assert_eq!((slots[1], slots[2]), (0, 0));
+        let prod: Vec<f64> = read(arena.as_ptr() as usize + 48, 6);
+        for i in 0..6 {
+            assert_eq!(prod[i], x[i].sin() * x[i]);
+        }
+        let y: Vec<f64> = read(slots[3], 2);
+        assert_eq!(y[0], prod[0] + prod[1] + prod[2]);
+        free(slots[3], 16);
+        // Twice, a misaligned offset, a slot out of range, a placement
+        // past the arena's end: refused.
+        let with = |head: &[i32]| {
+            let mut c = vec![MAGIC, 6];
+            c.extend_from_slice(head);
+            c.extend_from_slice(&[OP_UNARY, 7, F64, 5, 1, 0, 6]);
+            c
+        };
+        let mut slots = vec![x.as_ptr() as usize, 0, 0, 0, 0, arena.as_ptr() as usize];
+        let once = [OP_ARENA, 7, 5, 96, 1, 1, 0];
+        assert_eq!(run(&with(&[once, once].concat()), &mut slots), ERR_FIELD);
+        assert_eq!(
+            run(&with(&[OP_ARENA, 7, 5, 96, 1, 1, 8]), &mut slots),
+            ERR_FIELD
+        );
+        assert_eq!(
+            run(&with(&[OP_ARENA, 7, 5, 96, 1, 6, 0]), &mut slots),
+            ERR_SLOT
+        );
+        assert_eq!(
+            run(&with(&[OP_ARENA, 7, 5, 96, 1, 1, 64]), &mut slots),
+            ERR_FIELD
+        );
+        assert_eq!(slots[1], 0);
     }
 
     #[test]

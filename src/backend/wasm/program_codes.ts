@@ -40,6 +40,8 @@ export const OP = {
   argsort: 31,
   svd: 32,
   fused: 33,
+  arena: 34,
+  fusedReduce: 35,
 } as const;
 
 /** Status codes of a failed run. */

@@ -22,12 +22,37 @@
 //! a block of `BLOCK` elements (a multiple of every vector width, so each
 //! element takes the same vector or scalar path as in one whole-length
 //! call): the results are bit-identical to the unfused program.
+//!
+//! `OP_FUSED_REDUCE` prefixes these fields with `[len, nred, (reg, op,
+//! out) × nred]`: after each block's steps, float register `reg` is reduced
+//! over its rows of `len` elements into `out` (n / len elements, allocated
+//! here), so the register never needs a buffer of all n. Blocks then hold
+//! whole rows (a multiple of both `len` and [`ALIGN`] elements, or all n),
+//! and each block's rows go through the same reduce export as the unfused
+//! `OP_REDUCE` (which sums or folds every row on its own): bit-identical
+//! again.
 
 use super::*;
 
 /// Elements per block: 8 KiB of f64 per register, so a dozen registers
 /// stay in L1 beside the operands.
 pub(super) const BLOCK: usize = 1024;
+/// Elements every block but the last is a multiple of (of every vector
+/// width times the unrolling of the elementwise loops).
+const ALIGN: usize = 16;
+
+/// Elements per block for rows of `len` (0: no reduction) over `n`.
+fn block_len(n: usize, len: usize) -> R<usize> {
+    if len == 0 {
+        return Ok(BLOCK);
+    }
+    let (mut a, mut b) = (len, ALIGN);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    let g = (len / a).checked_mul(ALIGN).ok_or(ERR_OOM)?;
+    Ok(if g >= n { n } else { g * (BLOCK / g).max(1) })
+}
 
 const UNARY: i32 = 0;
 const BINARY: i32 = 1;
@@ -106,7 +131,9 @@ unsafe fn fill<T: Copy>(p: *const T, d: *mut T, run: usize) {
 
 impl Exec<'_> {
     #[inline(never)]
-    pub(super) fn fused(&self, f: &[i32]) -> Result<(), Fail> {
+    /// Runs an `OP_FUSED` group, `red` being `OP_FUSED_REDUCE`'s prefix
+    /// (empty for a plain group).
+    pub(super) fn fused(&self, f: &[i32], red: &[i32]) -> Result<(), Fail> {
         let field = |i: usize| f.get(i).copied().ok_or(ERR_TRUNCATED);
         let (n, nin, ntmp, nsteps) = (
             count(field(0)?)?,
@@ -169,10 +196,23 @@ impl Exec<'_> {
         let steps = f[steps_at..].chunks_exact(6);
         check_steps(steps.clone(), regs, nin)?;
         let temps = &f[4 + 4 * nin..steps_at];
+        // Reductions: a float register, an op, rows that tile n.
+        let row_len = if red.is_empty() { 0 } else { count(red[0])? };
+        if !red.is_empty() && (row_len == 0 || n % row_len != 0) {
+            return Err(ERR_FIELD.into());
+        }
+        for r in red.get(2..).unwrap_or(&[]).chunks_exact(3) {
+            let reg = count(r[0])?;
+            if reg < nin || reg >= regs.len() || !matches!(regs[reg].dtype, F32 | F64) {
+                return Err(ERR_FIELD.into());
+            }
+            op_in(REDUCE_OPS, r[1])?;
+        }
+        let blk = block_len(n, row_len)?;
         let nscratch = nspread + temps.chunks(2).filter(|t| t[1] < 0).count();
         // Scratch rows of one block, or of n when that is shorter.
-        let row = BLOCK.min(n) * 8;
-        let bytes = nscratch * row;
+        let row = blk.min(n).checked_mul(8).ok_or(ERR_OOM)?;
+        let bytes = nscratch.checked_mul(row).ok_or(ERR_OOM)?;
         // Small scratch on the stack: no allocation per run in loop bodies.
         let mut local = core::mem::MaybeUninit::<[u64; STACK_SCRATCH / 8]>::uninit();
         let scratch = if bytes <= STACK_SCRATCH {
@@ -198,9 +238,21 @@ impl Exec<'_> {
                     scratch + (k - 1) * row
                 };
             }
+            let mut sinks = [(0usize, 0u32, 0usize, 0usize); 4];
+            let mut more = Vec::new();
+            let sinks: &mut [(usize, u32, usize, usize)] = if red.len() <= 2 + 3 * 4 {
+                &mut sinks[..red.len().saturating_sub(2) / 3]
+            } else {
+                more.resize(red.len() / 3, (0, 0, 0, 0));
+                &mut more
+            };
+            for (k, r) in red.get(2..).unwrap_or(&[]).chunks_exact(3).enumerate() {
+                let (reg, w) = (r[0] as usize, regs[r[0] as usize].width);
+                sinks[k] = (reg, r[1] as u32, self.output(r[2], n / row_len, w)?, w);
+            }
             let mut start = 0;
             while start < n {
-                let len = BLOCK.min(n - start);
+                let len = blk.min(n - start);
                 for g in &regs[..nin] {
                     if let Some((x, mode, m)) = g.spread {
                         spread(x, mode, m, g.width, start, len, g.base);
@@ -217,6 +269,18 @@ impl Exec<'_> {
                 let stride = |r: i32| i32::from(!regs[r as usize].scalar);
                 for s in steps.clone() {
                     step(s, len, &at, &stride)?;
+                }
+                for &(reg, op, out, w) in sinks.iter() {
+                    // The block's rows as [rows, row length], last axis
+                    // reduced: OP_REDUCE's layout for one row at a time.
+                    let meta = [(len / row_len) as i32, row_len as i32, row_len as i32, 1];
+                    let (x, m) = (at(reg as i32), meta.as_ptr() as usize);
+                    let o = out + start / row_len * w;
+                    if w == 8 {
+                        reduce_f64(op, x, o, 2, 1, m);
+                    } else {
+                        reduce_f32(op, x, o, 2, 1, m);
+                    }
                 }
                 start += len;
             }
@@ -448,6 +512,93 @@ mod tests {
         }
         free(b[3], 4 * n);
         free(b[4], 4 * n);
+    }
+
+    /// sum and max over rows of tanh(x)·g, the product never written: the
+    /// same bits as the unfused chain and OP_REDUCE, for rows shorter and
+    /// longer than a block, all n as one row, and f32 and f64.
+    #[test]
+    fn reduces_rows_in_the_same_pass_bit_for_bit() {
+        use crate::reduce::{MAX, SUM};
+        fn case<T: Copy + PartialEq + core::fmt::Debug>(
+            dt: i32,
+            n: usize,
+            len: usize,
+            v: fn(f64) -> T,
+        ) {
+            let w = core::mem::size_of::<T>();
+            let x: Vec<T> = (0..n).map(|i| v((i as f64 - 900.0) * 0.0031)).collect();
+            let g: Vec<T> = (0..n).map(|i| v(1.0 + (i % 97) as f64 * 1e-2)).collect();
+            let (m, l, rows) = (n as i32, len as i32, (n / len) as i32);
+            // Unfused: slots 0 x, 1 g; 2 t, 3 t·g, 4 sum, 5 max.
+            let mut a = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0, 0, 0];
+            #[rustfmt::skip]
+            let code = [
+                MAGIC, 6,
+                OP_UNARY, 7, dt, TANH as i32, 2, 0, m,
+                OP_BINARY, 12, dt, MUL as i32, 3, 2, 1, m, 1, m, 1, 1,
+                OP_REDUCE, 13, dt, SUM as i32, 4, 3, rows, 2, 1, rows, l, l, 1,
+                OP_REDUCE, 13, dt, MAX as i32, 5, 3, rows, 2, 1, rows, l, l, 1,
+            ];
+            assert_eq!(run(&code, &mut a), 0);
+            // Fused: registers 0 x, 1 g, 2 t, 3 t·g (both scratch);
+            // slots 0 x, 1 g, 2 sum, 3 max.
+            let mut b = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
+            #[rustfmt::skip]
+            let fused = [
+                MAGIC, 4,
+                OP_FUSED_REDUCE, 2 + 8 + 4 + 8 + 4 + 12, l, 2, 3, SUM as i32, 2, 3, MAX as i32, 3,
+                m, 2, 2, 2,
+                0, dt, 0, 0, 1, dt, 0, 0,
+                dt, -1, dt, -1,
+                0, dt, TANH as i32, 2, 0, 0,
+                1, dt, MUL as i32, 3, 2, 1,
+            ];
+            assert_eq!(run(&fused, &mut b), 0, "n {n} len {len}");
+            let k = n / len;
+            assert_eq!(
+                read::<T>(a[4], k),
+                read::<T>(b[2], k),
+                "sum n {n} len {len}"
+            );
+            assert_eq!(
+                read::<T>(a[5], k),
+                read::<T>(b[3], k),
+                "max n {n} len {len}"
+            );
+            for s in [2, 3] {
+                free(a[s], w * n);
+            }
+            for (s, t) in [(4, 2), (5, 3)] {
+                free(a[s], w * k);
+                free(b[t], w * k);
+            }
+        }
+        for (n, len) in [
+            (4130, 10),
+            (4500, 1500),
+            (6144, 2048),
+            (2085, 2085),
+            (130, 13),
+        ] {
+            case::<f32>(F32, n, len, |v| v as f32);
+            case::<f64>(F64, n, len, |v| v);
+        }
+        // Rows that do not tile n, an integer register: refused, nothing allocated.
+        let x = [1i32; 6];
+        let mut s = vec![x.as_ptr() as usize, 0];
+        #[rustfmt::skip]
+        let bad = |len: i32, dt: i32| [
+            MAGIC, 2,
+            OP_FUSED_REDUCE, 2 + 5 + 4 + 4 + 4 + 6, len, 1, 2, SUM as i32, 1,
+            6, 1, 2, 1,
+            0, dt, 0, 0,
+            dt, -1, dt, -1,
+            0, dt, crate::elementwise::NEG as i32, 1, 0, 0,
+        ];
+        assert_eq!(run(&bad(4, F32), &mut s), ERR_FIELD);
+        assert_eq!(run(&bad(3, I32), &mut s), ERR_FIELD);
+        assert_eq!(s[1], 0);
     }
 
     /// A comparison writes bool; `where` picks between f64 values.
