@@ -14,12 +14,28 @@
  * leading dims only (a bias: position i reads i mod m) or trailing dims
  * only (a per-row value: i reads i / m); other broadcasts stay unfused. A member's value is written out only when something outside
  * the group reads it, or it is an output of the program.
+ *
+ * Reductions fuse with their producers: a `sum`, `prod`, `max` or `min`
+ * of a float member over its trailing axes (in order: the last axis, the
+ * last few, or all) joins the group as its last equation, and the group
+ * becomes one `OP_FUSED_REDUCE` that reduces each block's rows right after
+ * computing them, so a member read only by the reduction is never written
+ * out. Further reductions of the group's members over rows of the same
+ * length may join; nothing elementwise joins after a reduction (it might
+ * read the reduction's result). Rows longer than
+ * {@link MAX_REDUCE_ROW} elements stay unfused (each block must hold whole
+ * rows, for the same summation order as the unfused kernel).
  * @module
  */
 import { DTYPES } from "../backend/wasm/program_codes.ts";
 import type { DType } from "../backend/dtype.ts";
 import { type Atom, type Aval, isVar, type Program } from "../core/ir.ts";
-import { BINARY_OPS, OP, UNARY_OPS } from "../backend/wasm/program_codes.ts";
+import {
+  BINARY_OPS,
+  OP,
+  REDUCE_OPS,
+  UNARY_OPS,
+} from "../backend/wasm/program_codes.ts";
 import { sizeOf } from "../core/shape.ts";
 import type { Emitter, Operand } from "../core/lowering.ts";
 
@@ -31,7 +47,22 @@ export interface FusionGroup {
   readonly n: number;
   /** Members' results read after the group or returned by the program. */
   readonly outputs: ReadonlySet<number>;
+  /** Members that are reductions (see the module doc); empty if none. */
+  readonly reduces: ReadonlySet<number>;
+  /** Elements per reduced row (0 without reductions). */
+  readonly rowLength: number;
 }
+
+/** The longest row a fused reduction takes (a block holds whole rows). */
+export const MAX_REDUCE_ROW = 8192;
+
+const REDUCIBLE = new Set(Object.keys(REDUCE_OPS));
+
+/**
+ * @internal Whether groups built from now on take reductions (benchmarks
+ * compare against groups without them).
+ */
+export const fusionOptions = { reduce: true };
 
 /** Elements from which any group with an intermediate is worth fusing. */
 export const MIN_FUSED_LENGTH = 1024;
@@ -101,6 +132,25 @@ function fusible(p: Program, i: number): boolean {
 }
 
 /**
+ * The row length of reduction `i` if it can join its operand's group: a
+ * float sum/prod/max/min over trailing axes in ascending order, rows of
+ * 2 to {@link MAX_REDUCE_ROW} elements; else 0.
+ */
+function reduceRow(p: Program, i: number): number {
+  const e = p.eqns[i];
+  if (!fusionOptions.reduce || !REDUCIBLE.has(e.prim)) return 0;
+  const x = atomAval(p, e.inputs[0]);
+  if (x.dtype !== "float32" && x.dtype !== "float64") return 0;
+  const { axes } = e.params as { axes: readonly number[] };
+  const r = x.shape.length;
+  if (axes.length === 0 || !axes.every((a, k) => a === r - axes.length + k)) {
+    return 0;
+  }
+  const len = sizeOf(x.shape.slice(r - axes.length));
+  return len >= 2 && len <= MAX_REDUCE_ROW && sizeOf(x.shape) > 0 ? len : 0;
+}
+
+/**
  * The fusion groups of `p`: maximal sets of fusible equations connected
  * through their values, each placed at its last member, so that nothing
  * outside a group reads a member's value before that point.
@@ -110,6 +160,9 @@ export function fusionGroups(p: Program): FusionGroup[] {
     eqns: number[];
     n: number;
     open: boolean;
+    /** Reductions joined: only more of them (rows of `row`) may follow. */
+    reduces: number[];
+    row: number;
   }
   const groupOf = new Map<number, Draft>(); // variable -> its group
   const close = (a: Atom) => {
@@ -119,6 +172,17 @@ export function fusionGroups(p: Program): FusionGroup[] {
   };
   const drafts: Draft[] = [];
   p.eqns.forEach((e, i) => {
+    const row = reduceRow(p, i);
+    const src = e.inputs[0];
+    const into = row > 0 && isVar(src) ? groupOf.get(src.var) : undefined;
+    if (
+      into !== undefined && into.open && (into.row === 0 || into.row === row)
+    ) {
+      into.eqns.push(i);
+      into.reduces.push(i);
+      into.row = row;
+      return;
+    }
     if (!fusible(p, i)) {
       e.inputs.forEach(close);
       return;
@@ -129,13 +193,13 @@ export function fusionGroups(p: Program): FusionGroup[] {
       if (!isVar(a)) continue;
       const g = groupOf.get(a.var);
       if (g === undefined || !g.open) continue;
-      if (g.n === n) {
+      if (g.n === n && g.reduces.length === 0) {
         if (!joins.includes(g)) joins.push(g);
       } else g.open = false;
     }
     let g: Draft;
     if (joins.length === 0) {
-      g = { eqns: [], n, open: true };
+      g = { eqns: [], n, open: true, reduces: [], row: 0 };
       drafts.push(g);
     } else {
       g = joins[0];
@@ -165,15 +229,17 @@ export function fusionGroups(p: Program): FusionGroup[] {
   for (const o of p.outputs) if (o !== null && isVar(o)) returned.add(o.var);
   return drafts.filter((g) => g.eqns.length >= 2).map((g) => {
     const members = new Set(g.eqns);
+    const reduces = new Set(g.reduces);
     const outputs = new Set<number>();
     for (const j of g.eqns) {
+      if (reduces.has(j)) continue; // always written: n / row elements
       const v = p.eqns[j].out;
       const rs = readers.get(v) ?? new Set();
       if (returned.has(v) || [...rs].some((r) => !members.has(r))) {
         outputs.add(v);
       }
     }
-    return { eqns: g.eqns, n: g.n, outputs };
+    return { eqns: g.eqns, n: g.n, outputs, reduces, rowLength: g.row };
   }).filter((g) => {
     // One fused instruction costs about as much to set up as four plain
     // ones (a scan body on 16 elements: a 3-step group ran 54 ns slower
@@ -181,7 +247,7 @@ export function fusionGroups(p: Program): FusionGroup[] {
     // groups pay off only when their arrays are large enough for memory
     // traffic to dominate; a group that writes every member out saves
     // no traffic at all.
-    const internal = g.eqns.length - g.outputs.size;
+    const internal = g.eqns.length - g.reduces.size - g.outputs.size;
     return internal >= 1 && (g.n >= MIN_FUSED_LENGTH || internal >= 6);
   });
 }
@@ -204,11 +270,13 @@ export function emitFused(
   const varReg = new Map<number, number>(); // member variable -> temp index
   const outSlots = new Map<number, number>();
   const members = new Set(g.eqns.map((j) => p.eqns[j].out));
-  // Last step reading each member's value, for reusing scratch registers.
+  // Last step reading each member's value, for reusing scratch registers
+  // (a reduction reads after every step: its operand is never reused).
   const lastRead = new Map<number, number>();
   g.eqns.forEach((j, k) =>
     p.eqns[j].inputs.forEach((a) => {
-      if (isVar(a) && members.has(a.var)) lastRead.set(a.var, k);
+      if (!isVar(a) || !members.has(a.var)) return;
+      lastRead.set(a.var, g.reduces.has(j) ? Infinity : k);
     })
   );
   const spare = new Map<DType, number[]>(); // free scratch temps by dtype
@@ -239,8 +307,19 @@ export function emitFused(
     }
     return r;
   };
+  const sinks: number[] = []; // [reg, op, slot] per reduction
   g.eqns.forEach((j, k) => {
     const e = p.eqns[j];
+    if (g.reduces.has(j)) {
+      // Reduced after the steps: its register is never released (the
+      // reductions come last), and the result is a fresh buffer.
+      const slot = em.fresh(e.aval.dtype, g.n / g.rowLength);
+      outSlots.set(e.out, slot);
+      const src = e.inputs[0] as { var: number };
+      const op = REDUCE_OPS[e.prim as keyof typeof REDUCE_OPS];
+      sinks.push(TEMP + varReg.get(src.var)!, op, slot);
+      return;
+    }
     const avals = e.inputs.map((a) => atomAval(p, a));
     const ins = e.inputs.map((a) => reg(a, e.aval.shape));
     const dtype = e.aval.dtype;
@@ -300,14 +379,20 @@ export function emitFused(
   }
   const f = [g.n, nin, temps.length, steps.length / 6, ...inputs];
   for (const t of temps) f.push(DTYPES[t.dtype], t.slot);
-  em.emit(OP.fused, [...f, ...steps]);
+  if (sinks.length === 0) em.emit(OP.fused, [...f, ...steps]);
+  else {
+    for (let s = 0; s < sinks.length; s += 3) sinks[s] = fix(sinks[s]);
+    const head = [g.rowLength, sinks.length / 3, ...sinks];
+    em.emit(OP.fusedReduce, [...head, ...f, ...steps]);
+  }
   return outSlots;
 }
 
 /**
  * Text marks for printing: per equation index, ` [fused#k]` for a member
  * of group k whose value stays in registers, ` [fused#k out]` for one
- * that is written out.
+ * that is written out, ` [fused#k reduce]` for a reduction computed in
+ * the group's pass.
  */
 export function fusionMarks(
   p: Program,
@@ -316,7 +401,11 @@ export function fusionMarks(
   const marks = new Map<number, string>();
   groups.forEach((g, k) => {
     for (const j of g.eqns) {
-      const out = g.outputs.has(p.eqns[j].out) ? " out" : "";
+      const out = g.reduces.has(j)
+        ? " reduce"
+        : g.outputs.has(p.eqns[j].out)
+        ? " out"
+        : "";
       marks.set(j, `fused#${k}${out}`);
     }
   });

@@ -59,8 +59,9 @@ export interface JitOptions {
   donateArgnums?: number | readonly number[];
   /**
    * Fuse chains of elementwise operations into one pass over memory
-   * (default true): their intermediates never get buffers of their own,
-   * and the results are bit-identical either way. `false` compiles one
+   * (default true), with a sum, prod, max or min over their trailing axes
+   * computed in the same pass: their intermediates never get buffers of
+   * their own, and the results are bit-identical either way. `false` compiles one
    * instruction per operation (for comparisons). `makeProgram(f,
    * { optimize: true })` prints the groups.
    */

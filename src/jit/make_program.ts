@@ -120,6 +120,15 @@ export function closesOverTracer(program: Program): boolean {
  * //     ...
  * //     f:f32[1024] = mul e a  # fused#0 out
  * //   in (f) }
+ * // A reduction over the last axis joins the chain's pass.
+ * const r = (x: Tensor) => x.mul(1.5).tanh().square().sum(1);
+ * console.log(makeProgram(r, { optimize: true })(randn([256, 512])).toString());
+ * // { lambda ; a:f32[256,512] . let
+ * //     b:f32[256,512] = mul a 1.5:f32[]  # fused#0
+ * //     c:f32[256,512] = tanh b  # fused#0
+ * //     d:f32[256,512] = square c  # fused#0
+ * //     e:f32[256] = sum[axes=[1]] d  # fused#0 reduce
+ * //   in (e) }
  * ```
  */
 export function makeProgram<F extends Fn>(
@@ -157,7 +166,8 @@ export interface MakeProgramOptions {
   /**
    * Return the program as `jit` runs it: repeated equations merged,
    * unused ones dropped, and each equation of a fused elementwise group
-   * marked `# fused#k` (`# fused#k out` when its value is written out;
+   * marked `# fused#k` (`# fused#k out` when its value is written out,
+   * `# fused#k reduce` for a reduction computed in the group's pass;
    * the others stay in the executor's registers). Small groups on few
    * elements are not fused (see src/jit/fusion.ts). Default false: the
    * program as traced.

@@ -1,0 +1,176 @@
+// Reductions fused with their producers (src/jit/fusion.ts, OP_FUSED_REDUCE
+// in crates/kernels/src/program/fused.rs): a sum, prod, max or min over the
+// trailing axes of an elementwise chain runs in the chain's pass, gives
+// exactly the unfused and eager values (f32 and f64, on every call, under
+// grad and vmap), and shows as `# fused#k reduce` in makeProgram.
+import assert from "node:assert/strict";
+import {
+  grad,
+  jit,
+  logsumexp,
+  makeProgram,
+  randn,
+  type Tensor,
+  vmap,
+} from "../mod.ts";
+import { optimize } from "../src/jit/execute.ts";
+import { fusionGroups, MAX_REDUCE_ROW } from "../src/jit/fusion.ts";
+import { stage } from "../src/jit/make_program.ts";
+import { planStats, wasmPlan } from "../src/jit/wasm_plan.ts";
+import { OP } from "../src/backend/wasm/program_codes.ts";
+
+type F = (...xs: Tensor[]) => Tensor | Tensor[];
+const list = (r: Tensor | Tensor[]) => (Array.isArray(r) ? r : [r]);
+
+/** Bit-exact equality (NaNs equal when their bits are). */
+function same(a: Tensor, b: Tensor, what: string): void {
+  assert.deepEqual(a.shape, b.shape, what);
+  assert.equal(a.dtype, b.dtype, what);
+  const bits = (v: ArrayLike<number>) =>
+    v instanceof Float32Array
+      ? new Uint32Array(v.buffer, v.byteOffset, v.length)
+      : v instanceof Float64Array
+      ? new BigUint64Array(v.buffer, v.byteOffset, v.length)
+      : v;
+  assert.deepEqual(bits(a.data()), bits(b.data()), what);
+}
+
+function stats(f: F, args: Tensor[], fuse = true) {
+  const { program } = stage("test", f, args);
+  return planStats(wasmPlan(optimize(program, fuse)));
+}
+
+/**
+ * f jitted fused, jitted unfused and eager agree bit for bit, on two
+ * calls; returns how many fused reductions the program has.
+ */
+function check(f: F, args: Tensor[], what: string): number {
+  const fused = jit(f), plain = jit(f, { fuse: false });
+  for (let call = 0; call < 2; call++) {
+    const want = list(f(...args));
+    const a = list(fused(...args)), b = list(plain(...args));
+    want.forEach((w, i) => {
+      same(a[i], w, `${what}: call ${call} output ${i}, fused vs eager`);
+      same(b[i], w, `${what}: call ${call} output ${i}, unfused vs eager`);
+    });
+  }
+  const { program } = stage("test", f, args);
+  const groups = fusionGroups(optimize(program).program);
+  const n = groups.reduce((k, g) => k + g.reduces.size, 0);
+  const ops = stats(f, args).opcodes;
+  assert.equal(
+    ops.filter((o) => o === OP.fusedReduce).length,
+    groups.filter((g) => g.reduces.size > 0).length,
+    `${what}: one OP_FUSED_REDUCE per group with reductions`,
+  );
+  return n;
+}
+
+for (const dtype of ["float32", "float64"] as const) {
+  const opts = { dtype };
+
+  Deno.test(`fused reduce (${dtype}): sum, max, min, prod over the last axis of a chain`, () => {
+    // 37 rows of 300: blocks of whole rows that are not powers of two.
+    const x = randn([37, 300], opts);
+    const chain = (x: Tensor) => x.mul(1.5).tanh().square();
+    assert.equal(check((x) => chain(x).sum(1), [x], "sum"), 1);
+    assert.equal(check((x) => chain(x).max(-1), [x], "max"), 1);
+    assert.equal(check((x) => chain(x).neg().min(1), [x], "min"), 1);
+    assert.equal(
+      check((x) => chain(x).mul(0.01).add(1).prod(1), [x], "prod"),
+      1,
+    );
+  });
+
+  Deno.test(`fused reduce (${dtype}): over all axes, the last two, and mean`, () => {
+    const x = randn([3, 5, 140], opts), y = randn([3, 5, 140], opts);
+    const dot = (x: Tensor, y: Tensor) => x.exp().mul(y).sub(x);
+    assert.equal(check((x, y) => dot(x, y).sum(), [x, y], "all"), 1);
+    assert.equal(check((x, y) => dot(x, y).sum([1, 2]), [x, y], "last two"), 1);
+    assert.equal(check((x, y) => dot(x, y).mean(), [x, y], "mean"), 1);
+    // Two reductions of one chain share its pass.
+    assert.equal(
+      check(
+        (x, y) => {
+          const t = dot(x, y);
+          return [t.sum(-1), t.max(-1)];
+        },
+        [x, y],
+        "two",
+      ),
+      2,
+    );
+  });
+
+  Deno.test(`fused reduce (${dtype}): logsumexp, and a chain value also returned`, () => {
+    const x = randn([64, 100], opts);
+    assert.equal(check((x) => logsumexp(x, 1), [x], "logsumexp"), 1);
+    // The tanh is returned too: written out and reduced in the same pass.
+    const both = (x: Tensor) => {
+      const t = x.tanh().mul(x);
+      return [t, t.sum(1)];
+    };
+    assert.equal(check(both, [x], "returned"), 1);
+    const { program } = stage("test", both, [x]);
+    const [g] = fusionGroups(optimize(program).program);
+    assert.equal(g.outputs.size, 1);
+  });
+
+  Deno.test(`fused reduce (${dtype}): under grad and vmap`, () => {
+    // A per-row scale: its gradient sums over the last axis, in the pass
+    // of the backward chain.
+    const x = randn([48, 80], opts), w = randn([48, 1], opts);
+    const loss = (x: Tensor, w: Tensor) =>
+      x.mul(w).tanh().square().sum(1).mean();
+    const g = (x: Tensor, w: Tensor) =>
+      grad(loss, { argnums: [0, 1] })(x, w) as Tensor[];
+    assert.equal(check(g, [x, w], "grad"), 1);
+    const rows = (x: Tensor) => x.sin().mul(x).sum(-1);
+    const batched = vmap(rows);
+    assert.ok(check(batched, [x], "vmap") >= 1);
+    // vmap against a loop over rows.
+    const got = jit(batched)(x).data();
+    for (let i = 0; i < 48; i++) {
+      const row = x.select(0, i);
+      same(rows(row), jit(rows)(row), `row ${i}`);
+      assert.equal(got[i], rows(row).item(), `vmap row ${i}`);
+    }
+    // jit inside grad: the program's equations are bound, the result is
+    // the same.
+    same(
+      grad((x: Tensor) => jit((x: Tensor) => x.exp().mul(x).sum())(x))(x),
+      grad((x: Tensor) => x.exp().mul(x).sum())(x),
+      "grad of jit",
+    );
+  });
+
+  Deno.test(`fused reduce (${dtype}): no intermediate buffer of the chain`, () => {
+    const x = randn([256, 512], opts);
+    const f = (x: Tensor) => x.mul(1.5).tanh().square().sum(1);
+    const on = stats(f, [x]), off = stats(f, [x], false);
+    const w = dtype === "float32" ? 4 : 8;
+    assert.deepEqual(on.opcodes, [OP.fusedReduce]);
+    assert.equal(on.allocatedBytes, 256 * w); // the result only
+    assert.equal(off.allocatedBytes, 256 * w + 3 * 256 * 512 * w);
+  });
+}
+
+Deno.test("fused reduce: not taken over a leading axis, long rows, or integers; still correct", () => {
+  const x = randn([40, 60]);
+  assert.equal(check((x) => x.exp().mul(x).sum(0), [x], "axis 0"), 0);
+  const long = randn([2, MAX_REDUCE_ROW + 16]);
+  assert.equal(check((x) => x.exp().mul(x).sum(1), [long], "long rows"), 0);
+  const ints = randn([4, 512]).mul(10).to("int32");
+  assert.equal(check((x) => x.mul(3).add(1).sum(1), [ints], "int32"), 0);
+});
+
+Deno.test("fused reduce: makeProgram marks the reduction", () => {
+  const f = (x: Tensor) => x.mul(1.5).tanh().square().sum(1);
+  const text = makeProgram(f, { optimize: true })(randn([256, 512])).toString();
+  assert.match(text, /tanh b {2}# fused#0\n/);
+  assert.match(text, /sum\[axes=\[1\]\] d {2}# fused#0 reduce\n/);
+  const plain = makeProgram(f, { optimize: true, fuse: false })(
+    randn([256, 512]),
+  ).toString();
+  assert.doesNotMatch(plain, /fused/);
+});
