@@ -519,15 +519,9 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     layout.bytes <= MAX_BUFFER_BYTES
   ) {
     arenaSlot = w.input("float64", layout.bytes / 8);
-    const pairs = [...layout.offsets].flat();
-    const head = [
-      OP.arena,
-      pairs.length + 5,
-      arenaSlot,
-      layout.bytes,
-      layout.offsets.size,
-      ...pairs,
-    ];
+    const nslots = w.slotDtype.length;
+    const head = [OP.arena, nslots + 4, arenaSlot, layout.bytes];
+    for (let s = 0; s < nslots; s++) head.push(layout.offsets.get(s) ?? -1);
     words = [MAGIC, 0, ...head, ...w.words.slice(2)];
     w.starts = [2, ...w.starts.map((s) => s + head.length)];
     w.eqnOf.unshift(w.eqnOf[0] ?? w.eqn);

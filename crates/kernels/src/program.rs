@@ -159,12 +159,12 @@ pub const OP_SVD: i32 = 32;
 /// `[n, nin, ntmp, nsteps, ...]`: a group of elementwise steps over `n`
 /// elements run block by block (layout: program/fused.rs).
 pub const OP_FUSED: i32 = 33;
-/// `[slot, bytes, count, (slot, offset) × count]`: the listed slots live at
-/// those byte offsets of the block of `bytes` in input slot `slot` (a
-/// compiled program's arena, laid out by liveness) instead of being
-/// allocated: an instruction writing one of them places its result there,
-/// and `OP_FREE` only empties it. At most once per run, before any listed
-/// slot is written.
+/// `[slot, bytes, offset × nslots]`: each slot with an offset ≥ 0 (a
+/// multiple of 16, at most `bytes`) lives at that byte offset of the block
+/// of `bytes` in input slot `slot` (a compiled program's arena, laid out by
+/// liveness) instead of being allocated: an instruction writing it places
+/// its result there, and `OP_FREE` only empties it; −1 leaves a slot as
+/// usual. At most once per run, before any placed slot is written.
 pub const OP_ARENA: i32 = 34;
 /// `[len, nred, (reg, op, out) × nred, fused...]`: an `OP_FUSED` group
 /// (its fields follow) whose registers `reg` are also reduced over rows of
@@ -232,9 +232,9 @@ struct Exec<'a> {
     nslots: usize,
     /// The step index of the innermost running loop.
     index: core::cell::Cell<Option<usize>>,
-    /// From `OP_ARENA`: the arena's address and bytes, and each slot's
-    /// byte offset in it (`usize::MAX`: allocated as usual).
-    arena: core::cell::OnceCell<(usize, usize, Vec<usize>)>,
+    /// From `OP_ARENA`: the arena's address and bytes, and the index in
+    /// `code` of its per-slot offsets.
+    arena: core::cell::OnceCell<(usize, usize, usize)>,
 }
 
 type R<T> = Result<T, i32>;
@@ -335,11 +335,22 @@ impl Exec<'_> {
         })
     }
 
-    /// The arena address of slot `s`, if `OP_ARENA` placed it.
-    fn home(&self, s: i32) -> Option<(usize, usize)> {
-        let (base, bytes, homes) = self.arena.get()?;
-        let off = *homes.get(usize::try_from(s).ok()?)?;
-        (off != usize::MAX).then(|| (base + off, bytes - off))
+    /// The arena address of slot `s` and the bytes from there to the
+    /// arena's end, if `OP_ARENA` placed it.
+    fn home(&self, s: i32) -> R<Option<(usize, usize)>> {
+        let Some(&(base, bytes, at)) = self.arena.get() else {
+            return Ok(None);
+        };
+        let i = count(s).map_err(|_| ERR_SLOT)?;
+        let off = *self.code.get(at + i).ok_or(ERR_SLOT)?;
+        if off < 0 {
+            return Ok(None);
+        }
+        let off = off as usize;
+        if off > bytes || !off.is_multiple_of(16) {
+            return Err(ERR_FIELD);
+        }
+        Ok(Some((base + off, bytes - off)))
     }
 
     /// Allocates `n` elements of `w` bytes into the empty slot `s` (or
@@ -350,7 +361,7 @@ impl Exec<'_> {
             return Err(ERR_OCCUPIED);
         }
         let bytes = n.checked_mul(w).ok_or(ERR_OOM)?;
-        if let Some((p, room)) = self.home(s) {
+        if let Some((p, room)) = self.home(s)? {
             if bytes > room {
                 return Err(ERR_FIELD);
             }
@@ -369,32 +380,19 @@ impl Exec<'_> {
     /// arena slot is only emptied.
     fn release(&self, s: i32, bytes: usize) -> R<()> {
         let p = self.input(s)?;
-        if self.home(s).is_none() {
+        if self.home(s)?.is_none() {
             free(p, bytes);
         }
         unsafe { *self.slot(s)? = 0 };
         Ok(())
     }
 
-    /// Reads an `OP_ARENA` instruction's placements.
-    fn place(&self, f: &[i32]) -> R<()> {
-        if f.len() < 3 {
-            return Err(ERR_TRUNCATED);
-        }
-        let (base, bytes, n) = (self.input(f[0])?, count(f[1])?, count(f[2])?);
-        expect(f, 3, 2, n)?;
-        let mut homes = vec![usize::MAX; self.nslots];
-        for pair in f[3..].chunks_exact(2) {
-            let (s, off) = (count(pair[0]).map_err(|_| ERR_SLOT)?, count(pair[1])?);
-            if s >= self.nslots {
-                return Err(ERR_SLOT);
-            }
-            if off > bytes || off % 16 != 0 || homes[s] != usize::MAX {
-                return Err(ERR_FIELD);
-            }
-            homes[s] = off;
-        }
-        self.arena.set((base, bytes, homes)).map_err(|_| ERR_FIELD)
+    /// Takes the placements of the `OP_ARENA` instruction at `pc` (its
+    /// offsets stay in the stream and are checked when used).
+    fn place(&self, pc: usize, f: &[i32]) -> R<()> {
+        expect(f, 2 + self.nslots, 0, 0)?;
+        let (base, bytes) = (self.input(f[0])?, count(f[1])?);
+        self.arena.set((base, bytes, pc + 4)).map_err(|_| ERR_FIELD)
     }
 
     /// Address of the metadata starting at field `i` of the instruction at `pc`.
@@ -963,7 +961,7 @@ impl Exec<'_> {
                 expect(f, 2, 0, 0)?;
                 self.release(f[0], count(f[1])?)?;
             }
-            OP_ARENA => self.place(f)?,
+            OP_ARENA => self.place(pc, f)?,
             _ => return Err(ERR_OPCODE.into()),
         }
         Ok(())
@@ -1083,7 +1081,7 @@ mod tests {
         #[rustfmt::skip]
         let code = [
             MAGIC, 6,
-            OP_ARENA, 9, 5, 96, 2, 1, 0, 2, 48,
+            OP_ARENA, 10, 5, 96, -1, 0, 48, -1, -1, -1,
             OP_UNARY, 7, F64, 5 /* sin */, 1, 0, 6,
             OP_BINARY, 12, F64, 2 /* mul */, 2, 1, 0, 6, 1, 6, 1, 1,
             OP_FREE, 4, 1, 48,
@@ -1099,8 +1097,8 @@ mod tests {
         let y: Vec<f64> = read(slots[3], 2);
         assert_eq!(y[0], prod[0] + prod[1] + prod[2]);
         free(slots[3], 16);
-        // Twice, a misaligned offset, a slot out of range, a placement
-        // past the arena's end: refused.
+        // Twice, a misaligned offset, a truncated list, a placement past
+        // the arena's end: refused.
         let with = |head: &[i32]| {
             let mut c = vec![MAGIC, 6];
             c.extend_from_slice(head);
@@ -1108,20 +1106,13 @@ mod tests {
             c
         };
         let mut slots = vec![x.as_ptr() as usize, 0, 0, 0, 0, arena.as_ptr() as usize];
-        let once = [OP_ARENA, 7, 5, 96, 1, 1, 0];
-        assert_eq!(run(&with(&[once, once].concat()), &mut slots), ERR_FIELD);
-        assert_eq!(
-            run(&with(&[OP_ARENA, 7, 5, 96, 1, 1, 8]), &mut slots),
-            ERR_FIELD
-        );
-        assert_eq!(
-            run(&with(&[OP_ARENA, 7, 5, 96, 1, 6, 0]), &mut slots),
-            ERR_SLOT
-        );
-        assert_eq!(
-            run(&with(&[OP_ARENA, 7, 5, 96, 1, 1, 64]), &mut slots),
-            ERR_FIELD
-        );
+        let place = |off: i32| [OP_ARENA, 10, 5, 96, -1, off, -1, -1, -1, -1];
+        let twice = [place(0), place(0)].concat();
+        assert_eq!(run(&with(&twice), &mut slots), ERR_FIELD);
+        assert_eq!(run(&with(&place(8)), &mut slots), ERR_FIELD);
+        assert_eq!(run(&with(&place(80)), &mut slots), ERR_FIELD);
+        let short = [OP_ARENA, 9, 5, 96, -1, 0, -1, -1, -1];
+        assert_eq!(run(&with(&short), &mut slots), ERR_TRUNCATED);
         assert_eq!(slots[1], 0);
     }
 
