@@ -19,7 +19,12 @@ import {
 } from "../mod.ts";
 import { optimize } from "../src/jit/execute.ts";
 import { stage } from "../src/jit/make_program.ts";
-import { arenaOptions, planStats, wasmPlan } from "../src/jit/wasm_plan.ts";
+import {
+  arenaOptions,
+  planStats,
+  runPlan,
+  wasmPlan,
+} from "../src/jit/wasm_plan.ts";
 import { OP } from "../src/backend/wasm/program_codes.ts";
 
 type F = (...xs: Tensor[]) => Tensor | Tensor[];
@@ -282,4 +287,23 @@ Deno.test("arena: a failed run frees its results and the next call succeeds", ()
     same(f(good) as Tensor, want, `after failure ${i}`);
   }
   assert.ok(memoryStats().liveBytes <= live + 64);
+});
+
+Deno.test("arena: a run while the plan is busy gets its own table and arena", () => {
+  const f = (x: Tensor) => x.matmul(x.transpose(0, 1)).tanh().matmul(x).sum(1);
+  const x = T([6, 6], 2, "float64");
+  const p = plan(f, [x]);
+  const want = f(x);
+  same(runPlan(p, [x])[0], want, "first run (borrowed arena)");
+  same(runPlan(p, [x])[0], want, "second run (own arena)");
+  const own = p.state.arena;
+  assert.ok(own !== 0);
+  // As if a run of this plan were in progress: its table and arena are
+  // left alone, and the nested run still computes the right values.
+  p.state.busy = true;
+  same(runPlan(p, [x])[0], want, "nested run");
+  assert.equal(p.state.busy, true, "still the outer run's");
+  assert.equal(p.state.arena, own);
+  p.state.busy = false;
+  same(runPlan(p, [x])[0], want, "after");
 });
