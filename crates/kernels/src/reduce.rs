@@ -697,6 +697,37 @@ unsafe fn reduce_generic<T: Float>(
     }
 }
 
+/// `out[r]` = op over the contiguous row `x[r * len..(r + 1) * len]`, for
+/// `rows` rows of `len` ≥ 2 elements: what `reduce_*` computes for each
+/// output of a last-axis reduction of `[rows, len]` (the same per-row
+/// sum or fold, bit for bit), without parsing a layout per call. The fused
+/// reductions of the program executor (program/fused.rs) call it per block.
+///
+/// # Safety
+/// `x` readable for `rows * len` elements, `out` writable for `rows`.
+pub unsafe fn rows<T: Float>(op: u32, x: *const T, out: *mut T, rows: usize, len: usize) {
+    let init = identity::<T>(op);
+    for r in 0..rows {
+        let p = x.add(r * len);
+        // As run_reduce: a pairwise sum, or one fold of the row into init.
+        *out.add(r) = match op {
+            SUM => sum::contiguous::<T>(p, len),
+            PROD => {
+                let (fv, fs) = (|a: T::V, b: T::V| a.mul(b), |a: T, b: T| a * b);
+                fs(init, reduce_contig::<T>(p, len, init, &fv, &fs))
+            }
+            MAX => {
+                let (fv, fs) = (|a: T::V, b: T::V| a.max(b), |a: T, b: T| a.nmax(b));
+                fs(init, reduce_contig::<T>(p, len, init, &fv, &fs))
+            }
+            _ => {
+                let (fv, fs) = (|a: T::V, b: T::V| a.min(b), |a: T, b: T| a.nmin(b));
+                fs(init, reduce_contig::<T>(p, len, init, &fv, &fs))
+            }
+        };
+    }
+}
+
 /// Reduce f32 (op: 0 sum, 1 prod, 2 max, 3 min). `meta` = `[shape, strides]`,
 /// last `nred` dims reduced; `out` holds the kept dims, contiguous.
 #[wasm_bindgen]

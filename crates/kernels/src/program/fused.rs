@@ -25,7 +25,7 @@
 //!
 //! `OP_FUSED_REDUCE` prefixes these fields with `[len, nred, (reg, op,
 //! out) × nred]`: after each block's steps, float register `reg` is reduced
-//! over its rows of `len` elements into `out` (n / len elements, allocated
+//! over its rows of `len` ≥ 2 elements into `out` (n / len elements, allocated
 //! here), so the register never needs a buffer of all n. Blocks then hold
 //! whole rows (a multiple of both `len` and [`ALIGN`] elements, or all n),
 //! and each block's rows go through the same reduce export as the unfused
@@ -33,6 +33,7 @@
 //! again.
 
 use super::*;
+use crate::reduce;
 
 /// Elements per block: 8 KiB of f64 per register, so a dozen registers
 /// stay in L1 beside the operands.
@@ -198,7 +199,7 @@ impl Exec<'_> {
         let temps = &f[4 + 4 * nin..steps_at];
         // Reductions: a float register, an op, rows that tile n.
         let row_len = if red.is_empty() { 0 } else { count(red[0])? };
-        if !red.is_empty() && (row_len == 0 || n % row_len != 0) {
+        if !red.is_empty() && (row_len < 2 || n % row_len != 0) {
             return Err(ERR_FIELD.into());
         }
         for r in red.get(2..).unwrap_or(&[]).chunks_exact(3) {
@@ -271,15 +272,15 @@ impl Exec<'_> {
                     step(s, len, &at, &stride)?;
                 }
                 for &(reg, op, out, w) in sinks.iter() {
-                    // The block's rows as [rows, row length], last axis
-                    // reduced: OP_REDUCE's layout for one row at a time.
-                    let meta = [(len / row_len) as i32, row_len as i32, row_len as i32, 1];
-                    let (x, m) = (at(reg as i32), meta.as_ptr() as usize);
+                    // The block's whole rows, each as OP_REDUCE reduces it.
+                    let (x, rows) = (at(reg as i32), len / row_len);
                     let o = out + start / row_len * w;
-                    if w == 8 {
-                        reduce_f64(op, x, o, 2, 1, m);
-                    } else {
-                        reduce_f32(op, x, o, 2, 1, m);
+                    unsafe {
+                        if w == 8 {
+                            reduce::rows::<f64>(op, x as _, o as _, rows, row_len);
+                        } else {
+                            reduce::rows::<f32>(op, x as _, o as _, rows, row_len);
+                        }
                     }
                 }
                 start += len;
