@@ -712,3 +712,28 @@ fn fill_cast_index() {
     assert_eq!(index_add_i32(p(&si), pm(&mut oi), 1, 3, 1, p(&idx), 4), -1);
     assert_eq!(oi, [2, 4, 4]);
 }
+
+#[test]
+fn rows_match_a_last_axis_reduce_bit_for_bit() {
+    // Rows long and short, with a NaN and signed zeros in some rows.
+    for (nrows, len) in [(7usize, 2usize), (5, 13), (3, 600), (2, 4099)] {
+        let mut x = data(nrows * len, len as u32);
+        x[len + 1] = f64::NAN;
+        x[0] = -0.0;
+        x[1] = -0.0;
+        let meta = [nrows as i32, len as i32, len as i32, 1];
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        for op in [SUM, PROD, MAX, MIN] {
+            let (mut want, mut got) = (vec![0f64; nrows], vec![1f64; nrows]);
+            reduce_f64(op, p(&x), pm(&mut want), 2, 1, p(&meta));
+            unsafe { rows::<f64>(op, x.as_ptr(), got.as_mut_ptr(), nrows, len) };
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "f64 op {op} len {len}");
+            let (mut want, mut got) = (vec![0f32; nrows], vec![1f32; nrows]);
+            reduce_f32(op, p(&x32), pm(&mut want), 2, 1, p(&meta));
+            unsafe { rows::<f32>(op, x32.as_ptr(), got.as_mut_ptr(), nrows, len) };
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "f32 op {op} len {len}");
+        }
+    }
+}
