@@ -13,6 +13,7 @@ import {
   linalg,
   memoryStats,
   scan,
+  switchCase,
   type Tensor,
   tensor,
   whileLoop,
@@ -26,6 +27,7 @@ import {
   wasmPlan,
 } from "../src/jit/wasm_plan.ts";
 import { OP } from "../src/backend/wasm/program_codes.ts";
+import { layoutArena, streamBlocks } from "../src/jit/arena.ts";
 
 type F = (...xs: Tensor[]) => Tensor | Tensor[];
 const list = (r: Tensor | Tensor[]) => (Array.isArray(r) ? r : [r]);
@@ -306,4 +308,97 @@ Deno.test("arena: a run while the plan is busy gets its own table and arena", ()
   assert.equal(p.state.arena, own);
   p.state.busy = false;
   same(runPlan(p, [x])[0], want, "after");
+});
+
+Deno.test("arena: nested loops with branches and reductions inside match eager, call after call", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    // An outer scan whose body runs an inner scan and a three-way switch,
+    // with intermediates (some fused, some reduced) at every level.
+    const f = (x: Tensor, m: Tensor) => {
+      const [c, ys] = scan(
+        (c: Tensor, row: Tensor) => {
+          const [inner] = scan(
+            (d: Tensor, v: Tensor) =>
+              [d.mul(v.tanh()).add(v.square().mul(0.1)).sin(), null] as const,
+            c,
+            m,
+          );
+          const k = inner.abs().sum().mul(10).floor().remainder(3);
+          const s = switchCase(k, [
+            (a: Tensor) => a.exp().sum(-1).reshape([1]).expand(a.shape),
+            (a: Tensor) => a.mul(row).tanh(),
+            (a: Tensor) => a.neg().add(row.max()),
+          ], inner);
+          return [s.mul(0.5).add(c.mul(0.25)), s.square().sum()] as const;
+        },
+        x,
+        m,
+      );
+      return [c, ys];
+    };
+    const x = T([24], 1, dtype), m = T([5, 24], 2, dtype);
+    const p = plan(f as F, [x, m]);
+    assert.ok(p.arenaSlot >= 0);
+    const g = jit(f as F);
+    const tol = dtype === "float32" ? 1e-5 : 1e-12;
+    for (let call = 0; call < 3; call++) {
+      const want = f(x, m) as Tensor[];
+      const got = g(x, m) as Tensor[];
+      want.forEach((w, i) =>
+        close(got[i], w, `${dtype} call ${call} output ${i}`, tol)
+      );
+      same(
+        got[0],
+        (jitWith(f as F, false)(x, m) as Tensor[])[0],
+        "vs no arena",
+      );
+    }
+  }
+});
+
+Deno.test("arena layout: live ranges share bytes only when disjoint, never across a loop boundary", () => {
+  // [MAGIC, nslots, instr...]: four 4-word instructions, a loop whose body
+  // holds two more, then two after it. Positions are word offsets.
+  const nop = [OP.zeros, 5, 0, 0, 0];
+  const words = [0, 0, ...nop, ...nop, OP.loop, 5, 3, 0, 10, ...nop, ...nop];
+  words.push(...nop, ...nop);
+  const at = (k: number) => 2 + 5 * k; // before the loop: k = 0, 1
+  const body = 2 + 10 + 5; // first body instruction
+  const ev = {
+    // 1: before, freed before the loop; 2: in the body; 3: across the
+    // loop; 4: born before the loop, freed inside it (not placed); 5: after.
+    owned: [1, 2, 3, 4, 5],
+    bornAt: new Map([[1, at(0)], [2, body], [3, at(0)], [4, at(1)], [5, 27]]),
+    freedAt: new Map([[1, [at(1)]], [2, [body + 5]], [3, [27]], [4, [body]], [
+      5,
+      [32],
+    ]]),
+    moved: new Set<number>(),
+    held: new Set<number>(),
+    bytes: () => 64,
+  };
+  assert.deepEqual(streamBlocks(words), [[body, body + 10]]);
+  const { offsets, bytes } = layoutArena(words, ev);
+  assert.ok(!offsets.has(4), "freed in a loop it was not born in");
+  const live = (s: number) => [ev.bornAt.get(s)!, ev.freedAt.get(s)![0]];
+  for (const a of offsets.keys()) {
+    for (const b of offsets.keys()) {
+      if (a >= b) continue;
+      const [fa, ta] = live(a), [fb, tb] = live(b);
+      if (ta < fb || tb < fa) continue; // never live together
+      const [oa, ob] = [offsets.get(a)!, offsets.get(b)!];
+      assert.ok(oa + 64 <= ob || ob + 64 <= oa, `slots ${a} and ${b}`);
+    }
+  }
+  // 1 and 2 share (1 dies before the loop); 3 spans it; 5 reuses 1's.
+  assert.equal(offsets.get(2), offsets.get(1));
+  assert.equal(bytes, 128);
+  // Moved or returned slots, and slots freed twice, are never placed.
+  const none = layoutArena(words, {
+    ...ev,
+    moved: new Set([1]),
+    held: new Set([2]),
+    freedAt: new Map([...ev.freedAt, [3, [20, 27]]]),
+  });
+  assert.deepEqual([...none.offsets.keys()].sort(), [5]);
 });
