@@ -307,6 +307,9 @@ function compile(
  * step counter or a learning rate does not retrace. `f` must be a pure
  * function of its arguments (values it closes over are baked in at trace
  * time) and must not read values (`data()`, `item()`) of its arguments.
+ * From its second call on, a compiled program keeps its intermediates in
+ * one block of WebAssembly memory laid out by liveness (released with the
+ * jitted function), so a call allocates only the tensors it returns.
  *
  * @example
  * ```ts
