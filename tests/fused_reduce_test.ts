@@ -14,7 +14,11 @@ import {
   vmap,
 } from "../mod.ts";
 import { optimize } from "../src/jit/execute.ts";
-import { fusionGroups, MAX_REDUCE_ROW } from "../src/jit/fusion.ts";
+import {
+  fusionGroups,
+  MAX_REDUCE_BLOCK,
+  reduceBlock,
+} from "../src/jit/fusion.ts";
 import { stage } from "../src/jit/make_program.ts";
 import { planStats, wasmPlan } from "../src/jit/wasm_plan.ts";
 import { OP } from "../src/backend/wasm/program_codes.ts";
@@ -158,8 +162,19 @@ for (const dtype of ["float32", "float64"] as const) {
 Deno.test("fused reduce: not taken over a leading axis, long rows, or integers; still correct", () => {
   const x = randn([40, 60]);
   assert.equal(check((x) => x.exp().mul(x).sum(0), [x], "axis 0"), 0);
-  const long = randn([2, MAX_REDUCE_ROW + 16]);
+  const long = randn([2, MAX_REDUCE_BLOCK + 16]);
   assert.equal(check((x) => x.exp().mul(x).sum(1), [long], "long rows"), 0);
+  // Odd rows: a block of whole rows and a multiple of 16 elements is long.
+  assert.equal(reduceBlock(3 * 4095, 4095), 3 * 4095);
+  assert.equal(reduceBlock(5 * 4095, 4095), 5 * 4095);
+  assert.equal(reduceBlock(40 * 10, 10), 400);
+  assert.equal(reduceBlock(400 * 10, 10), 960);
+  const odd = randn([5, 4095]);
+  assert.equal(check((x) => x.exp().mul(x).sum(1), [odd], "odd rows"), 0);
+  assert.equal(
+    check((x) => x.exp().mul(x).sum(1), [odd.slice(0, 0, 4)], "4"),
+    1,
+  );
   const ints = randn([4, 512]).mul(10).to("int32");
   assert.equal(check((x) => x.mul(3).add(1).sum(1), [ints], "int32"), 0);
 });

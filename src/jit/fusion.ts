@@ -22,9 +22,9 @@
  * computing them, so a member read only by the reduction is never written
  * out. Further reductions of the group's members over rows of the same
  * length may join; nothing elementwise joins after a reduction (it might
- * read the reduction's result). Rows longer than
- * {@link MAX_REDUCE_ROW} elements stay unfused (each block must hold whole
- * rows, for the same summation order as the unfused kernel).
+ * read the reduction's result). Each block must hold whole rows (for the
+ * same summation order as the unfused kernel): rows whose blocks would
+ * exceed {@link MAX_REDUCE_BLOCK} elements stay unfused.
  * @module
  */
 import { DTYPES } from "../backend/wasm/program_codes.ts";
@@ -53,8 +53,23 @@ export interface FusionGroup {
   readonly rowLength: number;
 }
 
-/** The longest row a fused reduction takes (a block holds whole rows). */
-export const MAX_REDUCE_ROW = 8192;
+/**
+ * The most elements in a block of a fused reduction, whose blocks hold
+ * whole rows (each scratch register holds a block: 128 KiB of f64).
+ */
+export const MAX_REDUCE_BLOCK = 16384;
+
+/**
+ * Elements per block of `OP_FUSED_REDUCE` over `n` elements in rows of
+ * `len`: a multiple of both `len` and 16 near 1,024, or all n (as
+ * `block_len` in crates/kernels/src/program/fused.rs).
+ */
+export function reduceBlock(n: number, len: number): number {
+  let a = len, b = 16;
+  while (b !== 0) [a, b] = [b, a % b];
+  const g = (len / a) * 16;
+  return Math.min(n, g * Math.max(1, Math.floor(1024 / g)));
+}
 
 const REDUCIBLE = new Set(Object.keys(REDUCE_OPS));
 
@@ -133,8 +148,8 @@ function fusible(p: Program, i: number): boolean {
 
 /**
  * The row length of reduction `i` if it can join its operand's group: a
- * float sum/prod/max/min over trailing axes in ascending order, rows of
- * 2 to {@link MAX_REDUCE_ROW} elements; else 0.
+ * float sum/prod/max/min over trailing axes in ascending order, rows of at
+ * least 2 elements, blocks of at most {@link MAX_REDUCE_BLOCK}; else 0.
  */
 function reduceRow(p: Program, i: number): number {
   const e = p.eqns[i];
@@ -147,7 +162,8 @@ function reduceRow(p: Program, i: number): number {
     return 0;
   }
   const len = sizeOf(x.shape.slice(r - axes.length));
-  return len >= 2 && len <= MAX_REDUCE_ROW && sizeOf(x.shape) > 0 ? len : 0;
+  const n = sizeOf(x.shape);
+  return len >= 2 && n > 0 && reduceBlock(n, len) <= MAX_REDUCE_BLOCK ? len : 0;
 }
 
 /**
