@@ -281,53 +281,6 @@ function blockingAllowed(): boolean {
 }
 
 /**
- * Sets how many threads the kernels may use (matrix products large enough
- * to gain from it; everything else runs on the calling thread). The
- * default is the engine's `navigator.hardwareConcurrency` (at most 16).
- * Where the engine has no shared memory (a browser page without
- * cross-origin isolation, `globalThis.jacobiThreads = false` before the
- * first import), everything runs on one thread whatever this says.
- * Results do not depend on the thread count: each element of a product is
- * summed in the same order.
- *
- * @example
- * ```ts
- * import { getNumThreads, matmul, randn, setNumThreads } from "./mod.ts";
- * setNumThreads(1);
- * const a = randn([512, 512]);
- * const one = matmul(a, a).toArray();
- * setNumThreads(2);
- * console.log(getNumThreads() <= 2); // true
- * ```
- */
-export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(
-      `setNumThreads: n must be a positive integer, got ${n}`,
-    );
-  }
-  // Fewer threads leaves the extra workers parked (asleep in Atomics.wait,
-  // costing nothing) for a later increase: stopping one that may still be
-  // starting would race with a new worker on its slot.
-  wanted = Math.min(n, MAX_THREADS);
-  if (started && threads.length < wanted - 1) grow();
-}
-
-/**
- * The number of threads the kernels use now: {@link setNumThreads}'s value,
- * or 1 where the engine cannot run more (no shared memory or workers).
- *
- * @example
- * ```ts
- * import { getNumThreads } from "./mod.ts";
- * console.log(getNumThreads() >= 1); // true
- * ```
- */
-export function getNumThreads(): number {
-  return threadsAvailable() ? wanted : 1;
-}
-
-/**
  * @internal The pool's state, for tests and benchmarks: workers started and
  * ready, and how many products were split across threads so far.
  */
@@ -338,4 +291,18 @@ export function poolStats(): {
 } {
   if (ready < threads.length) poll();
   return { workers: threads.length, ready, splitJobs };
+}
+
+/** Sets the thread count (threads.ts's setNumThreads checks `n`). */
+export function setThreadCount(n: number): void {
+  // Fewer threads leaves the extra workers parked (asleep in Atomics.wait,
+  // costing nothing) for a later increase: stopping one that may still be
+  // starting would race with a new worker on its slot.
+  wanted = Math.min(n, MAX_THREADS);
+  if (started && threads.length < wanted - 1) grow();
+}
+
+/** The thread count in effect (1 where there can be no workers). */
+export function threadCount(): number {
+  return threadsAvailable() ? wanted : 1;
 }
