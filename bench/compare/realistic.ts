@@ -32,7 +32,7 @@ const flag = (name: string) =>
 const quick = Deno.args.includes("--quick");
 const list = (s?: string) => s?.split(",").filter(Boolean);
 const nums = (s?: string) => list(s)?.map(Number);
-const roundCount = Math.max(quick ? 1 : 3, Number(flag("rounds") ?? 3));
+const roundCount = Math.max(quick ? 1 : 3, Number(flag("rounds") ?? 1));
 const ms = Number(flag("ms") ?? (quick ? 50 : 400));
 const core = flag("core") ?? "0";
 const only = list(flag("rows"));
@@ -144,7 +144,10 @@ const PEER_SPECS: PeerSpec[] = [
     variants: ["eager"],
     cmd: () => {
       for (const py of ["/usr/bin/python3", "python3"]) {
-        if (works(py, ["-c", "import torch, torch.func"])) {
+        // torch.func from torch 2.0; Debian bookworm's 1.13 has functorch.
+        const probe = "import torch\ntry: import torch.func\n" +
+          "except ImportError: import functorch";
+        if (works(py, ["-c", probe])) {
           return [py, "bench/peers/realistic_torch.py"];
         }
       }
