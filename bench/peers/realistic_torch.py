@@ -4,6 +4,7 @@ line, one JSON answer per line. Same inputs as every peer
 (bench/compare/realistic_rows.ts inputValue)."""
 
 import math
+import os
 
 import torch
 
@@ -15,7 +16,9 @@ except ImportError:  # torch 1.13 (Debian bookworm): the same API as functorch
 from realistic_common import (MLP_PARAMS, PINN_PARAMS, inp_array,
                               labels_array, measure, serve)
 
-torch.set_num_threads(1)
+# One thread; REALISTIC_THREADS=N for the N-thread table (realistic.ts
+# --threads=N).
+torch.set_num_threads(int(os.environ.get("REALISTIC_THREADS", "1")))
 
 
 def inp(seed, shape, scale):
