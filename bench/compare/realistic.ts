@@ -389,7 +389,7 @@ md.push(`# Realistic workloads (R1–R6)\n`);
 md.push(
   `Generated ${new Date().toISOString()}${
     quick ? " (quick)" : ""
-  }; ${roundCount} rounds, peers interleaved per row in rotating order, ${pinnedNote}; load ${loadavg()}.`,
+  }; ${roundCount} round(s), peers interleaved per row in rotating order, ${pinnedNote}; load ${loadavg()}.`,
 );
 if (roof?.status === "ok") {
   md.push(
@@ -406,7 +406,11 @@ for (const [n, note] of Object.entries(threadNotes)) {
 }
 md.push(`\nArguments: \`${Deno.args.join(" ") || "(none)"}\`.`);
 md.push(
-  `\nTimes are medians over rounds of each call's median CPU time (ms; process CPU time, so that stretches when the shared machine deschedules a peer do not count; wall times are in the JSON; a multi-threaded peer's CPU time adds up its threads, so the ${threads}-thread table uses wall time); ratios are jacobi / peer per round, median over rounds (> 1: jacobi slower): best/best puts each side's faster variant against the other's, eager/eager only eager against eager.`,
+  `\nTimes are medians over rounds of each call's median CPU time (ms; process CPU time, so that stretches when the shared machine deschedules a peer do not count; wall times are in the JSON${
+    threads >= 2
+      ? `; a multi-threaded peer's CPU time adds up its threads, so the ${threads}-thread table uses wall time`
+      : ""
+  }); ratios are jacobi / peer per round, median over rounds (> 1: jacobi slower): best/best puts each side's faster variant against the other's, eager/eager only eager against eager.`,
 );
 
 function table(title: string, base: string, names: string[]) {

@@ -210,11 +210,15 @@ if (reference) dtype = "float64";
 const threads = Number(
   Deno.args.find((a) => a.startsWith("--threads="))?.split("=")[1] ?? 1,
 );
-const setNumThreads = (J as unknown as Record<string, unknown>).setNumThreads;
+const api = J as unknown as Record<string, unknown>;
+const { setNumThreads, getNumThreads } = api;
 let threadNote: string;
 if (typeof setNumThreads === "function") {
   await setNumThreads(threads);
-  threadNote = `setNumThreads(${threads})`;
+  threadNote = `setNumThreads(${threads})` +
+    (typeof getNumThreads === "function"
+      ? `, getNumThreads() = ${getNumThreads()}`
+      : "");
 } else {
   threadNote = threads > 1
     ? `mod.ts has no setNumThreads: ran with one thread, not ${threads}`
