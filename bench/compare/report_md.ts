@@ -18,7 +18,7 @@ import {
 import { WORKLOADS } from "./workloads.ts";
 
 // PyTorch 1.13 single-thread medians quoted in the seed table (ms), for comparison.
-const ISSUE6_PYTORCH: Record<string, number> = {
+const SEED_TABLE_PYTORCH: Record<string, number> = {
   "W1/vjp-loop": 1.198,
   "W1/jacrev": 0.583,
   "W2/jacfwd": 1.5,
@@ -142,10 +142,12 @@ export function renderMarkdown(report: Report): string {
     count(tally.ptB, ptB, 3);
     count(tally.jsE, speedUp(fastestOf(row, JS_EAGER), jacE), 2);
     count(tally.jsB, speedUp(fastestOf(row, JS_COLUMNS), jacB), 2);
-    const issue = ISSUE6_PYTORCH[`${row.workload}/${row.variant}`];
+    const seedMs = SEED_TABLE_PYTORCH[`${row.workload}/${row.variant}`];
     out.push(
       `| ${row.workload} | ${row.variant} | ${cells.join(" | ")} | ` +
-        `${ratios.join(" | ")} | ${issue === undefined ? "" : fmtMs(issue)} |`,
+        `${ratios.join(" | ")} | ${
+          seedMs === undefined ? "" : fmtMs(seedMs)
+        } |`,
     );
   }
   const of = (t: number[]) => `${t[0]} of ${t[1]}`;
