@@ -31,6 +31,12 @@ export interface Report {
 /** Result columns in table order. */
 export const COLUMNS = PEERS.flatMap((p) => p.columns);
 
+/** The columns a report has results for (`--only` runs fewer peers). */
+export function columnsOf(report: Report): string[] {
+  const seen = new Set(report.results.map((r) => r.peer));
+  return COLUMNS.filter((c) => seen.has(c));
+}
+
 export interface Row {
   workload: string;
   variant: string;

@@ -8,7 +8,7 @@
 import { bestPerRound, median, perRoundRatios } from "./interleave.ts";
 import { JS_COLUMNS, PEERS } from "./peers.ts";
 import {
-  COLUMNS,
+  columnsOf,
   okMs,
   type Report,
   roundTimes,
@@ -41,7 +41,7 @@ export function fmtMs(ms: number): string {
 const ratio = (x: number) => x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`;
 
 /** The peers other than jacobi, with their eager and jit columns. */
-const OTHERS = PEERS.filter((p) => p.name !== "jacobi").map((p) => ({
+const ALL_OTHERS = PEERS.filter((p) => p.name !== "jacobi").map((p) => ({
   name: p.name,
   eager: p.columns[0],
   jit: p.columns.find((c) => c.endsWith("+jit")),
@@ -61,7 +61,17 @@ function speedUp(
   return isFinite(m) ? m : undefined;
 }
 
+/** Load samples (one per workload row) as start, peak and end. */
+function loadText(load: number[]): string {
+  if (load.length === 0) return "unknown";
+  const f = (x: number) => x.toFixed(1);
+  return `${f(load[0])} at the start, ${f(Math.max(...load))} at most, ` +
+    `${f(load.at(-1)!)} at the end`;
+}
+
 export function renderMarkdown(report: Report): string {
+  const COLUMNS = columnsOf(report);
+  const OTHERS = ALL_OTHERS.filter((o) => COLUMNS.includes(o.eager));
   const notes: string[] = [];
   const ref = (text: string) => {
     let i = notes.indexOf(text);
@@ -77,8 +87,7 @@ export function renderMarkdown(report: Report): string {
       `${report.seed}; jacobi at ${report.revision}; ` +
       `${report.rounds} round(s), peers interleaved per workload in ` +
       `rotating order, each pinned to ${report.pinned ?? "one core"}; ` +
-      `load average ` +
-      `${report.machine.load.map((l) => l.toFixed(1)).join(" → ")}` +
+      `1-minute load average ${loadText(report.machine.load)}` +
       `${
         report.quick ? "; **--quick: smoke test, timings meaningless**" : ""
       }.`,

@@ -4,7 +4,7 @@
 // the axis.
 
 import { timeMs } from "./peers.ts";
-import { COLUMNS, type Report, rows } from "./report.ts";
+import { columnsOf, type Report, rows } from "./report.ts";
 import { fmtMs } from "./report_md.ts";
 
 const COLORS: Record<string, string> = {
@@ -24,6 +24,7 @@ const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export function renderSvg(report: Report): string {
+  const COLUMNS = columnsOf(report);
   const all = rows(report);
   const times = report.results.map(timeMs)
     .filter((t): t is number => t !== undefined && t > 0);
