@@ -13,6 +13,7 @@ import {
   oneHot,
   randn,
   relu,
+  scan,
   sigmoid,
   stack,
   type Tensor,
@@ -254,4 +255,26 @@ Deno.test("epilogue: makeProgram(f, { optimize: true }) marks the matmul and its
     randn([48]),
   ).toString();
   assert.doesNotMatch(off, /fused/);
+});
+
+Deno.test("epilogue: a product in a scan body, and jit(grad) through it", () => {
+  const W = randn([30, 30], { dtype: "float64" }).mul(0.3);
+  const run = (h: Tensor, xs: Tensor, w: Tensor) =>
+    scan(
+      (c: Tensor, x: Tensor): [Tensor, Tensor] => {
+        const n = c.matmul(w).add(x).tanh();
+        return [n, n.sum()];
+      },
+      h,
+      xs,
+    ) as unknown as Tensor[];
+  const h = randn([40, 30], { dtype: "float64" });
+  const xs = randn([5, 40, 30], { dtype: "float64" });
+  agree(run as F, [h, xs, W], "scan");
+  assert.ok(count(opcodes(run as F, [h, xs, W]), OP.matmulFused) >= 1);
+  const loss = (w: Tensor) => {
+    const [c, ys] = run(h, xs, w);
+    return c.square().sum().add(ys.sum());
+  };
+  agree(grad(loss) as F, [W], "grad through scan");
 });
