@@ -174,6 +174,7 @@ export * as autograd from "./src/autograd/mod.ts";
 export { noGrad } from "./src/autograd/tracked.ts";
 export type { BackwardOptions } from "./src/core/tensor.ts";
 export { memoryStats, resetPeakMemory } from "./src/backend/storage.ts";
+export { getNumThreads, setNumThreads } from "./src/backend/threads.ts";
 export { jit } from "./src/jit/jit.ts";
 export { evalShape, makeProgram } from "./src/jit/make_program.ts";
 export type {

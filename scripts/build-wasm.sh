@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds crates/kernels to WebAssembly and writes the generated loader module
-# src/backend/wasm/{kernels.js,kernels.d.ts,kernels_wasm.ts}, and the
+# src/backend/wasm/{kernels.d.ts,kernels_wasm.ts,kernels_relaxed_wasm.ts}, and the
 # executor's opcodes src/backend/wasm/program_codes.ts (from program.rs).
 #
 # Toolchain, pinned exactly so that a rebuild reproduces the committed bytes:
@@ -199,7 +199,11 @@ HASH=$(bash scripts/wasm-source-hash.sh)
   printf 'export const WASM_RELAXED_BASE64 =\n  "%s";\n' "$(base64 -w0 "$rtmp/kernels_bg.wasm")"
 } >"$OUT/kernels_relaxed_wasm.ts"
 rm -rf "$rtmp"
-rm -f "$OUT/kernels_bg.wasm" "$OUT/kernels_bg.wasm.d.ts"
+# wasm-bindgen's JavaScript glue is not shipped: src/backend/wasm_instance.ts
+# instantiates the module itself (the kernels import the thread pool's
+# functions, and with threads their memory), and only the types in
+# kernels.d.ts are used.
+rm -f "$OUT/kernels_bg.wasm" "$OUT/kernels_bg.wasm.d.ts" "$OUT/kernels.js"
 echo "build-wasm: wrote $OUT/kernels_wasm.ts ($(wc -c <"$OUT/kernels_wasm.ts") bytes), SOURCE_HASH $HASH"
 
 # --- the executor's opcodes for TypeScript, from program.rs --------------------

@@ -13,7 +13,7 @@
  *   leaves bundling to the user's bundler (each module stays tree-shakable).
  *   Two passes: JavaScript without comments (smaller), then declarations
  *   with their JSDoc (editor help).
- * - The wasm-bindgen glue (`kernels.js` + `kernels.d.ts`) is copied as is;
+ * - The wasm-bindgen declarations (`kernels.d.ts`) are copied as is;
  *   the WebAssembly stays inlined (base64) in `kernels_wasm.js`, so importing
  *   the package reads no file and fetches nothing, in Node and in browsers.
  * - `@jacobi/jacobi/external`: a copy of the JavaScript whose wasm loader
@@ -168,8 +168,8 @@ for await (const f of walk(esm)) {
   if (fixed !== text) await Deno.writeTextFile(f, fixed);
 }
 
-// The wasm-bindgen glue is JavaScript with its own declarations: copy it.
-for (const f of ["kernels.js", "kernels.d.ts"]) {
+// The declarations of the raw kernels (the types of src/backend/wasm.ts).
+for (const f of ["kernels.d.ts"]) {
   await Deno.copyFile(
     join(root, "src/backend/wasm", f),
     join(esm, "src/backend/wasm", f),
@@ -256,10 +256,8 @@ const pkg = {
   // defines things. Bundlers may drop the rest (tests/node/bundle.test.mjs).
   sideEffects: [
     "./esm/src/backend/wasm.js",
-    "./esm/src/backend/wasm/kernels.js",
     "./esm/src/methods.js",
     "./esm/external/src/backend/wasm.js",
-    "./esm/external/src/backend/wasm/kernels.js",
     "./esm/external/src/methods.js",
   ],
   engines: { node: ">=20" },

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:?"usage: bash scripts/compare-wasm.sh DIR"}
 bad=0
-for f in kernels_wasm.ts kernels_relaxed_wasm.ts kernels.js kernels.d.ts; do
+for f in kernels_wasm.ts kernels_relaxed_wasm.ts kernels.d.ts; do
   committed=src/backend/wasm/$f
   if [ ! -f "$dir/$f" ]; then
     echo "error: the rebuild produced no $f in $dir" >&2

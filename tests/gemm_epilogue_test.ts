@@ -6,14 +6,17 @@ import assert from "node:assert/strict";
 import {
   crossEntropy,
   gelu,
+  getNumThreads,
   grad,
   jit,
   linear,
   makeProgram,
+  matmul,
   oneHot,
   randn,
   relu,
   scan,
+  setNumThreads,
   sigmoid,
   stack,
   type Tensor,
@@ -25,6 +28,7 @@ import { optimize } from "../src/jit/execute.ts";
 import { stage } from "../src/jit/make_program.ts";
 import { planStats, wasmPlan } from "../src/jit/wasm_plan.ts";
 import { OP } from "../src/backend/wasm/program_codes.ts";
+import { poolStats } from "../src/backend/thread_pool.ts";
 
 type F = (...xs: Tensor[]) => Tensor | Tensor[];
 const list = (r: unknown): Tensor[] =>
@@ -277,4 +281,48 @@ Deno.test("epilogue: a product in a scan body, and jit(grad) through it", () => 
     return c.square().sum().add(ys.sum());
   };
   agree(grad(loss) as F, [W], "grad through scan");
+});
+
+Deno.test({
+  name:
+    "epilogue: a product split across worker threads runs its epilogue in each part, same bits as one thread",
+  // Workers are started once and parked for the life of the process.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const before = getNumThreads();
+    setNumThreads(2);
+    const warm = randn([128, 128]);
+    matmul(warm, warm).dispose();
+    for (let i = 0; i < 200 && poolStats().ready < 1; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    warm.dispose();
+    assert.ok(poolStats().ready >= 1, "the worker pool did not start");
+    // Split by columns (m ≤ n) and by rows (m > n); ragged both ways.
+    for (const [m, n, k] of [[67, 301, 211], [403, 45, 300]]) {
+      for (const dtype of ["float32", "float64"] as const) {
+        const x = randn([m, k], { dtype }), w = randn([n, k], { dtype });
+        const b = randn([n], { dtype });
+        const layer = (x: Tensor, w: Tensor, b: Tensor) => {
+          const t = linear(x, w, b).tanh();
+          return [t, t.square().neg().add(1)];
+        };
+        assert.deepEqual(opcodes(layer, [x, w, b]), [OP.matmulFused]);
+        const f = jit(layer);
+        setNumThreads(1);
+        const one = list(f(x, w, b));
+        setNumThreads(2);
+        const splits = poolStats().splitJobs;
+        const two = list(f(x, w, b));
+        assert.ok(poolStats().splitJobs > splits, "not split");
+        one.forEach((t, i) =>
+          same(two[i], t, `${m}×${n} ${dtype} output ${i}`)
+        );
+        const plain = list(jit(layer, { fuse: false })(x, w, b));
+        one.forEach((t, i) => same(t, plain[i], `${m}×${n} ${dtype} unfused`));
+      }
+    }
+    setNumThreads(before);
+  },
 });

@@ -5,7 +5,8 @@
  * `wasm/kernels_wasm.ts`, so importing needs no read or net permission.
  * @module
  */
-import { type InitOutput, initSync } from "./wasm/kernels.js";
+import type { InitOutput } from "./wasm/kernels.d.ts";
+import { instantiateKernels } from "./wasm_instance.ts";
 import { WASM_BASE64 } from "./wasm/kernels_wasm.ts";
 import { WASM_RELAXED_BASE64 } from "./wasm/kernels_relaxed_wasm.ts";
 
@@ -43,11 +44,15 @@ export const wasmVariant: "relaxed-simd" | "simd128" =
     : "simd128";
 
 /** The raw wasm exports (pointers and sizes are plain numbers). */
-export const wasm: InitOutput = initSync({
-  module: decodeBase64(
+export const wasm: InitOutput = instantiateKernels(
+  decodeBase64(
     wasmVariant === "relaxed-simd" ? WASM_RELAXED_BASE64 : WASM_BASE64,
-  ) as Uint8Array<ArrayBuffer>,
-});
+  ),
+);
 
-/** The kernels' linear memory (it only grows; views detach when it does). */
+/**
+ * The kernels' linear memory. It only grows; views over a plain memory
+ * detach when it does, views over a shared one keep their old length, so
+ * compare `memory.buffer` with the view's buffer (storage.ts).
+ */
 export const memory: WebAssembly.Memory = wasm.memory;

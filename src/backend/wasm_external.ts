@@ -9,14 +9,18 @@
  *
  * - `globalThis.jacobiWasm`, set before the import: a URL (or string),
  *   a `Response` (or a promise of one), the bytes, or a compiled
- *   `WebAssembly.Module`;
+ *   `WebAssembly.Module` (which runs on one thread: threads need the bytes);
  * - otherwise `kernels.wasm` next to this module (`new URL("./kernels.wasm",
  *   import.meta.url)`): read from disk for `file:` URLs (Node, Deno),
  *   fetched otherwise. In a bundle, `import.meta.url` is the bundle's, so
  *   copy the package's `kernels.wasm` beside it (or set `jacobiWasm`).
  * @module
  */
-import initWasm, { type InitOutput } from "./wasm/kernels.js";
+import type { InitOutput } from "./wasm/kernels.d.ts";
+import {
+  instantiateKernels,
+  instantiateKernelsModule,
+} from "./wasm_instance.ts";
 
 /** What `globalThis.jacobiWasm` may hold. */
 export type WasmSource =
@@ -27,24 +31,46 @@ export type WasmSource =
   | BufferSource
   | WebAssembly.Module;
 
+/** The module's bytes (or a compiled module, which then runs on one thread). */
+async function bytesOf(
+  source: Exclude<WasmSource, Promise<Response>>,
+): Promise<Uint8Array | WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) {
+    return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  }
+  const response = source instanceof Response ? source : await fetch(source);
+  if (!response.ok) {
+    throw new Error(
+      `failed to fetch the kernels' WebAssembly: ${response.status} ${response.statusText} (${response.url})`,
+    );
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 async function load(): Promise<InitOutput> {
   const given = (globalThis as { jacobiWasm?: WasmSource }).jacobiWasm;
+  let source: Uint8Array | WebAssembly.Module;
   if (given !== undefined && given !== null) {
-    return await initWasm({ module_or_path: await given });
+    source = await bytesOf(await given);
+  } else {
+    const url = new URL("./kernels.wasm", import.meta.url);
+    if (url.protocol === "file:") {
+      // fetch() cannot read file: URLs in Node; a computed specifier keeps
+      // bundlers from trying to resolve a Node built-in for the browser.
+      const fsName = "node:fs/promises";
+      const fs = await import(
+        /* @vite-ignore */ /* webpackIgnore: true */ fsName
+      );
+      source = new Uint8Array(await fs.readFile(url));
+    } else {
+      source = await bytesOf(url);
+    }
   }
-  const url = new URL("./kernels.wasm", import.meta.url);
-  if (url.protocol === "file:") {
-    // fetch() cannot read file: URLs in Node; a computed specifier keeps
-    // bundlers from trying to resolve a Node built-in for the browser.
-    const fsName = "node:fs/promises";
-    const fs = await import(
-      /* @vite-ignore */ /* webpackIgnore: true */ fsName
-    );
-    return await initWasm({
-      module_or_path: new Uint8Array(await fs.readFile(url)),
-    });
-  }
-  return await initWasm({ module_or_path: url });
+  return source instanceof WebAssembly.Module
+    ? instantiateKernelsModule(source)
+    : instantiateKernels(source);
 }
 
 /** The raw wasm exports (pointers and sizes are plain numbers). */

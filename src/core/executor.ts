@@ -12,6 +12,7 @@ import { BYTES_PER_ELEMENT, type DType } from "../backend/dtype.ts";
 import {
   adopt,
   checkedBytes,
+  heapI32,
   outOfMemoryError,
   type Storage,
 } from "../backend/storage.ts";
@@ -45,13 +46,8 @@ export interface Site {
 // Four i32 the executor fills when a run fails: [pc, details...].
 const INFO = wasm.alloc(16) >>> 0;
 
-// An i32 view of linear memory. Growth detaches the old buffer, which
-// empties views over it: cheaper to test than reading `memory.buffer`.
-let view = new Int32Array(wasm.memory.buffer);
-function heap(): Int32Array {
-  if (view.length === 0) view = new Int32Array(wasm.memory.buffer);
-  return view;
-}
+// An i32 view of linear memory, fresh after growth (storage.ts).
+const heap = heapI32;
 
 function failure(status: number, site: Site, details: number[]): Error {
   const { prim, params } = site;

@@ -9,6 +9,7 @@
 //! A[bi] starts at `a + bi*a_batch_stride` (elements; 0 broadcasts).
 
 use crate::num::{Float, Vector};
+use crate::parallel;
 use wasm_bindgen::prelude::*;
 
 const KC: usize = 256;
@@ -335,7 +336,10 @@ type Ukernel<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, bool);
 /// product. `row` and `col` are the block's top-left position in the
 /// product the caller asked for, `c` its first element, `ldc` C's row
 /// stride. A caller that runs a sub-range of a product wraps its epilogue
-/// in [`At`] so that positions stay absolute.
+/// in [`At`] so that positions stay absolute. When a product is split
+/// across threads, `apply` runs on several at once (on disjoint blocks),
+/// in workers too: like all code a worker runs, it must not allocate or
+/// touch mutable statics (parallel.rs).
 pub(crate) trait Epilogue<T> {
     /// # Safety
     /// `c` is valid for `rows × cols` elements at row stride `ldc`.
@@ -433,7 +437,9 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
             }
         }
         Path::Unpacked => unpacked(m, n, k, a, b, c, n, false),
-        Path::Packed => return packed::<T, NR>(m, n, k, a, b, c, n, false, uk, apack, bpack, ep),
+        Path::Packed => {
+            return packed_any::<T, NR>(m, n, k, a, b, c, n, false, uk, apack, bpack, ep)
+        }
     }
     // Small or vector-shaped products: the epilogue runs once on all of C.
     if let Some(e) = ep {
@@ -456,34 +462,26 @@ unsafe fn packed<T: Float, const NR: usize>(
     ldc: usize,
     acc: bool,
     uk: Ukernel<T>,
-    apack: &mut Vec<T>,
-    bpack: &mut Vec<T>,
+    apack: *mut T,
+    bpack: *mut T,
     ep: Option<&dyn Epilogue<T>>,
-) -> bool {
+) {
     let mut tile = [T::ZERO; MR * 8];
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let add = acc || pc > 0;
-            let need_b = nc.div_ceil(NR) * (kc * NR + PAD);
-            if !grow(bpack, need_b) {
-                return false;
-            }
-            pack_b::<T, NR>(b, pc, jc, kc, nc, bpack.as_mut_ptr());
+            pack_b::<T, NR>(b, pc, jc, kc, nc, bpack);
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                let need_a = mc.div_ceil(MR) * MR * kc;
-                if !grow(apack, need_a) {
-                    return false;
-                }
-                pack_a(a, ic, pc, mc, kc, apack.as_mut_ptr());
+                pack_a(a, ic, pc, mc, kc, apack);
                 for (q, jr) in (0..nc).step_by(NR).enumerate() {
                     let nr = NR.min(nc - jr);
-                    let bp = bpack.as_ptr().add(q * (kc * NR + PAD));
+                    let bp = bpack.add(q * (kc * NR + PAD));
                     for ir in (0..mc).step_by(MR) {
                         let mr = MR.min(mc - ir);
-                        let ap = apack.as_ptr().add(ir * kc);
+                        let ap = apack.add(ir * kc);
                         let cp = c.add((ic + ir) * ldc + jc + jr);
                         if mr == MR && nr == NR {
                             uk(kc, ap, bp, cp, ldc, add);
@@ -505,7 +503,232 @@ unsafe fn packed<T: Float, const NR: usize>(
             }
         }
     }
+}
+
+/// Elements of the A and B packing buffers that [`packed`] needs for an
+/// `m × n × k` product (its largest blocks).
+fn pack_sizes<const NR: usize>(m: usize, n: usize, k: usize) -> (usize, usize) {
+    let kc = KC.min(k);
+    (
+        MC.min(m).div_ceil(MR) * MR * kc,
+        NC.min(n).div_ceil(NR) * (kc * NR + PAD),
+    )
+}
+
+/// [`packed`] on buffers grown to size, split across threads when the
+/// product is large enough and a pool is running (see parallel.rs). False
+/// when the packing buffers cannot grow.
+#[allow(clippy::too_many_arguments)]
+unsafe fn packed_any<T: Float, const NR: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    ldc: usize,
+    acc: bool,
+    uk: Ukernel<T>,
+    apack: &mut Vec<T>,
+    bpack: &mut Vec<T>,
+    ep: Option<&dyn Epilogue<T>>,
+) -> bool {
+    let parts = parallel::parts_for(m as u64 * n as u64 * k as u64);
+    if parts > 1 && packed_parallel::<T, NR>(parts, m, n, k, a, b, c, ldc, acc, apack, bpack, ep) {
+        return true;
+    }
+    let (na, nb) = pack_sizes::<NR>(m, n, k);
+    if !grow(apack, na) || !grow(bpack, nb) {
+        return false;
+    }
+    packed::<T, NR>(
+        m,
+        n,
+        k,
+        a,
+        b,
+        c,
+        ldc,
+        acc,
+        uk,
+        apack.as_mut_ptr(),
+        bpack.as_mut_ptr(),
+        ep,
+    );
     true
+}
+
+/// One multi-threaded [`packed`] product, as the workers read it: C is cut
+/// into column blocks (multiples of NR) or row blocks (multiples of MR),
+/// one per part, each with its own packing buffers. Every element is summed
+/// in the same order as on one thread, so results do not depend on the
+/// thread count.
+#[repr(C)]
+struct GemmJob {
+    f64_: u32,
+    split_cols: u32,
+    acc: u32,
+    parts: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: (usize, isize, isize),
+    b: (usize, isize, isize),
+    c: usize,
+    ldc: usize,
+    packs: [(usize, usize); parallel::MAX_PARTS],
+    /// Address of an `Option<&dyn Epilogue<T>>` on the caller's stack.
+    ep: usize,
+}
+
+thread_local! {
+    /// Packing buffers of parts 1.. (part 0 uses the caller's), kept across
+    /// calls; only the main instance touches them, before it spawns.
+    static PART_PACKS: core::cell::RefCell<Vec<(Vec<u64>, Vec<u64>)>> =
+        const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Splits a product across `parts` threads; false (nothing written) when
+/// its shape has too few tiles to split or buffers cannot be allocated.
+#[allow(clippy::too_many_arguments)]
+unsafe fn packed_parallel<T: Float, const NR: usize>(
+    parts: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    ldc: usize,
+    acc: bool,
+    apack: &mut Vec<T>,
+    bpack: &mut Vec<T>,
+    ep: Option<&dyn Epilogue<T>>,
+) -> bool {
+    // Splitting columns repeats the packing of A in every part, splitting
+    // rows that of B: repeat the smaller one.
+    let (gm, gn) = (m.div_ceil(MR), n.div_ceil(NR));
+    let split_cols = (m <= n && gn >= 2) || gm < 2;
+    let parts = parts.min(if split_cols { gn } else { gm });
+    if parts < 2 {
+        return false;
+    }
+    let (pm, pn) = if split_cols {
+        (m, gn.div_ceil(parts) * NR)
+    } else {
+        (gm.div_ceil(parts) * MR, n)
+    };
+    let (na, nb) = pack_sizes::<NR>(pm, pn, k);
+    if !grow(apack, na) || !grow(bpack, nb) {
+        return false;
+    }
+    let words = |elems: usize| (elems * core::mem::size_of::<T>()).div_ceil(8);
+    let mut packs = [(0usize, 0usize); parallel::MAX_PARTS];
+    packs[0] = (apack.as_mut_ptr() as usize, bpack.as_mut_ptr() as usize);
+    let ok = PART_PACKS.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        while pool.len() < parts - 1 {
+            pool.push((Vec::new(), Vec::new()));
+        }
+        for (p, (pa, pb)) in pool.iter_mut().take(parts - 1).enumerate() {
+            if !grow_words(pa, words(na)) || !grow_words(pb, words(nb)) {
+                return false;
+            }
+            packs[p + 1] = (pa.as_mut_ptr() as usize, pb.as_mut_ptr() as usize);
+        }
+        true
+    });
+    if !ok {
+        return false;
+    }
+    let job = GemmJob {
+        f64_: (core::mem::size_of::<T>() == 8) as u32,
+        split_cols: split_cols as u32,
+        acc: acc as u32,
+        parts,
+        m,
+        n,
+        k,
+        a: (a.p as usize, a.rs, a.cs),
+        b: (b.p as usize, b.rs, b.cs),
+        c: c as usize,
+        ldc,
+        packs,
+        ep: &ep as *const Option<&dyn Epilogue<T>> as usize,
+    };
+    let at = &job as *const GemmJob as usize;
+    parallel::fork_join(at, parts, || run_gemm_part(at, 0));
+    true
+}
+
+/// [`grow`] for the untyped per-part buffers.
+fn grow_words(v: &mut Vec<u64>, n: usize) -> bool {
+    if v.len() < n {
+        if v.try_reserve_exact(n - v.len()).is_err() {
+            return false;
+        }
+        v.resize(n, 0);
+    }
+    true
+}
+
+/// Runs part `part` of the [`GemmJob`] at `job` (the main instance's part 0,
+/// or a worker's). Allocates nothing.
+///
+/// # Safety
+/// `job` must point at a live [`GemmJob`] whose buffers are sized for it.
+pub(crate) unsafe fn run_gemm_part(job: usize, part: usize) {
+    let j = &*(job as *const GemmJob);
+    if j.f64_ != 0 {
+        gemm_part::<f64, 4>(j, part, ukernel_f64);
+    } else {
+        gemm_part::<f32, 8>(j, part, ukernel_f32);
+    }
+}
+
+unsafe fn gemm_part<T: Float, const NR: usize>(j: &GemmJob, p: usize, uk: Ukernel<T>) {
+    let op = |(ptr, rs, cs): (usize, isize, isize)| Operand {
+        p: ptr as *const T,
+        rs,
+        cs,
+    };
+    let (mut a, mut b) = (op(j.a), op(j.b));
+    let mut c = j.c as *mut T;
+    let (mut m, mut n) = (j.m, j.n);
+    let (mut row, mut col) = (0, 0);
+    if j.split_cols != 0 {
+        let (lo, hi) = parallel::part_range(n, NR, j.parts, p);
+        b.p = b.p.offset(lo as isize * b.cs);
+        c = c.add(lo);
+        n = hi - lo;
+        col = lo;
+    } else {
+        let (lo, hi) = parallel::part_range(m, MR, j.parts, p);
+        a.p = a.p.offset(lo as isize * a.rs);
+        c = c.add(lo * j.ldc);
+        m = hi - lo;
+        row = lo;
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    let (ap, bp) = j.packs[p];
+    // The epilogue sees this part's blocks at their positions in the product.
+    let ep = (*(j.ep as *const Option<&dyn Epilogue<T>>)).map(|ep| At { ep, row, col });
+    packed::<T, NR>(
+        m,
+        n,
+        j.k,
+        &a,
+        &b,
+        c,
+        j.ldc,
+        j.acc != 0,
+        uk,
+        ap as *mut T,
+        bp as *mut T,
+        ep.as_ref().map(|e| e as &dyn Epilogue<T>),
+    );
 }
 
 /// `C += A B` with C an `m × n` block at row stride `ldc` and A, B given
@@ -533,7 +756,7 @@ unsafe fn gemm_acc<T: Float, const NR: usize>(
         unpacked(m, n, k, a, b, c, ldc, true);
         return true;
     }
-    packed::<T, NR>(m, n, k, a, b, c, ldc, true, uk, apack, bpack, None)
+    packed_any::<T, NR>(m, n, k, a, b, c, ldc, true, uk, apack, bpack, None)
 }
 
 /// A is m×k (row-major) or, transposed, stored k×m; B is k×n or stored n×k.
@@ -945,7 +1168,7 @@ mod tests {
             (5, 5, 0),
             (MC + 13, 45, 2 * KC + 88),
         ] {
-            for (ta, tb) in [(false, false), (true, true)] {
+            for (ta, tb, threads) in [(false, false, 1), (true, true, 1), (false, true, 3)] {
                 let batch = 2;
                 let a = data(batch * m * k, 3);
                 let b = data(batch * k * n, 4);
@@ -954,6 +1177,8 @@ mod tests {
                     n,
                     seen: core::cell::RefCell::new(vec![0; batch * m * n]),
                 };
+                // Split across (simulated) threads, parts see absolute positions.
+                crate::parallel::set_simulated_threads(threads);
                 let status = unsafe {
                     f64::matmul_epilogue(
                         a.as_ptr() as usize,
@@ -968,6 +1193,7 @@ mod tests {
                         &ep,
                     )
                 };
+                crate::parallel::set_simulated_threads(1);
                 assert_eq!(status, 0);
                 assert!(ep.seen.borrow().iter().all(|&v| v == 1), "{m}x{n}x{k}");
                 for bi in 0..batch {
@@ -1002,6 +1228,84 @@ mod tests {
         assert!(!grow(&mut v, usize::MAX / 2));
         assert!(v.is_empty());
         assert!(grow(&mut v, 10) && v.len() == 10);
+    }
+
+    /// Split across (simulated) threads, every shape and layout gives the
+    /// single-thread bits: parts only choose which tiles a thread computes.
+    #[test]
+    fn threads_do_not_change_results() {
+        let shapes = [
+            (130usize, 70usize, 90usize),
+            (64, 200, 33),
+            (300, 17, 40),
+            (9, 9, 7000),
+            (97, 131, 300),
+        ];
+        for &(m, n, k) in &shapes {
+            for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
+                let a = data(m * k, 3);
+                let b = data(k * n, 4);
+                let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+                let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+                let run = |threads: u32| {
+                    crate::parallel::set_simulated_threads(threads);
+                    let mut c64 = vec![f64::NAN; m * n];
+                    let mut c32 = vec![f32::NAN; m * n];
+                    let s64 = matmul_f64(
+                        a.as_ptr() as usize,
+                        b.as_ptr() as usize,
+                        c64.as_mut_ptr() as usize,
+                        1,
+                        m,
+                        n,
+                        k,
+                        ta,
+                        tb,
+                        0,
+                        0,
+                    );
+                    let s32 = matmul_f32(
+                        a32.as_ptr() as usize,
+                        b32.as_ptr() as usize,
+                        c32.as_mut_ptr() as usize,
+                        1,
+                        m,
+                        n,
+                        k,
+                        ta,
+                        tb,
+                        0,
+                        0,
+                    );
+                    crate::parallel::set_simulated_threads(1);
+                    assert_eq!((s64, s32), (0, 0));
+                    (c64, c32)
+                };
+                let (one64, one32) = run(1);
+                for t in [2, 3, 5] {
+                    let (c64, c32) = run(t);
+                    assert!(
+                        c64.iter()
+                            .zip(&one64)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "f64 {m}x{n}x{k} {ta} {tb} t={t}"
+                    );
+                    assert!(
+                        c32.iter()
+                            .zip(&one32)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "f32 {m}x{n}x{k} {ta} {tb} t={t}"
+                    );
+                }
+                let want = naive(&a, &b, m, n, k, ta, tb);
+                let err = one64
+                    .iter()
+                    .zip(&want)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f64::max);
+                assert!(err < 1e-9 * k as f64, "{m}x{n}x{k}: {err}");
+            }
+        }
     }
 }
 

@@ -29,6 +29,7 @@ pub mod linalg;
 pub mod mathf;
 pub mod nd;
 pub mod num;
+pub mod parallel;
 pub mod program;
 pub mod random;
 pub mod reduce;

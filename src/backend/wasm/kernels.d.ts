@@ -155,6 +155,12 @@ export function reduce_f32(op: number, x: number, out: number, rank: number, nre
 export function reduce_f64(op: number, x: number, out: number, rank: number, nred: number, meta: number): void;
 
 /**
+ * A worker's entry: runs part `part` of the job at `job`, whose first word
+ * says which kernel it is.
+ */
+export function run_part(job: number, part: number): void;
+
+/**
  * Runs the instruction stream of `code_len` i32 at `code` over the slot
  * table at `slots` (see the module doc). Returns 0, or an `ERR_*` status
  * with the slots as they were when the run stopped; then, if `info` is not
@@ -218,6 +224,7 @@ export interface InitOutput {
     readonly random_uniform_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly reduce_f32: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly reduce_f64: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+    readonly run_part: (a: number, b: number) => void;
     readonly run_program: (a: number, b: number, c: number, d: number) => number;
     readonly unary_f32: (a: number, b: number, c: number, d: number) => void;
     readonly unary_f64: (a: number, b: number, c: number, d: number) => void;

@@ -14,37 +14,49 @@
 //! `j..` runs positions `r·n + j..` row by row (or as one range when it
 //! spans whole rows).
 
-use super::fused::Body;
+use super::fused::{Body, BLOCK};
 use super::*;
 use crate::gemm::{Epilogue, MatmulEpilogue};
-use core::cell::RefCell;
+use core::sync::atomic::{AtomicI32, Ordering};
+
+/// Scratch of one epilogue call, on its stack: a product split across
+/// threads runs epilogues in workers, which must not allocate (parallel.rs)
+/// and have 256 KiB stacks.
+const SCRATCH: usize = 32 * 1024;
+
+/// Fewest elements per block worth running the steps on; with more scratch
+/// rows than that leaves room for, the steps run after the product instead.
+const MIN_BLOCK: usize = 64;
 
 /// The steps of an instruction as a GEMM epilogue on an `n`-column product.
 struct Steps<'a, 'b> {
     body: &'a Body<'b>,
     n: usize,
-    /// The first failure (the GEMM cannot stop early; later blocks skip).
-    failed: RefCell<Option<Fail>>,
+    /// Elements per block, so that the scratch rows fit in [`SCRATCH`].
+    block: usize,
+    /// The first failure's status (the GEMM cannot stop early; later
+    /// blocks skip). Atomic: the parts of a split product run at once.
+    failed: AtomicI32,
 }
 
 impl<T> Epilogue<T> for Steps<'_, '_> {
     unsafe fn apply(&self, row: usize, col: usize, _: *mut T, _: usize, rows: usize, cols: usize) {
-        if self.failed.borrow().is_some() {
+        if self.failed.load(Ordering::Relaxed) != 0 {
             return;
         }
-        let n = self.n;
-        let r = self.body.with_scratch(&mut |scratch| {
-            if col == 0 && cols == n {
-                return self.body.run_with(scratch, row * n, (row + rows) * n);
-            }
-            for i in row..row + rows {
-                self.body
-                    .run_with(scratch, i * n + col, i * n + col + cols)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = r {
-            *self.failed.borrow_mut() = Some(e);
+        let mut local = core::mem::MaybeUninit::<[u64; SCRATCH / 8]>::uninit();
+        let scratch = local.as_mut_ptr() as usize;
+        let (n, body, block) = (self.n, self.body, self.block);
+        let r = if col == 0 && cols == n {
+            body.run_with(scratch, block, row * n, (row + rows) * n)
+        } else {
+            (row..row + rows)
+                .try_for_each(|i| body.run_with(scratch, block, i * n + col, i * n + col + cols))
+        };
+        if let Err(Fail(status, _)) = r {
+            let _ = self
+                .failed
+                .compare_exchange(0, status, Ordering::Relaxed, Ordering::Relaxed);
         }
     }
 }
@@ -73,10 +85,21 @@ impl Exec<'_> {
             if size == 0 {
                 return Ok(());
             }
+            let block = (SCRATCH / 8 / body.rows.max(1)).min(BLOCK) / 8 * 8;
+            if block < MIN_BLOCK {
+                // Too many scratch registers for an epilogue: two passes.
+                let g = if f64_ { matmul_f64 } else { matmul_f32 };
+                let (ta, tb) = trans;
+                if g(a, b, c, batch, m, n, k, ta, tb, strides.0, strides.1) != 0 {
+                    return Err(ERR_OOM.into());
+                }
+                return body.run(0, size);
+            }
             let ep = Steps {
                 body,
                 n,
-                failed: RefCell::new(None),
+                block,
+                failed: AtomicI32::new(0),
             };
             // SAFETY: sizes as the instruction states (the compiler's contract).
             let status = unsafe {
@@ -86,13 +109,11 @@ impl Exec<'_> {
                     f32::matmul_epilogue(a, b, c, batch, m, n, k, trans, strides, &ep)
                 }
             };
-            if let Some(e) = ep.failed.into_inner() {
-                return Err(e);
+            match ep.failed.into_inner() {
+                0 if status != 0 => Err(ERR_OOM.into()),
+                0 => Ok(()),
+                e => Err(e.into()),
             }
-            if status != 0 {
-                return Err(ERR_OOM.into());
-            }
-            Ok(())
         });
         if size > 0 {
             free(c, bytes);
@@ -214,7 +235,11 @@ mod tests {
             ];
             code.extend(&s);
             code[3] = code.len() as i32 - 2;
-            assert_eq!(run(&code, &mut one_go), 0);
+            // Split across (simulated) threads when large enough.
+            crate::parallel::set_simulated_threads(3);
+            let status = run(&code, &mut one_go);
+            crate::parallel::set_simulated_threads(1);
+            assert_eq!(status, 0);
             let len = batch * m * n;
             for (p, q) in [(apart[6], one_go[5]), (apart[7], one_go[6])] {
                 let (u, v) = (read::<f32>(p, len), read::<f32>(q, len));
@@ -233,6 +258,47 @@ mod tests {
             free(one_go[5], 4 * len);
             free(one_go[6], 4 * len);
         }
+    }
+
+    /// More scratch registers than an epilogue's stack scratch holds: the
+    /// steps run after the product (here 70 negations: the product again).
+    #[test]
+    fn many_scratch_registers_run_after_the_product() {
+        let (m, n, k) = (20usize, 30usize, 40usize);
+        let x: Vec<f64> = (0..m * k).map(|i| (i % 13) as f64 - 6.0).collect();
+        let w: Vec<f64> = (0..k * n).map(|i| (i % 7) as f64 * 0.5).collect();
+        let neg = crate::elementwise::NEG as i32;
+        let steps = 70;
+        let mut code = vec![
+            MAGIC,
+            4,
+            OP_MATMUL_FUSED,
+            0,
+            F64,
+            0,
+            1,
+            1,
+            m as i32,
+            n as i32,
+        ];
+        code.extend([k as i32, 0, 0, 0, 0, (m * n) as i32, 1, steps, steps]);
+        code.extend([-1, F64, 0, 0]);
+        for t in 0..steps {
+            code.extend([F64, if t == steps - 1 { 3 } else { -1 }]);
+        }
+        for t in 0..steps {
+            code.extend([0, F64, neg, 1 + t, t, 0]);
+        }
+        code[3] = code.len() as i32 - 2;
+        let mut fused = vec![x.as_ptr() as usize, w.as_ptr() as usize, 0, 0];
+        assert_eq!(run(&code, &mut fused), 0);
+        let mut plain = vec![x.as_ptr() as usize, w.as_ptr() as usize, 0];
+        #[rustfmt::skip]
+        let mm = [MAGIC, 3, OP_MATMUL, 14, F64, 2, 0, 1, 1, m as i32, n as i32, k as i32, 0, 0, 0, 0];
+        assert_eq!(run(&mm, &mut plain), 0);
+        assert_eq!(read::<f64>(fused[3], m * n), read::<f64>(plain[2], m * n));
+        free(fused[3], 8 * m * n);
+        free(plain[2], 8 * m * n);
     }
 
     #[test]

@@ -65,35 +65,36 @@ pub(super) struct Body<'a> {
     regs: &'a [Reg],
     nin: usize,
     steps: &'a [i32],
-    /// Scratch rows and the bytes of each.
-    rows: usize,
-    row_bytes: usize,
+    /// Scratch rows (each holds one block of 8-byte elements).
+    pub(super) rows: usize,
+    /// Elements per block: BLOCK, or n when that is shorter.
+    block: usize,
 }
 
 impl Body<'_> {
-    /// Runs the steps on positions `[from, to)`, block by block, with
-    /// `scratch` holding `self.rows` rows of `self.row_bytes`.
-    pub(super) fn run_with(&self, scratch: usize, from: usize, to: usize) -> Result<(), Fail> {
+    /// Runs the steps on positions `[from, to)` in blocks of at most
+    /// `block` elements (the kernels give the same values whatever the
+    /// block), with `scratch` holding `self.rows` rows of `block · 8` bytes.
+    pub(super) fn run_with(
+        &self,
+        scratch: usize,
+        block: usize,
+        from: usize,
+        to: usize,
+    ) -> Result<(), Fail> {
+        let row_bytes = block * 8;
         let mut start = from;
         while start < to {
-            let len = BLOCK.min(to - start);
+            let len = block.min(to - start);
             for g in &self.regs[..self.nin] {
                 if let (Some((x, mode, m)), Some(k)) = (g.spread, g.row) {
-                    spread(
-                        x,
-                        mode,
-                        m,
-                        g.width,
-                        start,
-                        len,
-                        scratch + k * self.row_bytes,
-                    );
+                    spread(x, mode, m, g.width, start, len, scratch + k * row_bytes);
                 }
             }
             let at = |r: i32| {
                 let g = &self.regs[r as usize];
                 match g.row {
-                    Some(k) => scratch + k * self.row_bytes,
+                    Some(k) => scratch + k * row_bytes,
                     None if g.moves => g.base + start * g.width,
                     None => g.base,
                 }
@@ -109,16 +110,8 @@ impl Body<'_> {
 
     /// Runs the steps on positions `[from, to)`.
     pub(super) fn run(&self, from: usize, to: usize) -> Result<(), Fail> {
-        self.with_scratch(&mut |scratch| self.run_with(scratch, from, to))
-    }
-
-    /// Calls `f` with scratch of its own for [`Body::run_with`] (on the
-    /// stack when small: no allocation per run in loop bodies).
-    pub(super) fn with_scratch(
-        &self,
-        f: &mut dyn FnMut(usize) -> Result<(), Fail>,
-    ) -> Result<(), Fail> {
-        let bytes = self.rows * self.row_bytes;
+        // Small scratch on the stack: no allocation per run in loop bodies.
+        let bytes = self.rows * self.block * 8;
         let mut local = core::mem::MaybeUninit::<[u64; STACK_SCRATCH / 8]>::uninit();
         let scratch = if bytes <= STACK_SCRATCH {
             local.as_mut_ptr() as usize
@@ -128,7 +121,7 @@ impl Body<'_> {
         if scratch == 0 {
             return Err(ERR_OOM.into());
         }
-        let result = f(scratch);
+        let result = self.run_with(scratch, self.block, from, to);
         if bytes > STACK_SCRATCH {
             free(scratch, bytes);
         }
@@ -285,8 +278,7 @@ impl Exec<'_> {
             nin,
             steps,
             rows,
-            // Scratch rows of one block, or of n when that is shorter.
-            row_bytes: BLOCK.min(n) * 8,
+            block: BLOCK.min(n),
         };
         then(&body, n)
     }

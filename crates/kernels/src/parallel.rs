@@ -1,0 +1,118 @@
+//! Work sharing across WebAssembly threads, for the GEMM.
+//!
+//! The host (src/backend/thread_pool.ts) may run more instances of this
+//! module in workers over the same shared linear memory, each on its own
+//! stack and with no data segments of its own. A kernel that splits its work
+//! writes a job description in memory, asks the host to run parts `1..parts`
+//! on workers ([`spawn`]), runs part 0 itself and waits ([`join`]). Workers
+//! enter through [`run_part`]. Code that a worker runs must not allocate or
+//! touch mutable statics: the allocator's state belongs to the main
+//! instance, so every buffer a part needs is allocated before the spawn.
+//!
+//! Without threads (a single-threaded host, or native builds) [`threads`]
+//! is 1 and nothing here runs. Native test builds can set a simulated
+//! thread count; their parts then run one after another on the caller's
+//! thread, which exercises the same partitioning.
+
+use wasm_bindgen::prelude::*;
+
+/// The most parts one job is split into.
+pub const MAX_PARTS: usize = 16;
+
+/// Products smaller than this many multiply-adds stay on one thread: waking a
+/// worker costs a few microseconds, about what 2¹⁸ multiply-adds take.
+pub const MIN_PARALLEL_WORK: u64 = 1 << 19;
+
+#[cfg(target_arch = "wasm32")]
+mod host {
+    #[link(wasm_import_module = "jacobi_threads")]
+    extern "C" {
+        /// Threads usable now, the caller's included (1 without a pool).
+        pub fn threads() -> u32;
+        /// Runs `run_part(job, p)` for `p` in `1..parts` on workers.
+        pub fn spawn(job: usize, parts: u32);
+        /// Returns when every part of the last spawn has finished.
+        pub fn join();
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod host {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Simulated thread count for native tests.
+    pub static THREADS: AtomicU32 = AtomicU32::new(1);
+
+    pub unsafe fn threads() -> u32 {
+        THREADS.load(Ordering::Relaxed)
+    }
+    pub unsafe fn spawn(job: usize, parts: u32) {
+        for p in 1..parts {
+            super::run_part(job, p as usize);
+        }
+    }
+    pub unsafe fn join() {}
+}
+
+/// Simulates `n` threads in native test builds (parts run in turn).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub fn set_simulated_threads(n: u32) {
+    host::THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many parts a job of `work` multiply-adds should be split into.
+pub fn parts_for(work: u64) -> usize {
+    if work < MIN_PARALLEL_WORK {
+        return 1;
+    }
+    (unsafe { host::threads() } as usize).clamp(1, MAX_PARTS)
+}
+
+/// Runs `job`'s part 0 with `run0` while the workers run parts `1..parts`.
+///
+/// # Safety
+/// `job` must point at a job that [`run_part`] understands and stay valid
+/// until this returns.
+pub unsafe fn fork_join(job: usize, parts: usize, run0: impl FnOnce()) {
+    host::spawn(job, parts as u32);
+    run0();
+    host::join();
+}
+
+/// Rows (or columns) `[lo, hi)` of part `p` of `parts` when `len` is cut at
+/// multiples of `granule`; parts differ by at most one granule.
+pub fn part_range(len: usize, granule: usize, parts: usize, p: usize) -> (usize, usize) {
+    let chunks = len.div_ceil(granule);
+    let lo = chunks * p / parts * granule;
+    let hi = (chunks * (p + 1) / parts * granule).min(len);
+    (lo.min(len), hi)
+}
+
+/// A worker's entry: runs part `part` of the job at `job`, whose first word
+/// says which kernel it is.
+#[wasm_bindgen]
+pub fn run_part(job: usize, part: usize) {
+    unsafe { crate::gemm::run_gemm_part(job, part) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_without_overlap() {
+        for &(len, g) in &[(17usize, 8usize), (512, 8), (5, 6), (100, 5), (0, 8)] {
+            for parts in 1..6 {
+                let mut next = 0;
+                for p in 0..parts {
+                    let (lo, hi) = part_range(len, g, parts, p);
+                    assert_eq!(lo, next, "len {len} g {g} parts {parts}");
+                    assert!(hi >= lo);
+                    assert!(lo % g == 0 || lo == len);
+                    next = hi;
+                }
+                assert_eq!(next, len);
+            }
+        }
+    }
+}

@@ -1,0 +1,308 @@
+/**
+ * The worker pool behind multi-threaded kernels (WebAssembly threads).
+ *
+ * When the engine has shared memory, the kernels' memory is shared (see
+ * wasm_instance.ts) and large matrix products split their tiles across
+ * threads: the kernel calls {@link threadImports}' `spawn` to hand parts to
+ * workers, computes its own part, and calls `join`. Each worker runs its
+ * own instance of the kernels over the same memory, on its own stack, and
+ * does nothing but run parts (crates/kernels/src/parallel.rs). Workers and
+ * the main thread talk only through atomics on a small shared control
+ * array, so a synchronous loop that never yields still gets its workers.
+ *
+ * The pool starts at the first product large enough to split (so programs
+ * that never multiply large matrices never start a thread), and runs
+ * single-threaded until its workers are up. Workers come from
+ * `node:worker_threads` where it exists (Node, Deno; unref'ed, so they never
+ * keep a process alive) and from `Worker` on a Blob URL in browsers, which
+ * also need cross-origin isolation for shared memory; without it everything
+ * runs on one thread.
+ * @module
+ */
+
+/** Int32 fields of one worker's slot in the control array. */
+const SEQ = 0, JOB = 1, PART = 2, DONE = 3, STATE = 4, ERROR = 5;
+/** Slots are 64 bytes apart so that two workers never share a cache line. */
+const SLOT = 16;
+const READY = 1, FAILED = 2, EXITED = 3;
+/** The most threads (parallel.rs MAX_PARTS). */
+export const MAX_THREADS = 16;
+/** Each worker's stack in linear memory. */
+const STACK_BYTES = 256 * 1024;
+/** How long an idle side spins before it sleeps (ms). */
+const SPIN_MS = 0.2;
+
+/**
+ * The worker's whole program (plain JavaScript, for `eval` in Node's
+ * worker_threads and for a Blob URL in browsers). It instantiates the
+ * worker variant of the kernels on the shared memory and its own stack,
+ * then loops: wait for SEQ to change, run the part, publish DONE.
+ */
+const WORKER_SOURCE = `"use strict";
+const [SEQ, JOB, PART, DONE, STATE, ERROR] = [${SEQ}, ${JOB}, ${PART}, ${DONE}, ${STATE}, ${ERROR}];
+function start({ module, memory, ctrl, base, stackTop }) {
+  const imports = { env: {} };
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind !== "function") continue;
+    const ns = (imports[imp.module] ??= {});
+    ns[imp.name] = imp.name === "threads" ? () => 1 : () => {
+      throw new Error("jacobi worker: " + imp.name + " is not available on a worker");
+    };
+  }
+  imports.env.memory = memory;
+  imports.env.__stack_pointer = new WebAssembly.Global({ value: "i32", mutable: true }, stackTop);
+  let runPart;
+  try {
+    runPart = new WebAssembly.Instance(module, imports).exports.run_part;
+  } catch (e) {
+    Atomics.store(ctrl, base + STATE, ${FAILED});
+    Atomics.notify(ctrl, base + STATE);
+    return;
+  }
+  Atomics.store(ctrl, base + STATE, ${READY});
+  Atomics.notify(ctrl, base + STATE);
+  let seen = 0;
+  for (;;) {
+    let seq = Atomics.load(ctrl, base + SEQ);
+    if (seq === seen) {
+      const t0 = performance.now();
+      let spins = 0;
+      while ((seq = Atomics.load(ctrl, base + SEQ)) === seen) {
+        if ((++spins & 255) === 0 && performance.now() - t0 > ${SPIN_MS}) {
+          Atomics.wait(ctrl, base + SEQ, seen);
+        }
+      }
+    }
+    if (seq < 0) break;
+    seen = seq;
+    try {
+      runPart(ctrl[base + JOB], ctrl[base + PART]);
+    } catch (e) {
+      Atomics.store(ctrl, base + ERROR, 1);
+    }
+    Atomics.store(ctrl, base + DONE, seq);
+    Atomics.notify(ctrl, base + DONE);
+  }
+  Atomics.store(ctrl, base + STATE, ${EXITED});
+}
+if (typeof require === "function") {
+  require("node:worker_threads").parentPort.once("message", start);
+} else {
+  self.onmessage = (e) => start(e.data);
+}
+`;
+
+/** What the pool needs from the main instance. */
+export interface PoolHost {
+  /** The worker variant of the kernels (wasm_binary.ts). */
+  workerModule: () => WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  alloc: (bytes: number) => number;
+}
+
+interface Thread {
+  base: number;
+  seq: number;
+}
+
+type Spawner = (source: string) => (msg: unknown) => void;
+
+let host: PoolHost | undefined;
+let wanted = defaultThreads();
+const ctrl = typeof SharedArrayBuffer === "function"
+  ? new Int32Array(new SharedArrayBuffer(MAX_THREADS * SLOT * 4))
+  : new Int32Array(0);
+const threads: Thread[] = [];
+let ready = 0;
+let started = false;
+let broken: string | undefined;
+const busy: Thread[] = [];
+/** Products split so far (for tests and benchmarks). */
+let splitJobs = 0;
+let canBlock: boolean | undefined;
+
+function defaultThreads(): number {
+  const n =
+    (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
+      ?.hardwareConcurrency;
+  return Math.max(1, Math.min(MAX_THREADS, Number.isInteger(n) ? n! : 1));
+}
+
+/** Called once by wasm_instance.ts when the memory is shared. */
+export function attachPool(h: PoolHost): void {
+  host = h;
+}
+
+/** Whether this engine runs the kernels on more than one thread. */
+export function threadsAvailable(): boolean {
+  return host !== undefined && broken === undefined && spawner() !== undefined;
+}
+
+function spawner(): Spawner | undefined {
+  const proc = (globalThis as {
+    process?: { getBuiltinModule?: (id: string) => unknown };
+  }).process;
+  if (typeof proc?.getBuiltinModule === "function") {
+    const wt = proc.getBuiltinModule("node:worker_threads") as {
+      Worker: new (src: string, o: { eval: boolean }) => {
+        postMessage(m: unknown): void;
+        unref(): void;
+      };
+    } | undefined;
+    if (wt?.Worker) {
+      return (source) => {
+        const w = new wt.Worker(source, { eval: true });
+        w.unref();
+        return (m) => w.postMessage(m);
+      };
+    }
+  }
+  if (typeof Worker === "function" && typeof Blob === "function") {
+    return (source) => {
+      const url = URL.createObjectURL(
+        new Blob([source], { type: "text/javascript" }),
+      );
+      const w = new Worker(url);
+      URL.revokeObjectURL(url);
+      return (m) => w.postMessage(m);
+    };
+  }
+  return undefined;
+}
+
+/** Starts workers until there are `wanted - 1` of them. */
+function grow(): void {
+  const spawn = spawner();
+  if (!host || !spawn) return;
+  let module: WebAssembly.Module;
+  try {
+    module = host.workerModule();
+  } catch (e) {
+    broken = `the worker module did not compile: ${(e as Error).message}`;
+    return;
+  }
+  while (threads.length < wanted - 1) {
+    const index = threads.length;
+    const base = index * SLOT;
+    for (let f = 0; f < SLOT; f++) Atomics.store(ctrl, base + f, 0);
+    const stack = host.alloc(STACK_BYTES) >>> 0;
+    if (stack === 0) return;
+    const post = spawn(WORKER_SOURCE);
+    post({
+      module,
+      memory: host.memory,
+      ctrl,
+      base,
+      stackTop: (stack + STACK_BYTES) & ~15,
+    });
+    threads.push({ base, seq: 0 });
+  }
+}
+
+/** Workers 0..ready-1 are up; counts newly ready ones (in order). */
+function poll(): void {
+  while (ready < threads.length) {
+    const s = Atomics.load(ctrl, threads[ready].base + STATE);
+    if (s === READY) ready++;
+    else {
+      if (s === FAILED) broken = "a worker could not instantiate the kernels";
+      return;
+    }
+  }
+}
+
+/** The imports `jacobi_threads.*` of the main instance. */
+export const threadImports = {
+  /** Threads a job may use now, the caller's included. */
+  threads(): number {
+    if (wanted <= 1 || !host || broken !== undefined) return 1;
+    if (!started) {
+      started = true;
+      grow();
+    }
+    if (ready < Math.min(threads.length, wanted - 1)) poll();
+    return 1 + Math.min(ready, wanted - 1);
+  },
+  /** Hands parts `1..parts` of the job at `job` to workers. */
+  spawn(job: number, parts: number): void {
+    splitJobs++;
+    for (let p = 1; p < parts; p++) {
+      const t = threads[p - 1];
+      ctrl[t.base + JOB] = job;
+      ctrl[t.base + PART] = p;
+      t.seq = (t.seq + 1) & 0x3fffffff;
+      if (t.seq === 0) t.seq = 1;
+      Atomics.store(ctrl, t.base + SEQ, t.seq);
+      Atomics.notify(ctrl, t.base + SEQ, 1);
+      busy.push(t);
+    }
+  },
+  /** Waits for every part handed out by the last `spawn`. */
+  join(): void {
+    let failed = false;
+    for (const t of busy) {
+      const at = t.base + DONE;
+      const t0 = performance.now();
+      let spins = 0;
+      for (
+        let d = Atomics.load(ctrl, at);
+        d !== t.seq;
+        d = Atomics.load(ctrl, at)
+      ) {
+        if ((++spins & 255) !== 0 || performance.now() - t0 < SPIN_MS) continue;
+        if (blockingAllowed()) Atomics.wait(ctrl, at, d, 20);
+        const s = Atomics.load(ctrl, t.base + STATE);
+        if (s === EXITED || s === FAILED) {
+          broken = "a worker stopped while computing";
+          throw new Error(`jacobi: ${broken}`);
+        }
+      }
+      if (Atomics.load(ctrl, t.base + ERROR) !== 0) failed = true;
+    }
+    busy.length = 0;
+    if (failed) {
+      broken = "a worker failed while computing a matrix product";
+      throw new Error(`jacobi: ${broken}`);
+    }
+  },
+};
+
+/** Atomics.wait throws on a browser's main thread: spin there instead. */
+function blockingAllowed(): boolean {
+  if (canBlock === undefined) {
+    try {
+      Atomics.wait(ctrl, 0, -1, 0);
+      canBlock = true;
+    } catch {
+      canBlock = false;
+    }
+  }
+  return canBlock;
+}
+
+/**
+ * @internal The pool's state, for tests and benchmarks: workers started and
+ * ready, and how many products were split across threads so far.
+ */
+export function poolStats(): {
+  workers: number;
+  ready: number;
+  splitJobs: number;
+} {
+  if (ready < threads.length) poll();
+  return { workers: threads.length, ready, splitJobs };
+}
+
+/** Sets the thread count (threads.ts's setNumThreads checks `n`). */
+export function setThreadCount(n: number): void {
+  // Fewer threads leaves the extra workers parked (asleep in Atomics.wait,
+  // costing nothing) for a later increase: stopping one that may still be
+  // starting would race with a new worker on its slot.
+  wanted = Math.min(n, MAX_THREADS);
+  if (started && threads.length < wanted - 1) grow();
+}
+
+/** The thread count in effect (1 where there can be no workers). */
+export function threadCount(): number {
+  return threadsAvailable() ? wanted : 1;
+}
