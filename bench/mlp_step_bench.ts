@@ -1,5 +1,6 @@
 /**
- * Where the MLP training step's time goes (single thread, CPU time):
+ * Where the MLP training step's time goes (single thread unless
+ * `MLP_THREADS=n`, CPU time):
  * `deno run --allow-read --allow-env bench/mlp_step_bench.ts`.
  *
  * Times the whole step (grad of softmax cross-entropy over a 784-256-256-10
@@ -19,6 +20,9 @@ import { cpuMs } from "./roof.ts";
 type Lib = typeof J;
 const baselinePath = Deno.env.get("MLP_BASELINE");
 const baseline: Lib | null = baselinePath ? await import(baselinePath) : null;
+// CPU time counts every thread: one thread unless MLP_THREADS says more.
+const threads = Number(Deno.env.get("MLP_THREADS") ?? 1);
+for (const L of [J, baseline]) L?.setNumThreads?.(threads);
 
 const data = (n: number, s: number) =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7 + s) * 0.05);
