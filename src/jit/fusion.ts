@@ -31,6 +31,13 @@ export interface FusionGroup {
   readonly n: number;
   /** Members' results read after the group or returned by the program. */
   readonly outputs: ReadonlySet<number>;
+  /**
+   * A matmul equation whose product only this group reads: the group runs
+   * as its GEMM epilogue, one instruction (src/jit/epilogue.ts).
+   */
+  readonly product?: number;
+  /** Reshapes of the product between it and the group (aliases). */
+  readonly views?: readonly number[];
 }
 
 /** Elements from which any group with an intermediate is worth fusing. */
@@ -75,8 +82,8 @@ export function readMode(
   return null;
 }
 
-/** Whether equation `e` can be a member of a group (see the module doc). */
-function fusible(p: Program, i: number): boolean {
+/** Whether equation `i` can be a member of a group (see the module doc). */
+export function fusible(p: Program, i: number): boolean {
   const e = p.eqns[i];
   const n = sizeOf(e.aval.shape);
   if (n === 0) return false;
@@ -196,6 +203,10 @@ export function emitFused(
   p: Program,
   g: FusionGroup,
   operand: (a: Atom) => Operand,
+  head: { op: number; fields: readonly number[] } = {
+    op: OP.fused,
+    fields: [],
+  },
 ): Map<number, number> {
   const inputs: number[] = []; // [slot, dtype, mode, m] each
   const inputReg = new Map<string, number>(); // slot and mode -> register
@@ -300,14 +311,15 @@ export function emitFused(
   }
   const f = [g.n, nin, temps.length, steps.length / 6, ...inputs];
   for (const t of temps) f.push(DTYPES[t.dtype], t.slot);
-  em.emit(OP.fused, [...f, ...steps]);
+  em.emit(head.op, [...head.fields, ...f, ...steps]);
   return outSlots;
 }
 
 /**
  * Text marks for printing: per equation index, ` [fused#k]` for a member
  * of group k whose value stays in registers, ` [fused#k out]` for one
- * that is written out.
+ * that is written out, ` [fused#k matmul]` for the product whose GEMM
+ * epilogue the group is (` [fused#k view]` for a reshape of it).
  */
 export function fusionMarks(
   p: Program,
@@ -315,6 +327,8 @@ export function fusionMarks(
 ): Map<number, string> {
   const marks = new Map<number, string>();
   groups.forEach((g, k) => {
+    if (g.product !== undefined) marks.set(g.product, `fused#${k} matmul`);
+    for (const j of g.views ?? []) marks.set(j, `fused#${k} view`);
     for (const j of g.eqns) {
       const out = g.outputs.has(p.eqns[j].out) ? " out" : "";
       marks.set(j, `fused#${k}${out}`);

@@ -159,7 +159,15 @@ pub const OP_SVD: i32 = 32;
 /// `[n, nin, ntmp, nsteps, ...]`: a group of elementwise steps over `n`
 /// elements run block by block (layout: program/fused.rs).
 pub const OP_FUSED: i32 = 33;
+/// `[dtype, a, b, batch, m, n, k, trans_a, trans_b, a_stride, b_stride,
+/// fused...]`: a float matmul (fields as `OP_MATMUL`'s, less `out`) whose
+/// product is read only by the `OP_FUSED` instruction `fused...` (with
+/// `n` = batch·m·n, the product as its inputs of slot −1): the steps run
+/// on each block of the product as the GEMM finishes it, and the product
+/// itself is never an output (layout: program/epilogue.rs).
+pub const OP_MATMUL_FUSED: i32 = 34;
 
+mod epilogue;
 mod fused;
 
 // Status codes (0 = success). The doc line of each is its message.
@@ -890,6 +898,7 @@ impl Exec<'_> {
                 }
             }
             OP_FUSED => self.fused(f)?,
+            OP_MATMUL_FUSED => self.matmul_fused(f)?,
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
                 let p = self.input(f[0])?;

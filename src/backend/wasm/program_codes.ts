@@ -40,6 +40,7 @@ export const OP = {
   argsort: 31,
   svd: 32,
   fused: 33,
+  matmulFused: 34,
 } as const;
 
 /** Status codes of a failed run. */

@@ -46,14 +46,87 @@ const STACK_SCRATCH: usize = 2048;
 struct Reg {
     dtype: i32,
     width: usize,
-    /// Base address: an input's or output's buffer, or the scratch block.
+    /// Base address of an input's or output's buffer.
     base: usize,
-    /// Whether the address advances with the block (false: scalar input,
-    /// or scratch, which is reused by every block).
+    /// Whether the address advances with the position (false: scalar input).
     moves: bool,
     scalar: bool,
+    /// The scratch row that holds this register's block instead (a
+    /// temporary that is not an output, or a broadcast input).
+    row: Option<usize>,
     /// Broadcast input (modes 2 and 3): its buffer, mode and m.
     spread: Option<(usize, i32, usize)>,
+}
+
+/// A checked instruction with its output buffers: what runs over any range
+/// of positions, given scratch of its own (so an epilogue can run it on
+/// blocks of a product in any order).
+pub(super) struct Body<'a> {
+    regs: &'a [Reg],
+    nin: usize,
+    steps: &'a [i32],
+    /// Scratch rows (each holds one block of 8-byte elements).
+    pub(super) rows: usize,
+    /// Elements per block: BLOCK, or n when that is shorter.
+    block: usize,
+}
+
+impl Body<'_> {
+    /// Runs the steps on positions `[from, to)` in blocks of at most
+    /// `block` elements (the kernels give the same values whatever the
+    /// block), with `scratch` holding `self.rows` rows of `block · 8` bytes.
+    pub(super) fn run_with(
+        &self,
+        scratch: usize,
+        block: usize,
+        from: usize,
+        to: usize,
+    ) -> Result<(), Fail> {
+        let row_bytes = block * 8;
+        let mut start = from;
+        while start < to {
+            let len = block.min(to - start);
+            for g in &self.regs[..self.nin] {
+                if let (Some((x, mode, m)), Some(k)) = (g.spread, g.row) {
+                    spread(x, mode, m, g.width, start, len, scratch + k * row_bytes);
+                }
+            }
+            let at = |r: i32| {
+                let g = &self.regs[r as usize];
+                match g.row {
+                    Some(k) => scratch + k * row_bytes,
+                    None if g.moves => g.base + start * g.width,
+                    None => g.base,
+                }
+            };
+            let stride = |r: i32| i32::from(!self.regs[r as usize].scalar);
+            for s in self.steps.chunks_exact(6) {
+                step(s, len, &at, &stride)?;
+            }
+            start += len;
+        }
+        Ok(())
+    }
+
+    /// Runs the steps on positions `[from, to)`.
+    pub(super) fn run(&self, from: usize, to: usize) -> Result<(), Fail> {
+        // Small scratch on the stack: no allocation per run in loop bodies.
+        let bytes = self.rows * self.block * 8;
+        let mut local = core::mem::MaybeUninit::<[u64; STACK_SCRATCH / 8]>::uninit();
+        let scratch = if bytes <= STACK_SCRATCH {
+            local.as_mut_ptr() as usize
+        } else {
+            alloc(bytes)
+        };
+        if scratch == 0 {
+            return Err(ERR_OOM.into());
+        }
+        let result = self.run_with(scratch, self.block, from, to);
+        if bytes > STACK_SCRATCH {
+            free(scratch, bytes);
+        }
+        result
+    }
 }
 
 /// Fills `len` elements of `w` bytes at `o` with the values a broadcast
@@ -107,6 +180,18 @@ unsafe fn fill<T: Copy>(p: *const T, d: *mut T, run: usize) {
 impl Exec<'_> {
     #[inline(never)]
     pub(super) fn fused(&self, f: &[i32]) -> Result<(), Fail> {
+        self.fused_body(f, None, &mut |body, n| body.run(0, n))
+    }
+
+    /// Checks the `OP_FUSED` fields `f`, allocates its outputs and calls
+    /// `then` with the runnable body and `n`. With `product` (a buffer and
+    /// its dtype), an input of slot −1 reads that buffer (whole, mode 0).
+    pub(super) fn fused_body(
+        &self,
+        f: &[i32],
+        product: Option<(usize, i32)>,
+        then: &mut dyn FnMut(&Body, usize) -> Result<(), Fail>,
+    ) -> Result<(), Fail> {
         let field = |i: usize| f.get(i).copied().ok_or(ERR_TRUNCATED);
         let (n, nin, ntmp, nsteps) = (
             count(field(0)?)?,
@@ -132,16 +217,22 @@ impl Exec<'_> {
             heap.resize(nin + ntmp, Reg::default());
             &mut heap
         };
-        let mut nspread = 0;
+        let mut rows = 0;
         for i in 0..nin {
             let g = &f[4 + 4 * i..8 + 4 * i];
-            let (base, m) = (self.input(g[0])?, count(g[3])?);
+            let base = match product {
+                Some((p, dtype)) if g[0] == -1 => {
+                    if g[1] != dtype || g[2] != 0 {
+                        return Err(ERR_FIELD.into());
+                    }
+                    p
+                }
+                _ => self.input(g[0])?,
+            };
+            let m = count(g[3])?;
             let spread = match g[2] {
                 0 | 1 => None,
-                2 | 3 if m > 0 && (g[2] == 2 || n % m == 0) => {
-                    nspread += 1;
-                    Some((base, g[2], m))
-                }
+                2 | 3 if m > 0 && (g[2] == 2 || n % m == 0) => Some((base, g[2], m)),
                 _ => return Err(ERR_FIELD.into()),
             };
             regs[i] = Reg {
@@ -150,82 +241,46 @@ impl Exec<'_> {
                 base,
                 moves: g[2] == 0,
                 scalar: g[2] == 1,
+                row: spread.map(|_| {
+                    rows += 1;
+                    rows - 1
+                }),
                 spread,
             };
         }
         // Registers first with no buffers, so a malformed program is
         // refused before anything is allocated.
-        for (i, t) in f[4 + 4 * nin..steps_at].chunks(2).enumerate() {
-            let w = width(t[0])?;
+        let temps = &f[4 + 4 * nin..steps_at];
+        for (i, t) in temps.chunks(2).enumerate() {
             regs[nin + i] = Reg {
                 dtype: t[0],
-                width: w,
+                width: width(t[0])?,
                 base: 0,
                 moves: t[1] >= 0,
                 scalar: false,
+                row: (t[1] < 0).then(|| {
+                    rows += 1;
+                    rows - 1
+                }),
                 spread: None,
             };
         }
-        let steps = f[steps_at..].chunks_exact(6);
-        check_steps(steps.clone(), regs, nin)?;
-        let temps = &f[4 + 4 * nin..steps_at];
-        let nscratch = nspread + temps.chunks(2).filter(|t| t[1] < 0).count();
-        // Scratch rows of one block, or of n when that is shorter.
-        let row = BLOCK.min(n) * 8;
-        let bytes = nscratch * row;
-        // Small scratch on the stack: no allocation per run in loop bodies.
-        let mut local = core::mem::MaybeUninit::<[u64; STACK_SCRATCH / 8]>::uninit();
-        let scratch = if bytes <= STACK_SCRATCH {
-            local.as_mut_ptr() as usize
-        } else {
-            alloc(bytes)
-        };
-        if scratch == 0 {
-            return Err(ERR_OOM.into());
-        }
-        let result = (|| -> Result<(), Fail> {
-            let mut k = 0;
-            for g in regs.iter_mut().take(nin).filter(|g| g.spread.is_some()) {
-                k += 1;
-                g.base = scratch + (k - 1) * row;
-            }
-            for (i, t) in temps.chunks(2).enumerate() {
+        let steps = &f[steps_at..];
+        check_steps(steps.chunks_exact(6), regs, nin)?;
+        for (i, t) in temps.chunks(2).enumerate() {
+            if t[1] >= 0 {
                 let g = &mut regs[nin + i];
-                g.base = if t[1] >= 0 {
-                    self.output(t[1], n, g.width)?
-                } else {
-                    k += 1;
-                    scratch + (k - 1) * row
-                };
+                g.base = self.output(t[1], n, g.width)?;
             }
-            let mut start = 0;
-            while start < n {
-                let len = BLOCK.min(n - start);
-                for g in &regs[..nin] {
-                    if let Some((x, mode, m)) = g.spread {
-                        spread(x, mode, m, g.width, start, len, g.base);
-                    }
-                }
-                let at = |r: i32| {
-                    let g = &regs[r as usize];
-                    if g.moves {
-                        g.base + start * g.width
-                    } else {
-                        g.base
-                    }
-                };
-                let stride = |r: i32| i32::from(!regs[r as usize].scalar);
-                for s in steps.clone() {
-                    step(s, len, &at, &stride)?;
-                }
-                start += len;
-            }
-            Ok(())
-        })();
-        if bytes > STACK_SCRATCH {
-            free(scratch, bytes);
         }
-        result
+        let body = Body {
+            regs,
+            nin,
+            steps,
+            rows,
+            block: BLOCK.min(n),
+        };
+        then(&body, n)
     }
 }
 
