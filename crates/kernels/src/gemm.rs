@@ -403,6 +403,20 @@ unsafe fn unpacked<T: Float>(
     ldc: usize,
     acc: bool,
 ) {
+    if !acc && b.cs == 1 && n >= <T::V as Vector<T>>::LANES {
+        // Rows of B contiguous (an outer product, a small row-major
+        // product): C's rows as sums of scaled B rows, vectorised along n.
+        // Each element is summed in the same order as below (from zero,
+        // over p), so the results are the same bits.
+        for i in 0..m {
+            let ci = c.add(i * ldc);
+            core::slice::from_raw_parts_mut(ci, n).fill(T::ZERO);
+            for p in 0..k {
+                axpy(a.at(i, p), b.p.offset(p as isize * b.rs), ci, n);
+            }
+        }
+        return;
+    }
     for i in 0..m {
         for j in 0..n {
             let mut s = T::ZERO;
@@ -1228,6 +1242,54 @@ mod tests {
         assert!(!grow(&mut v, usize::MAX / 2));
         assert!(v.is_empty());
         assert!(grow(&mut v, 10) && v.len() == 10);
+    }
+
+    /// Tiny products with contiguous B rows (outer products, the steps of
+    /// an ODE on a few states) take a row-vectorised loop; it must give the
+    /// triple loop's bits.
+    #[test]
+    fn tiny_row_path_matches_the_triple_loop() {
+        for &(m, n, k) in &[
+            (16usize, 16usize, 1usize),
+            (5, 9, 3),
+            (3, 4, 7),
+            (2, 31, 2),
+            (8, 8, 8),
+        ] {
+            for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
+                let a: Vec<f32> = data(m * k, 5).iter().map(|&x| x as f32).collect();
+                let b: Vec<f32> = data(k * n, 6).iter().map(|&x| x as f32).collect();
+                let mut c = vec![f32::NAN; m * n];
+                matmul_f32(
+                    a.as_ptr() as usize,
+                    b.as_ptr() as usize,
+                    c.as_mut_ptr() as usize,
+                    1,
+                    m,
+                    n,
+                    k,
+                    ta,
+                    tb,
+                    0,
+                    0,
+                );
+                for i in 0..m {
+                    for j in 0..n {
+                        let mut s = 0f32;
+                        for p in 0..k {
+                            let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                            let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                            s += av * bv;
+                        }
+                        assert_eq!(
+                            c[i * n + j].to_bits(),
+                            s.to_bits(),
+                            "{m}x{n}x{k} {ta} {tb} ({i},{j})"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Split across (simulated) threads, every shape and layout gives the
