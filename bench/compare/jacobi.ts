@@ -18,6 +18,7 @@ try {
   for (const w of WORKLOADS) {
     for (const v of w.variants) h.na(PEER, w.id, v, why.slice(0, 300));
   }
+  await h.serve();
   Deno.exit(0);
 }
 const {
@@ -145,3 +146,6 @@ for (
     });
   }
 }
+
+// With --serve (run.ts), answer per-workload requests now.
+await h.serve();

@@ -1,7 +1,7 @@
 // The shape of bench/results/compare.json and the lookups both renderers
 // (report_md.ts, report_svg.ts) share.
 
-import { JS_COLUMNS, PEERS, type Result } from "./peers.ts";
+import { PEERS, type Result, timeMs } from "./peers.ts";
 import type { Step } from "./setup.ts";
 import { WORKLOADS } from "./workloads.ts";
 
@@ -18,6 +18,8 @@ export interface Report {
     load: number[];
   };
   rounds: number;
+  /** Where the peers ran: "core 0", or why they were not pinned. */
+  pinned?: string;
   /** git HEAD, and whether mod.ts/src/crates had uncommitted changes. */
   revision: string;
   setup: Step[];
@@ -28,6 +30,12 @@ export interface Report {
 
 /** Result columns in table order. */
 export const COLUMNS = PEERS.flatMap((p) => p.columns);
+
+/** The columns a report has results for (`--only` runs fewer peers). */
+export function columnsOf(report: Report): string[] {
+  const seen = new Set(report.results.map((r) => r.peer));
+  return COLUMNS.filter((c) => seen.has(c));
+}
 
 export interface Row {
   workload: string;
@@ -50,19 +58,12 @@ export function rows(report: Report): Row[] {
   );
 }
 
-/** Median of a correct result, else undefined. */
+/** Median time (CPU where reported) of a correct result, else undefined. */
 export function okMs(r: Result | undefined): number | undefined {
-  return r?.status === "ok" ? r.median_ms : undefined;
+  return r?.status === "ok" ? timeMs(r) : undefined;
 }
 
-/** The fastest correct JavaScript peer of a row. */
-export function fastestJs(
-  row: Row,
-): { column: string; ms: number } | undefined {
-  let best: { column: string; ms: number } | undefined;
-  for (const column of JS_COLUMNS) {
-    const ms = okMs(row.cells.get(column));
-    if (ms !== undefined && (!best || ms < best.ms)) best = { column, ms };
-  }
-  return best;
+/** A cell's per-round times (null where a round failed or is missing). */
+export function roundTimes(r: Result | undefined): (number | null)[] {
+  return r?.round_ms ?? [];
 }

@@ -3,7 +3,8 @@
 // wrong result is a faded bar marked ✗; an error or n/a is a grey dot on
 // the axis.
 
-import { COLUMNS, type Report, rows } from "./report.ts";
+import { timeMs } from "./peers.ts";
+import { columnsOf, type Report, rows } from "./report.ts";
 import { fmtMs } from "./report_md.ts";
 
 const COLORS: Record<string, string> = {
@@ -23,10 +24,10 @@ const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export function renderSvg(report: Report): string {
+  const COLUMNS = columnsOf(report);
   const all = rows(report);
-  const times = report.results
-    .filter((r) => r.median_ms !== undefined && r.median_ms > 0)
-    .map((r) => r.median_ms!);
+  const times = report.results.map(timeMs)
+    .filter((t): t is number => t !== undefined && t > 0);
   const lo = Math.floor(Math.log10(Math.min(...times, 1)));
   const hi = Math.ceil(Math.log10(Math.max(...times, 10)));
   const y = (ms: number) =>
@@ -40,7 +41,7 @@ export function renderSvg(report: Report): string {
       `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${LEFT}" y="18" font-size="14" font-weight="bold">` +
-      `Median time per call (ms, log scale, lower is better)` +
+      `Median CPU time per call (ms, log scale, lower is better)` +
       `${report.quick ? " — --quick smoke test" : ""}</text>`,
   );
   // Decade grid lines and labels.
@@ -61,15 +62,16 @@ export function renderSvg(report: Report): string {
       const r = row.cells.get(c);
       const x = x0 + i * BAR;
       const tip = `${c} ${row.workload} ${row.variant}: `;
-      if (r && r.median_ms !== undefined && r.median_ms > 0) {
-        const top = y(r.median_ms);
+      const ms = timeMs(r);
+      if (r && ms !== undefined && ms > 0) {
+        const top = y(ms);
         const wrong = r.status !== "ok";
         s.push(
           `<rect x="${x}" y="${top.toFixed(1)}" width="${BAR - 1}" height="${
             (TOP + PLOT_H - top).toFixed(1)
           }" fill="${COLORS[c]}"${wrong ? ' fill-opacity="0.3"' : ""}>` +
             `<title>${
-              esc(tip + fmtMs(r.median_ms) + " ms" + (wrong ? " WRONG" : ""))
+              esc(tip + fmtMs(ms) + " ms" + (wrong ? " WRONG" : ""))
             }</title></rect>`,
         );
         if (wrong) {

@@ -1,36 +1,43 @@
-// Merges the results of several rounds (`--rounds=N`): the machines are
-// shared and noisy, and one peer runs minutes after another, so a single
-// round can catch one peer in a burst of load. A cell that was correct in
-// every round gets the median of its round medians; a cell that failed in any
-// round shows that failure, marked with how often it happened.
+// Merges the rounds of the interleaved W1–W7 run (run.ts): a cell that was
+// correct in every round gets the median of its round medians (wall and
+// CPU); a cell that failed in any round shows that failure, marked with how
+// often it happened. Every cell keeps its per-round times in round order
+// (`round_ms`), since ratios are taken within a round (interleave.ts).
 
-import type { Result } from "./peers.ts";
-
-const key = (r: Result) => `${r.peer}:${r.workload}/${r.variant}`;
+import { median } from "./interleave.ts";
+import { key, type Result, timeMs } from "./peers.ts";
 
 export function mergeRounds(rounds: Result[][]): Result[] {
-  if (rounds.length === 1) return rounds[0];
-  const byKey = new Map<string, Result[]>();
-  for (const round of rounds) {
-    for (const r of round) {
-      const list = byKey.get(key(r)) ?? [];
-      list.push(r);
-      byKey.set(key(r), list);
+  const byKey = new Map<string, (Result | undefined)[]>();
+  rounds.forEach((round, r) => {
+    for (const res of round) {
+      const list = byKey.get(key(res)) ??
+        Array.from({ length: rounds.length }, () => undefined);
+      list[r] = res;
+      byKey.set(key(res), list);
     }
-  }
+  });
   return [...byKey.values()].map((list) => {
-    const bad = list.filter((r) => r.status !== "ok");
+    const present = list.filter((r): r is Result => r !== undefined);
+    const round_ms = list.map((r) =>
+      r?.status === "ok" ? timeMs(r) ?? null : null
+    );
+    const bad = present.filter((r) => r.status !== "ok");
     if (bad.length === 0) {
-      const ms = list.map((r) => r.median_ms!).sort((a, b) => a - b);
-      const m = ms.length >> 1;
-      const median = ms.length % 2 ? ms[m] : (ms[m - 1] + ms[m]) / 2;
-      return { ...list[0], median_ms: median, round_ms: ms };
+      const cpu = present.map((r) => r.cpu_ms).filter((t) => t !== undefined);
+      return {
+        ...present[0],
+        median_ms: median(present.map((r) => r.median_ms!)),
+        cpu_ms: cpu.length === present.length ? median(cpu) : undefined,
+        round_ms,
+      };
     }
     const first = bad[0];
-    if (bad.length === list.length) return first;
+    if (bad.length === present.length) return { ...first, round_ms };
     return {
       ...first,
-      error: `${first.error} (in ${bad.length} of ${list.length} rounds)`,
+      error: `${first.error} (in ${bad.length} of ${present.length} rounds)`,
+      round_ms,
     };
   });
 }

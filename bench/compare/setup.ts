@@ -40,22 +40,35 @@ const lastLines = (text: string) =>
 
 async function step(
   name: Step["name"],
-  present: () => Promise<boolean>,
+  present: () => Promise<Out>,
   install: () => Promise<Out>,
 ): Promise<Step> {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  if (await present()) return { name, status: "present", seconds: seconds() };
-  const out = await install();
-  if (out.ok && await present()) {
-    return { name, status: "installed", seconds: seconds() };
+  if ((await present()).ok) {
+    return { name, status: "present", seconds: seconds() };
   }
+  const out = await install();
+  const after = out.ok ? await present() : out;
+  if (after.ok) return { name, status: "installed", seconds: seconds() };
   return {
     name,
     status: "failed",
     seconds: seconds(),
-    detail: lastLines(out.text),
+    // The install's own error, or why the check still fails after it.
+    detail: out.ok
+      ? `still missing after the install: ${lastLines(after.text)}`
+      : lastLines(out.text),
   };
+}
+
+/** Every check in turn; the first failure is the answer. */
+async function all(...checks: (() => Promise<Out>)[]): Promise<Out> {
+  for (const check of checks) {
+    const out = await check();
+    if (!out.ok) return out;
+  }
+  return { ok: true, text: "" };
 }
 
 /** PyTorch (with functorch) and OpenBLAS from Debian, for /usr/bin/python3. */
@@ -63,9 +76,11 @@ export function ensureTorch(): Promise<Step> {
   const pkgs = ["python3-torch", "libopenblas0-pthread"];
   return step(
     "torch",
-    async () =>
-      (await sh(["/usr/bin/python3", "-c", "import torch"])).ok &&
-      (await sh(["dpkg", "-s", "libopenblas0-pthread"])).ok,
+    () =>
+      all(
+        () => sh(["/usr/bin/python3", "-c", "import torch"]),
+        () => sh(["dpkg", "-s", "libopenblas0-pthread"]),
+      ),
     async () => {
       // apt needs root; use sudo -n where we are not and it is there.
       const root = Deno.uid() === 0;
@@ -90,7 +105,7 @@ export function ensureTorch(): Promise<Step> {
 export function ensureJax(): Promise<Step> {
   return step(
     "jax",
-    async () => (await sh([VENV_PYTHON, "-c", "import jax"])).ok,
+    () => sh([VENV_PYTHON, "-c", "import jax"]),
     async () => {
       const venv = VENV_PYTHON.replace(/\/bin\/python$/, "");
       let made = await sh(["/usr/bin/python3", "-m", "venv", venv]);
@@ -112,10 +127,10 @@ export function ensureNpm(): Promise<Step> {
         try {
           await Deno.stat(`${dir}/node_modules/${name}/package.json`);
         } catch {
-          return false;
+          return { ok: false, text: `no ${dir}/node_modules/${name}` };
         }
       }
-      return true;
+      return { ok: true, text: "" };
     },
     () => sh(["npm", "install", "--prefix", dir, "--no-audit", "--no-fund"]),
   );

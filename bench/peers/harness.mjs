@@ -13,18 +13,32 @@ import process from "node:process";
 export const TOLERANCE = 1e-4;
 
 const now = () => performance.now();
+/** Process CPU time (ms): what a pinned peer spent, not what it waited. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 function emit(event) {
   process.stdout.write(JSON.stringify(event) + "\n");
 }
 
 /**
- * Opens the data named by argv: `<manifest.json> [--skip=peer:W1/jacrev;...]`.
- * The skip list lets run.ts restart a peer after a crash past the variants
- * already done.
+ * Opens the data named by argv: `<manifest.json> [--skip=peer:W1/jacrev;...]
+ * [--serve]`. The skip list lets a driver restart a peer after a crash past
+ * the variants already done. With `--serve`, `run` and `na` only register
+ * their variant, and `serve()` (which every peer calls last) then answers
+ * requests on stdin, one JSON line each: `{"workload": "W1", "skip": [...]}`
+ * runs that workload's registered variants (all columns, in registration
+ * order) and ends with `{"event": "done"}`. run.ts uses it to interleave the
+ * peers per workload; without `--serve`, `run` runs at once and `serve()`
+ * returns.
  */
 export function openHarness(peerMeta) {
   const args = process.argv.slice(2);
+  const serving = args.includes("--serve");
+  /** Registered variants in serve mode: { workload, key, go() }. */
+  const registry = [];
   const manifestPath = args.find((a) => !a.startsWith("--"));
   if (!manifestPath) throw new Error("usage: <peer> manifest.json [--skip=..]");
   const skipArg = args.find((a) => a.startsWith("--skip="));
@@ -44,26 +58,63 @@ export function openHarness(peerMeta) {
     };
   };
   emit({ event: "meta", ...peerMeta });
+  const na = (peer, workload, variant, reason) => {
+    if (skip.has(`${peer}:${workload}/${variant}`)) return;
+    emit({
+      event: "result",
+      peer,
+      workload,
+      variant,
+      status: "n/a",
+      ok: false,
+      error: `n/a: ${reason}`,
+    });
+  };
+  const register = (workload, key, go) => {
+    registry.push({ workload, key, go });
+    return Promise.resolve();
+  };
   return {
     get,
     timing: manifest.timing,
+    serving,
     /** Whether `peer` should run `workload/variant` (false: skipped). */
     wants: (peer, workload, variant) =>
       !skip.has(`${peer}:${workload}/${variant}`),
     /** Records a variant the peer cannot express, with the reason. */
     na(peer, workload, variant, reason) {
-      if (skip.has(`${peer}:${workload}/${variant}`)) return;
-      emit({
-        event: "result",
-        peer,
+      if (!serving) return na(peer, workload, variant, reason);
+      register(
         workload,
-        variant,
-        status: "n/a",
-        ok: false,
-        error: `n/a: ${reason}`,
-      });
+        `${peer}:${workload}/${variant}`,
+        () => na(peer, workload, variant, reason),
+      );
     },
-    run: (spec) => runVariant(spec, manifest.timing, get, skip),
+    run: (spec) =>
+      serving
+        ? register(
+          spec.workload,
+          `${spec.peer}:${spec.workload}/${spec.variant}`,
+          () => runVariant(spec, manifest.timing, get, skip),
+        )
+        : runVariant(spec, manifest.timing, get, skip),
+    /** Serve mode: answers workload requests until stdin closes. */
+    async serve() {
+      if (!serving) return;
+      const { createInterface } = await import("node:readline");
+      const input = createInterface({ input: process.stdin });
+      for await (const line of input) {
+        if (!line.trim()) continue;
+        const req = JSON.parse(line);
+        const skipNow = new Set(req.skip ?? []);
+        for (const item of registry) {
+          if (item.workload !== req.workload || skipNow.has(item.key)) continue;
+          await item.go();
+        }
+        emit({ event: "done", workload: req.workload });
+      }
+      input.close();
+    },
   };
 }
 
@@ -93,8 +144,10 @@ async function runVariant(spec, timing, get, skip) {
   const base = { event: "result", peer, workload, variant, note: spec.note };
   try {
     let t = now();
+    let firstCpu = cpuMs();
     const first = await call(fn);
     const firstMs = now() - t;
+    firstCpu = cpuMs() - firstCpu;
     const check = checkResult(read(first), expected(get, workload, variant));
     dispose(first);
 
@@ -120,10 +173,13 @@ async function runVariant(spec, timing, get, skip) {
     }
     // --quick (no budget): the checked first call is the only sample.
     const times = timing.budgetMs === 0 ? [firstMs] : [];
+    const cpuTimes = timing.budgetMs === 0 ? [firstCpu] : [];
     if (timing.budgetMs === 0) samples = 0;
     for (let s = 0; s < samples; s++) {
       t = now();
+      const c = cpuMs();
       for (let r = 0; r < reps; r++) dispose(await call(fn));
+      cpuTimes.push((cpuMs() - c) / reps);
       times.push((now() - t) / reps);
     }
     emit({
@@ -131,6 +187,7 @@ async function runVariant(spec, timing, get, skip) {
       status: check.ok ? "ok" : "wrong",
       ok: check.ok,
       median_ms: median(times),
+      cpu_ms: median(cpuTimes),
       first_ms: firstMs,
       samples: times.length,
       reps,

@@ -23,14 +23,19 @@ def emit(event):
 
 
 class Harness:
-    """argv: <manifest.json> [--skip=peer:W1/jacrev;...] (run.ts restarts a
-    crashed peer past the variants already done)."""
+    """argv: <manifest.json> [--skip=peer:W1/jacrev;...] [--serve] (a driver
+    restarts a crashed peer past the variants already done). With --serve,
+    run() and na() only register their variant and serve(), which every
+    peer calls last, answers workload requests on stdin as harness.mjs
+    does."""
 
     def __init__(self, meta):
         args = sys.argv[1:]
         path = next(a for a in args if not a.startswith("--"))
         skip = next((a[7:] for a in args if a.startswith("--skip=")), "")
         self.skip = set(s for s in skip.split(";") if s)
+        self.serving = "--serve" in args
+        self.registry = []  # (workload, key, thunk) in serve mode
         with open(path) as f:
             self.manifest = json.load(f)
         self.timing = self.manifest["timing"]
@@ -48,7 +53,31 @@ class Harness:
     def wants(self, peer, workload, variant):
         return f"{peer}:{workload}/{variant}" not in self.skip
 
+    def serve(self):
+        """Serve mode: one request per stdin line, {"workload": "W1", "skip":
+        [...]}: runs that workload's registered variants, then prints
+        {"event": "done"}. Returns at once without --serve."""
+        if not self.serving:
+            return
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            skip = set(req.get("skip", []))
+            for workload, key, thunk in self.registry:
+                if workload == req["workload"] and key not in skip:
+                    thunk()
+            emit({"event": "done", "workload": req["workload"]})
+
     def na(self, peer, workload, variant, reason):
+        if self.serving:
+            key = f"{peer}:{workload}/{variant}"
+            self.registry.append((workload, key, lambda: self._na_now(
+                peer, workload, variant, reason)))
+            return
+        self._na_now(peer, workload, variant, reason)
+
+    def _na_now(self, peer, workload, variant, reason):
         if not self.wants(peer, workload, variant):
             return
         emit({"event": "result", "peer": peer, "workload": workload,
@@ -58,6 +87,14 @@ class Harness:
     def run(self, peer, workload, variant, fn, read, note=None):
         """Times `fn()` (the whole computation from the inputs, result forced);
         `read(result)` gives a list of numpy arrays for the check."""
+        if self.serving:
+            key = f"{peer}:{workload}/{variant}"
+            self.registry.append((workload, key, lambda: self._run_now(
+                peer, workload, variant, fn, read, note)))
+            return
+        self._run_now(peer, workload, variant, fn, read, note)
+
+    def _run_now(self, peer, workload, variant, fn, read, note=None):
         if not self.wants(peer, workload, variant):
             return
         emit({"event": "start", "peer": peer, "workload": workload,
@@ -68,9 +105,10 @@ class Harness:
             base["note"] = note
         try:
             timing = self.timing
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             first = fn()
             first_ms = (time.perf_counter() - t) * 1e3
+            first_cpu = (time.process_time() - c) * 1e3
             ok, max_err, message = check(read(first),
                                          expected(self.get, workload, variant))
             del first
@@ -95,15 +133,18 @@ class Harness:
                 samples = max(1, int(timing["capMs"] // est))
             # --quick (no budget): the checked first call is the only sample.
             times = [first_ms] if timing["budgetMs"] == 0 else []
+            cpu = [first_cpu] if timing["budgetMs"] == 0 else []
             if timing["budgetMs"] == 0:
                 samples = 0
             for _ in range(samples):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 for _ in range(reps):
                     fn()
+                cpu.append((time.process_time() - c) * 1e3 / reps)
                 times.append((time.perf_counter() - t) * 1e3 / reps)
             emit({**base, "status": "ok" if ok else "wrong", "ok": ok,
-                  "median_ms": float(np.median(times)), "first_ms": first_ms,
+                  "median_ms": float(np.median(times)),
+                  "cpu_ms": float(np.median(cpu)), "first_ms": first_ms,
                   "samples": len(times), "reps": reps, "max_err": max_err,
                   **({} if ok else {"error": message})})
         except Exception as e:  # a peer's failure is a result, not a crash

@@ -84,3 +84,5 @@ for peer, wrap in (("jax", lambda f: f), ("jax+jit", jit)):
         g = wrap(f)
         h.run(peer, workload, variant,
               lambda g=g, args=args: jax.block_until_ready(g(*args)), read)
+
+h.serve()

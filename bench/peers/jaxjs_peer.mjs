@@ -147,6 +147,9 @@ for (const [peer, wrap] of [["jax-js", (f) => f], ["jax-js+jit", jit]]) {
         leaves(r).map((a) => ({ shape: a.shape, data: a.ref.dataSync() })),
       dispose: (r) => leaves(r).forEach((a) => a.dispose()),
     });
-    if (g.dispose) g.dispose();
+    // Served variants run later: their jitted functions must stay alive.
+    if (g.dispose && !h.serving) g.dispose();
   }
 }
+
+await h.serve();

@@ -203,6 +203,27 @@ function measure(req: Request): Answer {
 
 const reference = Deno.args.includes("--reference");
 if (reference) dtype = "float64";
+
+// --threads=N: jacobi's setNumThreads (multi-threaded GEMM on WebAssembly
+// threads) where mod.ts has it, looked up on the namespace so that this
+// file runs before and after it exists; INFO requests report what happened.
+const threads = Number(
+  Deno.args.find((a) => a.startsWith("--threads="))?.split("=")[1] ?? 1,
+);
+const api = J as unknown as Record<string, unknown>;
+const { setNumThreads, getNumThreads } = api;
+let threadNote: string;
+if (typeof setNumThreads === "function") {
+  await setNumThreads(threads);
+  threadNote = `setNumThreads(${threads})` +
+    (typeof getNumThreads === "function"
+      ? `, getNumThreads() = ${getNumThreads()}`
+      : "");
+} else {
+  threadNote = threads > 1
+    ? `mod.ts has no setNumThreads: ran with one thread, not ${threads}`
+    : "one thread (mod.ts has no setNumThreads)";
+}
 const decoder = new TextDecoderStream();
 let buf = "";
 for await (const chunk of Deno.stdin.readable.pipeThrough(decoder)) {
@@ -215,7 +236,9 @@ for await (const chunk of Deno.stdin.readable.pipeThrough(decoder)) {
     const req = JSON.parse(line) as Request;
     let ans: Answer;
     try {
-      if (req.id === "ROOF") {
+      if (req.id === "INFO") {
+        ans = { status: "ok", note: threadNote };
+      } else if (req.id === "ROOF") {
         const b = bestF32(measureRoof({ rounds: 3 }));
         ans = {
           status: "ok",

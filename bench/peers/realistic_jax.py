@@ -7,9 +7,12 @@ its compilation (first_ms includes it). Same inputs as every peer
 import math
 import os
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_cpu_multi_thread_eigen=false"
-                           " intra_op_parallelism_threads=1")
+# One thread; REALISTIC_THREADS=N (realistic.ts --threads=N) keeps XLA's
+# multi-threaded Eigen pool instead, sized by the cores taskset leaves it.
+if os.environ.get("REALISTIC_THREADS", "1") == "1":
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               " --xla_cpu_multi_thread_eigen=false"
+                               " intra_op_parallelism_threads=1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402

@@ -1,17 +1,24 @@
 """PyTorch peer of the realistic group (bench/compare/realistic.ts): eager
-(torch.func for grad/vmap/hessian), one thread; one JSON request per stdin
+(torch.func, or functorch on torch 1.13, for grad/vmap/hessian), one thread; one JSON request per stdin
 line, one JSON answer per line. Same inputs as every peer
 (bench/compare/realistic_rows.ts inputValue)."""
 
 import math
+import os
 
 import torch
-from torch.func import grad, hessian, vmap
+
+try:  # torch >= 2.0
+    from torch.func import grad, hessian, vmap
+except ImportError:  # torch 1.13 (Debian bookworm): the same API as functorch
+    from functorch import grad, hessian, vmap
 
 from realistic_common import (MLP_PARAMS, PINN_PARAMS, inp_array,
                               labels_array, measure, serve)
 
-torch.set_num_threads(1)
+# One thread; REALISTIC_THREADS=N for the N-thread table (realistic.ts
+# --threads=N).
+torch.set_num_threads(int(os.environ.get("REALISTIC_THREADS", "1")))
 
 
 def inp(seed, shape, scale):

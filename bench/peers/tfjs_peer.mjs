@@ -164,3 +164,5 @@ for (const wl of ["W2", "W3"]) {
     return tf.grads(f)([Wr, br], tf.eye(dout));
   }, BATCHED);
 }
+
+await h.serve();

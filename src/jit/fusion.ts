@@ -51,6 +51,13 @@ export interface FusionGroup {
   readonly reduces: ReadonlySet<number>;
   /** Elements per reduced row (0 without reductions). */
   readonly rowLength: number;
+  /**
+   * A matmul equation whose product only this group reads: the group runs
+   * as its GEMM epilogue, one instruction (src/jit/epilogue.ts).
+   */
+  readonly product?: number;
+  /** Reshapes of the product between it and the group (aliases). */
+  readonly views?: readonly number[];
 }
 
 /**
@@ -121,8 +128,8 @@ export function readMode(
   return null;
 }
 
-/** Whether equation `e` can be a member of a group (see the module doc). */
-function fusible(p: Program, i: number): boolean {
+/** Whether equation `i` can be a member of a group (see the module doc). */
+export function fusible(p: Program, i: number): boolean {
   const e = p.eqns[i];
   const n = sizeOf(e.aval.shape);
   if (n === 0) return false;
@@ -278,6 +285,10 @@ export function emitFused(
   p: Program,
   g: FusionGroup,
   operand: (a: Atom) => Operand,
+  head: { op: number; fields: readonly number[] } = {
+    op: OP.fused,
+    fields: [],
+  },
 ): Map<number, number> {
   const inputs: number[] = []; // [slot, dtype, mode, m] each
   const inputReg = new Map<string, number>(); // slot and mode -> register
@@ -395,11 +406,15 @@ export function emitFused(
   }
   const f = [g.n, nin, temps.length, steps.length / 6, ...inputs];
   for (const t of temps) f.push(DTYPES[t.dtype], t.slot);
-  if (sinks.length === 0) em.emit(OP.fused, [...f, ...steps]);
+  if (sinks.length === 0) em.emit(head.op, [...head.fields, ...f, ...steps]);
   else {
+    // A GEMM epilogue never has reductions (epilogueGroups skips them).
+    if (head.op !== OP.fused) {
+      throw new Error("internal: a fused reduction cannot be an epilogue");
+    }
     for (let s = 0; s < sinks.length; s += 3) sinks[s] = fix(sinks[s]);
-    const head = [g.rowLength, sinks.length / 3, ...sinks];
-    em.emit(OP.fusedReduce, [...head, ...f, ...steps]);
+    const red = [g.rowLength, sinks.length / 3, ...sinks];
+    em.emit(OP.fusedReduce, [...red, ...f, ...steps]);
   }
   return outSlots;
 }
@@ -408,7 +423,8 @@ export function emitFused(
  * Text marks for printing: per equation index, ` [fused#k]` for a member
  * of group k whose value stays in registers, ` [fused#k out]` for one
  * that is written out, ` [fused#k reduce]` for a reduction computed in
- * the group's pass.
+ * the group's pass, ` [fused#k matmul]` for the product whose GEMM
+ * epilogue the group is (` [fused#k view]` for a reshape of it).
  */
 export function fusionMarks(
   p: Program,
@@ -416,6 +432,8 @@ export function fusionMarks(
 ): Map<number, string> {
   const marks = new Map<number, string>();
   groups.forEach((g, k) => {
+    if (g.product !== undefined) marks.set(g.product, `fused#${k} matmul`);
+    for (const j of g.views ?? []) marks.set(j, `fused#${k} view`);
     for (const j of g.eqns) {
       const out = g.reduces.has(j)
         ? " reduce"

@@ -13,6 +13,7 @@ import {
 } from "../core/ir.ts";
 import { optimize } from "./execute.ts";
 import { fusionGroups, fusionMarks } from "./fusion.ts";
+import { epilogueGroups } from "./epilogue.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
 import { Tensor } from "../core/tensor.ts";
 import { withMain } from "../core/trace.ts";
@@ -148,7 +149,9 @@ export function makeProgram<F extends Fn>(
     }
     if (!opt) return program;
     const p = optimize(program, fuse).program;
-    return fuse ? annotateProgram(p, fusionMarks(p, fusionGroups(p))) : p;
+    if (!fuse) return p;
+    const groups = epilogueGroups(p, fusionGroups(p));
+    return annotateProgram(p, fusionMarks(p, groups));
   }) as (...args: Parameters<F>) => Program;
 }
 
@@ -168,8 +171,10 @@ export interface MakeProgramOptions {
    * unused ones dropped, and each equation of a fused elementwise group
    * marked `# fused#k` (`# fused#k out` when its value is written out,
    * `# fused#k reduce` for a reduction computed in the group's pass;
-   * the others stay in the executor's registers). Small groups on few
-   * elements are not fused (see src/jit/fusion.ts). Default false: the
+   * the others stay in the executor's registers), and a matmul whose
+   * product only such a group reads marked `# fused#k matmul` (the group
+   * runs as its GEMM epilogue, see src/jit/epilogue.ts). Small groups on
+   * few elements are not fused (see src/jit/fusion.ts). Default false: the
    * program as traced.
    */
   optimize?: boolean;

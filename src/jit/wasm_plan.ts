@@ -57,6 +57,7 @@ import { type Emitter, lower, type Operand } from "../core/lowering.ts";
 import { DTYPES, MAGIC, OP } from "../backend/wasm/program_codes.ts";
 import type { Prim, PrimParams } from "../core/primitives.ts";
 import { emitFused, type FusionGroup, fusionGroups } from "./fusion.ts";
+import { emitEpilogue, epilogueGroups } from "./epilogue.ts";
 
 /** What an output of the program is, once the run is over. */
 type OutputPlan =
@@ -249,10 +250,14 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     const groupAt = new Map<number, FusionGroup>();
     const groupReads = new Map<FusionGroup, Set<number>>();
     if (fuse) {
-      for (const g of fusionGroups(prog)) {
-        for (const j of g.eqns) groupAt.set(j, g);
+      for (const g of epilogueGroups(prog, fusionGroups(prog))) {
+        // A product joins its epilogue: the matmul runs at the group.
+        const eqns = g.product === undefined
+          ? g.eqns
+          : [g.product, ...g.views ?? [], ...g.eqns];
+        for (const j of eqns) groupAt.set(j, g);
         const reads = new Set<number>();
-        for (const j of g.eqns) {
+        for (const j of eqns) {
           for (const a of prog.eqns[j].inputs) if (isVar(a)) reads.add(a.var);
         }
         groupReads.set(g, reads);
@@ -281,7 +286,8 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
         if (!pending.has(g)) pending.set(g, []);
         release(fr[i]);
         if (i !== g.eqns[g.eqns.length - 1]) return;
-        for (const [v, s] of emitFused(w, prog, g, operand)) {
+        const emit = g.product === undefined ? emitFused : emitEpilogue;
+        for (const [v, s] of emit(w, prog, g, operand)) {
           varSlot.set(v, s);
           varAval.set(v, prog.avals.get(v)!);
           users.set(s, 1);

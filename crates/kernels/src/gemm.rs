@@ -330,6 +330,45 @@ unsafe fn gemv<T: Float>(
 
 type Ukernel<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, bool);
 
+/// Work done on each finished block of C while it is still in cache (a
+/// bias, an activation, ...): [`packed`] calls it once per MC×NC block right
+/// after the block's last K panel, the other paths once on the whole
+/// product. `row` and `col` are the block's top-left position in the
+/// product the caller asked for, `c` its first element, `ldc` C's row
+/// stride. A caller that runs a sub-range of a product wraps its epilogue
+/// in [`At`] so that positions stay absolute. When a product is split
+/// across threads, `apply` runs on several at once (on disjoint blocks),
+/// in workers too: like all code a worker runs, it must not allocate or
+/// touch mutable statics (parallel.rs).
+pub(crate) trait Epilogue<T> {
+    /// # Safety
+    /// `c` is valid for `rows × cols` elements at row stride `ldc`.
+    unsafe fn apply(&self, row: usize, col: usize, c: *mut T, ldc: usize, rows: usize, cols: usize);
+}
+
+/// An epilogue seen from a sub-range of the product starting at (`row`,
+/// `col`) (one matrix of a batch, or a block of rows or columns).
+pub(crate) struct At<'a, T> {
+    pub ep: &'a dyn Epilogue<T>,
+    pub row: usize,
+    pub col: usize,
+}
+
+impl<T> Epilogue<T> for At<'_, T> {
+    unsafe fn apply(
+        &self,
+        row: usize,
+        col: usize,
+        c: *mut T,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    ) {
+        self.ep
+            .apply(self.row + row, self.col + col, c, ldc, rows, cols)
+    }
+}
+
 /// True when a product is small enough that packing costs more than it
 /// saves. Computed in u64: `usize` is 32 bits on wasm32, where `m * n * k`
 /// wraps for large shapes (1024×2048×2048 is exactly 2³²), which once sent
@@ -364,6 +403,20 @@ unsafe fn unpacked<T: Float>(
     ldc: usize,
     acc: bool,
 ) {
+    if !acc && b.cs == 1 && n >= <T::V as Vector<T>>::LANES {
+        // Rows of B contiguous (an outer product, a small row-major
+        // product): C's rows as sums of scaled B rows, vectorised along n.
+        // Each element is summed in the same order as below (from zero,
+        // over p), so the results are the same bits.
+        for i in 0..m {
+            let ci = c.add(i * ldc);
+            core::slice::from_raw_parts_mut(ci, n).fill(T::ZERO);
+            for p in 0..k {
+                axpy(a.at(i, p), b.p.offset(p as isize * b.rs), ci, n);
+            }
+        }
+        return;
+    }
     for i in 0..m {
         for j in 0..n {
             let mut s = T::ZERO;
@@ -387,25 +440,31 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
     uk: Ukernel<T>,
     apack: &mut Vec<T>,
     bpack: &mut Vec<T>,
+    ep: Option<&dyn Epilogue<T>>,
 ) -> bool {
     match plan(m, n, k, a, b) {
         Path::Empty => return true,
-        Path::ZeroK => {
-            core::slice::from_raw_parts_mut(c, m * n).fill(T::ZERO);
-            return true;
+        Path::ZeroK => core::slice::from_raw_parts_mut(c, m * n).fill(T::ZERO),
+        Path::Gemv => {
+            if !gemv(m, n, k, a, b, c) {
+                return false;
+            }
         }
-        Path::Gemv => return gemv(m, n, k, a, b, c),
-        Path::Unpacked => {
-            unpacked(m, n, k, a, b, c, n, false);
-            return true;
+        Path::Unpacked => unpacked(m, n, k, a, b, c, n, false),
+        Path::Packed => {
+            return packed_any::<T, NR>(m, n, k, a, b, c, n, false, uk, apack, bpack, ep)
         }
-        Path::Packed => {}
     }
-    packed_any::<T, NR>(m, n, k, a, b, c, n, false, uk, apack, bpack)
+    // Small or vector-shaped products: the epilogue runs once on all of C.
+    if let Some(e) = ep {
+        e.apply(0, 0, c, n, m, n);
+    }
+    true
 }
 
 /// The packed loops of [`gemm_one`]: `C = A B`, or `C += A B` with `acc`,
-/// C at row stride `ldc` (so that it can be a block of a larger matrix).
+/// C at row stride `ldc` (so that it can be a block of a larger matrix);
+/// `ep` runs on each MC×NC block of C once its last K panel is in.
 #[allow(clippy::too_many_arguments)]
 unsafe fn packed<T: Float, const NR: usize>(
     m: usize,
@@ -419,6 +478,7 @@ unsafe fn packed<T: Float, const NR: usize>(
     uk: Ukernel<T>,
     apack: *mut T,
     bpack: *mut T,
+    ep: Option<&dyn Epilogue<T>>,
 ) {
     let mut tile = [T::ZERO; MR * 8];
     for jc in (0..n).step_by(NC) {
@@ -451,6 +511,9 @@ unsafe fn packed<T: Float, const NR: usize>(
                         }
                     }
                 }
+                if let (Some(e), true) = (ep, pc + kc == k) {
+                    e.apply(ic, jc, c.add(ic * ldc + jc), ldc, mc, nc);
+                }
             }
         }
     }
@@ -482,9 +545,10 @@ unsafe fn packed_any<T: Float, const NR: usize>(
     uk: Ukernel<T>,
     apack: &mut Vec<T>,
     bpack: &mut Vec<T>,
+    ep: Option<&dyn Epilogue<T>>,
 ) -> bool {
     let parts = parallel::parts_for(m as u64 * n as u64 * k as u64);
-    if parts > 1 && packed_parallel::<T, NR>(parts, m, n, k, a, b, c, ldc, acc, apack, bpack) {
+    if parts > 1 && packed_parallel::<T, NR>(parts, m, n, k, a, b, c, ldc, acc, apack, bpack, ep) {
         return true;
     }
     let (na, nb) = pack_sizes::<NR>(m, n, k);
@@ -503,6 +567,7 @@ unsafe fn packed_any<T: Float, const NR: usize>(
         uk,
         apack.as_mut_ptr(),
         bpack.as_mut_ptr(),
+        ep,
     );
     true
 }
@@ -526,6 +591,8 @@ struct GemmJob {
     c: usize,
     ldc: usize,
     packs: [(usize, usize); parallel::MAX_PARTS],
+    /// Address of an `Option<&dyn Epilogue<T>>` on the caller's stack.
+    ep: usize,
 }
 
 thread_local! {
@@ -550,6 +617,7 @@ unsafe fn packed_parallel<T: Float, const NR: usize>(
     acc: bool,
     apack: &mut Vec<T>,
     bpack: &mut Vec<T>,
+    ep: Option<&dyn Epilogue<T>>,
 ) -> bool {
     // Splitting columns repeats the packing of A in every part, splitting
     // rows that of B: repeat the smaller one.
@@ -600,6 +668,7 @@ unsafe fn packed_parallel<T: Float, const NR: usize>(
         c: c as usize,
         ldc,
         packs,
+        ep: &ep as *const Option<&dyn Epilogue<T>> as usize,
     };
     let at = &job as *const GemmJob as usize;
     parallel::fork_join(at, parts, || run_gemm_part(at, 0));
@@ -640,21 +709,26 @@ unsafe fn gemm_part<T: Float, const NR: usize>(j: &GemmJob, p: usize, uk: Ukerne
     let (mut a, mut b) = (op(j.a), op(j.b));
     let mut c = j.c as *mut T;
     let (mut m, mut n) = (j.m, j.n);
+    let (mut row, mut col) = (0, 0);
     if j.split_cols != 0 {
         let (lo, hi) = parallel::part_range(n, NR, j.parts, p);
         b.p = b.p.offset(lo as isize * b.cs);
         c = c.add(lo);
         n = hi - lo;
+        col = lo;
     } else {
         let (lo, hi) = parallel::part_range(m, MR, j.parts, p);
         a.p = a.p.offset(lo as isize * a.rs);
         c = c.add(lo * j.ldc);
         m = hi - lo;
+        row = lo;
     }
     if m == 0 || n == 0 {
         return;
     }
     let (ap, bp) = j.packs[p];
+    // The epilogue sees this part's blocks at their positions in the product.
+    let ep = (*(j.ep as *const Option<&dyn Epilogue<T>>)).map(|ep| At { ep, row, col });
     packed::<T, NR>(
         m,
         n,
@@ -667,6 +741,7 @@ unsafe fn gemm_part<T: Float, const NR: usize>(j: &GemmJob, p: usize, uk: Ukerne
         uk,
         ap as *mut T,
         bp as *mut T,
+        ep.as_ref().map(|e| e as &dyn Epilogue<T>),
     );
 }
 
@@ -695,7 +770,7 @@ unsafe fn gemm_acc<T: Float, const NR: usize>(
         unpacked(m, n, k, a, b, c, ldc, true);
         return true;
     }
-    packed_any::<T, NR>(m, n, k, a, b, c, ldc, true, uk, apack, bpack)
+    packed_any::<T, NR>(m, n, k, a, b, c, ldc, true, uk, apack, bpack, None)
 }
 
 /// A is m×k (row-major) or, transposed, stored k×m; B is k×n or stored n×k.
@@ -748,6 +823,7 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
     sa: usize,
     sb: usize,
     uk: Ukernel<T>,
+    ep: Option<&dyn Epilogue<T>>,
 ) -> i32 {
     let mut apack = Vec::new();
     let mut bpack = Vec::new();
@@ -755,6 +831,12 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
         let ap = (a as *const T).add(bi * sa);
         let bp = (b as *const T).add(bi * sb);
         let (ao, bo) = operands(ap, bp, m, n, k, trans_a, trans_b);
+        // Matrix bi's rows are rows bi·m.. of the stacked product.
+        let at = ep.map(|ep| At {
+            ep,
+            row: bi * m,
+            col: 0,
+        });
         let ok = gemm_one::<T, NR>(
             m,
             n,
@@ -765,6 +847,7 @@ unsafe fn matmul_generic<T: Float, const NR: usize>(
             uk,
             &mut apack,
             &mut bpack,
+            at.as_ref().map(|e| e as &dyn Epilogue<T>),
         );
         if !ok {
             return OUT_OF_MEMORY;
@@ -817,7 +900,7 @@ macro_rules! gemm_impl {
                 apack: &mut Vec<$t>,
                 bpack: &mut Vec<$t>,
             ) -> bool {
-                gemm_one::<$t, $nr>(m, n, k, &a.into(), &b.into(), c, $uk, apack, bpack)
+                gemm_one::<$t, $nr>(m, n, k, &a.into(), &b.into(), c, $uk, apack, bpack, None)
             }
             unsafe fn gemm_acc(
                 m: usize,
@@ -873,6 +956,7 @@ pub fn matmul_f32(
             a_batch_stride,
             b_batch_stride,
             ukernel_f32,
+            None,
         )
     }
 }
@@ -907,9 +991,51 @@ pub fn matmul_f64(
             a_batch_stride,
             b_batch_stride,
             ukernel_f64,
+            None,
         )
     }
 }
+
+/// Batched matmul as [`matmul_f32`], `ep` applied to every finished block
+/// of the `[batch·m, n]` product (rows of all matrices numbered on).
+pub(crate) trait MatmulEpilogue: Float {
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn matmul_epilogue(
+        a: usize,
+        b: usize,
+        c: usize,
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        trans: (bool, bool),
+        strides: (usize, usize),
+        ep: &dyn Epilogue<Self>,
+    ) -> i32;
+}
+
+macro_rules! matmul_epilogue_impl {
+    ($t:ty, $nr:expr, $uk:ident) => {
+        impl MatmulEpilogue for $t {
+            unsafe fn matmul_epilogue(
+                a: usize,
+                b: usize,
+                c: usize,
+                batch: usize,
+                m: usize,
+                n: usize,
+                k: usize,
+                (ta, tb): (bool, bool),
+                (sa, sb): (usize, usize),
+                ep: &dyn Epilogue<$t>,
+            ) -> i32 {
+                matmul_generic::<$t, $nr>(a, b, c, batch, m, n, k, ta, tb, sa, sb, $uk, Some(ep))
+            }
+        }
+    };
+}
+matmul_epilogue_impl!(f32, 8, ukernel_f32);
+matmul_epilogue_impl!(f64, 4, ukernel_f64);
 
 #[cfg(test)]
 mod tests {
@@ -1020,6 +1146,95 @@ mod tests {
         }
     }
 
+    /// Adds `1000·row + col` (absolute) to each element and counts visits.
+    struct Mark {
+        n: usize,
+        seen: core::cell::RefCell<Vec<u32>>,
+    }
+
+    impl Epilogue<f64> for Mark {
+        unsafe fn apply(
+            &self,
+            row: usize,
+            col: usize,
+            c: *mut f64,
+            ldc: usize,
+            rows: usize,
+            cols: usize,
+        ) {
+            for i in 0..rows {
+                for j in 0..cols {
+                    let p = c.add(i * ldc + j);
+                    *p += (1000 * (row + i) + col + j) as f64;
+                    self.seen.borrow_mut()[(row + i) * self.n + col + j] += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn epilogue_sees_each_finished_element_once_at_its_absolute_position() {
+        // Unpacked, gemv, zero k, and packed with two row blocks (MC) and
+        // three K panels (the epilogue must follow the last), batch 2.
+        for &(m, n, k) in &[
+            (3, 5, 7),
+            (1, 37, 301),
+            (5, 5, 0),
+            (MC + 13, 45, 2 * KC + 88),
+        ] {
+            for (ta, tb, threads) in [(false, false, 1), (true, true, 1), (false, true, 3)] {
+                let batch = 2;
+                let a = data(batch * m * k, 3);
+                let b = data(batch * k * n, 4);
+                let mut c = vec![f64::NAN; batch * m * n];
+                let ep = Mark {
+                    n,
+                    seen: core::cell::RefCell::new(vec![0; batch * m * n]),
+                };
+                // Split across (simulated) threads, parts see absolute positions.
+                crate::parallel::set_simulated_threads(threads);
+                let status = unsafe {
+                    f64::matmul_epilogue(
+                        a.as_ptr() as usize,
+                        b.as_ptr() as usize,
+                        c.as_mut_ptr() as usize,
+                        batch,
+                        m,
+                        n,
+                        k,
+                        (ta, tb),
+                        (m * k, k * n),
+                        &ep,
+                    )
+                };
+                crate::parallel::set_simulated_threads(1);
+                assert_eq!(status, 0);
+                assert!(ep.seen.borrow().iter().all(|&v| v == 1), "{m}x{n}x{k}");
+                for bi in 0..batch {
+                    let want = naive(
+                        &a[bi * m * k..(bi + 1) * m * k],
+                        &b[bi * k * n..(bi + 1) * k * n],
+                        m,
+                        n,
+                        k,
+                        ta,
+                        tb,
+                    );
+                    for i in 0..m {
+                        for j in 0..n {
+                            let w = want[i * n + j] + (1000 * (bi * m + i) + j) as f64;
+                            let g = c[(bi * m + i) * n + j];
+                            assert!(
+                                (g - w).abs() < 1e-9,
+                                "{m}x{n}x{k} at {bi},{i},{j}: {g} vs {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn packing_buffers_report_exhaustion() {
         // A size no allocator can satisfy: false, not an abort.
@@ -1027,6 +1242,54 @@ mod tests {
         assert!(!grow(&mut v, usize::MAX / 2));
         assert!(v.is_empty());
         assert!(grow(&mut v, 10) && v.len() == 10);
+    }
+
+    /// Tiny products with contiguous B rows (outer products, the steps of
+    /// an ODE on a few states) take a row-vectorised loop; it must give the
+    /// triple loop's bits.
+    #[test]
+    fn tiny_row_path_matches_the_triple_loop() {
+        for &(m, n, k) in &[
+            (16usize, 16usize, 1usize),
+            (5, 9, 3),
+            (3, 4, 7),
+            (2, 31, 2),
+            (8, 8, 8),
+        ] {
+            for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
+                let a: Vec<f32> = data(m * k, 5).iter().map(|&x| x as f32).collect();
+                let b: Vec<f32> = data(k * n, 6).iter().map(|&x| x as f32).collect();
+                let mut c = vec![f32::NAN; m * n];
+                matmul_f32(
+                    a.as_ptr() as usize,
+                    b.as_ptr() as usize,
+                    c.as_mut_ptr() as usize,
+                    1,
+                    m,
+                    n,
+                    k,
+                    ta,
+                    tb,
+                    0,
+                    0,
+                );
+                for i in 0..m {
+                    for j in 0..n {
+                        let mut s = 0f32;
+                        for p in 0..k {
+                            let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                            let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                            s += av * bv;
+                        }
+                        assert_eq!(
+                            c[i * n + j].to_bits(),
+                            s.to_bits(),
+                            "{m}x{n}x{k} {ta} {tb} ({i},{j})"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Split across (simulated) threads, every shape and layout gives the

@@ -159,19 +159,27 @@ pub const OP_SVD: i32 = 32;
 /// `[n, nin, ntmp, nsteps, ...]`: a group of elementwise steps over `n`
 /// elements run block by block (layout: program/fused.rs).
 pub const OP_FUSED: i32 = 33;
+/// `[dtype, a, b, batch, m, n, k, trans_a, trans_b, a_stride, b_stride,
+/// fused...]`: a float matmul (fields as `OP_MATMUL`'s, less `out`) whose
+/// product is read only by the `OP_FUSED` instruction `fused...` (with
+/// `n` = batch·m·n, the product as its inputs of slot −1): the steps run
+/// on each block of the product as the GEMM finishes it, and the product
+/// itself is never an output (layout: program/epilogue.rs).
+pub const OP_MATMUL_FUSED: i32 = 34;
 /// `[slot, bytes, offset × nslots]`: each slot with an offset ≥ 0 (a
 /// multiple of 16, at most `bytes`) lives at that byte offset of the block
 /// of `bytes` in input slot `slot` (a compiled program's arena, laid out by
 /// liveness) instead of being allocated: an instruction writing it places
 /// its result there, and `OP_FREE` only empties it; −1 leaves a slot as
 /// usual. At most once per run, before any placed slot is written.
-pub const OP_ARENA: i32 = 34;
+pub const OP_ARENA: i32 = 35;
 /// `[len, nred, (reg, op, out) × nred, fused...]`: an `OP_FUSED` group
 /// (its fields follow) whose registers `reg` are also reduced over rows of
 /// `len` elements in the same pass (op: [`REDUCE_OPS`]), into new buffers
 /// `out` of n / len elements (layout: program/fused.rs).
-pub const OP_FUSED_REDUCE: i32 = 35;
+pub const OP_FUSED_REDUCE: i32 = 36;
 
+mod epilogue;
 mod fused;
 
 // Status codes (0 = success). The doc line of each is its message.
@@ -957,6 +965,7 @@ impl Exec<'_> {
                 }
                 self.fused(&f[at..], &f[..at])?
             }
+            OP_MATMUL_FUSED => self.matmul_fused(f)?,
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
                 self.release(f[0], count(f[1])?)?;

@@ -40,8 +40,9 @@ export const OP = {
   argsort: 31,
   svd: 32,
   fused: 33,
-  arena: 34,
-  fusedReduce: 35,
+  matmulFused: 34,
+  arena: 35,
+  fusedReduce: 36,
 } as const;
 
 /** Status codes of a failed run. */

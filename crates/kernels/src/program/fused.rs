@@ -38,6 +38,7 @@ use crate::reduce;
 /// Elements per block: 8 KiB of f64 per register, so a dozen registers
 /// stay in L1 beside the operands.
 pub(super) const BLOCK: usize = 1024;
+
 /// Elements every block but the last is a multiple of (of every vector
 /// width times the unrolling of the elementwise loops).
 const ALIGN: usize = 16;
@@ -72,14 +73,122 @@ const STACK_SCRATCH: usize = 2048;
 struct Reg {
     dtype: i32,
     width: usize,
-    /// Base address: an input's or output's buffer, or the scratch block.
+    /// Base address of an input's or output's buffer.
     base: usize,
-    /// Whether the address advances with the block (false: scalar input,
-    /// or scratch, which is reused by every block).
+    /// Whether the address advances with the position (false: scalar input).
     moves: bool,
     scalar: bool,
+    /// The scratch row that holds this register's block instead (a
+    /// temporary that is not an output, or a broadcast input).
+    row: Option<usize>,
     /// Broadcast input (modes 2 and 3): its buffer, mode and m.
     spread: Option<(usize, i32, usize)>,
+}
+
+/// One reduction of `OP_FUSED_REDUCE`: register `reg` (of `width` bytes)
+/// reduced by `op` over each row into the buffer at `out`.
+#[derive(Clone, Copy, Default)]
+struct Sink {
+    reg: usize,
+    op: u32,
+    out: usize,
+    width: usize,
+}
+
+/// Reductions kept on the stack (more go to the heap).
+const STACK_SINKS: usize = 4;
+
+/// A checked instruction with its output buffers: what runs over any range
+/// of positions, given scratch of its own (so an epilogue can run it on
+/// blocks of a product in any order).
+pub(super) struct Body<'a> {
+    regs: &'a [Reg],
+    nin: usize,
+    steps: &'a [i32],
+    /// Scratch rows (each holds one block of 8-byte elements).
+    pub(super) rows: usize,
+    /// Elements per block: BLOCK, or n when that is shorter; with
+    /// reductions, whole rows ([`block_len`]).
+    block: usize,
+    /// `OP_FUSED_REDUCE`'s reductions (none for `OP_FUSED`) and their row
+    /// length: ranges and blocks then start and end on row boundaries.
+    sinks: &'a [Sink],
+    row_len: usize,
+}
+
+impl Body<'_> {
+    /// Runs the steps on positions `[from, to)` in blocks of at most
+    /// `block` elements (the kernels give the same values whatever the
+    /// block), with `scratch` holding `self.rows` rows of `block · 8` bytes.
+    /// With reductions, `from`, `to` and `block` are whole rows.
+    pub(super) fn run_with(
+        &self,
+        scratch: usize,
+        block: usize,
+        from: usize,
+        to: usize,
+    ) -> Result<(), Fail> {
+        let whole = |i: usize| self.sinks.is_empty() || i.is_multiple_of(self.row_len);
+        if !(whole(from) && whole(to) && whole(block)) {
+            return Err(ERR_FIELD.into());
+        }
+        let row_bytes = block * 8;
+        let mut start = from;
+        while start < to {
+            let len = block.min(to - start);
+            for g in &self.regs[..self.nin] {
+                if let (Some((x, mode, m)), Some(k)) = (g.spread, g.row) {
+                    spread(x, mode, m, g.width, start, len, scratch + k * row_bytes);
+                }
+            }
+            let at = |r: i32| {
+                let g = &self.regs[r as usize];
+                match g.row {
+                    Some(k) => scratch + k * row_bytes,
+                    None if g.moves => g.base + start * g.width,
+                    None => g.base,
+                }
+            };
+            let stride = |r: i32| i32::from(!self.regs[r as usize].scalar);
+            for s in self.steps.chunks_exact(6) {
+                step(s, len, &at, &stride)?;
+            }
+            for k in self.sinks {
+                // The block's whole rows, each as OP_REDUCE reduces it.
+                let (x, rows) = (at(k.reg as i32), len / self.row_len);
+                let o = k.out + start / self.row_len * k.width;
+                unsafe {
+                    if k.width == 8 {
+                        reduce::rows::<f64>(k.op, x as _, o as _, rows, self.row_len);
+                    } else {
+                        reduce::rows::<f32>(k.op, x as _, o as _, rows, self.row_len);
+                    }
+                }
+            }
+            start += len;
+        }
+        Ok(())
+    }
+
+    /// Runs the steps on positions `[from, to)`.
+    pub(super) fn run(&self, from: usize, to: usize) -> Result<(), Fail> {
+        // Small scratch on the stack: no allocation per run in loop bodies.
+        let bytes = (self.rows * 8).checked_mul(self.block).ok_or(ERR_OOM)?;
+        let mut local = core::mem::MaybeUninit::<[u64; STACK_SCRATCH / 8]>::uninit();
+        let scratch = if bytes <= STACK_SCRATCH {
+            local.as_mut_ptr() as usize
+        } else {
+            alloc(bytes)
+        };
+        if scratch == 0 {
+            return Err(ERR_OOM.into());
+        }
+        let result = self.run_with(scratch, self.block, from, to);
+        if bytes > STACK_SCRATCH {
+            free(scratch, bytes);
+        }
+        result
+    }
 }
 
 /// Fills `len` elements of `w` bytes at `o` with the values a broadcast
@@ -131,10 +240,24 @@ unsafe fn fill<T: Copy>(p: *const T, d: *mut T, run: usize) {
 }
 
 impl Exec<'_> {
-    #[inline(never)]
     /// Runs an `OP_FUSED` group, `red` being `OP_FUSED_REDUCE`'s prefix
     /// (empty for a plain group).
+    #[inline(never)]
     pub(super) fn fused(&self, f: &[i32], red: &[i32]) -> Result<(), Fail> {
+        self.fused_body(f, red, None, &mut |body, n| body.run(0, n))
+    }
+
+    /// Checks the `OP_FUSED` fields `f` (and `OP_FUSED_REDUCE`'s prefix
+    /// `red`, empty for none), allocates its outputs and calls `then` with
+    /// the runnable body and `n`. With `product` (a buffer and its dtype),
+    /// an input of slot −1 reads that buffer (whole, mode 0).
+    pub(super) fn fused_body(
+        &self,
+        f: &[i32],
+        red: &[i32],
+        product: Option<(usize, i32)>,
+        then: &mut dyn FnMut(&Body, usize) -> Result<(), Fail>,
+    ) -> Result<(), Fail> {
         let field = |i: usize| f.get(i).copied().ok_or(ERR_TRUNCATED);
         let (n, nin, ntmp, nsteps) = (
             count(field(0)?)?,
@@ -160,16 +283,22 @@ impl Exec<'_> {
             heap.resize(nin + ntmp, Reg::default());
             &mut heap
         };
-        let mut nspread = 0;
+        let mut rows = 0;
         for i in 0..nin {
             let g = &f[4 + 4 * i..8 + 4 * i];
-            let (base, m) = (self.input(g[0])?, count(g[3])?);
+            let base = match product {
+                Some((p, dtype)) if g[0] == -1 => {
+                    if g[1] != dtype || g[2] != 0 {
+                        return Err(ERR_FIELD.into());
+                    }
+                    p
+                }
+                _ => self.input(g[0])?,
+            };
+            let m = count(g[3])?;
             let spread = match g[2] {
                 0 | 1 => None,
-                2 | 3 if m > 0 && (g[2] == 2 || n % m == 0) => {
-                    nspread += 1;
-                    Some((base, g[2], m))
-                }
+                2 | 3 if m > 0 && (g[2] == 2 || n % m == 0) => Some((base, g[2], m)),
                 _ => return Err(ERR_FIELD.into()),
             };
             regs[i] = Reg {
@@ -178,119 +307,80 @@ impl Exec<'_> {
                 base,
                 moves: g[2] == 0,
                 scalar: g[2] == 1,
+                row: spread.map(|_| {
+                    rows += 1;
+                    rows - 1
+                }),
                 spread,
             };
         }
         // Registers first with no buffers, so a malformed program is
         // refused before anything is allocated.
-        for (i, t) in f[4 + 4 * nin..steps_at].chunks(2).enumerate() {
-            let w = width(t[0])?;
+        let temps = &f[4 + 4 * nin..steps_at];
+        for (i, t) in temps.chunks(2).enumerate() {
             regs[nin + i] = Reg {
                 dtype: t[0],
-                width: w,
+                width: width(t[0])?,
                 base: 0,
                 moves: t[1] >= 0,
                 scalar: false,
+                row: (t[1] < 0).then(|| {
+                    rows += 1;
+                    rows - 1
+                }),
                 spread: None,
             };
         }
-        let steps = f[steps_at..].chunks_exact(6);
-        check_steps(steps.clone(), regs, nin)?;
-        let temps = &f[4 + 4 * nin..steps_at];
-        // Reductions: a float register, an op, rows that tile n.
+        let steps = &f[steps_at..];
+        check_steps(steps.chunks_exact(6), regs, nin)?;
+        // Reductions: a float temporary, an op, rows that tile n.
         let row_len = if red.is_empty() { 0 } else { count(red[0])? };
         if !red.is_empty() && (row_len < 2 || n % row_len != 0) {
             return Err(ERR_FIELD.into());
         }
-        for r in red.get(2..).unwrap_or(&[]).chunks_exact(3) {
+        let reds = red.get(2..).unwrap_or(&[]).chunks_exact(3);
+        for r in reds.clone() {
             let reg = count(r[0])?;
             if reg < nin || reg >= regs.len() || !matches!(regs[reg].dtype, F32 | F64) {
                 return Err(ERR_FIELD.into());
             }
             op_in(REDUCE_OPS, r[1])?;
         }
-        let blk = block_len(n, row_len)?;
-        let nscratch = nspread + temps.chunks(2).filter(|t| t[1] < 0).count();
-        // Scratch rows of one block, or of n when that is shorter.
-        let row = blk.min(n).checked_mul(8).ok_or(ERR_OOM)?;
-        let bytes = nscratch.checked_mul(row).ok_or(ERR_OOM)?;
-        // Small scratch on the stack: no allocation per run in loop bodies.
-        let mut local = core::mem::MaybeUninit::<[u64; STACK_SCRATCH / 8]>::uninit();
-        let scratch = if bytes <= STACK_SCRATCH {
-            local.as_mut_ptr() as usize
-        } else {
-            alloc(bytes)
-        };
-        if scratch == 0 {
-            return Err(ERR_OOM.into());
-        }
-        let result = (|| -> Result<(), Fail> {
-            let mut k = 0;
-            for g in regs.iter_mut().take(nin).filter(|g| g.spread.is_some()) {
-                k += 1;
-                g.base = scratch + (k - 1) * row;
-            }
-            for (i, t) in temps.chunks(2).enumerate() {
+        let block = block_len(n, row_len)?.min(n);
+        for (i, t) in temps.chunks(2).enumerate() {
+            if t[1] >= 0 {
                 let g = &mut regs[nin + i];
-                g.base = if t[1] >= 0 {
-                    self.output(t[1], n, g.width)?
-                } else {
-                    k += 1;
-                    scratch + (k - 1) * row
-                };
+                g.base = self.output(t[1], n, g.width)?;
             }
-            let mut sinks = [(0usize, 0u32, 0usize, 0usize); 4];
-            let mut more = Vec::new();
-            let sinks: &mut [(usize, u32, usize, usize)] = if red.len() <= 2 + 3 * 4 {
-                &mut sinks[..red.len().saturating_sub(2) / 3]
-            } else {
-                more.resize(red.len() / 3, (0, 0, 0, 0));
-                &mut more
-            };
-            for (k, r) in red.get(2..).unwrap_or(&[]).chunks_exact(3).enumerate() {
-                let (reg, w) = (r[0] as usize, regs[r[0] as usize].width);
-                sinks[k] = (reg, r[1] as u32, self.output(r[2], n / row_len, w)?, w);
-            }
-            let mut start = 0;
-            while start < n {
-                let len = blk.min(n - start);
-                for g in &regs[..nin] {
-                    if let Some((x, mode, m)) = g.spread {
-                        spread(x, mode, m, g.width, start, len, g.base);
-                    }
-                }
-                let at = |r: i32| {
-                    let g = &regs[r as usize];
-                    if g.moves {
-                        g.base + start * g.width
-                    } else {
-                        g.base
-                    }
-                };
-                let stride = |r: i32| i32::from(!regs[r as usize].scalar);
-                for s in steps.clone() {
-                    step(s, len, &at, &stride)?;
-                }
-                for &(reg, op, out, w) in sinks.iter() {
-                    // The block's whole rows, each as OP_REDUCE reduces it.
-                    let (x, rows) = (at(reg as i32), len / row_len);
-                    let o = out + start / row_len * w;
-                    unsafe {
-                        if w == 8 {
-                            reduce::rows::<f64>(op, x as _, o as _, rows, row_len);
-                        } else {
-                            reduce::rows::<f32>(op, x as _, o as _, rows, row_len);
-                        }
-                    }
-                }
-                start += len;
-            }
-            Ok(())
-        })();
-        if bytes > STACK_SCRATCH {
-            free(scratch, bytes);
         }
-        result
+        let mut few = [Sink::default(); STACK_SINKS];
+        let mut many = Vec::new();
+        let sinks: &mut [Sink] = if reds.len() <= STACK_SINKS {
+            &mut few[..reds.len()]
+        } else {
+            many.resize(reds.len(), Sink::default());
+            &mut many
+        };
+        for (k, r) in reds.enumerate() {
+            let (reg, width) = (r[0] as usize, regs[r[0] as usize].width);
+            let out = self.output(r[2], n / row_len, width)?;
+            sinks[k] = Sink {
+                reg,
+                op: r[1] as u32,
+                out,
+                width,
+            };
+        }
+        let body = Body {
+            regs,
+            nin,
+            steps,
+            rows,
+            block,
+            sinks,
+            row_len,
+        };
+        then(&body, n)
     }
 }
 
@@ -515,93 +605,6 @@ mod tests {
         free(b[4], 4 * n);
     }
 
-    /// sum and max over rows of tanh(x)·g, the product never written: the
-    /// same bits as the unfused chain and OP_REDUCE, for rows shorter and
-    /// longer than a block, all n as one row, and f32 and f64.
-    #[test]
-    fn reduces_rows_in_the_same_pass_bit_for_bit() {
-        use crate::reduce::{MAX, SUM};
-        fn case<T: Copy + PartialEq + core::fmt::Debug>(
-            dt: i32,
-            n: usize,
-            len: usize,
-            v: fn(f64) -> T,
-        ) {
-            let w = core::mem::size_of::<T>();
-            let x: Vec<T> = (0..n).map(|i| v((i as f64 - 900.0) * 0.0031)).collect();
-            let g: Vec<T> = (0..n).map(|i| v(1.0 + (i % 97) as f64 * 1e-2)).collect();
-            let (m, l, rows) = (n as i32, len as i32, (n / len) as i32);
-            // Unfused: slots 0 x, 1 g; 2 t, 3 t·g, 4 sum, 5 max.
-            let mut a = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0, 0, 0];
-            #[rustfmt::skip]
-            let code = [
-                MAGIC, 6,
-                OP_UNARY, 7, dt, TANH as i32, 2, 0, m,
-                OP_BINARY, 12, dt, MUL as i32, 3, 2, 1, m, 1, m, 1, 1,
-                OP_REDUCE, 13, dt, SUM as i32, 4, 3, rows, 2, 1, rows, l, l, 1,
-                OP_REDUCE, 13, dt, MAX as i32, 5, 3, rows, 2, 1, rows, l, l, 1,
-            ];
-            assert_eq!(run(&code, &mut a), 0);
-            // Fused: registers 0 x, 1 g, 2 t, 3 t·g (both scratch);
-            // slots 0 x, 1 g, 2 sum, 3 max.
-            let mut b = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
-            #[rustfmt::skip]
-            let fused = [
-                MAGIC, 4,
-                OP_FUSED_REDUCE, 2 + 8 + 4 + 8 + 4 + 12, l, 2, 3, SUM as i32, 2, 3, MAX as i32, 3,
-                m, 2, 2, 2,
-                0, dt, 0, 0, 1, dt, 0, 0,
-                dt, -1, dt, -1,
-                0, dt, TANH as i32, 2, 0, 0,
-                1, dt, MUL as i32, 3, 2, 1,
-            ];
-            assert_eq!(run(&fused, &mut b), 0, "n {n} len {len}");
-            let k = n / len;
-            assert_eq!(
-                read::<T>(a[4], k),
-                read::<T>(b[2], k),
-                "sum n {n} len {len}"
-            );
-            assert_eq!(
-                read::<T>(a[5], k),
-                read::<T>(b[3], k),
-                "max n {n} len {len}"
-            );
-            for s in [2, 3] {
-                free(a[s], w * n);
-            }
-            for (s, t) in [(4, 2), (5, 3)] {
-                free(a[s], w * k);
-                free(b[t], w * k);
-            }
-        }
-        for (n, len) in [
-            (4130, 10),
-            (4500, 1500),
-            (6144, 2048),
-            (2085, 2085),
-            (130, 13),
-        ] {
-            case::<f32>(F32, n, len, |v| v as f32);
-            case::<f64>(F64, n, len, |v| v);
-        }
-        // Rows that do not tile n, an integer register: refused, nothing allocated.
-        let x = [1i32; 6];
-        let mut s = vec![x.as_ptr() as usize, 0];
-        #[rustfmt::skip]
-        let bad = |len: i32, dt: i32| [
-            MAGIC, 2,
-            OP_FUSED_REDUCE, 2 + 5 + 4 + 4 + 4 + 6, len, 1, 2, SUM as i32, 1,
-            6, 1, 2, 1,
-            0, dt, 0, 0,
-            dt, -1, dt, -1,
-            0, dt, crate::elementwise::NEG as i32, 1, 0, 0,
-        ];
-        assert_eq!(run(&bad(4, F32), &mut s), ERR_FIELD);
-        assert_eq!(run(&bad(3, I32), &mut s), ERR_FIELD);
-        assert_eq!(s[1], 0);
-    }
-
     /// A comparison writes bool; `where` picks between f64 values.
     #[test]
     fn where_over_a_comparison_and_rejects_bad_widths() {
@@ -693,5 +696,92 @@ mod tests {
         let mut bad = code;
         bad[8 + 4 * 2 + 3] = 11; // input 2's m: 2,100 is not a multiple of 11
         assert_eq!(run(&bad, &mut s), ERR_FIELD);
+    }
+
+    /// sum and max over rows of tanh(x)·g, the product never written: the
+    /// same bits as the unfused chain and OP_REDUCE, for rows shorter and
+    /// longer than a block, all n as one row, and f32 and f64.
+    #[test]
+    fn reduces_rows_in_the_same_pass_bit_for_bit() {
+        use crate::reduce::{MAX, SUM};
+        fn case<T: Copy + PartialEq + core::fmt::Debug>(
+            dt: i32,
+            n: usize,
+            len: usize,
+            v: fn(f64) -> T,
+        ) {
+            let w = core::mem::size_of::<T>();
+            let x: Vec<T> = (0..n).map(|i| v((i as f64 - 900.0) * 0.0031)).collect();
+            let g: Vec<T> = (0..n).map(|i| v(1.0 + (i % 97) as f64 * 1e-2)).collect();
+            let (m, l, rows) = (n as i32, len as i32, (n / len) as i32);
+            // Unfused: slots 0 x, 1 g; 2 t, 3 t·g, 4 sum, 5 max.
+            let mut a = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0, 0, 0];
+            #[rustfmt::skip]
+            let code = [
+                MAGIC, 6,
+                OP_UNARY, 7, dt, TANH as i32, 2, 0, m,
+                OP_BINARY, 12, dt, MUL as i32, 3, 2, 1, m, 1, m, 1, 1,
+                OP_REDUCE, 13, dt, SUM as i32, 4, 3, rows, 2, 1, rows, l, l, 1,
+                OP_REDUCE, 13, dt, MAX as i32, 5, 3, rows, 2, 1, rows, l, l, 1,
+            ];
+            assert_eq!(run(&code, &mut a), 0);
+            // Fused: registers 0 x, 1 g, 2 t, 3 t·g (both scratch);
+            // slots 0 x, 1 g, 2 sum, 3 max.
+            let mut b = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
+            #[rustfmt::skip]
+            let fused = [
+                MAGIC, 4,
+                OP_FUSED_REDUCE, 2 + 8 + 4 + 8 + 4 + 12, l, 2, 3, SUM as i32, 2, 3, MAX as i32, 3,
+                m, 2, 2, 2,
+                0, dt, 0, 0, 1, dt, 0, 0,
+                dt, -1, dt, -1,
+                0, dt, TANH as i32, 2, 0, 0,
+                1, dt, MUL as i32, 3, 2, 1,
+            ];
+            assert_eq!(run(&fused, &mut b), 0, "n {n} len {len}");
+            let k = n / len;
+            assert_eq!(
+                read::<T>(a[4], k),
+                read::<T>(b[2], k),
+                "sum n {n} len {len}"
+            );
+            assert_eq!(
+                read::<T>(a[5], k),
+                read::<T>(b[3], k),
+                "max n {n} len {len}"
+            );
+            for s in [2, 3] {
+                free(a[s], w * n);
+            }
+            for (s, t) in [(4, 2), (5, 3)] {
+                free(a[s], w * k);
+                free(b[t], w * k);
+            }
+        }
+        for (n, len) in [
+            (4130, 10),
+            (4500, 1500),
+            (6144, 2048),
+            (2085, 2085),
+            (130, 13),
+        ] {
+            case::<f32>(F32, n, len, |v| v as f32);
+            case::<f64>(F64, n, len, |v| v);
+        }
+        // Rows that do not tile n, an integer register: refused, nothing allocated.
+        let x = [1i32; 6];
+        let mut s = vec![x.as_ptr() as usize, 0];
+        #[rustfmt::skip]
+        let bad = |len: i32, dt: i32| [
+            MAGIC, 2,
+            OP_FUSED_REDUCE, 2 + 5 + 4 + 4 + 4 + 6, len, 1, 2, SUM as i32, 1,
+            6, 1, 2, 1,
+            0, dt, 0, 0,
+            dt, -1, dt, -1,
+            0, dt, crate::elementwise::NEG as i32, 1, 0, 0,
+        ];
+        assert_eq!(run(&bad(4, F32), &mut s), ERR_FIELD);
+        assert_eq!(run(&bad(3, I32), &mut s), ERR_FIELD);
+        assert_eq!(s[1], 0);
     }
 }
