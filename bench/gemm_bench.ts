@@ -36,6 +36,13 @@ for (const v of (Deno.env.get("GEMM_VARIANTS") ?? "").split(",")) {
   libs.push([`${name} `, await import(path)]);
 }
 
+// One thread unless GEMM_THREADS says more: the rates are read against the
+// single-core roof (and CPU time counts every thread).
+const threads = Number(Deno.env.get("GEMM_THREADS") ?? 1);
+for (const [, lib] of libs) {
+  (lib as { setNumThreads?: (n: number) => void }).setNumThreads?.(threads);
+}
+
 function data(n: number, seed: number, f64: boolean) {
   const a = f64 ? new Float64Array(n) : new Float32Array(n);
   let s = seed;

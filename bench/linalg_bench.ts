@@ -12,7 +12,17 @@
  * (pinv, lstsq, norms, matrixPower, matrixExp, multiDot, cross, complete
  * QR) run at 32 and 128 only and are reported in milliseconds per call.
  */
-import { eye, linalg, matmul, randn, type Tensor } from "../mod.ts";
+import {
+  eye,
+  linalg,
+  matmul,
+  randn,
+  setNumThreads,
+  type Tensor,
+} from "../mod.ts";
+
+// One thread: the peers (numpy, JAX) are pinned to one core too.
+setNumThreads(1);
 
 type Case = {
   name: string;

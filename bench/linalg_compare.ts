@@ -14,7 +14,17 @@
  * Python peer runs without jacobi in the process, after jacobi's runs.
  * @module
  */
-import { eye, linalg, matmul, randn, type Tensor } from "../mod.ts";
+import {
+  eye,
+  linalg,
+  matmul,
+  randn,
+  setNumThreads,
+  type Tensor,
+} from "../mod.ts";
+
+// One thread: the peers (numpy, JAX) are pinned to one core too.
+setNumThreads(1);
 
 const arg = (name: string, fallback: string) =>
   (Deno.args.find((a) => a.startsWith(`--${name}=`)) ?? `=${fallback}`)

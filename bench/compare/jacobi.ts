@@ -13,6 +13,8 @@ const h = openHarness({ peer: PEER, deno: Deno.version.deno });
 let jc: typeof import("../../mod.ts");
 try {
   jc = await import("../../mod.ts");
+  // Every peer here runs one thread (pinned to one core).
+  (jc as { setNumThreads?: (n: number) => void }).setNumThreads?.(1);
 } catch (e) {
   const why = `mod.ts does not load: ${e instanceof Error ? e.message : e}`;
   for (const w of WORKLOADS) {

@@ -28,9 +28,17 @@ const TYPES = {
 
 /**
  * Serves `pages` (a map from URL path to content) and the files under
- * `dir` (if given) on 127.0.0.1. Returns { url, requested, close }.
+ * `dir` (if given) on 127.0.0.1. Returns { url, requested, close }. With
+ * `isolated`, every response carries the COOP/COEP headers that make the
+ * page cross-origin isolated (SharedArrayBuffer, hence threads).
  */
-export async function serve({ pages = {}, dir } = {}) {
+export async function serve({ pages = {}, dir, isolated = false } = {}) {
+  const isolation = isolated
+    ? {
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+    }
+    : {};
   const requested = [];
   const server = createServer((req, res) => {
     let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -39,6 +47,7 @@ export async function serve({ pages = {}, dir } = {}) {
     if (path in pages) {
       res.writeHead(200, {
         "content-type": TYPES[extname(path)] ?? "text/plain",
+        ...isolation,
       });
       return res.end(pages[path]);
     }
@@ -49,6 +58,7 @@ export async function serve({ pages = {}, dir } = {}) {
     }
     res.writeHead(200, {
       "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+      ...isolation,
     });
     res.end(readFileSync(file));
   });

@@ -91,3 +91,72 @@ test(
     }
   },
 );
+
+// Threads in a browser: a cross-origin-isolated page has shared memory, so
+// the kernels start Blob-URL workers; a product split across them must give
+// the single-threaded bits. The page without isolation (above) runs on one
+// thread. The page does real work while it waits for the worker, so that
+// real time passes under Chromium's virtual time.
+const THREAD_PAGE = `<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>jacobi threads</title></head>
+<body>
+<pre id="result">pending</pre>
+<script type="module">
+import { getNumThreads, matmul, randn, setNumThreads } from "./esm/mod.js";
+import { poolStats } from "./esm/src/backend/thread_pool.js";
+const out = document.getElementById("result");
+try {
+  const a = randn([300, 300]);
+  setNumThreads(2);
+  for (let i = 0; i < 5000 && poolStats().ready < 1; i++) {
+    matmul(a, a).dispose();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  setNumThreads(1);
+  const one = Array.from(matmul(a, a).data());
+  setNumThreads(2);
+  const before = poolStats().splitJobs;
+  const two = Array.from(matmul(a, a).data());
+  const same = one.length === two.length && one.every((v, i) => Object.is(v, two[i]));
+  out.textContent = JSON.stringify({
+    isolated: globalThis.crossOriginIsolated,
+    threads: getNumThreads(),
+    ready: poolStats().ready,
+    split: poolStats().splitJobs - before,
+    same,
+  });
+} catch (e) {
+  out.textContent = "ERROR " + (e && e.stack || e);
+}
+</script>
+</body>
+</html>
+`;
+
+test(
+  "browser: a cross-origin-isolated page splits a product across a worker, same bits",
+  { skip: noChromium },
+  async () => {
+    const server = await serve({
+      pages: { "/index.html": THREAD_PAGE },
+      dir: npmDir,
+      isolated: true,
+    });
+    try {
+      const { code, stdout, stderr } = await openPage(server.url);
+      const text = elementText(stdout, "result");
+      assert.ok(
+        text !== null && text !== "pending" && !text.startsWith("ERROR"),
+        `${text} (exit ${code}):\n${stderr.slice(-2000)}`,
+      );
+      const res = JSON.parse(text);
+      assert.equal(res.isolated, true);
+      assert.ok(res.ready >= 1, `no worker became ready: ${text}`);
+      assert.ok(res.split >= 1, `the product was not split: ${text}`);
+      assert.equal(res.same, true, text);
+    } finally {
+      await server.close();
+    }
+  },
+);
