@@ -49,10 +49,36 @@ unsafe fn ukernel<T: Float, const MR: usize>(
             c1[i] = ai.mul_add(b1, c1[i]);
         }
     };
-    for _ in 0..kc {
-        step(ap, bp, &mut c0, &mut c1);
-        ap = ap.add(MR);
-        bp = bp.add(2 * l);
+    // Four steps per pointer bump and loop back-edge, each step followed by
+    // its own exit test. V8 checks every load against the memory size, so a
+    // step is ~30 instructions for 12 multiply-adds and the loop's
+    // bookkeeping (stack check, three induction variables) was a seventh of
+    // it. The exits keep each step in its own basic block: in one block,
+    // LLVM's register stackifier nests the four steps' multiply-adds of an
+    // accumulator into one expression and hoists all four steps' loads to
+    // the first, which spills. The order of the sums is unchanged.
+    let end = a.add(kc * MR);
+    if kc > 0 {
+        loop {
+            step(ap, bp, &mut c0, &mut c1);
+            if ap.add(MR) == end {
+                break;
+            }
+            step(ap.add(MR), bp.add(2 * l), &mut c0, &mut c1);
+            if ap.add(2 * MR) == end {
+                break;
+            }
+            step(ap.add(2 * MR), bp.add(4 * l), &mut c0, &mut c1);
+            if ap.add(3 * MR) == end {
+                break;
+            }
+            step(ap.add(3 * MR), bp.add(6 * l), &mut c0, &mut c1);
+            ap = ap.add(4 * MR);
+            bp = bp.add(8 * l);
+            if ap == end {
+                break;
+            }
+        }
     }
     for i in 0..MR {
         let p = c.add(i * rsc);
