@@ -300,6 +300,40 @@ unsafe fn pack_rows<T: Float, V: Vector<T> + Lane>(
     }
 }
 
+/// One NR-column micro-panel of column-major B (columns `cs` apart, `kc`
+/// rows) into `d`, by LANES × LANES transposes (NR is a multiple of LANES).
+#[inline(always)]
+unsafe fn pack_cols<T: Float, V: Vector<T> + Lane, const NR: usize>(
+    base: *const T,
+    cs: isize,
+    kc: usize,
+    mut d: *mut T,
+) {
+    let l = V::LANES;
+    let mut p = 0;
+    let mut v = [V::splat(T::ZERO); 4];
+    while p + l <= kc {
+        for g in (0..NR).step_by(l) {
+            for (i, r) in v.iter_mut().enumerate().take(l) {
+                *r = V::load(base.offset((g + i) as isize * cs + p as isize));
+            }
+            V::transpose(&mut v[..l]);
+            for (q, r) in v.iter().enumerate().take(l) {
+                r.store(d.add(q * NR + g));
+            }
+        }
+        d = d.add(l * NR);
+        p += l;
+    }
+    while p < kc {
+        for j in 0..NR {
+            *d.add(j) = *base.offset(j as isize * cs + p as isize);
+        }
+        d = d.add(NR);
+        p += 1;
+    }
+}
+
 /// Pack B[pc.., jc..] (kc×nc) into NR-column micro-panels of stride
 /// `kc*NR + PAD`, zero-padded.
 unsafe fn pack_b<T: Float, const NR: usize>(
@@ -322,16 +356,13 @@ unsafe fn pack_b<T: Float, const NR: usize>(
             }
         } else if nr == NR && b.rs == 1 {
             // Bᵀ stored (what `linear` produces): each of the NR columns is a
-            // contiguous run of the stored matrix; walk them side by side.
-            let mut rows = [core::ptr::null::<T>(); NR];
-            for (j, r) in rows.iter_mut().enumerate() {
-                *r = b.p.offset((jc + jr + j) as isize * b.cs + pc as isize);
-            }
-            for p in 0..kc {
-                for j in 0..NR {
-                    *d.add(j) = *rows[j].add(p);
-                }
-                d = d.add(NR);
+            // contiguous run of the stored matrix; transpose LANES × LANES
+            // blocks of them (as for A, the f32 or f64 instance stands in).
+            let base = b.p.offset((jc + jr) as isize * b.cs + pc as isize);
+            if core::mem::size_of::<T>() == 4 {
+                pack_cols::<f32, F32x4, NR>(base as *const f32, b.cs, kc, d as *mut f32);
+            } else {
+                pack_cols::<f64, F64x2, NR>(base as *const f64, b.cs, kc, d as *mut f64);
             }
         } else {
             for p in 0..kc {
