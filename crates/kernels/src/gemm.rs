@@ -3,13 +3,14 @@
 //! GotoBLAS structure: B is packed into KC×NR micro-panels (each padded by
 //! `PAD` elements: power-of-two panel strides thrash L1), A into MR×KC
 //! micro-panels, and a register-blocked SIMD micro-kernel computes an MR×NR
-//! tile with all accumulators in registers (f32: 6×8 = 12 f32x4
-//! accumulators; f64: 6×4 = 12 f64x2). Edge tiles run the same kernel into a
+//! tile with all accumulators in registers (f32: 5×8 = 10 f32x4
+//! accumulators; f64: 5×4 = 10 f64x2). Edge tiles run the same kernel into a
 //! scratch tile. Transposes are just strides in the packing routines.
 //! A[bi] starts at `a + bi*a_batch_stride` (elements; 0 broadcasts).
 
 use crate::num::{Float, Vector};
 use crate::parallel;
+use crate::simd::{F32x4, F64x2};
 use wasm_bindgen::prelude::*;
 
 const KC: usize = 256;
@@ -17,12 +18,102 @@ const MC: usize = MR * 20;
 const NC: usize = 4096;
 const PAD: usize = 16;
 
+/// A vector with every lane set to lane `i` of `self` (a lane shuffle, not
+/// a memory access).
+trait Lane: Sized {
+    fn lane(self, i: usize) -> Self;
+    /// Transposes the LANES × LANES block whose rows are `r[0..LANES]`.
+    fn transpose(r: &mut [Self]);
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Lane for F32x4 {
+    #[inline(always)]
+    fn lane(self, i: usize) -> Self {
+        use core::arch::wasm32::i32x4_shuffle as s;
+        let v = self.0;
+        F32x4(match i {
+            0 => s::<0, 0, 0, 0>(v, v),
+            1 => s::<1, 1, 1, 1>(v, v),
+            2 => s::<2, 2, 2, 2>(v, v),
+            _ => s::<3, 3, 3, 3>(v, v),
+        })
+    }
+    #[inline(always)]
+    fn transpose(r: &mut [Self]) {
+        use core::arch::wasm32::{i32x4_shuffle as s, i64x2_shuffle as d};
+        let t0 = s::<0, 4, 1, 5>(r[0].0, r[1].0);
+        let t1 = s::<2, 6, 3, 7>(r[0].0, r[1].0);
+        let t2 = s::<0, 4, 1, 5>(r[2].0, r[3].0);
+        let t3 = s::<2, 6, 3, 7>(r[2].0, r[3].0);
+        r[0] = F32x4(d::<0, 2>(t0, t2));
+        r[1] = F32x4(d::<1, 3>(t0, t2));
+        r[2] = F32x4(d::<0, 2>(t1, t3));
+        r[3] = F32x4(d::<1, 3>(t1, t3));
+    }
+}
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Lane for F64x2 {
+    #[inline(always)]
+    fn lane(self, i: usize) -> Self {
+        use core::arch::wasm32::i64x2_shuffle as s;
+        let v = self.0;
+        F64x2(if i == 0 {
+            s::<0, 0>(v, v)
+        } else {
+            s::<1, 1>(v, v)
+        })
+    }
+    #[inline(always)]
+    fn transpose(r: &mut [Self]) {
+        use core::arch::wasm32::i64x2_shuffle as s;
+        let (a, b) = (r[0].0, r[1].0);
+        r[0] = F64x2(s::<0, 2>(a, b));
+        r[1] = F64x2(s::<1, 3>(a, b));
+    }
+}
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+impl Lane for F32x4 {
+    #[inline(always)]
+    fn lane(self, i: usize) -> Self {
+        F32x4([self.0[i]; 4])
+    }
+    fn transpose(r: &mut [Self]) {
+        let m: [[f32; 4]; 4] = core::array::from_fn(|i| r[i].0);
+        for (i, v) in r.iter_mut().enumerate().take(4) {
+            *v = F32x4(core::array::from_fn(|j| m[j][i]));
+        }
+    }
+}
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+impl Lane for F64x2 {
+    #[inline(always)]
+    fn lane(self, i: usize) -> Self {
+        F64x2([self.0[i]; 2])
+    }
+    fn transpose(r: &mut [Self]) {
+        let m: [[f64; 2]; 2] = core::array::from_fn(|i| r[i].0);
+        for (i, v) in r.iter_mut().enumerate().take(2) {
+            *v = F64x2(core::array::from_fn(|j| m[j][i]));
+        }
+    }
+}
+
 /// MR × NR tile (NR = two vectors): `c[i*rsc + j] (+)= Σ_p a[p*MR+i] b[p*NR+j]`.
-/// The accumulators are 2·MR vectors that must stay in registers: V8 on
-/// x64 allocates 15 of the 16 xmm registers (one is its scratch), and a
-/// `c += a·b` step without fused multiply-add needs a temporary besides the
-/// two B vectors and the broadcast A value, so MR = 5 (10 accumulators + 4)
-/// is the largest tile that does not spill; MR = 6 (16 live) spilled.
+///
+/// The cost model is V8's code on x64, where the engine (Deno's, at least)
+/// checks every load against the memory size: a load is three instructions
+/// (index, compare-and-branch, load), and the kernel is bound by how many
+/// instructions issue per cycle, not by the multiply-adds. So the first
+/// LANES values of A in a step come from one vector load and lane shuffles
+/// (one instruction each), and only the rest are broadcast loads. On this
+/// machine's Zen 4 that took GEMM 512 (relaxed SIMD, one thread) from about
+/// 74 % to 85 % of the multiply-add roof, with the loop below.
+///
+/// Registers: V8 on x64 allocates 15 of the 16 xmm registers (one is its
+/// scratch). The 2·MR accumulators stay in registers with the two B
+/// vectors, the A vector, the broadcast value and (without fused
+/// multiply-add) the product: MR = 5 uses 14 or 15; MR = 6 would spill.
 #[inline(always)]
 unsafe fn ukernel<T: Float, const MR: usize>(
     kc: usize,
@@ -31,7 +122,9 @@ unsafe fn ukernel<T: Float, const MR: usize>(
     c: *mut T,
     rsc: usize,
     acc: bool,
-) {
+) where
+    T::V: Lane,
+{
     let l = <T::V as Vector<T>>::LANES;
     let z = T::V::splat(T::ZERO);
     let mut c0 = [z; MR];
@@ -43,16 +136,46 @@ unsafe fn ukernel<T: Float, const MR: usize>(
     let step = |ap: *const T, bp: *const T, c0: &mut [T::V; MR], c1: &mut [T::V; MR]| {
         let b0 = T::V::load(bp);
         let b1 = T::V::load(bp.add(l));
+        let av = T::V::load(ap);
         for i in 0..MR {
-            let ai = T::V::splat(*ap.add(i));
+            let ai = if i < l {
+                av.lane(i)
+            } else {
+                T::V::splat(*ap.add(i))
+            };
             c0[i] = ai.mul_add(b0, c0[i]);
             c1[i] = ai.mul_add(b1, c1[i]);
         }
     };
-    for _ in 0..kc {
-        step(ap, bp, &mut c0, &mut c1);
-        ap = ap.add(MR);
-        bp = bp.add(2 * l);
+    // Four steps per pointer bump and loop back-edge, each step followed by
+    // its own exit test: the loop's bookkeeping (stack check, induction
+    // variables) is paid once per four steps. The exits keep each step in
+    // its own basic block: in one block, LLVM's register stackifier nests
+    // the four steps' multiply-adds of an accumulator into one expression
+    // and hoists all four steps' loads to the first, which spills. The
+    // order of the sums is unchanged.
+    let end = a.add(kc * MR);
+    if kc > 0 {
+        loop {
+            step(ap, bp, &mut c0, &mut c1);
+            if ap.add(MR) == end {
+                break;
+            }
+            step(ap.add(MR), bp.add(2 * l), &mut c0, &mut c1);
+            if ap.add(2 * MR) == end {
+                break;
+            }
+            step(ap.add(2 * MR), bp.add(4 * l), &mut c0, &mut c1);
+            if ap.add(3 * MR) == end {
+                break;
+            }
+            step(ap.add(3 * MR), bp.add(6 * l), &mut c0, &mut c1);
+            ap = ap.add(4 * MR);
+            bp = bp.add(8 * l);
+            if ap == end {
+                break;
+            }
+        }
     }
     for i in 0..MR {
         let p = c.add(i * rsc);
@@ -73,9 +196,6 @@ unsafe fn ukernel_f64(kc: usize, a: *const f64, b: *const f64, c: *mut f64, rsc:
     ukernel::<f64, MR>(kc, a, b, c, rsc, acc)
 }
 
-#[cfg(target_feature = "relaxed-simd")]
-const MR: usize = 6;
-#[cfg(not(target_feature = "relaxed-simd"))]
 const MR: usize = 5;
 
 struct Operand<T> {
@@ -119,13 +239,15 @@ unsafe fn pack_a<T: Float>(
                 d = d.add(MR);
             }
         } else if mr == MR && a.cs == 1 {
+            // A stored by rows (the packing is bit-exact, so the f32 or
+            // f64 instance of the same routine can stand in for T).
             let base = a.p.offset((ic + ir) as isize * a.rs + pc as isize);
-            for p in 0..kc {
-                for i in 0..MR {
-                    *d.add(i) = *base.offset(i as isize * a.rs + p as isize);
-                }
-                d = d.add(MR);
+            if core::mem::size_of::<T>() == 4 {
+                pack_rows::<f32, F32x4>(base as *const f32, a.rs, kc, d as *mut f32);
+            } else {
+                pack_rows::<f64, F64x2>(base as *const f64, a.rs, kc, d as *mut f64);
             }
+            d = d.add(kc * MR);
         } else {
             for p in 0..kc {
                 for i in 0..MR {
@@ -138,6 +260,78 @@ unsafe fn pack_a<T: Float>(
                 d = d.add(MR);
             }
         }
+    }
+}
+
+/// One MR-row micro-panel of row-major A (rows `rs` apart, `kc` columns)
+/// into `d`: LANES consecutive values of each of the first LANES rows are
+/// one vector load, and a transpose turns them into the panel's columns
+/// (V8 checks every access, so a scalar gather costs several instructions
+/// per element).
+#[inline(always)]
+unsafe fn pack_rows<T: Float, V: Vector<T> + Lane>(
+    base: *const T,
+    rs: isize,
+    kc: usize,
+    mut d: *mut T,
+) {
+    let l = V::LANES;
+    let mut p = 0;
+    let mut v = [V::splat(T::ZERO); 4];
+    while p + l <= kc {
+        for (i, r) in v.iter_mut().enumerate().take(l) {
+            *r = V::load(base.offset(i as isize * rs + p as isize));
+        }
+        V::transpose(&mut v[..l]);
+        for (q, r) in v.iter().enumerate().take(l) {
+            r.store(d.add(q * MR));
+            for i in l..MR {
+                *d.add(q * MR + i) = *base.offset(i as isize * rs + (p + q) as isize);
+            }
+        }
+        d = d.add(l * MR);
+        p += l;
+    }
+    while p < kc {
+        for i in 0..MR {
+            *d.add(i) = *base.offset(i as isize * rs + p as isize);
+        }
+        d = d.add(MR);
+        p += 1;
+    }
+}
+
+/// One NR-column micro-panel of column-major B (columns `cs` apart, `kc`
+/// rows) into `d`, by LANES × LANES transposes (NR is a multiple of LANES).
+#[inline(always)]
+unsafe fn pack_cols<T: Float, V: Vector<T> + Lane, const NR: usize>(
+    base: *const T,
+    cs: isize,
+    kc: usize,
+    mut d: *mut T,
+) {
+    let l = V::LANES;
+    let mut p = 0;
+    let mut v = [V::splat(T::ZERO); 4];
+    while p + l <= kc {
+        for g in (0..NR).step_by(l) {
+            for (i, r) in v.iter_mut().enumerate().take(l) {
+                *r = V::load(base.offset((g + i) as isize * cs + p as isize));
+            }
+            V::transpose(&mut v[..l]);
+            for (q, r) in v.iter().enumerate().take(l) {
+                r.store(d.add(q * NR + g));
+            }
+        }
+        d = d.add(l * NR);
+        p += l;
+    }
+    while p < kc {
+        for j in 0..NR {
+            *d.add(j) = *base.offset(j as isize * cs + p as isize);
+        }
+        d = d.add(NR);
+        p += 1;
     }
 }
 
@@ -163,16 +357,13 @@ unsafe fn pack_b<T: Float, const NR: usize>(
             }
         } else if nr == NR && b.rs == 1 {
             // Bᵀ stored (what `linear` produces): each of the NR columns is a
-            // contiguous run of the stored matrix; walk them side by side.
-            let mut rows = [core::ptr::null::<T>(); NR];
-            for (j, r) in rows.iter_mut().enumerate() {
-                *r = b.p.offset((jc + jr + j) as isize * b.cs + pc as isize);
-            }
-            for p in 0..kc {
-                for j in 0..NR {
-                    *d.add(j) = *rows[j].add(p);
-                }
-                d = d.add(NR);
+            // contiguous run of the stored matrix; transpose LANES × LANES
+            // blocks of them (as for A, the f32 or f64 instance stands in).
+            let base = b.p.offset((jc + jr) as isize * b.cs + pc as isize);
+            if core::mem::size_of::<T>() == 4 {
+                pack_cols::<f32, F32x4, NR>(base as *const f32, b.cs, kc, d as *mut f32);
+            } else {
+                pack_cols::<f64, F64x2, NR>(base as *const f64, b.cs, kc, d as *mut f64);
             }
         } else {
             for p in 0..kc {
