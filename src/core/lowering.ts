@@ -292,6 +292,37 @@ const argReduce =
   };
 
 /** `[batch, n]` of a `[..., n, n]` operand. */
+/**
+ * The fields of `OP_MATMUL` without its result slot: `[dtype, a, b, batch,
+ * m, n, k, transA, transB, a batch stride, b batch stride]` (also the head
+ * of `OP_MATMUL_FUSED`, src/jit/epilogue.ts).
+ */
+export function matmulFields(
+  a: Operand,
+  b: Operand,
+  transA: boolean,
+  transB: boolean,
+  out: Aval,
+): number[] {
+  const r = out.shape.length;
+  const m = out.shape[r - 2], n = out.shape[r - 1];
+  const k = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  return [
+    DTYPES[out.dtype],
+    a.slot,
+    b.slot,
+    sizeOf(out.shape.slice(0, -2)),
+    m,
+    n,
+    k,
+    transA ? 1 : 0,
+    transB ? 1 : 0,
+    // A batch stride of 0 broadcasts a matrix over the other's batch.
+    a.shape.length > 2 ? m * k : 0,
+    b.shape.length > 2 ? k * n : 0,
+  ];
+}
+
 function batchAndOrder(x: Operand): [number, number] {
   const n = x.shape[x.shape.length - 1];
   return [sizeOf(x.shape.slice(0, -2)), n];
@@ -390,28 +421,9 @@ export const lowerings: LoweringTable = {
   cast: (em, [x], { dtype }) =>
     x.dtype === dtype ? x.slot : castTo(em, x, dtype).slot,
   matmul: (em, [a, b], { transA, transB }, out) => {
-    const r = out.shape.length;
-    const m = out.shape[r - 2], n = out.shape[r - 1];
-    const k = transA
-      ? a.shape[a.shape.length - 2]
-      : a.shape[a.shape.length - 1];
-    const batch = sizeOf(out.shape.slice(0, -2));
-    const o = em.fresh(out.dtype, batch * m * n);
-    em.emit(OP.matmul, [
-      DTYPES[out.dtype],
-      o,
-      a.slot,
-      b.slot,
-      batch,
-      m,
-      n,
-      k,
-      transA ? 1 : 0,
-      transB ? 1 : 0,
-      // A batch stride of 0 broadcasts a matrix over the other's batch.
-      a.shape.length > 2 ? m * k : 0,
-      b.shape.length > 2 ? k * n : 0,
-    ]);
+    const [dtype, ...rest] = matmulFields(a, b, transA, transB, out);
+    const o = em.fresh(out.dtype, sizeOf(out.shape));
+    em.emit(OP.matmul, [dtype, o, ...rest]);
     return o;
   },
   cholesky: (em, [a], _, out) => {

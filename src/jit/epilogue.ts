@@ -22,9 +22,9 @@
  * one `OP_FUSED_REDUCE` after a plain matmul.
  * @module
  */
-import { DTYPES, OP } from "../backend/wasm/program_codes.ts";
+import { OP } from "../backend/wasm/program_codes.ts";
 import { type Atom, type Aval, isVar, type Program } from "../core/ir.ts";
-import type { Emitter, Operand } from "../core/lowering.ts";
+import { type Emitter, matmulFields, type Operand } from "../core/lowering.ts";
 import type { PrimParams } from "../core/primitives.ts";
 import { sizeOf } from "../core/shape.ts";
 import {
@@ -32,6 +32,7 @@ import {
   fusible,
   type FusionGroup,
   MIN_FUSED_LENGTH,
+  readersOf,
 } from "./fusion.ts";
 
 /**
@@ -43,17 +44,7 @@ export function epilogueGroups(
   p: Program,
   groups: readonly FusionGroup[],
 ): FusionGroup[] {
-  const readers = new Map<number, Set<number>>();
-  p.eqns.forEach((e, i) =>
-    e.inputs.forEach((a) => {
-      if (!isVar(a)) return;
-      let s = readers.get(a.var);
-      if (s === undefined) readers.set(a.var, s = new Set());
-      s.add(i);
-    })
-  );
-  const returned = new Set<number>();
-  for (const o of p.outputs) if (o !== null && isVar(o)) returned.add(o.var);
+  const { readers, returned } = readersOf(p);
   const out: FusionGroup[] = [...groups];
   const groupOf = new Map<number, number>(); // equation -> index in out
   out.forEach((g, k) => g.eqns.forEach((j) => groupOf.set(j, k)));
@@ -146,26 +137,9 @@ export function emitEpilogue(
   const e = p.eqns[g.product!];
   const [a, b] = e.inputs.map(operand);
   const { transA, transB } = e.params as PrimParams["matmul"];
-  // The fields of OP_MATMUL (src/core/lowering.ts) without the result.
+  // The fields of OP_MATMUL without the result.
   const out = e.aval;
-  const r = out.shape.length;
-  const m = out.shape[r - 2], n = out.shape[r - 1];
-  const k = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
-  const batch = sizeOf(out.shape.slice(0, -2));
-  const fields = [
-    DTYPES[out.dtype],
-    a.slot,
-    b.slot,
-    batch,
-    m,
-    n,
-    k,
-    transA ? 1 : 0,
-    transB ? 1 : 0,
-    // A batch stride of 0 broadcasts a matrix over the other's batch.
-    a.shape.length > 2 ? m * k : 0,
-    b.shape.length > 2 ? k * n : 0,
-  ];
+  const fields = matmulFields(a, b, transA, transB, out);
   // The product (and any reshape of it) has no slot: the steps read it as
   // input −1.
   const views = new Map<number, Aval>([[e.out, out]]);

@@ -67,6 +67,27 @@ export interface FusionGroup {
 export const MAX_REDUCE_BLOCK = 16384;
 
 /**
+ * Which equations read each variable of `p` (by index), and which variables
+ * `p` returns: what decides whether a member's value must be written out.
+ */
+export function readersOf(
+  p: Program,
+): { readers: Map<number, Set<number>>; returned: Set<number> } {
+  const readers = new Map<number, Set<number>>();
+  p.eqns.forEach((e, i) =>
+    e.inputs.forEach((a) => {
+      if (!isVar(a)) return;
+      let s = readers.get(a.var);
+      if (s === undefined) readers.set(a.var, s = new Set());
+      s.add(i);
+    })
+  );
+  const returned = new Set<number>();
+  for (const o of p.outputs) if (o !== null && isVar(o)) returned.add(o.var);
+  return { readers, returned };
+}
+
+/**
  * Elements per block of `OP_FUSED_REDUCE` over `n` elements in rows of
  * `len`: a multiple of both `len` and 16 near 1,024, or all n (as
  * `block_len` in crates/kernels/src/program/fused.rs).
@@ -239,17 +260,7 @@ export function fusionGroups(p: Program): FusionGroup[] {
     g.eqns.push(i);
     groupOf.set(e.out, g);
   });
-  const readers = new Map<number, Set<number>>(); // variable -> equations
-  p.eqns.forEach((e, i) =>
-    e.inputs.forEach((a) => {
-      if (!isVar(a)) return;
-      let s = readers.get(a.var);
-      if (s === undefined) readers.set(a.var, s = new Set());
-      s.add(i);
-    })
-  );
-  const returned = new Set<number>();
-  for (const o of p.outputs) if (o !== null && isVar(o)) returned.add(o.var);
+  const { readers, returned } = readersOf(p);
   return drafts.filter((g) => g.eqns.length >= 2).map((g) => {
     const members = new Set(g.eqns);
     const reduces = new Set(g.reduces);
