@@ -569,14 +569,15 @@ fn is_tiny(m: usize, n: usize, k: usize) -> bool {
     (m as u64) * (n as u64) * (k as u64) <= 512
 }
 
-/// Grows a packing buffer to at least `n` elements without aborting when
-/// memory is exhausted (`resize` would trap): false if it cannot.
-fn grow<T: Float>(v: &mut Vec<T>, n: usize) -> bool {
+/// Grows a packing buffer (typed, or the untyped words of the per-part
+/// buffers) to at least `n` zeroed elements without aborting when memory is
+/// exhausted (`resize` would trap): false if it cannot.
+fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> bool {
     if v.len() < n {
         if v.try_reserve_exact(n - v.len()).is_err() {
             return false;
         }
-        v.resize(n, T::ZERO);
+        v.resize(n, T::default());
     }
     true
 }
@@ -836,7 +837,7 @@ unsafe fn packed_parallel<T: Float, const NR: usize>(
             pool.push((Vec::new(), Vec::new()));
         }
         for (p, (pa, pb)) in pool.iter_mut().take(parts - 1).enumerate() {
-            if !grow_words(pa, words(na)) || !grow_words(pb, words(nb)) {
+            if !grow(pa, words(na)) || !grow(pb, words(nb)) {
                 return false;
             }
             packs[p + 1] = (pa.as_mut_ptr() as usize, pb.as_mut_ptr() as usize);
@@ -863,17 +864,6 @@ unsafe fn packed_parallel<T: Float, const NR: usize>(
     };
     let at = &job as *const GemmJob as usize;
     parallel::fork_join(at, parts, || run_gemm_part(at, 0));
-    true
-}
-
-/// [`grow`] for the untyped per-part buffers.
-fn grow_words(v: &mut Vec<u64>, n: usize) -> bool {
-    if v.len() < n {
-        if v.try_reserve_exact(n - v.len()).is_err() {
-            return false;
-        }
-        v.resize(n, 0);
-    }
     true
 }
 

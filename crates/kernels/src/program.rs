@@ -1036,7 +1036,9 @@ pub fn run_program(code: usize, code_len: usize, slots: usize, info: usize) -> i
 mod tests {
     use super::*;
 
-    fn run(code: &[i32], slots: &mut [usize]) -> i32 {
+    /// Runs `code` with `slots` (no failure details); shared with the
+    /// executor's submodules' tests.
+    pub(crate) fn run(code: &[i32], slots: &mut [usize]) -> i32 {
         run_program(
             code.as_ptr() as usize,
             code.len(),
@@ -1045,7 +1047,8 @@ mod tests {
         )
     }
 
-    fn read<T: Copy>(p: usize, n: usize) -> Vec<T> {
+    /// `n` elements at address `p`.
+    pub(crate) fn read<T: Copy>(p: usize, n: usize) -> Vec<T> {
         unsafe { core::slice::from_raw_parts(p as *const T, n).to_vec() }
     }
 

@@ -127,18 +127,7 @@ mod tests {
     use super::*;
     use crate::elementwise::{ADD, MUL, SQUARE, SUB, TANH};
 
-    fn run(code: &[i32], slots: &mut [usize]) -> i32 {
-        run_program(
-            code.as_ptr() as usize,
-            code.len(),
-            slots.as_mut_ptr() as usize,
-            0,
-        )
-    }
-
-    fn read<T: Copy>(p: usize, n: usize) -> Vec<T> {
-        unsafe { core::slice::from_raw_parts(p as *const T, n).to_vec() }
-    }
+    use crate::program::tests::{read, run};
 
     /// `t = tanh(x Wᵀ + b)` and `d = (1 − t²)·g` from one instruction equal
     /// the matmul and fused instructions run apart; shapes cover the packed

@@ -538,18 +538,7 @@ mod tests {
     use super::*;
     use crate::elementwise::{GT, MUL, SQUARE, SUB, TANH};
 
-    fn run(code: &[i32], slots: &mut [usize]) -> i32 {
-        run_program(
-            code.as_ptr() as usize,
-            code.len(),
-            slots.as_mut_ptr() as usize,
-            0,
-        )
-    }
-
-    fn read<T: Copy>(p: usize, n: usize) -> Vec<T> {
-        unsafe { core::slice::from_raw_parts(p as *const T, n).to_vec() }
-    }
+    use crate::program::tests::{read, run};
 
     /// (1 − tanh(x)²)·g fused over several blocks equals the unfused chain
     /// bit for bit; the tanh is an output too, the rest stays in scratch.
