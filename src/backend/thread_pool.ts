@@ -24,7 +24,7 @@
 const SEQ = 0, JOB = 1, PART = 2, DONE = 3, STATE = 4, ERROR = 5;
 /** Slots are 64 bytes apart so that two workers never share a cache line. */
 const SLOT = 16;
-const READY = 1, FAILED = 2, EXITED = 3;
+const READY = 1, FAILED = 2;
 /** The most threads (parallel.rs MAX_PARTS). */
 export const MAX_THREADS = 16;
 /** Each worker's stack in linear memory. */
@@ -73,7 +73,6 @@ function start({ module, memory, ctrl, base, stackTop }) {
         }
       }
     }
-    if (seq < 0) break;
     seen = seq;
     try {
       runPart(ctrl[base + JOB], ctrl[base + PART]);
@@ -83,7 +82,6 @@ function start({ module, memory, ctrl, base, stackTop }) {
     Atomics.store(ctrl, base + DONE, seq);
     Atomics.notify(ctrl, base + DONE);
   }
-  Atomics.store(ctrl, base + STATE, ${EXITED});
 }
 if (typeof require === "function") {
   require("node:worker_threads").parentPort.once("message", start);
@@ -251,11 +249,6 @@ export const threadImports = {
       ) {
         if ((++spins & 255) !== 0 || performance.now() - t0 < SPIN_MS) continue;
         if (blockingAllowed()) Atomics.wait(ctrl, at, d, 20);
-        const s = Atomics.load(ctrl, t.base + STATE);
-        if (s === EXITED || s === FAILED) {
-          broken = "a worker stopped while computing";
-          throw new Error(`jacobi: ${broken}`);
-        }
       }
       if (Atomics.load(ctrl, t.base + ERROR) !== 0) failed = true;
     }
