@@ -771,6 +771,8 @@ unsafe fn packed_any<T: Float, const NR: usize>(
 /// thread count.
 #[repr(C)]
 struct GemmJob {
+    /// [`parallel::JOB_GEMM`].
+    kind: u32,
     f64_: u32,
     split_cols: u32,
     acc: u32,
@@ -848,6 +850,7 @@ unsafe fn packed_parallel<T: Float, const NR: usize>(
         return false;
     }
     let job = GemmJob {
+        kind: parallel::JOB_GEMM,
         f64_: (core::mem::size_of::<T>() == 8) as u32,
         split_cols: split_cols as u32,
         acc: acc as u32,

@@ -181,6 +181,7 @@ pub const OP_FUSED_REDUCE: i32 = 36;
 
 mod epilogue;
 mod fused;
+mod split;
 
 // Status codes (0 = success). The doc line of each is its message.
 /// bad stream header
@@ -519,20 +520,11 @@ impl Exec<'_> {
                 let x = self.input(f[3])?;
                 let test = k == ISNAN || k == ISFINITE;
                 let wide = kd == Kind::F64 && !test;
-                let o = self.output(f[2], n, if wide { 8 } else { 4 })?;
-                if n > 0 {
-                    match kd {
-                        Kind::I32 => {
-                            if unary_i32(k, x, o, n) != 0 {
-                                return Err(ERR_FIELD.into());
-                            }
-                        }
-                        _ if test => {
-                            int::float_test(k, kd == Kind::F64, x, o, n);
-                        }
-                        Kind::F64 => unary_f64(k, x, o, n),
-                        Kind::F32 => unary_f32(k, x, o, n),
-                    }
+                let wout = if wide { 8 } else { 4 };
+                let o = self.output(f[2], n, wout)?;
+                let win = if kd == Kind::F64 { 8 } else { 4 };
+                if n > 0 && split::unary(kd, k, x, o, n, win, wout) != 0 {
+                    return Err(ERR_FIELD.into());
                 }
             }
             OP_BINARY => {
@@ -542,22 +534,12 @@ impl Exec<'_> {
                 let (a, b) = (self.input(f[3])?, self.input(f[4])?);
                 let cmp = int::is_compare(k);
                 let wide = kd == Kind::F64 && !cmp;
-                let o = self.output(f[2], n, if wide { 8 } else { 4 })?;
+                let wout = if wide { 8 } else { 4 };
+                let o = self.output(f[2], n, wout)?;
                 if n > 0 {
+                    let w = if kd == Kind::F64 { 8 } else { 4 };
                     let meta = self.meta(pc, 7);
-                    let status = match (kd, cmp) {
-                        (Kind::I32, _) => binary_i32(k, a, b, o, r, meta),
-                        (Kind::F32, true) => int::compare_f32(k, a, b, o, r, meta),
-                        (Kind::F64, true) => int::compare_f64(k, a, b, o, r, meta),
-                        (Kind::F32, false) => {
-                            binary_f32(k, a, b, o, r, meta);
-                            0
-                        }
-                        (Kind::F64, false) => {
-                            binary_f64(k, a, b, o, r, meta);
-                            0
-                        }
-                    };
+                    let status = split::binary(kd, k, (a, b, o), r, meta, n, w, wout);
                     match status {
                         0 => {}
                         int::DIV_BY_ZERO => return Err(ERR_DIV_BY_ZERO.into()),
@@ -573,8 +555,7 @@ impl Exec<'_> {
                 let (c, a, b) = (self.input(f[2])?, self.input(f[3])?, self.input(f[4])?);
                 let o = self.output(f[1], n, w)?;
                 if n > 0 {
-                    let g = if w == 8 { where_f64 } else { where_f32 };
-                    g(c, a, b, o, r, self.meta(pc, 7));
+                    split::where_split((c, a, b, o), r, self.meta(pc, 7), n, w);
                 }
             }
             OP_REDUCE => {
@@ -587,17 +568,9 @@ impl Exec<'_> {
                 }
                 let x = self.input(f[3])?;
                 let o = self.output(f[2], nout, if kd == Kind::F64 { 8 } else { 4 })?;
-                if nout > 0 {
-                    let meta = self.meta(pc, 7);
-                    match kd {
-                        Kind::F64 => reduce_f64(k, x, o, r, nred, meta),
-                        Kind::F32 => reduce_f32(k, x, o, r, nred, meta),
-                        Kind::I32 => {
-                            if reduce_i32(k, x, o, r, nred, meta) != 0 {
-                                return Err(ERR_FIELD.into());
-                            }
-                        }
-                    }
+                if nout > 0 && split::reduce_split(kd, k, x, o, r, nred, self.meta(pc, 7), nout) != 0
+                {
+                    return Err(ERR_FIELD.into());
                 }
             }
             OP_ARG_REDUCE => {
@@ -649,12 +622,7 @@ impl Exec<'_> {
                 let src = (x as isize + f[3] as isize * w as isize) as usize;
                 let o = self.output(f[1], n, w)?;
                 if n > 0 {
-                    let g = if w == 8 {
-                        copy_strided_8
-                    } else {
-                        copy_strided_4
-                    };
-                    g(src, o, r, self.meta(pc, 6));
+                    split::copy_strided(src, o, r, self.meta(pc, 6), n, w);
                 }
             }
             OP_ZEROS => {
@@ -685,7 +653,7 @@ impl Exec<'_> {
                 let x = self.input(f[3])?;
                 let o = self.output(f[2], n, width(to)?)?;
                 if n > 0 {
-                    cast(x, from as u32, o, to as u32, n);
+                    split::cast_split(x, from, o, to, n)?;
                 }
             }
             OP_MATMUL => {

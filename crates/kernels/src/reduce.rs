@@ -494,7 +494,7 @@ pub mod sum {
                 copy(o, self.dst, self.kt);
                 first = false;
             }
-            for k in 0..COL_LEVELS {
+            for k in 0..64 - self.count.leading_zeros() as usize {
                 if self.count >> k & 1 == 1 {
                     let lk = self.lv.add(k * self.stride);
                     if first {
@@ -521,8 +521,31 @@ pub mod sum {
         rd: &Layout<1>,
         out: *mut T,
     ) {
+        // Fewer levels when they suffice: the same sums on a smaller stack
+        // (a worker's is 256 KiB, parallel.rs).
+        if rd.size() <= SMALL_COLUMN_ROWS {
+            columns_in::<T, SMALL_LEVELS>(x, koff, klen, rd, out)
+        } else {
+            columns_in::<T, COL_LEVELS>(x, koff, klen, rd, out)
+        }
+    }
+
+    /// Levels of the smaller cascade of [`columns`].
+    const SMALL_LEVELS: usize = 8;
+    /// Reduced rows whose blocks of [`ROWS`] all fit [`SMALL_LEVELS`] levels
+    /// (at most 2^8 − 1 blocks: 64 KiB of stack).
+    pub const SMALL_COLUMN_ROWS: usize = ((1 << SMALL_LEVELS) - 1) * ROWS;
+
+    /// [`columns`] with a cascade of `L` levels.
+    unsafe fn columns_in<T: Float, const L: usize>(
+        x: *const T,
+        koff: isize,
+        klen: usize,
+        rd: &Layout<1>,
+        out: *mut T,
+    ) {
         let stride = TILE_BYTES / core::mem::size_of::<T>();
-        let mut levels = MaybeUninit::<[[u64; TILE_BYTES / 8]; COL_LEVELS]>::uninit();
+        let mut levels = MaybeUninit::<[[u64; TILE_BYTES / 8]; L]>::uninit();
         let lv = levels.as_mut_ptr() as *mut T;
         let mut c0 = 0;
         while c0 < klen {

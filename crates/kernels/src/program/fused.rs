@@ -33,7 +33,8 @@
 //! again.
 
 use super::*;
-use crate::reduce;
+use crate::{parallel, reduce};
+use core::sync::atomic::{AtomicI32, Ordering};
 
 /// Elements per block: 8 KiB of f64 per register, so a dozen registers
 /// stay in L1 beside the operands.
@@ -170,6 +171,53 @@ impl Body<'_> {
         Ok(())
     }
 
+    /// Runs the steps on all `n` positions, split into ranges across
+    /// threads when the work is large enough. Ranges start at multiples of
+    /// [`ALIGN`] (and of whole rows with reductions), so every block of every
+    /// part takes the vector paths it takes on one thread: the same bits.
+    pub(super) fn run_all(&self, n: usize) -> Result<(), Fail> {
+        let granule = if self.sinks.is_empty() {
+            ALIGN
+        } else {
+            let g = block_len(n, self.row_len)?;
+            if g >= n {
+                return self.run(0, n);
+            }
+            // block_len's whole-row granule (blocks are multiples of it).
+            let (mut a, mut b) = (self.row_len, ALIGN);
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            self.row_len / a * ALIGN
+        };
+        let work = self.steps.len() / 6 + self.sinks.len();
+        let parts = parallel::parts_for_elements(n, work).min(n.div_ceil(granule));
+        if parts < 2 {
+            return self.run(0, n);
+        }
+        // Each part's scratch, allocated here: workers must not allocate.
+        let bytes = (self.rows * 8).checked_mul(self.block).ok_or(ERR_OOM)?;
+        let total = bytes.checked_mul(parts).ok_or(ERR_OOM)?;
+        let scratch = if total > 0 { alloc(total) } else { 0 };
+        if total > 0 && scratch == 0 {
+            return self.run(0, n);
+        }
+        let status = [const { AtomicI32::new(0) }; parallel::MAX_PARTS];
+        parallel::split_range(parts, n, granule, &|p, lo, hi| {
+            if let Err(Fail(e, _)) = self.run_with(scratch + p * bytes, self.block, lo, hi) {
+                status[p].store(e, Ordering::Relaxed);
+            }
+        });
+        if total > 0 {
+            free(scratch, total);
+        }
+        // The first failing part holds the first failing block.
+        match status.iter().map(|s| s.load(Ordering::Relaxed)).find(|&e| e != 0) {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
     /// Runs the steps on positions `[from, to)`.
     pub(super) fn run(&self, from: usize, to: usize) -> Result<(), Fail> {
         // Small scratch on the stack: no allocation per run in loop bodies.
@@ -244,7 +292,7 @@ impl Exec<'_> {
     /// (empty for a plain group).
     #[inline(never)]
     pub(super) fn fused(&self, f: &[i32], red: &[i32]) -> Result<(), Fail> {
-        self.fused_body(f, red, None, &mut |body, n| body.run(0, n))
+        self.fused_body(f, red, None, &mut |body, n| body.run_all(n))
     }
 
     /// Checks the `OP_FUSED` fields `f` (and `OP_FUSED_REDUCE`'s prefix
