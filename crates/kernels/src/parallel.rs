@@ -39,15 +39,21 @@ mod host {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod host {
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use core::cell::Cell;
 
-    /// Simulated thread count for native tests.
-    pub static THREADS: AtomicU32 = AtomicU32::new(1);
+    std::thread_local! {
+        /// Simulated thread count for native tests (per test thread, so
+        /// tests running at once do not see each other's).
+        pub static THREADS: Cell<u32> = const { Cell::new(1) };
+        /// Jobs split so far on this thread.
+        pub static SPLITS: Cell<u32> = const { Cell::new(0) };
+    }
 
     pub unsafe fn threads() -> u32 {
-        THREADS.load(Ordering::Relaxed)
+        THREADS.with(Cell::get)
     }
     pub unsafe fn spawn(job: usize, parts: u32) {
+        SPLITS.with(|s| s.set(s.get() + 1));
         for p in 1..parts {
             super::run_part(job, p as usize);
         }
@@ -55,10 +61,17 @@ mod host {
     pub unsafe fn join() {}
 }
 
-/// Simulates `n` threads in native test builds (parts run in turn).
+/// Simulates `n` threads in native test builds (parts run in turn), on the
+/// calling thread.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub fn set_simulated_threads(n: u32) {
-    host::THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+    host::THREADS.with(|t| t.set(n));
+}
+
+/// Jobs split so far on the calling thread, in native test builds.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub fn simulated_splits() -> u32 {
+    host::SPLITS.with(core::cell::Cell::get)
 }
 
 /// Elementwise work below this many element-steps (elements times the

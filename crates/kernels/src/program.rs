@@ -568,7 +568,8 @@ impl Exec<'_> {
                 }
                 let x = self.input(f[3])?;
                 let o = self.output(f[2], nout, if kd == Kind::F64 { 8 } else { 4 })?;
-                if nout > 0 && split::reduce_split(kd, k, x, o, r, nred, self.meta(pc, 7), nout) != 0
+                if nout > 0
+                    && split::reduce_split(kd, k, x, o, r, nred, self.meta(pc, 7), nout) != 0
                 {
                     return Err(ERR_FIELD.into());
                 }

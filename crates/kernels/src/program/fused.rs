@@ -212,7 +212,11 @@ impl Body<'_> {
             free(scratch, total);
         }
         // The first failing part holds the first failing block.
-        match status.iter().map(|s| s.load(Ordering::Relaxed)).find(|&e| e != 0) {
+        match status
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .find(|&e| e != 0)
+        {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }

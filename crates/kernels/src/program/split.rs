@@ -102,7 +102,15 @@ fn word(meta: usize, i: usize) -> isize {
 /// `OP_UNARY`'s kernel on `n` elements (`kd`, op `k`; `x` of `win` bytes per
 /// element, `o` of `wout`).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn unary(kd: Kind, k: u32, x: usize, o: usize, n: usize, win: usize, wout: usize) -> i32 {
+pub(super) fn unary(
+    kd: Kind,
+    k: u32,
+    x: usize,
+    o: usize,
+    n: usize,
+    win: usize,
+    wout: usize,
+) -> i32 {
     let test = k == ISNAN || k == ISFINITE;
     ranges(n, n, unary_cost(k), ALIGN, &|lo, hi| {
         let (x, o, n) = (x + lo * win, o + lo * wout, hi - lo);
@@ -194,7 +202,14 @@ pub(super) fn where_split(
         let m = with_first(meta, 4 * r, hi - lo);
         let at = |p: usize, s: isize| (p as isize + lo as isize * s * w as isize) as usize;
         let o = o + lo * inner * w;
-        g(at(c, s[0]), at(a, s[1]), at(b, s[2]), o, r, m.as_ptr() as usize);
+        g(
+            at(c, s[0]),
+            at(a, s[1]),
+            at(b, s[2]),
+            o,
+            r,
+            m.as_ptr() as usize,
+        );
         0
     });
 }
@@ -267,4 +282,327 @@ pub(super) fn reduce_split(
         let x = (x as isize + lo as isize * s * w as isize) as usize;
         run(x, o + lo * inner * w, m.as_ptr() as usize)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elementwise::{ADD, EXP, MUL, TANH};
+    use crate::parallel::{set_simulated_threads, simulated_splits};
+    use crate::program::tests::{read, run};
+    use crate::reduce::{MAX, MIN};
+
+    /// Runs `code` on `inputs` (then empty output slots) with 1, 2 and 3
+    /// simulated threads; the outputs' bytes (`bytes[s]` for slot `s`) must
+    /// agree, and the runs with threads must have split a job. Returns the
+    /// outputs of the single-threaded run (slot, bytes).
+    fn same_bits(what: &str, code: &[i32], inputs: &[usize], bytes: &[usize]) -> Vec<Vec<u8>> {
+        let mut first: Option<Vec<Vec<u8>>> = None;
+        for threads in [1, 2, 3] {
+            set_simulated_threads(threads);
+            let before = simulated_splits();
+            let mut slots = vec![0usize; bytes.len()];
+            slots[..inputs.len()].copy_from_slice(inputs);
+            let status = run(code, &mut slots);
+            let splits = simulated_splits() - before;
+            set_simulated_threads(1);
+            assert_eq!(status, 0, "{what}: {threads} threads");
+            if threads > 1 {
+                assert!(splits > 0, "{what}: nothing split with {threads} threads");
+            } else {
+                assert_eq!(splits, 0, "{what}");
+            }
+            let out: Vec<Vec<u8>> = (inputs.len()..bytes.len())
+                .map(|s| read::<u8>(slots[s], bytes[s]))
+                .collect();
+            for s in inputs.len()..bytes.len() {
+                free(slots[s], bytes[s]);
+            }
+            match &first {
+                None => first = Some(out),
+                Some(one) => {
+                    for (i, (u, v)) in one.iter().zip(&out).enumerate() {
+                        let at = u.iter().zip(v).position(|(a, b)| a != b);
+                        assert_eq!(at, None, "{what}: output {i}, {threads} threads");
+                    }
+                }
+            }
+        }
+        first.unwrap()
+    }
+
+    fn f32s(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 - 1001.0) * 3.7e-3)
+            .collect()
+    }
+
+    fn f64s(n: usize, seed: usize) -> Vec<f64> {
+        f32s(n, seed)
+            .iter()
+            .map(|&v| v as f64 * 1.000_000_1)
+            .collect()
+    }
+
+    fn as_f32(b: &[u8]) -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn unary_cast_and_copy_split_by_ranges_bit_for_bit() {
+        // Lengths that no part count divides, and not multiples of 16.
+        let n = 70_001usize;
+        let x = f32s(n, 1);
+        let m = n as i32;
+        let xp = x.as_ptr() as usize;
+        let out = same_bits(
+            "tanh f32",
+            &[MAGIC, 2, OP_UNARY, 7, F32, TANH as i32, 1, 0, m],
+            &[xp],
+            &[0, 4 * n],
+        );
+        let t = as_f32(&out[0]);
+        for i in (0..n).step_by(997) {
+            assert!((t[i] - x[i].tanh()).abs() < 1e-6, "tanh at {i}");
+        }
+        let y = f64s(9_001, 2);
+        let k = y.len();
+        same_bits(
+            "exp f64",
+            &[MAGIC, 2, OP_UNARY, 7, F64, EXP as i32, 1, 0, k as i32],
+            &[y.as_ptr() as usize],
+            &[0, 8 * k],
+        );
+        let out = same_bits(
+            "cast f64 to f32",
+            &[MAGIC, 2, OP_CAST, 7, F64, F32, 1, 0, 70_001],
+            &[f64s(70_001, 3).as_ptr() as usize],
+            &[0, 4 * 70_001],
+        );
+        assert_eq!(out[0].len(), 4 * 70_001);
+        // A transpose of [301, 259] (the copy reads the source as [259, 301]).
+        let (r, c) = (301usize, 259usize);
+        let a = f32s(r * c, 4);
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 2,
+            OP_COPY_STRIDED, 2 + 6 + 4, F32, 1, 0, 0, (r * c) as i32, 2,
+            c as i32, r as i32, 1, c as i32,
+        ];
+        let out = same_bits("transpose", &code, &[a.as_ptr() as usize], &[0, 4 * r * c]);
+        let t = as_f32(&out[0]);
+        for (i, j) in [(0, 0), (300, 258), (17, 201), (150, 3)] {
+            assert_eq!(t[j * r + i], a[i * c + j], "transpose at {i}, {j}");
+        }
+    }
+
+    #[test]
+    fn broadcast_binary_and_where_split_by_rows_bit_for_bit() {
+        let (r, c) = (301usize, 257usize);
+        let n = r * c;
+        let a = f32s(n, 5);
+        let b = f32s(c, 6);
+        let (ri, ci, ni) = (r as i32, c as i32, n as i32);
+        // a [r, c] + b [c] (broadcast along rows).
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 3,
+            OP_BINARY, 2 + 7 + 6, F32, ADD as i32, 2, 0, 1, ni, 2, ri, ci, ci, 1, 0, 1,
+        ];
+        let inputs = [a.as_ptr() as usize, b.as_ptr() as usize];
+        let out = same_bits("add broadcast", &code, &inputs, &[0, 0, 4 * n]);
+        let s = as_f32(&out[0]);
+        for i in (0..n).step_by(1009) {
+            assert_eq!(s[i], a[i] + b[i % c], "add at {i}");
+        }
+        // A comparison (bool out) and where(a > b, a, b) in f64.
+        let (x, y) = (f64s(n, 7), f64s(n, 8));
+        let cmp = crate::elementwise::GT as i32;
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 5,
+            OP_BINARY, 2 + 7 + 6, F64, cmp, 2, 0, 1, ni, 2, ri, ci, ci, 1, ci, 1,
+            OP_CAST, 7, BOOL, F64, 3, 2, ni,
+            OP_WHERE, 2 + 7 + 8, F64, 4, 3, 0, 1, ni, 2, ri, ci, ci, 1, ci, 1, ci, 1,
+        ];
+        let inputs = [x.as_ptr() as usize, y.as_ptr() as usize];
+        let out = same_bits("where f64", &code, &inputs, &[0, 0, 4 * n, 8 * n, 8 * n]);
+        let w: Vec<f64> = out[2]
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        for i in (0..n).step_by(1013) {
+            assert_eq!(w[i], x[i].max(y[i]), "where at {i}");
+        }
+    }
+
+    #[test]
+    fn an_integer_division_by_zero_fails_with_any_thread_count() {
+        let n = 100_003usize;
+        let a: Vec<i32> = (0..n as i32).collect();
+        let mut b = vec![3i32; n];
+        b[n - 5] = 0;
+        let rem = crate::elementwise::REMAINDER as i32;
+        let m = n as i32;
+        let code = [MAGIC, 3, OP_BINARY, 12, I32, rem, 2, 0, 1, m, 1, m, 1, 1];
+        for threads in [1, 2, 3] {
+            set_simulated_threads(threads);
+            let mut slots = [a.as_ptr() as usize, b.as_ptr() as usize, 0];
+            let status = run(&code, &mut slots);
+            set_simulated_threads(1);
+            assert_eq!(status, ERR_DIV_BY_ZERO, "{threads} threads");
+            if slots[2] != 0 {
+                free(slots[2], 4 * n);
+            }
+        }
+    }
+
+    #[test]
+    fn reductions_split_by_rows_and_by_columns_bit_for_bit() {
+        let (r, c) = (257usize, 301usize);
+        let x = f32s(r * c, 9);
+        let (ri, ci) = (r as i32, c as i32);
+        let xp = x.as_ptr() as usize;
+        // Column sums (over the leading axis): kept [c] stride 1, reduced [r].
+        #[rustfmt::skip]
+        let cols = [MAGIC, 2, OP_REDUCE, 2 + 7 + 4, F32, SUM as i32, 1, 0, ci, 2, 1, ci, ri, 1, ci];
+        let out = same_bits("column sums", &cols, &[xp], &[0, 4 * c]);
+        let s = as_f32(&out[0]);
+        for j in [0, 150, 300] {
+            let want: f64 = (0..r).map(|i| x[i * c + j] as f64).sum();
+            assert!((s[j] as f64 - want).abs() < 1e-4, "column {j}");
+        }
+        // Row sums, maxima and minima (over the trailing axis).
+        for op in [SUM, MAX, MIN] {
+            #[rustfmt::skip]
+            let rows = [MAGIC, 2, OP_REDUCE, 2 + 7 + 4, F32, op as i32, 1, 0, ri, 2, 1, ri, ci, ci, 1];
+            let out = same_bits("row reduction", &rows, &[xp], &[0, 4 * r]);
+            let s = as_f32(&out[0]);
+            let row = &x[100 * c..101 * c];
+            let want = match op {
+                SUM => row.iter().map(|&v| v as f64).sum::<f64>() as f32,
+                MAX => row.iter().cloned().fold(f32::NEG_INFINITY, f32::max),
+                _ => row.iter().cloned().fold(f32::INFINITY, f32::min),
+            };
+            assert!(
+                (s[100] - want).abs() < 1e-4,
+                "op {op}: {} vs {want}",
+                s[100]
+            );
+        }
+        // A 3-d sum over the middle axis: kept [7, 40] (outer, inner), f64.
+        let y = f64s(7 * 300 * 40, 10);
+        #[rustfmt::skip]
+        let mid = [MAGIC, 2, OP_REDUCE, 2 + 7 + 6, F64, SUM as i32, 1, 0, 280, 3, 1,
+            7, 40, 300, 12_000, 1, 40];
+        same_bits(
+            "middle axis f64",
+            &mid,
+            &[y.as_ptr() as usize],
+            &[0, 8 * 280],
+        );
+    }
+
+    /// A fused chain long enough to split, with a scratch and an output
+    /// register, then the same chain reducing rows of odd length.
+    #[test]
+    fn fused_groups_and_fused_row_reductions_split_bit_for_bit() {
+        let n = 3 * 13_330usize; // rows of 13,330 and of 10 below
+        let x = f32s(n, 11);
+        let g = f32s(n, 12);
+        let m = n as i32;
+        // Registers 0 x, 1 g; 2 t = tanh(x) (output), 3 t·g (output).
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 4,
+            OP_FUSED, 2 + 4 + 8 + 4 + 12, m, 2, 2, 2,
+            0, F32, 0, 0, 1, F32, 0, 0,
+            F32, 2, F32, 3,
+            0, F32, TANH as i32, 2, 0, 0,
+            1, F32, MUL as i32, 3, 2, 1,
+        ];
+        let inputs = [x.as_ptr() as usize, g.as_ptr() as usize];
+        let out = same_bits("fused", &code, &inputs, &[0, 0, 4 * n, 4 * n]);
+        let p = as_f32(&out[1]);
+        for i in (0..n).step_by(777) {
+            assert!((p[i] - x[i].tanh() * g[i]).abs() < 1e-6, "fused at {i}");
+        }
+        // Rows of 13,330 (3 rows) and of 10 (n / 10 rows), sum and max of t·g.
+        for len in [13_330i32, 10] {
+            let rows = m / len;
+            #[rustfmt::skip]
+            let red = [
+                MAGIC, 4,
+                OP_FUSED_REDUCE, 2 + 8 + 4 + 8 + 4 + 12, len, 2, 3, SUM as i32, 2, 3, MAX as i32, 3,
+                m, 2, 2, 2,
+                0, F32, 0, 0, 1, F32, 0, 0,
+                F32, -1, F32, -1,
+                0, F32, TANH as i32, 2, 0, 0,
+                1, F32, MUL as i32, 3, 2, 1,
+            ];
+            let what = if len == 10 {
+                "rows of 10"
+            } else {
+                "3 long rows"
+            };
+            let k = rows as usize;
+            if len == 13_330 {
+                // Three rows cannot be cut into two parts of two granules
+                // each: the run stays whole and must still agree.
+                set_simulated_threads(2);
+                let mut slots = [x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
+                assert_eq!(run(&red, &mut slots), 0);
+                set_simulated_threads(1);
+                let mut one = [x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
+                assert_eq!(run(&red, &mut one), 0);
+                for s in [2, 3] {
+                    assert_eq!(read::<u32>(slots[s], k), read::<u32>(one[s], k), "{what}");
+                    free(slots[s], 4 * k);
+                    free(one[s], 4 * k);
+                }
+                continue;
+            }
+            let out = same_bits(what, &red, &inputs, &[0, 0, 4 * k, 4 * k]);
+            let sums = as_f32(&out[0]);
+            let want: f64 = (0..10).map(|i| (x[i].tanh() * g[i]) as f64).sum();
+            assert!((sums[0] as f64 - want).abs() < 1e-5, "{what}");
+        }
+    }
+
+    /// A fused group inside a loop body splits on every step.
+    #[test]
+    fn a_fused_group_in_a_loop_body_splits_each_step() {
+        let n = 40_000usize;
+        let steps = 3;
+        let x = f32s(n * steps, 13);
+        let m = n as i32;
+        // For i in 0..3: r = loop_read(x, i); t = tanh(r) + r; loop_write(out, t).
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 4,
+            OP_ZEROS, 5, F32, 1, (n * steps) as i32,
+            OP_LOOP, 5, steps as i32, 0, 6 + 26 + 6 + 4 + 4,
+            OP_LOOP_READ, 6, F32, 2, 0, m,
+            OP_FUSED, 2 + 4 + 4 + 4 + 12, m, 1, 2, 2,
+            2, F32, 0, 0,
+            F32, -1, F32, 3,
+            0, F32, TANH as i32, 1, 0, 0,
+            1, F32, ADD as i32, 2, 1, 0,
+            OP_LOOP_WRITE, 6, F32, 1, 3, m,
+            OP_FREE, 4, 2, 4 * m,
+            OP_FREE, 4, 3, 4 * m,
+        ];
+        let out = same_bits(
+            "loop",
+            &code,
+            &[x.as_ptr() as usize],
+            &[0, 4 * n * steps, 0, 0],
+        );
+        let y = as_f32(&out[0]);
+        for i in (0..n * steps).step_by(4999) {
+            assert!((y[i] - (x[i].tanh() + x[i])).abs() < 1e-6, "loop at {i}");
+        }
+    }
 }
