@@ -31,3 +31,32 @@ test("node: a product split across a worker thread gives the same bits", async (
   assert.equal(J.getNumThreads(), 2);
   assert.ok(one.every((v, i) => Object.is(v, two[i])));
 });
+
+test("node: elementwise work and column sums split across a worker give the same bits", async () => {
+  const entry = join(npmDir, "esm/mod.js");
+  assert.ok(existsSync(entry), "npm/ is not built: run `deno task npm` first");
+  const J = await import(pathToFileURL(entry).href);
+  const { poolStats } = await import(
+    pathToFileURL(join(npmDir, "esm/src/backend/thread_pool.js")).href
+  );
+  const x = J.randn([301, 257]);
+  J.setNumThreads(2);
+  x.tanh().dispose();
+  for (let i = 0; i < 400 && poolStats().ready < 1; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.ok(poolStats().ready >= 1, "the worker did not start within 10 s");
+  const f = J.jit((v) => {
+    const t = v.tanh().mul(v);
+    return [t, J.sum(t, 0), J.softmax(v, -1)];
+  });
+  const run = () => f(x).flatMap((t) => Array.from(t.data()));
+  J.setNumThreads(1);
+  const one = run();
+  J.setNumThreads(2);
+  const before = poolStats().splitJobs;
+  const two = run();
+  assert.ok(poolStats().splitJobs > before, "nothing was split");
+  assert.equal(one.length, two.length);
+  assert.ok(one.every((v, i) => Object.is(v, two[i])));
+});
