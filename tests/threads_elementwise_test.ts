@@ -96,7 +96,10 @@ Deno.test({
       const t = Math.tanh(xs[i] * ys[i] + xs[i]);
       assert(Math.abs(got[i] - t) < 1e-5, `tanh chain at ${i}`);
     }
-    sameBits("jit fused f64", () => jit((v: Tensor) => v.exp().mul(v).sin())(x64));
+    sameBits(
+      "jit fused f64",
+      () => jit((v: Tensor) => v.exp().mul(v).sin())(x64),
+    );
     // Single ops stay plain unary and binary instructions.
     sameBits("tanh", () => x.tanh());
     sameBits("exp f64", () => x64.exp());
@@ -152,10 +155,14 @@ Deno.test({
     const xs = random.normal(random.key(9), [4, 40001]);
     const init = random.normal(random.key(10), [40001]);
     const f = jit((c: Tensor, xs: Tensor) =>
-      scan((h: Tensor, x: Tensor) => {
-        const next = h.mul(0.5).add(x).tanh();
-        return [next, next.mul(x)] as const;
-      }, c, xs)
+      scan(
+        (h: Tensor, x: Tensor) => {
+          const next = h.mul(0.5).add(x).tanh();
+          return [next, next.mul(x)] as const;
+        },
+        c,
+        xs,
+      )
     );
     // Four steps, each with a group of 40,001 elements (the tanh and the
     // product fuse): at least one split per step.

@@ -21,7 +21,7 @@
  */
 
 /** Int32 fields of one worker's slot in the control array. */
-const SEQ = 0, JOB = 1, PART = 2, DONE = 3, STATE = 4, ERROR = 5;
+const SEQ = 0, JOB = 1, PART = 2, DONE = 3, STATE = 4, ERROR = 5, OFFER = 6;
 /** Slots are 64 bytes apart so that two workers never share a cache line. */
 const SLOT = 16;
 const READY = 1, FAILED = 2;
@@ -39,7 +39,7 @@ const SPIN_MS = 0.2;
  * then loops: wait for SEQ to change, run the part, publish DONE.
  */
 const WORKER_SOURCE = `"use strict";
-const [SEQ, JOB, PART, DONE, STATE, ERROR] = [${SEQ}, ${JOB}, ${PART}, ${DONE}, ${STATE}, ${ERROR}];
+const [SEQ, JOB, PART, DONE, STATE, ERROR, OFFER] = [${SEQ}, ${JOB}, ${PART}, ${DONE}, ${STATE}, ${ERROR}, ${OFFER}];
 function start({ module, memory, ctrl, base, stackTop }) {
   const imports = { env: {} };
   for (const imp of WebAssembly.Module.imports(module)) {
@@ -74,10 +74,13 @@ function start({ module, memory, ctrl, base, stackTop }) {
       }
     }
     seen = seq;
-    try {
-      runPart(ctrl[base + JOB], ctrl[base + PART]);
-    } catch (e) {
-      Atomics.store(ctrl, base + ERROR, 1);
+    // The part is ours only if the main thread has not taken it back.
+    if (Atomics.compareExchange(ctrl, base + OFFER, seq, 0) === seq) {
+      try {
+        runPart(ctrl[base + JOB], ctrl[base + PART]);
+      } catch (e) {
+        Atomics.store(ctrl, base + ERROR, 1);
+      }
     }
     Atomics.store(ctrl, base + DONE, seq);
     Atomics.notify(ctrl, base + DONE);
@@ -96,6 +99,8 @@ export interface PoolHost {
   workerModule: () => WebAssembly.Module;
   memory: WebAssembly.Memory;
   alloc: (bytes: number) => number;
+  /** The main instance's `run_part` (for parts no worker took up). */
+  runPart: (job: number, part: number) => void;
 }
 
 interface Thread {
@@ -230,15 +235,36 @@ export const threadImports = {
       ctrl[t.base + PART] = p;
       t.seq = (t.seq + 1) & 0x3fffffff;
       if (t.seq === 0) t.seq = 1;
+      Atomics.store(ctrl, t.base + OFFER, t.seq);
       Atomics.store(ctrl, t.base + SEQ, t.seq);
       Atomics.notify(ctrl, t.base + SEQ, 1);
       busy.push(t);
     }
   },
-  /** Waits for every part handed out by the last `spawn`. */
+  /**
+   * Waits for every part handed out by the last `spawn`. A part that no
+   * worker has taken up yet (asleep, or not scheduled on a busy machine)
+   * is taken back and run here, so a split job never waits for a worker
+   * to wake: at worst it costs what it costs on one thread.
+   */
   join(): void {
     let failed = false;
     for (const t of busy) {
+      if (Atomics.compareExchange(ctrl, t.base + OFFER, t.seq, 0) !== t.seq) {
+        continue;
+      }
+      t.seq = -t.seq; // done here: nothing to wait for below
+      try {
+        host!.runPart(ctrl[t.base + JOB], ctrl[t.base + PART]);
+      } catch {
+        failed = true;
+      }
+    }
+    for (const t of busy) {
+      if (t.seq < 0) {
+        t.seq = -t.seq;
+        continue;
+      }
       const at = t.base + DONE;
       const t0 = performance.now();
       let spins = 0;

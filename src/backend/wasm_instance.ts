@@ -82,6 +82,7 @@ export function instantiateKernels(bytes: Uint8Array): InitOutput {
       attachPool({
         memory,
         alloc: exports.alloc,
+        runPart: exports.run_part,
         workerModule: () =>
           workerModule ??= new WebAssembly.Module(
             sharedMemoryVariant(bytes, {
