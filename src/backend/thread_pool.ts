@@ -2,16 +2,16 @@
  * The worker pool behind multi-threaded kernels (WebAssembly threads).
  *
  * When the engine has shared memory, the kernels' memory is shared (see
- * wasm_instance.ts) and large matrix products split their tiles across
- * threads: the kernel calls {@link threadImports}' `spawn` to hand parts to
+ * wasm_instance.ts) and large matrix products (and large elementwise
+ * instructions and reductions) split their work across threads: the kernel calls {@link threadImports}' `spawn` to hand parts to
  * workers, computes its own part, and calls `join`. Each worker runs its
  * own instance of the kernels over the same memory, on its own stack, and
  * does nothing but run parts (crates/kernels/src/parallel.rs). Workers and
  * the main thread talk only through atomics on a small shared control
  * array, so a synchronous loop that never yields still gets its workers.
  *
- * The pool starts at the first product large enough to split (so programs
- * that never multiply large matrices never start a thread), and runs
+ * The pool starts at the first job large enough to split (so programs of
+ * small tensors never start a thread), and runs
  * single-threaded until its workers are up. Workers come from
  * `node:worker_threads` where it exists (Node, Deno; unref'ed, so they never
  * keep a process alive) and from `Worker` on a Blob URL in browsers, which
@@ -120,7 +120,7 @@ let ready = 0;
 let started = false;
 let broken: string | undefined;
 const busy: Thread[] = [];
-/** Products split so far (for tests and benchmarks). */
+/** Jobs split so far (for tests and benchmarks). */
 let splitJobs = 0;
 let canBlock: boolean | undefined;
 
@@ -280,7 +280,7 @@ export const threadImports = {
     }
     busy.length = 0;
     if (failed) {
-      broken = "a worker failed while computing a matrix product";
+      broken = "a worker failed while computing a split kernel";
       throw new Error(`jacobi: ${broken}`);
     }
   },
@@ -301,7 +301,7 @@ function blockingAllowed(): boolean {
 
 /**
  * @internal The pool's state, for tests and benchmarks: workers started and
- * ready, and how many products were split across threads so far.
+ * ready, and how many jobs were split across threads so far.
  */
 export function poolStats(): {
   workers: number;

@@ -6,14 +6,16 @@
 import { setThreadCount, threadCount } from "./thread_pool.ts";
 
 /**
- * Sets how many threads the kernels may use (matrix products large enough
- * to gain from it; everything else runs on the calling thread). The
+ * Sets how many threads the kernels may use (matrix products, and
+ * elementwise work and reductions, large enough to gain from it; everything
+ * else runs on the calling thread). The
  * default is the engine's `navigator.hardwareConcurrency` (at most 16).
  * Where the engine has no shared memory (a browser page without
  * cross-origin isolation, `globalThis.jacobiThreads = false` before the
  * first import), everything runs on one thread whatever this says.
  * Results do not depend on the thread count: each element of a product is
- * summed in the same order.
+ * summed in the same order, and each element or reduced output of the other
+ * kernels is computed whole by one thread, the same way.
  *
  * @example
  * ```ts
