@@ -535,6 +535,12 @@ pub(crate) trait Epilogue<T> {
     /// # Safety
     /// `c` is valid for `rows × cols` elements at row stride `ldc`.
     unsafe fn apply(&self, row: usize, col: usize, c: *mut T, ldc: usize, rows: usize, cols: usize);
+
+    /// Its work per element of C, in multiply-adds, for the decision to
+    /// split a product across threads.
+    fn cost(&self) -> u64 {
+        0
+    }
 }
 
 /// An epilogue seen from a sub-range of the product starting at (`row`,
@@ -557,6 +563,10 @@ impl<T> Epilogue<T> for At<'_, T> {
     ) {
         self.ep
             .apply(self.row + row, self.col + col, c, ldc, rows, cols)
+    }
+
+    fn cost(&self) -> u64 {
+        self.ep.cost()
     }
 }
 
@@ -739,7 +749,8 @@ unsafe fn packed_any<T: Float, const NR: usize>(
     bpack: &mut Vec<T>,
     ep: Option<&dyn Epilogue<T>>,
 ) -> bool {
-    let parts = parallel::parts_for(m as u64 * n as u64 * k as u64);
+    let steps = ep.map_or(0, |e| e.cost());
+    let parts = parallel::parts_for(m as u64 * n as u64 * (k as u64 + steps));
     if parts > 1 && packed_parallel::<T, NR>(parts, m, n, k, a, b, c, ldc, acc, apack, bpack, ep) {
         return true;
     }

@@ -15,6 +15,8 @@
 //! spans whole rows).
 
 use super::fused::{Body, BLOCK};
+#[cfg(doc)]
+use super::split;
 use super::*;
 use crate::gemm::{Epilogue, MatmulEpilogue};
 use core::sync::atomic::{AtomicI32, Ordering};
@@ -23,6 +25,11 @@ use core::sync::atomic::{AtomicI32, Ordering};
 /// threads runs epilogues in workers, which must not allocate (parallel.rs)
 /// and have 256 KiB stacks.
 const SCRATCH: usize = 32 * 1024;
+
+/// Multiply-adds a packed product does in the time an elementwise step
+/// takes per element (an f32 multiply on a block in cache; a tanh counts
+/// as [`split::unary_cost`] of them), for the decision to split.
+const STEP_MULTIPLY_ADDS: u64 = 8;
 
 /// Fewest elements per block worth running the steps on; with more scratch
 /// rows than that leaves room for, the steps run after the product instead.
@@ -58,6 +65,10 @@ impl<T> Epilogue<T> for Steps<'_, '_> {
                 .failed
                 .compare_exchange(0, status, Ordering::Relaxed, Ordering::Relaxed);
         }
+    }
+
+    fn cost(&self) -> u64 {
+        self.body.cost() as u64 * STEP_MULTIPLY_ADDS
     }
 }
 
@@ -247,6 +258,49 @@ mod tests {
             free(one_go[5], 4 * len);
             free(one_go[6], 4 * len);
         }
+    }
+
+    /// A product too small to split on its multiply-adds alone (128 × 256
+    /// × 10) splits once its steps' work counts, with the same bits.
+    #[test]
+    fn the_steps_work_counts_toward_splitting_the_product() {
+        use crate::parallel::{set_simulated_threads, simulated_splits};
+        let (m, n, k) = (128usize, 256usize, 10usize);
+        let x: Vec<f32> = (0..m * k).map(|i| (i % 19) as f32 * 0.05 - 0.4).collect();
+        let w: Vec<f32> = (0..k * n).map(|i| (i % 23) as f32 * 0.03 - 0.3).collect();
+        let g: Vec<f32> = (0..m * n).map(|i| (i % 7) as f32 * 0.1).collect();
+        let size = (m * n) as i32;
+        // out = tanh(x·w) · g: registers 0 product, 1 g; 2 t, 3 out.
+        #[rustfmt::skip]
+        let mut code = vec![
+            MAGIC, 4, OP_MATMUL_FUSED, 0,
+            F32, 0, 1, 1, m as i32, n as i32, k as i32, 0, 0, 0, 0,
+            size, 2, 2, 2,
+            -1, F32, 0, 0, 2, F32, 0, 0,
+            F32, -1, F32, 3,
+            0, F32, TANH as i32, 2, 0, 0,
+            1, F32, MUL as i32, 3, 2, 1,
+        ];
+        code[3] = code.len() as i32 - 2;
+        let mut outs = vec![];
+        for threads in [1, 2] {
+            set_simulated_threads(threads);
+            let before = simulated_splits();
+            let mut slots = [
+                x.as_ptr() as usize,
+                w.as_ptr() as usize,
+                g.as_ptr() as usize,
+                0,
+            ];
+            let status = run(&code, &mut slots);
+            let split = simulated_splits() - before;
+            set_simulated_threads(1);
+            assert_eq!(status, 0);
+            assert_eq!(split > 0, threads > 1, "{threads} threads");
+            outs.push(read::<u32>(slots[3], m * n));
+            free(slots[3], 4 * m * n);
+        }
+        assert_eq!(outs[0], outs[1]);
     }
 
     /// More scratch registers than an epilogue's stack scratch holds: the

@@ -32,6 +32,7 @@
 //! `OP_REDUCE` (which sums or folds every row on its own): bit-identical
 //! again.
 
+use super::split;
 use super::*;
 use crate::{parallel, reduce};
 use core::sync::atomic::{AtomicI32, Ordering};
@@ -171,6 +172,16 @@ impl Body<'_> {
         Ok(())
     }
 
+    /// Work per position, in adds (see [`split::unary_cost`]).
+    pub(super) fn cost(&self) -> usize {
+        let step = |s: &[i32]| match s[0] {
+            UNARY => split::unary_cost(s[2] as u32),
+            BINARY => split::binary_cost(s[2] as u32),
+            _ => 1,
+        };
+        self.steps.chunks_exact(6).map(step).sum::<usize>() + self.sinks.len()
+    }
+
     /// Runs the steps on all `n` positions, split into ranges across
     /// threads when the work is large enough. Ranges start at multiples of
     /// [`ALIGN`] (and of whole rows with reductions), so every block of every
@@ -190,8 +201,7 @@ impl Body<'_> {
             }
             self.row_len / a * ALIGN
         };
-        let work = self.steps.len() / 6 + self.sinks.len();
-        let parts = parallel::parts_for_elements(n, work).min(n.div_ceil(granule));
+        let parts = parallel::parts_for_elements(n, self.cost()).min(n.div_ceil(granule));
         if parts < 2 {
             return self.run(0, n);
         }
