@@ -1,7 +1,7 @@
 //! Large elementwise, cast, copy and reduce instructions split across
 //! threads (parallel.rs): flat instructions by ranges of elements, strided
-//! ones by ranges of their leading dimension (each part a view of the same
-//! layout with a shorter first dimension), reductions by ranges of their
+//! ones by ranges of their first dimension longer than 1 (each part a view
+//! of the same layout with that dimension shorter), reductions by ranges of their
 //! first kept dimension, so that each output is reduced whole, in one part.
 //!
 //! Results are bit-identical for every thread count: the kernels compute
@@ -84,14 +84,21 @@ fn rows_granule(inner: usize) -> usize {
     }
 }
 
-/// The i32 layout words at `meta` (`words` of them) with `shape[0]`
+/// The i32 layout words at `meta` (`words` of them) with `shape[d]`
 /// replaced by `len`, on the caller's stack.
-fn with_first(meta: usize, words: usize, len: usize) -> [i32; 4 * MAX_RANK] {
+fn with_len(meta: usize, words: usize, d: usize, len: usize) -> [i32; 4 * MAX_RANK] {
     let mut m = [0i32; 4 * MAX_RANK];
     // SAFETY: `meta` holds the instruction's layout words (checked lengths).
     unsafe { core::ptr::copy_nonoverlapping(meta as *const i32, m.as_mut_ptr(), words) };
-    m[0] = len as i32;
+    m[d] = len as i32;
     m
+}
+
+/// The dim to split among the first `dims` of the layout at `meta`: the
+/// first longer than 1 (the ones before it add nothing to any offset), or
+/// `dims` if there is none.
+fn lead(meta: usize, dims: usize) -> usize {
+    (0..dims).find(|&d| word(meta, d) > 1).unwrap_or(dims)
 }
 
 /// The i32 word `i` of the layout at `meta`.
@@ -162,14 +169,15 @@ pub(super) fn binary(
             0
         }
     };
-    let rows = word(meta, 0) as usize;
-    if r == 0 || rows == 0 {
+    let d = lead(meta, r);
+    if d == r {
         return run(a, b, o, r, meta);
     }
+    let rows = word(meta, d) as usize;
     let inner = n / rows;
-    let (sa, sb) = (word(meta, r), word(meta, 2 * r));
+    let (sa, sb) = (word(meta, r + d), word(meta, 2 * r + d));
     ranges(rows, n, binary_cost(k), rows_granule(inner), &|lo, hi| {
-        let m = with_first(meta, 3 * r, hi - lo);
+        let m = with_len(meta, 3 * r, d, hi - lo);
         let at = |p: usize, s: isize| (p as isize + lo as isize * s * w as isize) as usize;
         run(
             at(a, sa),
@@ -191,15 +199,20 @@ pub(super) fn where_split(
     w: usize,
 ) {
     let g = if w == 8 { where_f64 } else { where_f32 };
-    let rows = if r == 0 { 0 } else { word(meta, 0) as usize };
-    if rows == 0 {
+    let d = lead(meta, r);
+    if d == r {
         g(c, a, b, o, r, meta);
         return;
     }
+    let rows = word(meta, d) as usize;
     let inner = n / rows;
-    let s = [word(meta, r), word(meta, 2 * r), word(meta, 3 * r)];
+    let s = [
+        word(meta, r + d),
+        word(meta, 2 * r + d),
+        word(meta, 3 * r + d),
+    ];
     ranges(rows, n, 1, rows_granule(inner), &|lo, hi| {
-        let m = with_first(meta, 4 * r, hi - lo);
+        let m = with_len(meta, 4 * r, d, hi - lo);
         let at = |p: usize, s: isize| (p as isize + lo as isize * s * w as isize) as usize;
         let o = o + lo * inner * w;
         g(
@@ -222,15 +235,16 @@ pub(super) fn copy_strided(src: usize, o: usize, r: usize, meta: usize, n: usize
     } else {
         copy_strided_4
     };
-    let rows = if r == 0 { 0 } else { word(meta, 0) as usize };
-    if rows == 0 {
+    let d = lead(meta, r);
+    if d == r {
         g(src, o, r, meta);
         return;
     }
+    let rows = word(meta, d) as usize;
     let inner = n / rows;
-    let s = word(meta, r);
+    let s = word(meta, r + d);
     ranges(rows, n, 1, rows_granule(inner), &|lo, hi| {
-        let m = with_first(meta, 2 * r, hi - lo);
+        let m = with_len(meta, 2 * r, d, hi - lo);
         let x = (src as isize + lo as isize * s * w as isize) as usize;
         g(x, o + lo * inner * w, r, m.as_ptr() as usize);
         0
@@ -268,17 +282,18 @@ pub(super) fn reduce_split(
     };
     let kept = r - nred;
     let reduced: usize = (kept..r).map(|d| word(meta, d).max(0) as usize).product();
-    let rows = if kept == 0 { 0 } else { word(meta, 0) as usize };
+    let d = lead(meta, kept);
     let columns = k == SUM && reduced > MAX_SPLIT_COLUMN_ROWS;
-    if rows == 0 || kd == Kind::I32 || columns {
+    if d == kept || reduced == 0 || kd == Kind::I32 || columns {
         return run(x, o, meta);
     }
     let w = if kd == Kind::F64 { 8 } else { 4 };
+    let rows = word(meta, d) as usize;
     let inner = nout / rows;
-    let s = word(meta, r);
+    let s = word(meta, r + d);
     let elements = nout.saturating_mul(reduced);
     ranges(rows, elements, 1, rows_granule(inner), &|lo, hi| {
-        let m = with_first(meta, 2 * r, hi - lo);
+        let m = with_len(meta, 2 * r, d, hi - lo);
         let x = (x as isize + lo as isize * s * w as isize) as usize;
         run(x, o + lo * inner * w, m.as_ptr() as usize)
     })
@@ -417,6 +432,15 @@ mod tests {
         for i in (0..n).step_by(1009) {
             assert_eq!(s[i], a[i] + b[i % c], "add at {i}");
         }
+        // The same with a leading dim of 1 (split along the next one).
+        #[rustfmt::skip]
+        let code = [
+            MAGIC, 3,
+            OP_BINARY, 2 + 7 + 9, F32, ADD as i32, 2, 0, 1, ni, 3,
+            1, ri, ci, 0, ci, 1, 0, 0, 1,
+        ];
+        let lead = same_bits("add, leading 1", &code, &inputs, &[0, 0, 4 * n]);
+        assert_eq!(lead[0], out[0]);
         // A comparison (bool out) and where(a > b, a, b) in f64.
         let (x, y) = (f64s(n, 7), f64s(n, 8));
         let cmp = crate::elementwise::GT as i32;
