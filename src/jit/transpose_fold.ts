@@ -5,7 +5,9 @@
  * - `matmul(permute(t), b)` where the permute (seen through reshapes, size-1
  *   axes ignored) swaps the last two axes of a matrix, or of a batch of
  *   matrices with the batch axes left in order, becomes
- *   `matmul(reshape(t), b)` with the operand's `trans` flag flipped;
+ *   `matmul(reshape(t), b)` with the operand's `trans` flag flipped, when
+ *   every reader of the permute is such a product (the backward pass of
+ *   `matmul(a.T, b)` reads `a.T` twice), so that the copy is gone;
  * - `permute(matmul(a, b))` swapping the product's two matrix axes becomes
  *   `matmul(b, a)` with both flags flipped ((A·B)ᵀ = Bᵀ·Aᵀ), when nothing
  *   else reads the product;
@@ -104,17 +106,21 @@ export function foldTransposes(p: Program): Program {
   });
   const outputs = p.outputs.map((o) => (o === null ? null : rename(o)));
 
-  // 2. Transposes. Reader counts are kept exact as equations die, so that
-  // "read only here" sees the program as it will be after dead-code
-  // elimination (which then drops the dead equations).
+  // 2. Transposes. Reader counts, over the equations the outputs need, are
+  // kept exact as equations die, so that "read only here" sees the program
+  // as it will be after dead-code elimination (which then drops the dead
+  // equations).
   const def = new Map<number, Eqn>();
   for (const e of eqns) def.set(e.out, e);
   const reads = new Map<number, number>();
   const use = (a: Atom | null) => {
     if (a !== null && isVar(a)) reads.set(a.var, (reads.get(a.var) ?? 0) + 1);
   };
-  for (const e of eqns) e.inputs.forEach(use);
   outputs.forEach(use);
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    if (reads.has(eqns[i].out)) eqns[i].inputs.forEach(use);
+  }
+  const live = (e: Eqn) => (reads.get(e.out) ?? 0) > 0;
   const drop = (a: Atom) => {
     if (!isVar(a)) return;
     const n = reads.get(a.var)! - 1;
@@ -141,6 +147,55 @@ export function foldTransposes(p: Program): Program {
       a = e.inputs[0];
     }
   };
+
+  /**
+   * For operand `k` of matmul `e`, a (view of) `permute` whose input t is
+   * `[..., x, y]` (size-1 axes aside): `[x, y]` when the operand is tᵀ,
+   * so that the product can read t through its flag instead.
+   */
+  const operandSwap = (e: Eqn, k: number, perm: Eqn) => {
+    const r = e.aval.shape.length;
+    // A product with one row or column takes the matrix-vector loops,
+    // whose summation order depends on the layout: left alone.
+    if (e.aval.shape[r - 2] === 1 || e.aval.shape[r - 1] === 1) return;
+    const t = avalOf(perm.inputs[0]).shape;
+    const swap = trailingSwap(t, (perm.params as PrimParams["permute"]).perm);
+    const v = avalOf(e.inputs[k]).shape;
+    const q = v.length;
+    return swap !== undefined && v[q - 2] === swap[1] && v[q - 1] === swap[0]
+      ? swap
+      : undefined;
+  };
+  // The permutes every reader of which (through reshapes) is a matmul that
+  // can read the permute's input through a flag instead: once they all
+  // do, the copy is gone. (One other reader would keep the copy, and the
+  // fold would then save nothing.)
+  const readersOf = new Map<number, [Eqn, number][]>();
+  for (const e of eqns) {
+    if (!live(e)) continue;
+    e.inputs.forEach((a, k) => {
+      if (!isVar(a)) return;
+      let rs = readersOf.get(a.var);
+      if (rs === undefined) readersOf.set(a.var, rs = []);
+      rs.push([e, k]);
+    });
+  }
+  const returned = new Set<number>();
+  for (const o of outputs) if (o !== null && isVar(o)) returned.add(o.var);
+  const foldable = new Set<number>();
+  for (const perm of eqns) {
+    if (perm.prim !== "permute" || !live(perm)) continue;
+    const views = [perm.out];
+    let ok = true;
+    for (let j = 0; ok && j < views.length; j++) {
+      if (returned.has(views[j])) ok = false;
+      for (const [e, k] of readersOf.get(views[j]) ?? []) {
+        if (e.prim === "reshape") views.push(e.out);
+        else if (e.prim !== "matmul" || !operandSwap(e, k, perm)) ok = false;
+      }
+    }
+    if (ok) foldable.add(perm.out);
+  }
 
   let next = Math.max(-1, ...p.avals.keys(), ...def.keys()) + 1;
   const avals = new Map(p.avals);
@@ -173,8 +228,8 @@ export function foldTransposes(p: Program): Program {
 
   const result: Eqn[] = [];
   for (const e of eqns) {
-    if (reads.get(e.out) === undefined || reads.get(e.out)! === 0) {
-      result.push(e); // dead (or unread): dead-code elimination decides
+    if (!live(e)) {
+      result.push(e); // dead-code elimination drops it
       continue;
     }
     if (e.prim === "matmul") result.push(foldOperands(e));
@@ -184,25 +239,20 @@ export function foldTransposes(p: Program): Program {
 
   /** `e` with transposed operands read through its flags. */
   function foldOperands(e: Eqn): Eqn {
-    const r = e.aval.shape.length;
-    // A product with one row or column takes the matrix-vector loops,
-    // whose summation order depends on the layout: left alone.
-    if (e.aval.shape[r - 2] === 1 || e.aval.shape[r - 1] === 1) return e;
     const params = { ...(e.params as PrimParams["matmul"]) };
     const inputs = [...e.inputs];
     for (const k of [0, 1]) {
-      const perm = throughReshapes(inputs[k]);
-      if (perm?.prim !== "permute") continue;
-      const t = perm.inputs[0];
-      const p = (perm.params as PrimParams["permute"]).perm;
-      // t is [..., x, y] (size-1 axes aside), the operand [..., y, x].
-      const swap = trailingSwap(avalOf(t).shape, p);
+      let perm = defOf(inputs[k]);
+      while (perm?.prim === "reshape") perm = defOf(perm.inputs[0]);
+      if (perm?.prim !== "permute" || !foldable.has(perm.out)) continue;
+      const swap = operandSwap(e, k, perm)!;
       const v = avalOf(inputs[k]).shape;
-      const q = v.length;
-      if (swap === undefined || v[q - 2] !== swap[1] || v[q - 1] !== swap[0]) {
-        continue;
-      }
-      const src = reshaped(t, [...v.slice(0, -2), ...swap], result);
+      // Read t (as [...batch, x, y]) transposed.
+      const src = reshaped(
+        perm.inputs[0],
+        [...v.slice(0, -2), ...swap],
+        result,
+      );
       drop(inputs[k]);
       inputs[k] = src;
       if (k === 0) params.transA = !params.transA;
