@@ -55,7 +55,9 @@ for (const n of sizes) {
     }
     const a = new Uint32Array((out.on.data() as Float32Array).buffer);
     const b = new Uint32Array((out.off.data() as Float32Array).buffer);
-    if (a.some((v, i) => v !== b[i])) throw new Error(`n = ${n}: results differ`);
+    if (a.some((v, i) => v !== b[i])) {
+      throw new Error(`n = ${n}: results differ`);
+    }
     out.on.dispose();
     out.off.dispose();
     const t0 = cpuMs();
