@@ -31,7 +31,11 @@ export interface Executable {
   readonly fuse?: boolean;
 }
 
-/** Merges repeated equations (same primitive, operands and params) and drops unused ones. */
+/**
+ * Merges repeated equations (same primitive, operands and params), folds
+ * matrix transposes into matmul flags and products by constant ones away
+ * (src/jit/transpose_fold.ts), and drops unused equations.
+ */
 export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
   const alias = new Map<number, number>();
@@ -61,8 +65,8 @@ export function optimize(program: Program, fuse = true): Executable {
   }
   let outputs = program.outputs.map((o) => (o === null ? null : rename(o)));
 
-  // Transposes read through matmul flags instead of copied (before dead
-  // code, which drops the permutes they replace).
+  // Transposes read through matmul flags instead of copied, products by
+  // ones dropped (before dead code, which removes what they replace).
   if (transposeFoldOptions.enabled) {
     program = foldTransposes(program.with(merged, outputs));
     merged.splice(0, merged.length, ...program.eqns);
