@@ -12,8 +12,8 @@
  *   `matmul(b, a)` with both flags flipped ((A·B)ᵀ = Bᵀ·Aᵀ), when nothing
  *   else reads the product;
  * - `mul(x, ones)` by a constant of exactly all ones that broadcasts
- *   nothing (the result has x's shape) is x (the seed of a forward-mode
- *   basis, for one).
+ *   nothing (the result has x's shape) is x (a cotangent or basis seed
+ *   of ones, for one).
  *
  * Results stay bit-identical. The packed GEMM reads operands through
  * strides (the packing copies values, whatever the layout), and each
@@ -91,8 +91,7 @@ export function foldTransposes(p: Program): Program {
     if (e.prim === "mul") {
       for (const k of [0, 1]) {
         const x = inputs[1 - k];
-        // A variable only: a program output that became a constant or an
-        // input would need a copy that the executor makes anyway.
+        // x a variable: a product of two constants is left as it is.
         if (
           isVar(x) && sameShape(avalOf(x).shape, e.aval.shape) &&
           allOnes(inputs[k])
@@ -197,7 +196,11 @@ export function foldTransposes(p: Program): Program {
     if (ok) foldable.add(perm.out);
   }
 
-  let next = Math.max(-1, ...p.avals.keys(), ...def.keys()) + 1;
+  // A loop, not Math.max(...ids): a spread of 10⁵ ids overflows the stack.
+  let next = 0;
+  for (const v of [...p.avals.keys(), ...def.keys()]) {
+    next = Math.max(next, v + 1);
+  }
   const avals = new Map(p.avals);
   /** Appends `e` (for a new variable of aval `aval`) to `out`. */
   const add = (
