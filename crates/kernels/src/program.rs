@@ -366,16 +366,22 @@ impl Exec<'_> {
     /// places them at its arena offset).
     fn output(&self, s: i32, n: usize, w: usize) -> R<usize> {
         let at = self.slot(s)?;
-        if unsafe { *at } != 0 {
-            return Err(ERR_OCCUPIED);
-        }
+        let held = unsafe { *at };
         let bytes = n.checked_mul(w).ok_or(ERR_OOM)?;
         if let Some((p, room)) = self.home(s)? {
+            // An arena slot may still hold its own address: the compiler
+            // leaves out frees that would only empty it.
+            if held != 0 && held != p {
+                return Err(ERR_OCCUPIED);
+            }
             if bytes > room {
                 return Err(ERR_FIELD);
             }
             unsafe { *at = p };
             return Ok(p);
+        }
+        if held != 0 {
+            return Err(ERR_OCCUPIED);
         }
         let p = alloc(bytes);
         if p == 0 {
