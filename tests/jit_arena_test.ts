@@ -27,7 +27,7 @@ import {
   wasmPlan,
 } from "../src/jit/wasm_plan.ts";
 import { OP } from "../src/backend/wasm/program_codes.ts";
-import { layoutArena, streamBlocks } from "../src/jit/arena.ts";
+import { dropArenaFrees, layoutArena, streamBlocks } from "../src/jit/arena.ts";
 
 type F = (...xs: Tensor[]) => Tensor | Tensor[];
 const list = (r: Tensor | Tensor[]) => (Array.isArray(r) ? r : [r]);
@@ -401,4 +401,59 @@ Deno.test("arena layout: live ranges share bytes only when disjoint, never acros
     freedAt: new Map([...ev.freedAt, [3, [20, 27]]]),
   });
   assert.deepEqual([...none.offsets.keys()].sort(), [5]);
+});
+
+Deno.test("arena: frees of arena slots are left out of the stream, block lengths rewritten", () => {
+  // A loop whose body frees arena slot 7 and fresh slot 8, a cond with a
+  // free of 7 in its second branch, a while whose body frees 7.
+  const free = (s: number) => [OP.free, 4, s, 64];
+  const nop = [OP.zeros, 5, 0, 0, 0];
+  const body = [...nop, ...free(7), ...free(8)];
+  const words = [0, 9, OP.loop, 5, 3, 0, body.length, ...body];
+  const b1 = [...nop], b2 = [...nop, ...free(7)];
+  words.push(OP.cond, 7, 1, 0, 2, b1.length, b2.length, ...b1, ...b2);
+  const wc = [...nop], wb = [...free(7), ...nop];
+  words.push(OP.while, 6, 2, 0, wc.length, wb.length, ...wc, ...wb);
+  words.push(...free(7), ...nop);
+  const { words: out, from } = dropArenaFrees(words, new Map([[7, 0]]));
+  const loopBody = [...nop, ...free(8)];
+  const want = [0, 9, OP.loop, 5, 3, 0, loopBody.length, ...loopBody];
+  want.push(OP.cond, 7, 1, 0, 2, nop.length, nop.length, ...nop, ...nop);
+  want.push(OP.while, 6, 2, 0, nop.length, nop.length, ...nop, ...nop);
+  want.push(...nop);
+  assert.deepEqual(out, want);
+  // Each kept instruction's old position, in stream order.
+  const starts: number[] = [];
+  for (let pc = 2; pc < words.length; pc += words[pc + 1]) {
+    if (!(words[pc] === OP.free && words[pc + 2] === 7)) starts.push(pc);
+  }
+  assert.deepEqual(from, starts);
+  assert.deepEqual(streamBlocks(out).length, 5);
+});
+
+Deno.test("arena: a scan body runs without frees of its arena slots and matches the plan without an arena", () => {
+  const f = (A: Tensor, x0: Tensor) => {
+    const [xT] = scan(
+      (x: Tensor) => [x.add(A.matmul(x).tanh().mul(0.01)), null] as const,
+      x0,
+      null,
+      { length: 50 },
+    );
+    return xT.sum();
+  };
+  const g = grad(f);
+  const A = T([16, 16], 1, "float32").mul(0.2), x0 = T([16], 2, "float32");
+  const p = plan(g, [A, x0]);
+  const q = plan(g, [A, x0], false);
+  const frees = (ops: number[]) => ops.filter((o) => o === OP.free).length;
+  assert.ok(
+    frees(planStats(p).opcodes) < frees(planStats(q).opcodes) / 2,
+    `frees with an arena ${frees(planStats(p).opcodes)}, without ${
+      frees(planStats(q).opcodes)
+    }`,
+  );
+  for (let call = 0; call < 3; call++) {
+    const [a] = runPlan(p, [A, x0]), [b] = runPlan(q, [A, x0]);
+    same(a, b, `call ${call}`);
+  }
 });

@@ -131,3 +131,53 @@ export function layoutArena(
   }
   return { bytes, offsets };
 }
+
+/**
+ * The stream without the `OP_FREE` instructions of arena slots, and for
+ * each instruction kept, where it started in `words`. Why: freeing an
+ * arena slot only empties it, and in a small loop body those frees are
+ * about a third of the instructions dispatched per step; the executor
+ * lets an instruction write an arena slot that still holds its own arena
+ * address. Block lengths (loop bodies, branches, while blocks) are
+ * rewritten to match.
+ */
+export function dropArenaFrees(
+  words: readonly number[],
+  inArena: ReadonlyMap<number, number>,
+): { words: number[]; from: number[] } {
+  const out: number[] = [words[0], words[1]];
+  const from: number[] = [];
+  /** Copies the instructions in `[start, end)`; returns the words written. */
+  const copy = (start: number, end: number): number => {
+    const before = out.length;
+    let pc = start;
+    while (pc < end) {
+      const op = words[pc], len = words[pc + 1], at = pc + len;
+      if (op === OP.free && inArena.has(words[pc + 2])) {
+        pc = at;
+        continue;
+      }
+      const head = out.length;
+      from.push(pc);
+      for (let i = pc; i < at; i++) out.push(words[i]);
+      // Block lengths, as streamBlocks reads them, patched as copied.
+      const lens = op === OP.loop
+        ? [4]
+        : op === OP.cond
+        ? Array.from({ length: len - 5 }, (_, j) => 5 + j)
+        : op === OP.while
+        ? [4, 5]
+        : [];
+      let s = at;
+      for (const k of lens) {
+        const l = words[pc + k];
+        out[head + k] = copy(s, s + l);
+        s += l;
+      }
+      pc = s;
+    }
+    return out.length - before;
+  };
+  copy(2, words.length);
+  return { words: out, from };
+}

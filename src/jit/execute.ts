@@ -20,6 +20,7 @@ import {
 import { bind } from "../core/trace.ts";
 import { setProgramRunner } from "../core/control.ts";
 import { pin } from "../core/scope.ts";
+import { foldTransposes, transposeFoldOptions } from "./transpose_fold.ts";
 
 /** A program ready to run: equations plus, per equation, the variables that die after it. */
 export interface Executable {
@@ -30,7 +31,11 @@ export interface Executable {
   readonly fuse?: boolean;
 }
 
-/** Merges repeated equations (same primitive, operands and params) and drops unused ones. */
+/**
+ * Merges repeated equations (same primitive, operands and params), folds
+ * matrix transposes into matmul flags and products by constant ones away
+ * (src/jit/transpose_fold.ts), and drops unused equations.
+ */
 export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
   const alias = new Map<number, number>();
@@ -58,7 +63,15 @@ export function optimize(program: Program, fuse = true): Executable {
     seen.set(key, e.out);
     merged.push({ ...e, inputs: e.inputs.map(rename) });
   }
-  const outputs = program.outputs.map((o) => (o === null ? null : rename(o)));
+  let outputs = program.outputs.map((o) => (o === null ? null : rename(o)));
+
+  // Transposes read through matmul flags instead of copied, products by
+  // ones dropped (before dead code, which removes what they replace).
+  if (transposeFoldOptions.enabled) {
+    program = foldTransposes(program.with(merged, outputs));
+    merged.splice(0, merged.length, ...program.eqns);
+    outputs = [...program.outputs];
+  }
 
   // Dead code: keep only equations the outputs depend on.
   const live = new Set<number>();

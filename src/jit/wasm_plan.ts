@@ -37,7 +37,7 @@ import {
   untracked,
 } from "../backend/storage.ts";
 import { wasm } from "../backend/wasm.ts";
-import { layoutArena } from "./arena.ts";
+import { dropArenaFrees, layoutArena } from "./arena.ts";
 import { sizeOf } from "../core/shape.ts";
 import { StagingTrace } from "../core/staging_trace.ts";
 import { withMain } from "../core/trace.ts";
@@ -528,9 +528,15 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     const nslots = w.slotDtype.length;
     const head = [OP.arena, nslots + 4, arenaSlot, layout.bytes];
     for (let s = 0; s < nslots; s++) head.push(layout.offsets.get(s) ?? -1);
-    words = [MAGIC, 0, ...head, ...w.words.slice(2)];
-    w.starts = [2, ...w.starts.map((s) => s + head.length)];
-    w.eqnOf.unshift(w.eqnOf[0] ?? w.eqn);
+    const kept = dropArenaFrees(w.words, layout.offsets);
+    const sites = kept.from.map((pc) => w.eqnAt(pc));
+    words = [MAGIC, 0, ...head, ...kept.words.slice(2)];
+    // Kept instructions in stream order, after the arena's own.
+    w.starts = [2];
+    for (let pc = 2 + head.length; pc < words.length; pc += words[pc + 1]) {
+      w.starts.push(pc);
+    }
+    w.eqnOf.splice(0, w.eqnOf.length, sites[0] ?? w.eqn, ...sites);
   }
   words[1] = w.slotDtype.length;
   const { slotDtype, slotLength } = w;

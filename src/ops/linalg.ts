@@ -13,6 +13,9 @@ import { promoteTypes } from "../core/dtypes.ts";
 
 /**
  * Matrix product as `torch.matmul`: vectors, matrices, broadcast batches.
+ * With `transB`, the product with `b`'s transpose (its last two dims
+ * swapped), read in place: eagerly, `matmul(x, w, true)` saves the copy
+ * that `matmul(x, w.T)` makes for `w.T` (under `jit` both are one product).
  *
  * @example
  * ```ts
@@ -20,6 +23,7 @@ import { promoteTypes } from "../core/dtypes.ts";
  * const A = randn([5, 3, 4]), B = randn([4, 2]);
  * const C = matmul(A, B); // shape [5, 3, 2] (B broadcast over the batch)
  * const v = matmul(randn([3, 4]), randn([4])); // shape [3]
+ * const y = matmul(randn([8, 4]), randn([6, 4]), true); // [8, 4] @ [6, 4]ᵀ: [8, 6]
  * ```
  */
 export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {

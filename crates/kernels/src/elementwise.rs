@@ -7,7 +7,7 @@
 //! Op codes are named for TypeScript by [`UNARY_OPS`] and [`BINARY_OPS`].
 
 use crate::mathf;
-use crate::nd::{read_i32s, Layout};
+use crate::nd::{flat, read_i32s, Layout};
 use crate::num::{Float, Vector};
 use crate::simd::{F32x4, F64x2};
 use crate::special;
@@ -401,9 +401,12 @@ fn remainder(a: f64, b: f64) -> f64 {
     }
 }
 
+/// A binary instruction's shape and operand strides, as the caller wrote them.
+struct Shape2<'a>(&'a [i32], [&'a [i32]; 2]);
+
 #[inline(always)]
 unsafe fn run_binary<T: Float>(
-    l: &Layout<2>,
+    l: &Shape2,
     a: *const T,
     b: *const T,
     o: *mut T,
@@ -411,8 +414,12 @@ unsafe fn run_binary<T: Float>(
     fv: impl Fn(T::V, T::V) -> T::V,
     fs: impl Fn(T, T) -> T,
 ) {
+    if let Some((n, st)) = flat(l.0, l.1) {
+        row::<T>(a, st[0], b, st[1], o, n, vec, &fv, &fs);
+        return;
+    }
     let mut out = o;
-    l.for_each_row(|off, n, st| {
+    Layout::<2>::new(l.0, l.1).for_each_row(|off, n, st| {
         row::<T>(
             a.offset(off[0]),
             st[0],
@@ -437,7 +444,7 @@ unsafe fn binary_generic<T: Float>(
     meta: usize,
 ) {
     let m = read_i32s(meta, 3 * rank);
-    let l = Layout::<2>::new(&m[..rank], [&m[rank..2 * rank], &m[2 * rank..]]);
+    let l = Shape2(&m[..rank], [&m[rank..2 * rank], &m[2 * rank..]]);
     let (a, b, o) = (a as *const T, b as *const T, out as *mut T);
     match op {
         ADD => run_binary::<T>(&l, a, b, o, true, |x, y| x.add(y), |x, y| x + y),
@@ -579,13 +586,11 @@ unsafe fn where_generic<T: Pick>(
     meta: usize,
 ) {
     let m = read_i32s(meta, 4 * rank);
-    let l = Layout::<3>::new(
-        &m[..rank],
-        [&m[rank..2 * rank], &m[2 * rank..3 * rank], &m[3 * rank..]],
-    );
+    let shape = &m[..rank];
+    let strides = [&m[rank..2 * rank], &m[2 * rank..3 * rank], &m[3 * rank..]];
     let (c, a, b) = (c as *const T, a as *const T, b as *const T);
     let mut o = out as *mut T;
-    l.for_each_row(|off, n, st| {
+    let mut one_row = |off: [isize; 3], n: usize, st: [isize; 3]| {
         let (cp, ap, bp) = (c.offset(off[0]), a.offset(off[1]), b.offset(off[2]));
         let simd = n >= T::V::LANES && st.iter().all(|&s| s == 0 || s == 1);
         if simd {
@@ -610,7 +615,11 @@ unsafe fn where_generic<T: Pick>(
             }
         }
         o = o.add(n);
-    });
+    };
+    match flat(shape, strides) {
+        Some((n, st)) => one_row([0; 3], n, st),
+        None => Layout::<3>::new(shape, strides).for_each_row(one_row),
+    }
 }
 
 /// `out = cond != 0 ? a : b` with broadcasting, f32 (cond is f32 too).

@@ -411,6 +411,24 @@ unsafe fn dot<T: Float>(x: *const T, y: *const T, k: usize) -> T {
     acc
 }
 
+/// `y[0..n] = 0 + s·x[0..n]`: the first term of a sum that [`axpy`]
+/// continues, with the bits of zero-filling `y` and adding (a product of
+/// −0 becomes +0) but without the fill, a `memory.fill` call per row.
+#[inline(always)]
+unsafe fn axpy_first<T: Float>(s: T, x: *const T, y: *mut T, n: usize) {
+    let l = <T::V as Vector<T>>::LANES;
+    let (sv, z) = (T::V::splat(s), T::V::splat(T::ZERO));
+    let mut j = 0;
+    while j + l <= n {
+        z.add(sv.mul(T::V::load(x.add(j)))).store(y.add(j));
+        j += l;
+    }
+    while j < n {
+        *y.add(j) = T::ZERO + s * *x.add(j);
+        j += 1;
+    }
+}
+
 /// `y[0..n] += s·x[0..n]` over contiguous runs.
 #[inline(always)]
 unsafe fn axpy<T: Float>(s: T, x: *const T, y: *mut T, n: usize) {
@@ -496,8 +514,8 @@ unsafe fn gemv<T: Float>(
         }
         Some(1) => {
             // c = Σ_p a[p]·B[p, :]: rows of B contiguous.
-            core::slice::from_raw_parts_mut(c, n).fill(T::ZERO);
-            for p in 0..k {
+            axpy_first(a.at(0, 0), b.p, c, n);
+            for p in 1..k {
                 axpy(a.at(0, p), b.p.offset(p as isize * b.rs), c, n);
             }
         }
@@ -509,8 +527,8 @@ unsafe fn gemv<T: Float>(
         }
         Some(_) => {
             // c = Σ_p b[p]·A[:, p]: A stored transposed, its columns contiguous.
-            core::slice::from_raw_parts_mut(c, m).fill(T::ZERO);
-            for p in 0..k {
+            axpy_first(b.at(0, 0), a.p, c, m);
+            for p in 1..k {
                 axpy(b.at(p, 0), a.p.offset(p as isize * a.cs), c, m);
             }
         }
@@ -605,15 +623,15 @@ unsafe fn unpacked<T: Float>(
     ldc: usize,
     acc: bool,
 ) {
-    if !acc && b.cs == 1 && n >= <T::V as Vector<T>>::LANES {
+    if !acc && k > 0 && b.cs == 1 && n >= <T::V as Vector<T>>::LANES {
         // Rows of B contiguous (an outer product, a small row-major
         // product): C's rows as sums of scaled B rows, vectorised along n.
         // Each element is summed in the same order as below (from zero,
         // over p), so the results are the same bits.
         for i in 0..m {
             let ci = c.add(i * ldc);
-            core::slice::from_raw_parts_mut(ci, n).fill(T::ZERO);
-            for p in 0..k {
+            axpy_first(a.at(i, 0), b.p, ci, n);
+            for p in 1..k {
                 axpy(a.at(i, p), b.p.offset(p as isize * b.rs), ci, n);
             }
         }

@@ -12,7 +12,7 @@ use crate::elementwise::{
     ABS, ADD, CEIL, EQ, FLOOR, FMOD, GE, GT, ISFINITE, ISNAN, LE, LT, MAXIMUM, MINIMUM, MUL, NE,
     NEG, RELU, REMAINDER, ROUND, SIGN, SQUARE, SUB, TRUNC,
 };
-use crate::nd::{read_i32s, Layout};
+use crate::nd::{flat, read_i32s, Layout};
 use crate::reduce::{MAX, MIN, PROD, SUM};
 
 /// Status of [`binary_i32`] when a divisor is 0.
@@ -33,9 +33,9 @@ unsafe fn each2<A: Copy, B: Copy, O>(
     f: impl Fn(A, B) -> O,
 ) {
     let m = read_i32s(meta, 3 * rank);
-    let l = Layout::<2>::new(&m[..rank], [&m[rank..2 * rank], &m[2 * rank..]]);
+    let (shape, strides) = (&m[..rank], [&m[rank..2 * rank], &m[2 * rank..]]);
     let mut out = o;
-    l.for_each_row(|off, n, st| {
+    let mut one_row = |off: [isize; 2], n: usize, st: [isize; 2]| {
         let (pa, pb) = (a.offset(off[0]), b.offset(off[1]));
         let so = core::slice::from_raw_parts_mut(out, n);
         match (st[0], st[1]) {
@@ -68,7 +68,11 @@ unsafe fn each2<A: Copy, B: Copy, O>(
             }
         }
         out = out.add(n);
-    });
+    };
+    match flat(shape, strides) {
+        Some((n, st)) => one_row([0; 2], n, st),
+        None => Layout::<2>::new(shape, strides).for_each_row(one_row),
+    }
 }
 
 #[inline(always)]

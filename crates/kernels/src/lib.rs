@@ -27,6 +27,7 @@ pub mod int;
 pub mod layout;
 pub mod linalg;
 pub mod mathf;
+pub mod mem;
 pub mod nd;
 pub mod num;
 pub mod parallel;

@@ -18,6 +18,45 @@ pub unsafe fn read_i32s(ptr: usize, n: usize) -> &'static [i32] {
     core::slice::from_raw_parts(ptr as *const i32, n)
 }
 
+/// The collapsed form of a layout in which every operand is either
+/// contiguous over the whole shape or one broadcast element: one row of
+/// `n` elements and each operand's stride (1 or 0). Why: most elementwise
+/// instructions are flat, and building a [`Layout`] zero-fills arrays of
+/// [`MAX_RANK`] dims (a `memory.fill`, which costs more than a 16-element
+/// kernel). `None` for anything else, including empty shapes.
+#[inline(always)]
+pub fn flat<const K: usize>(shape: &[i32], strides: [&[i32]; K]) -> Option<(usize, [isize; K])> {
+    let mut n = 1usize;
+    let mut dense = [true; K];
+    let mut zero = [true; K];
+    for d in (0..shape.len()).rev() {
+        let s = shape[d];
+        if s == 1 {
+            continue;
+        }
+        if s <= 0 {
+            return None;
+        }
+        for k in 0..K {
+            let st = strides[k][d] as isize;
+            dense[k] &= st == n as isize;
+            zero[k] &= st == 0;
+        }
+        n = n.checked_mul(s as usize)?;
+    }
+    let mut out = [0isize; K];
+    for k in 0..K {
+        out[k] = if dense[k] {
+            1
+        } else if zero[k] {
+            0
+        } else {
+            return None;
+        };
+    }
+    Some((n, out))
+}
+
 /// A shape with K stride vectors, collapsed: size-1 dims dropped and
 /// adjacent dims merged where every operand is contiguous across them.
 pub struct Layout<const K: usize> {
@@ -118,4 +157,28 @@ pub fn contiguous_strides(shape: &[i32]) -> Vec<i32> {
         acc = acc.wrapping_mul(shape[d]);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flat;
+
+    #[test]
+    fn flat_takes_only_dense_or_scalar_operands() {
+        // [2, 3]: dense a, scalar b.
+        assert_eq!(flat::<2>(&[2, 3], [&[3, 1], &[0, 0]]), Some((6, [1, 0])));
+        // Size-1 dims are ignored whatever their strides.
+        assert_eq!(
+            flat::<2>(&[2, 1, 3], [&[3, 7, 1], &[3, 0, 1]]),
+            Some((6, [1, 1]))
+        );
+        // A row broadcast along the leading dim is not flat.
+        assert_eq!(flat::<2>(&[2, 3], [&[3, 1], &[0, 1]]), None);
+        // Nor is a transposed operand.
+        assert_eq!(flat::<2>(&[2, 3], [&[3, 1], &[1, 2]]), None);
+        // Rank 0: one element.
+        assert_eq!(flat::<1>(&[], [&[]]), Some((1, [1])));
+        // Empty shapes go to the general path.
+        assert_eq!(flat::<1>(&[0, 3], [&[3, 1]]), None);
+    }
 }

@@ -49,6 +49,7 @@ use crate::layout::{cast, copy_into_4, copy_into_8, copy_strided_4, copy_strided
 use crate::layout::{fill_f32, fill_f64, fill_i32};
 use crate::layout::{index_add_f32, index_add_f64, index_add_i32, index_select_4, index_select_8};
 use crate::linalg;
+use crate::mem;
 use crate::nd::{read_i32s, MAX_RANK};
 use crate::random::{self, RANDOM_DISTS, RANDOM_DOMAINS};
 use crate::reduce::{argreduce_f32, argreduce_f64, reduce_f32, reduce_f64, REDUCE_OPS};
@@ -366,16 +367,22 @@ impl Exec<'_> {
     /// places them at its arena offset).
     fn output(&self, s: i32, n: usize, w: usize) -> R<usize> {
         let at = self.slot(s)?;
-        if unsafe { *at } != 0 {
-            return Err(ERR_OCCUPIED);
-        }
+        let held = unsafe { *at };
         let bytes = n.checked_mul(w).ok_or(ERR_OOM)?;
         if let Some((p, room)) = self.home(s)? {
+            // An arena slot may still hold its own address: the compiler
+            // leaves out frees that would only empty it.
+            if held != 0 && held != p {
+                return Err(ERR_OCCUPIED);
+            }
             if bytes > room {
                 return Err(ERR_FIELD);
             }
             unsafe { *at = p };
             return Ok(p);
+        }
+        if held != 0 {
+            return Err(ERR_OCCUPIED);
         }
         let p = alloc(bytes);
         if p == 0 {
@@ -819,14 +826,10 @@ impl Exec<'_> {
                 let x = self.input(f[2])?;
                 if op == OP_LOOP_READ {
                     let o = self.output(f[1], n, w)?;
-                    unsafe {
-                        core::ptr::copy_nonoverlapping((x + at) as *const u8, o as *mut u8, bytes)
-                    };
+                    unsafe { mem::copy((x + at) as *const u8, o as *mut u8, bytes) };
                 } else {
                     let dst = self.input(f[1])?;
-                    unsafe {
-                        core::ptr::copy_nonoverlapping(x as *const u8, (dst + at) as *mut u8, bytes)
-                    };
+                    unsafe { mem::copy(x as *const u8, (dst + at) as *mut u8, bytes) };
                 }
             }
             OP_MOVE => {
