@@ -187,6 +187,10 @@ impl Body<'_> {
     /// [`ALIGN`] (and of whole rows with reductions), so every block of every
     /// part takes the vector paths it takes on one thread: the same bits.
     pub(super) fn run_all(&self, n: usize) -> Result<(), Fail> {
+        let parts = parallel::parts_for_elements(n, self.cost());
+        if parts < 2 {
+            return self.run(0, n);
+        }
         let granule = if self.sinks.is_empty() {
             ALIGN
         } else {
@@ -201,7 +205,7 @@ impl Body<'_> {
             }
             self.row_len / a * ALIGN
         };
-        let parts = parallel::parts_for_elements(n, self.cost()).min(n.div_ceil(granule));
+        let parts = parts.min(n.div_ceil(granule));
         if parts < 2 {
             return self.run(0, n);
         }

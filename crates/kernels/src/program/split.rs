@@ -43,21 +43,20 @@ pub(super) fn binary_cost(k: u32) -> usize {
     }
 }
 
-/// Runs `f(lo, hi)` over `[0, len)` (a dimension whose entries hold
-/// `elements / len` elements each, at `cost` per element): on this thread,
-/// or when the work is large enough in parts cut at multiples of `granule`
-/// entries, at least two granules each. Returns the first nonzero status
-/// in part order (the one a single run, which stops at the first failure,
-/// would meet first).
+/// Runs `f(lo, hi)` over `[0, len)` in at most `parts` parts (from
+/// [`parallel::parts_for_elements`]: callers check first that it is above
+/// 1, and run a small instruction as it is, with no copy of its layout),
+/// cut at multiples of `granule` entries, at least two granules each.
+/// Returns the first nonzero status in part order (the one a single run,
+/// which stops at the first failure, would meet first).
 fn ranges(
+    parts: usize,
     len: usize,
-    elements: usize,
-    cost: usize,
     granule: usize,
     f: &(dyn Fn(usize, usize) -> i32 + Sync),
 ) -> i32 {
     let granule = granule.max(1);
-    let parts = parallel::parts_for_elements(elements, cost).min(len / granule / 2);
+    let parts = parts.min(len / granule / 2);
     if parts < 2 {
         return f(0, len);
     }
@@ -119,8 +118,7 @@ pub(super) fn unary(
     wout: usize,
 ) -> i32 {
     let test = k == ISNAN || k == ISFINITE;
-    ranges(n, n, unary_cost(k), ALIGN, &|lo, hi| {
-        let (x, o, n) = (x + lo * win, o + lo * wout, hi - lo);
+    let run = |x: usize, o: usize, n: usize| {
         match kd {
             Kind::I32 => return unary_i32(k, x, o, n),
             _ if test => {
@@ -130,13 +128,25 @@ pub(super) fn unary(
             Kind::F32 => unary_f32(k, x, o, n),
         }
         0
+    };
+    let parts = parallel::parts_for_elements(n, unary_cost(k));
+    if parts < 2 {
+        return run(x, o, n);
+    }
+    ranges(parts, n, ALIGN, &|lo, hi| {
+        run(x + lo * win, o + lo * wout, hi - lo)
     })
 }
 
 /// `OP_CAST`'s kernel on `n` elements.
 pub(super) fn cast_split(x: usize, from: i32, o: usize, to: i32, n: usize) -> R<()> {
     let (wi, wo) = (width(from)?, width(to)?);
-    ranges(n, n, 1, ALIGN, &|lo, hi| {
+    let parts = parallel::parts_for_elements(n, 1);
+    if parts < 2 {
+        cast(x, from as u32, o, to as u32, n);
+        return Ok(());
+    }
+    ranges(parts, n, ALIGN, &|lo, hi| {
         cast(x + lo * wi, from as u32, o + lo * wo, to as u32, hi - lo);
         0
     });
@@ -169,14 +179,15 @@ pub(super) fn binary(
             0
         }
     };
-    let d = lead(meta, r);
+    let parts = parallel::parts_for_elements(n, binary_cost(k));
+    let d = if parts < 2 { r } else { lead(meta, r) };
     if d == r {
         return run(a, b, o, r, meta);
     }
     let rows = word(meta, d) as usize;
     let inner = n / rows;
     let (sa, sb) = (word(meta, r + d), word(meta, 2 * r + d));
-    ranges(rows, n, binary_cost(k), rows_granule(inner), &|lo, hi| {
+    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
         let m = with_len(meta, 3 * r, d, hi - lo);
         let at = |p: usize, s: isize| (p as isize + lo as isize * s * w as isize) as usize;
         run(
@@ -199,7 +210,8 @@ pub(super) fn where_split(
     w: usize,
 ) {
     let g = if w == 8 { where_f64 } else { where_f32 };
-    let d = lead(meta, r);
+    let parts = parallel::parts_for_elements(n, 1);
+    let d = if parts < 2 { r } else { lead(meta, r) };
     if d == r {
         g(c, a, b, o, r, meta);
         return;
@@ -211,7 +223,7 @@ pub(super) fn where_split(
         word(meta, 2 * r + d),
         word(meta, 3 * r + d),
     ];
-    ranges(rows, n, 1, rows_granule(inner), &|lo, hi| {
+    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
         let m = with_len(meta, 4 * r, d, hi - lo);
         let at = |p: usize, s: isize| (p as isize + lo as isize * s * w as isize) as usize;
         let o = o + lo * inner * w;
@@ -235,7 +247,8 @@ pub(super) fn copy_strided(src: usize, o: usize, r: usize, meta: usize, n: usize
     } else {
         copy_strided_4
     };
-    let d = lead(meta, r);
+    let parts = parallel::parts_for_elements(n, 1);
+    let d = if parts < 2 { r } else { lead(meta, r) };
     if d == r {
         g(src, o, r, meta);
         return;
@@ -243,7 +256,7 @@ pub(super) fn copy_strided(src: usize, o: usize, r: usize, meta: usize, n: usize
     let rows = word(meta, d) as usize;
     let inner = n / rows;
     let s = word(meta, r + d);
-    ranges(rows, n, 1, rows_granule(inner), &|lo, hi| {
+    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
         let m = with_len(meta, 2 * r, d, hi - lo);
         let x = (src as isize + lo as isize * s * w as isize) as usize;
         g(x, o + lo * inner * w, r, m.as_ptr() as usize);
@@ -280,19 +293,27 @@ pub(super) fn reduce_split(
         }
         Kind::I32 => reduce_i32(k, x, o, r, nred, meta),
     };
+    // Fewer than two granules of outputs never split.
     let kept = r - nred;
+    if kept == 0 || kd == Kind::I32 || nout < 2 * ALIGN {
+        return run(x, o, meta);
+    }
     let reduced: usize = (kept..r).map(|d| word(meta, d).max(0) as usize).product();
-    let d = lead(meta, kept);
+    let parts = parallel::parts_for_elements(nout.saturating_mul(reduced), 1);
     let columns = k == SUM && reduced > MAX_SPLIT_COLUMN_ROWS;
-    if d == kept || reduced == 0 || kd == Kind::I32 || columns {
+    let d = if parts < 2 || columns {
+        kept
+    } else {
+        lead(meta, kept)
+    };
+    if d == kept {
         return run(x, o, meta);
     }
     let w = if kd == Kind::F64 { 8 } else { 4 };
     let rows = word(meta, d) as usize;
     let inner = nout / rows;
     let s = word(meta, r + d);
-    let elements = nout.saturating_mul(reduced);
-    ranges(rows, elements, 1, rows_granule(inner), &|lo, hi| {
+    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
         let m = with_len(meta, 2 * r, d, hi - lo);
         let x = (x as isize + lo as isize * s * w as isize) as usize;
         run(x, o + lo * inner * w, m.as_ptr() as usize)
