@@ -553,6 +553,53 @@ pub(crate) trait Epilogue<T> {
     /// # Safety
     /// `c` is valid for `rows × cols` elements at row stride `ldc`.
     unsafe fn apply(&self, row: usize, col: usize, c: *mut T, ldc: usize, rows: usize, cols: usize);
+
+    /// For an epilogue that only adds a matrix X of the product's shape
+    /// ([`AddTo`]), X's element (`row`, `col`): the small paths then add it
+    /// in the same pass as the product.
+    fn addend_at(&self, _row: usize, _col: usize) -> Option<*const T> {
+        None
+    }
+}
+
+/// `C = X + A·B` for X row-major at row stride `ld` (the product's shape):
+/// each finished block gets X added, elementwise as an `add` after the
+/// product would (the same bits).
+pub(crate) struct AddTo<T> {
+    pub x: *const T,
+    pub ld: usize,
+}
+
+impl<T: Float> Epilogue<T> for AddTo<T> {
+    unsafe fn apply(
+        &self,
+        row: usize,
+        col: usize,
+        c: *mut T,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    ) {
+        let l = <T::V as Vector<T>>::LANES;
+        for i in 0..rows {
+            let (x, ci) = (self.x.add((row + i) * self.ld + col), c.add(i * ldc));
+            let mut j = 0;
+            while j + l <= cols {
+                T::V::load(x.add(j))
+                    .add(T::V::load(ci.add(j)))
+                    .store(ci.add(j));
+                j += l;
+            }
+            while j < cols {
+                *ci.add(j) = *x.add(j) + *ci.add(j);
+                j += 1;
+            }
+        }
+    }
+
+    fn addend_at(&self, row: usize, col: usize) -> Option<*const T> {
+        Some(self.x.wrapping_add(row * self.ld + col))
+    }
 }
 
 /// An epilogue seen from a sub-range of the product starting at (`row`,
@@ -575,6 +622,10 @@ impl<T> Epilogue<T> for At<'_, T> {
     ) {
         self.ep
             .apply(self.row + row, self.col + col, c, ldc, rows, cols)
+    }
+
+    fn addend_at(&self, row: usize, col: usize) -> Option<*const T> {
+        self.ep.addend_at(self.row + row, self.col + col)
     }
 }
 
@@ -613,7 +664,7 @@ unsafe fn unpacked<T: Float>(
     ldc: usize,
     acc: bool,
 ) {
-    if !acc && k > 0 && b.cs == 1 && n >= <T::V as Vector<T>>::LANES {
+    if !acc && row_vectorised(k, b, n) {
         // Rows of B contiguous (an outer product, a small row-major
         // product): C's rows as sums of scaled B rows, vectorised along n.
         // Each element is summed in the same order as below (from zero,
@@ -639,6 +690,49 @@ unsafe fn unpacked<T: Float>(
     }
 }
 
+/// Whether [`unpacked`] takes its row-vectorised loop (rows of B
+/// contiguous, at least a vector wide).
+fn row_vectorised<T: Float>(k: usize, b: &Operand<T>, n: usize) -> bool {
+    k > 0 && b.cs == 1 && n >= <T::V as Vector<T>>::LANES
+}
+
+/// `C = X + A·B` (all `m × n` contiguous) for the products [`unpacked`]
+/// runs row-vectorised: each element summed in the same order (from zero,
+/// over p), then X added, in one pass instead of a product and an add.
+unsafe fn unpacked_add<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    x: *const T,
+) {
+    let l = <T::V as Vector<T>>::LANES;
+    let z = T::V::splat(T::ZERO);
+    for i in 0..m {
+        let (ci, xi) = (c.add(i * n), x.add(i * n));
+        let mut j = 0;
+        while j + l <= n {
+            let mut s = z.add(T::V::splat(a.at(i, 0)).mul(T::V::load(b.p.add(j))));
+            for p in 1..k {
+                let bp = b.p.offset(p as isize * b.rs).add(j);
+                s = s.add(T::V::splat(a.at(i, p)).mul(T::V::load(bp)));
+            }
+            T::V::load(xi.add(j)).add(s).store(ci.add(j));
+            j += l;
+        }
+        while j < n {
+            let mut s = T::ZERO + a.at(i, 0) * *b.p.add(j);
+            for p in 1..k {
+                s = s + a.at(i, p) * *b.p.offset(p as isize * b.rs).add(j);
+            }
+            *ci.add(j) = *xi.add(j) + s;
+            j += 1;
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_one<T: Float, const NR: usize>(
     m: usize,
@@ -660,7 +754,14 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
                 return false;
             }
         }
-        Path::Unpacked => unpacked(m, n, k, a, b, c, n, false),
+        Path::Unpacked => {
+            let x = ep.and_then(|e| e.addend_at(0, 0));
+            if let Some(x) = x.filter(|_| row_vectorised(k, b, n)) {
+                unpacked_add(m, n, k, a, b, c, x);
+                return true;
+            }
+            unpacked(m, n, k, a, b, c, n, false)
+        }
         Path::Packed => {
             return packed_any::<T, NR>(m, n, k, a, b, c, n, false, uk, apack, bpack, ep)
         }
@@ -1160,6 +1261,116 @@ pub fn matmul_f32(
     }
 }
 
+/// `C = X + A·B`, X (at `x`) of C's shape: fields as [`matmul_f32`]; the
+/// same bits as the product followed by an elementwise add, in one
+/// instruction (and, for small products, one pass).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn matmul_add<T: Float + MatmulAdd>(
+    a: usize,
+    b: usize,
+    c: usize,
+    batch: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_a: bool,
+    trans_b: bool,
+    sa: usize,
+    sb: usize,
+    x: usize,
+) -> i32 {
+    let ep = AddTo {
+        x: x as *const T,
+        ld: n,
+    };
+    T::run(a, b, c, batch, m, n, k, trans_a, trans_b, sa, sb, &ep)
+}
+
+/// The micro-kernel choice of each float type, for [`matmul_add`].
+pub(crate) trait MatmulAdd: Float {
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run(
+        a: usize,
+        b: usize,
+        c: usize,
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        trans_a: bool,
+        trans_b: bool,
+        sa: usize,
+        sb: usize,
+        ep: &dyn Epilogue<Self>,
+    ) -> i32;
+}
+
+impl MatmulAdd for f32 {
+    unsafe fn run(
+        a: usize,
+        b: usize,
+        c: usize,
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        ta: bool,
+        tb: bool,
+        sa: usize,
+        sb: usize,
+        ep: &dyn Epilogue<f32>,
+    ) -> i32 {
+        matmul_generic::<f32, 8>(
+            a,
+            b,
+            c,
+            batch,
+            m,
+            n,
+            k,
+            ta,
+            tb,
+            sa,
+            sb,
+            ukernel_f32,
+            Some(ep),
+        )
+    }
+}
+
+impl MatmulAdd for f64 {
+    unsafe fn run(
+        a: usize,
+        b: usize,
+        c: usize,
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        ta: bool,
+        tb: bool,
+        sa: usize,
+        sb: usize,
+        ep: &dyn Epilogue<f64>,
+    ) -> i32 {
+        matmul_generic::<f64, 4>(
+            a,
+            b,
+            c,
+            batch,
+            m,
+            n,
+            k,
+            ta,
+            tb,
+            sa,
+            sb,
+            ukernel_f64,
+            Some(ep),
+        )
+    }
+}
+
 /// As [`matmul_f32`] for f64.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
@@ -1611,5 +1822,135 @@ mod size_tests {
         assert_eq!(matmul_path(4096, 1, 4096, true, false), Path::Gemv as u32);
         assert_eq!(matmul_path(0, 5, 5, false, false), Path::Empty as u32);
         assert_eq!(matmul_path(5, 5, 0, false, false), Path::ZeroK as u32);
+    }
+}
+
+#[cfg(test)]
+mod add_tests {
+    use super::{matmul_add, matmul_f32, matmul_f64};
+
+    fn vals(n: usize, seed: f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i as f64 * 0.37 + seed).sin() * 3.0).round() / 4.0 + 1e-3 * i as f64)
+            .collect()
+    }
+
+    /// `x + a·b` in one instruction has the bits of the product then an add,
+    /// on every path: outer products, row-vectorised and strided small
+    /// products, matrix-vector, packed, batched, transposed, both types.
+    #[test]
+    fn matmul_add_is_the_product_then_an_add() {
+        let shapes = [
+            (16, 16, 1),
+            (16, 1, 16),
+            (1, 16, 16),
+            (5, 7, 3),
+            (3, 9, 4),
+            (40, 33, 70),
+            (130, 70, 300),
+        ];
+        for &(m, n, k) in &shapes {
+            for batch in [1usize, 3] {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let (a, b, x) = (
+                        vals(batch * m * k, 0.1),
+                        vals(batch * k * n, 0.7),
+                        vals(batch * m * n, 2.0),
+                    );
+                    let (sa, sb) = (m * k, k * n);
+                    let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+                    let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+                    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                    let mut p32 = vec![0f32; batch * m * n];
+                    let mut q32 = p32.clone();
+                    let (pa, pb) = (a32.as_ptr() as usize, b32.as_ptr() as usize);
+                    assert_eq!(
+                        matmul_f32(
+                            pa,
+                            pb,
+                            p32.as_mut_ptr() as usize,
+                            batch,
+                            m,
+                            n,
+                            k,
+                            ta,
+                            tb,
+                            sa,
+                            sb
+                        ),
+                        0
+                    );
+                    let q = q32.as_mut_ptr() as usize;
+                    let r = unsafe {
+                        matmul_add::<f32>(
+                            pa,
+                            pb,
+                            q,
+                            batch,
+                            m,
+                            n,
+                            k,
+                            ta,
+                            tb,
+                            sa,
+                            sb,
+                            x32.as_ptr() as usize,
+                        )
+                    };
+                    assert_eq!(r, 0);
+                    for i in 0..p32.len() {
+                        assert_eq!(
+                            (x32[i] + p32[i]).to_bits(),
+                            q32[i].to_bits(),
+                            "f32 {m}x{n}x{k} {ta} {tb} [{i}]"
+                        );
+                    }
+                    let mut p64 = vec![0f64; batch * m * n];
+                    let mut q64 = p64.clone();
+                    let (pa, pb) = (a.as_ptr() as usize, b.as_ptr() as usize);
+                    assert_eq!(
+                        matmul_f64(
+                            pa,
+                            pb,
+                            p64.as_mut_ptr() as usize,
+                            batch,
+                            m,
+                            n,
+                            k,
+                            ta,
+                            tb,
+                            sa,
+                            sb
+                        ),
+                        0
+                    );
+                    let q = q64.as_mut_ptr() as usize;
+                    let r = unsafe {
+                        matmul_add::<f64>(
+                            pa,
+                            pb,
+                            q,
+                            batch,
+                            m,
+                            n,
+                            k,
+                            ta,
+                            tb,
+                            sa,
+                            sb,
+                            x.as_ptr() as usize,
+                        )
+                    };
+                    assert_eq!(r, 0);
+                    for i in 0..p64.len() {
+                        assert_eq!(
+                            (x[i] + p64[i]).to_bits(),
+                            q64[i].to_bits(),
+                            "f64 {m}x{n}x{k} {ta} {tb} [{i}]"
+                        );
+                    }
+                }
+            }
+        }
     }
 }
