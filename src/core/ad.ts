@@ -8,7 +8,7 @@ import type { Tensor } from "./tensor.ts";
 import { mapTree } from "./tree.ts";
 import { JVPTrace, JVPTracer, primalTangent } from "./jvp_trace.ts";
 import { StagingTrace } from "./staging_trace.ts";
-import type { Program } from "./ir.ts";
+import { isVar, type Program } from "./ir.ts";
 import { withMain, withSharedEvaluations } from "./trace.ts";
 
 /** A function over flat tensors that also returns extra data (aux, structure). */
@@ -61,9 +61,34 @@ export function linearizeFlat(
       const r = jvpFlat(name, f, primals, tins);
       return {
         outs: r.outs,
-        program: lin.finish(tins, r.tangents, r.outs),
+        program: live(lin.finish(tins, r.tangents, r.outs)),
         extra: r.extra,
       };
     })
   );
+}
+
+/**
+ * The program without the equations no output depends on: the tangents of
+ * values `f` computed but did not return (the value of an inner `grad`, a
+ * discarded intermediate). Transposing skips them anyway, but their
+ * constants would be residuals: held by a vjp closure for as long as it
+ * lives, where they are otherwise freed when the call returns.
+ */
+function live(p: Program): Program {
+  const needed = new Set<number>();
+  for (const o of p.outputs) if (o !== null && isVar(o)) needed.add(o.var);
+  let dead = 0;
+  const keep: boolean[] = new Array(p.eqns.length);
+  for (let j = p.eqns.length - 1; j >= 0; j--) {
+    const e = p.eqns[j];
+    if (!needed.has(e.out)) {
+      keep[j] = false;
+      dead++;
+      continue;
+    }
+    keep[j] = true;
+    for (const a of e.inputs) if (isVar(a)) needed.add(a.var);
+  }
+  return dead === 0 ? p : p.with(p.eqns.filter((_, j) => keep[j]), p.outputs);
 }
