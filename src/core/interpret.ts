@@ -8,6 +8,7 @@
  */
 import { add, instantiate, mul, reshape, sumToShape } from "./lax.ts";
 import { shapeEq } from "./shape.ts";
+import { readElement } from "../backend/storage.ts";
 import type { Tensor } from "./tensor.ts";
 import type { LinearPrim, Prim, PrimParams } from "./primitives.ts";
 import {
@@ -43,14 +44,22 @@ export function evalProgram(
  * A cotangent that is `src` broadcast to `shape`, not yet computed: the
  * transpose of a `sum`. Its main reader, the transpose of an elementwise
  * `mul` by a constant of the full shape, multiplies by `src` directly (the
- * multiply broadcasts it, to the same values), so `grad` of `sum(f(x) * c)`
- * neither fills a buffer of ones nor keeps one as a residual. Any other
- * reader gets it broadcast, as the `sum` rule would have made it.
+ * multiply broadcasts it, to the same values), or, when `src` is the one
+ * element 1 (grad's seed), is the constant itself (x * 1 is x exactly), so
+ * `grad` of `sum(f(x) * c)` neither fills a buffer of ones nor keeps one as
+ * a residual. Any other reader gets it broadcast, as the `sum` rule would
+ * have made it.
  */
 interface Spread {
   readonly src: Tensor;
   readonly shape: readonly number[];
+  readonly one: boolean;
 }
+
+/** A concrete one-element tensor holding exactly 1. */
+const isOne = (t: Tensor): boolean =>
+  t._storage !== null && t._storage.length === 1 &&
+  readElement(t._storage, 0) === 1;
 
 const spreadOut = (s: Spread): Tensor =>
   bind("broadcastTo", [s.src], { shape: s.shape });
@@ -105,6 +114,7 @@ export function transposeProgram(
       spread.set(x.var, {
         src: reshape(c, shape.map((d, i) => (axes.includes(i) ? 1 : d))),
         shape,
+        one: isOne(c),
       });
       continue;
     }
@@ -147,5 +157,6 @@ function mulBySpread(
   const v = linA ? (a as { var: number }).var : (b as { var: number }).var;
   if (k.dtype !== s.src.dtype || !shapeEq(k.shape, s.shape)) return null;
   const { shape } = program.avals.get(v)!;
+  if (s.one) return [v, sumToShape(k, shape)];
   return [v, sumToShape(linA ? mul(s.src, k) : mul(k, s.src), shape)];
 }

@@ -14,6 +14,9 @@ import { currentLevel, withSharedEvaluations } from "./trace.ts";
 import { inLibrary } from "./tensor.ts";
 import { flatten, mapTree } from "./tree.ts";
 
+/** No storage (what a call whose results are all held keeps besides). */
+const NOTHING: ReadonlySet<Storage> = new Set();
+
 /** True when every tensor in `tree` is concrete (no tracer, no eager-tape tensor). */
 function allConcrete(tree: unknown): boolean {
   return flatten(tree)[0].every((t) => t._trace === null);
@@ -55,7 +58,7 @@ export function withTemporaries<T>(
     return releaseTemporaries(
       () => withSharedEvaluations(run, true),
       // Results are held now; a tracer (the eager tape) may reference anything.
-      (result) => (allConcrete(result) ? new Set<Storage>() : null),
+      (result) => (allConcrete(result) ? NOTHING : null),
     );
   });
 }

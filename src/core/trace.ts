@@ -87,13 +87,22 @@ export function bind<P extends Prim>(
   // A tracer kept past its transform's end (stored in a closure or outer
   // variable) must not be silently processed by a finished trace.
   if (!top.main.alive) escaped(top.main);
-  const raised = args.map((a) => raise(top!, a));
+  // (Most operands are already of this level: then `args` serves as is.)
+  let raised = args;
+  for (let i = 0; i < args.length; i++) {
+    const r = raise(top, args[i]);
+    if (r !== args[i]) {
+      if (raised === args) raised = args.slice();
+      raised[i] = r;
+    }
+  }
   // The rules are library code: what they compute is a temporary. (The
   // eager tape, level 0.5, computes on behalf of the caller.)
   const user = isUserCode();
-  const out = user && top.main.level >= 1
-    ? inLibrary(() => top!.process(prim, raised, params))
-    : top.process(prim, raised, params);
+  const t = top;
+  const out = user && t.main.level >= 1
+    ? inLibrary(() => t.process(prim, raised, params))
+    : t.process(prim, raised, params);
   const low = out._trace !== null ? out._trace.lower(out) : out;
   if (!user) return low;
   // User code owns what it computes: a fresh result becomes a holder of its

@@ -45,23 +45,60 @@ export function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** The structure of every tensor leaf (one object: structures are never changed). */
+const LEAF: TreeDef = Object.freeze({ kind: "leaf" });
+
+function walk(x: unknown, leaves: Tensor[]): TreeDef {
+  if (x instanceof Tensor) {
+    leaves.push(x);
+    return LEAF;
+  }
+  if (Array.isArray(x)) {
+    const children = new Array<TreeDef>(x.length);
+    for (let i = 0; i < x.length; i++) children[i] = walk(x[i], leaves);
+    return { kind: "array", children };
+  }
+  if (isPlainObject(x)) {
+    const keys = Object.keys(x);
+    return {
+      kind: "object",
+      keys,
+      children: keys.map((k) => walk(x[k], leaves)),
+    };
+  }
+  return { kind: "const", value: x };
+}
+
 /** Leaves (tensors, depth first) and the structure to rebuild the tree. */
 export function flatten(tree: unknown): [Tensor[], TreeDef] {
   const leaves: Tensor[] = [];
-  const walk = (x: unknown): TreeDef => {
-    if (x instanceof Tensor) {
-      leaves.push(x);
-      return { kind: "leaf" };
-    }
-    if (Array.isArray(x)) return { kind: "array", children: x.map(walk) };
-    if (isPlainObject(x)) {
-      const keys = Object.keys(x);
-      return { kind: "object", keys, children: keys.map((k) => walk(x[k])) };
-    }
-    return { kind: "const", value: x };
-  };
-  const def = walk(tree);
+  const def = walk(tree, leaves);
   return [leaves, def];
+}
+
+function build(
+  d: TreeDef,
+  leaves: readonly unknown[],
+  at: { i: number },
+): unknown {
+  switch (d.kind) {
+    case "leaf":
+      return leaves[at.i++];
+    case "const":
+      return d.value;
+    case "array": {
+      const out = new Array<unknown>(d.children.length);
+      for (let j = 0; j < out.length; j++) {
+        out[j] = build(d.children[j], leaves, at);
+      }
+      return out;
+    }
+    case "object": {
+      const out: Record<string, unknown> = {};
+      d.keys.forEach((k, j) => (out[k] = build(d.children[j], leaves, at)));
+      return out;
+    }
+  }
 }
 
 /** Rebuilds a tree of the structure `def` from `leaves`. */
@@ -69,23 +106,8 @@ export function unflatten<T = unknown>(
   def: TreeDef,
   leaves: readonly unknown[],
 ): T {
-  let i = 0;
-  const build = (d: TreeDef): unknown => {
-    switch (d.kind) {
-      case "leaf":
-        return leaves[i++];
-      case "const":
-        return d.value;
-      case "array":
-        return d.children.map(build);
-      case "object": {
-        const out: Record<string, unknown> = {};
-        d.keys.forEach((k, j) => (out[k] = build(d.children[j])));
-        return out;
-      }
-    }
-  };
-  return build(def) as T;
+  if (def.kind === "leaf") return leaves[0] as T;
+  return build(def, leaves, { i: 0 }) as T;
 }
 
 /** Number of tensor leaves of a structure. */
@@ -121,6 +143,8 @@ export function mapTree<T = unknown>(
   tree: unknown,
   f: (t: Tensor, i: number) => unknown,
 ): T {
+  // (A lone tensor, the common case, needs no structure.)
+  if (tree instanceof Tensor) return f(tree, 0) as T;
   const [leaves, def] = flatten(tree);
   return unflatten<T>(def, leaves.map(f));
 }

@@ -106,7 +106,8 @@ export function diffArgs(
         }, which contains no tensor to differentiate (check argnums)`,
       );
     }
-    for (const [j, l] of ls.entries()) {
+    for (let j = 0; j < ls.length; j++) {
+      const l = ls[j];
       if (!isFloatDtype(l.dtype)) {
         const leaf = ls.length > 1 ? ` (leaf ${j} of its tree)` : "";
         throw new TypeError(
@@ -127,12 +128,12 @@ export function diffArgs(
     defs,
     counts,
     call(f, xs) {
-      const a = [...args];
+      const a = args.slice();
       let k = 0;
-      nums.forEach((n, j) => {
-        a[n] = unflatten(defs[j], xs.slice(k, k + counts[j]));
+      for (let j = 0; j < nums.length; j++) {
+        a[nums[j]] = part(defs[j], xs, k, counts[j]);
         k += counts[j];
-      });
+      }
       return checkSync(
         what,
         inUserCode(() => (f as (...x: unknown[]) => unknown)(...a)),
@@ -141,12 +142,19 @@ export function diffArgs(
     rebuild(values) {
       let k = 0;
       return defs.map((d, j) => {
-        const r = unflatten(d, values.slice(k, k + counts[j]));
+        const r = part(d, values, k, counts[j]);
         k += counts[j];
         return r;
       });
     },
   };
+}
+
+/** The tree `def` of the `count` leaves of `values` from `k`. */
+function part(def: TreeDef, values: unknown[], k: number, count: number) {
+  // (A lone tensor, the common argument, needs no copy of its leaf.)
+  if (def.kind === "leaf") return values[k];
+  return unflatten(def, values.slice(k, k + count));
 }
 
 /**

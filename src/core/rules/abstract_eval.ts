@@ -93,10 +93,13 @@ function unaryRule(name: string): ShapeRule<PrimParams["neg"]> {
 function binaryRule(name: BinaryPrim): ShapeRule<PrimParams["add"]> {
   const compare = COMPARE_PRIMS.has(name);
   return ([a, b]) => {
-    const dtype = sameDtype(name, [a, b]);
+    const dtype = a.dtype === b.dtype ? a.dtype : sameDtype(name, [a, b]);
     if (INT_BINARY.has(name)) numeric(name, a);
     else if (!compare && !ANY_BINARY.has(name)) floatOnly(name, a);
-    const shape = broadcastShapes(name, a.shape, b.shape);
+    // (Shapes are never mutated: equal operands share theirs.)
+    const shape = shapeEq(a.shape, b.shape)
+      ? a.shape
+      : broadcastShapes(name, a.shape, b.shape);
     return { shape, dtype: compare ? "bool" : dtype };
   };
 }
