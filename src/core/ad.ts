@@ -79,16 +79,14 @@ function live(p: Program): Program {
   const needed = new Set<number>();
   for (const o of p.outputs) if (o !== null && isVar(o)) needed.add(o.var);
   let dead = 0;
-  const keep: boolean[] = new Array(p.eqns.length);
   for (let j = p.eqns.length - 1; j >= 0; j--) {
     const e = p.eqns[j];
     if (!needed.has(e.out)) {
-      keep[j] = false;
       dead++;
       continue;
     }
-    keep[j] = true;
     for (const a of e.inputs) if (isVar(a)) needed.add(a.var);
   }
-  return dead === 0 ? p : p.with(p.eqns.filter((_, j) => keep[j]), p.outputs);
+  if (dead === 0) return p;
+  return p.with(p.eqns.filter((e) => needed.has(e.out)), p.outputs);
 }

@@ -245,8 +245,11 @@ export function runEager<P extends Prim>(
     throw new Error(`internal: the lowering of ${prim} leaves temporaries`);
   }
   if (aliased && w.ninstr === 0) return args[r]._storage!;
+  const cap = eagerTable.capacity;
   const table = eagerTable.reserve(w.nslots);
-  const h = heap();
+  // Memory grows only where a block is allocated: the writer's view (fresh
+  // since start and any stream growth) serves unless the table grew.
+  const h = eagerTable.capacity === cap ? w.h : heap();
   const tb = table >>> 2;
   for (let i = 0; i < nargs; i++) {
     const s = args[i]._storage!;

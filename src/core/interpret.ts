@@ -6,7 +6,14 @@
  * (src/jit/execute.ts).
  * @module
  */
-import { add, instantiate, mul, reshape, sumToShape } from "./lax.ts";
+import {
+  add,
+  broadcastTo,
+  instantiate,
+  mul,
+  reshape,
+  sumToShape,
+} from "./lax.ts";
 import { shapeEq } from "./shape.ts";
 import { readElement } from "../backend/storage.ts";
 import type { Tensor } from "./tensor.ts";
@@ -61,8 +68,7 @@ const isOne = (t: Tensor): boolean =>
   t._storage !== null && t._storage.length === 1 &&
   readElement(t._storage, 0) === 1;
 
-const spreadOut = (s: Spread): Tensor =>
-  bind("broadcastTo", [s.src], { shape: s.shape });
+const spreadOut = (s: Spread): Tensor => broadcastTo(s.src, s.shape);
 
 /**
  * Runs the program backwards: cotangents of the outputs to cotangents of

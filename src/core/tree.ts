@@ -60,11 +60,11 @@ function walk(x: unknown, leaves: Tensor[]): TreeDef {
   }
   if (isPlainObject(x)) {
     const keys = Object.keys(x);
-    return {
-      kind: "object",
-      keys,
-      children: keys.map((k) => walk(x[k], leaves)),
-    };
+    const children = new Array<TreeDef>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      children[i] = walk(x[keys[i]], leaves);
+    }
+    return { kind: "object", keys, children };
   }
   return { kind: "const", value: x };
 }
@@ -95,7 +95,9 @@ function build(
     }
     case "object": {
       const out: Record<string, unknown> = {};
-      d.keys.forEach((k, j) => (out[k] = build(d.children[j], leaves, at)));
+      for (let j = 0; j < d.keys.length; j++) {
+        out[d.keys[j]] = build(d.children[j], leaves, at);
+      }
       return out;
     }
   }
@@ -138,13 +140,60 @@ export function sameStructure(a: TreeDef, b: TreeDef): boolean {
   return true;
 }
 
+/**
+ * True when `test` holds for every tensor of the tree (depth first; stops
+ * at the first that fails), without building its structure.
+ */
+export function everyLeaf(
+  tree: unknown,
+  test: (t: Tensor) => boolean,
+): boolean {
+  if (tree instanceof Tensor) return test(tree);
+  if (Array.isArray(tree)) {
+    for (let i = 0; i < tree.length; i++) {
+      if (!everyLeaf(tree[i], test)) return false;
+    }
+    return true;
+  }
+  if (isPlainObject(tree)) {
+    for (const k of Object.keys(tree)) {
+      if (!everyLeaf(tree[k], test)) return false;
+    }
+  }
+  return true;
+}
+
 /** Maps the tensors of a tree. */
 export function mapTree<T = unknown>(
   tree: unknown,
   f: (t: Tensor, i: number) => unknown,
 ): T {
-  // (A lone tensor, the common case, needs no structure.)
+  // (A lone tensor, the common case, needs no structure; a value that
+  // cannot hold one is itself.)
   if (tree instanceof Tensor) return f(tree, 0) as T;
-  const [leaves, def] = flatten(tree);
-  return unflatten<T>(def, leaves.map(f));
+  if (tree === null || typeof tree !== "object") return tree as T;
+  return mapLeaves(tree, f, { i: 0 }) as T;
+}
+
+/** {@link mapTree} in one pass: the leaves in flatten's order, no structure built. */
+function mapLeaves(
+  x: unknown,
+  f: (t: Tensor, i: number) => unknown,
+  at: { i: number },
+): unknown {
+  if (x instanceof Tensor) return f(x, at.i++);
+  if (Array.isArray(x)) {
+    const out = new Array<unknown>(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = mapLeaves(x[i], f, at);
+    return out;
+  }
+  if (isPlainObject(x)) {
+    const out: Record<string, unknown> = {};
+    const keys = Object.keys(x);
+    for (let i = 0; i < keys.length; i++) {
+      out[keys[i]] = mapLeaves(x[keys[i]], f, at);
+    }
+    return out;
+  }
+  return x;
 }

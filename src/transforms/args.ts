@@ -74,7 +74,7 @@ export function normArgnums(
     }
     return a < 0 ? a + nargs : a;
   });
-  if (new Set(out).size !== out.length) {
+  if (out.length > 1 && new Set(out).size !== out.length) {
     throw new RangeError(`${what}: argnums [${list}] repeats an argument`);
   }
   return out;
