@@ -29,16 +29,19 @@ export function jvpFlat(
 ): JvpResult {
   return withMain(name, (main) => {
     const trace = new JVPTrace(main);
-    const ins = primals.map((p, i) => new JVPTracer(trace, p, tangents[i]));
+    const ins = new Array<Tensor>(primals.length);
+    for (let i = 0; i < ins.length; i++) {
+      ins[i] = new JVPTracer(trace, primals[i], tangents[i]);
+    }
     const [outs, extra] = f(ins);
-    const split = outs.map((o) => primalTangent(trace, o));
+    const ps = new Array<Tensor>(outs.length);
+    const ts = new Array<Tensor | null>(outs.length);
+    for (let i = 0; i < outs.length; i++) {
+      [ps[i], ts[i]] = primalTangent(trace, outs[i]);
+    }
     // Auxiliary outputs are not differentiated: keep their primal values.
     const stripped = mapTree(extra, (t) => primalTangent(trace, t)[0]);
-    return {
-      outs: split.map((s) => s[0]),
-      tangents: split.map((s) => s[1]),
-      extra: stripped,
-    };
+    return { outs: ps, tangents: ts, extra: stripped };
   });
 }
 

@@ -50,16 +50,20 @@ export function withTemporaries<T>(
   holds?: (result: T) => unknown,
 ): T {
   return inLibrary(() => {
+    let concrete = true;
     const run = () => {
       const result = body();
       if (holds !== undefined) pin(holds(result));
-      return mapTree<T>(result, (t) => t._handOut());
+      return mapTree<T>(result, (t) => {
+        if (t._trace !== null) concrete = false;
+        return t._handOut();
+      });
     };
     if (currentLevel() !== 0 || !allConcrete(args)) return run();
     return releaseTemporaries(
       () => withSharedEvaluations(run, true),
       // Results are held now; a tracer (the eager tape) may reference anything.
-      (result) => (allConcrete(result) ? NOTHING : null),
+      () => (concrete ? NOTHING : null),
     );
   });
 }

@@ -57,10 +57,11 @@ const STACK_FRAMES = 200;
 export function withMain<T>(name: string, body: (main: MainTrace) => T): T {
   const main = new MainTrace(stack.length + 1, name);
   const errors = Error as { stackTraceLimit?: number };
-  const limit = errors.stackTraceLimit;
+  // (Read only at the top: a nested transform runs under the deeper limit.)
+  const limit = stack.length === 0 ? errors.stackTraceLimit : undefined;
   // (A limit of 0, stack traces switched off, is left alone.)
-  const deepen = stack.length === 0 && typeof limit === "number" &&
-    limit > 0 && limit < STACK_FRAMES;
+  const deepen = typeof limit === "number" && limit > 0 &&
+    limit < STACK_FRAMES;
   if (deepen) errors.stackTraceLimit = STACK_FRAMES;
   stack.push(main);
   try {
