@@ -65,7 +65,7 @@ interface Spread {
 
 /** A concrete one-element tensor holding exactly 1. */
 const isOne = (t: Tensor): boolean =>
-  t._storage !== null && t._storage.length === 1 &&
+  t._storage !== null && t._storage.length === 1 && !t._storage.disposed &&
   readElement(t._storage, 0) === 1;
 
 const spreadOut = (s: Spread): Tensor => broadcastTo(s.src, s.shape);

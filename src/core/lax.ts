@@ -19,12 +19,16 @@ import { bind } from "./trace.ts";
 
 // Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.
 // Safe because tensors are immutable and the cache holds each one.
-const cache = new Map<string, Tensor>();
+// One map per dtype, keyed by the number (no key string per call). A Map
+// key does not tell -0 from 0, so -0 is never cached (nor given 0's entry).
+const caches = new Map<DType, Map<number, Tensor>>();
+let cached = 0;
 
 /** Rank-0 tensor of `dtype` holding `value` (cached and held by the cache). */
 export function scalar(value: number, dtype: DType): Tensor {
-  const key = dtype + value;
-  let t = cache.get(key);
+  let cache = caches.get(dtype);
+  if (cache === undefined) caches.set(dtype, cache = new Map());
+  let t = Object.is(value, -0) ? undefined : cache.get(value);
   if (t === undefined) {
     // The cache holds it: a user who gets it back (as a gradient of 1)
     // gets another holder, whose dispose() leaves the cache's intact.
@@ -33,8 +37,11 @@ export function scalar(value: number, dtype: DType): Tensor {
       [],
       dtype,
     )._hold();
-    if (cache.size > 256) cache.clear();
-    cache.set(key, t);
+    if (++cached > 256) {
+      for (const c of caches.values()) c.clear();
+      cached = 1;
+    }
+    if (!Object.is(value, -0)) cache.set(value, t);
   }
   return t;
 }
