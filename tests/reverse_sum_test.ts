@@ -5,7 +5,7 @@
  * consequences: values (closed forms), the gradient that is a user's
  * tensor's buffer (disposing one leaves the other valid), and what a vjp
  * closure of a nested grad keeps (no dead tangent's constants, no buffer of
- * ones).
+ * ones). Last, the scalar constants those rules use keep the sign of zero.
  */
 import assert from "node:assert/strict";
 import {
@@ -100,5 +100,14 @@ Deno.test("reverse sum: hvp of sum(sin) both ways, and what the vjp closure keep
     assertClose(t, want);
     assertClose(o2, Array.from(x.data(), Math.cos));
     for (const r of [out, h, o2, t]) r.dispose();
+  }
+});
+
+Deno.test("scalar constants: -0 next to a tensor stays -0 after 0 was used (and 0 stays 0)", () => {
+  const x = tensor([1, 2], f64);
+  for (let k = 0; k < 2; k++) {
+    assert.ok(Object.is(x.mul(0).data()[0], 0));
+    assert.ok(Object.is(x.mul(-0).data()[0], -0));
+    assert.ok(Object.is(x.mul(0).data()[1], 0));
   }
 });
