@@ -55,6 +55,7 @@ function cases(J: Jacobi): [string, () => T | T[], number][] {
   const [W1, b1, x1] = layer(16, 16);
   const I16 = J.eye(16);
   const [W2, b2, x2] = layer(32, 2048);
+  const [W3, b3, x3] = layer(2048, 32);
   const [W4, b4, x4] = layer(512, 32);
   const [W5, b5, X5] = layer(31, 33, 64);
   const x6 = J.randn([2048], o), v6 = J.randn([2048], o);
@@ -77,6 +78,8 @@ function cases(J: Jacobi): [string, () => T | T[], number][] {
     ["W1 jacfwd", () => J.jacfwd(predict, wrtX)(W1, b1, x1) as T, 300],
     ["W2 jacrev", () => J.jacrev(predict, wrtX)(W2, b2, x2) as T, 30],
     ["W2 jacfwd", () => J.jacfwd(predict, wrtX)(W2, b2, x2) as T, 30],
+    ["W3 jacrev", () => J.jacrev(predict, wrtX)(W3, b3, x3) as T, 30],
+    ["W3 jacfwd", () => J.jacfwd(predict, wrtX)(W3, b3, x3) as T, 30],
     ["W4 hessian", () => J.hessian(predict, wrtX)(W4, b4, x4) as T, 6],
     [
       "W5 vmap(jacrev)",

@@ -165,7 +165,10 @@ class EagerWriter implements Emitter, SlotPlan {
     this.nargs = this.nslots = nargs;
     this.nwords = 2;
     this.ninstr = this.nlive = 0;
-    this.h = heap();
+    // A view serves below its length: growing a shared memory leaves its
+    // old buffers aliasing the same bytes, and detaches a plain memory's
+    // (length 0). So the view is read again only when it cannot reach.
+    if (this.h.length < this.at + this.code.capacity) this.h = heap();
   }
 
   fresh(dtype: DType, length: number): number {
@@ -245,12 +248,11 @@ export function runEager<P extends Prim>(
     throw new Error(`internal: the lowering of ${prim} leaves temporaries`);
   }
   if (aliased && w.ninstr === 0) return args[r]._storage!;
-  const cap = eagerTable.capacity;
   const table = eagerTable.reserve(w.nslots);
-  // Memory grows only where a block is allocated: the writer's view (fresh
-  // since start and any stream growth) serves unless the table grew.
-  const h = eagerTable.capacity === cap ? w.h : heap();
   const tb = table >>> 2;
+  // (A view serves below its length: see EagerWriter.start.)
+  let h = w.h;
+  if (h.length < tb + w.nslots) h = w.h = heap();
   for (let i = 0; i < nargs; i++) {
     const s = args[i]._storage!;
     if (s.disposed) {
@@ -265,7 +267,9 @@ export function runEager<P extends Prim>(
   const status = wasm.run_program(w.at << 2, w.nwords, table, INFO);
   if (status !== 0) fail(status, table, w, () => ({ prim, params }));
   if (aliased) return args[r]._storage!;
-  return adopt(heap()[tb + r] >>> 0, w.dtype[r], w.length[r]);
+  // The run allocated the result, which may have grown memory.
+  if (h.length <= tb + r) h = w.h = heap();
+  return adopt(h[tb + r] >>> 0, w.dtype[r], w.length[r]);
 }
 
 /** Mutable operands reused by every eager call (lowerings never keep them). */
