@@ -265,11 +265,22 @@ export function runEager<P extends Prim>(
   h[w.at + 1] = w.nslots;
   executorStats.runs++;
   const status = wasm.run_program(w.at << 2, w.nwords, table, INFO);
-  if (status !== 0) fail(status, table, w, () => ({ prim, params }));
+  if (status !== 0) failEager(status, table, prim, params);
   if (aliased) return args[r]._storage!;
   // The run allocated the result, which may have grown memory.
   if (h.length <= tb + r) h = w.h = heap();
   return adopt(h[tb + r] >>> 0, w.dtype[r], w.length[r]);
+}
+
+// (Its own function, for the same reason as bind's processInLibrary: a
+// closure in runEager would allocate a context on every call.)
+function failEager<P extends Prim>(
+  status: number,
+  table: number,
+  prim: P,
+  params: PrimParams[P],
+): never {
+  fail(status, table, eager, () => ({ prim, params }));
 }
 
 /** Mutable operands reused by every eager call (lowerings never keep them). */

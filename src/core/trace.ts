@@ -100,10 +100,9 @@ export function bind<P extends Prim>(
   // The rules are library code: what they compute is a temporary. (The
   // eager tape, level 0.5, computes on behalf of the caller.)
   const user = isUserCode();
-  const t = top;
-  const out = user && t.main.level >= 1
-    ? inLibrary(() => t.process(prim, raised, params))
-    : t.process(prim, raised, params);
+  const out = user && top.main.level >= 1
+    ? processInLibrary(top, prim, raised, params)
+    : top.process(prim, raised, params);
   const low = out._trace !== null ? out._trace.lower(out) : out;
   if (!user) return low;
   // User code owns what it computes: a fresh result becomes a holder of its
@@ -112,6 +111,17 @@ export function bind<P extends Prim>(
   return args.includes(low) || raised.includes(low)
     ? low._handOut()
     : low._hold();
+}
+
+// (Its own function: a closure in bind would make every bind allocate a
+// context for the variables it captures.)
+function processInLibrary<P extends Prim>(
+  t: Trace,
+  prim: P,
+  args: Tensor[],
+  params: PrimParams[P],
+): Tensor {
+  return inLibrary(() => t.process(prim, args, params));
 }
 
 function raise(top: Trace, a: Tensor): Tensor {

@@ -119,35 +119,50 @@ export function diffArgs(
         );
       }
     }
-    leaves.push(...ls);
+    for (let j = 0; j < ls.length; j++) leaves.push(ls[j]);
     defs.push(def);
     counts.push(ls.length);
   }
-  return {
-    leaves,
-    defs,
-    counts,
-    call(f, xs) {
-      const a = args.slice();
-      let k = 0;
-      for (let j = 0; j < nums.length; j++) {
-        a[nums[j]] = part(defs[j], xs, k, counts[j]);
-        k += counts[j];
-      }
-      return checkSync(
-        what,
-        inUserCode(() => (f as (...x: unknown[]) => unknown)(...a)),
-      );
-    },
-    rebuild(values) {
-      let k = 0;
-      return defs.map((d, j) => {
-        const r = part(d, values, k, counts[j]);
-        k += counts[j];
-        return r;
-      });
-    },
-  };
+  return new Diff(what, args, nums, leaves, defs, counts);
+}
+
+// A class, not an object of closures: its methods allocate nothing per call.
+class Diff implements DiffArgs {
+  constructor(
+    readonly what: string,
+    readonly args: unknown[],
+    readonly nums: number[],
+    readonly leaves: Tensor[],
+    readonly defs: TreeDef[],
+    readonly counts: number[],
+  ) {}
+
+  call(f: (...args: never[]) => unknown, xs: Tensor[]): unknown {
+    const { nums, defs, counts } = this;
+    const a = this.args.slice();
+    let k = 0;
+    for (let j = 0; j < nums.length; j++) {
+      a[nums[j]] = part(defs[j], xs, k, counts[j]);
+      k += counts[j];
+    }
+    return checkSync(this.what, callUser(f, a));
+  }
+
+  rebuild(values: unknown[]): unknown[] {
+    const { defs, counts } = this;
+    const out = new Array<unknown>(defs.length);
+    let k = 0;
+    for (let j = 0; j < defs.length; j++) {
+      out[j] = part(defs[j], values, k, counts[j]);
+      k += counts[j];
+    }
+    return out;
+  }
+}
+
+/** `f(...a)` as user code. */
+function callUser(f: (...args: never[]) => unknown, a: unknown[]): unknown {
+  return inUserCode(() => (f as (...x: unknown[]) => unknown)(...a));
 }
 
 /** The tree `def` of the `count` leaves of `values` from `k`. */

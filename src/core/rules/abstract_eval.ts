@@ -109,16 +109,21 @@ function reduceRule(name: string): ShapeRule<PrimParams["sum"]> {
     numeric(name, x, name === "max" || name === "min");
     // max and min have no identity (sum and prod do: 0 and 1), as in JAX
     // and PyTorch, which raise rather than return -inf or inf.
-    const empty = axes.find((a) => x.shape[a] === 0);
-    if ((name === "max" || name === "min") && empty !== undefined) {
-      throw new RangeError(
-        `${name}: cannot reduce over the empty dimension ${empty} of shape ${
-          fmtShape(x.shape)
-        } (${name} of no elements is undefined)`,
-      );
+    if (name === "max" || name === "min") {
+      const empty = axes.find((a) => x.shape[a] === 0);
+      if (empty !== undefined) {
+        throw new RangeError(
+          `${name}: cannot reduce over the empty dimension ${empty} of shape ${
+            fmtShape(x.shape)
+          } (${name} of no elements is undefined)`,
+        );
+      }
     }
-    const drop = new Set(axes);
-    return { shape: x.shape.filter((_, i) => !drop.has(i)), dtype: x.dtype };
+    const shape: number[] = [];
+    for (let i = 0; i < x.shape.length; i++) {
+      if (!axes.includes(i)) shape.push(x.shape[i]);
+    }
+    return { shape, dtype: x.dtype };
   };
 }
 
