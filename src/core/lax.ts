@@ -32,11 +32,7 @@ export function scalar(value: number, dtype: DType): Tensor {
   if (t === undefined) {
     // The cache holds it: a user who gets it back (as a gradient of 1)
     // gets another holder, whose dispose() leaves the cache's intact.
-    t = Tensor._fromStorage(
-      untracked(() => fromArray(dtype, [value])),
-      [],
-      dtype,
-    )._hold();
+    t = Tensor._fromStorage(constantStorage(value, dtype), [], dtype)._hold();
     if (++cached > 256) {
       for (const c of caches.values()) c.clear();
       cached = 1;
@@ -44,6 +40,11 @@ export function scalar(value: number, dtype: DType): Tensor {
     if (!Object.is(value, -0)) cache.set(value, t);
   }
   return t;
+}
+
+/** The buffer of a cached scalar (no arena frees it). */
+function constantStorage(value: number, dtype: DType) {
+  return untracked(() => fromArray(dtype, [value]));
 }
 
 /** Both operands as tensors: a number takes the other operand's dtype. */
@@ -106,11 +107,15 @@ export function sum(x: Tensor, axes: readonly number[]): Tensor {
 /** `x` in `shape` (one entry may be -1); the identity for the same shape. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const hole = shape.indexOf(-1);
-  if (hole >= 0) {
-    const known = shape.reduce((p, d, i) => (i === hole ? p : p * d), 1);
-    shape = shape.map((d, i) => (i === hole ? sizeOf(x.shape) / known : d));
-  }
+  if (hole >= 0) shape = fillHole(shape, hole, sizeOf(x.shape));
   return shapeEq(x.shape, shape) ? x : bind("reshape", [x], { shape });
+}
+
+// (Helpers, not closures in the callers: a closure there would make every
+// call allocate a context.)
+function fillHole(shape: readonly number[], hole: number, size: number) {
+  const known = shape.reduce((p, d, i) => (i === hole ? p : p * d), 1);
+  return shape.map((d, i) => (i === hole ? size / known : d));
 }
 
 /** `x` broadcast to `shape` (NumPy rules); the identity for the same shape. */

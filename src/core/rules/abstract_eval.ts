@@ -104,13 +104,23 @@ function binaryRule(name: BinaryPrim): ShapeRule<PrimParams["add"]> {
   };
 }
 
+/** The first of `axes` of size 0 in `shape` (a helper: see reduceRule). */
+function emptyAxis(
+  shape: readonly number[],
+  axes: readonly number[],
+): number | undefined {
+  return axes.find((a) => shape[a] === 0);
+}
+
+// (No closure in the rule itself: one capturing `x` would make every call
+// allocate a context, reductions of every kind.)
 function reduceRule(name: string): ShapeRule<PrimParams["sum"]> {
   return ([x], { axes }) => {
     numeric(name, x, name === "max" || name === "min");
     // max and min have no identity (sum and prod do: 0 and 1), as in JAX
     // and PyTorch, which raise rather than return -inf or inf.
     if (name === "max" || name === "min") {
-      const empty = axes.find((a) => x.shape[a] === 0);
+      const empty = emptyAxis(x.shape, axes);
       if (empty !== undefined) {
         throw new RangeError(
           `${name}: cannot reduce over the empty dimension ${empty} of shape ${
