@@ -4,6 +4,7 @@
 // add; larger ones keep the block epilogue; broadcasting adds stay apart.
 import assert from "node:assert/strict";
 import { grad, matmul, scan, type Tensor, tensor } from "../mod.ts";
+import { assertSameBits } from "./_helpers.ts";
 import { optimize } from "../src/jit/execute.ts";
 import { stage } from "../src/jit/make_program.ts";
 import { planStats, runPlan, wasmPlan } from "../src/jit/wasm_plan.ts";
@@ -27,11 +28,6 @@ function randn(
 function plan(f: F, args: Tensor[], fuse = true) {
   const { program } = stage("test", f, args);
   return wasmPlan(optimize(program, fuse));
-}
-
-function sameBits(a: Tensor, b: Tensor, what: string): void {
-  assert.deepEqual(a.shape, b.shape, what);
-  assert.deepEqual(Array.from(a.data()), Array.from(b.data()), what);
 }
 
 const count = (ops: number[], op: number) => ops.filter((o) => o === op).length;
@@ -69,9 +65,9 @@ for (const dtype of ["float32", "float64"] as const) {
       assert.equal(count(ops, OP.matmul), 0, "no plain matmul");
       assert.equal(count(ops, OP.binary), 0, "no separate add");
       for (let call = 0; call < 2; call++) {
-        sameBits(runPlan(fused, args)[0], runPlan(plain, args)[0], name);
+        assertSameBits(runPlan(fused, args)[0], runPlan(plain, args)[0], name);
       }
-      sameBits(runPlan(fused, args)[0], f(...args), `${name} vs eager`);
+      assertSameBits(runPlan(fused, args)[0], f(...args), `${name} vs eager`);
     });
   }
 }
@@ -109,7 +105,7 @@ Deno.test("matmul add: the gradient of a scan accumulates its weights' cotangent
     x0 = randn([16], { seed: 6 });
   const p = plan(g, [A, x0]);
   assert.ok(count(planStats(p).opcodes, OP.matmulAdd) >= 1);
-  sameBits(
+  assertSameBits(
     runPlan(p, [A, x0])[0],
     runPlan(plan(g, [A, x0], false), [A, x0])[0],
     "grad",

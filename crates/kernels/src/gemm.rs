@@ -1265,7 +1265,7 @@ pub fn matmul_f32(
 /// same bits as the product followed by an elementwise add, in one
 /// instruction (and, for small products, one pass).
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn matmul_add<T: Float + MatmulAdd>(
+pub(crate) unsafe fn matmul_add<T: MatmulEpilogue>(
     a: usize,
     b: usize,
     c: usize,
@@ -1273,102 +1273,15 @@ pub(crate) unsafe fn matmul_add<T: Float + MatmulAdd>(
     m: usize,
     n: usize,
     k: usize,
-    trans_a: bool,
-    trans_b: bool,
-    sa: usize,
-    sb: usize,
+    trans: (bool, bool),
+    strides: (usize, usize),
     x: usize,
 ) -> i32 {
     let ep = AddTo {
         x: x as *const T,
         ld: n,
     };
-    T::run(a, b, c, batch, m, n, k, trans_a, trans_b, sa, sb, &ep)
-}
-
-/// The micro-kernel choice of each float type, for [`matmul_add`].
-pub(crate) trait MatmulAdd: Float {
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn run(
-        a: usize,
-        b: usize,
-        c: usize,
-        batch: usize,
-        m: usize,
-        n: usize,
-        k: usize,
-        trans_a: bool,
-        trans_b: bool,
-        sa: usize,
-        sb: usize,
-        ep: &dyn Epilogue<Self>,
-    ) -> i32;
-}
-
-impl MatmulAdd for f32 {
-    unsafe fn run(
-        a: usize,
-        b: usize,
-        c: usize,
-        batch: usize,
-        m: usize,
-        n: usize,
-        k: usize,
-        ta: bool,
-        tb: bool,
-        sa: usize,
-        sb: usize,
-        ep: &dyn Epilogue<f32>,
-    ) -> i32 {
-        matmul_generic::<f32, 8>(
-            a,
-            b,
-            c,
-            batch,
-            m,
-            n,
-            k,
-            ta,
-            tb,
-            sa,
-            sb,
-            ukernel_f32,
-            Some(ep),
-        )
-    }
-}
-
-impl MatmulAdd for f64 {
-    unsafe fn run(
-        a: usize,
-        b: usize,
-        c: usize,
-        batch: usize,
-        m: usize,
-        n: usize,
-        k: usize,
-        ta: bool,
-        tb: bool,
-        sa: usize,
-        sb: usize,
-        ep: &dyn Epilogue<f64>,
-    ) -> i32 {
-        matmul_generic::<f64, 4>(
-            a,
-            b,
-            c,
-            batch,
-            m,
-            n,
-            k,
-            ta,
-            tb,
-            sa,
-            sb,
-            ukernel_f64,
-            Some(ep),
-        )
-    }
+    T::matmul_epilogue(a, b, c, batch, m, n, k, trans, strides, &ep)
 }
 
 /// As [`matmul_f32`] for f64.
@@ -1827,12 +1740,67 @@ mod size_tests {
 
 #[cfg(test)]
 mod add_tests {
-    use super::{matmul_add, matmul_f32, matmul_f64};
+    use super::{matmul_add, MatmulEpilogue};
+    use crate::num::Float;
 
-    fn vals(n: usize, seed: f64) -> Vec<f64> {
-        (0..n)
-            .map(|i| ((i as f64 * 0.37 + seed).sin() * 3.0).round() / 4.0 + 1e-3 * i as f64)
-            .collect()
+    fn vals<T: Float>(n: usize, seed: f64) -> Vec<T> {
+        let v = |i: usize| ((i as f64 * 0.37 + seed).sin() * 3.0).round() / 4.0 + 1e-3 * i as f64;
+        (0..n).map(|i| T::from_f64(v(i))).collect()
+    }
+
+    /// `x + a·b` of one type against the plain product then the add.
+    fn check<T: MatmulEpilogue>(shape: (usize, usize, usize), batch: usize, trans: (bool, bool)) {
+        let (m, n, k) = shape;
+        let (a, b, x) = (
+            vals::<T>(batch * m * k, 0.1),
+            vals::<T>(batch * k * n, 0.7),
+            vals::<T>(batch * m * n, 2.0),
+        );
+        let (pa, pb, strides) = (a.as_ptr() as usize, b.as_ptr() as usize, (m * k, k * n));
+        let mut p = vec![T::ZERO; batch * m * n];
+        let mut q = p.clone();
+        unsafe {
+            let plain = T::matmul_epilogue(
+                pa,
+                pb,
+                p.as_mut_ptr() as usize,
+                batch,
+                m,
+                n,
+                k,
+                trans,
+                strides,
+                &Nothing,
+            );
+            assert_eq!(plain, 0);
+            let fused = matmul_add::<T>(
+                pa,
+                pb,
+                q.as_mut_ptr() as usize,
+                batch,
+                m,
+                n,
+                k,
+                trans,
+                strides,
+                x.as_ptr() as usize,
+            );
+            assert_eq!(fused, 0);
+        }
+        for i in 0..p.len() {
+            let want = (x[i] + p[i]).to_f64().to_bits();
+            assert_eq!(
+                want,
+                q[i].to_f64().to_bits(),
+                "{m}x{n}x{k} batch {batch} {trans:?} [{i}]"
+            );
+        }
+    }
+
+    /// An epilogue that leaves the product as it is.
+    struct Nothing;
+    impl<T> super::Epilogue<T> for Nothing {
+        unsafe fn apply(&self, _: usize, _: usize, _: *mut T, _: usize, _: usize, _: usize) {}
     }
 
     /// `x + a·b` in one instruction has the bits of the product then an add,
@@ -1849,106 +1817,11 @@ mod add_tests {
             (40, 33, 70),
             (130, 70, 300),
         ];
-        for &(m, n, k) in &shapes {
+        for shape in shapes {
             for batch in [1usize, 3] {
-                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                    let (a, b, x) = (
-                        vals(batch * m * k, 0.1),
-                        vals(batch * k * n, 0.7),
-                        vals(batch * m * n, 2.0),
-                    );
-                    let (sa, sb) = (m * k, k * n);
-                    let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
-                    let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
-                    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-                    let mut p32 = vec![0f32; batch * m * n];
-                    let mut q32 = p32.clone();
-                    let (pa, pb) = (a32.as_ptr() as usize, b32.as_ptr() as usize);
-                    assert_eq!(
-                        matmul_f32(
-                            pa,
-                            pb,
-                            p32.as_mut_ptr() as usize,
-                            batch,
-                            m,
-                            n,
-                            k,
-                            ta,
-                            tb,
-                            sa,
-                            sb
-                        ),
-                        0
-                    );
-                    let q = q32.as_mut_ptr() as usize;
-                    let r = unsafe {
-                        matmul_add::<f32>(
-                            pa,
-                            pb,
-                            q,
-                            batch,
-                            m,
-                            n,
-                            k,
-                            ta,
-                            tb,
-                            sa,
-                            sb,
-                            x32.as_ptr() as usize,
-                        )
-                    };
-                    assert_eq!(r, 0);
-                    for i in 0..p32.len() {
-                        assert_eq!(
-                            (x32[i] + p32[i]).to_bits(),
-                            q32[i].to_bits(),
-                            "f32 {m}x{n}x{k} {ta} {tb} [{i}]"
-                        );
-                    }
-                    let mut p64 = vec![0f64; batch * m * n];
-                    let mut q64 = p64.clone();
-                    let (pa, pb) = (a.as_ptr() as usize, b.as_ptr() as usize);
-                    assert_eq!(
-                        matmul_f64(
-                            pa,
-                            pb,
-                            p64.as_mut_ptr() as usize,
-                            batch,
-                            m,
-                            n,
-                            k,
-                            ta,
-                            tb,
-                            sa,
-                            sb
-                        ),
-                        0
-                    );
-                    let q = q64.as_mut_ptr() as usize;
-                    let r = unsafe {
-                        matmul_add::<f64>(
-                            pa,
-                            pb,
-                            q,
-                            batch,
-                            m,
-                            n,
-                            k,
-                            ta,
-                            tb,
-                            sa,
-                            sb,
-                            x.as_ptr() as usize,
-                        )
-                    };
-                    assert_eq!(r, 0);
-                    for i in 0..p64.len() {
-                        assert_eq!(
-                            (x[i] + p64[i]).to_bits(),
-                            q64[i].to_bits(),
-                            "f64 {m}x{n}x{k} {ta} {tb} [{i}]"
-                        );
-                    }
+                for trans in [(false, false), (true, false), (false, true), (true, true)] {
+                    check::<f32>(shape, batch, trans);
+                    check::<f64>(shape, batch, trans);
                 }
             }
         }

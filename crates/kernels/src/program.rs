@@ -985,9 +985,9 @@ impl Exec<'_> {
                 let (ta, tb) = (f[8] != 0, f[9] != 0);
                 let status = unsafe {
                     if f64_ {
-                        matmul_add::<f64>(a, b, o, batch, m, n, k, ta, tb, sa, sb, x)
+                        matmul_add::<f64>(a, b, o, batch, m, n, k, (ta, tb), (sa, sb), x)
                     } else {
-                        matmul_add::<f32>(a, b, o, batch, m, n, k, ta, tb, sa, sb, x)
+                        matmul_add::<f32>(a, b, o, batch, m, n, k, (ta, tb), (sa, sb), x)
                     }
                 };
                 if status != 0 {
