@@ -4,6 +4,7 @@
  * a recording trace that lists the primitives a function binds.
  * @module
  */
+import assert from "node:assert/strict";
 import { Tensor } from "../src/core/tensor.ts";
 import { stack, tensor } from "../mod.ts";
 import { bind, type MainTrace, Trace, withMain } from "../src/core/trace.ts";
@@ -29,6 +30,27 @@ function valuesOf(x: Tensor | number | readonly number[]): {
   if (x instanceof Tensor) return { shape: x.shape, data: x.data() };
   if (typeof x === "number") return { shape: [], data: [x] };
   return { shape: [x.length], data: x };
+}
+
+/**
+ * Asserts `a` and `b` equal bit for bit (same shape and dtype; NaNs equal
+ * when their bits are), failing at the first element that differs.
+ */
+export function assertSameBits(a: Tensor, b: Tensor, what: string): void {
+  assert.deepEqual(a.shape, b.shape, `${what}: shape`);
+  assert.equal(a.dtype, b.dtype, `${what}: dtype`);
+  const bits = (v: ArrayLike<number>) =>
+    v instanceof Float32Array
+      ? new Uint32Array(v.buffer, v.byteOffset, v.length)
+      : v instanceof Float64Array
+      ? new BigUint64Array(v.buffer, v.byteOffset, v.length)
+      : v;
+  const x = bits(a.data()), y = bits(b.data());
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== y[i]) {
+      assert.fail(`${what}: at ${i}, ${a.data()[i]} vs ${b.data()[i]}`);
+    }
+  }
 }
 
 /**

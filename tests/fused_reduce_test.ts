@@ -13,6 +13,7 @@ import {
   type Tensor,
   vmap,
 } from "../mod.ts";
+import { assertSameBits } from "./_helpers.ts";
 import { optimize } from "../src/jit/execute.ts";
 import {
   fusionGroups,
@@ -25,19 +26,6 @@ import { OP } from "../src/backend/wasm/program_codes.ts";
 
 type F = (...xs: Tensor[]) => Tensor | Tensor[];
 const list = (r: Tensor | Tensor[]) => (Array.isArray(r) ? r : [r]);
-
-/** Bit-exact equality (NaNs equal when their bits are). */
-function same(a: Tensor, b: Tensor, what: string): void {
-  assert.deepEqual(a.shape, b.shape, what);
-  assert.equal(a.dtype, b.dtype, what);
-  const bits = (v: ArrayLike<number>) =>
-    v instanceof Float32Array
-      ? new Uint32Array(v.buffer, v.byteOffset, v.length)
-      : v instanceof Float64Array
-      ? new BigUint64Array(v.buffer, v.byteOffset, v.length)
-      : v;
-  assert.deepEqual(bits(a.data()), bits(b.data()), what);
-}
 
 function stats(f: F, args: Tensor[], fuse = true) {
   const { program } = stage("test", f, args);
@@ -54,8 +42,16 @@ function check(f: F, args: Tensor[], what: string): number {
     const want = list(f(...args));
     const a = list(fused(...args)), b = list(plain(...args));
     want.forEach((w, i) => {
-      same(a[i], w, `${what}: call ${call} output ${i}, fused vs eager`);
-      same(b[i], w, `${what}: call ${call} output ${i}, unfused vs eager`);
+      assertSameBits(
+        a[i],
+        w,
+        `${what}: call ${call} output ${i}, fused vs eager`,
+      );
+      assertSameBits(
+        b[i],
+        w,
+        `${what}: call ${call} output ${i}, unfused vs eager`,
+      );
     });
   }
   const { program } = stage("test", f, args);
@@ -136,12 +132,12 @@ for (const dtype of ["float32", "float64"] as const) {
     const got = jit(batched)(x).data();
     for (let i = 0; i < 48; i++) {
       const row = x.select(0, i);
-      same(rows(row), jit(rows)(row), `row ${i}`);
+      assertSameBits(rows(row), jit(rows)(row), `row ${i}`);
       assert.equal(got[i], rows(row).item(), `vmap row ${i}`);
     }
     // jit inside grad: the program's equations are bound, the result is
     // the same.
-    same(
+    assertSameBits(
       grad((x: Tensor) => jit((x: Tensor) => x.exp().mul(x).sum())(x))(x),
       grad((x: Tensor) => x.exp().mul(x).sum())(x),
       "grad of jit",

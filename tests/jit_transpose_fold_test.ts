@@ -19,7 +19,7 @@ import type { PrimParams } from "../src/core/primitives.ts";
 import { optimize } from "../src/jit/execute.ts";
 import { stage } from "../src/jit/make_program.ts";
 import { transposeFoldOptions } from "../src/jit/transpose_fold.ts";
-import { assertClose, randnT, Rng } from "./_helpers.ts";
+import { assertClose, assertSameBits, randnT, Rng } from "./_helpers.ts";
 
 type F = (...xs: Tensor[]) => Tensor;
 
@@ -48,24 +48,6 @@ const flags = (p: Program) =>
     return [transA, transB];
   });
 
-/** Bit-exact equality. */
-function same(a: Tensor, b: Tensor, what: string): void {
-  assert.deepEqual(a.shape, b.shape, what);
-  assert.equal(a.dtype, b.dtype, what);
-  const bits = (v: ArrayLike<number>) =>
-    v instanceof Float32Array
-      ? new Uint32Array(v.buffer, v.byteOffset, v.length)
-      : v instanceof Float64Array
-      ? new BigUint64Array(v.buffer, v.byteOffset, v.length)
-      : v;
-  const x = bits(a.data()), y = bits(b.data());
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] !== y[i]) {
-      assert.fail(`${what}: at ${i}, ${a.data()[i]} vs ${b.data()[i]}`);
-    }
-  }
-}
-
 /**
  * jit(f) folded equals jit(f) unfolded and eager f bit for bit, in float32
  * and float64, and float32 is close to float64.
@@ -76,10 +58,10 @@ function agree(f: F, args64: Tensor[], what: string): void {
     const eager = f(...args);
     const on = withFold(true, () => jit(f)(...args));
     const off = withFold(false, () => jit(f)(...args));
-    same(on, eager, `${what} (${dtype}): folded jit vs eager`);
-    same(on, off, `${what} (${dtype}): folded vs unfolded jit`);
+    assertSameBits(on, eager, `${what} (${dtype}): folded jit vs eager`);
+    assertSameBits(on, off, `${what} (${dtype}): folded vs unfolded jit`);
     // A second call replays the compiled program.
-    same(jit(f)(...args), on, `${what} (${dtype}): second call`);
+    assertSameBits(jit(f)(...args), on, `${what} (${dtype}): second call`);
     if (dtype === "float32") {
       const ref = f(...args64);
       const scale = Math.max(1, ...Array.from(ref.abs().data()));
@@ -213,7 +195,7 @@ Deno.test("transpose fold: sizes past the GEMM's blocks and thread split, and in
   const f: F = (a, b) => matmul(a.T, b).T;
   const p = optimized(f, [ai, bi]);
   assert.equal(count(p, "permute"), 0, `${p}`);
-  same(
+  assertSameBits(
     withFold(true, () => jit(f)(ai, bi)),
     f(ai, bi),
     "int32 (a.T b).T",
@@ -320,7 +302,7 @@ Deno.test("transpose fold: a product by a constant of ones is dropped only when 
   const id = jit((x: Tensor) => x.mul(ones([3, 4])));
   const y = id(x);
   assert.notEqual(y, x);
-  same(y, x, "x · 1");
+  assertSameBits(y, x, "x · 1");
   y.dispose();
   assert.equal(x.data().length, 12);
 });

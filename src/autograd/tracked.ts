@@ -123,7 +123,8 @@ export class EagerTrace extends Trace {
     if (!recorded) return value;
     return new Tracked(this, value, {
       prim,
-      inputs: args,
+      // (A copy: bind may pass its caller's array.)
+      inputs: args.slice(),
       params,
       freed: false,
       owns: !view,

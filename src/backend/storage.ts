@@ -256,7 +256,7 @@ export function adopt(ptr: number, dtype: DType, length: number): Storage {
   if (liveBytes > peakLiveBytes) peakLiveBytes = liveBytes;
   // Inside an arena the storage is handed to the GC only if it outlives it:
   // most temporaries never pay for a shadow, register and unregister.
-  if (arena !== null) arena.push([s, held]);
+  if (arena !== null) arena.push(s, held);
   else s._collectable();
   return s;
 }
@@ -268,7 +268,8 @@ export function adopt(ptr: number, dtype: DType, length: number): Storage {
 // yields. A transform that returns only values opens an arena: storages
 // allocated during the call that its result does not use are freed when it
 // returns (see src/transforms/arena.ts).
-let arena: [Storage, Held][] | null = null;
+// (Flat pairs: storage, then its Held; one array for the whole call.)
+let arena: (Storage | Held)[] | null = null;
 
 /**
  * Runs `body`, then frees every storage it allocated except those `keep`
@@ -278,31 +279,32 @@ let arena: [Storage, Held][] | null = null;
  */
 export function releaseTemporaries<T>(
   body: () => T,
-  keep: (result: T) => Set<Storage> | null,
+  keep: (result: T) => ReadonlySet<Storage> | null,
 ): T {
   const prev = arena;
-  const mine: [Storage, Held][] = [];
+  const mine: (Storage | Held)[] = [];
   arena = mine;
   let result: T;
   try {
     result = body();
   } catch (e) {
     arena = prev;
-    for (const pair of mine) {
-      if (pair[1].ptr === 0) continue;
-      if (pair[0]._refs === 0) release(pair[1]);
-      else if (prev !== null) prev.push(pair);
-      else pair[0]._collectable();
+    for (let i = 0; i < mine.length; i += 2) {
+      const s = mine[i] as Storage, h = mine[i + 1] as Held;
+      if (h.ptr === 0) continue;
+      if (s._refs === 0) release(h);
+      else if (prev !== null) prev.push(s, h);
+      else s._collectable();
     }
     throw e;
   }
   arena = prev;
   const kept = keep(result);
-  for (const pair of mine) {
-    const [s, h] = pair;
+  for (let i = 0; i < mine.length; i += 2) {
+    const s = mine[i] as Storage, h = mine[i + 1] as Held;
     if (h.ptr === 0) continue; // disposed already
     if (kept !== null && !kept.has(s) && s._refs === 0) release(h);
-    else if (prev !== null) prev.push(pair);
+    else if (prev !== null) prev.push(s, h);
     else s._collectable();
   }
   return result;

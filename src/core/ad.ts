@@ -8,7 +8,7 @@ import type { Tensor } from "./tensor.ts";
 import { mapTree } from "./tree.ts";
 import { JVPTrace, JVPTracer, primalTangent } from "./jvp_trace.ts";
 import { StagingTrace } from "./staging_trace.ts";
-import type { Program } from "./ir.ts";
+import { isVar, type Program } from "./ir.ts";
 import { withMain, withSharedEvaluations } from "./trace.ts";
 
 /** A function over flat tensors that also returns extra data (aux, structure). */
@@ -29,16 +29,19 @@ export function jvpFlat(
 ): JvpResult {
   return withMain(name, (main) => {
     const trace = new JVPTrace(main);
-    const ins = primals.map((p, i) => new JVPTracer(trace, p, tangents[i]));
+    const ins = new Array<Tensor>(primals.length);
+    for (let i = 0; i < ins.length; i++) {
+      ins[i] = new JVPTracer(trace, primals[i], tangents[i]);
+    }
     const [outs, extra] = f(ins);
-    const split = outs.map((o) => primalTangent(trace, o));
+    const ps = new Array<Tensor>(outs.length);
+    const ts = new Array<Tensor | null>(outs.length);
+    for (let i = 0; i < outs.length; i++) {
+      [ps[i], ts[i]] = primalTangent(trace, outs[i]);
+    }
     // Auxiliary outputs are not differentiated: keep their primal values.
     const stripped = mapTree(extra, (t) => primalTangent(trace, t)[0]);
-    return {
-      outs: split.map((s) => s[0]),
-      tangents: split.map((s) => s[1]),
-      extra: stripped,
-    };
+    return { outs: ps, tangents: ts, extra: stripped };
   });
 }
 
@@ -61,9 +64,32 @@ export function linearizeFlat(
       const r = jvpFlat(name, f, primals, tins);
       return {
         outs: r.outs,
-        program: lin.finish(tins, r.tangents, r.outs),
+        program: live(lin.finish(tins, r.tangents, r.outs)),
         extra: r.extra,
       };
     })
   );
+}
+
+/**
+ * The program without the equations no output depends on: the tangents of
+ * values `f` computed but did not return (the value of an inner `grad`, a
+ * discarded intermediate). Transposing skips them anyway, but their
+ * constants would be residuals: held by a vjp closure for as long as it
+ * lives, where they are otherwise freed when the call returns.
+ */
+function live(p: Program): Program {
+  const needed = new Set<number>();
+  for (const o of p.outputs) if (o !== null && isVar(o)) needed.add(o.var);
+  let dead = 0;
+  for (let j = p.eqns.length - 1; j >= 0; j--) {
+    const e = p.eqns[j];
+    if (!needed.has(e.out)) {
+      dead++;
+      continue;
+    }
+    for (const a of e.inputs) if (isVar(a)) needed.add(a.var);
+  }
+  if (dead === 0) return p;
+  return p.with(p.eqns.filter((e) => needed.has(e.out)), p.outputs);
 }

@@ -165,7 +165,10 @@ class EagerWriter implements Emitter, SlotPlan {
     this.nargs = this.nslots = nargs;
     this.nwords = 2;
     this.ninstr = this.nlive = 0;
-    this.h = heap();
+    // A view serves below its length: growing a shared memory leaves its
+    // old buffers aliasing the same bytes, and detaches a plain memory's
+    // (length 0). So the view is read again only when it cannot reach.
+    if (this.h.length < this.at + this.code.capacity) this.h = heap();
   }
 
   fresh(dtype: DType, length: number): number {
@@ -246,8 +249,10 @@ export function runEager<P extends Prim>(
   }
   if (aliased && w.ninstr === 0) return args[r]._storage!;
   const table = eagerTable.reserve(w.nslots);
-  const h = heap();
   const tb = table >>> 2;
+  // (A view serves below its length: see EagerWriter.start.)
+  let h = w.h;
+  if (h.length < tb + w.nslots) h = w.h = heap();
   for (let i = 0; i < nargs; i++) {
     const s = args[i]._storage!;
     if (s.disposed) {
@@ -260,9 +265,22 @@ export function runEager<P extends Prim>(
   h[w.at + 1] = w.nslots;
   executorStats.runs++;
   const status = wasm.run_program(w.at << 2, w.nwords, table, INFO);
-  if (status !== 0) fail(status, table, w, () => ({ prim, params }));
+  if (status !== 0) failEager(status, table, prim, params);
   if (aliased) return args[r]._storage!;
-  return adopt(heap()[tb + r] >>> 0, w.dtype[r], w.length[r]);
+  // The run allocated the result, which may have grown memory.
+  if (h.length <= tb + r) h = w.h = heap();
+  return adopt(h[tb + r] >>> 0, w.dtype[r], w.length[r]);
+}
+
+// (Its own function, for the same reason as bind's processInLibrary: a
+// closure in runEager would allocate a context on every call.)
+function failEager<P extends Prim>(
+  status: number,
+  table: number,
+  prim: P,
+  params: PrimParams[P],
+): never {
+  fail(status, table, eager, () => ({ prim, params }));
 }
 
 /** Mutable operands reused by every eager call (lowerings never keep them). */

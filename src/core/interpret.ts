@@ -6,7 +6,16 @@
  * (src/jit/execute.ts).
  * @module
  */
-import { add, instantiate } from "./lax.ts";
+import {
+  add,
+  broadcastTo,
+  instantiate,
+  mul,
+  reshape,
+  sumToShape,
+} from "./lax.ts";
+import { shapeEq } from "./shape.ts";
+import { readElement } from "../backend/storage.ts";
 import type { Tensor } from "./tensor.ts";
 import type { LinearPrim, Prim, PrimParams } from "./primitives.ts";
 import {
@@ -39,6 +48,29 @@ export function evalProgram(
 }
 
 /**
+ * A cotangent that is `src` broadcast to `shape`, not yet computed: the
+ * transpose of a `sum`. Its main reader, the transpose of an elementwise
+ * `mul` by a constant of the full shape, multiplies by `src` directly (the
+ * multiply broadcasts it, to the same values), or, when `src` is the one
+ * element 1 (grad's seed), is the constant itself (x * 1 is x exactly), so
+ * `grad` of `sum(f(x) * c)` neither fills a buffer of ones nor keeps one as
+ * a residual. Any other reader gets it broadcast, as the `sum` rule would
+ * have made it.
+ */
+interface Spread {
+  readonly src: Tensor;
+  readonly shape: readonly number[];
+  readonly one: boolean;
+}
+
+/** A concrete one-element tensor holding exactly 1. */
+const isOne = (t: Tensor): boolean =>
+  t._storage !== null && t._storage.length === 1 && !t._storage.disposed &&
+  readElement(t._storage, 0) === 1;
+
+const spreadOut = (s: Spread): Tensor => broadcastTo(s.src, s.shape);
+
+/**
  * Runs the program backwards: cotangents of the outputs to cotangents of
  * the inputs (null = zero). Equations whose output gets no cotangent are
  * skipped, so dead code costs nothing.
@@ -48,8 +80,14 @@ export function transposeProgram(
   cts: readonly (Tensor | null)[],
 ): (Tensor | null)[] {
   const ct = new Map<number, Tensor>();
+  const spread = new Map<number, Spread>();
   const accum = (id: number, v: Tensor | null) => {
     if (v === null) return;
+    const s = spread.get(id);
+    if (s !== undefined) {
+      spread.delete(id);
+      ct.set(id, spreadOut(s));
+    }
     const prev = ct.get(id);
     ct.set(id, prev === undefined ? v : add(prev, v));
   };
@@ -58,9 +96,34 @@ export function transposeProgram(
   });
   for (let j = program.eqns.length - 1; j >= 0; j--) {
     const e = program.eqns[j];
-    const c = ct.get(e.out);
-    if (c === undefined) continue;
+    let c = ct.get(e.out);
+    if (c === undefined) {
+      const s = spread.get(e.out);
+      if (s === undefined) continue;
+      spread.delete(e.out);
+      const direct = e.prim === "mul"
+        ? mulBySpread(program, e.inputs, s)
+        : null;
+      if (direct !== null) {
+        accum(direct[0], direct[1]);
+        continue;
+      }
+      c = spreadOut(s);
+    }
     ct.delete(e.out);
+    const x = e.inputs[0];
+    if (
+      e.prim === "sum" && isVar(x) && !ct.has(x.var) && !spread.has(x.var)
+    ) {
+      const { shape } = program.avals.get(x.var)!;
+      const { axes } = e.params as PrimParams["sum"];
+      spread.set(x.var, {
+        src: reshape(c, shape.map((d, i) => (axes.includes(i) ? 1 : d))),
+        shape,
+        one: isOne(c),
+      });
+      continue;
+    }
     const args: TArg[] = e.inputs.map((
       a,
     ) => (isVar(a) ? new LinearArg(program.avals.get(a.var)!) : a.const));
@@ -75,5 +138,31 @@ export function transposeProgram(
       if (isVar(a)) accum(a.var, ins[i]);
     });
   }
-  return program.inputs.map((id) => ct.get(id) ?? null);
+  return program.inputs.map((id) => {
+    const s = spread.get(id);
+    return s !== undefined ? spreadOut(s) : ct.get(id) ?? null;
+  });
+}
+
+/**
+ * The transpose of `mul` (one linear operand, one constant) for a spread
+ * cotangent, when the constant has the full shape: `[var, ct]` with the
+ * cotangent computed from the spread's source, operands in the rule's
+ * order; null when the rule must see the broadcast value.
+ */
+function mulBySpread(
+  program: Program,
+  [a, b]: readonly Atom[],
+  s: Spread,
+): [number, Tensor] | null {
+  const linA = isVar(a);
+  if (linA === isVar(b)) return null;
+  const k = linA
+    ? (b as { const: Tensor }).const
+    : (a as { const: Tensor }).const;
+  const v = linA ? (a as { var: number }).var : (b as { var: number }).var;
+  if (k.dtype !== s.src.dtype || !shapeEq(k.shape, s.shape)) return null;
+  const { shape } = program.avals.get(v)!;
+  if (s.one) return [v, sumToShape(k, shape)];
+  return [v, sumToShape(linA ? mul(s.src, k) : mul(k, s.src), shape)];
 }

@@ -41,13 +41,18 @@ export class JVPTrace extends Trace {
     args: Tensor[],
     params: PrimParams[P],
   ): Tensor {
-    const primals = args.map((a) => (a as JVPTracer).primal);
-    const tangents = args.map((a) => (a as JVPTracer).tangent);
+    const n = args.length;
+    const primals = new Array<Tensor>(n);
+    const tangents = new Array<Tensor | null>(n);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      const a = args[i] as JVPTracer;
+      primals[i] = a.primal;
+      if ((tangents[i] = a.tangent) !== null) any = true;
+    }
     // No tangent in, none out (every JVP rule is linear in the tangents):
     // the rule is skipped, so it never runs on int32 or bool values.
-    if (tangents.every((t) => t === null)) {
-      return new JVPTracer(this, bind(prim, primals, params), null);
-    }
+    if (!any) return new JVPTracer(this, bind(prim, primals, params), null);
     const [p, t] = (jvpRules[prim] as JvpRule<PrimParams[P]>)(
       primals,
       tangents,

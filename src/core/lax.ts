@@ -19,24 +19,32 @@ import { bind } from "./trace.ts";
 
 // Scalars recur constantly (2, 1, 0.5 in derivative rules): keep a few.
 // Safe because tensors are immutable and the cache holds each one.
-const cache = new Map<string, Tensor>();
+// One map per dtype, keyed by the number (no key string per call). A Map
+// key does not tell -0 from 0, so -0 is never cached (nor given 0's entry).
+const caches = new Map<DType, Map<number, Tensor>>();
+let cached = 0;
 
 /** Rank-0 tensor of `dtype` holding `value` (cached and held by the cache). */
 export function scalar(value: number, dtype: DType): Tensor {
-  const key = dtype + value;
-  let t = cache.get(key);
+  let cache = caches.get(dtype);
+  if (cache === undefined) caches.set(dtype, cache = new Map());
+  let t = Object.is(value, -0) ? undefined : cache.get(value);
   if (t === undefined) {
     // The cache holds it: a user who gets it back (as a gradient of 1)
     // gets another holder, whose dispose() leaves the cache's intact.
-    t = Tensor._fromStorage(
-      untracked(() => fromArray(dtype, [value])),
-      [],
-      dtype,
-    )._hold();
-    if (cache.size > 256) cache.clear();
-    cache.set(key, t);
+    t = Tensor._fromStorage(constantStorage(value, dtype), [], dtype)._hold();
+    if (++cached > 256) {
+      for (const c of caches.values()) c.clear();
+      cached = 1;
+    }
+    if (!Object.is(value, -0)) cache.set(value, t);
   }
   return t;
+}
+
+/** The buffer of a cached scalar (no arena frees it). */
+function constantStorage(value: number, dtype: DType) {
+  return untracked(() => fromArray(dtype, [value]));
 }
 
 /** Both operands as tensors: a number takes the other operand's dtype. */
@@ -99,11 +107,15 @@ export function sum(x: Tensor, axes: readonly number[]): Tensor {
 /** `x` in `shape` (one entry may be -1); the identity for the same shape. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const hole = shape.indexOf(-1);
-  if (hole >= 0) {
-    const known = shape.reduce((p, d, i) => (i === hole ? p : p * d), 1);
-    shape = shape.map((d, i) => (i === hole ? sizeOf(x.shape) / known : d));
-  }
+  if (hole >= 0) shape = fillHole(shape, hole, sizeOf(x.shape));
   return shapeEq(x.shape, shape) ? x : bind("reshape", [x], { shape });
+}
+
+// (Helpers, not closures in the callers: a closure there would make every
+// call allocate a context.)
+function fillHole(shape: readonly number[], hole: number, size: number) {
+  const known = shape.reduce((p, d, i) => (i === hole ? p : p * d), 1);
+  return shape.map((d, i) => (i === hole ? size / known : d));
 }
 
 /** `x` broadcast to `shape` (NumPy rules); the identity for the same shape. */

@@ -12,11 +12,14 @@
 import { releaseTemporaries, type Storage } from "../backend/storage.ts";
 import { currentLevel, withSharedEvaluations } from "./trace.ts";
 import { inLibrary } from "./tensor.ts";
-import { flatten, mapTree } from "./tree.ts";
+import { everyLeaf, flatten, mapTree } from "./tree.ts";
+
+/** No storage (what a call whose results are all held keeps besides). */
+const NOTHING: ReadonlySet<Storage> = new Set();
 
 /** True when every tensor in `tree` is concrete (no tracer, no eager-tape tensor). */
 function allConcrete(tree: unknown): boolean {
-  return flatten(tree)[0].every((t) => t._trace === null);
+  return everyLeaf(tree, (t) => t._trace === null);
 }
 
 /**
@@ -26,9 +29,10 @@ function allConcrete(tree: unknown): boolean {
  * garbage collector frees them with their last reference.
  */
 export function pin(tree: unknown): void {
-  for (const t of flatten(tree)[0]) {
+  everyLeaf(tree, (t) => {
     if (t._storage !== null) t._storage._refs++;
-  }
+    return true;
+  });
 }
 
 /**
@@ -46,16 +50,20 @@ export function withTemporaries<T>(
   holds?: (result: T) => unknown,
 ): T {
   return inLibrary(() => {
+    let concrete = true;
     const run = () => {
       const result = body();
       if (holds !== undefined) pin(holds(result));
-      return mapTree<T>(result, (t) => t._handOut());
+      return mapTree<T>(result, (t) => {
+        if (t._trace !== null) concrete = false;
+        return t._handOut();
+      });
     };
     if (currentLevel() !== 0 || !allConcrete(args)) return run();
     return releaseTemporaries(
       () => withSharedEvaluations(run, true),
       // Results are held now; a tracer (the eager tape) may reference anything.
-      (result) => (allConcrete(result) ? new Set<Storage>() : null),
+      () => (concrete ? NOTHING : null),
     );
   });
 }

@@ -90,7 +90,9 @@ export function normAxes(
   what = "dim",
 ): number[] {
   if (axes === undefined || axes === null) {
-    return Array.from({ length: rank }, (_, i) => i);
+    const all = new Array<number>(rank);
+    for (let i = 0; i < rank; i++) all[i] = i;
+    return all;
   }
   const list = typeof axes === "number" ? [axes] : axes;
   if (!Array.isArray(list)) {

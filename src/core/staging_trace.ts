@@ -70,10 +70,11 @@ export class StagingTrace extends Trace {
       return op.impl(args, index);
     }
     const aval = abstractEval(prim, args, params);
-    const inputs: Atom[] = args.map((a) => {
-      const l = a as StagedTracer;
-      return l.known !== null ? { const: l.known } : { var: l.id };
-    });
+    const inputs = new Array<Atom>(args.length);
+    for (let i = 0; i < args.length; i++) {
+      const l = args[i] as StagedTracer;
+      inputs[i] = l.known !== null ? { const: l.known } : { var: l.id };
+    }
     const out = this.nextId++;
     this.avals.set(out, aval);
     this.eqns.push({ prim, inputs, params, out, aval });

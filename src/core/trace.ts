@@ -57,10 +57,11 @@ const STACK_FRAMES = 200;
 export function withMain<T>(name: string, body: (main: MainTrace) => T): T {
   const main = new MainTrace(stack.length + 1, name);
   const errors = Error as { stackTraceLimit?: number };
-  const limit = errors.stackTraceLimit;
+  // (Read only at the top: a nested transform runs under the deeper limit.)
+  const limit = stack.length === 0 ? errors.stackTraceLimit : undefined;
   // (A limit of 0, stack traces switched off, is left alone.)
-  const deepen = stack.length === 0 && typeof limit === "number" &&
-    limit > 0 && limit < STACK_FRAMES;
+  const deepen = typeof limit === "number" && limit > 0 &&
+    limit < STACK_FRAMES;
   if (deepen) errors.stackTraceLimit = STACK_FRAMES;
   stack.push(main);
   try {
@@ -87,12 +88,20 @@ export function bind<P extends Prim>(
   // A tracer kept past its transform's end (stored in a closure or outer
   // variable) must not be silently processed by a finished trace.
   if (!top.main.alive) escaped(top.main);
-  const raised = args.map((a) => raise(top!, a));
+  // (Most operands are already of this level: then `args` serves as is.)
+  let raised = args;
+  for (let i = 0; i < args.length; i++) {
+    const r = raise(top, args[i]);
+    if (r !== args[i]) {
+      if (raised === args) raised = args.slice();
+      raised[i] = r;
+    }
+  }
   // The rules are library code: what they compute is a temporary. (The
   // eager tape, level 0.5, computes on behalf of the caller.)
   const user = isUserCode();
   const out = user && top.main.level >= 1
-    ? inLibrary(() => top!.process(prim, raised, params))
+    ? processInLibrary(top, prim, raised, params)
     : top.process(prim, raised, params);
   const low = out._trace !== null ? out._trace.lower(out) : out;
   if (!user) return low;
@@ -102,6 +111,17 @@ export function bind<P extends Prim>(
   return args.includes(low) || raised.includes(low)
     ? low._handOut()
     : low._hold();
+}
+
+// (Its own function: a closure in bind would make every bind allocate a
+// context for the variables it captures.)
+function processInLibrary<P extends Prim>(
+  t: Trace,
+  prim: P,
+  args: Tensor[],
+  params: PrimParams[P],
+): Tensor {
+  return inLibrary(() => t.process(prim, args, params));
 }
 
 function raise(top: Trace, a: Tensor): Tensor {

@@ -84,6 +84,22 @@ export function epilogueGroups(
     }
     const r = rs[0];
     const re = p.eqns[r];
+    const addend = rs.length === 1 ? addendOf(p, r, new Set(vars)) : undefined;
+    if (addend !== undefined && n < MIN_FUSED_LENGTH) {
+      // Small: one OP_MATMUL_ADD (an epilogue's set-up costs more here).
+      out.push({
+        eqns: [r],
+        n,
+        outputs: new Set([re.out]),
+        reduces: new Set(),
+        rowLength: 0,
+        product: i,
+        views,
+        addend,
+      });
+      groupOf.set(r, out.length - 1);
+      return;
+    }
     if (
       rs.length === 1 && n >= MIN_FUSED_LENGTH && fusible(p, r) &&
       sizeOf(re.aval.shape) === n
@@ -102,6 +118,29 @@ export function epilogueGroups(
     }
   });
   return out;
+}
+
+/**
+ * The other operand of equation `r` when it is an `add` of the product
+ * (one of `product`, its variable and views) and a value of the result's
+ * exact shape and dtype (no broadcasting), else undefined.
+ */
+function addendOf(
+  p: Program,
+  r: number,
+  product: ReadonlySet<number>,
+): Atom | undefined {
+  const e = p.eqns[r];
+  if (e.prim !== "add" || e.inputs.length !== 2) return undefined;
+  const [x, y] = e.inputs;
+  const isProduct = (a: Atom) => isVar(a) && product.has(a.var);
+  if (isProduct(x) === isProduct(y)) return undefined;
+  const other = isProduct(x) ? y : x;
+  const aval = isVar(other) ? p.avals.get(other.var)! : other.const;
+  const same = aval.dtype === e.aval.dtype &&
+    aval.shape.length === e.aval.shape.length &&
+    aval.shape.every((d, k) => d === e.aval.shape[k]);
+  return same ? other : undefined;
 }
 
 /**
@@ -140,6 +179,13 @@ export function emitEpilogue(
   // The fields of OP_MATMUL without the result.
   const out = e.aval;
   const fields = matmulFields(a, b, transA, transB, out);
+  if (g.addend !== undefined) {
+    const r = p.eqns[g.eqns[0]];
+    const slot = em.fresh(r.aval.dtype, sizeOf(r.aval.shape));
+    const x = operand(g.addend).slot;
+    em.emit(OP.matmulAdd, [fields[0], slot, ...fields.slice(1), x]);
+    return new Map([[r.out, slot]]);
+  }
   // The product (and any reshape of it) has no slot: the steps read it as
   // input −1.
   const views = new Map<number, Aval>([[e.out, out]]);

@@ -58,6 +58,11 @@ export interface FusionGroup {
   readonly product?: number;
   /** Reshapes of the product between it and the group (aliases). */
   readonly views?: readonly number[];
+  /**
+   * With `product`: the group is one `add` of the product and this value
+   * of the same shape, run as `OP_MATMUL_ADD` (src/jit/epilogue.ts).
+   */
+  readonly addend?: Atom;
 }
 
 /**

@@ -74,7 +74,7 @@ export function normArgnums(
     }
     return a < 0 ? a + nargs : a;
   });
-  if (new Set(out).size !== out.length) {
+  if (out.length > 1 && new Set(out).size !== out.length) {
     throw new RangeError(`${what}: argnums [${list}] repeats an argument`);
   }
   return out;
@@ -106,7 +106,8 @@ export function diffArgs(
         }, which contains no tensor to differentiate (check argnums)`,
       );
     }
-    for (const [j, l] of ls.entries()) {
+    for (let j = 0; j < ls.length; j++) {
+      const l = ls[j];
       if (!isFloatDtype(l.dtype)) {
         const leaf = ls.length > 1 ? ` (leaf ${j} of its tree)` : "";
         throw new TypeError(
@@ -118,35 +119,57 @@ export function diffArgs(
         );
       }
     }
-    leaves.push(...ls);
+    for (let j = 0; j < ls.length; j++) leaves.push(ls[j]);
     defs.push(def);
     counts.push(ls.length);
   }
-  return {
-    leaves,
-    defs,
-    counts,
-    call(f, xs) {
-      const a = [...args];
-      let k = 0;
-      nums.forEach((n, j) => {
-        a[n] = unflatten(defs[j], xs.slice(k, k + counts[j]));
-        k += counts[j];
-      });
-      return checkSync(
-        what,
-        inUserCode(() => (f as (...x: unknown[]) => unknown)(...a)),
-      );
-    },
-    rebuild(values) {
-      let k = 0;
-      return defs.map((d, j) => {
-        const r = unflatten(d, values.slice(k, k + counts[j]));
-        k += counts[j];
-        return r;
-      });
-    },
-  };
+  return new Diff(what, args, nums, leaves, defs, counts);
+}
+
+// A class, not an object of closures: its methods allocate nothing per call.
+class Diff implements DiffArgs {
+  constructor(
+    readonly what: string,
+    readonly args: unknown[],
+    readonly nums: number[],
+    readonly leaves: Tensor[],
+    readonly defs: TreeDef[],
+    readonly counts: number[],
+  ) {}
+
+  call(f: (...args: never[]) => unknown, xs: Tensor[]): unknown {
+    const { nums, defs, counts } = this;
+    const a = this.args.slice();
+    let k = 0;
+    for (let j = 0; j < nums.length; j++) {
+      a[nums[j]] = part(defs[j], xs, k, counts[j]);
+      k += counts[j];
+    }
+    return checkSync(this.what, callUser(f, a));
+  }
+
+  rebuild(values: unknown[]): unknown[] {
+    const { defs, counts } = this;
+    const out = new Array<unknown>(defs.length);
+    let k = 0;
+    for (let j = 0; j < defs.length; j++) {
+      out[j] = part(defs[j], values, k, counts[j]);
+      k += counts[j];
+    }
+    return out;
+  }
+}
+
+/** `f(...a)` as user code. */
+function callUser(f: (...args: never[]) => unknown, a: unknown[]): unknown {
+  return inUserCode(() => (f as (...x: unknown[]) => unknown)(...a));
+}
+
+/** The tree `def` of the `count` leaves of `values` from `k`. */
+function part(def: TreeDef, values: unknown[], k: number, count: number) {
+  // (A lone tensor, the common argument, needs no copy of its leaf.)
+  if (def.kind === "leaf") return values[k];
+  return unflatten(def, values.slice(k, k + count));
 }
 
 /**

@@ -559,6 +559,53 @@ pub(crate) trait Epilogue<T> {
     fn cost(&self) -> u64 {
         0
     }
+
+    /// For an epilogue that only adds a matrix X of the product's shape
+    /// ([`AddTo`]), X's element (`row`, `col`): the small paths then add it
+    /// in the same pass as the product.
+    fn addend_at(&self, _row: usize, _col: usize) -> Option<*const T> {
+        None
+    }
+}
+
+/// `C = X + A·B` for X row-major at row stride `ld` (the product's shape):
+/// each finished block gets X added, elementwise as an `add` after the
+/// product would (the same bits).
+pub(crate) struct AddTo<T> {
+    pub x: *const T,
+    pub ld: usize,
+}
+
+impl<T: Float> Epilogue<T> for AddTo<T> {
+    unsafe fn apply(
+        &self,
+        row: usize,
+        col: usize,
+        c: *mut T,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    ) {
+        let l = <T::V as Vector<T>>::LANES;
+        for i in 0..rows {
+            let (x, ci) = (self.x.add((row + i) * self.ld + col), c.add(i * ldc));
+            let mut j = 0;
+            while j + l <= cols {
+                T::V::load(x.add(j))
+                    .add(T::V::load(ci.add(j)))
+                    .store(ci.add(j));
+                j += l;
+            }
+            while j < cols {
+                *ci.add(j) = *x.add(j) + *ci.add(j);
+                j += 1;
+            }
+        }
+    }
+
+    fn addend_at(&self, row: usize, col: usize) -> Option<*const T> {
+        Some(self.x.wrapping_add(row * self.ld + col))
+    }
 }
 
 /// An epilogue seen from a sub-range of the product starting at (`row`,
@@ -585,6 +632,10 @@ impl<T> Epilogue<T> for At<'_, T> {
 
     fn cost(&self) -> u64 {
         self.ep.cost()
+    }
+
+    fn addend_at(&self, row: usize, col: usize) -> Option<*const T> {
+        self.ep.addend_at(self.row + row, self.col + col)
     }
 }
 
@@ -623,7 +674,7 @@ unsafe fn unpacked<T: Float>(
     ldc: usize,
     acc: bool,
 ) {
-    if !acc && k > 0 && b.cs == 1 && n >= <T::V as Vector<T>>::LANES {
+    if !acc && row_vectorised(k, b, n) {
         // Rows of B contiguous (an outer product, a small row-major
         // product): C's rows as sums of scaled B rows, vectorised along n.
         // Each element is summed in the same order as below (from zero,
@@ -649,6 +700,49 @@ unsafe fn unpacked<T: Float>(
     }
 }
 
+/// Whether [`unpacked`] takes its row-vectorised loop (rows of B
+/// contiguous, at least a vector wide).
+fn row_vectorised<T: Float>(k: usize, b: &Operand<T>, n: usize) -> bool {
+    k > 0 && b.cs == 1 && n >= <T::V as Vector<T>>::LANES
+}
+
+/// `C = X + A·B` (all `m × n` contiguous) for the products [`unpacked`]
+/// runs row-vectorised: each element summed in the same order (from zero,
+/// over p), then X added, in one pass instead of a product and an add.
+unsafe fn unpacked_add<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    x: *const T,
+) {
+    let l = <T::V as Vector<T>>::LANES;
+    let z = T::V::splat(T::ZERO);
+    for i in 0..m {
+        let (ci, xi) = (c.add(i * n), x.add(i * n));
+        let mut j = 0;
+        while j + l <= n {
+            let mut s = z.add(T::V::splat(a.at(i, 0)).mul(T::V::load(b.p.add(j))));
+            for p in 1..k {
+                let bp = b.p.offset(p as isize * b.rs).add(j);
+                s = s.add(T::V::splat(a.at(i, p)).mul(T::V::load(bp)));
+            }
+            T::V::load(xi.add(j)).add(s).store(ci.add(j));
+            j += l;
+        }
+        while j < n {
+            let mut s = T::ZERO + a.at(i, 0) * *b.p.add(j);
+            for p in 1..k {
+                s = s + a.at(i, p) * *b.p.offset(p as isize * b.rs).add(j);
+            }
+            *ci.add(j) = *xi.add(j) + s;
+            j += 1;
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_one<T: Float, const NR: usize>(
     m: usize,
@@ -670,7 +764,14 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
                 return false;
             }
         }
-        Path::Unpacked => unpacked(m, n, k, a, b, c, n, false),
+        Path::Unpacked => {
+            let x = ep.and_then(|e| e.addend_at(0, 0));
+            if let Some(x) = x.filter(|_| row_vectorised(k, b, n)) {
+                unpacked_add(m, n, k, a, b, c, x);
+                return true;
+            }
+            unpacked(m, n, k, a, b, c, n, false)
+        }
         Path::Packed => {
             return packed_any::<T, NR>(m, n, k, a, b, c, n, false, uk, apack, bpack, ep)
         }
@@ -1174,6 +1275,29 @@ pub fn matmul_f32(
     }
 }
 
+/// `C = X + A·B`, X (at `x`) of C's shape: fields as [`matmul_f32`]; the
+/// same bits as the product followed by an elementwise add, in one
+/// instruction (and, for small products, one pass).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn matmul_add<T: MatmulEpilogue>(
+    a: usize,
+    b: usize,
+    c: usize,
+    batch: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    trans: (bool, bool),
+    strides: (usize, usize),
+    x: usize,
+) -> i32 {
+    let ep = AddTo {
+        x: x as *const T,
+        ld: n,
+    };
+    T::matmul_epilogue(a, b, c, batch, m, n, k, trans, strides, &ep)
+}
+
 /// As [`matmul_f32`] for f64.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
@@ -1625,5 +1749,95 @@ mod size_tests {
         assert_eq!(matmul_path(4096, 1, 4096, true, false), Path::Gemv as u32);
         assert_eq!(matmul_path(0, 5, 5, false, false), Path::Empty as u32);
         assert_eq!(matmul_path(5, 5, 0, false, false), Path::ZeroK as u32);
+    }
+}
+
+#[cfg(test)]
+mod add_tests {
+    use super::{matmul_add, MatmulEpilogue};
+    use crate::num::Float;
+
+    fn vals<T: Float>(n: usize, seed: f64) -> Vec<T> {
+        let v = |i: usize| ((i as f64 * 0.37 + seed).sin() * 3.0).round() / 4.0 + 1e-3 * i as f64;
+        (0..n).map(|i| T::from_f64(v(i))).collect()
+    }
+
+    /// `x + a·b` of one type against the plain product then the add.
+    fn check<T: MatmulEpilogue>(shape: (usize, usize, usize), batch: usize, trans: (bool, bool)) {
+        let (m, n, k) = shape;
+        let (a, b, x) = (
+            vals::<T>(batch * m * k, 0.1),
+            vals::<T>(batch * k * n, 0.7),
+            vals::<T>(batch * m * n, 2.0),
+        );
+        let (pa, pb, strides) = (a.as_ptr() as usize, b.as_ptr() as usize, (m * k, k * n));
+        let mut p = vec![T::ZERO; batch * m * n];
+        let mut q = p.clone();
+        unsafe {
+            let plain = T::matmul_epilogue(
+                pa,
+                pb,
+                p.as_mut_ptr() as usize,
+                batch,
+                m,
+                n,
+                k,
+                trans,
+                strides,
+                &Nothing,
+            );
+            assert_eq!(plain, 0);
+            let fused = matmul_add::<T>(
+                pa,
+                pb,
+                q.as_mut_ptr() as usize,
+                batch,
+                m,
+                n,
+                k,
+                trans,
+                strides,
+                x.as_ptr() as usize,
+            );
+            assert_eq!(fused, 0);
+        }
+        for i in 0..p.len() {
+            let want = (x[i] + p[i]).to_f64().to_bits();
+            assert_eq!(
+                want,
+                q[i].to_f64().to_bits(),
+                "{m}x{n}x{k} batch {batch} {trans:?} [{i}]"
+            );
+        }
+    }
+
+    /// An epilogue that leaves the product as it is.
+    struct Nothing;
+    impl<T> super::Epilogue<T> for Nothing {
+        unsafe fn apply(&self, _: usize, _: usize, _: *mut T, _: usize, _: usize, _: usize) {}
+    }
+
+    /// `x + a·b` in one instruction has the bits of the product then an add,
+    /// on every path: outer products, row-vectorised and strided small
+    /// products, matrix-vector, packed, batched, transposed, both types.
+    #[test]
+    fn matmul_add_is_the_product_then_an_add() {
+        let shapes = [
+            (16, 16, 1),
+            (16, 1, 16),
+            (1, 16, 16),
+            (5, 7, 3),
+            (3, 9, 4),
+            (40, 33, 70),
+            (130, 70, 300),
+        ];
+        for shape in shapes {
+            for batch in [1usize, 3] {
+                for trans in [(false, false), (true, false), (false, true), (true, true)] {
+                    check::<f32>(shape, batch, trans);
+                    check::<f64>(shape, batch, trans);
+                }
+            }
+        }
     }
 }

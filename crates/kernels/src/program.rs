@@ -43,7 +43,7 @@ use crate::alloc::{alloc, free};
 use crate::conv::{self, Geom, Mode};
 use crate::elementwise::{binary_f32, binary_f64, unary_f32, unary_f64, BINARY_OPS, UNARY_OPS};
 use crate::elementwise::{where_f32, where_f64, ISFINITE, ISNAN};
-use crate::gemm::{matmul_f32, matmul_f64};
+use crate::gemm::{matmul_add, matmul_f32, matmul_f64};
 use crate::int::{self, binary_i32, matmul_i32, reduce_i32, unary_i32};
 use crate::layout::{cast, copy_into_4, copy_into_8, copy_strided_4, copy_strided_8};
 use crate::layout::{fill_f32, fill_f64, fill_i32};
@@ -179,6 +179,11 @@ pub const OP_ARENA: i32 = 35;
 /// `len` elements in the same pass (op: [`REDUCE_OPS`]), into new buffers
 /// `out` of n / len elements (layout: program/fused.rs).
 pub const OP_FUSED_REDUCE: i32 = 36;
+/// `[dtype, out, a, b, batch, m, n, k, trans_a, trans_b, a_stride,
+/// b_stride, x]`: a float `OP_MATMUL` plus `x` (a buffer of the product's
+/// shape and dtype): `out = x + a·b`, the same bits as the product then an
+/// `add`, in one instruction (small products in one pass).
+pub const OP_MATMUL_ADD: i32 = 37;
 
 mod epilogue;
 mod fused;
@@ -938,6 +943,26 @@ impl Exec<'_> {
                 self.fused(&f[at..], &f[..at])?
             }
             OP_MATMUL_FUSED => self.matmul_fused(f)?,
+            OP_MATMUL_ADD => {
+                expect(f, 13, 0, 0)?;
+                let f64_ = float64(f[0])?;
+                let (batch, m, n, k) = (count(f[4])?, count(f[5])?, count(f[6])?, count(f[7])?);
+                let (sa, sb) = (count(f[10])?, count(f[11])?);
+                let (a, b, x) = (self.input(f[2])?, self.input(f[3])?, self.input(f[12])?);
+                let size = product(&[batch, m, n])?;
+                let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
+                let (ta, tb) = (f[8] != 0, f[9] != 0);
+                let status = unsafe {
+                    if f64_ {
+                        matmul_add::<f64>(a, b, o, batch, m, n, k, (ta, tb), (sa, sb), x)
+                    } else {
+                        matmul_add::<f32>(a, b, o, batch, m, n, k, (ta, tb), (sa, sb), x)
+                    }
+                };
+                if status != 0 {
+                    return Err(ERR_OOM.into());
+                }
+            }
             OP_FREE => {
                 expect(f, 2, 0, 0)?;
                 self.release(f[0], count(f[1])?)?;

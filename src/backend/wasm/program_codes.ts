@@ -43,6 +43,7 @@ export const OP = {
   matmulFused: 34,
   arena: 35,
   fusedReduce: 36,
+  matmulAdd: 37,
 } as const;
 
 /** Status codes of a failed run. */

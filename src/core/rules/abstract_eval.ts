@@ -93,29 +93,47 @@ function unaryRule(name: string): ShapeRule<PrimParams["neg"]> {
 function binaryRule(name: BinaryPrim): ShapeRule<PrimParams["add"]> {
   const compare = COMPARE_PRIMS.has(name);
   return ([a, b]) => {
-    const dtype = sameDtype(name, [a, b]);
+    const dtype = a.dtype === b.dtype ? a.dtype : sameDtype(name, [a, b]);
     if (INT_BINARY.has(name)) numeric(name, a);
     else if (!compare && !ANY_BINARY.has(name)) floatOnly(name, a);
-    const shape = broadcastShapes(name, a.shape, b.shape);
+    // (Shapes are never mutated: equal operands share theirs.)
+    const shape = shapeEq(a.shape, b.shape)
+      ? a.shape
+      : broadcastShapes(name, a.shape, b.shape);
     return { shape, dtype: compare ? "bool" : dtype };
   };
 }
 
+/** The first of `axes` of size 0 in `shape` (a helper: see reduceRule). */
+function emptyAxis(
+  shape: readonly number[],
+  axes: readonly number[],
+): number | undefined {
+  return axes.find((a) => shape[a] === 0);
+}
+
+// (No closure in the rule itself: one capturing `x` would make every call
+// allocate a context, reductions of every kind.)
 function reduceRule(name: string): ShapeRule<PrimParams["sum"]> {
   return ([x], { axes }) => {
     numeric(name, x, name === "max" || name === "min");
     // max and min have no identity (sum and prod do: 0 and 1), as in JAX
     // and PyTorch, which raise rather than return -inf or inf.
-    const empty = axes.find((a) => x.shape[a] === 0);
-    if ((name === "max" || name === "min") && empty !== undefined) {
-      throw new RangeError(
-        `${name}: cannot reduce over the empty dimension ${empty} of shape ${
-          fmtShape(x.shape)
-        } (${name} of no elements is undefined)`,
-      );
+    if (name === "max" || name === "min") {
+      const empty = emptyAxis(x.shape, axes);
+      if (empty !== undefined) {
+        throw new RangeError(
+          `${name}: cannot reduce over the empty dimension ${empty} of shape ${
+            fmtShape(x.shape)
+          } (${name} of no elements is undefined)`,
+        );
+      }
     }
-    const drop = new Set(axes);
-    return { shape: x.shape.filter((_, i) => !drop.has(i)), dtype: x.dtype };
+    const shape: number[] = [];
+    for (let i = 0; i < x.shape.length; i++) {
+      if (!axes.includes(i)) shape.push(x.shape[i]);
+    }
+    return { shape, dtype: x.dtype };
   };
 }
 

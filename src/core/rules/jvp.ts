@@ -40,7 +40,8 @@ function linearJvp<P extends Prim>(prim: P): JvpRule<PrimParams[P]> {
   return (xs, ts, params) => {
     const y = bind(prim, xs, params);
     const t = ts[0];
-    return [y, t === null ? null : bind(prim, [t, ...xs.slice(1)], params)];
+    if (t === null) return [y, null];
+    return [y, bind(prim, xs.length === 1 ? [t] : [t, ...xs.slice(1)], params)];
   };
 }
 
