@@ -14,13 +14,17 @@ Deno.test("memory: 10,000 iterations of dropped 64 KiB temporaries stay bounded 
   setNumThreads(1);
   const x = tensor(new Float32Array(N).fill(0.25));
   let peak = 0;
-  for (let i = 0; i < 10_000; i++) {
-    const y = x.exp(); // two 64 KiB temporaries per iteration,
-    y.add(x); // both dropped unreferenced
-    // An event-loop turn now and then, as any async program has: V8 runs
-    // FinalizationRegistry callbacks only between tasks (see storage.ts).
-    if (i % 100 === 99) await macrotask();
-    peak = Math.max(peak, memoryStats().heapBytes);
+  try {
+    for (let i = 0; i < 10_000; i++) {
+      const y = x.exp(); // two 64 KiB temporaries per iteration,
+      y.add(x); // both dropped unreferenced
+      // An event-loop turn now and then, as any async program has: V8 runs
+      // FinalizationRegistry callbacks only between tasks (see storage.ts).
+      if (i % 100 === 99) await macrotask();
+      peak = Math.max(peak, memoryStats().heapBytes);
+    }
+  } finally {
+    setNumThreads(threads);
   }
   // Total allocated: 10,000 × 128 KiB = 1.25 GiB (what a leak would show;
   // the registry alone, without storage.ts's GC valve, peaked at 233 MiB).
@@ -28,7 +32,6 @@ Deno.test("memory: 10,000 iterations of dropped 64 KiB temporaries stay bounded 
   // grown ~64 MiB, so unreclaimed wasm garbage stays near 64 MiB, plus
   // 12.5 MiB allocated between event-loop turns, plus allocator slack and
   // a few MiB of baseline. Measured 52–100 MiB on a noisy 2-core machine.
-  setNumThreads(threads);
   assert.ok(
     peak < 160 * MiB,
     `wasm heap peaked at ${(peak / MiB).toFixed(1)} MiB`,
