@@ -12,6 +12,7 @@ import {
   tensor,
   where,
 } from "../mod.ts";
+import { assertSameBits } from "./_helpers.ts";
 import { optimize } from "../src/jit/execute.ts";
 import { fusionGroups, readMode } from "../src/jit/fusion.ts";
 import { stage } from "../src/jit/make_program.ts";
@@ -19,20 +20,6 @@ import { planStats, wasmPlan } from "../src/jit/wasm_plan.ts";
 import { OP } from "../src/backend/wasm/program_codes.ts";
 
 type F = (...xs: Tensor[]) => Tensor | Tensor[];
-
-/** Bit-exact equality (NaNs equal when their bits are). */
-function same(a: Tensor, b: Tensor, what: string): void {
-  assert.deepEqual(a.shape, b.shape, what);
-  assert.equal(a.dtype, b.dtype, what);
-  const x = a.data(), y = b.data();
-  const bits = (v: ArrayLike<number>) =>
-    v instanceof Float32Array
-      ? new Uint32Array(v.buffer, v.byteOffset, v.length)
-      : v instanceof Float64Array
-      ? new BigUint64Array(v.buffer, v.byteOffset, v.length)
-      : v;
-  assert.deepEqual(bits(x), bits(y), what);
-}
 
 const list = (r: Tensor | Tensor[]) => (Array.isArray(r) ? r : [r]);
 
@@ -42,8 +29,8 @@ function checkFused(f: F, args: Tensor[], minGroups = 1) {
   const fused = list(jit(f)(...args));
   const plain = list(jit(f, { fuse: false })(...args));
   want.forEach((w, i) => {
-    same(fused[i], w, `output ${i}: fused vs eager`);
-    same(plain[i], w, `output ${i}: unfused vs eager`);
+    assertSameBits(fused[i], w, `output ${i}: fused vs eager`);
+    assertSameBits(plain[i], w, `output ${i}: unfused vs eager`);
   });
   const { program } = stage("test", f, args);
   const groups = fusionGroups(optimize(program).program);
