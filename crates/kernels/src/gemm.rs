@@ -1199,6 +1199,22 @@ pub(crate) trait Gemm: Float {
         apack: &mut Vec<Self>,
         bpack: &mut Vec<Self>,
     ) -> bool;
+    /// Batched matmul as [`matmul_f32`], `ep` applied to every finished
+    /// block of the `[batch·m, n]` product (rows of all matrices numbered
+    /// on).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn matmul_epilogue(
+        a: usize,
+        b: usize,
+        c: usize,
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        trans: (bool, bool),
+        strides: (usize, usize),
+        ep: &dyn Epilogue<Self>,
+    ) -> i32;
 }
 
 macro_rules! gemm_impl {
@@ -1228,6 +1244,20 @@ macro_rules! gemm_impl {
                 bpack: &mut Vec<$t>,
             ) -> bool {
                 gemm_acc::<$t, $nr>(m, n, k, &a.into(), &b.into(), c, ldc, $uk, apack, bpack)
+            }
+            unsafe fn matmul_epilogue(
+                a: usize,
+                b: usize,
+                c: usize,
+                batch: usize,
+                m: usize,
+                n: usize,
+                k: usize,
+                (ta, tb): (bool, bool),
+                (sa, sb): (usize, usize),
+                ep: &dyn Epilogue<$t>,
+            ) -> i32 {
+                matmul_generic::<$t, $nr>(a, b, c, batch, m, n, k, ta, tb, sa, sb, $uk, Some(ep))
             }
         }
     };
@@ -1279,7 +1309,7 @@ pub fn matmul_f32(
 /// same bits as the product followed by an elementwise add, in one
 /// instruction (and, for small products, one pass).
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn matmul_add<T: MatmulEpilogue>(
+pub(crate) unsafe fn matmul_add<T: Gemm>(
     a: usize,
     b: usize,
     c: usize,
@@ -1332,47 +1362,6 @@ pub fn matmul_f64(
         )
     }
 }
-
-/// Batched matmul as [`matmul_f32`], `ep` applied to every finished block
-/// of the `[batch·m, n]` product (rows of all matrices numbered on).
-pub(crate) trait MatmulEpilogue: Float {
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn matmul_epilogue(
-        a: usize,
-        b: usize,
-        c: usize,
-        batch: usize,
-        m: usize,
-        n: usize,
-        k: usize,
-        trans: (bool, bool),
-        strides: (usize, usize),
-        ep: &dyn Epilogue<Self>,
-    ) -> i32;
-}
-
-macro_rules! matmul_epilogue_impl {
-    ($t:ty, $nr:expr, $uk:ident) => {
-        impl MatmulEpilogue for $t {
-            unsafe fn matmul_epilogue(
-                a: usize,
-                b: usize,
-                c: usize,
-                batch: usize,
-                m: usize,
-                n: usize,
-                k: usize,
-                (ta, tb): (bool, bool),
-                (sa, sb): (usize, usize),
-                ep: &dyn Epilogue<$t>,
-            ) -> i32 {
-                matmul_generic::<$t, $nr>(a, b, c, batch, m, n, k, ta, tb, sa, sb, $uk, Some(ep))
-            }
-        }
-    };
-}
-matmul_epilogue_impl!(f32, 8, ukernel_f32);
-matmul_epilogue_impl!(f64, 4, ukernel_f64);
 
 #[cfg(test)]
 mod tests {
@@ -1754,7 +1743,7 @@ mod size_tests {
 
 #[cfg(test)]
 mod add_tests {
-    use super::{matmul_add, MatmulEpilogue};
+    use super::{matmul_add, Gemm};
     use crate::num::Float;
 
     fn vals<T: Float>(n: usize, seed: f64) -> Vec<T> {
@@ -1763,7 +1752,7 @@ mod add_tests {
     }
 
     /// `x + a·b` of one type against the plain product then the add.
-    fn check<T: MatmulEpilogue>(shape: (usize, usize, usize), batch: usize, trans: (bool, bool)) {
+    fn check<T: Gemm>(shape: (usize, usize, usize), batch: usize, trans: (bool, bool)) {
         let (m, n, k) = shape;
         let (a, b, x) = (
             vals::<T>(batch * m * k, 0.1),

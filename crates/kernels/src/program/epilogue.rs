@@ -18,7 +18,7 @@ use super::fused::{Body, BLOCK};
 #[cfg(doc)]
 use super::split;
 use super::*;
-use crate::gemm::{Epilogue, MatmulEpilogue};
+use crate::gemm::{Epilogue, Gemm};
 use core::sync::atomic::{AtomicI32, Ordering};
 
 /// Scratch of one epilogue call, on its stack: a product split across
