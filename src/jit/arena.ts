@@ -45,6 +45,19 @@ export interface SlotEvents {
 }
 
 /**
+ * Word offsets, from the instruction at `pc`, of the lengths of the blocks
+ * that follow it: a loop's body, each branch of a cond, a while's
+ * condition and body (none for other instructions).
+ */
+function blockLengthFields(words: readonly number[], pc: number): number[] {
+  const op = words[pc], len = words[pc + 1];
+  if (op === OP.loop) return [4];
+  if (op === OP.cond) return Array.from({ length: len - 5 }, (_, j) => 5 + j);
+  if (op === OP.while) return [4, 5];
+  return [];
+}
+
+/**
  * The blocks of a stream (`[MAGIC, nslots, instr...]`) as word ranges
  * `[start, end)`: loop bodies, cond branches, while conditions and bodies.
  */
@@ -53,25 +66,14 @@ export function streamBlocks(words: readonly number[]): [number, number][] {
   const walk = (from: number, to: number) => {
     let pc = from;
     while (pc < to) {
-      const op = words[pc], len = words[pc + 1];
-      const at = pc + len;
-      if (op === OP.loop) {
-        const body = words[pc + 4];
-        out.push([at, at + body]);
-        walk(at, at + body);
-        pc = at + body;
-      } else if (op === OP.cond || op === OP.while) {
-        const lens = op === OP.cond
-          ? words.slice(pc + 5, pc + len)
-          : words.slice(pc + 4, pc + 6);
-        let s = at;
-        for (const l of lens) {
-          out.push([s, s + l]);
-          walk(s, s + l);
-          s += l;
-        }
-        pc = s;
-      } else pc = at;
+      let s = pc + words[pc + 1];
+      for (const k of blockLengthFields(words, pc)) {
+        const l = words[pc + k];
+        out.push([s, s + l]);
+        walk(s, s + l);
+        s += l;
+      }
+      pc = s;
     }
   };
   walk(2, words.length);
@@ -160,16 +162,9 @@ export function dropArenaFrees(
       const head = out.length;
       from.push(pc);
       for (let i = pc; i < at; i++) out.push(words[i]);
-      // Block lengths, as streamBlocks reads them, patched as copied.
-      const lens = op === OP.loop
-        ? [4]
-        : op === OP.cond
-        ? Array.from({ length: len - 5 }, (_, j) => 5 + j)
-        : op === OP.while
-        ? [4, 5]
-        : [];
+      // Block lengths, patched as their blocks are copied.
       let s = at;
-      for (const k of lens) {
+      for (const k of blockLengthFields(words, pc)) {
         const l = words[pc + k];
         out[head + k] = copy(s, s + l);
         s += l;
