@@ -27,6 +27,7 @@ import { type Atom, type Aval, isVar, type Program } from "../core/ir.ts";
 import { type Emitter, matmulFields, type Operand } from "../core/lowering.ts";
 import type { PrimParams } from "../core/primitives.ts";
 import { sizeOf } from "../core/shape.ts";
+import { sameAval } from "../core/rules/control_shape.ts";
 import {
   emitFused,
   fusible,
@@ -137,10 +138,7 @@ function addendOf(
   if (isProduct(x) === isProduct(y)) return undefined;
   const other = isProduct(x) ? y : x;
   const aval = isVar(other) ? p.avals.get(other.var)! : other.const;
-  const same = aval.dtype === e.aval.dtype &&
-    aval.shape.length === e.aval.shape.length &&
-    aval.shape.every((d, k) => d === e.aval.shape[k]);
-  return same ? other : undefined;
+  return sameAval(aval, e.aval) ? other : undefined;
 }
 
 /**
