@@ -3,7 +3,7 @@
 // (one pass for the small paths) with the bits of the product then the
 // add; larger ones keep the block epilogue; broadcasting adds stay apart.
 import assert from "node:assert/strict";
-import { grad, matmul, scan, type Tensor, tensor } from "../mod.ts";
+import { grad, jit, matmul, scan, type Tensor, tensor } from "../mod.ts";
 import { assertSameBits } from "./_helpers.ts";
 import { optimize } from "../src/jit/execute.ts";
 import { stage } from "../src/jit/make_program.ts";
@@ -81,6 +81,18 @@ Deno.test("matmul add: a broadcasting add, a product read twice and a large prod
     0,
     "the addend broadcasts",
   );
+  // The product broadcast by an addend of the result's shape: [1,5] + [6,5]
+  // (a product writing 30 elements into its 5 would corrupt memory).
+  const one = randn([1, 4], { seed: 5 });
+  for (
+    const f of [
+      (o: Tensor, b: Tensor, x: Tensor) => matmul(o, b).add(x),
+      (o: Tensor, b: Tensor, x: Tensor) => x.add(matmul(o, b)),
+    ]
+  ) {
+    assert.equal(count(ops(f, [one, b, x]), OP.matmulAdd), 0, "[1,5] + [6,5]");
+    assertSameBits(jit(f)(one, b, x), f(one, b, x), "broadcast product");
+  }
   const twice = (a: Tensor, b: Tensor, x: Tensor) => {
     const p = matmul(a, b);
     return p.add(x).mul(p);

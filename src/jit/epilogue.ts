@@ -85,7 +85,10 @@ export function epilogueGroups(
     }
     const r = rs[0];
     const re = p.eqns[r];
-    const addend = rs.length === 1 ? addendOf(p, r, new Set(vars)) : undefined;
+    // The sum must not broadcast the product ([1, n] + [m, n]).
+    const addend = rs.length === 1 && sizeOf(re.aval.shape) === n
+      ? addendOf(p, r, new Set(vars))
+      : undefined;
     if (addend !== undefined && n < MIN_FUSED_LENGTH) {
       // Small: one OP_MATMUL_ADD (an epilogue's set-up costs more here).
       out.push({
@@ -124,7 +127,8 @@ export function epilogueGroups(
 /**
  * The other operand of equation `r` when it is an `add` of the product
  * (one of `product`, its variable and views) and a value of the result's
- * exact shape and dtype (no broadcasting), else undefined.
+ * exact shape and dtype (no broadcasting), else undefined. The caller
+ * checks that the product has as many elements as the result.
  */
 function addendOf(
   p: Program,
