@@ -21,6 +21,13 @@ import { bind } from "../core/trace.ts";
 import { setProgramRunner } from "../core/control.ts";
 import { pin } from "../core/scope.ts";
 import { foldTransposes, transposeFoldOptions } from "./transpose_fold.ts";
+import { factorProductSums, productSumOptions } from "./product_sums.ts";
+
+/** Constants of at most this many elements are merged by value in `optimize`. */
+const SMALL_CONSTANT = 16;
+
+/** A number's text that tells -0 from 0 and keeps NaN equal to itself. */
+const bitsOf = (v: number) => Object.is(v, -0) ? "-0" : String(v);
 
 /** A program ready to run: equations plus, per equation, the variables that die after it. */
 export interface Executable {
@@ -34,7 +41,8 @@ export interface Executable {
 /**
  * Merges repeated equations (same primitive, operands and params), folds
  * matrix transposes into matmul flags and products by constant ones away
- * (src/jit/transpose_fold.ts), and drops unused equations.
+ * (src/jit/transpose_fold.ts), factors products that share an operand out
+ * of sums (src/jit/product_sums.ts), and drops unused equations.
  */
 export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
@@ -42,8 +50,18 @@ export function optimize(program: Program, fuse = true): Executable {
   const constIds = new Map<Tensor, number>();
   const atomKey = (a: Atom) => {
     if (isVar(a)) return `v${alias.get(a.var) ?? a.var}`;
-    let id = constIds.get(a.const);
-    if (id === undefined) constIds.set(a.const, id = constIds.size);
+    const c = a.const;
+    // Small constants merge by value: each trace of a transform makes its
+    // own `1` seed, and keying those by object kept repeated work apart.
+    if (
+      c.size <= SMALL_CONSTANT && c._storage !== null && !c._storage.disposed
+    ) {
+      return `k${c.dtype}[${c.shape}]=${
+        Array.from(c.data(), bitsOf).join(",")
+      }`;
+    }
+    let id = constIds.get(c);
+    if (id === undefined) constIds.set(c, id = constIds.size);
     return `c${id}`;
   };
   const seen = new Map<string, number>();
@@ -71,6 +89,12 @@ export function optimize(program: Program, fuse = true): Executable {
     program = foldTransposes(program.with(merged, outputs));
     merged.splice(0, merged.length, ...program.eqns);
     outputs = [...program.outputs];
+  }
+
+  // Products sharing an operand inside a sum: one product of the sum.
+  if (productSumOptions.enabled) {
+    program = factorProductSums(program.with(merged, outputs));
+    merged.splice(0, merged.length, ...program.eqns);
   }
 
   // Dead code: keep only equations the outputs depend on.

@@ -1,0 +1,131 @@
+// Products sharing an operand inside a sum are factored by jit's optimizer
+// (src/jit/product_sums.ts): fewer products, programs that check, and the
+// values of the unfactored program and of eager evaluation.
+import assert from "node:assert/strict";
+import { grad, jit, linear, matmul, type Tensor, vmap } from "../mod.ts";
+import { checkProgram, type Program } from "../src/core/ir.ts";
+import { optimize } from "../src/jit/execute.ts";
+import { stage } from "../src/jit/make_program.ts";
+import { productSumOptions } from "../src/jit/product_sums.ts";
+import { assertClose, randnT, Rng } from "./_helpers.ts";
+
+type F = (...a: Tensor[]) => Tensor;
+const rng = new Rng(20261202);
+const tight = { rtol: 1e-12, atol: 1e-13 };
+
+/** Runs `body` with the pass on or off. */
+function withPass<T>(on: boolean, body: () => T): T {
+  productSumOptions.enabled = on;
+  try {
+    return body();
+  } finally {
+    productSumOptions.enabled = true;
+  }
+}
+
+/** The program jit runs for `f` (well formed, checked). */
+function optimized(f: F, args: unknown[], on = true): Program {
+  const p = withPass(on, () => optimize(stage("test", f, args).program))
+    .program;
+  checkProgram(p);
+  return p;
+}
+const products = (p: Program, shape?: string) =>
+  p.eqns.filter((e) =>
+    e.prim === "matmul" && (shape === undefined || `${e.aval.shape}` === shape)
+  ).length;
+
+/** `f` jitted with the pass, without it, and eager. */
+function threeWays(f: F, args: Tensor[]) {
+  const on = jit(f)(...args);
+  const off = withPass(false, () => jit(f)(...args));
+  return { on, off, eager: f(...args) };
+}
+
+Deno.test("product sums: A·X + Z·B + A·Y + W·B is two products", () => {
+  const f: F = (a, x, y, z, w, b) =>
+    matmul(a, x).add(matmul(z, b)).add(matmul(a, y)).add(matmul(w, b));
+  const args = [[6, 5], [5, 7], [5, 7], [6, 4], [6, 4], [4, 7]].map((s) =>
+    randnT(rng, s)
+  );
+  assert.equal(products(optimized(f, args, false)), 4);
+  assert.equal(products(optimized(f, args)), 2);
+  const { on, off, eager } = threeWays(f, args);
+  assertClose(on, off, tight);
+  assertClose(on, eager, tight);
+});
+
+Deno.test("product sums: a shared operand matches only under the same flag", () => {
+  // aᵀ·x + aᵀ·y share aᵀ; a·u reads a without the flag.
+  const f: F = (a, x, y, u) =>
+    matmul(a, x, true).add(matmul(a, y, true)).add(matmul(a, u));
+  const args = [0, 1, 2, 3].map(() => randnT(rng, [5, 5]));
+  assert.equal(products(optimized(f, args)), 2);
+  const { on, eager } = threeWays(f, args);
+  assertClose(on, eager, tight);
+});
+
+Deno.test("product sums: a product read elsewhere too is left alone", () => {
+  const f: F = (a, x, y) => {
+    const p = matmul(a, x);
+    return p.add(matmul(a, y)).mul(p);
+  };
+  const args = [[4, 3], [3, 6], [3, 6]].map((s) => randnT(rng, s, "float32"));
+  assert.equal(products(optimized(f, args)), 2);
+  const { on, off } = threeWays(f, args);
+  assert.deepEqual(Array.from(on.data()), Array.from(off.data()));
+});
+
+Deno.test("product sums: a broadcasting add is not a sum node", () => {
+  // [1,6] + [4,6]: the add broadcasts, so the products stay apart.
+  const f: F = (a, x, y, b) => matmul(b, x).add(matmul(a, y));
+  const args = [[4, 3], [3, 6], [3, 6], [1, 3]].map((s) => randnT(rng, s));
+  assert.equal(products(optimized(f, args)), 2);
+  assertClose(jit(f)(...args), f(...args), tight);
+});
+
+Deno.test("product sums: integer products are left alone", () => {
+  const f: F = (a, x, y) => matmul(a, x).add(matmul(a, y));
+  const args = [[3, 3], [3, 3], [3, 3]].map((s) =>
+    randnT(rng, s).mul(4).round().to("int32")
+  );
+  assert.equal(products(optimized(f, args)), 2);
+  assert.deepEqual(
+    Array.from(jit(f)(...args).data()),
+    Array.from(f(...args).data()),
+  );
+});
+
+Deno.test("product sums: a PINN gradient loses two weight products, same value", () => {
+  const p = [
+    randnT(rng, [16, 2]),
+    randnT(rng, [16]).mul(0.1),
+    randnT(rng, [16, 16]).mul(0.25),
+    randnT(rng, [16]).mul(0.1),
+    randnT(rng, [1, 16]).mul(0.25),
+    randnT(rng, [1]).mul(0.1),
+  ];
+  const u = (p: Tensor[], xt: Tensor) => {
+    const h1 = linear(xt, p[0], p[1]).tanh();
+    const h2 = linear(h1, p[2], p[3]).tanh();
+    return linear(h2, p[4], p[5]).sum();
+  };
+  const loss = (p: Tensor[], pts: Tensor) => {
+    const du = grad(u, { argnums: 1 });
+    const residual = (xt: Tensor) => {
+      const g = du(p, xt);
+      const uxx = grad((z: Tensor) => du(p, z).select(0, 0))(xt).select(0, 0);
+      return g.select(0, 1).sub(uxx.mul(0.01));
+    };
+    return vmap(residual)(pts).square().mean();
+  };
+  const pts = randnT(rng, [32, 2]);
+  const g = grad(loss) as unknown as F;
+  // The second layer's weight gradient has six terms; two pairs share a factor.
+  assert.equal(products(optimized(g, [p, pts], false), "16,16"), 6);
+  assert.equal(products(optimized(g, [p, pts]), "16,16"), 4);
+  const eager = grad(loss)(p, pts);
+  const jitted = jit(grad(loss))(p, pts);
+  assert.equal(jitted.length, 6);
+  eager.forEach((e, i) => assertClose(jitted[i], e, tight, `param ${i}`));
+});
