@@ -79,6 +79,31 @@ Deno.test("fusion: a DAG with a shared intermediate that is also an output", () 
   }
 });
 
+Deno.test("fusion: a value read twice by its last reader frees its register once", () => {
+  // c·c is c's last read: its register was put back twice and then handed
+  // to exp(d) and sin(d) at once, so the sum was 2·sin(d). And a cast then
+  // a product took one register as both operand and destination, which
+  // the executor refused.
+  const twice = (a: Tensor, b: Tensor) => {
+    const c = a.add(b);
+    const d = c.mul(c);
+    return d.exp().add(d.sin());
+  };
+  const compare = (a: Tensor, b: Tensor) => {
+    const c = a.add(b);
+    const j = c.gt(c).to("float64").add(c.eq(c).to("float64").mul(0.5));
+    return j.mul(c.maximum(c));
+  };
+  for (const dtype of ["float32", "float64"] as const) {
+    const args = [
+      randn([2048], { dtype }),
+      randn([2048], { dtype }),
+    ];
+    checkFused(twice, args);
+    checkFused(compare, args.map((x) => x.to("float64")));
+  }
+});
+
 Deno.test("fusion: a member read outside the group is written out, the rest stays in registers", () => {
   const f = (x: Tensor) => {
     const e = x.exp();

@@ -396,12 +396,16 @@ export function emitFused(
       }
       steps.push(STEP_WHERE, DTYPES[dtype], cond, D, ins[1], ins[2]);
     }
-    // Scratch registers whose value is no longer read can be reused.
+    // Scratch registers whose value is no longer read can be reused, each
+    // once (`mul c c` reads c twice: released twice, its register would be
+    // handed to two later values at the same time).
     if (extra !== undefined) release(whereKind(dtype), extra);
-    for (const a of e.inputs) {
-      if (!isVar(a) || !members.has(a.var) || g.outputs.has(a.var)) continue;
-      if (lastRead.get(a.var) === k) {
-        const t = varReg.get(a.var)!;
+    const read = new Set<number>();
+    for (const a of e.inputs) if (isVar(a)) read.add(a.var);
+    for (const v of read) {
+      if (!members.has(v) || g.outputs.has(v)) continue;
+      if (lastRead.get(v) === k) {
+        const t = varReg.get(v)!;
         release(temps[t].dtype, t);
       }
     }
