@@ -46,8 +46,11 @@ export class Storage {
   /** Element type. */
   readonly dtype: DType;
 
-  /** Keeps V8's GC pace proportional to wasm bytes (see EXTERNAL_MIN). */
-  #shadow: ArrayBuffer | undefined;
+  /**
+   * Keeps V8's GC pace proportional to wasm bytes (see SHADOW_CHUNK): null
+   * once collectable without one, undefined before.
+   */
+  #shadow: ArrayBuffer | null | undefined;
 
   /**
    * @internal Holders: tensors handed to user code and long-lived library
@@ -65,11 +68,17 @@ export class Storage {
 
   /**
    * @internal Hands the storage to the garbage collector: registers it for
-   * finalization, with a shadow that paces GC by its size (EXTERNAL_MIN).
+   * finalization; every SHADOW_CHUNK bytes of such storages, one of them
+   * carries a shadow of their total size, which paces GC.
    */
   _collectable(): void {
     const h = this.#held;
-    if (h.bytes >= EXTERNAL_MIN) this.#shadow = new ArrayBuffer(h.bytes);
+    unshadowed += h.bytes;
+    if (unshadowed >= SHADOW_CHUNK) {
+      this.#shadow = new ArrayBuffer(unshadowed);
+      unshadowed = 0;
+      shadows++;
+    } else this.#shadow = null;
     registry.register(this, h, this);
   }
 
@@ -87,6 +96,10 @@ export class Storage {
   dispose(): void {
     if (this.#held.ptr === 0) return;
     registry.unregister(this);
+    // Freed now, so its bytes need no shadow (when none stands for them yet).
+    if (this.#shadow === null) {
+      unshadowed = Math.max(0, unshadowed - this.#held.bytes);
+    }
     release(this.#held);
     this.#shadow = undefined;
   }
@@ -132,15 +145,31 @@ export function deadStorage(
 // * With a macrotask every 100 iterations but the registry alone, the heap
 //   peaked at 233 MiB: V8 never GCs because of wasm memory, and a Storage is
 //   a ~100-byte JS object, so GCs come ~600x too rarely.
-// * Valve (below): every storage of at least EXTERNAL_MIN bytes carries a
-//   zero-filled ArrayBuffer "shadow" of the same byte size. V8 counts
-//   ArrayBuffer backing stores as external memory and starts a GC when it has
-//   grown ~64 MiB since the last one, so GC frequency now follows wasm bytes:
-//   the same loop peaked at 52 MiB. Large shadows come from calloc/mmap and
-//   are never touched, so they mostly cost address space, not resident pages.
+// * Valve (below): storages handed to the GC carry zero-filled ArrayBuffer
+//   "shadows" of their byte size in total. V8 counts ArrayBuffer backing
+//   stores as external memory and starts a GC when it has grown ~64 MiB
+//   since the last one, so GC frequency now follows wasm bytes: the same
+//   loop peaked at 52 MiB. Large shadows come from calloc/mmap and are never
+//   touched, so they mostly cost address space, not resident pages.
+// * One shadow per storage cost 5-15 µs each (more on a loaded machine),
+//   as much as the kernel behind a 256 KiB result. So the bytes of
+//   collectable storages add up, and the storage that takes the total past
+//   SHADOW_CHUNK carries one shadow of all of it: the same external bytes
+//   at a 64th of the allocations for results of 16 KiB. Pacing is by bytes
+//   either way; a shadow outliving the storages it stands for (its owner
+//   lives on) only raises V8's estimate of live external memory.
 // Freed blocks are reused by the wasm allocator (dlmalloc's free lists), so
 // the linear memory stops growing once the GC keeps up.
-const EXTERNAL_MIN = 1 << 14;
+const SHADOW_CHUNK = 1 << 20;
+/** Bytes of collectable storages not yet stood for by a shadow. */
+let unshadowed = 0;
+/** Shadows allocated so far. */
+let shadows = 0;
+
+/** @internal Shadows allocated so far (tests of GC pacing). */
+export function shadowCount(): number {
+  return shadows;
+}
 
 function fail(what: string): never {
   throw new RangeError(what);
