@@ -56,7 +56,7 @@ Deno.test("product sums: A·X + Z·B + A·Y + W·B is two products", () => {
 });
 
 Deno.test("product sums: a shared operand matches only under the same flag", () => {
-  // aᵀ·x + aᵀ·y share aᵀ; a·u reads a without the flag.
+  // a·xᵀ + a·yᵀ share a, the others read through the flag; a·u does not.
   const f: F = (a, x, y, u) =>
     matmul(a, x, true).add(matmul(a, y, true)).add(matmul(a, u));
   const args = [0, 1, 2, 3].map(() => randnT(rng, [5, 5]));
