@@ -69,6 +69,23 @@ function check(f: F, args: Tensor[], what: string): number {
 for (const dtype of ["float32", "float64"] as const) {
   const opts = { dtype };
 
+  Deno.test("fused reduce: a reader of one reduction closes the group before the next", () => {
+    // j = Σ(f + c)² and l = Σ(f + c) reduce one group's value, and k reads j
+    // between them: the group (which runs at its last member) stopped at j,
+    // or k would read j before it was computed.
+    const f = (d: Tensor, c: Tensor) => {
+      const s = d.sum();
+      const h = s.add(c);
+      const k = s.square().add(h.square().sum());
+      return k.add(h.sum().square());
+    };
+    for (const dtype of ["float32", "float64"] as const) {
+      const args = [randn([40], { dtype }), randn([33, 40], { dtype })];
+      check(f, args, dtype);
+      check(grad(f, { argnums: [0, 1] }) as F, args, `grad ${dtype}`);
+    }
+  });
+
   Deno.test(`fused reduce (${dtype}): sum, max, min, prod over the last axis of a chain`, () => {
     // 37 rows of 300: blocks of whole rows that are not powers of two.
     const x = randn([37, 300], opts);

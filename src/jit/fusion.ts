@@ -214,9 +214,13 @@ export function fusionGroups(p: Program): FusionGroup[] {
     row: number;
   }
   const groupOf = new Map<number, Draft>(); // variable -> its group
+  // A reduction's result -> its group: any reader closes the group, which
+  // runs at its last member (`k = add g j` between `j = sum h` and
+  // `l = sum h` would read j before the group ran).
+  const reducedIn = new Map<number, Draft>();
   const close = (a: Atom) => {
     if (!isVar(a)) return;
-    const g = groupOf.get(a.var);
+    const g = groupOf.get(a.var) ?? reducedIn.get(a.var);
     if (g !== undefined) g.open = false;
   };
   const drafts: Draft[] = [];
@@ -230,6 +234,7 @@ export function fusionGroups(p: Program): FusionGroup[] {
       into.eqns.push(i);
       into.reduces.push(i);
       into.row = row;
+      reducedIn.set(e.out, into);
       return;
     }
     if (!fusible(p, i)) {
@@ -240,6 +245,8 @@ export function fusionGroups(p: Program): FusionGroup[] {
     const joins: Draft[] = [];
     for (const a of e.inputs) {
       if (!isVar(a)) continue;
+      const r = reducedIn.get(a.var);
+      if (r !== undefined) r.open = false;
       const g = groupOf.get(a.var);
       if (g === undefined || !g.open) continue;
       if (g.n === n && g.reduces.length === 0) {
