@@ -4,12 +4,24 @@
 // fusion and small-product thresholds, so that every rewrite of the
 // optimizer (CSE, transpose fold, product sums, fusion, GEMM epilogues,
 // OP_MATMUL_ADD) meets shapes it did not expect. Values and gradients are
-// compared in float64, and float32 values to float32 rounding.
+// compared in float64, and float32 values to float32 rounding; some programs
+// also run under vmap (against a loop over the batch) and as the body of a
+// scan (against the unrolled loop, gradients included).
 //
 // A fixed seed and 600 programs by default (a few seconds);
 // JACOBI_JIT_PROGRAMS and JACOBI_JIT_SEED change them (`deno task
 // test:long` runs 20,000).
-import { grad, jit, makeProgram, matmul, type Tensor, where } from "../mod.ts";
+import {
+  grad,
+  jit,
+  makeProgram,
+  matmul,
+  scan,
+  stack,
+  type Tensor,
+  vmap,
+  where,
+} from "../mod.ts";
 import { assertClose, randnT, Rng } from "./_helpers.ts";
 
 const env = (name: string) => {
@@ -227,6 +239,49 @@ function check(
   agree(prog.last, args, tol64, what);
   agree(prog.f, args, tol64, what);
   agree(grad(prog.f, { argnums: [0, 2, 3] }), args, tol64, `${what}: grad`);
+  if (i % 4 === 1) {
+    // vmap over a stack of three first inputs, against a loop of f.
+    const xs = stack([args[0], args[1], args[0].neg()]);
+    const batched = (x: Tensor, ...rest: Tensor[]) =>
+      vmap((xi: Tensor) => prog.last(xi, ...rest))(x);
+    const want = stack(
+      [0, 1, 2].map((b) => prog.last(xs.select(0, b), ...args.slice(1))),
+    );
+    try {
+      assertClose(jit(batched)(xs, ...args.slice(1)), want, tol64);
+    } catch (e) {
+      throw new Error(`${what} (vmap)\n${(e as Error).stack}`);
+    }
+  }
+  if (i % 4 === 3) {
+    // Four steps of c ← 0.9·c + 0.1·tanh(last(c, ...)) as a scan (the
+    // program is a loop body) and as a loop, values and the gradient wrt
+    // the weight.
+    const step = (c: Tensor, rest: Tensor[]) => {
+      const y = prog.last(c, ...rest);
+      const z = y.shape.length === 2 && y.shape[0] === c.shape[0] &&
+          y.shape[1] === c.shape[1]
+        ? y
+        : y.sum();
+      return c.mul(0.9).add(z.tanh().mul(0.1));
+    };
+    const scanned = (...[x, ...rest]: Tensor[]) =>
+      scan((c: Tensor) => [step(c, rest), null], x, null, { length: 4 })[0]
+        .square().sum();
+    const looped = (...[x, ...rest]: Tensor[]) => {
+      let c = x;
+      for (let k = 0; k < 4; k++) c = step(c, rest);
+      return c.square().sum();
+    };
+    try {
+      assertClose(jit(scanned)(...args), looped(...args), tol64);
+      const gs = jit(grad(scanned, { argnums: [0, 2] }))(...args);
+      const gl = grad(looped, { argnums: [0, 2] })(...args);
+      gl.forEach((g, k) => assertClose(gs[k], g, tol64, `grad ${k}`));
+    } catch (e) {
+      throw new Error(`${what} (scan)\n${(e as Error).stack}`);
+    }
+  }
   if (i % 3 === 0) {
     const a32 = args.map((a) => a.to("float32"));
     const scale = prog.last(...a32).abs().max().item();
