@@ -12,8 +12,11 @@
 // JACOBI_JIT_PROGRAMS and JACOBI_JIT_SEED change them (`deno task
 // test:long` runs 20,000).
 import {
+  cat,
+  cumsum,
   grad,
   jit,
+  logSoftmax,
   makeProgram,
   matmul,
   scan,
@@ -22,7 +25,7 @@ import {
   vmap,
   where,
 } from "../mod.ts";
-import { assertClose, randnT, Rng } from "./_helpers.ts";
+import { assertClose, assertSameBits, randnT, Rng } from "./_helpers.ts";
 
 const env = (name: string) => {
   try {
@@ -82,14 +85,14 @@ function randomProgram(rng: Rng, m: number, n: number, p: number) {
     const x = pick(vals);
     const kind = rng.uniform(0, 1);
     let v: Val | undefined;
-    if (kind < 0.25) {
+    if (kind < 0.2) {
       const [name, f] = pick(UNARY);
       v = {
         shape: x.shape,
         text: `${name}(${x.text})`,
         run: (e) => f(x.run(e)),
       };
-    } else if (kind < 0.6) {
+    } else if (kind < 0.5) {
       // A partner that broadcasts with x to x's shape (or x to its).
       const [name, f] = pick(BINARY);
       const full = x.shape.length === 2 ? x.shape : undefined;
@@ -108,7 +111,7 @@ function randomProgram(rng: Rng, m: number, n: number, p: number) {
         text: `${name}(${a.text}, ${b.text})`,
         run: (e) => f(a.run(e), b.run(e)),
       };
-    } else if (kind < 0.85 && x.shape.length === 2) {
+    } else if (kind < 0.7 && x.shape.length === 2) {
       // x · yᵀ over x's last axis, or x · y, or xᵀ · y.
       const [r, c] = x.shape;
       const opts: Val[] = [];
@@ -139,12 +142,12 @@ function randomProgram(rng: Rng, m: number, n: number, p: number) {
       }
       if (opts.length === 0) continue;
       v = pick(opts);
-    } else if (kind < 0.9) {
+    } else if (kind < 0.75) {
       // A scalar: broadcasts against anything later.
       v = { shape: [], text: `sum(${x.text})`, run: (e) => x.run(e).sum() };
     } else if (x.shape.length === 2) {
       const [r, c] = x.shape;
-      const which = Math.floor(rng.uniform(0, 6));
+      const which = Math.floor(rng.uniform(0, 10));
       v = which === 0
         ? { shape: [c], text: `sum0(${x.text})`, run: (e) => x.run(e).sum(0) }
         : which === 1
@@ -167,10 +170,34 @@ function randomProgram(rng: Rng, m: number, n: number, p: number) {
           text: `reshape(${x.text})`,
           run: (e) => x.run(e).reshape([c, r]),
         }
-        : {
+        : which === 5
+        ? {
           shape: [c],
           text: `row0(${x.text})`,
           run: (e) => x.run(e).select(0, 0),
+        }
+        : which === 6
+        ? {
+          shape: [r, c],
+          text: `logSoftmax(${x.text})`,
+          run: (e) => logSoftmax(x.run(e), -1),
+        }
+        : which === 7
+        ? {
+          shape: [r, c],
+          text: `cumsum0(${x.text})`,
+          run: (e) => cumsum(x.run(e), 0),
+        }
+        : which === 8
+        ? {
+          shape: [2 * r, c],
+          text: `cat(${x.text}, -)`,
+          run: (e) => cat([x.run(e), x.run(e).neg()], 0),
+        }
+        : {
+          shape: [r, 1],
+          text: `mean1k(${x.text})`,
+          run: (e) => x.run(e).mean(1, true),
         };
     } else continue;
     vals.push(v);
@@ -280,6 +307,18 @@ function check(
       gl.forEach((g, k) => assertClose(gs[k], g, tol64, `grad ${k}`));
     } catch (e) {
       throw new Error(`${what} (scan)\n${(e as Error).stack}`);
+    }
+  }
+  if (i % 5 === 2) {
+    // Fusion (and the GEMM epilogues) keep every bit of the unfused program.
+    const a32 = args.map((a) => a.to("float32"));
+    const g = grad(prog.f, { argnums: [0, 2] });
+    for (const [name, fn] of [["value", prog.last], ["grad", g]] as const) {
+      const fused = [jit(fn)(...a32)].flat();
+      const plain = [jit(fn, { fuse: false })(...a32)].flat();
+      fused.forEach((t, k) =>
+        assertSameBits(t, plain[k], `${what}: fused ${name} ${k} (float32)`)
+      );
     }
   }
   if (i % 3 === 0) {
