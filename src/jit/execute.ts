@@ -22,6 +22,7 @@ import { setProgramRunner } from "../core/control.ts";
 import { pin } from "../core/scope.ts";
 import { foldTransposes, transposeFoldOptions } from "./transpose_fold.ts";
 import { factorProductSums, productSumOptions } from "./product_sums.ts";
+import { foldNegations, negationOptions } from "./negations.ts";
 
 /** Constants of at most this many elements are merged by value in `optimize`. */
 const SMALL_CONSTANT = 16;
@@ -40,9 +41,11 @@ export interface Executable {
 
 /**
  * Merges repeated equations (same primitive, operands and params), folds
- * matrix transposes into matmul flags and products by constant ones away
- * (src/jit/transpose_fold.ts), factors products that share an operand out
- * of sums (src/jit/product_sums.ts), and drops unused equations.
+ * negations into the sums and products around them
+ * (src/jit/negations.ts), folds matrix transposes into matmul flags and
+ * products by constant ones away (src/jit/transpose_fold.ts), factors
+ * products that share an operand out of sums (src/jit/product_sums.ts),
+ * and drops unused equations.
  */
 export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
@@ -82,6 +85,13 @@ export function optimize(program: Program, fuse = true): Executable {
     merged.push({ ...e, inputs: e.inputs.map(rename) });
   }
   let outputs = program.outputs.map((o) => (o === null ? null : rename(o)));
+
+  // Negations folded into the sums and products around them (exact).
+  if (negationOptions.enabled) {
+    program = foldNegations(program.with(merged, outputs));
+    merged.splice(0, merged.length, ...program.eqns);
+    outputs = [...program.outputs];
+  }
 
   // Transposes read through matmul flags instead of copied, products by
   // ones dropped (before dead code, which removes what they replace).
