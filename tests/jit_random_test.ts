@@ -73,9 +73,15 @@ function agree(
   what: string,
 ) {
   try {
-    const want = f(...args), got = jit(f)(...args);
-    const [w, g] = [want, got].map((r) => Array.isArray(r) ? r : [r]);
-    w.forEach((x, k) => assertClose(g[k], x, tol, `output ${k}`));
+    const want = [f(...args)].flat();
+    // Twice: the second call reuses the compiled plan and its arena.
+    const jf = jit(f);
+    for (const call of [1, 2]) {
+      const got = [jf(...args)].flat();
+      want.forEach((x, k) =>
+        assertClose(got[k], x, tol, `call ${call}, output ${k}`)
+      );
+    }
   } catch (e) {
     const program = makeProgram(f, { optimize: true })(...args);
     throw new Error(`${what}\n${(e as Error).stack}\n${program}`);
@@ -92,6 +98,22 @@ function check(
   agree(prog.last, args, tol64, what);
   agree(prog.f, args, tol64, what);
   agree(grad(prog.f, { argnums: [0, 2, 3] }), args, tol64, `${what}: grad`);
+  if (i % 6 === 4) {
+    // A compiled function inside grad and vmap: its program is bound
+    // equation by equation under the outer transform.
+    const g = grad((...a: Tensor[]) => jit(prog.f)(...a), { argnums: [0, 2] });
+    const want = grad(prog.f, { argnums: [0, 2] })(...args);
+    const got = g(...args);
+    want.forEach((w, k) =>
+      assertClose(got[k], w, tol64, `${what}: grad(jit) ${k}`)
+    );
+    const xs = stack([args[0], args[1]]);
+    const vj = vmap((x: Tensor) => jit(prog.last)(x, ...args.slice(1)))(xs);
+    const vl = stack(
+      [0, 1].map((b) => prog.last(xs.select(0, b), ...args.slice(1))),
+    );
+    assertClose(vj, vl, tol64, `${what}: vmap(jit)`);
+  }
   if (i % 4 === 1) {
     // vmap over a stack of three first inputs, against a loop of f.
     const xs = stack([args[0], args[1], args[0].neg()]);
