@@ -18,6 +18,7 @@ import {
   type Tensor,
   tensor,
   vmap,
+  zeros,
 } from "../mod.ts";
 import {
   assertClose,
@@ -478,5 +479,63 @@ Deno.test("eigh at n = 64 and 100 (tridiagonal path): V diag(w) Vᵀ = A, VᵀV 
     const gA = grad((a: Tensor) => linalg.eigvalsh(a).mul(c).sum())(A);
     const want = matmul(V.mul(c.reshape([1, n])), V.transpose(0, 1));
     assertClose(gA, want, { rtol: 0, atol: 1e-9 });
+  }
+});
+
+Deno.test("qr, svd, pinv and lstsq of empty matrices give NumPy's shapes (they trapped)", () => {
+  // [m, n] with m or n zero: reduced factors with k = min(m, n) = 0.
+  const cases: [number[], Record<string, number[]>][] = [
+    [[0, 3], {
+      Q: [0, 0],
+      R: [0, 3],
+      U: [0, 0],
+      S: [0],
+      Vh: [0, 3],
+      P: [3, 0],
+      X: [3, 2],
+    }],
+    [[3, 0], {
+      Q: [3, 0],
+      R: [0, 0],
+      U: [3, 0],
+      S: [0],
+      Vh: [0, 0],
+      P: [0, 3],
+      X: [0, 2],
+    }],
+    [[2, 0, 3], {
+      Q: [2, 0, 0],
+      R: [2, 0, 3],
+      U: [2, 0, 0],
+      S: [2, 0],
+      Vh: [2, 0, 3],
+      P: [2, 3, 0],
+      X: [2, 3, 2],
+    }],
+    [[0, 0], {
+      Q: [0, 0],
+      R: [0, 0],
+      U: [0, 0],
+      S: [0],
+      Vh: [0, 0],
+      P: [0, 0],
+      X: [0, 2],
+    }],
+  ];
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [shape, want] of cases) {
+      const A = zeros(shape, { dtype });
+      const { Q, R } = linalg.qr(A);
+      const { U, S, Vh } = linalg.svd(A);
+      const B = zeros([...shape.slice(0, -1), 2], { dtype });
+      const X = linalg.lstsq(A, B);
+      const got = { Q, R, U, S, Vh, P: linalg.pinv(A), X };
+      for (const [k, t] of Object.entries(got)) {
+        assert.deepEqual(t.shape, want[k], `${k} of [${shape}] ${dtype}`);
+      }
+      // The least-squares solution of an empty system is the minimum-norm 0.
+      assert.ok(Array.from(X.data()).every((v) => v === 0));
+      assert.deepEqual(jit((a: Tensor) => linalg.qr(a).R)(A).shape, want.R);
+    }
   }
 });

@@ -717,7 +717,12 @@ impl Exec<'_> {
                 }
                 let a = self.input(f[2])?;
                 let rows = if op == OP_QR { m + n } else { m + 1 + n };
-                let o = self.output(f[1], product(&[batch, rows, n])?, if f64_ { 8 } else { 4 })?;
+                let size = product(&[batch, rows, n])?;
+                let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
+                // An empty matrix (n = 0, so m × 0 or 0 × 0) has empty factors.
+                if size == 0 {
+                    return Ok(());
+                }
                 // SAFETY: sizes as the instruction states (the compiler's contract).
                 unsafe {
                     match (op == OP_QR, f64_) {
