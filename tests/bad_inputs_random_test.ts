@@ -116,6 +116,7 @@ Deno.test(`bad inputs: ${CALLS} random calls of every public function (seed ${SE
   assert.ok(fns.length > 200, `${fns.length} functions`);
   const failures: string[] = [];
   for (const [name, f] of fns) {
+    const t0 = performance.now();
     for (let c = 0; c < CALLS; c++) {
       const args = Array.from(
         { length: Math.floor(rng.uniform(0, 4)) },
@@ -127,24 +128,65 @@ Deno.test(`bad inputs: ${CALLS} random calls of every public function (seed ${SE
         touch(result);
       } catch (e) {
         const what = `${name}(${args.map(show).join(", ")})`;
-        const bad = !(e instanceof Error)
-          ? `threw a non-Error: ${e}`
-          : e instanceof WebAssembly.RuntimeError
-          ? `trapped in WebAssembly: ${e.message}`
-          : e.message.length === 0
-          ? "threw an empty message"
-          : /^internal/.test(e.message)
-          ? `threw an internal error: ${e.message}`
-          : undefined;
+        const bad = verdict(e);
         if (bad !== undefined) failures.push(`${what} ${bad}`);
       }
       if (result instanceof Promise) await result.catch(() => {});
     }
+    const ms = performance.now() - t0;
+    if (ms > 2000 && env("JACOBI_BAD_VERBOSE")) console.log(`${name}: ${ms} ms`);
     if (!sane()) failures.push(`memory corrupted after ${name}`);
     await new Promise((r) => setTimeout(r, 0));
   }
   assert.deepEqual(failures, []);
 });
+
+Deno.test(`bad inputs: ${CALLS} random calls of every Tensor method (seed ${SEED})`, async () => {
+  const rng = new Rng(SEED + 1);
+  const skip = new Set(["constructor", "dispose", "backward", "requiresGrad"]);
+  const names = Object.getOwnPropertyNames(J.Tensor.prototype).filter((k) => {
+    const d = Object.getOwnPropertyDescriptor(J.Tensor.prototype, k)!;
+    return typeof d.value === "function" && !skip.has(k) && !k.startsWith("_");
+  });
+  assert.ok(names.length > 100, `${names.length} methods`);
+  const failures: string[] = [];
+  for (const name of names) {
+    for (let c = 0; c < CALLS; c++) {
+      const self = randomArg(rng);
+      if (!(self instanceof J.Tensor)) continue;
+      const args = Array.from(
+        { length: Math.floor(rng.uniform(0, 4)) },
+        () => randomArg(rng),
+      );
+      try {
+        touch((self as unknown as Record<string, Fn>)[name](...args));
+      } catch (e) {
+        const bad = verdict(e);
+        if (bad !== undefined) {
+          failures.push(
+            `${show(self)}.${name}(${args.map(show).join(", ")}) ${bad}`,
+          );
+        }
+      }
+    }
+    if (!sane()) failures.push(`memory corrupted after .${name}`);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.deepEqual(failures, []);
+});
+
+/** What is wrong with an exception, or undefined when it is a clean error. */
+function verdict(e: unknown): string | undefined {
+  return !(e instanceof Error)
+    ? `threw a non-Error: ${e}`
+    : e instanceof WebAssembly.RuntimeError
+    ? `trapped in WebAssembly: ${e.message}`
+    : e.message.length === 0
+    ? "threw an empty message"
+    : /^internal/.test(e.message)
+    ? `threw an internal error: ${e.message}`
+    : undefined;
+}
 
 function show(a: unknown): string {
   if (a instanceof J.Tensor) return `${a.dtype}[${a.shape}]`;

@@ -101,3 +101,37 @@ Deno.test("to() converts dtypes and argmax returns int32 indices", () => {
   assert.equal(i.item(), 2);
   assert.deepEqual(tensor([[1, 5], [7, 2]]).argmax(1).toArray(), [1, 0]);
 });
+
+Deno.test("arange, linspace and eye too large for one buffer fail at once; bool ones store 0 and 1", () => {
+  // They filled a JavaScript array of the whole size (8 GB here, all of
+  // it touched: resident) before the allocation error.
+  for (
+    const f of [
+      () => linspace(0, 1, 1e9),
+      () => arange(1e9),
+      () => eye(40000),
+    ]
+  ) {
+    const rss = Deno.memoryUsage().rss;
+    assert.throws(f, /cannot allocate/);
+    assert.ok(Deno.memoryUsage().rss - rss < 2 ** 29, "resident memory grew");
+  }
+  assert.deepEqual(Array.from(arange(0, 3, 1, { dtype: "bool" }).data()), [
+    0,
+    1,
+    1,
+  ]);
+  assert.deepEqual(Array.from(linspace(-1, 1, 3, { dtype: "bool" }).data()), [
+    1,
+    0,
+    1,
+  ]);
+  assert.deepEqual(Array.from(eye(2, 3, { dtype: "int32" }).data()), [
+    1,
+    0,
+    0,
+    0,
+    1,
+    0,
+  ]);
+});

@@ -4,7 +4,13 @@
  */
 import type { DType } from "../backend/dtype.ts";
 import * as K from "../backend/kernels.ts";
-import { fromArray } from "../backend/storage.ts";
+import {
+  allocate,
+  fromArray,
+  heapView,
+  type Storage,
+} from "../backend/storage.ts";
+import { BYTES_PER_ELEMENT } from "../backend/dtype.ts";
 import { fmtShape, type Shape, sizeOf } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import { getDefaultDtype } from "../core/dtypes.ts";
@@ -279,9 +285,33 @@ export function eye(
   if (typeof m === "object") [m, options] = [n, m];
   const s = checkShape("eye", [n, m]);
   const dtype = checkDtype("eye", options.dtype);
-  const buf = new Float64Array(n * m);
-  for (let i = 0; i < Math.min(n, m); i++) buf[i * m + i] = 1;
-  return Tensor._fromStorage(fromArray(dtype, buf), s, dtype);
+  const { view, at, storage } = filled(dtype, n * m);
+  view.fill(0, at, at + n * m);
+  for (let i = 0; i < Math.min(n, m); i++) view[at + i * m + i] = 1;
+  return Tensor._fromStorage(storage, s, dtype);
+}
+
+/** `n` values of `view` from `at` as a bool tensor stores them (see toBits). */
+function asBits(
+  view: ArrayLike<number> & { [i: number]: number },
+  at: number,
+  n: number,
+) {
+  for (let i = at; i < at + n; i++) view[i] = view[i] !== 0 ? 1 : 0;
+}
+
+/**
+ * A storage of `n` elements of `dtype` to be written through `view` from
+ * index `at`: allocated before any value is computed, so that a size too
+ * large fails at once (not after filling gigabytes in JavaScript).
+ */
+function filled(dtype: DType, n: number) {
+  const storage: Storage = allocate(dtype, n);
+  return {
+    storage,
+    view: heapView(dtype),
+    at: storage.ptr / BYTES_PER_ELEMENT[dtype],
+  };
 }
 
 /**
@@ -313,9 +343,10 @@ export function arange(
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = checkDtype("arange", options.dtype);
-  const buf = new Float64Array(n);
-  for (let i = 0; i < n; i++) buf[i] = start + i * step;
-  return Tensor._fromStorage(fromArray(dtype, buf), [n], dtype);
+  const { view, at, storage } = filled(dtype, n);
+  for (let i = 0; i < n; i++) view[at + i] = start + i * step;
+  if (dtype === "bool") asBits(view, at, n);
+  return Tensor._fromStorage(storage, [n], dtype);
 }
 
 /**
@@ -335,12 +366,13 @@ export function linspace(
 ): Tensor {
   checkShape("linspace", [steps]);
   const dtype = checkDtype("linspace", options.dtype);
-  const buf = new Float64Array(steps);
+  const { view, at, storage } = filled(dtype, steps);
   const h = steps > 1 ? (end - start) / (steps - 1) : 0;
   for (let i = 0; i < steps; i++) {
-    buf[i] = i === steps - 1 && steps > 1 ? end : start + i * h;
+    view[at + i] = i === steps - 1 && steps > 1 ? end : start + i * h;
   }
-  return Tensor._fromStorage(fromArray(dtype, buf), [steps], dtype);
+  if (dtype === "bool") asBits(view, at, steps);
+  return Tensor._fromStorage(storage, [steps], dtype);
 }
 
 // Counter-based generator state: element i of a draw uses (seed, counter + i).
