@@ -228,6 +228,18 @@ export function innerAll(a: readonly Tensor[], b: readonly Tensor[]): number {
   return a.reduce((s, x, i) => s + inner(x, b[i]), 0);
 }
 
+/**
+ * An environment variable, or undefined (also without --allow-env): the
+ * randomized tests read their counts and seeds this way.
+ */
+export function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Default relative finite-difference step. */
 export const FD_STEP = 1e-6;
 

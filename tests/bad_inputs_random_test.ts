@@ -9,15 +9,8 @@
 // JACOBI_BAD_SEED change them (`deno task test:long` runs 1,000).
 import assert from "node:assert/strict";
 import * as J from "../mod.ts";
-import { Rng } from "./_helpers.ts";
+import { env, Rng } from "./_helpers.ts";
 
-const env = (name: string) => {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env
-  }
-};
 const CALLS = Number(env("JACOBI_BAD_CALLS") ?? 40);
 const SEED = Number(env("JACOBI_BAD_SEED") ?? 20261204);
 
@@ -134,7 +127,9 @@ Deno.test(`bad inputs: ${CALLS} random calls of every public function (seed ${SE
       if (result instanceof Promise) await result.catch(() => {});
     }
     const ms = performance.now() - t0;
-    if (ms > 2000 && env("JACOBI_BAD_VERBOSE")) console.log(`${name}: ${ms} ms`);
+    if (ms > 2000 && env("JACOBI_BAD_VERBOSE")) {
+      console.log(`${name}: ${ms} ms`);
+    }
     if (!sane()) failures.push(`memory corrupted after ${name}`);
     await new Promise((r) => setTimeout(r, 0));
   }

@@ -22,20 +22,13 @@ import {
   type Tensor,
   vmap,
 } from "../mod.ts";
-import { assertClose, assertSameBits, randnT, Rng } from "./_helpers.ts";
+import { assertClose, assertSameBits, env, randnT, Rng } from "./_helpers.ts";
 import {
   type RandomProgram,
   randomProgram,
   SIZES,
 } from "./_random_programs.ts";
 
-const env = (name: string) => {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env
-  }
-};
 const PROGRAMS = Number(env("JACOBI_JIT_PROGRAMS") ?? 600);
 const SEED = Number(env("JACOBI_JIT_SEED") ?? 20261202);
 

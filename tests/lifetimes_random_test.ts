@@ -25,16 +25,9 @@ import {
   vjp,
   vmap,
 } from "../mod.ts";
-import { assertClose, Rng } from "./_helpers.ts";
+import { assertClose, env, Rng } from "./_helpers.ts";
 
 const f64 = { dtype: "float64" } as const;
-const env = (name: string) => {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env
-  }
-};
 const CASES = Number(env("JACOBI_LIFETIMES_CASES") ?? 600);
 const SEED = Number(env("JACOBI_LIFETIMES_SEED") ?? 20240610);
 

@@ -6,26 +6,34 @@ const MiB = 2 ** 20;
 const N = 16384; // 64 KiB of float32 per temporary
 const macrotask = () => new Promise((r) => setTimeout(r, 0));
 
-Deno.test("memory: 10,000 iterations of dropped 64 KiB temporaries stay bounded without dispose()", async () => {
-  // One thread: this bounds garbage between collections, and a 16,384-
-  // element exp split across a worker changes when V8 collects (peaks
-  // measured 77–132 MiB with two threads, 77 MiB with one).
+/**
+ * The wasm heap's peak over `iterations` of `x.exp().add(x)` on `n`
+ * float32 elements (two temporaries, both dropped), one thread, with an
+ * event-loop turn every 100 iterations, as any async program has: V8 runs
+ * FinalizationRegistry callbacks only between tasks (see storage.ts).
+ */
+async function droppedLoopPeak(n: number, iterations: number) {
+  // One thread: this bounds garbage between collections, and an exp split
+  // across a worker changes when V8 collects (for 64 KiB, peaks measured
+  // 77–132 MiB with two threads, 77 MiB with one).
   const threads = getNumThreads();
   setNumThreads(1);
-  const x = tensor(new Float32Array(N).fill(0.25));
+  const x = tensor(new Float32Array(n).fill(0.25));
   let peak = 0;
   try {
-    for (let i = 0; i < 10_000; i++) {
-      const y = x.exp(); // two 64 KiB temporaries per iteration,
-      y.add(x); // both dropped unreferenced
-      // An event-loop turn now and then, as any async program has: V8 runs
-      // FinalizationRegistry callbacks only between tasks (see storage.ts).
+    for (let i = 0; i < iterations; i++) {
+      x.exp().add(x);
       if (i % 100 === 99) await macrotask();
       peak = Math.max(peak, memoryStats().heapBytes);
     }
   } finally {
     setNumThreads(threads);
   }
+  return peak;
+}
+
+Deno.test("memory: 10,000 iterations of dropped 64 KiB temporaries stay bounded without dispose()", async () => {
+  const peak = await droppedLoopPeak(N, 10_000);
   // Total allocated: 10,000 × 128 KiB = 1.25 GiB (what a leak would show;
   // the registry alone, without storage.ts's GC valve, peaked at 233 MiB).
   // Bound: V8 starts a GC when external (ArrayBuffer shadow) memory has
@@ -42,19 +50,7 @@ Deno.test("memory: small dropped temporaries (8 KiB) pace the GC too", async () 
   // Shadows stand for the bytes of every collectable storage, small ones
   // included (storage.ts, SHADOW_CHUNK): with a shadow only per storage of
   // 16 KiB or more, this loop's wasm heap peaked at 192 MiB; 69-73 with.
-  const threads = getNumThreads();
-  setNumThreads(1);
-  const x = tensor(new Float32Array(2048).fill(0.25));
-  let peak = 0;
-  try {
-    for (let i = 0; i < 60_000; i++) {
-      x.exp().add(x); // two 8 KiB temporaries, dropped
-      if (i % 100 === 99) await macrotask();
-      peak = Math.max(peak, memoryStats().heapBytes);
-    }
-  } finally {
-    setNumThreads(threads);
-  }
+  const peak = await droppedLoopPeak(2048, 60_000);
   assert.ok(
     peak < 140 * MiB,
     `wasm heap peaked at ${(peak / MiB).toFixed(1)} MiB`,

@@ -19,16 +19,9 @@ import {
   vjp,
   vmap,
 } from "../mod.ts";
-import { assertClose, inner, randnT, Rng } from "./_helpers.ts";
+import { assertClose, env, inner, randnT, Rng } from "./_helpers.ts";
 import { randomProgram, SIZES } from "./_random_programs.ts";
 
-const env = (name: string) => {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env
-  }
-};
 const PROGRAMS = Number(env("JACOBI_TRANSFORMS_PROGRAMS") ?? 150);
 const SEED = Number(env("JACOBI_TRANSFORMS_SEED") ?? 20261203);
 
