@@ -129,3 +129,15 @@ Deno.test("product sums: a PINN gradient loses two weight products, same value",
   assert.equal(jitted.length, 6);
   eager.forEach((e, i) => assertClose(jitted[i], e, tight, `param ${i}`));
 });
+
+Deno.test("product sums: a sum of 30,000 terms (an unrolled loop) is walked without recursion", () => {
+  // The tree walk was recursive: a chain this deep overflowed the stack.
+  const f: F = (a, x) => {
+    let acc = matmul(a, x);
+    for (let i = 0; i < 30_000; i++) acc = acc.add(x.mul(i % 7));
+    return acc.add(matmul(a, x.neg()));
+  };
+  const args = [randnT(rng, [2, 2]), randnT(rng, [2, 2])];
+  assert.equal(products(optimized(f, args)), 1);
+  assertClose(jit(f)(...args), f(...args), { rtol: 1e-10, atol: 1e-9 });
+});

@@ -84,19 +84,22 @@ export function factorProductSums(p: Program): Program {
     // The tree's terms, left to right, and its inner adds.
     const terms: Atom[] = [];
     const adds: number[] = [];
-    const walk = (e: Eqn) => {
-      adds.push(e.out);
-      for (const a of e.inputs) {
-        const d = isVar(a) ? def.get(a.var) : undefined;
-        if (inner.has(isVar(a) ? a.var : -1) && d !== undefined) walk(d);
-        else terms.push(a);
+    // A stack, not recursion: an unrolled loop's sum can be 10⁵ deep.
+    const stack: Atom[] = [root.inputs[1], root.inputs[0]];
+    adds.push(root.out);
+    while (stack.length > 0) {
+      const a = stack.pop()!;
+      const d = isVar(a) && inner.has(a.var) ? def.get(a.var) : undefined;
+      if (d === undefined) terms.push(a);
+      else {
+        adds.push(d.out);
+        stack.push(d.inputs[1], d.inputs[0]);
       }
-    };
-    walk(root);
+    }
     if (terms.length < 2) continue;
 
     // Product terms nothing else reads, grouped by shared operand.
-    const groups = new Map<string, number[]>();
+    const groups = new Map<string, { side: number; members: number[] }>();
     const productOf = (a: Atom) => {
       const d = isVar(a) && onlyReader(a) ? def.get(a.var) : undefined;
       return d?.prim === "matmul" && isFloat(d.aval) ? d : undefined;
@@ -116,20 +119,21 @@ export function factorProductSums(p: Program): Program {
         const k = keyOf(e, side);
         if (k === undefined) continue;
         let g = groups.get(k);
-        if (g === undefined) groups.set(k, g = []);
-        g.push(i);
+        if (g === undefined) groups.set(k, g = { side, members: [] });
+        g.members.push(i);
       }
     });
     // Largest groups first; a term joins one group.
     const taken = new Set<number>();
     const chosen: [number, number[]][] = [];
-    for (
-      const [k, g] of [...groups].sort((x, y) => y[1].length - x[1].length)
-    ) {
-      const free = g.filter((i) => !taken.has(i));
+    const bySize = [...groups.values()].sort((x, y) =>
+      y.members.length - x.members.length
+    );
+    for (const { side, members } of bySize) {
+      const free = members.filter((i) => !taken.has(i));
       if (free.length < 2) continue;
       free.forEach((i) => taken.add(i));
-      chosen.push([Number(k[0]), free]);
+      chosen.push([side, free]);
     }
     if (chosen.length === 0) continue;
     changed = true;
