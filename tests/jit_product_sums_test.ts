@@ -130,8 +130,10 @@ Deno.test("product sums: a PINN gradient loses two weight products, same value",
   eager.forEach((e, i) => assertClose(jitted[i], e, tight, `param ${i}`));
 });
 
-Deno.test("product sums: a sum of 30,000 terms (an unrolled loop) is walked without recursion", () => {
-  // The tree walk was recursive: a chain this deep overflowed the stack.
+Deno.test("a jitted chain of 30,000 adds (an unrolled loop) compiles: no recursion, no n² grouping", () => {
+  // Three limits this hit: the sum-tree walk was recursive (the stack
+  // overflowed), the fused group's 180,000 fields were pushed as call
+  // arguments (likewise), and fusion sorted a group at every merge (7 s).
   const f: F = (a, x) => {
     let acc = matmul(a, x);
     for (let i = 0; i < 30_000; i++) acc = acc.add(x.mul(i % 7));

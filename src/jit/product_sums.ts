@@ -189,7 +189,7 @@ export function factorProductSums(p: Program): Program {
   const result: Eqn[] = [];
   for (const e of eqns) {
     const add = before.get(e.out);
-    if (add !== undefined) result.push(...add);
+    if (add !== undefined) { for (const a of add) result.push(a); }
     else if (!dropped.has(e.out)) result.push(e);
   }
   return new Program(p.inputs, result, p.outputs, p.outputAvals, avals);

@@ -145,7 +145,10 @@ class ProgramWriter implements Emitter {
     }
     this.starts.push(this.words.length);
     this.eqnOf.push(this.eqn);
-    this.words.push(op, fields.length + 2, ...fields);
+    // A loop, not push(...fields): a fused group of 30,000 steps has
+    // 180,000 fields, more arguments than the call stack takes.
+    this.words.push(op, fields.length + 2);
+    for (const f of fields) this.words.push(f);
   }
 
   free(slot: number): void {
