@@ -51,6 +51,7 @@ export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
   const alias = new Map<number, number>();
   const constIds = new Map<Tensor, number>();
+  const constKeys = new Map<Tensor, string>(); // by value, read once
   const atomKey = (a: Atom) => {
     if (isVar(a)) return `v${alias.get(a.var) ?? a.var}`;
     const c = a.const;
@@ -59,9 +60,14 @@ export function optimize(program: Program, fuse = true): Executable {
     if (
       c.size <= SMALL_CONSTANT && c._storage !== null && !c._storage.disposed
     ) {
-      return `k${c.dtype}[${c.shape}]=${
-        Array.from(c.data(), bitsOf).join(",")
-      }`;
+      let key = constKeys.get(c);
+      if (key === undefined) {
+        key = `k${c.dtype}[${c.shape}]=${
+          Array.from(c.data(), bitsOf).join(",")
+        }`;
+        constKeys.set(c, key);
+      }
+      return key;
     }
     let id = constIds.get(c);
     if (id === undefined) constIds.set(c, id = constIds.size);
