@@ -100,6 +100,34 @@ fn lead(meta: usize, dims: usize) -> usize {
     (0..dims).find(|&d| word(meta, d) > 1).unwrap_or(dims)
 }
 
+/// Runs `run(ptrs, o, meta)` over ranges of dim `d` of the layout at `meta`
+/// (rank `r`: the shape, then one stride per operand in `ptrs`, elements
+/// of `w` bytes) with `d` shortened to each range, the operands advanced
+/// along their strides and the contiguous output `o` (`n` elements of
+/// `wout` bytes) by whole entries of `d`.
+#[allow(clippy::too_many_arguments)]
+fn rows_of<const N: usize>(
+    parts: usize,
+    meta: usize,
+    r: usize,
+    d: usize,
+    n: usize,
+    (ptrs, w): ([usize; N], usize),
+    (o, wout): (usize, usize),
+    run: &(dyn Fn([usize; N], usize, usize) -> i32 + Sync),
+) -> i32 {
+    let rows = word(meta, d) as usize;
+    let inner = n / rows;
+    let strides: [isize; N] = core::array::from_fn(|i| word(meta, (i + 1) * r + d));
+    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
+        let m = with_len(meta, (N + 1) * r, d, hi - lo);
+        let at = core::array::from_fn(|i| {
+            (ptrs[i] as isize + lo as isize * strides[i] * w as isize) as usize
+        });
+        run(at, o + lo * inner * wout, m.as_ptr() as usize)
+    })
+}
+
 /// The i32 word `i` of the layout at `meta`.
 fn word(meta: usize, i: usize) -> isize {
     unsafe { *(meta as *const i32).add(i) as isize }
@@ -184,20 +212,16 @@ pub(super) fn binary(
     if d == r {
         return run(a, b, o, r, meta);
     }
-    let rows = word(meta, d) as usize;
-    let inner = n / rows;
-    let (sa, sb) = (word(meta, r + d), word(meta, 2 * r + d));
-    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
-        let m = with_len(meta, 3 * r, d, hi - lo);
-        let at = |p: usize, s: isize| (p as isize + lo as isize * s * w as isize) as usize;
-        run(
-            at(a, sa),
-            at(b, sb),
-            o + lo * inner * wout,
-            r,
-            m.as_ptr() as usize,
-        )
-    })
+    rows_of(
+        parts,
+        meta,
+        r,
+        d,
+        n,
+        ([a, b], w),
+        (o, wout),
+        &|[a, b], o, m| run(a, b, o, r, m),
+    )
 }
 
 /// `OP_WHERE`'s kernel (layout at `meta`, rank `r`) on `n` elements of `w`
@@ -216,27 +240,19 @@ pub(super) fn where_split(
         g(c, a, b, o, r, meta);
         return;
     }
-    let rows = word(meta, d) as usize;
-    let inner = n / rows;
-    let s = [
-        word(meta, r + d),
-        word(meta, 2 * r + d),
-        word(meta, 3 * r + d),
-    ];
-    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
-        let m = with_len(meta, 4 * r, d, hi - lo);
-        let at = |p: usize, s: isize| (p as isize + lo as isize * s * w as isize) as usize;
-        let o = o + lo * inner * w;
-        g(
-            at(c, s[0]),
-            at(a, s[1]),
-            at(b, s[2]),
-            o,
-            r,
-            m.as_ptr() as usize,
-        );
-        0
-    });
+    rows_of(
+        parts,
+        meta,
+        r,
+        d,
+        n,
+        ([c, a, b], w),
+        (o, w),
+        &|[c, a, b], o, m| {
+            g(c, a, b, o, r, m);
+            0
+        },
+    );
 }
 
 /// `OP_COPY_STRIDED`'s kernel (source layout at `meta`, rank `r`) on `n`
@@ -253,13 +269,8 @@ pub(super) fn copy_strided(src: usize, o: usize, r: usize, meta: usize, n: usize
         g(src, o, r, meta);
         return;
     }
-    let rows = word(meta, d) as usize;
-    let inner = n / rows;
-    let s = word(meta, r + d);
-    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
-        let m = with_len(meta, 2 * r, d, hi - lo);
-        let x = (src as isize + lo as isize * s * w as isize) as usize;
-        g(x, o + lo * inner * w, r, m.as_ptr() as usize);
+    rows_of(parts, meta, r, d, n, ([src], w), (o, w), &|[x], o, m| {
+        g(x, o, r, m);
         0
     });
 }
@@ -310,13 +321,10 @@ pub(super) fn reduce_split(
         return run(x, o, meta);
     }
     let w = if kd == Kind::F64 { 8 } else { 4 };
-    let rows = word(meta, d) as usize;
-    let inner = nout / rows;
-    let s = word(meta, r + d);
-    ranges(parts, rows, rows_granule(inner), &|lo, hi| {
-        let m = with_len(meta, 2 * r, d, hi - lo);
-        let x = (x as isize + lo as isize * s * w as isize) as usize;
-        run(x, o + lo * inner * w, m.as_ptr() as usize)
+    // The layout's shape includes the reduced dims: `nout` outputs (the
+    // kept entries) are what the rows of `d` cut.
+    rows_of(parts, meta, r, d, nout, ([x], w), (o, w), &|[x], o, m| {
+        run(x, o, m)
     })
 }
 
