@@ -3,25 +3,16 @@
 // results kept, signed zeros and infinities included.
 import assert from "node:assert/strict";
 import { grad, jit, type Tensor, tensor } from "../mod.ts";
-import { checkProgram, type Program } from "../src/core/ir.ts";
-import { optimize } from "../src/jit/execute.ts";
-import { stage } from "../src/jit/make_program.ts";
+import type { Program } from "../src/core/ir.ts";
 import { negationOptions } from "../src/jit/negations.ts";
 import { assertSameBits } from "./_helpers.ts";
+import { optimizedWith } from "./_passes.ts";
 
 type F = (...a: Tensor[]) => Tensor;
 
 /** The program jit runs for `f` (checked), with the pass on or off. */
-function optimized(f: F, args: Tensor[], on = true): Program {
-  negationOptions.enabled = on;
-  try {
-    const p = optimize(stage("test", f, args).program, false).program;
-    checkProgram(p);
-    return p;
-  } finally {
-    negationOptions.enabled = true;
-  }
-}
+const optimized = (f: F, args: Tensor[], on = true): Program =>
+  optimizedWith(negationOptions, on, f, args);
 const count = (p: Program, prim: string) =>
   p.eqns.filter((e) => e.prim === prim).length;
 

@@ -3,33 +3,18 @@
 // values of the unfactored program and of eager evaluation.
 import assert from "node:assert/strict";
 import { grad, jit, linear, matmul, type Tensor, vmap } from "../mod.ts";
-import { checkProgram, type Program } from "../src/core/ir.ts";
-import { optimize } from "../src/jit/execute.ts";
-import { stage } from "../src/jit/make_program.ts";
+import type { Program } from "../src/core/ir.ts";
 import { productSumOptions } from "../src/jit/product_sums.ts";
 import { assertClose, randnT, Rng } from "./_helpers.ts";
+import { optimizedWith, withPass } from "./_passes.ts";
 
 type F = (...a: Tensor[]) => Tensor;
 const rng = new Rng(20261202);
 const tight = { rtol: 1e-12, atol: 1e-13 };
 
-/** Runs `body` with the pass on or off. */
-function withPass<T>(on: boolean, body: () => T): T {
-  productSumOptions.enabled = on;
-  try {
-    return body();
-  } finally {
-    productSumOptions.enabled = true;
-  }
-}
-
 /** The program jit runs for `f` (well formed, checked). */
-function optimized(f: F, args: unknown[], on = true): Program {
-  const p = withPass(on, () => optimize(stage("test", f, args).program))
-    .program;
-  checkProgram(p);
-  return p;
-}
+const optimized = (f: F, args: unknown[], on = true): Program =>
+  optimizedWith(productSumOptions, on, f, args);
 const products = (p: Program, shape?: string) =>
   p.eqns.filter((e) =>
     e.prim === "matmul" && (shape === undefined || `${e.aval.shape}` === shape)
@@ -38,7 +23,7 @@ const products = (p: Program, shape?: string) =>
 /** `f` jitted with the pass, without it, and eager. */
 function threeWays(f: F, args: Tensor[]) {
   const on = jit(f)(...args);
-  const off = withPass(false, () => jit(f)(...args));
+  const off = withPass(productSumOptions, false, () => jit(f)(...args));
   return { on, off, eager: f(...args) };
 }
 

@@ -14,32 +14,21 @@ import {
   tensor,
   vmap,
 } from "../mod.ts";
-import { checkProgram, type Program } from "../src/core/ir.ts";
+import type { Program } from "../src/core/ir.ts";
 import type { PrimParams } from "../src/core/primitives.ts";
-import { optimize } from "../src/jit/execute.ts";
-import { stage } from "../src/jit/make_program.ts";
 import { transposeFoldOptions } from "../src/jit/transpose_fold.ts";
 import { assertClose, assertSameBits, randnT, Rng } from "./_helpers.ts";
+import { optimizedWith, withPass } from "./_passes.ts";
 
 type F = (...xs: Tensor[]) => Tensor;
 
-/** Runs `body` with the pass on or off. */
-function withFold<T>(on: boolean, body: () => T): T {
-  transposeFoldOptions.enabled = on;
-  try {
-    return body();
-  } finally {
-    transposeFoldOptions.enabled = true;
-  }
-}
+/** Runs `body` with the fold on or off. */
+const withFold = <T>(on: boolean, body: () => T) =>
+  withPass(transposeFoldOptions, on, body);
 
 /** The program jit runs for `f` (well formed, checked). */
-function optimized(f: F, args: Tensor[], fold = true): Program {
-  const p = withFold(fold, () => optimize(stage("test", f, args).program))
-    .program;
-  checkProgram(p);
-  return p;
-}
+const optimized = (f: F, args: Tensor[], fold = true): Program =>
+  optimizedWith(transposeFoldOptions, fold, f, args);
 const count = (p: Program, prim: string) =>
   p.eqns.filter((e) => e.prim === prim).length;
 const flags = (p: Program) =>
