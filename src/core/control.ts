@@ -20,7 +20,13 @@
 import type { DType } from "../backend/dtype.ts";
 import { inUserCode, type Tensor } from "./tensor.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
-import { type Aval, isVar, Program, programConstants } from "./ir.ts";
+import {
+  type Aval,
+  firstFreeVar,
+  isVar,
+  Program,
+  programConstants,
+} from "./ir.ts";
 import type { Atom, Eqn } from "./ir.ts";
 import { StagingTrace } from "./staging_trace.ts";
 import { bind, withMain } from "./trace.ts";
@@ -95,8 +101,7 @@ export interface Closed {
 /** `p` with the constants `ts` turned into new leading inputs. */
 function hoist(p: Program, ts: readonly Tensor[]): Program {
   if (ts.length === 0) return p;
-  let next = 0;
-  for (const k of p.avals.keys()) next = Math.max(next, k + 1);
+  let next = firstFreeVar(p);
   const avals = new Map(p.avals);
   const ids = new Map<Tensor, number>();
   for (const t of ts) {
@@ -210,8 +215,7 @@ export function stageBranches(
     if (own.length === consts.length && own.every((c, i) => c === consts[i])) {
       return p;
     }
-    let next = 0;
-    for (const k of p.avals.keys()) next = Math.max(next, k + 1);
+    let next = firstFreeVar(p);
     const avals = new Map(p.avals);
     const lead = consts.map((c) => {
       const i = own.indexOf(c);

@@ -130,6 +130,37 @@ export function annotateProgram(
 }
 let nextProgramId = 0;
 
+/**
+ * The first variable number that no variable of `p` uses (inputs, equation
+ * results, anything `avals` names): passes number new variables from it.
+ * Loops, not `Math.max(...ids)`: a spread of 10⁵ ids overflows the stack.
+ */
+export function firstFreeVar(p: Program): number {
+  let next = 0;
+  for (const v of p.avals.keys()) next = Math.max(next, v + 1);
+  for (const e of p.eqns) next = Math.max(next, e.out + 1);
+  return next;
+}
+
+/**
+ * How many times each variable is read by `eqns` and `outputs`, counting
+ * only the equations the outputs need (a dead reader is no reader).
+ */
+export function liveReads(
+  eqns: readonly Eqn[],
+  outputs: readonly (Atom | null)[],
+): Map<number, number> {
+  const reads = new Map<number, number>();
+  const use = (a: Atom | null) => {
+    if (a !== null && isVar(a)) reads.set(a.var, (reads.get(a.var) ?? 0) + 1);
+  };
+  outputs.forEach(use);
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    if (reads.has(eqns[i].out)) eqns[i].inputs.forEach(use);
+  }
+  return reads;
+}
+
 /** The sub-programs an equation carries in its params (control flow). */
 export function subPrograms(params: unknown): Program[] {
   if (params === null || typeof params !== "object") return [];

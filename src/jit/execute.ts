@@ -90,35 +90,26 @@ export function optimize(program: Program, fuse = true): Executable {
     seen.set(key, e.out);
     merged.push({ ...e, inputs: e.inputs.map(rename) });
   }
-  let outputs = program.outputs.map((o) => (o === null ? null : rename(o)));
+  program = program.with(
+    merged,
+    program.outputs.map((o) => (o === null ? null : rename(o))),
+  );
 
   // Negations folded into the sums and products around them (exact).
-  if (negationOptions.enabled) {
-    program = foldNegations(program.with(merged, outputs));
-    merged.splice(0, merged.length, ...program.eqns);
-    outputs = [...program.outputs];
-  }
-
+  if (negationOptions.enabled) program = foldNegations(program);
   // Transposes read through matmul flags instead of copied, products by
   // ones dropped (before dead code, which removes what they replace).
-  if (transposeFoldOptions.enabled) {
-    program = foldTransposes(program.with(merged, outputs));
-    merged.splice(0, merged.length, ...program.eqns);
-    outputs = [...program.outputs];
-  }
-
+  if (transposeFoldOptions.enabled) program = foldTransposes(program);
   // Products sharing an operand inside a sum: one product of the sum.
-  if (productSumOptions.enabled) {
-    program = factorProductSums(program.with(merged, outputs));
-    merged.splice(0, merged.length, ...program.eqns);
-  }
+  if (productSumOptions.enabled) program = factorProductSums(program);
+  const { eqns, outputs } = program;
 
   // Dead code: keep only equations the outputs depend on.
   const live = new Set<number>();
   for (const o of outputs) if (o !== null && isVar(o)) live.add(o.var);
   const kept: Eqn[] = [];
-  for (let i = merged.length - 1; i >= 0; i--) {
-    const e = merged[i];
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    const e = eqns[i];
     if (!live.has(e.out)) continue;
     kept.push(e);
     for (const a of e.inputs) if (isVar(a)) live.add(a.var);

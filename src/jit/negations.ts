@@ -19,17 +19,23 @@
  * may come out with the other sign bit (WebAssembly leaves it unspecified).
  * @module
  */
-import { type Atom, type Aval, type Eqn, isVar, Program } from "../core/ir.ts";
+import {
+  type Atom,
+  type Aval,
+  type Eqn,
+  firstFreeVar,
+  isVar,
+  Program,
+} from "../core/ir.ts";
 import { sameAval } from "../core/rules/control_shape.ts";
+import { sizeOf } from "../core/shape.ts";
+import { isFloatDtype } from "../backend/dtype.ts";
 
 /**
  * @internal Whether `optimize` runs the pass (tests and benchmarks compare
  * programs with and without it).
  */
 export const negationOptions = { enabled: true };
-
-const isFloat = (a: Aval) => a.dtype === "float32" || a.dtype === "float64";
-const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** `p` with negations folded; equations made unused are left for DCE. */
 export function foldNegations(p: Program): Program {
@@ -47,9 +53,7 @@ export function foldNegations(p: Program): Program {
   p.eqns.forEach((e) => e.inputs.forEach(use));
   p.outputs.forEach(use);
 
-  let next = 0;
-  for (const v of p.avals.keys()) next = Math.max(next, v + 1);
-  for (const e of p.eqns) next = Math.max(next, e.out + 1);
+  let next = firstFreeVar(p);
   const avals = new Map(p.avals);
   const avalOf = (a: Atom): Aval => isVar(a) ? avals.get(a.var)! : a.const;
   const negated = (a: Atom) => (isVar(a) ? negOf.get(a.var) : undefined);
@@ -58,7 +62,7 @@ export function foldNegations(p: Program): Program {
   const out: Eqn[] = [];
   for (const e0 of p.eqns) {
     const e: Eqn = { ...e0, inputs: e0.inputs.map(rename) };
-    if (!isFloat(e.aval)) {
+    if (!isFloatDtype(e.aval.dtype)) {
       out.push(e);
       continue;
     }

@@ -18,19 +18,24 @@
  * factored.
  * @module
  */
-import { type Atom, type Aval, type Eqn, isVar, Program } from "../core/ir.ts";
+import {
+  type Atom,
+  type Aval,
+  type Eqn,
+  firstFreeVar,
+  isVar,
+  liveReads,
+  Program,
+} from "../core/ir.ts";
 import type { PrimParams } from "../core/primitives.ts";
+import { shapeEq } from "../core/shape.ts";
+import { isFloatDtype } from "../backend/dtype.ts";
 
 /**
  * @internal Whether `optimize` runs the pass (tests and benchmarks compare
  * programs with and without it).
  */
 export const productSumOptions = { enabled: true };
-
-const sameShape = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
-
-const isFloat = (a: Aval) => a.dtype === "float32" || a.dtype === "float64";
 
 /**
  * `p` with products that share an operand inside a sum factored out. The
@@ -41,22 +46,15 @@ export function factorProductSums(p: Program): Program {
   const def = new Map<number, Eqn>();
   for (const e of eqns) def.set(e.out, e);
   // Readers over the equations the outputs need (dead ones do not count).
-  const reads = new Map<number, number>();
-  const use = (a: Atom | null) => {
-    if (a !== null && isVar(a)) reads.set(a.var, (reads.get(a.var) ?? 0) + 1);
-  };
-  p.outputs.forEach(use);
-  for (let i = eqns.length - 1; i >= 0; i--) {
-    if (reads.has(eqns[i].out)) eqns[i].inputs.forEach(use);
-  }
+  const reads = liveReads(eqns, p.outputs);
   const avals = new Map(p.avals);
   const avalOf = (a: Atom): Aval => isVar(a) ? avals.get(a.var)! : a.const;
   const onlyReader = (a: Atom) => isVar(a) && reads.get(a.var) === 1;
 
   /** An add of two values of its own shape (no broadcast): a sum node. */
   const isSumNode = (e: Eqn | undefined): e is Eqn =>
-    e !== undefined && e.prim === "add" && isFloat(e.aval) &&
-    e.inputs.every((a) => sameShape(avalOf(a).shape, e.aval.shape));
+    e !== undefined && e.prim === "add" && isFloatDtype(e.aval.dtype) &&
+    e.inputs.every((a) => shapeEq(avalOf(a).shape, e.aval.shape));
 
   // Roots: sum nodes whose value is not an inner node of a larger sum.
   const inner = new Set<number>();
@@ -69,9 +67,7 @@ export function factorProductSums(p: Program): Program {
     }
   }
 
-  let next = 0;
-  for (const v of p.avals.keys()) next = Math.max(next, v + 1);
-  for (const v of def.keys()) next = Math.max(next, v + 1);
+  let next = firstFreeVar(p);
 
   const dropped = new Set<number>(); // equations replaced (by out var)
   const before = new Map<number, Eqn[]>(); // new equations, by root var
@@ -102,7 +98,7 @@ export function factorProductSums(p: Program): Program {
     const groups = new Map<string, { side: number; members: number[] }>();
     const productOf = (a: Atom) => {
       const d = isVar(a) && onlyReader(a) ? def.get(a.var) : undefined;
-      return d?.prim === "matmul" && isFloat(d.aval) ? d : undefined;
+      return d?.prim === "matmul" && isFloatDtype(d.aval.dtype) ? d : undefined;
     };
     const keyOf = (e: Eqn, side: number) => {
       const { transA, transB } = e.params as PrimParams["matmul"];

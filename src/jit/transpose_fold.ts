@@ -26,8 +26,17 @@
  * is. Integer products are exact anyway.
  * @module
  */
-import { type Atom, type Aval, type Eqn, isVar, Program } from "../core/ir.ts";
+import {
+  type Atom,
+  type Aval,
+  type Eqn,
+  firstFreeVar,
+  isVar,
+  liveReads,
+  Program,
+} from "../core/ir.ts";
 import type { PrimParams } from "../core/primitives.ts";
+import { shapeEq } from "../core/shape.ts";
 
 /**
  * @internal Whether `optimize` runs the pass (tests and benchmarks compare
@@ -38,9 +47,6 @@ export const transposeFoldOptions = { enabled: true };
 /** The positions of the axes of `shape` that are not 1. */
 const bigAxes = (shape: readonly number[]): number[] =>
   shape.flatMap((d, i) => (d === 1 ? [] : [i]));
-
-const sameShape = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * For `permute[perm]` of a value of shape `shape`: the sizes `[x, y]` of
@@ -93,7 +99,7 @@ export function foldTransposes(p: Program): Program {
         const x = inputs[1 - k];
         // x a variable: a product of two constants is left as it is.
         if (
-          isVar(x) && sameShape(avalOf(x).shape, e.aval.shape) &&
+          isVar(x) && shapeEq(avalOf(x).shape, e.aval.shape) &&
           allOnes(inputs[k])
         ) {
           alias.set(e.out, x);
@@ -111,14 +117,10 @@ export function foldTransposes(p: Program): Program {
   // equations).
   const def = new Map<number, Eqn>();
   for (const e of eqns) def.set(e.out, e);
-  const reads = new Map<number, number>();
+  const reads = liveReads(eqns, outputs);
   const use = (a: Atom | null) => {
     if (a !== null && isVar(a)) reads.set(a.var, (reads.get(a.var) ?? 0) + 1);
   };
-  outputs.forEach(use);
-  for (let i = eqns.length - 1; i >= 0; i--) {
-    if (reads.has(eqns[i].out)) eqns[i].inputs.forEach(use);
-  }
   const live = (e: Eqn) => (reads.get(e.out) ?? 0) > 0;
   const drop = (a: Atom) => {
     if (!isVar(a)) return;
@@ -196,11 +198,7 @@ export function foldTransposes(p: Program): Program {
     if (ok) foldable.add(perm.out);
   }
 
-  // A loop, not Math.max(...ids): a spread of 10⁵ ids overflows the stack.
-  let next = 0;
-  for (const v of [...p.avals.keys(), ...def.keys()]) {
-    next = Math.max(next, v + 1);
-  }
+  let next = firstFreeVar(p);
   const avals = new Map(p.avals);
   /** Appends `e` (for a new variable of aval `aval`) to `out`. */
   const add = (
@@ -222,7 +220,7 @@ export function foldTransposes(p: Program): Program {
   const reshaped = (x: Atom, shape: number[], out: Eqn[]): Atom => {
     const root = reshapeRoot(x);
     const { dtype, shape: s } = avalOf(root);
-    if (sameShape(s, shape)) {
+    if (shapeEq(s, shape)) {
       use(root);
       return root;
     }
@@ -290,7 +288,7 @@ export function foldTransposes(p: Program): Program {
     const aval = { shape, dtype: prod.aval.dtype };
     const inputs = [prod.inputs[1], prod.inputs[0]];
     const params = { transA: !transB, transB: !transA };
-    if (sameShape(shape, e.aval.shape)) {
+    if (shapeEq(shape, e.aval.shape)) {
       add(result, "matmul", inputs, params, aval, e.out);
     } else {
       const t = add(result, "matmul", inputs, params, aval);
