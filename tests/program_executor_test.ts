@@ -19,10 +19,11 @@ import {
   where,
 } from "../mod.ts";
 import { allocate, heapI32 } from "../src/backend/storage.ts";
+import { OP } from "../src/backend/wasm/program_codes.ts";
 import { indexSelect } from "../src/ops/layout.ts";
 import { optimize } from "../src/jit/execute.ts";
 import { Program } from "../src/core/ir.ts";
-import { runPlan, wasmPlan } from "../src/jit/wasm_plan.ts";
+import { arenaOptions, runPlan, wasmPlan } from "../src/jit/wasm_plan.ts";
 import { executorStats } from "../src/core/executor.ts";
 import { lowerings } from "../src/core/lowering.ts";
 import { bind } from "../src/core/trace.ts";
@@ -220,6 +221,63 @@ Deno.test("a malformed stream is a clear Error, not a trap", () => {
   assert.throws(() => runPlan({ ...plan, code }, [x]), /unknown opcode/);
   assert.equal(memoryStats().liveBytes, live);
   code.dispose();
+});
+
+Deno.test("a stream that reads or frees past a buffer is refused before any kernel runs", () => {
+  // exp(sin(x)) on 3 float64: [MAGIC, nslots, UNARY(sin) 7 words,
+  // UNARY(exp) 7 words, FREE, SIZES]; a unary's n is its word 6.
+  const aval = { shape: [3], dtype: "float64" } as const;
+  const program = optimize(
+    new Program(
+      [0],
+      [
+        { prim: "sin", inputs: [{ var: 0 }], params: null, out: 1, aval },
+        { prim: "exp", inputs: [{ var: 1 }], params: null, out: 2, aval },
+      ],
+      [{ var: 2 }],
+      [aval],
+      new Map([[0, aval], [1, aval], [2, aval]]),
+    ),
+    false,
+  );
+  // Without an arena, so that the sin's result is allocated and freed.
+  const was = arenaOptions.enabled;
+  arenaOptions.enabled = false;
+  const plan = wasmPlan(program);
+  arenaOptions.enabled = was;
+  const x = tensor([1, 2, 3], { dtype: "float64" });
+  close(runPlan(plan, [x])[0], x.sin().exp(), 0);
+  const base = plan.code.ptr >>> 2;
+  const words = heapI32().slice(base, base + plan.codeLen);
+  const at = (op: number) => {
+    for (let pc = 2; pc < words.length; pc += words[pc + 1]) {
+      if (words[pc] === op) return pc;
+    }
+    throw new Error(`no opcode ${op}`);
+  };
+  const sin = at(OP.unary);
+  assert.equal(words[sin + 6], 3);
+  const live = memoryStats().liveBytes;
+  const refused = (edit: (w: Int32Array) => void) => {
+    const w = words.slice();
+    edit(w);
+    const code = allocate("int32", w.length);
+    heapI32().set(w, code.ptr >>> 2);
+    assert.throws(
+      () => runPlan({ ...plan, code }, [x]),
+      /reaches past the end of a buffer/,
+    );
+    code.dispose();
+    assert.equal(memoryStats().liveBytes, live); // what it made is freed
+  };
+  // The sin reads 4 of x's 3 elements.
+  refused((w) => w[sin + 6] = 4);
+  // The exp reads 4 elements of the sin's result, which holds 3.
+  refused((w) => w[sin + 7 + 6] = 4);
+  // The sin's result is freed as 32 bytes; it has 24.
+  refused((w) => w[at(OP.free) + 3] = 32);
+  // The stream says x holds 16 bytes.
+  refused((w) => w[plan.codeLen - plan.nslots + plan.inputSlots[0]] = 16);
 });
 
 Deno.test("eager operations run on the executor too: one run each, long streams, clear errors, nothing leaked", () => {

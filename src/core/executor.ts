@@ -181,9 +181,9 @@ class EagerWriter implements Emitter, SlotPlan {
     return s;
   }
 
-  emit(op: number, fields: readonly number[]): void {
-    let n = this.nwords;
-    const len = fields.length + 2;
+  /** Makes room for `len` more words. */
+  private room(len: number): void {
+    const n = this.nwords;
     if (n + len > this.code.capacity) {
       // Grow the buffer, keeping what is written (nothing allocates in
       // wasm while a lowering runs, so the view stays valid otherwise).
@@ -192,6 +192,12 @@ class EagerWriter implements Emitter, SlotPlan {
       this.h = heap();
       this.h.set(old, this.at);
     }
+  }
+
+  emit(op: number, fields: readonly number[]): void {
+    let n = this.nwords;
+    const len = fields.length + 2;
+    this.room(len);
     const h = this.h, at = this.at;
     h[at + n++] = op;
     h[at + n++] = len;
@@ -214,6 +220,26 @@ class EagerWriter implements Emitter, SlotPlan {
     const out: number[] = [];
     for (let s = this.nargs; s < this.nslots; s++) out.push(s);
     return out;
+  }
+
+  /**
+   * Ends the stream with its `OP_SIZES`: each operand's storage size (what
+   * its buffer really holds; the executor checks every read against it),
+   * then 0 for the slots the run fills (the executor sizes those itself).
+   */
+  endWithSizes(args: readonly Tensor[]): void {
+    const len = this.nslots + 2;
+    this.room(len);
+    const h = this.h;
+    let n = this.at + this.nwords;
+    h[n++] = OP.sizes;
+    h[n++] = len;
+    for (let i = 0; i < this.nargs; i++) {
+      const s = args[i]._storage!;
+      h[n++] = s.length * BYTES_PER_ELEMENT[s.dtype];
+    }
+    for (let i = this.nargs; i < this.nslots; i++) h[n++] = 0;
+    this.nwords += len;
   }
 }
 
@@ -261,6 +287,8 @@ export function runEager<P extends Prim>(
     h[tb + i] = s.ptr;
   }
   for (let i = tb + nargs; i < tb + w.nslots; i++) h[i] = 0;
+  w.endWithSizes(args);
+  h = w.h;
   h[w.at] = MAGIC;
   h[w.at + 1] = w.nslots;
   executorStats.runs++;

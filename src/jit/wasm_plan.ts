@@ -542,6 +542,9 @@ function build(executable: Executable): Omit<WasmPlan, "code" | "table"> & {
     w.eqnOf.splice(0, w.eqnOf.length, sites[0] ?? w.eqn, ...sites);
   }
   words[1] = w.slotDtype.length;
+  // The executor checks every read of a slot against its size here.
+  words.push(OP.sizes, words[1] + 2);
+  for (let s = 0; s < words[1]; s++) words.push(w.bytes(s));
   const { slotDtype, slotLength } = w;
   const inArena = arenaSlot < 0 ? new Set<number>() : layout.offsets;
   const fresh = w.owned.filter((s) => !inArena.has(s));
@@ -646,7 +649,19 @@ function runOn(
   const h = heapI32();
   const base = table >>> 2;
   h.fill(0, base, base + plan.nslots);
-  plan.inputSlots.forEach((s, i) => h[base + s] = inputs[i]._storage!.ptr);
+  plan.inputSlots.forEach((s, i) => {
+    const st = inputs[i]._storage!;
+    // The stream states this size for the slot (OP_SIZES), and the
+    // executor trusts it: a smaller buffer must not get in.
+    if (st.length < plan.slotLength[s] || st.dtype !== plan.slotDtype[s]) {
+      throw new Error(
+        `internal: jit input ${i} holds ${st.length} ${st.dtype} elements, the program reads ${
+          plan.slotLength[s]
+        } ${plan.slotDtype[s]}`,
+      );
+    }
+    h[base + s] = st.ptr;
+  });
   for (const { slot, tensor } of plan.consts) {
     h[base + slot] = tensor._storage!.ptr;
   }
@@ -705,7 +720,7 @@ function inlineCustomCalls(body: Program): Program {
 
 /**
  * What a compiled plan does, for tests and benchmarks: the opcode of each
- * instruction in stream order, the bytes of every buffer the executor
+ * instruction in stream order (not the trailing `OP_SIZES`), the bytes of every buffer the executor
  * fills in one run (results and intermediates, however short-lived), the
  * size of its arena, and the bytes it allocates afresh on each run (what
  * is not in the arena: the results, loop carries and branch results).
@@ -719,7 +734,9 @@ export function planStats(plan: WasmPlan): {
   const h = heapI32();
   const base = plan.code.ptr >>> 2;
   const opcodes: number[] = [];
-  for (let pc = 2; pc < plan.codeLen; pc += h[base + pc + 1]) {
+  // The trailing OP_SIZES states slot sizes; it is not run.
+  const end = plan.codeLen - (plan.nslots + 2);
+  for (let pc = 2; pc < end; pc += h[base + pc + 1]) {
     opcodes.push(h[base + pc]);
   }
   let allocatedBytes = 0, freshBytes = 0;

@@ -18,8 +18,9 @@
 //! Aliases (reshape, stopGradient) never reach this stream: the compiler maps
 //! them to the slot of their operand.
 //!
-//! Stream layout: `[MAGIC, nslots, instr...]`; each instruction is
-//! `[opcode, len, fields...]` with `len` counting the whole instruction.
+//! Stream layout: `[MAGIC, nslots, instr..., sizes]`; each instruction is
+//! `[opcode, len, fields...]` with `len` counting the whole instruction,
+//! and the last one is always `OP_SIZES`.
 //! Shapes and strides sit inline in the same layout the kernel exports read
 //! from their `meta` scratch area, so the executor passes a pointer into the
 //! stream and calls those same exports (no kernel is duplicated here).
@@ -28,9 +29,13 @@
 //! occupied output slot, a truncated instruction, an unknown opcode or an
 //! allocation failure stop the run with a nonzero status. Pointers left in
 //! slots (outputs and not-yet-freed intermediates) stay the caller's to free.
-//! What cannot be checked is whether a pointer refers to a buffer large
-//! enough for the sizes in the stream; that is the compiler's contract, as
-//! for every kernel export.
+//! Every slot has a size: the one `OP_SIZES` states for a buffer the caller
+//! puts in the table (it guarantees that many bytes), the one an
+//! instruction allocates for a buffer the executor makes. Before each
+//! instruction runs, program/bounds.rs computes from its fields how many
+//! bytes it reads of each buffer and writes of each new one, and a stream
+//! whose fields disagree with a slot's size stops with `ERR_BOUNDS`: a
+//! compiler bug becomes an error, not a corrupted heap.
 //!
 //! The TypeScript constants (src/backend/wasm/program_codes.ts) are generated
 //! by scripts/gen_program_codes.ts from this file (the `OP_*` and `ERR_*`
@@ -184,7 +189,13 @@ pub const OP_FUSED_REDUCE: i32 = 36;
 /// shape and dtype): `out = x + a·b`, the same bits as the product then an
 /// `add`, in one instruction (small products in one pass).
 pub const OP_MATMUL_ADD: i32 = 37;
+/// `[bytes × nslots]`: the last instruction of every stream, which never
+/// runs: the size of the buffer the caller puts in each slot (an input, a
+/// constant, an arena), which reads of it are checked against. The sizes of
+/// slots the executor fills are what it allocates (any value here).
+pub const OP_SIZES: i32 = 38;
 
+mod bounds;
 mod epilogue;
 mod fused;
 mod split;
@@ -214,6 +225,8 @@ pub const ERR_NOT_POSITIVE_DEFINITE: i32 = 10;
 pub const ERR_SINGULAR: i32 = 11;
 /// integer division by zero
 pub const ERR_DIV_BY_ZERO: i32 = 12;
+/// an instruction reaches past the end of a buffer
+pub const ERR_BOUNDS: i32 = 13;
 
 const F32: i32 = 0;
 const F64: i32 = 1;
@@ -245,6 +258,12 @@ struct Exec<'a> {
     base: usize,
     slots: *mut usize,
     nslots: usize,
+    /// Bytes of the buffer in each slot (0 while empty).
+    sizes: &'a [core::cell::Cell<usize>],
+    /// Whether instructions are checked against `sizes` and `sizes` kept
+    /// (off for the later steps of a loop whose first step showed that
+    /// every step sees the same sizes: see `OP_LOOP` in `run_range`).
+    checking: core::cell::Cell<bool>,
     /// The step index of the innermost running loop.
     index: core::cell::Cell<Option<usize>>,
     /// From `OP_ARENA`: the arena's address and bytes, and the index in
@@ -320,12 +339,16 @@ fn expect(f: &[i32], fixed: usize, per_dim: usize, rank: usize) -> R<()> {
 }
 
 impl Exec<'_> {
-    fn slot(&self, s: i32) -> R<*mut usize> {
+    fn index(&self, s: i32) -> R<usize> {
         let i = count(s).map_err(|_| ERR_SLOT)?;
         if i >= self.nslots {
             return Err(ERR_SLOT);
         }
-        Ok(unsafe { self.slots.add(i) })
+        Ok(i)
+    }
+
+    fn slot(&self, s: i32) -> R<*mut usize> {
+        Ok(unsafe { self.slots.add(self.index(s)?) })
     }
 
     /// The buffer in slot `s` (which must hold one).
@@ -464,6 +487,7 @@ impl Exec<'_> {
                     return Err(at(ERR_TRUNCATED));
                 }
                 if self.code[pc] == OP_COND {
+                    self.check_scalar(f[0], f[1]).map_err(at)?;
                     let v = self.scalar(f[0], f[1]).map_err(at)?;
                     let last = (lens.len() - 1) as f64;
                     let i = if v.is_nan() {
@@ -479,8 +503,11 @@ impl Exec<'_> {
                     starts[1] = from + cl;
                     loop {
                         self.run_range(from, starts[1])?;
+                        self.check_scalar(f[0], f[1]).map_err(at)?;
                         let v = self.scalar(f[0], f[1]).map_err(at)?;
-                        self.release(f[0], width(f[1]).map_err(at)?).map_err(at)?;
+                        let w = width(f[1]).map_err(at)?;
+                        self.check_free(f[0], w).map_err(at)?;
+                        self.release(f[0], w).map_err(at)?;
                         if v == 0.0 {
                             break;
                         }
@@ -503,21 +530,55 @@ impl Exec<'_> {
                 if body > end - from {
                     return Err(at(ERR_TRUNCATED));
                 }
+                // A straight-line body whose first step leaves every buffer
+                // it found with the size it had sees the same sizes in
+                // every step (its instructions allocate what their fields
+                // say): the later steps keep no sizes and check nothing but
+                // the loop's own reads and writes, whose place moves with
+                // the step. They end with the sizes the first step left.
+                let before: Option<Vec<usize>> =
+                    (n > 1 && self.checking.get() && self.straight(from, from + body))
+                        .then(|| self.sizes.iter().map(core::cell::Cell::get).collect());
                 let outer = self.index.get();
+                let mut result = Ok(());
                 for k in 0..n {
                     self.index.set(Some(if reverse { n - 1 - k } else { k }));
-                    let r = self.run_range(from, from + body);
-                    if r.is_err() {
-                        self.index.set(outer);
-                        return r;
+                    result = self.run_range(from, from + body);
+                    if result.is_err() {
+                        break;
+                    }
+                    // A buffer the step found must keep its size (a slot
+                    // it filled was empty when step 0 began, so no read
+                    // precedes its filling; an emptied one reads as empty).
+                    if let (0, Some(b)) = (k, &before) {
+                        let changed = |(s, &b): (&core::cell::Cell<usize>, &usize)| {
+                            b != 0 && s.get() != 0 && s.get() != b
+                        };
+                        if self.sizes.iter().zip(b).any(changed) {
+                            result = Err(at(ERR_BOUNDS));
+                            break;
+                        }
+                        self.checking.set(false);
                     }
                 }
+                if before.is_some() {
+                    self.checking.set(true);
+                }
                 self.index.set(outer);
+                result?;
                 pc = from + body;
                 continue;
             }
-            self.step(pc, self.code[pc], &self.code[pc + 2..pc + len])
-                .map_err(|f| (pc, f))?;
+            let (op, f) = (self.code[pc], &self.code[pc + 2..pc + len]);
+            if self.checking.get() {
+                self.check(op, f).map_err(|e| (pc, Fail::from(e)))?;
+            } else if op == OP_LOOP_READ || op == OP_LOOP_WRITE {
+                // Where they read or write moves with the step.
+                let read = op == OP_LOOP_READ;
+                self.check_stacked(read, f)
+                    .map_err(|e| (pc, Fail::from(e)))?;
+            }
+            self.step(pc, op, f).map_err(|f| (pc, f))?;
             pc += len;
         }
         Ok(())
@@ -1013,11 +1074,38 @@ pub fn run_program(code: usize, code_len: usize, slots: usize, info: usize) -> i
     if words[0] != MAGIC || words[1] < 0 {
         return ERR_HEADER;
     }
+    let nslots = words[1] as usize;
+    // The trailing OP_SIZES: `[OP_SIZES, nslots + 2, bytes × nslots]`.
+    let Some(end) = code_len.checked_sub(nslots + 2).filter(|&e| e >= 2) else {
+        return ERR_HEADER;
+    };
+    if words[end] != OP_SIZES || words[end + 1] as usize != nslots + 2 {
+        return ERR_HEADER;
+    }
+    let table = unsafe { core::slice::from_raw_parts(slots as *const usize, nslots) };
+    // A caller's buffer has its stated size; the rest get theirs when the
+    // executor fills them. Small tables live on the stack: an eager call
+    // is a run of a few slots.
+    let mut small = [0usize; 16];
+    let mut large = Vec::new();
+    let sizes: &mut [usize] = if nslots <= small.len() {
+        &mut small[..nslots]
+    } else {
+        large.resize(nslots, 0);
+        &mut large
+    };
+    for (i, size) in sizes.iter_mut().enumerate() {
+        if table[i] != 0 {
+            *size = words[end + 2 + i] as u32 as usize;
+        }
+    }
     let exec = Exec {
-        code: words,
+        code: &words[..end],
         base: code,
         slots: slots as *mut usize,
-        nslots: words[1] as usize,
+        nslots,
+        sizes: core::cell::Cell::from_mut(sizes).as_slice_of_cells(),
+        checking: core::cell::Cell::new(true),
         index: core::cell::Cell::new(None),
         arena: core::cell::OnceCell::new(),
     };
@@ -1038,20 +1126,142 @@ pub fn run_program(code: usize, code_len: usize, slots: usize, info: usize) -> i
 mod tests {
     use super::*;
 
-    /// Runs `code` with `slots` (no failure details); shared with the
-    /// executor's submodules' tests.
+    /// Runs `code` (without its `OP_SIZES`) with `slots` (no failure
+    /// details); shared with the executor's submodules' tests. Each filled
+    /// slot is taken to hold any number of bytes: [`run_sized`] states them.
     pub(crate) fn run(code: &[i32], slots: &mut [usize]) -> i32 {
+        run_sized(code, slots, &vec![u32::MAX; slots.len()])
+    }
+
+    /// Runs `code` with `slots` whose filled ones hold `sizes` bytes.
+    pub(crate) fn run_sized(code: &[i32], slots: &mut [usize], sizes: &[u32]) -> i32 {
+        run_info(code, slots, sizes, 0)
+    }
+
+    /// [`run_sized`] with the failure details written at `info`.
+    fn run_info(code: &[i32], slots: &mut [usize], sizes: &[u32], info: usize) -> i32 {
+        let mut words = code.to_vec();
+        words.extend([OP_SIZES, sizes.len() as i32 + 2]);
+        words.extend(sizes.iter().map(|&b| b as i32));
         run_program(
-            code.as_ptr() as usize,
-            code.len(),
+            words.as_ptr() as usize,
+            words.len(),
             slots.as_mut_ptr() as usize,
-            0,
+            info,
         )
     }
 
     /// `n` elements at address `p`.
     pub(crate) fn read<T: Copy>(p: usize, n: usize) -> Vec<T> {
         unsafe { core::slice::from_raw_parts(p as *const T, n).to_vec() }
+    }
+
+    /// Every read of a buffer is checked against its slot's size: the one
+    /// `OP_SIZES` states for the caller's buffers, the allocated one for
+    /// the run's own (carried along by a move). A stream whose fields reach
+    /// further stops with `ERR_BOUNDS` before its kernel runs, allocating
+    /// nothing; the same stream with sizes that fit runs.
+    #[test]
+    fn reads_past_a_buffer_are_refused() {
+        use crate::elementwise::{ADD, NEG};
+        let x = [1.0f32, 2.0, 3.0, 4.0];
+        let (neg, add) = (NEG as i32, ADD as i32);
+        struct Case {
+            code: Vec<i32>,
+            /// Slots holding x; sizes stated for them that fit (none: no
+            /// size does) and that do not.
+            inputs: usize,
+            fits: Vec<u32>,
+            short: Vec<u32>,
+            /// A buffer the run made before it stopped: (slot, bytes).
+            made: Option<(usize, usize)>,
+            /// The result of a run that fits: (slot, bytes).
+            out: Option<(usize, usize)>,
+        }
+        let case = |code: Vec<i32>, inputs, fits: &[u32], short: &[u32], made, out| Case {
+            code,
+            inputs,
+            fits: fits.to_vec(),
+            short: short.to_vec(),
+            made,
+            out,
+        };
+        #[rustfmt::skip]
+        let cases = [
+            // unary over 3 elements of x
+            case(vec![MAGIC, 2, OP_UNARY, 7, F32, neg, 1, 0, 3], 1, &[12, 0], &[8, 0], None, Some((1, 12))),
+            // x + y over [2]: y read with stride 1, then broadcast (stride 0)
+            case(vec![MAGIC, 3, OP_BINARY, 12, F32, add, 2, 0, 1, 2, 1, 2, 1, 1], 2, &[8, 8, 0], &[8, 4, 0], None, Some((2, 8))),
+            case(vec![MAGIC, 3, OP_BINARY, 12, F32, add, 2, 0, 1, 2, 1, 2, 1, 0], 2, &[8, 4, 0], &[8, 0, 0], None, Some((2, 8))),
+            // [2, 2] @ [2, 1]
+            case(vec![MAGIC, 3, OP_MATMUL, 14, F32, 2, 0, 1, 1, 2, 1, 2, 0, 0, 0, 0], 2, &[16, 8, 0], &[12, 8, 0], None, Some((2, 8))),
+            // x[1], x[0] (offset 1, stride -1); from offset 0 it starts before x
+            case(vec![MAGIC, 2, OP_COPY_STRIDED, 10, F32, 1, 0, 1, 2, 1, 2, -1], 1, &[8, 0], &[4, 0], None, Some((1, 8))),
+            case(vec![MAGIC, 2, OP_COPY_STRIDED, 10, F32, 1, 0, 0, 2, 1, 2, -1], 1, &[], &[16, 0], None, None),
+            // the run's own buffer of 2 read as 3 (a compiler's mismatch)...
+            case(vec![MAGIC, 3, OP_UNARY, 7, F32, neg, 1, 0, 2, OP_UNARY, 7, F32, neg, 2, 1, 3], 1, &[], &[16, 0, 0], Some((1, 8)), None),
+            // ... also after a move, which carries the size along
+            case(vec![MAGIC, 4, OP_UNARY, 7, F32, neg, 1, 0, 2, OP_MOVE, 4, 2, 1, OP_UNARY, 7, F32, neg, 3, 2, 3], 1, &[], &[16, 0, 0, 0], Some((2, 8)), None),
+            // a free states the size allocated
+            case(vec![MAGIC, 2, OP_UNARY, 7, F32, neg, 1, 0, 2, OP_FREE, 4, 1, 12], 1, &[], &[16, 0], Some((1, 8)), None),
+            // a loop reading one element per step for 3 steps
+            case(vec![MAGIC, 2, OP_LOOP, 5, 3, 0, 10, OP_LOOP_READ, 6, F32, 1, 0, 1, OP_FREE, 4, 1, 4], 1, &[12, 0], &[8, 0], None, None),
+            // a fused group (one negation) over 4 elements
+            case(vec![MAGIC, 2, OP_FUSED, 18, 4, 1, 1, 1, 0, F32, 0, 0, F32, 1, 0, F32, neg, 1, 0, 0], 1, &[16, 0], &[12, 0], None, Some((1, 16))),
+        ];
+        for c in &cases {
+            let mut slots = vec![0usize; c.code[1] as usize];
+            for s in &mut slots[..c.inputs] {
+                *s = x.as_ptr() as usize;
+            }
+            let before = slots.clone();
+            assert_eq!(
+                run_sized(&c.code, &mut slots, &c.short),
+                ERR_BOUNDS,
+                "{:?}",
+                c.code
+            );
+            if let Some((s, bytes)) = c.made {
+                assert_ne!(slots[s], 0);
+                free(slots[s], bytes);
+                slots[s] = 0;
+            }
+            assert_eq!(slots, before, "{:?}", c.code);
+            if !c.fits.is_empty() {
+                assert_eq!(run_sized(&c.code, &mut slots, &c.fits), 0, "{:?}", c.code);
+                if let Some((s, bytes)) = c.out {
+                    free(slots[s], bytes);
+                }
+            }
+        }
+        // A loop's later steps run unchecked only when its first step left
+        // every size as it found it: a body that shrinks its carry (4
+        // elements in, 2 out) stops after that step.
+        for (keep, status) in [(4, 0), (2, ERR_BOUNDS)] {
+            let mut slots = vec![x.as_ptr() as usize, 0, 0];
+            #[rustfmt::skip]
+            let code = [
+                MAGIC, 3,
+                OP_UNARY, 7, F32, neg, 1, 0, 4,
+                OP_LOOP, 5, 3, 0, 18,
+                OP_COPY_STRIDED, 10, F32, 2, 1, 0, keep, 1, keep, 1,
+                OP_FREE, 4, 1, 16,
+                OP_MOVE, 4, 1, 2,
+            ];
+            assert_eq!(run_sized(&code, &mut slots, &[16, 0, 0]), status);
+            free(slots[1], 4 * keep as usize);
+        }
+        // A stream without its sizes, or with the wrong count, is refused.
+        let mut slots = vec![x.as_ptr() as usize, 0];
+        let code = [MAGIC, 2, OP_UNARY, 7, F32, neg, 1, 0, 3];
+        let bare = run_program(
+            code.as_ptr() as usize,
+            code.len(),
+            slots.as_mut_ptr() as usize,
+            0,
+        );
+        assert_eq!(bare, ERR_HEADER);
+        assert_eq!(run_sized(&code, &mut slots, &[12]), ERR_HEADER);
     }
 
     #[test]
@@ -1327,12 +1537,8 @@ mod tests {
         let mut info = [0i32; 4];
         #[rustfmt::skip]
         let code = [MAGIC, 3, OP_INDEX_SELECT, 10, F32, 2, 0, 1, 1, 3, 1, 2];
-        let status = run_program(
-            code.as_ptr() as usize,
-            code.len(),
-            slots.as_mut_ptr() as usize,
-            info.as_mut_ptr() as usize,
-        );
+        let sizes = vec![u32::MAX; slots.len()];
+        let status = run_info(&code, &mut slots, &sizes, info.as_mut_ptr() as usize);
         assert_eq!(status, ERR_INDEX);
         assert_eq!(info, [2, 1, 3, 3]); // at word 2: position 1 holds 3, dim 3
         free(slots[2], 8); // the caller frees what the run allocated
@@ -1375,12 +1581,7 @@ mod tests {
         let mut info = [0i32; 4];
         let code = [MAGIC, 2, OP_CHOLESKY, 7, F64, 1, 0, 2, 2];
         let info_at = info.as_mut_ptr() as usize;
-        let status = run_program(
-            code.as_ptr() as usize,
-            code.len(),
-            slots.as_mut_ptr() as usize,
-            info_at,
-        );
+        let status = run_info(&code, &mut slots, &[u32::MAX; 2], info_at);
         assert_eq!(status, ERR_NOT_POSITIVE_DEFINITE);
         assert_eq!(info, [2, 1, 1, 2]);
         free(slots[1], 64);
@@ -1389,12 +1590,7 @@ mod tests {
         let rhs = [1.0f32, 1.0];
         let mut slots = vec![s.as_ptr() as usize, rhs.as_ptr() as usize, 0];
         let code = [MAGIC, 3, OP_SOLVE, 11, F32, 2, 0, 1, 1, 2, 1, 0, 0];
-        let status = run_program(
-            code.as_ptr() as usize,
-            code.len(),
-            slots.as_mut_ptr() as usize,
-            info_at,
-        );
+        let status = run_info(&code, &mut slots, &[u32::MAX; 3], info_at);
         assert_eq!(status, ERR_SINGULAR);
         assert_eq!(info, [2, 0, 1, 2]);
         free(slots[2], 8);

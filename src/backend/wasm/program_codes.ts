@@ -44,6 +44,7 @@ export const OP = {
   arena: 35,
   fusedReduce: 36,
   matmulAdd: 37,
+  sizes: 38,
 } as const;
 
 /** Status codes of a failed run. */
@@ -60,6 +61,7 @@ export const ERR = {
   notPositiveDefinite: 10,
   singular: 11,
   divByZero: 12,
+  bounds: 13,
 } as const;
 
 /** What each status code means. */
@@ -76,6 +78,7 @@ export const STATUS_MESSAGE: Readonly<Record<number, string>> = {
   10: "matrix is not positive definite",
   11: "matrix is singular",
   12: "integer division by zero",
+  13: "an instruction reaches past the end of a buffer",
 };
 
 /** DTYPES (crates/kernels/src/program.rs). */
