@@ -223,12 +223,13 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     // Generous bounds: a regression (a third copy of the WebAssembly, or
     // tree shaking lost) fails. The inlined default carries two builds of
     // the kernels, relaxed SIMD and its SIMD128 fallback (one is chosen at
-    // load time), about 210 KiB gzip each; /external fetches one.
+    // load time), about 215 KiB gzip each; /external fetches one. (565 and
+    // 595 KiB with the executor's bounds checks.)
     assert.ok(
-      smallGz < 560 * 1024,
+      smallGz < 620 * 1024,
       `only-tensor bundle is ${kib(smallGz)} gzip`,
     );
-    assert.ok(appGz < 600 * 1024, `app bundle is ${kib(appGz)} gzip`);
+    assert.ok(appGz < 660 * 1024, `app bundle is ${kib(appGz)} gzip`);
     assert.ok(smallGz <= appGz, "the smaller program bundles smaller");
   });
 
