@@ -266,6 +266,9 @@ struct Exec<'a> {
     checking: core::cell::Cell<bool>,
     /// The step index of the innermost running loop.
     index: core::cell::Cell<Option<usize>>,
+    /// That loop's last step index (the bounds of its stacked reads and
+    /// writes are checked for it, which covers every step).
+    last: core::cell::Cell<usize>,
     /// From `OP_ARENA`: the arena's address and bytes, and the index in
     /// `code` of its per-slot offsets.
     arena: core::cell::OnceCell<(usize, usize, usize)>,
@@ -518,70 +521,75 @@ impl Exec<'_> {
                 continue;
             }
             if self.code[pc] == OP_LOOP {
-                // The body follows the instruction; it runs once per step.
-                let f = &self.code[pc + 2..pc + len];
-                if f.len() != 3 {
-                    return Err(at(ERR_TRUNCATED));
-                }
-                let n = count(f[0]).map_err(at)?;
-                let reverse = f[1] != 0;
-                let body = count(f[2]).map_err(at)?;
-                let from = pc + len;
-                if body > end - from {
-                    return Err(at(ERR_TRUNCATED));
-                }
-                // A straight-line body whose first step leaves every buffer
-                // it found with the size it had sees the same sizes in
-                // every step (its instructions allocate what their fields
-                // say): the later steps keep no sizes and check nothing but
-                // the loop's own reads and writes, whose place moves with
-                // the step. They end with the sizes the first step left.
-                let before: Option<Vec<usize>> =
-                    (n > 1 && self.checking.get() && self.straight(from, from + body))
-                        .then(|| self.sizes.iter().map(core::cell::Cell::get).collect());
-                let outer = self.index.get();
-                let mut result = Ok(());
-                for k in 0..n {
-                    self.index.set(Some(if reverse { n - 1 - k } else { k }));
-                    result = self.run_range(from, from + body);
-                    if result.is_err() {
-                        break;
-                    }
-                    // A buffer the step found must keep its size (a slot
-                    // it filled was empty when step 0 began, so no read
-                    // precedes its filling; an emptied one reads as empty).
-                    if let (0, Some(b)) = (k, &before) {
-                        let changed = |(s, &b): (&core::cell::Cell<usize>, &usize)| {
-                            b != 0 && s.get() != 0 && s.get() != b
-                        };
-                        if self.sizes.iter().zip(b).any(changed) {
-                            result = Err(at(ERR_BOUNDS));
-                            break;
-                        }
-                        self.checking.set(false);
-                    }
-                }
-                if before.is_some() {
-                    self.checking.set(true);
-                }
-                self.index.set(outer);
-                result?;
-                pc = from + body;
+                pc = self.run_loop(pc, len, end)?;
                 continue;
             }
             let (op, f) = (self.code[pc], &self.code[pc + 2..pc + len]);
             if self.checking.get() {
                 self.check(op, f).map_err(|e| (pc, Fail::from(e)))?;
-            } else if op == OP_LOOP_READ || op == OP_LOOP_WRITE {
-                // Where they read or write moves with the step.
-                let read = op == OP_LOOP_READ;
-                self.check_stacked(read, f)
-                    .map_err(|e| (pc, Fail::from(e)))?;
             }
             self.step(pc, op, f).map_err(|f| (pc, f))?;
             pc += len;
         }
         Ok(())
+    }
+
+    /// Runs the `OP_LOOP` of `len` words at `pc` (its body follows it,
+    /// within `end`) and returns where the code after the body starts. Out
+    /// of `run_range`, which each step calls: that stays small.
+    #[inline(never)]
+    fn run_loop(&self, pc: usize, len: usize, end: usize) -> Result<usize, (usize, Fail)> {
+        let at = |e: i32| (pc, Fail::from(e));
+        // The body follows the instruction; it runs once per step.
+        let f = &self.code[pc + 2..pc + len];
+        if f.len() != 3 {
+            return Err(at(ERR_TRUNCATED));
+        }
+        let n = count(f[0]).map_err(at)?;
+        let reverse = f[1] != 0;
+        let body = count(f[2]).map_err(at)?;
+        let from = pc + len;
+        if body > end - from {
+            return Err(at(ERR_TRUNCATED));
+        }
+        // A straight-line body whose first step leaves every buffer it
+        // found with the size it had sees the same sizes in every step (its
+        // instructions allocate what their fields say, and its reads and
+        // writes of stacked xs and ys were checked for the last step): the
+        // later steps keep no sizes and check nothing. They end with the
+        // sizes the first step left.
+        let before: Option<Vec<usize>> =
+            (n > 1 && self.checking.get() && self.straight(from, from + body))
+                .then(|| self.sizes.iter().map(core::cell::Cell::get).collect());
+        let outer = (self.index.get(), self.last.replace(n.saturating_sub(1)));
+        let mut result = Ok(());
+        for k in 0..n {
+            self.index.set(Some(if reverse { n - 1 - k } else { k }));
+            result = self.run_range(from, from + body);
+            if result.is_err() {
+                break;
+            }
+            // A buffer the step found must keep its size (a slot it filled
+            // was empty when step 0 began, so no read precedes its filling;
+            // an emptied one reads as empty).
+            if let (0, Some(b)) = (k, &before) {
+                let changed = |(s, &b): (&core::cell::Cell<usize>, &usize)| {
+                    b != 0 && s.get() != 0 && s.get() != b
+                };
+                if self.sizes.iter().zip(b).any(changed) {
+                    result = Err(at(ERR_BOUNDS));
+                    break;
+                }
+                self.checking.set(false);
+            }
+        }
+        if before.is_some() {
+            self.checking.set(true);
+        }
+        self.index.set(outer.0);
+        self.last.set(outer.1);
+        result?;
+        Ok(from + body)
     }
 
     fn step(&self, pc: usize, op: i32, f: &[i32]) -> Result<(), Fail> {
@@ -1107,6 +1115,7 @@ pub fn run_program(code: usize, code_len: usize, slots: usize, info: usize) -> i
         sizes: core::cell::Cell::from_mut(sizes).as_slice_of_cells(),
         checking: core::cell::Cell::new(true),
         index: core::cell::Cell::new(None),
+        last: core::cell::Cell::new(0),
         arena: core::cell::OnceCell::new(),
     };
     match exec.run() {

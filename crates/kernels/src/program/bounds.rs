@@ -126,15 +126,16 @@ impl Exec<'_> {
         self.reads(s, width(dtype)?)
     }
 
-    /// `OP_LOOP_READ` (`read`) or `OP_LOOP_WRITE`: the step's slice of the
-    /// stacked buffer lies within it (all a loop's unchecked steps check,
-    /// as it moves with the step). A read copies slice i of the stacked
-    /// f[2] into a new f[1]; a write copies f[2] into slice i of f[1].
-    pub(super) fn check_stacked(&self, read: bool, f: &[i32]) -> R<()> {
+    /// `OP_LOOP_READ` (`read`) or `OP_LOOP_WRITE`: the slice of the stacked
+    /// buffer that the loop's last step reads or writes lies within it (so
+    /// every step's does). A read copies slice i of the stacked f[2] into a
+    /// new f[1]; a write copies f[2] into slice i of f[1].
+    fn check_stacked(&self, read: bool, f: &[i32]) -> R<()> {
         expect(f, 4, 0, 0)?;
         let (w, n) = (width(f[0])?, count(f[3])?);
-        let i = self.index.get().ok_or(ERR_FIELD)?;
-        let end = (i + 1).checked_mul(bytes(n, w)?).ok_or(ERR_BOUNDS)?;
+        self.index.get().ok_or(ERR_FIELD)?;
+        let steps = self.last.get() + 1;
+        let end = steps.checked_mul(bytes(n, w)?).ok_or(ERR_BOUNDS)?;
         self.reads(if read { f[2] } else { f[1] }, end)
     }
 
