@@ -89,11 +89,16 @@ export function randomProgram(
         smooth ? BINARY.filter(([k]) => !KINKS.has(k)) : BINARY,
       );
       const full = x.shape.length === 2 ? x.shape : undefined;
+      // Not x − x: it is identically zero, and its gradient is two equal
+      // terms cancelling, which two valid evaluation orders (a loop that
+      // computes x twice, a program whose CSE computes it once) round
+      // differently: a comparison would test rounding, not the compiler.
       const partners = vals.filter((y) =>
-        full !== undefined
+        (name !== "sub" || y !== x) &&
+        (full !== undefined
           ? broadcastsTo(y.shape, full[0], full[1])
           : y.shape.length === 2 &&
-            broadcastsTo(x.shape, y.shape[0], y.shape[1])
+            broadcastsTo(x.shape, y.shape[0], y.shape[1]))
       );
       if (partners.length === 0) continue;
       const y = pick(partners);
