@@ -7,9 +7,10 @@
 //! Slot sizes start as `OP_SIZES` states them for the caller's buffers (0
 //! for empty slots) and follow the run: an allocation sets one, a free
 //! (which must state the size allocated) clears it, a move carries it.
-//! [`Exec::check`] mirrors the field layouts of [`Exec::step`]; an opcode it
-//! does not know is left to `step`, which refuses it. Fields that `step`
-//! would refuse may be refused here first, with the same status.
+//! [`Exec::check`] mirrors the field layouts of [`Exec::step`] and refuses
+//! an opcode it has no arm for (`ERR_OPCODE`, as `step` does an unknown
+//! one), so a new instruction cannot run unchecked. Fields that `step` would
+//! refuse may be refused here first, with the same status.
 
 use super::*;
 
@@ -406,7 +407,9 @@ impl Exec<'_> {
                 expect(f, 2 + self.nslots, 0, 0)?;
                 self.reads(f[0], count(f[1])?)
             }
-            _ => Ok(()),
+            // Fail closed: an instruction with no arm here would run
+            // unchecked (run_range handles OP_LOOP, OP_COND and OP_WHILE).
+            _ => Err(ERR_OPCODE),
         }
     }
 
