@@ -924,11 +924,7 @@ impl Exec<'_> {
                 }
             }
             OP_CONV => {
-                let nd = count(field(9)?)?;
-                if nd == 0 || nd > 3 {
-                    return Err(ERR_FIELD.into());
-                }
-                expect(f, 10, 6, nd)?;
+                let g = window(f, 9)?;
                 let f64_ = float64(f[0])?;
                 let mode = match f[1] {
                     0 => Mode::Forward,
@@ -936,11 +932,7 @@ impl Exec<'_> {
                     2 => Mode::Weight,
                     _ => return Err(ERR_FIELD.into()),
                 };
-                let (n, c, o, groups) = (count(f[5])?, count(f[6])?, count(f[7])?, count(f[8])?);
-                if groups == 0 || c % groups != 0 || o % groups != 0 {
-                    return Err(ERR_FIELD.into());
-                }
-                let g = geom(&f[10..], nd)?;
+                let (n, c, o, groups) = conv_dims(f)?;
                 let (a, b) = (self.input(f[3])?, self.input(f[4])?);
                 let size = match mode {
                     Mode::Forward => product(&[n, o, g.sout()])?,
@@ -963,15 +955,10 @@ impl Exec<'_> {
                 }
             }
             OP_MAX_POOL => {
-                let nd = count(field(5)?)?;
-                if nd == 0 || nd > 3 {
-                    return Err(ERR_FIELD.into());
-                }
-                expect(f, 6, 6, nd)?;
+                let g = window(f, 5)?;
                 let f64_ = float64(f[0])?;
                 let indices = f[1] != 0;
                 let planes = count(f[4])?;
-                let g = geom(&f[6..], nd)?;
                 let x = self.input(f[3])?;
                 let size = product(&[planes, g.sout()])?;
                 let w = if indices || !f64_ { 4 } else { 8 };
@@ -1046,6 +1033,28 @@ impl Exec<'_> {
         }
         Ok(())
     }
+}
+
+/// The window geometry of a convolution (`at` = 9) or pooling (`at` = 5)
+/// instruction: `nd` (1 to 3) at field `at`, then its six lists, which must
+/// end the instruction.
+fn window(f: &[i32], at: usize) -> R<Geom> {
+    let nd = count(*f.get(at).ok_or(ERR_TRUNCATED)?)?;
+    if nd == 0 || nd > 3 {
+        return Err(ERR_FIELD);
+    }
+    expect(f, at + 1, 6, nd)?;
+    geom(&f[at + 1..], nd)
+}
+
+/// A convolution's batch, input and output channels and groups (which
+/// divide both channel counts).
+fn conv_dims(f: &[i32]) -> R<(usize, usize, usize, usize)> {
+    let (n, c, o, groups) = (count(f[5])?, count(f[6])?, count(f[7])?, count(f[8])?);
+    if groups == 0 || c % groups != 0 || o % groups != 0 {
+        return Err(ERR_FIELD);
+    }
+    Ok((n, c, o, groups))
 }
 
 /// A window geometry from six lists of `nd` fields: input, kernel and

@@ -347,17 +347,9 @@ impl Exec<'_> {
                 Ok(())
             }
             OP_CONV => {
-                let nd = count(field(9)?)?;
-                if nd == 0 || nd > 3 {
-                    return Err(ERR_FIELD);
-                }
-                expect(f, 10, 6, nd)?;
+                let g = window(f, 9)?;
                 let w = float_width(f[0])?;
-                let (n, c, o, groups) = (count(f[5])?, count(f[6])?, count(f[7])?, count(f[8])?);
-                if groups == 0 || c % groups != 0 || o % groups != 0 {
-                    return Err(ERR_FIELD);
-                }
-                let g = geom(&f[10..], nd)?;
+                let (n, c, o, groups) = conv_dims(f)?;
                 let x = product(&[n, c, g.sin()])?;
                 let wt = product(&[o, c / groups, g.sk()])?;
                 let gy = product(&[n, o, g.sout()])?;
@@ -373,14 +365,9 @@ impl Exec<'_> {
                 self.makes(f[2], out, w)
             }
             OP_MAX_POOL => {
-                let nd = count(field(5)?)?;
-                if nd == 0 || nd > 3 {
-                    return Err(ERR_FIELD);
-                }
-                expect(f, 6, 6, nd)?;
+                let g = window(f, 5)?;
                 let w = float_width(f[0])?;
                 let planes = count(f[4])?;
-                let g = geom(&f[6..], nd)?;
                 self.reads(f[3], bytes(product(&[planes, g.sin()])?, w)?)?;
                 let wout = if f[1] != 0 { 4 } else { w };
                 self.makes(f[2], product(&[planes, g.sout()])?, wout)
