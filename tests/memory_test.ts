@@ -1,41 +1,30 @@
 import assert from "node:assert/strict";
 import { allocate, memoryStats, shadowCount } from "../src/backend/storage.ts";
-import {
-  getNumThreads,
-  resetPeakMemory,
-  setNumThreads,
-  tensor,
-} from "../mod.ts";
+import { tensor } from "../mod.ts";
 
 const MiB = 2 ** 20;
 const N = 16384; // 64 KiB of float32 per temporary
-const macrotask = () => new Promise((r) => setTimeout(r, 0));
 
 /**
- * The wasm heap's peak, and the peak of live tensor bytes, over `iterations` of `x.exp().add(x)` on `n`
- * float32 elements (two temporaries, both dropped), one thread, with an
- * event-loop turn every 100 iterations, as any async program has: V8 runs
- * FinalizationRegistry callbacks only between tasks (see storage.ts).
+ * The wasm heap's peak and the peak of live tensor bytes over `iterations`
+ * of dropped temporaries of `n` float32 elements, measured in a fresh
+ * process (tests/_dropped_loop.ts says why).
  */
 async function droppedLoopPeaks(n: number, iterations: number) {
-  // One thread: this bounds garbage between collections, and an exp split
-  // across a worker changes when V8 collects (for 64 KiB, peaks measured
-  // 77–132 MiB with two threads, 77 MiB with one).
-  const threads = getNumThreads();
-  setNumThreads(1);
-  const x = tensor(new Float32Array(n).fill(0.25));
-  let peak = 0;
-  resetPeakMemory();
-  try {
-    for (let i = 0; i < iterations; i++) {
-      x.exp().add(x);
-      if (i % 100 === 99) await macrotask();
-      peak = Math.max(peak, memoryStats().heapBytes);
-    }
-  } finally {
-    setNumThreads(threads);
-  }
-  return { heap: peak, live: memoryStats().peakLiveBytes };
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      new URL("./_dropped_loop.ts", import.meta.url).pathname,
+      String(n),
+      String(iterations),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  assert.equal(out.code, 0, text.decode(out.stderr));
+  return JSON.parse(text.decode(out.stdout)) as { heap: number; live: number };
 }
 
 Deno.test("memory: 10,000 iterations of dropped 64 KiB temporaries stay bounded without dispose()", async () => {
@@ -55,9 +44,8 @@ Deno.test("memory: 10,000 iterations of dropped 64 KiB temporaries stay bounded 
 Deno.test("memory: small dropped temporaries (8 KiB) pace the GC too", async () => {
   // Shadows stand for the bytes of every collectable storage, small ones
   // included (storage.ts, SHADOW_CHUNK): with a shadow only per storage of
-  // 16 KiB or more, this loop's live bytes peaked at 189-203 MiB; 70-71
-  // with. Live bytes, not the heap's size: the heap never shrinks, so it
-  // would start at whatever the test before this one grew it to.
+  // 16 KiB or more, this loop's live bytes peaked at 188-203 MiB; 70-75
+  // with (each in a fresh process).
   const peak = (await droppedLoopPeaks(2048, 60_000)).live;
   assert.ok(
     peak < 140 * MiB,
