@@ -23,6 +23,10 @@ import { pin } from "../core/scope.ts";
 import { foldTransposes, transposeFoldOptions } from "./transpose_fold.ts";
 import { factorProductSums, productSumOptions } from "./product_sums.ts";
 import { foldNegations, negationOptions } from "./negations.ts";
+import {
+  hoistScanAccumulators,
+  scanAccumulatorOptions,
+} from "./scan_accumulators.ts";
 
 /** Constants of at most this many elements are merged by value in `optimize`. */
 const SMALL_CONSTANT = 16;
@@ -45,7 +49,8 @@ export interface Executable {
  * (src/jit/negations.ts), folds matrix transposes into matmul flags and
  * products by constant ones away (src/jit/transpose_fold.ts), factors
  * products that share an operand out of sums (src/jit/product_sums.ts),
- * and drops unused equations.
+ * hoists a scan's per-step products into a carry out of the loop
+ * (src/jit/scan_accumulators.ts), and drops unused equations.
  */
 export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
@@ -95,6 +100,8 @@ export function optimize(program: Program, fuse = true): Executable {
     program.outputs.map((o) => (o === null ? null : rename(o))),
   );
 
+  // A scan's per-step products into a carry: one product after the loop.
+  if (scanAccumulatorOptions.enabled) program = hoistScanAccumulators(program);
   // Negations folded into the sums and products around them (exact).
   if (negationOptions.enabled) program = foldNegations(program);
   // Transposes read through matmul flags instead of copied, products by
