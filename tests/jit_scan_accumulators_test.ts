@@ -212,3 +212,48 @@ Deno.test("scan accumulators: float32 ODE gradient matches float64 to float32 ro
   const g64 = grad(odeLoop)(A, x0) as Tensor;
   assertClose((g32 as Tensor).to("float64"), g64, { rtol: 1e-4, atol: 1e-5 });
 });
+
+/** Products in the bodies of scans nested `depth` deep (1: top-level scans). */
+function productsAtDepth(p: Program, depth: number): number {
+  let n = 0;
+  for (const e of p.eqns) {
+    if (e.prim !== "scan") continue;
+    const body = (e.params as PrimParams["scan"]).body;
+    n += depth === 1
+      ? body.eqns.filter((b) => b.prim === "matmul").length
+      : productsAtDepth(body, depth - 1);
+  }
+  return n;
+}
+
+Deno.test("scan accumulators: a scan inside a scan's body is rewritten too", () => {
+  // Three outer steps, each a five-step inner ODE: the gradient's inner
+  // reverse scan accumulates g·xᵀ into a carry inside the outer one.
+  const inner = (A: Tensor, x: Tensor) =>
+    scan(
+      (x: Tensor) => [x.add(matmul(A, x).tanh().mul(0.1)), null],
+      x,
+      null,
+      { length: 5 },
+    )[0] as Tensor;
+  const nested = (A: Tensor, x0: Tensor) =>
+    (scan((x: Tensor) => [inner(A, x).sin(), null], x0, null, {
+      length: 3,
+    })[0] as Tensor).sum();
+  const looped = (A: Tensor, x0: Tensor) => {
+    let x = x0;
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 5; j++) x = x.add(matmul(A, x).tanh().mul(0.1));
+      x = x.sin();
+    }
+    return x.sum();
+  };
+  const A = randnT(rng, [4, 4]).mul(0.5), x0 = randnT(rng, [4]);
+  const g = grad(nested);
+  const off = optimizedWith(scanAccumulatorOptions, false, g, [A, x0]);
+  const on = optimizedWith(scanAccumulatorOptions, true, g, [A, x0]);
+  // Inner bodies: the forward A·x twice (primal and residual scans may
+  // differ), the reverse Aᵀ·g, and g·xᵀ only without the pass.
+  assert.equal(productsAtDepth(on, 2), productsAtDepth(off, 2) - 1);
+  assertClose(jit(g)(A, x0) as Tensor, grad(looped)(A, x0) as Tensor, tight);
+});

@@ -13,9 +13,11 @@
  * rate. Like any reassociation this changes rounding: the steps' terms are
  * summed in another order.
  *
- * Only top-level scans are rewritten, and only when every reader of the
- * scan's packed result takes a slice of one output, all of a hoisted one
- * (what `unpack` makes).
+ * Scans are rewritten at any depth (inside loop bodies and branches too),
+ * but only when every reader of the scan's packed result takes a slice of
+ * one output, all of a hoisted one (what `unpack` makes): a scan whose
+ * packed result is the program's output, as when a loop runs eagerly, is
+ * left alone.
  * @module
  */
 import {
@@ -55,11 +57,12 @@ interface Hoist {
 type Stacked = { outer: Atom } | { ys: number };
 
 /**
- * `p` with the product accumulators of its top-level scans hoisted out of
- * the loops. New variables get avals; readers of a rewritten scan keep
- * their variables.
+ * `p` with the product accumulators of its scans hoisted out of the loops,
+ * at every depth (the bodies of loops and branches first). New variables
+ * get avals; readers of a rewritten scan keep their variables.
  */
 export function hoistScanAccumulators(p: Program): Program {
+  p = withinBodies(p);
   const readers = new Map<number, Eqn[]>();
   for (const e of p.eqns) {
     for (const a of e.inputs) {
@@ -90,6 +93,33 @@ export function hoistScanAccumulators(p: Program): Program {
     else eqns.push(...r);
   }
   return new Program(p.inputs, eqns, p.outputs, p.outputAvals, avals);
+}
+
+/** `p` with the pass run on the sub-programs of its control flow. */
+function withinBodies(p: Program): Program {
+  let changed = false;
+  const eqns = p.eqns.map((e) => {
+    let params: unknown = e.params;
+    if (e.prim === "scan") {
+      const sp = e.params as ScanP;
+      const body = hoistScanAccumulators(sp.body);
+      if (body !== sp.body) params = { ...sp, body };
+    } else if (e.prim === "cond") {
+      const cp = e.params as PrimParams["cond"];
+      const branches = cp.branches.map(hoistScanAccumulators);
+      if (branches.some((b, i) => b !== cp.branches[i])) {
+        params = { ...cp, branches };
+      }
+    } else if (e.prim === "while") {
+      const wp = e.params as PrimParams["while"];
+      const [cond, body] = [wp.cond, wp.body].map(hoistScanAccumulators);
+      if (cond !== wp.cond || body !== wp.body) params = { ...wp, cond, body };
+    }
+    if (params === e.params) return e;
+    changed = true;
+    return { ...e, params };
+  });
+  return changed ? p.with(eqns, p.outputs) : p;
 }
 
 /** The carries of scan `e` that grow only by a product of per-step values. */
