@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { wasm, wasmVariant } from "../src/backend/wasm.ts";
 
-const PACKED = 4, UNPACKED = 3, GEMV = 2;
+const PACKED = 4, UNPACKED = 3, GEMV = 2, THIN = 5;
 /** The raw export takes the two flags as 0/1. */
 const path = (m: number, n: number, k: number, ta: boolean, tb: boolean) =>
   wasm.matmul_path(m, n, k, +ta, +tb);
@@ -57,8 +57,29 @@ async function run(code: string): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
+Deno.test("products with 2 to 4 columns take the thin path, whatever the flags", () => {
+  // A PINN's gradients with respect to its two input coordinates: NR-wide
+  // packed tiles would be three quarters padding.
+  for (
+    const [m, n, k] of [[1024, 2, 64], [64, 2, 1024], [9, 3, 300], [
+      4096,
+      4,
+      4096,
+    ]]
+  ) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        assert.equal(path(m, n, k, ta, tb), THIN, `${m}x${n}x${k} ${ta} ${tb}`);
+      }
+    }
+  }
+  assert.equal(path(1024, 5, 64, false, false), PACKED);
+  assert.equal(path(2, 2, 2, false, false), UNPACKED); // tiny
+});
+
 Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async () => {
-  // Odd sizes: edge tiles, several KC panels, both transposes.
+  // Odd sizes: edge tiles, several KC panels, both transposes, and a
+  // three-column product (the thin path).
   const code = (force: string) => `
     ${force}
     const { wasmVariant } = await import("./src/backend/wasm.ts");
@@ -68,7 +89,12 @@ Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async (
     const a = tensor(data(67 * 301, 1)).reshape([67, 301]);
     const b = tensor(data(45 * 301, 2)).reshape([45, 301]);
     const c = tensor(data(301 * 45, 3)).reshape([301, 45]);
-    const y = [...matmul(a, b, true).data(), ...matmul(a, c).data()];
+    const d = tensor(data(301 * 3, 4)).reshape([301, 3]);
+    const y = [
+      ...matmul(a, b, true).data(),
+      ...matmul(a, c).data(),
+      ...matmul(a, d).data(),
+    ];
     console.log(JSON.stringify({ v: wasmVariant, y }));
   `;
   const plain = JSON.parse(
@@ -84,6 +110,7 @@ Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async (
       (_, i) => Math.fround(Math.sin(i * 0.37 + s)),
     );
   const A = data(67 * 301, 1), B = data(45 * 301, 2), C = data(301 * 45, 3);
+  const D = data(301 * 3, 4);
   const want: number[] = [];
   for (let i = 0; i < 67; i++) {
     for (let j = 0; j < 45; j++) {
@@ -96,6 +123,13 @@ Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async (
     for (let j = 0; j < 45; j++) {
       let s = 0;
       for (let p = 0; p < 301; p++) s += A[i * 301 + p] * C[p * 45 + j];
+      want.push(s);
+    }
+  }
+  for (let i = 0; i < 67; i++) {
+    for (let j = 0; j < 3; j++) {
+      let s = 0;
+      for (let p = 0; p < 301; p++) s += A[i * 301 + p] * D[p * 3 + j];
       want.push(s);
     }
   }

@@ -479,6 +479,8 @@ pub enum Path {
     Unpacked = 3,
     /// Packed panels and the register-tiled micro-kernel.
     Packed = 4,
+    /// Two to [`THIN_MAX_N`] columns: chunks of rows against broadcast B.
+    Thin = 5,
 }
 
 fn plan<T>(m: usize, n: usize, k: usize, a: &Operand<T>, b: &Operand<T>) -> Path {
@@ -488,6 +490,8 @@ fn plan<T>(m: usize, n: usize, k: usize, a: &Operand<T>, b: &Operand<T>) -> Path
         Path::ZeroK
     } else if (m == 1 || n == 1) && gemv_case(m, n, a, b).is_some() {
         Path::Gemv
+    } else if m > 1 && (2..=THIN_MAX_N).contains(&n) && !is_tiny(m, n, k) {
+        Path::Thin
     } else if is_tiny(m, n, k) || n == 1 || m == 1 {
         Path::Unpacked
     } else {
@@ -775,12 +779,170 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
         Path::Packed => {
             return packed_any::<T, NR>(m, n, k, a, b, c, n, false, uk, apack, bpack, ep)
         }
+        Path::Thin => {
+            if !thin(m, n, k, a, b, c, apack, bpack) {
+                return false;
+            }
+        }
     }
     // Small or vector-shaped products: the epilogue runs once on all of C.
     if let Some(e) = ep {
         e.apply(0, 0, c, n, m, n);
     }
     true
+}
+
+/// The most columns a [`Path::Thin`] product has.
+const THIN_MAX_N: usize = 4;
+
+/// `C = A B` for 2 to [`THIN_MAX_N`] columns (C contiguous `m × n`): the
+/// gradient with respect to a network's two or three input coordinates, a
+/// layer with a few outputs. [`packed`]'s tiles are NR columns wide, so
+/// there such a product computes mostly padding and copies every tile
+/// through scratch (a 1,024×2×64 product ran at a tenth of the 64-column
+/// product's rate). Here rows go in chunks of two vectors: each step over k
+/// multiplies the chunk's column of A by B's row, broadcast, into 2·n
+/// accumulators. Every element is summed from zero over k in order with the
+/// same multiply-add whatever the layout, so transpose flags (which the
+/// jit's transpose fold changes) never change the bits. False when the
+/// buffers cannot grow.
+#[allow(clippy::too_many_arguments)]
+unsafe fn thin<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    apack: &mut Vec<T>,
+    bpack: &mut Vec<T>,
+) -> bool {
+    match n {
+        2 => thin_n::<T, 2>(m, k, a, b, c, apack, bpack),
+        3 => thin_n::<T, 3>(m, k, a, b, c, apack, bpack),
+        _ => thin_n::<T, THIN_MAX_N>(m, k, a, b, c, apack, bpack),
+    }
+}
+
+/// [`thin`] for `N` columns.
+unsafe fn thin_n<T: Float, const N: usize>(
+    m: usize,
+    k: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    apack: &mut Vec<T>,
+    bpack: &mut Vec<T>,
+) -> bool {
+    let l = <T::V as Vector<T>>::LANES;
+    let r = 2 * l; // rows per chunk
+    if !grow(bpack, k * N) || !grow(apack, k * r) {
+        return false;
+    }
+    // B by rows, contiguous: each step broadcasts its N values.
+    let bp = bpack.as_mut_ptr();
+    for p in 0..k {
+        for j in 0..N {
+            *bp.add(p * N + j) = b.at(p, j);
+        }
+    }
+    let ap = apack.as_mut_ptr();
+    let z = T::V::splat(T::ZERO);
+    let mut tile = [T::ZERO; 8 * THIN_MAX_N];
+    let t = tile.as_mut_ptr();
+    for i0 in (0..m).step_by(r) {
+        let rows = r.min(m - i0);
+        // Column p of the chunk: r values at `col + p·stride`.
+        let (col, stride) = if a.rs == 1 && rows == r {
+            (a.p.add(i0), a.cs) // Aᵀ stored: read in place
+        } else {
+            pack_chunk(a, i0, rows, k, r, ap);
+            (ap as *const T, r as isize)
+        };
+        let mut acc0 = [z; N];
+        let mut acc1 = [z; N];
+        for p in 0..k {
+            let x = col.offset(p as isize * stride);
+            let (a0, a1) = (T::V::load(x), T::V::load(x.add(l)));
+            for j in 0..N {
+                let bj = T::V::splat(*bp.add(p * N + j));
+                acc0[j] = a0.mul_add(bj, acc0[j]);
+                acc1[j] = a1.mul_add(bj, acc1[j]);
+            }
+        }
+        for j in 0..N {
+            acc0[j].store(t.add(j * r));
+            acc1[j].store(t.add(j * r + l));
+        }
+        for q in 0..rows {
+            for j in 0..N {
+                *c.add((i0 + q) * N + j) = *t.add(j * r + q);
+            }
+        }
+    }
+    true
+}
+
+/// Rows `i0..i0 + rows` of A into `d` by columns (`d[p·r + q] = A[i0 + q,
+/// p]`), zero past `rows`; row-major A through vector loads and transposes
+/// (as [`pack_rows`]; the f32 or f64 instance stands in for T, the copy
+/// being exact).
+unsafe fn pack_chunk<T: Float>(
+    a: &Operand<T>,
+    i0: usize,
+    rows: usize,
+    k: usize,
+    r: usize,
+    d: *mut T,
+) {
+    if rows == r && a.cs == 1 {
+        let base = a.p.offset(i0 as isize * a.rs);
+        if core::mem::size_of::<T>() == 4 {
+            transpose_rows::<f32, F32x4>(base as *const f32, a.rs, k, r, d as *mut f32);
+        } else {
+            transpose_rows::<f64, F64x2>(base as *const f64, a.rs, k, r, d as *mut f64);
+        }
+        return;
+    }
+    for p in 0..k {
+        for q in 0..r {
+            *d.add(p * r + q) = if q < rows { a.at(i0 + q, p) } else { T::ZERO };
+        }
+    }
+}
+
+/// `r` rows of row-major A (rows `rs` apart, `k` columns) into `d` by
+/// columns: LANES×LANES blocks loaded as rows and transposed.
+#[inline(always)]
+unsafe fn transpose_rows<T: Float, V: Vector<T> + Lane>(
+    base: *const T,
+    rs: isize,
+    k: usize,
+    r: usize,
+    d: *mut T,
+) {
+    let l = V::LANES;
+    let mut v = [V::splat(T::ZERO); 4];
+    for g in (0..r).step_by(l) {
+        let rows = base.offset(g as isize * rs);
+        let mut p = 0;
+        while p + l <= k {
+            for (i, x) in v.iter_mut().enumerate().take(l) {
+                *x = V::load(rows.offset(i as isize * rs + p as isize));
+            }
+            V::transpose(&mut v[..l]);
+            for (q, x) in v.iter().enumerate().take(l) {
+                x.store(d.add((p + q) * r + g));
+            }
+            p += l;
+        }
+        while p < k {
+            for i in 0..l {
+                *d.add(p * r + g + i) = *rows.offset(i as isize * rs + p as isize);
+            }
+            p += 1;
+        }
+    }
 }
 
 /// The packed loops of [`gemm_one`]: `C = A B`, or `C += A B` with `acc`,
@@ -1395,6 +1557,90 @@ mod tests {
             .collect()
     }
 
+    /// `x` (r × c, row-major) transposed.
+    fn transposed(x: &[f64], r: usize, c: usize) -> Vec<f64> {
+        (0..r * c).map(|t| x[(t % r) * c + t / r]).collect()
+    }
+
+    #[test]
+    fn thin_products_match_naive_and_keep_bits_across_flags() {
+        for n in 2..=THIN_MAX_N {
+            for m in [2, 5, 8, 9, 31, 64, 1024] {
+                for k in [1, 3, 4, 7, 64, 300] {
+                    if is_tiny(m, n, k) {
+                        continue;
+                    }
+                    let a = data(m * k, 3); // logical A, m × k
+                    let b = data(k * n, 4); // logical B, k × n
+                    let want = naive(&a, &b, m, n, k, false, false);
+                    let mut bits32: Option<Vec<u32>> = None;
+                    let mut bits64: Option<Vec<u64>> = None;
+                    for ta in [false, true] {
+                        for tb in [false, true] {
+                            assert_eq!(matmul_path(m, n, k, ta, tb), Path::Thin as u32);
+                            let sa = if ta { transposed(&a, m, k) } else { a.clone() };
+                            let sb = if tb { transposed(&b, k, n) } else { b.clone() };
+                            let sa32: Vec<f32> = sa.iter().map(|&x| x as f32).collect();
+                            let sb32: Vec<f32> = sb.iter().map(|&x| x as f32).collect();
+                            let mut c32 = vec![f32::NAN; m * n];
+                            let mut c64 = vec![f64::NAN; m * n];
+                            let s32 = matmul_f32(
+                                sa32.as_ptr() as usize,
+                                sb32.as_ptr() as usize,
+                                c32.as_mut_ptr() as usize,
+                                1,
+                                m,
+                                n,
+                                k,
+                                ta,
+                                tb,
+                                0,
+                                0,
+                            );
+                            let s64 = matmul_f64(
+                                sa.as_ptr() as usize,
+                                sb.as_ptr() as usize,
+                                c64.as_mut_ptr() as usize,
+                                1,
+                                m,
+                                n,
+                                k,
+                                ta,
+                                tb,
+                                0,
+                                0,
+                            );
+                            assert_eq!((s32, s64), (0, 0));
+                            for i in 0..m * n {
+                                let what = format!("{m}x{n}x{k} {ta} {tb} at {i}");
+                                assert!(
+                                    (c64[i] - want[i]).abs() < 1e-12 * (1.0 + k as f64),
+                                    "f64 {what}"
+                                );
+                                assert!(
+                                    (c32[i] as f64 - want[i]).abs() < 1e-5 * (1.0 + k as f64),
+                                    "f32 {what}"
+                                );
+                            }
+                            let b32: Vec<u32> = c32.iter().map(|x| x.to_bits()).collect();
+                            let b64: Vec<u64> = c64.iter().map(|x| x.to_bits()).collect();
+                            assert_eq!(
+                                bits32.get_or_insert_with(|| b32.clone()),
+                                &b32,
+                                "{m}x{n}x{k}"
+                            );
+                            assert_eq!(
+                                bits64.get_or_insert_with(|| b64.clone()),
+                                &b64,
+                                "{m}x{n}x{k}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn matmul_matches_naive() {
         let sizes = [
@@ -1735,6 +1981,9 @@ mod size_tests {
         }
         assert_eq!(matmul_path(8, 8, 8, false, false), Path::Unpacked as u32);
         assert_eq!(matmul_path(1, 4096, 4096, false, true), Path::Gemv as u32);
+        assert_eq!(matmul_path(1024, 2, 64, false, false), Path::Thin as u32);
+        assert_eq!(matmul_path(64, 4, 1024, true, true), Path::Thin as u32);
+        assert_eq!(matmul_path(1024, 5, 64, false, false), packed);
         assert_eq!(matmul_path(4096, 1, 4096, true, false), Path::Gemv as u32);
         assert_eq!(matmul_path(0, 5, 5, false, false), Path::Empty as u32);
         assert_eq!(matmul_path(5, 5, 0, false, false), Path::ZeroK as u32);
