@@ -243,9 +243,9 @@ unsafe fn pack_a<T: Float>(
             // f64 instance of the same routine can stand in for T).
             let base = a.p.offset((ic + ir) as isize * a.rs + pc as isize);
             if core::mem::size_of::<T>() == 4 {
-                pack_rows::<f32, F32x4>(base as *const f32, a.rs, kc, d as *mut f32);
+                pack_rows::<f32, F32x4, MR>(base as *const f32, a.rs, kc, d as *mut f32);
             } else {
-                pack_rows::<f64, F64x2>(base as *const f64, a.rs, kc, d as *mut f64);
+                pack_rows::<f64, F64x2, MR>(base as *const f64, a.rs, kc, d as *mut f64);
             }
             d = d.add(kc * MR);
         } else {
@@ -263,40 +263,45 @@ unsafe fn pack_a<T: Float>(
     }
 }
 
-/// One MR-row micro-panel of row-major A (rows `rs` apart, `kc` columns)
-/// into `d`: LANES consecutive values of each of the first LANES rows are
-/// one vector load, and a transpose turns them into the panel's columns
-/// (V8 checks every access, so a scalar gather costs several instructions
-/// per element).
+/// `W` rows of row-major A (rows `rs` apart, `kc` columns) into `d` by
+/// columns, `W` apart (`d[p·W + i] = A[i, p]`): an MR-row micro-panel of
+/// [`packed`], or a chunk of [`thin`]. Each group of LANES rows is LANES
+/// vector loads and a transpose per LANES columns; rows past the last whole
+/// group are copied one by one (V8 checks every access, so a scalar gather
+/// costs several instructions per element).
 #[inline(always)]
-unsafe fn pack_rows<T: Float, V: Vector<T> + Lane>(
+unsafe fn pack_rows<T: Float, V: Vector<T> + Lane, const W: usize>(
     base: *const T,
     rs: isize,
     kc: usize,
-    mut d: *mut T,
+    d: *mut T,
 ) {
     let l = V::LANES;
-    let mut p = 0;
+    let groups = W / l * l;
     let mut v = [V::splat(T::ZERO); 4];
+    let mut p = 0;
     while p + l <= kc {
-        for (i, r) in v.iter_mut().enumerate().take(l) {
-            *r = V::load(base.offset(i as isize * rs + p as isize));
-        }
-        V::transpose(&mut v[..l]);
-        for (q, r) in v.iter().enumerate().take(l) {
-            r.store(d.add(q * MR));
-            for i in l..MR {
-                *d.add(q * MR + i) = *base.offset(i as isize * rs + (p + q) as isize);
+        for g in (0..groups).step_by(l) {
+            let rows = base.offset(g as isize * rs + p as isize);
+            for (i, x) in v.iter_mut().enumerate().take(l) {
+                *x = V::load(rows.offset(i as isize * rs));
+            }
+            V::transpose(&mut v[..l]);
+            for (q, x) in v.iter().enumerate().take(l) {
+                x.store(d.add((p + q) * W + g));
             }
         }
-        d = d.add(l * MR);
+        for q in 0..l {
+            for i in groups..W {
+                *d.add((p + q) * W + i) = *base.offset(i as isize * rs + (p + q) as isize);
+            }
+        }
         p += l;
     }
     while p < kc {
-        for i in 0..MR {
-            *d.add(i) = *base.offset(i as isize * rs + p as isize);
+        for i in 0..W {
+            *d.add(p * W + i) = *base.offset(i as isize * rs + p as isize);
         }
-        d = d.add(MR);
         p += 1;
     }
 }
@@ -884,9 +889,9 @@ unsafe fn thin_n<T: Float, const N: usize>(
 }
 
 /// Rows `i0..i0 + rows` of A into `d` by columns (`d[p·r + q] = A[i0 + q,
-/// p]`), zero past `rows`; row-major A through vector loads and transposes
-/// (as [`pack_rows`]; the f32 or f64 instance stands in for T, the copy
-/// being exact).
+/// p]`), zero past `rows`; row-major A through [`pack_rows`] (the f32 or
+/// f64 instance stands in for T, the copy being exact; `r` is two vectors
+/// of either).
 unsafe fn pack_chunk<T: Float>(
     a: &Operand<T>,
     i0: usize,
@@ -898,49 +903,15 @@ unsafe fn pack_chunk<T: Float>(
     if rows == r && a.cs == 1 {
         let base = a.p.offset(i0 as isize * a.rs);
         if core::mem::size_of::<T>() == 4 {
-            transpose_rows::<f32, F32x4>(base as *const f32, a.rs, k, r, d as *mut f32);
+            pack_rows::<f32, F32x4, 8>(base as *const f32, a.rs, k, d as *mut f32);
         } else {
-            transpose_rows::<f64, F64x2>(base as *const f64, a.rs, k, r, d as *mut f64);
+            pack_rows::<f64, F64x2, 4>(base as *const f64, a.rs, k, d as *mut f64);
         }
         return;
     }
     for p in 0..k {
         for q in 0..r {
             *d.add(p * r + q) = if q < rows { a.at(i0 + q, p) } else { T::ZERO };
-        }
-    }
-}
-
-/// `r` rows of row-major A (rows `rs` apart, `k` columns) into `d` by
-/// columns: LANES×LANES blocks loaded as rows and transposed.
-#[inline(always)]
-unsafe fn transpose_rows<T: Float, V: Vector<T> + Lane>(
-    base: *const T,
-    rs: isize,
-    k: usize,
-    r: usize,
-    d: *mut T,
-) {
-    let l = V::LANES;
-    let mut v = [V::splat(T::ZERO); 4];
-    for g in (0..r).step_by(l) {
-        let rows = base.offset(g as isize * rs);
-        let mut p = 0;
-        while p + l <= k {
-            for (i, x) in v.iter_mut().enumerate().take(l) {
-                *x = V::load(rows.offset(i as isize * rs + p as isize));
-            }
-            V::transpose(&mut v[..l]);
-            for (q, x) in v.iter().enumerate().take(l) {
-                x.store(d.add((p + q) * r + g));
-            }
-            p += l;
-        }
-        while p < k {
-            for i in 0..l {
-                *d.add(p * r + g + i) = *rows.offset(i as isize * rs + p as isize);
-            }
-            p += 1;
         }
     }
 }
@@ -1562,6 +1533,37 @@ mod tests {
         (0..r * c).map(|t| x[(t % r) * c + t / r]).collect()
     }
 
+    /// `matmul_f64` on `a`, `b` and `matmul_f32` on their f32 roundings:
+    /// both statuses and both results.
+    #[allow(clippy::too_many_arguments)]
+    fn both(
+        a: &[f64],
+        b: &[f64],
+        (batch, m, n, k): (usize, usize, usize, usize),
+        ta: bool,
+        tb: bool,
+        sa: usize,
+        sb: usize,
+    ) -> ((i32, i32), Vec<f64>, Vec<f32>) {
+        let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+        let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+        let mut c64 = vec![f64::NAN; batch * m * n];
+        let mut c32 = vec![f32::NAN; batch * m * n];
+        let (ap, bp, cp) = (
+            a.as_ptr() as usize,
+            b.as_ptr() as usize,
+            c64.as_mut_ptr() as usize,
+        );
+        let s64 = matmul_f64(ap, bp, cp, batch, m, n, k, ta, tb, sa, sb);
+        let (ap, bp, cp) = (
+            a32.as_ptr() as usize,
+            b32.as_ptr() as usize,
+            c32.as_mut_ptr() as usize,
+        );
+        let s32 = matmul_f32(ap, bp, cp, batch, m, n, k, ta, tb, sa, sb);
+        ((s64, s32), c64, c32)
+    }
+
     #[test]
     fn thin_products_match_naive_and_keep_bits_across_flags() {
         for n in 2..=THIN_MAX_N {
@@ -1580,37 +1582,8 @@ mod tests {
                             assert_eq!(matmul_path(m, n, k, ta, tb), Path::Thin as u32);
                             let sa = if ta { transposed(&a, m, k) } else { a.clone() };
                             let sb = if tb { transposed(&b, k, n) } else { b.clone() };
-                            let sa32: Vec<f32> = sa.iter().map(|&x| x as f32).collect();
-                            let sb32: Vec<f32> = sb.iter().map(|&x| x as f32).collect();
-                            let mut c32 = vec![f32::NAN; m * n];
-                            let mut c64 = vec![f64::NAN; m * n];
-                            let s32 = matmul_f32(
-                                sa32.as_ptr() as usize,
-                                sb32.as_ptr() as usize,
-                                c32.as_mut_ptr() as usize,
-                                1,
-                                m,
-                                n,
-                                k,
-                                ta,
-                                tb,
-                                0,
-                                0,
-                            );
-                            let s64 = matmul_f64(
-                                sa.as_ptr() as usize,
-                                sb.as_ptr() as usize,
-                                c64.as_mut_ptr() as usize,
-                                1,
-                                m,
-                                n,
-                                k,
-                                ta,
-                                tb,
-                                0,
-                                0,
-                            );
-                            assert_eq!((s32, s64), (0, 0));
+                            let (status, c64, c32) = both(&sa, &sb, (1, m, n, k), ta, tb, 0, 0);
+                            assert_eq!(status, (0, 0));
                             for i in 0..m * n {
                                 let what = format!("{m}x{n}x{k} {ta} {tb} at {i}");
                                 assert!(
@@ -1666,37 +1639,8 @@ mod tests {
                     let batch = 2;
                     let a = data(batch * m * k, 1);
                     let b = data(k * n, 2); // broadcast B
-                    let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
-                    let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
-                    let mut c32 = vec![f32::NAN; batch * m * n];
-                    let mut c64 = vec![f64::NAN; batch * m * n];
-                    let s32 = matmul_f32(
-                        a32.as_ptr() as usize,
-                        b32.as_ptr() as usize,
-                        c32.as_mut_ptr() as usize,
-                        batch,
-                        m,
-                        n,
-                        k,
-                        ta,
-                        tb,
-                        m * k,
-                        0,
-                    );
-                    let s64 = matmul_f64(
-                        a.as_ptr() as usize,
-                        b.as_ptr() as usize,
-                        c64.as_mut_ptr() as usize,
-                        batch,
-                        m,
-                        n,
-                        k,
-                        ta,
-                        tb,
-                        m * k,
-                        0,
-                    );
-                    assert_eq!((s32, s64), (0, 0));
+                    let (status, c64, c32) = both(&a, &b, (batch, m, n, k), ta, tb, m * k, 0);
+                    assert_eq!(status, (0, 0));
                     for bi in 0..batch {
                         let want = naive(&a[bi * m * k..(bi + 1) * m * k], &b, m, n, k, ta, tb);
                         for i in 0..m * n {
@@ -1879,40 +1823,11 @@ mod tests {
             for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
                 let a = data(m * k, 3);
                 let b = data(k * n, 4);
-                let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
-                let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
                 let run = |threads: u32| {
                     crate::parallel::set_simulated_threads(threads);
-                    let mut c64 = vec![f64::NAN; m * n];
-                    let mut c32 = vec![f32::NAN; m * n];
-                    let s64 = matmul_f64(
-                        a.as_ptr() as usize,
-                        b.as_ptr() as usize,
-                        c64.as_mut_ptr() as usize,
-                        1,
-                        m,
-                        n,
-                        k,
-                        ta,
-                        tb,
-                        0,
-                        0,
-                    );
-                    let s32 = matmul_f32(
-                        a32.as_ptr() as usize,
-                        b32.as_ptr() as usize,
-                        c32.as_mut_ptr() as usize,
-                        1,
-                        m,
-                        n,
-                        k,
-                        ta,
-                        tb,
-                        0,
-                        0,
-                    );
+                    let (status, c64, c32) = both(&a, &b, (1, m, n, k), ta, tb, 0, 0);
                     crate::parallel::set_simulated_threads(1);
-                    assert_eq!((s64, s32), (0, 0));
+                    assert_eq!(status, (0, 0));
                     (c64, c32)
                 };
                 let (one64, one32) = run(1);
