@@ -155,12 +155,21 @@ export function deadStorage(
 //   as much as the kernel behind a 256 KiB result. So the bytes of
 //   collectable storages add up, and the storage that takes the total past
 //   SHADOW_CHUNK carries one shadow of all of it: the same external bytes
-//   at a 64th of the allocations for results of 16 KiB. Pacing is by bytes
+//   at a 256th of the allocations for results of 16 KiB. Pacing is by bytes
 //   either way; a shadow outliving the storages it stands for (its owner
 //   lives on) only raises V8's estimate of live external memory.
+// * A shadow costs about its size in page faults and zeroing, whatever the
+//   allocator: 120-250 µs per MiB (Deno 2.9; glibc's mmap threshold rises
+//   after the first large free, so later shadows come from the heap and are
+//   zeroed). A disposed storage takes its bytes back out of the running
+//   total, so a loop that disposes its results pays for no shadow as long
+//   as one step's results stay under SHADOW_CHUNK: at 1 MiB a jitted MLP
+//   step (1.1 MiB of gradients, disposed each step) paid for a 1 MiB
+//   shadow every step, 3-7 % of its time; at 4 MiB it pays nothing, and
+//   garbage between shadows (4 MiB) stays far below V8's ~64 MiB trigger.
 // Freed blocks are reused by the wasm allocator (dlmalloc's free lists), so
 // the linear memory stops growing once the GC keeps up.
-const SHADOW_CHUNK = 1 << 20;
+const SHADOW_CHUNK = 1 << 22;
 /** Bytes of collectable storages not yet stood for by a shadow. */
 let unshadowed = 0;
 /** Shadows allocated so far. */
