@@ -98,6 +98,7 @@ export function generate(read: (path: string) => string): string {
   });
   const magic = constant(program, "MAGIC", "program.rs");
   const maxRank = constant(read(SRC + "nd.rs"), "MAX_RANK", "nd.rs");
+  const columnSum = constant(program, "COLUMN_SUM", "program.rs");
 
   const obj = (entries: readonly (readonly [string, number])[]) =>
     `{\n${entries.map(([k, v]) => `  ${k}: ${v},\n`).join("")}} as const`;
@@ -129,6 +130,9 @@ export function generate(read: (path: string) => string): string {
     ]),
     "/** The largest rank the strided kernels accept (nd.rs). */",
     `export const MAX_RANK = ${maxRank};`,
+    "",
+    "/** The op of an `OP_FUSED_REDUCE` sum across rows (program.rs). */",
+    `export const COLUMN_SUM = ${columnSum};`,
     "",
   ];
   return lines.join("\n");

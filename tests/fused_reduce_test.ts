@@ -172,9 +172,41 @@ for (const dtype of ["float32", "float64"] as const) {
   });
 }
 
-Deno.test("fused reduce: not taken over a leading axis, long rows, or integers; still correct", () => {
-  const x = randn([40, 60]);
-  assert.equal(check((x) => x.exp().mul(x).sum(0), [x], "axis 0"), 0);
+Deno.test("fused reduce: sums over leading axes (column sums) in the chain's pass, same bits", () => {
+  // A bias gradient's shape: the rows of [1024, 64] summed column by column
+  // (blocks of 16 rows, a cascade of 64 of them), f32 and f64.
+  for (const dtype of ["float32", "float64"] as const) {
+    const x = randn([1024, 64], { dtype }), g = randn([64], { dtype });
+    const f = (x: Tensor, g: Tensor) => x.tanh().mul(g).sum(0);
+    assert.equal(check(f, [x, g], `[1024, 64] ${dtype}`), 1);
+    // Beside a row sum of the same group, and over two leading axes.
+    const both = (x: Tensor) => {
+      const t = x.exp().mul(x);
+      return [t.sum(0), t.sum(1)];
+    };
+    assert.equal(check(both, [x], `rows and columns ${dtype}`), 2);
+    const y = randn([6, 50, 24], { dtype });
+    assert.equal(check((y) => y.sin().mul(y).sum([0, 1]), [y], "axes 0, 1"), 1);
+    assert.equal(check((y) => y.sin().mul(y).sum(0), [y], "axis 0 of 3"), 1);
+  }
+  // Large enough to split across threads: the steps split, the column sum
+  // stays in order (the same bits on every thread count; threads_test.ts
+  // runs the suite's programs on two).
+  const big = randn([4096, 96]);
+  assert.equal(check((x) => x.square().mul(x).sum(0), [big], "4096 rows"), 1);
+});
+
+Deno.test("fused reduce: not taken over a short leading row, other leading reductions, long rows, or integers; still correct", () => {
+  // The unfused sum runs rows narrower than 8 as one sum per output, in
+  // another order; a max over rows folds them in turn.
+  const x = randn([40, 6]);
+  assert.equal(check((x) => x.exp().mul(x).sum(0), [x], "axis 0, 6 wide"), 0);
+  const w = randn([40, 60]);
+  assert.equal(check((x) => x.exp().mul(x).max(0), [w], "max axis 0"), 0);
+  assert.equal(
+    check((x) => x.exp().mul(x).sum(1), [randn([40, 6, 9])], "middle"),
+    0,
+  );
   const long = randn([2, MAX_REDUCE_BLOCK + 16]);
   assert.equal(check((x) => x.exp().mul(x).sum(1), [long], "long rows"), 0);
   // Odd rows: a block of whole rows and a multiple of 16 elements is long.

@@ -20,7 +20,8 @@
  * last few, or all) joins the group as its last equation, and the group
  * becomes one `OP_FUSED_REDUCE` that reduces each block's rows right after
  * computing them, so a member read only by the reduction is never written
- * out. Further reductions of the group's members over rows of the same
+ * out. So does a `sum` over leading axes (a bias gradient: the rows are
+ * then summed across, column by column, in the unfused kernel's order). Further reductions of the group's members over rows of the same
  * length may join; nothing elementwise joins after a reduction (it might
  * read the reduction's result). Each block must hold whole rows (for the
  * same summation order as the unfused kernel): rows whose blocks would
@@ -32,6 +33,7 @@ import type { DType } from "../backend/dtype.ts";
 import { type Atom, type Aval, isVar, type Program } from "../core/ir.ts";
 import {
   BINARY_OPS,
+  COLUMN_SUM,
   OP,
   REDUCE_OPS,
   UNARY_OPS,
@@ -181,8 +183,11 @@ export function fusible(p: Program, i: number): boolean {
 
 /**
  * The row length of reduction `i` if it can join its operand's group: a
- * float sum/prod/max/min over trailing axes in ascending order, rows of at
- * least 2 elements, blocks of at most {@link MAX_REDUCE_BLOCK}; else 0.
+ * float sum/prod/max/min over trailing axes in ascending order, or a float
+ * sum over leading axes whose innermost kept dim has at least 8 elements
+ * (a column sum, as the unfused kernel's column mode sums it: see
+ * {@link isColumnSum}); rows of at least 2 elements, blocks of at most
+ * {@link MAX_REDUCE_BLOCK}; else 0.
  */
 function reduceRow(p: Program, i: number): number {
   const e = p.eqns[i];
@@ -191,12 +196,30 @@ function reduceRow(p: Program, i: number): number {
   if (x.dtype !== "float32" && x.dtype !== "float64") return 0;
   const { axes } = e.params as { axes: readonly number[] };
   const r = x.shape.length;
-  if (axes.length === 0 || !axes.every((a, k) => a === r - axes.length + k)) {
-    return 0;
-  }
-  const len = sizeOf(x.shape.slice(r - axes.length));
+  let len: number;
+  if (isColumnSum(p, i)) len = sizeOf(x.shape.slice(axes.length));
+  else if (
+    axes.length > 0 && axes.every((a, k) => a === r - axes.length + k)
+  ) len = sizeOf(x.shape.slice(r - axes.length));
+  else return 0;
   const n = sizeOf(x.shape);
   return len >= 2 && n > 0 && reduceBlock(n, len) <= MAX_REDUCE_BLOCK ? len : 0;
+}
+
+/**
+ * Whether reduction `i` is a sum over leading axes (0, 1, ... in order,
+ * not all) whose innermost kept dim has at least 8 elements: what the
+ * unfused sum runs in column mode (crates/kernels/src/reduce.rs), and a
+ * fused group sums across its rows in the same order (`COLUMN_SUM`).
+ */
+export function isColumnSum(p: Program, i: number): boolean {
+  const e = p.eqns[i];
+  if (e.prim !== "sum") return false;
+  const x = atomAval(p, e.inputs[0]);
+  const { axes } = e.params as { axes: readonly number[] };
+  const r = x.shape.length;
+  return axes.length > 0 && axes.length < r && axes.every((a, k) => a === k) &&
+    x.shape[r - 1] >= 8;
 }
 
 /**
@@ -368,10 +391,16 @@ export function emitFused(
     if (g.reduces.has(j)) {
       // Reduced after the steps: its register is never released (the
       // reductions come last), and the result is a fresh buffer.
-      const slot = em.fresh(e.aval.dtype, g.n / g.rowLength);
+      const columns = isColumnSum(p, j);
+      const slot = em.fresh(
+        e.aval.dtype,
+        columns ? g.rowLength : g.n / g.rowLength,
+      );
       outSlots.set(e.out, slot);
       const src = e.inputs[0] as { var: number };
-      const op = REDUCE_OPS[e.prim as keyof typeof REDUCE_OPS];
+      const op = columns
+        ? COLUMN_SUM
+        : REDUCE_OPS[e.prim as keyof typeof REDUCE_OPS];
       sinks.push(TEMP + varReg.get(src.var)!, op, slot);
       return;
     }

@@ -182,8 +182,13 @@ pub const OP_ARENA: i32 = 35;
 /// `[len, nred, (reg, op, out) × nred, fused...]`: an `OP_FUSED` group
 /// (its fields follow) whose registers `reg` are also reduced over rows of
 /// `len` elements in the same pass (op: [`REDUCE_OPS`]), into new buffers
-/// `out` of n / len elements (layout: program/fused.rs).
+/// `out` of n / len elements, or summed across the rows into `len`
+/// elements when op is [`COLUMN_SUM`] (layout: program/fused.rs).
 pub const OP_FUSED_REDUCE: i32 = 36;
+/// The op of an `OP_FUSED_REDUCE` reduction that sums its register across
+/// the rows (column by column: a sum over leading axes, such as a bias
+/// gradient) instead of within each row.
+pub const COLUMN_SUM: i32 = 16;
 /// `[dtype, out, a, b, batch, m, n, k, trans_a, trans_b, a_stride,
 /// b_stride, x]`: a float `OP_MATMUL` plus `x` (a buffer of the product's
 /// shape and dtype): `out = x + a·b`, the same bits as the product then an

@@ -508,6 +508,60 @@ pub mod sum {
         }
     }
 
+    /// A column sum fed one row at a time: `out[c] = Σ_r row_r[c]` for rows
+    /// of `len`, for a fused producer that computes its rows block by block
+    /// (program/fused.rs). The cascade is [`columns`]'s, over one tile as
+    /// wide as the row (each column's adds do not depend on the tiling), so
+    /// the sums are the same bits.
+    pub struct Columns<T> {
+        /// The cascade's levels (`tile.lv` points into it).
+        _levels: Vec<T>,
+        tile: Tile<T>,
+    }
+
+    impl<T: Float> Columns<T> {
+        /// For `rows` rows of `len` elements; None when the levels cannot
+        /// be allocated.
+        pub fn new(len: usize, rows: usize) -> Option<Self> {
+            // Level k holds 2^k blocks: a cascade of b blocks reaches level
+            // floor(log2 b).
+            let blocks = rows.div_ceil(ROWS).max(1);
+            let n = (usize::BITS - blocks.leading_zeros()) as usize * len;
+            let mut levels = Vec::new();
+            levels.try_reserve_exact(n).ok()?;
+            levels.resize(n, T::ZERO);
+            let lv = levels.as_mut_ptr();
+            let tile = Tile {
+                lv,
+                stride: len,
+                kt: len,
+                count: 0,
+                rows: 0,
+                dst: lv,
+            };
+            Some(Columns {
+                _levels: levels,
+                tile,
+            })
+        }
+
+        /// Adds the next row (`len` elements at `src`).
+        ///
+        /// # Safety
+        /// `src` readable for `len` elements; at most `rows` rows in all.
+        pub unsafe fn row(&mut self, src: *const T) {
+            self.tile.row(src)
+        }
+
+        /// Writes the `len` sums to `out`.
+        ///
+        /// # Safety
+        /// `out` writable for `len` elements; at least one row was added.
+        pub unsafe fn finish(&self, out: *mut T) {
+            self.tile.finish(out)
+        }
+    }
+
     /// `out[c] = Σ_r x[koff + r + c]` for `c < klen`, over every reduced
     /// offset `r` of `rd`: SIMD across the contiguous kept run, in tiles of
     /// columns whose cascades live on the stack (see [`Tile`]).

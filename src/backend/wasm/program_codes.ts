@@ -176,3 +176,6 @@ export const RANDOM_DOMAINS = {
 
 /** The largest rank the strided kernels accept (nd.rs). */
 export const MAX_RANK = 32;
+
+/** The op of an `OP_FUSED_REDUCE` sum across rows (program.rs). */
+export const COLUMN_SUM = 16;

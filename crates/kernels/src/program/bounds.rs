@@ -441,7 +441,8 @@ impl Exec<'_> {
                 self.makes(t[1], n, width(t[0])?)?;
             }
         }
-        // Each reduction (reg, op, out) writes n / len values of reg's dtype.
+        // Each reduction (reg, op, out) writes n / len values of reg's
+        // dtype, or len for a sum across the rows.
         if let [len, _, outs @ ..] = red {
             let len = count(*len)?;
             if len == 0 {
@@ -456,7 +457,8 @@ impl Exec<'_> {
                 } else {
                     return Err(ERR_FIELD);
                 };
-                self.makes(r[2], n / len, width(dtype)?)?;
+                let values = if r[1] == COLUMN_SUM { len } else { n / len };
+                self.makes(r[2], values, width(dtype)?)?;
             }
         }
         Ok(())

@@ -30,7 +30,10 @@
 //! whole rows (a multiple of both `len` and [`ALIGN`] elements, or all n),
 //! and each block's rows go through the same reduce export as the unfused
 //! `OP_REDUCE` (which sums or folds every row on its own): bit-identical
-//! again.
+//! again. With op [`COLUMN_SUM`] the register's rows are summed into `out`
+//! (`len` elements) instead, fed one by one to the cascade the unfused
+//! column sum uses ([`reduce::sum::Columns`]): the same bits, on one thread
+//! (parts of the rows summed apart would round differently).
 
 use super::split;
 use super::*;
@@ -95,6 +98,14 @@ struct Sink {
     op: u32,
     out: usize,
     width: usize,
+    /// Summed across the rows ([`COLUMN_SUM`]), not within each.
+    columns: bool,
+}
+
+/// A [`COLUMN_SUM`] reduction's running sums, in its register's type.
+enum ColumnState {
+    F32(reduce::sum::Columns<f32>),
+    F64(reduce::sum::Columns<f64>),
 }
 
 /// Reductions kept on the stack (more go to the heap).
@@ -135,6 +146,21 @@ impl Body<'_> {
             return Err(ERR_FIELD.into());
         }
         let row_bytes = block * 8;
+        // Column sums run over all rows in order, so only on one thread
+        // (run_all does not split them) and from the first row.
+        let mut columns = Vec::new();
+        for k in self.sinks.iter().filter(|k| k.columns) {
+            if from != 0 {
+                return Err(ERR_FIELD.into());
+            }
+            let rows = to / self.row_len;
+            let state = if k.width == 8 {
+                reduce::sum::Columns::new(self.row_len, rows).map(ColumnState::F64)
+            } else {
+                reduce::sum::Columns::new(self.row_len, rows).map(ColumnState::F32)
+            };
+            columns.push(state.ok_or(ERR_OOM)?);
+        }
         let mut start = from;
         while start < to {
             let len = block.min(to - start);
@@ -155,9 +181,24 @@ impl Body<'_> {
             for s in self.steps.chunks_exact(6) {
                 step(s, len, &at, &stride)?;
             }
+            let mut state = columns.iter_mut();
             for k in self.sinks {
-                // The block's whole rows, each as OP_REDUCE reduces it.
                 let (x, rows) = (at(k.reg as i32), len / self.row_len);
+                if k.columns {
+                    // Each row into the running column sums.
+                    let row = |r: usize| x + r * self.row_len * k.width;
+                    match state.next() {
+                        Some(ColumnState::F32(c)) => {
+                            (0..rows).for_each(|r| unsafe { c.row(row(r) as _) })
+                        }
+                        Some(ColumnState::F64(c)) => {
+                            (0..rows).for_each(|r| unsafe { c.row(row(r) as _) })
+                        }
+                        None => return Err(ERR_FIELD.into()),
+                    }
+                    continue;
+                }
+                // The block's whole rows, each as OP_REDUCE reduces it.
                 let o = k.out + start / self.row_len * k.width;
                 unsafe {
                     if k.width == 8 {
@@ -168,6 +209,14 @@ impl Body<'_> {
                 }
             }
             start += len;
+        }
+        for (k, state) in self.sinks.iter().filter(|k| k.columns).zip(&columns) {
+            unsafe {
+                match state {
+                    ColumnState::F32(c) => c.finish(k.out as _),
+                    ColumnState::F64(c) => c.finish(k.out as _),
+                }
+            }
         }
         Ok(())
     }
@@ -188,6 +237,9 @@ impl Body<'_> {
     /// part takes the vector paths it takes on one thread: the same bits.
     pub(super) fn run_all(&self, n: usize) -> Result<(), Fail> {
         let parts = parallel::parts_for_elements(n, self.cost());
+        if parts >= 2 && self.sinks.iter().any(|k| k.columns) {
+            return self.run_split_columns(n);
+        }
         if parts < 2 {
             return self.run(0, n);
         }
@@ -234,6 +286,63 @@ impl Body<'_> {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }
+    }
+
+    /// [`Body::run_all`] across threads with column sums: the steps and row
+    /// reductions split as usual, each column-summed register written to a
+    /// buffer (its own, when it is not an output), then summed here over
+    /// all rows in order, the same bits as on one thread.
+    fn run_split_columns(&self, n: usize) -> Result<(), Fail> {
+        let mut regs = self.regs.to_vec();
+        let mut bufs = Vec::new();
+        let mut result = Ok(());
+        for k in self.sinks.iter().filter(|k| k.columns) {
+            let g = &mut regs[k.reg];
+            if g.row.is_none() {
+                continue; // an output: written anyway
+            }
+            let bytes = n.checked_mul(g.width).ok_or(ERR_OOM)?;
+            let p = alloc(bytes);
+            if p == 0 {
+                result = Err(ERR_OOM.into());
+                break;
+            }
+            bufs.push((p, bytes));
+            (g.base, g.moves, g.row) = (p, true, None);
+        }
+        if result.is_ok() {
+            let rest: Vec<Sink> = self.sinks.iter().filter(|k| !k.columns).copied().collect();
+            let body = Body {
+                regs: &regs,
+                sinks: &rest,
+                ..*self
+            };
+            result = body.run_all(n).and_then(|()| {
+                let rows = n / self.row_len;
+                for k in self.sinks.iter().filter(|k| k.columns) {
+                    let x = regs[k.reg].base;
+                    let row = |r: usize| x + r * self.row_len * k.width;
+                    unsafe {
+                        if k.width == 8 {
+                            let mut c = reduce::sum::Columns::<f64>::new(self.row_len, rows)
+                                .ok_or(ERR_OOM)?;
+                            (0..rows).for_each(|r| c.row(row(r) as _));
+                            c.finish(k.out as _);
+                        } else {
+                            let mut c = reduce::sum::Columns::<f32>::new(self.row_len, rows)
+                                .ok_or(ERR_OOM)?;
+                            (0..rows).for_each(|r| c.row(row(r) as _));
+                            c.finish(k.out as _);
+                        }
+                    }
+                }
+                Ok(())
+            });
+        }
+        for (p, bytes) in bufs {
+            free(p, bytes);
+        }
+        result
     }
 
     /// Runs the steps on positions `[from, to)`.
@@ -410,7 +519,9 @@ impl Exec<'_> {
             if reg < nin || reg >= regs.len() || !matches!(regs[reg].dtype, F32 | F64) {
                 return Err(ERR_FIELD.into());
             }
-            op_in(REDUCE_OPS, r[1])?;
+            if r[1] != COLUMN_SUM {
+                op_in(REDUCE_OPS, r[1])?;
+            }
         }
         let block = block_len(n, row_len)?.min(n);
         for (i, t) in temps.chunks(2).enumerate() {
@@ -429,12 +540,14 @@ impl Exec<'_> {
         };
         for (k, r) in reds.enumerate() {
             let (reg, width) = (r[0] as usize, regs[r[0] as usize].width);
-            let out = self.output(r[2], n / row_len, width)?;
+            let columns = r[1] == COLUMN_SUM;
+            let out = self.output(r[2], if columns { row_len } else { n / row_len }, width)?;
             sinks[k] = Sink {
                 reg,
-                op: r[1] as u32,
+                op: if columns { reduce::SUM } else { r[1] as u32 },
                 out,
                 width,
+                columns,
             };
         }
         let body = Body {
@@ -751,6 +864,104 @@ mod tests {
         let mut bad = code;
         bad[8 + 4 * 2 + 3] = 11; // input 2's m: 2,100 is not a multiple of 11
         assert_eq!(run(&bad, &mut s), ERR_FIELD);
+    }
+
+    /// The sum over axis 0 of tanh(x)·g beside its row sums, the product
+    /// never written: the same bits as the unfused chain and OP_REDUCE's
+    /// column sum, for one block, many, a deep cascade, f32 and f64.
+    #[test]
+    fn sums_columns_in_the_same_pass_bit_for_bit() {
+        use crate::reduce::SUM;
+        fn case<T: Copy + PartialEq + core::fmt::Debug>(
+            dt: i32,
+            n: usize,
+            len: usize,
+            v: fn(f64) -> T,
+        ) {
+            let w = core::mem::size_of::<T>();
+            let x: Vec<T> = (0..n).map(|i| v((i as f64 - 900.0) * 0.0031)).collect();
+            let g: Vec<T> = (0..n).map(|i| v(1.0 + (i % 97) as f64 * 1e-2)).collect();
+            let (m, l, rows) = (n as i32, len as i32, (n / len) as i32);
+            // Unfused: slots 0 x, 1 g; 2 t, 3 t·g, 4 its sum over axis 0
+            // (kept [len] first, then the reduced [rows]), 5 its row sums.
+            let mut a = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0, 0, 0];
+            #[rustfmt::skip]
+            let code = [
+                MAGIC, 6,
+                OP_UNARY, 7, dt, TANH as i32, 2, 0, m,
+                OP_BINARY, 12, dt, MUL as i32, 3, 2, 1, m, 1, m, 1, 1,
+                OP_REDUCE, 13, dt, SUM as i32, 4, 3, l, 2, 1, l, rows, 1, l,
+                OP_REDUCE, 13, dt, SUM as i32, 5, 3, rows, 2, 1, rows, l, l, 1,
+            ];
+            assert_eq!(run(&code, &mut a), 0);
+            // Fused: the column sum of t·g and the row sums of t in one
+            // pass; slots 0 x, 1 g, 2 columns, 3 rows.
+            let mut b = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
+            #[rustfmt::skip]
+            let fused = [
+                MAGIC, 4,
+                OP_FUSED_REDUCE, 2 + 8 + 4 + 8 + 4 + 12, l, 2, 3, COLUMN_SUM, 2, 3, SUM as i32, 3,
+                m, 2, 2, 2,
+                0, dt, 0, 0, 1, dt, 0, 0,
+                dt, -1, dt, -1,
+                0, dt, TANH as i32, 2, 0, 0,
+                1, dt, MUL as i32, 3, 2, 1,
+            ];
+            assert_eq!(run(&fused, &mut b), 0, "n {n} len {len}");
+            assert_eq!(
+                read::<T>(a[4], len),
+                read::<T>(b[2], len),
+                "columns n {n} len {len}"
+            );
+            let k = n / len;
+            // The row sums of t·g (register 3) beside them.
+            assert_eq!(
+                read::<T>(a[5], k),
+                read::<T>(b[3], k),
+                "rows n {n} len {len}"
+            );
+            // Split across (simulated) threads: the same bits.
+            let mut c = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
+            crate::parallel::set_simulated_threads(3);
+            let splits = crate::parallel::simulated_splits();
+            let status = run(&fused, &mut c);
+            let split = crate::parallel::simulated_splits() > splits;
+            crate::parallel::set_simulated_threads(1);
+            assert_eq!(status, 0);
+            assert!(split || n < 100_000, "n {n}: not split");
+            assert_eq!(
+                read::<T>(b[2], len),
+                read::<T>(c[2], len),
+                "threads: n {n} len {len}"
+            );
+            assert_eq!(
+                read::<T>(b[3], k),
+                read::<T>(c[3], k),
+                "threads: n {n} len {len}"
+            );
+            free(c[2], w * len);
+            free(c[3], w * k);
+            for s in [2, 3] {
+                free(a[s], w * n);
+            }
+            free(a[4], w * len);
+            free(b[2], w * len);
+            free(a[5], w * k);
+            free(b[3], w * k);
+        }
+        // One block, several, a cascade several levels deep (5,000 rows in
+        // blocks of 32), a row as long as a block, odd widths.
+        for (n, len) in [
+            (4130, 10),
+            (6144, 64),
+            (64 * 5000, 64),
+            (4096 * 3, 4096),
+            (8 * 333, 8),
+            (2085, 2085),
+        ] {
+            case::<f32>(F32, n, len, |v| v as f32);
+            case::<f64>(F64, n, len, |v| v);
+        }
     }
 
     /// sum and max over rows of tanh(x)·g, the product never written: the
