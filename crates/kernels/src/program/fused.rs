@@ -866,91 +866,108 @@ mod tests {
         assert_eq!(run(&bad, &mut s), ERR_FIELD);
     }
 
-    /// The sum over axis 0 of tanh(x)·g beside its row sums, the product
-    /// never written: the same bits as the unfused chain and OP_REDUCE's
-    /// column sum, for one block, many, a deep cascade, f32 and f64.
+    /// One reduction of [`two_reductions`]: the fused op, and the unfused
+    /// OP_REDUCE's op and whether it sums over the rows (axis 0).
+    #[derive(Clone, Copy)]
+    struct Red {
+        fused: i32,
+        op: i32,
+        columns: bool,
+    }
+
+    /// Two reductions of tanh(x)·g (x, g of `n` elements in rows of
+    /// `len`), the product never written: the fused group against the
+    /// unfused chain and OP_REDUCE, bit for bit, also split across
+    /// (simulated) threads.
+    fn two_reductions<T: Copy + PartialEq + core::fmt::Debug>(
+        dt: i32,
+        n: usize,
+        len: usize,
+        reds: [Red; 2],
+        v: fn(f64) -> T,
+    ) {
+        let w = core::mem::size_of::<T>();
+        let x: Vec<T> = (0..n).map(|i| v((i as f64 - 900.0) * 0.0031)).collect();
+        let g: Vec<T> = (0..n).map(|i| v(1.0 + (i % 97) as f64 * 1e-2)).collect();
+        let (m, l, rows) = (n as i32, len as i32, (n / len) as i32);
+        let size = |r: Red| if r.columns { len } else { n / len };
+        // OP_REDUCE's layout: kept dims first, then the reduced ones.
+        let reduce = |r: Red, out: i32| {
+            let (kept, red, ks, rs) = if r.columns {
+                (l, rows, 1, l)
+            } else {
+                (rows, l, l, 1)
+            };
+            [
+                OP_REDUCE, 13, dt, r.op, out, 3, kept, 2, 1, kept, red, ks, rs,
+            ]
+        };
+        // Unfused: slots 0 x, 1 g; 2 t, 3 t·g, 4 and 5 the reductions.
+        let mut a = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0, 0, 0];
+        #[rustfmt::skip]
+        let mut code = vec![
+            MAGIC, 6,
+            OP_UNARY, 7, dt, TANH as i32, 2, 0, m,
+            OP_BINARY, 12, dt, MUL as i32, 3, 2, 1, m, 1, m, 1, 1,
+        ];
+        code.extend(reduce(reds[0], 4));
+        code.extend(reduce(reds[1], 5));
+        assert_eq!(run(&code, &mut a), 0);
+        // Fused: registers 0 x, 1 g, 2 t, 3 t·g (both scratch); slots 0 x,
+        // 1 g, 2 and 3 the reductions.
+        #[rustfmt::skip]
+        let fused = [
+            MAGIC, 4,
+            OP_FUSED_REDUCE, 2 + 8 + 4 + 8 + 4 + 12, l, 2, 3, reds[0].fused, 2, 3, reds[1].fused, 3,
+            m, 2, 2, 2,
+            0, dt, 0, 0, 1, dt, 0, 0,
+            dt, -1, dt, -1,
+            0, dt, TANH as i32, 2, 0, 0,
+            1, dt, MUL as i32, 3, 2, 1,
+        ];
+        for threads in [1, 3] {
+            let mut b = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
+            crate::parallel::set_simulated_threads(threads);
+            let splits = crate::parallel::simulated_splits();
+            let status = run(&fused, &mut b);
+            let split = crate::parallel::simulated_splits() > splits;
+            crate::parallel::set_simulated_threads(1);
+            assert_eq!(status, 0, "n {n} len {len}");
+            assert!(threads == 1 || split || n < 100_000, "n {n}: not split");
+            for (i, r) in reds.iter().enumerate() {
+                let what = format!("reduction {i}, n {n} len {len}, {threads} threads");
+                assert_eq!(
+                    read::<T>(a[4 + i], size(*r)),
+                    read::<T>(b[2 + i], size(*r)),
+                    "{what}"
+                );
+                free(b[2 + i], w * size(*r));
+            }
+        }
+        for s in [2, 3] {
+            free(a[s], w * n);
+        }
+        for (i, r) in reds.iter().enumerate() {
+            free(a[4 + i], w * size(*r));
+        }
+    }
+
+    /// The sum over axis 0 of tanh(x)·g beside its row sums: for one
+    /// block, many, a deep cascade (5,000 rows in blocks of 32), a row as
+    /// long as a block, odd widths, f32 and f64.
     #[test]
     fn sums_columns_in_the_same_pass_bit_for_bit() {
         use crate::reduce::SUM;
-        fn case<T: Copy + PartialEq + core::fmt::Debug>(
-            dt: i32,
-            n: usize,
-            len: usize,
-            v: fn(f64) -> T,
-        ) {
-            let w = core::mem::size_of::<T>();
-            let x: Vec<T> = (0..n).map(|i| v((i as f64 - 900.0) * 0.0031)).collect();
-            let g: Vec<T> = (0..n).map(|i| v(1.0 + (i % 97) as f64 * 1e-2)).collect();
-            let (m, l, rows) = (n as i32, len as i32, (n / len) as i32);
-            // Unfused: slots 0 x, 1 g; 2 t, 3 t·g, 4 its sum over axis 0
-            // (kept [len] first, then the reduced [rows]), 5 its row sums.
-            let mut a = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0, 0, 0];
-            #[rustfmt::skip]
-            let code = [
-                MAGIC, 6,
-                OP_UNARY, 7, dt, TANH as i32, 2, 0, m,
-                OP_BINARY, 12, dt, MUL as i32, 3, 2, 1, m, 1, m, 1, 1,
-                OP_REDUCE, 13, dt, SUM as i32, 4, 3, l, 2, 1, l, rows, 1, l,
-                OP_REDUCE, 13, dt, SUM as i32, 5, 3, rows, 2, 1, rows, l, l, 1,
-            ];
-            assert_eq!(run(&code, &mut a), 0);
-            // Fused: the column sum of t·g and the row sums of t in one
-            // pass; slots 0 x, 1 g, 2 columns, 3 rows.
-            let mut b = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
-            #[rustfmt::skip]
-            let fused = [
-                MAGIC, 4,
-                OP_FUSED_REDUCE, 2 + 8 + 4 + 8 + 4 + 12, l, 2, 3, COLUMN_SUM, 2, 3, SUM as i32, 3,
-                m, 2, 2, 2,
-                0, dt, 0, 0, 1, dt, 0, 0,
-                dt, -1, dt, -1,
-                0, dt, TANH as i32, 2, 0, 0,
-                1, dt, MUL as i32, 3, 2, 1,
-            ];
-            assert_eq!(run(&fused, &mut b), 0, "n {n} len {len}");
-            assert_eq!(
-                read::<T>(a[4], len),
-                read::<T>(b[2], len),
-                "columns n {n} len {len}"
-            );
-            let k = n / len;
-            // The row sums of t·g (register 3) beside them.
-            assert_eq!(
-                read::<T>(a[5], k),
-                read::<T>(b[3], k),
-                "rows n {n} len {len}"
-            );
-            // Split across (simulated) threads: the same bits.
-            let mut c = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
-            crate::parallel::set_simulated_threads(3);
-            let splits = crate::parallel::simulated_splits();
-            let status = run(&fused, &mut c);
-            let split = crate::parallel::simulated_splits() > splits;
-            crate::parallel::set_simulated_threads(1);
-            assert_eq!(status, 0);
-            assert!(split || n < 100_000, "n {n}: not split");
-            assert_eq!(
-                read::<T>(b[2], len),
-                read::<T>(c[2], len),
-                "threads: n {n} len {len}"
-            );
-            assert_eq!(
-                read::<T>(b[3], k),
-                read::<T>(c[3], k),
-                "threads: n {n} len {len}"
-            );
-            free(c[2], w * len);
-            free(c[3], w * k);
-            for s in [2, 3] {
-                free(a[s], w * n);
-            }
-            free(a[4], w * len);
-            free(b[2], w * len);
-            free(a[5], w * k);
-            free(b[3], w * k);
-        }
-        // One block, several, a cascade several levels deep (5,000 rows in
-        // blocks of 32), a row as long as a block, odd widths.
+        let columns = Red {
+            fused: COLUMN_SUM,
+            op: SUM as i32,
+            columns: true,
+        };
+        let rows = Red {
+            fused: SUM as i32,
+            op: SUM as i32,
+            columns: false,
+        };
         for (n, len) in [
             (4130, 10),
             (6144, 64),
@@ -959,71 +976,21 @@ mod tests {
             (8 * 333, 8),
             (2085, 2085),
         ] {
-            case::<f32>(F32, n, len, |v| v as f32);
-            case::<f64>(F64, n, len, |v| v);
+            two_reductions::<f32>(F32, n, len, [columns, rows], |v| v as f32);
+            two_reductions::<f64>(F64, n, len, [columns, rows], |v| v);
         }
     }
 
-    /// sum and max over rows of tanh(x)·g, the product never written: the
-    /// same bits as the unfused chain and OP_REDUCE, for rows shorter and
-    /// longer than a block, all n as one row, and f32 and f64.
+    /// sum and max over rows of tanh(x)·g: for rows shorter and longer
+    /// than a block, all n as one row, f32 and f64; and malformed groups.
     #[test]
     fn reduces_rows_in_the_same_pass_bit_for_bit() {
         use crate::reduce::{MAX, SUM};
-        fn case<T: Copy + PartialEq + core::fmt::Debug>(
-            dt: i32,
-            n: usize,
-            len: usize,
-            v: fn(f64) -> T,
-        ) {
-            let w = core::mem::size_of::<T>();
-            let x: Vec<T> = (0..n).map(|i| v((i as f64 - 900.0) * 0.0031)).collect();
-            let g: Vec<T> = (0..n).map(|i| v(1.0 + (i % 97) as f64 * 1e-2)).collect();
-            let (m, l, rows) = (n as i32, len as i32, (n / len) as i32);
-            // Unfused: slots 0 x, 1 g; 2 t, 3 t·g, 4 sum, 5 max.
-            let mut a = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0, 0, 0];
-            #[rustfmt::skip]
-            let code = [
-                MAGIC, 6,
-                OP_UNARY, 7, dt, TANH as i32, 2, 0, m,
-                OP_BINARY, 12, dt, MUL as i32, 3, 2, 1, m, 1, m, 1, 1,
-                OP_REDUCE, 13, dt, SUM as i32, 4, 3, rows, 2, 1, rows, l, l, 1,
-                OP_REDUCE, 13, dt, MAX as i32, 5, 3, rows, 2, 1, rows, l, l, 1,
-            ];
-            assert_eq!(run(&code, &mut a), 0);
-            // Fused: registers 0 x, 1 g, 2 t, 3 t·g (both scratch);
-            // slots 0 x, 1 g, 2 sum, 3 max.
-            let mut b = vec![x.as_ptr() as usize, g.as_ptr() as usize, 0, 0];
-            #[rustfmt::skip]
-            let fused = [
-                MAGIC, 4,
-                OP_FUSED_REDUCE, 2 + 8 + 4 + 8 + 4 + 12, l, 2, 3, SUM as i32, 2, 3, MAX as i32, 3,
-                m, 2, 2, 2,
-                0, dt, 0, 0, 1, dt, 0, 0,
-                dt, -1, dt, -1,
-                0, dt, TANH as i32, 2, 0, 0,
-                1, dt, MUL as i32, 3, 2, 1,
-            ];
-            assert_eq!(run(&fused, &mut b), 0, "n {n} len {len}");
-            let k = n / len;
-            assert_eq!(
-                read::<T>(a[4], k),
-                read::<T>(b[2], k),
-                "sum n {n} len {len}"
-            );
-            assert_eq!(
-                read::<T>(a[5], k),
-                read::<T>(b[3], k),
-                "max n {n} len {len}"
-            );
-            for s in [2, 3] {
-                free(a[s], w * n);
-            }
-            for (s, t) in [(4, 2), (5, 3)] {
-                free(a[s], w * k);
-                free(b[t], w * k);
-            }
-        }
+        let row = |op: u32| Red {
+            fused: op as i32,
+            op: op as i32,
+            columns: false,
+        };
         for (n, len) in [
             (4130, 10),
             (4500, 1500),
@@ -1031,8 +998,8 @@ mod tests {
             (2085, 2085),
             (130, 13),
         ] {
-            case::<f32>(F32, n, len, |v| v as f32);
-            case::<f64>(F64, n, len, |v| v);
+            two_reductions::<f32>(F32, n, len, [row(SUM), row(MAX)], |v| v as f32);
+            two_reductions::<f64>(F64, n, len, [row(SUM), row(MAX)], |v| v);
         }
         // Rows that do not tile n, an integer register: refused, nothing allocated.
         let x = [1i32; 6];
