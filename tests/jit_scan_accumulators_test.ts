@@ -12,7 +12,9 @@ import {
   vmap,
   zeros,
 } from "../mod.ts";
-import type { Program } from "../src/core/ir.ts";
+import { type Aval, checkProgram, Program } from "../src/core/ir.ts";
+import { execute, optimize } from "../src/jit/execute.ts";
+import { stage } from "../src/jit/make_program.ts";
 import { bind } from "../src/core/trace.ts";
 import type { PrimParams } from "../src/core/primitives.ts";
 import { scanAccumulatorOptions } from "../src/jit/scan_accumulators.ts";
@@ -256,4 +258,53 @@ Deno.test("scan accumulators: a scan inside a scan's body is rewritten too", () 
   // differ), the reverse Aᵀ·g, and g·xᵀ only without the pass.
   assert.equal(productsAtDepth(on, 2), productsAtDepth(off, 2) - 1);
   assertClose(jit(g)(A, x0) as Tensor, grad(looped)(A, x0) as Tensor, tight);
+});
+
+Deno.test("scan accumulators: a scan whose packed result is the program's output (an eager loop) is put together again", () => {
+  // evalControl runs an eager scan as a program of that one equation,
+  // returning its packed result: the rewrite rebuilds the packed value.
+  const A = randnT(rng, [6, 6]).mul(0.4), x0 = randnT(rng, [6]);
+  const staged = stage("test", grad(odeScan), [A, x0]).program;
+  const reverse = staged.eqns.find((e) =>
+    e.prim === "scan" && (e.params as PrimParams["scan"]).reverse
+  )!;
+  const n = reverse.inputs.length;
+  const avals = new Map<number, Aval>();
+  reverse.inputs.forEach((a, i) =>
+    avals.set(i, "var" in a ? staged.avals.get(a.var)! : a.const)
+  );
+  avals.set(n, reverse.aval);
+  const alone = new Program(
+    [...Array(n).keys()],
+    [{
+      ...reverse,
+      inputs: [...Array(n).keys()].map((v) => ({ var: v })),
+      out: n,
+    }],
+    [{ var: n }],
+    [reverse.aval],
+    avals,
+  );
+  const on = optimize(alone);
+  const off = withPass(scanAccumulatorOptions, false, () => optimize(alone));
+  checkProgram(on.program);
+  assert.deepEqual(products(off.program), { inLoops: 2, outside: 0 });
+  assert.deepEqual(products(on.program), { inLoops: 1, outside: 1 });
+  assert.equal(on.program.eqns.at(-1)!.prim, "cat");
+  // The same packed values, from operands computed by the forward pass.
+  const env = new Map<number, Tensor>();
+  staged.inputs.forEach((v, i) => env.set(v, [A, x0][i]));
+  for (const e of staged.eqns) {
+    if (e === reverse) break;
+    const args = e.inputs.map((a) => "var" in a ? env.get(a.var)! : a.const);
+    env.set(e.out, bind(e.prim, args, e.params as never) as Tensor);
+  }
+  const ins = reverse.inputs.map((a) => "var" in a ? env.get(a.var)! : a.const);
+  assertClose(execute(on, ins)[0], execute(off, ins)[0], tight);
+  // And the eager gradient, which runs this path, against the loop.
+  assertClose(
+    grad(odeScan)(A, x0) as Tensor,
+    grad(odeLoop)(A, x0) as Tensor,
+    tight,
+  );
 });

@@ -13,11 +13,12 @@
  * rate. Like any reassociation this changes rounding: the steps' terms are
  * summed in another order.
  *
- * Scans are rewritten at any depth (inside loop bodies and branches too),
- * but only when every reader of the scan's packed result takes a slice of
- * one output, all of a hoisted one (what `unpack` makes): a scan whose
- * packed result is the program's output, as when a loop runs eagerly, is
- * left alone.
+ * Scans are rewritten at any depth (inside loop bodies and branches too).
+ * When every reader of the scan's packed result takes a slice of one
+ * output (all of a hoisted one, as `unpack` does), the readers take the
+ * new values; otherwise, as when a loop runs eagerly and its packed result
+ * is the program's output, the packed result is put together again (one
+ * copy of the outputs, against a product per step).
  * @module
  */
 import {
@@ -79,8 +80,15 @@ export function hoistScanAccumulators(p: Program): Program {
   let next = firstFreeVar(p);
   const instead = new Map<Eqn, Eqn[]>(); // rewritten equations
   for (const e of p.eqns) {
-    if (e.prim !== "scan" || outputVars.has(e.out)) continue;
-    const made = rewriteScan(e, readers.get(e.out) ?? [], avals, next);
+    if (e.prim !== "scan") continue;
+    const returned = outputVars.has(e.out);
+    const made = rewriteScan(
+      e,
+      readers.get(e.out) ?? [],
+      returned,
+      avals,
+      next,
+    );
     if (made === null) continue;
     next = made.next;
     for (const [old, eqns] of made.instead) instead.set(old, eqns);
@@ -161,11 +169,15 @@ function findHoists(e: Eqn): Hoist[] {
 
 /**
  * The equations that replace scan `e` and its readers, or null when the
- * scan has nothing to hoist or a reader is not a slice of one output.
+ * scan has nothing to hoist. Readers that slice one output each (all of a
+ * hoisted one) read the new values; otherwise (`returned`: the packed
+ * result is the program's output, as when a loop runs eagerly) the old
+ * packed result is put together again, one copy of it.
  */
 function rewriteScan(
   e: Eqn,
   readers: readonly Eqn[],
+  returned: boolean,
   avals: Map<number, Aval>,
   next: number,
 ): { instead: Map<Eqn, Eqn[]>; next: number } | null {
@@ -195,13 +207,16 @@ function rewriteScan(
     const end = oldOff[i] + sizeOf(oldOuts[i].shape);
     return s.start[0] + s.shape[0] <= end ? i : -1;
   };
-  if (readers.some((r) => segmentOf(r) < 0)) return null;
-  const used = new Set(readers.map(segmentOf));
-  // A hoisted carry's readers take all of it (as unpack does).
-  const whole = (r: Eqn) =>
-    (r.params as PrimParams["slice"]).shape[0] ===
-      sizeOf(oldOuts[segmentOf(r)].shape);
-  if (readers.some((r) => hoisted.has(segmentOf(r)) && !whole(r))) return null;
+  // Readers that slice one output, all of a hoisted one (as unpack does).
+  const sliced = !returned && readers.every((r) => {
+    const i = segmentOf(r);
+    const all = (r.params as PrimParams["slice"]).shape[0] ===
+      sizeOf(oldOuts[i]?.shape ?? []);
+    return i >= 0 && (!hoisted.has(i) || all);
+  });
+  const used = sliced
+    ? new Set(readers.map(segmentOf))
+    : new Set(oldOuts.map((_, i) => i));
 
   // The new body: hoisted carries, their adds and products gone; factors
   // that are neither xs nor ys already become ys.
@@ -327,6 +342,28 @@ function rewriteScan(
     newIndex.set(i, kept++);
   }
   const instead = new Map<Eqn, Eqn[]>([[e, out]]);
+  if (!sliced) {
+    // The old packed result again, under its variable.
+    const pieces = oldOuts.flatMap((a, i): Atom[] => {
+      const n = sizeOf(a.shape);
+      const flat = { shape: [n], dtype };
+      const final = finals.get(i);
+      if (n === 0) return [];
+      if (final !== undefined) {
+        return [emit("reshape", [final], { shape: [n] }, flat)];
+      }
+      const start = [newOff[newIndex.get(i)!]];
+      return [emit("slice", [packed], { start, step: [1], shape: [n] }, flat)];
+    });
+    out.push({
+      prim: "cat",
+      inputs: pieces,
+      params: { axis: 0 },
+      out: e.out,
+      aval: e.aval,
+    });
+    return { instead, next };
+  }
   for (const r of readers) {
     const s = r.params as PrimParams["slice"];
     const i = segmentOf(r);
