@@ -108,6 +108,40 @@ enum ColumnState {
     F64(reduce::sum::Columns<f64>),
 }
 
+impl ColumnState {
+    /// Sums for `rows` rows of `len` elements of `width` bytes.
+    fn new(width: usize, len: usize, rows: usize) -> Result<Self, Fail> {
+        let state = if width == 8 {
+            reduce::sum::Columns::new(len, rows).map(Self::F64)
+        } else {
+            reduce::sum::Columns::new(len, rows).map(Self::F32)
+        };
+        state.ok_or(ERR_OOM.into())
+    }
+
+    /// Adds the next `rows` rows, contiguous at `x` (`len` elements each).
+    ///
+    /// # Safety
+    /// `x` readable for `rows · len` elements of the state's type.
+    unsafe fn add_rows(&mut self, x: usize, rows: usize, len: usize) {
+        match self {
+            Self::F32(c) => (0..rows).for_each(|r| c.row((x as *const f32).add(r * len))),
+            Self::F64(c) => (0..rows).for_each(|r| c.row((x as *const f64).add(r * len))),
+        }
+    }
+
+    /// Writes the sums to `out`.
+    ///
+    /// # Safety
+    /// `out` writable for `len` elements; at least one row was added.
+    unsafe fn finish(&self, out: usize) {
+        match self {
+            Self::F32(c) => c.finish(out as _),
+            Self::F64(c) => c.finish(out as _),
+        }
+    }
+}
+
 /// Reductions kept on the stack (more go to the heap).
 const STACK_SINKS: usize = 4;
 
@@ -153,13 +187,7 @@ impl Body<'_> {
             if from != 0 {
                 return Err(ERR_FIELD.into());
             }
-            let rows = to / self.row_len;
-            let state = if k.width == 8 {
-                reduce::sum::Columns::new(self.row_len, rows).map(ColumnState::F64)
-            } else {
-                reduce::sum::Columns::new(self.row_len, rows).map(ColumnState::F32)
-            };
-            columns.push(state.ok_or(ERR_OOM)?);
+            columns.push(ColumnState::new(k.width, self.row_len, to / self.row_len)?);
         }
         let mut start = from;
         while start < to {
@@ -186,16 +214,8 @@ impl Body<'_> {
                 let (x, rows) = (at(k.reg as i32), len / self.row_len);
                 if k.columns {
                     // Each row into the running column sums.
-                    let row = |r: usize| x + r * self.row_len * k.width;
-                    match state.next() {
-                        Some(ColumnState::F32(c)) => {
-                            (0..rows).for_each(|r| unsafe { c.row(row(r) as _) })
-                        }
-                        Some(ColumnState::F64(c)) => {
-                            (0..rows).for_each(|r| unsafe { c.row(row(r) as _) })
-                        }
-                        None => return Err(ERR_FIELD.into()),
-                    }
+                    let c = state.next().ok_or(ERR_FIELD)?;
+                    unsafe { c.add_rows(x, rows, self.row_len) };
                     continue;
                 }
                 // The block's whole rows, each as OP_REDUCE reduces it.
@@ -211,12 +231,7 @@ impl Body<'_> {
             start += len;
         }
         for (k, state) in self.sinks.iter().filter(|k| k.columns).zip(&columns) {
-            unsafe {
-                match state {
-                    ColumnState::F32(c) => c.finish(k.out as _),
-                    ColumnState::F64(c) => c.finish(k.out as _),
-                }
-            }
+            unsafe { state.finish(k.out) };
         }
         Ok(())
     }
@@ -320,20 +335,10 @@ impl Body<'_> {
             result = body.run_all(n).and_then(|()| {
                 let rows = n / self.row_len;
                 for k in self.sinks.iter().filter(|k| k.columns) {
-                    let x = regs[k.reg].base;
-                    let row = |r: usize| x + r * self.row_len * k.width;
+                    let mut c = ColumnState::new(k.width, self.row_len, rows)?;
                     unsafe {
-                        if k.width == 8 {
-                            let mut c = reduce::sum::Columns::<f64>::new(self.row_len, rows)
-                                .ok_or(ERR_OOM)?;
-                            (0..rows).for_each(|r| c.row(row(r) as _));
-                            c.finish(k.out as _);
-                        } else {
-                            let mut c = reduce::sum::Columns::<f32>::new(self.row_len, rows)
-                                .ok_or(ERR_OOM)?;
-                            (0..rows).for_each(|r| c.row(row(r) as _));
-                            c.finish(k.out as _);
-                        }
+                        c.add_rows(regs[k.reg].base, rows, self.row_len);
+                        c.finish(k.out);
                     }
                 }
                 Ok(())
