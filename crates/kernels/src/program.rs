@@ -838,12 +838,8 @@ impl Exec<'_> {
                 }
             }
             OP_TRIANGULAR_SOLVE | OP_SOLVE => {
-                let tri = op == OP_TRIANGULAR_SOLVE;
-                expect(f, if tri { 11 } else { 9 }, 0, 0)?;
+                let (tri, [batch, n, k, sa, sb]) = solve_fields(op, f)?;
                 let f64_ = float64(f[0])?;
-                let (batch, n, k) = (count(f[4])?, count(f[5])?, count(f[6])?);
-                let s = if tri { 9 } else { 7 };
-                let (sa, sb) = (count(f[s])?, count(f[s + 1])?);
                 let (a, b) = (self.input(f[2])?, self.input(f[3])?);
                 let size = product(&[batch, n, k])?;
                 let o = self.output(f[1], size, if f64_ { 8 } else { 4 })?;
@@ -1038,6 +1034,20 @@ impl Exec<'_> {
         }
         Ok(())
     }
+}
+
+/// `OP_TRIANGULAR_SOLVE`'s or `OP_SOLVE`'s fields: whether it is the
+/// triangular one, then batch, n, k and the batch strides of A and B.
+fn solve_fields(op: i32, f: &[i32]) -> R<(bool, [usize; 5])> {
+    let tri = op == OP_TRIANGULAR_SOLVE;
+    expect(f, if tri { 11 } else { 9 }, 0, 0)?;
+    let s = if tri { 9 } else { 7 };
+    let at = [4, 5, 6, s, s + 1];
+    let mut v = [0; 5];
+    for (x, i) in v.iter_mut().zip(at) {
+        *x = count(f[i])?;
+    }
+    Ok((tri, v))
 }
 
 /// The window geometry of a convolution (`at` = 9) or pooling (`at` = 5)

@@ -302,12 +302,8 @@ impl Exec<'_> {
                 self.makes(f[1], product(&[batch, rows, n])?, w)
             }
             OP_TRIANGULAR_SOLVE | OP_SOLVE => {
-                let tri = op == OP_TRIANGULAR_SOLVE;
-                expect(f, if tri { 11 } else { 9 }, 0, 0)?;
+                let (_, [batch, n, k, sa, sb]) = solve_fields(op, f)?;
                 let w = float_width(f[0])?;
-                let (batch, n, k) = (count(f[4])?, count(f[5])?, count(f[6])?);
-                let s = if tri { 9 } else { 7 };
-                let (sa, sb) = (count(f[s])?, count(f[s + 1])?);
                 self.reads(f[2], batched(batch, sa, product(&[n, n])?, w)?)?;
                 self.reads(f[3], batched(batch, sb, product(&[n, k])?, w)?)?;
                 self.makes(f[1], product(&[batch, n, k])?, w)
