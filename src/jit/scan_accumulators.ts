@@ -193,12 +193,7 @@ function rewriteScan(
   );
   if (hoists.length === 0) return null;
   const hoisted = new Set(hoists.map((h) => h.k));
-  const oldOff: number[] = [];
-  let off = 0;
-  for (const a of oldOuts) {
-    oldOff.push(off);
-    off += sizeOf(a.shape);
-  }
+  const oldOff = offsets(oldOuts);
   const segmentOf = (r: Eqn): number => {
     if (r.prim !== "slice" || r.inputs.length !== 1) return -1;
     const s = r.params as PrimParams["slice"];
@@ -277,12 +272,7 @@ function rewriteScan(
     params,
     packedAval(newOuts),
   );
-  const newOff: number[] = [];
-  off = 0;
-  for (const a of newOuts) {
-    newOff.push(off);
-    off += sizeOf(a.shape);
-  }
+  const newOff = offsets(newOuts);
   const dtype = packDtype(newOuts);
   /** Stacked ys `j` of the new scan, in its own shape. */
   const ysValue = (j: number): Atom => {
@@ -383,6 +373,17 @@ function rewriteScan(
     }
   }
   return { instead, next };
+}
+
+/** Where each of `avals` starts in their packed result. */
+function offsets(avals: readonly Aval[]): number[] {
+  const starts: number[] = [];
+  let off = 0;
+  for (const a of avals) {
+    starts.push(off);
+    off += sizeOf(a.shape);
+  }
+  return starts;
 }
 
 function stackedAval(a: Atom, avals: ReadonlyMap<number, Aval>): Aval {
