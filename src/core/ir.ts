@@ -40,6 +40,59 @@ export interface Eqn {
   readonly aval: Aval;
 }
 
+/**
+ * An equation's params as a string that two equations share exactly when
+ * their params are equal: what common-subexpression keys compare.
+ * Sub-programs and custom ops write an id per object (their `toJSON`);
+ * numbers that JSON would blur (-0, NaN, ±Infinity all but -0 become
+ * `null`) keep their own spelling, so `clamp(x, -Infinity, 0)` and a
+ * `clamp` with NaN bounds stay apart.
+ */
+export function paramsKey(params: unknown): string {
+  return params === null ? "null" : JSON.stringify(params, exactNumbers) ?? "";
+}
+
+function exactNumbers(_key: string, v: unknown): unknown {
+  return typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0))
+    ? `\u0000${Object.is(v, -0) ? "-0" : v}`
+    : v;
+}
+
+/** Constants of at most this many elements are merged by value. */
+const SMALL_CONSTANT = 16;
+
+/** A number's text that tells -0 from 0 and keeps NaN equal to itself. */
+const bitsOf = (v: number) => Object.is(v, -0) ? "-0" : String(v);
+
+/**
+ * Names constants for common-subexpression keys: small concrete ones by
+ * value (each trace of a transform makes its own `1` seed, and keying
+ * those by object kept repeated work apart), the rest by object.
+ */
+export class ConstantKeys {
+  private readonly ids = new Map<Tensor, number>();
+  private readonly byValue = new Map<Tensor, string>(); // read once
+
+  /** The key of constant `c`. */
+  of(c: Tensor): string {
+    if (
+      c.size <= SMALL_CONSTANT && c._storage !== null && !c._storage.disposed
+    ) {
+      let key = this.byValue.get(c);
+      if (key === undefined) {
+        key = `k${c.dtype}[${c.shape}]=${
+          Array.from(c.data(), bitsOf).join(",")
+        }`;
+        this.byValue.set(c, key);
+      }
+      return key;
+    }
+    let id = this.ids.get(c);
+    if (id === undefined) this.ids.set(c, id = this.ids.size);
+    return `c${id}`;
+  }
+}
+
 /** True for an operand that is a variable of the program (not a constant). */
 export const isVar = (a: Atom): a is { readonly var: number } => "var" in a;
 

@@ -12,7 +12,14 @@
 import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
-import { type Atom, type Aval, type Eqn, Program } from "./ir.ts";
+import {
+  type Atom,
+  type Aval,
+  ConstantKeys,
+  type Eqn,
+  paramsKey,
+  Program,
+} from "./ir.ts";
 import { Trace } from "./trace.ts";
 
 export class StagedTracer extends Tensor {
@@ -45,6 +52,21 @@ export class StagingTrace extends Trace {
    */
   inlineCustom = false;
   sawCustom = false;
+  /**
+   * Record each distinct equation once (same primitive, params and
+   * operands) and hand back its tracer for every repeat. On by default
+   * while a jit or makeProgram trace is running ({@link withMergedStaging}).
+   * Reverse mode through nested derivatives traces the same primal values
+   * more than once (the value of `grad(u)` and, inside `grad(grad(u))`,
+   * again); their tangents then enter the linear program twice, and after
+   * transposition no later pass could tell the two copies apart, as each
+   * gets its own cotangent. Merged while tracing, the primal values are
+   * one tracer, their tangents one equation, and the transpose sums the
+   * cotangents before one product instead of running two.
+   */
+  merge = mergeDepth > 0;
+  private readonly recorded = new Map<string, StagedTracer>();
+  private readonly constKeys = new ConstantKeys();
 
   /** A new unknown input of the linear program. */
   newInput(aval: Aval): StagedTracer {
@@ -75,10 +97,30 @@ export class StagingTrace extends Trace {
       const l = args[i] as StagedTracer;
       inputs[i] = l.known !== null ? { const: l.known } : { var: l.id };
     }
+    const key = this.merge ? this.key(prim, inputs, params) : "";
+    if (this.merge) {
+      const prev = this.recorded.get(key);
+      if (prev !== undefined) return prev;
+    }
     const out = this.nextId++;
     this.avals.set(out, aval);
     this.eqns.push({ prim, inputs, params, out, aval });
-    return new StagedTracer(this, aval, null, out);
+    const t = new StagedTracer(this, aval, null, out);
+    if (this.merge) this.recorded.set(key, t);
+    return t;
+  }
+
+  /** What identifies an equation: primitive, params, operands. */
+  private key(prim: Prim, inputs: Atom[], params: unknown): string {
+    let k = `${prim}|${paramsKey(params)}`;
+    for (const a of inputs) {
+      if ("var" in a) {
+        k += `|v${a.var}`;
+        continue;
+      }
+      k += `|${this.constKeys.of(a.const)}`;
+    }
+    return k;
   }
 
   /** The recorded program from `inputs` to `outputs` (values seen at this level). */
@@ -101,5 +143,26 @@ export class StagingTrace extends Trace {
       outAvals.map((a) => ({ shape: a.shape, dtype: a.dtype })),
       this.avals,
     );
+  }
+}
+
+let mergeDepth = 0;
+
+/** Switches merging of repeated equations while staging on or off (tests). */
+export const stagingMergeOptions = { enabled: true };
+
+/**
+ * Runs `body` (a jit or makeProgram trace) with every staging trace made
+ * meanwhile merging repeated equations: the trace itself, and the linear
+ * programs of derivatives taken inside it. Outside, eager `grad` records
+ * its linear program without the per-equation key.
+ */
+export function withMergedStaging<T>(body: () => T): T {
+  if (!stagingMergeOptions.enabled) return body();
+  mergeDepth++;
+  try {
+    return body();
+  } finally {
+    mergeDepth--;
   }
 }

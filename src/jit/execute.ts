@@ -12,8 +12,10 @@ import type { Prim, PrimParams } from "../core/primitives.ts";
 import { runPlan, wasmPlan } from "./wasm_plan.ts";
 import {
   type Atom,
+  ConstantKeys,
   type Eqn,
   isVar,
+  paramsKey,
   type Program,
   programConstants,
 } from "../core/ir.ts";
@@ -27,12 +29,6 @@ import {
   hoistScanAccumulators,
   scanAccumulatorOptions,
 } from "./scan_accumulators.ts";
-
-/** Constants of at most this many elements are merged by value in `optimize`. */
-const SMALL_CONSTANT = 16;
-
-/** A number's text that tells -0 from 0 and keeps NaN equal to itself. */
-const bitsOf = (v: number) => Object.is(v, -0) ? "-0" : String(v);
 
 /** A program ready to run: equations plus, per equation, the variables that die after it. */
 export interface Executable {
@@ -55,36 +51,16 @@ export interface Executable {
 export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
   const alias = new Map<number, number>();
-  const constIds = new Map<Tensor, number>();
-  const constKeys = new Map<Tensor, string>(); // by value, read once
-  const atomKey = (a: Atom) => {
-    if (isVar(a)) return `v${alias.get(a.var) ?? a.var}`;
-    const c = a.const;
-    // Small constants merge by value: each trace of a transform makes its
-    // own `1` seed, and keying those by object kept repeated work apart.
-    if (
-      c.size <= SMALL_CONSTANT && c._storage !== null && !c._storage.disposed
-    ) {
-      let key = constKeys.get(c);
-      if (key === undefined) {
-        key = `k${c.dtype}[${c.shape}]=${
-          Array.from(c.data(), bitsOf).join(",")
-        }`;
-        constKeys.set(c, key);
-      }
-      return key;
-    }
-    let id = constIds.get(c);
-    if (id === undefined) constIds.set(c, id = constIds.size);
-    return `c${id}`;
-  };
+  const constKeys = new ConstantKeys();
+  const atomKey = (a: Atom) =>
+    isVar(a) ? `v${alias.get(a.var) ?? a.var}` : constKeys.of(a.const);
   const seen = new Map<string, number>();
   const rename = (
     a: Atom,
   ): Atom => (isVar(a) && alias.has(a.var) ? { var: alias.get(a.var)! } : a);
   const merged: Eqn[] = [];
   for (const e of program.eqns) {
-    const key = `${e.prim}|${JSON.stringify(e.params)}|${
+    const key = `${e.prim}|${paramsKey(e.params)}|${
       e.inputs.map(atomKey).join(",")
     }`;
     const prev = seen.get(key);

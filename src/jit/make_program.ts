@@ -14,7 +14,7 @@ import {
 import { optimize } from "./execute.ts";
 import { fusionGroups, fusionMarks } from "./fusion.ts";
 import { epilogueGroups } from "./epilogue.ts";
-import { StagingTrace } from "../core/staging_trace.ts";
+import { StagingTrace, withMergedStaging } from "../core/staging_trace.ts";
 import { Tensor } from "../core/tensor.ts";
 import { withMain } from "../core/trace.ts";
 import { type FlatCallback, takeEffects, withStaging } from "../core/debug.ts";
@@ -68,23 +68,25 @@ export function stageFlat(
   call: (ins: Tensor[]) => unknown,
   withEffects = false,
 ): Staged {
-  return withMain(name, (main) => {
-    const trace = new StagingTrace(main);
-    trace.inlineCustom = true;
-    const ins = avals.map((a) => trace.newInput(a));
-    const [outs, outDef] = flattenOutput(
-      name,
-      withEffects ? withStaging(trace, () => call(ins)) : call(ins),
-    );
-    const effects = withEffects ? takeEffects(trace) : [];
-    const all = [...outs, ...effects.flatMap((e) => e.values)];
-    return {
-      program: trace.finish(ins, all, all),
-      outDef,
-      opaque: trace.sawCustom,
-      effects: effects.map((e) => ({ fn: e.fn, count: e.values.length })),
-    };
-  });
+  return withMergedStaging(() =>
+    withMain(name, (main) => {
+      const trace = new StagingTrace(main);
+      trace.inlineCustom = true;
+      const ins = avals.map((a) => trace.newInput(a));
+      const [outs, outDef] = flattenOutput(
+        name,
+        withEffects ? withStaging(trace, () => call(ins)) : call(ins),
+      );
+      const effects = withEffects ? takeEffects(trace) : [];
+      const all = [...outs, ...effects.flatMap((e) => e.values)];
+      return {
+        program: trace.finish(ins, all, all),
+        outDef,
+        opaque: trace.sawCustom,
+        effects: effects.map((e) => ({ fn: e.fn, count: e.values.length })),
+      };
+    })
+  );
 }
 
 /** True when `program` bakes in a tracer of an enclosing transform as a constant. */
