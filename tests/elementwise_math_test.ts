@@ -141,3 +141,79 @@ Deno.test("inverse functions at the edges of their domains; expm1 near 0", () =>
   });
   assertClose(tensor([1e-6]).expm1(), [1.0000005e-6], { rtol: 1e-7, atol: 0 });
 });
+
+Deno.test("float32 tanh and exp: clamps, special values and a sweep, vector and tail lanes", () => {
+  // The vector kernels clamp their input (tanh at ±7.905311, exp at −104 and
+  // 89) with one-instruction pseudo-min/max: NaN must pass through the
+  // clamp, −0 keep its sign, and values beyond the bounds saturate. 19
+  // values: four vectors and a tail of three.
+  const special = [
+    NaN,
+    -0,
+    0,
+    Infinity,
+    -Infinity,
+    7.905311,
+    -7.905311,
+    8,
+    -8,
+    1e-5,
+    -1e-5,
+    89,
+    -104,
+    88.5,
+    -103.5,
+    200,
+    -200,
+    0.5,
+    -3,
+  ];
+  const x = tensor(special);
+  const th = x.tanh().toArray() as number[];
+  const ex = x.exp().toArray() as number[];
+  special.forEach((v, i) => {
+    const f = Math.fround;
+    if (Number.isNaN(v)) {
+      if (!Number.isNaN(th[i]) || !Number.isNaN(ex[i])) {
+        throw new Error(`NaN in, ${th[i]} / ${ex[i]} out`);
+      }
+      return;
+    }
+    const wantTanh = f(Math.tanh(v)), wantExp = f(Math.exp(f(v)));
+    if (Object.is(v, -0) && !Object.is(th[i], -0)) {
+      throw new Error(`tanh(-0) = ${th[i]}`);
+    }
+    assertClose(th[i], wantTanh, { rtol: 1e-6, atol: 1e-30 }, `tanh(${v})`);
+    if (wantExp === 0 || !Number.isFinite(wantExp)) {
+      // exp clamps at −104 (a subnormal) and 89 (overflows to +inf).
+      if (v <= -104) {
+        assertClose(
+          ex[i],
+          f(Math.exp(-104)),
+          { rtol: 1e-6, atol: 0 },
+          `exp(${v})`,
+        );
+      } else if (v >= 89) same(tensor([ex[i]]), [Infinity], `exp(${v})`);
+    } else {
+      assertClose(ex[i], wantExp, { rtol: 1e-6, atol: 1e-44 }, `exp(${v})`);
+    }
+  });
+  // A sweep through both clamps: tanh to 4e-7 relative, exp to 2e-7.
+  const sweep = Array.from({ length: 4003 }, (_, i) => -110 + i * 0.05);
+  const s = tensor(sweep);
+  const st = s.tanh().toArray() as number[], se = s.exp().toArray() as number[];
+  sweep.forEach((v, i) => {
+    const fv = Math.fround(v);
+    assertClose(
+      st[i],
+      Math.tanh(fv),
+      { rtol: 5e-7, atol: 1e-30 },
+      `tanh(${fv})`,
+    );
+    const e = Math.fround(Math.exp(Math.max(fv, -104)));
+    if (e === Infinity) same(tensor([se[i]]), [Infinity], `exp(${fv})`);
+    else if (e > 1e-37) {
+      assertClose(se[i], e, { rtol: 3e-7, atol: 0 }, `exp(${fv})`);
+    }
+  });
+});

@@ -95,7 +95,14 @@ Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async (
       ...matmul(a, c).data(),
       ...matmul(a, d).data(),
     ];
-    console.log(JSON.stringify({ v: wasmVariant, y }));
+    // tanh and exp clamp with pseudo-min/max and mend NaN after: every
+    // special value, in vector lanes and the tail, as text (JSON has no NaN).
+    const special = tensor([NaN, -0, 0, Infinity, -Infinity, 8, -8, 1e-5,
+      -1e-5, 89, -104, 200, -200, 0.5, -3, NaN, 7.905311, -7.905311, NaN]);
+    const text = (t: any) => Array.from(t.data() as Float32Array, (v) =>
+      Object.is(v, -0) ? "-0" : String(v));
+    const fns = [...text(special.tanh()), ...text(special.exp())];
+    console.log(JSON.stringify({ v: wasmVariant, y, fns }));
   `;
   const plain = JSON.parse(
     await run(code("(globalThis as any).jacobiRelaxedSimd = false;")),
@@ -133,6 +140,20 @@ Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async (
       want.push(s);
     }
   }
+  // The elementwise kernels agree to the bit, NaN and -0 included.
+  assert.deepEqual(plain.fns, best.fns);
+  const specials = [NaN, -0, 0, Infinity, -Infinity, 8, -8, 1e-5, -1e-5];
+  const tanhWant = ["NaN", "-0", "0", "1", "-1"];
+  assert.deepEqual(plain.fns.slice(0, 5), tanhWant, "tanh specials");
+  const expAt = 19; // exp's block starts after the 19 tanh values
+  assert.deepEqual(
+    plain.fns.slice(expAt, expAt + 5),
+    ["NaN", "1", "1", "Infinity", "0"],
+    `exp specials of ${specials.slice(0, 5)}`,
+  );
+  assert.equal(plain.fns[15], "NaN", "tanh of a NaN in a vector's last lane");
+  assert.equal(plain.fns[18], "NaN", "tanh of a NaN in the tail");
+  assert.equal(plain.fns[expAt + 18], "NaN", "exp of a NaN in the tail");
   for (const got of [plain.y, best.y]) {
     assert.equal(got.length, want.length);
     for (let i = 0; i < want.length; i++) {

@@ -107,12 +107,16 @@ unsafe fn map_vec<T: Float>(
 ) {
     let l = T::V::LANES;
     let mut i = 0;
-    while i + 2 * l <= n {
+    while i + 4 * l <= n {
         let a = fv(T::V::load(x.add(i)));
         let b = fv(T::V::load(x.add(i + l)));
+        let c = fv(T::V::load(x.add(i + 2 * l)));
+        let d = fv(T::V::load(x.add(i + 3 * l)));
         a.store(o.add(i));
         b.store(o.add(i + l));
-        i += 2 * l;
+        c.store(o.add(i + 2 * l));
+        d.store(o.add(i + 3 * l));
+        i += 4 * l;
     }
     while i + l <= n {
         fv(T::V::load(x.add(i))).store(o.add(i));
@@ -343,14 +347,18 @@ unsafe fn row_v<T: Float, const SA: bool, const SB: bool>(
     let l = T::V::LANES;
     let (av, bv) = (T::V::splat(*a), T::V::splat(*b));
     let mut i = 0usize;
-    while i + 2 * l <= n {
+    while i + 4 * l <= n {
         let x = fv(ld::<T, SA>(a, i, av), ld::<T, SB>(b, i, bv));
         let y = fv(ld::<T, SA>(a, i + l, av), ld::<T, SB>(b, i + l, bv));
+        let z = fv(ld::<T, SA>(a, i + 2 * l, av), ld::<T, SB>(b, i + 2 * l, bv));
+        let w = fv(ld::<T, SA>(a, i + 3 * l, av), ld::<T, SB>(b, i + 3 * l, bv));
         x.store(o.add(i));
         y.store(o.add(i + l));
-        i += 2 * l;
+        z.store(o.add(i + 2 * l));
+        w.store(o.add(i + 3 * l));
+        i += 4 * l;
     }
-    if i + l <= n {
+    while i + l <= n {
         fv(ld::<T, SA>(a, i, av), ld::<T, SB>(b, i, bv)).store(o.add(i));
         i += l;
     }
