@@ -101,7 +101,8 @@ Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async (
       -1e-5, 89, -104, 200, -200, 0.5, -3, NaN, 7.905311, -7.905311, NaN]);
     const text = (t: any) => Array.from(t.data() as Float32Array, (v) =>
       Object.is(v, -0) ? "-0" : String(v));
-    const fns = [...text(special.tanh()), ...text(special.exp())];
+    const fns = [...text(special.tanh()), ...text(special.exp()),
+      ...text(special.sin()), ...text(special.cos())];
     console.log(JSON.stringify({ v: wasmVariant, y, fns }));
   `;
   const plain = JSON.parse(
@@ -154,6 +155,11 @@ Deno.test("the SIMD128 fallback build and the relaxed-SIMD build agree", async (
   assert.equal(plain.fns[15], "NaN", "tanh of a NaN in a vector's last lane");
   assert.equal(plain.fns[18], "NaN", "tanh of a NaN in the tail");
   assert.equal(plain.fns[expAt + 18], "NaN", "exp of a NaN in the tail");
+  // sin and cos truncate the quadrant with the relaxed build's conversion.
+  for (const at of [2 * expAt, 3 * expAt]) {
+    for (const i of [0, 15, 18]) assert.equal(plain.fns[at + i], "NaN");
+    assert.equal(plain.fns[at + 3], "NaN", "sin/cos of infinity");
+  }
   for (const got of [plain.y, best.y]) {
     assert.equal(got.length, want.length);
     for (let i = 0; i < want.length; i++) {

@@ -32,8 +32,8 @@ pub fn exp(x: F32x4) -> F32x4 {
     // which the last line puts back.
     let xc = x.pmax(s(-104.0)).pmin(s(89.0));
     let fx = xc.mul(s(core::f32::consts::LOG2_E)).nearest();
-    let n = fx.to_i32();
-    // Cody–Waite: r = x - n ln2 in two parts.
+    let n = fx.to_i32_in_range(); // |fx| ≤ 151 (NaN lanes are mended)
+                                  // Cody–Waite: r = x - n ln2 in two parts.
     let r = xc
         .sub(fx.mul(s(0.693_359_4)))
         .sub(fx.mul(s(-2.121_944_4e-4)));
@@ -95,7 +95,7 @@ pub fn log(x: F32x4) -> F32x4 {
 #[inline(always)]
 fn trig_reduce(x: F32x4) -> (F32x4, I32x4) {
     let ax = x.abs();
-    let j = ax.mul(s(1.273_239_5)).to_i32(); // 4/pi
+    let j = ax.mul(s(1.273_239_5)).to_i32_in_range(); // 4/pi; |x| ≤ 8192
     let j = j.add(I32x4::splat(1)).and(I32x4::splat(!1));
     let y = F32x4::from_i32(j);
     let r = ax
