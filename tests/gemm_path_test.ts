@@ -5,8 +5,10 @@
 // builds of the kernels (relaxed SIMD and its SIMD128 fallback) must agree.
 import assert from "node:assert/strict";
 import { wasm, wasmVariant } from "../src/backend/wasm.ts";
+import { jit, matmul, type Tensor, tensor } from "../mod.ts";
+import { assertSameBits } from "./_helpers.ts";
 
-const PACKED = 4, UNPACKED = 3, GEMV = 2, THIN = 5;
+const PACKED = 4, UNPACKED = 3, GEMV = 2, THIN = 5, OUTER = 6;
 /** The raw export takes the two flags as 0/1. */
 const path = (m: number, n: number, k: number, ta: boolean, tb: boolean) =>
   wasm.matmul_path(m, n, k, +ta, +tb);
@@ -18,7 +20,6 @@ Deno.test("large and neighbouring GEMM sizes take the packed path in wasm32", ()
       [2048, 2048, 1024],
       [4096, 1024, 1024],
       [2048, 2048, 2048],
-      [65536, 65536, 1],
       [4096, 4096, 4096],
     ]
   ) {
@@ -56,6 +57,38 @@ async function run(code: string): Promise<string> {
   assert.equal(out.code, 0, err);
   return new TextDecoder().decode(out.stdout).trim();
 }
+
+Deno.test("outer products (k = 1) take the outer path, the wrapping size too", () => {
+  // 65536·65536·1 is 2³²: with a 32-bit size test it wrapped to the tiny
+  // triple loop. A per-sample weight gradient is 256×1 by 1×784.
+  for (const [m, n] of [[65536, 65536], [256, 784], [128, 5], [3, 300]]) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        assert.equal(path(m, n, 1, ta, tb), OUTER, `${m}x${n}x1 ${ta} ${tb}`);
+      }
+    }
+  }
+  // Tiny ones stay in the plain loop, 2 to 4 columns in the thin path.
+  assert.equal(path(8, 8, 1, false, false), UNPACKED);
+  assert.equal(path(1024, 3, 1, false, false), THIN);
+});
+
+Deno.test("outer products: the bits of the broadcast product, batched, transposed, jitted", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const data = (n: number, s: number) =>
+      Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s) + 0.01);
+    const a = tensor(data(4 * 37, 1), { dtype }).reshape([4, 37, 1]);
+    const b = tensor(data(4 * 101, 2), { dtype }).reshape([4, 1, 101]);
+    const want = a.mul(b); // one rounding per element, as a·b from zero
+    assertSameBits(matmul(a, b), want, `${dtype} batched`);
+    // Stored transposed (the flags a vjp's products carry), and under jit.
+    // (A size-1 dim: the transposed storage is the same data.)
+    const at = a.reshape([4, 1, 37]), bt = b.reshape([4, 101, 1]);
+    const f = (x: Tensor, y: Tensor) => matmul(x.transpose(), y.transpose());
+    assertSameBits(f(at, bt), want, `${dtype} both transposed`);
+    assertSameBits(jit(f)(at, bt), want, `${dtype} jit`);
+  }
+});
 
 Deno.test("products with 2 to 4 columns take the thin path, whatever the flags", () => {
   // A PINN's gradients with respect to its two input coordinates: NR-wide

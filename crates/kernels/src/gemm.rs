@@ -486,6 +486,8 @@ pub enum Path {
     Packed = 4,
     /// Two to [`THIN_MAX_N`] columns: chunks of rows against broadcast B.
     Thin = 5,
+    /// k is 1: an outer product, each row of C a scaled row of B.
+    Outer = 6,
 }
 
 fn plan<T>(m: usize, n: usize, k: usize, a: &Operand<T>, b: &Operand<T>) -> Path {
@@ -499,6 +501,8 @@ fn plan<T>(m: usize, n: usize, k: usize, a: &Operand<T>, b: &Operand<T>) -> Path
         Path::Thin
     } else if is_tiny(m, n, k) || n == 1 || m == 1 {
         Path::Unpacked
+    } else if k == 1 {
+        Path::Outer
     } else {
         Path::Packed
     }
@@ -789,10 +793,60 @@ unsafe fn gemm_one<T: Float, const NR: usize>(
                 return false;
             }
         }
+        Path::Outer => {
+            if !outer(m, n, a, b, c, bpack) {
+                return false;
+            }
+        }
     }
     // Small or vector-shaped products: the epilogue runs once on all of C.
     if let Some(e) = ep {
         e.apply(0, 0, c, n, m, n);
+    }
+    true
+}
+
+/// `C = A B` for k = 1 (C contiguous `m × n`): an outer product, as a
+/// per-sample weight gradient is (`vmap(grad)` of a layer: 64 products of
+/// 256×1 by 1×784). Packed tiles would run one multiply-add step each after
+/// copying both operands, four times slower than this loop, which is bound
+/// by the stores: each row of C is `0 + a_i·b`, B's row scaled, with the
+/// bits of the packed path's sum from zero. Rows split across threads when
+/// C is large (each row on its own, so the bits do not depend on the thread
+/// count). False when the buffer for a strided B cannot grow.
+unsafe fn outer<T: Float>(
+    m: usize,
+    n: usize,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    c: *mut T,
+    bpack: &mut Vec<T>,
+) -> bool {
+    let row = if b.cs == 1 {
+        b.p
+    } else {
+        if !grow(bpack, n) {
+            return false;
+        }
+        let d = bpack.as_mut_ptr();
+        for j in 0..n {
+            *d.add(j) = b.at(0, j);
+        }
+        d as *const T
+    };
+    // Addresses as integers: the closure runs on worker threads.
+    let (ap, ars, rp, cp) = (a.p as usize, a.rs, row as usize, c as usize);
+    let rows = |lo: usize, hi: usize| {
+        for i in lo..hi {
+            let ai = *(ap as *const T).offset(i as isize * ars);
+            axpy_first(ai, rp as *const T, (cp as *mut T).add(i * n), n);
+        }
+    };
+    let parts = parallel::parts_for_elements(m.saturating_mul(n), 1);
+    if parts < 2 {
+        rows(0, m);
+    } else {
+        parallel::split_range(parts, m, 1, &|_, lo, hi| rows(lo, hi));
     }
     true
 }
@@ -1565,6 +1619,39 @@ mod tests {
     }
 
     #[test]
+    fn outer_products_have_the_bits_of_a_sum_from_zero() {
+        // k = 1 with more than THIN_MAX_N columns: every element is
+        // `0 + a_i·b_j` in the element type, whatever the flags, batched.
+        for m in [2, 5, 9, 64, 300] {
+            for n in [5, 8, 13, 784] {
+                if is_tiny(m, n, 1) {
+                    continue;
+                }
+                let batch = 3;
+                let mut a = data(batch * m, 5);
+                let b = data(batch * n, 6);
+                a[1] = -0.0; // a signed zero: the sum from zero gives +0
+                for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                    assert_eq!(matmul_path(m, n, 1, ta, tb), Path::Outer as u32);
+                    let (status, c64, c32) = both(&a, &b, (batch, m, n, 1), ta, tb, m, n);
+                    assert_eq!(status, (0, 0));
+                    for q in 0..batch {
+                        for i in 0..m {
+                            for j in 0..n {
+                                let (x, y) = (a[q * m + i], b[q * n + j]);
+                                let at = (q * m + i) * n + j;
+                                let w32 = 0f32 + (x as f32) * (y as f32);
+                                assert_eq!(c32[at].to_bits(), w32.to_bits(), "{m}x{n} {ta} {tb}");
+                                assert_eq!(c64[at].to_bits(), (0.0 + x * y).to_bits());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn thin_products_match_naive_and_keep_bits_across_flags() {
         for n in 2..=THIN_MAX_N {
             for m in [2, 5, 8, 9, 31, 64, 1024] {
@@ -1899,6 +1986,11 @@ mod size_tests {
         assert_eq!(matmul_path(1024, 2, 64, false, false), Path::Thin as u32);
         assert_eq!(matmul_path(64, 4, 1024, true, true), Path::Thin as u32);
         assert_eq!(matmul_path(1024, 5, 64, false, false), packed);
+        assert_eq!(matmul_path(256, 784, 1, true, false), Path::Outer as u32);
+        assert_eq!(
+            matmul_path(65536, 65536, 1, false, false),
+            Path::Outer as u32
+        );
         assert_eq!(matmul_path(4096, 1, 4096, true, false), Path::Gemv as u32);
         assert_eq!(matmul_path(0, 5, 5, false, false), Path::Empty as u32);
         assert_eq!(matmul_path(5, 5, 0, false, false), Path::ZeroK as u32);
