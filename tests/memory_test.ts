@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { allocate, memoryStats, shadowCount } from "../src/backend/storage.ts";
-import { tensor } from "../mod.ts";
+import { jit, type Tensor, tensor } from "../mod.ts";
 
 const MiB = 2 ** 20;
 const N = 16384; // 64 KiB of float32 per temporary
@@ -79,6 +79,30 @@ Deno.test("memory: a loop that disposes 1.2 MiB of results per step pays for no 
     results.forEach((t) => t.dispose());
   }
   assert.equal(shadowCount() - s0, 0);
+});
+
+Deno.test("memory: results over 4 MiB per call, disposed before the next call, pay for no shadow", () => {
+  // Per-sample gradients return tens of MiB per call. The shadow is owed
+  // only if those bytes are still live when the next call starts; dropped
+  // instead of disposed, they pace the GC one call later.
+  const f = jit((x: Tensor) => [x.exp(), x.sin().mul(2)]);
+  const x = tensor(new Float32Array(1_000_000).fill(0.5)); // 3.8 MiB each
+  // (x and earlier tests' dropped tensors may owe one: settle it first.)
+  f(x).forEach((t) => t.dispose());
+  let s0 = shadowCount();
+  for (let i = 0; i < 20; i++) f(x).forEach((t) => t.dispose());
+  for (let i = 0; i < 20; i++) x.exp().dispose();
+  assert.equal(shadowCount() - s0, 0, "disposed");
+  s0 = shadowCount();
+  const kept = Array.from({ length: 10 }, () => f(x)).flat(); // 76 MiB
+  const made = shadowCount() - s0;
+  // Each call's 7.6 MiB owes one shadow, made as the next call starts.
+  assert.ok(made >= 9 && made <= 10, `dropped: ${made} shadows`);
+  // And an eager operation or a tensor from an array settles it too.
+  const last = shadowCount();
+  x.neg().dispose();
+  assert.equal(shadowCount() - last, 1, "settled by the next eager op");
+  kept.forEach((t) => t.dispose());
 });
 
 Deno.test("memory: dispose() releases at once, so a synchronous loop stays flat", () => {

@@ -12,7 +12,12 @@
  * @module
  */
 import type { DType } from "../backend/dtype.ts";
-import { deadStorage, type Storage, toTypedArray } from "../backend/storage.ts";
+import {
+  deadStorage,
+  settleShadows,
+  type Storage,
+  toTypedArray,
+} from "../backend/storage.ts";
 import type { Trace } from "./trace.ts";
 import { sizeOf, stridesOf } from "./shape.ts";
 import { copyStrided } from "../backend/kernels.ts";
@@ -431,6 +436,7 @@ let userCode = true;
 /** @internal Runs library code (a transform's body, a rule). */
 export function inLibrary<T>(body: () => T): T {
   if (!userCode) return body();
+  settleShadows();
   userCode = false;
   try {
     return body();

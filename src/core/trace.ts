@@ -10,6 +10,7 @@ import { inLibrary, isUserCode, Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
 import { runEager } from "./executor.ts";
+import { dueOwner, settleShadows } from "../backend/storage.ts";
 import { controlEager } from "./rules/control_hooks.ts";
 
 /** One active transform: its level and per-transform data. */
@@ -84,7 +85,11 @@ export function bind<P extends Prim>(
     const t = args[i]._trace;
     if (t !== null && (top === null || t.main.level > top.main.level)) top = t;
   }
-  if (top === null) return evalPrim(prim, args, params);
+  if (top === null) {
+    // An eager operation from user code starts a top-level call.
+    if (dueOwner !== null && isUserCode()) settleShadows();
+    return evalPrim(prim, args, params);
+  }
   // A tracer kept past its transform's end (stored in a closure or outer
   // variable) must not be silently processed by a finished trace.
   if (!top.main.alive) escaped(top.main);
