@@ -2,11 +2,12 @@
 // (src/jit/product_sums.ts): fewer products, programs that check, and the
 // values of the unfactored program and of eager evaluation.
 import assert from "node:assert/strict";
-import { grad, jit, linear, matmul, type Tensor, vmap } from "../mod.ts";
+import { grad, jit, matmul, type Tensor } from "../mod.ts";
 import type { Program } from "../src/core/ir.ts";
 import { productSumOptions } from "../src/jit/product_sums.ts";
 import { assertClose, randnT, Rng } from "./_helpers.ts";
 import { optimizedWith, withPass } from "./_passes.ts";
+import { smallPinn } from "./_pinn.ts";
 import { stagingMergeOptions } from "../src/core/staging_trace.ts";
 
 type F = (...a: Tensor[]) => Tensor;
@@ -83,29 +84,7 @@ Deno.test("product sums: integer products are left alone", () => {
 });
 
 Deno.test("product sums: a PINN gradient loses two weight products, same value", () => {
-  const p = [
-    randnT(rng, [16, 2]),
-    randnT(rng, [16]).mul(0.1),
-    randnT(rng, [16, 16]).mul(0.25),
-    randnT(rng, [16]).mul(0.1),
-    randnT(rng, [1, 16]).mul(0.25),
-    randnT(rng, [1]).mul(0.1),
-  ];
-  const u = (p: Tensor[], xt: Tensor) => {
-    const h1 = linear(xt, p[0], p[1]).tanh();
-    const h2 = linear(h1, p[2], p[3]).tanh();
-    return linear(h2, p[4], p[5]).sum();
-  };
-  const loss = (p: Tensor[], pts: Tensor) => {
-    const du = grad(u, { argnums: 1 });
-    const residual = (xt: Tensor) => {
-      const g = du(p, xt);
-      const uxx = grad((z: Tensor) => du(p, z).select(0, 0))(xt).select(0, 0);
-      return g.select(0, 1).sub(uxx.mul(0.01));
-    };
-    return vmap(residual)(pts).square().mean();
-  };
-  const pts = randnT(rng, [32, 2]);
+  const { p, pts, loss } = smallPinn(rng);
   const g = grad(loss) as unknown as F;
   // Staged without merging repeats, the second layer's weight gradient
   // has six terms; two pairs share a factor. (Merged while staging, the

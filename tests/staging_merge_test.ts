@@ -4,21 +4,14 @@
 // equation, and the transposed program sums their cotangents before one
 // product instead of running two.
 import assert from "node:assert/strict";
-import {
-  grad,
-  jit,
-  linear,
-  makeProgram,
-  type Tensor,
-  tensor,
-  vmap,
-} from "../mod.ts";
+import { grad, jit, makeProgram, type Tensor, tensor } from "../mod.ts";
 import { paramsKey, type Program } from "../src/core/ir.ts";
 import { stagingMergeOptions } from "../src/core/staging_trace.ts";
 import { optimize } from "../src/jit/execute.ts";
 import { stage } from "../src/jit/make_program.ts";
 import { assertClose, centralDiff, randnT, Rng } from "./_helpers.ts";
 import { withPass } from "./_passes.ts";
+import { smallPinn } from "./_pinn.ts";
 
 const rng = new Rng(20261203);
 const count = (p: Program, prim: string, shape?: string) =>
@@ -39,34 +32,6 @@ function products(p: Program, rows: number, cols: number, k: number): number {
   }).length;
 }
 
-/** A PINN's parameters (hidden width 16) and its residual loss u_t − 0.01 u_xx. */
-function pinn() {
-  const p = [
-    randnT(rng, [16, 2]),
-    randnT(rng, [16]).mul(0.1),
-    randnT(rng, [16, 16]).mul(0.25),
-    randnT(rng, [16]).mul(0.1),
-    randnT(rng, [1, 16]).mul(0.25),
-    randnT(rng, [1]).mul(0.1),
-  ];
-  const u = (p: Tensor[], xt: Tensor) => {
-    const h1 = linear(xt, p[0], p[1]).tanh();
-    const h2 = linear(h1, p[2], p[3]).tanh();
-    return linear(h2, p[4], p[5]).sum();
-  };
-  const loss = (p: Tensor[], pts: Tensor) => {
-    const du = grad(u, { argnums: 1 });
-    const residual = (xt: Tensor) => {
-      // du(p, xt) is traced here and again inside the second grad.
-      const g = du(p, xt);
-      const uxx = grad((z: Tensor) => du(p, z).select(0, 0))(xt).select(0, 0);
-      return g.select(0, 1).sub(uxx.mul(0.01));
-    };
-    return vmap(residual)(pts).square().mean();
-  };
-  return { p, pts: randnT(rng, [32, 2]), loss };
-}
-
 /** The program jit runs, staged with merging on or off. */
 const compiled = (
   on: boolean,
@@ -80,7 +45,7 @@ const compiled = (
   );
 
 Deno.test("staging merge: a PINN gradient runs the 12 products its math needs, not 14", () => {
-  const { p, pts, loss } = pinn();
+  const { p, pts, loss } = smallPinn(rng);
   const g = grad(loss) as unknown as (...a: Tensor[]) => Tensor[];
   const off = compiled(false, g, [p, pts]), on = compiled(true, g, [p, pts]);
   // Per point: the second layer forward and backward, and the same two in
