@@ -43,10 +43,9 @@ export interface Eqn {
 /**
  * An equation's params as a string that two equations share exactly when
  * their params are equal: what common-subexpression keys compare.
- * Sub-programs and custom ops write an id per object (their `toJSON`);
- * numbers that JSON would blur (-0, NaN, ±Infinity all but -0 become
- * `null`) keep their own spelling, so `clamp(x, -Infinity, 0)` and a
- * `clamp` with NaN bounds stay apart.
+ * Sub-programs and custom ops write an id per object (their `toJSON`).
+ * JSON writes -0 as `0` and NaN and ±Infinity all as `null`; here each
+ * keeps its own spelling, so params that differ only there stay apart.
  */
 export function paramsKey(params: unknown): string {
   return params === null ? "null" : JSON.stringify(params, exactNumbers) ?? "";
