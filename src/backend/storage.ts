@@ -424,7 +424,7 @@ export function fromArray(
   shape?: readonly number[],
 ): Storage {
   // (A loop that only makes tensors from arrays starts no library call.)
-  if (dueOwner !== null) settleShadows();
+  settleShadows();
   const s = allocate(dtype, data.length, shape);
   if (data.length > 0) {
     heapView(dtype).set(data, s.ptr / BYTES_PER_ELEMENT[dtype]);

@@ -64,16 +64,35 @@ const SMALL_CONSTANT = 16;
 const bitsOf = (v: number) => Object.is(v, -0) ? "-0" : String(v);
 
 /**
- * Names constants for common-subexpression keys: small concrete ones by
- * value (each trace of a transform makes its own `1` seed, and keying
- * those by object kept repeated work apart), the rest by object.
+ * Keys of equations for common-subexpression elimination, the same for
+ * jit's pass over a finished program and for merging while staging: two
+ * equations share a key when they apply the same primitive with equal
+ * params ({@link paramsKey}) to the same operands. Small concrete
+ * constants count as the same operand when their values are (each trace of
+ * a transform makes its own `1` seed, and keying those by object kept
+ * repeated work apart); other constants by object.
  */
-export class ConstantKeys {
+export class EquationKeys {
   private readonly ids = new Map<Tensor, number>();
   private readonly byValue = new Map<Tensor, string>(); // read once
 
-  /** The key of constant `c`. */
-  of(c: Tensor): string {
+  /** The key of applying `prim` with `params` to `inputs` (variables renamed by `alias`). */
+  of(
+    prim: string,
+    params: unknown,
+    inputs: readonly Atom[],
+    alias?: ReadonlyMap<number, number>,
+  ): string {
+    let k = `${prim}|${paramsKey(params)}`;
+    for (const a of inputs) {
+      k += "var" in a
+        ? `|v${alias?.get(a.var) ?? a.var}`
+        : `|${this.constant(a.const)}`;
+    }
+    return k;
+  }
+
+  private constant(c: Tensor): string {
     if (
       c.size <= SMALL_CONSTANT && c._storage !== null && !c._storage.disposed
     ) {

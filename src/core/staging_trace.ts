@@ -12,14 +12,7 @@
 import { Tensor } from "./tensor.ts";
 import type { Prim, PrimParams } from "./primitives.ts";
 import { abstractEval } from "./rules/abstract_eval.ts";
-import {
-  type Atom,
-  type Aval,
-  ConstantKeys,
-  type Eqn,
-  paramsKey,
-  Program,
-} from "./ir.ts";
+import { type Atom, type Aval, type Eqn, EquationKeys, Program } from "./ir.ts";
 import { Trace } from "./trace.ts";
 
 export class StagedTracer extends Tensor {
@@ -66,7 +59,7 @@ export class StagingTrace extends Trace {
    */
   merge = mergeDepth > 0;
   private readonly recorded = new Map<string, StagedTracer>();
-  private readonly constKeys = new ConstantKeys();
+  private readonly keys = new EquationKeys();
 
   /** A new unknown input of the linear program. */
   newInput(aval: Aval): StagedTracer {
@@ -97,8 +90,8 @@ export class StagingTrace extends Trace {
       const l = args[i] as StagedTracer;
       inputs[i] = l.known !== null ? { const: l.known } : { var: l.id };
     }
-    const key = this.merge ? this.key(prim, inputs, params) : "";
-    if (this.merge) {
+    const key = this.merge ? this.keys.of(prim, params, inputs) : undefined;
+    if (key !== undefined) {
       const prev = this.recorded.get(key);
       if (prev !== undefined) return prev;
     }
@@ -106,21 +99,8 @@ export class StagingTrace extends Trace {
     this.avals.set(out, aval);
     this.eqns.push({ prim, inputs, params, out, aval });
     const t = new StagedTracer(this, aval, null, out);
-    if (this.merge) this.recorded.set(key, t);
+    if (key !== undefined) this.recorded.set(key, t);
     return t;
-  }
-
-  /** What identifies an equation: primitive, params, operands. */
-  private key(prim: Prim, inputs: Atom[], params: unknown): string {
-    let k = `${prim}|${paramsKey(params)}`;
-    for (const a of inputs) {
-      if ("var" in a) {
-        k += `|v${a.var}`;
-        continue;
-      }
-      k += `|${this.constKeys.of(a.const)}`;
-    }
-    return k;
   }
 
   /** The recorded program from `inputs` to `outputs` (values seen at this level). */

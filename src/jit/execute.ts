@@ -12,10 +12,9 @@ import type { Prim, PrimParams } from "../core/primitives.ts";
 import { runPlan, wasmPlan } from "./wasm_plan.ts";
 import {
   type Atom,
-  ConstantKeys,
   type Eqn,
+  EquationKeys,
   isVar,
-  paramsKey,
   type Program,
   programConstants,
 } from "../core/ir.ts";
@@ -51,18 +50,14 @@ export interface Executable {
 export function optimize(program: Program, fuse = true): Executable {
   // Common subexpressions: identical equations over identical operands.
   const alias = new Map<number, number>();
-  const constKeys = new ConstantKeys();
-  const atomKey = (a: Atom) =>
-    isVar(a) ? `v${alias.get(a.var) ?? a.var}` : constKeys.of(a.const);
+  const keys = new EquationKeys();
   const seen = new Map<string, number>();
   const rename = (
     a: Atom,
   ): Atom => (isVar(a) && alias.has(a.var) ? { var: alias.get(a.var)! } : a);
   const merged: Eqn[] = [];
   for (const e of program.eqns) {
-    const key = `${e.prim}|${paramsKey(e.params)}|${
-      e.inputs.map(atomKey).join(",")
-    }`;
+    const key = keys.of(e.prim, e.params, e.inputs, alias);
     const prev = seen.get(key);
     if (prev !== undefined) {
       alias.set(e.out, prev);
