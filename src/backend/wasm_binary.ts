@@ -15,8 +15,16 @@
  * @module
  */
 
-const SECTION = { import: 2, memory: 5, global: 6, data: 11, dataCount: 12 };
-const KIND = { memory: 2, global: 3 };
+const SECTION = {
+  import: 2,
+  table: 4,
+  memory: 5,
+  global: 6,
+  export: 7,
+  data: 11,
+  dataCount: 12,
+};
+const KIND = { table: 1, memory: 2, global: 3 };
 
 function readU32(b: Uint8Array, at: number): [number, number] {
   let v = 0, shift = 0, i = at;
@@ -168,6 +176,63 @@ export function sharedMemoryVariant(
   }
   if (!list.some((s) => s.id === SECTION.import)) {
     throw new Error("wasm_binary: the module has no import section");
+  }
+  return assemble(bytes.subarray(0, 8), out);
+}
+
+/** The export name of the kernels' function table ({@link growableTable}). */
+export const FUNCTION_TABLE = "__jacobi_functions";
+
+/**
+ * The module with its function table (table 0, which Rust's function
+ * pointers index) exported as {@link FUNCTION_TABLE} and without a maximum
+ * size, so that code compiled at run time (codegen.ts) can be added to it.
+ */
+export function growableTable(bytes: Uint8Array): Uint8Array {
+  const list = sections(bytes);
+  const out: Section[] = [];
+  for (const s of list) {
+    if (s.id === SECTION.table) {
+      const [count, at] = readU32(s.body, 0);
+      if (count < 1 || s.body[at] !== 0x70) {
+        throw new Error("wasm_binary: table 0 is not a function table");
+      }
+      const flags = s.body[at + 1];
+      const [min, afterMin] = readU32(s.body, at + 2);
+      const rest = flags === 0x01 ? readU32(s.body, afterMin)[1] : afterMin;
+      if (flags !== 0x00 && flags !== 0x01) {
+        throw new Error(`wasm_binary: table limits flags ${flags}`);
+      }
+      out.push({
+        id: s.id,
+        body: new Uint8Array([
+          ...u32(count),
+          0x70,
+          0x00, // limits: a minimum only
+          ...u32(min),
+          ...s.body.subarray(rest),
+        ]),
+      });
+      continue;
+    }
+    if (s.id === SECTION.export) {
+      const [count, at] = readU32(s.body, 0);
+      out.push({
+        id: s.id,
+        body: new Uint8Array([
+          ...u32(count + 1),
+          ...s.body.subarray(at),
+          ...name(FUNCTION_TABLE),
+          KIND.table,
+          ...u32(0),
+        ]),
+      });
+      continue;
+    }
+    out.push(s);
+  }
+  if (!list.some((s) => s.id === SECTION.table)) {
+    throw new Error("wasm_binary: the module has no function table");
   }
   return assemble(bytes.subarray(0, 8), out);
 }

@@ -10,7 +10,12 @@
  * @module
  */
 import type { InitOutput } from "./wasm/kernels.d.ts";
-import { memoryPages, sharedMemoryVariant } from "./wasm_binary.ts";
+import {
+  growableTable,
+  memoryPages,
+  sharedMemoryVariant,
+} from "./wasm_binary.ts";
+import { codegenImports } from "./codegen.ts";
 import { attachPool, threadImports } from "./thread_pool.ts";
 
 /** wasm32's 4 GiB, in 64 KiB pages (a shared memory needs a maximum). */
@@ -49,6 +54,9 @@ function instantiate(
       __wbindgen_init_externref_table: () => initExternrefTable(made.exports!),
     },
     jacobi_threads: threadImports,
+    jacobi_codegen: codegenImports(() =>
+      made.exports as unknown as Record<string, unknown>
+    ),
   };
   if (memory) imports.env = { memory };
   const exports = new WebAssembly.Instance(module, imports)
@@ -64,6 +72,9 @@ function instantiate(
  * `false`), otherwise single-threaded from the bytes as built.
  */
 export function instantiateKernels(bytes: Uint8Array): InitOutput {
+  // The worker variant is made from the original bytes: a worker's table
+  // never receives compiled code (see codegen.ts).
+  const main = growableTable(bytes);
   if (wantsThreads()) {
     try {
       const memory = new WebAssembly.Memory({
@@ -71,13 +82,15 @@ export function instantiateKernels(bytes: Uint8Array): InitOutput {
         maximum: MAX_PAGES,
         shared: true,
       });
-      const main = new WebAssembly.Module(
-        sharedMemoryVariant(bytes, {
-          maxPages: MAX_PAGES,
-          worker: false,
-        }) as Uint8Array<ArrayBuffer>,
+      const exports = instantiate(
+        new WebAssembly.Module(
+          sharedMemoryVariant(main, {
+            maxPages: MAX_PAGES,
+            worker: false,
+          }) as Uint8Array<ArrayBuffer>,
+        ),
+        memory,
       );
-      const exports = instantiate(main, memory);
       let workerModule: WebAssembly.Module | undefined;
       attachPool({
         memory,
@@ -97,7 +110,7 @@ export function instantiateKernels(bytes: Uint8Array): InitOutput {
     }
   }
   return instantiate(
-    new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>),
+    new WebAssembly.Module(main as Uint8Array<ArrayBuffer>),
     undefined,
   );
 }

@@ -40,6 +40,8 @@ use super::*;
 use crate::{parallel, reduce};
 use core::sync::atomic::{AtomicI32, Ordering};
 
+mod codegen;
+
 /// Elements per block: 8 KiB of f64 per register, so a dozen registers
 /// stay in L1 beside the operands.
 pub(super) const BLOCK: usize = 1024;
@@ -161,6 +163,9 @@ pub(super) struct Body<'a> {
     /// length: ranges and blocks then start and end on row boundaries.
     sinks: &'a [Sink],
     row_len: usize,
+    /// The steps compiled to WebAssembly ([`codegen`]), used on the main
+    /// thread, and the width of the registers it runs.
+    code: Option<(codegen::Compiled, usize)>,
 }
 
 impl Body<'_> {
@@ -189,6 +194,12 @@ impl Body<'_> {
             }
             columns.push(ColumnState::new(k.width, self.row_len, to / self.row_len)?);
         }
+        // Compiled code is in the main thread's function table only.
+        let code = self.code.filter(|_| codegen::on_main_thread());
+        // Each register's address for the block, as the compiled code reads
+        // them (uninitialised: loop bodies run small bodies thousands of
+        // times, and only compiled ones fill it).
+        let mut ptrs = core::mem::MaybeUninit::<[u32; codegen::MAX_REGS]>::uninit();
         let mut start = from;
         while start < to {
             let len = block.min(to - start);
@@ -206,8 +217,29 @@ impl Body<'_> {
                 }
             };
             let stride = |r: i32| i32::from(!self.regs[r as usize].scalar);
-            for s in self.steps.chunks_exact(6) {
-                step(s, len, &at, &stride)?;
+            let done = match code {
+                Some((f, width)) => {
+                    // Whole vectors compiled, the rest (a last block's
+                    // tail) through the interpreter's scalar paths.
+                    let done = len / (16 / width) * (16 / width);
+                    if done > 0 {
+                        let p = ptrs.as_mut_ptr() as *mut u32;
+                        for r in 0..self.regs.len() {
+                            // SAFETY: regs.len() <= MAX_REGS (fused_body).
+                            unsafe { p.add(r).write(at(r as i32) as u32) };
+                        }
+                        unsafe { f(p as usize, done * width) };
+                    }
+                    done
+                }
+                None => 0,
+            };
+            if done < len {
+                let skip =
+                    |r: i32| at(r) + (stride(r) as usize) * done * self.regs[r as usize].width;
+                for s in self.steps.chunks_exact(6) {
+                    step(s, len - done, &skip, &stride)?;
+                }
             }
             let mut state = columns.iter_mut();
             for k in self.sinks {
@@ -555,6 +587,11 @@ impl Exec<'_> {
                 columns,
             };
         }
+        let code =
+            (n >= codegen::MIN_ELEMENTS && regs.len() <= codegen::MAX_REGS && codegen::enabled())
+                .then(|| codegen::function_body(regs, steps, sinks))
+                .flatten()
+                .and_then(|(f, width)| Some((codegen::compile(&f)?, width)));
         let body = Body {
             regs,
             nin,
@@ -563,6 +600,7 @@ impl Exec<'_> {
             block,
             sinks,
             row_len,
+            code,
         };
         then(&body, n)
     }

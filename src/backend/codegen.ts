@@ -1,0 +1,95 @@
+/**
+ * Compiles the WebAssembly that the kernels write for a fused elementwise
+ * body (crates/kernels/src/program/fused/codegen.rs) and adds it to their
+ * function table, where the executor calls it through a function pointer.
+ *
+ * The kernels write only a function body (locals and code) of type
+ * `(regs: i32, bytes: i32) -> ()`; this file wraps it into a module that
+ * imports the kernels' memory, so the function reads and writes the same
+ * buffers. Any failure (no table to grow, an engine that refuses a
+ * synchronous compile) answers 0 and the executor interprets the body, with
+ * the same results.
+ * @module
+ */
+import { FUNCTION_TABLE } from "./wasm_binary.ts";
+
+/**
+ * Run-time compilation of fused bodies: `enabled` switches it (tests and
+ * benchmarks compare both ways), `compiled` counts the functions made.
+ */
+export const codegenOptions: { enabled: boolean; compiled: number } = {
+  enabled: true,
+  compiled: 0,
+};
+
+function leb(v: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+function name(s: string): number[] {
+  const bytes = [...new TextEncoder().encode(s)];
+  return [...leb(bytes.length), ...bytes];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...leb(body.length), ...body];
+}
+
+/** The module around `body`: `run` over the memory imported as env.memory. */
+export function fusedModule(body: Uint8Array, shared: boolean): Uint8Array {
+  // A shared memory's import needs a maximum; wasm32's 4 GiB admits any.
+  const limits = shared ? [0x03, 0, ...leb(65536)] : [0x00, 0];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // (i32, i32) -> ()
+    ...section(2, [1, ...name("env"), ...name("memory"), 2, ...limits]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name("run"), 0, 0]),
+    ...section(10, [1, ...leb(body.length), ...body]),
+  ]);
+}
+
+type Table = {
+  grow(delta: number, value?: unknown): number;
+};
+
+/**
+ * The kernels' `jacobi_codegen` imports for an instance whose exports
+ * `exports()` returns once instantiated: `enabled()` says whether to make
+ * and use compiled code, `compile(body, len)` answers the new function's
+ * table index, or 0.
+ */
+export function codegenImports(exports: () => Record<string, unknown>): {
+  enabled(): number;
+  compile(body: number, len: number): number;
+} {
+  return { enabled: () => codegenOptions.enabled ? 1 : 0, compile };
+  function compile(body: number, len: number): number {
+    const ex = exports();
+    const table = ex[FUNCTION_TABLE] as Table | undefined;
+    const memory = ex.memory as WebAssembly.Memory;
+    if (!table) return 0;
+    try {
+      const code = new Uint8Array(memory.buffer, body >>> 0, len).slice();
+      const shared = typeof SharedArrayBuffer === "function" &&
+        memory.buffer instanceof SharedArrayBuffer;
+      const module = new WebAssembly.Module(
+        fusedModule(code, shared) as Uint8Array<ArrayBuffer>,
+      );
+      const run = new WebAssembly.Instance(module, { env: { memory } })
+        .exports.run;
+      const index = table.grow(1, run);
+      codegenOptions.compiled++;
+      return index;
+    } catch {
+      return 0;
+    }
+  }
+}
