@@ -14,6 +14,7 @@ import {
   sum,
   type Tensor,
   tensor,
+  where,
 } from "../mod.ts";
 import { codegenOptions } from "../src/backend/codegen.ts";
 import { assertClose, assertSameBits, randnT, Rng } from "./_helpers.ts";
@@ -145,10 +146,30 @@ Deno.test("a product's epilogue runs compiled, split or not", () => {
   }
 });
 
-Deno.test("bodies with other steps stay interpreted", () => {
+Deno.test("other steps run interpreted between compiled runs", () => {
   const x = randnT(rng, [4096 + 1], "float32");
-  const f: Fn = (x) => x.tanh().mul(x).add(1).exp();
-  assert.equal(sameBits("tanh and exp", f, [x]).compiled, 0);
+  const y = randnT(rng, [4096 + 1], "float32");
+  // tanh | mul, add, mul (compiled; x·t and the sum read later) | exp |
+  // sub, mul (compiled) | where on a compare.
+  const f: Fn = (x, y) => {
+    const t = x.tanh();
+    const u = t.mul(x).add(y).mul(t);
+    const v = u.exp().sub(t).mul(y);
+    return [u, where(v.gt(0), v, t)];
+  };
+  assert.ok(sameBits("mixed", f, [x, y]).compiled >= 2);
+  // Single arithmetic steps between others: nothing to compile.
+  const g: Fn = (x) => x.tanh().mul(x).exp().add(1).sin();
+  assert.equal(sameBits("single steps", g, [x]).compiled, 0);
+  // The PINN's first layer: an epilogue with tanh and its derivative.
+  const w = randnT(rng, [64, 2], "float32");
+  const b = randnT(rng, [64], "float32");
+  const pts = randnT(rng, [1024, 2], "float32");
+  const layer: Fn = (pts, w, b) => {
+    const h = linear(pts, w, b).tanh();
+    return [h, h.square().neg().add(1), h.mul(2)];
+  };
+  sameBits("tanh layer", layer, [pts, w, b]);
 });
 
 Deno.test("a PINN gradient is the same with compiled code", () => {

@@ -163,9 +163,9 @@ pub(super) struct Body<'a> {
     /// length: ranges and blocks then start and end on row boundaries.
     sinks: &'a [Sink],
     row_len: usize,
-    /// The steps compiled to WebAssembly ([`codegen`]), used on the main
-    /// thread, and the width of the registers it runs.
-    code: Option<(codegen::Compiled, usize)>,
+    /// The steps in runs, some compiled to WebAssembly ([`codegen`]), used
+    /// on the main thread; empty when none is compiled.
+    segments: &'a [codegen::Segment],
 }
 
 impl Body<'_> {
@@ -195,7 +195,7 @@ impl Body<'_> {
             columns.push(ColumnState::new(k.width, self.row_len, to / self.row_len)?);
         }
         // Compiled code is in the main thread's function table only.
-        let code = self.code.filter(|_| codegen::on_main_thread());
+        let compiled = !self.segments.is_empty() && codegen::on_main_thread();
         // Each register's address for the block, as the compiled code reads
         // them (uninitialised: loop bodies run small bodies thousands of
         // times, and only compiled ones fill it).
@@ -217,27 +217,33 @@ impl Body<'_> {
                 }
             };
             let stride = |r: i32| i32::from(!self.regs[r as usize].scalar);
-            let done = match code {
-                Some((f, width)) => {
-                    // Whole vectors compiled, the rest (a last block's
-                    // tail) through the interpreter's scalar paths.
-                    let done = len / (16 / width) * (16 / width);
-                    if done > 0 {
-                        let p = ptrs.as_mut_ptr() as *mut u32;
-                        for r in 0..self.regs.len() {
-                            // SAFETY: regs.len() <= MAX_REGS (fused_body).
-                            unsafe { p.add(r).write(at(r as i32) as u32) };
-                        }
-                        unsafe { f(p as usize, done * width) };
-                    }
-                    done
+            if !compiled {
+                for s in self.steps.chunks_exact(6) {
+                    step(s, len, &at, &stride)?;
                 }
-                None => 0,
-            };
-            if done < len {
+            }
+            for g in self.segments.iter().filter(|_| compiled) {
+                let steps = &self.steps[6 * g.from..6 * g.to];
+                let done = match g.code {
+                    Some((f, width)) => {
+                        // Whole vectors compiled, the rest (a last block's
+                        // tail) through the interpreter's scalar paths.
+                        let done = len / (16 / width) * (16 / width);
+                        if done > 0 {
+                            let p = ptrs.as_mut_ptr() as *mut u32;
+                            for r in 0..self.regs.len() {
+                                // SAFETY: regs.len() <= MAX_REGS (fused_body).
+                                unsafe { p.add(r).write(at(r as i32) as u32) };
+                            }
+                            unsafe { f(p as usize, done * width) };
+                        }
+                        done
+                    }
+                    None => 0,
+                };
                 let skip =
                     |r: i32| at(r) + (stride(r) as usize) * done * self.regs[r as usize].width;
-                for s in self.steps.chunks_exact(6) {
+                for s in steps.chunks_exact(6).filter(|_| done < len) {
                     step(s, len - done, &skip, &stride)?;
                 }
             }
@@ -587,11 +593,14 @@ impl Exec<'_> {
                 columns,
             };
         }
-        let code =
-            (n >= codegen::MIN_ELEMENTS && regs.len() <= codegen::MAX_REGS && codegen::enabled())
-                .then(|| codegen::function_body(regs, steps, sinks))
-                .flatten()
-                .and_then(|(f, width)| Some((codegen::compile(&f)?, width)));
+        let segments = if n >= codegen::MIN_ELEMENTS
+            && regs.len() <= codegen::MAX_REGS
+            && codegen::enabled()
+        {
+            codegen::segments(regs, steps, sinks)
+        } else {
+            Vec::new()
+        };
         let body = Body {
             regs,
             nin,
@@ -600,7 +609,7 @@ impl Exec<'_> {
             block,
             sinks,
             row_len,
-            code,
+            segments: &segments,
         };
         then(&body, n)
     }

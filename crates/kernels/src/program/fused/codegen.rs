@@ -1,26 +1,26 @@
-//! WebAssembly code for a fused body's steps, so a block's values stay in
-//! registers (wasm locals) from one step to the next instead of going
-//! through a scratch row per step.
+//! WebAssembly code for runs of a fused body's steps, so a block's values
+//! stay in registers (wasm locals) from one step to the next instead of
+//! going through a scratch row per step.
 //!
 //! The interpreter ([`super::step`]) runs each step as one kernel call over
-//! a block: two loads and a store per element and step. The function made
-//! here loads each input once per vector, keeps every intermediate in a
-//! local, and stores only what is read after the steps (outputs and the
-//! registers a reduction reads). It is built for bodies whose steps are all
-//! float arithmetic with the interpreter's own vector instruction
-//! (add, sub, mul, div, neg, abs, sqrt, square as x·x), so its results are
-//! the interpreter's bit for bit.
+//! a block: two loads and a store per element and step. A compiled run
+//! loads each register it reads once per vector, keeps what it computes in
+//! locals, and stores only what is read after it (outputs, the registers a
+//! reduction reads, and what later steps read). Runs are made of float
+//! arithmetic with the interpreter's own vector instruction (add, sub, mul,
+//! div, neg, abs, sqrt, square as x·x), so their results are the
+//! interpreter's bit for bit; other steps (tanh, exp, compares, where,
+//! casts) stay interpreted between them ([`segments`]).
 //!
 //! [`function_body`] writes a function body (locals and code, as in a
 //! code section entry without its size) of type `(regs: i32, bytes: i32)`:
-//! `regs` holds each register's address for the block as a u32 (0 for
-//! registers the function never touches) and `bytes` (a nonzero multiple of
-//! 16) is how many bytes of each register to run. The host wraps it into a
-//! module that imports the kernels' memory, compiles it and adds it to the
-//! kernels' function table ([`compile`]): the table index is then a Rust
-//! function pointer of type [`Compiled`].
+//! `regs` holds every register's address for the block as a u32, and
+//! `bytes` (a nonzero multiple of 16) is how many bytes of each register to
+//! run. The host wraps it into a module that imports the kernels' memory,
+//! compiles it and adds it to the kernels' function table ([`compile`]):
+//! the table index is then a Rust function pointer of type [`Compiled`].
 
-use super::{Reg, Sink, BINARY, F32, F64, UNARY};
+use super::{Reg, Sink, BINARY, CAST, F32, F64, UNARY};
 use crate::elementwise::{ABS, ADD, DIV, MUL, NEG, SQRT, SQUARE, SUB};
 
 /// A compiled body: `f(regs, bytes)`.
@@ -88,37 +88,94 @@ const F64X2: Ops = Ops {
     splat: 10,
 };
 
-/// The function body for `steps` over `regs` and the width of the values
-/// it runs, or `None` when a step is not one this module makes code for
-/// (the interpreter runs the body).
-pub(super) fn function_body(
-    regs: &[Reg],
-    steps: &[i32],
-    sinks: &[Sink],
-) -> Option<(Vec<u8>, usize)> {
-    let dtype = *steps.get(1)?;
-    let (ops, width) = match dtype {
-        F32 => (&F32X4, 4),
-        F64 => (&F64X2, 8),
-        _ => return None,
+/// A run of a body's steps, `steps[from..to]` (in steps of six words):
+/// compiled (with the width of its values), or run by the interpreter.
+#[derive(Clone, Copy)]
+pub(super) struct Segment {
+    pub from: usize,
+    pub to: usize,
+    pub code: Option<(Compiled, usize)>,
+}
+
+/// The float dtype step `s` computes in when this module makes code for it.
+fn compiled_dtype(s: &[i32], regs: &[Reg]) -> Option<i32> {
+    let supported = match s[0] {
+        UNARY => matches!(s[2] as u32, NEG | ABS | SQRT | SQUARE),
+        BINARY => matches!(s[2] as u32, ADD | SUB | MUL | DIV),
+        _ => false,
     };
-    for s in steps.chunks_exact(6) {
-        let supported = match s[0] {
-            UNARY => matches!(s[2] as u32, NEG | ABS | SQRT | SQUARE),
-            BINARY => matches!(s[2] as u32, ADD | SUB | MUL | DIV),
-            _ => false,
-        };
-        let operands: &[i32] = if s[0] == UNARY { &s[3..5] } else { &s[3..6] };
-        if !supported || s[1] != dtype || operands.iter().any(|&r| regs[r as usize].dtype != dtype)
-        {
-            return None;
-        }
+    let operands: &[i32] = if s[0] == UNARY { &s[3..5] } else { &s[3..6] };
+    let same = operands.iter().all(|&r| regs[r as usize].dtype == s[1]);
+    (supported && same && matches!(s[1], F32 | F64)).then_some(s[1])
+}
+
+/// The registers step `s` reads.
+fn reads(s: &[i32]) -> &[i32] {
+    match s[0] {
+        UNARY | CAST => &s[4..5],
+        BINARY => &s[4..6],
+        // where: cond, x, y, and its destination (never read: at most an
+        // extra store)
+        _ => &s[2..6],
     }
+}
+
+/// The body's steps cut into runs: each longest run of at least two steps
+/// this module makes code for (one dtype) is compiled, the steps between
+/// run interpreted. Empty when nothing is compiled.
+pub(super) fn segments(regs: &[Reg], steps: &[i32], sinks: &[Sink]) -> Vec<Segment> {
+    let list: Vec<&[i32]> = steps.chunks_exact(6).collect();
+    let mut out: Vec<Segment> = Vec::new();
+    let mut push = |from: usize, to: usize, code: Option<(Compiled, usize)>| match out.last_mut() {
+        Some(last) if last.code.is_none() && code.is_none() => last.to = to,
+        _ => out.push(Segment { from, to, code }),
+    };
+    let mut a = 0;
+    while a < list.len() {
+        let Some(dtype) = compiled_dtype(list[a], regs) else {
+            push(a, a + 1, None);
+            a += 1;
+            continue;
+        };
+        let mut b = a + 1;
+        while b < list.len() && compiled_dtype(list[b], regs) == Some(dtype) {
+            b += 1;
+        }
+        // Stored: outputs, what reductions read, and what later steps read.
+        let keep = |r: usize| {
+            regs[r].moves
+                || sinks.iter().any(|k| k.reg == r)
+                || list[b..].iter().any(|s| reads(s).contains(&(r as i32)))
+        };
+        let code = if b - a >= 2 {
+            let width = if dtype == F64 { 8 } else { 4 };
+            compile(&function_body(regs, &list[a..b], dtype, &keep)).map(|f| (f, width))
+        } else {
+            None
+        };
+        push(a, b, code);
+        a = b;
+    }
+    if out.iter().all(|g| g.code.is_none()) {
+        out.clear();
+    }
+    out
+}
+
+/// The function body for `steps` (each supported, of `dtype`) over `regs`,
+/// storing the registers `keep` names.
+fn function_body(
+    regs: &[Reg],
+    steps: &[&[i32]],
+    dtype: i32,
+    keep: &dyn Fn(usize) -> bool,
+) -> Vec<u8> {
+    let ops = if dtype == F64 { &F64X2 } else { &F32X4 };
     // Locals: 2 = byte offset i; then one i32 pointer and one v128 value
     // per register.
     let n = regs.len() as u32;
     let (ptr, val) = (|r: usize| 3 + r as u32, |r: usize| 3 + n + r as u32);
-    let mut out = Vec::with_capacity(64 + steps.len() * 4);
+    let mut out = Vec::with_capacity(64 + steps.len() * 24);
     out.push(2);
     leb(&mut out, 1 + n);
     out.push(I32);
@@ -127,7 +184,7 @@ pub(super) fn function_body(
     // Which registers the steps read and write; inputs load on first use
     // in each iteration.
     let mut used = vec![false; regs.len()];
-    for s in steps.chunks_exact(6) {
+    for s in steps {
         let k = if s[0] == UNARY { 5 } else { 6 };
         s[3..k].iter().for_each(|&r| used[r as usize] = true);
     }
@@ -153,8 +210,6 @@ pub(super) fn function_body(
             local(&mut out, 0x21, ptr(r));
         }
     }
-    // Outputs (temporaries with buffers) and what reductions read.
-    let stored = |r: usize| regs[r].moves || sinks.iter().any(|k| k.reg == r);
     let address = |out: &mut Vec<u8>, r: usize| {
         local(out, 0x20, ptr(r));
         local(out, 0x20, 2);
@@ -162,7 +217,7 @@ pub(super) fn function_body(
     };
     out.extend_from_slice(&[0x03, 0x40]); // loop
     let mut loaded = vec![false; regs.len()];
-    for s in steps.chunks_exact(6) {
+    for s in steps {
         let operands = if s[0] == UNARY { &s[4..5] } else { &s[4..6] };
         let square = s[0] == UNARY && s[2] as u32 == SQUARE;
         for &r in operands.iter().chain(square.then_some(&s[4])) {
@@ -193,7 +248,7 @@ pub(super) fn function_body(
         let dst = s[3] as usize;
         local(&mut out, 0x21, val(dst));
         loaded[dst] = true;
-        if stored(dst) {
+        if keep(dst) {
             address(&mut out, dst);
             local(&mut out, 0x20, val(dst));
             simd(&mut out, 11); // v128.store
@@ -206,7 +261,7 @@ pub(super) fn function_body(
     local(&mut out, 0x22, 2);
     local(&mut out, 0x20, 1);
     out.extend_from_slice(&[0x49, 0x0d, 0, 0x0b, 0x0b]);
-    Some((out, width))
+    out
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -235,7 +290,7 @@ pub(super) fn enabled() -> bool {
 
 /// The compiled function for `code` (made by [`function_body`]), compiling
 /// it at the first request; `None` without a host compiler.
-pub(super) fn compile(code: &[u8]) -> Option<Compiled> {
+fn compile(code: &[u8]) -> Option<Compiled> {
     #[cfg(target_arch = "wasm32")]
     {
         use std::collections::HashMap;
@@ -283,7 +338,7 @@ pub(super) fn on_main_thread() -> bool {
         }
         let marker = 0u8;
         let sp = core::hint::black_box(&marker) as *const u8 as usize;
-        sp < unsafe { core::ptr::addr_of!(__heap_base) as usize }
+        sp < core::ptr::addr_of!(__heap_base) as usize
     }
     #[cfg(not(target_arch = "wasm32"))]
     true
