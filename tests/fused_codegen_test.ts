@@ -17,6 +17,7 @@ import {
   where,
 } from "../mod.ts";
 import { codegenOptions } from "../src/backend/codegen.ts";
+import { poolStats, shareCompiled } from "../src/backend/thread_pool.ts";
 import { assertClose, assertSameBits, randnT, Rng } from "./_helpers.ts";
 import { withPass } from "./_passes.ts";
 import { smallPinn } from "./_pinn.ts";
@@ -112,16 +113,40 @@ Deno.test("compiled code keeps IEEE special values", () => {
   assert.ok(sameBits("specials", f, [pick(1), pick(3)]).compiled);
 });
 
-Deno.test("compiled code runs beside interpreted parts on other threads", () => {
+Deno.test("workers run compiled code too, or interpret without it", () => {
+  const bigChain: Fn = (a, b, c) => list(chain(a, b, c)).map((t) => t.add(a));
   try {
     for (const threads of [2, 3]) {
       setNumThreads(threads);
       const args = [0, 1, 2].map(() => randnT(rng, [1 << 17], "float32"));
-      const { out } = sameBits(`${threads} threads`, chain, args);
+      const before = poolStats();
+      const { out } = sameBits(`${threads} threads`, bigChain, args);
+      const after = poolStats();
+      assert.ok(after.splitJobs > before.splitJobs, "split across threads");
+      if (after.ready > 0) {
+        assert.ok(after.sharedCode > 0, "shared with workers");
+      }
       setNumThreads(1);
-      const one = list(withPass(codegenOptions, false, () => chain(...args)));
+      const one = list(
+        withPass(codegenOptions, false, () => bigChain(...args)),
+      );
       out.forEach((t, i) => assertSameBits(t, one[i], `vs eager, ${i}`));
     }
+    // A worker that cannot compile a shared module puts a stand-in at its
+    // index, and the executor interprets the blocks it would have run.
+    setNumThreads(2);
+    const odd: Fn = (a, b) => a.sub(b).mul(a).div(b.abs().add(2)).neg();
+    const args = [0, 1].map(() => randnT(rng, [1 << 17], "float32"));
+    const first = sameBits("before", odd, args);
+    assert.equal(first.compiled, 1);
+    const want = first.out;
+    if (poolStats().ready > 0) {
+      assert.ok(
+        shareCompiled(new Uint8Array([0, 1, 2]), codegenOptions.lastIndex),
+      );
+    }
+    const got = list(jit(odd)(...args));
+    got.forEach((t, i) => assertSameBits(t, want[i], `stand-in, ${i}`));
   } finally {
     setNumThreads(1);
   }

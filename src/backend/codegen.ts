@@ -8,19 +8,23 @@
  * imports the kernels' memory, so the function reads and writes the same
  * buffers. Any failure (no table to grow, an engine that refuses a
  * synchronous compile) answers 0 and the executor interprets the body, with
- * the same results.
+ * the same results. With threads, each module is shared with the workers
+ * (thread_pool.ts `shareCompiled`), which put it in their own instances'
+ * tables at the same index.
  * @module
  */
 import { FUNCTION_TABLE } from "./wasm_binary.ts";
 
 /**
  * Run-time compilation of fused bodies: `enabled` switches it (tests and
- * benchmarks compare both ways), `compiled` counts the functions made.
+ * benchmarks compare both ways), `compiled` counts the functions made and
+ * `lastIndex` is the last one's function table index (for tests).
  */
-export const codegenOptions: { enabled: boolean; compiled: number } = {
-  enabled: true,
-  compiled: 0,
-};
+export const codegenOptions: {
+  enabled: boolean;
+  compiled: number;
+  lastIndex: number;
+} = { enabled: true, compiled: 0, lastIndex: 0 };
 
 function leb(v: number): number[] {
   const out: number[] = [];
@@ -56,6 +60,23 @@ export function fusedModule(body: Uint8Array, shared: boolean): Uint8Array {
   ]);
 }
 
+/**
+ * A function of the same type for workers that could not compile one:
+ * it writes 1 to the word before the register addresses, and the executor
+ * then interprets the block (`i32.store (local.get 0) (i32.const 1)`).
+ */
+export const FALLBACK_BODY: Uint8Array = new Uint8Array([
+  0, // no locals
+  0x20,
+  0,
+  0x41,
+  1,
+  0x36,
+  2,
+  0,
+  0x0b,
+]);
+
 type Table = {
   grow(delta: number, value?: unknown): number;
 };
@@ -66,27 +87,36 @@ type Table = {
  * and use compiled code, `compile(body, len)` answers the new function's
  * table index, or 0.
  */
-export function codegenImports(exports: () => Record<string, unknown>): {
+export function codegenImports(
+  exports: () => Record<string, unknown>,
+  share?: (module: Uint8Array, index: number) => boolean,
+): {
   enabled(): number;
   compile(body: number, len: number): number;
 } {
+  let unshared = false;
   return { enabled: () => codegenOptions.enabled ? 1 : 0, compile };
   function compile(body: number, len: number): number {
     const ex = exports();
     const table = ex[FUNCTION_TABLE] as Table | undefined;
     const memory = ex.memory as WebAssembly.Memory;
-    if (!table) return 0;
+    if (!table || unshared) return 0;
     try {
       const code = new Uint8Array(memory.buffer, body >>> 0, len).slice();
       const shared = typeof SharedArrayBuffer === "function" &&
         memory.buffer instanceof SharedArrayBuffer;
-      const module = new WebAssembly.Module(
-        fusedModule(code, shared) as Uint8Array<ArrayBuffer>,
-      );
+      const bytes = fusedModule(code, shared);
+      const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
       const run = new WebAssembly.Instance(module, { env: { memory } })
         .exports.run;
       const index = table.grow(1, run);
+      // Workers run parts of the same bodies: they need it at this index.
+      if (share && !share(bytes, index)) {
+        unshared = true;
+        return 0;
+      }
       codegenOptions.compiled++;
+      codegenOptions.lastIndex = index;
       return index;
     } catch {
       return 0;

@@ -20,13 +20,23 @@
  * @module
  */
 
+import { FUNCTION_TABLE } from "./wasm_binary.ts";
+
 /** Int32 fields of one worker's slot in the control array. */
 const SEQ = 0, JOB = 1, PART = 2, DONE = 3, STATE = 4, ERROR = 5, OFFER = 6;
 /** Slots are 64 bytes apart so that two workers never share a cache line. */
 const SLOT = 16;
+/**
+ * After the workers' slots: how many compiled functions the main instance
+ * has shared, and the address of their list in linear memory (for each,
+ * u32 module address, byte length, function table index).
+ */
+const CODE_COUNT = 16 * SLOT, CODE_LIST = CODE_COUNT + 1;
 const READY = 1, FAILED = 2;
-/** The most threads (parallel.rs MAX_PARTS). */
+/** The most threads (parallel.rs MAX_PARTS; the slots above). */
 export const MAX_THREADS = 16;
+/** Compiled functions that can be shared (codegen.rs keeps as many). */
+const MAX_SHARED_CODE = 4096;
 /** Each worker's stack in linear memory. */
 const STACK_BYTES = 256 * 1024;
 /** How long an idle side spins before it sleeps (ms). */
@@ -40,7 +50,7 @@ const SPIN_MS = 0.2;
  */
 const WORKER_SOURCE = `"use strict";
 const [SEQ, JOB, PART, DONE, STATE, ERROR, OFFER] = [${SEQ}, ${JOB}, ${PART}, ${DONE}, ${STATE}, ${ERROR}, ${OFFER}];
-function start({ module, memory, ctrl, base, stackTop }) {
+function start({ module, memory, ctrl, base, stackTop, stub }) {
   const imports = { env: {} };
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== "function") continue;
@@ -51,9 +61,15 @@ function start({ module, memory, ctrl, base, stackTop }) {
   }
   imports.env.memory = memory;
   imports.env.__stack_pointer = new WebAssembly.Global({ value: "i32", mutable: true }, stackTop);
-  let runPart;
+  let runPart, table, fallback;
   try {
-    runPart = new WebAssembly.Instance(module, imports).exports.run_part;
+    const exports = new WebAssembly.Instance(module, imports).exports;
+    runPart = exports.run_part;
+    table = exports.${FUNCTION_TABLE};
+    // Stands in for code this worker could not compile: it sets the flag
+    // word before the register addresses, and the executor interprets.
+    fallback = new WebAssembly.Instance(new WebAssembly.Module(stub), { env: { memory } }).exports.run;
+    if (!table || !fallback) throw new Error("no function table");
   } catch (e) {
     Atomics.store(ctrl, base + STATE, ${FAILED});
     Atomics.notify(ctrl, base + STATE);
@@ -61,6 +77,22 @@ function start({ module, memory, ctrl, base, stackTop }) {
   }
   Atomics.store(ctrl, base + STATE, ${READY});
   Atomics.notify(ctrl, base + STATE);
+  // Puts the main instance's compiled functions (codegen.ts) into this
+  // instance's table at the same indices, before any part can call them.
+  let synced = 0;
+  function sync(count) {
+    const list = new Uint32Array(memory.buffer, ctrl[${CODE_LIST}] >>> 0, 3 * count);
+    for (; synced < count; synced++) {
+      const [at, len, index] = list.subarray(3 * synced, 3 * synced + 3);
+      let run = fallback;
+      try {
+        const bytes = new Uint8Array(memory.buffer, at, len).slice();
+        run = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.run;
+      } catch (e) {}
+      if (table.length <= index) table.grow(index + 1 - table.length, fallback);
+      table.set(index, run);
+    }
+  }
   let seen = 0;
   for (;;) {
     let seq = Atomics.load(ctrl, base + SEQ);
@@ -77,6 +109,8 @@ function start({ module, memory, ctrl, base, stackTop }) {
     // The part is ours only if the main thread has not taken it back.
     if (Atomics.compareExchange(ctrl, base + OFFER, seq, 0) === seq) {
       try {
+        const count = Atomics.load(ctrl, ${CODE_COUNT});
+        if (count !== synced) sync(count);
         runPart(ctrl[base + JOB], ctrl[base + PART]);
       } catch (e) {
         Atomics.store(ctrl, base + ERROR, 1);
@@ -101,6 +135,8 @@ export interface PoolHost {
   alloc: (bytes: number) => number;
   /** The main instance's `run_part` (for parts no worker took up). */
   runPart: (job: number, part: number) => void;
+  /** A module whose `run` sets the flag word of compiled code's caller. */
+  fallbackModule: Uint8Array;
 }
 
 interface Thread {
@@ -113,7 +149,7 @@ type Spawner = (source: string) => (msg: unknown) => void;
 let host: PoolHost | undefined;
 let wanted = defaultThreads();
 const ctrl = typeof SharedArrayBuffer === "function"
-  ? new Int32Array(new SharedArrayBuffer(MAX_THREADS * SLOT * 4))
+  ? new Int32Array(new SharedArrayBuffer((MAX_THREADS + 1) * SLOT * 4))
   : new Int32Array(0);
 const threads: Thread[] = [];
 let ready = 0;
@@ -197,6 +233,7 @@ function grow(): void {
       ctrl,
       base,
       stackTop: (stack + STACK_BYTES) & ~15,
+      stub: host.fallbackModule,
     });
     threads.push({ base, seq: 0 });
   }
@@ -286,6 +323,30 @@ export const threadImports = {
   },
 };
 
+/**
+ * Shares a function the main instance compiled (the module's `bytes`, at
+ * table `index`) with the workers, which add it to their own tables before
+ * their next part. Returns false when it cannot (the caller then keeps the
+ * code off: a worker would call an index it lacks).
+ */
+export function shareCompiled(bytes: Uint8Array, index: number): boolean {
+  if (!host) return true; // no workers: nothing to share
+  const count = ctrl[CODE_COUNT];
+  if (count >= MAX_SHARED_CODE) return false;
+  if (count === 0 && ctrl[CODE_LIST] === 0) {
+    const list = host.alloc(MAX_SHARED_CODE * 12) >>> 0;
+    if (list === 0) return false;
+    ctrl[CODE_LIST] = list;
+  }
+  const at = host.alloc(bytes.length) >>> 0;
+  if (at === 0) return false;
+  new Uint8Array(host.memory.buffer, at, bytes.length).set(bytes);
+  const entry = (ctrl[CODE_LIST] >>> 0) + 12 * count;
+  new Uint32Array(host.memory.buffer, entry, 3).set([at, bytes.length, index]);
+  Atomics.store(ctrl, CODE_COUNT, count + 1);
+  return true;
+}
+
 /** Atomics.wait throws on a browser's main thread: spin there instead. */
 function blockingAllowed(): boolean {
   if (canBlock === undefined) {
@@ -301,15 +362,18 @@ function blockingAllowed(): boolean {
 
 /**
  * @internal The pool's state, for tests and benchmarks: workers started and
- * ready, and how many jobs were split across threads so far.
+ * ready, how many jobs were split across threads so far, and how many
+ * compiled functions were shared with the workers.
  */
 export function poolStats(): {
   workers: number;
   ready: number;
   splitJobs: number;
+  sharedCode: number;
 } {
   if (ready < threads.length) poll();
-  return { workers: threads.length, ready, splitJobs };
+  const sharedCode = ctrl.length > 0 ? Atomics.load(ctrl, CODE_COUNT) : 0;
+  return { workers: threads.length, ready, splitJobs, sharedCode };
 }
 
 /** Sets the thread count (threads.ts's setNumThreads checks `n`). */

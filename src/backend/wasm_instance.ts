@@ -15,8 +15,8 @@ import {
   memoryPages,
   sharedMemoryVariant,
 } from "./wasm_binary.ts";
-import { codegenImports } from "./codegen.ts";
-import { attachPool, threadImports } from "./thread_pool.ts";
+import { codegenImports, FALLBACK_BODY, fusedModule } from "./codegen.ts";
+import { attachPool, shareCompiled, threadImports } from "./thread_pool.ts";
 
 /** wasm32's 4 GiB, in 64 KiB pages (a shared memory needs a maximum). */
 const MAX_PAGES = 65536;
@@ -54,8 +54,9 @@ function instantiate(
       __wbindgen_init_externref_table: () => initExternrefTable(made.exports!),
     },
     jacobi_threads: threadImports,
-    jacobi_codegen: codegenImports(() =>
-      made.exports as unknown as Record<string, unknown>
+    jacobi_codegen: codegenImports(
+      () => made.exports as unknown as Record<string, unknown>,
+      memory ? shareCompiled : undefined,
     ),
   };
   if (memory) imports.env = { memory };
@@ -72,8 +73,7 @@ function instantiate(
  * `false`), otherwise single-threaded from the bytes as built.
  */
 export function instantiateKernels(bytes: Uint8Array): InitOutput {
-  // The worker variant is made from the original bytes: a worker's table
-  // never receives compiled code (see codegen.ts).
+  // Both variants export a growable function table for compiled code.
   const main = growableTable(bytes);
   if (wantsThreads()) {
     try {
@@ -98,11 +98,12 @@ export function instantiateKernels(bytes: Uint8Array): InitOutput {
         runPart: exports.run_part,
         workerModule: () =>
           workerModule ??= new WebAssembly.Module(
-            sharedMemoryVariant(bytes, {
+            sharedMemoryVariant(main, {
               maxPages: MAX_PAGES,
               worker: true,
             }) as Uint8Array<ArrayBuffer>,
           ),
+        fallbackModule: fusedModule(FALLBACK_BODY, true),
       });
       return exports;
     } catch {

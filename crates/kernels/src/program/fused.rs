@@ -194,12 +194,11 @@ impl Body<'_> {
             }
             columns.push(ColumnState::new(k.width, self.row_len, to / self.row_len)?);
         }
-        // Compiled code is in the main thread's function table only.
-        let compiled = !self.segments.is_empty() && codegen::on_main_thread();
-        // Each register's address for the block, as the compiled code reads
-        // them (uninitialised: loop bodies run small bodies thousands of
-        // times, and only compiled ones fill it).
-        let mut ptrs = core::mem::MaybeUninit::<[u32; codegen::MAX_REGS]>::uninit();
+        let compiled = !self.segments.is_empty();
+        // The flag word and each register's address for the block, as the
+        // compiled code reads them (uninitialised: loop bodies run small
+        // bodies thousands of times, and only compiled ones fill it).
+        let mut ptrs = core::mem::MaybeUninit::<[u32; codegen::MAX_REGS + 1]>::uninit();
         let mut start = from;
         while start < to {
             let len = block.min(to - start);
@@ -229,15 +228,24 @@ impl Body<'_> {
                         // Whole vectors compiled, the rest (a last block's
                         // tail) through the interpreter's scalar paths.
                         let done = len / (16 / width) * (16 / width);
-                        if done > 0 {
-                            let p = ptrs.as_mut_ptr() as *mut u32;
+                        let p = ptrs.as_mut_ptr() as *mut u32;
+                        // SAFETY: regs.len() <= MAX_REGS (fused_body).
+                        unsafe {
+                            p.write(0);
                             for r in 0..self.regs.len() {
-                                // SAFETY: regs.len() <= MAX_REGS (fused_body).
-                                unsafe { p.add(r).write(at(r as i32) as u32) };
+                                p.add(1 + r).write(at(r as i32) as u32);
                             }
-                            unsafe { f(p as usize, done * width) };
+                            if done > 0 {
+                                f(p as usize, done * width);
+                            }
+                            // A worker's stand-in for code it could not
+                            // compile sets the flag: interpret all.
+                            if p.read_volatile() == 0 {
+                                done
+                            } else {
+                                0
+                            }
                         }
-                        done
                     }
                     None => 0,
                 };

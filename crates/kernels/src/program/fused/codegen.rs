@@ -14,11 +14,14 @@
 //!
 //! [`function_body`] writes a function body (locals and code, as in a
 //! code section entry without its size) of type `(regs: i32, bytes: i32)`:
-//! `regs` holds every register's address for the block as a u32, and
-//! `bytes` (a nonzero multiple of 16) is how many bytes of each register to
-//! run. The host wraps it into a module that imports the kernels' memory,
-//! compiles it and adds it to the kernels' function table ([`compile`]):
-//! the table index is then a Rust function pointer of type [`Compiled`].
+//! `regs` holds a flag word (0) and then every register's address for the
+//! block as a u32, and `bytes` (a nonzero multiple of 16) is how many bytes
+//! of each register to run. The host wraps it into a module that imports
+//! the kernels' memory, compiles it and adds it to the kernels' function
+//! table ([`compile`]): the table index is then a Rust function pointer of
+//! type [`Compiled`]. Workers' instances get the same function at the same
+//! index before they run a part; a worker that could not compile it has a
+//! stand-in there that sets the flag word, and the caller then interprets.
 
 use super::{Reg, Sink, BINARY, CAST, F32, F64, UNARY};
 use crate::elementwise::{ABS, ADD, DIV, MUL, NEG, SQRT, SQUARE, SUB};
@@ -30,7 +33,8 @@ pub(super) type Compiled = unsafe extern "C" fn(usize, usize);
 /// looking up the code costs about what a few thousand elements take.
 pub(super) const MIN_ELEMENTS: usize = 4096;
 
-/// Registers a compiled body may have (their addresses go on the stack).
+/// Registers a compiled body may have (their addresses go on the stack,
+/// after the flag word).
 pub(super) const MAX_REGS: usize = 64;
 
 const I32: u8 = 0x7f;
@@ -201,7 +205,7 @@ fn function_body(
         local(&mut out, 0x20, 0);
         out.push(0x28); // i32.load
         out.push(2);
-        leb(&mut out, 4 * r as u32);
+        leb(&mut out, 4 + 4 * r as u32);
         if g.scalar {
             simd(&mut out, ops.splat);
             memarg(&mut out, 0);
@@ -323,23 +327,4 @@ fn compile(code: &[u8]) -> Option<Compiled> {
         let _ = code;
         None
     }
-}
-
-/// Whether this code runs on the thread that instantiated the kernels.
-/// Compiled bodies are in that instance's function table only: a worker's
-/// instance has its own table, without them. Rust's wasm32 target puts the
-/// main stack first in memory, below the statics and the heap, and
-/// workers' stacks are allocated from the heap.
-pub(super) fn on_main_thread() -> bool {
-    #[cfg(target_arch = "wasm32")]
-    {
-        extern "C" {
-            static __heap_base: u8;
-        }
-        let marker = 0u8;
-        let sp = core::hint::black_box(&marker) as *const u8 as usize;
-        sp < core::ptr::addr_of!(__heap_base) as usize
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    true
 }
