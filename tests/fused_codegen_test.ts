@@ -10,6 +10,8 @@ import {
   grad,
   jit,
   linear,
+  maximum,
+  minimum,
   setNumThreads,
   sum,
   type Tensor,
@@ -100,6 +102,32 @@ Deno.test("compiled code reads broadcast operands and feeds reductions", () => {
   assert.ok(sameBits("broadcasts and reductions", f, [x, row, col]).compiled);
   const g: Fn = (x, row) => sum(x.add(row).mul(x), 0);
   sameBits("column sum only", g, [x, row]);
+});
+
+Deno.test("maximum, minimum and relu compile with the interpreter's bits", () => {
+  const specials = [NaN, 0, -0, 1, -1, Infinity, -Infinity, 2.5];
+  let compiled = 0;
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const n of [4096, 4096 + 3, 3 * 1024 + 2]) {
+      const mix = (k: number) =>
+        tensor(
+          Array.from(
+            { length: n },
+            (_, i) => i % 5 === 0 ? specials[(i * k) % 8] : rng.normal(),
+          ),
+          { dtype },
+        );
+      const f: Fn = (a, b) => {
+        const r = a.relu().mul(b);
+        return [maximum(a, b).sub(r), minimum(a.neg(), b).mul(a).relu()];
+      };
+      compiled += sameBits(`relu/max/min ${dtype} n = ${n}`, f, [
+        mix(1),
+        mix(3),
+      ]).compiled;
+    }
+  }
+  assert.ok(compiled >= 2, "compiled for both dtypes");
 });
 
 Deno.test("compiled code keeps IEEE special values", () => {

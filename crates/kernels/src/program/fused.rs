@@ -199,7 +199,31 @@ impl Body<'_> {
         // compiled code reads them (uninitialised: loop bodies run small
         // bodies thousands of times, and only compiled ones fill it).
         let mut ptrs = core::mem::MaybeUninit::<[u32; codegen::MAX_REGS + 1]>::uninit();
+        let ptrs = ptrs.as_mut_ptr() as *mut u32;
         let mut start = from;
+        // A body compiled whole, with no broadcast copies or reductions
+        // between blocks, runs all its whole blocks in one call.
+        if let [codegen::Segment {
+            code: Some((f, width)),
+            whole: true,
+            ..
+        }] = self.segments
+        {
+            let blocks = (to - from) / block * block;
+            if self.sinks.is_empty() && blocks > 0 {
+                let at = |r: i32| {
+                    let g = &self.regs[r as usize];
+                    match g.row {
+                        Some(k) => scratch + k * row_bytes, // never read
+                        None if g.moves => g.base + from * g.width,
+                        None => g.base,
+                    }
+                };
+                if unsafe { self.call(*f, *width, &at, ptrs, blocks) } {
+                    start += blocks;
+                }
+            }
+        }
         while start < to {
             let len = block.min(to - start);
             for g in &self.regs[..self.nin] {
@@ -222,37 +246,18 @@ impl Body<'_> {
                 }
             }
             for g in self.segments.iter().filter(|_| compiled) {
-                let steps = &self.steps[6 * g.from..6 * g.to];
-                let done = match g.code {
-                    Some((f, width)) => {
-                        // Whole vectors compiled, the rest (a last block's
-                        // tail) through the interpreter's scalar paths.
-                        let done = len / (16 / width) * (16 / width);
-                        let p = ptrs.as_mut_ptr() as *mut u32;
-                        // SAFETY: regs.len() <= MAX_REGS (fused_body).
-                        unsafe {
-                            p.write(0);
-                            for r in 0..self.regs.len() {
-                                p.add(1 + r).write(at(r as i32) as u32);
-                            }
-                            if done > 0 {
-                                f(p as usize, done * width);
-                            }
-                            // A worker's stand-in for code it could not
-                            // compile sets the flag: interpret all.
-                            if p.read_volatile() == 0 {
-                                done
-                            } else {
-                                0
-                            }
-                        }
-                    }
-                    None => 0,
+                // A block with a tail shorter than a vector (the last one)
+                // is interpreted whole: the kernels' tail paths are theirs.
+                let ran = match g.code {
+                    Some((f, width)) if len.is_multiple_of(16 / width) => unsafe {
+                        self.call(f, width, &at, ptrs, len)
+                    },
+                    _ => false,
                 };
-                let skip =
-                    |r: i32| at(r) + (stride(r) as usize) * done * self.regs[r as usize].width;
-                for s in steps.chunks_exact(6).filter(|_| done < len) {
-                    step(s, len - done, &skip, &stride)?;
+                if !ran {
+                    for s in self.steps[6 * g.from..6 * g.to].chunks_exact(6) {
+                        step(s, len, &at, &stride)?;
+                    }
                 }
             }
             let mut state = columns.iter_mut();
@@ -280,6 +285,30 @@ impl Body<'_> {
             unsafe { state.finish(k.out) };
         }
         Ok(())
+    }
+
+    /// Runs compiled code `f` over `len` elements (a multiple of the vector
+    /// width) of registers at `at`, passing their addresses in `ptrs`
+    /// after a flag word. False when a worker's stand-in ran instead (it
+    /// sets the flag) and the caller must interpret.
+    ///
+    /// # Safety
+    /// `f` is the compiled code of a run of this body's steps; `ptrs` has
+    /// room for `MAX_REGS + 1` words (fused_body compiles no larger body).
+    unsafe fn call(
+        &self,
+        f: codegen::Compiled,
+        width: usize,
+        at: &dyn Fn(i32) -> usize,
+        ptrs: *mut u32,
+        len: usize,
+    ) -> bool {
+        ptrs.write(0);
+        for r in 0..self.regs.len() {
+            ptrs.add(1 + r).write(at(r as i32) as u32);
+        }
+        f(ptrs as usize, len * width);
+        ptrs.read_volatile() == 0
     }
 
     /// Work per position, in adds (see [`split::unary_cost`]).

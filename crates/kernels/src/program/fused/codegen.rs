@@ -8,9 +8,11 @@
 //! locals, and stores only what is read after it (outputs, the registers a
 //! reduction reads, and what later steps read). Runs are made of float
 //! arithmetic with the interpreter's own vector instruction (add, sub, mul,
-//! div, neg, abs, sqrt, square as x·x), so their results are the
-//! interpreter's bit for bit; other steps (tanh, exp, compares, where,
-//! casts) stay interpreted between them ([`segments`]).
+//! div, neg, abs, sqrt, square as x·x, maximum, minimum, relu as max(x, 0)),
+//! so their results are the interpreter's bit for bit (a block with a tail
+//! shorter than a vector, where kernels take their own tail paths, is
+//! interpreted); other steps (tanh, exp, compares, where, casts) stay
+//! interpreted between them ([`segments`]).
 //!
 //! [`function_body`] writes a function body (locals and code, as in a
 //! code section entry without its size) of type `(regs: i32, bytes: i32)`:
@@ -24,7 +26,7 @@
 //! stand-in there that sets the flag word, and the caller then interprets.
 
 use super::{Reg, Sink, BINARY, CAST, F32, F64, UNARY};
-use crate::elementwise::{ABS, ADD, DIV, MUL, NEG, SQRT, SQUARE, SUB};
+use crate::elementwise::{ABS, ADD, DIV, MAXIMUM, MINIMUM, MUL, NEG, RELU, SQRT, SQUARE, SUB};
 
 /// A compiled body: `f(regs, bytes)`.
 pub(super) type Compiled = unsafe extern "C" fn(usize, usize);
@@ -67,6 +69,8 @@ struct Ops {
     neg: u32,
     abs: u32,
     sqrt: u32,
+    min: u32,
+    max: u32,
     /// `v128.load32_splat` or `v128.load64_splat`.
     splat: u32,
 }
@@ -79,6 +83,8 @@ const F32X4: Ops = Ops {
     neg: 0xe1,
     abs: 0xe0,
     sqrt: 0xe3,
+    min: 0xe8,
+    max: 0xe9,
     splat: 9,
 };
 const F64X2: Ops = Ops {
@@ -89,6 +95,8 @@ const F64X2: Ops = Ops {
     neg: 0xed,
     abs: 0xec,
     sqrt: 0xef,
+    min: 0xf4,
+    max: 0xf5,
     splat: 10,
 };
 
@@ -99,13 +107,16 @@ pub(super) struct Segment {
     pub from: usize,
     pub to: usize,
     pub code: Option<(Compiled, usize)>,
+    /// Whether the code reads only inputs without broadcast copies and
+    /// what it wrote itself, so it may run over many blocks at once.
+    pub whole: bool,
 }
 
 /// The float dtype step `s` computes in when this module makes code for it.
 fn compiled_dtype(s: &[i32], regs: &[Reg]) -> Option<i32> {
     let supported = match s[0] {
-        UNARY => matches!(s[2] as u32, NEG | ABS | SQRT | SQUARE),
-        BINARY => matches!(s[2] as u32, ADD | SUB | MUL | DIV),
+        UNARY => matches!(s[2] as u32, NEG | ABS | SQRT | SQUARE | RELU),
+        BINARY => matches!(s[2] as u32, ADD | SUB | MUL | DIV | MAXIMUM | MINIMUM),
         _ => false,
     };
     let operands: &[i32] = if s[0] == UNARY { &s[3..5] } else { &s[3..6] };
@@ -130,14 +141,21 @@ fn reads(s: &[i32]) -> &[i32] {
 pub(super) fn segments(regs: &[Reg], steps: &[i32], sinks: &[Sink]) -> Vec<Segment> {
     let list: Vec<&[i32]> = steps.chunks_exact(6).collect();
     let mut out: Vec<Segment> = Vec::new();
-    let mut push = |from: usize, to: usize, code: Option<(Compiled, usize)>| match out.last_mut() {
+    let mut push = |from: usize, to: usize, code: Option<(Compiled, usize)>, whole: bool| match out
+        .last_mut()
+    {
         Some(last) if last.code.is_none() && code.is_none() => last.to = to,
-        _ => out.push(Segment { from, to, code }),
+        _ => out.push(Segment {
+            from,
+            to,
+            code,
+            whole,
+        }),
     };
     let mut a = 0;
     while a < list.len() {
         let Some(dtype) = compiled_dtype(list[a], regs) else {
-            push(a, a + 1, None);
+            push(a, a + 1, None, false);
             a += 1;
             continue;
         };
@@ -157,13 +175,27 @@ pub(super) fn segments(regs: &[Reg], steps: &[i32], sinks: &[Sink]) -> Vec<Segme
         } else {
             None
         };
-        push(a, b, code);
+        push(a, b, code, self_contained(regs, &list[a..b]));
         a = b;
     }
     if out.iter().all(|g| g.code.is_none()) {
         out.clear();
     }
     out
+}
+
+/// Whether `steps` read only inputs that are not broadcast copies, and
+/// temporaries they wrote before.
+fn self_contained(regs: &[Reg], steps: &[&[i32]]) -> bool {
+    let mut written = vec![false; regs.len()];
+    steps.iter().all(|s| {
+        let ok = reads(s).iter().all(|&r| {
+            let g = &regs[r as usize];
+            written[r as usize] || g.row.is_none() && g.spread.is_none() && (g.moves || g.scalar)
+        });
+        written[s[3] as usize] = true;
+        ok
+    })
 }
 
 /// The function body for `steps` (each supported, of `dtype`) over `regs`,
@@ -242,10 +274,18 @@ fn function_body(
             (UNARY, NEG) => ops.neg,
             (UNARY, ABS) => ops.abs,
             (UNARY, SQRT) => ops.sqrt,
+            (UNARY, RELU) => {
+                // max(x, 0), as the interpreter's relu.
+                simd(&mut out, 12); // v128.const
+                out.extend_from_slice(&[0; 16]);
+                ops.max
+            }
             (UNARY, _) => ops.mul,
             (_, ADD) => ops.add,
             (_, SUB) => ops.sub,
             (_, MUL) => ops.mul,
+            (_, MAXIMUM) => ops.max,
+            (_, MINIMUM) => ops.min,
             _ => ops.div,
         };
         simd(&mut out, op);
