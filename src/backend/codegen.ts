@@ -13,7 +13,7 @@
  * tables at the same index.
  * @module
  */
-import { FUNCTION_TABLE } from "./wasm_binary.ts";
+import { FUNCTION_TABLE, name, u32 as leb } from "./wasm_binary.ts";
 
 /**
  * Run-time compilation of fused bodies: `enabled` switches it (tests and
@@ -25,22 +25,6 @@ export const codegenOptions: {
   compiled: number;
   lastIndex: number;
 } = { enabled: true, compiled: 0, lastIndex: 0 };
-
-function leb(v: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function name(s: string): number[] {
-  const bytes = [...new TextEncoder().encode(s)];
-  return [...leb(bytes.length), ...bytes];
-}
 
 function section(id: number, body: number[]): number[] {
   return [id, ...leb(body.length), ...body];

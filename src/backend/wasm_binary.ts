@@ -36,7 +36,8 @@ function readU32(b: Uint8Array, at: number): [number, number] {
   }
 }
 
-function u32(v: number): number[] {
+/** Unsigned LEB128. */
+export function u32(v: number): number[] {
   const out: number[] = [];
   do {
     let byte = v % 128;
@@ -47,7 +48,8 @@ function u32(v: number): number[] {
   return out;
 }
 
-function name(s: string): number[] {
+/** A name: its UTF-8 length, then its bytes. */
+export function name(s: string): number[] {
   const bytes = [...new TextEncoder().encode(s)];
   return [...u32(bytes.length), ...bytes];
 }
@@ -87,6 +89,19 @@ function assemble(header: Uint8Array, list: Section[]): Uint8Array {
     at += s.body.length;
   });
   return out;
+}
+
+/** Section `s` (a vector of entries) with `count` more `entries` at its end. */
+function appended(s: Section, count: number, entries: number[]): Section {
+  const [n, at] = readU32(s.body, 0);
+  return {
+    id: s.id,
+    body: new Uint8Array([
+      ...u32(n + count),
+      ...s.body.subarray(at),
+      ...entries,
+    ]),
+  };
 }
 
 /** Skips one constant expression (`i32.const n end` and the like). */
@@ -161,15 +176,7 @@ export function sharedMemoryVariant(
       continue;
     }
     if (s.id === SECTION.import) {
-      const [count, at] = readU32(s.body, 0);
-      out.push({
-        id: s.id,
-        body: new Uint8Array([
-          ...u32(count + imported),
-          ...s.body.subarray(at),
-          ...extra,
-        ]),
-      });
+      out.push(appended(s, imported, extra));
       continue;
     }
     out.push(s);
@@ -216,17 +223,7 @@ export function growableTable(bytes: Uint8Array): Uint8Array {
       continue;
     }
     if (s.id === SECTION.export) {
-      const [count, at] = readU32(s.body, 0);
-      out.push({
-        id: s.id,
-        body: new Uint8Array([
-          ...u32(count + 1),
-          ...s.body.subarray(at),
-          ...name(FUNCTION_TABLE),
-          KIND.table,
-          ...u32(0),
-        ]),
-      });
+      out.push(appended(s, 1, [...name(FUNCTION_TABLE), KIND.table, 0]));
       continue;
     }
     out.push(s);
