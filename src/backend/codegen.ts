@@ -46,19 +46,15 @@ export function fusedModule(body: Uint8Array, shared: boolean): Uint8Array {
 
 /**
  * A function of the same type for workers that could not compile one:
- * it writes 1 to the word before the register addresses, and the executor
- * then interprets the block (`i32.store (local.get 0) (i32.const 1)`).
+ * it writes 1 to the flag word before the register addresses, and the
+ * executor then interprets the block.
  */
 export const FALLBACK_BODY: Uint8Array = new Uint8Array([
   0, // no locals
-  0x20,
-  0,
-  0x41,
-  1,
-  0x36,
-  2,
-  0,
-  0x0b,
+  ...[0x20, 0], // local.get 0
+  ...[0x41, 1], // i32.const 1
+  ...[0x36, 2, 0], // i32.store align=4 offset=0
+  0x0b, // end
 ]);
 
 type Table = {

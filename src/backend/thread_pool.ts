@@ -26,15 +26,15 @@ import { FUNCTION_TABLE } from "./wasm_binary.ts";
 const SEQ = 0, JOB = 1, PART = 2, DONE = 3, STATE = 4, ERROR = 5, OFFER = 6;
 /** Slots are 64 bytes apart so that two workers never share a cache line. */
 const SLOT = 16;
+const READY = 1, FAILED = 2;
+/** The most threads (parallel.rs MAX_PARTS). */
+export const MAX_THREADS = 16;
 /**
  * After the workers' slots: how many compiled functions the main instance
  * has shared, and the address of their list in linear memory (for each,
  * u32 module address, byte length, function table index).
  */
-const CODE_COUNT = 16 * SLOT, CODE_LIST = CODE_COUNT + 1;
-const READY = 1, FAILED = 2;
-/** The most threads (parallel.rs MAX_PARTS; the slots above). */
-export const MAX_THREADS = 16;
+const CODE_COUNT = MAX_THREADS * SLOT, CODE_LIST = CODE_COUNT + 1;
 /** Compiled functions that can be shared (codegen.rs keeps as many). */
 const MAX_SHARED_CODE = 4096;
 /** Each worker's stack in linear memory. */

@@ -73,8 +73,14 @@ function instantiate(
  * `false`), otherwise single-threaded from the bytes as built.
  */
 export function instantiateKernels(bytes: Uint8Array): InitOutput {
-  // Both variants export a growable function table for compiled code.
-  const main = growableTable(bytes);
+  // Both variants export a growable function table for compiled code
+  // (without one, fused bodies are interpreted: codegen.ts).
+  let main = bytes;
+  try {
+    main = growableTable(bytes);
+  } catch {
+    // A module without a function table: nothing to add code to.
+  }
   if (wantsThreads()) {
     try {
       const memory = new WebAssembly.Memory({
