@@ -163,8 +163,8 @@ pub(super) struct Body<'a> {
     /// length: ranges and blocks then start and end on row boundaries.
     sinks: &'a [Sink],
     row_len: usize,
-    /// The steps in runs, some compiled to WebAssembly ([`codegen`]), used
-    /// on the main thread; empty when none is compiled.
+    /// The steps in runs, some compiled to WebAssembly ([`codegen`]);
+    /// empty when none is compiled.
     segments: &'a [codegen::Segment],
 }
 
@@ -194,7 +194,6 @@ impl Body<'_> {
             }
             columns.push(ColumnState::new(k.width, self.row_len, to / self.row_len)?);
         }
-        let compiled = !self.segments.is_empty();
         // The flag word and each register's address for the block, as the
         // compiled code reads them (uninitialised: loop bodies run small
         // bodies thousands of times, and only compiled ones fill it).
@@ -240,12 +239,12 @@ impl Body<'_> {
                 }
             };
             let stride = |r: i32| i32::from(!self.regs[r as usize].scalar);
-            if !compiled {
+            if self.segments.is_empty() {
                 for s in self.steps.chunks_exact(6) {
                     step(s, len, &at, &stride)?;
                 }
             }
-            for g in self.segments.iter().filter(|_| compiled) {
+            for g in self.segments {
                 // A block with a tail shorter than a vector (the last one)
                 // is interpreted whole: the kernels' tail paths are theirs.
                 let ran = match g.code {
