@@ -151,15 +151,19 @@ function check(
     }
   }
   if (i % 5 === 2) {
-    // Fusion (and the GEMM epilogues) keep every bit of the unfused program.
-    const a32 = args.map((a) => a.to("float32"));
+    // Fusion (the GEMM epilogues, and the fused runs compiled to
+    // WebAssembly at the largest size) keeps every bit of the unfused
+    // program, in both float types.
     const g = grad(prog.f, { argnums: [0, 2] });
-    for (const [name, fn] of [["value", prog.last], ["grad", g]] as const) {
-      const fused = [jit(fn)(...a32)].flat();
-      const plain = [jit(fn, { fuse: false })(...a32)].flat();
-      fused.forEach((t, k) =>
-        assertSameBits(t, plain[k], `${what}: fused ${name} ${k} (float32)`)
-      );
+    for (const dtype of ["float32", "float64"] as const) {
+      const a = args.map((x) => x.to(dtype));
+      for (const [name, fn] of [["value", prog.last], ["grad", g]] as const) {
+        const fused = [jit(fn)(...a)].flat();
+        const plain = [jit(fn, { fuse: false })(...a)].flat();
+        fused.forEach((t, k) =>
+          assertSameBits(t, plain[k], `${what}: fused ${name} ${k} (${dtype})`)
+        );
+      }
     }
   }
   if (i % 3 === 0) {
