@@ -199,6 +199,15 @@ impl Body<'_> {
         // bodies thousands of times, and only compiled ones fill it).
         let mut ptrs = core::mem::MaybeUninit::<[u32; codegen::MAX_REGS + 1]>::uninit();
         let ptrs = ptrs.as_mut_ptr() as *mut u32;
+        // Register r's address for a block starting at position `pos`.
+        let address = |r: i32, pos: usize| {
+            let g = &self.regs[r as usize];
+            match g.row {
+                Some(k) => scratch + k * row_bytes,
+                None if g.moves => g.base + pos * g.width,
+                None => g.base,
+            }
+        };
         let mut start = from;
         // A body compiled whole, with no broadcast copies or reductions
         // between blocks, runs all its whole blocks in one call.
@@ -210,14 +219,8 @@ impl Body<'_> {
         {
             let blocks = (to - from) / block * block;
             if self.sinks.is_empty() && blocks > 0 {
-                let at = |r: i32| {
-                    let g = &self.regs[r as usize];
-                    match g.row {
-                        Some(k) => scratch + k * row_bytes, // never read
-                        None if g.moves => g.base + from * g.width,
-                        None => g.base,
-                    }
-                };
+                // (A whole body reads no scratch row.)
+                let at = |r: i32| address(r, from);
                 if unsafe { self.call(*f, *width, &at, ptrs, blocks) } {
                     start += blocks;
                 }
@@ -230,14 +233,7 @@ impl Body<'_> {
                     spread(x, mode, m, g.width, start, len, scratch + k * row_bytes);
                 }
             }
-            let at = |r: i32| {
-                let g = &self.regs[r as usize];
-                match g.row {
-                    Some(k) => scratch + k * row_bytes,
-                    None if g.moves => g.base + start * g.width,
-                    None => g.base,
-                }
-            };
+            let at = |r: i32| address(r, start);
             let stride = |r: i32| i32::from(!self.regs[r as usize].scalar);
             if self.segments.is_empty() {
                 for s in self.steps.chunks_exact(6) {
