@@ -13,7 +13,13 @@
  * tables at the same index.
  * @module
  */
-import { FUNCTION_TABLE, name, u32 as leb } from "./wasm_binary.ts";
+import {
+  assemble,
+  FUNCTION_TABLE,
+  name,
+  type Section,
+  u32 as leb,
+} from "./wasm_binary.ts";
 
 /**
  * Run-time compilation of fused bodies: `enabled` switches it (tests and
@@ -26,21 +32,20 @@ export const codegenOptions: {
   lastIndex: number;
 } = { enabled: true, compiled: 0, lastIndex: 0 };
 
-function section(id: number, body: number[]): number[] {
-  return [id, ...leb(body.length), ...body];
-}
-
 /** The module around `body`: `run` over the memory imported as env.memory. */
 export function fusedModule(body: Uint8Array, shared: boolean): Uint8Array {
   // A shared memory's import needs a maximum; wasm32's 4 GiB admits any.
   const limits = shared ? [0x03, 0, ...leb(65536)] : [0x00, 0];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // (i32, i32) -> ()
-    ...section(2, [1, ...name("env"), ...name("memory"), 2, ...limits]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name("run"), 0, 0]),
-    ...section(10, [1, ...leb(body.length), ...body]),
+  const section = (id: number, bytes: number[]): Section => ({
+    id,
+    body: Uint8Array.from(bytes),
+  });
+  return assemble(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0), [
+    section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // (i32, i32) -> ()
+    section(2, [1, ...name("env"), ...name("memory"), 2, ...limits]),
+    section(3, [1, 0]),
+    section(7, [1, ...name("run"), 0, 0]),
+    section(10, [1, ...leb(body.length), ...body]),
   ]);
 }
 

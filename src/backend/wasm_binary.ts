@@ -54,7 +54,8 @@ export function name(s: string): number[] {
   return [...u32(bytes.length), ...bytes];
 }
 
-interface Section {
+/** One section of a module: its id and its contents. */
+export interface Section {
   id: number;
   body: Uint8Array;
 }
@@ -71,7 +72,8 @@ function sections(bytes: Uint8Array): Section[] {
   return out;
 }
 
-function assemble(header: Uint8Array, list: Section[]): Uint8Array {
+/** A module's bytes: `header` (magic and version), then each section. */
+export function assemble(header: Uint8Array, list: Section[]): Uint8Array {
   const parts: number[][] = [];
   let total = header.length;
   for (const s of list) {
@@ -205,11 +207,11 @@ export function growableTable(bytes: Uint8Array): Uint8Array {
         throw new Error("wasm_binary: table 0 is not a function table");
       }
       const flags = s.body[at + 1];
-      const [min, afterMin] = readU32(s.body, at + 2);
-      const rest = flags === 0x01 ? readU32(s.body, afterMin)[1] : afterMin;
       if (flags !== 0x00 && flags !== 0x01) {
         throw new Error(`wasm_binary: table limits flags ${flags}`);
       }
+      const [min, afterMin] = readU32(s.body, at + 2);
+      const rest = flags === 0x01 ? readU32(s.body, afterMin)[1] : afterMin;
       out.push({
         id: s.id,
         body: new Uint8Array([
