@@ -58,7 +58,10 @@ async function run(rng: Rng) {
   }
 }
 
-/** jit(f) against f, with f's optimized program in the message on failure. */
+/**
+ * jit(f) against f, with f's optimized program in the message on failure;
+ * `tol`'s absolute part is scaled by each output's magnitude ({@link scaled}).
+ */
 function agree(
   f: (...a: Tensor[]) => Tensor | Tensor[],
   args: Tensor[],
@@ -72,13 +75,27 @@ function agree(
     for (const call of [1, 2]) {
       const got = [jf(...args)].flat();
       want.forEach((x, k) =>
-        assertClose(got[k], x, tol, `call ${call}, output ${k}`)
+        assertClose(got[k], x, scaled(tol, x), `call ${call}, output ${k}`)
       );
     }
   } catch (e) {
     const program = makeProgram(f, { optimize: true })(...args);
     throw new Error(`${what}\n${(e as Error).stack}\n${program}`);
   }
+}
+
+/**
+ * `tol` with its absolute part relative to the largest magnitude of
+ * `want`: an entry that cancels terms of 10⁷ down to 0.6 keeps only the
+ * error of those terms (the same sums in another order differ there by
+ * 10⁻⁹ in float64), which an entry-wise relative tolerance would flag.
+ */
+function scaled(
+  tol: { rtol: number; atol: number },
+  want: Tensor,
+): { rtol: number; atol: number } {
+  const scale = want.abs().max().item();
+  return { rtol: tol.rtol, atol: tol.atol * (1 + scale) };
 }
 
 function check(
@@ -98,14 +115,14 @@ function check(
     const want = grad(prog.f, { argnums: [0, 2] })(...args);
     const got = g(...args);
     want.forEach((w, k) =>
-      assertClose(got[k], w, tol64, `${what}: grad(jit) ${k}`)
+      assertClose(got[k], w, scaled(tol64, w), `${what}: grad(jit) ${k}`)
     );
     const xs = stack([args[0], args[1]]);
     const vj = vmap((x: Tensor) => jit(prog.last)(x, ...args.slice(1)))(xs);
     const vl = stack(
       [0, 1].map((b) => prog.last(xs.select(0, b), ...args.slice(1))),
     );
-    assertClose(vj, vl, tol64, `${what}: vmap(jit)`);
+    assertClose(vj, vl, scaled(tol64, vl), `${what}: vmap(jit)`);
   }
   if (i % 4 === 1) {
     // vmap over a stack of three first inputs, against a loop of f.
@@ -116,7 +133,11 @@ function check(
       [0, 1, 2].map((b) => prog.last(xs.select(0, b), ...args.slice(1))),
     );
     try {
-      assertClose(jit(batched)(xs, ...args.slice(1)), want, tol64);
+      assertClose(
+        jit(batched)(xs, ...args.slice(1)),
+        want,
+        scaled(tol64, want),
+      );
     } catch (e) {
       throw new Error(`${what} (vmap)\n${(e as Error).stack}`);
     }
@@ -142,10 +163,17 @@ function check(
       return c.square().sum();
     };
     try {
-      assertClose(jit(scanned)(...args), looped(...args), tol64);
+      const loopedValue = looped(...args);
+      assertClose(
+        jit(scanned)(...args),
+        loopedValue,
+        scaled(tol64, loopedValue),
+      );
       const gs = jit(grad(scanned, { argnums: [0, 2] }))(...args);
       const gl = grad(looped, { argnums: [0, 2] })(...args);
-      gl.forEach((g, k) => assertClose(gs[k], g, tol64, `grad ${k}`));
+      gl.forEach((g, k) =>
+        assertClose(gs[k], g, scaled(tol64, g), `grad ${k}`)
+      );
     } catch (e) {
       throw new Error(`${what} (scan)\n${(e as Error).stack}`);
     }
@@ -167,9 +195,8 @@ function check(
     }
   }
   if (i % 3 === 0) {
+    // agree scales the absolute tolerance by each output's magnitude.
     const a32 = args.map((a) => a.to("float32"));
-    const scale = prog.last(...a32).abs().max().item();
-    const tol32 = { rtol: 2e-4, atol: 2e-4 * (1 + scale) };
-    agree(prog.last, a32, tol32, `${what} (float32)`);
+    agree(prog.last, a32, { rtol: 2e-4, atol: 2e-4 }, `${what} (float32)`);
   }
 }
