@@ -6,7 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { Tensor } from "../src/core/tensor.ts";
-import { stack, tensor } from "../mod.ts";
+import { makeProgram, stack, tensor } from "../mod.ts";
+import { evalProgram } from "../src/core/interpret.ts";
+import { Program } from "../src/core/ir.ts";
 import { bind, type MainTrace, Trace, withMain } from "../src/core/trace.ts";
 import type { Prim, PrimParams } from "../src/core/primitives.ts";
 import type { DType } from "../src/backend/dtype.ts";
@@ -238,6 +240,33 @@ export function env(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The largest finite magnitude of any value `f`'s traced program computes
+ * on `args`: the scale of the rounding that reordering its sums may move
+ * (entries that cancel large terms keep their error).
+ */
+export function largestIntermediate(
+  f: (...a: Tensor[]) => Tensor | Tensor[],
+  args: Tensor[],
+): number {
+  const p = makeProgram(f)(...args);
+  const every = new Program(
+    p.inputs,
+    p.eqns,
+    p.eqns.map((e) => ({ var: e.out })),
+    p.eqns.map((e) => p.avals.get(e.out)!),
+    p.avals,
+  );
+  let largest = 0;
+  for (const v of evalProgram(every, args)) {
+    for (const x of v.abs().data()) {
+      if (Number.isFinite(x) && x > largest) largest = x;
+    }
+    v.dispose();
+  }
+  return largest;
 }
 
 /** Default relative finite-difference step. */

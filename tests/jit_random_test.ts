@@ -22,9 +22,14 @@ import {
   type Tensor,
   vmap,
 } from "../mod.ts";
-import { assertClose, assertSameBits, env, randnT, Rng } from "./_helpers.ts";
-import { evalProgram } from "../src/core/interpret.ts";
-import { Program } from "../src/core/ir.ts";
+import {
+  assertClose,
+  assertSameBits,
+  env,
+  largestIntermediate,
+  randnT,
+  Rng,
+} from "./_helpers.ts";
 import {
   type RandomProgram,
   randomProgram,
@@ -107,29 +112,6 @@ function scaled(
 ): { rtol: number; atol: number } {
   const scale = want.abs().max().item();
   return { rtol: tol.rtol, atol: tol.atol * (1 + scale + inner / 100) };
-}
-
-/** The largest finite magnitude of any value `f`'s traced program computes. */
-function largestIntermediate(
-  f: (...a: Tensor[]) => Tensor | Tensor[],
-  args: Tensor[],
-): number {
-  const p = makeProgram(f)(...args);
-  const every = new Program(
-    p.inputs,
-    p.eqns,
-    p.eqns.map((e) => ({ var: e.out })),
-    p.eqns.map((e) => p.avals.get(e.out)!),
-    p.avals,
-  );
-  let largest = 0;
-  for (const v of evalProgram(every, args)) {
-    for (const x of v.abs().data()) {
-      if (Number.isFinite(x) && x > largest) largest = x;
-    }
-    v.dispose();
-  }
-  return largest;
 }
 
 function check(
