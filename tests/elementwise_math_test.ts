@@ -17,6 +17,8 @@ import {
   grad,
   isfinite,
   isnan,
+  maximum,
+  minimum,
   nanToNum,
   remainder,
   round,
@@ -126,6 +128,21 @@ Deno.test("isnan, isfinite and nanToNum on NaN and ±inf; gradients", () => {
   const i = tensor([1, -2], { dtype: "int32" });
   same(isnan(i), [0, 0], "isnan of int32");
   same(isfinite(i.gt(0)), [1, 1], "isfinite of bool");
+});
+
+Deno.test("maximum and minimum: the winner takes the gradient, ties share it, NaN gives it to neither (as JAX)", () => {
+  const a = f64([3, 1, 2, NaN, 1, NaN]);
+  const b = f64([1, 3, 2, 1, NaN, NaN]);
+  for (
+    const [op, name] of [[maximum, "maximum"], [minimum, "minimum"]] as const
+  ) {
+    const [ga, gb] = grad((x: Tensor, y: Tensor) => op(x, y).sum(), {
+      argnums: [0, 1],
+    })(a, b) as Tensor[];
+    const aWins = name === "maximum" ? [1, 0] : [0, 1];
+    same(ga, [aWins[0], aWins[1], 0.5, 0, 0, 0], `${name} d/da`);
+    same(gb, [aWins[1], aWins[0], 0.5, 0, 0, 0], `${name} d/db`);
+  }
 });
 
 Deno.test("inverse functions at the edges of their domains; expm1 near 0", () => {

@@ -20,6 +20,13 @@ import { assertClose, assertThrowsWith } from "./_helpers.ts";
 
 const f64 = (xs: number[]) => tensor(xs, { dtype: "float64" });
 const f32 = (xs: number[]) => tensor(xs, { dtype: "float32" });
+/** Exactly these values (Object.is: signed zeros too). */
+const same = (t: Tensor, want: number[]) =>
+  (t.toArray() as number[]).forEach((v, i) => {
+    if (!Object.is(v, want[i])) {
+      throw new Error(`[${i}]: ${v}, expected ${want[i]}`);
+    }
+  });
 const EULER = 0.5772156649015329;
 const ZETA3 = 1.2020569031595942;
 
@@ -48,6 +55,29 @@ Deno.test("lgamma: log-factorials, Γ(1/2) = √π, reflection, poles", () => {
   assertClose(lgamma(f32([1, 5, 0.5])), [0, Math.log(24), sp], {
     atol: 4e-7,
     rtol: 2e-7,
+  });
+});
+
+Deno.test("lgamma: exactly 0 at 1 and 2, and accurate relative to its value near them", () => {
+  same(lgamma(f64([1, 2])), [0, 0]);
+  same(lgamma(f32([1, 2])), [0, 0]);
+  // ln|Γ(x)| at these doubles, from 50-digit arithmetic: near the zeros the
+  // value is about 0.58·(1 - x) or 0.42·(x - 2), so an absolute error of
+  // 1e-15 would be a relative one of 1e-8.
+  const cases: [number, number][] = [
+    [0.9999999, 5.772157468444193e-08],
+    [1.0000001, -5.772155829918507e-08],
+    [1.9999999, -4.2278430309861296e-08],
+    [2.0000001, 4.227843666532498e-08],
+    [0.999, 0.0005780385328913802],
+    [1.001, -0.0005763935982833062],
+    [1.25, -0.09827183642181316],
+    [2.5, 0.2846828704729192],
+    [7.25, 7.0521854507385395],
+  ];
+  assertClose(lgamma(f64(cases.map((c) => c[0]))), cases.map((c) => c[1]), {
+    rtol: 1e-15,
+    atol: 0,
   });
 });
 

@@ -131,7 +131,9 @@ export const div = (a: TensorLike, b: TensorLike): Tensor =>
 export const pow = (a: TensorLike, b: TensorLike): Tensor =>
   binary("pow", a, b);
 /**
- * Elementwise maximum of `a` and `b`, with broadcasting.
+ * Elementwise maximum of `a` and `b`, with broadcasting. NaN wins. The
+ * gradient goes to the larger operand, half to each on a tie, and to
+ * neither where one is NaN (as JAX).
  *
  * @example
  * ```ts
@@ -142,7 +144,9 @@ export const pow = (a: TensorLike, b: TensorLike): Tensor =>
 export const maximum = (a: TensorLike, b: TensorLike): Tensor =>
   binary("maximum", a, b);
 /**
- * Elementwise minimum of `a` and `b`, with broadcasting.
+ * Elementwise minimum of `a` and `b`, with broadcasting. NaN wins. The
+ * gradient goes to the smaller operand, half to each on a tie, and to
+ * neither where one is NaN (as JAX).
  *
  * @example
  * ```ts

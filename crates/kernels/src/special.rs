@@ -153,8 +153,57 @@ const BERNOULLI: [f64; 8] = [
 /// relative from here on).
 const SHIFT: f64 = 10.0;
 
+/// Taylor coefficients of ln Γ(2 + ε) = Σₖ cₖ εᵏ (k = 1, 2, …): c₁ = 1 − γ
+/// and cₖ = (−1)ᵏ (ζ(k) − 1)/k. They fall like 2⁻ᵏ/k, so on |ε| ≤ 1/2 the
+/// 32 terms leave under 10⁻²⁰ relative.
+const LGAMMA_AT_2: [f64; 32] = [
+    0.42278433509846713,
+    0.3224670334241132,
+    -0.0673523010531981,
+    0.020580808427784546,
+    -0.007385551028673986,
+    0.0028905103307415234,
+    -0.001192753911703261,
+    0.0005096695247430425,
+    -0.00022315475845357939,
+    9.945751278180853e-05,
+    -4.492623673813314e-05,
+    2.050721277567069e-05,
+    -9.439488275268397e-06,
+    4.374866789907488e-06,
+    -2.039215753801366e-06,
+    9.55141213040742e-07,
+    -4.492469198764566e-07,
+    2.1207184805554665e-07,
+    -1.0043224823968099e-07,
+    4.7698101693639804e-08,
+    -2.2711094608943164e-08,
+    1.0838659214896955e-08,
+    -5.183475041970047e-09,
+    2.4836745438024785e-09,
+    -1.1921401405860912e-09,
+    5.731367241678862e-10,
+    -2.7595228851242334e-10,
+    1.330476437424449e-10,
+    -6.4229645638381e-11,
+    3.1044247747322276e-11,
+    -1.5021384080754142e-11,
+    7.275974480239079e-12,
+];
+
+/// ln Γ(2 + ε) for |ε| ≤ 1/2, to a few ulps relative (it vanishes at ε = 0).
+fn lgamma_near_2(e: f64) -> f64 {
+    let mut s = 0.0;
+    for c in LGAMMA_AT_2.iter().rev() {
+        s = s * e + c;
+    }
+    s * e
+}
+
 /// ln|Γ(x)|: +inf at 0 and the negative integers (the poles), as C and
-/// PyTorch.
+/// PyTorch; 0 at 1 and 2, with relative accuracy near those zeros (where
+/// the shifted Stirling series alone left errors of 10⁻¹⁵ absolute, 10⁻⁸
+/// relative at 1 ± 10⁻⁷).
 pub fn lgamma(x: f64) -> f64 {
     if x.is_nan() {
         return x;
@@ -168,6 +217,21 @@ pub fn lgamma(x: f64) -> f64 {
     if x < 0.5 {
         // Reflection: Γ(x) Γ(1 - x) = π / sin(π x).
         return (PI / sinpi(x).abs()).ln() - lgamma(1.0 - x);
+    }
+    if x < 1.5 {
+        // Γ(x) = Γ(x + 1)/x; x − 1 is exact here.
+        return lgamma_near_2(x - 1.0) - (x - 1.0).ln_1p();
+    }
+    if x < SHIFT {
+        // Γ(x) = (x − 1)(x − 2)…y · Γ(y) with y in [1.5, 2.5): every step
+        // is exact, and the logarithm of the product (≥ 1) adds no
+        // cancellation.
+        let (mut y, mut p) = (x, 1.0);
+        while y >= 2.5 {
+            y -= 1.0;
+            p *= y;
+        }
+        return lgamma_near_2(y - 2.0) + p.ln();
     }
     let (mut z, mut p) = (x, 1.0);
     while z < SHIFT {
@@ -346,6 +410,40 @@ mod tests {
         assert_eq!(erfinv(-1.0), f64::NEG_INFINITY);
         assert!(erfinv(1.5).is_nan() && erfinv(f64::NAN).is_nan());
         assert!(close(erfinv(1e-300), 1e-300 * PI.sqrt() / 2.0, 1e-15));
+    }
+
+    #[test]
+    fn lgamma_is_relatively_accurate_near_its_zeros_at_1_and_2() {
+        assert_eq!(lgamma(1.0), 0.0);
+        assert_eq!(lgamma(2.0), 0.0);
+        // ln|Γ(x)| at these doubles, from 50-digit arithmetic.
+        let cases = [
+            (0.9999999, 5.772157468444193e-08),
+            (1.0000001, -5.772155829918507e-08),
+            (1.9999999, -4.2278430309861296e-08),
+            (2.0000001, 4.227843666532498e-08),
+            (0.999, 0.0005780385328913802),
+            (1.001, -0.0005763935982833062),
+            (1.25, -0.09827183642181316),
+            (1.75, -0.08440112102048555),
+            (2.5, 0.2846828704729192),
+            (3.0, 0.6931471805599453),
+            (3.5, 1.2009736023470743),
+            (7.25, 7.0521854507385395),
+            (9.75, 12.242204940050762),
+            (12.5, 18.734347511936445),
+            (0.5, 0.5723649429247001),
+            (0.25, 1.2880225246980774),
+            (-0.5, 1.2655121234846454),
+            (-1.25, 1.3664317612369763),
+        ];
+        for (x, want) in cases {
+            let got = lgamma(x);
+            assert!(
+                (got - want).abs() <= 4.0 * f64::EPSILON * want.abs(),
+                "lgamma({x}) = {got}, want {want}"
+            );
+        }
     }
 
     #[test]

@@ -60,7 +60,11 @@ function binary(prim: BinaryPrim, a: Tensor, b: Tensor): Tensor {
   return bind(prim, [a, b], null);
 }
 
-/** Weights for max/min ties: 1 where a wins, 0.5 on ties (as JAX). */
+/**
+ * The weight of `a`'s tangent in max/min(a, b): 1 where a wins, 0.5 on
+ * ties, 0 where it loses; called both ways round, so that where either is
+ * NaN (no comparison holds) neither operand gets a tangent, as in JAX.
+ */
 function winnerWeight(a: Tensor, b: Tensor, wins: "gt" | "lt"): Tensor {
   const won = E.asDtype(binary(wins, a, b), a.dtype);
   return E.add(won, E.mul(E.asDtype(binary("eq", a, b), a.dtype), 0.5));
@@ -255,18 +259,24 @@ export const jvpRules: JvpTable = {
   },
   maximum: ([a, b], [ta, tb]) => {
     const y = binary("maximum", a, b);
-    const w = winnerWeight(a, b, "gt");
     return [
       y,
-      addTangents(y.shape, ta && E.mul(ta, w), tb && E.mul(tb, E.sub(1, w))),
+      addTangents(
+        y.shape,
+        ta && E.mul(ta, winnerWeight(a, b, "gt")),
+        tb && E.mul(tb, winnerWeight(b, a, "gt")),
+      ),
     ];
   },
   minimum: ([a, b], [ta, tb]) => {
     const y = binary("minimum", a, b);
-    const w = winnerWeight(a, b, "lt");
     return [
       y,
-      addTangents(y.shape, ta && E.mul(ta, w), tb && E.mul(tb, E.sub(1, w))),
+      addTangents(
+        y.shape,
+        ta && E.mul(ta, winnerWeight(a, b, "lt")),
+        tb && E.mul(tb, winnerWeight(b, a, "lt")),
+      ),
     ];
   },
   eq: zeroJvp("eq"),
