@@ -3,10 +3,12 @@
  * crates/kernels/src/special.rs and reports their error against a 256-bit
  * fixed-point reference. Run: deno run scripts/fit_erf.ts
  *
- * Two regions, each a Chebyshev interpolant (64 Chebyshev points of the
+ * Three fits, each a Chebyshev interpolant (64 Chebyshev points of the
  * first kind) truncated where its coefficients fall to ~1e-16, rewritten as
  * a polynomial in the interval's own variable u in [-1, 1] (Horner):
  * - |x| <= 2: erf(x) = x · P(u), u = x²/2 - 1, P(t) = erf(√t)/√t;
+ * - 1/2 < x <= 2: erfc(x) = exp(-x²) · Q(u), u = (4x - 5)/3, Q = erfc · exp(x²)
+ *   (1 - erf(x) would lose up to 8 bits to cancellation there, 2e-14 at 2);
  * - |x| > 2: erfc(|x|) = exp(-x²)/|x| · R(u), u = 4/|x| - 1, where
  *   R = x · erfc(x) · exp(x²) as a function of 1/x in [0, 1/2] (it tends to
  *   1/√π as x grows; smooth, though not analytic, at 1/x = 0).
@@ -151,15 +153,23 @@ const cB = chebyshev((u) => {
   const X = fixed(x);
   return mul(X, mul(ONE - erfFixed(x), expFixed(mul(X, X))));
 });
-const DEG_A = 16, DEG_B = 20;
+const cC = chebyshev((u) => {
+  const X = fixed((3 * u + 5) / 4);
+  return mul(ONE - mul(X, pFixed(mul(X, X))), expFixed(mul(X, X)));
+});
+const DEG_A = 16, DEG_B = 20, DEG_C = 18;
 const pA = toMonomial(cA, DEG_A), pB = toMonomial(cB, DEG_B);
+const pC = toMonomial(cC, DEG_C);
 console.log(
   `first dropped Chebyshev coefficients: ${
     toNumber(cA[DEG_A + 1]).toExponential(2)
-  } (|x| <= 2), ${toNumber(cB[DEG_B + 1]).toExponential(2)} (|x| > 2)`,
+  } (|x| <= 2), ${toNumber(cB[DEG_B + 1]).toExponential(2)} (|x| > 2), ${
+    toNumber(cC[DEG_C + 1]).toExponential(2)
+  } (erfc on (1/2, 2])`,
 );
 console.log(`const ERF_SMALL = [\n${pA.map((v) => `  ${v},`).join("\n")}\n];`);
 console.log(`const ERFC_LARGE = [\n${pB.map((v) => `  ${v},`).join("\n")}\n];`);
+console.log(`const ERFC_MID = [\n${pC.map((v) => `  ${v},`).join("\n")}\n];`);
 
 // ------------------------------------------------ the model's error
 const horner = (p: readonly number[], u: number) =>
@@ -168,7 +178,8 @@ const horner = (p: readonly number[], u: number) =>
 function model(x: number): [number, number] {
   if (x <= 2) {
     const e = x * horner(pA, (x * x) / 2 - 1);
-    return [e, 1 - e];
+    if (x <= 0.5) return [e, 1 - e];
+    return [e, Math.exp(-x * x) * horner(pC, (4 * x - 5) / 3)];
   }
   const r = horner(pB, 4 / x - 1);
   const c = (Math.exp(-x * x) * r) / x;

@@ -124,6 +124,21 @@ Deno.test("digamma and polygamma: constants, the recurrence, negative arguments"
   assertThrowsWith(() => polygamma(-1, f64([1])), RangeError, "non-negative");
 });
 
+Deno.test("erfc keeps its relative accuracy between 1/2 and 2 (no 1 - erf cancellation)", () => {
+  // erfc at these doubles, from 50-digit arithmetic.
+  const cases: [number, number][] = [
+    [0.75, 0.28884436634648486],
+    [1.3, 0.06599205505934755],
+    [1.9999, 0.004679802092970608],
+    [2, 0.004677734981047266],
+    [-1.5, 1.9661051464753108],
+  ];
+  assertClose(erfc(f64(cases.map((c) => c[0]))), cases.map((c) => c[1]), {
+    rtol: 1e-15,
+    atol: 0,
+  });
+});
+
 Deno.test("erfinv inverts erf and erfc; ±1, outside [-1, 1]", () => {
   const xs = [-3, -1, -0.2, 1e-8, 0.5, 2, 4];
   const y = erf(f64(xs));
