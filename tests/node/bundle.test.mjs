@@ -224,12 +224,13 @@ describe("npm package bundled with esbuild (tree shaking, sideEffects honoured)"
     // tree shaking lost) fails. The inlined default carries two builds of
     // the kernels, relaxed SIMD and its SIMD128 fallback (one is chosen at
     // load time), about 215 KiB gzip each; /external fetches one. (565 and
-    // 595 KiB with the executor's bounds checks.)
+    // 595 KiB with the executor's bounds checks; 620 and 653 KiB with the
+    // series of lgamma and erfc.)
     assert.ok(
-      smallGz < 620 * 1024,
+      smallGz < 640 * 1024,
       `only-tensor bundle is ${kib(smallGz)} gzip`,
     );
-    assert.ok(appGz < 660 * 1024, `app bundle is ${kib(appGz)} gzip`);
+    assert.ok(appGz < 680 * 1024, `app bundle is ${kib(appGz)} gzip`);
     assert.ok(smallGz <= appGz, "the smaller program bundles smaller");
   });
 
