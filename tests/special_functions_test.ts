@@ -81,6 +81,22 @@ Deno.test("lgamma: exactly 0 at 1 and 2, and accurate relative to its value near
   });
 });
 
+Deno.test("digamma keeps its relative accuracy near its positive root", () => {
+  // ψ at these doubles, from 50-digit arithmetic; the first is the double
+  // nearest the root 1.4616321449683623…
+  const cases: [number, number][] = [
+    [1.4616321449683622, -9.241265521729427e-17],
+    [1.46163214, -4.807746276832806e-09],
+    [1.4616322, 5.325258698206045e-08],
+    [1.3, -0.16919088886679962],
+    [1.6, 0.12604745277347632],
+  ];
+  assertClose(digamma(f64(cases.map((c) => c[0]))), cases.map((c) => c[1]), {
+    rtol: 1e-15,
+    atol: 0,
+  });
+});
+
 Deno.test("digamma and polygamma: constants, the recurrence, negative arguments", () => {
   const ln2 = Math.log(2);
   assertClose(digamma(f64([1, 0.5, 2, -0.5])), [
