@@ -264,7 +264,7 @@ export function largestIntermediate(
     for (const x of v.abs().data()) {
       if (Number.isFinite(x) && x > largest) largest = x;
     }
-    v.dispose();
+    if (!args.includes(v)) v.dispose(); // an equation may return its input
   }
   return largest;
 }

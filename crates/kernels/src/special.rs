@@ -55,6 +55,7 @@ const ERFC_LARGE: [f64; 21] = [
     -7.695818728871014e-11,
 ];
 
+/// erfc(x)·exp(x²) on (1/2, 2] as a polynomial in u = (4x - 5)/3.
 const ERFC_MID: [f64; 19] = [
     0.3678229164523611,
     -0.15661640697345763,
@@ -76,6 +77,7 @@ const ERFC_MID: [f64; 19] = [
     -9.54123613565913e-11,
     1.922092633470681e-11,
 ];
+
 #[inline(always)]
 fn horner(p: &[f64], u: f64) -> f64 {
     p.iter().rev().fold(0.0, |acc, &a| acc * u + a)
@@ -264,12 +266,8 @@ pub fn lgamma(x: f64) -> f64 {
         }
         return lgamma_near_2(y - 2.0) + p.ln();
     }
-    let (mut z, mut p) = (x, 1.0);
-    while z < SHIFT {
-        p *= z;
-        z += 1.0;
-    }
-    let (r, r2) = (1.0 / z, 1.0 / (z * z));
+    // x >= SHIFT: Stirling's series.
+    let (r, r2) = (1.0 / x, 1.0 / (x * x));
     let mut s = 0.0;
     let mut pw = r;
     for (k, b) in BERNOULLI.iter().enumerate() {
@@ -277,7 +275,7 @@ pub fn lgamma(x: f64) -> f64 {
         s += b / (m * (m - 1.0)) * pw;
         pw *= r2;
     }
-    (z - 0.5) * z.ln() - z + 0.5 * (2.0 * PI).ln() + s - p.ln()
+    (x - 0.5) * x.ln() - x + 0.5 * (2.0 * PI).ln() + s
 }
 
 /// ψ's positive root x₀ = 1.46163214496836234126…, as a double and the
