@@ -226,11 +226,7 @@ const LGAMMA_AT_2: [f64; 32] = [
 
 /// ln Γ(2 + ε) for |ε| ≤ 1/2, to a few ulps relative (it vanishes at ε = 0).
 fn lgamma_near_2(e: f64) -> f64 {
-    let mut s = 0.0;
-    for c in LGAMMA_AT_2.iter().rev() {
-        s = s * e + c;
-    }
-    s * e
+    horner(&LGAMMA_AT_2, e) * e
 }
 
 /// ln|Γ(x)|: +inf at 0 and the negative integers (the poles), as C and
@@ -334,11 +330,7 @@ pub fn digamma(x: f64) -> f64 {
     // is exact, by Sterbenz).
     let d = (x - DIGAMMA_ROOT) - DIGAMMA_ROOT_LO;
     if d.abs() <= 0.25 {
-        let mut s = 0.0;
-        for c in DIGAMMA_AT_ROOT.iter().rev() {
-            s = s * d + c;
-        }
-        return s * d;
+        return horner(&DIGAMMA_AT_ROOT, d) * d;
     }
     let (mut z, mut acc) = (x, 0.0);
     while z < SHIFT {
