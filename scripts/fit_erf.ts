@@ -154,8 +154,9 @@ const cB = chebyshev((u) => {
   return mul(X, mul(ONE - erfFixed(x), expFixed(mul(X, X))));
 });
 const cC = chebyshev((u) => {
-  const X = fixed((3 * u + 5) / 4);
-  return mul(ONE - mul(X, pFixed(mul(X, X))), expFixed(mul(X, X)));
+  const x = (3 * u + 5) / 4;
+  const X = fixed(x);
+  return mul(ONE - erfFixed(x), expFixed(mul(X, X)));
 });
 const DEG_A = 16, DEG_B = 20, DEG_C = 18;
 const pA = toMonomial(cA, DEG_A), pB = toMonomial(cB, DEG_B);
