@@ -11,8 +11,8 @@
  */
 import { releaseTemporaries, type Storage } from "../backend/storage.ts";
 import { currentLevel, withSharedEvaluations } from "./trace.ts";
-import { inLibrary } from "./tensor.ts";
-import { everyLeaf, flatten, mapTree } from "./tree.ts";
+import { inLibrary, isUserCode, Tensor } from "./tensor.ts";
+import { everyLeaf, flatten, isPlainObject, mapTree } from "./tree.ts";
 
 /** No storage (what a call whose results are all held keeps besides). */
 const NOTHING: ReadonlySet<Storage> = new Set();
@@ -89,5 +89,65 @@ export function withChunkTemporaries<T>(
       if (!leaves.every((t) => t._trace === null)) return null;
       return new Set<Storage>(leaves.map((t) => t._storage!));
     },
+  );
+}
+
+/**
+ * True when `x` is made of concrete tensors, plain values, arrays and plain
+ * objects only: no tracer (a transform's or the eager tape's), no function
+ * (user code the operation would call), no class instance (whose tensors a
+ * tree walk cannot see).
+ */
+function plainConcrete(x: unknown, depth: number): boolean {
+  if (x instanceof Tensor) return x._trace === null;
+  if (typeof x === "function") return false;
+  if (x === null || typeof x !== "object") return true;
+  if (depth > 8) return false;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      if (!plainConcrete(x[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  if (!isPlainObject(x)) return false;
+  for (const k of Object.keys(x)) {
+    if (!plainConcrete(x[k], depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
+ * Runs the body of a public operation built from several primitives (or
+ * from other operations). Called eagerly from user code with concrete
+ * arguments, the body runs as library code and every buffer it allocated
+ * that its result does not use is freed when it returns: its intermediates
+ * (the maximum a softmax subtracts, the sums of a variance) are otherwise
+ * tensors nobody can dispose, which the garbage collector frees only when
+ * the event loop turns, so a synchronous loop of such calls grew without
+ * bound even when it disposed every result. The result is handed out as
+ * the caller's. Called from library code (another operation, a transform's
+ * rule), inside a transform or on the eager tape (a tracer among the
+ * arguments), it just runs `body`: the enclosing call owns the temporaries.
+ *
+ * @example
+ * ```ts ignore
+ * export function softmax(x: Tensor, dim = -1): Tensor {
+ *   return eagerOp([x, dim], () => div(exp(x), sum(exp(x), dim, true)));
+ * }
+ * ```
+ */
+export function eagerOp<T>(args: readonly unknown[], body: () => T): T {
+  if (!isUserCode() || currentLevel() !== 0 || !plainConcrete(args, 0)) {
+    return body();
+  }
+  return inLibrary(() =>
+    releaseTemporaries(
+      () => {
+        const result = body();
+        return mapTree<T>(result, (t) => t._handOut());
+      },
+      // A result the walk cannot see into may use anything: keep it all.
+      (result) => (plainConcrete(result, 0) ? NOTHING : null),
+    )
   );
 }

@@ -20,6 +20,7 @@
  * exactly repeated singular values likewise (see {@link svd}).
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import {
   broadcastShapes,
   fmtShape,
@@ -115,10 +116,12 @@ export interface CholeskyOptions {
  * ```
  */
 export function cholesky(A: Tensor, options: CholeskyOptions = {}): Tensor {
-  checkSquare("cholesky", A);
-  // The kernel factors the symmetric part itself (no extra pass).
-  const L = bind("cholesky", [A], null);
-  return options.upper ? transpose(L, -2, -1) : L;
+  return eagerOp([A, options], () => {
+    checkSquare("cholesky", A);
+    // The kernel factors the symmetric part itself (no extra pass).
+    const L = bind("cholesky", [A], null);
+    return options.upper ? transpose(L, -2, -1) : L;
+  });
 }
 
 /** Options of {@link solveTriangular}. */
@@ -149,36 +152,40 @@ export function solveTriangular(
   B: Tensor,
   options: SolveTriangularOptions,
 ): Tensor {
-  const what = "solveTriangular";
-  const n = checkSquare(what, A);
-  if (typeof options?.upper !== "boolean") {
-    throw new TypeError(`${what}: options.upper must be given (true or false)`);
-  }
-  const left = options.left ?? true;
-  const unitriangular = options.unitriangular ?? false;
-  checkTensor(`${what} (B)`, B);
-  if (left) {
-    checkRhs(what, A, B, n);
+  return eagerOp([A, B, options], () => {
+    const what = "solveTriangular";
+    const n = checkSquare(what, A);
+    if (typeof options?.upper !== "boolean") {
+      throw new TypeError(
+        `${what}: options.upper must be given (true or false)`,
+      );
+    }
+    const left = options.left ?? true;
+    const unitriangular = options.unitriangular ?? false;
+    checkTensor(`${what} (B)`, B);
+    if (left) {
+      checkRhs(what, A, B, n);
+      const [a, b] = broadcastBatch(what, A, B);
+      return bind("triangularSolve", [a, b], {
+        upper: options.upper,
+        unitriangular,
+      });
+    }
+    // X A = B  ⇔  Aᵀ Xᵀ = Bᵀ, with Aᵀ triangular the other way.
+    if (B.ndim < 2 || B.shape[B.ndim - 1] !== n) {
+      throw new RangeError(
+        `${what}: with left: false, B must have shape [..., k, ${n}] to match A ${
+          fmtShape(A.shape)
+        }, got ${fmtShape(B.shape)}`,
+      );
+    }
     const [a, b] = broadcastBatch(what, A, B);
-    return bind("triangularSolve", [a, b], {
-      upper: options.upper,
-      unitriangular,
-    });
-  }
-  // X A = B  ⇔  Aᵀ Xᵀ = Bᵀ, with Aᵀ triangular the other way.
-  if (B.ndim < 2 || B.shape[B.ndim - 1] !== n) {
-    throw new RangeError(
-      `${what}: with left: false, B must have shape [..., k, ${n}] to match A ${
-        fmtShape(A.shape)
-      }, got ${fmtShape(B.shape)}`,
-    );
-  }
-  const [a, b] = broadcastBatch(what, A, B);
-  const xt = bind("triangularSolve", [
-    transpose(a, -2, -1),
-    transpose(b, -2, -1),
-  ], { upper: !options.upper, unitriangular });
-  return transpose(xt, -2, -1);
+    const xt = bind("triangularSolve", [
+      transpose(a, -2, -1),
+      transpose(b, -2, -1),
+    ], { upper: !options.upper, unitriangular });
+    return transpose(xt, -2, -1);
+  });
 }
 
 /** Options of {@link choleskySolve}. */
@@ -203,20 +210,22 @@ export function choleskySolve(
   L: Tensor,
   options: CholeskySolveOptions = {},
 ): Tensor {
-  const what = "choleskySolve";
-  const n = checkSquare(what, L, "L");
-  checkRhs(what, L, B, n);
-  const [l, b] = broadcastBatch(what, L, B);
-  const up = options.upper ?? false;
-  // A = L Lᵀ: solve L Y = B, then Lᵀ X = Y (mirrored for U).
-  const first = up ? transpose(l, -2, -1) : l;
-  const y = bind("triangularSolve", [first, b], {
-    upper: false,
-    unitriangular: false,
-  });
-  return bind("triangularSolve", [transpose(first, -2, -1), y], {
-    upper: true,
-    unitriangular: false,
+  return eagerOp([B, L, options], () => {
+    const what = "choleskySolve";
+    const n = checkSquare(what, L, "L");
+    checkRhs(what, L, B, n);
+    const [l, b] = broadcastBatch(what, L, B);
+    const up = options.upper ?? false;
+    // A = L Lᵀ: solve L Y = B, then Lᵀ X = Y (mirrored for U).
+    const first = up ? transpose(l, -2, -1) : l;
+    const y = bind("triangularSolve", [first, b], {
+      upper: false,
+      unitriangular: false,
+    });
+    return bind("triangularSolve", [transpose(first, -2, -1), y], {
+      upper: true,
+      unitriangular: false,
+    });
   });
 }
 
@@ -245,42 +254,44 @@ export function solve(
   B: Tensor,
   options: SolveOptions = {},
 ): Tensor {
-  const what = "solve";
-  const n = checkSquare(what, A);
-  checkTensor(`${what} (B)`, B);
-  const left = options.left ?? true;
-  const vector = B.ndim === 1 ||
-    (B.ndim === A.ndim - 1 && shapeEq(B.shape, A.shape.slice(0, -1)));
-  if (vector) {
-    if (B.shape[B.ndim - 1] !== n) {
-      throw new RangeError(
-        `${what}: B must have shape [..., ${n}] to match A ${
-          fmtShape(A.shape)
-        }, got ${fmtShape(B.shape)}`,
+  return eagerOp([A, B, options], () => {
+    const what = "solve";
+    const n = checkSquare(what, A);
+    checkTensor(`${what} (B)`, B);
+    const left = options.left ?? true;
+    const vector = B.ndim === 1 ||
+      (B.ndim === A.ndim - 1 && shapeEq(B.shape, A.shape.slice(0, -1)));
+    if (vector) {
+      if (B.shape[B.ndim - 1] !== n) {
+        throw new RangeError(
+          `${what}: B must have shape [..., ${n}] to match A ${
+            fmtShape(A.shape)
+          }, got ${fmtShape(B.shape)}`,
+        );
+      }
+      // A vector solves the same way from either side, up to transposing A.
+      const a = left ? A : transpose(A, -2, -1);
+      const x = solve(a, reshape(B, [...B.shape, 1]));
+      return reshape(x, x.shape.slice(0, -1));
+    }
+    if (!left) {
+      if (B.ndim < 2 || B.shape[B.ndim - 1] !== n) {
+        throw new RangeError(
+          `${what}: with left: false, B must have shape [..., k, ${n}] to match A ${
+            fmtShape(A.shape)
+          }, got ${fmtShape(B.shape)}`,
+        );
+      }
+      return transpose(
+        solve(transpose(A, -2, -1), transpose(B, -2, -1)),
+        -2,
+        -1,
       );
     }
-    // A vector solves the same way from either side, up to transposing A.
-    const a = left ? A : transpose(A, -2, -1);
-    const x = solve(a, reshape(B, [...B.shape, 1]));
-    return reshape(x, x.shape.slice(0, -1));
-  }
-  if (!left) {
-    if (B.ndim < 2 || B.shape[B.ndim - 1] !== n) {
-      throw new RangeError(
-        `${what}: with left: false, B must have shape [..., k, ${n}] to match A ${
-          fmtShape(A.shape)
-        }, got ${fmtShape(B.shape)}`,
-      );
-    }
-    return transpose(
-      solve(transpose(A, -2, -1), transpose(B, -2, -1)),
-      -2,
-      -1,
-    );
-  }
-  checkRhs(what, A, B, n);
-  const [a, b] = broadcastBatch(what, A, B);
-  return bind("solve", [a, b], null);
+    checkRhs(what, A, B, n);
+    const [a, b] = broadcastBatch(what, A, B);
+    return bind("solve", [a, b], null);
+  });
 }
 
 /**
@@ -294,8 +305,10 @@ export function solve(
  * ```
  */
 export function inv(A: Tensor): Tensor {
-  const n = checkSquare("inv", A);
-  return bind("solve", [A, eye(n, { dtype: A.dtype })], null);
+  return eagerOp([A], () => {
+    const n = checkSquare("inv", A);
+    return bind("solve", [A, eye(n, { dtype: A.dtype })], null);
+  });
 }
 
 /** The result of {@link slogdet}. */
@@ -320,9 +333,11 @@ export interface SlogdetResult {
  * ```
  */
 export function slogdet(A: Tensor): SlogdetResult {
-  checkSquare("slogdet", A);
-  const both = bind("slogdet", [A], null);
-  return { sign: select(both, -1, 0), logabsdet: select(both, -1, 1) };
+  return eagerOp([A], () => {
+    checkSquare("slogdet", A);
+    const both = bind("slogdet", [A], null);
+    return { sign: select(both, -1, 0), logabsdet: select(both, -1, 1) };
+  });
 }
 
 /**
@@ -336,9 +351,11 @@ export function slogdet(A: Tensor): SlogdetResult {
  * ```
  */
 export function det(A: Tensor): Tensor {
-  checkSquare("det", A);
-  const { sign, logabsdet } = slogdet(A);
-  return mul(sign, exp(logabsdet));
+  return eagerOp([A], () => {
+    checkSquare("det", A);
+    const { sign, logabsdet } = slogdet(A);
+    return mul(sign, exp(logabsdet));
+  });
 }
 
 /** The result of {@link eigh}. */
@@ -368,12 +385,14 @@ export interface EighResult {
  * ```
  */
 export function eigh(A: Tensor): EighResult {
-  const n = checkSquare("eigh", A);
-  const both = bind("eigh", [A], null);
-  return {
-    eigenvalues: select(narrow(both, -2, 0, 1), -2, 0),
-    eigenvectors: narrow(both, -2, 1, n),
-  };
+  return eagerOp([A], () => {
+    const n = checkSquare("eigh", A);
+    const both = bind("eigh", [A], null);
+    return {
+      eigenvalues: select(narrow(both, -2, 0, 1), -2, 0),
+      eigenvectors: narrow(both, -2, 1, n),
+    };
+  });
 }
 
 /**
@@ -387,7 +406,9 @@ export function eigh(A: Tensor): EighResult {
  * ```
  */
 export function eigvalsh(A: Tensor): Tensor {
-  return eigh(A).eigenvalues;
+  return eagerOp([A], () => {
+    return eigh(A).eigenvalues;
+  });
 }
 
 /** The result of {@link qr}. */
@@ -434,38 +455,40 @@ export interface QrOptions {
  * ```
  */
 export function qr(A: Tensor, options: QrOptions = {}): QrResult {
-  const [m, n] = checkMatrix("qr", A);
-  const mode = options.mode ?? "reduced";
-  if (mode !== "reduced" && mode !== "complete") {
-    throw new RangeError(
-      `qr: mode must be "reduced" or "complete", got ${JSON.stringify(mode)}`,
+  return eagerOp([A, options], () => {
+    const [m, n] = checkMatrix("qr", A);
+    const mode = options.mode ?? "reduced";
+    if (mode !== "reduced" && mode !== "complete") {
+      throw new RangeError(
+        `qr: mode must be "reduced" or "complete", got ${JSON.stringify(mode)}`,
+      );
+    }
+    if (m < n) {
+      const head = qr(narrow(A, -1, 0, m));
+      const rest = matmul(transpose(head.Q, -2, -1), narrow(A, -1, m, n - m));
+      return { Q: head.Q, R: cat([head.R, rest], -1) };
+    }
+    const both = bind("qr", [A], null);
+    const Q = narrow(both, -2, 0, m), R = narrow(both, -2, m, n);
+    if (mode === "reduced" || m === n) return { Q, R };
+    // Complete: Householder QR of [A | 0] reflects the same way for A's
+    // columns and leaves the last m − n columns of its Q free: they
+    // complete Q. Their derivative is kept orthogonal to Q's through the
+    // projection, whose value at this point changes nothing.
+    const fixed = detach(A);
+    const zeros = mul(
+      expand(narrow(fixed, -1, 0, 1), [...A.shape.slice(0, -1), m - n]),
+      0,
     );
-  }
-  if (m < n) {
-    const head = qr(narrow(A, -1, 0, m));
-    const rest = matmul(transpose(head.Q, -2, -1), narrow(A, -1, m, n - m));
-    return { Q: head.Q, R: cat([head.R, rest], -1) };
-  }
-  const both = bind("qr", [A], null);
-  const Q = narrow(both, -2, 0, m), R = narrow(both, -2, m, n);
-  if (mode === "reduced" || m === n) return { Q, R };
-  // Complete: Householder QR of [A | 0] reflects the same way for A's
-  // columns and leaves the last m − n columns of its Q free: they
-  // complete Q. Their derivative is kept orthogonal to Q's through the
-  // projection, whose value at this point changes nothing.
-  const fixed = detach(A);
-  const zeros = mul(
-    expand(narrow(fixed, -1, 0, 1), [...A.shape.slice(0, -1), m - n]),
-    0,
-  );
-  const padded = bind("qr", [cat([fixed, zeros], -1)], null);
-  const Q2 = narrow(narrow(padded, -2, 0, m), -1, n, m - n);
-  const Q2p = sub(Q2, matmul(Q, matmul(transpose(Q, -2, -1), Q2)));
-  const zeroRows = mul(
-    expand(narrow(R, -2, 0, 1), [...R.shape.slice(0, -2), m - n, n]),
-    0,
-  );
-  return { Q: cat([Q, Q2p], -1), R: cat([R, zeroRows], -2) };
+    const padded = bind("qr", [cat([fixed, zeros], -1)], null);
+    const Q2 = narrow(narrow(padded, -2, 0, m), -1, n, m - n);
+    const Q2p = sub(Q2, matmul(Q, matmul(transpose(Q, -2, -1), Q2)));
+    const zeroRows = mul(
+      expand(narrow(R, -2, 0, 1), [...R.shape.slice(0, -2), m - n, n]),
+      0,
+    );
+    return { Q: cat([Q, Q2p], -1), R: cat([R, zeroRows], -2) };
+  });
 }
 
 /** The result of {@link luFactor}. */
@@ -501,8 +524,10 @@ function luPacked(what: string, A: Tensor): [Tensor, Tensor] {
  * ```
  */
 export function luFactor(A: Tensor): LuFactorResult {
-  const [perm, LU] = luPacked("luFactor", A);
-  return { LU, perm: perm.to("int32") };
+  return eagerOp([A], () => {
+    const [perm, LU] = luPacked("luFactor", A);
+    return { LU, perm: perm.to("int32") };
+  });
 }
 
 /** The result of {@link lu}. */
@@ -527,17 +552,19 @@ export interface LuResult {
  * ```
  */
 export function lu(A: Tensor): LuResult {
-  const [perm, LU] = luPacked("lu", A);
-  const n = A.shape[A.ndim - 1];
-  const rows = eq(
-    perm.unsqueeze(-1),
-    arange(n, undefined, 1, { dtype: A.dtype }),
-  );
-  return {
-    P: transpose(rows, -2, -1).to(A.dtype),
-    L: add(tril(LU, -1), eye(n, { dtype: A.dtype })),
-    U: triu(LU),
-  };
+  return eagerOp([A], () => {
+    const [perm, LU] = luPacked("lu", A);
+    const n = A.shape[A.ndim - 1];
+    const rows = eq(
+      perm.unsqueeze(-1),
+      arange(n, undefined, 1, { dtype: A.dtype }),
+    );
+    return {
+      P: transpose(rows, -2, -1).to(A.dtype),
+      L: add(tril(LU, -1), eye(n, { dtype: A.dtype })),
+      U: triu(LU),
+    };
+  });
 }
 
 /**
@@ -553,28 +580,30 @@ export function lu(A: Tensor): LuResult {
  * ```
  */
 export function luSolve(LU: Tensor, perm: Tensor, B: Tensor): Tensor {
-  const what = "luSolve";
-  const n = checkSquare(what, LU, "LU");
-  checkTensor(`${what} (perm)`, perm);
-  if (!shapeEq(perm.shape, LU.shape.slice(0, -1))) {
-    throw new RangeError(
-      `${what}: perm must have shape ${
-        fmtShape(LU.shape.slice(0, -1))
-      } to match LU ${fmtShape(LU.shape)}, got ${fmtShape(perm.shape)}`,
-    );
-  }
-  checkRhs(what, LU, B, n);
-  const iota = arange(n, undefined, 1, { dtype: B.dtype });
-  const P = eq(perm.to(B.dtype).unsqueeze(-1), iota);
-  const [l, b] = broadcastBatch(what, LU, B);
-  const pb = matmul(P, b);
-  const y = bind("triangularSolve", [l, pb], {
-    upper: false,
-    unitriangular: true,
-  });
-  return bind("triangularSolve", [l, y], {
-    upper: true,
-    unitriangular: false,
+  return eagerOp([LU, perm, B], () => {
+    const what = "luSolve";
+    const n = checkSquare(what, LU, "LU");
+    checkTensor(`${what} (perm)`, perm);
+    if (!shapeEq(perm.shape, LU.shape.slice(0, -1))) {
+      throw new RangeError(
+        `${what}: perm must have shape ${
+          fmtShape(LU.shape.slice(0, -1))
+        } to match LU ${fmtShape(LU.shape)}, got ${fmtShape(perm.shape)}`,
+      );
+    }
+    checkRhs(what, LU, B, n);
+    const iota = arange(n, undefined, 1, { dtype: B.dtype });
+    const P = eq(perm.to(B.dtype).unsqueeze(-1), iota);
+    const [l, b] = broadcastBatch(what, LU, B);
+    const pb = matmul(P, b);
+    const y = bind("triangularSolve", [l, pb], {
+      upper: false,
+      unitriangular: true,
+    });
+    return bind("triangularSolve", [l, y], {
+      upper: true,
+      unitriangular: false,
+    });
   });
 }
 
@@ -650,27 +679,29 @@ export interface SvdOptions {
  * ```
  */
 export function svd(A: Tensor, options: SvdOptions = {}): SvdResult {
-  const [m, n] = checkMatrix("svd", A);
-  if (options.fullMatrices) {
-    throw new RangeError(
-      "svd: fullMatrices: true is not supported (only the reduced SVD)",
-    );
-  }
-  if (m < n) {
-    // Aᵀ = U' S Vh'  ⇒  A = Vh'ᵀ S U'ᵀ.
-    const t = svd(transpose(A, -2, -1));
+  return eagerOp([A, options], () => {
+    const [m, n] = checkMatrix("svd", A);
+    if (options.fullMatrices) {
+      throw new RangeError(
+        "svd: fullMatrices: true is not supported (only the reduced SVD)",
+      );
+    }
+    if (m < n) {
+      // Aᵀ = U' S Vh'  ⇒  A = Vh'ᵀ S U'ᵀ.
+      const t = svd(transpose(A, -2, -1));
+      return {
+        U: transpose(t.Vh, -2, -1),
+        S: t.S,
+        Vh: transpose(t.U, -2, -1),
+      };
+    }
+    const y = bind("svd", [A], null);
     return {
-      U: transpose(t.Vh, -2, -1),
-      S: t.S,
-      Vh: transpose(t.U, -2, -1),
+      U: narrow(y, -2, 0, m),
+      S: select(narrow(y, -2, m, 1), -2, 0),
+      Vh: narrow(y, -2, m + 1, n),
     };
-  }
-  const y = bind("svd", [A], null);
-  return {
-    U: narrow(y, -2, 0, m),
-    S: select(narrow(y, -2, m, 1), -2, 0),
-    Vh: narrow(y, -2, m + 1, n),
-  };
+  });
 }
 
 /**
@@ -686,7 +717,9 @@ export function svd(A: Tensor, options: SvdOptions = {}): SvdResult {
  * ```
  */
 export function svdvals(A: Tensor): Tensor {
-  return svd(A).S;
+  return eagerOp([A], () => {
+    return svd(A).S;
+  });
 }
 
 /** The default relative cutoff of tiny singular values: eps · max(m, n). */
@@ -719,30 +752,32 @@ export interface PinvOptions {
  * ```
  */
 export function pinv(A: Tensor, options: PinvOptions = {}): Tensor {
-  const [m, n] = checkMatrix("pinv", A);
-  for (const key of ["atol", "rtol"] as const) {
-    const v = options[key];
-    if (v !== undefined && !(typeof v === "number" && v >= 0)) {
-      throw new RangeError(
-        `pinv: options.${key} must be a number >= 0, got ${describe(v)}`,
-      );
+  return eagerOp([A, options], () => {
+    const [m, n] = checkMatrix("pinv", A);
+    for (const key of ["atol", "rtol"] as const) {
+      const v = options[key];
+      if (v !== undefined && !(typeof v === "number" && v >= 0)) {
+        throw new RangeError(
+          `pinv: options.${key} must be a number >= 0, got ${describe(v)}`,
+        );
+      }
     }
-  }
-  const atol = options.atol ?? 0;
-  const rtol = options.rtol ??
-    (options.atol === undefined ? defaultRtol(A.dtype, m, n) : 0);
-  const { U, S, Vh } = svd(A);
-  const k = Math.min(m, n);
-  if (k === 0) return transpose(A, -2, -1);
-  const smax = narrow(S, -1, 0, 1);
-  const cutoff = maximum(mul(detach(smax), rtol), atol);
-  const keep = gt(S, cutoff);
-  const sinv = where(keep, reciprocal(where(keep, S, 1)), 0);
-  // V diag(1/s) Uᵀ.
-  return matmul(
-    mul(transpose(Vh, -2, -1), unsqueeze(sinv, -2)),
-    transpose(U, -2, -1),
-  );
+    const atol = options.atol ?? 0;
+    const rtol = options.rtol ??
+      (options.atol === undefined ? defaultRtol(A.dtype, m, n) : 0);
+    const { U, S, Vh } = svd(A);
+    const k = Math.min(m, n);
+    if (k === 0) return transpose(A, -2, -1);
+    const smax = narrow(S, -1, 0, 1);
+    const cutoff = maximum(mul(detach(smax), rtol), atol);
+    const keep = gt(S, cutoff);
+    const sinv = where(keep, reciprocal(where(keep, S, 1)), 0);
+    // V diag(1/s) Uᵀ.
+    return matmul(
+      mul(transpose(Vh, -2, -1), unsqueeze(sinv, -2)),
+      transpose(U, -2, -1),
+    );
+  });
 }
 
 /** Options of {@link lstsq}. */
@@ -781,51 +816,53 @@ export function lstsq(
   B: Tensor,
   options: LstsqOptions = {},
 ): Tensor {
-  const what = "lstsq";
-  const [m, n] = checkMatrix(what, A);
-  checkTensor(`${what} (B)`, B);
-  const driver = options.driver ?? "gels";
-  if (driver !== "gels" && driver !== "gelsd") {
-    throw new RangeError(
-      `${what}: options.driver must be "gels" or "gelsd", got ${
-        describe(driver)
-      }`,
-    );
-  }
-  if (B.ndim === 1) {
-    if (B.shape[0] !== m) {
+  return eagerOp([A, B, options], () => {
+    const what = "lstsq";
+    const [m, n] = checkMatrix(what, A);
+    checkTensor(`${what} (B)`, B);
+    const driver = options.driver ?? "gels";
+    if (driver !== "gels" && driver !== "gelsd") {
+      throw new RangeError(
+        `${what}: options.driver must be "gels" or "gelsd", got ${
+          describe(driver)
+        }`,
+      );
+    }
+    if (B.ndim === 1) {
+      if (B.shape[0] !== m) {
+        throw new RangeError(
+          `${what}: B must have shape [${m}] or [..., ${m}, k] to match A ${
+            fmtShape(A.shape)
+          }, got ${fmtShape(B.shape)}`,
+        );
+      }
+      const x = lstsq(A, reshape(B, [m, 1]), options);
+      return reshape(x, x.shape.slice(0, -1));
+    }
+    if (B.shape[B.ndim - 2] !== m) {
       throw new RangeError(
         `${what}: B must have shape [${m}] or [..., ${m}, k] to match A ${
           fmtShape(A.shape)
         }, got ${fmtShape(B.shape)}`,
       );
     }
-    const x = lstsq(A, reshape(B, [m, 1]), options);
-    return reshape(x, x.shape.slice(0, -1));
-  }
-  if (B.shape[B.ndim - 2] !== m) {
-    throw new RangeError(
-      `${what}: B must have shape [${m}] or [..., ${m}, k] to match A ${
-        fmtShape(A.shape)
-      }, got ${fmtShape(B.shape)}`,
-    );
-  }
-  const [a, b] = broadcastBatch(what, A, B);
-  if (driver === "gelsd") {
-    const rcond = options.rcond ?? defaultRtol(A.dtype, m, n);
-    return matmul(pinv(a, { rtol: rcond }), b);
-  }
-  const upper = { upper: true, unitriangular: false } as const;
-  const lower = { upper: false, unitriangular: false } as const;
-  if (m >= n) {
-    const { Q, R } = qr(a);
-    const qtb = matmul(transpose(Q, -2, -1), b);
-    return bind("triangularSolve", [R, qtb], upper);
-  }
-  // Wide: Aᵀ = QR, A = Rᵀ Qᵀ; X = Q R⁻ᵀ B has the least norm.
-  const { Q, R } = qr(transpose(a, -2, -1));
-  const y = bind("triangularSolve", [transpose(R, -2, -1), b], lower);
-  return matmul(Q, y);
+    const [a, b] = broadcastBatch(what, A, B);
+    if (driver === "gelsd") {
+      const rcond = options.rcond ?? defaultRtol(A.dtype, m, n);
+      return matmul(pinv(a, { rtol: rcond }), b);
+    }
+    const upper = { upper: true, unitriangular: false } as const;
+    const lower = { upper: false, unitriangular: false } as const;
+    if (m >= n) {
+      const { Q, R } = qr(a);
+      const qtb = matmul(transpose(Q, -2, -1), b);
+      return bind("triangularSolve", [R, qtb], upper);
+    }
+    // Wide: Aᵀ = QR, A = Rᵀ Qᵀ; X = Q R⁻ᵀ B has the least norm.
+    const { Q, R } = qr(transpose(a, -2, -1));
+    const y = bind("triangularSolve", [transpose(R, -2, -1), b], lower);
+    return matmul(Q, y);
+  });
 }
 
 // ------------------------------------------------------------------ norms
@@ -885,31 +922,35 @@ export function matrixNorm(
   ord: MatrixNormOrder = "fro",
   options: MatrixNormOptions = {},
 ): Tensor {
-  const what = "matrixNorm";
-  checkMatrix(what, A);
-  const [d0, d1] = matrixDims(what, A.ndim, options.dim ?? [-2, -1]);
-  const keepdim = options.keepdim ?? false;
-  const restore = (r: Tensor) =>
-    keepdim ? unsqueeze(unsqueeze(r, Math.min(d0, d1)), Math.max(d0, d1)) : r;
-  if (ord === "fro") return norm(A, "fro", [d0, d1], keepdim);
-  if (ord === "nuc" || ord === 2 || ord === -2) {
-    const s = svdvals(movedim(A, [d0, d1], [-2, -1]));
-    const k = s.shape[s.ndim - 1];
-    const r = ord === "nuc" ? sum(s, -1) : select(s, -1, ord === 2 ? 0 : k - 1);
-    return restore(r);
-  }
-  if (ord === 1 || ord === -1 || ord === Infinity || ord === -Infinity) {
-    // Column sums (reduce rows first) for ±1, row sums for ±inf.
-    const [first, second] = Math.abs(ord) === 1 ? [d0, d1] : [d1, d0];
-    const sums = sum(abs(A), first, true);
-    const r = ord > 0 ? max(sums, second, true) : min(sums, second, true);
-    return keepdim ? r : squeeze(r, [d0, d1]);
-  }
-  throw new RangeError(
-    `${what}: ord must be "fro", "nuc", 1, -1, 2, -2, Infinity or -Infinity, got ${
-      describe(ord)
-    }`,
-  );
+  return eagerOp([A, ord, options], () => {
+    const what = "matrixNorm";
+    checkMatrix(what, A);
+    const [d0, d1] = matrixDims(what, A.ndim, options.dim ?? [-2, -1]);
+    const keepdim = options.keepdim ?? false;
+    const restore = (r: Tensor) =>
+      keepdim ? unsqueeze(unsqueeze(r, Math.min(d0, d1)), Math.max(d0, d1)) : r;
+    if (ord === "fro") return norm(A, "fro", [d0, d1], keepdim);
+    if (ord === "nuc" || ord === 2 || ord === -2) {
+      const s = svdvals(movedim(A, [d0, d1], [-2, -1]));
+      const k = s.shape[s.ndim - 1];
+      const r = ord === "nuc"
+        ? sum(s, -1)
+        : select(s, -1, ord === 2 ? 0 : k - 1);
+      return restore(r);
+    }
+    if (ord === 1 || ord === -1 || ord === Infinity || ord === -Infinity) {
+      // Column sums (reduce rows first) for ±1, row sums for ±inf.
+      const [first, second] = Math.abs(ord) === 1 ? [d0, d1] : [d1, d0];
+      const sums = sum(abs(A), first, true);
+      const r = ord > 0 ? max(sums, second, true) : min(sums, second, true);
+      return keepdim ? r : squeeze(r, [d0, d1]);
+    }
+    throw new RangeError(
+      `${what}: ord must be "fro", "nuc", 1, -1, 2, -2, Infinity or -Infinity, got ${
+        describe(ord)
+      }`,
+    );
+  });
 }
 
 /** Options of {@link vectorNorm}. */
@@ -939,22 +980,24 @@ export function vectorNorm(
   ord: number = 2,
   options: VectorNormOptions = {},
 ): Tensor {
-  const what = "vectorNorm";
-  checkTensor(`${what} (x)`, x);
-  if (x.dtype !== "float32" && x.dtype !== "float64") {
-    throw new TypeError(
-      `${what}: expected a float32 or float64 tensor, got ${x.dtype}`,
-    );
-  }
-  if (typeof ord !== "number" || Number.isNaN(ord)) {
-    throw new RangeError(
-      `${what}: ord must be a number (or ±Infinity), got ${describe(ord)}`,
-    );
-  }
-  const dim = options.dim, keepdim = options.keepdim ?? false;
-  if (ord >= 0 || ord === -Infinity) return norm(x, ord, dim, keepdim);
-  // Negative orders: (Σ |x|^ord)^(1/ord), 0 when an element is 0.
-  return pow(sum(pow(abs(x), ord), dim, keepdim), 1 / ord);
+  return eagerOp([x, ord, options], () => {
+    const what = "vectorNorm";
+    checkTensor(`${what} (x)`, x);
+    if (x.dtype !== "float32" && x.dtype !== "float64") {
+      throw new TypeError(
+        `${what}: expected a float32 or float64 tensor, got ${x.dtype}`,
+      );
+    }
+    if (typeof ord !== "number" || Number.isNaN(ord)) {
+      throw new RangeError(
+        `${what}: ord must be a number (or ±Infinity), got ${describe(ord)}`,
+      );
+    }
+    const dim = options.dim, keepdim = options.keepdim ?? false;
+    if (ord >= 0 || ord === -Infinity) return norm(x, ord, dim, keepdim);
+    // Negative orders: (Σ |x|^ord)^(1/ord), 0 when an element is 0.
+    return pow(sum(pow(abs(x), ord), dim, keepdim), 1 / ord);
+  });
 }
 
 // ------------------------------------------------------------------ matrix functions
@@ -974,21 +1017,23 @@ export function vectorNorm(
  * ```
  */
 export function matrixPower(A: Tensor, n: number): Tensor {
-  const size = checkSquare("matrixPower", A);
-  if (!Number.isInteger(n)) {
-    throw new RangeError(
-      `matrixPower: n must be an integer, got ${describe(n)}`,
-    );
-  }
-  if (n === 0) return expand(eye(size, { dtype: A.dtype }), A.shape);
-  let base = n < 0 ? inv(A) : A;
-  let k = Math.abs(n), acc: Tensor | null = null;
-  for (;;) {
-    if (k & 1) acc = acc === null ? base : matmul(acc, base);
-    k = Math.floor(k / 2);
-    if (k === 0) return acc!;
-    base = matmul(base, base);
-  }
+  return eagerOp([A, n], () => {
+    const size = checkSquare("matrixPower", A);
+    if (!Number.isInteger(n)) {
+      throw new RangeError(
+        `matrixPower: n must be an integer, got ${describe(n)}`,
+      );
+    }
+    if (n === 0) return expand(eye(size, { dtype: A.dtype }), A.shape);
+    let base = n < 0 ? inv(A) : A;
+    let k = Math.abs(n), acc: Tensor | null = null;
+    for (;;) {
+      if (k & 1) acc = acc === null ? base : matmul(acc, base);
+      k = Math.floor(k / 2);
+      if (k === 0) return acc!;
+      base = matmul(base, base);
+    }
+  });
 }
 
 /** Padé [13/13] coefficients of exp (Higham 2005), b₀ … b₁₃. */
@@ -1033,46 +1078,48 @@ const MAX_SQUARINGS = 24;
  * ```
  */
 export function matrixExp(A: Tensor): Tensor {
-  const n = checkSquare("matrixExp", A);
-  if (A.dtype !== "float32" && A.dtype !== "float64") {
-    throw new TypeError(
-      `matrixExp: expected a float32 or float64 tensor, got ${A.dtype}`,
+  return eagerOp([A], () => {
+    const n = checkSquare("matrixExp", A);
+    if (A.dtype !== "float32" && A.dtype !== "float64") {
+      throw new TypeError(
+        `matrixExp: expected a float32 or float64 tensor, got ${A.dtype}`,
+      );
+    }
+    if (n === 0 || A.size === 0) return A;
+    // s = max(0, ⌈log₂(‖A‖₁ / θ₁₃)⌉) per matrix: piecewise constant, so no
+    // derivative flows through it.
+    const norm1 = max(sum(abs(detach(A)), -2, true), -1, true);
+    const s = relu(ceil(log2(div(norm1, THETA13))));
+    let squarings = MAX_SQUARINGS, traced = true;
+    try {
+      squarings = Math.max(0, ...Array.from(s.data()));
+      traced = false;
+    } catch {
+      // A traced value (jit, vmap): mask a fixed number of squarings.
+    }
+    const X = div(A, exp2(s));
+    const I = eye(n, { dtype: A.dtype });
+    const b = PADE13;
+    const X2 = matmul(X, X), X4 = matmul(X2, X2), X6 = matmul(X4, X2);
+    const lin = (...terms: [Tensor, number][]) =>
+      terms.reduce((acc, [t, c]) => add(acc, mul(t, c)), mul(I, 0));
+    const u = matmul(
+      X,
+      add(
+        matmul(X6, lin([X6, b[13]], [X4, b[11]], [X2, b[9]])),
+        lin([X6, b[7]], [X4, b[5]], [X2, b[3]], [I, b[1]]),
+      ),
     );
-  }
-  if (n === 0 || A.size === 0) return A;
-  // s = max(0, ⌈log₂(‖A‖₁ / θ₁₃)⌉) per matrix: piecewise constant, so no
-  // derivative flows through it.
-  const norm1 = max(sum(abs(detach(A)), -2, true), -1, true);
-  const s = relu(ceil(log2(div(norm1, THETA13))));
-  let squarings = MAX_SQUARINGS, traced = true;
-  try {
-    squarings = Math.max(0, ...Array.from(s.data()));
-    traced = false;
-  } catch {
-    // A traced value (jit, vmap): mask a fixed number of squarings.
-  }
-  const X = div(A, exp2(s));
-  const I = eye(n, { dtype: A.dtype });
-  const b = PADE13;
-  const X2 = matmul(X, X), X4 = matmul(X2, X2), X6 = matmul(X4, X2);
-  const lin = (...terms: [Tensor, number][]) =>
-    terms.reduce((acc, [t, c]) => add(acc, mul(t, c)), mul(I, 0));
-  const u = matmul(
-    X,
-    add(
-      matmul(X6, lin([X6, b[13]], [X4, b[11]], [X2, b[9]])),
-      lin([X6, b[7]], [X4, b[5]], [X2, b[3]], [I, b[1]]),
-    ),
-  );
-  const v = add(
-    matmul(X6, lin([X6, b[12]], [X4, b[10]], [X2, b[8]])),
-    lin([X6, b[6]], [X4, b[4]], [X2, b[2]], [I, b[0]]),
-  );
-  let R = solve(sub(v, u), add(v, u));
-  for (let k = 0; k < squarings; k++) {
-    R = where(gt(s, k), matmul(R, R), R);
-  }
-  return traced ? where(gt(s, squarings), NaN, R) : R;
+    const v = add(
+      matmul(X6, lin([X6, b[12]], [X4, b[10]], [X2, b[8]])),
+      lin([X6, b[6]], [X4, b[4]], [X2, b[2]], [I, b[0]]),
+    );
+    let R = solve(sub(v, u), add(v, u));
+    for (let k = 0; k < squarings; k++) {
+      R = where(gt(s, k), matmul(R, R), R);
+    }
+    return traced ? where(gt(s, squarings), NaN, R) : R;
+  });
 }
 
 /**
@@ -1087,33 +1134,35 @@ export function matrixExp(A: Tensor): Tensor {
  * ```
  */
 export function cross(a: Tensor, b: Tensor, dim = -1): Tensor {
-  const what = "cross";
-  checkTensor(`${what} (a)`, a);
-  checkTensor(`${what} (b)`, b);
-  const shape = broadcastShapes(`${what} shapes`, a.shape, b.shape);
-  const r = shape.length;
-  const d = Number.isInteger(dim) && dim < 0 ? dim + r : dim;
-  if (!Number.isInteger(d) || d < 0 || d >= r) {
-    throw new RangeError(
-      `${what}: dim ${describe(dim)} is out of range for shapes ${
-        fmtShape(a.shape)
-      } and ${fmtShape(b.shape)}`,
-    );
-  }
-  // Sizes along dim, with each shape aligned to the broadcast one.
-  const along = (t: Tensor) => t.shape[d - (r - t.ndim)];
-  if (along(a) !== 3 || along(b) !== 3) {
-    throw new RangeError(
-      `${what}: a and b must have size 3 along dim ${dim}, got ${
-        fmtShape(a.shape)
-      } and ${fmtShape(b.shape)}`,
-    );
-  }
-  const [x, y] = [expand(a, shape), expand(b, shape)];
-  const at = (t: Tensor, i: number) => narrow(t, d, i, 1);
-  const part = (i: number, j: number) =>
-    sub(mul(at(x, i), at(y, j)), mul(at(x, j), at(y, i)));
-  return cat([part(1, 2), part(2, 0), part(0, 1)], d);
+  return eagerOp([a, b, dim], () => {
+    const what = "cross";
+    checkTensor(`${what} (a)`, a);
+    checkTensor(`${what} (b)`, b);
+    const shape = broadcastShapes(`${what} shapes`, a.shape, b.shape);
+    const r = shape.length;
+    const d = Number.isInteger(dim) && dim < 0 ? dim + r : dim;
+    if (!Number.isInteger(d) || d < 0 || d >= r) {
+      throw new RangeError(
+        `${what}: dim ${describe(dim)} is out of range for shapes ${
+          fmtShape(a.shape)
+        } and ${fmtShape(b.shape)}`,
+      );
+    }
+    // Sizes along dim, with each shape aligned to the broadcast one.
+    const along = (t: Tensor) => t.shape[d - (r - t.ndim)];
+    if (along(a) !== 3 || along(b) !== 3) {
+      throw new RangeError(
+        `${what}: a and b must have size 3 along dim ${dim}, got ${
+          fmtShape(a.shape)
+        } and ${fmtShape(b.shape)}`,
+      );
+    }
+    const [x, y] = [expand(a, shape), expand(b, shape)];
+    const at = (t: Tensor, i: number) => narrow(t, d, i, 1);
+    const part = (i: number, j: number) =>
+      sub(mul(at(x, i), at(y, j)), mul(at(x, j), at(y, i)));
+    return cat([part(1, 2), part(2, 0), part(0, 1)], d);
+  });
 }
 
 /**
@@ -1130,54 +1179,58 @@ export function cross(a: Tensor, b: Tensor, dim = -1): Tensor {
  * ```
  */
 export function multiDot(tensors: readonly Tensor[]): Tensor {
-  const what = "multiDot";
-  if (!Array.isArray(tensors) || tensors.length < 2) {
-    throw new RangeError(`${what}: expected an array of at least 2 tensors`);
-  }
-  const k = tensors.length;
-  const mats = tensors.map((t, i) => {
-    checkTensor(`${what} (tensors[${i}])`, t);
-    const end = i === 0 || i === k - 1;
-    if (!(t.ndim === 2 || (end && t.ndim === 1))) {
-      throw new RangeError(
-        `${what}: tensors[${i}] must be ${
-          end ? "1-D or 2-D" : "2-D"
-        }, got shape ${fmtShape(t.shape)}`,
-      );
+  return eagerOp([tensors], () => {
+    const what = "multiDot";
+    if (!Array.isArray(tensors) || tensors.length < 2) {
+      throw new RangeError(`${what}: expected an array of at least 2 tensors`);
     }
-    if (t.ndim === 2) return t;
-    return i === 0 ? unsqueeze(t, 0) : unsqueeze(t, 1);
-  });
-  for (let i = 1; i < k; i++) {
-    if (mats[i - 1].shape[1] !== mats[i].shape[0]) {
-      throw new RangeError(
-        `${what}: tensors[${i - 1}] ${
-          fmtShape(tensors[i - 1].shape)
-        } and tensors[${i}] ${fmtShape(tensors[i].shape)} cannot be multiplied`,
-      );
-    }
-  }
-  // p[i] × p[i+1] is the shape of matrix i; cost[i][j] the fewest
-  // multiplications for i..j and split[i][j] where to split it.
-  const p = [...mats.map((t) => t.shape[0]), mats[k - 1].shape[1]];
-  const cost = mats.map(() => new Array<number>(k).fill(0));
-  const split = mats.map(() => new Array<number>(k).fill(0));
-  for (let len = 1; len < k; len++) {
-    for (let i = 0; i + len < k; i++) {
-      const j = i + len;
-      cost[i][j] = Infinity;
-      for (let s = i; s < j; s++) {
-        const c = cost[i][s] + cost[s + 1][j] + p[i] * p[s + 1] * p[j + 1];
-        if (c < cost[i][j]) [cost[i][j], split[i][j]] = [c, s];
+    const k = tensors.length;
+    const mats = tensors.map((t, i) => {
+      checkTensor(`${what} (tensors[${i}])`, t);
+      const end = i === 0 || i === k - 1;
+      if (!(t.ndim === 2 || (end && t.ndim === 1))) {
+        throw new RangeError(
+          `${what}: tensors[${i}] must be ${
+            end ? "1-D or 2-D" : "2-D"
+          }, got shape ${fmtShape(t.shape)}`,
+        );
+      }
+      if (t.ndim === 2) return t;
+      return i === 0 ? unsqueeze(t, 0) : unsqueeze(t, 1);
+    });
+    for (let i = 1; i < k; i++) {
+      if (mats[i - 1].shape[1] !== mats[i].shape[0]) {
+        throw new RangeError(
+          `${what}: tensors[${i - 1}] ${
+            fmtShape(tensors[i - 1].shape)
+          } and tensors[${i}] ${
+            fmtShape(tensors[i].shape)
+          } cannot be multiplied`,
+        );
       }
     }
-  }
-  const chain = (i: number, j: number): Tensor =>
-    i === j
-      ? mats[i]
-      : matmul(chain(i, split[i][j]), chain(split[i][j] + 1, j));
-  let y = chain(0, k - 1);
-  if (tensors[k - 1].ndim === 1) y = squeeze(y, 1);
-  if (tensors[0].ndim === 1) y = squeeze(y, 0);
-  return y;
+    // p[i] × p[i+1] is the shape of matrix i; cost[i][j] the fewest
+    // multiplications for i..j and split[i][j] where to split it.
+    const p = [...mats.map((t) => t.shape[0]), mats[k - 1].shape[1]];
+    const cost = mats.map(() => new Array<number>(k).fill(0));
+    const split = mats.map(() => new Array<number>(k).fill(0));
+    for (let len = 1; len < k; len++) {
+      for (let i = 0; i + len < k; i++) {
+        const j = i + len;
+        cost[i][j] = Infinity;
+        for (let s = i; s < j; s++) {
+          const c = cost[i][s] + cost[s + 1][j] + p[i] * p[s + 1] * p[j + 1];
+          if (c < cost[i][j]) [cost[i][j], split[i][j]] = [c, s];
+        }
+      }
+    }
+    const chain = (i: number, j: number): Tensor =>
+      i === j
+        ? mats[i]
+        : matmul(chain(i, split[i][j]), chain(split[i][j] + 1, j));
+    let y = chain(0, k - 1);
+    if (tensors[k - 1].ndim === 1) y = squeeze(y, 1);
+    if (tensors[0].ndim === 1) y = squeeze(y, 0);
+    return y;
+  });
 }

@@ -5,6 +5,7 @@
  * fanOut = out · kernel size.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import type { DType } from "../backend/dtype.ts";
 import { fmtShape, type Shape, sizeOf } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -79,10 +80,12 @@ export function glorotUniform(
   shape: Shape,
   options: InitOptions = {},
 ): Tensor {
-  const [fanIn, fanOut] = fans("nn.init.glorotUniform", shape);
-  const a = gainOf("nn.init.glorotUniform", options, 1) *
-    Math.sqrt(6 / (fanIn + fanOut));
-  return uniform(key, shape, { dtype: options.dtype, minval: -a, maxval: a });
+  return eagerOp([key, shape, options], () => {
+    const [fanIn, fanOut] = fans("nn.init.glorotUniform", shape);
+    const a = gainOf("nn.init.glorotUniform", options, 1) *
+      Math.sqrt(6 / (fanIn + fanOut));
+    return uniform(key, shape, { dtype: options.dtype, minval: -a, maxval: a });
+  });
 }
 
 /**
@@ -99,10 +102,12 @@ export function glorotNormal(
   shape: Shape,
   options: InitOptions = {},
 ): Tensor {
-  const [fanIn, fanOut] = fans("nn.init.glorotNormal", shape);
-  const std = gainOf("nn.init.glorotNormal", options, 1) *
-    Math.sqrt(2 / (fanIn + fanOut));
-  return mul(normal(key, shape, { dtype: options.dtype }), std);
+  return eagerOp([key, shape, options], () => {
+    const [fanIn, fanOut] = fans("nn.init.glorotNormal", shape);
+    const std = gainOf("nn.init.glorotNormal", options, 1) *
+      Math.sqrt(2 / (fanIn + fanOut));
+    return mul(normal(key, shape, { dtype: options.dtype }), std);
+  });
 }
 
 /**
@@ -120,9 +125,12 @@ export function heNormal(
   shape: Shape,
   options: InitOptions = {},
 ): Tensor {
-  const fan = heFan("nn.init.heNormal", shape, options);
-  const std = gainOf("nn.init.heNormal", options, Math.SQRT2) / Math.sqrt(fan);
-  return mul(normal(key, shape, { dtype: options.dtype }), std);
+  return eagerOp([key, shape, options], () => {
+    const fan = heFan("nn.init.heNormal", shape, options);
+    const std = gainOf("nn.init.heNormal", options, Math.SQRT2) /
+      Math.sqrt(fan);
+    return mul(normal(key, shape, { dtype: options.dtype }), std);
+  });
 }
 
 /**
@@ -140,10 +148,12 @@ export function heUniform(
   shape: Shape,
   options: InitOptions = {},
 ): Tensor {
-  const fan = heFan("nn.init.heUniform", shape, options);
-  const b = gainOf("nn.init.heUniform", options, Math.SQRT2) *
-    Math.sqrt(3 / fan);
-  return uniform(key, shape, { dtype: options.dtype, minval: -b, maxval: b });
+  return eagerOp([key, shape, options], () => {
+    const fan = heFan("nn.init.heUniform", shape, options);
+    const b = gainOf("nn.init.heUniform", options, Math.SQRT2) *
+      Math.sqrt(3 / fan);
+    return uniform(key, shape, { dtype: options.dtype, minval: -b, maxval: b });
+  });
 }
 
 /**
@@ -160,7 +170,9 @@ export function zeros(
   shape: Shape,
   options: InitOptions = {},
 ): Tensor {
-  return full(shape, 0, { dtype: options.dtype });
+  return eagerOp([_key, shape, options], () => {
+    return full(shape, 0, { dtype: options.dtype });
+  });
 }
 
 /**
@@ -177,5 +189,7 @@ export function ones(
   shape: Shape,
   options: InitOptions = {},
 ): Tensor {
-  return full(shape, 1, { dtype: options.dtype });
+  return eagerOp([_key, shape, options], () => {
+    return full(shape, 1, { dtype: options.dtype });
+  });
 }

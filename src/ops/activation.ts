@@ -6,6 +6,7 @@
  * exponentiates a positive number.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { normAxis } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
@@ -63,9 +64,11 @@ function shifted(what: string, x: Tensor, dim: number): [Tensor, number] {
  * ```
  */
 export function softmax(x: Tensor, dim = -1): Tensor {
-  const [s, d] = shifted("softmax", x, dim);
-  const e = exp(s);
-  return div(e, sum(e, d, true));
+  return eagerOp([x, dim], () => {
+    const [s, d] = shifted("softmax", x, dim);
+    const e = exp(s);
+    return div(e, sum(e, d, true));
+  });
 }
 
 /**
@@ -79,8 +82,10 @@ export function softmax(x: Tensor, dim = -1): Tensor {
  * ```
  */
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
-  const [s, d] = shifted("logSoftmax", x, dim);
-  return sub(s, log(sum(exp(s), d, true)));
+  return eagerOp([x, dim], () => {
+    const [s, d] = shifted("logSoftmax", x, dim);
+    return sub(s, log(sum(exp(s), d, true)));
+  });
 }
 
 /**
@@ -111,16 +116,18 @@ export interface SoftplusOptions {
  * ```
  */
 export function softplus(x: Tensor, options: SoftplusOptions = {}): Tensor {
-  checkFloat("softplus", x);
-  const { beta = 1 } = options;
-  if (typeof beta !== "number" || !(beta > 0)) {
-    throw new RangeError(
-      `softplus: beta must be a positive number, got ${describe(beta)}`,
-    );
-  }
-  const bx = beta === 1 ? x : mul(x, beta);
-  const y = add(...softplusParts(bx));
-  return beta === 1 ? y : div(y, beta);
+  return eagerOp([x, options], () => {
+    checkFloat("softplus", x);
+    const { beta = 1 } = options;
+    if (typeof beta !== "number" || !(beta > 0)) {
+      throw new RangeError(
+        `softplus: beta must be a positive number, got ${describe(beta)}`,
+      );
+    }
+    const bx = beta === 1 ? x : mul(x, beta);
+    const y = add(...softplusParts(bx));
+    return beta === 1 ? y : div(y, beta);
+  });
 }
 
 /**
@@ -154,21 +161,26 @@ export interface GeluOptions {
  * ```
  */
 export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
-  checkFloat("gelu", x);
-  const { approximate = "none" } = options;
-  if (approximate === "tanh") {
-    const inner = mul(add(x, mul(mul(x, mul(x, x)), 0.044715)), SQRT_2_OVER_PI);
-    return mul(mul(x, 0.5), add(tanh(inner), 1));
-  }
-  if (approximate !== "none") {
-    throw new TypeError(
-      `gelu: approximate must be "none" or "tanh", got ${
-        describe(approximate)
-      }`,
-    );
-  }
-  // Φ(x) = erfc(-x/√2)/2: accurate also where Φ is tiny (x very negative).
-  return mul(mul(x, 0.5), erfc(mul(x, -Math.SQRT1_2)));
+  return eagerOp([x, options], () => {
+    checkFloat("gelu", x);
+    const { approximate = "none" } = options;
+    if (approximate === "tanh") {
+      const inner = mul(
+        add(x, mul(mul(x, mul(x, x)), 0.044715)),
+        SQRT_2_OVER_PI,
+      );
+      return mul(mul(x, 0.5), add(tanh(inner), 1));
+    }
+    if (approximate !== "none") {
+      throw new TypeError(
+        `gelu: approximate must be "none" or "tanh", got ${
+          describe(approximate)
+        }`,
+      );
+    }
+    // Φ(x) = erfc(-x/√2)/2: accurate also where Φ is tiny (x very negative).
+    return mul(mul(x, 0.5), erfc(mul(x, -Math.SQRT1_2)));
+  });
 }
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -182,8 +194,10 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
  * ```
  */
 export function silu(x: Tensor): Tensor {
-  checkFloat("silu", x);
-  return mul(x, sigmoid(x));
+  return eagerOp([x], () => {
+    checkFloat("silu", x);
+    return mul(x, sigmoid(x));
+  });
 }
 
 /**
@@ -199,11 +213,13 @@ export function silu(x: Tensor): Tensor {
  * ```
  */
 export function elu(x: Tensor, alpha = 1): Tensor {
-  checkFloat("elu", x);
-  const pos = gt(x, 0);
-  // exp of the positive inputs could overflow and poison the gradient.
-  const left = mul(expm1(where(pos, 0, x)), alpha);
-  return where(pos, x, left);
+  return eagerOp([x, alpha], () => {
+    checkFloat("elu", x);
+    const pos = gt(x, 0);
+    // exp of the positive inputs could overflow and poison the gradient.
+    const left = mul(expm1(where(pos, 0, x)), alpha);
+    return where(pos, x, left);
+  });
 }
 
 /**
@@ -217,6 +233,8 @@ export function elu(x: Tensor, alpha = 1): Tensor {
  * ```
  */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  checkFloat("leakyRelu", x);
-  return where(gt(x, 0), x, mul(x, negativeSlope));
+  return eagerOp([x, negativeSlope], () => {
+    checkFloat("leakyRelu", x);
+    return where(gt(x, 0), x, mul(x, negativeSlope));
+  });
 }

@@ -3,6 +3,7 @@
  * |a - b| <= atol + rtol * |b|, with NaNs unequal unless `equalNan`.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { abs, add, le, maximum, minimum, mul, sub } from "./elementwise.ts";
 import { min } from "./reduce.ts";
@@ -40,13 +41,15 @@ export function isclose(
   b: Tensor,
   options: CloseOptions = {},
 ): Tensor {
-  const { rtol = 1e-5, atol = 1e-8, equalNan = false } = options;
-  checkTensor("isclose (a)", a);
-  checkTensor("isclose (b)", b);
-  const close = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol));
-  if (!equalNan) return close;
-  const bothNan = minimum(a.ne(a), b.ne(b));
-  return maximum(close, bothNan);
+  return eagerOp([a, b, options], () => {
+    const { rtol = 1e-5, atol = 1e-8, equalNan = false } = options;
+    checkTensor("isclose (a)", a);
+    checkTensor("isclose (b)", b);
+    const close = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol));
+    if (!equalNan) return close;
+    const bothNan = minimum(a.ne(a), b.ne(b));
+    return maximum(close, bothNan);
+  });
 }
 
 /**
@@ -64,6 +67,8 @@ export function allclose(
   b: Tensor,
   options: CloseOptions = {},
 ): boolean {
-  const c = isclose(a, b, options);
-  return c.size === 0 || min(c).item() === 1;
+  return eagerOp([a, b, options], () => {
+    const c = isclose(a, b, options);
+    return c.size === 0 || min(c).item() === 1;
+  });
 }

@@ -5,6 +5,7 @@
  * of the operations it is built from.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { fmtShape } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { mul } from "./elementwise.ts";
@@ -156,105 +157,109 @@ function sumKeep(x: Labeled, l: string): Labeled {
  * ```
  */
 export function einsum(subscripts: string, ...operands: Tensor[]): Tensor {
-  if (typeof subscripts !== "string") {
-    throw new TypeError(
-      `einsum: subscripts must be a string, got ${describe(subscripts)}`,
-    );
-  }
-  const spec = subscripts.replace(/\s+/g, "");
-  const arrow = spec.indexOf("->");
-  const lhs = arrow < 0 ? spec : spec.slice(0, arrow);
-  const terms = lhs.split(",");
-  if (terms.length !== operands.length) {
-    throw new RangeError(
-      `einsum: "${subscripts}" names ${terms.length} operand(s) but ${operands.length} were given`,
-    );
-  }
-  operands.forEach((t, i) => checkTensor(`einsum operand ${i}`, t));
-  const parsed = terms.map((t, i) => parseTerm(t, `operand ${i}`));
-  // Ellipsis dims: each operand's count, all aligned to the longest.
-  let nEllipsis = 0;
-  const counts = parsed.map((p, i) => {
-    const letters = p.filter((l) => l !== "...").length;
-    const x = operands[i];
-    const e = x.ndim - letters;
-    if (e < 0 || (e > 0 && !p.includes("..."))) {
-      throw new RangeError(
-        `einsum: operand ${i} has shape ${fmtShape(x.shape)} but subscripts "${
-          terms[i]
-        }" name ${letters} dim(s)`,
+  return eagerOp([subscripts, operands], () => {
+    if (typeof subscripts !== "string") {
+      throw new TypeError(
+        `einsum: subscripts must be a string, got ${describe(subscripts)}`,
       );
     }
-    nEllipsis = Math.max(nEllipsis, e);
-    return e;
-  });
-  const ell = Array.from({ length: nEllipsis }, (_, k) => `…${k}`);
-  let ops: Labeled[] = parsed.map((p, i) => ({
-    t: operands[i],
-    labels: p.flatMap((l) =>
-      l === "..." ? ell.slice(nEllipsis - counts[i]) : [l]
-    ),
-  }));
-  // Every label's size must agree across operands, up to size-1 broadcasting.
-  const sizes = new Map<string, number>();
-  ops.forEach((o, i) =>
-    o.labels.forEach((l, d) => {
-      const s = o.t.shape[d], prev = sizes.get(l);
-      if (prev === undefined || prev === 1) sizes.set(l, s);
-      else if (s !== prev && s !== 1) {
-        throw new RangeError(
-          `einsum: "${
-            l.startsWith("…") ? "..." : l
-          }" has size ${prev} in one operand but ${s} in operand ${i} (shape ${
-            fmtShape(o.t.shape)
-          })`,
-        );
-      }
-    })
-  );
-  let out: string[];
-  if (arrow >= 0) {
-    const p = parseTerm(spec.slice(arrow + 2), "output");
-    out = p.flatMap((l) => l === "..." ? ell : [l]);
-    for (const l of p) {
-      if (l !== "..." && !sizes.has(l)) {
-        throw new RangeError(
-          `einsum: output "${l}" does not appear in any operand of "${subscripts}"`,
-        );
-      }
-      if (l !== "..." && p.indexOf(l) !== p.lastIndexOf(l)) {
-        throw new RangeError(
-          `einsum: output "${l}" appears more than once in "${subscripts}"`,
-        );
-      }
+    const spec = subscripts.replace(/\s+/g, "");
+    const arrow = spec.indexOf("->");
+    const lhs = arrow < 0 ? spec : spec.slice(0, arrow);
+    const terms = lhs.split(",");
+    if (terms.length !== operands.length) {
+      throw new RangeError(
+        `einsum: "${subscripts}" names ${terms.length} operand(s) but ${operands.length} were given`,
+      );
     }
-  } else {
-    const all = ops.flatMap((o) => o.labels.filter((l) => !l.startsWith("…")));
-    const once = [...new Set(all)].filter((l) =>
-      all.indexOf(l) === all.lastIndexOf(l)
+    operands.forEach((t, i) => checkTensor(`einsum operand ${i}`, t));
+    const parsed = terms.map((t, i) => parseTerm(t, `operand ${i}`));
+    // Ellipsis dims: each operand's count, all aligned to the longest.
+    let nEllipsis = 0;
+    const counts = parsed.map((p, i) => {
+      const letters = p.filter((l) => l !== "...").length;
+      const x = operands[i];
+      const e = x.ndim - letters;
+      if (e < 0 || (e > 0 && !p.includes("..."))) {
+        throw new RangeError(
+          `einsum: operand ${i} has shape ${
+            fmtShape(x.shape)
+          } but subscripts "${terms[i]}" name ${letters} dim(s)`,
+        );
+      }
+      nEllipsis = Math.max(nEllipsis, e);
+      return e;
+    });
+    const ell = Array.from({ length: nEllipsis }, (_, k) => `…${k}`);
+    let ops: Labeled[] = parsed.map((p, i) => ({
+      t: operands[i],
+      labels: p.flatMap((l) =>
+        l === "..." ? ell.slice(nEllipsis - counts[i]) : [l]
+      ),
+    }));
+    // Every label's size must agree across operands, up to size-1 broadcasting.
+    const sizes = new Map<string, number>();
+    ops.forEach((o, i) =>
+      o.labels.forEach((l, d) => {
+        const s = o.t.shape[d], prev = sizes.get(l);
+        if (prev === undefined || prev === 1) sizes.set(l, s);
+        else if (s !== prev && s !== 1) {
+          throw new RangeError(
+            `einsum: "${
+              l.startsWith("…") ? "..." : l
+            }" has size ${prev} in one operand but ${s} in operand ${i} (shape ${
+              fmtShape(o.t.shape)
+            })`,
+          );
+        }
+      })
     );
-    out = [...ell, ...once.sort()];
-  }
-  const outSet = new Set(out);
-  ops = ops.map((o, i) => takeDiagonals(o, `operand ${i}`));
-  // A label used by one operand only and not output is summed right away.
-  ops = ops.map((o, i) =>
-    sumOut(
-      o,
-      (l) =>
-        outSet.has(l) || ops.some((p, j) => j !== i && p.labels.includes(l)),
-    )
-  );
-  let acc = ops[0];
-  for (let i = 1; i < ops.length; i++) {
-    const keep = new Set([
-      ...out,
-      ...ops.slice(i + 1).flatMap((o) => o.labels),
-    ]);
-    acc = contractPair(acc, ops[i], keep);
-  }
-  acc = sumOut(acc, (l) => outSet.has(l));
-  return permute(acc.t, out.map((l) => acc.labels.indexOf(l)));
+    let out: string[];
+    if (arrow >= 0) {
+      const p = parseTerm(spec.slice(arrow + 2), "output");
+      out = p.flatMap((l) => l === "..." ? ell : [l]);
+      for (const l of p) {
+        if (l !== "..." && !sizes.has(l)) {
+          throw new RangeError(
+            `einsum: output "${l}" does not appear in any operand of "${subscripts}"`,
+          );
+        }
+        if (l !== "..." && p.indexOf(l) !== p.lastIndexOf(l)) {
+          throw new RangeError(
+            `einsum: output "${l}" appears more than once in "${subscripts}"`,
+          );
+        }
+      }
+    } else {
+      const all = ops.flatMap((o) =>
+        o.labels.filter((l) => !l.startsWith("…"))
+      );
+      const once = [...new Set(all)].filter((l) =>
+        all.indexOf(l) === all.lastIndexOf(l)
+      );
+      out = [...ell, ...once.sort()];
+    }
+    const outSet = new Set(out);
+    ops = ops.map((o, i) => takeDiagonals(o, `operand ${i}`));
+    // A label used by one operand only and not output is summed right away.
+    ops = ops.map((o, i) =>
+      sumOut(
+        o,
+        (l) =>
+          outSet.has(l) || ops.some((p, j) => j !== i && p.labels.includes(l)),
+      )
+    );
+    let acc = ops[0];
+    for (let i = 1; i < ops.length; i++) {
+      const keep = new Set([
+        ...out,
+        ...ops.slice(i + 1).flatMap((o) => o.labels),
+      ]);
+      acc = contractPair(acc, ops[i], keep);
+    }
+    acc = sumOut(acc, (l) => outSet.has(l));
+    return permute(acc.t, out.map((l) => acc.labels.indexOf(l)));
+  });
 }
 
 /**
@@ -277,69 +282,73 @@ export function tensordot(
   b: Tensor,
   dims: number | readonly [readonly number[], readonly number[]] = 2,
 ): Tensor {
-  checkTensor("tensordot", a);
-  checkTensor("tensordot", b);
-  let da: number[], db: number[];
-  if (typeof dims === "number") {
-    if (!Number.isInteger(dims) || dims < 0 || dims > a.ndim || dims > b.ndim) {
-      throw new RangeError(
-        `tensordot: dims must be an integer in [0, ${
-          Math.min(a.ndim, b.ndim)
-        }] for shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}, got ${
-          describe(dims)
-        }`,
-      );
-    }
-    da = Array.from({ length: dims }, (_, i) => a.ndim - dims + i);
-    db = Array.from({ length: dims }, (_, i) => i);
-  } else {
-    if (
-      !Array.isArray(dims) || dims.length !== 2 || !Array.isArray(dims[0]) ||
-      !Array.isArray(dims[1]) || dims[0].length !== dims[1].length
-    ) {
-      throw new TypeError(
-        `tensordot: dims must be an integer or two lists of equal length, got ${
-          describe(dims)
-        }`,
-      );
-    }
-    const norm = (ds: readonly number[], t: Tensor, which: string) => {
-      const out = ds.map((d) => {
-        if (!Number.isInteger(d) || d < -t.ndim || d >= t.ndim) {
-          throw new RangeError(
-            `tensordot: dim ${d} of ${which} is out of range for shape ${
-              fmtShape(t.shape)
-            }`,
-          );
-        }
-        return d < 0 ? d + t.ndim : d;
-      });
-      if (new Set(out).size !== out.length) {
-        throw new RangeError(`tensordot: dims of ${which} repeat: [${ds}]`);
+  return eagerOp([a, b, dims], () => {
+    checkTensor("tensordot", a);
+    checkTensor("tensordot", b);
+    let da: number[], db: number[];
+    if (typeof dims === "number") {
+      if (
+        !Number.isInteger(dims) || dims < 0 || dims > a.ndim || dims > b.ndim
+      ) {
+        throw new RangeError(
+          `tensordot: dims must be an integer in [0, ${
+            Math.min(a.ndim, b.ndim)
+          }] for shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}, got ${
+            describe(dims)
+          }`,
+        );
       }
-      return out;
-    };
-    da = norm(dims[0], a, "a");
-    db = norm(dims[1], b, "b");
-  }
-  da.forEach((d, i) => {
-    if (a.shape[d] !== b.shape[db[i]]) {
-      throw new RangeError(
-        `tensordot: dim ${d} of a (size ${a.shape[d]}, shape ${
-          fmtShape(a.shape)
-        }) does not match dim ${db[i]} of b (size ${b.shape[db[i]]}, shape ${
-          fmtShape(b.shape)
-        })`,
-      );
+      da = Array.from({ length: dims }, (_, i) => a.ndim - dims + i);
+      db = Array.from({ length: dims }, (_, i) => i);
+    } else {
+      if (
+        !Array.isArray(dims) || dims.length !== 2 || !Array.isArray(dims[0]) ||
+        !Array.isArray(dims[1]) || dims[0].length !== dims[1].length
+      ) {
+        throw new TypeError(
+          `tensordot: dims must be an integer or two lists of equal length, got ${
+            describe(dims)
+          }`,
+        );
+      }
+      const norm = (ds: readonly number[], t: Tensor, which: string) => {
+        const out = ds.map((d) => {
+          if (!Number.isInteger(d) || d < -t.ndim || d >= t.ndim) {
+            throw new RangeError(
+              `tensordot: dim ${d} of ${which} is out of range for shape ${
+                fmtShape(t.shape)
+              }`,
+            );
+          }
+          return d < 0 ? d + t.ndim : d;
+        });
+        if (new Set(out).size !== out.length) {
+          throw new RangeError(`tensordot: dims of ${which} repeat: [${ds}]`);
+        }
+        return out;
+      };
+      da = norm(dims[0], a, "a");
+      db = norm(dims[1], b, "b");
     }
+    da.forEach((d, i) => {
+      if (a.shape[d] !== b.shape[db[i]]) {
+        throw new RangeError(
+          `tensordot: dim ${d} of a (size ${a.shape[d]}, shape ${
+            fmtShape(a.shape)
+          }) does not match dim ${db[i]} of b (size ${b.shape[db[i]]}, shape ${
+            fmtShape(b.shape)
+          })`,
+        );
+      }
+    });
+    const freeA = a.shape.map((_, i) => i).filter((i) => !da.includes(i));
+    const freeB = b.shape.map((_, i) => i).filter((i) => !db.includes(i));
+    const m = freeA.map((i) => a.shape[i]), n = freeB.map((i) => b.shape[i]);
+    const k = prod(da.map((i) => a.shape[i]));
+    const A = reshape(permute(a, [...freeA, ...da]), [prod(m), k]);
+    const B = reshape(permute(b, [...db, ...freeB]), [k, prod(n)]);
+    return reshape(matmul(A, B), [...m, ...n]);
   });
-  const freeA = a.shape.map((_, i) => i).filter((i) => !da.includes(i));
-  const freeB = b.shape.map((_, i) => i).filter((i) => !db.includes(i));
-  const m = freeA.map((i) => a.shape[i]), n = freeB.map((i) => b.shape[i]);
-  const k = prod(da.map((i) => a.shape[i]));
-  const A = reshape(permute(a, [...freeA, ...da]), [prod(m), k]);
-  const B = reshape(permute(b, [...db, ...freeB]), [k, prod(n)]);
-  return reshape(matmul(A, B), [...m, ...n]);
 }
 
 /**
@@ -354,13 +363,15 @@ export function tensordot(
  * ```
  */
 export function kron(a: Tensor, b: Tensor): Tensor {
-  checkTensor("kron", a);
-  checkTensor("kron", b);
-  const r = Math.max(a.ndim, b.ndim);
-  const sa = [...new Array(r - a.ndim).fill(1), ...a.shape];
-  const sb = [...new Array(r - b.ndim).fill(1), ...b.shape];
-  // a as [a0, 1, a1, 1, ...] times b as [1, b0, 1, b1, ...], then merge pairs.
-  const A = reshape(a, sa.flatMap((s) => [s, 1]));
-  const B = reshape(b, sb.flatMap((s) => [1, s]));
-  return reshape(mul(A, B), sa.map((s, i) => s * sb[i]));
+  return eagerOp([a, b], () => {
+    checkTensor("kron", a);
+    checkTensor("kron", b);
+    const r = Math.max(a.ndim, b.ndim);
+    const sa = [...new Array(r - a.ndim).fill(1), ...a.shape];
+    const sb = [...new Array(r - b.ndim).fill(1), ...b.shape];
+    // a as [a0, 1, a1, 1, ...] times b as [1, b0, 1, b1, ...], then merge pairs.
+    const A = reshape(a, sa.flatMap((s) => [s, 1]));
+    const B = reshape(b, sb.flatMap((s) => [1, s]));
+    return reshape(mul(A, B), sa.map((s, i) => s * sb[i]));
+  });
 }

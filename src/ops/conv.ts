@@ -8,6 +8,7 @@
  * `avgPool2d` is a convolution with a constant kernel per plane.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { fromArray } from "../backend/storage.ts";
 import { convOutSize } from "../core/rules/conv_shapes.ts";
 import type { ConvParams } from "../core/primitives.ts";
@@ -235,8 +236,10 @@ export function conv1d(
   bias?: Tensor | null | ConvOptions,
   options?: ConvOptions,
 ): Tensor {
-  const o = optionsOf("conv1d", bias, options);
-  return convNd("conv1d", 1, input, weight, o);
+  return eagerOp([input, weight, bias, options], () => {
+    const o = optionsOf("conv1d", bias, options);
+    return convNd("conv1d", 1, input, weight, o);
+  });
 }
 
 /**
@@ -266,8 +269,10 @@ export function conv2d(
   bias?: Tensor | null | ConvOptions,
   options?: ConvOptions,
 ): Tensor {
-  const o = optionsOf("conv2d", bias, options);
-  return convNd("conv2d", 2, input, weight, o);
+  return eagerOp([input, weight, bias, options], () => {
+    const o = optionsOf("conv2d", bias, options);
+    return convNd("conv2d", 2, input, weight, o);
+  });
 }
 
 /**
@@ -291,62 +296,64 @@ export function convTranspose2d(
   bias?: Tensor | null | ConvTransposeOptions,
   options?: ConvTransposeOptions,
 ): Tensor {
-  const what = "convTranspose2d";
-  const o = optionsOf(what, bias, options);
-  checkFloat(`${what} (input)`, input);
-  checkFloat(`${what} (weight)`, weight);
-  const [x, unbatch] = batched(what, input, 2);
-  if (weight.ndim !== 4) {
-    throw new RangeError(
-      `${what}: weight must be [inChannels, outChannels / groups, kH, kW], got ${
-        fmtShape(weight.shape)
-      }`,
-    );
-  }
-  const groups = checkGroups(what, o.groups ?? 1);
-  const stride = sizes(what, "stride", o.stride ?? 1, 2, 1);
-  const padding = sizes(what, "padding", o.padding ?? 0, 2, 0);
-  const dilation = sizes(what, "dilation", o.dilation ?? 1, 2, 1);
-  const outPad = sizes(what, "outputPadding", o.outputPadding ?? 0, 2, 0);
-  outPad.forEach((op, d) => {
-    if (op >= stride[d] && op >= dilation[d]) {
+  return eagerOp([input, weight, bias, options], () => {
+    const what = "convTranspose2d";
+    const o = optionsOf(what, bias, options);
+    checkFloat(`${what} (input)`, input);
+    checkFloat(`${what} (weight)`, weight);
+    const [x, unbatch] = batched(what, input, 2);
+    if (weight.ndim !== 4) {
       throw new RangeError(
-        `${what}: outputPadding ${op} must be smaller than the stride (${
-          stride[d]
-        }) or the dilation (${dilation[d]})`,
+        `${what}: weight must be [inChannels, outChannels / groups, kH, kW], got ${
+          fmtShape(weight.shape)
+        }`,
       );
     }
-  });
-  if (x.shape[1] !== weight.shape[0] || weight.shape[0] % groups !== 0) {
-    throw new RangeError(
-      `${what}: input ${fmtShape(input.shape)} has ${
-        x.shape[1]
-      } channels but weight ${fmtShape(weight.shape)} expects ${
-        weight.shape[0]
-      } (divisible by groups = ${groups})`,
+    const groups = checkGroups(what, o.groups ?? 1);
+    const stride = sizes(what, "stride", o.stride ?? 1, 2, 1);
+    const padding = sizes(what, "padding", o.padding ?? 0, 2, 0);
+    const dilation = sizes(what, "dilation", o.dilation ?? 1, 2, 1);
+    const outPad = sizes(what, "outputPadding", o.outputPadding ?? 0, 2, 0);
+    outPad.forEach((op, d) => {
+      if (op >= stride[d] && op >= dilation[d]) {
+        throw new RangeError(
+          `${what}: outputPadding ${op} must be smaller than the stride (${
+            stride[d]
+          }) or the dilation (${dilation[d]})`,
+        );
+      }
+    });
+    if (x.shape[1] !== weight.shape[0] || weight.shape[0] % groups !== 0) {
+      throw new RangeError(
+        `${what}: input ${fmtShape(input.shape)} has ${
+          x.shape[1]
+        } channels but weight ${fmtShape(weight.shape)} expects ${
+          weight.shape[0]
+        } (divisible by groups = ${groups})`,
+      );
+    }
+    const k = weight.shape.slice(2);
+    const size = x.shape.slice(2).map((n, d) =>
+      (n - 1) * stride[d] - 2 * padding[d] + dilation[d] * (k[d] - 1) +
+      outPad[d] + 1
     );
-  }
-  const k = weight.shape.slice(2);
-  const size = x.shape.slice(2).map((n, d) =>
-    (n - 1) * stride[d] - 2 * padding[d] + dilation[d] * (k[d] - 1) +
-    outPad[d] + 1
-  );
-  if (size.some((s) => s < 1)) {
-    throw new RangeError(
-      `${what}: the output would have spatial shape ${fmtShape(size)}`,
-    );
-  }
-  // The transposed convolution of a convolution from `size` whose high
-  // padding gives back exactly the input's size.
-  const y = bind("convTranspose", [x, weight], {
-    stride,
-    padLo: padding,
-    padHi: padding.map((p, d) => p - outPad[d]),
-    dilation,
-    groups,
-    size,
+    if (size.some((s) => s < 1)) {
+      throw new RangeError(
+        `${what}: the output would have spatial shape ${fmtShape(size)}`,
+      );
+    }
+    // The transposed convolution of a convolution from `size` whose high
+    // padding gives back exactly the input's size.
+    const y = bind("convTranspose", [x, weight], {
+      stride,
+      padLo: padding,
+      padHi: padding.map((p, d) => p - outPad[d]),
+      dilation,
+      groups,
+      size,
+    });
+    return unbatch(addBias(what, y, o.bias));
   });
-  return unbatch(addBias(what, y, o.bias));
 }
 
 /** Output sizes of a pooling window, as PyTorch (ceilMode: the last window must start inside the input or left padding). */
@@ -426,14 +433,16 @@ export function maxPool2d(
   kernelSize: SizeArg,
   options: MaxPoolOptions = {},
 ): Tensor {
-  const g = poolGeometry("maxPool2d", input, kernelSize, options);
-  return bind("maxPool", [input], {
-    kernel: g.kernel,
-    stride: g.stride,
-    padLo: g.padding,
-    dilation: g.dilation,
-    out: g.out,
-    indices: false,
+  return eagerOp([input, kernelSize, options], () => {
+    const g = poolGeometry("maxPool2d", input, kernelSize, options);
+    return bind("maxPool", [input], {
+      kernel: g.kernel,
+      stride: g.stride,
+      padLo: g.padding,
+      dilation: g.dilation,
+      out: g.out,
+      indices: false,
+    });
   });
 }
 
@@ -457,71 +466,73 @@ export function avgPool2d(
   kernelSize: SizeArg,
   options: AvgPoolOptions = {},
 ): Tensor {
-  const what = "avgPool2d";
-  const g = poolGeometry(what, input, kernelSize, options);
-  const { countIncludePad = true, divisorOverride } = options;
-  if (
-    divisorOverride !== undefined &&
-    !(typeof divisorOverride === "number" && divisorOverride !== 0)
-  ) {
-    throw new RangeError(
-      `${what}: divisorOverride must be a nonzero number, got ${
-        describe(divisorOverride)
-      }`,
-    );
-  }
-  const [H, W] = g.inp, [oh, ow] = g.out, [kh, kw] = g.kernel;
-  const lead = input.shape.slice(0, -2);
-  // Every plane on its own: [planes, 1, H, W] against a [1, 1, kh, kw] kernel.
-  const planes = lead.reduce((a, b) => a * b, 1);
-  const x = reshape(input, [planes, 1, H, W]);
-  // Divisors per output position (PyTorch: the window clipped to the
-  // padded input, or to the input without countIncludePad).
-  const div_ = new Float64Array(oh * ow);
-  let uniform = true;
-  for (let i = 0; i < oh; i++) {
-    for (let j = 0; j < ow; j++) {
-      const h0 = i * g.stride[0] - g.padding[0],
-        w0 = j * g.stride[1] - g.padding[1];
-      const h1 = Math.min(h0 + kh, H + g.padding[0]);
-      const w1 = Math.min(w0 + kw, W + g.padding[1]);
-      let n = (h1 - h0) * (w1 - w0);
-      if (!countIncludePad) {
-        n = (Math.min(h1, H) - Math.max(h0, 0)) *
-          (Math.min(w1, W) - Math.max(w0, 0));
-      }
-      div_[i * ow + j] = divisorOverride ?? n;
-      uniform &&= div_[i * ow + j] === div_[0];
+  return eagerOp([input, kernelSize, options], () => {
+    const what = "avgPool2d";
+    const g = poolGeometry(what, input, kernelSize, options);
+    const { countIncludePad = true, divisorOverride } = options;
+    if (
+      divisorOverride !== undefined &&
+      !(typeof divisorOverride === "number" && divisorOverride !== 0)
+    ) {
+      throw new RangeError(
+        `${what}: divisorOverride must be a nonzero number, got ${
+          describe(divisorOverride)
+        }`,
+      );
     }
-  }
-  const dtype = input.dtype;
-  const scale = uniform ? 1 / div_[0] : 1;
-  const w = Tensor._fromStorage(
-    fromArray(dtype, new Float64Array(kh * kw).fill(scale)),
-    [1, 1, kh, kw],
-    dtype,
-  );
-  // High padding so that the convolution has exactly the pooled size.
-  const padHi = g.out.map((m, d) =>
-    Math.max(
-      g.padding[d],
-      (m - 1) * g.stride[d] + g.kernel[d] - g.inp[d] - g.padding[d],
-    )
-  );
-  let y = bind("conv", [x, w], {
-    stride: g.stride,
-    padLo: g.padding,
-    padHi,
-    dilation: [1, 1],
-    groups: 1,
-  });
-  if (y.shape[2] !== oh || y.shape[3] !== ow) {
-    throw new Error(
-      `internal: ${what} size ${fmtShape(y.shape)} vs [${g.out}]`,
+    const [H, W] = g.inp, [oh, ow] = g.out, [kh, kw] = g.kernel;
+    const lead = input.shape.slice(0, -2);
+    // Every plane on its own: [planes, 1, H, W] against a [1, 1, kh, kw] kernel.
+    const planes = lead.reduce((a, b) => a * b, 1);
+    const x = reshape(input, [planes, 1, H, W]);
+    // Divisors per output position (PyTorch: the window clipped to the
+    // padded input, or to the input without countIncludePad).
+    const div_ = new Float64Array(oh * ow);
+    let uniform = true;
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const h0 = i * g.stride[0] - g.padding[0],
+          w0 = j * g.stride[1] - g.padding[1];
+        const h1 = Math.min(h0 + kh, H + g.padding[0]);
+        const w1 = Math.min(w0 + kw, W + g.padding[1]);
+        let n = (h1 - h0) * (w1 - w0);
+        if (!countIncludePad) {
+          n = (Math.min(h1, H) - Math.max(h0, 0)) *
+            (Math.min(w1, W) - Math.max(w0, 0));
+        }
+        div_[i * ow + j] = divisorOverride ?? n;
+        uniform &&= div_[i * ow + j] === div_[0];
+      }
+    }
+    const dtype = input.dtype;
+    const scale = uniform ? 1 / div_[0] : 1;
+    const w = Tensor._fromStorage(
+      fromArray(dtype, new Float64Array(kh * kw).fill(scale)),
+      [1, 1, kh, kw],
+      dtype,
     );
-  }
-  if (!uniform) {
-    y = div(y, Tensor._fromStorage(fromArray(dtype, div_), [oh, ow], dtype));
-  }
-  return reshape(y, [...lead, oh, ow]);
+    // High padding so that the convolution has exactly the pooled size.
+    const padHi = g.out.map((m, d) =>
+      Math.max(
+        g.padding[d],
+        (m - 1) * g.stride[d] + g.kernel[d] - g.inp[d] - g.padding[d],
+      )
+    );
+    let y = bind("conv", [x, w], {
+      stride: g.stride,
+      padLo: g.padding,
+      padHi,
+      dilation: [1, 1],
+      groups: 1,
+    });
+    if (y.shape[2] !== oh || y.shape[3] !== ow) {
+      throw new Error(
+        `internal: ${what} size ${fmtShape(y.shape)} vs [${g.out}]`,
+      );
+    }
+    if (!uniform) {
+      y = div(y, Tensor._fromStorage(fromArray(dtype, div_), [oh, ow], dtype));
+    }
+    return reshape(y, [...lead, oh, ow]);
+  });
 }

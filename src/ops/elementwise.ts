@@ -2,6 +2,7 @@
  * Elementwise operations with NumPy broadcasting.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { bind } from "../core/trace.ts";
 import type { BinaryPrim, UnaryPrim } from "../core/primitives.ts";
 import { Tensor } from "../core/tensor.ts";
@@ -46,12 +47,22 @@ const ANY_BINARY = new Set<BinaryPrim>([
  */
 export function unary(prim: UnaryPrim, x: Tensor): Tensor {
   checkTensor(prim, x);
-  if (prim !== "isnan" && prim !== "isfinite") {
-    if (INT_UNARY.has(prim)) {
-      if (x.dtype === "bool") x = castTo(x, "int32");
-    } else x = castTo(x, floatOf(x.dtype));
-  }
-  return bind(prim, [x], null);
+  if (isFloat(x)) return bind(prim, [x], null);
+  // An integer or bool operand is cast first: a temporary of the call.
+  return eagerOp([x], () => {
+    if (prim !== "isnan" && prim !== "isfinite") {
+      if (INT_UNARY.has(prim)) {
+        if (x.dtype === "bool") x = castTo(x, "int32");
+      } else x = castTo(x, floatOf(x.dtype));
+    }
+    return bind(prim, [x], null);
+  });
+}
+
+/** A float tensor, or a number (which becomes a cached scalar, no buffer). */
+function isFloat(x: TensorLike): boolean {
+  return !(x instanceof Tensor) || x.dtype === "float32" ||
+    x.dtype === "float64";
 }
 
 /**
@@ -65,14 +76,21 @@ export function binary(prim: BinaryPrim, a: TensorLike, b: TensorLike): Tensor {
     a instanceof Tensor && b instanceof Tensor && a.dtype === b.dtype &&
     (a.dtype === "float32" || a.dtype === "float64")
   ) return bind(prim, [a, b], null);
-  let [x, y] = coerce(prim, a, b);
-  if (!ANY_BINARY.has(prim)) {
-    const d = INT_BINARY.has(prim)
-      ? (x.dtype === "bool" ? "int32" : x.dtype)
-      : floatOf(x.dtype);
-    [x, y] = [castTo(x, d), castTo(y, d)];
-  }
-  return bind(prim, [x, y], null);
+  const promoted = () => {
+    let [x, y] = coerce(prim, a, b);
+    if (!ANY_BINARY.has(prim)) {
+      const d = INT_BINARY.has(prim)
+        ? (x.dtype === "bool" ? "int32" : x.dtype)
+        : floatOf(x.dtype);
+      [x, y] = [castTo(x, d), castTo(y, d)];
+    }
+    return bind(prim, [x, y], null);
+  };
+  // A float tensor and a number need no cast; any other mix casts an
+  // operand first, a temporary of the call.
+  const casts = !isFloat(a) || !isFloat(b) ||
+    (a instanceof Tensor && b instanceof Tensor);
+  return casts ? eagerOp([a, b], promoted) : promoted();
 }
 
 /**
@@ -655,14 +673,16 @@ export const remainder = (a: TensorLike, b: TensorLike): Tensor =>
  * ```
  */
 export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
-  let [x, y] = coerce("floorDivide", a, b);
-  if (x.dtype === "bool") [x, y] = [castTo(x, "int32"), castTo(y, "int32")];
-  if (x.dtype !== "int32") return floor(bind("div", [x, y], null));
-  // a - remainder(a, b) is an exact multiple of b in float64 (int32
-  // remainder throws on b = 0), so the quotient is exact too.
-  const r = castTo(bind("remainder", [x, y], null), "float64");
-  const num = bind("sub", [castTo(x, "float64"), r], null);
-  return castTo(bind("div", [num, castTo(y, "float64")], null), "int32");
+  return eagerOp([a, b], () => {
+    let [x, y] = coerce("floorDivide", a, b);
+    if (x.dtype === "bool") [x, y] = [castTo(x, "int32"), castTo(y, "int32")];
+    if (x.dtype !== "int32") return floor(bind("div", [x, y], null));
+    // a - remainder(a, b) is an exact multiple of b in float64 (int32
+    // remainder throws on b = 0), so the quotient is exact too.
+    const r = castTo(bind("remainder", [x, y], null), "float64");
+    const num = bind("sub", [castTo(x, "float64"), r], null);
+    return castTo(bind("div", [num, castTo(y, "float64")], null), "int32");
+  });
 }
 
 /**
@@ -680,12 +700,14 @@ export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function polygamma(n: number, x: Tensor): Tensor {
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(
-      `polygamma: n must be a non-negative integer, got ${n}`,
-    );
-  }
-  return binary("polygamma", n, checkTensor("polygamma", x));
+  return eagerOp([n, x], () => {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(
+        `polygamma: n must be a non-negative integer, got ${n}`,
+      );
+    }
+    return binary("polygamma", n, checkTensor("polygamma", x));
+  });
 }
 /**
  * Elementwise test for NaN, as bool (false everywhere for int32 and bool).
@@ -723,9 +745,11 @@ export const isfinite = (x: Tensor): Tensor => unary("isfinite", x);
  * ```
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  checkTensor("where (cond)", cond);
-  const [ta, tb] = coerce("where", a, b);
-  return bind("where", [castTo(cond, "bool"), ta, tb], null);
+  return eagerOp([cond, a, b], () => {
+    checkTensor("where (cond)", cond);
+    const [ta, tb] = coerce("where", a, b);
+    return bind("where", [castTo(cond, "bool"), ta, tb], null);
+  });
 }
 
 /**
@@ -739,5 +763,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function detach(x: Tensor): Tensor {
-  return bind("stopGradient", [checkTensor("detach", x)], null);
+  return eagerOp([x], () => {
+    return bind("stopGradient", [checkTensor("detach", x)], null);
+  });
 }

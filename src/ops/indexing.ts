@@ -8,6 +8,7 @@
  * differentiated through those primitives' rules.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { fromArray } from "../backend/storage.ts";
 import type { DType } from "../backend/dtype.ts";
 import { bind } from "../core/trace.ts";
@@ -74,39 +75,41 @@ export function split(
   splitSizeOrSections: number | readonly number[],
   dim = 0,
 ): Tensor[] {
-  checkTensor("split", x);
-  const d = normAxis(dim, x.ndim);
-  const n = x.shape[d];
-  let sizes: number[];
-  if (typeof splitSizeOrSections === "number") {
-    const s = checkInt("split", "splitSize", splitSizeOrSections, 1);
-    sizes = [];
-    for (let at = 0; at < n; at += s) sizes.push(Math.min(s, n - at));
-    if (sizes.length === 0) sizes.push(0);
-  } else if (Array.isArray(splitSizeOrSections)) {
-    sizes = splitSizeOrSections.map((s) =>
-      checkInt("split", "section size", s)
-    );
-    const total = sizes.reduce((a, b) => a + b, 0);
-    if (total !== n) {
-      throw new RangeError(
-        `split: sections [${sizes}] add up to ${total}, but dim ${dim} of shape ${
-          fmtShape(x.shape)
-        } has size ${n}`,
+  return eagerOp([x, splitSizeOrSections, dim], () => {
+    checkTensor("split", x);
+    const d = normAxis(dim, x.ndim);
+    const n = x.shape[d];
+    let sizes: number[];
+    if (typeof splitSizeOrSections === "number") {
+      const s = checkInt("split", "splitSize", splitSizeOrSections, 1);
+      sizes = [];
+      for (let at = 0; at < n; at += s) sizes.push(Math.min(s, n - at));
+      if (sizes.length === 0) sizes.push(0);
+    } else if (Array.isArray(splitSizeOrSections)) {
+      sizes = splitSizeOrSections.map((s) =>
+        checkInt("split", "section size", s)
+      );
+      const total = sizes.reduce((a, b) => a + b, 0);
+      if (total !== n) {
+        throw new RangeError(
+          `split: sections [${sizes}] add up to ${total}, but dim ${dim} of shape ${
+            fmtShape(x.shape)
+          } has size ${n}`,
+        );
+      }
+    } else {
+      throw new TypeError(
+        `split: expected a split size or an array of section sizes, got ${
+          describe(splitSizeOrSections)
+        }`,
       );
     }
-  } else {
-    throw new TypeError(
-      `split: expected a split size or an array of section sizes, got ${
-        describe(splitSizeOrSections)
-      }`,
-    );
-  }
-  let at = 0;
-  return sizes.map((s) => {
-    const piece = narrow(x, d, at, s);
-    at += s;
-    return piece;
+    let at = 0;
+    return sizes.map((s) => {
+      const piece = narrow(x, d, at, s);
+      at += s;
+      return piece;
+    });
   });
 }
 
@@ -121,10 +124,12 @@ export function split(
  * ```
  */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  checkTensor("chunk", x);
-  checkInt("chunk", "chunks", chunks, 1);
-  const d = normAxis(dim, x.ndim);
-  return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
+  return eagerOp([x, chunks, dim], () => {
+    checkTensor("chunk", x);
+    checkInt("chunk", "chunks", chunks, 1);
+    const d = normAxis(dim, x.ndim);
+    return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
+  });
 }
 
 function triangle(
@@ -169,7 +174,9 @@ function triangle(
  * ```
  */
 export function tril(x: Tensor, diagonal = 0): Tensor {
-  return triangle("tril", x, diagonal, true);
+  return eagerOp([x, diagonal], () => {
+    return triangle("tril", x, diagonal, true);
+  });
 }
 
 /**
@@ -183,7 +190,9 @@ export function tril(x: Tensor, diagonal = 0): Tensor {
  * ```
  */
 export function triu(x: Tensor, diagonal = 0): Tensor {
-  return triangle("triu", x, diagonal, false);
+  return eagerOp([x, diagonal], () => {
+    return triangle("triu", x, diagonal, false);
+  });
 }
 
 /**
@@ -201,35 +210,38 @@ export function triu(x: Tensor, diagonal = 0): Tensor {
  * ```
  */
 export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
-  checkTensor("diagonal", x);
-  if (x.ndim < 2) {
-    throw new RangeError(
-      `diagonal: expected at least 2 dims, got shape ${fmtShape(x.shape)}`,
+  return eagerOp([x, offset, dim1, dim2], () => {
+    checkTensor("diagonal", x);
+    if (x.ndim < 2) {
+      throw new RangeError(
+        `diagonal: expected at least 2 dims, got shape ${fmtShape(x.shape)}`,
+      );
+    }
+    if (!Number.isInteger(offset)) {
+      throw new TypeError(
+        `diagonal: offset must be an integer, got ${describe(offset)}`,
+      );
+    }
+    const a = normAxis(dim1, x.ndim, "dim1"),
+      b = normAxis(dim2, x.ndim, "dim2");
+    if (a === b) {
+      throw new RangeError(`diagonal: dim1 and dim2 are the same dim ${a}`);
+    }
+    const y = movedim(x, [a, b], [-2, -1]);
+    const [n, m] = y.shape.slice(-2);
+    const len = Math.max(
+      0,
+      offset >= 0 ? Math.min(n, m - offset) : Math.min(n + offset, m),
     );
-  }
-  if (!Number.isInteger(offset)) {
-    throw new TypeError(
-      `diagonal: offset must be an integer, got ${describe(offset)}`,
-    );
-  }
-  const a = normAxis(dim1, x.ndim, "dim1"), b = normAxis(dim2, x.ndim, "dim2");
-  if (a === b) {
-    throw new RangeError(`diagonal: dim1 and dim2 are the same dim ${a}`);
-  }
-  const y = movedim(x, [a, b], [-2, -1]);
-  const [n, m] = y.shape.slice(-2);
-  const len = Math.max(
-    0,
-    offset >= 0 ? Math.min(n, m - offset) : Math.min(n + offset, m),
-  );
-  const start = len === 0 ? 0 : offset >= 0 ? offset : -offset * m;
-  // Entry (i, i + offset) of an n×m matrix is element start + i(m + 1) of its rows joined.
-  const flat = flatten(y, -2, -1);
-  const lead = flat.shape.slice(0, -1);
-  return bind("slice", [flat], {
-    start: [...lead.map(() => 0), start],
-    step: [...lead.map(() => 1), m + 1],
-    shape: [...lead, len],
+    const start = len === 0 ? 0 : offset >= 0 ? offset : -offset * m;
+    // Entry (i, i + offset) of an n×m matrix is element start + i(m + 1) of its rows joined.
+    const flat = flatten(y, -2, -1);
+    const lead = flat.shape.slice(0, -1);
+    return bind("slice", [flat], {
+      start: [...lead.map(() => 0), start],
+      step: [...lead.map(() => 1), m + 1],
+      shape: [...lead, len],
+    });
   });
 }
 
@@ -247,26 +259,28 @@ export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
  * ```
  */
 export function diag(x: Tensor, diagonal_ = 0): Tensor {
-  checkTensor("diag", x);
-  if (!Number.isInteger(diagonal_)) {
-    throw new TypeError(
-      `diag: diagonal must be an integer, got ${describe(diagonal_)}`,
-    );
-  }
-  if (x.ndim === 2) return diagonal(x, diagonal_);
-  if (x.ndim !== 1) {
-    throw new RangeError(
-      `diag: expected a vector or a matrix, got shape ${fmtShape(x.shape)}`,
-    );
-  }
-  const k = diagonal_, N = x.shape[0] + Math.abs(k);
-  // v[i] goes to entry (i, i + k) for k >= 0 or (i - k, i) for k < 0 of an N×N matrix.
-  const flat = bind("pad", [x], {
-    start: [k >= 0 ? k : -k * N],
-    step: [N + 1],
-    shape: [N * N],
+  return eagerOp([x, diagonal_], () => {
+    checkTensor("diag", x);
+    if (!Number.isInteger(diagonal_)) {
+      throw new TypeError(
+        `diag: diagonal must be an integer, got ${describe(diagonal_)}`,
+      );
+    }
+    if (x.ndim === 2) return diagonal(x, diagonal_);
+    if (x.ndim !== 1) {
+      throw new RangeError(
+        `diag: expected a vector or a matrix, got shape ${fmtShape(x.shape)}`,
+      );
+    }
+    const k = diagonal_, N = x.shape[0] + Math.abs(k);
+    // v[i] goes to entry (i, i + k) for k >= 0 or (i - k, i) for k < 0 of an N×N matrix.
+    const flat = bind("pad", [x], {
+      start: [k >= 0 ? k : -k * N],
+      step: [N + 1],
+      shape: [N * N],
+    });
+    return reshape(flat, [N, N]);
   });
-  return reshape(flat, [N, N]);
 }
 
 /**
@@ -279,13 +293,15 @@ export function diag(x: Tensor, diagonal_ = 0): Tensor {
  * ```
  */
 export function trace(x: Tensor): Tensor {
-  checkTensor("trace", x);
-  if (x.ndim !== 2) {
-    throw new RangeError(
-      `trace: expected a matrix, got shape ${fmtShape(x.shape)}`,
-    );
-  }
-  return sum(diagonal(x));
+  return eagerOp([x], () => {
+    checkTensor("trace", x);
+    if (x.ndim !== 2) {
+      throw new RangeError(
+        `trace: expected a matrix, got shape ${fmtShape(x.shape)}`,
+      );
+    }
+    return sum(diagonal(x));
+  });
 }
 
 /**
@@ -300,20 +316,22 @@ export function trace(x: Tensor): Tensor {
  * ```
  */
 export function tile(x: Tensor, reps: readonly number[]): Tensor {
-  checkTensor("tile", x);
-  if (!Array.isArray(reps)) {
-    throw new TypeError(
-      `tile: reps must be an array of integers, got ${describe(reps)}`,
-    );
-  }
-  reps.forEach((r) => checkInt("tile", "each rep", r));
-  const r = Math.max(reps.length, x.ndim);
-  const full = [...Array(r - reps.length).fill(1), ...reps];
-  const shape = [...Array(r - x.ndim).fill(1), ...x.shape];
-  // [s0, s1] -> [1, s0, 1, s1] -> [r0, s0, r1, s1] -> [r0 s0, r1 s1]
-  const spread = reshape(x, shape.flatMap((s) => [1, s]));
-  const big = expand(spread, shape.flatMap((s, i) => [full[i], s]));
-  return reshape(big, shape.map((s, i) => s * full[i]));
+  return eagerOp([x, reps], () => {
+    checkTensor("tile", x);
+    if (!Array.isArray(reps)) {
+      throw new TypeError(
+        `tile: reps must be an array of integers, got ${describe(reps)}`,
+      );
+    }
+    reps.forEach((r) => checkInt("tile", "each rep", r));
+    const r = Math.max(reps.length, x.ndim);
+    const full = [...Array(r - reps.length).fill(1), ...reps];
+    const shape = [...Array(r - x.ndim).fill(1), ...x.shape];
+    // [s0, s1] -> [1, s0, 1, s1] -> [r0, s0, r1, s1] -> [r0 s0, r1 s1]
+    const spread = reshape(x, shape.flatMap((s) => [1, s]));
+    const big = expand(spread, shape.flatMap((s, i) => [full[i], s]));
+    return reshape(big, shape.map((s, i) => s * full[i]));
+  });
 }
 
 /**
@@ -333,48 +351,52 @@ export function repeatInterleave(
   repeats: number | readonly number[] | Tensor,
   dim?: number,
 ): Tensor {
-  checkTensor("repeatInterleave", x);
-  const y = dim === undefined ? flatten(x) : x;
-  const d = dim === undefined ? 0 : normAxis(dim, x.ndim);
-  const n = y.shape[d];
-  if (typeof repeats === "number") {
-    const r = checkInt("repeatInterleave", "repeats", repeats);
-    const shape = [...y.shape];
-    shape.splice(d + 1, 0, r);
-    const out = [...y.shape];
-    out[d] = n * r;
-    return reshape(expand(unsqueeze(y, d + 1), shape), out);
-  }
-  let list: number[];
-  if (repeats instanceof Tensor) {
-    if (repeats.dtype !== "int32" || repeats.ndim > 1 || !isConcrete(repeats)) {
+  return eagerOp([x, repeats, dim], () => {
+    checkTensor("repeatInterleave", x);
+    const y = dim === undefined ? flatten(x) : x;
+    const d = dim === undefined ? 0 : normAxis(dim, x.ndim);
+    const n = y.shape[d];
+    if (typeof repeats === "number") {
+      const r = checkInt("repeatInterleave", "repeats", repeats);
+      const shape = [...y.shape];
+      shape.splice(d + 1, 0, r);
+      const out = [...y.shape];
+      out[d] = n * r;
+      return reshape(expand(unsqueeze(y, d + 1), shape), out);
+    }
+    let list: number[];
+    if (repeats instanceof Tensor) {
+      if (
+        repeats.dtype !== "int32" || repeats.ndim > 1 || !isConcrete(repeats)
+      ) {
+        throw new TypeError(
+          `repeatInterleave: a repeats tensor must be a concrete int32 vector (its values fix the result's shape), got ${
+            describe(repeats)
+          }`,
+        );
+      }
+      list = Array.from(repeats.data());
+    } else if (Array.isArray(repeats)) list = [...repeats];
+    else {
       throw new TypeError(
-        `repeatInterleave: a repeats tensor must be a concrete int32 vector (its values fix the result's shape), got ${
+        `repeatInterleave: repeats must be an integer, an array or an int32 tensor, got ${
           describe(repeats)
         }`,
       );
     }
-    list = Array.from(repeats.data());
-  } else if (Array.isArray(repeats)) list = [...repeats];
-  else {
-    throw new TypeError(
-      `repeatInterleave: repeats must be an integer, an array or an int32 tensor, got ${
-        describe(repeats)
-      }`,
-    );
-  }
-  if (list.length === 1) return repeatInterleave(y, list[0], d);
-  if (list.length !== n) {
-    throw new RangeError(
-      `repeatInterleave: ${list.length} repeats for dim ${d} of size ${n}`,
-    );
-  }
-  const index: number[] = [];
-  list.forEach((r, i) => {
-    checkInt("repeatInterleave", "each repeat", r);
-    for (let k = 0; k < r; k++) index.push(i);
+    if (list.length === 1) return repeatInterleave(y, list[0], d);
+    if (list.length !== n) {
+      throw new RangeError(
+        `repeatInterleave: ${list.length} repeats for dim ${d} of size ${n}`,
+      );
+    }
+    const index: number[] = [];
+    list.forEach((r, i) => {
+      checkInt("repeatInterleave", "each repeat", r);
+      for (let k = 0; k < r; k++) index.push(i);
+    });
+    return indexSelect(y, d, indexVector(index));
   });
-  return indexSelect(y, d, indexVector(index));
 }
 
 function dimList(
@@ -408,34 +430,38 @@ export function roll(
   shifts: number | readonly number[],
   dims?: number | readonly number[],
 ): Tensor {
-  checkTensor("roll", x);
-  const sh = typeof shifts === "number" ? [shifts] : [...shifts];
-  sh.forEach((s) => {
-    if (!Number.isInteger(s)) {
-      throw new TypeError(`roll: shifts must be integers, got ${describe(s)}`);
+  return eagerOp([x, shifts, dims], () => {
+    checkTensor("roll", x);
+    const sh = typeof shifts === "number" ? [shifts] : [...shifts];
+    sh.forEach((s) => {
+      if (!Number.isInteger(s)) {
+        throw new TypeError(
+          `roll: shifts must be integers, got ${describe(s)}`,
+        );
+      }
+    });
+    if (dims === undefined) {
+      if (sh.length !== 1) {
+        throw new RangeError(
+          "roll: without dims, shifts must be a single number",
+        );
+      }
+      return reshape(roll(flatten(x), sh[0], 0), x.shape);
     }
-  });
-  if (dims === undefined) {
-    if (sh.length !== 1) {
+    const ds = dimList("roll", dims, x.ndim);
+    if (ds.length !== sh.length) {
       throw new RangeError(
-        "roll: without dims, shifts must be a single number",
+        `roll: ${sh.length} shifts for ${ds.length} dims`,
       );
     }
-    return reshape(roll(flatten(x), sh[0], 0), x.shape);
-  }
-  const ds = dimList("roll", dims, x.ndim);
-  if (ds.length !== sh.length) {
-    throw new RangeError(
-      `roll: ${sh.length} shifts for ${ds.length} dims`,
-    );
-  }
-  let y = x;
-  ds.forEach((d, i) => {
-    const n = y.shape[d];
-    const s = n === 0 ? 0 : ((sh[i] % n) + n) % n;
-    if (s !== 0) y = cat([narrow(y, d, n - s, s), narrow(y, d, 0, n - s)], d);
+    let y = x;
+    ds.forEach((d, i) => {
+      const n = y.shape[d];
+      const s = n === 0 ? 0 : ((sh[i] % n) + n) % n;
+      if (s !== 0) y = cat([narrow(y, d, n - s, s), narrow(y, d, 0, n - s)], d);
+    });
+    return y;
   });
-  return y;
 }
 
 /**
@@ -449,18 +475,20 @@ export function roll(
  * ```
  */
 export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
-  checkTensor("flip", x);
-  let y = x;
-  for (const d of new Set(dimList("flip", dims, x.ndim))) {
-    const n = y.shape[d];
-    if (n < 2) continue;
-    y = indexSelect(
-      y,
-      d,
-      indexVector(Array.from({ length: n }, (_, i) => n - 1 - i)),
-    );
-  }
-  return y;
+  return eagerOp([x, dims], () => {
+    checkTensor("flip", x);
+    let y = x;
+    for (const d of new Set(dimList("flip", dims, x.ndim))) {
+      const n = y.shape[d];
+      if (n < 2) continue;
+      y = indexSelect(
+        y,
+        d,
+        indexVector(Array.from({ length: n }, (_, i) => n - 1 - i)),
+      );
+    }
+    return y;
+  });
 }
 
 /**
@@ -516,107 +544,111 @@ export function pad(
   padding: readonly number[],
   options: PadOptions = {},
 ): Tensor {
-  checkTensor("pad", x);
-  const { mode = "constant", value = 0 } = options;
-  if (!["constant", "reflect", "replicate", "circular"].includes(mode)) {
-    throw new TypeError(
-      `pad: mode must be "constant", "reflect", "replicate" or "circular", got ${
-        describe(mode)
-      }`,
-    );
-  }
-  if (
-    !Array.isArray(padding) || padding.length % 2 !== 0 ||
-    padding.length > 2 * x.ndim
-  ) {
-    throw new RangeError(
-      `pad: padding must be an array of (before, after) pairs for at most ${x.ndim} dims, got ${
-        describe(padding)
-      }`,
-    );
-  }
-  padding.forEach((p) => {
-    if (!Number.isInteger(p)) {
+  return eagerOp([x, padding, options], () => {
+    checkTensor("pad", x);
+    const { mode = "constant", value = 0 } = options;
+    if (!["constant", "reflect", "replicate", "circular"].includes(mode)) {
       throw new TypeError(
-        `pad: padding amounts must be integers, got ${describe(p)}`,
+        `pad: mode must be "constant", "reflect", "replicate" or "circular", got ${
+          describe(mode)
+        }`,
       );
     }
-  });
-  // (dim, before, after) for each padded dim, from the last dim backwards.
-  const plan = Array.from({ length: padding.length / 2 }, (_, i) => ({
-    d: x.ndim - 1 - i,
-    before: padding[2 * i],
-    after: padding[2 * i + 1],
-  }));
-  if (mode === "constant") {
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `pad: value must be a number, got ${describe(value)}`,
+    if (
+      !Array.isArray(padding) || padding.length % 2 !== 0 ||
+      padding.length > 2 * x.ndim
+    ) {
+      throw new RangeError(
+        `pad: padding must be an array of (before, after) pairs for at most ${x.ndim} dims, got ${
+          describe(padding)
+        }`,
       );
+    }
+    padding.forEach((p) => {
+      if (!Number.isInteger(p)) {
+        throw new TypeError(
+          `pad: padding amounts must be integers, got ${describe(p)}`,
+        );
+      }
+    });
+    // (dim, before, after) for each padded dim, from the last dim backwards.
+    const plan = Array.from({ length: padding.length / 2 }, (_, i) => ({
+      d: x.ndim - 1 - i,
+      before: padding[2 * i],
+      after: padding[2 * i + 1],
+    }));
+    if (mode === "constant") {
+      if (typeof value !== "number") {
+        throw new TypeError(
+          `pad: value must be a number, got ${describe(value)}`,
+        );
+      }
+      let y = x;
+      for (const { d, before, after } of plan) {
+        // Negative amounts crop.
+        const cropB = Math.max(0, -before), cropA = Math.max(0, -after);
+        if (cropB + cropA > y.shape[d]) {
+          throw new RangeError(
+            `pad: cropping ${cropB + cropA} from dim ${d} of size ${
+              y.shape[d]
+            }`,
+          );
+        }
+        if (cropB + cropA > 0) {
+          y = narrow(y, d, cropB, y.shape[d] - cropB - cropA);
+        }
+      }
+      const start = y.shape.map(() => 0), shape = [...y.shape];
+      for (const { d, before, after } of plan) {
+        start[d] = Math.max(0, before);
+        shape[d] += Math.max(0, before) + Math.max(0, after);
+      }
+      if (start.every((s, i) => s === 0 && shape[i] === y.shape[i])) return y;
+      const params = { start, step: shape.map(() => 1), shape };
+      const padded = bind("pad", [y], params);
+      if (value === 0) return padded;
+      const ones = constant(y.dtype, y.shape, new Float64Array(y.size).fill(1));
+      return where(bind("pad", [ones], params), padded, value);
     }
     let y = x;
     for (const { d, before, after } of plan) {
-      // Negative amounts crop.
-      const cropB = Math.max(0, -before), cropA = Math.max(0, -after);
-      if (cropB + cropA > y.shape[d]) {
+      const n = y.shape[d];
+      if (before < 0 || after < 0) {
         throw new RangeError(
-          `pad: cropping ${cropB + cropA} from dim ${d} of size ${y.shape[d]}`,
+          `pad: ${mode} padding must not be negative, got [${padding}]`,
         );
       }
-      if (cropB + cropA > 0) {
-        y = narrow(y, d, cropB, y.shape[d] - cropB - cropA);
+      const limit = mode === "reflect"
+        ? n - 1
+        : mode === "circular"
+        ? n
+        : Infinity;
+      if (n === 0 || before > limit || after > limit) {
+        throw new RangeError(
+          `pad: ${mode} padding (${before}, ${after}) of dim ${d} with size ${n} is too large (at most ${
+            mode === "replicate" ? "any amount of a non-empty dim" : limit
+          })`,
+        );
       }
-    }
-    const start = y.shape.map(() => 0), shape = [...y.shape];
-    for (const { d, before, after } of plan) {
-      start[d] = Math.max(0, before);
-      shape[d] += Math.max(0, before) + Math.max(0, after);
-    }
-    if (start.every((s, i) => s === 0 && shape[i] === y.shape[i])) return y;
-    const params = { start, step: shape.map(() => 1), shape };
-    const padded = bind("pad", [y], params);
-    if (value === 0) return padded;
-    const ones = constant(y.dtype, y.shape, new Float64Array(y.size).fill(1));
-    return where(bind("pad", [ones], params), padded, value);
-  }
-  let y = x;
-  for (const { d, before, after } of plan) {
-    const n = y.shape[d];
-    if (before < 0 || after < 0) {
-      throw new RangeError(
-        `pad: ${mode} padding must not be negative, got [${padding}]`,
+      const source = (i: number): number => {
+        // i indexes the padded dim; j is the position in x it copies.
+        const j = i - before;
+        if (j >= 0 && j < n) return j;
+        if (mode === "replicate") return j < 0 ? 0 : n - 1;
+        if (mode === "circular") return ((j % n) + n) % n;
+        return j < 0 ? -j : 2 * (n - 1) - j; // reflect
+      };
+      if (before === 0 && after === 0) continue;
+      y = indexSelect(
+        y,
+        d,
+        indexVector(
+          Array.from({ length: n + before + after }, (_, i) => source(i)),
+        ),
       );
     }
-    const limit = mode === "reflect"
-      ? n - 1
-      : mode === "circular"
-      ? n
-      : Infinity;
-    if (n === 0 || before > limit || after > limit) {
-      throw new RangeError(
-        `pad: ${mode} padding (${before}, ${after}) of dim ${d} with size ${n} is too large (at most ${
-          mode === "replicate" ? "any amount of a non-empty dim" : limit
-        })`,
-      );
-    }
-    const source = (i: number): number => {
-      // i indexes the padded dim; j is the position in x it copies.
-      const j = i - before;
-      if (j >= 0 && j < n) return j;
-      if (mode === "replicate") return j < 0 ? 0 : n - 1;
-      if (mode === "circular") return ((j % n) + n) % n;
-      return j < 0 ? -j : 2 * (n - 1) - j; // reflect
-    };
-    if (before === 0 && after === 0) continue;
-    y = indexSelect(
-      y,
-      d,
-      indexVector(
-        Array.from({ length: n + before + after }, (_, i) => source(i)),
-      ),
-    );
-  }
-  return y;
+    return y;
+  });
 }
 
 /**
@@ -636,37 +668,39 @@ export function pad(
  * ```
  */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
-  checkTensor("gather", x);
-  checkTensor("gather (index)", index);
-  if (index.dtype !== "int32") {
-    throw new TypeError(
-      `gather: index must be an int32 tensor, got ${index.dtype}`,
-    );
-  }
-  if (index.ndim !== x.ndim) {
-    throw new RangeError(
-      `gather: index has rank ${index.ndim} (shape ${
-        fmtShape(index.shape)
-      }) but x has rank ${x.ndim} (shape ${fmtShape(x.shape)})`,
-    );
-  }
-  const d = normAxis(dim, Math.max(1, x.ndim));
-  if (x.ndim === 0) return x;
-  index.shape.forEach((s, i) => {
-    if (i !== d && s > x.shape[i]) {
-      throw new RangeError(
-        `gather: index shape ${fmtShape(index.shape)} exceeds x shape ${
-          fmtShape(x.shape)
-        } in dim ${i}`,
+  return eagerOp([x, dim, index], () => {
+    checkTensor("gather", x);
+    checkTensor("gather (index)", index);
+    if (index.dtype !== "int32") {
+      throw new TypeError(
+        `gather: index must be an int32 tensor, got ${index.dtype}`,
       );
     }
+    if (index.ndim !== x.ndim) {
+      throw new RangeError(
+        `gather: index has rank ${index.ndim} (shape ${
+          fmtShape(index.shape)
+        }) but x has rank ${x.ndim} (shape ${fmtShape(x.shape)})`,
+      );
+    }
+    const d = normAxis(dim, Math.max(1, x.ndim));
+    if (x.ndim === 0) return x;
+    index.shape.forEach((s, i) => {
+      if (i !== d && s > x.shape[i]) {
+        throw new RangeError(
+          `gather: index shape ${fmtShape(index.shape)} exceeds x shape ${
+            fmtShape(x.shape)
+          } in dim ${i}`,
+        );
+      }
+    });
+    const picked = indexSelect(
+      reshape(x, [-1]),
+      0,
+      flatIndexAlong("gather", x.shape, d, index),
+    );
+    return reshape(picked, index.shape);
   });
-  const picked = indexSelect(
-    reshape(x, [-1]),
-    0,
-    flatIndexAlong("gather", x.shape, d, index),
-  );
-  return reshape(picked, index.shape);
 }
 
 /**
@@ -682,36 +716,40 @@ export function flatIndexAlong(
   d: number,
   index: Tensor,
 ): Tensor {
-  const n = shape[d];
-  if (isConcrete(index)) {
-    const v = index.data();
-    for (let i = 0; i < v.length; i++) {
-      if (v[i] < 0 || v[i] >= n) {
-        throw new RangeError(
-          `${what}: index ${
-            v[i]
-          } (at flat position ${i}) is out of range for dim ${d} of size ${n}`,
-        );
+  return eagerOp([what, shape, d, index], () => {
+    const n = shape[d];
+    if (isConcrete(index)) {
+      const v = index.data();
+      for (let i = 0; i < v.length; i++) {
+        if (v[i] < 0 || v[i] >= n) {
+          throw new RangeError(
+            `${what}: index ${
+              v[i]
+            } (at flat position ${i}) is out of range for dim ${d} of size ${n}`,
+          );
+        }
       }
     }
-  }
-  // flat = index · stride[d] + Σ_{i≠d} pos_i · stride[i], in float64 (exact
-  // for any size that fits in memory), then back to int32.
-  const strides = stridesOf(shape);
-  const base = new Float64Array(index.size);
-  const istr = stridesOf(index.shape);
-  for (let f = 0; f < base.length; f++) {
-    let off = 0;
-    for (let i = 0; i < index.ndim; i++) {
-      if (i !== d) off += Math.floor(f / istr[i]) % index.shape[i] * strides[i];
+    // flat = index · stride[d] + Σ_{i≠d} pos_i · stride[i], in float64 (exact
+    // for any size that fits in memory), then back to int32.
+    const strides = stridesOf(shape);
+    const base = new Float64Array(index.size);
+    const istr = stridesOf(index.shape);
+    for (let f = 0; f < base.length; f++) {
+      let off = 0;
+      for (let i = 0; i < index.ndim; i++) {
+        if (i !== d) {
+          off += Math.floor(f / istr[i]) % index.shape[i] * strides[i];
+        }
+      }
+      base[f] = off;
     }
-    base[f] = off;
-  }
-  const flat = add(
-    mul(cast(index, "float64"), strides[d]),
-    constant("float64", index.shape, base),
-  );
-  return reshape(cast(flat, "int32"), [-1]);
+    const flat = add(
+      mul(cast(index, "float64"), strides[d]),
+      constant("float64", index.shape, base),
+    );
+    return reshape(cast(flat, "int32"), [-1]);
+  });
 }
 
 /**
@@ -727,22 +765,27 @@ export function flatIndexAlong(
  * ```
  */
 export function takeAlongDim(x: Tensor, indices: Tensor, dim?: number): Tensor {
-  checkTensor("takeAlongDim", x);
-  checkTensor("takeAlongDim (indices)", indices);
-  if (dim === undefined) return gather(flatten(x), 0, flatten(indices));
-  if (indices.ndim !== x.ndim) {
-    throw new RangeError(
-      `takeAlongDim: indices have rank ${indices.ndim} but x has rank ${x.ndim}`,
+  return eagerOp([x, indices, dim], () => {
+    checkTensor("takeAlongDim", x);
+    checkTensor("takeAlongDim (indices)", indices);
+    if (dim === undefined) return gather(flatten(x), 0, flatten(indices));
+    if (indices.ndim !== x.ndim) {
+      throw new RangeError(
+        `takeAlongDim: indices have rank ${indices.ndim} but x has rank ${x.ndim}`,
+      );
+    }
+    const d = normAxis(dim, x.ndim);
+    const others = (s: readonly number[]) => s.map((v, i) => (i === d ? 1 : v));
+    const b = broadcastShapes(
+      "takeAlongDim",
+      others(x.shape),
+      others(indices.shape),
     );
-  }
-  const d = normAxis(dim, x.ndim);
-  const others = (s: readonly number[]) => s.map((v, i) => (i === d ? 1 : v));
-  const b = broadcastShapes(
-    "takeAlongDim",
-    others(x.shape),
-    others(indices.shape),
-  );
-  const xs = expand(x, b.map((v, i) => (i === d ? x.shape[d] : v)));
-  const is = expand(indices, b.map((v, i) => (i === d ? indices.shape[d] : v)));
-  return gather(xs, d, is);
+    const xs = expand(x, b.map((v, i) => (i === d ? x.shape[d] : v)));
+    const is = expand(
+      indices,
+      b.map((v, i) => (i === d ? indices.shape[d] : v)),
+    );
+    return gather(xs, d, is);
+  });
 }

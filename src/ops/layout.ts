@@ -3,6 +3,7 @@
  * indexing, concatenation. All lower to a handful of primitives.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import type { DType } from "../backend/dtype.ts";
 import { bind } from "../core/trace.ts";
 import {
@@ -338,45 +339,47 @@ export function indexTensor(
   dim: number,
   indices: Tensor | readonly number[],
 ): Tensor {
-  const bad = (v: number) => {
-    throw new RangeError(
-      `${what}: index ${v} is out of range for dim ${dim} of size ${n}`,
-    );
-  };
-  let idx: Tensor;
-  if (Array.isArray(indices)) {
-    const list = indices as readonly number[];
-    for (const v of list) {
-      if (!Number.isInteger(v) || v < -n || v >= n) bad(v);
+  return eagerOp([what, n, dim, indices], () => {
+    const bad = (v: number) => {
+      throw new RangeError(
+        `${what}: index ${v} is out of range for dim ${dim} of size ${n}`,
+      );
+    };
+    let idx: Tensor;
+    if (Array.isArray(indices)) {
+      const list = indices as readonly number[];
+      for (const v of list) {
+        if (!Number.isInteger(v) || v < -n || v >= n) bad(v);
+      }
+      const norm = list.map((v) => (v < 0 ? v + n : v));
+      return Tensor._fromStorage(
+        fromArray("int32", norm),
+        [norm.length],
+        "int32",
+      );
     }
-    const norm = list.map((v) => (v < 0 ? v + n : v));
-    return Tensor._fromStorage(
-      fromArray("int32", norm),
-      [norm.length],
-      "int32",
-    );
-  }
-  idx = checkTensor(`${what} (indices)`, indices);
-  if (idx.dtype !== "int32") {
-    throw new TypeError(
-      `${what}: indices must be an int32 tensor, got ${idx.dtype} ${
-        fmtShape(idx.shape)
-      }`,
-    );
-  }
-  if (idx._storage !== null) {
-    const v = idx.data();
-    let negative = false;
-    for (let i = 0; i < v.length; i++) {
-      if (v[i] < -n || v[i] >= n) bad(v[i]);
-      negative ||= v[i] < 0;
+    idx = checkTensor(`${what} (indices)`, indices);
+    if (idx.dtype !== "int32") {
+      throw new TypeError(
+        `${what}: indices must be an int32 tensor, got ${idx.dtype} ${
+          fmtShape(idx.shape)
+        }`,
+      );
     }
-    if (negative) {
-      const norm = Array.from(v, (k) => (k < 0 ? k + n : k));
-      idx = Tensor._fromStorage(fromArray("int32", norm), idx.shape, "int32");
+    if (idx._storage !== null) {
+      const v = idx.data();
+      let negative = false;
+      for (let i = 0; i < v.length; i++) {
+        if (v[i] < -n || v[i] >= n) bad(v[i]);
+        negative ||= v[i] < 0;
+      }
+      if (negative) {
+        const norm = Array.from(v, (k) => (k < 0 ? k + n : k));
+        idx = Tensor._fromStorage(fromArray("int32", norm), idx.shape, "int32");
+      }
     }
-  }
-  return idx;
+    return idx;
+  });
 }
 
 /**
@@ -402,17 +405,19 @@ export function indexSelect(
   dim: number,
   indices: Tensor | readonly number[],
 ): Tensor {
-  checkTensor("index", x);
-  const d = normAxis(dim, x.ndim);
-  const idx = indexTensor("index", x.shape[d], dim, indices);
-  if (idx.ndim === 1) return bind("indexSelect", [x, idx], { axis: d });
-  const flat = reshape(idx, [idx.size]);
-  const y = bind("indexSelect", [x, flat], { axis: d });
-  return reshape(y, [
-    ...x.shape.slice(0, d),
-    ...idx.shape,
-    ...x.shape.slice(d + 1),
-  ]);
+  return eagerOp([x, dim, indices], () => {
+    checkTensor("index", x);
+    const d = normAxis(dim, x.ndim);
+    const idx = indexTensor("index", x.shape[d], dim, indices);
+    if (idx.ndim === 1) return bind("indexSelect", [x, idx], { axis: d });
+    const flat = reshape(idx, [idx.size]);
+    const y = bind("indexSelect", [x, flat], { axis: d });
+    return reshape(y, [
+      ...x.shape.slice(0, d),
+      ...idx.shape,
+      ...x.shape.slice(d + 1),
+    ]);
+  });
 }
 
 /**
@@ -425,17 +430,19 @@ export function indexSelect(
  * ```
  */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) {
-    throw new TypeError(
-      `cat: expected a non-empty array of tensors, got ${describe(tensors)}`,
-    );
-  }
-  tensors.forEach((t, i) => checkTensor(`cat (tensor ${i})`, t));
-  const axis = normAxis(dim, tensors[0].ndim);
-  if (tensors.length === 1) return tensors[0]._alias();
-  // Mixed dtypes meet at the promoted one, as PyTorch's cat.
-  const d = tensors.map((t) => t.dtype).reduce(promoteTypes);
-  return bind("cat", tensors.map((t) => castTo(t, d)), { axis });
+  return eagerOp([tensors, dim], () => {
+    if (!Array.isArray(tensors) || tensors.length === 0) {
+      throw new TypeError(
+        `cat: expected a non-empty array of tensors, got ${describe(tensors)}`,
+      );
+    }
+    tensors.forEach((t, i) => checkTensor(`cat (tensor ${i})`, t));
+    const axis = normAxis(dim, tensors[0].ndim);
+    if (tensors.length === 1) return tensors[0]._alias();
+    // Mixed dtypes meet at the promoted one, as PyTorch's cat.
+    const d = tensors.map((t) => t.dtype).reduce(promoteTypes);
+    return bind("cat", tensors.map((t) => castTo(t, d)), { axis });
+  });
 }
 
 /**
@@ -449,24 +456,28 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
  * ```
  */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) {
-    throw new TypeError(
-      `stack: expected a non-empty array of tensors, got ${describe(tensors)}`,
-    );
-  }
-  tensors.forEach((t, i) => {
-    checkTensor(`stack (tensor ${i})`, t);
-    if (!shapeEq(t.shape, tensors[0].shape)) {
-      throw new RangeError(
-        `stack: tensor ${i} has shape ${fmtShape(t.shape)} but tensor 0 has ${
-          fmtShape(tensors[0].shape)
+  return eagerOp([tensors, dim], () => {
+    if (!Array.isArray(tensors) || tensors.length === 0) {
+      throw new TypeError(
+        `stack: expected a non-empty array of tensors, got ${
+          describe(tensors)
         }`,
       );
     }
+    tensors.forEach((t, i) => {
+      checkTensor(`stack (tensor ${i})`, t);
+      if (!shapeEq(t.shape, tensors[0].shape)) {
+        throw new RangeError(
+          `stack: tensor ${i} has shape ${fmtShape(t.shape)} but tensor 0 has ${
+            fmtShape(tensors[0].shape)
+          }`,
+        );
+      }
+    });
+    const d = normAxis(dim, tensors[0].ndim + 1);
+    const parts = tensors.map((t) => unsqueeze(t, d));
+    return parts.length === 1 ? parts[0] : cat(parts, d); // cat promotes
   });
-  const d = normAxis(dim, tensors[0].ndim + 1);
-  const parts = tensors.map((t) => unsqueeze(t, d));
-  return parts.length === 1 ? parts[0] : cat(parts, d); // cat promotes
 }
 
 export function cast(x: Tensor, dtype: DType): Tensor {

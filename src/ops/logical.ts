@@ -4,6 +4,7 @@
  * `maskedFill`, a `where`.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { broadcastShapes, fmtShape } from "../core/shape.ts";
 import type { Dims, Tensor } from "../core/tensor.ts";
 import { eq, maximum, minimum, ne, where } from "./elementwise.ts";
@@ -29,8 +30,10 @@ const truth = (x: Tensor) => castTo(x, "bool");
  * ```
  */
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = coerce("logicalAnd", a, b);
-  return minimum(truth(x), truth(y));
+  return eagerOp([a, b], () => {
+    const [x, y] = coerce("logicalAnd", a, b);
+    return minimum(truth(x), truth(y));
+  });
 }
 
 /**
@@ -44,8 +47,10 @@ export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = coerce("logicalOr", a, b);
-  return maximum(truth(x), truth(y));
+  return eagerOp([a, b], () => {
+    const [x, y] = coerce("logicalOr", a, b);
+    return maximum(truth(x), truth(y));
+  });
 }
 
 /**
@@ -59,8 +64,10 @@ export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = coerce("logicalXor", a, b);
-  return ne(truth(x), truth(y));
+  return eagerOp([a, b], () => {
+    const [x, y] = coerce("logicalXor", a, b);
+    return ne(truth(x), truth(y));
+  });
 }
 
 /**
@@ -74,7 +81,9 @@ export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function logicalNot(x: Tensor): Tensor {
-  return eq(truth(checkTensor("logicalNot", x)), 0);
+  return eagerOp([x], () => {
+    return eq(truth(checkTensor("logicalNot", x)), 0);
+  });
 }
 
 /**
@@ -89,8 +98,10 @@ export function logicalNot(x: Tensor): Tensor {
  * ```
  */
 export function any(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  checkTensor("any", x);
-  return ne(sum(truth(x), dim, keepdim), 0);
+  return eagerOp([x, dim, keepdim], () => {
+    checkTensor("any", x);
+    return ne(sum(truth(x), dim, keepdim), 0);
+  });
 }
 
 /**
@@ -105,8 +116,10 @@ export function any(x: Tensor, dim?: Dims, keepdim = false): Tensor {
  * ```
  */
 export function all(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  checkTensor("all", x);
-  return eq(sum(logicalNot(x), dim, keepdim), 0);
+  return eagerOp([x, dim, keepdim], () => {
+    checkTensor("all", x);
+    return eq(sum(logicalNot(x), dim, keepdim), 0);
+  });
 }
 
 /**
@@ -127,26 +140,28 @@ export function maskedFill(
   mask: Tensor,
   value: number | Tensor,
 ): Tensor {
-  checkTensor("maskedFill", x);
-  checkTensor("maskedFill mask", mask);
-  const ok = broadcastShapes("maskedFill", x.shape, mask.shape);
-  if (ok.length !== x.ndim || ok.some((d, i) => d !== x.shape[i])) {
-    throw new RangeError(
-      `maskedFill: mask of shape ${
-        fmtShape(mask.shape)
-      } does not broadcast to x's shape ${fmtShape(x.shape)}`,
-    );
-  }
-  if (typeof value !== "number") {
-    checkTensor("maskedFill value", value);
-    if (value.ndim !== 0) {
+  return eagerOp([x, mask, value], () => {
+    checkTensor("maskedFill", x);
+    checkTensor("maskedFill mask", mask);
+    const ok = broadcastShapes("maskedFill", x.shape, mask.shape);
+    if (ok.length !== x.ndim || ok.some((d, i) => d !== x.shape[i])) {
       throw new RangeError(
-        `maskedFill: value must be a number or a 0-dim tensor, got shape ${
-          fmtShape(value.shape)
-        }`,
+        `maskedFill: mask of shape ${
+          fmtShape(mask.shape)
+        } does not broadcast to x's shape ${fmtShape(x.shape)}`,
       );
     }
-  }
-  // The value takes x's dtype: the result is always x's dtype.
-  return where(mask, operand("maskedFill", value, x.dtype), x);
+    if (typeof value !== "number") {
+      checkTensor("maskedFill value", value);
+      if (value.ndim !== 0) {
+        throw new RangeError(
+          `maskedFill: value must be a number or a 0-dim tensor, got shape ${
+            fmtShape(value.shape)
+          }`,
+        );
+      }
+    }
+    // The value takes x's dtype: the result is always x's dtype.
+    return where(mask, operand("maskedFill", value, x.dtype), x);
+  });
 }

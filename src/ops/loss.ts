@@ -4,6 +4,7 @@
  * primitives in numerically stable forms.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { fmtShape, shapeEq } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { DType } from "../backend/dtype.ts";
@@ -98,48 +99,50 @@ export function oneHot(
   numClasses?: number,
   options: OneHotOptions = {},
 ): Tensor {
-  checkTensor("oneHot (indices)", indices);
-  if (indices.dtype !== "int32") {
-    throw new TypeError(
-      `oneHot: indices must be an int32 tensor, got ${indices.dtype} (convert with .to("int32"))`,
-    );
-  }
-  const { dtype = "float32" } = options;
-  if (dtype !== "float32" && dtype !== "float64") {
-    throw new TypeError(
-      `oneHot: dtype must be "float32" or "float64", got ${describe(dtype)}`,
-    );
-  }
-  const concrete = isConcrete(indices);
-  if (numClasses === undefined) {
-    if (!concrete) {
+  return eagerOp([indices, numClasses, options], () => {
+    checkTensor("oneHot (indices)", indices);
+    if (indices.dtype !== "int32") {
       throw new TypeError(
-        "oneHot: numClasses must be given inside a transform (the indices' values are not known there)",
+        `oneHot: indices must be an int32 tensor, got ${indices.dtype} (convert with .to("int32"))`,
       );
     }
-    numClasses = indices.size === 0 ? 0 : Math.max(...indices.data()) + 1;
-  }
-  if (!Number.isInteger(numClasses) || numClasses < 0) {
-    throw new RangeError(
-      `oneHot: numClasses must be a non-negative integer, got ${
-        describe(numClasses)
-      }`,
-    );
-  }
-  if (concrete && indices.size > 0) {
-    const v = indices.data();
-    for (let i = 0; i < v.length; i++) {
-      if (v[i] < 0 || v[i] >= numClasses) {
-        throw new RangeError(
-          `oneHot: index ${v[i]} (at flat position ${i} of shape ${
-            fmtShape(indices.shape)
-          }) is out of range for numClasses ${numClasses}`,
+    const { dtype = "float32" } = options;
+    if (dtype !== "float32" && dtype !== "float64") {
+      throw new TypeError(
+        `oneHot: dtype must be "float32" or "float64", got ${describe(dtype)}`,
+      );
+    }
+    const concrete = isConcrete(indices);
+    if (numClasses === undefined) {
+      if (!concrete) {
+        throw new TypeError(
+          "oneHot: numClasses must be given inside a transform (the indices' values are not known there)",
         );
       }
+      numClasses = indices.size === 0 ? 0 : Math.max(...indices.data()) + 1;
     }
-  }
-  const classes = arange(numClasses, undefined, 1, { dtype: "int32" });
-  return cast(eq(unsqueeze(indices, -1), classes), dtype);
+    if (!Number.isInteger(numClasses) || numClasses < 0) {
+      throw new RangeError(
+        `oneHot: numClasses must be a non-negative integer, got ${
+          describe(numClasses)
+        }`,
+      );
+    }
+    if (concrete && indices.size > 0) {
+      const v = indices.data();
+      for (let i = 0; i < v.length; i++) {
+        if (v[i] < 0 || v[i] >= numClasses) {
+          throw new RangeError(
+            `oneHot: index ${v[i]} (at flat position ${i} of shape ${
+              fmtShape(indices.shape)
+            }) is out of range for numClasses ${numClasses}`,
+          );
+        }
+      }
+    }
+    const classes = arange(numClasses, undefined, 1, { dtype: "int32" });
+    return cast(eq(unsqueeze(indices, -1), classes), dtype);
+  });
 }
 
 /**
@@ -245,130 +248,132 @@ export function crossEntropy(
   target: Tensor,
   options: CrossEntropyOptions = {},
 ): Tensor {
-  checkFloat("crossEntropy (logits)", logits);
-  checkTensor("crossEntropy (target)", target);
-  const { reduction = "mean", labelSmoothing = 0, ignoreIndex = -100 } =
-    options;
-  const weight = options.weight ?? null;
-  if (
-    typeof labelSmoothing !== "number" || !(labelSmoothing >= 0) ||
-    labelSmoothing > 1
-  ) {
-    throw new RangeError(
-      `crossEntropy: labelSmoothing must be in [0, 1], got ${
-        describe(labelSmoothing)
-      }`,
-    );
-  }
-  if (!Number.isInteger(ignoreIndex)) {
-    throw new TypeError(
-      `crossEntropy: ignoreIndex must be an integer, got ${
-        describe(ignoreIndex)
-      }`,
-    );
-  }
-  if (logits.ndim === 0) {
-    throw new RangeError(
-      "crossEntropy: logits must have a class dim (shape [C], [N, C] or [N, C, ...]), got a scalar",
-    );
-  }
-  const cd = logits.ndim === 1 ? 0 : 1;
-  const C = logits.shape[cd];
-  if (weight !== null) {
-    checkTensor("crossEntropy (weight)", weight);
-    if (weight.ndim !== 1 || weight.shape[0] !== C) {
+  return eagerOp([logits, target, options], () => {
+    checkFloat("crossEntropy (logits)", logits);
+    checkTensor("crossEntropy (target)", target);
+    const { reduction = "mean", labelSmoothing = 0, ignoreIndex = -100 } =
+      options;
+    const weight = options.weight ?? null;
+    if (
+      typeof labelSmoothing !== "number" || !(labelSmoothing >= 0) ||
+      labelSmoothing > 1
+    ) {
       throw new RangeError(
-        `crossEntropy: weight must have shape [${C}] (one per class), got ${
-          fmtShape(weight.shape)
+        `crossEntropy: labelSmoothing must be in [0, 1], got ${
+          describe(labelSmoothing)
         }`,
       );
     }
-    if (weight.dtype !== logits.dtype) {
+    if (!Number.isInteger(ignoreIndex)) {
       throw new TypeError(
-        `crossEntropy: weight is ${weight.dtype} but logits are ${logits.dtype}`,
-      );
-    }
-  }
-  // The weights along the class dim, broadcasting against the logits.
-  const wClass = weight === null
-    ? null
-    : reshape(weight, logits.shape.map((d, i) => (i === cd ? d : 1)));
-  const lse = logsumexp(logits, cd);
-  let loss: Tensor;
-  if (target.dtype === "int32") {
-    const expected = logits.shape.filter((_, i) => i !== cd);
-    if (!shapeEq(target.shape, expected)) {
-      throw new RangeError(
-        `crossEntropy: class-index target must have shape ${
-          fmtShape(expected)
-        } (logits ${fmtShape(logits.shape)} without dim ${cd}), got ${
-          fmtShape(target.shape)
+        `crossEntropy: ignoreIndex must be an integer, got ${
+          describe(ignoreIndex)
         }`,
       );
     }
-    const mayIgnore = checkClasses(target, C, ignoreIndex);
-    if (!mayIgnore && weight === null) {
-      // The target's logit by a gather (O(N), its gradient a scatter-add)
-      // rather than a product with a one-hot matrix (O(N·C)).
-      let picked = squeeze(gather(logits, cd, unsqueeze(target, cd)), cd);
-      if (labelSmoothing > 0) {
-        picked = add(
-          mul(picked, 1 - labelSmoothing),
-          mul(mean(logits, cd), labelSmoothing),
-        );
-      }
-      return reduce("crossEntropy", sub(lse, picked), reduction);
+    if (logits.ndim === 0) {
+      throw new RangeError(
+        "crossEntropy: logits must have a class dim (shape [C], [N, C] or [N, C, ...]), got a scalar",
+      );
     }
-    // Ignored elements: a 0/1 mask, their class replaced by 0 for the gather.
-    const valid = ne(cast(target, logits.dtype), ignoreIndex);
-    const safe = where(valid, target, 0);
-    let picked = squeeze(gather(logits, cd, unsqueeze(safe, cd)), cd);
-    let wy = valid;
-    if (weight === null) {
-      // The same arithmetic as the unmasked path, times the mask: with
-      // nothing ignored, the same bits (a traced target takes this path).
-      if (labelSmoothing > 0) {
-        picked = add(
-          mul(picked, 1 - labelSmoothing),
-          mul(mean(logits, cd), labelSmoothing),
+    const cd = logits.ndim === 1 ? 0 : 1;
+    const C = logits.shape[cd];
+    if (weight !== null) {
+      checkTensor("crossEntropy (weight)", weight);
+      if (weight.ndim !== 1 || weight.shape[0] !== C) {
+        throw new RangeError(
+          `crossEntropy: weight must have shape [${C}] (one per class), got ${
+            fmtShape(weight.shape)
+          }`,
         );
       }
-      loss = mul(sub(lse, picked), valid);
+      if (weight.dtype !== logits.dtype) {
+        throw new TypeError(
+          `crossEntropy: weight is ${weight.dtype} but logits are ${logits.dtype}`,
+        );
+      }
+    }
+    // The weights along the class dim, broadcasting against the logits.
+    const wClass = weight === null
+      ? null
+      : reshape(weight, logits.shape.map((d, i) => (i === cd ? d : 1)));
+    const lse = logsumexp(logits, cd);
+    let loss: Tensor;
+    if (target.dtype === "int32") {
+      const expected = logits.shape.filter((_, i) => i !== cd);
+      if (!shapeEq(target.shape, expected)) {
+        throw new RangeError(
+          `crossEntropy: class-index target must have shape ${
+            fmtShape(expected)
+          } (logits ${fmtShape(logits.shape)} without dim ${cd}), got ${
+            fmtShape(target.shape)
+          }`,
+        );
+      }
+      const mayIgnore = checkClasses(target, C, ignoreIndex);
+      if (!mayIgnore && weight === null) {
+        // The target's logit by a gather (O(N), its gradient a scatter-add)
+        // rather than a product with a one-hot matrix (O(N·C)).
+        let picked = squeeze(gather(logits, cd, unsqueeze(target, cd)), cd);
+        if (labelSmoothing > 0) {
+          picked = add(
+            mul(picked, 1 - labelSmoothing),
+            mul(mean(logits, cd), labelSmoothing),
+          );
+        }
+        return reduce("crossEntropy", sub(lse, picked), reduction);
+      }
+      // Ignored elements: a 0/1 mask, their class replaced by 0 for the gather.
+      const valid = ne(cast(target, logits.dtype), ignoreIndex);
+      const safe = where(valid, target, 0);
+      let picked = squeeze(gather(logits, cd, unsqueeze(safe, cd)), cd);
+      let wy = valid;
+      if (weight === null) {
+        // The same arithmetic as the unmasked path, times the mask: with
+        // nothing ignored, the same bits (a traced target takes this path).
+        if (labelSmoothing > 0) {
+          picked = add(
+            mul(picked, 1 - labelSmoothing),
+            mul(mean(logits, cd), labelSmoothing),
+          );
+        }
+        loss = mul(sub(lse, picked), valid);
+      } else {
+        // Per-element weight w[y] (0 where ignored): what the mean divides by.
+        wy = mul(
+          reshape(indexSelect(weight, 0, flatten(safe)), safe.shape),
+          valid,
+        );
+        loss = mul(wy, sub(lse, picked));
+        if (labelSmoothing > 0) {
+          // PyTorch: (1 - ε)·w[y]·nll + ε/C · Σ_c w_c (lse - x_c).
+          const smooth = sub(
+            mul(lse, sum(weight)),
+            sum(mul(wClass!, logits), cd),
+          );
+          loss = add(
+            mul(loss, 1 - labelSmoothing),
+            mul(mul(smooth, valid), labelSmoothing / C),
+          );
+        }
+      }
+      if (reduction === "mean") return div(sum(loss), sum(wy));
     } else {
-      // Per-element weight w[y] (0 where ignored): what the mean divides by.
-      wy = mul(
-        reshape(indexSelect(weight, 0, flatten(safe)), safe.shape),
-        valid,
-      );
-      loss = mul(wy, sub(lse, picked));
-      if (labelSmoothing > 0) {
-        // PyTorch: (1 - ε)·w[y]·nll + ε/C · Σ_c w_c (lse - x_c).
-        const smooth = sub(
-          mul(lse, sum(weight)),
-          sum(mul(wClass!, logits), cd),
-        );
-        loss = add(
-          mul(loss, 1 - labelSmoothing),
-          mul(mul(smooth, valid), labelSmoothing / C),
+      sameShape("crossEntropy (probabilities)", logits, target);
+      if (target.dtype !== logits.dtype) {
+        throw new TypeError(
+          `crossEntropy: target probabilities are ${target.dtype} but logits are ${logits.dtype}`,
         );
       }
+      let q = labelSmoothing > 0
+        ? add(mul(target, 1 - labelSmoothing), labelSmoothing / C)
+        : target;
+      if (wClass !== null) q = mul(q, wClass);
+      // -Σ q log softmax = lse · Σ q - Σ q x (probabilities need not sum to 1).
+      loss = sub(mul(lse, sum(q, cd)), sum(mul(q, logits), cd));
     }
-    if (reduction === "mean") return div(sum(loss), sum(wy));
-  } else {
-    sameShape("crossEntropy (probabilities)", logits, target);
-    if (target.dtype !== logits.dtype) {
-      throw new TypeError(
-        `crossEntropy: target probabilities are ${target.dtype} but logits are ${logits.dtype}`,
-      );
-    }
-    let q = labelSmoothing > 0
-      ? add(mul(target, 1 - labelSmoothing), labelSmoothing / C)
-      : target;
-    if (wClass !== null) q = mul(q, wClass);
-    // -Σ q log softmax = lse · Σ q - Σ q x (probabilities need not sum to 1).
-    loss = sub(mul(lse, sum(q, cd)), sum(mul(q, logits), cd));
-  }
-  return reduce("crossEntropy", loss, reduction);
+    return reduce("crossEntropy", loss, reduction);
+  });
 }
 
 /**
@@ -387,14 +392,16 @@ export function mseLoss(
   target: Tensor,
   options: LossOptions = {},
 ): Tensor {
-  checkFloat("mseLoss (input)", input);
-  checkFloat("mseLoss (target)", target);
-  sameShape("mseLoss", input, target);
-  return reduce(
-    "mseLoss",
-    square(sub(input, target)),
-    options.reduction ?? "mean",
-  );
+  return eagerOp([input, target, options], () => {
+    checkFloat("mseLoss (input)", input);
+    checkFloat("mseLoss (target)", target);
+    sameShape("mseLoss", input, target);
+    return reduce(
+      "mseLoss",
+      square(sub(input, target)),
+      options.reduction ?? "mean",
+    );
+  });
 }
 
 /**
@@ -429,25 +436,27 @@ export function binaryCrossEntropyWithLogits(
   target: Tensor,
   options: BceOptions = {},
 ): Tensor {
-  const what = "binaryCrossEntropyWithLogits";
-  checkFloat(`${what} (input)`, input);
-  checkFloat(`${what} (target)`, target);
-  sameShape(what, input, target);
-  const { reduction = "mean", posWeight } = options;
-  // softplus(-x) in two terms: the linear one cancels (1 - y) x exactly
-  // where they are large, before the small log1p term is added.
-  const [lin, smooth] = softplusParts(neg(input));
-  const w = posWeight === undefined ? null : add(
-    mul(
-      target,
-      typeof posWeight === "number" ? posWeight - 1 : sub(posWeight, 1),
-    ),
-    1,
-  );
-  const weighted = (t: Tensor) => (w === null ? t : mul(w, t));
-  const loss = add(
-    add(mul(sub(1, target), input), weighted(lin)),
-    weighted(smooth),
-  );
-  return reduce(what, loss, reduction);
+  return eagerOp([input, target, options], () => {
+    const what = "binaryCrossEntropyWithLogits";
+    checkFloat(`${what} (input)`, input);
+    checkFloat(`${what} (target)`, target);
+    sameShape(what, input, target);
+    const { reduction = "mean", posWeight } = options;
+    // softplus(-x) in two terms: the linear one cancels (1 - y) x exactly
+    // where they are large, before the small log1p term is added.
+    const [lin, smooth] = softplusParts(neg(input));
+    const w = posWeight === undefined ? null : add(
+      mul(
+        target,
+        typeof posWeight === "number" ? posWeight - 1 : sub(posWeight, 1),
+      ),
+      1,
+    );
+    const weighted = (t: Tensor) => (w === null ? t : mul(w, t));
+    const loss = add(
+      add(mul(sub(1, target), input), weighted(lin)),
+      weighted(smooth),
+    );
+    return reduce(what, loss, reduction);
+  });
 }

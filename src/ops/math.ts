@@ -6,6 +6,7 @@
  * first replaced by a safe value (the "double where").
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
 import {
@@ -32,8 +33,10 @@ import { floatOf } from "../core/dtypes.ts";
  * the first term first, so that the small second one is not lost.
  */
 export function softplusParts(z: Tensor): [Tensor, Tensor] {
-  const pos = gt(z, 0);
-  return [where(pos, z, 0), log1p(exp(where(pos, neg(z), z)))];
+  return eagerOp([z], () => {
+    const pos = gt(z, 0);
+    return [where(pos, z, 0), log1p(exp(where(pos, neg(z), z)))];
+  });
 }
 
 /**
@@ -55,16 +58,18 @@ export function clamp(
   min?: TensorLike | null,
   max?: TensorLike | null,
 ): Tensor {
-  checkTensor("clamp", x);
-  const noMin = min === undefined || min === null,
-    noMax = max === undefined || max === null;
-  if (noMin && noMax) {
-    throw new TypeError("clamp: at least one of min and max must be given");
-  }
-  let y = x;
-  if (!noMin) y = where(lt(...coerce("clamp (min)", y, min)), min, y);
-  if (!noMax) y = where(gt(...coerce("clamp (max)", y, max)), max, y);
-  return y;
+  return eagerOp([x, min, max], () => {
+    checkTensor("clamp", x);
+    const noMin = min === undefined || min === null,
+      noMax = max === undefined || max === null;
+    if (noMin && noMax) {
+      throw new TypeError("clamp: at least one of min and max must be given");
+    }
+    let y = x;
+    if (!noMin) y = where(lt(...coerce("clamp (min)", y, min)), min, y);
+    if (!noMax) y = where(gt(...coerce("clamp (max)", y, max)), max, y);
+    return y;
+  });
 }
 
 /**
@@ -80,15 +85,17 @@ export function clamp(
  * ```
  */
 export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
-  const [ta, tb] = coerce("logaddexp", a, b);
-  // max(a, b) + log1p(exp(-|a - b|)), with -|a - b| written so that ties
-  // differentiate (to every order) as the smooth b + log1p(exp(a - b)).
-  const d = sub(ta, tb);
-  const pos = gt(d, 0);
-  const s = where(pos, neg(d), d);
-  // a = b = ±inf gives NaN here; exp(-inf) = 0 then leaves the max unchanged.
-  const safe = where(eq(s, s), s, -Infinity);
-  return add(where(pos, ta, tb), log1p(exp(safe)));
+  return eagerOp([a, b], () => {
+    const [ta, tb] = coerce("logaddexp", a, b);
+    // max(a, b) + log1p(exp(-|a - b|)), with -|a - b| written so that ties
+    // differentiate (to every order) as the smooth b + log1p(exp(a - b)).
+    const d = sub(ta, tb);
+    const pos = gt(d, 0);
+    const s = where(pos, neg(d), d);
+    // a = b = ±inf gives NaN here; exp(-inf) = 0 then leaves the max unchanged.
+    const safe = where(eq(s, s), s, -Infinity);
+    return add(where(pos, ta, tb), log1p(exp(safe)));
+  });
 }
 
 /**
@@ -104,9 +111,11 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function hypot(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = coerce("hypot", a, b);
-  const d = floatOf(x.dtype); // int32 and bool in the default float dtype
-  return bind("hypot", [castTo(x, d), castTo(y, d)], null);
+  return eagerOp([a, b], () => {
+    const [x, y] = coerce("hypot", a, b);
+    const d = floatOf(x.dtype); // int32 and bool in the default float dtype
+    return bind("hypot", [castTo(x, d), castTo(y, d)], null);
+  });
 }
 
 /** Replacement values of {@link nanToNum}. */
@@ -135,15 +144,21 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * ```
  */
 export function nanToNum(x: Tensor, options: NanToNumOptions = {}): Tensor {
-  checkTensor("nanToNum", x);
-  if (x.dtype === "int32" || x.dtype === "bool") return x._alias(); // nothing to replace
-  const big = x.dtype === "float32" ? FLOAT32_MAX : Number.MAX_VALUE;
-  const { nan = 0, posinf = big, neginf = -big } = options;
-  for (const [k, v] of Object.entries({ nan, posinf, neginf })) {
-    if (typeof v !== "number") {
-      throw new TypeError(`nanToNum: ${k} must be a number, got ${typeof v}`);
+  return eagerOp([x, options], () => {
+    checkTensor("nanToNum", x);
+    if (x.dtype === "int32" || x.dtype === "bool") return x._alias(); // nothing to replace
+    const big = x.dtype === "float32" ? FLOAT32_MAX : Number.MAX_VALUE;
+    const { nan = 0, posinf = big, neginf = -big } = options;
+    for (const [k, v] of Object.entries({ nan, posinf, neginf })) {
+      if (typeof v !== "number") {
+        throw new TypeError(`nanToNum: ${k} must be a number, got ${typeof v}`);
+      }
     }
-  }
-  const kept = where(isnan(x), nan, x);
-  return where(eq(x, Infinity), posinf, where(eq(x, -Infinity), neginf, kept));
+    const kept = where(isnan(x), nan, x);
+    return where(
+      eq(x, Infinity),
+      posinf,
+      where(eq(x, -Infinity), neginf, kept),
+    );
+  });
 }

@@ -2,6 +2,7 @@
  * Reductions over one dim, several dims or all of them, with `keepdim`.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import type { ReducePrim } from "../core/primitives.ts";
 import { bind } from "../core/trace.ts";
 import { normAxes, normAxis, sizeOf } from "../core/shape.ts";
@@ -25,13 +26,18 @@ export function reduce(
   keepdim = false,
 ): Tensor {
   checkTensor(prim, x);
-  // sum and prod of bool count in int32 (as PyTorch's, in int64 there).
-  if (x.dtype === "bool" && (prim === "sum" || prim === "prod")) {
-    x = castTo(x, "int32");
-  }
-  const axes = normAxes(dim, x.ndim);
-  if (axes.length === 0) return x._alias();
-  return keep(x, bind(prim, [x], { axes }), axes, keepdim);
+  const body = () => {
+    // sum and prod of bool count in int32 (as PyTorch's, in int64 there).
+    if (x.dtype === "bool" && (prim === "sum" || prim === "prod")) {
+      x = castTo(x, "int32");
+    }
+    const axes = normAxes(dim, x.ndim);
+    if (axes.length === 0) return x._alias();
+    return keep(x, bind(prim, [x], { axes }), axes, keepdim);
+  };
+  // One primitive makes no temporary: only the cast of bool and keepdim's
+  // reshape (a second holder of the reduced buffer) need the scope.
+  return keepdim || x.dtype === "bool" ? eagerOp([x], body) : body();
 }
 
 /**
@@ -89,12 +95,14 @@ export const min = (x: Tensor, dim?: Dims, keepdim = false): Tensor =>
  * ```
  */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  checkTensor("mean", x);
-  // int32 and bool average in the default float dtype (their sum could wrap).
-  x = castTo(x, floatOf(x.dtype));
-  const axes = normAxes(dim, x.ndim);
-  const n = sizeOf(axes.map((a) => x.shape[a]));
-  return div(sum(x, axes, keepdim), n);
+  return eagerOp([x, dim, keepdim], () => {
+    checkTensor("mean", x);
+    // int32 and bool average in the default float dtype (their sum could wrap).
+    x = castTo(x, floatOf(x.dtype));
+    const axes = normAxes(dim, x.ndim);
+    const n = sizeOf(axes.map((a) => x.shape[a]));
+    return div(sum(x, axes, keepdim), n);
+  });
 }
 
 /**
@@ -107,7 +115,9 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
  * ```
  */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argReduce("argmax", x, dim, keepdim);
+  return eagerOp([x, dim, keepdim], () => {
+    return argReduce("argmax", x, dim, keepdim);
+  });
 }
 
 /**
@@ -120,7 +130,9 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
  * ```
  */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argReduce("argmin", x, dim, keepdim);
+  return eagerOp([x, dim, keepdim], () => {
+    return argReduce("argmin", x, dim, keepdim);
+  });
 }
 
 function argReduce(

@@ -5,6 +5,7 @@
  * Each is differentiated through those operations' rules.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { fromArray } from "../backend/storage.ts";
 import { normAxis } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
@@ -95,9 +96,11 @@ function doublingScan(
  * ```
  */
 export function cumsum(x: Tensor, dim: number): Tensor {
-  // int32 (and bool, counted in int32) is exact on the integer kernels.
-  if (x instanceof Tensor && x.dtype === "bool") x = castTo(x, "int32");
-  return alongLast(x, dimOf("cumsum", x, dim, true), cumsumLast);
+  return eagerOp([x, dim], () => {
+    // int32 (and bool, counted in int32) is exact on the integer kernels.
+    if (x instanceof Tensor && x.dtype === "bool") x = castTo(x, "int32");
+    return alongLast(x, dimOf("cumsum", x, dim, true), cumsumLast);
+  });
 }
 
 /**
@@ -112,12 +115,14 @@ export function cumsum(x: Tensor, dim: number): Tensor {
  * ```
  */
 export function cumprod(x: Tensor, dim: number): Tensor {
-  if (x instanceof Tensor && x.dtype === "bool") x = castTo(x, "int32");
-  return alongLast(
-    x,
-    dimOf("cumprod", x, dim, true),
-    (y) => doublingScan(y, mul, 1),
-  );
+  return eagerOp([x, dim], () => {
+    if (x instanceof Tensor && x.dtype === "bool") x = castTo(x, "int32");
+    return alongLast(
+      x,
+      dimOf("cumprod", x, dim, true),
+      (y) => doublingScan(y, mul, 1),
+    );
+  });
 }
 
 /**
@@ -133,9 +138,11 @@ export function cumprod(x: Tensor, dim: number): Tensor {
  * ```
  */
 export function logcumsumexp(x: Tensor, dim: number): Tensor {
-  return alongLast(
-    x,
-    dimOf("logcumsumexp", x, dim),
-    (y) => doublingScan(y, logaddexp, -Infinity),
-  );
+  return eagerOp([x, dim], () => {
+    return alongLast(
+      x,
+      dimOf("logcumsumexp", x, dim),
+      (y) => doublingScan(y, logaddexp, -Infinity),
+    );
+  });
 }

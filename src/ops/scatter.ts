@@ -6,6 +6,7 @@
  * without a loop.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { fmtShape, normAxis } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
@@ -129,10 +130,12 @@ export function scatterAdd(
   index: Tensor,
   src: Tensor | number,
 ): Tensor {
-  const wide = viaFloat64(x, src, (x, s) => scatterAdd(x, dim, index, s));
-  if (wide) return wide;
-  const [flat, values] = prepare("scatterAdd", x, dim, index, src);
-  return add(x, addAt(x, flat, values));
+  return eagerOp([x, dim, index, src], () => {
+    const wide = viaFloat64(x, src, (x, s) => scatterAdd(x, dim, index, s));
+    if (wide) return wide;
+    const [flat, values] = prepare("scatterAdd", x, dim, index, src);
+    return add(x, addAt(x, flat, values));
+  });
 }
 
 /**
@@ -158,20 +161,22 @@ export function scatter(
   index: Tensor,
   src: Tensor | number,
 ): Tensor {
-  if (
-    !(src instanceof Tensor) && typeof src !== "number"
-  ) {
-    throw new TypeError(
-      `scatter: src must be a tensor or a number, got ${describe(src)}`,
-    );
-  }
-  const wide = viaFloat64(x, src, (x, s) => scatter(x, dim, index, s));
-  if (wide) return wide;
-  const [flat, values] = prepare("scatter", x, dim, index, src);
-  const ones = full([values.size], 1, { dtype: x.dtype });
-  const count = addAt(x, flat, ones);
-  const summed = addAt(x, flat, values);
-  return where(gt(count, 0), div(summed, maximum(count, 1)), x);
+  return eagerOp([x, dim, index, src], () => {
+    if (
+      !(src instanceof Tensor) && typeof src !== "number"
+    ) {
+      throw new TypeError(
+        `scatter: src must be a tensor or a number, got ${describe(src)}`,
+      );
+    }
+    const wide = viaFloat64(x, src, (x, s) => scatter(x, dim, index, s));
+    if (wide) return wide;
+    const [flat, values] = prepare("scatter", x, dim, index, src);
+    const ones = full([values.size], 1, { dtype: x.dtype });
+    const count = addAt(x, flat, ones);
+    const summed = addAt(x, flat, values);
+    return where(gt(count, 0), div(summed, maximum(count, 1)), x);
+  });
 }
 
 /**
@@ -196,37 +201,39 @@ export function indexAdd(
   source: Tensor,
   options: { alpha?: number } = {},
 ): Tensor {
-  checkTensor("indexAdd", x);
-  checkTensor("indexAdd (source)", source);
-  const wide = viaFloat64(
-    x,
-    source,
-    (x, s) => indexAdd(x, dim, index, s as Tensor, options),
-  );
-  if (wide) return wide;
-  const d = normAxis(dim, Math.max(1, x.ndim));
-  const { alpha = 1 } = options;
-  if (typeof alpha !== "number") {
-    throw new TypeError(
-      `indexAdd: alpha must be a number, got ${describe(alpha)}`,
+  return eagerOp([x, dim, index, source, options], () => {
+    checkTensor("indexAdd", x);
+    checkTensor("indexAdd (source)", source);
+    const wide = viaFloat64(
+      x,
+      source,
+      (x, s) => indexAdd(x, dim, index, s as Tensor, options),
     );
-  }
-  if (source.dtype !== x.dtype) {
-    throw new TypeError(
-      `indexAdd: source is ${source.dtype} but x is ${x.dtype}; convert one with .to(dtype)`,
-    );
-  }
-  const n = Array.isArray(index) ? index.length : (index as Tensor).size;
-  const fits = source.ndim === x.ndim &&
-    source.shape.every((s, i) => (i === d ? s === n : s === x.shape[i]));
-  if (!fits || (index instanceof Tensor && index.ndim !== 1)) {
-    throw new RangeError(
-      `indexAdd: source ${fmtShape(source.shape)} must match x ${
-        fmtShape(x.shape)
-      } except in dim ${d}, where it must have the length of the 1-D index (${n})`,
-    );
-  }
-  const idx = indexTensor("indexAdd", x.shape[d], dim, index);
-  const src = alpha === 1 ? source : mul(source, alpha);
-  return add(x, bind("indexAdd", [src, idx], { axis: d, size: x.shape[d] }));
+    if (wide) return wide;
+    const d = normAxis(dim, Math.max(1, x.ndim));
+    const { alpha = 1 } = options;
+    if (typeof alpha !== "number") {
+      throw new TypeError(
+        `indexAdd: alpha must be a number, got ${describe(alpha)}`,
+      );
+    }
+    if (source.dtype !== x.dtype) {
+      throw new TypeError(
+        `indexAdd: source is ${source.dtype} but x is ${x.dtype}; convert one with .to(dtype)`,
+      );
+    }
+    const n = Array.isArray(index) ? index.length : (index as Tensor).size;
+    const fits = source.ndim === x.ndim &&
+      source.shape.every((s, i) => (i === d ? s === n : s === x.shape[i]));
+    if (!fits || (index instanceof Tensor && index.ndim !== 1)) {
+      throw new RangeError(
+        `indexAdd: source ${fmtShape(source.shape)} must match x ${
+          fmtShape(x.shape)
+        } except in dim ${d}, where it must have the length of the 1-D index (${n})`,
+      );
+    }
+    const idx = indexTensor("indexAdd", x.shape[d], dim, index);
+    const src = alpha === 1 ? source : mul(source, alpha);
+    return add(x, bind("indexAdd", [src, idx], { axis: d, size: x.shape[d] }));
+  });
 }

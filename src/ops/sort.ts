@@ -6,6 +6,7 @@
  * the gradient scattered back), under every transform.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { normAxis } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { bind } from "../core/trace.ts";
@@ -101,10 +102,12 @@ export function sort(
   x: Tensor,
   options?: SortOptions | number,
 ): ValuesIndices {
-  const { dim = -1, descending = false } = optionsOf("sort", options);
-  const [indices, d] = permutation("sort", x, dim, descending);
-  if (x.ndim === 0) return { values: x, indices: reshape(indices, []) };
-  return { values: gather(x, d, indices), indices };
+  return eagerOp([x, options], () => {
+    const { dim = -1, descending = false } = optionsOf("sort", options);
+    const [indices, d] = permutation("sort", x, dim, descending);
+    if (x.ndim === 0) return { values: x, indices: reshape(indices, []) };
+    return { values: gather(x, d, indices), indices };
+  });
 }
 
 /**
@@ -119,9 +122,11 @@ export function sort(
  * ```
  */
 export function argsort(x: Tensor, options?: SortOptions | number): Tensor {
-  const { dim = -1, descending = false } = optionsOf("argsort", options);
-  const [indices] = permutation("argsort", x, dim, descending);
-  return x.ndim === 0 ? reshape(indices, []) : indices;
+  return eagerOp([x, options], () => {
+    const { dim = -1, descending = false } = optionsOf("argsort", options);
+    const [indices] = permutation("argsort", x, dim, descending);
+    return x.ndim === 0 ? reshape(indices, []) : indices;
+  });
 }
 
 /**
@@ -144,17 +149,19 @@ export function topk(
   k: number,
   options?: TopkOptions | number,
 ): ValuesIndices {
-  const { dim = -1, largest = true } = optionsOf("topk", options);
-  const [perm, d] = permutation("topk", x, dim, largest, "largest");
-  const n = perm.shape[d];
-  if (!Number.isInteger(k) || k < 0 || k > n) {
-    throw new RangeError(
-      `topk: k must be an integer in [0, ${n}] (the size of dim ${d}), got ${
-        describe(k)
-      }`,
-    );
-  }
-  const indices = narrow(perm, d, 0, k);
-  const xs = x.ndim === 0 ? reshape(x, [1]) : x;
-  return { values: gather(xs, d, indices), indices };
+  return eagerOp([x, k, options], () => {
+    const { dim = -1, largest = true } = optionsOf("topk", options);
+    const [perm, d] = permutation("topk", x, dim, largest, "largest");
+    const n = perm.shape[d];
+    if (!Number.isInteger(k) || k < 0 || k > n) {
+      throw new RangeError(
+        `topk: k must be an integer in [0, ${n}] (the size of dim ${d}), got ${
+          describe(k)
+        }`,
+      );
+    }
+    const indices = narrow(perm, d, 0, k);
+    const xs = x.ndim === 0 ? reshape(x, [1]) : x;
+    return { values: gather(xs, d, indices), indices };
+  });
 }

@@ -3,6 +3,7 @@
  * Same `dim` conventions as `sum` (one dim, several, or all when omitted).
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { normAxes, sizeOf } from "../core/shape.ts";
 import type { Dims, Tensor } from "../core/tensor.ts";
 import {
@@ -71,16 +72,18 @@ export function logsumexp(
   dim?: Dims,
   keepdim?: KeepdimOption,
 ): Tensor {
-  checkFloat("logsumexp", x);
-  const kd = keepdimOf("logsumexp", keepdim);
-  const axes = normAxes(dim, x.ndim);
-  if (axes.length === 0) return x;
-  // max of the detached input: no tangent for a max whose derivative cancels.
-  const m = max(detach(x), axes, true);
-  // An infinite maximum would give inf - inf = NaN: shift by 0 there.
-  const shift = where(lt(abs(m), Infinity), m, 0);
-  const y = add(log(sum(exp(sub(x, shift)), axes, true)), shift);
-  return dropAxes(y, axes, kd);
+  return eagerOp([x, dim, keepdim], () => {
+    checkFloat("logsumexp", x);
+    const kd = keepdimOf("logsumexp", keepdim);
+    const axes = normAxes(dim, x.ndim);
+    if (axes.length === 0) return x;
+    // max of the detached input: no tangent for a max whose derivative cancels.
+    const m = max(detach(x), axes, true);
+    // An infinite maximum would give inf - inf = NaN: shift by 0 there.
+    const shift = where(lt(abs(m), Infinity), m, 0);
+    const y = add(log(sum(exp(sub(x, shift)), axes, true)), shift);
+    return dropAxes(y, axes, kd);
+  });
 }
 
 /**
@@ -119,7 +122,9 @@ export function variance(
   dim?: Dims | VarOptions,
   options: VarOptions = {},
 ): Tensor {
-  return varImpl("var", x, dim, options);
+  return eagerOp([x, dim, options], () => {
+    return varImpl("var", x, dim, options);
+  });
 }
 
 function varImpl(
@@ -162,7 +167,9 @@ export function std(
   dim?: Dims | VarOptions,
   options: VarOptions = {},
 ): Tensor {
-  return sqrt(varImpl("std", x, dim, options));
+  return eagerOp([x, dim, options], () => {
+    return sqrt(varImpl("std", x, dim, options));
+  });
 }
 
 /**
@@ -203,23 +210,27 @@ export function norm(
   dim?: Dims,
   keepdim = false,
 ): Tensor {
-  checkFloat("norm", x);
-  const axes = normAxes(dim, x.ndim);
-  if (p === "fro" || p === 2) return rootOfSum(sum(square(x), axes, keepdim));
-  if (typeof p !== "number" || Number.isNaN(p) || (p < 0 && p !== -Infinity)) {
-    throw new RangeError(
-      `norm: p must be a number >= 0, Infinity, -Infinity or "fro", got ${
-        describe(p)
-      }`,
-    );
-  }
-  if (p === Infinity) return max(abs(x), axes, keepdim);
-  if (p === -Infinity) return min(abs(x), axes, keepdim);
-  if (p === 1) return sum(abs(x), axes, keepdim);
-  if (p === 0) return sum(ne(x, 0), axes, keepdim);
-  const s = sum(pow(abs(x), p), axes, keepdim);
-  const zero = eq(s, 0);
-  return where(zero, 0, pow(where(zero, 1, s), 1 / p));
+  return eagerOp([x, p, dim, keepdim], () => {
+    checkFloat("norm", x);
+    const axes = normAxes(dim, x.ndim);
+    if (p === "fro" || p === 2) return rootOfSum(sum(square(x), axes, keepdim));
+    if (
+      typeof p !== "number" || Number.isNaN(p) || (p < 0 && p !== -Infinity)
+    ) {
+      throw new RangeError(
+        `norm: p must be a number >= 0, Infinity, -Infinity or "fro", got ${
+          describe(p)
+        }`,
+      );
+    }
+    if (p === Infinity) return max(abs(x), axes, keepdim);
+    if (p === -Infinity) return min(abs(x), axes, keepdim);
+    if (p === 1) return sum(abs(x), axes, keepdim);
+    if (p === 0) return sum(ne(x, 0), axes, keepdim);
+    const s = sum(pow(abs(x), p), axes, keepdim);
+    const zero = eq(s, 0);
+    return where(zero, 0, pow(where(zero, 1, s), 1 / p));
+  });
 }
 
 /** sqrt(s) with a zero gradient (not NaN) where s = 0. */

@@ -19,6 +19,7 @@
  * (the same uniforms underlie `uniform` and `normal`); `split` it first.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import type { DType } from "../backend/dtype.ts";
 import { fromArray } from "../backend/storage.ts";
 import {
@@ -181,8 +182,10 @@ function draw(
  * ```
  */
 export function key(seed: number | Tensor): Key {
-  if (seed instanceof Tensor) return dataWords("random.key", "seed", seed);
-  return constWords([2], words64("random.key", "seed", seed));
+  return eagerOp([seed], () => {
+    if (seed instanceof Tensor) return dataWords("random.key", "seed", seed);
+    return constWords([2], words64("random.key", "seed", seed));
+  });
 }
 
 /**
@@ -202,19 +205,23 @@ export function key(seed: number | Tensor): Key {
  * ```
  */
 export function split(key: Key, num = 2): Tensor {
-  checkKey("random.split", key);
-  if (!Number.isInteger(num) || num < 0 || num > TWO32) {
-    throw new RangeError(
-      `random.split: num must be a non-negative integer, got ${describe(num)}`,
+  return eagerOp([key, num], () => {
+    checkKey("random.split", key);
+    if (!Number.isInteger(num) || num < 0 || num > TWO32) {
+      throw new RangeError(
+        `random.split: num must be a non-negative integer, got ${
+          describe(num)
+        }`,
+      );
+    }
+    // Child i hashes the counter (i, 0) in the split domain.
+    const data = constWords(
+      [num, 2],
+      Array.from({ length: 2 * num }, (_, j) => (j % 2 === 0 ? j / 2 : 0)),
     );
-  }
-  // Child i hashes the counter (i, 0) in the split domain.
-  const data = constWords(
-    [num, 2],
-    Array.from({ length: 2 * num }, (_, j) => (j % 2 === 0 ? j / 2 : 0)),
-  );
-  const parents = expand(reshape(key, [1, 2]), [num, 2]);
-  return bind("randomDerive", [parents, data], { domain: "split" });
+    const parents = expand(reshape(key, [1, 2]), [num, 2]);
+    return bind("randomDerive", [parents, data], { domain: "split" });
+  });
 }
 
 /**
@@ -232,9 +239,11 @@ export function split(key: Key, num = 2): Tensor {
  * ```
  */
 export function foldIn(key: Key, data: number | Tensor): Key {
-  checkKey("random.foldIn", key);
-  const words = dataWords("random.foldIn", "data", data);
-  return bind("randomDerive", [key, words], { domain: "foldIn" });
+  return eagerOp([key, data], () => {
+    checkKey("random.foldIn", key);
+    const words = dataWords("random.foldIn", "data", data);
+    return bind("randomDerive", [key, words], { domain: "foldIn" });
+  });
 }
 
 /**
@@ -270,25 +279,27 @@ export function uniform(
   shape: Shape = [],
   options: UniformOptions = {},
 ): Tensor {
-  const what = "random.uniform";
-  checkKey(what, key);
-  const s = checkShape(what, shape);
-  const { minval = 0, maxval = 1 } = options;
-  const dtype = floatDtype(what, options.dtype ?? "float32");
-  if (
-    typeof minval !== "number" || typeof maxval !== "number" ||
-    !(minval < maxval) || !Number.isFinite(maxval - minval)
-  ) {
-    throw new RangeError(
-      `${what}: need finite minval < maxval, got ${describe(minval)} and ${
-        describe(maxval)
-      }`,
-    );
-  }
-  const u = draw(key, "uniform", s, dtype);
-  return minval === 0 && maxval === 1
-    ? u
-    : add(mul(u, maxval - minval), minval);
+  return eagerOp([key, shape, options], () => {
+    const what = "random.uniform";
+    checkKey(what, key);
+    const s = checkShape(what, shape);
+    const { minval = 0, maxval = 1 } = options;
+    const dtype = floatDtype(what, options.dtype ?? "float32");
+    if (
+      typeof minval !== "number" || typeof maxval !== "number" ||
+      !(minval < maxval) || !Number.isFinite(maxval - minval)
+    ) {
+      throw new RangeError(
+        `${what}: need finite minval < maxval, got ${describe(minval)} and ${
+          describe(maxval)
+        }`,
+      );
+    }
+    const u = draw(key, "uniform", s, dtype);
+    return minval === 0 && maxval === 1
+      ? u
+      : add(mul(u, maxval - minval), minval);
+  });
 }
 
 /**
@@ -319,11 +330,13 @@ export function normal(
   shape: Shape = [],
   options: SampleOptions = {},
 ): Tensor {
-  const what = "random.normal";
-  checkKey(what, key);
-  const s = checkShape(what, shape);
-  const dtype = floatDtype(what, options.dtype ?? "float32");
-  return draw(key, "normal", s, dtype);
+  return eagerOp([key, shape, options], () => {
+    const what = "random.normal";
+    checkKey(what, key);
+    const s = checkShape(what, shape);
+    const dtype = floatDtype(what, options.dtype ?? "float32");
+    return draw(key, "normal", s, dtype);
+  });
 }
 
 /**
@@ -342,21 +355,23 @@ export function randint(
   minval: number,
   maxval: number,
 ): Tensor {
-  const what = "random.randint";
-  checkKey(what, key);
-  const s = checkShape(what, shape);
-  const inInt32 = (v: number) =>
-    Number.isInteger(v) && v >= -2147483648 && v <= 2147483648;
-  if (!inInt32(minval) || !inInt32(maxval) || !(minval < maxval)) {
-    throw new RangeError(
-      `${what}: need integers minval < maxval within int32, got ${
-        describe(minval)
-      } and ${describe(maxval)}`,
-    );
-  }
-  // minval + floor(u · span) in float64 (exact: both are integers < 2^53).
-  const u = draw(key, "uniform", s, "float64");
-  return cast(add(floor(mul(u, maxval - minval)), minval), "int32");
+  return eagerOp([key, shape, minval, maxval], () => {
+    const what = "random.randint";
+    checkKey(what, key);
+    const s = checkShape(what, shape);
+    const inInt32 = (v: number) =>
+      Number.isInteger(v) && v >= -2147483648 && v <= 2147483648;
+    if (!inInt32(minval) || !inInt32(maxval) || !(minval < maxval)) {
+      throw new RangeError(
+        `${what}: need integers minval < maxval within int32, got ${
+          describe(minval)
+        } and ${describe(maxval)}`,
+      );
+    }
+    // minval + floor(u · span) in float64 (exact: both are integers < 2^53).
+    const u = draw(key, "uniform", s, "float64");
+    return cast(add(floor(mul(u, maxval - minval)), minval), "int32");
+  });
 }
 
 /**
@@ -375,18 +390,20 @@ export function bernoulli(
   p: TensorLike = 0.5,
   shape?: Shape,
 ): Tensor {
-  const what = "random.bernoulli";
-  if (!(p instanceof Tensor) && typeof p !== "number") {
-    throw new TypeError(
-      `${what}: p must be a number or a tensor, got ${describe(p)}`,
-    );
-  }
-  const dtype = p instanceof Tensor ? floatDtype(what, p.dtype) : "float32";
-  const s = shape === undefined
-    ? (p instanceof Tensor ? [...p.shape] : [])
-    : checkShape(what, shape);
-  if (p instanceof Tensor) broadcastShapes(what, s, p.shape);
-  return lt(uniform(key, s, { dtype }), p);
+  return eagerOp([key, p, shape], () => {
+    const what = "random.bernoulli";
+    if (!(p instanceof Tensor) && typeof p !== "number") {
+      throw new TypeError(
+        `${what}: p must be a number or a tensor, got ${describe(p)}`,
+      );
+    }
+    const dtype = p instanceof Tensor ? floatDtype(what, p.dtype) : "float32";
+    const s = shape === undefined
+      ? (p instanceof Tensor ? [...p.shape] : [])
+      : checkShape(what, shape);
+    if (p instanceof Tensor) broadcastShapes(what, s, p.shape);
+    return lt(uniform(key, s, { dtype }), p);
+  });
 }
 
 /**
@@ -422,42 +439,44 @@ export function categorical(
   logits: Tensor,
   options: CategoricalOptions = {},
 ): Tensor {
-  const what = "random.categorical";
-  if (!(logits instanceof Tensor) || logits.ndim === 0) {
-    throw new TypeError(
-      `${what}: logits must be a tensor with a class dim, got ${
-        describe(logits)
-      }`,
-    );
-  }
-  const dtype = floatDtype(what, logits.dtype);
-  const ax = normAxis(options.axis ?? -1, logits.ndim, "axis");
-  const batch = logits.shape.filter((_, i) => i !== ax);
-  const out = options.shape === undefined
-    ? batch
-    : checkShape(what, options.shape);
-  if (out.length < batch.length) {
-    throw new RangeError(
-      `${what}: shape ${
-        fmtShape(out)
-      } has fewer dims than the logits' batch shape ${fmtShape(batch)}`,
-    );
-  }
-  const lead = out.length - batch.length;
-  const tail = out.slice(lead);
-  if (!tail.every((d, i) => d === batch[i] || batch[i] === 1)) {
-    throw new RangeError(
-      `${what}: shape ${
-        fmtShape(out)
-      } does not broadcast with the logits' batch shape ${fmtShape(batch)}`,
-    );
-  }
-  const noiseShape = [...out.slice(0, lead), ...tail];
-  noiseShape.splice(lead + ax, 0, logits.shape[ax]);
-  // Gumbel noise -log(-log u); u = 0 gives -inf, a class never picked.
-  const u = uniform(key, noiseShape, { dtype });
-  const gumbel = neg(log(neg(log(u))));
-  return argmax(add(logits, gumbel), lead + ax);
+  return eagerOp([key, logits, options], () => {
+    const what = "random.categorical";
+    if (!(logits instanceof Tensor) || logits.ndim === 0) {
+      throw new TypeError(
+        `${what}: logits must be a tensor with a class dim, got ${
+          describe(logits)
+        }`,
+      );
+    }
+    const dtype = floatDtype(what, logits.dtype);
+    const ax = normAxis(options.axis ?? -1, logits.ndim, "axis");
+    const batch = logits.shape.filter((_, i) => i !== ax);
+    const out = options.shape === undefined
+      ? batch
+      : checkShape(what, options.shape);
+    if (out.length < batch.length) {
+      throw new RangeError(
+        `${what}: shape ${
+          fmtShape(out)
+        } has fewer dims than the logits' batch shape ${fmtShape(batch)}`,
+      );
+    }
+    const lead = out.length - batch.length;
+    const tail = out.slice(lead);
+    if (!tail.every((d, i) => d === batch[i] || batch[i] === 1)) {
+      throw new RangeError(
+        `${what}: shape ${
+          fmtShape(out)
+        } does not broadcast with the logits' batch shape ${fmtShape(batch)}`,
+      );
+    }
+    const noiseShape = [...out.slice(0, lead), ...tail];
+    noiseShape.splice(lead + ax, 0, logits.shape[ax]);
+    // Gumbel noise -log(-log u); u = 0 gives -inf, a class never picked.
+    const u = uniform(key, noiseShape, { dtype });
+    const gumbel = neg(log(neg(log(u))));
+    return argmax(add(logits, gumbel), lead + ax);
+  });
 }
 
 /**
@@ -476,25 +495,27 @@ export function permutation(
   x: number | Tensor,
   options: { axis?: number } = {},
 ): Tensor {
-  const what = "random.permutation";
-  checkKey(what, key);
-  let n: number, axis = 0;
-  if (x instanceof Tensor) {
-    if (x.ndim === 0) {
-      throw new RangeError(`${what}: x must have at least one dim`);
+  return eagerOp([key, x, options], () => {
+    const what = "random.permutation";
+    checkKey(what, key);
+    let n: number, axis = 0;
+    if (x instanceof Tensor) {
+      if (x.ndim === 0) {
+        throw new RangeError(`${what}: x must have at least one dim`);
+      }
+      axis = normAxis(options.axis ?? 0, x.ndim, "axis");
+      n = x.shape[axis];
+    } else if (Number.isInteger(x) && (x as number) >= 0) n = x as number;
+    else {
+      throw new TypeError(
+        `${what}: x must be a non-negative integer or a tensor, got ${
+          describe(x)
+        }`,
+      );
     }
-    axis = normAxis(options.axis ?? 0, x.ndim, "axis");
-    n = x.shape[axis];
-  } else if (Number.isInteger(x) && (x as number) >= 0) n = x as number;
-  else {
-    throw new TypeError(
-      `${what}: x must be a non-negative integer or a tensor, got ${
-        describe(x)
-      }`,
-    );
-  }
-  const p = draw(key, "permutation", [n], "int32");
-  return x instanceof Tensor ? indexSelect(x, axis, p) : p;
+    const p = draw(key, "permutation", [n], "int32");
+    return x instanceof Tensor ? indexSelect(x, axis, p) : p;
+  });
 }
 
 /** Standard normal CDF of a number (erfc: relative accuracy in the lower tail). */
@@ -552,28 +573,30 @@ export function truncatedNormal(
   shape: Shape = [],
   options: SampleOptions = {},
 ): Tensor {
-  const what = "random.truncatedNormal";
-  checkKey(what, key);
-  const s = checkShape(what, shape);
-  const dtype = floatDtype(what, options.dtype ?? "float32");
-  if (
-    typeof lower !== "number" || typeof upper !== "number" || !(lower < upper)
-  ) {
-    throw new RangeError(
-      `${what}: need lower < upper, got ${describe(lower)} and ${
-        describe(upper)
-      }`,
+  return eagerOp([key, lower, upper, shape, options], () => {
+    const what = "random.truncatedNormal";
+    checkKey(what, key);
+    const s = checkShape(what, shape);
+    const dtype = floatDtype(what, options.dtype ?? "float32");
+    if (
+      typeof lower !== "number" || typeof upper !== "number" || !(lower < upper)
+    ) {
+      throw new RangeError(
+        `${what}: need lower < upper, got ${describe(lower)} and ${
+          describe(upper)
+        }`,
+      );
+    }
+    // An interval in the upper tail is sampled mirrored, from the lower tail.
+    const mirror = lower > 0;
+    const [a, b] = mirror ? [-upper, -lower] : [lower, upper];
+    const pa = normalCdfOf(a), pb = normalCdfOf(b);
+    const p = add(mul(draw(key, "uniform", s, "float64"), pb - pa), pa);
+    // p = 0 or 1 (the far tails) would give ±inf: the bounds instead.
+    const x = minimum(
+      maximum(where(le(p, 0), a, where(ge(p, 1), b, normalQuantile(p))), a),
+      b,
     );
-  }
-  // An interval in the upper tail is sampled mirrored, from the lower tail.
-  const mirror = lower > 0;
-  const [a, b] = mirror ? [-upper, -lower] : [lower, upper];
-  const pa = normalCdfOf(a), pb = normalCdfOf(b);
-  const p = add(mul(draw(key, "uniform", s, "float64"), pb - pa), pa);
-  // p = 0 or 1 (the far tails) would give ±inf: the bounds instead.
-  const x = minimum(
-    maximum(where(le(p, 0), a, where(ge(p, 1), b, normalQuantile(p))), a),
-    b,
-  );
-  return cast(mirror ? neg(x) : x, dtype);
+    return cast(mirror ? neg(x) : x, dtype);
+  });
 }
