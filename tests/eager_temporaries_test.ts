@@ -209,3 +209,31 @@ Deno.test("inside a transform or on the eager tape the scope stands aside", () =
   // A result with no tensor in it comes back as it is.
   assert.equal(eagerOp([v], () => 42), 42);
 });
+
+Deno.test("an eager optimizer loop that disposes what it replaces stays flat", () => {
+  const disposeAll = (tree: unknown) =>
+    leaves(tree).forEach((t) => t.dispose());
+  const optimizers: J.optim.Optimizer[] = [
+    J.optim.adam({
+      lr: J.optim.schedules.cosine({ initValue: 0.1, decaySteps: 50 }),
+    }),
+    J.optim.sgd({ lr: 0.1, momentum: 0.9, nesterov: true }),
+    J.optim.chain(J.optim.clipByGlobalNorm(1), J.optim.rmsprop({ lr: 0.01 })),
+  ] as J.optim.Optimizer[];
+  for (const opt of optimizers) {
+    let params: unknown = { w: J.randn([8, 4]), b: J.zeros([4]) };
+    let state = opt.init(params);
+    const grads = { w: J.randn([8, 4]), b: J.randn([4]) };
+    let counts: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const [updates, next] = opt.update(grads, state, params);
+      const moved = J.optim.applyUpdates(params, updates);
+      disposeAll([updates, state, params]);
+      [params, state] = [moved, next];
+      counts.push(J.memoryStats().liveStorages);
+    }
+    counts = counts.slice(2);
+    assert.equal(Math.max(...counts), Math.min(...counts), `${counts}`);
+    disposeAll([params, state, grads]);
+  }
+});

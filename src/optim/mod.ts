@@ -9,6 +9,7 @@
  * state goes in and out as arguments, and a schedule sees the step tensor.
  * @module
  */
+import { eagerOp } from "../core/scope.ts";
 import { Tensor } from "../core/tensor.ts";
 import { flatten, mapTree } from "../core/tree.ts";
 import {
@@ -216,27 +217,29 @@ export function sgd(options: SgdOptions): Optimizer<SgdState> {
       momentum: momentum === 0 ? null : zerosTree(params),
     }),
     update<T>(grads: T, state: SgdState): [T, SgdState] {
-      checkTrees(what, grads, state);
-      const rate = lrAt(lr, state.count);
-      const count = add(state.count, 1);
-      if (momentum === 0) {
-        return [mapTree<T>(grads, (g) => scaleBy(g, neg(rate))), {
+      return eagerOp([grads, state], () => {
+        checkTrees(what, grads, state);
+        const rate = lrAt(lr, state.count);
+        const count = add(state.count, 1);
+        if (momentum === 0) {
+          return [mapTree<T>(grads, (g) => scaleBy(g, neg(rate))), {
+            count,
+            momentum: null,
+          }];
+        }
+        const buf = zipMap<T>(
+          [grads, state.momentum],
+          (g, b) => accumulate(b, g, momentum),
+          what,
+        );
+        const dir = nesterov
+          ? zipMap<T>([grads, buf], (g, b) => add(g, mul(b, momentum)), what)
+          : buf;
+        return [mapTree<T>(dir, (d) => scaleBy(d, neg(rate))), {
           count,
-          momentum: null,
+          momentum: buf,
         }];
-      }
-      const buf = zipMap<T>(
-        [grads, state.momentum],
-        (g, b) => accumulate(b, g, momentum),
-        what,
-      );
-      const dir = nesterov
-        ? zipMap<T>([grads, buf], (g, b) => add(g, mul(b, momentum)), what)
-        : buf;
-      return [mapTree<T>(dir, (d) => scaleBy(d, neg(rate))), {
-        count,
-        momentum: buf,
-      }];
+      });
     },
   };
 }
@@ -316,40 +319,42 @@ function adamLike(
       nu: zerosTree(params),
     }),
     update<T>(grads: T, state: AdamState, params?: T): [T, AdamState] {
-      checkTrees(what, grads, state);
-      if (decoupled && wd !== 0 && params === undefined) {
-        throw new TypeError(
-          `${what}: update needs the parameters (the third argument) for weight decay`,
-        );
-      }
-      const count = add(state.count, 1);
-      const rate = neg(lrAt(lr, state.count));
-      // Bias corrections 1 - β^t in float64, cast to each leaf's dtype.
-      const c1 = sub(1, pow(b1, count)), c2 = sub(1, pow(b2, count));
-      const mu = zipMap<T>(
-        [grads, state.mu],
-        (g, m) => ema(m, g, b1),
-        what,
-      );
-      const nu = zipMap<T>(
-        [grads, state.nu],
-        (g, v) => ema(v, square(g), b2),
-        what,
-      );
-      const direction = (m: Tensor, v: Tensor) => {
-        const mHat = div(m, cast(c1, m.dtype));
-        const vHat = div(v, cast(c2, v.dtype));
-        const root = sqrt(epsRoot === 0 ? vHat : add(vHat, epsRoot));
-        return div(mHat, add(root, eps));
-      };
-      const updates = decoupled && wd !== 0
-        ? zipMap<T>(
-          [mu, nu, params],
-          (m, v, p) => scaleBy(add(direction(m, v), mul(p, wd)), rate),
+      return eagerOp([grads, state, params], () => {
+        checkTrees(what, grads, state);
+        if (decoupled && wd !== 0 && params === undefined) {
+          throw new TypeError(
+            `${what}: update needs the parameters (the third argument) for weight decay`,
+          );
+        }
+        const count = add(state.count, 1);
+        const rate = neg(lrAt(lr, state.count));
+        // Bias corrections 1 - β^t in float64, cast to each leaf's dtype.
+        const c1 = sub(1, pow(b1, count)), c2 = sub(1, pow(b2, count));
+        const mu = zipMap<T>(
+          [grads, state.mu],
+          (g, m) => ema(m, g, b1),
           what,
-        )
-        : zipMap<T>([mu, nu], (m, v) => scaleBy(direction(m, v), rate), what);
-      return [updates, { count, mu, nu }];
+        );
+        const nu = zipMap<T>(
+          [grads, state.nu],
+          (g, v) => ema(v, square(g), b2),
+          what,
+        );
+        const direction = (m: Tensor, v: Tensor) => {
+          const mHat = div(m, cast(c1, m.dtype));
+          const vHat = div(v, cast(c2, v.dtype));
+          const root = sqrt(epsRoot === 0 ? vHat : add(vHat, epsRoot));
+          return div(mHat, add(root, eps));
+        };
+        const updates = decoupled && wd !== 0
+          ? zipMap<T>(
+            [mu, nu, params],
+            (m, v, p) => scaleBy(add(direction(m, v), mul(p, wd)), rate),
+            what,
+          )
+          : zipMap<T>([mu, nu], (m, v) => scaleBy(direction(m, v), rate), what);
+        return [updates, { count, mu, nu }];
+      });
     },
   };
 }
@@ -462,37 +467,39 @@ export function rmsprop(options: RmspropOptions): Optimizer<RmspropState> {
       momentum: momentum > 0 ? zerosTree(params) : null,
     }),
     update<T>(grads: T, state: RmspropState): [T, RmspropState] {
-      checkTrees(what, grads, state);
-      const rate = neg(lrAt(lr, state.count));
-      const count = add(state.count, 1);
-      const nu = zipMap<T>(
-        [grads, state.nu],
-        (g, v) => ema(v, square(g), decay),
-        what,
-      );
-      const mu = centered
-        ? zipMap<T>(
-          [grads, state.mu],
-          (g, m) => ema(m, g, decay),
+      return eagerOp([grads, state], () => {
+        checkTrees(what, grads, state);
+        const rate = neg(lrAt(lr, state.count));
+        const count = add(state.count, 1);
+        const nu = zipMap<T>(
+          [grads, state.nu],
+          (g, v) => ema(v, square(g), decay),
           what,
-        )
-        : null;
-      const dir = centered
-        ? zipMap<T>(
-          [grads, nu, mu],
-          (g, v, m) => div(g, add(sqrt(sub(v, square(m))), eps)),
-          what,
-        )
-        : zipMap<T>([grads, nu], (g, v) => div(g, add(sqrt(v), eps)), what);
-      const buf = momentum > 0
-        ? zipMap<T>(
-          [dir, state.momentum],
-          (d, b) => accumulate(b, d, momentum),
-          what,
-        )
-        : null;
-      const updates = mapTree<T>(buf ?? dir, (d) => scaleBy(d, rate));
-      return [updates, { count, nu, mu, momentum: buf }];
+        );
+        const mu = centered
+          ? zipMap<T>(
+            [grads, state.mu],
+            (g, m) => ema(m, g, decay),
+            what,
+          )
+          : null;
+        const dir = centered
+          ? zipMap<T>(
+            [grads, nu, mu],
+            (g, v, m) => div(g, add(sqrt(sub(v, square(m))), eps)),
+            what,
+          )
+          : zipMap<T>([grads, nu], (g, v) => div(g, add(sqrt(v), eps)), what);
+        const buf = momentum > 0
+          ? zipMap<T>(
+            [dir, state.momentum],
+            (d, b) => accumulate(b, d, momentum),
+            what,
+          )
+          : null;
+        const updates = mapTree<T>(buf ?? dir, (d) => scaleBy(d, rate));
+        return [updates, { count, nu, mu, momentum: buf }];
+      });
     },
   };
 }
@@ -508,11 +515,13 @@ export function rmsprop(options: RmspropOptions): Optimizer<RmspropState> {
  * ```
  */
 export function applyUpdates<T>(params: T, updates: T): T {
-  return zipMap<T>(
-    [params, updates],
-    (p, u) => add(p, u),
-    "optim.applyUpdates",
-  );
+  return eagerOp([params, updates], () => {
+    return zipMap<T>(
+      [params, updates],
+      (p, u) => add(p, u),
+      "optim.applyUpdates",
+    );
+  });
 }
 
 /**
@@ -525,10 +534,12 @@ export function applyUpdates<T>(params: T, updates: T): T {
  * ```
  */
 export function globalNorm(tree: unknown): Tensor {
-  const [leaves] = flatten(tree);
-  let s: Tensor = full([], 0, { dtype: "float64" });
-  for (const l of leaves) s = add(s, cast(sum(square(l)), "float64"));
-  return sqrt(s);
+  return eagerOp([tree], () => {
+    const [leaves] = flatten(tree);
+    let s: Tensor = full([], 0, { dtype: "float64" });
+    for (const l of leaves) s = add(s, cast(sum(square(l)), "float64"));
+    return sqrt(s);
+  });
 }
 
 /**
@@ -552,10 +563,12 @@ export function clipByGlobalNorm(maxNorm: number): Optimizer<object> {
   return {
     init: () => ({}),
     update<T>(grads: T, state: object): [T, object] {
-      checkTrees(what, grads, state);
-      // maxNorm / max(norm, maxNorm): 1 below the bound, never 0/0.
-      const factor = div(maxNorm, maximum(globalNorm(grads), maxNorm));
-      return [mapTree<T>(grads, (g) => scaleBy(g, factor)), state];
+      return eagerOp([grads, state], () => {
+        checkTrees(what, grads, state);
+        // maxNorm / max(norm, maxNorm): 1 below the bound, never 0/0.
+        const factor = div(maxNorm, maximum(globalNorm(grads), maxNorm));
+        return [mapTree<T>(grads, (g) => scaleBy(g, factor)), state];
+      });
     },
   };
 }
@@ -586,18 +599,20 @@ export function chain(...stages: Optimizer[]): Optimizer<unknown[]> {
   return {
     init: (params) => stages.map((s) => s.init(params)),
     update<T>(grads: T, state: unknown[], params?: T): [T, unknown[]] {
-      if (!Array.isArray(state) || state.length !== stages.length) {
-        throw new TypeError(
-          `optim.chain: state must be the array of ${stages.length} states made by init()`,
-        );
-      }
-      let u = grads;
-      const next = stages.map((s, i) => {
-        const [v, st] = s.update(u, state[i], params);
-        u = v;
-        return st;
+      return eagerOp([grads, state, params], () => {
+        if (!Array.isArray(state) || state.length !== stages.length) {
+          throw new TypeError(
+            `optim.chain: state must be the array of ${stages.length} states made by init()`,
+          );
+        }
+        let u = grads;
+        const next = stages.map((s, i) => {
+          const [v, st] = s.update(u, state[i], params);
+          u = v;
+          return st;
+        });
+        return [u, next];
       });
-      return [u, next];
     },
   };
 }
