@@ -91,6 +91,14 @@ export function freeGraph(
     const n = t.node;
     if (n === null) continue;
     n.freed = true;
+    // Constants nobody holds were made for the graph by an operation (the
+    // maximum a softmax subtracts, see eagerOp): they go with it.
+    for (const c of n.inputs) {
+      const cs = isTracked(c) ? null : c._storage;
+      if (cs !== null && cs._refs === 0 && !kept.has(cs) && !escaped.has(cs)) {
+        cs.dispose();
+      }
+    }
     n.inputs = []; // release what the graph kept alive
     const s = t.value._storage;
     if (n.owns && s !== null && !kept.has(s) && !escaped.has(s)) s.dispose();

@@ -21,6 +21,9 @@ import type { Prim, PrimParams } from "../core/primitives.ts";
 import { bind, MainTrace, Trace } from "../core/trace.ts";
 import { Tensor } from "../core/tensor.ts";
 import { isFloatDtype } from "../backend/dtype.ts";
+import type { Storage } from "../backend/storage.ts";
+import { setTapeHooks } from "../core/scope.ts";
+import { flatten } from "../core/tree.ts";
 
 /** How a tracked tensor was computed; absent for leaves. */
 export interface Node {
@@ -92,6 +95,8 @@ export class Tracked extends Tensor {
 }
 
 let gradEnabled = true;
+/** Eager operations running (their escaping views are marked at the end). */
+let deferred = 0;
 
 /** The one eager trace. Its level is between eager evaluation and any transform. */
 export class EagerTrace extends Trace {
@@ -118,8 +123,9 @@ export class EagerTrace extends Trace {
     // nothing, so `w.detach().sub(...).requiresGrad()` is a new leaf.
     const recorded = gradEnabled && isFloatDtype(value.dtype) &&
       prim !== "stopGradient";
-    // A view leaving the graph (unrecorded, or detach()) keeps its buffer.
-    if (view && !recorded) escaped.add(s!);
+    // A view leaving the graph (unrecorded, or detach()) keeps its buffer
+    // (inside an eager operation, only if the operation returns it).
+    if (view && !recorded && deferred === 0) escaped.add(s!);
     if (!recorded) return value;
     return new Tracked(this, value, {
       prim,
@@ -174,3 +180,44 @@ export function noGrad<T>(fn: () => T): T {
     gradEnabled = prev;
   }
 }
+
+// An eager operation on tracked tensors frees what it allocated except what
+// the graph of its result reads (core/scope.ts, eagerOp): the values of the
+// nodes it recorded and the constants they take (the maximum a softmax
+// subtracts). The walk stops at values made before the call. Views leaving
+// the graph inside the operation are its temporaries; only those it returns
+// are marked as escaped.
+setTapeHooks({
+  deferEscapes<T>(body: () => T): T {
+    deferred++;
+    try {
+      return body();
+    } finally {
+      deferred--;
+    }
+  },
+  keep(result, allocated) {
+    const keep = new Set<Storage>();
+    const seen = new Set<Tensor>();
+    const stack: Tensor[] = [...flatten(result)[0]];
+    for (const t of stack) {
+      if (!(t instanceof Tracked) && t._storage !== null) {
+        escaped.add(t._storage);
+      }
+    }
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      const s = (t instanceof Tracked ? t.value : t)._storage;
+      if (s !== null) keep.add(s);
+      if (
+        t instanceof Tracked && t.node !== null && s !== null &&
+        allocated.has(s)
+      ) {
+        for (const a of t.node.inputs) stack.push(a);
+      }
+    }
+    return keep;
+  },
+});

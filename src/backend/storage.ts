@@ -344,11 +344,15 @@ let arena: (Storage | Held)[] | null = null;
  * Runs `body`, then frees every storage it allocated except those `keep`
  * returns for its result and those with holders (`_refs > 0`), or all
  * unheld ones if it throws. `keep` returning null keeps everything (the
- * result may reference anything).
+ * result may reference anything); `allocated()` gives it the storages the
+ * body allocated.
  */
 export function releaseTemporaries<T>(
   body: () => T,
-  keep: (result: T) => ReadonlySet<Storage> | null,
+  keep: (
+    result: T,
+    allocated: () => ReadonlySet<Storage>,
+  ) => ReadonlySet<Storage> | null,
 ): T {
   const prev = arena;
   const mine: (Storage | Held)[] = [];
@@ -368,7 +372,11 @@ export function releaseTemporaries<T>(
     throw e;
   }
   arena = prev;
-  const kept = keep(result);
+  const kept = keep(result, () => {
+    const set = new Set<Storage>();
+    for (let i = 0; i < mine.length; i += 2) set.add(mine[i] as Storage);
+    return set;
+  });
   for (let i = 0; i < mine.length; i += 2) {
     const s = mine[i] as Storage, h = mine[i + 1] as Held;
     if (h.ptr === 0) continue; // disposed already

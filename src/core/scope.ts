@@ -92,42 +92,69 @@ export function withChunkTemporaries<T>(
   );
 }
 
+/** What an operation's arguments or result are made of (see {@link eagerOp}). */
+type Contents = "concrete" | "tape" | "opaque";
+
 /**
- * True when `x` is made of concrete tensors, plain values, arrays and plain
- * objects only: no tracer (a transform's or the eager tape's), no function
- * (user code the operation would call), no class instance (whose tensors a
- * tree walk cannot see).
+ * "concrete" when `x` is made of concrete tensors, plain values, arrays and
+ * plain objects only; "tape" when some tensor is a tracer (with no
+ * transform active, one of the eager tape's); "opaque" when it holds a
+ * function (user code the operation would call) or a class instance (whose
+ * tensors a tree walk cannot see).
  */
-function plainConcrete(x: unknown, depth: number): boolean {
-  if (x instanceof Tensor) return x._trace === null;
-  if (typeof x === "function") return false;
-  if (x === null || typeof x !== "object") return true;
-  if (depth > 8) return false;
-  if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) {
-      if (!plainConcrete(x[i], depth + 1)) return false;
-    }
-    return true;
+function contents(x: unknown, depth: number): Contents {
+  if (x instanceof Tensor) return x._trace === null ? "concrete" : "tape";
+  if (typeof x === "function") return "opaque";
+  if (x === null || typeof x !== "object") return "concrete";
+  if (depth > 8) return "opaque";
+  let parts: unknown[];
+  if (Array.isArray(x)) parts = x;
+  else if (isPlainObject(x)) parts = Object.values(x);
+  else return "opaque";
+  let tape = false;
+  for (const part of parts) {
+    const k = contents(part, depth + 1);
+    if (k === "opaque") return "opaque";
+    if (k === "tape") tape = true;
   }
-  if (!isPlainObject(x)) return false;
-  for (const k of Object.keys(x)) {
-    if (!plainConcrete(x[k], depth + 1)) return false;
-  }
-  return true;
+  return tape ? "tape" : "concrete";
+}
+
+/**
+ * The eager tape's side of {@link eagerOp} (registered by autograd/, which
+ * this layer does not import): `deferEscapes` runs the body with views that
+ * leave the graph (`detach()`) not yet marked as escaped, since inside the
+ * operation they are temporaries; `keep` then marks the views the result
+ * hands out and returns the buffers, among those allocated in the call,
+ * that the result's graph reads (its values and the constants its nodes
+ * take, such as the maximum a softmax subtracts).
+ */
+export interface TapeHooks {
+  deferEscapes<T>(body: () => T): T;
+  keep(result: unknown, allocated: ReadonlySet<Storage>): Set<Storage>;
+}
+
+let tape: TapeHooks | null = null;
+
+/** @internal Registers the eager tape's hooks (see {@link TapeHooks}). */
+export function setTapeHooks(hooks: TapeHooks): void {
+  tape = hooks;
 }
 
 /**
  * Runs the body of a public operation built from several primitives (or
- * from other operations). Called eagerly from user code with concrete
- * arguments, the body runs as library code and every buffer it allocated
+ * from other operations). Called eagerly from user code (no transform
+ * active), the body runs as library code and every buffer it allocated
  * that its result does not use is freed when it returns: its intermediates
  * (the maximum a softmax subtracts, the sums of a variance) are otherwise
  * tensors nobody can dispose, which the garbage collector frees only when
  * the event loop turns, so a synchronous loop of such calls grew without
  * bound even when it disposed every result. The result is handed out as
- * the caller's. Called from library code (another operation, a transform's
- * rule), inside a transform or on the eager tape (a tracer among the
- * arguments), it just runs `body`: the enclosing call owns the temporaries.
+ * the caller's. On the eager tape (a tracked tensor among the arguments)
+ * what the result's graph reads stays, and `backward()` frees it with the
+ * graph. Called from library code (another operation, a transform's rule)
+ * or inside a transform it just runs `body`: the enclosing call owns the
+ * temporaries.
  *
  * @example
  * ```ts ignore
@@ -137,17 +164,27 @@ function plainConcrete(x: unknown, depth: number): boolean {
  * ```
  */
 export function eagerOp<T>(args: readonly unknown[], body: () => T): T {
-  if (!isUserCode() || currentLevel() !== 0 || !plainConcrete(args, 0)) {
-    return body();
+  if (!isUserCode() || currentLevel() !== 0) return body();
+  const given = contents(args, 0);
+  if (given === "opaque") return body();
+  if (given === "concrete") {
+    return inLibrary(() =>
+      releaseTemporaries(
+        () => mapTree<T>(body(), (t) => t._handOut()),
+        // A result the walk cannot see into may use anything: keep it all.
+        (result) => (contents(result, 0) === "concrete" ? NOTHING : null),
+      )
+    );
   }
+  const hooks = tape;
+  if (hooks === null) return body();
   return inLibrary(() =>
     releaseTemporaries(
-      () => {
-        const result = body();
-        return mapTree<T>(result, (t) => t._handOut());
-      },
-      // A result the walk cannot see into may use anything: keep it all.
-      (result) => (plainConcrete(result, 0) ? NOTHING : null),
+      () => mapTree<T>(hooks.deferEscapes(body), (t) => t._handOut()),
+      (result, allocated) =>
+        contents(result, 0) === "opaque"
+          ? null
+          : hooks.keep(result, allocated()),
     )
   );
 }
