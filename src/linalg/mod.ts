@@ -406,9 +406,7 @@ export function eigh(A: Tensor): EighResult {
  * ```
  */
 export function eigvalsh(A: Tensor): Tensor {
-  return eagerOp([A], () => {
-    return eigh(A).eigenvalues;
-  });
+  return eagerOp([A], () => eigh(A).eigenvalues);
 }
 
 /** The result of {@link qr}. */
@@ -717,9 +715,7 @@ export function svd(A: Tensor, options: SvdOptions = {}): SvdResult {
  * ```
  */
 export function svdvals(A: Tensor): Tensor {
-  return eagerOp([A], () => {
-    return svd(A).S;
-  });
+  return eagerOp([A], () => svd(A).S);
 }
 
 /** The default relative cutoff of tiny singular values: eps · max(m, n). */

@@ -170,9 +170,7 @@ export function zeros(
   shape: Shape,
   options: InitOptions = {},
 ): Tensor {
-  return eagerOp([_key, shape, options], () => {
-    return full(shape, 0, { dtype: options.dtype });
-  });
+  return full(shape, 0, { dtype: options.dtype });
 }
 
 /**
@@ -189,7 +187,5 @@ export function ones(
   shape: Shape,
   options: InitOptions = {},
 ): Tensor {
-  return eagerOp([_key, shape, options], () => {
-    return full(shape, 1, { dtype: options.dtype });
-  });
+  return full(shape, 1, { dtype: options.dtype });
 }

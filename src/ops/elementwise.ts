@@ -74,7 +74,7 @@ export function binary(prim: BinaryPrim, a: TensorLike, b: TensorLike): Tensor {
   // The common case, two float tensors of one dtype, needs no promotion.
   if (
     a instanceof Tensor && b instanceof Tensor && a.dtype === b.dtype &&
-    (a.dtype === "float32" || a.dtype === "float64")
+    isFloat(a)
   ) return bind(prim, [a, b], null);
   const promoted = () => {
     let [x, y] = coerce(prim, a, b);
@@ -700,14 +700,13 @@ export function floorDivide(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function polygamma(n: number, x: Tensor): Tensor {
-  return eagerOp([n, x], () => {
-    if (!Number.isInteger(n) || n < 0) {
-      throw new RangeError(
-        `polygamma: n must be a non-negative integer, got ${n}`,
-      );
-    }
-    return binary("polygamma", n, checkTensor("polygamma", x));
-  });
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(
+      `polygamma: n must be a non-negative integer, got ${n}`,
+    );
+  }
+  // (binary scopes the cast of an integer x.)
+  return binary("polygamma", n, checkTensor("polygamma", x));
 }
 /**
  * Elementwise test for NaN, as bool (false everywhere for int32 and bool).
@@ -763,7 +762,5 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function detach(x: Tensor): Tensor {
-  return eagerOp([x], () => {
-    return bind("stopGradient", [checkTensor("detach", x)], null);
-  });
+  return bind("stopGradient", [checkTensor("detach", x)], null);
 }

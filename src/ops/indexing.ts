@@ -174,9 +174,7 @@ function triangle(
  * ```
  */
 export function tril(x: Tensor, diagonal = 0): Tensor {
-  return eagerOp([x, diagonal], () => {
-    return triangle("tril", x, diagonal, true);
-  });
+  return eagerOp([x, diagonal], () => triangle("tril", x, diagonal, true));
 }
 
 /**
@@ -190,9 +188,7 @@ export function tril(x: Tensor, diagonal = 0): Tensor {
  * ```
  */
 export function triu(x: Tensor, diagonal = 0): Tensor {
-  return eagerOp([x, diagonal], () => {
-    return triangle("triu", x, diagonal, false);
-  });
+  return eagerOp([x, diagonal], () => triangle("triu", x, diagonal, false));
 }
 
 /**

@@ -81,9 +81,7 @@ export function logicalXor(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function logicalNot(x: Tensor): Tensor {
-  return eagerOp([x], () => {
-    return eq(truth(checkTensor("logicalNot", x)), 0);
-  });
+  return eagerOp([x], () => eq(truth(checkTensor("logicalNot", x)), 0));
 }
 
 /**

@@ -115,9 +115,7 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
  * ```
  */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return eagerOp([x, dim, keepdim], () => {
-    return argReduce("argmax", x, dim, keepdim);
-  });
+  return eagerOp([x, dim, keepdim], () => argReduce("argmax", x, dim, keepdim));
 }
 
 /**
@@ -130,9 +128,7 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
  * ```
  */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return eagerOp([x, dim, keepdim], () => {
-    return argReduce("argmin", x, dim, keepdim);
-  });
+  return eagerOp([x, dim, keepdim], () => argReduce("argmin", x, dim, keepdim));
 }
 
 function argReduce(

@@ -122,9 +122,7 @@ export function variance(
   dim?: Dims | VarOptions,
   options: VarOptions = {},
 ): Tensor {
-  return eagerOp([x, dim, options], () => {
-    return varImpl("var", x, dim, options);
-  });
+  return eagerOp([x, dim, options], () => varImpl("var", x, dim, options));
 }
 
 function varImpl(
@@ -167,9 +165,10 @@ export function std(
   dim?: Dims | VarOptions,
   options: VarOptions = {},
 ): Tensor {
-  return eagerOp([x, dim, options], () => {
-    return sqrt(varImpl("std", x, dim, options));
-  });
+  return eagerOp(
+    [x, dim, options],
+    () => sqrt(varImpl("std", x, dim, options)),
+  );
 }
 
 /**
