@@ -12,15 +12,7 @@ import * as J from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { eagerOp } from "../src/core/scope.ts";
 
-/** Every tensor in a result (a tensor, an array or an object of them). */
-function leaves(r: unknown): Tensor[] {
-  if (r instanceof J.Tensor) return [r];
-  if (Array.isArray(r)) return r.flatMap(leaves);
-  if (r !== null && typeof r === "object") {
-    return Object.values(r).flatMap(leaves);
-  }
-  return [];
-}
+const leaves = J.tree.leaves;
 
 /** Live buffers left behind per call of `f` whose results are all disposed. */
 function leftPerCall(f: () => unknown, calls = 8): number {
